@@ -1,0 +1,49 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const LOCAL_ACCOUNT = '000000000000';
+
+export interface SqsEmulator {
+  endpoint: string;
+  port: number;
+  /** Queue URLs point at 127.0.0.1: fauxqs's own `sqs.<region>.localhost` names do not resolve here. */
+  queueUrl(name: string): string;
+  queueArn(name: string, region?: string): string;
+  close(): Promise<void>;
+}
+
+/**
+ * SQS (and SNS) on 127.0.0.1 backed by fauxqs, in a child process of the same Node (it needs Node >= 22.5, which
+ * the project's npm scripts bring). State is kept in `dataDir` when given.
+ */
+export async function startSqs(opts: { dataDir?: string; port?: number } = {}): Promise<SqsEmulator> {
+  let dataDir = '';
+  if (opts.dataDir) {
+    dataDir = path.join(opts.dataDir, 'sqs');
+    mkdirSync(dataDir, { recursive: true });
+  }
+  const child = spawn(process.execPath, [path.join(__dirname, 'sqs-child.mjs')], {
+    env: { ...process.env, FAUXQS_PORT: String(opts.port ?? 0), FAUXQS_DATA_DIR: dataDir, NODE_OPTIONS: '' },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    child.once('exit', (code) => reject(new Error(`SQS emulator (fauxqs) exited with code ${code} before it started; it needs Node >= 22.5, this is ${process.version}`)));
+    lines.once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  return {
+    endpoint,
+    port,
+    queueUrl: (name) => `${endpoint}/${LOCAL_ACCOUNT}/${name}`,
+    queueArn: (name, region = 'us-east-1') => `arn:aws:sqs:${region}:${LOCAL_ACCOUNT}:${name}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}

@@ -1,0 +1,54 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BedrockClient } from '@aws-sdk/client-bedrock';
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { SNSClient } from '@aws-sdk/client-sns';
+
+/**
+ * SDK clients with the SDK's own configuration chain: region, credentials and endpoints come from the
+ * environment (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL_DYNAMODB`,
+ * `AWS_ENDPOINT_URL_BEDROCK`, `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, ...), so the same code talks to AWS or to the
+ * local stack and never knows which.
+ */
+export const makeS3 = () => new S3Client({});
+export const makeSqs = () => new SQSClient({});
+export const makeDynamo = () => new DynamoDBClient({});
+export const makeDocumentClient = (client: DynamoDBClient = makeDynamo()) =>
+  DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+export const makeBedrock = () => new BedrockClient({});
+export const makeBedrockRuntime = () => new BedrockRuntimeClient({});
+export const makeSns = () => new SNSClient({});
+
+/** Reads a required environment variable; the error names the variable so a misdeployed function says what is missing. */
+export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name];
+  if (!value) throw new Error(`Environment variable ${name} is not set`);
+  return value;
+}
+
+/**
+ * Builds a function's dependencies once per environment. Lambda keeps one environment per container; the local
+ * stack may restart on new ports inside one process, so the cache key is the environment the builder reads.
+ */
+export function lazyByEnv<T>(build: (env: NodeJS.ProcessEnv) => T): () => T {
+  let key: string | undefined;
+  let value: T | undefined;
+  return () => {
+    const next = envFingerprint(process.env);
+    if (value === undefined || next !== key) {
+      value = build(process.env);
+      key = next;
+    }
+    return value;
+  };
+}
+
+function envFingerprint(env: NodeJS.ProcessEnv): string {
+  return Object.keys(env)
+    .filter((k) => k.startsWith('AWS_ENDPOINT_URL') || k.startsWith('BTP_'))
+    .sort()
+    .map((k) => `${k}=${env[k]}`)
+    .join('\n');
+}
