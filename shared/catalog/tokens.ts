@@ -1,0 +1,56 @@
+/**
+ * A conservative token estimator for dataset checks and emulated inference.
+ *
+ * Why an estimator: Titan's tokenizer is not public, and Bedrock enforces its per-record limits in tokens
+ * ("Maximum input token count N exceeds limit of 4096", bedrock-api.md §6.4). The preflight and the emulator must
+ * reject the records Bedrock would reject, so the estimate must err on the high side: a record that passes here
+ * should pass there.
+ *
+ * The rules and why:
+ * - Count Unicode code points (`[...text]`), never UTF-16 units: `'𠮷'.length` is 2 but it is one character.
+ * - Every CJK ideograph, kana, hangul or full-width character counts as one token. AWS's own rule of thumb
+ *   ("6 characters per token", dataset-prep pages) is for English; on Japanese it would undercount about
+ *   six-fold. Sub-word tokenizers rarely merge two CJK characters, and often split a rare one into bytes,
+ *   so one per character is the least a Japanese character costs.
+ * - Any other non-ASCII code point (accented letters, emoji, symbols) also counts as one token: such characters
+ *   are usually split into bytes and rarely merged.
+ * - A run of ASCII text counts as the larger of ceil(characters / 4) and its number of words. Four characters per
+ *   token is the usual English figure for BPE vocabularies (denser than AWS's 6, hence conservative); counting
+ *   words keeps short-word text ("a b c d") from being undercounted.
+ *
+ * The count is monotone in the prefix (a longer prefix never counts fewer tokens), which truncateToTokens relies on.
+ */
+export function estimateTokens(text: string): number {
+  let tokens = 0;
+  let asciiRun = '';
+  for (const ch of text) {
+    if (ch.codePointAt(0)! < 0x80) {
+      asciiRun += ch;
+      continue;
+    }
+    tokens += asciiRunTokens(asciiRun);
+    asciiRun = '';
+    tokens += 1;
+  }
+  return tokens + asciiRunTokens(asciiRun);
+}
+
+function asciiRunTokens(run: string): number {
+  if (run.length === 0) return 0;
+  const words = run.split(/\s+/).filter((w) => w.length > 0).length;
+  return Math.max(Math.ceil(run.length / 4), words);
+}
+
+/** The longest prefix of `text` whose estimate is at most `maxTokens`, cut on a code-point boundary. */
+export function truncateToTokens(text: string, maxTokens: number): { text: string; truncated: boolean } {
+  const chars = [...text];
+  if (estimateTokens(text) <= maxTokens) return { text, truncated: false };
+  let lo = 0;
+  let hi = chars.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (estimateTokens(chars.slice(0, mid).join('')) <= maxTokens) lo = mid;
+    else hi = mid - 1;
+  }
+  return { text: chars.slice(0, lo).join(''), truncated: true };
+}
