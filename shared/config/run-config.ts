@@ -1,0 +1,107 @@
+import { z } from 'zod';
+
+/**
+ * A run's configuration, resolved by ingest (message > sidecar `<key>.run.json` > profile under `datasets/<profile>/` >
+ * these defaults) and recorded on the run. Defaults follow the seed recipe: Titan Text G1 - Lite fine-tuned on
+ * databricks-dolly-15k-ja with 10,000 training / 1,000 validation records.
+ */
+export const PrepConfig = z.object({
+  /** Input format; `auto` detects JSON Lines, JSON array, CSV/TSV and Parquet (gzip or not) from the bytes. */
+  format: z.enum(['auto', 'jsonl', 'json', 'csv', 'tsv', 'parquet']).default('auto'),
+  /** Text encoding to convert from when the file is not UTF-8 (e.g. `shift_jis`, `utf-16le`). */
+  encoding: z.string().optional(),
+  /** How records map to the model's format. */
+  template: z
+    .object({
+      kind: z.enum(['dolly', 'fields', 'text']).default('dolly'),
+      instructionField: z.string().default('instruction'),
+      inputField: z.string().default('input'),
+      outputField: z.string().default('output'),
+      /** For `fields`: prompt and completion taken as they are from these fields. */
+      promptField: z.string().default('prompt'),
+      completionField: z.string().default('completion'),
+      /** For `text` (continued pre-training): the document field. */
+      textField: z.string().default('text'),
+      /** Prefix and separator of the seed recipe for records with an input. */
+      inputPrefix: z.string().default('入力:'),
+      knowledgeSeparator: z.string().default('\n知識:'),
+    })
+    .prefault({}),
+  filters: z
+    .object({
+      /** Prompt plus completion, in Unicode code points; records over it are dropped, never cut. */
+      maxChars: z.number().int().positive().default(1500),
+      /** Estimated tokens per record; defaults to the base model's limit for the batch size. */
+      maxTokens: z.number().int().positive().optional(),
+      dropEmpty: z.boolean().default(true),
+      dropDuplicates: z.boolean().default(true),
+    })
+    .prefault({}),
+  /** Field used for category counts and optional stratification. */
+  categoryField: z.string().default('category'),
+  /** Chunk size for parallel transform, in bytes of input. */
+  chunkBytes: z.number().int().positive().default(64 * 1024 * 1024),
+});
+export type PrepConfig = z.infer<typeof PrepConfig>;
+
+export const SplitConfig = z.object({
+  train: z.number().int().nonnegative().default(10_000),
+  validation: z.number().int().nonnegative().default(1_000),
+  test: z.number().int().nonnegative().default(50),
+  seed: z.string().default('btp-default-seed'),
+  stratifyBy: z.string().optional(),
+  /** When fewer eligible records than asked: shrink every set by the same ratio (with a warning), or fail. */
+  whenShort: z.enum(['shrink', 'fail']).default('shrink'),
+});
+export type SplitConfig = z.infer<typeof SplitConfig>;
+
+export const TrainingConfig = z.object({
+  baseModelId: z.string().default('amazon.titan-text-lite-v1:0:4k'),
+  customizationType: z.enum(['FINE_TUNING', 'CONTINUED_PRE_TRAINING']).default('FINE_TUNING'),
+  /** Bedrock hyperparameters as strings, as Bedrock takes them. Defaults come from the model catalog. */
+  hyperParameters: z.record(z.string(), z.string()).default({ epochCount: '1', batchSize: '1', learningRate: '0.00001' }),
+  /** Stop-loss for cost: a run whose estimate exceeds it is not submitted. */
+  budgetUsd: z.number().positive().optional(),
+  maxJobHours: z.number().positive().default(12),
+  /** Resubmit once with a corrected setting after a known recoverable failure (the Titan batch-size trap). */
+  autoRemediate: z.boolean().default(true),
+});
+export type TrainingConfig = z.infer<typeof TrainingConfig>;
+
+export const ProvisioningConfig = z.object({
+  enabled: z.boolean().default(true),
+  modelUnits: z.number().int().positive().default(1),
+  /** No-commitment throughput is billed by the hour until deleted: every one gets a time to live. */
+  ttlHours: z.number().positive().default(2),
+  /** Commitment terms cost months of fees; allowed only when set explicitly. */
+  commitmentDuration: z.enum(['OneMonth', 'SixMonths']).optional(),
+});
+export type ProvisioningConfig = z.infer<typeof ProvisioningConfig>;
+
+export const RunConfig = z.object({
+  prep: PrepConfig.prefault({}),
+  split: SplitConfig.prefault({}),
+  training: TrainingConfig.prefault({}),
+  provisioning: ProvisioningConfig.prefault({}),
+  /** Free-form labels that travel with the run (team, ticket...). */
+  labels: z.record(z.string(), z.string()).default({}),
+});
+export type RunConfig = z.infer<typeof RunConfig>;
+export type RunConfigInput = z.input<typeof RunConfig>;
+
+/** Deep-merges partial configurations, later ones winning, then validates and applies defaults. */
+export function resolveRunConfig(...layers: Array<unknown>): RunConfig {
+  const merged = layers.reduce<Record<string, unknown>>((acc, layer) => deepMerge(acc, (layer ?? {}) as Record<string, unknown>), {});
+  return RunConfig.parse(merged);
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] = isPlainObject(prev) && isPlainObject(v) ? deepMerge(prev, v) : v;
+  }
+  return out;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { defineMessage } from './envelope';
+
+/** Where a dataset object lives. `etag`/`versionId` pin the exact bytes a run was made from. */
+export const S3ObjectRef = z.object({
+  bucket: z.string().min(3),
+  key: z.string().min(1),
+  etag: z.string().optional(),
+  versionId: z.string().optional(),
+  size: z.number().int().nonnegative().optional(),
+});
+export type S3ObjectRef = z.infer<typeof S3ObjectRef>;
+
+/** Posted by other teams (or the CLI) to the ingest queue to start a run on an object already in S3. */
+export const RunRequested = defineMessage(
+  'run.requested',
+  1,
+  z.object({
+    source: S3ObjectRef,
+    /** A partial run configuration; see shared/config/run-config.ts. */
+    config: z.record(z.string(), z.unknown()).optional(),
+  }),
+);
+
+/** One unit of transform work: a byte range on record boundaries, or a Parquet row group range. */
+export const ChunkPlan = z.object({
+  index: z.number().int().nonnegative(),
+  total: z.number().int().positive(),
+  format: z.enum(['jsonl', 'json', 'csv', 'tsv', 'parquet']),
+  compression: z.enum(['none', 'gzip']),
+  /** Byte range [start, end) of the source, on record boundaries (for text formats). */
+  start: z.number().int().nonnegative().optional(),
+  end: z.number().int().nonnegative().optional(),
+  /** 1-based line (text formats) or 0-based row (Parquet, JSON array element) the chunk starts at, for error locations. */
+  firstLine: z.number().int().nonnegative().optional(),
+  rowGroups: z.array(z.number().int().nonnegative()).optional(),
+});
+export type ChunkPlan = z.infer<typeof ChunkPlan>;
+
+export const ChunkRequested = defineMessage('chunk.requested', 1, z.object({ source: S3ObjectRef, chunk: ChunkPlan }));
+
+export const ChunkTransformed = defineMessage(
+  'chunk.transformed',
+  1,
+  z.object({ chunkIndex: z.number().int().nonnegative(), total: z.number().int().positive() }),
+);
+
+/** The split is written; submit takes it from here. `stage` indexes the run's stages (0 for single-stage runs). */
+export const DatasetPrepared = defineMessage(
+  'dataset.prepared',
+  1,
+  z.object({ manifestKey: z.string().min(1), stage: z.number().int().nonnegative().default(0) }),
+);
+
+export const JobSubmitted = defineMessage(
+  'job.submitted',
+  1,
+  z.object({ jobArn: z.string().min(1), attempt: z.number().int().positive(), stage: z.number().int().nonnegative().default(0) }),
+);
+
+/** A delayed self-message: EventBridge delivery is best effort, so monitor also polls. */
+export const JobPoll = defineMessage(
+  'job.poll',
+  1,
+  z.object({ jobArn: z.string().min(1), attempt: z.number().int().positive(), poll: z.number().int().nonnegative() }),
+);
+
+export const ModelReady = defineMessage('model.ready', 1, z.object({ modelArn: z.string().min(1) }));
+
+export const ThroughputPoll = defineMessage(
+  'throughput.poll',
+  1,
+  z.object({ provisionedModelArn: z.string().min(1), poll: z.number().int().nonnegative() }),
+);

@@ -1,0 +1,184 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ChunkResult, Run, RunEvent } from './run';
+import { canTransition, type RunStatus } from './status';
+import type { RunStore } from './store';
+
+/**
+ * Single-table layout (documented in the README):
+ *   pk = RUN#<runId>, sk = RUN            the run; gsi1pk = <status>, gsi1sk = <updatedAt>#<runId> (index `byStatus`)
+ *   pk = RUN#<runId>, sk = EVENT#<seq>    the append-only history; seq is the run version the event produced
+ *   pk = RUN#<runId>, sk = CHUNK#<index>  one transform chunk's result
+ * Every write of the run is conditional on the version it read. No transactions: the local emulator (dynalite) has
+ * none, so the event is written after the run; a crash between the two loses that one event, never a state change.
+ */
+export const STATUS_INDEX = 'byStatus';
+const MAX_RACE_RETRIES = 8;
+const pad = (n: number) => String(n).padStart(9, '0');
+const runKey = (runId: string) => ({ pk: `RUN#${runId}`, sk: 'RUN' });
+
+export class DynamoRunStore implements RunStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async create(run: Run, event: { type: string; detail?: Record<string, unknown> }): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({ TableName: this.tableName, Item: this.toItem(run), ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+    await this.putEvent({ runId: run.runId, seq: run.version, at: run.createdAt, type: event.type, to: run.status, detail: event.detail });
+    return true;
+  }
+
+  async get(runId: string): Promise<Run | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: runKey(runId), ConsistentRead: true }));
+    return out.Item ? fromItem(out.Item) : undefined;
+  }
+
+  transition(
+    runId: string,
+    from: RunStatus | readonly RunStatus[],
+    to: RunStatus,
+    patch: Partial<Run>,
+    event: { type: string; detail?: Record<string, unknown> },
+  ): Promise<Run | undefined> {
+    const froms: readonly RunStatus[] = typeof from === 'string' ? [from] : from;
+    return this.write(runId, froms, to, patch, event);
+  }
+
+  update(
+    runId: string,
+    inStatus: RunStatus | readonly RunStatus[],
+    patch: Partial<Run>,
+    event?: { type: string; detail?: Record<string, unknown> },
+  ): Promise<Run | undefined> {
+    const statuses: readonly RunStatus[] = typeof inStatus === 'string' ? [inStatus] : inStatus;
+    return this.write(runId, statuses, undefined, patch, event);
+  }
+
+  private async write(
+    runId: string,
+    froms: readonly RunStatus[],
+    to: RunStatus | undefined,
+    patch: Partial<Run>,
+    event: { type: string; detail?: Record<string, unknown> } | undefined,
+  ): Promise<Run | undefined> {
+    for (let attempt = 0; attempt < MAX_RACE_RETRIES; attempt++) {
+      const current = await this.get(runId);
+      if (!current || !froms.includes(current.status)) return undefined;
+      const status = to ?? current.status;
+      if (to && !canTransition(current.status, to)) {
+        throw new Error(`run ${runId}: transition ${current.status} -> ${to} is not allowed`);
+      }
+      const at = this.now().toISOString();
+      const next: Run = { ...current, ...patch, runId, status, version: current.version + 1, updatedAt: at };
+      try {
+        await this.db.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: this.toItem(next),
+            ConditionExpression: '#v = :v',
+            ExpressionAttributeNames: { '#v': 'version' },
+            ExpressionAttributeValues: { ':v': current.version },
+          }),
+        );
+      } catch (err) {
+        if (err instanceof ConditionalCheckFailedException) continue; // someone else wrote first: read again
+        throw err;
+      }
+      if (event) {
+        await this.putEvent({ runId, seq: next.version, at, type: event.type, from: current.status, to: status, detail: event.detail });
+      }
+      return next;
+    }
+    throw new Error(`run ${runId}: gave up after ${MAX_RACE_RETRIES} conflicting writes`);
+  }
+
+  async putChunk(chunk: ChunkResult): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: `RUN#${chunk.runId}`, sk: `CHUNK#${pad(chunk.index)}`, ...chunk },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  async listChunks(runId: string): Promise<ChunkResult[]> {
+    return (await this.queryPrefix(runId, 'CHUNK#')).map((item) => strip(item) as unknown as ChunkResult);
+  }
+
+  async listEvents(runId: string): Promise<RunEvent[]> {
+    return (await this.queryPrefix(runId, 'EVENT#')).map((item) => strip(item) as unknown as RunEvent);
+  }
+
+  async listByStatus(status: RunStatus, since?: string): Promise<Run[]> {
+    const runs: Run[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: STATUS_INDEX,
+          KeyConditionExpression: since ? 'gsi1pk = :s AND gsi1sk >= :since' : 'gsi1pk = :s',
+          ExpressionAttributeValues: since ? { ':s': status, ':since': since } : { ':s': status },
+          ScanIndexForward: false,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      runs.push(...(out.Items ?? []).map(fromItem));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return runs;
+  }
+
+  private async putEvent(event: RunEvent): Promise<void> {
+    // Idempotent: a retried write of the same event replaces it with itself.
+    await this.db.send(
+      new PutCommand({ TableName: this.tableName, Item: { pk: `RUN#${event.runId}`, sk: `EVENT#${pad(event.seq)}`, ...event } }),
+    );
+  }
+
+  private async queryPrefix(runId: string, prefix: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+          ExpressionAttributeValues: { ':pk': `RUN#${runId}`, ':p': prefix },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+
+  private toItem(run: Run): Record<string, unknown> {
+    return { ...runKey(run.runId), gsi1pk: run.status, gsi1sk: `${run.updatedAt}#${run.runId}`, ...run };
+  }
+}
+
+function strip(item: Record<string, unknown>): Record<string, unknown> {
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, ...rest } = item;
+  return rest;
+}
+
+const fromItem = (item: Record<string, unknown>): Run => strip(item) as unknown as Run;

@@ -1,0 +1,79 @@
+import type { RunConfig } from '../config/run-config';
+import type { S3ObjectRef } from '../messages/pipeline';
+import type { RunStatus } from './status';
+
+/** Record counts of the data preparation, by outcome and reason. input = kept + filtered + rejected, always. */
+export interface RunCounts {
+  input: number;
+  kept: number;
+  filtered: number;
+  rejected: number;
+  byReason: Record<string, number>;
+  train?: number;
+  validation?: number;
+  test?: number;
+}
+
+export interface RunFailure {
+  stage: string;
+  reason: string;
+  /** Where the problem is, when it is in the input: file, line or row, field. */
+  location?: { file?: string; line?: number; row?: number; field?: string };
+  at: string;
+}
+
+export interface StageRecord {
+  status: 'pending' | 'running' | 'done' | 'failed';
+  attempts: number;
+  startedAt?: string;
+  endedAt?: string;
+  inputs?: Record<string, unknown>;
+  outputs?: Record<string, unknown>;
+}
+
+/** The run item in the runs table. */
+export interface Run {
+  runId: string;
+  status: RunStatus;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  source: S3ObjectRef;
+  config: RunConfig;
+  /** Where this run's artifacts live: `s3://<artifactsBucket>/runs/<runId>/`. */
+  artifactsPrefix: string;
+  stages: Record<string, StageRecord>;
+  counts?: RunCounts;
+  chunksTotal?: number;
+  warnings?: string[];
+  costEstimateUsd?: number;
+  jobArn?: string;
+  jobName?: string;
+  jobStatus?: string;
+  modelArn?: string;
+  provisionedModelArn?: string;
+  throughputExpiresAt?: string;
+  metrics?: { trainingLoss?: number; validationLoss?: number };
+  failure?: RunFailure;
+}
+
+export interface RunEvent {
+  runId: string;
+  seq: number;
+  at: string;
+  type: string;
+  from?: RunStatus;
+  to?: RunStatus;
+  detail?: Record<string, unknown>;
+}
+
+export interface ChunkResult {
+  runId: string;
+  index: number;
+  /** Counts for this chunk alone; the split adds them up. */
+  counts: RunCounts;
+  /** Keys of the chunk's outputs under the run's artifacts prefix. */
+  keptKey: string;
+  rejectsKey: string;
+  doneAt: string;
+}

@@ -1,0 +1,42 @@
+/**
+ * A run's life. Every change of status is one of these transitions, written conditionally on the run's version, so a
+ * redelivered message that tries a transition already made loses the race and stops.
+ */
+export const RUN_STATUSES = [
+  'requested',
+  'preparing',
+  'splitting',
+  'submitting',
+  'queued',
+  'training',
+  'provisioning',
+  'evaluating',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+const ALLOWED: Record<RunStatus, readonly RunStatus[]> = {
+  requested: ['preparing'],
+  preparing: ['splitting'],
+  splitting: ['submitting', 'succeeded'],
+  submitting: ['queued', 'training'],
+  queued: ['submitting'],
+  // training -> submitting: a known recoverable job failure is resubmitted once; -> preparing: the next stage of a chained run
+  training: ['provisioning', 'evaluating', 'succeeded', 'submitting', 'preparing'],
+  provisioning: ['evaluating', 'succeeded'],
+  evaluating: ['succeeded'],
+  succeeded: [],
+  failed: ['preparing', 'submitting'], // resume from a named stage
+  cancelled: [],
+};
+
+export function canTransition(from: RunStatus, to: RunStatus): boolean {
+  if (to === 'failed' || to === 'cancelled') return !TERMINAL_STATUSES.includes(from);
+  return ALLOWED[from].includes(to);
+}
+
+export const isTerminal = (s: RunStatus) => TERMINAL_STATUSES.includes(s);

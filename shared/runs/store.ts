@@ -1,0 +1,33 @@
+import type { ChunkResult, Run, RunEvent } from './run';
+import type { RunStatus } from './status';
+
+/** The run store port: domain code takes it as an argument; DynamoRunStore is the adapter. */
+export interface RunStore {
+  /** Creates the run unless one with its id exists; `false` means it existed (a replayed request). */
+  create(run: Run, event: { type: string; detail?: Record<string, unknown> }): Promise<boolean>;
+  get(runId: string): Promise<Run | undefined>;
+  /**
+   * Moves a run from one of `from` to `to` and applies `patch`, conditionally on the version read. Returns the new
+   * run, or `undefined` when the run was no longer in `from` (another delivery already made the move).
+   */
+  transition(
+    runId: string,
+    from: RunStatus | readonly RunStatus[],
+    to: RunStatus,
+    patch: Partial<Run>,
+    event: { type: string; detail?: Record<string, unknown> },
+  ): Promise<Run | undefined>;
+  /** Applies `patch` without changing status, conditionally on the run being in one of `inStatus`. */
+  update(
+    runId: string,
+    inStatus: RunStatus | readonly RunStatus[],
+    patch: Partial<Run>,
+    event?: { type: string; detail?: Record<string, unknown> },
+  ): Promise<Run | undefined>;
+  /** Records a chunk's result once; `false` when it was already recorded (a redelivery). */
+  putChunk(chunk: ChunkResult): Promise<boolean>;
+  listChunks(runId: string): Promise<ChunkResult[]>;
+  listEvents(runId: string): Promise<RunEvent[]>;
+  /** Runs in a status, newest first, optionally only those updated since a time (the status GSI). */
+  listByStatus(status: RunStatus, since?: string): Promise<Run[]>;
+}
