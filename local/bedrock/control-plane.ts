@@ -1,0 +1,682 @@
+import { randomBytes } from 'node:crypto';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  checkHyperParameters, customizationSpec, findBaseModel, findByInferenceId, tokenLimitFor,
+  type BaseModel, type CustomizationSpec, type CustomizationType, type TokenLimit,
+} from '../../shared/catalog';
+import { readDataset, type DatasetResult, type Sample } from './dataset';
+import { BedrockError, conflict, notFound, quotaExceeded, validation } from './errors';
+import { stateChangeEvent, type JobStatus, type ModelCustomizationJobStateChange } from './events';
+import type { EmulatorQuotas } from './faults';
+import { lossCurve, trainingCsv, validationCsv } from './metrics';
+import { CUSTOMIZATION_TYPES, Checker, PATTERNS, parseS3Uri } from './shapes';
+
+/** Simulated durations, in simulated milliseconds. Emulator assumptions, not Bedrock figures. */
+export const TIMINGS = {
+  /** Until the dataset checks report: Bedrock's validation step takes minutes. */
+  validationMs: 10 * 60_000,
+  /** Training throughput used to size a job; a small job still takes half an hour. */
+  trainingTokensPerHour: 2_000_000,
+  minTrainingMs: 30 * 60_000,
+  /** A batch size with no token limit fails this far into training, at most (api §8.1). */
+  batchTrapFailAfterMs: 60 * 60_000,
+  stoppingMs: 5 * 60_000,
+  throughputCreatingMs: 15 * 60_000,
+};
+
+export interface ControlPlaneConfig {
+  region: string;
+  accountId: string;
+  s3: S3Client;
+  quotas: EmulatorQuotas;
+  /** Runs `fn` after `simulatedMs` of simulated time. */
+  schedule: (simulatedMs: number, fn: () => void) => void;
+  emit: (event: ModelCustomizationJobStateChange) => void;
+  pendingJobFailures: Map<string, string>;
+}
+
+interface Job {
+  id: string;
+  arn: string;
+  name: string;
+  status: JobStatus;
+  failureMessage?: string;
+  clientRequestToken?: string;
+  creationTime: Date;
+  lastModifiedTime: Date;
+  endTime?: Date;
+  baseModel: BaseModel;
+  spec: CustomizationSpec;
+  customizationType: CustomizationType;
+  roleArn: string;
+  outputModelName: string;
+  outputModelArn?: string;
+  hyperParameters: Record<string, string>;
+  values: Record<string, number>;
+  trainingDataConfig: { s3Uri: string };
+  validationDataConfig: { validators: Array<{ s3Uri: string }> };
+  outputDataConfig: { s3Uri: string };
+  vpcConfig?: unknown;
+  trainingMetrics?: { trainingLoss: number };
+  validationMetrics?: Array<{ validationLoss: number }>;
+}
+
+export interface CustomModel {
+  arn: string;
+  name: string;
+  job: Job;
+  creationTime: Date;
+  status: 'Active' | 'Creating' | 'Failed';
+  /** Training examples, for emulated inference. */
+  samples: Sample[];
+}
+
+export interface Throughput {
+  arn: string;
+  name: string;
+  model: CustomModel;
+  modelUnits: number;
+  commitmentDuration?: 'OneMonth' | 'SixMonths';
+  commitmentExpirationTime?: Date;
+  status: 'Creating' | 'InService' | 'Updating' | 'Failed';
+  creationTime: Date;
+  lastModifiedTime: Date;
+}
+
+type Body = Record<string, unknown>;
+
+const newId = () => {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return [...randomBytes(12)].map((b) => alphabet[b % alphabet.length]).join('');
+};
+const iso = (d: Date | undefined) => d?.toISOString();
+
+/** The control-plane operations and the state they act on. */
+export class ControlPlane {
+  readonly jobs = new Map<string, Job>();
+  readonly models = new Map<string, CustomModel>();
+  readonly throughputs = new Map<string, Throughput>();
+  private readonly jobTokens = new Map<string, string>();
+  private readonly throughputTokens = new Map<string, string>();
+
+  constructor(private readonly cfg: ControlPlaneConfig) {}
+
+  // ---------------- customization jobs ----------------
+
+  async createJob(body: Body): Promise<{ jobArn: string }> {
+    new Checker(body)
+      .required('jobName').string('jobName', { min: 1, max: 63, pattern: PATTERNS.JobName })
+      .required('customModelName').string('customModelName', { min: 1, max: 63, pattern: PATTERNS.CustomModelName })
+      .required('roleArn').string('roleArn', { max: 2048, pattern: PATTERNS.RoleArn })
+      .string('clientRequestToken', { min: 1, max: 256, pattern: PATTERNS.IdempotencyToken })
+      .required('baseModelIdentifier').string('baseModelIdentifier', { min: 1, max: 2048, pattern: PATTERNS.BaseModelIdentifier })
+      .string('customizationType', { enum: CUSTOMIZATION_TYPES })
+      .required('trainingDataConfig').string('trainingDataConfig.s3Uri', { min: 1, max: 1024, pattern: PATTERNS.S3Uri })
+      .list('validationDataConfig.validators', { max: 10 }, (p) => this.s3UriMember(body, `${p}.s3Uri`))
+      .required('outputDataConfig').required('outputDataConfig.s3Uri').string('outputDataConfig.s3Uri', { min: 1, max: 1024, pattern: PATTERNS.S3Uri })
+      .stringMap('hyperParameters')
+      .tags('jobTags').tags('customModelTags')
+      .done();
+    if (body.validationDataConfig !== undefined) new Checker(body).required('validationDataConfig.validators').done();
+
+    // A replayed token returns the original job and creates nothing (api §5: "ignores the request, but does not
+    // return an error"). A replay with a different body also gets the original: the documented wording.
+    const token = body.clientRequestToken as string | undefined;
+    const replayed = token ? this.jobTokens.get(token) : undefined;
+    if (replayed) return { jobArn: replayed };
+
+    const identifier = body.baseModelIdentifier as string;
+    const baseModel = findBaseModel(identifier);
+    if (!baseModel) {
+      const onDemand = findByInferenceId(identifier);
+      throw validation(onDemand
+        ? `The provided model identifier is invalid. ${identifier} is an on-demand model id; customization uses ${onDemand.id}.`
+        : `The provided model identifier is invalid: ${identifier} is not a base model that supports customization.`);
+    }
+    const type = (body.customizationType as CustomizationType | undefined) ?? 'FINE_TUNING';
+    const spec = customizationSpec(baseModel, type);
+    if (!spec) {
+      const supported = baseModel.customizations.map((c) => c.type).join(', ');
+      throw validation(`The base model ${baseModel.id} does not support customization type ${type}. Supported: ${supported}.`);
+    }
+    if (!body.trainingDataConfig || !(body.trainingDataConfig as Body).s3Uri) {
+      throw validation('trainingDataConfig.s3Uri is required for FINE_TUNING and CONTINUED_PRE_TRAINING jobs.');
+    }
+    const given = (body.hyperParameters as Record<string, string> | undefined) ?? {};
+    const hp = checkHyperParameters(spec, given);
+    if (!hp.ok) throw validation(hp.errors.join('; '));
+
+    const name = body.jobName as string;
+    if ([...this.jobs.values()].some((j) => j.name === name)) throw validation('The provided job name is currently in use.');
+    const outputModelName = body.customModelName as string;
+    if (this.findModel(outputModelName) || [...this.jobs.values()].some((j) => j.outputModelName === outputModelName && j.status === 'InProgress')) {
+      throw validation('The provided custom model name is currently in use.');
+    }
+    const running = [...this.jobs.values()].filter((j) => j.status === 'InProgress' || j.status === 'Stopping').length;
+    if (running >= this.cfg.quotas.concurrentJobs) {
+      throw quotaExceeded(`You have reached the maximum number of concurrent model customization jobs (${this.cfg.quotas.concurrentJobs}) for this account.`);
+    }
+
+    const training = (body.trainingDataConfig as Body).s3Uri as string;
+    const validators = ((body.validationDataConfig as Body | undefined)?.validators as Array<{ s3Uri: string }> | undefined) ?? [];
+    const output = (body.outputDataConfig as Body).s3Uri as string;
+    for (const uri of [training, ...validators.map((v) => v.s3Uri)]) await this.checkReadable(uri);
+    await this.checkWritable(output);
+
+    const id = newId();
+    const now = new Date();
+    const job: Job = {
+      id,
+      arn: `arn:aws:bedrock:${this.cfg.region}:${this.cfg.accountId}:model-customization-job/${baseModel.id}/${id}`,
+      name,
+      status: 'InProgress',
+      creationTime: now,
+      lastModifiedTime: now,
+      baseModel,
+      spec,
+      customizationType: type,
+      roleArn: body.roleArn as string,
+      outputModelName,
+      hyperParameters: Object.fromEntries(Object.entries(hp.values).map(([k, v]) => [k, given[k] ?? String(v)])),
+      values: hp.values,
+      trainingDataConfig: { s3Uri: training },
+      validationDataConfig: { validators: validators.map((v) => ({ s3Uri: v.s3Uri })) },
+      outputDataConfig: { s3Uri: output },
+    };
+    if (token) job.clientRequestToken = token;
+    if (body.vpcConfig) job.vpcConfig = body.vpcConfig;
+    this.jobs.set(job.arn, job);
+    if (token) this.jobTokens.set(token, job.arn);
+    this.emit(job);
+    this.run(job);
+    return { jobArn: job.arn };
+  }
+
+  private s3UriMember(body: Body, path: string) {
+    new Checker(body).required(path).string(path, { min: 1, max: 1024, pattern: PATTERNS.S3Uri }).done();
+  }
+
+  /** Bedrock checks at submission that it can read the data (api §6.4 wording); a missing object reads the same. */
+  private async checkReadable(uri: string): Promise<void> {
+    const { bucket, key } = parseS3Uri(uri);
+    try {
+      await this.cfg.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    } catch {
+      throw validation(`Could not validate GetObject permissions to access Amazon S3 bucket: ${bucket} at key ${key}`);
+    }
+  }
+
+  /** Bedrock probes the output location with a write (api §9 `.write_access_check_file.tmp`). */
+  private async checkWritable(uri: string): Promise<void> {
+    const { bucket, key } = parseS3Uri(uri);
+    const probe = `${key.replace(/\/$/, '')}${key ? '/' : ''}.write_access_check_file.tmp`;
+    try {
+      await this.cfg.s3.send(new PutObjectCommand({ Bucket: bucket, Key: probe, Body: Buffer.alloc(0), ContentLength: 0 }));
+      await this.cfg.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: probe }));
+    } catch {
+      throw validation(`Amazon S3 perms missing (PutObject): Could not validate PutObject permissions to access S3 bucket: ${bucket} at key ${probe}`);
+    }
+  }
+
+  /**
+   * Plays the job out on the simulated clock: the dataset checks report after the validation step; training takes
+   * time in proportion to tokens x epochs; a batch size with no defined token limit fails part-way through training.
+   */
+  private run(job: Job): void {
+    const batchSize = job.values.batchSize;
+    const limit: TokenLimit = tokenLimitFor(job.baseModel, job.customizationType, batchSize);
+    const datasets = this.checkDatasets(job, limit);
+    // An unexpected rejection (S3 gone) is reported as a job failure, like Bedrock's internal-error text.
+    datasets.catch(() => undefined);
+    this.cfg.schedule(TIMINGS.validationMs, () => {
+      void datasets.then(
+        (result) => this.afterValidation(job, result, limit),
+        (err: unknown) => this.fail(job, `Encountered an unexpected error when processing the request, please try again (${err instanceof Error ? err.message : String(err)})`),
+      );
+    });
+  }
+
+  private afterValidation(job: Job, result: { training: DatasetResult; validation: DatasetResult[] }, limit: TokenLimit): void {
+    if (job.status !== 'InProgress') return;
+    const injected = this.cfg.pendingJobFailures.get(job.name);
+    if (injected !== undefined) {
+      this.cfg.pendingJobFailures.delete(job.name);
+      return this.fail(job, injected);
+    }
+    const failed = [result.training, ...result.validation].find((r) => !r.ok);
+    if (failed && !failed.ok) return this.fail(job, failed.failureMessage);
+    if (!result.training.ok) return;
+    const training = result.training;
+    const epochs = job.values.epochCount ?? 1;
+    const trainingMs = Math.max(TIMINGS.minTrainingMs, (training.tokens * epochs / TIMINGS.trainingTokensPerHour) * 3_600_000);
+    if (!limit.defined && limit.outcome === 'job-fails-during-training') {
+      const failAfter = Math.min(TIMINGS.batchTrapFailAfterMs, trainingMs / 2);
+      this.cfg.schedule(failAfter, () => this.fail(job,
+        `Training failed: batchSize ${job.values.batchSize} has no defined token limit for ${job.baseModel.id} ` +
+        `(${limit.reason}). The API accepts 1-64, but training cannot run at this batch size. ` +
+        '(Bedrock emulator: this failure is inferred from the documented limits, api §8.1.)'));
+      return;
+    }
+    this.cfg.schedule(trainingMs, () => void this.complete(job, training));
+  }
+
+  private async checkDatasets(job: Job, limit: TokenLimit): Promise<{ training: DatasetResult; validation: DatasetResult[] }> {
+    const spec = job.spec;
+    const limits = (role: 'Training' | 'Validation') => {
+      const published = role === 'Training' ? spec.records.maxTraining.value ?? spec.records.maxTotal.value : spec.records.maxValidation.value;
+      const fallback = role === 'Training' ? this.cfg.quotas.maxTrainingRecords : this.cfg.quotas.maxValidationRecords;
+      return {
+        format: spec.dataFormat,
+        tokenRow: limit.defined ? limit.row : undefined,
+        maxRecords: published !== null ? { value: published, emulatorDefault: false } : { value: fallback, emulatorDefault: true },
+        maxBytes: (role === 'Training' ? spec.fileSize.maxTrainingBytes.value : spec.fileSize.maxValidationBytes.value) ?? undefined,
+      };
+    };
+    const t = parseS3Uri(job.trainingDataConfig.s3Uri);
+    const training = await readDataset(this.cfg.s3, t.bucket, t.key, 'Training', limits('Training'));
+    const validationResults: DatasetResult[] = [];
+    for (const v of job.validationDataConfig.validators) {
+      const { bucket, key } = parseS3Uri(v.s3Uri);
+      validationResults.push(await readDataset(this.cfg.s3, bucket, key, 'Validation', limits('Validation')));
+    }
+    const min = spec.records.minTotal.value;
+    const total = [training, ...validationResults].reduce((n, r) => n + (r.ok ? r.records : 0), 0);
+    if (training.ok && min !== null && total < min) {
+      return { training: { ok: false, failureMessage: `The dataset has ${total} records; ${job.baseModel.id} needs at least ${min}.` }, validation: validationResults };
+    }
+    const maxTotal = spec.records.maxTotal.value;
+    if (training.ok && maxTotal !== null && total > maxTotal) {
+      return { training: { ok: false, failureMessage: `The sum of training and validation records (${total}) exceeds the limit of ${maxTotal} for ${job.baseModel.id}.` }, validation: validationResults };
+    }
+    return { training, validation: validationResults };
+  }
+
+  private async complete(job: Job, training: Extract<DatasetResult, { ok: true }>): Promise<void> {
+    if (job.status !== 'InProgress') return;
+    const curve = lossCurve({
+      records: training.records,
+      tokens: training.tokens,
+      epochs: job.values.epochCount ?? 1,
+      batchSize: job.values.batchSize ?? 1,
+      learningRate: job.values.learningRate ?? (job.values.learningRateMultiplier ?? 1) * 1e-5,
+      validators: job.validationDataConfig.validators.length,
+    });
+    const { bucket, key } = parseS3Uri(job.outputDataConfig.s3Uri);
+    const prefix = `${key.replace(/\/$/, '')}${key ? '/' : ''}model-customization-job-${job.id}`;
+    try {
+      await this.cfg.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/training_artifacts/step_wise_training_metrics.csv`, Body: trainingCsv(curve), ContentType: 'text/csv' }));
+      if (curve.validation.length > 0) {
+        await this.cfg.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/validation_artifacts/post_fine_tuning_validation/validation_metrics.csv`, Body: validationCsv(curve), ContentType: 'text/csv' }));
+      }
+    } catch {
+      return this.fail(job, `Amazon S3 perms missing (PutObject): Could not validate PutObject permissions to access S3 bucket: ${bucket} at key ${prefix}/training_artifacts/step_wise_training_metrics.csv`);
+    }
+    if (job.status !== 'InProgress') return;
+    const modelId = newId();
+    const model: CustomModel = {
+      arn: `arn:aws:bedrock:${this.cfg.region}:${this.cfg.accountId}:custom-model/${job.baseModel.id}/${modelId}`,
+      name: job.outputModelName,
+      job,
+      creationTime: new Date(),
+      status: 'Active',
+      samples: training.samples,
+    };
+    this.models.set(model.arn, model);
+    job.outputModelArn = model.arn;
+    job.trainingMetrics = { trainingLoss: curve.trainingLoss };
+    job.validationMetrics = curve.validationLosses.map((validationLoss) => ({ validationLoss }));
+    this.transition(job, 'Completed');
+  }
+
+  /** Fails an InProgress job; false when there is none of that name (the fault injector then waits for one). */
+  failByName(name: string, message: string): boolean {
+    const job = [...this.jobs.values()].find((j) => j.name === name && j.status === 'InProgress');
+    if (!job) return false;
+    this.fail(job, message);
+    return true;
+  }
+
+  private fail(job: Job, message: string): void {
+    if (job.status !== 'InProgress') return;
+    job.failureMessage = message.slice(0, 2048);
+    this.transition(job, 'Failed');
+  }
+
+  private transition(job: Job, status: JobStatus): void {
+    job.status = status;
+    job.lastModifiedTime = new Date();
+    if (status === 'Completed' || status === 'Failed' || status === 'Stopped') job.endTime = job.lastModifiedTime;
+    this.emit(job);
+  }
+
+  private emit(job: Job): void {
+    const detail: ModelCustomizationJobStateChange['detail'] extends infer D ? Omit<D, 'version'> : never = {
+      jobName: job.name,
+      jobArn: job.arn,
+      outputModelName: job.outputModelName,
+      roleArn: job.roleArn,
+      jobStatus: job.status,
+      creationTime: job.creationTime.toISOString(),
+      lastModifiedTime: job.lastModifiedTime.toISOString(),
+      baseModelArn: this.foundationArn(job.baseModel),
+      hyperParameters: job.hyperParameters,
+      trainingDataConfig: job.trainingDataConfig,
+      validationDataConfig: job.validationDataConfig,
+      outputDataConfig: job.outputDataConfig,
+    };
+    if (job.outputModelArn) detail.outputModelArn = job.outputModelArn;
+    if (job.failureMessage) detail.failureMessage = job.failureMessage;
+    if (job.endTime) detail.endTime = job.endTime.toISOString();
+    this.cfg.emit(stateChangeEvent({ account: this.cfg.accountId, region: this.cfg.region, detail }));
+  }
+
+  private foundationArn(model: BaseModel): string {
+    return `arn:aws:bedrock:${this.cfg.region}::foundation-model/${model.id}`;
+  }
+
+  private findJob(identifier: string): Job {
+    const job = this.jobs.get(identifier) ?? [...this.jobs.values()].find((j) => j.name === identifier);
+    if (!job) throw notFound(`The specified model customization job ${identifier} could not be found.`);
+    return job;
+  }
+
+  getJob(identifier: string): Body {
+    const job = this.findJob(identifier);
+    return {
+      jobArn: job.arn,
+      jobName: job.name,
+      outputModelName: job.outputModelName,
+      outputModelArn: job.outputModelArn,
+      clientRequestToken: job.clientRequestToken,
+      roleArn: job.roleArn,
+      status: job.status,
+      failureMessage: job.failureMessage,
+      creationTime: iso(job.creationTime),
+      lastModifiedTime: iso(job.lastModifiedTime),
+      endTime: iso(job.endTime),
+      baseModelArn: this.foundationArn(job.baseModel),
+      hyperParameters: job.hyperParameters,
+      trainingDataConfig: job.trainingDataConfig,
+      // Required in the response shape even without validators (api §6.3).
+      validationDataConfig: job.validationDataConfig,
+      outputDataConfig: job.outputDataConfig,
+      customizationType: job.customizationType,
+      trainingMetrics: job.trainingMetrics,
+      validationMetrics: job.validationMetrics,
+      vpcConfig: job.vpcConfig,
+    };
+  }
+
+  listJobs(query: URLSearchParams): Body {
+    const q = new ListQuery(query, ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped']);
+    const nameContains = query.get('nameContains');
+    const items = [...this.jobs.values()].filter((j) =>
+      q.matchesTime(j.creationTime) && q.matchesStatus(j.status) && (!nameContains || j.name.includes(nameContains)));
+    const { page, nextToken } = q.paginate(items, (j) => j.creationTime);
+    return {
+      nextToken,
+      modelCustomizationJobSummaries: page.map((j) => ({
+        jobArn: j.arn,
+        baseModelArn: this.foundationArn(j.baseModel),
+        jobName: j.name,
+        status: j.status,
+        lastModifiedTime: iso(j.lastModifiedTime),
+        creationTime: iso(j.creationTime),
+        endTime: iso(j.endTime),
+        customModelArn: j.outputModelArn,
+        customModelName: j.outputModelName,
+        customizationType: j.customizationType,
+      })),
+    };
+  }
+
+  /**
+   * Only an InProgress job can be stopped (model-customization-stop). The error for other states is not
+   * documented; ConflictException is the state error the model lists for this operation (api §4.2, [U]).
+   */
+  stopJob(identifier: string): void {
+    const job = this.findJob(identifier);
+    if (job.status !== 'InProgress') throw conflict(`Cannot stop the model customization job ${job.name}: its status is ${job.status}; only an InProgress job can be stopped.`);
+    this.transition(job, 'Stopping');
+    this.cfg.schedule(TIMINGS.stoppingMs, () => this.transition(job, 'Stopped'));
+  }
+
+  // ---------------- custom models ----------------
+
+  findModel(identifier: string): CustomModel | undefined {
+    return this.models.get(identifier) ?? [...this.models.values()].find((m) => m.name === identifier);
+  }
+
+  private requireModel(identifier: string): CustomModel {
+    const model = this.findModel(identifier);
+    if (!model) throw notFound(`The specified custom model ${identifier} could not be found.`);
+    return model;
+  }
+
+  getModel(identifier: string): Body {
+    const m = this.requireModel(identifier);
+    return {
+      modelArn: m.arn,
+      modelName: m.name,
+      jobName: m.job.name,
+      jobArn: m.job.arn,
+      baseModelArn: this.foundationArn(m.job.baseModel),
+      customizationType: m.job.customizationType,
+      hyperParameters: m.job.hyperParameters,
+      trainingDataConfig: m.job.trainingDataConfig,
+      validationDataConfig: m.job.validationDataConfig,
+      outputDataConfig: m.job.outputDataConfig,
+      trainingMetrics: m.job.trainingMetrics,
+      validationMetrics: m.job.validationMetrics,
+      creationTime: iso(m.creationTime),
+      modelStatus: m.status,
+    };
+  }
+
+  listModels(query: URLSearchParams): Body {
+    const q = new ListQuery(query, ['Active', 'Creating', 'Failed'], 'modelStatus');
+    const nameContains = query.get('nameContains');
+    const base = query.get('baseModelArnEquals') ?? query.get('foundationModelArnEquals');
+    const items = [...this.models.values()].filter((m) =>
+      q.matchesTime(m.creationTime) && q.matchesStatus(m.status) && (!nameContains || m.name.includes(nameContains))
+      && (!base || this.foundationArn(m.job.baseModel) === base));
+    const { page, nextToken } = q.paginate(items, (m) => m.creationTime);
+    return {
+      nextToken,
+      modelSummaries: page.map((m) => ({
+        modelArn: m.arn,
+        modelName: m.name,
+        creationTime: iso(m.creationTime),
+        baseModelArn: this.foundationArn(m.job.baseModel),
+        baseModelName: m.job.baseModel.name,
+        customizationType: m.job.customizationType,
+        ownerAccountId: this.cfg.accountId,
+        modelStatus: m.status,
+      })),
+    };
+  }
+
+  /** A model that a Provisioned Throughput serves cannot go (error type not documented: ConflictException, [U]). */
+  deleteModel(identifier: string): void {
+    const m = this.requireModel(identifier);
+    const users = [...this.throughputs.values()].filter((t) => t.model === m).map((t) => t.name);
+    if (users.length) throw conflict(`The custom model ${m.name} is used by Provisioned Throughput ${users.join(', ')}; delete it first.`);
+    this.models.delete(m.arn);
+  }
+
+  // ---------------- provisioned throughput ----------------
+
+  createThroughput(body: Body): { provisionedModelArn: string } {
+    new Checker(body)
+      .required('modelUnits').integer('modelUnits', { min: 1 })
+      .required('provisionedModelName').string('provisionedModelName', { min: 1, max: 63, pattern: PATTERNS.ProvisionedModelName })
+      .required('modelId').string('modelId', { min: 1, max: 2048 })
+      .string('clientRequestToken', { min: 1, max: 256, pattern: PATTERNS.IdempotencyToken })
+      .string('commitmentDuration', { enum: ['OneMonth', 'SixMonths'] })
+      .tags('tags')
+      .done();
+    const token = body.clientRequestToken as string | undefined;
+    const replayed = token ? this.throughputTokens.get(token) : undefined;
+    if (replayed) return { provisionedModelArn: replayed };
+
+    const name = body.provisionedModelName as string;
+    if (this.findThroughput(name)) throw validation('The provided provisioned model name is currently in use.');
+    const modelId = body.modelId as string;
+    if (findBaseModel(modelId) || findByInferenceId(modelId) || modelId.includes(':foundation-model/')) {
+      throw validation(`Bedrock emulator: Provisioned Throughput is emulated only for custom models; ${modelId} is a base model.`);
+    }
+    const model = this.requireModel(modelId);
+    if (model.status !== 'Active') throw validation(`The custom model ${model.name} is not Active (status ${model.status}).`);
+
+    const units = body.modelUnits as number;
+    const commitment = body.commitmentDuration as Throughput['commitmentDuration'];
+    const all = [...this.throughputs.values()];
+    if (!commitment) {
+      const q = this.cfg.quotas;
+      if (units > q.modelUnitsPerNoCommitmentThroughput) {
+        throw quotaExceeded(`A no-commitment Provisioned Throughput can have at most ${q.modelUnitsPerNoCommitmentThroughput} model unit(s); requested ${units}.`);
+      }
+      if (all.filter((t) => !t.commitmentDuration).length >= q.noCommitmentThroughputs) {
+        throw quotaExceeded(`The account already has the maximum of ${q.noCommitmentThroughputs} no-commitment Provisioned Throughputs.`);
+      }
+    } else {
+      const used = all.filter((t) => t.commitmentDuration).reduce((n, t) => n + t.modelUnits, 0);
+      if (used + units > this.cfg.quotas.commitmentModelUnits) {
+        throw quotaExceeded(`Requested ${units} model units with commitment, but the account quota is ${this.cfg.quotas.commitmentModelUnits} (${used} in use). By default an account has no model units for commitment purchases; request them from AWS support.`);
+      }
+    }
+
+    const now = new Date();
+    const tp: Throughput = {
+      arn: `arn:aws:bedrock:${this.cfg.region}:${this.cfg.accountId}:provisioned-model/${newId()}`,
+      name,
+      model,
+      modelUnits: units,
+      status: 'Creating',
+      creationTime: now,
+      lastModifiedTime: now,
+    };
+    if (commitment) {
+      tp.commitmentDuration = commitment;
+      tp.commitmentExpirationTime = new Date(now.getTime() + (commitment === 'OneMonth' ? 30 : 180) * 86_400_000);
+    }
+    this.throughputs.set(tp.arn, tp);
+    if (token) this.throughputTokens.set(token, tp.arn);
+    this.cfg.schedule(TIMINGS.throughputCreatingMs, () => {
+      if (this.throughputs.get(tp.arn) !== tp) return;
+      tp.status = 'InService';
+      tp.lastModifiedTime = new Date();
+    });
+    return { provisionedModelArn: tp.arn };
+  }
+
+  findThroughput(identifier: string): Throughput | undefined {
+    return this.throughputs.get(identifier) ?? [...this.throughputs.values()].find((t) => t.name === identifier);
+  }
+
+  private requireThroughput(identifier: string): Throughput {
+    const tp = this.findThroughput(identifier);
+    if (!tp) throw notFound(`The specified provisioned model ${identifier} could not be found.`);
+    return tp;
+  }
+
+  private throughputSummary(t: Throughput): Body {
+    return {
+      provisionedModelName: t.name,
+      provisionedModelArn: t.arn,
+      modelArn: t.model.arn,
+      desiredModelArn: t.model.arn,
+      foundationModelArn: this.foundationArn(t.model.job.baseModel),
+      modelUnits: t.modelUnits,
+      desiredModelUnits: t.modelUnits,
+      status: t.status,
+      commitmentDuration: t.commitmentDuration,
+      commitmentExpirationTime: iso(t.commitmentExpirationTime),
+      creationTime: iso(t.creationTime),
+      lastModifiedTime: iso(t.lastModifiedTime),
+    };
+  }
+
+  getThroughput(identifier: string): Body {
+    return this.throughputSummary(this.requireThroughput(identifier));
+  }
+
+  listThroughputs(query: URLSearchParams): Body {
+    const q = new ListQuery(query, ['Creating', 'InService', 'Updating', 'Failed']);
+    const nameContains = query.get('nameContains');
+    const modelArn = query.get('modelArnEquals');
+    const items = [...this.throughputs.values()].filter((t) =>
+      q.matchesTime(t.creationTime) && q.matchesStatus(t.status) && (!nameContains || t.name.includes(nameContains))
+      && (!modelArn || t.model.arn === modelArn));
+    const { page, nextToken } = q.paginate(items, (t) => t.creationTime);
+    return { nextToken, provisionedModelSummaries: page.map((t) => this.throughputSummary(t)) };
+  }
+
+  /** "You can't delete a Provisioned Throughput before the commitment term is over" (api §4.3; error type [U]). */
+  deleteThroughput(identifier: string): void {
+    const tp = this.requireThroughput(identifier);
+    if (tp.commitmentExpirationTime && tp.commitmentExpirationTime.getTime() > Date.now()) {
+      throw conflict(`You can't delete a Provisioned Throughput before the commitment term is over (${tp.commitmentExpirationTime.toISOString()}).`);
+    }
+    this.throughputs.delete(tp.arn);
+  }
+}
+
+/** Filters, sort and pagination shared by the List operations. */
+class ListQuery {
+  private readonly after?: Date;
+  private readonly before?: Date;
+  private readonly status?: string;
+  private readonly max?: number;
+  private readonly offset: number;
+  private readonly descending: boolean;
+
+  constructor(query: URLSearchParams, statuses: string[], statusParam = 'statusEquals') {
+    const parseTime = (name: string) => {
+      const raw = query.get(name);
+      if (raw === null) return undefined;
+      const d = new Date(raw);
+      if (Number.isNaN(d.getTime())) throw validation(`Value '${raw}' at '${name}' failed to satisfy constraint: Member must be a timestamp`);
+      return d;
+    };
+    this.after = parseTime('creationTimeAfter');
+    this.before = parseTime('creationTimeBefore');
+    const status = query.get(statusParam);
+    if (status !== null && !statuses.includes(status)) {
+      throw validation(`Value '${status}' at '${statusParam}' failed to satisfy constraint: Member must satisfy enum value set: [${statuses.join(', ')}]`);
+    }
+    this.status = status ?? undefined;
+    const max = query.get('maxResults');
+    if (max !== null) {
+      const n = Number(max);
+      if (!Number.isInteger(n) || n < 1 || n > 1000) throw validation(`Value '${max}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000`);
+      this.max = n;
+    }
+    const token = query.get('nextToken');
+    this.offset = token ? Number(Buffer.from(token, 'base64url').toString()) : 0;
+    if (!Number.isInteger(this.offset) || this.offset < 0) throw validation('The provided nextToken is invalid.');
+    const order = query.get('sortOrder');
+    if (order !== null && order !== 'Ascending' && order !== 'Descending') {
+      throw validation(`Value '${order}' at 'sortOrder' failed to satisfy constraint: Member must satisfy enum value set: [Ascending, Descending]`);
+    }
+    this.descending = order !== 'Ascending';
+  }
+
+  matchesTime(d: Date): boolean {
+    return (!this.after || d > this.after) && (!this.before || d < this.before);
+  }
+
+  matchesStatus(s: string): boolean {
+    return !this.status || s === this.status;
+  }
+
+  /** The default page size is not documented (api §14 item 10): without maxResults everything comes back. */
+  paginate<T>(items: T[], time: (item: T) => Date): { page: T[]; nextToken?: string } {
+    const sorted = [...items].sort((a, b) => (time(a).getTime() - time(b).getTime()) * (this.descending ? -1 : 1));
+    const end = this.max === undefined ? sorted.length : this.offset + this.max;
+    const page = sorted.slice(this.offset, end);
+    return end < sorted.length ? { page, nextToken: Buffer.from(String(end)).toString('base64url') } : { page };
+  }
+}
+
+export { BedrockError };

@@ -1,0 +1,105 @@
+import { internal, throttled } from './errors';
+
+/**
+ * Account quotas the emulator enforces. Where the catalog has a published figure it wins; these are the emulator's
+ * own, clearly labelled defaults for figures AWS does not publish (see DEFAULT_QUOTAS).
+ */
+export interface EmulatorQuotas {
+  /** InProgress + Stopping jobs per account. Emulator default: AWS publishes no default (api §14). */
+  concurrentJobs: number;
+  /** Training records when the catalog has no published maximum (Titan: api §7.2, §14 item 2). */
+  maxTrainingRecords: number;
+  /** Validation records when the catalog has no published maximum. */
+  maxValidationRecords: number;
+  /** No-commitment Provisioned Throughputs per account (catalog PROVISIONED_THROUGHPUT_QUOTAS, dated page). */
+  noCommitmentThroughputs: number;
+  /** Model units per no-commitment Provisioned Throughput (same source). */
+  modelUnitsPerNoCommitmentThroughput: number;
+  /** Model units available for commitment purchases; 0 by default (api §11.1). */
+  commitmentModelUnits: number;
+}
+
+export interface FaultInjector {
+  /** The next `count` API calls (control plane or runtime) answer ThrottlingException (429). */
+  throttleNext(count: number): void;
+  /**
+   * Fails the job named `jobName` with `message`: at once if it is InProgress, otherwise when a job of that name
+   * is next created, after it has shown InProgress (as Bedrock's asynchronous failures do).
+   */
+  failJob(jobName: string, message: string): void;
+  /** A share (0..1) of API calls answer InternalServerException (500); deterministic: 0.5 fails every second call. */
+  internalErrorRate(rate: number): void;
+  /** Changes quotas from now on. */
+  setQuotas(quotas: Partial<EmulatorQuotas>): void;
+  /** Clears throttling, error rate and pending job failures (quotas stay). */
+  reset(): void;
+}
+
+/** The body of `POST /_emulator/faults`, for other processes of the stack. */
+export interface FaultRequest {
+  throttleNext?: number;
+  failJob?: { jobName: string; message: string };
+  internalErrorRate?: number;
+  quotas?: Partial<EmulatorQuotas>;
+  reset?: boolean;
+}
+
+export class Faults implements FaultInjector {
+  private throttleRemaining = 0;
+  private errorRate = 0;
+  private errorCredit = 0;
+  readonly pendingJobFailures = new Map<string, string>();
+
+  constructor(
+    readonly quotas: EmulatorQuotas,
+    /** Fails a live job; returns false when no InProgress job has that name. */
+    private readonly failLiveJob: (jobName: string, message: string) => boolean,
+  ) {}
+
+  throttleNext(count: number): void {
+    this.throttleRemaining = Math.max(0, Math.floor(count));
+  }
+
+  failJob(jobName: string, message: string): void {
+    if (!this.failLiveJob(jobName, message)) this.pendingJobFailures.set(jobName, message);
+  }
+
+  internalErrorRate(rate: number): void {
+    this.errorRate = Math.min(1, Math.max(0, rate));
+    this.errorCredit = 0;
+  }
+
+  setQuotas(quotas: Partial<EmulatorQuotas>): void {
+    Object.assign(this.quotas, quotas);
+  }
+
+  reset(): void {
+    this.throttleRemaining = 0;
+    this.errorRate = 0;
+    this.errorCredit = 0;
+    this.pendingJobFailures.clear();
+  }
+
+  /** Called before each API call; throws the injected error, if any. */
+  beforeCall(): void {
+    if (this.throttleRemaining > 0) {
+      this.throttleRemaining--;
+      throw throttled();
+    }
+    if (this.errorRate > 0) {
+      this.errorCredit += this.errorRate;
+      if (this.errorCredit >= 1 - 1e-9) {
+        this.errorCredit -= 1;
+        throw internal();
+      }
+    }
+  }
+
+  apply(request: FaultRequest): void {
+    if (request.reset) this.reset();
+    if (request.quotas) this.setQuotas(request.quotas);
+    if (request.throttleNext !== undefined) this.throttleNext(request.throttleNext);
+    if (request.internalErrorRate !== undefined) this.internalErrorRate(request.internalErrorRate);
+    if (request.failJob) this.failJob(request.failJob.jobName, request.failJob.message);
+  }
+}

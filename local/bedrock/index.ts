@@ -1,0 +1,182 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { PROVISIONED_THROUGHPUT_QUOTAS } from '../../shared/catalog';
+import { ControlPlane } from './control-plane';
+import { BedrockError, validation } from './errors';
+import type { ModelCustomizationJobStateChange } from './events';
+import { Faults, type EmulatorQuotas, type FaultInjector, type FaultRequest } from './faults';
+import { invokeModel } from './runtime';
+import { listen, type EmulatorRequest, type EmulatorResponse } from './server';
+
+export type { ModelCustomizationJobStateChange } from './events';
+export type { EmulatorQuotas, FaultInjector, FaultRequest } from './faults';
+export { TIMINGS } from './control-plane';
+
+export interface BedrockEmulatorOptions {
+  /** 0 or undefined: a free port on 127.0.0.1. */
+  port?: number;
+  /** Default 'us-east-1'. */
+  region?: string;
+  /** Default '000000000000', the local stack's account. */
+  accountId?: string;
+  /** A real S3 client pointed at the local S3: reads training data, writes output files. */
+  s3: S3Client;
+  /**
+   * How fast simulated time runs: simulated seconds per real second. The default 3600 makes a simulated hour
+   * take about one real second.
+   */
+  simulatedHoursPerSecond?: number;
+  /** EventBridge-shaped sink, called on every job state change, in order. Best effort, like EventBridge. */
+  onEvent?: (event: ModelCustomizationJobStateChange) => Promise<void>;
+  quotas?: Partial<EmulatorQuotas>;
+}
+
+/**
+ * The emulator's quotas. Published figures come from the catalog; the rest are emulator defaults, chosen so a
+ * demo runs and labelled as such in every message that cites them.
+ */
+export const DEFAULT_QUOTAS: EmulatorQuotas = {
+  // Emulator default: no published default for concurrent customization jobs was found.
+  concurrentJobs: 2,
+  // Emulator defaults for Titan, whose record quotas are account-specific and unpublished (api §7.2, §14 item 2):
+  // the figures Cohere's table gives, the closest documented sibling.
+  maxTrainingRecords: 10_000,
+  maxValidationRecords: 1_000,
+  noCommitmentThroughputs: PROVISIONED_THROUGHPUT_QUOTAS.noCommitmentThroughputsPerAccount.value ?? 2,
+  modelUnitsPerNoCommitmentThroughput: PROVISIONED_THROUGHPUT_QUOTAS.modelUnitsPerNoCommitmentThroughput.value ?? 1,
+  commitmentModelUnits: PROVISIONED_THROUGHPUT_QUOTAS.commitmentModelUnits.value ?? 0,
+};
+
+export interface BedrockEmulator {
+  /** http://127.0.0.1:PORT: the control plane and bedrock-runtime, over HTTP/1.1 and h2c, on one port. */
+  endpoint: string;
+  port: number;
+  faults: FaultInjector;
+  close(): Promise<void>;
+}
+
+/**
+ * A local Bedrock: the customization and Provisioned Throughput control plane and bedrock-runtime InvokeModel,
+ * speaking restJson1 to the unmodified SDK clients. It trains nothing: jobs play out on a fast clock, and the
+ * checks and failures are those the API notes document. See docs/bedrock-emulator.md.
+ */
+export async function startBedrockEmulator(opts: BedrockEmulatorOptions): Promise<BedrockEmulator> {
+  const speed = opts.simulatedHoursPerSecond ?? 3600;
+  if (!(speed > 0)) throw new Error(`simulatedHoursPerSecond must be positive, got ${speed}`);
+  const timers = new Set<NodeJS.Timeout>();
+  let closed = false;
+  const schedule = (simulatedMs: number, fn: () => void) => {
+    if (closed) return;
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (!closed) fn();
+    }, simulatedMs / speed);
+    timers.add(timer);
+  };
+
+  // Events go out one at a time, in the order the states changed; a failing sink loses the event (best effort,
+  // as EventBridge delivery is, api §10) and says so on stderr rather than stopping the job.
+  let delivery = Promise.resolve();
+  const emit = (event: ModelCustomizationJobStateChange) => {
+    if (!opts.onEvent) return;
+    const sink = opts.onEvent;
+    delivery = delivery.then(() => sink(event)).catch((err: unknown) => {
+      process.emitWarning(`Bedrock emulator: event sink failed for ${event.detail.jobName} ${event.detail.jobStatus}: ${String(err)}`);
+    });
+  };
+
+  const quotas: EmulatorQuotas = { ...DEFAULT_QUOTAS, ...opts.quotas };
+  // The fault injector fails live jobs through the control plane, which is built just below.
+  const faults = new Faults(quotas, (name, message) => plane.failByName(name, message));
+  const plane: ControlPlane = new ControlPlane({
+    region: opts.region ?? 'us-east-1',
+    accountId: opts.accountId ?? '000000000000',
+    s3: opts.s3,
+    quotas,
+    schedule,
+    emit,
+    pendingJobFailures: faults.pendingJobFailures,
+  });
+
+  const listener = await listen(opts.port ?? 0, (req) => route(plane, faults, req));
+  return {
+    endpoint: `http://127.0.0.1:${listener.port}`,
+    port: listener.port,
+    faults,
+    close: async () => {
+      closed = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      await listener.close();
+      await delivery;
+    },
+  };
+}
+
+const json = (status: number, body: unknown): EmulatorResponse => ({ status, body });
+
+function parseBody(req: EmulatorRequest): Record<string, unknown> {
+  if (req.body.length === 0) return {};
+  try {
+    const value: unknown = JSON.parse(req.body.toString('utf8'));
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object');
+    return value as Record<string, unknown>;
+  } catch {
+    throw new BedrockError('ValidationException', 400, 'The request body is not a valid JSON object.');
+  }
+}
+
+async function route(plane: ControlPlane, faults: Faults, req: EmulatorRequest): Promise<EmulatorResponse> {
+  const [first, second, third, ...rest] = req.segments;
+  const m = req.method;
+
+  // The emulator's own endpoints: never throttled or failed by injected faults.
+  if (first === '_emulator') {
+    if (second === 'health' && m === 'GET') return json(200, { ok: true });
+    if (second === 'faults' && m === 'POST') {
+      faults.apply(parseBody(req) as FaultRequest);
+      return json(200, { quotas: faults.quotas });
+    }
+    throw new BedrockError('UnknownOperationException', 404, `Bedrock emulator: no endpoint ${m} /${req.segments.join('/')}`);
+  }
+
+  faults.beforeCall();
+  if (rest.length > 0) throw unknownOperation(req);
+
+  if (first === 'model-customization-jobs') {
+    if (second === undefined && m === 'POST') return json(201, await plane.createJob(parseBody(req)));
+    if (second === undefined && m === 'GET') return json(200, plane.listJobs(req.query));
+    if (second !== undefined && third === undefined && m === 'GET') return json(200, plane.getJob(second));
+    if (second !== undefined && third === 'stop' && m === 'POST') {
+      plane.stopJob(second);
+      return json(200, {});
+    }
+  }
+  if (first === 'custom-models' && third === undefined) {
+    if (second === undefined && m === 'GET') return json(200, plane.listModels(req.query));
+    if (second !== undefined && m === 'GET') return json(200, plane.getModel(second));
+    if (second !== undefined && m === 'DELETE') {
+      plane.deleteModel(second);
+      return json(200, {});
+    }
+  }
+  if (first === 'provisioned-model-throughput' && third === undefined) {
+    if (second === undefined && m === 'POST') return json(201, plane.createThroughput(parseBody(req)));
+    if (second !== undefined && m === 'GET') return json(200, plane.getThroughput(second));
+    if (second !== undefined && m === 'DELETE') {
+      plane.deleteThroughput(second);
+      return json(200, {});
+    }
+  }
+  if (first === 'provisioned-model-throughputs' && second === undefined && m === 'GET') {
+    return json(200, plane.listThroughputs(req.query));
+  }
+  if (first === 'model' && second !== undefined && third === 'invoke' && m === 'POST') {
+    const result = invokeModel(plane, second, req.body);
+    return { status: 200, headers: { 'content-type': result.contentType }, body: Buffer.from(JSON.stringify(result.body)) };
+  }
+  throw unknownOperation(req);
+}
+
+function unknownOperation(req: EmulatorRequest): BedrockError {
+  return validation(`Bedrock emulator: ${req.method} /${req.segments.join('/')} is not an emulated operation.`);
+}
