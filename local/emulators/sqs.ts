@@ -25,7 +25,7 @@ export async function startSqs(opts: { dataDir?: string; port?: number } = {}): 
     mkdirSync(dataDir, { recursive: true });
   }
   const child = spawn(process.execPath, [path.join(__dirname, 'sqs-child.mjs')], {
-    env: { ...process.env, FAUXQS_PORT: String(opts.port ?? 0), FAUXQS_DATA_DIR: dataDir, NODE_OPTIONS: '' },
+    env: { ...process.env, FAUXQS_PORT: String(opts.port ?? 0), FAUXQS_DATA_DIR: dataDir, NODE_OPTIONS: '--disable-warning=ExperimentalWarning' },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {

@@ -1,0 +1,319 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { startS3, type S3Emulator } from './emulators/s3';
+import { startSqs, type SqsEmulator } from './emulators/sqs';
+import { startDynamo, type DynamoEmulator } from './emulators/dynamodb';
+import { loadServerlessConfig, PROJECT_ROOT } from './stack/serverless-config';
+import { buildTopology, type Topology } from './stack/topology';
+import { matchingNotifications, s3TestEvent, toS3Notification } from './stack/s3-notifications';
+import { bundleFunctions } from './stack/bundle';
+import { startEventSourceMapping, startFunction, type EventSourceMapping, type FunctionRuntime } from './stack/lambda-runner';
+import { matchesEventPattern } from './stack/event-pattern';
+
+export interface StackOptions {
+  /** Keep emulator state here across restarts; a temporary folder otherwise. */
+  dataDir?: string;
+  /** Which functions to run from their queues: all of them (default), some, or none (emulators and resources only). */
+  functions?: 'all' | 'none' | string[];
+  /** Failed records come back after this many seconds instead of the queue's visibility timeout (a fast clock). */
+  retryDelaySeconds?: number;
+  /** Long-poll wait of the event source mappings (Lambda uses 20 s; tests use less to stop faster). */
+  waitTimeSeconds?: number;
+  /** The Bedrock emulator's clock: simulated hours per real second (default 3600). */
+  simulatedHoursPerSecond?: number;
+  /** Also set the stack's client environment (endpoints, region, credentials) on this process. */
+  applyEnv?: boolean;
+  onInvoke?: (info: { functionName: string; records: number; failed: number; error?: Error }) => void;
+  log?: (line: string) => void;
+}
+
+export interface Stack {
+  topology: Topology;
+  endpoints: { s3: string; sqs: string; dynamodb: string; bedrock?: string };
+  /** What any AWS client needs to talk to this stack: endpoints, region, credentials. */
+  clientEnv: Record<string, string>;
+  /** A function's full environment, as its Lambda would have it. */
+  functionEnv(key: string): Record<string, string>;
+  queueUrl(logicalId: string): string;
+  bucketName(logicalId: string): string;
+  tableName(logicalId?: string): string;
+  clients: { s3: S3Client; sqs: SQSClient; dynamodb: DynamoDBClient };
+  /** Bedrock emulator handle, when the emulator is part of the stack. */
+  bedrock?: { endpoint: string; faults: unknown };
+  /** Invokes a function directly with an event (not through its queue). */
+  invoke(functionKey: string, event: unknown): Promise<unknown>;
+  /** True when no function is running and every mapping's last poll found its queue empty. */
+  idle(): boolean;
+  stop(): Promise<void>;
+}
+
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }; // s3rver accepts only these
+
+/**
+ * The embedded local stack: S3, SQS, DynamoDB and the Bedrock emulator on 127.0.0.1, the resources of
+ * serverless.yml created in them, S3 -> SQS notifications, and every function run from its queue as Lambda's SQS
+ * event source mapping would run it. The handlers get their environment and endpoints, and nothing else.
+ */
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const log = opts.log ?? (() => undefined);
+  const tmp = opts.dataDir ? undefined : mkdtempSync(path.join(tmpdir(), 'btp-stack-'));
+  const dataDir = opts.dataDir ?? tmp!;
+  mkdirSync(dataDir, { recursive: true });
+  const closers: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  };
+
+  try {
+    const config = await loadServerlessConfig('local');
+    const [s3, sqsEmu, dynamo] = await Promise.all([
+      startS3({ dataDir: opts.dataDir }),
+      startSqs({ dataDir: opts.dataDir }),
+      startDynamo({ dataDir: opts.dataDir }),
+    ]);
+    closers.push(() => s3.close(), () => sqsEmu.close(), () => dynamo.close());
+    const topology = buildTopology(config, { sqsEndpoint: sqsEmu.endpoint });
+    const region = topology.region;
+
+    const clientEnv: Record<string, string> = {
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqsEmu.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      // s3rver stores streamed checksum framing as content; these make the SDK send plain bodies.
+      AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+      AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+    };
+    const clientConfig = { region, credentials: LOCAL_CREDENTIALS };
+    const clients = {
+      s3: new S3Client({ ...clientConfig, endpoint: s3.endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }),
+      sqs: new SQSClient({ ...clientConfig, endpoint: sqsEmu.endpoint }),
+      dynamodb: new DynamoDBClient({ ...clientConfig, endpoint: dynamo.endpoint }),
+    };
+
+    await createResources(topology, clients, sqsEmu, s3);
+    wireS3Notifications(topology, s3, clients.sqs, sqsEmu, log);
+
+    const bedrock = await startBedrockIfPresent(topology, clients, sqsEmu, opts, log);
+    if (bedrock) {
+      closers.push(bedrock.close);
+      clientEnv.AWS_ENDPOINT_URL_BEDROCK = bedrock.endpoint;
+      clientEnv.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = bedrock.endpoint;
+    }
+    if (opts.applyEnv) Object.assign(process.env, clientEnv);
+
+    const functionEnv = (key: string): Record<string, string> => {
+      const fn = topology.functions[key];
+      if (!fn) throw new Error(`no function ${key} in serverless.yml`);
+      // Lambda sets these for every function; the handler's own come from serverless.yml.
+      return {
+        PATH: process.env.PATH ?? '',
+        TZ: 'UTC',
+        AWS_LAMBDA_FUNCTION_NAME: fn.name,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+        POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+        ...fn.environment,
+        ...clientEnv,
+        NODE_OPTIONS: '',
+      };
+    };
+
+    const wanted = opts.functions === 'none' ? [] : opts.functions === undefined || opts.functions === 'all' ? Object.keys(topology.functions) : opts.functions;
+    const runtimes: Record<string, FunctionRuntime> = {};
+    const mappings: EventSourceMapping[] = [];
+    if (wanted.length > 0) {
+      const selected = Object.fromEntries(wanted.map((k) => [k, topology.functions[k]!]));
+      const bundles = await bundleFunctions(selected, path.join(dataDir, 'build'));
+      for (const key of wanted) {
+        const fn = topology.functions[key]!;
+        const runtime = startFunction({
+          key,
+          name: fn.name,
+          bundlePath: bundles[key]!,
+          exportName: fn.handlerExport,
+          environment: functionEnv(key),
+          timeoutSeconds: fn.timeoutSeconds,
+          memoryMb: fn.memoryMb,
+          region,
+          accountId: topology.accountId,
+        });
+        runtimes[key] = runtime;
+        closers.push(() => runtime.close());
+        if (fn.sqs) {
+          const q = topology.queues[fn.sqs.queueLogicalId]!;
+          const mapping = startEventSourceMapping({
+            sqs: clients.sqs,
+            fn: runtime,
+            functionName: key,
+            queueUrl: sqsEmu.queueUrl(q.name),
+            queueArn: sqsEmu.queueArn(q.name, region),
+            region,
+            batchSize: fn.sqs.batchSize,
+            batchingWindowSeconds: fn.sqs.batchingWindowSeconds,
+            maximumConcurrency: fn.sqs.maximumConcurrency,
+            retryDelaySeconds: opts.retryDelaySeconds,
+            waitTimeSeconds: opts.waitTimeSeconds,
+            onInvoke: opts.onInvoke,
+          });
+          mappings.push(mapping);
+          closers.push(() => mapping.stop());
+        }
+      }
+    }
+    log(`local stack up: S3 ${s3.endpoint}, SQS ${sqsEmu.endpoint}, DynamoDB ${dynamo.endpoint}${bedrock ? `, Bedrock ${bedrock.endpoint}` : ''}`);
+
+    return {
+      topology,
+      endpoints: { s3: s3.endpoint, sqs: sqsEmu.endpoint, dynamodb: dynamo.endpoint, bedrock: bedrock?.endpoint },
+      clientEnv,
+      functionEnv,
+      queueUrl: (logicalId) => {
+        const q = topology.queues[logicalId];
+        if (!q) throw new Error(`no queue ${logicalId} in serverless.yml`);
+        return sqsEmu.queueUrl(q.name);
+      },
+      bucketName: (logicalId) => {
+        const b = topology.buckets[logicalId];
+        if (!b) throw new Error(`no bucket ${logicalId} in serverless.yml`);
+        return b.name;
+      },
+      tableName: (logicalId) => {
+        const t = logicalId ? topology.tables[logicalId] : Object.values(topology.tables)[0];
+        if (!t) throw new Error(`no table ${logicalId ?? ''} in serverless.yml`);
+        return t.name;
+      },
+      clients,
+      bedrock: bedrock ? { endpoint: bedrock.endpoint, faults: bedrock.faults } : undefined,
+      invoke: (key, event) => {
+        const rt = runtimes[key];
+        if (!rt) throw new Error(`function ${key} is not running in this stack`);
+        return rt.invoke(event);
+      },
+      idle: () => mappings.every((m) => m.idle()),
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function createResources(
+  topology: Topology,
+  clients: { s3: S3Client; sqs: SQSClient; dynamodb: DynamoDBClient },
+  sqsEmu: SqsEmulator,
+  _s3: S3Emulator,
+): Promise<void> {
+  // Dead-letter queues first: a redrive policy names its target's ARN.
+  const queues = Object.values(topology.queues).sort((a, b) => Number(!!a.redrive) - Number(!!b.redrive));
+  for (const q of queues) {
+    const attributes: Record<string, string> = { ...q.attributes };
+    if (q.redrive) {
+      const dlq = topology.queues[q.redrive.deadLetterLogicalId]!;
+      attributes.RedrivePolicy = JSON.stringify({ deadLetterTargetArn: sqsEmu.queueArn(dlq.name, topology.region), maxReceiveCount: q.redrive.maxReceiveCount });
+    }
+    await clients.sqs.send(new CreateQueueCommand({ QueueName: q.name, Attributes: attributes }));
+  }
+  for (const b of Object.values(topology.buckets)) {
+    await clients.s3.send(new CreateBucketCommand({ Bucket: b.name })).catch((err: Error) => {
+      if (err.name !== 'BucketAlreadyOwnedByYou' && err.name !== 'BucketAlreadyExists') throw err;
+    });
+    // S3 sends a test event to each queue when notifications are configured on a bucket.
+    for (const n of b.notifications) {
+      const q = topology.queues[n.queueLogicalId]!;
+      await clients.sqs.send(new SendMessageCommand({ QueueUrl: sqsEmu.queueUrl(q.name), MessageBody: JSON.stringify(s3TestEvent(b.name)) }));
+    }
+  }
+  for (const t of Object.values(topology.tables)) {
+    try {
+      await clients.dynamodb.send(new CreateTableCommand(toCreateTable(t.name, t.properties)));
+    } catch (err) {
+      if (!(err instanceof ResourceInUseException)) throw err;
+    }
+  }
+}
+
+/** CloudFormation's table properties as a CreateTable request (PITR and SSE have no local meaning). */
+function toCreateTable(name: string, p: Record<string, unknown>): CreateTableCommandInput {
+  return {
+    TableName: name,
+    BillingMode: (p.BillingMode as 'PAY_PER_REQUEST') ?? 'PAY_PER_REQUEST',
+    AttributeDefinitions: p.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
+    KeySchema: p.KeySchema as CreateTableCommandInput['KeySchema'],
+    GlobalSecondaryIndexes: p.GlobalSecondaryIndexes as CreateTableCommandInput['GlobalSecondaryIndexes'],
+    LocalSecondaryIndexes: p.LocalSecondaryIndexes as CreateTableCommandInput['LocalSecondaryIndexes'],
+  };
+}
+
+function wireS3Notifications(topology: Topology, s3: S3Emulator, sqs: SQSClient, sqsEmu: SqsEmulator, log: (l: string) => void) {
+  const byName = new Map(Object.values(topology.buckets).map((b) => [b.name, b]));
+  s3.onEvent((event) => {
+    for (const record of event.Records) {
+      const bucket = byName.get(record.s3.bucket.name);
+      if (!bucket) continue;
+      for (const n of matchingNotifications(bucket, record.eventName, record.s3.object.key)) {
+        const q = topology.queues[n.queueLogicalId]!;
+        const body = JSON.stringify(toS3Notification(record, n.id, topology.region));
+        sqs.send(new SendMessageCommand({ QueueUrl: sqsEmu.queueUrl(q.name), MessageBody: body })).catch((err: Error) =>
+          log(`S3 notification for ${record.s3.object.key} was not delivered: ${err.message}`),
+        );
+      }
+    }
+  });
+}
+
+interface BedrockHandle {
+  endpoint: string;
+  faults: unknown;
+  close(): Promise<void>;
+}
+
+/**
+ * The Bedrock emulator joins the stack when it is present; its job state-change events go where serverless.yml's
+ * EventBridge rules send them (the monitor queue), filtered by each rule's pattern.
+ */
+async function startBedrockIfPresent(
+  topology: Topology,
+  clients: { s3: S3Client; sqs: SQSClient },
+  sqsEmu: SqsEmulator,
+  opts: StackOptions,
+  log: (l: string) => void,
+): Promise<BedrockHandle | undefined> {
+  let mod: { startBedrockEmulator?: (o: Record<string, unknown>) => Promise<BedrockHandle> };
+  try {
+    mod = require(path.join(PROJECT_ROOT, 'local', 'bedrock'));
+  } catch {
+    return undefined;
+  }
+  if (!mod.startBedrockEmulator) return undefined;
+  return mod.startBedrockEmulator({
+    s3: clients.s3,
+    region: topology.region,
+    accountId: topology.accountId,
+    simulatedHoursPerSecond: opts.simulatedHoursPerSecond,
+    onEvent: async (event: Record<string, unknown>) => {
+      for (const rule of topology.eventRules) {
+        if (!matchesEventPattern(rule.pattern, event)) continue;
+        const q = topology.queues[rule.queueLogicalId]!;
+        await clients.sqs
+          .send(new SendMessageCommand({ QueueUrl: sqsEmu.queueUrl(q.name), MessageBody: JSON.stringify(event) }))
+          .catch((err: Error) => log(`Bedrock event not delivered to ${q.name}: ${err.message}`));
+      }
+    },
+  });
+}
+
+/** Writes the client environment as a dotenv file, for `npm run stack` users' AWS CLI, boto3 or SDK. */
+export function writeEnvFile(file: string, env: Record<string, string>, extra: Record<string, string> = {}): void {
+  const lines = Object.entries({ ...env, ...extra }).map(([k, v]) => `${k}=${v}`);
+  writeFileSync(file, lines.join('\n') + '\n');
+}

@@ -1,0 +1,269 @@
+import { randomUUID } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import path from 'node:path';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+
+export interface FunctionRuntime {
+  /** Runs the handler once with an event, as Lambda's Invoke would, in the function's own worker thread. */
+  invoke(event: unknown, timeoutMs?: number): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export interface FunctionDefinition {
+  key: string;
+  name: string;
+  bundlePath: string;
+  exportName: string;
+  environment: Record<string, string>;
+  timeoutSeconds: number;
+  memoryMb: number;
+  region: string;
+  accountId: string;
+}
+
+/** Starts a function's execution environment: a worker thread with the function's environment variables. */
+export function startFunction(def: FunctionDefinition): FunctionRuntime {
+  const worker = new Worker(path.join(__dirname, 'lambda-worker.js'), {
+    workerData: { bundlePath: def.bundlePath, exportName: def.exportName },
+    env: def.environment,
+  });
+  const pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let crashed: Error | undefined;
+  worker.on('message', (msg: { id: string; ok: boolean; result?: unknown; error?: { name: string; message: string; stack?: string } }) => {
+    const p = pending.get(msg.id);
+    if (!p) return;
+    pending.delete(msg.id);
+    if (msg.ok) p.resolve(msg.result);
+    else p.reject(Object.assign(new Error(msg.error?.message), { name: msg.error?.name ?? 'Error', stack: msg.error?.stack }));
+  });
+  worker.on('error', (err) => {
+    crashed = err;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  });
+  return {
+    invoke(event, timeoutMs = def.timeoutSeconds * 1000) {
+      if (crashed) return Promise.reject(crashed);
+      const id = randomUUID();
+      const context = {
+        functionName: def.name,
+        functionVersion: '$LATEST',
+        invokedFunctionArn: `arn:aws:lambda:${def.region}:${def.accountId}:function:${def.name}`,
+        memoryLimitInMB: String(def.memoryMb),
+        awsRequestId: id,
+        logGroupName: `/aws/lambda/${def.name}`,
+        logStreamName: `local/${id}`,
+      };
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Error(`Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`));
+        }, timeoutMs);
+        pending.set(id, {
+          resolve: (v) => (clearTimeout(timer), resolve(v)),
+          reject: (e) => (clearTimeout(timer), reject(e)),
+        });
+        worker.postMessage({ id, event, context, timeoutMs });
+      });
+    },
+    async close() {
+      await worker.terminate();
+    },
+  };
+}
+
+export interface EventSourceMappingOptions {
+  sqs: SQSClient;
+  fn: FunctionRuntime;
+  functionName: string;
+  queueUrl: string;
+  queueArn: string;
+  region: string;
+  batchSize: number;
+  batchingWindowSeconds: number;
+  maximumConcurrency: number;
+  /**
+   * A fast clock for failed records: when set, a record that failed becomes visible again after this many seconds
+   * instead of after the queue's whole visibility timeout (up to 90 minutes here). Unset: Lambda's real behaviour.
+   */
+  retryDelaySeconds?: number;
+  /** Long-poll wait, in seconds (Lambda uses 20). */
+  waitTimeSeconds?: number;
+  onInvoke?: (info: { functionName: string; records: number; failed: number; error?: Error }) => void;
+}
+
+export interface EventSourceMapping {
+  stop(): Promise<void>;
+  /** Resolves when no invocation is running and the last receive found the queue empty. */
+  idle(): boolean;
+}
+
+/**
+ * Lambda's SQS event source mapping: pollers long-poll the queue, gather up to `batchSize` records within the
+ * batching window, invoke the function with the event Lambda builds, delete the records that succeeded and leave
+ * the failed ones (`batchItemFailures`, or all of them when the function throws or times out) to reappear after
+ * the visibility timeout, until the queue's redrive policy moves them to the dead-letter queue. At most
+ * `maximumConcurrency` invocations run at once.
+ */
+export function startEventSourceMapping(opts: EventSourceMappingOptions): EventSourceMapping {
+  const abort = new AbortController();
+  let running = 0;
+  let lastReceiveEmpty = true;
+  const pollers: Promise<void>[] = [];
+  const waitTimeSeconds = opts.waitTimeSeconds ?? 20;
+
+  const receiveBatch = async (): Promise<Message[]> => {
+    const messages: Message[] = [];
+    const deadline = Date.now() + opts.batchingWindowSeconds * 1000;
+    let first = true;
+    while (messages.length < opts.batchSize && !abort.signal.aborted) {
+      const remainingMs = deadline - Date.now();
+      if (!first && remainingMs <= 0) break;
+      const out = await opts.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: opts.queueUrl,
+          MaxNumberOfMessages: Math.min(10, opts.batchSize - messages.length),
+          WaitTimeSeconds: first ? waitTimeSeconds : Math.min(20, Math.max(0, Math.floor(remainingMs / 1000))),
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+        { abortSignal: abort.signal },
+      );
+      first = false;
+      const got = out.Messages ?? [];
+      messages.push(...got);
+      if (got.length === 0 && (opts.batchingWindowSeconds === 0 || messages.length > 0)) break;
+      if (opts.batchingWindowSeconds === 0) break;
+    }
+    return messages;
+  };
+
+  const poll = async () => {
+    while (!abort.signal.aborted) {
+      let messages: Message[];
+      try {
+        messages = await receiveBatch();
+      } catch (err) {
+        if (abort.signal.aborted) return;
+        await sleep(200); // the queue service is restarting or briefly unreachable: poll again, as Lambda does
+        continue;
+      }
+      lastReceiveEmpty = messages.length === 0;
+      if (messages.length === 0) continue;
+      running++;
+      try {
+        await invokeBatch(messages);
+      } finally {
+        running--;
+      }
+    }
+  };
+
+  const invokeBatch = async (messages: Message[]) => {
+    const event: SQSEvent = { Records: messages.map((m) => toLambdaRecord(m, opts.queueArn, opts.region)) };
+    let failedIds: Set<string>;
+    let error: Error | undefined;
+    try {
+      const response = (await opts.fn.invoke(event)) as SQSBatchResponse | null;
+      failedIds = failuresOf(response, messages);
+    } catch (err) {
+      error = err as Error;
+      failedIds = new Set(messages.map((m) => m.MessageId!));
+    }
+    opts.onInvoke?.({ functionName: opts.functionName, records: messages.length, failed: failedIds.size, error });
+    const succeeded = messages.filter((m) => !failedIds.has(m.MessageId!));
+    const failed = messages.filter((m) => failedIds.has(m.MessageId!));
+    if (succeeded.length > 0) {
+      await opts.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: opts.queueUrl,
+          Entries: succeeded.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+        }),
+      );
+    }
+    if (failed.length > 0 && opts.retryDelaySeconds !== undefined) {
+      await opts.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: opts.queueUrl,
+          Entries: failed.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: opts.retryDelaySeconds })),
+        }),
+      );
+    }
+  };
+
+  for (let i = 0; i < Math.max(1, opts.maximumConcurrency); i++) pollers.push(poll());
+
+  return {
+    idle: () => running === 0 && lastReceiveEmpty,
+    async stop() {
+      abort.abort();
+      await Promise.allSettled(pollers);
+    },
+  };
+}
+
+/**
+ * Lambda reads `batchItemFailures`; an identifier that is empty or not in the batch makes it treat the whole batch
+ * as failed, and so does a response that is not of the expected shape... except null or an empty object, which
+ * mean that everything succeeded.
+ */
+export function failuresOf(response: SQSBatchResponse | null | undefined, messages: Message[]): Set<string> {
+  const all = new Set(messages.map((m) => m.MessageId!));
+  if (response === null || response === undefined || typeof response !== 'object') return new Set();
+  const items = (response as { batchItemFailures?: unknown }).batchItemFailures;
+  if (items === undefined || items === null) return new Set();
+  if (!Array.isArray(items)) return all;
+  const ids = new Set<string>();
+  for (const item of items) {
+    const id = (item as { itemIdentifier?: unknown })?.itemIdentifier;
+    if (typeof id !== 'string' || !all.has(id)) return all;
+    ids.add(id);
+  }
+  return ids;
+}
+
+/** The record Lambda builds from an SQS message. */
+export function toLambdaRecord(m: Message, queueArn: string, region: string): SQSRecord {
+  const attrs = m.Attributes ?? {};
+  const messageAttributes: SQSRecord['messageAttributes'] = {};
+  for (const [name, v] of Object.entries(m.MessageAttributes ?? {})) {
+    messageAttributes[name] = {
+      stringValue: v.StringValue,
+      binaryValue: v.BinaryValue ? Buffer.from(v.BinaryValue).toString('base64') : undefined,
+      stringListValues: v.StringListValues ?? [],
+      binaryListValues: (v.BinaryListValues ?? []).map((b) => Buffer.from(b).toString('base64')),
+      dataType: v.DataType!,
+    };
+  }
+  const attributes: Record<string, string> = {
+    ApproximateReceiveCount: attrs.ApproximateReceiveCount ?? '1',
+    SentTimestamp: attrs.SentTimestamp ?? String(Date.now()),
+    SenderId: attrs.SenderId ?? 'AIDALOCALSTACK',
+    ApproximateFirstReceiveTimestamp: attrs.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+  };
+  for (const key of ['AWSTraceHeader', 'SequenceNumber', 'MessageGroupId', 'MessageDeduplicationId', 'DeadLetterQueueSourceArn']) {
+    if (attrs[key as keyof typeof attrs]) attributes[key] = attrs[key as keyof typeof attrs]!;
+  }
+  const record: SQSRecord = {
+    messageId: m.MessageId!,
+    receiptHandle: m.ReceiptHandle!,
+    body: m.Body ?? '',
+    attributes: attributes as unknown as SQSRecord['attributes'],
+    messageAttributes,
+    md5OfBody: m.MD5OfBody!,
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: region,
+  };
+  if (m.MD5OfMessageAttributes) (record as SQSRecord & { md5OfMessageAttributes: string }).md5OfMessageAttributes = m.MD5OfMessageAttributes;
+  return record;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
