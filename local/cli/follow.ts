@@ -1,0 +1,109 @@
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoRunStore } from '../../shared/runs/dynamo-run-store';
+import type { Run } from '../../shared/runs/run';
+import { isTerminal } from '../../shared/runs/status';
+
+/** Finds the run started from an object, by its source bucket and key (a scan: fine for a local or small table). */
+export async function findRunBySource(db: DynamoDBDocumentClient, table: string, bucket: string, key: string): Promise<Run | undefined> {
+  let startKey: Record<string, unknown> | undefined;
+  const found: Run[] = [];
+  do {
+    const out = await db.send(
+      new ScanCommand({
+        TableName: table,
+        FilterExpression: 'sk = :run AND #src.#b = :b AND #src.#k = :k',
+        ExpressionAttributeNames: { '#src': 'source', '#b': 'bucket', '#k': 'key' },
+        ExpressionAttributeValues: { ':run': 'RUN', ':b': bucket, ':k': key },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    found.push(...((out.Items ?? []) as Run[]));
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
+  return found.sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+}
+
+export interface FollowOptions {
+  timeoutMs: number;
+  pollMs?: number;
+  print: (line: string) => void;
+}
+
+/** Prints a line whenever the run's status, counts or job state change, until the run ends or time runs out. */
+export async function followRun(store: DynamoRunStore, runId: string, opts: FollowOptions): Promise<Run | undefined> {
+  const end = Date.now() + opts.timeoutMs;
+  let last = '';
+  let run: Run | undefined;
+  const started = Date.now();
+  while (Date.now() < end) {
+    run = await store.get(runId);
+    if (run) {
+      const line = describeProgress(run);
+      if (line !== last) {
+        opts.print(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${line}`);
+        last = line;
+      }
+      if (isTerminal(run.status)) return run;
+    }
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 250));
+  }
+  return run;
+}
+
+export function describeProgress(run: Run): string {
+  const parts = [`status=${run.status}`];
+  if (run.chunksTotal) parts.push(`chunks=${run.chunksTotal}`);
+  if (run.counts) {
+    const c = run.counts;
+    parts.push(`records in=${c.input} kept=${c.kept} filtered=${c.filtered} rejected=${c.rejected}`);
+    if (c.train !== undefined) parts.push(`train=${c.train} validation=${c.validation ?? 0} test=${c.test ?? 0}`);
+  }
+  if (run.jobStatus) parts.push(`job=${run.jobStatus}`);
+  if (run.provisionedModelArn) parts.push('throughput=yes');
+  return parts.join('  ');
+}
+
+export async function listArtifacts(s3: S3Client, bucket: string, prefix: string): Promise<Array<{ key: string; size: number }>> {
+  const out: Array<{ key: string; size: number }> = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    out.push(...(page.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size ?? 0 })));
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return out;
+}
+
+export function summarize(run: Run, artifacts: Array<{ key: string; size: number }>, bucket: string): string {
+  const lines = [
+    '',
+    '==== run summary ====',
+    `run id:      ${run.runId}`,
+    `status:      ${run.status}`,
+    `source:      s3://${run.source.bucket}/${run.source.key}`,
+  ];
+  if (run.counts) {
+    const c = run.counts;
+    lines.push(`records:     input ${c.input} = kept ${c.kept} + filtered ${c.filtered} + rejected ${c.rejected}`);
+    for (const [reason, n] of Object.entries(c.byReason).sort()) lines.push(`             ${reason}: ${n}`);
+    if (c.train !== undefined) lines.push(`split:       train ${c.train}, validation ${c.validation ?? 0}, test ${c.test ?? 0}`);
+  }
+  for (const w of run.warnings ?? []) lines.push(`warning:     ${w}`);
+  if (run.costEstimateUsd !== undefined) lines.push(`cost est.:   $${run.costEstimateUsd.toFixed(2)}`);
+  if (run.jobArn) lines.push(`job:         ${run.jobArn} (${run.jobStatus ?? '?'})`);
+  if (run.modelArn) lines.push(`model:       ${run.modelArn}`);
+  if (run.metrics) lines.push(`loss:        training ${run.metrics.trainingLoss ?? '-'}, validation ${run.metrics.validationLoss ?? '-'}`);
+  if (run.provisionedModelArn) lines.push(`throughput:  ${run.provisionedModelArn}${run.throughputExpiresAt ? ` (expires ${run.throughputExpiresAt})` : ''}`);
+  if (run.failure) {
+    const loc = run.failure.location;
+    const where = loc ? ` at ${[loc.file, loc.line !== undefined ? `line ${loc.line}` : '', loc.row !== undefined ? `row ${loc.row}` : '', loc.field ? `field ${loc.field}` : ''].filter(Boolean).join(', ')}` : '';
+    lines.push(`failure:     [${run.failure.stage}] ${run.failure.reason}${where}`);
+  }
+  if (artifacts.length) {
+    lines.push('artifacts:');
+    for (const a of artifacts) lines.push(`             s3://${bucket}/${a.key} (${a.size} bytes)`);
+  }
+  return lines.join('\n');
+}

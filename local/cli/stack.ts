@@ -1,0 +1,53 @@
+/**
+ * `npm run stack [-- --data-dir .local/state] [--env-file .local/stack.env]`: the local stack in the foreground.
+ * Prints the endpoints and writes an env file so any AWS client (the AWS CLI, boto3, an SDK) can upload datasets,
+ * post queue messages and query the table. Ctrl-C stops it cleanly.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startStack, writeEnvFile } from '../stack';
+
+async function main() {
+  const { values } = parseArgs({
+    options: { 'data-dir': { type: 'string' }, 'env-file': { type: 'string', default: '.local/stack.env' } },
+  });
+  const stack = await startStack({
+    dataDir: values['data-dir'] ? path.resolve(values['data-dir']) : undefined,
+    retryDelaySeconds: 2,
+    onInvoke: ({ functionName, records, failed, error }) =>
+      console.log(`${new Date().toISOString()} ${functionName}: ${records} record(s), ${failed} failed${error ? ` (${error.message})` : ''}`),
+  });
+  const extra: Record<string, string> = {
+    BTP_DATASETS_BUCKET: stack.bucketName('DatasetsBucket'),
+    BTP_ARTIFACTS_BUCKET: stack.bucketName('ArtifactsBucket'),
+    BTP_RUNS_TABLE: stack.tableName('RunsTable'),
+  };
+  for (const [id, q] of Object.entries(stack.topology.queues)) extra[`BTP_QUEUE_${id.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}_URL`] = stack.queueUrl(id);
+  const envFile = path.resolve(values['env-file']!);
+  mkdirSync(path.dirname(envFile), { recursive: true });
+  writeEnvFile(envFile, stack.clientEnv, extra);
+
+  console.log('Local stack running (no model is trained: the Bedrock emulator only plays out lifecycles).');
+  for (const [k, v] of Object.entries(stack.endpoints)) if (v) console.log(`  ${k.padEnd(9)} ${v}`);
+  console.log(`  datasets  s3://${extra.BTP_DATASETS_BUCKET}/datasets/`);
+  console.log(`  table     ${extra.BTP_RUNS_TABLE}`);
+  console.log(`Environment for AWS clients written to ${envFile}: \`set -a; . ${path.relative(process.cwd(), envFile)}; set +a\``);
+  console.log('Press Ctrl-C to stop.');
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nStopping...');
+    await stack.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
