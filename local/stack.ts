@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { startS3, type S3Emulator } from './emulators/s3';
 import { startSqs, type SqsEmulator } from './emulators/sqs';
@@ -39,6 +40,8 @@ export interface Stack {
   /** A function's full environment, as its Lambda would have it. */
   functionEnv(key: string): Record<string, string>;
   queueUrl(logicalId: string): string;
+  /** A queue of the stack subscribed (raw delivery) to an SNS topic of serverless.yml, to watch what it publishes. */
+  topicSubscriberQueueUrl(topicLogicalId: string): string;
   bucketName(logicalId: string): string;
   tableName(logicalId?: string): string;
   clients: { s3: S3Client; sqs: SQSClient; dynamodb: DynamoDBClient };
@@ -87,6 +90,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
       AWS_ENDPOINT_URL_S3: s3.endpoint,
       AWS_ENDPOINT_URL_SQS: sqsEmu.endpoint,
+      AWS_ENDPOINT_URL_SNS: sqsEmu.endpoint, // fauxqs serves SNS on the same port
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       // s3rver stores streamed checksum framing as content; these make the SDK send plain bodies.
       AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
@@ -100,6 +104,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     };
 
     await createResources(topology, clients, sqsEmu, s3);
+    const notificationQueues = await subscribeLocalQueues(topology, clientConfig, sqsEmu, clients.sqs);
     wireS3Notifications(topology, s3, clients.sqs, sqsEmu, log);
 
     const bedrock = await startBedrockIfPresent(topology, clients, sqsEmu, opts, log);
@@ -181,6 +186,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         if (!q) throw new Error(`no queue ${logicalId} in serverless.yml`);
         return sqsEmu.queueUrl(q.name);
       },
+      topicSubscriberQueueUrl: (topicLogicalId) => {
+        const url = notificationQueues[topicLogicalId];
+        if (!url) throw new Error(`no SNS topic ${topicLogicalId} in serverless.yml`);
+        return url;
+      },
       bucketName: (logicalId) => {
         const b = topology.buckets[logicalId];
         if (!b) throw new Error(`no bucket ${logicalId} in serverless.yml`);
@@ -240,6 +250,40 @@ async function createResources(
       if (!(err instanceof ResourceInUseException)) throw err;
     }
   }
+}
+
+/**
+ * SNS topics of serverless.yml, each with a local queue subscribed to it with raw delivery, so what the pipeline
+ * publishes can be read locally as a subscribing team would read it.
+ */
+async function subscribeLocalQueues(
+  topology: Topology,
+  clientConfig: { region: string; credentials: typeof LOCAL_CREDENTIALS },
+  sqsEmu: SqsEmulator,
+  sqs: SQSClient,
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  if (Object.keys(topology.topics).length === 0) return out;
+  const sns = new SNSClient({ ...clientConfig, endpoint: sqsEmu.endpoint });
+  try {
+    for (const topic of Object.values(topology.topics)) {
+      const created = await sns.send(new CreateTopicCommand({ Name: topic.name }));
+      const queueName = `${topic.name}-local-subscriber`;
+      await sqs.send(new CreateQueueCommand({ QueueName: queueName }));
+      await sns.send(
+        new SubscribeCommand({
+          TopicArn: created.TopicArn!,
+          Protocol: 'sqs',
+          Endpoint: sqsEmu.queueArn(queueName, topology.region),
+          Attributes: { RawMessageDelivery: 'true' },
+        }),
+      );
+      out[topic.logicalId] = sqsEmu.queueUrl(queueName);
+    }
+  } finally {
+    sns.destroy();
+  }
+  return out;
 }
 
 /** CloudFormation's table properties as a CreateTable request (PITR and SSE have no local meaning). */

@@ -14,6 +14,7 @@ export interface Topology {
   functions: Record<string, FunctionSpec>;
   /** EventBridge rules that deliver to a queue: the local Bedrock emulator's events follow them. */
   eventRules: Array<{ logicalId: string; pattern: Record<string, unknown>; queueLogicalId: string }>;
+  topics: Record<string, { logicalId: string; name: string; arn: string }>;
 }
 
 export interface QueueSpec {
@@ -68,7 +69,7 @@ export function buildTopology(config: ResolvedServerless, opts: TopologyOptions)
     const res = resources[logicalId];
     if (!res) throw new Error(`serverless.yml refers to unknown resource ${logicalId}`);
     const p = res.Properties ?? {};
-    const explicit = p.QueueName ?? p.BucketName ?? p.TableName ?? p.RoleName ?? p.Name;
+    const explicit = p.QueueName ?? p.BucketName ?? p.TableName ?? p.TopicName ?? p.RoleName ?? p.Name;
     const name = explicit !== undefined ? String(resolve(explicit)) : `${stackName}-${logicalId}`.toLowerCase();
     names[logicalId] = name;
     return name;
@@ -79,6 +80,7 @@ export function buildTopology(config: ResolvedServerless, opts: TopologyOptions)
     const res = resources[logicalId];
     if (!res) throw new Error(`serverless.yml: Ref to unknown resource ${logicalId}`);
     if (res.Type === 'AWS::SQS::Queue') return `${opts.sqsEndpoint}/${accountId}/${nameOf(logicalId)}`;
+    if (res.Type === 'AWS::SNS::Topic') return `arn:aws:sns:${region}:${accountId}:${nameOf(logicalId)}`;
     return nameOf(logicalId);
   };
 
@@ -138,7 +140,7 @@ export function buildTopology(config: ResolvedServerless, opts: TopologyOptions)
     throw new Error(`the local stack needs SQS event sources as Fn::GetAtt [Queue, Arn], got ${JSON.stringify(arn)}`);
   };
 
-  const topology: Topology = { stackName, region, accountId, queues: {}, buckets: {}, tables: {}, functions: {}, eventRules: [] };
+  const topology: Topology = { stackName, region, accountId, queues: {}, buckets: {}, tables: {}, functions: {}, eventRules: [], topics: {} };
   for (const [logicalId, res] of Object.entries(resources) as Array<[string, CfnResource]>) {
     const p = res.Properties ?? {};
     if (res.Type === 'AWS::SQS::Queue') {
@@ -171,6 +173,8 @@ export function buildTopology(config: ResolvedServerless, opts: TopologyOptions)
       };
     } else if (res.Type === 'AWS::DynamoDB::Table') {
       topology.tables[logicalId] = { logicalId, name: nameOf(logicalId), properties: p };
+    } else if (res.Type === 'AWS::SNS::Topic') {
+      topology.topics[logicalId] = { logicalId, name: nameOf(logicalId), arn: ref(logicalId) };
     } else if (res.Type === 'AWS::Events::Rule') {
       for (const target of (p.Targets ?? []) as Array<{ Arn: unknown }>) {
         const id = logicalIdOfArn(target.Arn);

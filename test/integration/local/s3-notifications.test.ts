@@ -58,3 +58,16 @@ describe('encodeS3EventKey', () => {
     expect(decodeURIComponent(encoded.replace(/\+/g, ' '))).toBe(key);
   });
 });
+
+describe('SNS topics of serverless.yml', () => {
+  it('exist locally with a subscribed queue that receives what is published', async () => {
+    const { SNSClient, PublishCommand } = await import('@aws-sdk/client-sns');
+    const sns = new SNSClient({ endpoint: stack.endpoints.sqs, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const topicArn = stack.functionEnv('ingest').BTP_NOTIFICATIONS_TOPIC_ARN!;
+    expect(topicArn).toMatch(/^arn:aws:sns:us-east-1:000000000000:bedrock-tuning-pipeline-local-run-notifications$/);
+    await sns.send(new PublishCommand({ TopicArn: topicArn, Message: '{"hello":1}' }));
+    const bodies = await receiveAll(stack.topicSubscriberQueueUrl('RunNotificationsTopic'), 1);
+    expect(bodies).toEqual([{ hello: 1 }]);
+    sns.destroy();
+  });
+});
