@@ -23,7 +23,12 @@ async function main() {
     BTP_ARTIFACTS_BUCKET: stack.bucketName('ArtifactsBucket'),
     BTP_RUNS_TABLE: stack.tableName('RunsTable'),
   };
-  for (const [id, q] of Object.entries(stack.topology.queues)) extra[`BTP_QUEUE_${id.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}_URL`] = stack.queueUrl(id);
+  // IngestQueue -> BTP_INGEST_QUEUE_URL, IngestDLQ -> BTP_INGEST_DLQ_URL: the names the functions get.
+  for (const id of Object.keys(stack.topology.queues)) extra[`BTP_${id.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}_URL`] = stack.queueUrl(id);
+  for (const topic of Object.values(stack.topology.topics)) {
+    extra.BTP_NOTIFICATIONS_TOPIC_ARN = topic.arn;
+    extra.BTP_NOTIFICATIONS_QUEUE_URL = stack.topicSubscriberQueueUrl(topic.logicalId);
+  }
   const envFile = path.resolve(values['env-file']!);
   mkdirSync(path.dirname(envFile), { recursive: true });
   writeEnvFile(envFile, stack.clientEnv, extra);
