@@ -12,7 +12,7 @@ import { lossCurve, trainingCsv, validationCsv } from './metrics';
 import { CUSTOMIZATION_TYPES, Checker, PATTERNS, parseS3Uri } from './shapes';
 
 /** Simulated durations, in simulated milliseconds. Emulator assumptions, not Bedrock figures. */
-export const TIMINGS = {
+export const TIMINGS: Timings = {
   /** Until the dataset checks report: Bedrock's validation step takes minutes. */
   validationMs: 10 * 60_000,
   /** Training throughput used to size a job; a small job still takes half an hour. */
@@ -24,7 +24,17 @@ export const TIMINGS = {
   throughputCreatingMs: 15 * 60_000,
 };
 
+export interface Timings {
+  validationMs: number;
+  trainingTokensPerHour: number;
+  minTrainingMs: number;
+  batchTrapFailAfterMs: number;
+  stoppingMs: number;
+  throughputCreatingMs: number;
+}
+
 export interface ControlPlaneConfig {
+  timings: Timings;
   region: string;
   accountId: string;
   s3: S3Client;
@@ -98,8 +108,21 @@ export class ControlPlane {
   readonly throughputs = new Map<string, Throughput>();
   private readonly jobTokens = new Map<string, string>();
   private readonly throughputTokens = new Map<string, string>();
+  /** S3 work running in the background (dataset reads, output writes): close waits for it before S3 goes away. */
+  private readonly background = new Set<Promise<unknown>>();
 
   constructor(private readonly cfg: ControlPlaneConfig) {}
+
+  async settle(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.background.add(work);
+    const done = () => this.background.delete(work);
+    work.then(done, done);
+    return work;
+  }
 
   // ---------------- customization jobs ----------------
 
@@ -225,10 +248,10 @@ export class ControlPlane {
   private run(job: Job): void {
     const batchSize = job.values.batchSize;
     const limit: TokenLimit = tokenLimitFor(job.baseModel, job.customizationType, batchSize);
-    const datasets = this.checkDatasets(job, limit);
+    const datasets = this.track(this.checkDatasets(job, limit));
     // An unexpected rejection (S3 gone) is reported as a job failure, like Bedrock's internal-error text.
     datasets.catch(() => undefined);
-    this.cfg.schedule(TIMINGS.validationMs, () => {
+    this.cfg.schedule(this.cfg.timings.validationMs, () => {
       void datasets.then(
         (result) => this.afterValidation(job, result, limit),
         (err: unknown) => this.fail(job, `Encountered an unexpected error when processing the request, please try again (${err instanceof Error ? err.message : String(err)})`),
@@ -248,16 +271,16 @@ export class ControlPlane {
     if (!result.training.ok) return;
     const training = result.training;
     const epochs = job.values.epochCount ?? 1;
-    const trainingMs = Math.max(TIMINGS.minTrainingMs, (training.tokens * epochs / TIMINGS.trainingTokensPerHour) * 3_600_000);
+    const trainingMs = Math.max(this.cfg.timings.minTrainingMs, (training.tokens * epochs / this.cfg.timings.trainingTokensPerHour) * 3_600_000);
     if (!limit.defined && limit.outcome === 'job-fails-during-training') {
-      const failAfter = Math.min(TIMINGS.batchTrapFailAfterMs, trainingMs / 2);
+      const failAfter = Math.min(this.cfg.timings.batchTrapFailAfterMs, trainingMs / 2);
       this.cfg.schedule(failAfter, () => this.fail(job,
         `Training failed: batchSize ${job.values.batchSize} has no defined token limit for ${job.baseModel.id} ` +
         `(${limit.reason}). The API accepts 1-64, but training cannot run at this batch size. ` +
         '(Bedrock emulator: this failure is inferred from the documented limits, api §8.1.)'));
       return;
     }
-    this.cfg.schedule(trainingMs, () => void this.complete(job, training));
+    this.cfg.schedule(trainingMs, () => void this.track(this.complete(job, training)));
   }
 
   private async checkDatasets(job: Job, limit: TokenLimit): Promise<{ training: DatasetResult; validation: DatasetResult[] }> {
@@ -438,7 +461,7 @@ export class ControlPlane {
     const job = this.findJob(identifier);
     if (job.status !== 'InProgress') throw conflict(`Cannot stop the model customization job ${job.name}: its status is ${job.status}; only an InProgress job can be stopped.`);
     this.transition(job, 'Stopping');
-    this.cfg.schedule(TIMINGS.stoppingMs, () => this.transition(job, 'Stopped'));
+    this.cfg.schedule(this.cfg.timings.stoppingMs, () => this.transition(job, 'Stopped'));
   }
 
   // ---------------- custom models ----------------
@@ -562,7 +585,7 @@ export class ControlPlane {
     }
     this.throughputs.set(tp.arn, tp);
     if (token) this.throughputTokens.set(token, tp.arn);
-    this.cfg.schedule(TIMINGS.throughputCreatingMs, () => {
+    this.cfg.schedule(this.cfg.timings.throughputCreatingMs, () => {
       if (this.throughputs.get(tp.arn) !== tp) return;
       tp.status = 'InService';
       tp.lastModifiedTime = new Date();

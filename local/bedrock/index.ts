@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PROVISIONED_THROUGHPUT_QUOTAS } from '../../shared/catalog';
-import { ControlPlane } from './control-plane';
+import { ControlPlane, TIMINGS, type Timings } from './control-plane';
 import { BedrockError, validation } from './errors';
 import type { ModelCustomizationJobStateChange } from './events';
 import { Faults, type EmulatorQuotas, type FaultInjector, type FaultRequest } from './faults';
@@ -9,7 +9,7 @@ import { listen, type EmulatorRequest, type EmulatorResponse } from './server';
 
 export type { ModelCustomizationJobStateChange } from './events';
 export type { EmulatorQuotas, FaultInjector, FaultRequest } from './faults';
-export { TIMINGS } from './control-plane';
+export { TIMINGS, type Timings } from './control-plane';
 
 export interface BedrockEmulatorOptions {
   /** 0 or undefined: a free port on 127.0.0.1. */
@@ -28,6 +28,8 @@ export interface BedrockEmulatorOptions {
   /** EventBridge-shaped sink, called on every job state change, in order. Best effort, like EventBridge. */
   onEvent?: (event: ModelCustomizationJobStateChange) => Promise<void>;
   quotas?: Partial<EmulatorQuotas>;
+  /** Simulated durations of the lifecycle steps (an addition to the agreed interface; defaults: TIMINGS). */
+  timings?: Partial<Timings>;
 }
 
 /**
@@ -92,6 +94,7 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions): Promis
     accountId: opts.accountId ?? '000000000000',
     s3: opts.s3,
     quotas,
+    timings: { ...TIMINGS, ...opts.timings },
     schedule,
     emit,
     pendingJobFailures: faults.pendingJobFailures,
@@ -107,6 +110,7 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions): Promis
       for (const t of timers) clearTimeout(t);
       timers.clear();
       await listener.close();
+      await plane.settle();
       await delivery;
     },
   };

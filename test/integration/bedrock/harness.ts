@@ -42,6 +42,8 @@ export async function startStack(opts: Partial<Omit<BedrockEmulatorOptions, 's3'
       bedrock.destroy();
       runtime.destroy();
       await emulator.close();
+      // s3rver's close waits for idle keep-alive connections to time out unless the client lets them go.
+      s3.destroy();
       await s3e.close();
     },
   };
