@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { RUN_STATUSES } from '../runs/status';
+import { defineMessage } from './envelope';
+
+const RunStatusSchema = z.enum(RUN_STATUSES);
+
+/**
+ * Published by the pipeline after every change of a run's status (SNS topic in AWS; a queue of the local stack), so
+ * other teams can subscribe instead of polling the runs table. The table stays the source of truth: a notification
+ * says what changed, `version` orders notifications of one run (SNS standard topics do not keep order).
+ */
+export const RunStatusChanged = defineMessage(
+  'run.status.changed',
+  1,
+  z.object({
+    /** Absent when the run was just created. */
+    from: RunStatusSchema.optional(),
+    to: RunStatusSchema,
+    /** When the change was written. */
+    at: z.iso.datetime(),
+    /** The run's version after the change: later changes of the same run have higher versions. */
+    version: z.number().int().positive(),
+    /** The run event that made the change (`run.created`, `job.submitted`, ...). */
+    event: z.string().min(1),
+    source: z.object({ bucket: z.string(), key: z.string() }).optional(),
+    artifactsPrefix: z.string().optional(),
+    failure: z
+      .object({
+        stage: z.string(),
+        reason: z.string(),
+        location: z
+          .object({ file: z.string().optional(), line: z.number().optional(), row: z.number().optional(), field: z.string().optional() })
+          .optional(),
+        at: z.string(),
+      })
+      .optional(),
+    counts: z
+      .object({
+        input: z.number().int().nonnegative(),
+        kept: z.number().int().nonnegative(),
+        filtered: z.number().int().nonnegative(),
+        rejected: z.number().int().nonnegative(),
+        byReason: z.record(z.string(), z.number()),
+        train: z.number().int().nonnegative().optional(),
+        validation: z.number().int().nonnegative().optional(),
+        test: z.number().int().nonnegative().optional(),
+      })
+      .optional(),
+    jobArn: z.string().optional(),
+    modelArn: z.string().optional(),
+    provisionedModelArn: z.string().optional(),
+  }),
+);
+export type RunStatusChanged = z.infer<typeof RunStatusChanged.schema>;

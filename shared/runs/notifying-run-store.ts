@@ -1,0 +1,147 @@
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { buildMessage } from '../messages/envelope';
+import { RunStatusChanged } from '../messages/notifications';
+import type { ChunkResult, Run, RunEvent } from './run';
+import type { RunStatus } from './status';
+import type { RunStore } from './store';
+
+/** The notification port: publishes one run state-change notification. */
+export type Notify = (message: RunStatusChanged) => Promise<void>;
+
+/** Attributes a subscriber can filter on (an SNS subscription filter policy on `to`, say) without reading the body. */
+const attributesOf = (m: RunStatusChanged) => ({
+  type: { DataType: 'String', StringValue: m.type },
+  runId: { DataType: 'String', StringValue: m.runId },
+  to: { DataType: 'String', StringValue: m.payload.to },
+});
+
+/** SNS adapter: the deployed pipeline publishes to the topic in BTP_NOTIFICATIONS_TOPIC_ARN. */
+export const buildSnsNotify =
+  (sns: SNSClient, topicArn: string): Notify =>
+  async (m) => {
+    await sns.send(new PublishCommand({ TopicArn: topicArn, Message: JSON.stringify(m), MessageAttributes: attributesOf(m) }));
+  };
+
+/** SQS adapter: the local stack has no SNS, so notifications go straight to a queue (BTP_NOTIFICATIONS_QUEUE_URL). */
+export const buildSqsNotify =
+  (sqs: SQSClient, queueUrl: string): Notify =>
+  async (m) => {
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(m), MessageAttributes: attributesOf(m) }));
+  };
+
+/** The Notify adapter the environment asks for: the topic if one is set, else the queue, else none. */
+export function notifyFromEnv(env: NodeJS.ProcessEnv, clients: { sns: () => SNSClient; sqs: () => SQSClient }): Notify | undefined {
+  if (env.BTP_NOTIFICATIONS_TOPIC_ARN) return buildSnsNotify(clients.sns(), env.BTP_NOTIFICATIONS_TOPIC_ARN);
+  if (env.BTP_NOTIFICATIONS_QUEUE_URL) return buildSqsNotify(clients.sqs(), env.BTP_NOTIFICATIONS_QUEUE_URL);
+  return undefined;
+}
+
+type EventInput = { type: string; detail?: Record<string, unknown> };
+
+export interface NotifyingRunStoreOptions {
+  /**
+   * Called when a notification could not be published. The state change is already written and stays: the table is
+   * the source of truth, and failing the step would not help (its redelivery finds the transition made and stops),
+   * so the error is reported (logged, counted) instead of thrown.
+   */
+  onError?: (err: Error, run: { runId: string; to: RunStatus }) => void;
+  now?: () => Date;
+}
+
+/**
+ * A RunStore that publishes `run.status.changed` after every successful status change (a created run, a
+ * transition); `update` changes no status and publishes nothing. A transition that loses its race returns
+ * `undefined` from the inner store and publishes nothing, so each change is announced by the writer that made it.
+ */
+export class NotifyingRunStore implements RunStore {
+  constructor(
+    private readonly inner: RunStore,
+    private readonly notify: Notify,
+    private readonly opts: NotifyingRunStoreOptions = {},
+  ) {}
+
+  async create(run: Run, event: EventInput): Promise<boolean> {
+    const created = await this.inner.create(run, event);
+    if (created) await this.publish(run, undefined, event.type, run.createdAt);
+    return created;
+  }
+
+  get(runId: string): Promise<Run | undefined> {
+    return this.inner.get(runId);
+  }
+
+  async transition(runId: string, from: RunStatus | readonly RunStatus[], to: RunStatus, patch: Partial<Run>, event: EventInput): Promise<Run | undefined> {
+    const next = await this.inner.transition(runId, from, to, patch, event);
+    if (!next) return undefined;
+    await this.publish(next, await this.previousStatus(next, from), event.type, next.updatedAt);
+    return next;
+  }
+
+  update(runId: string, inStatus: RunStatus | readonly RunStatus[], patch: Partial<Run>, event?: EventInput): Promise<Run | undefined> {
+    return this.inner.update(runId, inStatus, patch, event);
+  }
+
+  putChunk(chunk: ChunkResult): Promise<boolean> {
+    return this.inner.putChunk(chunk);
+  }
+
+  listChunks(runId: string): Promise<ChunkResult[]> {
+    return this.inner.listChunks(runId);
+  }
+
+  listEvents(runId: string): Promise<RunEvent[]> {
+    return this.inner.listEvents(runId);
+  }
+
+  listByStatus(status: RunStatus, since?: string): Promise<Run[]> {
+    return this.inner.listByStatus(status, since);
+  }
+
+  /** With several allowed `from`s, the run's event of this version says which one it was in. */
+  private async previousStatus(next: Run, from: RunStatus | readonly RunStatus[]): Promise<RunStatus | undefined> {
+    if (typeof from === 'string') return from;
+    if (from.length === 1) return from[0];
+    const events = await this.inner.listEvents(next.runId);
+    return events.find((e) => e.seq === next.version)?.from;
+  }
+
+  private async publish(run: Run, from: RunStatus | undefined, eventType: string, at: string): Promise<void> {
+    try {
+      await this.notify(this.build(run, from, eventType, at));
+    } catch (err) {
+      (this.opts.onError ?? defaultOnError)(err as Error, { runId: run.runId, to: run.status });
+    }
+  }
+
+  /** The correlation id is the run and version, so a subscriber can drop a duplicate delivery. */
+  private build(run: Run, from: RunStatus | undefined, eventType: string, at: string): RunStatusChanged {
+    return buildMessage(
+      RunStatusChanged,
+      run.runId,
+      {
+        from,
+        to: run.status,
+        at,
+        version: run.version,
+        event: eventType,
+        source: { bucket: run.source.bucket, key: run.source.key },
+        artifactsPrefix: run.artifactsPrefix,
+        failure: run.status === 'failed' ? run.failure : undefined,
+        counts: run.counts,
+        jobArn: run.jobArn,
+        modelArn: run.modelArn,
+        provisionedModelArn: run.provisionedModelArn,
+      },
+      `${run.runId}:${run.version}`,
+      this.opts.now,
+    );
+  }
+}
+
+const defaultOnError = (err: Error, run: { runId: string; to: RunStatus }) =>
+  console.error(JSON.stringify({ level: 'ERROR', message: 'run notification not published', runId: run.runId, to: run.to, error: err.message }));
+
+/** Wraps a store when the environment configures notifications; returns it unchanged otherwise. */
+export const withNotifications = (store: RunStore, notify: Notify | undefined, opts?: NotifyingRunStoreOptions): RunStore =>
+  notify ? new NotifyingRunStore(store, notify, opts) : store;
