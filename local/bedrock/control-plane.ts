@@ -5,7 +5,7 @@ import {
   type BaseModel, type CustomizationSpec, type CustomizationType, type TokenLimit,
 } from '../../shared/catalog';
 import { readDataset, type DatasetResult, type Sample } from './dataset';
-import { BedrockError, conflict, notFound, quotaExceeded, validation } from './errors';
+import { conflict, notFound, quotaExceeded, validation } from './errors';
 import { stateChangeEvent, type JobStatus, type ModelCustomizationJobStateChange } from './events';
 import type { EmulatorQuotas } from './faults';
 import { lossCurve, trainingCsv, validationCsv } from './metrics';
@@ -373,7 +373,7 @@ export class ControlPlane {
   }
 
   private emit(job: Job): void {
-    const detail: ModelCustomizationJobStateChange['detail'] extends infer D ? Omit<D, 'version'> : never = {
+    const detail: Omit<ModelCustomizationJobStateChange['detail'], 'version'> = {
       jobName: job.name,
       jobArn: job.arn,
       outputModelName: job.outputModelName,
@@ -701,5 +701,3 @@ class ListQuery {
     return end < sorted.length ? { page, nextToken: Buffer.from(String(end)).toString('base64url') } : { page };
   }
 }
-
-export { BedrockError };
