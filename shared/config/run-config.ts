@@ -65,6 +65,20 @@ export const TrainingConfig = z.object({
   maxJobHours: z.number().positive().default(12),
   /** Resubmit once with a corrected setting after a known recoverable failure (the Titan batch-size trap). */
   autoRemediate: z.boolean().default(true),
+  /**
+   * What the preflight does with a setting known to fail jobs after they start (Titan Lite batchSize > 6, api §8.1):
+   * `fail` the run at once, or `warn` and let Bedrock decide (the monitor then remediates). The trap is an inference
+   * from the docs, not a documented behaviour, so a user who knows better can opt out.
+   */
+  knownTraps: z.enum(['fail', 'warn']).default('fail'),
+  /** Quotas the account has raised (Service Quotas); they win over the catalog's published defaults. */
+  quotas: z
+    .object({
+      maxTrainingRecords: z.number().int().positive().optional(),
+      maxValidationRecords: z.number().int().positive().optional(),
+      maxTotalRecords: z.number().int().positive().optional(),
+    })
+    .default({}),
 });
 export type TrainingConfig = z.infer<typeof TrainingConfig>;
 

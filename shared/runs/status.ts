@@ -29,8 +29,10 @@ const ALLOWED: Record<RunStatus, readonly RunStatus[]> = {
   training: ['provisioning', 'evaluating', 'succeeded', 'submitting', 'preparing'],
   provisioning: ['evaluating', 'succeeded'],
   evaluating: ['succeeded'],
-  succeeded: [],
-  failed: ['preparing', 'submitting'], // resume from a named stage
+  // succeeded -> provisioning: `model.provision` buys throughput again for the run's model after its TTL deleted it
+  succeeded: ['provisioning'],
+  // -> provisioning: resume from the provision stage, reusing the trained model
+  failed: ['preparing', 'submitting', 'provisioning'], // resume from a named stage
   cancelled: [],
 };
 

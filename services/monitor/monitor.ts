@@ -1,0 +1,302 @@
+import { publishMessage } from '../../shared/aws/queues';
+import { customizationSpec, findBaseModel } from '../../shared/catalog/lookup';
+import { buildMessage } from '../../shared/messages/envelope';
+import { JobPoll, ModelReady } from '../../shared/messages/pipeline';
+import type { Run } from '../../shared/runs/run';
+import { isTerminal } from '../../shared/runs/status';
+import { backoffSeconds } from '../../shared/orchestration/backoff';
+import type { PreparedFile } from '../../shared/orchestration/dataset';
+import { JobRequested, ThroughputExpire } from '../../shared/orchestration/messages';
+import { readJobMetrics } from '../../shared/orchestration/metrics';
+import { parseJobName, stageKey } from '../../shared/orchestration/naming';
+import { isBedrockError, type JobView, type OrchestrationDeps } from '../../shared/orchestration/ports';
+import { safeBatchSize } from '../../shared/orchestration/preflight';
+import { baseModelIdOf, failRun, stageInputs, stageOutputs, withStage } from '../../shared/orchestration/run-helpers';
+
+export type MonitorDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'objects' | 'publish' | 'settings' | 'now' | 'random'>;
+
+/** What woke the monitor: the submit step's announcement, its own delayed poll, or Bedrock's state-change event. */
+export type JobSignal =
+  | { kind: 'submitted'; runId: string; jobArn: string; attempt: number; stage: number; correlationId?: string }
+  | { kind: 'poll'; runId: string; jobArn: string; attempt: number; poll: number; correlationId?: string }
+  | { kind: 'event'; jobName: string; jobArn: string; jobStatus: string };
+
+export type MonitorOutcome =
+  | 'polling'
+  | 'running'
+  | 'completed'
+  | 'remediating'
+  | 'failed'
+  | 'stale'
+  | 'duplicate'
+  | 'throttled'
+  | 'unknown-job';
+
+/**
+ * Follows a run's customization job to its end. Bedrock's state-change events (best effort, api §10) and a chain of
+ * delayed polls both lead here; either way the job's state is read with GetModelCustomizationJob and acted on once,
+ * through a conditional transition of the run. The job is mapped to its run by its name (naming.ts), never by a
+ * message id; a signal about an older attempt of the run is ignored.
+ */
+export async function observeJob(signal: JobSignal, deps: MonitorDeps): Promise<MonitorOutcome> {
+  const { runs, bedrock, now } = deps;
+  const key = signal.kind === 'event' ? parseJobName(signal.jobName) : undefined;
+  if (signal.kind === 'event' && !key) return 'unknown-job'; // not one of this pipeline's jobs
+  const runId = signal.kind === 'event' ? key!.runId : signal.runId;
+  const run = await runs.get(runId);
+  if (!run) return 'unknown-job';
+
+  if (signal.kind === 'submitted') {
+    if (run.status !== 'training' || run.jobArn !== signal.jobArn) return 'stale';
+    if (stageOutputs(run, stageKey('train', signal.stage)).lastPoll !== undefined) return 'duplicate';
+    await schedulePoll(run, signal.jobArn, signal.attempt, 1, deps.settings.pollSeconds, deps, signal.correlationId);
+    await recordPoll(run, signal.stage, 0, deps);
+    return 'polling';
+  }
+
+  if (run.status !== 'training') {
+    await resendLostFollowUp(run, signal, deps);
+    return 'stale';
+  }
+  if (signal.jobArn !== run.jobArn) return 'stale'; // an earlier attempt's job
+  const stage = parseJobName(run.jobName ?? '')?.stage ?? 0;
+  const trainKey = stageKey('train', stage);
+  const attempt = run.stages?.[trainKey]?.attempts ?? 1;
+  if (signal.kind === 'poll') {
+    const last = stageOutputs(run, trainKey).lastPoll;
+    if (typeof last === 'number' && signal.poll <= last) return 'duplicate';
+  }
+
+  let job: JobView;
+  try {
+    job = await bedrock.getJob(signal.jobArn);
+  } catch (err) {
+    if (!isBedrockError(err, 'throttled')) throw err;
+    const next = signal.kind === 'poll' ? signal.poll + 1 : 1;
+    const delay = backoffSeconds(next, { baseSeconds: deps.settings.throttleRetrySeconds, maxSeconds: 900, random: deps.random });
+    await schedulePoll(run, signal.jobArn, attempt, next, delay, deps);
+    return 'throttled';
+  }
+
+  switch (job.status) {
+    case 'InProgress':
+    case 'Stopping': {
+      const current = await flagIfOverdue(run, trainKey, job, deps);
+      if (signal.kind !== 'poll') return 'running'; // events do not fork the poll chain
+      const next = signal.poll + 1;
+      const delay = backoffSeconds(signal.poll, { baseSeconds: deps.settings.pollSeconds, maxSeconds: deps.settings.maxPollSeconds, jitter: 0.1, random: deps.random });
+      await schedulePoll(current, signal.jobArn, attempt, next, delay, deps);
+      await recordPoll(current, stage, signal.poll, deps);
+      return 'running';
+    }
+    case 'Completed':
+      return completeJob(run, stage, job, deps);
+    case 'Failed':
+      return failedJob(run, stage, job, deps);
+    case 'Stopped':
+      await failRun(runs, run, 'training', { stage: 'train', reason: `training job ${job.jobName} was stopped outside the pipeline`, stageKey: trainKey }, now(), {
+        jobArn: job.jobArn,
+      });
+      return 'failed';
+  }
+}
+
+async function completeJob(run: Run, stage: number, job: JobView, deps: MonitorDeps): Promise<MonitorOutcome> {
+  const { runs, objects, settings, now } = deps;
+  const trainKey = stageKey('train', stage);
+  if (!job.outputModelArn) {
+    // Completed without the model ARN yet: look again shortly rather than record a run with no model.
+    await schedulePoll(run, job.jobArn, run.stages?.[trainKey]?.attempts ?? 1, Number(stageOutputs(run, trainKey).lastPoll ?? 0) + 1, settings.pollSeconds, deps);
+    return 'polling';
+  }
+  const files = await readJobMetrics(objects, settings.artifactsBucket, `runs/${run.runId}/output/`, job.jobArn);
+  const metrics: NonNullable<Run['metrics']> = {};
+  const trainingLoss = files.training?.finalLoss ?? job.trainingLoss;
+  const validationLoss = files.validation?.finalLoss ?? job.validationLosses[0];
+  if (trainingLoss !== undefined) metrics.trainingLoss = trainingLoss;
+  if (validationLoss !== undefined) metrics.validationLoss = validationLoss;
+  const at = now().toISOString();
+  const provision = run.config.provisioning.enabled;
+  const done = await runs.transition(
+    run.runId,
+    'training',
+    provision ? 'provisioning' : 'succeeded',
+    {
+      jobStatus: 'Completed',
+      modelArn: job.outputModelArn,
+      metrics,
+      stages: withStage(run, trainKey, {
+        status: 'done',
+        endedAt: at,
+        outputs: {
+          modelArn: job.outputModelArn,
+          ...metrics,
+          metricsFiles: { training: files.training?.key, validation: files.validation?.key },
+          trainingSteps: files.training?.rows,
+          jobCreatedAt: job.creationTime?.toISOString(),
+          jobEndedAt: job.endTime?.toISOString(),
+        },
+      }),
+    },
+    { type: 'job.completed', detail: { jobArn: job.jobArn, modelArn: job.outputModelArn, ...metrics } },
+  );
+  if (!done) return 'duplicate';
+  if (provision) await announceModel(done, deps);
+  return 'completed';
+}
+
+/** Known recoverable failure texts: the per-record token limit at the job's batch size (api §6.4, §8.1). */
+const TOKEN_LIMIT = /token (?:count|length) (\d+) exceeds (?:total )?limit of (\d+)/i;
+const BATCH_SIZE = /batch ?size/i;
+
+async function failedJob(run: Run, stage: number, job: JobView, deps: MonitorDeps): Promise<MonitorOutcome> {
+  const { runs, now, settings, publish } = deps;
+  const trainKey = stageKey('train', stage);
+  const message = job.failureMessage ?? 'no failure message';
+  const remediation = planRemediation(run, stage, message);
+  if (remediation) {
+    const at = now().toISOString();
+    const attempt = run.stages?.[trainKey]?.attempts ?? 1;
+    const previousJobs = [...((stageOutputs(run, trainKey).previousJobs as unknown[]) ?? []), { jobArn: job.jobArn, failureMessage: message, attempt }];
+    const next = await runs.transition(
+      run.runId,
+      'training',
+      'submitting',
+      {
+        jobStatus: 'Failed',
+        stages: withStage(run, trainKey, {
+          status: 'pending',
+          attempts: attempt + 1,
+          inputs: { hyperParameters: remediation.hyperParameters },
+          outputs: { previousJobs, remediation: { ...remediation.change, failureMessage: message, at }, lastPoll: undefined },
+        }),
+      },
+      { type: 'job.remediated', detail: { jobArn: job.jobArn, failureMessage: message, ...remediation.change } },
+    );
+    if (!next) return 'duplicate';
+    await publishMessage(publish, settings.queues.submit, JobRequested, buildMessage(JobRequested, run.runId, { stage, reason: 'remediation', retry: 0 }));
+    return 'remediating';
+  }
+  const hint = TOKEN_LIMIT.test(message) || BATCH_SIZE.test(message) ? ' (a batch-size/token-limit failure; reduce batchSize, see api §8.1)' : '';
+  await failRun(runs, run, 'training', { stage: 'train', reason: `training job ${job.jobName} failed: ${message}${hint}`, stageKey: trainKey }, now(), {
+    jobArn: job.jobArn,
+    failureMessage: message,
+  });
+  return 'failed';
+}
+
+/**
+ * The batch-size trap's remedy, once per stage and only when the configuration allows: the largest batch size whose
+ * per-record token limit holds the largest record (as estimated at submit, or as Bedrock reported it).
+ */
+export function planRemediation(
+  run: Run,
+  stage: number,
+  failureMessage: string,
+): { hyperParameters: Record<string, string>; change: { setting: string; from: string; to: string } } | undefined {
+  const training = run.config.training;
+  if (!training.autoRemediate) return undefined;
+  const trainKey = stageKey('train', stage);
+  if (stageOutputs(run, trainKey).remediation) return undefined; // resubmit once
+  const tokenMatch = TOKEN_LIMIT.exec(failureMessage);
+  if (!tokenMatch && !BATCH_SIZE.test(failureMessage)) return undefined;
+  const hyperParameters = (stageInputs(run, trainKey).hyperParameters as Record<string, string> | undefined) ?? training.hyperParameters;
+  const current = Number(hyperParameters.batchSize ?? '1');
+  const model = findBaseModel(baseModelIdOf((stageInputs(run, trainKey).baseModelIdentifier as string | undefined) ?? training.baseModelId));
+  const spec = model && customizationSpec(model, training.customizationType);
+  if (!spec) return undefined;
+  const submitted = stageInputs(run, stageKey('submit', stage)) as { train?: PreparedFile; validation?: PreparedFile };
+  const largest = Math.max(submitted.train?.stats.maxRecordTokens ?? 0, submitted.validation?.stats.maxRecordTokens ?? 0, Number(tokenMatch?.[1] ?? 0));
+  const safe = safeBatchSize(spec, largest);
+  if (safe === undefined || safe >= current) return undefined;
+  return {
+    hyperParameters: { ...hyperParameters, batchSize: String(safe) },
+    change: { setting: 'batchSize', from: String(current), to: String(safe) },
+  };
+}
+
+/**
+ * Flags a job running longer than training.maxJobHours, once (a warning and an event; the job is not stopped).
+ * Returns the run as it now is, so the caller's next write does not undo the flag.
+ */
+async function flagIfOverdue(run: Run, trainKey: string, job: JobView, { runs, now, settings }: MonitorDeps): Promise<Run> {
+  if (stageOutputs(run, trainKey).overdueAt) return run;
+  const started = job.creationTime ?? new Date(run.stages?.[trainKey]?.startedAt ?? run.updatedAt);
+  const hours = ((now().getTime() - started.getTime()) / 3_600_000) * settings.timeScale;
+  const max = run.config.training.maxJobHours;
+  if (hours <= max) return run;
+  const warning = `training job ${job.jobName} has run ${hours.toFixed(1)} h, over training.maxJobHours (${max} h)`;
+  const flagged = await runs.update(
+    run.runId,
+    'training',
+    { warnings: [...(run.warnings ?? []), warning], stages: withStage(run, trainKey, { outputs: { overdueAt: now().toISOString(), overdueHours: hours } }) },
+    { type: 'job.overdue', detail: { jobArn: job.jobArn, hours, maxJobHours: max } },
+  );
+  return flagged ?? run;
+}
+
+async function schedulePoll(run: Run, jobArn: string, attempt: number, poll: number, delaySeconds: number, { publish, settings }: MonitorDeps, correlationId?: string) {
+  await publishMessage(publish, settings.queues.monitor, JobPoll, buildMessage(JobPoll, run.runId, { jobArn, attempt, poll }, correlationId), { delaySeconds });
+}
+
+async function recordPoll(run: Run, stage: number, poll: number, { runs }: MonitorDeps): Promise<void> {
+  await runs.update(run.runId, 'training', { stages: withStage(run, stageKey('train', stage), { outputs: { lastPoll: poll } }) });
+}
+
+async function announceModel(run: Run, { publish, settings }: MonitorDeps): Promise<void> {
+  await publishMessage(publish, settings.queues.provision, ModelReady, buildMessage(ModelReady, run.runId, { modelArn: run.modelArn! }));
+}
+
+/**
+ * A step that changed the run and then died before sending its follow-up message leaves the run waiting for a
+ * message that never comes. A later signal about the same job notices and sends it again (the receiver is idempotent).
+ */
+async function resendLostFollowUp(run: Run, signal: JobSignal, deps: MonitorDeps): Promise<void> {
+  if (signal.jobArn !== run.jobArn) {
+    const stage = parseJobName(run.jobName ?? '')?.stage ?? 0;
+    const outputs = stageOutputs(run, stageKey('train', stage));
+    const previous = (outputs.previousJobs as Array<{ jobArn: string }> | undefined) ?? [];
+    if (run.status === 'submitting' && previous.some((j) => j.jobArn === signal.jobArn)) {
+      await publishMessage(deps.publish, deps.settings.queues.submit, JobRequested, buildMessage(JobRequested, run.runId, { stage, reason: 'remediation', retry: 0 }));
+    }
+    return;
+  }
+  if (run.status === 'provisioning' && run.modelArn && !run.provisionedModelArn) await announceModel(run, deps);
+}
+
+/**
+ * Cancels a run: stops its job if one is running, moves the run to `cancelled`, and hands a live throughput to the
+ * provision step for deletion. A queued retry or a late poll then finds the run cancelled and stops.
+ */
+export async function cancelRun(runId: string, reason: string, deps: MonitorDeps): Promise<'cancelled' | 'already-final' | 'unknown-run'> {
+  const { runs, bedrock, now, publish, settings } = deps;
+  const run = await runs.get(runId);
+  if (!run) return 'unknown-run';
+  if (run.status === 'training' && run.jobArn) {
+    try {
+      await bedrock.stopJob(run.jobArn);
+    } catch (err) {
+      // A job that already ended cannot be stopped (ConflictException, api §4.2); the cancel still holds.
+      if (!isBedrockError(err, 'conflict', 'not-found', 'validation')) throw err;
+    }
+  }
+  let cancelled: Run | undefined = run;
+  if (!isTerminal(run.status)) {
+    cancelled = await runs.transition(runId, run.status, 'cancelled', { failure: { stage: 'cancel', reason, at: now().toISOString() } }, {
+      type: 'run.cancelled',
+      detail: { reason, jobArn: run.jobArn },
+    });
+    if (!cancelled) return cancelRun(runId, reason, deps); // it moved meanwhile: look again
+  } else if (run.status !== 'cancelled' && !run.throughputExpiresAt) {
+    return 'already-final';
+  }
+  if (cancelled.provisionedModelArn && cancelled.throughputExpiresAt) {
+    await publishMessage(
+      publish,
+      settings.queues.provision,
+      ThroughputExpire,
+      buildMessage(ThroughputExpire, runId, { provisionedModelArn: cancelled.provisionedModelArn, expiresAt: now().toISOString() }),
+    );
+  }
+  return 'cancelled';
+}

@@ -1,0 +1,233 @@
+import { publishMessage } from '../../shared/aws/queues';
+import { buildMessage } from '../../shared/messages/envelope';
+import { ThroughputPoll } from '../../shared/messages/pipeline';
+import type { Run } from '../../shared/runs/run';
+import { backoffSeconds, sqsDelay } from '../../shared/orchestration/backoff';
+import { ThroughputExpire } from '../../shared/orchestration/messages';
+import { parseJobName, runIdNameProblem, stageKey, throughputClientToken, throughputName } from '../../shared/orchestration/naming';
+import { resolveRunConfig } from '../../shared/config/run-config';
+import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
+import { failRun, stageOutputs, withStage } from '../../shared/orchestration/run-helpers';
+
+export type ProvisionDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'publish' | 'settings' | 'now' | 'random'>;
+
+export type ProvisionOutcome = 'created' | 'duplicate' | 'stale' | 'failed' | 'cancelled' | 'unknown-run';
+
+const stageOf = (run: Run) => parseJobName(run.jobName ?? '')?.stage ?? 0;
+
+/**
+ * Buys Provisioned Throughput for the run's new custom model (a custom model can only be used through it, api
+ * §11.1), once: the name and clientRequestToken derive from the run, so a redelivery gets the same throughput. A
+ * no-commitment throughput is billed by the hour until deleted, so it gets a time to live at once, enforced twice:
+ * by a delayed `throughput.expire` message and by the scheduled sweeper, which needs nothing but the runs table.
+ * A commitment term is bought only when the configuration names one.
+ */
+export async function provisionModel(runId: string, modelArn: string, deps: ProvisionDeps, correlationId?: string): Promise<ProvisionOutcome> {
+  const { runs, bedrock, now, settings } = deps;
+  const run = await runs.get(runId);
+  if (!run) return 'unknown-run';
+  if (run.status !== 'provisioning' || run.modelArn !== modelArn) return 'stale';
+  const stage = stageOf(run);
+  const key = stageKey('provision', stage);
+  const p = run.config.provisioning;
+  if (run.provisionedModelArn && stageOutputs(run, key).modelArn === modelArn) {
+    // Created by an earlier delivery; make sure it is being watched.
+    await schedulePoll(run, run.provisionedModelArn, 1, settings.throughputPollSeconds, deps, correlationId);
+    return 'duplicate';
+  }
+  const name = throughputName(runId, stage);
+  let arn: string;
+  try {
+    arn = await bedrock.createThroughput({
+      name,
+      clientRequestToken: throughputClientToken(runId, stage),
+      modelId: modelArn,
+      modelUnits: p.modelUnits,
+      ...(p.commitmentDuration ? { commitmentDuration: p.commitmentDuration } : {}),
+      tags: { 'btp:run-id': runId },
+    });
+  } catch (err) {
+    if (isBedrockError(err, 'validation', 'conflict') && /name|exist|in use/i.test(err.message)) {
+      arn = (await bedrock.getThroughput(name)).arn; // this run's throughput already exists
+    } else if (isBedrockError(err, 'quota')) {
+      const reason =
+        `Provisioned Throughput quota reached (${err.message}). The model ${modelArn} is trained; delete an unused ` +
+        `throughput or raise the quota, then post model.provision for run ${runId}.`;
+      await failRun(runs, run, 'provisioning', { stage: 'provision', reason, stageKey: key }, now());
+      return 'failed';
+    } else if (isBedrockError(err, 'access-denied', 'validation', 'not-found')) {
+      await failRun(runs, run, 'provisioning', { stage: 'provision', reason: `Bedrock refused the throughput: ${err.message}`, stageKey: key }, now(), {
+        code: err.code,
+      });
+      return 'failed';
+    } else {
+      throw err; // throttling and transient errors: the message returns to the queue and is retried later
+    }
+  }
+  const at = now();
+  const expiresAt = p.commitmentDuration ? undefined : new Date(at.getTime() + p.ttlHours * 3_600_000).toISOString();
+  const recorded = await runs.update(
+    runId,
+    'provisioning',
+    {
+      provisionedModelArn: arn,
+      ...(expiresAt ? { throughputExpiresAt: expiresAt } : {}),
+      stages: withStage(run, key, {
+        status: 'running',
+        attempts: (run.stages?.[key]?.attempts ?? 0) + 1,
+        startedAt: at.toISOString(),
+        inputs: { modelArn, modelUnits: p.modelUnits, commitmentDuration: p.commitmentDuration ?? 'none', ttlHours: p.ttlHours },
+        outputs: { modelArn, provisionedModelArn: arn, expiresAt },
+      }),
+    },
+    { type: 'throughput.created', detail: { provisionedModelArn: arn, modelUnits: p.modelUnits, expiresAt } },
+  );
+  if (!recorded) {
+    // The run left `provisioning` while we bought (a cancel): do not leave an hourly bill behind.
+    if (!p.commitmentDuration) await deleteQuietly(arn, deps);
+    return 'cancelled';
+  }
+  await schedulePoll(recorded, arn, 1, settings.throughputPollSeconds, deps, correlationId);
+  if (expiresAt) await scheduleExpiry(runId, arn, expiresAt, deps, correlationId);
+  return 'created';
+}
+
+/** Follows a throughput to InService (the run succeeds) or Failed (the run fails and the throughput is deleted). */
+export async function pollThroughput(runId: string, arn: string, poll: number, deps: ProvisionDeps): Promise<'in-service' | 'creating' | 'failed' | 'stale' | 'throttled'> {
+  const { runs, bedrock, now, settings } = deps;
+  const run = await runs.get(runId);
+  if (!run || run.status !== 'provisioning' || run.provisionedModelArn !== arn) return 'stale';
+  const key = stageKey('provision', stageOf(run));
+  let status: string;
+  let failureMessage: string | undefined;
+  try {
+    ({ status, failureMessage } = await bedrock.getThroughput(arn));
+  } catch (err) {
+    if (!isBedrockError(err, 'throttled')) throw err;
+    await schedulePoll(run, arn, poll + 1, backoffSeconds(poll, { baseSeconds: settings.throttleRetrySeconds, maxSeconds: 900, random: deps.random }), deps);
+    return 'throttled';
+  }
+  if (status === 'InService') {
+    const at = now().toISOString();
+    const done = await runs.transition(
+      runId,
+      'provisioning',
+      'succeeded',
+      { stages: withStage(run, key, { status: 'done', endedAt: at, outputs: { inServiceAt: at } }) },
+      { type: 'throughput.in-service', detail: { provisionedModelArn: arn } },
+    );
+    return done ? 'in-service' : 'stale';
+  }
+  if (status === 'Failed') {
+    await failRun(runs, run, 'provisioning', { stage: 'provision', reason: `Provisioned Throughput ${arn} failed: ${failureMessage ?? 'no failure message'}`, stageKey: key }, now());
+    await expireThroughput(runId, arn, deps, { force: true });
+    return 'failed';
+  }
+  await schedulePoll(run, arn, poll + 1, backoffSeconds(Math.min(poll, 3), { baseSeconds: settings.throughputPollSeconds, maxSeconds: 900, jitter: 0.1, random: deps.random }), deps);
+  return 'creating';
+}
+
+export type ExpireOutcome = 'deleted' | 'waiting' | 'already-deleted' | 'commitment' | 'unknown-run';
+
+/**
+ * Deletes a run's no-commitment throughput once its time to live is over (or at once with `force`, for a cancel or
+ * a failed throughput). The run's record is the truth: an expiry message for a throughput the run no longer holds,
+ * or that was already deleted, does nothing; a message that arrives early is delayed again.
+ */
+export async function expireThroughput(runId: string, arn: string, deps: ProvisionDeps, opts: { force?: boolean } = {}): Promise<ExpireOutcome> {
+  const { runs, now } = deps;
+  const run = await runs.get(runId);
+  if (!run) return 'unknown-run';
+  if (run.provisionedModelArn !== arn || !run.throughputExpiresAt) return 'already-deleted';
+  // A commitment term cannot be deleted before it ends (api §4.3, §11.1); it never gets a time to live anyway.
+  if (run.config.provisioning.commitmentDuration) return 'commitment';
+  const remaining = (new Date(run.throughputExpiresAt).getTime() - now().getTime()) / 1000;
+  if (!opts.force && run.status !== 'cancelled' && remaining > 0) {
+    await scheduleExpiry(runId, arn, run.throughputExpiresAt, deps);
+    return 'waiting';
+  }
+  await deleteQuietly(arn, deps);
+  const key = stageKey('provision', stageOf(run));
+  const at = now().toISOString();
+  const patch: Partial<Run> = { throughputExpiresAt: undefined, stages: withStage(run, key, { outputs: { deletedAt: at } }) };
+  const event = { type: 'throughput.deleted', detail: { provisionedModelArn: arn, expiresAt: run.throughputExpiresAt, forced: Boolean(opts.force) } };
+  if (run.status === 'provisioning') {
+    // Its time ran out before it was ever in service: the run cannot succeed with it.
+    await failRun(runs, { ...run, ...patch }, 'provisioning', { stage: 'provision', reason: `throughput ${arn} reached its time to live before it was in service`, stageKey: key }, now());
+  } else {
+    await runs.update(runId, run.status, patch, event);
+  }
+  return 'deleted';
+}
+
+async function deleteQuietly(arn: string, { bedrock }: ProvisionDeps): Promise<void> {
+  try {
+    await bedrock.deleteThroughput(arn);
+  } catch (err) {
+    if (!isBedrockError(err, 'not-found')) throw err; // already gone: the goal is met
+  }
+}
+
+async function schedulePoll(run: Run, arn: string, poll: number, delaySeconds: number, { publish, settings }: ProvisionDeps, correlationId?: string) {
+  await publishMessage(publish, settings.queues.provision, ThroughputPoll, buildMessage(ThroughputPoll, run.runId, { provisionedModelArn: arn, poll }, correlationId), {
+    delaySeconds,
+  });
+}
+
+async function scheduleExpiry(runId: string, arn: string, expiresAt: string, { publish, settings, now }: ProvisionDeps, correlationId?: string) {
+  const remaining = (new Date(expiresAt).getTime() - now().getTime()) / 1000;
+  const { delaySeconds } = sqsDelay(Math.max(0, remaining));
+  await publishMessage(publish, settings.queues.provision, ThroughputExpire, buildMessage(ThroughputExpire, runId, { provisionedModelArn: arn, expiresAt }, correlationId), {
+    delaySeconds,
+  });
+}
+
+/**
+ * Buys throughput for an existing custom model (the `model.provision` control message), recorded on a run: the
+ * run's own model after its throughput was deleted, or any custom model under a new run id.
+ */
+export async function provisionExistingModel(
+  runId: string,
+  request: { modelArn: string; modelUnits?: number | undefined; ttlHours?: number | undefined; requestedBy?: string | undefined },
+  deps: ProvisionDeps,
+  correlationId?: string,
+): Promise<ProvisionOutcome | 'busy' | 'invalid-run-id'> {
+  const { runs, now, settings } = deps;
+  const problem = runIdNameProblem(runId);
+  if (problem) return 'invalid-run-id';
+  const at = now().toISOString();
+  const overrides = { ...(request.modelUnits ? { modelUnits: request.modelUnits } : {}), ...(request.ttlHours ? { ttlHours: request.ttlHours } : {}) };
+  const run = await runs.get(runId);
+  const detail = { modelArn: request.modelArn, requestedBy: request.requestedBy, ...overrides };
+  if (!run) {
+    await runs.create(
+      {
+        runId,
+        status: 'provisioning',
+        version: 1,
+        createdAt: at,
+        updatedAt: at,
+        source: { bucket: settings.artifactsBucket, key: `runs/${runId}/` },
+        config: resolveRunConfig({ provisioning: { enabled: true, ...overrides } }),
+        artifactsPrefix: `s3://${settings.artifactsBucket}/runs/${runId}/`,
+        stages: {},
+        modelArn: request.modelArn,
+      },
+      { type: 'model.provision.requested', detail },
+    );
+  } else if (run.status === 'provisioning') {
+    if (run.modelArn !== request.modelArn) return 'busy';
+  } else {
+    if (run.throughputExpiresAt || (run.status !== 'succeeded' && run.status !== 'failed')) return 'busy';
+    const config = { ...run.config, provisioning: { ...run.config.provisioning, enabled: true, ...overrides } };
+    const moved = await runs.transition(
+      runId,
+      run.status,
+      'provisioning',
+      { modelArn: request.modelArn, provisionedModelArn: undefined, failure: undefined, config },
+      { type: 'model.provision.requested', detail },
+    );
+    if (!moved) return 'duplicate';
+  }
+  return provisionModel(runId, request.modelArn, deps, correlationId);
+}

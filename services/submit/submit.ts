@@ -1,0 +1,265 @@
+import { publishMessage } from '../../shared/aws/queues';
+import { buildMessage } from '../../shared/messages/envelope';
+import { JobSubmitted, ModelReady } from '../../shared/messages/pipeline';
+import type { Run } from '../../shared/runs/run';
+import { backoffSeconds } from '../../shared/orchestration/backoff';
+import { budgetProblem, estimateCost } from '../../shared/orchestration/cost';
+import { loadPreparedDataset, ManifestError, type PreparedDataset } from '../../shared/orchestration/dataset';
+import { JobRequested } from '../../shared/orchestration/messages';
+import { customModelName, jobClientToken, jobName, stageKey } from '../../shared/orchestration/naming';
+import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
+import { preflight } from '../../shared/orchestration/preflight';
+import { baseModelIdOf, failRun, stageInputs, stageOutputs, withStage } from '../../shared/orchestration/run-helpers';
+
+export type SubmitDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'objects' | 'publish' | 'settings' | 'now' | 'random'>;
+
+/** What made submit look at the run: the prepared dataset, or its own delayed retry (queued, throttled, remediation). */
+export type SubmitTrigger =
+  | { kind: 'prepared'; manifestKey: string; stage: number; correlationId?: string }
+  | { kind: 'requested'; stage: number; reason: 'queued' | 'throttled' | 'remediation' | 'resume'; retry: number; correlationId?: string };
+
+export type SubmitOutcome = 'submitted' | 'duplicate' | 'queued' | 'throttled' | 'failed' | 'skipped';
+
+/**
+ * Submits the run's current training attempt, once. Preflight and cost estimate first (a failing preflight or a
+ * blown budget fails the run in seconds, before Bedrock is called); then CreateModelCustomizationJob with a job name
+ * and clientRequestToken derived from (run, stage, attempt), so a redelivery finds the same job instead of making a
+ * second. The concurrent-jobs quota puts the run in `queued` and retries later; throttling backs off; access denied
+ * fails with a hint about the role.
+ */
+export async function submitJob(runId: string, trigger: SubmitTrigger, deps: SubmitDeps): Promise<SubmitOutcome> {
+  const { runs, bedrock, objects, settings, now } = deps;
+  const stage = trigger.stage;
+  const trainKey = stageKey('train', stage);
+  const submitKey = stageKey('submit', stage);
+  let run = await runs.get(runId);
+  if (!run) throw new Error(`run ${runId} does not exist (yet): retry`);
+
+  if (run.status === 'training') {
+    // Already submitted. If the job.submitted message was lost (a crash after the transition), the monitor has
+    // never polled: send it again. The monitor ignores it once its poll chain has started.
+    if (run.jobArn && stageOutputs(run, trainKey).lastPoll === undefined) await announce(run, stage, deps, trigger.correlationId);
+    return 'duplicate';
+  }
+  if (run.status === 'queued') {
+    if (trigger.kind !== 'requested' || trigger.reason !== 'queued') return 'duplicate'; // the delayed retry is already on its way
+    run = await runs.transition(runId, 'queued', 'submitting', {}, { type: 'submit.retry', detail: { retry: trigger.retry } });
+    if (!run) return 'duplicate';
+  }
+  if (run.status !== 'submitting') return 'skipped';
+
+  const attempt = Math.max(1, run.stages?.[trainKey]?.attempts ?? 0);
+  const manifestKey =
+    (stageInputs(run, submitKey).manifestKey as string | undefined) ??
+    (trigger.kind === 'prepared' ? trigger.manifestKey : `runs/${runId}/manifest.json`);
+  const training = run.config.training;
+  const baseModelIdentifier = (stageInputs(run, trainKey).baseModelIdentifier as string | undefined) ?? training.baseModelId;
+  const hyperParameters = (stageInputs(run, trainKey).hyperParameters as Record<string, string> | undefined) ?? training.hyperParameters;
+
+  let dataset: PreparedDataset;
+  try {
+    dataset = await loadPreparedDataset(objects, settings.artifactsBucket, runId, manifestKey);
+  } catch (err) {
+    if (!(err instanceof ManifestError)) throw err;
+    await failRun(runs, run, 'submitting', { stage: 'submit', reason: err.message, stageKey: submitKey }, now());
+    return 'failed';
+  }
+
+  const pf = preflight({ runId, training, baseModelId: baseModelIdOf(baseModelIdentifier), hyperParameters, dataset });
+  if (pf.errors.length > 0) {
+    await failRun(runs, run, 'submitting', { stage: 'submit', reason: `preflight failed: ${pf.errors.join('; ')}`, stageKey: submitKey }, now(), {
+      errors: pf.errors,
+      warnings: pf.warnings,
+    });
+    return 'failed';
+  }
+  const estimate = estimateCost({
+    modelId: pf.model!.id,
+    trainingTokens: dataset.train.stats.tokens,
+    epochs: pf.values?.epochCount ?? 1,
+    provisioning: run.config.provisioning,
+  });
+  const overBudget = budgetProblem(estimate, training.budgetUsd);
+  if (overBudget) {
+    await failRun(runs, { ...run, costEstimateUsd: estimate.totalUsd }, 'submitting', { stage: 'submit', reason: overBudget, stageKey: submitKey }, now(), {
+      costEstimate: estimate,
+    });
+    return 'failed';
+  }
+
+  const key = { runId, stage, attempt };
+  const outputS3Uri = `s3://${settings.artifactsBucket}/runs/${runId}/output/`;
+  if (stageOutputs(run, submitKey).preflightAttempt !== attempt) {
+    const at = now().toISOString();
+    const recorded = await runs.update(
+      runId,
+      'submitting',
+      {
+        costEstimateUsd: estimate.totalUsd,
+        warnings: [...new Set([...(run.warnings ?? []), ...pf.warnings])],
+        stages: withStage(run, submitKey, {
+          status: 'running',
+          attempts: attempt,
+          startedAt: run.stages?.[submitKey]?.startedAt ?? at,
+          inputs: { manifestKey, train: dataset.train, validation: dataset.validation },
+          outputs: { preflightAttempt: attempt, warnings: pf.warnings, costEstimate: estimate },
+        }),
+      },
+      { type: 'preflight.passed', detail: { attempt, warnings: pf.warnings, costEstimateUsd: estimate.totalUsd } },
+    );
+    if (!recorded) return 'duplicate';
+    run = recorded;
+  }
+
+  const request = {
+    jobName: jobName(key),
+    customModelName: customModelName(key),
+    roleArn: settings.bedrockRoleArn,
+    clientRequestToken: jobClientToken(key),
+    baseModelIdentifier,
+    customizationType: training.customizationType,
+    trainingS3Uri: dataset.train.s3Uri,
+    ...(dataset.validation ? { validationS3Uri: dataset.validation.s3Uri } : {}),
+    outputS3Uri,
+    hyperParameters,
+    tags: { 'btp:run-id': runId, 'btp:stage': String(stage), 'btp:attempt': String(attempt) },
+  };
+  let jobArn: string;
+  try {
+    jobArn = await bedrock.createJob(request);
+  } catch (err) {
+    if (isBedrockError(err, 'name-in-use')) {
+      // This attempt's job exists: an earlier delivery created it and died before recording it.
+      jobArn = (await bedrock.getJob(request.jobName)).jobArn;
+    } else if (isBedrockError(err, 'quota')) {
+      const retry = trigger.kind === 'requested' && trigger.reason === 'queued' ? trigger.retry + 1 : 0;
+      const queued = await runs.transition(
+        runId,
+        'submitting',
+        'queued',
+        { stages: withStage(run, submitKey, { outputs: { queuedAt: now().toISOString(), queuedRetries: retry } }) },
+        { type: 'job.queued', detail: { reason: err.message, retry } },
+      );
+      if (!queued) return 'duplicate';
+      const delaySeconds = backoffSeconds(retry, { baseSeconds: settings.queuedRetrySeconds, maxSeconds: 900, random: deps.random });
+      await requestAgain(run, stage, 'queued', retry, delaySeconds, deps, trigger.correlationId);
+      return 'queued';
+    } else if (isBedrockError(err, 'throttled')) {
+      const retry = trigger.kind === 'requested' && trigger.reason === 'throttled' ? trigger.retry + 1 : 0;
+      if (retry > settings.maxThrottleRetries) throw err; // let SQS retry it and, in the end, dead-letter it
+      const delaySeconds = backoffSeconds(retry, { baseSeconds: settings.throttleRetrySeconds, maxSeconds: 900, random: deps.random });
+      await requestAgain(run, stage, 'throttled', retry, delaySeconds, deps, trigger.correlationId);
+      return 'throttled';
+    } else if (isBedrockError(err, 'access-denied')) {
+      const reason =
+        `Bedrock denied CreateModelCustomizationJob (${err.message}). Check that the role ${settings.bedrockRoleArn} ` +
+        `(BTP_BEDROCK_ROLE_ARN) trusts bedrock.amazonaws.com, may read ${dataset.train.s3Uri} and write ${outputS3Uri}, ` +
+        `and that the submit function may iam:PassRole it; and that model access to ${baseModelIdentifier} is enabled.`;
+      await failRun(runs, run, 'submitting', { stage: 'submit', reason, stageKey: submitKey }, now());
+      return 'failed';
+    } else if (isBedrockError(err, 'validation', 'conflict', 'not-found')) {
+      await failRun(runs, run, 'submitting', { stage: 'submit', reason: `Bedrock refused the job: ${err.message}`, stageKey: submitKey }, now(), { code: err.code });
+      return 'failed';
+    } else {
+      throw err; // transient: the message returns to the queue
+    }
+  }
+
+  const at = now().toISOString();
+  let stages = withStage(run, submitKey, { status: 'done', endedAt: at });
+  stages = withStage({ ...run, stages }, trainKey, {
+    status: 'running',
+    attempts: attempt,
+    startedAt: at,
+    inputs: { jobName: request.jobName, baseModelIdentifier, hyperParameters, trainingS3Uri: request.trainingS3Uri, validationS3Uri: request.validationS3Uri, outputS3Uri },
+    outputs: { jobArn },
+  });
+  const submittedRun = await runs.transition(
+    runId,
+    'submitting',
+    'training',
+    { jobArn, jobName: request.jobName, jobStatus: 'InProgress', stages },
+    { type: 'job.submitted', detail: { jobArn, jobName: request.jobName, attempt, stage } },
+  );
+  if (!submittedRun) return 'duplicate';
+  await announce(submittedRun, stage, deps, trigger.correlationId);
+  return 'submitted';
+}
+
+async function announce(run: Run, stage: number, { publish, settings }: SubmitDeps, correlationId?: string): Promise<void> {
+  const attempt = Math.max(1, run.stages?.[stageKey('train', stage)]?.attempts ?? 1);
+  await publishMessage(
+    publish,
+    settings.queues.monitor,
+    JobSubmitted,
+    buildMessage(JobSubmitted, run.runId, { jobArn: run.jobArn!, attempt, stage }, correlationId),
+  );
+}
+
+async function requestAgain(
+  run: Run,
+  stage: number,
+  reason: 'queued' | 'throttled',
+  retry: number,
+  delaySeconds: number,
+  { publish, settings }: SubmitDeps,
+  correlationId?: string,
+): Promise<void> {
+  await publishMessage(publish, settings.queues.submit, JobRequested, buildMessage(JobRequested, run.runId, { stage, reason, retry }, correlationId), {
+    delaySeconds,
+  });
+}
+
+export type ResumeOutcome = SubmitOutcome | 'provisioning' | 'not-failed' | 'no-model' | 'unknown-run';
+
+/**
+ * Resumes a failed run from a named stage, reusing what earlier stages left: `train` submits a new attempt (a new job
+ * name, so it never collides with the failed job) on the prepared data already in S3, with optional hyperparameter
+ * changes; `provision` reuses the trained model and hands it to the provision step.
+ */
+export async function resumeRun(
+  runId: string,
+  request: { fromStage: 'train' | 'provision'; hyperParameters?: Record<string, string> | undefined; requestedBy?: string | undefined },
+  deps: SubmitDeps,
+): Promise<ResumeOutcome> {
+  const { runs, publish, settings } = deps;
+  const run = await runs.get(runId);
+  if (!run) return 'unknown-run';
+  const stage = 0;
+  const trainKey = stageKey('train', stage);
+  if (request.fromStage === 'train') {
+    if (run.status === 'submitting') return submitJob(runId, { kind: 'requested', stage, reason: 'resume', retry: 0 }, deps); // a redelivered resume
+    if (run.status !== 'failed') return 'not-failed';
+    const previous = run.stages?.[trainKey];
+    const hyperParameters = { ...((previous?.inputs?.hyperParameters as Record<string, string> | undefined) ?? run.config.training.hyperParameters), ...request.hyperParameters };
+    const resumed = await runs.transition(
+      runId,
+      'failed',
+      'submitting',
+      {
+        failure: undefined,
+        stages: withStage(run, trainKey, {
+          status: 'pending',
+          attempts: (previous?.attempts ?? 0) + 1,
+          inputs: { hyperParameters },
+          outputs: { lastPoll: undefined, remediation: undefined, resumedFrom: run.failure },
+        }),
+      },
+      { type: 'run.resumed', detail: { fromStage: 'train', requestedBy: request.requestedBy, previousFailure: run.failure } },
+    );
+    if (!resumed) return 'duplicate';
+    return submitJob(runId, { kind: 'requested', stage, reason: 'resume', retry: 0 }, deps);
+  }
+  if (run.status !== 'failed') return 'not-failed';
+  if (!run.modelArn) return 'no-model';
+  const resumed = await runs.transition(
+    runId,
+    'failed',
+    'provisioning',
+    { failure: undefined, ...(run.throughputExpiresAt ? {} : { provisionedModelArn: undefined }) },
+    { type: 'run.resumed', detail: { fromStage: 'provision', requestedBy: request.requestedBy, previousFailure: run.failure } },
+  );
+  if (!resumed) return 'duplicate';
+  await publishMessage(publish, settings.queues.provision, ModelReady, buildMessage(ModelReady, runId, { modelArn: run.modelArn }));
+  return 'provisioning';
+}

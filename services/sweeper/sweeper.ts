@@ -1,0 +1,58 @@
+import { publishMessage } from '../../shared/aws/queues';
+import { buildMessage } from '../../shared/messages/envelope';
+import { JobPoll } from '../../shared/messages/pipeline';
+import type { RunStatus } from '../../shared/runs/status';
+import { JobRequested } from '../../shared/orchestration/messages';
+import { stageKey } from '../../shared/orchestration/naming';
+import type { OrchestrationDeps } from '../../shared/orchestration/ports';
+import { stageOutputs } from '../../shared/orchestration/run-helpers';
+import { expireThroughput } from '../provision/provision';
+
+export type SweeperDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'publish' | 'settings' | 'now' | 'random'>;
+
+/** Statuses in which a run may still hold a throughput. */
+const MAY_HOLD_THROUGHPUT: readonly RunStatus[] = ['provisioning', 'evaluating', 'succeeded', 'failed', 'cancelled'];
+
+export interface SweepReport {
+  deleted: string[];
+  requeued: string[];
+  repolled: string[];
+}
+
+/**
+ * The scheduled safety net. Delayed SQS messages can be lost (a deleted queue, a purge, a bug), and an hourly
+ * throughput nobody deletes is the most expensive way for this pipeline to fail, so the sweeper needs nothing but
+ * the runs table:
+ * - deletes every no-commitment throughput whose time to live has passed;
+ * - re-sends the retry of a run queued for longer than a retry could take;
+ * - re-starts the poll chain of a run whose job has not been looked at for longer than a poll could take.
+ */
+export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
+  const { runs, now, settings, publish } = deps;
+  const report: SweepReport = { deleted: [], requeued: [], repolled: [] };
+  const at = now();
+  for (const status of MAY_HOLD_THROUGHPUT) {
+    for (const run of await runs.listByStatus(status)) {
+      if (!run.provisionedModelArn || !run.throughputExpiresAt) continue;
+      if (new Date(run.throughputExpiresAt).getTime() > at.getTime()) continue;
+      if ((await expireThroughput(run.runId, run.provisionedModelArn, deps)) === 'deleted') report.deleted.push(run.runId);
+    }
+  }
+  // A wait longer than the longest delay a message of ours can have (900 s), twice over, means the message is lost.
+  const staleBefore = at.getTime() - 2 * 900 * 1000;
+  for (const run of await runs.listByStatus('queued')) {
+    if (new Date(run.updatedAt).getTime() > staleBefore) continue;
+    const retry = Number(stageOutputs(run, stageKey('submit', 0)).queuedRetries ?? 0) + 1;
+    await publishMessage(publish, settings.queues.submit, JobRequested, buildMessage(JobRequested, run.runId, { stage: 0, reason: 'queued', retry }));
+    report.requeued.push(run.runId);
+  }
+  for (const run of await runs.listByStatus('training')) {
+    if (!run.jobArn || new Date(run.updatedAt).getTime() > staleBefore) continue;
+    const outputs = stageOutputs(run, stageKey('train', 0));
+    const poll = Number(outputs.lastPoll ?? 0) + 1;
+    const attempt = run.stages?.train?.attempts ?? 1;
+    await publishMessage(publish, settings.queues.monitor, JobPoll, buildMessage(JobPoll, run.runId, { jobArn: run.jobArn, attempt, poll }));
+    report.repolled.push(run.runId);
+  }
+  return report;
+}

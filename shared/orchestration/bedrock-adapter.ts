@@ -1,0 +1,148 @@
+import {
+  CreateModelCustomizationJobCommand,
+  CreateProvisionedModelThroughputCommand,
+  DeleteProvisionedModelThroughputCommand,
+  GetModelCustomizationJobCommand,
+  GetProvisionedModelThroughputCommand,
+  StopModelCustomizationJobCommand,
+  type BedrockClient,
+} from '@aws-sdk/client-bedrock';
+import { InvokeModelCommand, type BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { BedrockCallError, type BedrockErrorKind, type BedrockPort, type JobStatus, type ThroughputStatus } from './ports';
+
+const tags = (t: Record<string, string> | undefined) => (t ? Object.entries(t).map(([key, value]) => ({ key, value })) : undefined);
+
+/** Maps an SDK error (its `name` is the service's error code, api §1.1) to the orchestration's error kinds. */
+export function toBedrockCallError(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const e = err as Error & { $fault?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  let kind: BedrockErrorKind | undefined;
+  switch (e.name) {
+    case 'ServiceQuotaExceededException':
+      kind = 'quota';
+      break;
+    case 'ThrottlingException':
+    case 'TooManyRequestsException':
+      kind = 'throttled';
+      break;
+    case 'AccessDeniedException':
+      kind = 'access-denied';
+      break;
+    case 'ValidationException':
+      // The duplicate-name refusal is a ValidationException too (api §1.3); it means "already created".
+      kind = /job name is currently in use/i.test(e.message) ? 'name-in-use' : 'validation';
+      break;
+    case 'ConflictException':
+      kind = 'conflict';
+      break;
+    case 'ResourceNotFoundException':
+      kind = 'not-found';
+      break;
+    default:
+      if (status === 429) kind = 'throttled';
+      else if (e.$fault === 'server' || (status !== undefined && status >= 500)) kind = 'transient';
+  }
+  return kind ? new BedrockCallError(kind, e.name, e.message) : err;
+}
+
+async function call<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toBedrockCallError(err);
+  }
+}
+
+/** The Bedrock port over the SDK clients (control plane, and the runtime for optional sampling). */
+export function buildBedrockPort(client: BedrockClient, runtime?: BedrockRuntimeClient): BedrockPort {
+  return {
+    createJob: (r) =>
+      call(async () => {
+        const out = await client.send(
+          new CreateModelCustomizationJobCommand({
+            jobName: r.jobName,
+            customModelName: r.customModelName,
+            roleArn: r.roleArn,
+            clientRequestToken: r.clientRequestToken,
+            baseModelIdentifier: r.baseModelIdentifier,
+            customizationType: r.customizationType,
+            trainingDataConfig: { s3Uri: r.trainingS3Uri },
+            validationDataConfig: r.validationS3Uri ? { validators: [{ s3Uri: r.validationS3Uri }] } : undefined,
+            outputDataConfig: { s3Uri: r.outputS3Uri },
+            hyperParameters: r.hyperParameters,
+            jobTags: tags(r.tags),
+            customModelTags: tags(r.tags),
+          }),
+        );
+        return out.jobArn!;
+      }),
+    getJob: (id) =>
+      call(async () => {
+        const j = await client.send(new GetModelCustomizationJobCommand({ jobIdentifier: id }));
+        return {
+          jobArn: j.jobArn!,
+          jobName: j.jobName!,
+          status: (j.status ?? 'InProgress') as JobStatus,
+          failureMessage: j.failureMessage,
+          outputModelArn: j.outputModelArn,
+          creationTime: j.creationTime,
+          endTime: j.endTime,
+          trainingLoss: j.trainingMetrics?.trainingLoss,
+          validationLosses: (j.validationMetrics ?? []).map((v) => v.validationLoss).filter((v): v is number => typeof v === 'number'),
+          outputS3Uri: j.outputDataConfig?.s3Uri,
+          hyperParameters: j.hyperParameters,
+        };
+      }),
+    stopJob: (id) =>
+      call(async () => {
+        await client.send(new StopModelCustomizationJobCommand({ jobIdentifier: id }));
+      }),
+    createThroughput: (r) =>
+      call(async () => {
+        const out = await client.send(
+          new CreateProvisionedModelThroughputCommand({
+            provisionedModelName: r.name,
+            clientRequestToken: r.clientRequestToken,
+            modelId: r.modelId,
+            modelUnits: r.modelUnits,
+            commitmentDuration: r.commitmentDuration,
+            tags: tags(r.tags),
+          }),
+        );
+        return out.provisionedModelArn!;
+      }),
+    getThroughput: (id) =>
+      call(async () => {
+        const t = await client.send(new GetProvisionedModelThroughputCommand({ provisionedModelId: id }));
+        return {
+          arn: t.provisionedModelArn!,
+          name: t.provisionedModelName!,
+          status: t.status as ThroughputStatus,
+          modelArn: t.modelArn!,
+          failureMessage: t.failureMessage,
+          commitmentDuration: t.commitmentDuration,
+          commitmentExpirationTime: t.commitmentExpirationTime,
+        };
+      }),
+    deleteThroughput: (id) =>
+      call(async () => {
+        await client.send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: id }));
+      }),
+    invokeText: runtime
+      ? (modelId, prompt, maxTokenCount) =>
+          call(async () => {
+            const out = await runtime.send(
+              new InvokeModelCommand({
+                modelId,
+                contentType: 'application/json',
+                accept: 'application/json',
+                body: JSON.stringify({ inputText: prompt, textGenerationConfig: { maxTokenCount, temperature: 0 } }),
+              }),
+            );
+            const body = JSON.parse(new TextDecoder().decode(out.body)) as { results?: Array<{ outputText?: string }> };
+            return body.results?.[0]?.outputText ?? '';
+          })
+      : undefined,
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Names and idempotency keys of the Bedrock resources a run creates. Everything derives from the run's business
+ * identity (run id, stage, attempt), never from an SQS message id, so a redelivered or replayed message computes the
+ * same job name and clientRequestToken and cannot create a second job (api §5: a repeated token is ignored; a repeated
+ * job name is refused with "The provided job name is currently in use.").
+ *
+ * The run id is recoverable from a job name, which is how Bedrock's state-change events (which carry `jobName`, api
+ * §10) find their run.
+ */
+const PREFIX = 'btp';
+
+export interface JobKey {
+  runId: string;
+  /** Index in the run's stages; 0 for a single-stage run. */
+  stage: number;
+  /** 1 for the first submission; a remediation or a resume makes a new attempt (and so a new job name). */
+  attempt: number;
+}
+
+export const jobName = ({ runId, stage, attempt }: JobKey): string => `${PREFIX}-${runId}-s${stage}-a${attempt}`;
+
+/** The job name doubles as the clientRequestToken: both are unique per attempt, and the patterns overlap (api §3). */
+export const jobClientToken = (key: JobKey): string => jobName(key);
+
+/** `customModelName` allows no dots and no doubled separators (api §3), which the run id check below guarantees. */
+export const customModelName = (key: JobKey): string => jobName(key);
+
+export const throughputName = (runId: string, stage: number): string => `${PREFIX}-${runId}-s${stage}-pt`;
+export const throughputClientToken = (runId: string, stage: number): string => throughputName(runId, stage);
+
+const JOB_NAME = /^btp-(.+)-s(\d+)-a(\d+)$/;
+const THROUGHPUT_NAME = /^btp-(.+)-s(\d+)-pt$/;
+
+export function parseJobName(name: string): JobKey | undefined {
+  const m = JOB_NAME.exec(name);
+  if (!m) return undefined;
+  return { runId: m[1]!, stage: Number(m[2]), attempt: Number(m[3]) };
+}
+
+export function parseThroughputName(name: string): { runId: string; stage: number } | undefined {
+  const m = THROUGHPUT_NAME.exec(name);
+  return m ? { runId: m[1]!, stage: Number(m[2]) } : undefined;
+}
+
+// Strictest of jobName `[a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*`, customModelName `([0-9a-zA-Z][_-]?){1,63}` and
+// provisionedModelName `([0-9a-zA-Z][_-]?)+` (api §3), all at most 63 characters.
+const SAFE_RUN_ID = /^[0-9a-zA-Z](-?[0-9a-zA-Z])*$/;
+const LONGEST_SUFFIX = '-s99-a99'.length;
+
+/** Why a run id cannot name Bedrock resources, or undefined when it can. */
+export function runIdNameProblem(runId: string): string | undefined {
+  if (!SAFE_RUN_ID.test(runId)) {
+    return `run id "${runId}" cannot name Bedrock resources: only letters, digits and single hyphens are allowed`;
+  }
+  const max = 63 - PREFIX.length - 1 - LONGEST_SUFFIX;
+  if (runId.length > max) return `run id "${runId}" is too long to name Bedrock resources (at most ${max} characters)`;
+  return undefined;
+}
+
+/** Key of a stage's record in `run.stages`: `train`, `provision` for stage 0, `train-1`, ... for later stages. */
+export const stageKey = (kind: 'submit' | 'train' | 'provision', stage: number): string => (stage === 0 ? kind : `${kind}-${stage}`);

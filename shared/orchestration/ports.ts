@@ -1,0 +1,139 @@
+import type { Publish } from '../aws/queues';
+import type { RunStore } from '../runs/store';
+
+/**
+ * The ports of the submit, monitor, provision and sweeper steps. Domain code sees these plain interfaces only; the
+ * SDK adapters are in bedrock-adapter.ts and objects-adapter.ts, and unit tests pass in-memory fakes.
+ */
+
+export type JobStatus = 'InProgress' | 'Completed' | 'Failed' | 'Stopping' | 'Stopped';
+export type ThroughputStatus = 'Creating' | 'InService' | 'Updating' | 'Failed';
+
+export interface CreateJobRequest {
+  jobName: string;
+  customModelName: string;
+  roleArn: string;
+  clientRequestToken: string;
+  baseModelIdentifier: string;
+  customizationType: 'FINE_TUNING' | 'CONTINUED_PRE_TRAINING';
+  trainingS3Uri: string;
+  validationS3Uri?: string;
+  outputS3Uri: string;
+  hyperParameters: Record<string, string>;
+  tags?: Record<string, string>;
+}
+
+export interface JobView {
+  jobArn: string;
+  jobName: string;
+  status: JobStatus;
+  failureMessage?: string;
+  outputModelArn?: string;
+  creationTime?: Date;
+  endTime?: Date;
+  trainingLoss?: number;
+  validationLosses: number[];
+  outputS3Uri?: string;
+  hyperParameters?: Record<string, string>;
+}
+
+export interface CreateThroughputRequest {
+  name: string;
+  clientRequestToken: string;
+  modelId: string;
+  modelUnits: number;
+  /** Omitted for no-commitment (hourly) throughput (api §11.1). */
+  commitmentDuration?: 'OneMonth' | 'SixMonths';
+  tags?: Record<string, string>;
+}
+
+export interface ThroughputView {
+  arn: string;
+  name: string;
+  status: ThroughputStatus;
+  modelArn: string;
+  failureMessage?: string;
+  commitmentDuration?: string;
+  commitmentExpirationTime?: Date;
+}
+
+export interface BedrockPort {
+  createJob(req: CreateJobRequest): Promise<string>;
+  /** By ARN or name (api §12 "Identifier lookup"). */
+  getJob(jobIdentifier: string): Promise<JobView>;
+  stopJob(jobIdentifier: string): Promise<void>;
+  createThroughput(req: CreateThroughputRequest): Promise<string>;
+  getThroughput(id: string): Promise<ThroughputView>;
+  deleteThroughput(id: string): Promise<void>;
+  /** Titan text generation on a provisioned model (bedrock-runtime InvokeModel, api §11.2); optional sampling. */
+  invokeText?(modelId: string, prompt: string, maxTokenCount: number): Promise<string>;
+}
+
+/**
+ * What the orchestration needs to know about a failed Bedrock call. The adapter maps the SDK error names
+ * (api §1.2) to these kinds; domain code never looks at SDK classes.
+ */
+export type BedrockErrorKind =
+  | 'quota' // ServiceQuotaExceededException: e.g. too many concurrent jobs; retry later
+  | 'throttled' // ThrottlingException / 429: back off
+  | 'access-denied' // AccessDeniedException: the role or the caller's permissions
+  | 'name-in-use' // ValidationException "The provided job name is currently in use." (api §1.3)
+  | 'validation' // other ValidationException: the request is wrong; retrying will not help
+  | 'conflict' // ConflictException
+  | 'not-found' // ResourceNotFoundException
+  | 'transient'; // 5xx, network: retry
+
+export class BedrockCallError extends Error {
+  constructor(
+    readonly kind: BedrockErrorKind,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BedrockCallError';
+  }
+}
+
+export const isBedrockError = (err: unknown, ...kinds: BedrockErrorKind[]): err is BedrockCallError =>
+  err instanceof BedrockCallError && (kinds.length === 0 || kinds.includes(err.kind));
+
+/** Read access to the artifacts bucket. */
+export interface ObjectStore {
+  /** The object's text, or undefined when it does not exist. */
+  getText(bucket: string, key: string): Promise<string | undefined>;
+  listKeys(bucket: string, prefix: string): Promise<string[]>;
+  /** The object's lines, streamed (a training file may be gigabytes). */
+  lines(bucket: string, key: string): AsyncIterable<string>;
+}
+
+export interface OrchestrationSettings {
+  artifactsBucket: string;
+  bedrockRoleArn: string;
+  queues: { submit: string; monitor: string; provision: string };
+  /** First poll interval of a job; doubles up to maxPollSeconds. Minutes on AWS, 1-2 s against the fast local clock. */
+  pollSeconds: number;
+  maxPollSeconds: number;
+  /** Poll interval of a throughput being created. */
+  throughputPollSeconds: number;
+  /** First wait before resubmitting a run queued on the concurrent-jobs quota. */
+  queuedRetrySeconds: number;
+  /** First wait after ThrottlingException. */
+  throttleRetrySeconds: number;
+  /** Give up (and let the message reach the DLQ) after this many throttled retries of one step. */
+  maxThrottleRetries: number;
+  /**
+   * Modelled seconds per real second, for the max-duration check: 1 on AWS; the local Bedrock emulator runs a
+   * simulated hour in about a second (3600).
+   */
+  timeScale: number;
+}
+
+export interface OrchestrationDeps {
+  runs: RunStore;
+  bedrock: BedrockPort;
+  objects: ObjectStore;
+  publish: Publish;
+  settings: OrchestrationSettings;
+  now: () => Date;
+  random?: () => number;
+}

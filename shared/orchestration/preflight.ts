@@ -1,0 +1,134 @@
+import { checkHyperParameters, customizationSpec, findBaseModel, findByInferenceId, tokenLimitFor } from '../catalog/lookup';
+import type { BaseModel, CustomizationSpec } from '../catalog/models';
+import type { TrainingConfig } from '../config/run-config';
+import type { PreparedDataset } from './dataset';
+import { runIdNameProblem } from './naming';
+
+export interface PreflightInput {
+  runId: string;
+  training: TrainingConfig;
+  /** The catalog id of the model the job customizes (for a later stage: the base model of the previous stage's output). */
+  baseModelId: string;
+  hyperParameters: Record<string, string>;
+  dataset: PreparedDataset;
+}
+
+export interface PreflightResult {
+  errors: string[];
+  warnings: string[];
+  model?: BaseModel;
+  spec?: CustomizationSpec;
+  /** Hyperparameters as numbers, defaults filled in (when they check out). */
+  values?: Record<string, number>;
+}
+
+/**
+ * Everything that can be known to fail before a job is paid for: the model and customization type, the
+ * hyperparameters against their documented ranges, the Titan batch-size trap (api §8.1), each record against the
+ * per-record token limit at the chosen batch size (api §7.2), and the dataset against the record and file-size
+ * quotas (the account's raised quotas in `training.quotas` win over the catalog).
+ */
+export function preflight(input: PreflightInput): PreflightResult {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const { training, dataset } = input;
+  const trap = (message: string) => (training.knownTraps === 'fail' ? errors : warnings).push(message);
+
+  const nameProblem = runIdNameProblem(input.runId);
+  if (nameProblem) errors.push(nameProblem);
+
+  const model = findBaseModel(input.baseModelId);
+  if (!model) {
+    const byInference = findByInferenceId(input.baseModelId);
+    errors.push(
+      byInference
+        ? `${input.baseModelId} is the on-demand inference id; customization needs ${byInference.id}`
+        : `base model ${input.baseModelId} is not in the model catalog (shared/catalog/models.ts)`,
+    );
+    return { errors, warnings };
+  }
+  const spec = customizationSpec(model, training.customizationType);
+  if (!spec) {
+    errors.push(`${model.name} (${model.id}) does not support ${training.customizationType}`);
+    return { errors, warnings, model };
+  }
+  const result: PreflightResult = { errors, warnings, model, spec };
+
+  const hp = checkHyperParameters(spec, input.hyperParameters);
+  if (!hp.ok) errors.push(...hp.errors);
+  else result.values = hp.values;
+
+  const batchSize = hp.ok ? hp.values.batchSize : undefined;
+  const { train, validation } = dataset;
+  const maxRecordTokens = Math.max(train.stats.maxRecordTokens, validation?.stats.maxRecordTokens ?? 0);
+  if (hp.ok) {
+    const limit = tokenLimitFor(model, training.customizationType, batchSize);
+    if (!limit.defined && limit.outcome === 'job-fails-during-training') {
+      trap(
+        `batchSize ${batchSize} is inside the documented range but ${model.name} has no per-record token limit for it, ` +
+          `so the job would fail after it starts (api §8.1: ${limit.reason}). Use a batch size the limits cover.`,
+      );
+    } else if (limit.defined) {
+      const max = limit.row.maxTokens ?? (limit.row.maxInputTokens ?? Infinity) + (limit.row.maxOutputTokens ?? 0);
+      if (maxRecordTokens > max) {
+        trap(
+          `the largest record has about ${maxRecordTokens} tokens (estimated), over ${model.name}'s limit of ${max} per ` +
+            `record at batchSize ${batchSize ?? 'default'} (api §7.2); use a smaller batch size or shorter records`,
+        );
+      }
+    }
+  }
+
+  if (train.stats.records === 0) errors.push(`the training file ${train.s3Uri} has no records`);
+  for (const file of [train, validation]) {
+    if (file && file.stats.invalidLines > 0) {
+      errors.push(`${file.s3Uri} has ${file.stats.invalidLines} lines that are not JSON objects; Bedrock requires JSON Lines (api §6.4)`);
+    }
+  }
+
+  const quota = (override: number | undefined, figure: { value: number | null }) => override ?? figure.value;
+  const q = training.quotas ?? {};
+  const records = spec.records;
+  const checks: Array<[string, number, number | null, string]> = [
+    ['training records', train.stats.records, quota(q.maxTrainingRecords, records.maxTraining), 'training.quotas.maxTrainingRecords'],
+    ['validation records', validation?.stats.records ?? 0, quota(q.maxValidationRecords, records.maxValidation), 'training.quotas.maxValidationRecords'],
+    ['training and validation records', train.stats.records + (validation?.stats.records ?? 0), quota(q.maxTotalRecords, records.maxTotal), 'training.quotas.maxTotalRecords'],
+  ];
+  const unknownQuotas: string[] = [];
+  for (const [what, count, limit, setting] of checks) {
+    if (limit === null) unknownQuotas.push(what);
+    else if (count > limit) {
+      errors.push(`${count} ${what} exceed the quota of ${limit} for ${model.name} ${spec.type}; if your account's quota is higher, set ${setting}`);
+    }
+  }
+  if (unknownQuotas.length > 0) {
+    warnings.push(`no published quota for ${unknownQuotas.join(', ')} of ${model.name} ${spec.type}; set training.quotas if your account has one`);
+  }
+  const minTotal = records.minTotal.value;
+  const total = train.stats.records + (validation?.stats.records ?? 0);
+  if (minTotal !== null && total < minTotal) errors.push(`${total} records is below the minimum of ${minTotal} for ${model.name}`);
+
+  const maxTrainBytes = spec.fileSize.maxTrainingBytes.value;
+  if (maxTrainBytes !== null && train.stats.bytes > maxTrainBytes) {
+    errors.push(`the training file is ${train.stats.bytes} bytes, over the ${maxTrainBytes}-byte limit for ${model.name} ${spec.type}`);
+  }
+  const maxValBytes = spec.fileSize.maxValidationBytes.value;
+  if (validation && maxValBytes !== null && validation.stats.bytes > maxValBytes) {
+    errors.push(`the validation file is ${validation.stats.bytes} bytes, over the ${maxValBytes}-byte limit for ${model.name}`);
+  }
+  return result;
+}
+
+/**
+ * The Titan batch-size trap's fix: the largest batch size whose per-record token limit still holds the largest
+ * record (so the job keeps as much of the requested speed as it safely can). Undefined when no batch size fits.
+ */
+export function safeBatchSize(spec: CustomizationSpec, maxRecordTokens: number): number | undefined {
+  let best: number | undefined;
+  for (const row of spec.tokenLimits) {
+    if (!row.batchSizes) continue;
+    const max = row.maxTokens ?? (row.maxInputTokens ?? Infinity) + (row.maxOutputTokens ?? 0);
+    if (maxRecordTokens <= max) best = Math.max(best ?? 0, row.batchSizes[1]);
+  }
+  return best;
+}

@@ -1,0 +1,232 @@
+import type { Publish } from '../../../shared/aws/queues';
+import { resolveRunConfig, type RunConfigInput } from '../../../shared/config/run-config';
+import type { Envelope } from '../../../shared/messages/envelope';
+import type { ChunkResult, Run, RunEvent } from '../../../shared/runs/run';
+import { canTransition, type RunStatus } from '../../../shared/runs/status';
+import type { RunStore } from '../../../shared/runs/store';
+import {
+  BedrockCallError,
+  type BedrockPort,
+  type CreateJobRequest,
+  type CreateThroughputRequest,
+  type JobView,
+  type ObjectStore,
+  type OrchestrationDeps,
+  type OrchestrationSettings,
+  type ThroughputView,
+} from '../../../shared/orchestration/ports';
+
+/** An in-memory RunStore with the same rules as DynamoRunStore: allowed transitions, versions, an event history. */
+export class MemoryRunStore implements RunStore {
+  readonly items = new Map<string, Run>();
+  readonly events: RunEvent[] = [];
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  async create(run: Run, event: { type: string; detail?: Record<string, unknown> }): Promise<boolean> {
+    if (this.items.has(run.runId)) return false;
+    this.items.set(run.runId, structuredClone(run));
+    this.events.push({ runId: run.runId, seq: run.version, at: run.createdAt, type: event.type, to: run.status, detail: event.detail });
+    return true;
+  }
+  async get(runId: string) {
+    const r = this.items.get(runId);
+    return r ? (JSON.parse(JSON.stringify(r)) as Run) : undefined; // JSON drops undefined, as DynamoDB does
+  }
+  async transition(runId: string, from: RunStatus | readonly RunStatus[], to: RunStatus, patch: Partial<Run>, event: { type: string; detail?: Record<string, unknown> }) {
+    return this.write(runId, typeof from === 'string' ? [from] : from, to, patch, event);
+  }
+  async update(runId: string, inStatus: RunStatus | readonly RunStatus[], patch: Partial<Run>, event?: { type: string; detail?: Record<string, unknown> }) {
+    return this.write(runId, typeof inStatus === 'string' ? [inStatus] : inStatus, undefined, patch, event);
+  }
+  private async write(runId: string, froms: readonly RunStatus[], to: RunStatus | undefined, patch: Partial<Run>, event?: { type: string; detail?: Record<string, unknown> }) {
+    const current = this.items.get(runId);
+    if (!current || !froms.includes(current.status)) return undefined;
+    if (to && !canTransition(current.status, to)) throw new Error(`run ${runId}: transition ${current.status} -> ${to} is not allowed`);
+    const at = this.now().toISOString();
+    const next = JSON.parse(JSON.stringify({ ...current, ...patch, status: to ?? current.status, version: current.version + 1, updatedAt: at })) as Run;
+    this.items.set(runId, next);
+    if (event) this.events.push({ runId, seq: next.version, at, type: event.type, from: current.status, to: next.status, detail: event.detail });
+    return structuredClone(next);
+  }
+  async putChunk(_chunk: ChunkResult) {
+    return true;
+  }
+  async listChunks() {
+    return [];
+  }
+  async listEvents(runId: string) {
+    return this.events.filter((e) => e.runId === runId);
+  }
+  async listByStatus(status: RunStatus) {
+    return [...this.items.values()].filter((r) => r.status === status).map((r) => structuredClone(r));
+  }
+  eventTypes(runId: string) {
+    return this.events.filter((e) => e.runId === runId).map((e) => e.type);
+  }
+}
+
+interface FakeJob extends JobView {
+  request: CreateJobRequest;
+}
+
+/** A Bedrock fake: token and name idempotency as the API notes describe (api §5), scripted errors and job states. */
+export class FakeBedrock implements BedrockPort {
+  readonly jobs = new Map<string, FakeJob>();
+  readonly throughputs = new Map<string, ThroughputView & { request: CreateThroughputRequest; deleted?: boolean }>();
+  readonly calls: string[] = [];
+  /** Errors thrown by the next calls of an operation, in order. */
+  readonly failNext: Record<string, BedrockCallError[]> = {};
+  private seq = 0;
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  private maybeFail(op: string) {
+    this.calls.push(op);
+    const err = this.failNext[op]?.shift();
+    if (err) throw err;
+  }
+  async createJob(req: CreateJobRequest) {
+    this.maybeFail('createJob');
+    const existing = this.jobs.get(req.jobName);
+    if (existing) {
+      if (existing.request.clientRequestToken === req.clientRequestToken) return existing.jobArn;
+      throw new BedrockCallError('name-in-use', 'ValidationException', 'The provided job name is currently in use.');
+    }
+    const id = `job${String(++this.seq).padStart(9, '0')}`;
+    const jobArn = `arn:aws:bedrock:us-east-1:000000000000:model-customization-job/amazon.titan-text-lite-v1:0:4k/${id}`;
+    this.jobs.set(req.jobName, { jobArn, jobName: req.jobName, status: 'InProgress', validationLosses: [], creationTime: this.now(), request: req, hyperParameters: req.hyperParameters });
+    return jobArn;
+  }
+  async getJob(id: string) {
+    this.maybeFail('getJob');
+    const job = [...this.jobs.values()].find((j) => j.jobArn === id || j.jobName === id);
+    if (!job) throw new BedrockCallError('not-found', 'ResourceNotFoundException', `job ${id} not found`);
+    return { ...job };
+  }
+  async stopJob(id: string) {
+    this.maybeFail('stopJob');
+    const job = [...this.jobs.values()].find((j) => j.jobArn === id || j.jobName === id);
+    if (!job) throw new BedrockCallError('not-found', 'ResourceNotFoundException', 'not found');
+    if (job.status !== 'InProgress') throw new BedrockCallError('conflict', 'ConflictException', 'not in progress');
+    job.status = 'Stopped';
+  }
+  complete(jobName: string, patch: Partial<JobView> = {}) {
+    const job = this.jobs.get(jobName)!;
+    Object.assign(job, { status: 'Completed', outputModelArn: `arn:aws:bedrock:us-east-1:000000000000:custom-model/amazon.titan-text-lite-v1:0:4k/mdl${job.jobArn.slice(-9)}`, endTime: this.now(), trainingLoss: 1.5, validationLosses: [1.7] }, patch);
+    return job;
+  }
+  fail(jobName: string, failureMessage: string) {
+    Object.assign(this.jobs.get(jobName)!, { status: 'Failed', failureMessage, endTime: this.now() });
+  }
+  async createThroughput(req: CreateThroughputRequest) {
+    this.maybeFail('createThroughput');
+    const existing = [...this.throughputs.values()].find((t) => t.name === req.name && !t.deleted);
+    if (existing) return existing.arn;
+    const arn = `arn:aws:bedrock:us-east-1:000000000000:provisioned-model/pt${String(++this.seq).padStart(10, '0')}`;
+    this.throughputs.set(arn, { arn, name: req.name, status: 'Creating', modelArn: req.modelId, request: req, commitmentDuration: req.commitmentDuration });
+    return arn;
+  }
+  async getThroughput(id: string) {
+    this.maybeFail('getThroughput');
+    const t = this.throughputs.get(id) ?? [...this.throughputs.values()].find((x) => x.name === id);
+    if (!t || t.deleted) throw new BedrockCallError('not-found', 'ResourceNotFoundException', 'not found');
+    return { ...t };
+  }
+  async deleteThroughput(id: string) {
+    this.maybeFail('deleteThroughput');
+    const t = this.throughputs.get(id);
+    if (!t || t.deleted) throw new BedrockCallError('not-found', 'ResourceNotFoundException', 'not found');
+    t.deleted = true;
+  }
+  live() {
+    return [...this.throughputs.values()].filter((t) => !t.deleted);
+  }
+}
+
+export class MemoryObjects implements ObjectStore {
+  readonly files = new Map<string, string>();
+  put(bucket: string, key: string, text: string) {
+    this.files.set(`${bucket}/${key}`, text);
+  }
+  async getText(bucket: string, key: string) {
+    return this.files.get(`${bucket}/${key}`);
+  }
+  async listKeys(bucket: string, prefix: string) {
+    return [...this.files.keys()].filter((k) => k.startsWith(`${bucket}/${prefix}`)).map((k) => k.slice(bucket.length + 1));
+  }
+  async *lines(bucket: string, key: string) {
+    const text = this.files.get(`${bucket}/${key}`);
+    if (text === undefined) throw new Error(`no such object ${key}`);
+    for (const line of text.split('\n')) if (line !== '') yield line;
+  }
+}
+
+export interface Sent {
+  queueUrl: string;
+  message: Envelope;
+  delaySeconds?: number;
+}
+
+export const SETTINGS: OrchestrationSettings = {
+  artifactsBucket: 'artifacts',
+  bedrockRoleArn: 'arn:aws:iam::000000000000:role/btp-bedrock',
+  queues: { submit: 'q://submit', monitor: 'q://monitor', provision: 'q://provision' },
+  pollSeconds: 300,
+  maxPollSeconds: 900,
+  throughputPollSeconds: 120,
+  queuedRetrySeconds: 600,
+  throttleRetrySeconds: 30,
+  maxThrottleRetries: 3,
+  timeScale: 1,
+};
+
+export function makeWorld(start = new Date('2026-01-01T00:00:00Z')) {
+  const clock = { t: start.getTime() };
+  const now = () => new Date(clock.t);
+  const runs = new MemoryRunStore(now);
+  const bedrock = new FakeBedrock(now);
+  const objects = new MemoryObjects();
+  const sent: Sent[] = [];
+  const publish: Publish = async (queueUrl, message, opts) => {
+    sent.push({ queueUrl, message, ...(opts?.delaySeconds !== undefined ? { delaySeconds: opts.delaySeconds } : {}) });
+  };
+  const deps: OrchestrationDeps = { runs, bedrock, objects, publish, settings: SETTINGS, now, random: () => 0.5 };
+  const advance = (seconds: number) => {
+    clock.t += seconds * 1000;
+  };
+  /** Removes and returns the messages sent so far (optionally of one type). */
+  const take = (type?: string): Sent[] => {
+    const out = sent.filter((s) => !type || s.message.type === type);
+    for (const s of out) sent.splice(sent.indexOf(s), 1);
+    return out;
+  };
+  return { deps, runs, bedrock, objects, sent, take, advance, now };
+}
+
+const fmt = (i: number) => JSON.stringify({ prompt: `質問 ${i}: これは何ですか？`, completion: `答え ${i}: テストです。` });
+
+/** Writes a small prepared dataset and its manifest, as the split step leaves them. */
+export function putPrepared(objects: MemoryObjects, runId: string, opts: { train?: number; validation?: number; longRecordTokens?: number } = {}) {
+  const train = Array.from({ length: opts.train ?? 20 }, (_, i) => fmt(i));
+  if (opts.longRecordTokens) train.push(JSON.stringify({ prompt: 'あ'.repeat(opts.longRecordTokens), completion: 'い' }));
+  const validation = Array.from({ length: opts.validation ?? 5 }, (_, i) => fmt(100 + i));
+  objects.put('artifacts', `runs/${runId}/prepared/train.jsonl`, `${train.join('\n')}\n`);
+  if (validation.length) objects.put('artifacts', `runs/${runId}/prepared/validation.jsonl`, `${validation.join('\n')}\n`);
+  objects.put('artifacts', `runs/${runId}/manifest.json`, JSON.stringify({ runId, files: { train: { key: `runs/${runId}/prepared/train.jsonl` } } }));
+}
+
+/** A run as data preparation leaves it: in `submitting`, with counts. */
+export function makeRun(runId: string, config: RunConfigInput = {}, now = new Date('2026-01-01T00:00:00Z')): Run {
+  const at = now.toISOString();
+  return {
+    runId,
+    status: 'submitting',
+    version: 3,
+    createdAt: at,
+    updatedAt: at,
+    source: { bucket: 'datasets', key: 'datasets/dolly.jsonl' },
+    config: resolveRunConfig(config),
+    artifactsPrefix: `s3://artifacts/runs/${runId}/`,
+    stages: {},
+    counts: { input: 25, kept: 25, filtered: 0, rejected: 0, byReason: {}, train: 20, validation: 5, test: 0 },
+  };
+}

@@ -1,0 +1,86 @@
+import { findPrices, PRICES } from '../../../shared/catalog/prices';
+import { backoffSeconds, sqsDelay } from '../../../shared/orchestration/backoff';
+import { budgetProblem, estimateCost } from '../../../shared/orchestration/cost';
+import { parseMetricsCsv, readJobMetrics } from '../../../shared/orchestration/metrics';
+import { jobName, parseJobName, parseThroughputName, runIdNameProblem, throughputName } from '../../../shared/orchestration/naming';
+import { ProvisioningConfig } from '../../../shared/config/run-config';
+import { MemoryObjects } from '../../helpers/orchestration/fakes';
+
+describe('naming', () => {
+  it('derives job names from run, stage and attempt, and recovers them', () => {
+    const name = jobName({ runId: 'r-20260101-abc', stage: 1, attempt: 2 });
+    expect(name).toBe('btp-r-20260101-abc-s1-a2');
+    expect(parseJobName(name)).toEqual({ runId: 'r-20260101-abc', stage: 1, attempt: 2 });
+    expect(parseJobName('someone-elses-job')).toBeUndefined();
+    expect(parseThroughputName(throughputName('abc', 0))).toEqual({ runId: 'abc', stage: 0 });
+  });
+  it('refuses run ids that cannot name Bedrock resources', () => {
+    expect(runIdNameProblem('0f8fad5b-d9cb-469f-a165-70867728950e')).toBeUndefined();
+    expect(runIdNameProblem('has_underscore')).toMatch(/only letters, digits and single hyphens/);
+    expect(runIdNameProblem('double--hyphen')).toBeDefined();
+    expect(runIdNameProblem('x'.repeat(60))).toMatch(/too long/);
+  });
+});
+
+describe('backoff', () => {
+  it('doubles up to the cap, with bounded jitter', () => {
+    const opts = { baseSeconds: 30, maxSeconds: 900, random: () => 0 };
+    expect([0, 1, 2, 5, 10].map((r) => backoffSeconds(r, opts))).toEqual([30, 60, 120, 900, 900]);
+    expect(backoffSeconds(0, { ...opts, random: () => 1, jitter: 0.2 })).toBe(24);
+  });
+  it('splits long waits into SQS-sized delays', () => {
+    expect(sqsDelay(7200)).toEqual({ delaySeconds: 900, final: false });
+    expect(sqsDelay(10.2)).toEqual({ delaySeconds: 11, final: true });
+  });
+});
+
+describe('prices', () => {
+  it('records every 2024 figure as unconfirmed, and unknown ones as null', () => {
+    for (const p of PRICES) {
+      for (const price of [p.training, p.storage, p.throughput.noCommitment, p.throughput.oneMonth, p.throughput.sixMonths]) {
+        expect(price.confirmed).toBe(false);
+        expect(price.asOf).toBe('2024');
+        expect(price.source).toMatch(/api §11.3/);
+      }
+    }
+    expect(findPrices('amazon.titan-text-lite-v1:0:4k')!.throughput.noCommitment.usd).toBeNull();
+  });
+});
+
+describe('cost estimate', () => {
+  const provisioning = ProvisioningConfig.parse({ modelUnits: 1, ttlHours: 2 });
+  it('is tokens x epochs x price plus storage and throughput hours, with unknown and unconfirmed parts named', () => {
+    const e = estimateCost({ modelId: 'amazon.titan-text-express-v1:0:8k', trainingTokens: 1_000_000, epochs: 2, provisioning });
+    expect(e.trainingUsd).toBe(16); // 2,000,000 tokens / 1000 x $0.008
+    expect(e.storageUsdPerMonth).toBe(1.95);
+    expect(e.throughputUsdPerHour).toBe(20.5);
+    expect(e.totalUsd).toBe(16 + 1.95 + 41);
+    expect(e.unconfirmed).toEqual(['training', 'storage', 'throughput']);
+    const lite = estimateCost({ modelId: 'amazon.titan-text-lite-v1:0:4k', trainingTokens: 1_000_000, epochs: 1, provisioning });
+    expect(lite.unknown).toEqual(['throughput']);
+    expect(lite.totalUsd).toBe(0.4 + 1.95);
+  });
+  it('blocks with a message naming the parts and the unconfirmed prices', () => {
+    const e = estimateCost({ modelId: 'amazon.titan-text-express-v1:0:8k', trainingTokens: 1_000_000, epochs: 2, provisioning });
+    expect(budgetProblem(e, 100)).toBeUndefined();
+    expect(budgetProblem(e, 10)).toMatch(/estimated cost \$58.95 exceeds the budget of \$10: training \$16 \(1000000 tokens x 2 epochs\).*unconfirmed 2024 figures/);
+  });
+});
+
+describe('metrics files', () => {
+  it('reads the documented layout, preferring the job folder', async () => {
+    const objects = new MemoryObjects();
+    const out = 'runs/r1/output/model-customization-job-abcdefabcdef';
+    objects.put('b', `${out}/training_artifacts/step_wise_training_metrics.csv`, 'step_number,epoch_number,training_loss,perplexity\n0,0,2.5,12.1\n1,0,1.25,3.4\n');
+    objects.put('b', `${out}/validation_artifacts/post_fine_tuning_validation/validation/validation_metrics.csv`, 'step_number,epoch_number,validation_loss,perplexity\n1,0,1.5,4.4\n');
+    objects.put('b', 'runs/r1/output/model-customization-job-000000000000/training_artifacts/step_wise_training_metrics.csv', 'step_number,epoch_number,training_loss\n0,0,9\n');
+    const m = await readJobMetrics(objects, 'b', 'runs/r1/output/', 'arn:aws:bedrock:us-east-1:000000000000:model-customization-job/amazon.titan-text-lite-v1:0:4k/abcdefabcdef');
+    expect(m.training).toMatchObject({ rows: 2, finalLoss: 1.25, finalEpoch: 0 });
+    expect(m.validation).toMatchObject({ rows: 1, finalLoss: 1.5 });
+  });
+  it('tolerates the Nova columns and unnamed loss columns', () => {
+    expect(parseMetricsCsv('k', 'step_number,epoch_number,training_loss\n1,0,1.62\n2,0,1.34\n', 'training_loss').finalLoss).toBe(1.34);
+    expect(parseMetricsCsv('k', 'a,b,loss_x,perplexity\n1,0,0.9,2.4\n', 'validation_loss').finalLoss).toBe(0.9);
+    expect(parseMetricsCsv('k', '', 'training_loss')).toEqual({ key: 'k', rows: 0 });
+  });
+});
