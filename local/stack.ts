@@ -7,7 +7,7 @@ import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { startS3, type S3Emulator } from './emulators/s3';
 import { startSqs, type SqsEmulator } from './emulators/sqs';
-import { startDynamo, type DynamoEmulator } from './emulators/dynamodb';
+import { startDynamo } from './emulators/dynamodb';
 import { loadServerlessConfig, PROJECT_ROOT } from './stack/serverless-config';
 import { buildTopology, type Topology } from './stack/topology';
 import { matchingNotifications, s3TestEvent, toS3Notification } from './stack/s3-notifications';
@@ -103,6 +103,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       dynamodb: new DynamoDBClient({ ...clientConfig, endpoint: dynamo.endpoint }),
     };
 
+    // Keep-alive sockets to the emulators would hold their close() for seconds.
+    closers.push(async () => {
+      clients.s3.destroy();
+      clients.sqs.destroy();
+      clients.dynamodb.destroy();
+    });
     await createResources(topology, clients, sqsEmu, s3);
     const notificationQueues = await subscribeLocalQueues(topology, clientConfig, sqsEmu, clients.sqs);
     wireS3Notifications(topology, s3, clients.sqs, sqsEmu, log);

@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const dynalite = require('dynalite');
 
 export interface DynamoEmulator {

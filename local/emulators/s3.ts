@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 // s3rver has no type declarations; the little we use is typed below.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const S3rver = require('s3rver');
 
 /** What s3rver emits for each object write: its own, not quite S3's, notification shape. */

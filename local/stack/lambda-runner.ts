@@ -150,7 +150,7 @@ export function startEventSourceMapping(opts: EventSourceMappingOptions): EventS
       let messages: Message[];
       try {
         messages = await receiveBatch();
-      } catch (err) {
+      } catch {
         if (abort.signal.aborted) return;
         await sleep(200); // the queue service is restarting or briefly unreachable: poll again, as Lambda does
         continue;

@@ -25,7 +25,7 @@ describe('S3 event notifications reach the ingest queue as S3 sends them', () =>
     const key = 'datasets/日本語 データ (1).jsonl';
     await stack.clients.s3.send(new S3Put({ Bucket: bucket, Key: key, Body: '{"instruction":"a","input":"","output":"b"}\n' }));
     await stack.clients.s3.send(new S3Put({ Bucket: bucket, Key: 'elsewhere/ignored.jsonl', Body: 'x' }));
-    const bodies = (await receiveAll(stack.queueUrl('IngestQueue'), 2)) as Array<Record<string, any>>;
+    const bodies = (await receiveAll(stack.queueUrl('IngestQueue'), 2)) as Array<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(bodies).toHaveLength(2);
     const test = bodies.find((b) => b.Event === 's3:TestEvent');
     expect(test).toMatchObject({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: bucket });
