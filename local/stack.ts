@@ -8,12 +8,13 @@ import { CreateTableCommand, DynamoDBClient, ResourceInUseException, type Create
 import { startS3, type S3Emulator } from './emulators/s3';
 import { startSqs, type SqsEmulator } from './emulators/sqs';
 import { startDynamo } from './emulators/dynamodb';
-import { loadServerlessConfig, PROJECT_ROOT } from './stack/serverless-config';
+import { loadServerlessConfig } from './stack/serverless-config';
 import { buildTopology, type Topology } from './stack/topology';
 import { matchingNotifications, s3TestEvent, toS3Notification } from './stack/s3-notifications';
 import { bundleFunctions } from './stack/bundle';
 import { startEventSourceMapping, startFunction, type EventSourceMapping, type FunctionRuntime } from './stack/lambda-runner';
 import { matchesEventPattern } from './stack/event-pattern';
+import { startBedrockEmulator, type BedrockEmulator, type FaultInjector } from './bedrock';
 
 export interface StackOptions {
   /** Keep emulator state here across restarts; a temporary folder otherwise. */
@@ -34,7 +35,7 @@ export interface StackOptions {
 
 export interface Stack {
   topology: Topology;
-  endpoints: { s3: string; sqs: string; dynamodb: string; bedrock?: string };
+  endpoints: { s3: string; sqs: string; dynamodb: string; bedrock: string };
   /** What any AWS client needs to talk to this stack: endpoints, region, credentials. */
   clientEnv: Record<string, string>;
   /** A function's full environment, as its Lambda would have it. */
@@ -45,8 +46,8 @@ export interface Stack {
   bucketName(logicalId: string): string;
   tableName(logicalId?: string): string;
   clients: { s3: S3Client; sqs: SQSClient; dynamodb: DynamoDBClient };
-  /** Bedrock emulator handle, when the emulator is part of the stack. */
-  bedrock?: { endpoint: string; faults: unknown };
+  /** The Bedrock emulator's fault injection (throttling, failing a job, internal errors, quotas). */
+  bedrock: { endpoint: string; faults: FaultInjector };
   /** Invokes a function directly with an event (not through its queue). */
   invoke(functionKey: string, event: unknown): Promise<unknown>;
   /** True when no function is running and every mapping's last poll found its queue empty. */
@@ -113,12 +114,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const notificationQueues = await subscribeLocalQueues(topology, clientConfig, sqsEmu, clients.sqs);
     wireS3Notifications(topology, s3, clients.sqs, sqsEmu, log);
 
-    const bedrock = await startBedrockIfPresent(topology, clients, sqsEmu, opts, log);
-    if (bedrock) {
-      closers.push(bedrock.close);
-      clientEnv.AWS_ENDPOINT_URL_BEDROCK = bedrock.endpoint;
-      clientEnv.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = bedrock.endpoint;
-    }
+    const bedrock = await startBedrock(topology, clients, sqsEmu, opts, log);
+    closers.push(() => bedrock.close());
+    clientEnv.AWS_ENDPOINT_URL_BEDROCK = bedrock.endpoint;
+    clientEnv.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = bedrock.endpoint;
     if (opts.applyEnv) Object.assign(process.env, clientEnv);
 
     const functionEnv = (key: string): Record<string, string> => {
@@ -180,11 +179,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         }
       }
     }
-    log(`local stack up: S3 ${s3.endpoint}, SQS ${sqsEmu.endpoint}, DynamoDB ${dynamo.endpoint}${bedrock ? `, Bedrock ${bedrock.endpoint}` : ''}`);
+    log(`local stack up: S3 ${s3.endpoint}, SQS ${sqsEmu.endpoint}, DynamoDB ${dynamo.endpoint}, Bedrock ${bedrock.endpoint}`);
 
     return {
       topology,
-      endpoints: { s3: s3.endpoint, sqs: sqsEmu.endpoint, dynamodb: dynamo.endpoint, bedrock: bedrock?.endpoint },
+      endpoints: { s3: s3.endpoint, sqs: sqsEmu.endpoint, dynamodb: dynamo.endpoint, bedrock: bedrock.endpoint },
       clientEnv,
       functionEnv,
       queueUrl: (logicalId) => {
@@ -208,7 +207,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         return t.name;
       },
       clients,
-      bedrock: bedrock ? { endpoint: bedrock.endpoint, faults: bedrock.faults } : undefined,
+      bedrock: { endpoint: bedrock.endpoint, faults: bedrock.faults },
       invoke: (key, event) => {
         const rt = runtimes[key];
         if (!rt) throw new Error(`function ${key} is not running in this stack`);
@@ -321,38 +320,25 @@ function wireS3Notifications(topology: Topology, s3: S3Emulator, sqs: SQSClient,
   });
 }
 
-interface BedrockHandle {
-  endpoint: string;
-  faults: unknown;
-  close(): Promise<void>;
-}
-
 /**
- * The Bedrock emulator joins the stack when it is present; its job state-change events go where serverless.yml's
- * EventBridge rules send them (the monitor queue), filtered by each rule's pattern.
+ * The Bedrock emulator; its job state-change events go where serverless.yml's EventBridge rules send them (the
+ * monitor queue), filtered by each rule's pattern.
  */
-async function startBedrockIfPresent(
+async function startBedrock(
   topology: Topology,
   clients: { s3: S3Client; sqs: SQSClient },
   sqsEmu: SqsEmulator,
   opts: StackOptions,
   log: (l: string) => void,
-): Promise<BedrockHandle | undefined> {
-  let mod: { startBedrockEmulator?: (o: Record<string, unknown>) => Promise<BedrockHandle> };
-  try {
-    mod = require(path.join(PROJECT_ROOT, 'local', 'bedrock'));
-  } catch {
-    return undefined;
-  }
-  if (!mod.startBedrockEmulator) return undefined;
-  return mod.startBedrockEmulator({
+): Promise<BedrockEmulator> {
+  return startBedrockEmulator({
     s3: clients.s3,
     region: topology.region,
     accountId: topology.accountId,
     simulatedHoursPerSecond: opts.simulatedHoursPerSecond,
-    onEvent: async (event: Record<string, unknown>) => {
+    onEvent: async (event) => {
       for (const rule of topology.eventRules) {
-        if (!matchesEventPattern(rule.pattern, event)) continue;
+        if (!matchesEventPattern(rule.pattern, event as unknown as Record<string, unknown>)) continue;
         const q = topology.queues[rule.queueLogicalId]!;
         await clients.sqs
           .send(new SendMessageCommand({ QueueUrl: sqsEmu.queueUrl(q.name), MessageBody: JSON.stringify(event) }))
