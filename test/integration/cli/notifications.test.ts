@@ -1,16 +1,17 @@
-import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startStack, type Stack } from '../../../local/stack';
 import { RunConfig } from '../../../shared/config/run-config';
 import { parseMessage } from '../../../shared/messages/envelope';
 import { RunStatusChanged } from '../../../shared/messages/notifications';
 import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
-import { NotifyingRunStore, buildSqsNotify } from '../../../shared/runs/notifying-run-store';
+import { NotifyingRunStore, notifyFromEnv } from '../../../shared/runs/notifying-run-store';
 import type { Run } from '../../../shared/runs/run';
 
 /**
- * Notifications for every state change of a run, through the real DynamoDB adapter and a real queue of the local
- * stack (which stands in for the SNS topic and its queue subscription).
+ * Notifications for every state change of a run, through the real DynamoDB adapter, the stack's SNS topic from
+ * serverless.yml, and the queue the local stack subscribes to it (as a subscribing team would read them).
  */
 describe('run state-change notifications through the local stack', () => {
   let stack: Stack;
@@ -20,10 +21,13 @@ describe('run state-change notifications through the local stack', () => {
   afterAll(() => stack?.stop());
 
   it('delivers one notification per status change, in version order, with what a subscriber needs', async () => {
-    // given a store that notifies to a queue
-    const queueUrl = (await stack.clients.sqs.send(new CreateQueueCommand({ QueueName: 'btp-test-run-notifications' }))).QueueUrl!;
+    // given a store that notifies to the topic, configured from the environment as a function's would be
+    const env: Record<string, string | undefined> = { ...stack.clientEnv, BTP_NOTIFICATIONS_TOPIC_ARN: stack.topology.topics.RunNotificationsTopic!.arn };
+    const sns = new SNSClient({ region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_SNS, credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! } });
+    const notify = notifyFromEnv(env, { sns: () => sns, sqs: () => stack.clients.sqs })!;
+    const queueUrl = stack.topicSubscriberQueueUrl('RunNotificationsTopic');
     const db = DynamoDBDocumentClient.from(stack.clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } });
-    const store = new NotifyingRunStore(new DynamoRunStore(db, stack.tableName('RunsTable')), buildSqsNotify(stack.clients.sqs, queueUrl), {
+    const store = new NotifyingRunStore(new DynamoRunStore(db, stack.tableName('RunsTable')), notify, {
       onError: (err) => {
         throw err;
       },

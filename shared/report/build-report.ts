@@ -1,0 +1,204 @@
+import type { Run, RunCounts } from '../runs/run';
+import { categoryChart, funnelChart, lengthChart, lossChart, reasonsChart } from './charts';
+import type { ReportInputs } from './inputs';
+
+export interface RunReport {
+  /** One self-contained page: inline CSS and SVG charts, no external resource, viewable offline. */
+  html: string;
+  markdown: string;
+}
+
+const esc = (s: unknown) =>
+  String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const mdEsc = (s: unknown) => String(s ?? '').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+const fmt = (n: number | undefined) => (n === undefined ? '–' : n.toLocaleString('en-US'));
+const pct = (n: number, of: number) => (of > 0 ? `${((100 * n) / of).toFixed(1)}%` : '–');
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
+
+interface Funnel {
+  counts: RunCounts;
+  stages: Array<{ name: string; value: number }>;
+  reasons: Array<{ reason: string; outcome: string; count: number }>;
+}
+
+/** The run's counts, else the manifest's: input = kept + filtered + rejected, then kept splits into the sets. */
+function funnelOf({ run, manifest }: ReportInputs): Funnel | undefined {
+  const m = manifest?.counts;
+  const c: RunCounts | undefined =
+    run.counts ??
+    (m?.input !== undefined
+      ? { input: m.input, kept: m.kept ?? 0, filtered: m.filtered ?? 0, rejected: m.rejected ?? 0, byReason: m.byReason ?? {}, train: m.train, validation: m.validation, test: m.test }
+      : undefined);
+  if (!c) return undefined;
+  const stages = [
+    { name: 'input records', value: c.input },
+    { name: 'readable', value: c.input - c.rejected },
+    { name: 'kept by filters', value: c.kept },
+  ];
+  if (c.train !== undefined) {
+    stages.push({ name: 'training', value: c.train }, { name: 'validation', value: c.validation ?? 0 }, { name: 'test', value: c.test ?? 0 });
+  }
+  const reasons = Object.entries(c.byReason ?? {})
+    .map(([reason, count]) => ({ reason, outcome: reason.split(':')[0] ?? '', count }))
+    .sort((a, b) => b.count - a.count);
+  return { counts: c, stages, reasons };
+}
+
+function lengthLimit(inputs: ReportInputs): number | undefined {
+  return inputs.manifest?.lengths?.limit ?? inputs.run.config?.prep?.filters?.maxChars;
+}
+
+const section = (id: string, title: string, body: string) => `<section id="${id}"><h2>${esc(title)}</h2>${body}</section>`;
+const figure = (kind: string, svg: string, caption: string) =>
+  `<figure class="chart" data-chart="${kind}">${svg}<figcaption>${esc(caption)}</figcaption></figure>`;
+const missing = (what: string) => `<p class="missing">${esc(what)}</p>`;
+const table = (head: string[], rows: Array<Array<string | number | undefined>>, numeric: number[] = []) =>
+  `<table><thead><tr>${head.map((h, i) => `<th${numeric.includes(i) ? ' class="num"' : ''}>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
+    .map((r) => `<tr>${r.map((c, i) => `<td${numeric.includes(i) ? ' class="num"' : ''}>${esc(typeof c === 'number' ? fmt(c) : c)}</td>`).join('')}</tr>`)
+    .join('')}</tbody></table>`;
+const mdTable = (head: string[], rows: Array<Array<string | number | undefined>>) =>
+  [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map((c) => mdEsc(typeof c === 'number' ? fmt(c) : c ?? '–')).join(' | ')} |`)].join('\n');
+
+function overview(run: Run): Array<[string, string | undefined]> {
+  const t = run.config?.training;
+  const rows: Array<[string, string | undefined]> = [
+    ['status', run.status],
+    ['source', `s3://${run.source.bucket}/${run.source.key}`],
+    ['created', run.createdAt],
+    ['updated', run.updatedAt],
+    ['base model', t?.baseModelId],
+    ['customization', t?.customizationType],
+    ['job', run.jobArn ? `${run.jobArn}${run.jobStatus ? ` (${run.jobStatus})` : ''}` : undefined],
+    ['custom model', run.modelArn],
+    ['throughput', run.provisionedModelArn],
+    ['artifacts', run.artifactsPrefix],
+  ];
+  if (run.failure) rows.push(['failure', `[${run.failure.stage}] ${run.failure.reason}`]);
+  for (const w of run.warnings ?? []) rows.push(['warning', w]);
+  return rows.filter(([, v]) => v !== undefined);
+}
+
+const STYLE = `
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2330;margin:0;background:#f5f6f8}
+main{max-width:980px;margin:0 auto;padding:24px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:0 0 12px;border-bottom:1px solid #dde1e7;padding-bottom:4px}
+section{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:16px 20px;margin:16px 0}
+table{border-collapse:collapse;width:100%;margin:8px 0}th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eef0f3;vertical-align:top}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+figure{margin:8px 0}figcaption{color:#5b6475;font-size:13px}svg{max-width:100%;height:auto}
+.status{display:inline-block;padding:2px 8px;border-radius:10px;background:#e8eef7;font-weight:600}
+.status.failed,.status.cancelled{background:#f8e1dc}.status.succeeded{background:#dff1e6}
+.missing{color:#8a94a6;font-style:italic}.sub{color:#5b6475}pre{white-space:pre-wrap;margin:0;font:13px/1.4 ui-monospace,monospace}
+`;
+
+/**
+ * Marks each chart that the browser laid out with a visible size and marks in it. The charts need no script; this
+ * only lets a headless browser (test/e2e/report) tell a drawn chart from an empty one.
+ */
+const DRAWN_CHECK = `<script>for(const f of document.querySelectorAll('figure[data-chart]')){const s=f.querySelector('svg');const b=s?s.getBBox():null;const n=s?s.querySelectorAll('path,rect,text').length:0;f.setAttribute('data-marks',String(n));f.setAttribute('data-drawn',String(!!b&&b.width>0&&b.height>0&&n>0));}</script>`;
+
+/** Builds the run report from its inputs: pure, so it is tested without S3 or DynamoDB. */
+export function buildReport(inputs: ReportInputs): RunReport {
+  const { run, manifest } = inputs;
+  const funnel = funnelOf(inputs);
+  const limit = lengthLimit(inputs);
+  const hp = Object.entries(run.config?.training?.hyperParameters ?? {});
+  const training = inputs.training ?? [];
+  const validation = inputs.validation ?? [];
+  const samples = (inputs.evaluationSamples ?? []).slice(0, 20);
+  const html: string[] = [];
+  const md: string[] = [`# Run report: ${run.runId}`, '', `Generated ${inputs.generatedAt}.`, '', mdTable(['', ''], overview(run))];
+
+  html.push(
+    section('overview', 'Overview', table(['', ''], overview(run))),
+  );
+
+  // Funnel and reasons
+  if (funnel) {
+    const c = funnel.counts;
+    const reasonRows = funnel.reasons.map((r) => [r.reason, r.outcome, r.count, pct(r.count, c.input)]);
+    const unused = c.train !== undefined ? c.kept - c.train - (c.validation ?? 0) - (c.test ?? 0) : undefined;
+    html.push(
+      section(
+        'funnel',
+        'From input records to training, validation and test',
+        figure('funnel', funnelChart(funnel.stages), `input ${fmt(c.input)} = kept ${fmt(c.kept)} + filtered ${fmt(c.filtered)} + rejected ${fmt(c.rejected)}${unused ? `; ${fmt(unused)} kept records were not sampled into any set` : ''}`) +
+          table(['stage', 'records', 'share of input'], funnel.stages.map((s) => [s.name, s.value, pct(s.value, c.input)]), [1, 2]) +
+          (funnel.reasons.length
+            ? figure('reasons', reasonsChart(Object.fromEntries(funnel.reasons.map((r) => [r.reason, r.count]))), 'records dropped, by reason') +
+              table(['reason', 'outcome', 'records', 'share of input'], reasonRows, [2, 3])
+            : '<p>No record was filtered or rejected.</p>'),
+      ),
+    );
+    md.push('', '## Records', '', mdTable(['stage', 'records', 'share of input'], funnel.stages.map((s) => [s.name, s.value, pct(s.value, c.input)])));
+    if (unused) md.push('', `${fmt(unused)} kept records were not sampled into any set.`);
+    md.push('', funnel.reasons.length ? mdTable(['reason', 'outcome', 'records', 'share of input'], reasonRows) : 'No record was filtered or rejected.');
+  } else {
+    html.push(section('funnel', 'From input records to training, validation and test', missing('No record counts yet: the data preparation has not finished.')));
+    md.push('', '## Records', '', '_No record counts yet._');
+  }
+
+  // Categories
+  const byCategory = manifest?.byCategory;
+  if (byCategory && Object.keys(byCategory).length) {
+    const rows = Object.entries(byCategory).sort((a, b) => b[1] - a[1]);
+    const total = rows.reduce((s, [, n]) => s + n, 0);
+    html.push(section('categories', 'Categories', figure('categories', categoryChart(byCategory, manifest?.byCategoryAndSplit), `${rows.length} categories, ${fmt(total)} records`) + table(['category', 'records', 'share'], rows.map(([c, n]) => [c, n, pct(n, total)]), [1, 2])));
+    md.push('', '## Categories', '', mdTable(['category', 'records', 'share'], rows.map(([c, n]) => [c, n, pct(n, total)])));
+  } else {
+    html.push(section('categories', 'Categories', missing('The manifest has no category counts.')));
+  }
+
+  // Lengths
+  const lengths = manifest?.lengths;
+  if (lengths?.bins.length) {
+    const over = limit === undefined ? 0 : lengths.bins.filter((b) => b.from >= limit).reduce((s, b) => s + b.count, 0);
+    const stats = [lengths.p50 !== undefined ? `median ${fmt(lengths.p50)}` : '', lengths.p95 !== undefined ? `p95 ${fmt(lengths.p95)}` : '', lengths.max !== undefined ? `longest ${fmt(lengths.max)}` : ''].filter(Boolean).join(', ');
+    const caption = `prompt + completion length in ${lengths.unit}${limit !== undefined ? `; limit ${fmt(limit)} (dashed), ${fmt(over)} records at or past it` : ''}${stats ? `; ${stats}` : ''}`;
+    html.push(section('lengths', 'Prompt + completion length', figure('lengths', lengthChart(lengths.bins, limit, lengths.unit), caption)));
+    md.push('', '## Prompt + completion length', '', caption, '', mdTable([`${lengths.unit}`, 'records'], lengths.bins.map((b) => [`${b.from}–${b.to}${limit !== undefined && b.from >= limit ? ' (over the limit)' : ''}`, b.count])));
+  } else {
+    html.push(section('lengths', 'Prompt + completion length', missing('The manifest has no length histogram.')));
+  }
+
+  // Hyperparameters and cost
+  const hpRows = hp.map(([k, v]) => [k, v]);
+  const costText = run.costEstimateUsd !== undefined ? `$${run.costEstimateUsd.toFixed(2)}` : undefined;
+  const budget = run.config?.training?.budgetUsd;
+  html.push(
+    section(
+      'training',
+      'Hyperparameters and cost',
+      (hpRows.length ? table(['hyperparameter', 'value'], hpRows) : missing('No hyperparameters recorded.')) +
+        `<p>Estimated cost: <strong>${esc(costText ?? 'not estimated yet')}</strong>${budget !== undefined ? ` (budget $${esc(budget.toFixed(2))})` : ''}. The estimate covers training tokens × epochs at the catalog's price; storage and Provisioned Throughput hours are billed separately.</p>`,
+    ),
+  );
+  md.push('', '## Hyperparameters and cost', '', hpRows.length ? mdTable(['hyperparameter', 'value'], hpRows) : '_No hyperparameters recorded._', '', `Estimated cost: ${costText ?? 'not estimated yet'}${budget !== undefined ? ` (budget $${budget.toFixed(2)})` : ''}.`);
+
+  // Loss
+  const finalLoss = `final training loss ${run.metrics?.trainingLoss ?? training.at(-1)?.loss ?? '–'}, validation loss ${run.metrics?.validationLoss ?? validation.at(-1)?.loss ?? '–'}`;
+  if (training.length || validation.length) {
+    html.push(section('loss', 'Training and validation loss', figure('loss', lossChart(training, validation), `${training.length} training steps, ${validation.length} validation points; ${finalLoss}`)));
+  } else {
+    html.push(section('loss', 'Training and validation loss', missing(`No metrics files from the job yet${run.metrics ? `; ${finalLoss}` : ''}.`)));
+  }
+  md.push('', '## Loss', '', training.length || validation.length ? `${training.length} training steps, ${validation.length} validation points; ${finalLoss}.` : `No metrics files from the job yet${run.metrics ? `; ${finalLoss}` : ''}.`);
+
+  // Evaluation samples
+  if (samples.length) {
+    html.push(section('samples', 'Evaluation samples', table(['prompt', 'reference', 'model output'], samples.map((s) => [clip(s.prompt, 600), clip(s.reference ?? '–', 600), clip(s.completion, 600)]))));
+    md.push('', '## Evaluation samples', '', mdTable(['prompt', 'reference', 'model output'], samples.map((s) => [clip(s.prompt, 200), clip(s.reference ?? '–', 200), clip(s.completion, 200)])));
+  }
+
+  const page = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<title>Run ${esc(run.runId)}: ${esc(run.status)}</title><style>${STYLE}</style></head>
+<body><main>
+<h1>Run ${esc(run.runId)} <span class="status ${esc(run.status)}">${esc(run.status)}</span></h1>
+<p class="sub">bedrock-tuning-pipeline run report, generated ${esc(inputs.generatedAt)}</p>
+${html.join('\n')}
+</main>${DRAWN_CHECK}</body></html>
+`;
+  return { html: page, markdown: `${md.join('\n')}\n` };
+}
