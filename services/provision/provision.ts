@@ -64,6 +64,8 @@ export async function provisionModel(runId: string, modelArn: string, deps: Prov
       throw err; // throttling and transient errors: the message returns to the queue and is retried later
     }
   }
+  const latest = await runs.get(runId);
+  if (latest?.provisionedModelArn === arn) return 'duplicate'; // a concurrent delivery recorded it meanwhile
   const at = now();
   const expiresAt = p.commitmentDuration ? undefined : new Date(at.getTime() + p.ttlHours * 3_600_000).toISOString();
   const recorded = await runs.update(

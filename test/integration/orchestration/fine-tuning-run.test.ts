@@ -1,0 +1,141 @@
+import { BedrockClient, ListModelCustomizationJobsCommand, ListProvisionedModelThroughputsCommand } from '@aws-sdk/client-bedrock';
+import { handler as submit } from '../../../services/submit/handler';
+import { handler as monitor } from '../../../services/monitor/handler';
+import { handler as provision } from '../../../services/provision/handler';
+import { handler as sweeper } from '../../../services/sweeper/handler';
+import { buildMessage } from '../../../shared/messages/envelope';
+import { RunCancel } from '../../../shared/orchestration/control-messages';
+import type { Run } from '../../../shared/runs/run';
+import { drive, givenPreparedRun, records, send, startLocalEnv, type LocalEnv } from '../../helpers/orchestration/local-env';
+
+jest.setTimeout(120_000);
+
+let env: LocalEnv;
+let bedrock: BedrockClient;
+const handlers = { submit, monitor, provision };
+
+beforeAll(async () => {
+  env = await startLocalEnv();
+  bedrock = new BedrockClient({ endpoint: env.env.AWS_ENDPOINT_URL_BEDROCK, maxAttempts: 1 });
+});
+afterAll(async () => {
+  bedrock?.destroy();
+  await env?.close();
+});
+afterEach(() => {
+  env.options.dropEvents = false;
+  env.bedrock.faults.reset();
+});
+
+const run = async (runId: string) => (await env.runs.get(runId))!;
+const inStatus = (runId: string, ...statuses: Run['status'][]) => async () => statuses.includes((await run(runId)).status);
+const jobsOf = async (runId: string) =>
+  (await bedrock.send(new ListModelCustomizationJobsCommand({ nameContains: runId }))).modelCustomizationJobSummaries ?? [];
+const throughputsOf = async (runId: string) =>
+  ((await bedrock.send(new ListProvisionedModelThroughputsCommand({ nameContains: runId }))).provisionedModelSummaries ?? []);
+
+describe('a fine-tuning run through the local stack', () => {
+  it('goes from dataset.prepared to succeeded with metrics and throughput, once, under duplicated messages', async () => {
+    // given a prepared run, and a queue that delivers every message twice
+    const prepared = await givenPreparedRun(env, 'ft-dup', {}, { train: records(40), validation: records(8, 100) });
+    await send(env, 'submit', prepared);
+    // when the handlers run until the run ends, every message delivered twice
+    await drive(env, handlers, inStatus('ft-dup', 'succeeded', 'failed'), { beforeInvoke: () => 'duplicate' });
+    // and the dataset.prepared message is replayed after the run ended
+    await send(env, 'submit', prepared);
+    await drive(env, handlers, async () => false, { timeoutMs: 1500 }).catch(() => undefined);
+    // then it succeeded with one job, its metrics, one throughput in service with a time to live
+    const r = await run('ft-dup');
+    expect(r.failure).toBeUndefined();
+    expect(r.status).toBe('succeeded');
+    expect(r.metrics!.trainingLoss).toEqual(expect.any(Number));
+    expect(r.metrics!.validationLoss).toEqual(expect.any(Number));
+    expect(r.modelArn).toMatch(/custom-model\/amazon.titan-text-lite-v1:0:4k\//);
+    expect(r.provisionedModelArn).toMatch(/provisioned-model\//);
+    expect(new Date(r.throughputExpiresAt!).getTime()).toBeGreaterThan(Date.now());
+    expect(r.costEstimateUsd).toBeGreaterThan(0);
+    expect(await jobsOf('ft-dup')).toHaveLength(1);
+    expect(await throughputsOf('ft-dup')).toHaveLength(1);
+    const types = (await env.runs.listEvents('ft-dup')).map((e) => e.type);
+    // Concurrent copies of model.ready may each record the (same) throughput; each state change happens once.
+    for (const once of ['preflight.passed', 'job.submitted', 'job.completed', 'throughput.in-service']) {
+      expect(types.filter((t) => t === once)).toEqual([once]);
+    }
+    expect(types.filter((t) => t === 'throughput.created').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('fails a run in preflight without calling Bedrock', async () => {
+    const prepared = await givenPreparedRun(env, 'ft-preflight', { training: { hyperParameters: { epochCount: '1', batchSize: '8', learningRate: '0.00001' } } }, { train: records(10) });
+    await send(env, 'submit', prepared);
+    await drive(env, handlers, inStatus('ft-preflight', 'failed', 'training'));
+    const r = await run('ft-preflight');
+    expect(r.status).toBe('failed');
+    expect(r.failure!.reason).toMatch(/preflight failed: batchSize 8/);
+    expect(await jobsOf('ft-preflight')).toHaveLength(0);
+  });
+
+  it('remediates the batch-size trap: the emulator fails the job, the run resubmits with a covered batch size', async () => {
+    env.options.dropEvents = true; // and follows the jobs by polling alone
+    const prepared = await givenPreparedRun(
+      env,
+      'ft-trap',
+      { provisioning: { enabled: false }, training: { knownTraps: 'warn', hyperParameters: { epochCount: '1', batchSize: '8', learningRate: '0.00001' } } },
+      { train: records(20) },
+    );
+    await send(env, 'submit', prepared);
+    await drive(env, handlers, inStatus('ft-trap', 'succeeded', 'failed'));
+    const r = await run('ft-trap');
+    expect(r.status).toBe('succeeded');
+    // the records are short, so the largest batch size with a token limit (6: 2,048 tokens, api §7.2) holds them
+    expect(r.stages.train).toMatchObject({ attempts: 2, inputs: { hyperParameters: { batchSize: '6' } }, outputs: { remediation: { from: '8', to: '6' } } });
+    const jobs = await jobsOf('ft-trap');
+    expect(jobs.map((j) => `${j.jobName}:${j.status}`).sort()).toEqual(['btp-ft-trap-s0-a1:Failed', 'btp-ft-trap-s0-a2:Completed']);
+  });
+
+  it('queues on the concurrent-jobs quota and submits when a slot frees', async () => {
+    env.bedrock.faults.setQuotas({ concurrentJobs: 0 });
+    const prepared = await givenPreparedRun(env, 'ft-quota', { provisioning: { enabled: false } }, { train: records(10) });
+    await send(env, 'submit', prepared);
+    await drive(env, handlers, inStatus('ft-quota', 'queued'));
+    env.bedrock.faults.setQuotas({ concurrentJobs: 2 });
+    await drive(env, handlers, inStatus('ft-quota', 'succeeded', 'failed'));
+    const types = (await env.runs.listEvents('ft-quota')).map((e) => e.type);
+    expect(types.slice(0, 4)).toEqual(['run.created', 'preflight.passed', 'job.queued', 'submit.retry']);
+    expect((await run('ft-quota')).status).toBe('succeeded');
+    expect(await jobsOf('ft-quota')).toHaveLength(1);
+  });
+
+  it('backs off on throttling and then submits', async () => {
+    const prepared = await givenPreparedRun(env, 'ft-throttle', { provisioning: { enabled: false } }, { train: records(10) });
+    await send(env, 'submit', prepared);
+    env.bedrock.faults.throttleNext(2);
+    await drive(env, handlers, inStatus('ft-throttle', 'training', 'failed'));
+    expect((await run('ft-throttle')).status).toBe('training');
+    expect(await jobsOf('ft-throttle')).toHaveLength(1);
+  });
+
+  it('deletes the throughput when its time to live ends, also when the delayed message was dropped', async () => {
+    const prepared = await givenPreparedRun(env, 'ft-ttl', { provisioning: { ttlHours: 0.001 } }, { train: records(10) });
+    await send(env, 'submit', prepared);
+    const dropExpiry = (_q: string, body: string) => (body.includes('"throughput.expire"') ? 'drop' : 'deliver') as 'drop' | 'deliver';
+    await drive(env, handlers, inStatus('ft-ttl', 'succeeded', 'failed'), { beforeInvoke: dropExpiry });
+    const r = await run('ft-ttl');
+    expect(r.status).toBe('succeeded');
+    expect(await throughputsOf('ft-ttl')).toHaveLength(1);
+    await new Promise((res) => setTimeout(res, Math.max(0, new Date(r.throughputExpiresAt!).getTime() - Date.now()) + 100));
+    const report = await sweeper();
+    expect(report.deleted).toContain('ft-ttl');
+    expect(await throughputsOf('ft-ttl')).toHaveLength(0);
+    expect((await run('ft-ttl')).throughputExpiresAt).toBeUndefined();
+  });
+
+  it('cancels a training run: the job is stopped', async () => {
+    const prepared = await givenPreparedRun(env, 'ft-cancel', {}, { train: records(2000) });
+    await send(env, 'submit', prepared);
+    await drive(env, { submit }, inStatus('ft-cancel', 'training', 'failed'));
+    await send(env, 'monitor', JSON.stringify(buildMessage(RunCancel, 'ft-cancel', { reason: 'wrong dataset' })));
+    await drive(env, handlers, inStatus('ft-cancel', 'cancelled'));
+    await drive(env, handlers, async () => ['Stopping', 'Stopped'].includes((await jobsOf('ft-cancel'))[0]?.status ?? ''));
+    expect((await run('ft-cancel')).failure).toMatchObject({ stage: 'cancel', reason: 'wrong dataset' });
+  });
+});
