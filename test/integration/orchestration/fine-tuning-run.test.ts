@@ -4,7 +4,7 @@ import { handler as monitor } from '../../../services/monitor/handler';
 import { handler as provision } from '../../../services/provision/handler';
 import { handler as sweeper } from '../../../services/sweeper/handler';
 import { buildMessage } from '../../../shared/messages/envelope';
-import { RunCancel } from '../../../shared/orchestration/control-messages';
+import { RunCancel, RunResume } from '../../../shared/orchestration/control-messages';
 import type { Run } from '../../../shared/runs/run';
 import { drive, givenPreparedRun, records, send, startLocalEnv, type LocalEnv } from '../../helpers/orchestration/local-env';
 
@@ -137,5 +137,18 @@ describe('a fine-tuning run through the local stack', () => {
     await drive(env, handlers, inStatus('ft-cancel', 'cancelled'));
     await drive(env, handlers, async () => ['Stopping', 'Stopped'].includes((await jobsOf('ft-cancel'))[0]?.status ?? ''));
     expect((await run('ft-cancel')).failure).toMatchObject({ stage: 'cancel', reason: 'wrong dataset' });
+  });
+
+  it('resumes a failed run from train with a new attempt on the same prepared data', async () => {
+    env.bedrock.faults.failJob('btp-ft-resume-s0-a1', 'Encountered an unexpected error when processing the request, please try again');
+    const prepared = await givenPreparedRun(env, 'ft-resume', { provisioning: { enabled: false } }, { train: records(10) });
+    await send(env, 'submit', prepared);
+    await drive(env, handlers, inStatus('ft-resume', 'failed'));
+    expect((await run('ft-resume')).failure!.reason).toMatch(/unexpected error/);
+    await send(env, 'submit', JSON.stringify(buildMessage(RunResume, 'ft-resume', { fromStage: 'train', hyperParameters: { epochCount: '2' } })));
+    await drive(env, handlers, inStatus('ft-resume', 'succeeded'));
+    const jobs = await jobsOf('ft-resume');
+    expect(jobs.map((j) => `${j.jobName}:${j.status}`).sort()).toEqual(['btp-ft-resume-s0-a1:Failed', 'btp-ft-resume-s0-a2:Completed']);
+    expect((await run('ft-resume')).failure).toBeUndefined();
   });
 });
