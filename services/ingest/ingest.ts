@@ -1,0 +1,175 @@
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { buildMessage } from '../../shared/messages/envelope';
+import { ChunkRequested, type S3ObjectRef } from '../../shared/messages/pipeline';
+import { publishMessage, type Publish } from '../../shared/aws/queues';
+import { resolveRunConfig, type RunConfig } from '../../shared/config/run-config';
+import type { Run } from '../../shared/runs/run';
+import type { RunStore } from '../../shared/runs/store';
+import { bufferAsAsync, sourceName } from '../../shared/prep/chunk';
+import { InputError } from '../../shared/prep/errors';
+import { planParquet, planText, type Plan } from '../../shared/prep/plan';
+import type { DatasetStore } from '../../shared/prep/ports';
+import { resolveRecordRules } from '../../shared/prep/rules';
+import { isDatasetKey, resolveLayers, runIdFor, SIDECAR_SUFFIX, stripQuotes } from '../../shared/prep/run-setup';
+import { checkEncoding, isGzip, isParquet } from '../../shared/prep/source';
+import type { IngestInput } from './s3-event';
+
+export interface IngestDeps {
+  runs: RunStore;
+  publish: Publish;
+  datasets: DatasetStore;
+  transformQueueUrl: string;
+  artifactsBucket: string;
+  now: () => Date;
+}
+
+export type IngestResult =
+  | { outcome: 'ignored'; why: string }
+  | { outcome: 'replayed'; runId: string }
+  | { outcome: 'failed'; runId: string; reason: string }
+  | { outcome: 'planned'; runId: string; chunks: number };
+
+/**
+ * Starts a run on a dataset object: resolves its configuration, records the run, checks and plans the input, queues
+ * one transform per chunk, and moves the run to `preparing`. Idempotent: the run id derives from the object and the
+ * configuration; a run found already past `requested` is a replay and nothing is done, a run found in `requested`
+ * (a crash before it was planned) is planned and published again.
+ *
+ * A sidecar configuration must be uploaded before its dataset: the dataset's notification reads it, and a sidecar
+ * uploaded later starts nothing.
+ */
+export async function ingest(input: IngestInput, deps: IngestDeps): Promise<IngestResult> {
+  const { runs, datasets, now } = deps;
+  if (input.kind === 'upload' && !isDatasetKey(input.source.key)) return { outcome: 'ignored', why: `${input.source.key} is not a dataset under datasets/` };
+  const info = await datasets.head(input.source);
+  if (!info) return { outcome: 'ignored', why: `${sourceName(input.source)} no longer exists` };
+  const source: S3ObjectRef = {
+    bucket: input.source.bucket,
+    key: input.source.key,
+    size: info.size,
+    etag: stripQuotes(input.source.etag ?? info.etag),
+    ...((input.source.versionId ?? info.versionId) ? { versionId: input.source.versionId ?? info.versionId } : {}),
+  };
+
+  const { config, configError, layers } = await resolveConfig(source, input.kind === 'request' ? input.config : undefined, datasets);
+  const runId = runIdFor(source, configError ? { invalid: layers } : config);
+  const existing = await runs.get(runId);
+  if (existing && existing.status !== 'requested') return { outcome: 'replayed', runId };
+  if (!existing) {
+    const at = now().toISOString();
+    const run: Run = {
+      runId,
+      status: 'requested',
+      version: 1,
+      createdAt: at,
+      updatedAt: at,
+      source,
+      config,
+      artifactsPrefix: `s3://${deps.artifactsBucket}/runs/${runId}/`,
+      stages: { prepare: { status: 'running', attempts: 1, startedAt: at } },
+    };
+    const created = await runs.create(run, { type: 'run.requested', detail: { trigger: input.kind } });
+    if (!created && (await runs.get(runId))?.status !== 'requested') return { outcome: 'replayed', runId };
+  }
+
+  const fail = async (reason: string, location: InputError['location'] = {}) => {
+    await runs.transition(runId, 'requested', 'failed', {
+      failure: { stage: 'ingest', reason, location: { file: sourceName(source), ...withoutOffset(location) }, at: now().toISOString() },
+      stages: { prepare: { status: 'failed', attempts: 1, endedAt: now().toISOString() } },
+    }, { type: 'ingest.failed', detail: { reason } });
+    return { outcome: 'failed' as const, runId, reason };
+  };
+  if (configError) return fail(configError);
+
+  let plan: Plan;
+  try {
+    resolveRecordRules(config); // a template that cannot produce the model's format fails here, not in every chunk
+    plan = await planInput(source, config, datasets);
+  } catch (err) {
+    if (err instanceof InputError) return fail(`${sourceName(source)}: ${err.message}`, err.location);
+    throw err;
+  }
+
+  const sourceForChunks: S3ObjectRef = { ...source };
+  for (const chunk of plan.chunks) {
+    const msg = buildMessage(ChunkRequested, runId, { source: sourceForChunks, chunk }, runId, now);
+    await publishMessage(deps.publish, deps.transformQueueUrl, ChunkRequested, msg);
+  }
+  await runs.transition(runId, 'requested', 'preparing', {
+    chunksTotal: plan.chunks.length,
+    stages: {
+      prepare: {
+        status: 'running',
+        attempts: 1,
+        startedAt: now().toISOString(),
+        inputs: { format: plan.format, compression: plan.compression, encoding: plan.encoding ?? 'utf-8', bytes: plan.bytes, records: plan.records, chunks: plan.chunks.length, columns: plan.columns },
+      },
+    },
+  }, { type: 'ingest.planned', detail: { chunks: plan.chunks.length, format: plan.format, records: plan.records } });
+  return { outcome: 'planned', runId, chunks: plan.chunks.length };
+}
+
+async function resolveConfig(source: S3ObjectRef, message: Record<string, unknown> | undefined, datasets: DatasetStore) {
+  let sidecar: unknown;
+  const layers: unknown[] = [];
+  try {
+    const text = await datasets.readText(source.bucket, source.key + SIDECAR_SUFFIX);
+    if (text !== undefined) {
+      try {
+        sidecar = JSON.parse(text);
+      } catch (err) {
+        throw new InputError(`the sidecar ${source.key}${SIDECAR_SUFFIX} is not JSON: ${(err as Error).message}`);
+      }
+    }
+    layers.push(sidecar, message);
+    return { config: resolveLayers(source.key, sidecar, message), layers };
+  } catch (err) {
+    const reason = err instanceof InputError ? err.message : `the run configuration is invalid: ${(err as Error).message}`;
+    return { config: resolveRunConfig(), configError: reason, layers: [layers, reason] };
+  }
+}
+
+/** Detects gzip and Parquet from the first bytes, then checks and plans the input. */
+export async function planInput(source: S3ObjectRef, config: RunConfig, datasets: DatasetStore): Promise<Plan> {
+  const size = source.size ?? 0;
+  if (size === 0) throw new InputError('the file is empty', { offset: 0 });
+  const prep = config.prep;
+  const file = sourceName(source);
+  const encoding = checkEncoding(prep.encoding);
+  const head = await firstBytes(await datasets.open(source, { start: 0, end: Math.min(size, 16) }));
+  const compression = isGzip(head) ? 'gzip' : 'none';
+  const inner = compression === 'gzip' ? await firstBytes((await datasets.open(source)).pipe(createGunzip())) : head;
+  if (prep.format === 'parquet' || isParquet(inner)) {
+    if (compression === 'none') return planParquet(datasets.parquet(source, size), { file, prep, compression });
+    const whole: Buffer[] = [];
+    for await (const b of (await datasets.open(source)).pipe(createGunzip())) whole.push(b as Buffer);
+    return planParquet(bufferAsAsync(Buffer.concat(whole)), { file, prep, compression });
+  }
+  try {
+    return await planText(await datasets.open(source), { file, key: source.key, prep, compression, encoding });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code?.startsWith('Z_')) throw new InputError(`the gzip data is broken: ${(err as Error).message}`);
+    throw err;
+  }
+}
+
+async function firstBytes(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const b of stream) {
+      parts.push(b as Buffer);
+      n += (b as Buffer).length;
+      if (n >= 16) break;
+    }
+  } catch (err) {
+    throw new InputError(`the file cannot be read: ${(err as Error).message}`);
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(parts).subarray(0, 16);
+}
+
+const withoutOffset = ({ offset: _o, ...rest }: InputError['location']) => rest;

@@ -1,0 +1,85 @@
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { AsyncBuffer } from 'hyparquet';
+import { PassThrough, Readable } from 'node:stream';
+import type { S3ObjectRef } from '../messages/pipeline';
+import type { ArtifactStore, DatasetStore, ObjectInfo, WriteTarget } from '../prep/ports';
+
+/**
+ * S3 streaming helpers: ranged reads as Node streams, streamed multipart writes, and random access for Parquet.
+ * Reads pin the version when there is one, so a run reads the bytes it was started for.
+ */
+const isMissing = (err: unknown) => {
+  const name = (err as { name?: string }).name;
+  return name === 'NoSuchKey' || name === 'NotFound' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404;
+};
+
+export async function headObject(s3: S3Client, ref: S3ObjectRef): Promise<ObjectInfo | undefined> {
+  try {
+    const out = await s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }));
+    return { size: out.ContentLength ?? 0, etag: out.ETag?.replace(/^"|"$/g, ''), versionId: out.VersionId ?? undefined };
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+}
+
+/** The object, or bytes [start, end) of it, as a Node stream. */
+export async function openObject(s3: S3Client, ref: S3ObjectRef, range?: { start: number; end: number }): Promise<Readable> {
+  if (range && range.end <= range.start) return Readable.from([]);
+  const out = await s3.send(
+    new GetObjectCommand({
+      Bucket: ref.bucket,
+      Key: ref.key,
+      VersionId: ref.versionId,
+      Range: range ? `bytes=${range.start}-${range.end - 1}` : undefined,
+    }),
+  );
+  return out.Body as Readable;
+}
+
+export async function readText(s3: S3Client, bucket: string, key: string): Promise<string | undefined> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return await out.Body!.transformToString('utf8');
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+}
+
+/** A streamed write: what is written to `stream` is uploaded in 8 MB parts (one PUT when smaller). */
+export function uploadStream(s3: S3Client, bucket: string, key: string, contentType: string): WriteTarget {
+  const stream = new PassThrough();
+  const upload = new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: stream, ContentType: contentType }, partSize: 8 * 1024 * 1024, queueSize: 4 });
+  return { stream, done: upload.done().then(() => undefined) };
+}
+
+/** hyparquet reads the footer, then the column chunks it needs, each with a ranged GET. */
+export function s3AsyncBuffer(s3: S3Client, ref: S3ObjectRef, size: number): AsyncBuffer {
+  return {
+    byteLength: size,
+    async slice(start: number, end?: number): Promise<ArrayBuffer> {
+      const stream = await openObject(s3, ref, { start, end: end ?? size });
+      const parts: Buffer[] = [];
+      for await (const b of stream) parts.push(b as Buffer);
+      const buf = Buffer.concat(parts);
+      return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) as ArrayBuffer;
+    },
+  };
+}
+
+export const buildDatasetStore = (s3: S3Client): DatasetStore => ({
+  head: (ref) => headObject(s3, ref),
+  open: (ref, range) => openObject(s3, ref, range),
+  readText: (bucket, key) => readText(s3, bucket, key),
+  parquet: (ref, size) => s3AsyncBuffer(s3, ref, size),
+});
+
+export const buildArtifactStore = (s3: S3Client, bucket: string): ArtifactStore => ({
+  write: (key, contentType) => uploadStream(s3, bucket, key, contentType),
+  read: (key) => openObject(s3, { bucket, key }),
+  put: async (key, body, contentType) => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+  },
+});

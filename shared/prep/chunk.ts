@@ -1,0 +1,81 @@
+import { Readable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
+import type { AsyncBuffer } from 'hyparquet';
+import type { ChunkPlan, S3ObjectRef } from '../messages/pipeline';
+import type { RunCounts } from '../runs/run';
+import type { LineWriter } from './lines';
+import type { DatasetStore } from './ports';
+import { readHeader, readParquetChunk, readTextChunk } from './read';
+import { ChunkProcessor } from './records';
+import type { RecordRules } from './rules';
+import { checkEncoding, isRangeable, logicalStream, sliceStream } from './source';
+
+export const sourceName = (ref: S3ObjectRef) => `s3://${ref.bucket}/${ref.key}`;
+
+/**
+ * Streams one chunk of the input through the template and filters into two line writers (kept, rejects). Only the
+ * chunk's bytes are read when the object allows ranged reads; gzip or converted input is read from the start and
+ * skipped up to the chunk (offsets are in the decompressed, decoded bytes).
+ */
+export async function processChunk(args: {
+  plan: ChunkPlan;
+  source: S3ObjectRef;
+  rules: RecordRules;
+  datasets: DatasetStore;
+  kept: LineWriter;
+  rejects: LineWriter;
+}): Promise<RunCounts> {
+  const { plan, source, rules, datasets } = args;
+  const file = sourceName(source);
+  let wait: Promise<void> | undefined;
+  const hold = (p: Promise<void> | undefined) => {
+    if (p) wait = p;
+  };
+  const between = () => {
+    const w = wait;
+    wait = undefined;
+    return w;
+  };
+  const processor = new ChunkProcessor(rules, file, {
+    kept: (line) => hold(args.kept.write(line)),
+    reject: (line) => hold(args.rejects.write(line)),
+  });
+  const onRecord = processor.handle.bind(processor);
+
+  if (plan.format === 'parquet') {
+    await readParquetChunk(await parquetFile(datasets, source, plan), plan, onRecord, between);
+    return processor.counts;
+  }
+  const encoding = checkEncoding(rules.config.prep.encoding);
+  const openLogical = async (start: number, end: number | undefined): Promise<Readable> => {
+    if (isRangeable(plan, encoding)) return datasets.open(source, { start, end: end ?? source.size ?? Number.MAX_SAFE_INTEGER });
+    return sliceStream(logicalStream(await datasets.open(source), plan.compression, encoding), start, end);
+  };
+  let header: string[] | undefined;
+  const start = plan.start ?? 0;
+  if ((plan.format === 'csv' || plan.format === 'tsv') && start > 0) {
+    header = await readHeader(await openLogical(0, Math.min(start, 1024 * 1024)), plan.format);
+  }
+  await readTextChunk(await openLogical(start, plan.end), plan, { file, header, between }, onRecord);
+  return processor.counts;
+}
+
+async function parquetFile(datasets: DatasetStore, source: S3ObjectRef, plan: ChunkPlan): Promise<AsyncBuffer> {
+  if (plan.compression === 'gzip') {
+    // A gzip stream cannot be read at random: the whole Parquet file is decompressed in memory.
+    const chunks: Buffer[] = [];
+    for await (const b of await datasets.open(source)) chunks.push(b as Buffer);
+    const buf = gunzipSync(Buffer.concat(chunks));
+    return bufferAsAsync(buf);
+  }
+  const size = source.size ?? (await datasets.head(source))?.size;
+  if (size === undefined) throw new Error(`${sourceName(source)} does not exist`);
+  return datasets.parquet(source, size);
+}
+
+export const bufferAsAsync = (buf: Buffer): AsyncBuffer => ({
+  byteLength: buf.length,
+  slice: (s: number, e?: number) => buf.buffer.slice(buf.byteOffset + s, buf.byteOffset + (e ?? buf.length)) as ArrayBuffer,
+});
+
+export const readableOf = (b: Buffer | string) => Readable.from([typeof b === 'string' ? Buffer.from(b) : b]);

@@ -1,0 +1,26 @@
+import type { RunCounts } from '../runs/run';
+
+export const emptyCounts = (): RunCounts => ({ input: 0, kept: 0, filtered: 0, rejected: 0, byReason: {} });
+
+export function countOutcome(c: RunCounts, outcome: 'kept' | string): void {
+  c.input++;
+  if (outcome === 'kept') {
+    c.kept++;
+    return;
+  }
+  if (outcome.startsWith('rejected:')) c.rejected++;
+  else c.filtered++;
+  c.byReason[outcome] = (c.byReason[outcome] ?? 0) + 1;
+}
+
+export function addCounts(a: RunCounts, b: RunCounts): RunCounts {
+  const byReason = { ...a.byReason };
+  for (const [k, v] of Object.entries(b.byReason)) byReason[k] = (byReason[k] ?? 0) + v;
+  return { input: a.input + b.input, kept: a.kept + b.kept, filtered: a.filtered + b.filtered, rejected: a.rejected + b.rejected, byReason };
+}
+
+/** input = kept + filtered + rejected, and the reasons add up to filtered + rejected: nothing is lost. */
+export function countsBalance(c: RunCounts): boolean {
+  const reasons = Object.values(c.byReason).reduce((s, n) => s + n, 0);
+  return c.input === c.kept + c.filtered + c.rejected && reasons === c.filtered + c.rejected;
+}

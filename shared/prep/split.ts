@@ -1,0 +1,164 @@
+import type { RunConfig } from '../config/run-config';
+import { customizationSpec, findBaseModel } from '../catalog';
+import type { S3ObjectRef } from '../messages/pipeline';
+import type { ChunkResult, RunCounts } from '../runs/run';
+import { addCounts, emptyCounts } from './counts';
+import { LineWriter, readLines, type WrittenFile } from './lines';
+import type { ArtifactStore } from './ports';
+import { parseKeptLine, type RejectLine } from './records';
+import { chooseSizes, SET_NAMES, selectSets, type Candidate, type SetName, type Sizes } from './select';
+import { summarize, tally } from './stats';
+import { prefix } from './text';
+
+export const artifactKeys = (runId: string) => {
+  const base = `runs/${runId}/`;
+  return {
+    base,
+    chunkKept: (i: number) => `${base}chunks/${i}/kept.jsonl`,
+    chunkRejects: (i: number) => `${base}chunks/${i}/rejects.jsonl`,
+    prepared: (set: SetName) => `${base}prepared/${set}.jsonl`,
+    rejects: `${base}rejects.jsonl`,
+    manifest: `${base}manifest.json`,
+  };
+};
+
+export type SplitOutcome =
+  | { ok: false; failure: string; counts: RunCounts; warnings: string[] }
+  | { ok: true; counts: RunCounts; sizes: Sizes; manifestKey: string; manifest: Manifest; warnings: string[] };
+
+export interface Manifest {
+  runId: string;
+  source: S3ObjectRef;
+  config: RunConfig;
+  seed: string;
+  input: Record<string, unknown>;
+  counts: RunCounts;
+  byCategory: Record<'eligible' | SetName, Record<string, number>>;
+  lengths: Record<SetName, { chars: ReturnType<typeof summarize>; tokens: ReturnType<typeof summarize> }>;
+  tokenEstimate: { estimator: string; total: Record<SetName, number> };
+  outputs: Record<SetName | 'rejects', WrittenFile>;
+  warnings: string[];
+  createdAt: string;
+}
+
+/**
+ * The split, from the chunks' kept lines: drop duplicates across chunks (the record with the smallest source position
+ * stays, as within a chunk), choose the sets by seeded hash, then stream the chosen records into train / validation /
+ * test in source order, every dropped record into rejects.jsonl, and describe it all in manifest.json. Reading the
+ * chunks twice keeps memory to the metadata of distinct records, never their text.
+ */
+export async function splitRun(args: {
+  runId: string;
+  source: S3ObjectRef;
+  config: RunConfig;
+  chunks: ChunkResult[];
+  store: ArtifactStore;
+  input?: Record<string, unknown>;
+  warnings?: string[];
+  now?: () => Date;
+}): Promise<SplitOutcome> {
+  const { runId, config, store } = args;
+  const keys = artifactKeys(runId);
+  const chunks = [...args.chunks].sort((a, b) => a.index - b.index);
+  const counts = chunks.reduce((acc, c) => addCounts(acc, c.counts), emptyCounts());
+  const dedup = config.prep.filters.dropDuplicates;
+  const idOf = (m: { k: string; p: number; q: number }) => (dedup ? m.k : `${m.k}@${m.p}.${m.q}`);
+
+  // Pass 1: the first of each distinct text, by source position.
+  const best = new Map<string, Candidate>();
+  let keptLines = 0;
+  for (const chunk of chunks) {
+    for await (const line of readLines(await store.read(chunk.keptKey))) {
+      const { meta } = parseKeptLine(line);
+      keptLines++;
+      const id = idOf(meta);
+      const prev = best.get(id);
+      if (!prev || meta.p < prev.p || (meta.p === prev.p && meta.q < prev.q)) {
+        best.set(id, { k: id, p: meta.p, q: meta.q, c: meta.c, g: meta.g, n: meta.n, t: meta.t });
+      }
+    }
+  }
+  const crossDuplicates = keptLines - best.size;
+  if (crossDuplicates > 0) {
+    counts.kept -= crossDuplicates;
+    counts.filtered += crossDuplicates;
+    counts.byReason['filtered:duplicate'] = (counts.byReason['filtered:duplicate'] ?? 0) + crossDuplicates;
+  }
+
+  const warnings = [...(args.warnings ?? [])];
+  const model = findBaseModel(config.training.baseModelId);
+  const spec = model && customizationSpec(model, config.training.customizationType);
+  const chosen = chooseSizes(best.size, config.split, {
+    maxTraining: spec?.records.maxTraining.value,
+    maxValidation: spec?.records.maxValidation.value,
+    maxTotal: spec?.records.maxTotal.value,
+  });
+  warnings.push(...chosen.warnings);
+  if (chosen.failure) return { ok: false, failure: chosen.failure, counts, warnings };
+
+  const candidates = [...best.values()];
+  const stratifyBy = config.split.stratifyBy;
+  const stratum = stratifyBy ? (c: Candidate) => (stratifyBy === config.prep.categoryField ? c.c : c.g) ?? '' : undefined;
+  const assign = selectSets(candidates, chosen.sizes, config.split.seed, stratum);
+
+  // Pass 2: stream the chosen records out in source order; rejects of every chunk, then duplicates across chunks.
+  const open = (key: string) => {
+    const t = store.write(key, 'application/x-ndjson');
+    return new LineWriter(key, t.stream, t.done);
+  };
+  const writers = { train: open(keys.prepared('train')), validation: open(keys.prepared('validation')), test: open(keys.prepared('test')) };
+  const rejects = open(keys.rejects);
+  const file = `s3://${args.source.bucket}/${args.source.key}`;
+  for (const chunk of chunks) {
+    for await (const line of readLines(await store.read(chunk.rejectsKey))) await rejects.write(line);
+    for await (const line of readLines(await store.read(chunk.keptKey))) {
+      const { meta, record } = parseKeptLine(line);
+      const id = idOf(meta);
+      const rep = best.get(id)!;
+      if (rep.p === meta.p && rep.q === meta.q) {
+        const set = assign.get(id);
+        if (set) await writers[set].write(record);
+        continue;
+      }
+      const r: RejectLine = { source: file, reason: 'filtered:duplicate', detail: 'same text as an earlier record', record: prefix(record) };
+      if (meta.l !== undefined) r.line = meta.l;
+      if (meta.w !== undefined) r.row = meta.w;
+      await rejects.write(JSON.stringify(r));
+    }
+  }
+  const outputs = {
+    train: await writers.train.close(),
+    validation: await writers.validation.close(),
+    test: await writers.test.close(),
+    rejects: await rejects.close(),
+  };
+  const sizes: Sizes = { train: outputs.train.records, validation: outputs.validation.records, test: outputs.test.records };
+  const finalCounts: RunCounts = { ...counts, ...sizes };
+
+  const inSet = (set: SetName) => candidates.filter((c) => assign.get(c.k) === set);
+  const lengths = {} as Manifest['lengths'];
+  const byCategory = { eligible: tally(candidates.map((c) => c.c)) } as Manifest['byCategory'];
+  const tokenTotals = {} as Record<SetName, number>;
+  for (const set of SET_NAMES) {
+    const members = inSet(set);
+    lengths[set] = { chars: summarize(members.map((c) => c.n)), tokens: summarize(members.map((c) => c.t)) };
+    byCategory[set] = tally(members.map((c) => c.c));
+    tokenTotals[set] = lengths[set].tokens.total;
+  }
+  const manifest: Manifest = {
+    runId,
+    source: args.source,
+    config,
+    seed: config.split.seed,
+    input: { ...args.input, chunks: chunks.length, eligible: best.size, duplicatesAcrossChunks: crossDuplicates },
+    counts: finalCounts,
+    byCategory,
+    lengths,
+    tokenEstimate: { estimator: 'shared/catalog/tokens.ts estimateTokens (conservative: one token per CJK character)', total: tokenTotals },
+    outputs,
+    warnings,
+    createdAt: (args.now ?? (() => new Date()))().toISOString(),
+  };
+  await store.put(keys.manifest, JSON.stringify(manifest, null, 2), 'application/json');
+  return { ok: true, counts: finalCounts, sizes, manifestKey: keys.manifest, manifest, warnings };
+}

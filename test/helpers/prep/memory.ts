@@ -1,0 +1,133 @@
+import { PassThrough, Readable } from 'node:stream';
+import type { Envelope } from '../../../shared/messages/envelope';
+import type { S3ObjectRef } from '../../../shared/messages/pipeline';
+import type { Publish } from '../../../shared/aws/queues';
+import type { ChunkResult, Run, RunEvent } from '../../../shared/runs/run';
+import { canTransition, type RunStatus } from '../../../shared/runs/status';
+import type { RunStore } from '../../../shared/runs/store';
+import { bufferAsAsync } from '../../../shared/prep/chunk';
+import type { ArtifactStore, DatasetStore } from '../../../shared/prep/ports';
+
+/** In-memory fakes of the ports, for unit tests of the domain functions. */
+export class MemoryObjects {
+  readonly objects = new Map<string, Buffer>();
+  put(bucket: string, key: string, body: Buffer | string) {
+    this.objects.set(`${bucket}/${key}`, typeof body === 'string' ? Buffer.from(body) : body);
+  }
+  get(bucket: string, key: string): Buffer | undefined {
+    return this.objects.get(`${bucket}/${key}`);
+  }
+  text(bucket: string, key: string): string {
+    const b = this.get(bucket, key);
+    if (!b) throw new Error(`no object ${bucket}/${key}`);
+    return b.toString('utf8');
+  }
+  keys(bucket: string): string[] {
+    return [...this.objects.keys()].filter((k) => k.startsWith(`${bucket}/`)).map((k) => k.slice(bucket.length + 1));
+  }
+
+  datasets(): DatasetStore & { ranges: Array<{ start: number; end: number }> } {
+    const ranges: Array<{ start: number; end: number }> = [];
+    const body = (ref: S3ObjectRef) => {
+      const b = this.get(ref.bucket, ref.key);
+      if (!b) throw Object.assign(new Error('NoSuchKey'), { name: 'NoSuchKey' });
+      return b;
+    };
+    return {
+      ranges,
+      head: async (ref) => {
+        const b = this.get(ref.bucket, ref.key);
+        return b ? { size: b.length, etag: `etag-${b.length}` } : undefined;
+      },
+      open: async (ref, range) => {
+        const b = body(ref);
+        if (range) ranges.push(range);
+        const slice = range ? b.subarray(range.start, range.end) : b;
+        // Deliver in 64 KB pieces, as a network stream would.
+        const pieces: Buffer[] = [];
+        for (let i = 0; i < slice.length; i += 65536) pieces.push(slice.subarray(i, i + 65536));
+        return Readable.from(pieces);
+      },
+      readText: async (bucket, key) => this.get(bucket, key)?.toString('utf8'),
+      parquet: (ref) => bufferAsAsync(body(ref)),
+    };
+  }
+
+  artifacts(bucket: string): ArtifactStore {
+    return {
+      write: (key) => {
+        const stream = new PassThrough();
+        const parts: Buffer[] = [];
+        stream.on('data', (b: Buffer) => parts.push(b));
+        const done = new Promise<void>((resolve, reject) => {
+          stream.on('end', () => {
+            this.put(bucket, key, Buffer.concat(parts));
+            resolve();
+          });
+          stream.on('error', reject);
+        });
+        return { stream, done };
+      },
+      read: async (key) => Readable.from([this.get(bucket, key) ?? Buffer.alloc(0)]),
+      put: async (key, body) => this.put(bucket, key, body),
+    };
+  }
+}
+
+export class MemoryRunStore implements RunStore {
+  readonly runs = new Map<string, Run>();
+  readonly chunks = new Map<string, ChunkResult>();
+  readonly events: RunEvent[] = [];
+
+  async create(run: Run): Promise<boolean> {
+    if (this.runs.has(run.runId)) return false;
+    this.runs.set(run.runId, structuredClone(run));
+    return true;
+  }
+  async get(runId: string) {
+    const r = this.runs.get(runId);
+    return r && structuredClone(r);
+  }
+  async transition(runId: string, from: RunStatus | readonly RunStatus[], to: RunStatus, patch: Partial<Run>, event: { type: string }) {
+    const r = this.runs.get(runId);
+    const froms = typeof from === 'string' ? [from] : from;
+    if (!r || !froms.includes(r.status)) return undefined;
+    if (!canTransition(r.status, to)) throw new Error(`transition ${r.status} -> ${to} is not allowed`);
+    const next = { ...r, ...structuredClone(patch), status: to, version: r.version + 1 };
+    this.runs.set(runId, next);
+    this.events.push({ runId, seq: next.version, at: '', type: event.type, from: r.status, to });
+    return structuredClone(next);
+  }
+  async update(runId: string, inStatus: RunStatus | readonly RunStatus[], patch: Partial<Run>) {
+    const r = this.runs.get(runId);
+    const ins = typeof inStatus === 'string' ? [inStatus] : inStatus;
+    if (!r || !ins.includes(r.status)) return undefined;
+    const next = { ...r, ...structuredClone(patch), version: r.version + 1 };
+    this.runs.set(runId, next);
+    return structuredClone(next);
+  }
+  async putChunk(c: ChunkResult) {
+    const k = `${c.runId}#${c.index}`;
+    if (this.chunks.has(k)) return false;
+    this.chunks.set(k, structuredClone(c));
+    return true;
+  }
+  async listChunks(runId: string) {
+    return [...this.chunks.values()].filter((c) => c.runId === runId).sort((a, b) => a.index - b.index);
+  }
+  async listEvents(runId: string) {
+    return this.events.filter((e) => e.runId === runId);
+  }
+  async listByStatus(status: RunStatus) {
+    return [...this.runs.values()].filter((r) => r.status === status);
+  }
+}
+
+export function memoryPublish(): Publish & { sent: Array<{ queueUrl: string; message: Envelope }> } {
+  const sent: Array<{ queueUrl: string; message: Envelope }> = [];
+  const publish = (async (queueUrl: string, message: Envelope) => {
+    sent.push({ queueUrl, message: JSON.parse(JSON.stringify(message)) as Envelope });
+  }) as Publish & { sent: typeof sent };
+  publish.sent = sent;
+  return publish;
+}

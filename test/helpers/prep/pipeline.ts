@@ -1,0 +1,59 @@
+import { parseMessage } from '../../../shared/messages/envelope';
+import { ChunkRequested, ChunkTransformed } from '../../../shared/messages/pipeline';
+import type { Run } from '../../../shared/runs/run';
+import type { Manifest } from '../../../shared/prep/split';
+import { ingest, type IngestResult } from '../../../services/ingest/ingest';
+import { transformChunk } from '../../../services/transform/transform';
+import { splitOnChunk } from '../../../services/split/split';
+import { MemoryObjects, MemoryRunStore, memoryPublish } from './memory';
+
+export const DATASETS = 'datasets-bucket';
+export const ARTIFACTS = 'artifacts-bucket';
+const Q = { transform: 'q://transform', split: 'q://split', submit: 'q://submit' };
+
+export interface PipelineResult {
+  ingest: IngestResult;
+  run?: Run;
+  objects: MemoryObjects;
+  runs: MemoryRunStore;
+  published: ReturnType<typeof memoryPublish>['sent'];
+  prepared(set: 'train' | 'validation' | 'test'): string[];
+  rejects(): Array<Record<string, unknown>>;
+  manifest(): Manifest;
+}
+
+/**
+ * Runs ingest, every transform (in reverse order, as chunks may finish in any order) and split with in-memory
+ * ports, as the queues would deliver them.
+ */
+export async function runPipeline(body: Buffer | string, key: string, config?: Record<string, unknown>, objects = new MemoryObjects()): Promise<PipelineResult> {
+  const runs = new MemoryRunStore();
+  const publish = memoryPublish();
+  const now = () => new Date('2025-01-01T00:00:00Z');
+  objects.put(DATASETS, key, body);
+  const datasets = objects.datasets();
+  const artifacts = objects.artifacts(ARTIFACTS);
+  const source = { bucket: DATASETS, key };
+  const result = await ingest(config ? { kind: 'request', source, config, correlationId: 'c-1' } : { kind: 'upload', source }, {
+    runs, publish, datasets, transformQueueUrl: Q.transform, artifactsBucket: ARTIFACTS, now,
+  });
+  const chunkMsgs = publish.sent.filter((m) => m.queueUrl === Q.transform).map((m) => parseMessage(ChunkRequested, m.message));
+  for (const msg of [...chunkMsgs].reverse()) {
+    await transformChunk(msg, { runs, publish, datasets, artifacts, splitQueueUrl: Q.split, now });
+  }
+  const doneMsgs = publish.sent.filter((m) => m.queueUrl === Q.split).map((m) => parseMessage(ChunkTransformed, m.message));
+  for (const msg of doneMsgs) await splitOnChunk(msg, { runs, publish, artifacts, submitQueueUrl: Q.submit, now });
+  const runId = 'runId' in result ? result.runId : undefined;
+  const base = `runs/${runId}/`;
+  const lines = (k: string) => objects.text(ARTIFACTS, k).split('\n').filter(Boolean);
+  return {
+    ingest: result,
+    run: runId ? await runs.get(runId) : undefined,
+    objects,
+    runs,
+    published: publish.sent,
+    prepared: (set) => lines(`${base}prepared/${set}.jsonl`),
+    rejects: () => lines(`${base}rejects.jsonl`).map((l) => JSON.parse(l) as Record<string, unknown>),
+    manifest: () => JSON.parse(objects.text(ARTIFACTS, `${base}manifest.json`)) as Manifest,
+  };
+}

@@ -1,0 +1,96 @@
+import { countsBalance } from '../../../shared/prep/counts';
+import { DOLLY, describeWithData, gzip, readJsonl, toDelimited, toJsonArray, toJsonl, toParquet, withBom, type Row } from '../../helpers/prep/fixtures';
+import { runPipeline, type PipelineResult } from '../../helpers/prep/pipeline';
+
+/**
+ * Given databricks-dolly-15k-ja in every form users upload it in, when each is prepared with the default recipe,
+ * then the eligible records, the counts and the three sets are the same, and they do not depend on the chunking.
+ */
+describeWithData(DOLLY)('databricks-dolly-15k-ja in every format gives the same split', () => {
+  let rows: Row[];
+  let reference: PipelineResult;
+  const sets = (r: PipelineResult) => ({ train: r.prepared('train'), validation: r.prepared('validation'), test: r.prepared('test') });
+
+  beforeAll(async () => {
+    rows = readJsonl(DOLLY);
+    reference = await runPipeline(toJsonl(rows), 'datasets/dolly/dolly.jsonl');
+  });
+
+  it('knows the data: 15,015 records, 4,598 with an input, three with characters outside the BMP', () => {
+    expect(rows).toHaveLength(15_015);
+    expect(rows.filter((r) => r.input !== '').length).toBe(4_598);
+    expect(rows.filter((r) => /[\u{10000}-\u{10FFFF}]/u.test(r.instruction + r.input + r.output)).length).toBe(3);
+  });
+
+  it('prepares the seed recipe: 10,000 / 1,000 / 50, disjoint, every record within 1,500 code points, counts that add up', () => {
+    const run = reference.run!;
+    expect(run.status).toBe('submitting');
+    const c = run.counts!;
+    expect(c.input).toBe(15_015);
+    expect(countsBalance(c)).toBe(true);
+    expect([c.train, c.validation, c.test]).toEqual([10_000, 1_000, 50]);
+    const s = sets(reference);
+    const texts = [...s.train, ...s.validation, ...s.test];
+    expect(new Set(texts).size).toBe(texts.length);
+    for (const line of texts) {
+      const r = JSON.parse(line) as { prompt: string; completion: string };
+      expect(Object.keys(r)).toEqual(['prompt', 'completion']);
+      expect([...(r.prompt + r.completion)].length).toBeLessThanOrEqual(1500);
+    }
+    // Every record dropped for length is longer than 1,500 code points, and every kept one is not: recompute by hand.
+    const byHand = rows.filter((r) => [...((r.input ? `入力:${r.instruction}\n知識:${r.input}` : r.instruction) + r.output)].length <= 1500).length;
+    expect(c.kept + (c.byReason['filtered:duplicate'] ?? 0)).toBe(byHand);
+    expect(reference.rejects()).toHaveLength(c.filtered + c.rejected);
+    const m = reference.manifest();
+    expect(Object.keys(m.byCategory.eligible)).toHaveLength(8);
+    expect(m.outputs.train).toMatchObject({ records: 10_000, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(m.seed).toBe('btp-default-seed');
+    expect(m.lengths.train.chars.max).toBeLessThanOrEqual(1500);
+  });
+
+  const variants: Array<[string, string, () => Buffer | string]> = [
+    ['a JSON array (the Hugging Face export)', 'datasets/dolly/dolly.json', () => toJsonArray(rows)],
+    ['a pretty-printed JSON array', 'datasets/dolly/pretty.json', () => toJsonArray(rows, true)],
+    ['CSV with quoted newlines', 'datasets/dolly/dolly.csv', () => toDelimited(rows)],
+    ['TSV with CRLF', 'datasets/dolly/dolly.tsv', () => toDelimited(rows, '\t', '\r\n')],
+    ['Parquet', 'datasets/dolly/dolly.parquet', () => toParquet(rows)],
+    ['gzip JSON Lines', 'datasets/dolly/dolly.jsonl.gz', () => gzip(toJsonl(rows))],
+    ['gzip CSV', 'datasets/dolly/dolly.csv.gz', () => gzip(toDelimited(rows))],
+    ['JSON Lines with a BOM and CRLF', 'datasets/dolly/bom.jsonl', () => withBom(toJsonl(rows, '\r\n'))],
+  ];
+  it.each(variants)('%s: the same eligible set and the same split', async (_name, key, make) => {
+    const r = await runPipeline(make(), key);
+    expect(r.run?.status).toBe('submitting');
+    expect(r.run!.counts).toEqual(reference.run!.counts);
+    expect(sets(r)).toEqual(sets(reference));
+  });
+
+  it.each([
+    ['JSON Lines', 'datasets/dolly/c.jsonl', () => toJsonl(rows)],
+    ['a JSON array', 'datasets/dolly/c.json', () => toJsonArray(rows)],
+    ['CSV', 'datasets/dolly/c.csv', () => toDelimited(rows)],
+    ['gzip JSON Lines', 'datasets/dolly/c.jsonl.gz', () => gzip(toJsonl(rows))],
+  ] as Array<[string, string, () => string | Buffer]>)('%s cut into many chunks gives the same split as one chunk', async (_n, key, make) => {
+    const r = await runPipeline(make(), key, { prep: { chunkBytes: 700_000 } });
+    expect(r.run!.chunksTotal).toBeGreaterThan(15);
+    expect(r.run!.counts).toEqual(reference.run!.counts);
+    expect(sets(r)).toEqual(sets(reference));
+  });
+
+  it('Parquet cut into row-group chunks gives the same split', async () => {
+    const r = await runPipeline(toParquet(rows, 1000), 'datasets/dolly/rg.parquet', { prep: { chunkBytes: 1 } });
+    expect(r.run!.chunksTotal).toBe(16);
+    expect(sets(r)).toEqual(sets(reference));
+  });
+
+  it('another seed gives another split; stratification keeps each category in its share', async () => {
+    const other = await runPipeline(toJsonl(rows), 'datasets/dolly/s.jsonl', { split: { seed: 'other' } });
+    expect(other.prepared('validation')).not.toEqual(reference.prepared('validation'));
+    const strat = await runPipeline(toJsonl(rows), 'datasets/dolly/s.jsonl', { split: { stratifyBy: 'category' } });
+    const m = strat.manifest();
+    const eligible = Object.values(m.byCategory.eligible).reduce((a, b) => a + b, 0);
+    for (const [cat, n] of Object.entries(m.byCategory.eligible)) {
+      expect(Math.abs((m.byCategory.validation[cat] ?? 0) - (1000 * n) / eligible)).toBeLessThanOrEqual(1);
+    }
+  });
+});
