@@ -125,7 +125,7 @@ async function resolveConfig(source: S3ObjectRef, message: Record<string, unknow
     layers.push(sidecar, message);
     return { config: resolveLayers(source.key, sidecar, message), layers };
   } catch (err) {
-    const reason = err instanceof InputError ? err.message : `the run configuration is invalid: ${(err as Error).message}`;
+    const reason = err instanceof InputError ? err.message : `the run configuration is invalid: ${describeConfigError(err)}`;
     return { config: resolveRunConfig(), configError: reason, layers: [layers, reason] };
   }
 }
@@ -165,11 +165,17 @@ async function firstBytes(stream: Readable): Promise<Buffer> {
       if (n >= 16) break;
     }
   } catch (err) {
-    throw new InputError(`the file cannot be read: ${(err as Error).message}`);
+    const gz = (err as { code?: string }).code?.startsWith('Z_');
+    throw new InputError(`${gz ? 'the gzip data is broken' : 'the file cannot be read'}: ${(err as Error).message}`);
   } finally {
     stream.destroy();
   }
   return Buffer.concat(parts).subarray(0, 16);
+}
+
+function describeConfigError(err: unknown): string {
+  const issues = (err as { issues?: Array<{ path: PropertyKey[]; message: string }> }).issues;
+  return issues ? issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ') : (err as Error).message;
 }
 
 const withoutOffset = ({ offset: _o, ...rest }: InputError['location']) => rest;

@@ -1,0 +1,130 @@
+import { countsBalance } from '../../../shared/prep/counts';
+import { gzip, shiftJis, toDelimited, utf16le } from '../../helpers/prep/fixtures';
+import { runPipeline } from '../../helpers/prep/pipeline';
+
+const rec = (i: number, extra: Record<string, unknown> = {}) => ({ instruction: `質問${i}`, input: '', output: `答え${i}`, category: 'open_qa', ...extra });
+const jsonl = (lines: string[]) => lines.join('\n') + '\n';
+
+/** Given a malformed input, when it is prepared, then the error names the problem and where it is. */
+describe('a broken or foreign-encoded file fails the run at ingest, saying what and where', () => {
+  const failsWith = async (body: Buffer | string, key: string, pattern: RegExp, location: Record<string, unknown> = {}, config?: Record<string, unknown>) => {
+    const r = await runPipeline(body, key, config);
+    expect(r.ingest.outcome).toBe('failed');
+    expect(r.run?.status).toBe('failed');
+    expect(r.run?.failure?.stage).toBe('ingest');
+    expect(r.run?.failure?.reason).toMatch(pattern);
+    expect(r.run?.failure?.location).toMatchObject({ file: `s3://datasets-bucket/${key}`, ...location });
+    expect(r.published).toHaveLength(0); // nothing was queued
+    return r;
+  };
+
+  it('Shift_JIS', () =>
+    failsWith(shiftJis(jsonl([JSON.stringify(rec(1)), JSON.stringify(rec(2))])), 'datasets/sjis.jsonl', /not valid UTF-8.*line 1.*Shift_JIS.*prep\.encoding/, { line: 1 }));
+  it('UTF-16 with a byte-order mark', () => failsWith(utf16le(jsonl([JSON.stringify(rec(1))])), 'datasets/u16.jsonl', /UTF-16LE.*byte-order mark.*prep\.encoding/));
+  it('UTF-16 without a byte-order mark', () => failsWith(utf16le(jsonl([JSON.stringify(rec(1))]), false), 'datasets/u16.jsonl', /UTF-16LE \(NUL bytes/));
+  it('a truncated JSON array', () =>
+    failsWith(JSON.stringify([rec(1), rec(2), rec(3)]).slice(0, -30), 'datasets/cut.json', /element 2.*never closed: the file ends inside it/, { row: 2 }));
+  it('an unclosed quoted CSV field', () =>
+    failsWith('instruction,input,output\n"a,b,c\nd,e,f\n', 'datasets/q.csv', /quoted field opened on line 2 is never closed/, { line: 2 }));
+  it('a CSV without the template columns', () => failsWith('question,answer\nq,a\n', 'datasets/cols.csv', /column "instruction".*question, answer/, { field: 'instruction' }));
+  it('an empty file', () => failsWith('', 'datasets/empty.jsonl', /empty/));
+  it('a header and no rows', () => failsWith('instruction,input,output\n', 'datasets/h.csv', /header but no data rows/));
+  it('a broken gzip', () => failsWith(gzip(jsonl([JSON.stringify(rec(1))])).subarray(0, 20), 'datasets/b.jsonl.gz', /gzip data is broken/));
+  it('a Parquet file that is not one', () => failsWith(Buffer.from('PAR1 this is not parquet'), 'datasets/x.parquet', /Parquet file cannot be read/));
+  it('a sidecar that is not JSON', async () => {
+    const { MemoryObjects } = await import('../../helpers/prep/memory');
+    const objects = new MemoryObjects();
+    objects.put('datasets-bucket', 'datasets/s.jsonl.run.json', '{ nope');
+    const r = await runPipeline(jsonl([JSON.stringify(rec(1))]), 'datasets/s.jsonl', undefined, objects);
+    expect(r.run?.failure?.reason).toMatch(/sidecar datasets\/s\.jsonl\.run\.json is not JSON/);
+  });
+  it('an invalid configuration', async () => {
+    const r = await runPipeline(jsonl([JSON.stringify(rec(1))]), 'datasets/c.jsonl', { split: { whenShort: 'sometimes' } });
+    expect(r.run?.failure?.reason).toMatch(/configuration is invalid: split\.whenShort: Invalid option/);
+  });
+});
+
+describe('a foreign encoding named in the configuration is converted', () => {
+  it.each([
+    ['shift_jis', (s: string) => shiftJis(s)],
+    ['utf-16le', (s: string) => utf16le(s)],
+  ] as Array<[string, (s: string) => Buffer]>)('%s', async (encoding, encode) => {
+    const body = encode(jsonl(Array.from({ length: 30 }, (_, i) => JSON.stringify(rec(i)))));
+    const r = await runPipeline(body, 'datasets/enc.jsonl', { prep: { encoding, chunkBytes: 200 }, split: { train: 20, validation: 5, test: 5 } });
+    expect(r.run?.status).toBe('submitting');
+    expect(r.run!.chunksTotal).toBeGreaterThan(3);
+    expect(r.run!.counts).toMatchObject({ input: 30, kept: 30, train: 20, validation: 5, test: 5 });
+    expect(r.prepared('train').join('\n')).toContain('答え');
+  });
+});
+
+describe('bad records are rejected one by one with their reason and line; the counts still add up', () => {
+  it('JSON Lines', async () => {
+    const lines = [
+      JSON.stringify(rec(1)),
+      '{"instruction": "broken", ',
+      JSON.stringify({ input: '', output: 'x' }),
+      '[1,2]',
+      JSON.stringify(rec(5, { output: { nested: true } })),
+      JSON.stringify(rec(6, { output: '   ' })),
+      JSON.stringify(rec(1)),
+      JSON.stringify(rec(8)),
+    ];
+    const r = await runPipeline(jsonl(lines), 'datasets/bad.jsonl', { split: { train: 1, validation: 1, test: 0 } });
+    const c = r.run!.counts!;
+    expect(countsBalance(c)).toBe(true);
+    expect(c).toMatchObject({ input: 8, kept: 2, rejected: 4, filtered: 2 });
+    expect(c.byReason).toEqual({
+      'rejected:not_json': 1,
+      'rejected:missing_field': 1,
+      'rejected:not_object': 1,
+      'rejected:wrong_type': 1,
+      'filtered:empty': 1,
+      'filtered:duplicate': 1,
+    });
+    expect(r.rejects().map((x) => [x.line, x.reason])).toEqual([
+      [2, 'rejected:not_json'],
+      [3, 'rejected:missing_field'],
+      [4, 'rejected:not_object'],
+      [5, 'rejected:wrong_type'],
+      [6, 'filtered:empty'],
+      [7, 'filtered:duplicate'],
+    ]);
+    expect(r.rejects()[0]).toMatchObject({ source: 's3://datasets-bucket/datasets/bad.jsonl', record: '{"instruction": "broken", ' });
+    expect(r.rejects()[1]).toMatchObject({ field: 'instruction', detail: 'field "instruction" is missing' });
+  });
+
+  it('CSV rows with the wrong number of fields', async () => {
+    const csv = toDelimited([rec(1), rec(2)] as never) + 'only,three,fields\n' + toDelimited([rec(3)] as never).split('\n')[1] + '\n';
+    const r = await runPipeline(csv, 'datasets/bad.csv', { split: { train: 2, validation: 1, test: 0 } });
+    expect(r.run!.counts).toMatchObject({ input: 4, kept: 3, rejected: 1, byReason: { 'rejected:bad_row': 1 } });
+    expect(r.rejects()[0]).toMatchObject({ line: 4, detail: '3 fields where the header has 4' });
+  });
+
+  it('duplicates across chunks are found by split; the first by position stays, wherever the cut falls', async () => {
+    const lines = Array.from({ length: 40 }, (_, i) => JSON.stringify(rec(i % 10, { index: String(i) })));
+    const one = await runPipeline(jsonl(lines), 'datasets/d.jsonl', { split: { train: 6, validation: 2, test: 2 } });
+    const many = await runPipeline(jsonl(lines), 'datasets/d.jsonl', { prep: { chunkBytes: 300 }, split: { train: 6, validation: 2, test: 2 } });
+    expect(many.run!.chunksTotal).toBeGreaterThan(5);
+    for (const r of [one, many]) {
+      expect(r.run!.counts).toMatchObject({ input: 40, kept: 10, filtered: 30, byReason: { 'filtered:duplicate': 30 } });
+      expect(r.rejects()).toHaveLength(30);
+    }
+    expect(many.prepared('train')).toEqual(one.prepared('train'));
+  });
+});
+
+describe('fewer eligible records than asked', () => {
+  const body = jsonl(Array.from({ length: 100 }, (_, i) => JSON.stringify(rec(i))));
+  it('shrinks every set by one ratio and records a warning (the default)', async () => {
+    const r = await runPipeline(body, 'datasets/few.jsonl');
+    expect(r.run!.counts).toMatchObject({ train: 90, validation: 9, test: 0 });
+    expect(r.run!.warnings!.join()).toMatch(/only 100 eligible records for 10000 training \+ 1000 validation \+ 50 test.*shrunk/);
+    expect(r.manifest().warnings).toEqual(r.run!.warnings);
+  });
+  it('fails the run when the configuration says so', async () => {
+    const r = await runPipeline(body, 'datasets/few.jsonl', { split: { whenShort: 'fail' } });
+    expect(r.run).toMatchObject({ status: 'failed', failure: { stage: 'split', reason: expect.stringMatching(/only 100 eligible/) } });
+    expect(countsBalance(r.run!.counts!)).toBe(true);
+  });
+});

@@ -1,0 +1,160 @@
+import { parseMessage } from '../../../shared/messages/envelope';
+import { ChunkRequested, ChunkTransformed, DatasetPrepared } from '../../../shared/messages/pipeline';
+import { ingest, type IngestDeps } from '../../../services/ingest/ingest';
+import { parseIngestRecord } from '../../../services/ingest/s3-event';
+import { transformChunk, RunNotReadyError, type TransformDeps } from '../../../services/transform/transform';
+import { splitOnChunk, type SplitDeps } from '../../../services/split/split';
+import { PROFILES, runIdFor } from '../../../shared/prep/run-setup';
+import { MemoryObjects, MemoryRunStore, memoryPublish } from '../../helpers/prep/memory';
+
+const B = 'datasets-bucket';
+const body = Array.from({ length: 50 }, (_, i) => JSON.stringify({ instruction: `q${i}`, input: '', output: `a${i}`, category: i % 2 ? 'x' : 'y' })).join('\n');
+const now = () => new Date('2025-01-01T00:00:00Z');
+
+function setup() {
+  const objects = new MemoryObjects();
+  const runs = new MemoryRunStore();
+  const publish = memoryPublish();
+  const datasets = objects.datasets();
+  const artifacts = objects.artifacts('artifacts');
+  const ingestDeps: IngestDeps = { runs, publish, datasets, transformQueueUrl: 'q://transform', artifactsBucket: 'artifacts', now };
+  const transformDeps: TransformDeps = { runs, publish, datasets, artifacts, splitQueueUrl: 'q://split', now };
+  const splitDeps: SplitDeps = { runs, publish, artifacts, submitQueueUrl: 'q://submit', now };
+  const on = (q: string) => publish.sent.filter((m) => m.queueUrl === q);
+  return { objects, runs, publish, datasets, ingestDeps, transformDeps, splitDeps, on };
+}
+
+describe('ingest records: S3 notifications and run requests', () => {
+  it('decodes URL-encoded keys (spaces as +) and ignores S3 test events', () => {
+    const n = { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: B }, object: { key: 'datasets/my+file+%E6%97%A5.jsonl', size: 3, eTag: 'abc' } } }] };
+    expect(parseIngestRecord(JSON.stringify(n))).toEqual([{ kind: 'upload', source: { bucket: B, key: 'datasets/my file 日.jsonl', size: 3, etag: 'abc', versionId: undefined } }]);
+    expect(parseIngestRecord(JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: B }))).toEqual([]);
+    expect(() => parseIngestRecord('{"hello":1}')).toThrow(/neither an S3 notification nor a run.requested/);
+    expect(() => parseIngestRecord('{"type":"run.requested","version":1}')).toThrow(/invalid run.requested/);
+  });
+
+  it('ignores keys outside datasets/ and sidecar configurations', async () => {
+    const { objects, ingestDeps } = setup();
+    objects.put(B, 'other/x.jsonl', body);
+    objects.put(B, 'datasets/x.jsonl.run.json', '{}');
+    expect(await ingest({ kind: 'upload', source: { bucket: B, key: 'other/x.jsonl' } }, ingestDeps)).toMatchObject({ outcome: 'ignored' });
+    expect(await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/x.jsonl.run.json' } }, ingestDeps)).toMatchObject({ outcome: 'ignored' });
+  });
+});
+
+describe('ingest is idempotent on the object and its configuration', () => {
+  it('a repeated notification starts no second run and queues nothing more', async () => {
+    const { objects, ingestDeps, runs, on } = setup();
+    objects.put(B, 'datasets/a.jsonl', body);
+    const first = await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, ingestDeps);
+    const again = await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, ingestDeps);
+    expect(first).toMatchObject({ outcome: 'planned', chunks: 1 });
+    expect(again).toEqual({ outcome: 'replayed', runId: (first as { runId: string }).runId });
+    expect(runs.runs.size).toBe(1);
+    expect(on('q://transform')).toHaveLength(1);
+  });
+
+  it('another configuration is another run', async () => {
+    const { objects, ingestDeps } = setup();
+    objects.put(B, 'datasets/a.jsonl', body);
+    const a = await ingest({ kind: 'request', source: { bucket: B, key: 'datasets/a.jsonl' }, correlationId: 'c' }, ingestDeps);
+    const b = await ingest({ kind: 'request', source: { bucket: B, key: 'datasets/a.jsonl' }, config: { split: { seed: 's2' } }, correlationId: 'c' }, ingestDeps);
+    expect((a as { runId: string }).runId).not.toBe((b as { runId: string }).runId);
+    expect((a as { runId: string }).runId).toMatch(/^r-[0-9a-f]{20}$/);
+  });
+
+  it('a run left in requested (a crash before publishing) is planned and published again', async () => {
+    const { objects, ingestDeps, runs, on } = setup();
+    objects.put(B, 'datasets/a.jsonl', body);
+    const crashing = { ...ingestDeps, publish: async () => { throw new Error('SQS down'); } };
+    await expect(ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, crashing)).rejects.toThrow('SQS down');
+    expect([...runs.runs.values()][0]!.status).toBe('requested');
+    await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, ingestDeps);
+    expect([...runs.runs.values()][0]).toMatchObject({ status: 'preparing', chunksTotal: 1 });
+    expect(on('q://transform')).toHaveLength(1);
+  });
+
+  it('layers the configuration: defaults < profile folder < sidecar < message', async () => {
+    const { objects, ingestDeps, runs } = setup();
+    objects.put(B, 'datasets/pairs/a.jsonl', JSON.stringify({ prompt: 'p', completion: 'c' }));
+    objects.put(B, 'datasets/pairs/a.jsonl.run.json', JSON.stringify({ split: { seed: 'side', train: 5 } }));
+    const r = await ingest({ kind: 'request', source: { bucket: B, key: 'datasets/pairs/a.jsonl' }, config: { split: { train: 7 } }, correlationId: 'c' }, ingestDeps);
+    const run = runs.runs.get((r as { runId: string }).runId)!;
+    expect(run.config.prep.template.kind).toBe(PROFILES.pairs!.prep!.template!.kind);
+    expect(run.config.split).toMatchObject({ seed: 'side', train: 7, validation: 1000 });
+    expect(run.runId).toBe(runIdFor({ bucket: B, key: 'datasets/pairs/a.jsonl', etag: run.source.etag }, run.config));
+  });
+});
+
+describe('transform and split under redelivery', () => {
+  async function planned(chunkBytes = 200) {
+    const s = setup();
+    s.objects.put(B, 'datasets/a.jsonl', body);
+    await ingest({ kind: 'request', source: { bucket: B, key: 'datasets/a.jsonl' }, config: { prep: { chunkBytes }, split: { train: 30, validation: 10, test: 5 } }, correlationId: 'c' }, s.ingestDeps);
+    const chunks = s.on('q://transform').map((m) => parseMessage(ChunkRequested, m.message));
+    return { ...s, chunks, runId: chunks[0]!.runId };
+  }
+
+  it('a chunk that arrives before the run is preparing is retried, not dropped', async () => {
+    const s = setup();
+    s.objects.put(B, 'datasets/a.jsonl', body);
+    const held: Parameters<typeof s.publish>[] = [];
+    await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, { ...s.ingestDeps, publish: async (...args) => { held.push(args); await transformChunk(parseMessage(ChunkRequested, args[1]), s.transformDeps).catch((e) => held.push(e)); } });
+    expect(held[1]).toBeInstanceOf(RunNotReadyError);
+  });
+
+  it('a redelivered chunk is counted once; split runs exactly once and a late delivery republishes dataset.prepared', async () => {
+    const s = await planned();
+    expect(s.chunks.length).toBeGreaterThan(3);
+    for (const c of s.chunks) await transformChunk(c, s.transformDeps);
+    expect(await transformChunk(s.chunks[0]!, s.transformDeps)).toEqual({ outcome: 'done', recorded: false });
+    const done = s.on('q://split').map((m) => parseMessage(ChunkTransformed, m.message));
+    expect(done).toHaveLength(s.chunks.length + 1);
+
+    const early = await splitOnChunk(done[0]!, s.splitDeps);
+    expect(early).toMatchObject({ outcome: 'prepared' }); // every chunk is already recorded by then
+    const results = [];
+    for (const d of done.slice(1)) results.push(await splitOnChunk(d, s.splitDeps));
+    expect(results.every((r) => r.outcome === 'prepared' && r.republished)).toBe(true);
+    const prepared = s.on('q://submit').map((m) => parseMessage(DatasetPrepared, m.message));
+    expect(new Set(prepared.map((p) => p.payload.manifestKey))).toEqual(new Set([`runs/${s.runId}/manifest.json`]));
+    expect(s.runs.events.filter((e) => e.to === 'splitting')).toHaveLength(1);
+    const run = await s.runs.get(s.runId);
+    expect(run!.counts).toMatchObject({ input: 50, kept: 50, train: 30, validation: 10, test: 5 });
+  });
+
+  it('split waits until every chunk is recorded', async () => {
+    const s = await planned();
+    await transformChunk(s.chunks[0]!, s.transformDeps);
+    const d = parseMessage(ChunkTransformed, s.on('q://split')[0]!.message);
+    expect(await splitOnChunk(d, s.splitDeps)).toEqual({ outcome: 'waiting', done: 1, total: s.chunks.length });
+  });
+
+  it('a delivery that finds the run still splitting (the winner crashed) redoes the split, to the same bytes', async () => {
+    const normal = await planned();
+    for (const c of normal.chunks) await transformChunk(c, normal.transformDeps);
+    await splitOnChunk(parseMessage(ChunkTransformed, normal.on('q://split')[0]!.message), normal.splitDeps);
+
+    const s = await planned();
+    for (const c of s.chunks) await transformChunk(c, s.transformDeps);
+    await s.runs.transition(s.runId, 'preparing', 'splitting', {}, { type: 'split.started' }); // the winner, then a crash
+    const d = parseMessage(ChunkTransformed, s.on('q://split')[0]!.message);
+    expect(await splitOnChunk(d, s.splitDeps)).toMatchObject({ outcome: 'prepared' });
+    expect((await s.runs.get(s.runId))!.status).toBe('submitting');
+    for (const set of ['train', 'validation', 'test']) {
+      const key = `runs/${s.runId}/prepared/${set}.jsonl`;
+      expect(s.objects.text('artifacts', key)).toBe(normal.objects.text('artifacts', key));
+    }
+  });
+
+  it('a crash after the run moved to submitting: the redelivery republishes dataset.prepared', async () => {
+    const s = await planned();
+    for (const c of s.chunks) await transformChunk(c, s.transformDeps);
+    const d = parseMessage(ChunkTransformed, s.on('q://split')[0]!.message);
+    const crashing = { ...s.splitDeps, publish: async () => { throw new Error('crash before publishing'); } };
+    await expect(splitOnChunk(d, crashing)).rejects.toThrow('crash');
+    expect((await s.runs.get(s.runId))!.status).toBe('submitting');
+    expect(await splitOnChunk(d, s.splitDeps)).toMatchObject({ outcome: 'prepared', republished: true });
+    expect(s.on('q://submit')).toHaveLength(1);
+  });
+});
