@@ -1,0 +1,151 @@
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { describeProgress, findRunBySource, listArtifacts, summarize } from '../../local/cli/follow';
+import { resolveRunConfig } from '../../shared/config/run-config';
+import type { Run } from '../../shared/runs/run';
+import { isTerminal } from '../../shared/runs/status';
+import type { CliContext } from '../context';
+import { CliError, progressBar, type Io } from '../io';
+import { nextStep, runSummary } from './runs';
+
+export interface RunOptions {
+  config?: string;
+  key?: string;
+  timeoutMinutes?: string;
+  pollMs?: string;
+  follow?: boolean;
+  json?: boolean;
+}
+
+/** A line that redraws in place on a terminal, and prints once per change otherwise. */
+function liveLine(io: Io) {
+  let last = '';
+  return {
+    show(text: string) {
+      if (text === last) return;
+      io.err(io.interactive ? `\r\x1b[2K${text}` : text);
+      last = text;
+    },
+    done() {
+      if (io.interactive && last) io.err('\n');
+      last = '';
+    },
+  };
+}
+
+function validateConfig(file: string): Buffer {
+  if (!existsSync(file)) throw new CliError(`run configuration ${file} not found`, 'give the path of a JSON run configuration (see shared/config/run-config.ts)', 2);
+  const bytes = readFileSync(file);
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new CliError(`${file} is not JSON: ${(err as Error).message}`, 'fix the file and run again', 2);
+  }
+  try {
+    resolveRunConfig(json);
+  } catch (err) {
+    const issues = (err as { issues?: Array<{ path: PropertyKey[]; message: string }> }).issues ?? [];
+    throw new CliError(`${file} is not a valid run configuration: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') || (err as Error).message}`, 'fix the fields named above and run again', 2);
+  }
+  return bytes;
+}
+
+/**
+ * `btp run <file>`: uploads a dataset under `datasets/` (the upload starts the run, as the data team's uploads do),
+ * then follows the run to its end with progress, and prints a summary. Exit 0 only when the run succeeded.
+ */
+export async function run(ctx: CliContext, io: Io, file: string, opts: RunOptions): Promise<number> {
+  if (!existsSync(file) || !statSync(file).isFile()) throw new CliError(`dataset file ${file} not found`, 'give the path of a JSON Lines, JSON, CSV/TSV or Parquet file', 2);
+  const config = opts.config ? validateConfig(opts.config) : undefined;
+  const bucket = ctx.names.datasetsBucket;
+  const key = `datasets/${opts.key ?? path.basename(file)}`;
+  const line = liveLine(io);
+  if (config) {
+    // The sidecar goes first: ingest reads it when the dataset's notification arrives.
+    await ctx.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}.run.json`, Body: config, ContentType: 'application/json' }));
+    io.err(`uploaded run configuration s3://${bucket}/${key}.run.json`);
+  }
+  const size = statSync(file).size;
+  const upload = new Upload({ client: ctx.s3, params: { Bucket: bucket, Key: key, Body: createReadStream(file) }, partSize: 16 * 1024 * 1024 });
+  upload.on('httpUploadProgress', (p) => line.show(`upload   ${progressBar(p.loaded ?? 0, size, 'bytes')}`));
+  // Runs made from an earlier upload of the same key are older than this (5 s of slack for clock skew).
+  const startedAt = new Date(ctx.now().getTime() - 5000).toISOString();
+  await upload.done();
+  line.show(`upload   ${progressBar(size, size, 'bytes')}`);
+  line.done();
+  io.err(`uploaded s3://${bucket}/${key} (${size} bytes); waiting for the run to start...`);
+
+  let found: Run | undefined;
+  const startBy = Date.now() + 60_000;
+  while (Date.now() < startBy) {
+    const candidate = await findRunBySource(ctx.db, ctx.names.table, bucket, key);
+    if (candidate && candidate.createdAt >= startedAt) {
+      found = candidate;
+      break;
+    }
+    await ctx.sleep(Number(opts.pollMs ?? 500));
+  }
+  if (!found) {
+    throw new CliError(
+      `no run started from s3://${bucket}/${key} within a minute`,
+      `look in the ingest dead-letter queue for the reason (\`aws sqs receive-message --queue-url "$BTP_INGEST_DLQ_URL" --message-attribute-names All\`), fix it, then \`btp redrive ingest\` or upload again`,
+      1,
+      { stage: 'ingest' },
+    );
+  }
+  io.err(`run ${found.runId} started`);
+  if (opts.follow === false) {
+    io.out(opts.json ? JSON.stringify({ runId: found.runId, status: found.status, source: { bucket, key } }, null, 2) : found.runId);
+    return 0;
+  }
+  const final = await follow(ctx, io, found.runId, { timeoutMs: Number(opts.timeoutMinutes ?? 180) * 60_000, pollMs: Number(opts.pollMs ?? 1000) });
+  const artifacts = (await listArtifacts(ctx.s3, ctx.names.artifactsBucket, `runs/${final.runId}/`)).filter((a) => !a.key.includes('/chunks/'));
+  if (opts.json) io.out(JSON.stringify({ runId: final.runId, status: final.status, run: runSummary(final), artifacts: artifacts.map((a) => `s3://${ctx.names.artifactsBucket}/${a.key}`) }, null, 2));
+  else {
+    io.out(summarize(final, artifacts, ctx.names.artifactsBucket));
+    const next = nextStep(final);
+    if (next) io.out(`next:        ${next}`);
+  }
+  if (!isTerminal(final.status)) {
+    throw new CliError(`run ${final.runId} had not ended after ${opts.timeoutMinutes ?? 180} minutes (it is ${final.status})`, `it goes on without the CLI: \`btp status ${final.runId}\``, 1, { runId: final.runId, stage: final.status });
+  }
+  return final.status === 'succeeded' ? 0 : 1;
+}
+
+/**
+ * Follows a run until it ends: a progress bar over chunks while the data is prepared, the job's state and elapsed
+ * time while it trains, and one line per change of anything else.
+ */
+export async function follow(ctx: CliContext, io: Io, runId: string, opts: { timeoutMs: number; pollMs: number }): Promise<Run> {
+  const end = Date.now() + opts.timeoutMs;
+  const line = liveLine(io);
+  const began = Date.now();
+  let run: Run | undefined;
+  let lastStatus = '';
+  let stageStarted = Date.now();
+  while (Date.now() < end) {
+    run = await ctx.runs.get(runId);
+    if (run) {
+      if (run.status !== lastStatus) {
+        line.done();
+        io.err(`[${((Date.now() - began) / 1000).toFixed(0).padStart(5)}s] ${describeProgress(run)}`);
+        lastStatus = run.status;
+        stageStarted = Date.now();
+      } else if (run.status === 'preparing' && run.chunksTotal) {
+        const done = (await ctx.runs.listChunks(runId)).length;
+        line.show(`prepare  ${progressBar(done, run.chunksTotal, 'chunks')}`);
+      } else if (['submitting', 'queued', 'training', 'provisioning', 'evaluating'].includes(run.status)) {
+        const mins = ((Date.now() - stageStarted) / 60_000).toFixed(1);
+        line.show(`${run.status.padEnd(8)} ${run.jobStatus ? `job ${run.jobStatus}, ` : ''}${mins} min in this stage`);
+      }
+      if (isTerminal(run.status)) break;
+    }
+    await ctx.sleep(opts.pollMs);
+  }
+  line.done();
+  if (!run) throw new CliError(`run ${runId} disappeared from table ${ctx.names.table}`, 'check the stage and table', 1, { runId });
+  return run;
+}

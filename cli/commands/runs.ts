@@ -1,0 +1,94 @@
+import { describeProgress, summarize } from '../../local/cli/follow';
+import type { Run, RunEvent } from '../../shared/runs/run';
+import { RUN_STATUSES, isTerminal, type RunStatus } from '../../shared/runs/status';
+import type { CliContext } from '../context';
+import { CliError, parseSince, table, type Io } from '../io';
+
+/** What `--json` gives for a run in a list: stable, small, enough to pick one and call `btp status`. */
+export const runSummary = (r: Run) => ({
+  runId: r.runId,
+  status: r.status,
+  createdAt: r.createdAt,
+  updatedAt: r.updatedAt,
+  source: { bucket: r.source.bucket, key: r.source.key },
+  counts: r.counts,
+  jobStatus: r.jobStatus,
+  costEstimateUsd: r.costEstimateUsd,
+  failure: r.failure,
+});
+
+export async function getRun(ctx: CliContext, runId: string): Promise<Run> {
+  const run = await ctx.runs.get(runId);
+  if (!run) throw new CliError(`run ${runId} was not found in table ${ctx.names.table} (${ctx.names.where})`, 'list runs with `btp list`, or check --stage / --endpoint-env', 1, { runId });
+  return run;
+}
+
+/** What to do next about a run that stopped, by where it stopped. */
+export function nextStep(run: Run): string | undefined {
+  if (run.status === 'failed') {
+    const stage = run.failure?.stage ?? '';
+    if (['ingest', 'transform', 'split', 'prepare'].some((s) => stage.includes(s))) {
+      return `fix the input${run.failure?.location ? ' at the location above' : ''} and upload it again (\`btp run <file>\`); see \`btp events ${run.runId}\``;
+    }
+    if (stage.includes('provision')) return `\`btp resume ${run.runId} --from provision\` buys the throughput again for the trained model`;
+    return `\`btp resume ${run.runId} --from train\` (optionally with --hp key=value) submits a new training attempt on the prepared data`;
+  }
+  if (run.status === 'succeeded') return `\`btp report ${run.runId}\` shows the run report; \`btp cleanup ${run.runId}\` removes what it left`;
+  if (!isTerminal(run.status)) return `\`btp status ${run.runId}\` again later, or \`btp cancel ${run.runId}\``;
+  return undefined;
+}
+
+export async function list(ctx: CliContext, io: Io, opts: { status?: string; since?: string; limit?: string; json?: boolean }): Promise<number> {
+  const statuses = (opts.status ? opts.status.split(',').map((s) => s.trim()).filter(Boolean) : [...RUN_STATUSES]) as RunStatus[];
+  const unknown = statuses.filter((s) => !RUN_STATUSES.includes(s));
+  if (unknown.length) throw new CliError(`unknown status ${unknown.join(', ')}`, `use one or more of ${RUN_STATUSES.join(', ')}`, 2);
+  const since = opts.since ? parseSince(opts.since, ctx.now()) : undefined;
+  const limit = opts.limit ? Number(opts.limit) : 50;
+  // One query per status on the byStatus index (newest first), merged: never a scan of the table.
+  const runs = (await Promise.all(statuses.map((s) => ctx.runs.listByStatus(s, since))))
+    .flat()
+    .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
+    .slice(0, limit);
+  if (opts.json) {
+    io.out(JSON.stringify({ runs: runs.map(runSummary) }, null, 2));
+    return 0;
+  }
+  if (!runs.length) {
+    io.out(`no runs${opts.status ? ` in ${statuses.join(', ')}` : ''}${since ? ` updated since ${since}` : ''} (${ctx.names.where})`);
+    return 0;
+  }
+  io.out(
+    table(
+      ['RUN', 'STATUS', 'UPDATED', 'SOURCE', 'INPUT', 'TRAIN', 'JOB'],
+      runs.map((r) => [r.runId, r.status, r.updatedAt.replace(/\.\d+Z$/, 'Z'), r.source.key, r.counts?.input, r.counts?.train, r.jobStatus]),
+    ),
+  );
+  return 0;
+}
+
+export async function status(ctx: CliContext, io: Io, runId: string, opts: { json?: boolean }): Promise<number> {
+  const run = await getRun(ctx, runId);
+  const chunksDone = run.chunksTotal && run.status === 'preparing' ? (await ctx.runs.listChunks(runId)).length : undefined;
+  if (opts.json) {
+    io.out(JSON.stringify({ run, chunksDone, next: nextStep(run) }, null, 2));
+    return 0;
+  }
+  io.out(summarize(run, [], '').trimStart());
+  io.out(`progress:    ${describeProgress(run)}${chunksDone !== undefined ? `  chunks done=${chunksDone}/${run.chunksTotal}` : ''}`);
+  const next = nextStep(run);
+  if (next) io.out(`next:        ${next}`);
+  return 0;
+}
+
+export const eventRow = (e: RunEvent) => [e.seq, e.at.replace(/\.\d+Z$/, 'Z'), e.type, e.from && e.to && e.from !== e.to ? `${e.from} -> ${e.to}` : (e.to ?? ''), e.detail ? JSON.stringify(e.detail).slice(0, 80) : ''];
+
+export async function events(ctx: CliContext, io: Io, runId: string, opts: { json?: boolean }): Promise<number> {
+  await getRun(ctx, runId);
+  const evs = (await ctx.runs.listEvents(runId)).sort((a, b) => a.seq - b.seq);
+  if (opts.json) {
+    io.out(JSON.stringify({ runId, events: evs }, null, 2));
+    return 0;
+  }
+  io.out(table(['SEQ', 'AT', 'EVENT', 'STATUS', 'DETAIL'], evs.map(eventRow)));
+  return 0;
+}

@@ -1,0 +1,79 @@
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Stack } from '../../../local/stack';
+import { RunConfig } from '../../../shared/config/run-config';
+import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
+import type { Run } from '../../../shared/runs/run';
+import { resolveNames, STEPS, type CliContext } from '../../../cli/context';
+import type { Io } from '../../../cli/io';
+import { runCli } from '../../../cli/program';
+
+/** The environment `npm run stack` writes, from a running stack. */
+export function stackEnv(stack: Stack): Record<string, string> {
+  const env: Record<string, string> = {
+    ...stack.clientEnv,
+    BTP_RUNS_TABLE: stack.tableName('RunsTable'),
+    BTP_DATASETS_BUCKET: stack.bucketName('DatasetsBucket'),
+    BTP_ARTIFACTS_BUCKET: stack.bucketName('ArtifactsBucket'),
+  };
+  for (const step of STEPS) {
+    const id = step[0]!.toUpperCase() + step.slice(1);
+    env[`BTP_${step.toUpperCase()}_QUEUE_URL`] = stack.queueUrl(`${id}Queue`);
+    env[`BTP_${step.toUpperCase()}_DLQ_URL`] = stack.queueUrl(`${id}DLQ`);
+  }
+  return env;
+}
+
+export interface Fakes {
+  deleted: string[];
+  answers: boolean[];
+}
+
+/** A CLI context on the stack's own clients, with Bedrock deletions recorded instead of sent. */
+export function stackContext(stack: Stack, fakes: Fakes): CliContext {
+  const db = DynamoDBDocumentClient.from(stack.clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+  const names = resolveNames(stackEnv(stack), {}, stack.clients.sqs);
+  return {
+    names,
+    db,
+    runs: new DynamoRunStore(db, names.table),
+    s3: stack.clients.s3,
+    sqs: stack.clients.sqs,
+    bedrock: {
+      deleteThroughput: async (arn) => void fakes.deleted.push(`throughput ${arn}`),
+      deleteCustomModel: async (arn) => void fakes.deleted.push(`model ${arn}`),
+    },
+    now: () => new Date(),
+    sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 100))),
+    close: () => undefined,
+  };
+}
+
+/** Runs `btp <args>` in-process; returns its exit code and what it wrote. */
+export async function btp(stack: Stack, fakes: Fakes, ...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: Io = {
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    interactive: false,
+    confirm: async () => fakes.answers.shift() ?? false,
+  };
+  const code = await runCli(args, { io, context: () => stackContext(stack, fakes) });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n'), json: <T = Record<string, unknown>>() => JSON.parse(out.join('\n')) as T };
+}
+
+export const seedRun = (stack: Stack, runId: string, over: Partial<Run> = {}): Run => {
+  const now = new Date().toISOString();
+  return {
+    runId,
+    status: 'requested',
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
+    source: { bucket: stack.bucketName('DatasetsBucket'), key: `datasets/${runId}.jsonl` },
+    config: RunConfig.parse({}),
+    artifactsPrefix: `s3://${stack.bucketName('ArtifactsBucket')}/runs/${runId}/`,
+    stages: {},
+    ...over,
+  };
+};
