@@ -1,0 +1,88 @@
+import { handler as ingestHandler } from '../../../services/ingest/handler';
+import { handler as transformHandler } from '../../../services/transform/handler';
+import { handler as splitHandler } from '../../../services/split/handler';
+import { countsBalance } from '../../../shared/prep/counts';
+import { DOLLY, describeWithData, shiftJis, toJsonArray, readJsonl } from '../../helpers/prep/fixtures';
+import { lambdaContext, s3Notification, sqsEvent, sqsRecord, startPrepEnv, type PrepEnv } from '../../helpers/prep/emulated-env';
+
+/**
+ * The handlers against the emulators with the real SDK clients: S3 notification -> ingest -> transform queue ->
+ * transform -> split queue -> split -> submit queue, reading what landed in S3, SQS and DynamoDB.
+ */
+let env: PrepEnv;
+beforeAll(async () => {
+  env = await startPrepEnv();
+}, 60_000);
+afterAll(async () => {
+  await env?.stop();
+});
+
+async function deliver(handler: typeof ingestHandler, bodies: string[], name: string) {
+  const out = [];
+  for (const body of bodies) out.push(await handler(sqsEvent(sqsRecord(body, { queue: name })), lambdaContext(name)));
+  return out;
+}
+
+async function runUpload(key: string, body: Buffer | string) {
+  const { eTag, size } = await env.put(key, body);
+  const ingestOut = await ingestHandler(sqsEvent(sqsRecord(s3Notification(env.buckets.datasets, key, size, eTag))), lambdaContext('ingest'));
+  const chunks = (await env.drain(env.queues.transform)).map((m) => m.body);
+  await deliver(transformHandler, chunks.reverse(), 'transform');
+  const done = (await env.drain(env.queues.split)).map((m) => m.body);
+  await deliver(splitHandler, done, 'split');
+  const submit = (await env.drain(env.queues.submit)).map((m) => JSON.parse(m.body) as { runId: string; type: string; payload: { manifestKey: string } });
+  return { ingestOut, chunks, done, submit };
+}
+
+describe('ingest, transform and split handlers on the emulators', () => {
+  it('acknowledges the S3 test event and dead-letters a record that is no message at all', async () => {
+    const test = JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: new Date().toISOString(), Bucket: env.buckets.datasets });
+    const bad = sqsRecord('{"neither":"nor"}');
+    const out = await ingestHandler(sqsEvent(sqsRecord(test), bad), lambdaContext('ingest'));
+    expect(out.batchItemFailures).toEqual([]);
+    const dlq = await env.drain(env.queues.dlq);
+    expect(dlq.map((m) => m.body)).toEqual(['{"neither":"nor"}']);
+  });
+
+  it('a Shift_JIS upload fails its run with the line and a hint, and queues nothing', async () => {
+    const body = shiftJis('{"instruction":"質問","input":"","output":"答え"}\n');
+    const { submit, chunks } = await runUpload('datasets/sjis data.jsonl', body);
+    expect(chunks).toHaveLength(0);
+    expect(submit).toHaveLength(0);
+    const failed = await env.runs.listByStatus('failed');
+    expect(failed[0]).toMatchObject({
+      source: { key: 'datasets/sjis data.jsonl' },
+      failure: { stage: 'ingest', reason: expect.stringMatching(/line 1.*Shift_JIS/), location: { line: 1 } },
+    });
+  });
+});
+
+describeWithData(DOLLY)('databricks-dolly-15k-ja through the handlers', () => {
+  it('as a JSON array in many chunks: 10,000 / 1,000 / 50, counts on the run, manifest with hashes, dataset.prepared for one manifest', async () => {
+    const rows = readJsonl(DOLLY);
+    const key = 'datasets/dolly/dolly 15k.json';
+    await env.put(`${key}.run.json`, JSON.stringify({ prep: { chunkBytes: 4 * 1024 * 1024 } }));
+    const { submit, chunks } = await runUpload(key, toJsonArray(rows));
+    expect(chunks.length).toBeGreaterThanOrEqual(4);
+    // The first delivery to find every chunk done splits; later ones find the run submitting and republish (submit is idempotent).
+    expect(submit).toHaveLength(chunks.length);
+    expect(new Set(submit.map((m) => `${m.type} ${m.runId} ${m.payload.manifestKey}`)).size).toBe(1);
+    const run = (await env.runs.get(submit[0]!.runId))!;
+    expect(run.status).toBe('submitting');
+    expect(run.counts).toMatchObject({ input: 15_015, train: 10_000, validation: 1_000, test: 50 });
+    expect(countsBalance(run.counts!)).toBe(true);
+    const manifest = JSON.parse(await env.text(env.buckets.artifacts, submit[0]!.payload.manifestKey)) as { outputs: Record<string, { key: string; sha256: string; records: number }> };
+    const train = await env.text(env.buckets.artifacts, manifest.outputs.train!.key);
+    expect(manifest.outputs.train!.key).toBe(`runs/${run.runId}/prepared/train.jsonl`);
+    expect(train.split('\n').filter(Boolean)).toHaveLength(10_000);
+    const { createHash } = await import('node:crypto');
+    expect(createHash('sha256').update(train).digest('hex')).toBe(manifest.outputs.train!.sha256);
+    const rejects = (await env.text(env.buckets.artifacts, `runs/${run.runId}/rejects.jsonl`)).split('\n').filter(Boolean);
+    expect(rejects).toHaveLength(run.counts!.filtered + run.counts!.rejected);
+
+    // Replays: the same notification again starts nothing; a redelivered chunk.transformed republishes dataset.prepared.
+    const again = await runUpload(key, toJsonArray(rows));
+    expect(again.chunks).toHaveLength(0);
+    expect(again.submit).toHaveLength(0);
+  });
+});
