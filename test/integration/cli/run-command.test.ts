@@ -1,0 +1,114 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { startStack, writeEnvFile, type Stack } from '../../../local/stack';
+import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
+import { btp, seedRun, stackEnv, type Fakes } from './cli-harness';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/**
+ * `btp run` uploads and follows. No functions run here: a stand-in for the pipeline starts the run when the upload
+ * lands and moves it through its stages, as ingest, transform, split, submit and monitor would.
+ */
+describe('btp run, and the btp bin', () => {
+  let stack: Stack;
+  let store: DynamoRunStore;
+  let dir: string;
+  const fakes: Fakes = { deleted: [], answers: [] };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  beforeAll(async () => {
+    stack = await startStack({ functions: 'none' });
+    store = new DynamoRunStore(DynamoDBDocumentClient.from(stack.clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } }), stack.tableName('RunsTable'));
+    dir = mkdtempSync(path.join(tmpdir(), 'btp-run-'));
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Plays the pipeline for one upload: waits for the object, then walks the run to `end`. */
+  async function pipelineFor(key: string, runId: string, end: 'succeeded' | 'failed') {
+    const Bucket = stack.bucketName('DatasetsBucket');
+    for (let i = 0; i < 100; i++) {
+      const there = await stack.clients.s3.send(new HeadObjectCommand({ Bucket, Key: key })).then(() => true, () => false);
+      if (there) break;
+      await sleep(100);
+    }
+    const ev = (type: string) => ({ type });
+    await store.create(seedRun(stack, runId, { source: { bucket: Bucket, key } }), ev('run.created'));
+    await store.transition(runId, 'requested', 'preparing', { chunksTotal: 2 }, ev('ingest.planned'));
+    const counts = { input: 3, kept: 2, filtered: 1, rejected: 0, byReason: { 'filtered:too_long': 1 } };
+    for (const index of [0, 1]) {
+      await sleep(300);
+      await store.putChunk({ runId, index, counts, keptKey: `k${index}`, rejectsKey: `r${index}`, doneAt: new Date().toISOString() });
+    }
+    await store.transition(runId, 'preparing', 'splitting', {}, ev('chunks.done'));
+    await store.transition(runId, 'splitting', 'submitting', { counts: { ...counts, train: 1, validation: 1, test: 0 } }, ev('dataset.prepared'));
+    await sleep(200);
+    if (end === 'failed') {
+      await store.transition(runId, 'submitting', 'failed', { failure: { stage: 'submit', reason: 'ValidationException: too few records', at: new Date().toISOString() } }, ev('job.rejected'));
+      return;
+    }
+    await store.transition(runId, 'submitting', 'training', { jobArn: 'arn:job/j1', jobStatus: 'InProgress' }, ev('job.submitted'));
+    await sleep(300);
+    await store.transition(runId, 'training', 'succeeded', { jobStatus: 'Completed', modelArn: 'arn:model/m1' }, ev('job.completed'));
+  }
+
+  it('uploads the dataset and its configuration, follows the run with progress, and ends with a summary', async () => {
+    // given a dataset and a run configuration
+    const file = path.join(dir, 'qa.jsonl');
+    writeFileSync(file, '{"instruction":"a","output":"b"}\n');
+    const config = path.join(dir, 'run.json');
+    writeFileSync(config, JSON.stringify({ split: { train: 1, validation: 1, test: 0 } }));
+
+    // when the data team runs it
+    const [r] = await Promise.all([btp(stack, fakes, 'run', file, '--config', config, '--poll-ms', '50', '--json'), pipelineFor('datasets/qa.jsonl', 'run-cli-1', 'succeeded')]);
+
+    // then it exits 0 with the final run, having shown progress on stderr
+    expect(r.code).toBe(0);
+    expect(r.json()).toMatchObject({ runId: 'run-cli-1', status: 'succeeded', run: { runId: 'run-cli-1', counts: { input: 3 } } });
+    expect(r.stderr).toContain('upload   [########################] 100%');
+    expect(r.stderr).toMatch(/prepare  \[#+\.*\]\s+\d+%\s+[12]\/2 chunks/);
+    expect(r.stderr).toContain('run run-cli-1 started');
+    const sidecar = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.bucketName('DatasetsBucket'), Key: 'datasets/qa.jsonl.run.json' }));
+    expect(JSON.parse(await sidecar.Body!.transformToString())).toEqual({ split: { train: 1, validation: 1, test: 0 } });
+  });
+
+  it('exits 1 with the failure and the next step when the run fails', async () => {
+    const file = path.join(dir, 'small.jsonl');
+    writeFileSync(file, '{"instruction":"a","output":"b"}\n');
+    const [r] = await Promise.all([btp(stack, fakes, 'run', file, '--poll-ms', '50'), pipelineFor('datasets/small.jsonl', 'run-cli-2', 'failed')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('failure:     [submit] ValidationException: too few records');
+    expect(r.stdout).toContain('next:        `btp resume run-cli-2 --from train`');
+  });
+
+  it('refuses a configuration that is not valid before uploading anything', async () => {
+    const file = path.join(dir, 'x.jsonl');
+    writeFileSync(file, '{}\n');
+    const config = path.join(dir, 'bad.json');
+    writeFileSync(config, JSON.stringify({ split: { train: -1 } }));
+    const r = await btp(stack, fakes, 'run', file, '--config', config);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('is not a valid run configuration: split.train:');
+    expect((await btp(stack, fakes, 'run', path.join(dir, 'missing.jsonl'))).stderr).toContain('dataset file');
+  });
+
+  it('npx btp works as a separate process with --endpoint-env', async () => {
+    const envFile = path.join(dir, 'stack.env');
+    const env = stackEnv(stack);
+    writeEnvFile(envFile, env);
+    const { stdout } = await promisify(execFile)('npx', ['--no-install', 'btp', '--endpoint-env', envFile, 'list', '--status', 'succeeded', '--json'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      timeout: 60_000,
+    });
+    expect(JSON.parse(stdout)).toMatchObject({ runs: [{ runId: 'run-cli-1', status: 'succeeded' }] });
+  }, 90_000);
+});
