@@ -74,7 +74,7 @@ describe('btp run, and the btp bin', () => {
     expect(r.code).toBe(0);
     expect(r.json()).toMatchObject({ runId: 'run-cli-1', status: 'succeeded', run: { runId: 'run-cli-1', counts: { input: 3 } } });
     expect(r.stderr).toContain('upload   [########################] 100%');
-    expect(r.stderr).toMatch(/prepare  \[#+\.*\]\s+\d+%\s+[12]\/2 chunks/);
+    expect(r.stderr).toMatch(/prepare {2}\[#+\.*\]\s+\d+%\s+[12]\/2 chunks/);
     expect(r.stderr).toContain('run run-cli-1 started');
     const sidecar = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.bucketName('DatasetsBucket'), Key: 'datasets/qa.jsonl.run.json' }));
     expect(JSON.parse(await sidecar.Body!.transformToString())).toEqual({ split: { train: 1, validation: 1, test: 0 } });
