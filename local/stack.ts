@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,8 @@ export interface StackOptions {
   retryDelaySeconds?: number;
   /** Long-poll wait of the event source mappings (Lambda uses 20 s; tests use less to stop faster). */
   waitTimeSeconds?: number;
+  /** Run scheduled functions (`schedule: rate(...)`) this often instead of at their real rate. */
+  scheduleEverySeconds?: number;
   /** The Bedrock emulator's clock: simulated hours per real second (default 3600). */
   simulatedHoursPerSecond?: number;
   /** Also set the stack's client environment (endpoints, region, credentials) on this process. */
@@ -158,6 +161,21 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         });
         runtimes[key] = runtime;
         closers.push(() => runtime.close());
+        const every = opts.scheduleEverySeconds ?? fn.scheduleSeconds;
+        if (fn.scheduleSeconds !== undefined && every !== undefined) {
+          // EventBridge Scheduler's event, as a scheduled rule delivers it.
+          const timer = setInterval(() => {
+            const event = {
+              version: '0', id: randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: topology.accountId,
+              time: new Date().toISOString(), region, resources: [`arn:aws:events:${region}:${topology.accountId}:rule/${fn.name}-schedule`], detail: {},
+            };
+            runtime.invoke(event).then(
+              () => opts.onInvoke?.({ functionName: key, records: 1, failed: 0 }),
+              (error: Error) => opts.onInvoke?.({ functionName: key, records: 1, failed: 1, error }),
+            );
+          }, every * 1000);
+          closers.push(async () => clearInterval(timer));
+        }
         if (fn.sqs) {
           const q = topology.queues[fn.sqs.queueLogicalId]!;
           const mapping = startEventSourceMapping({

@@ -45,6 +45,8 @@ export interface FunctionSpec {
   memoryMb: number;
   environment: Record<string, string>;
   sqs?: { queueLogicalId: string; batchSize: number; batchingWindowSeconds: number; maximumConcurrency: number };
+  /** `schedule: rate(N unit)` events, in seconds. */
+  scheduleSeconds?: number;
 }
 
 export interface TopologyOptions {
@@ -190,6 +192,7 @@ export function buildTopology(config: ResolvedServerless, opts: TopologyOptions)
     const [file, exportName] = splitHandler(fn.handler);
     const env = { ...providerEnv, ...(resolve(fn.environment ?? {}) as Record<string, unknown>) };
     const sqsEvent = fn.events?.find((e) => e.sqs)?.sqs as SqsEvent | undefined;
+    const schedule = fn.events?.find((e) => e.schedule)?.schedule;
     topology.functions[key] = {
       name: fn.name ?? `${stackName}-${key}`,
       handlerFile: file,
@@ -206,9 +209,20 @@ export function buildTopology(config: ResolvedServerless, opts: TopologyOptions)
             maximumConcurrency: sqsEvent.maximumConcurrency ?? 5,
           }
         : undefined,
+      scheduleSeconds: schedule === undefined ? undefined : rateSeconds(schedule),
     };
   }
   return topology;
+}
+
+/** `rate(15 minutes)` (or `{ rate: ['rate(15 minutes)'] }`) in seconds; cron expressions are not run locally. */
+function rateSeconds(schedule: unknown): number | undefined {
+  const raw = typeof schedule === 'string' ? schedule : (schedule as { rate?: unknown })?.rate;
+  const text = Array.isArray(raw) ? String(raw[0]) : String(raw);
+  const m = text.match(/^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$/);
+  if (!m) return undefined;
+  const unit = m[2]!.startsWith('minute') ? 60 : m[2]!.startsWith('hour') ? 3600 : 86400;
+  return Number(m[1]) * unit;
 }
 
 function splitHandler(handler: string): [string, string] {
