@@ -27,6 +27,8 @@ export interface ManifestView {
   byCategoryAndSplit?: Record<string, Record<string, number>>;
   lengths?: { bins: LengthBin[]; limit?: number; unit: string; p50?: number; p95?: number; max?: number };
   counts?: Partial<Run['counts']> & { byReason?: Record<string, number> };
+  /** Length statistics of the training set when the manifest has no histogram. */
+  lengthStats?: { p50?: number; p95?: number; max?: number };
 }
 
 /** Everything the run report shows; building the report from these is pure. */
@@ -64,10 +66,13 @@ function categories(m: Obj): Pick<ManifestView, 'byCategory' | 'byCategoryAndSpl
   if (flat && Object.keys(flat).length === Object.keys(raw).length) return { byCategory: flat };
   // { category: { train: n, validation: n } } or { train: { category: n } }
   const nested = Object.entries(raw).filter(([, v]) => isObj(v)) as Array<[string, Obj]>;
-  const splits = ['train', 'training', 'validation', 'test'];
+  const splits = ['eligible', 'train', 'training', 'validation', 'test'];
   const bySplitFirst = nested.every(([k]) => splits.includes(k));
+  // The split step's manifest: { eligible: {cat: n}, train: {...}, validation: {...}, test: {...} }
+  const eligible = bySplitFirst && isObj(raw.eligible) ? numberRecord(raw.eligible) : undefined;
   const table: Record<string, Record<string, number>> = {};
   for (const [outer, inner] of nested) {
+    if (outer === 'eligible') continue;
     for (const [k, v] of Object.entries(inner)) {
       const n = num(v);
       if (n === undefined) continue;
@@ -76,6 +81,7 @@ function categories(m: Obj): Pick<ManifestView, 'byCategory' | 'byCategoryAndSpl
     }
   }
   const byCategory = Object.fromEntries(Object.entries(table).map(([c, s]) => [c, Object.entries(s).filter(([k]) => k !== 'total').reduce((a, [, n]) => a + n, 0)]));
+  if (eligible) return { byCategory: eligible, byCategoryAndSplit: Object.keys(table).length ? table : undefined };
   return Object.keys(table).length ? { byCategory, byCategoryAndSplit: table } : {};
 }
 
@@ -124,6 +130,11 @@ export function readManifest(value: unknown): ManifestView {
         p95: num(l.p95),
         max: num(first(l, 'max', 'longest')),
       };
+    }
+    else if (!view.lengths) {
+      // The split step's manifest: { train: { chars: { p50, p95, max, ... } }, ... }: statistics, no histogram
+      const train = isObj(l.train) && isObj(l.train.chars) ? l.train.chars : undefined;
+      if (train) view.lengthStats = { p50: num(train.p50), p95: num(train.p95), max: num(train.max) };
     }
   } else if (Array.isArray(l)) {
     const bins = lengthBins({ histogram: l });
@@ -194,3 +205,33 @@ export function readEvaluationSamples(text: string): EvaluationSample[] {
     return [{ prompt, completion, reference: typeof reference === 'string' ? reference : undefined }];
   });
 }
+
+/**
+ * A length histogram from the prepared records (`{prompt, completion}` lines), in Unicode code points as the filter
+ * counts them: ten bins up to the limit, and one past it holding the records the filter dropped for length (they
+ * are not in the prepared files, so their count comes from the run's reasons).
+ */
+export function lengthHistogram(lines: Iterable<string>, limit: number, droppedForLength: number): LengthBin[] {
+  const width = Math.max(1, Math.ceil(limit / 10));
+  const bins: LengthBin[] = Array.from({ length: Math.ceil(limit / width) }, (_, i) => ({ from: i * width, to: Math.min(limit, (i + 1) * width), count: 0 }));
+  const over: LengthBin = { from: limit, to: limit * 2, count: droppedForLength };
+  for (const line of lines) {
+    if (!line.trim()) continue;
+    let rec: unknown;
+    try {
+      rec = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (!isObj(rec)) continue;
+    const text = typeof rec.prompt === 'string' || typeof rec.completion === 'string' ? `${rec.prompt ?? ''}${rec.completion ?? ''}` : typeof rec.input === 'string' ? rec.input : '';
+    const n = [...text].length;
+    if (n >= limit) over.count++;
+    else bins[Math.min(bins.length - 1, Math.floor(n / width))]!.count++;
+  }
+  return [...bins, over];
+}
+
+/** Records the filters dropped for their length: reasons named for it (`filtered:too_long_chars`, `filtered:too_many_tokens`). */
+export const droppedForLength = (byReason: Record<string, number> = {}) =>
+  Object.entries(byReason).filter(([r]) => /too_long|too_many_tokens|length/.test(r)).reduce((s, [, n]) => s + n, 0);

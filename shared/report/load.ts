@@ -1,7 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Run } from '../runs/run';
 import { buildReport, type RunReport } from './build-report';
-import { parseMetricsCsv, readEvaluationSamples, readManifest, type ReportInputs } from './inputs';
+import { droppedForLength, lengthHistogram, parseMetricsCsv, readEvaluationSamples, readManifest, type ReportInputs } from './inputs';
 
 /** Where a run's artifacts are: its artifactsPrefix (`s3://<bucket>/runs/<runId>/`), else the given bucket. */
 export function artifactsLocation(run: Run, fallbackBucket?: string): { bucket: string; prefix: string } {
@@ -68,9 +68,18 @@ export async function loadReportInputs(run: Run, s3: S3Client, opts: { artifacts
     validationKey ? getText(s3, bucket, validationKey) : undefined,
     samplesKey ? getText(s3, bucket, samplesKey) : undefined,
   ]);
+  let view = manifest === undefined ? undefined : readManifest(manifest);
+  // No histogram in the manifest: count it from the prepared sets (what Bedrock trains on), up to the limit.
+  const limit = run.config?.prep?.filters?.maxChars;
+  const prepared = keys.filter((k) => /\/prepared\/[^/]+\.jsonl$/.test(k.key));
+  if (limit && prepared.length && !view?.lengths) {
+    const texts = await Promise.all(prepared.map((k) => getText(s3, bucket, k.key)));
+    const bins = lengthHistogram(texts.flatMap((t) => (t ?? '').split('\n')), limit, droppedForLength(run.counts?.byReason));
+    view = { ...(view ?? {}), lengths: { bins, limit, unit: 'characters', ...(view?.lengthStats ?? {}) } };
+  }
   return {
     run,
-    manifest: manifest === undefined ? undefined : readManifest(manifest),
+    manifest: view,
     training: training ? parseMetricsCsv(training) : undefined,
     validation: validation ? parseMetricsCsv(validation) : undefined,
     evaluationSamples: samples ? readEvaluationSamples(samples) : undefined,

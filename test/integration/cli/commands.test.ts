@@ -245,8 +245,10 @@ describe('btp against the local stack', () => {
       }
     });
 
-    it('--print prints the Markdown summary', async () => {
+    it('--print prints the Markdown summary, with lengths counted from the prepared sets when the manifest has none', async () => {
+      await stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.bucketName('ArtifactsBucket'), Key: 'runs/r-failed/prepared/train.jsonl', Body: '{"prompt":"abc","completion":"de"}\n' }));
       const r = await cli('report', 'r-failed', '--print');
+      expect(r.stdout).toContain('limit 1,500 (dashed), 50 records at or past it');
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('# Run report: r-failed');
       expect(r.stdout).toContain('| failure | [submit] ValidationException');

@@ -1,5 +1,5 @@
 import { buildReport } from '../../../shared/report/build-report';
-import { parseMetricsCsv, readEvaluationSamples, readManifest } from '../../../shared/report/inputs';
+import { droppedForLength, lengthHistogram, parseMetricsCsv, readEvaluationSamples, readManifest } from '../../../shared/report/inputs';
 import { finishedRun, reportInputs } from './report-fixture';
 
 const chartsOf = (html: string) => [...html.matchAll(/<figure class="chart" data-chart="([a-z]+)"><svg[^>]*>/g)].map((m) => m[1]);
@@ -69,6 +69,28 @@ describe('report inputs, read tolerantly', () => {
     expect(readManifest({ lengthHistogram: [[0, 100, 7]] }).lengths?.bins).toEqual([{ from: 0, to: 100, count: 7 }]);
     expect(readManifest('nonsense')).toEqual({});
     expect(readManifest({ lengths: { histogram: [{ nothing: 1 }] } }).lengths).toBeUndefined();
+  });
+
+  it('reads the split step\'s manifest: eligible categories, per-set categories, length statistics', () => {
+    const split = {
+      counts: { input: 10, kept: 8, filtered: 2, rejected: 0, byReason: { 'filtered:too_long_chars': 2 }, train: 5, validation: 2, test: 1 },
+      byCategory: { eligible: { open_qa: 6, summarization: 2 }, train: { open_qa: 4, summarization: 1 }, validation: { open_qa: 2 }, test: { summarization: 1 } },
+      lengths: { train: { chars: { count: 5, total: 900, min: 20, max: 400, mean: 180, p50: 150, p95: 390 }, tokens: { count: 5 } } },
+    };
+    const view = readManifest(split);
+    expect(view.byCategory).toEqual({ open_qa: 6, summarization: 2 });
+    expect(view.byCategoryAndSplit).toEqual({ open_qa: { train: 4, validation: 2 }, summarization: { train: 1, test: 1 } });
+    expect(view.lengths).toBeUndefined();
+    expect(view.lengthStats).toEqual({ p50: 150, p95: 390, max: 400 });
+  });
+
+  it('counts a length histogram from prepared records, with the records dropped for length past the limit', () => {
+    const lines = ['{"prompt":"あいう","completion":"えお"}', '{"prompt":"' + 'x'.repeat(95) + '","completion":""}', 'not json', ''];
+    const bins = lengthHistogram(lines, 100, droppedForLength({ 'filtered:too_long_chars': 3, 'filtered:too_many_tokens': 1, 'filtered:duplicate': 9 }));
+    expect(bins).toHaveLength(11);
+    expect(bins[0]).toEqual({ from: 0, to: 10, count: 1 });
+    expect(bins[9]).toEqual({ from: 90, to: 100, count: 1 });
+    expect(bins[10]).toEqual({ from: 100, to: 200, count: 4 });
   });
 
   it('reads evaluation samples from JSON Lines or an array, with common field names', () => {
