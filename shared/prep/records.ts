@@ -91,6 +91,11 @@ export class ChunkProcessor {
     if (chars > this.maxChars) {
       return this.drop(rec, 'filtered:too_long_chars', `${chars} characters (Unicode code points) > the limit of ${this.maxChars}`);
     }
+    // Duplicates are looked up before the token estimate: most dropped records in a repetitive corpus are duplicates,
+    // and a record only counts as seen once it passed every filter, so the outcome is the same in either order.
+    const k = contentKey(parts);
+    const first = filters.dropDuplicates ? this.seen.get(k) : undefined;
+    if (first) return this.drop(rec, 'filtered:duplicate', `same text as ${where(first)}`);
     const tIn = estimateTokens(parts[0]!);
     const tOut = parts.length > 1 ? estimateTokens(parts[1]!) : 0;
     const limit = this.rules.tokenLimit;
@@ -98,12 +103,7 @@ export class ChunkProcessor {
       const violation = tokenLimitViolation(limit as Parameters<typeof tokenLimitViolation>[0], tIn, tOut);
       if (violation) return this.drop(rec, 'filtered:too_many_tokens', `estimated: ${violation}`);
     }
-    const k = contentKey(parts);
-    if (filters.dropDuplicates) {
-      const first = this.seen.get(k);
-      if (first) return this.drop(rec, 'filtered:duplicate', `same text as ${where(first)}`);
-      this.seen.set(k, { line: rec.line, row: rec.row });
-    }
+    if (filters.dropDuplicates) this.seen.set(k, { line: rec.line, row: rec.row });
     const meta: KeptMeta = { k, p: rec.pos, q, n: chars, t: tIn + tOut };
     if (rec.line !== undefined) meta.l = rec.line;
     if (rec.row !== undefined) meta.w = rec.row;

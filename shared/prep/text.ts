@@ -39,6 +39,7 @@ export function seededRank(seed: string, key: string): string {
 /** The first characters of a text, for reject lines: enough to find the record, not a copy of a huge one. */
 export function prefix(s: string, max = 300): string {
   if (s.length <= max) return s;
-  const chars = [...s.slice(0, max + 1)].slice(0, max);
-  return chars.join('') + '…';
+  const c = s.charCodeAt(max - 1);
+  const end = c >= 0xd800 && c <= 0xdbff ? max - 1 : max; // never end on half a surrogate pair
+  return s.slice(0, end) + '…';
 }

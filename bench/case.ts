@@ -1,0 +1,75 @@
+/**
+ * One benchmark case, in its own process so its peak RSS is its own. Prints one JSON line.
+ *   core <file>     plan + transform + split on local files (the data preparation core)
+ *   stack <file>    upload to the local stack's S3 and wait for split to finish (ingest, transform, split Lambdas)
+ */
+import { mkdtempSync, rmSync, statSync, createReadStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { resolveRunConfig } from '../shared/config/run-config';
+import { fileArtifacts, fileDatasets } from './fs-stores';
+import { prepareCore } from './core';
+
+const [mode, file] = process.argv.slice(2) as [string, string];
+const bytes = statSync(file).size;
+const peakRssMB = () => process.resourceUsage().maxRSS / 1024;
+
+async function core() {
+  const root = mkdtempSync(path.join(tmpdir(), 'btp-bench-core-'));
+  try {
+    const datasets = fileDatasets(path.dirname(path.dirname(file)));
+    const source = { bucket: path.basename(path.dirname(file)), key: path.basename(file), size: bytes };
+    const t0 = process.hrtime.bigint();
+    const { plan, result } = await prepareCore(source, resolveRunConfig(), datasets, fileArtifacts(root));
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    return { records: plan.records, chunks: plan.chunks.length, seconds, counts: result.counts };
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+async function stack() {
+  let startStack: typeof import('../local/stack').startStack;
+  try {
+    ({ startStack } = await import('../local/stack'));
+  } catch {
+    return { skipped: 'local stack not available' };
+  }
+  const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+  const { makeDocumentClient } = await import('../shared/aws/clients');
+  const { DynamoRunStore } = await import('../shared/runs/dynamo-run-store');
+  const s = await startStack({ functions: ['ingest', 'transform', 'split'], waitTimeSeconds: 1 });
+  try {
+    const runs = new DynamoRunStore(makeDocumentClient(s.clients.dynamodb), s.tableName());
+    const bucket = s.bucketName('DatasetsBucket');
+    const u0 = process.hrtime.bigint();
+    await s.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `datasets/bench/${path.basename(file)}`, Body: createReadStream(file), ContentLength: bytes }));
+    const t0 = process.hrtime.bigint();
+    for (;;) {
+      const done = [...(await runs.listByStatus('submitting')), ...(await runs.listByStatus('failed'))];
+      if (done.length) {
+        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+        const run = done[0]!;
+        return { records: run.counts?.input, chunks: run.chunksTotal, seconds, uploadSeconds: Number(t0 - u0) / 1e9, status: run.status, counts: run.counts };
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    await s.stop();
+  }
+}
+
+(async () => {
+  const out = mode === 'core' ? await core() : await stack();
+  const result: Record<string, unknown> = { ...out, bytes };
+  if (typeof out.seconds === 'number') {
+    result.recordsPerSecond = Math.round((out.records ?? 0) / out.seconds);
+    result.MBPerSecond = Math.round((bytes / 1e6 / out.seconds) * 10) / 10;
+  }
+  result.peakRssMB = Math.round(peakRssMB());
+  process.stdout.write(JSON.stringify(result) + '\n');
+  process.exit(0);
+})().catch((err) => {
+  process.stdout.write(JSON.stringify({ error: (err as Error).stack }) + '\n');
+  process.exit(1);
+});

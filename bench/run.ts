@@ -1,0 +1,101 @@
+/**
+ * `npm run bench`: the data preparation benchmark. One JSON line per case: records, bytes, seconds, records/s, MB/s,
+ * peak RSS. Cases: the core on databricks-dolly-15k-ja and on a ~650 MB corpus made here (dolly x 40, unique indexes);
+ * the pandas way of the seed recipe on both, when python3-pandas is installed, with the ratios; and upload to
+ * split-done through the local stack on both. Each case runs in its own process, so each peak RSS is its own.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, createWriteStream, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..');
+const DOLLY = path.resolve(ROOT, '../shared/data/databricks-dolly-15k-ja.jsonl');
+const REPEAT = 40;
+
+const print = (line: Record<string, unknown>) => process.stdout.write(JSON.stringify(line) + '\n');
+
+function runNode(mode: string, file: string): Record<string, unknown> {
+  const r = spawnSync(process.execPath, ['--openssl-legacy-provider', '--expose-gc', '--import', 'tsx', path.join(__dirname, 'case.ts'), mode, file], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR' },
+  });
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(last) as Record<string, unknown>;
+  } catch {
+    return { error: `exit ${r.status}: ${r.stderr.slice(-2000)}` };
+  }
+}
+
+function runPandas(file: string, out: string): Record<string, unknown> {
+  // Debian's python3-pandas lives under /usr/bin/python3, which a pyenv or venv python3 on PATH may hide.
+  const python = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import pandas'], { encoding: 'utf8' }).status === 0);
+  if (!python) return { skipped: 'pandas is not installed (apt-get install python3-pandas)' };
+  const probe = spawnSync(python, ['-c', 'import pandas; print(pandas.__version__)'], { encoding: 'utf8' });
+  const r = spawnSync(python, [path.join(__dirname, 'pandas_baseline.py'), file, out], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  if (r.status !== 0) return { error: r.stderr.slice(-2000) };
+  const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { records: number; seconds: number; peakRssMB: number };
+  return { pandas: probe.stdout.trim(), ...res, recordsPerSecond: Math.round(res.records / res.seconds), peakRssMB: Math.round(res.peakRssMB) };
+}
+
+/** dolly-15k-ja repeated with unique indexes: the same records 40 times, about 650 MB. */
+async function makeCorpus(file: string) {
+  const lines = readFileSync(DOLLY, 'utf8').split('\n').filter(Boolean);
+  const out = createWriteStream(file);
+  for (let rep = 0; rep < REPEAT; rep++) {
+    const text = lines.map((l) => l.replace(/^\{"index":"/, `{"index":"${rep}-`)).join('\n') + '\n';
+    if (!out.write(text)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+(async () => {
+  if (!existsSync(DOLLY)) {
+    print({ case: 'all', skipped: `${DOLLY} is absent` });
+    return;
+  }
+  const tmp = mkdtempSync(path.join(tmpdir(), 'btp-bench-'));
+  try {
+    const dir = path.join(tmp, 'datasets');
+    mkdirSync(dir);
+    const dolly = path.join(dir, 'dolly-15k-ja.jsonl');
+    const corpus = path.join(dir, 'corpus-650mb.jsonl');
+    await makeCorpus(corpus);
+    copyFileSync(DOLLY, dolly);
+    const results: Record<string, Record<string, unknown>> = {};
+    const run = (name: string, fn: () => Record<string, unknown>) => {
+      results[name] = fn();
+      print({ case: name, ...results[name] });
+    };
+    run('core dolly-15k-ja', () => runNode('core', dolly));
+    run('core corpus-650mb', () => runNode('core', corpus));
+    run('pandas dolly-15k-ja', () => runPandas(dolly, path.join(tmp, 'pandas-dolly')));
+    run('pandas corpus-650mb', () => runPandas(corpus, path.join(tmp, 'pandas-corpus')));
+    const core = results['core corpus-650mb']!;
+    const pandas = results['pandas corpus-650mb']!;
+    if (typeof pandas.seconds === 'number' && typeof core.seconds === 'number') {
+      print({
+        case: 'core vs pandas, corpus-650mb',
+        throughputRatio: Math.round(((pandas.seconds as number) / (core.seconds as number)) * 100) / 100,
+        memoryRatio: Math.round(((core.peakRssMB as number) / (pandas.peakRssMB as number)) * 1000) / 1000,
+        targets: { throughputRatio: '>= 3', memoryRatio: '<= 0.1' },
+      });
+    }
+    run('stack dolly-15k-ja', () => runNode('stack', dolly));
+    run('stack corpus-650mb', () => runNode('stack', corpus));
+    for (const name of ['dolly-15k-ja', 'corpus-650mb']) {
+      const s = results[`stack ${name}`]!;
+      const c = results[`core ${name}`]!;
+      if (typeof s.seconds === 'number' && typeof c.seconds === 'number') {
+        print({ case: `stack vs core, ${name}`, timeRatio: Math.round(((s.seconds as number) / (c.seconds as number)) * 100) / 100, target: '<= 1.5' });
+      }
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+})();
