@@ -276,8 +276,8 @@ async function createResources(
 }
 
 /**
- * SNS topics of serverless.yml, each with a local queue subscribed to it with raw delivery, so what the pipeline
- * publishes can be read locally as a subscribing team would read it.
+ * SNS topics of serverless.yml with their SQS subscriptions (filter policies included), and for each topic one more
+ * local queue subscribed with raw delivery, so what the pipeline publishes can be read as a subscribing team would.
  */
 async function subscribeLocalQueues(
   topology: Topology,
@@ -302,6 +302,18 @@ async function subscribeLocalQueues(
         }),
       );
       out[topic.logicalId] = sqsEmu.queueUrl(queueName);
+    }
+    for (const sub of topology.subscriptions) {
+      const attributes: Record<string, string> = { RawMessageDelivery: String(sub.raw) };
+      if (sub.filterPolicy) attributes.FilterPolicy = JSON.stringify(sub.filterPolicy);
+      await sns.send(
+        new SubscribeCommand({
+          TopicArn: topology.topics[sub.topicLogicalId]!.arn,
+          Protocol: 'sqs',
+          Endpoint: sqsEmu.queueArn(topology.queues[sub.queueLogicalId]!.name, topology.region),
+          Attributes: attributes,
+        }),
+      );
     }
   } finally {
     sns.destroy();

@@ -73,7 +73,12 @@ async function main(): Promise<number> {
     print(`run ${run.runId} started`);
     const final = await followRun(store, run.runId, { timeoutMs: Number(values['timeout-minutes']) * 60_000, print });
     const artifactsBucket = stack.bucketName('ArtifactsBucket');
-    const artifacts = await listArtifacts(stack.clients.s3, artifactsBucket, `runs/${run.runId}/`);
+    // The report function writes the run's report when it hears the run ended; give it a moment.
+    let artifacts = await listArtifacts(stack.clients.s3, artifactsBucket, `runs/${run.runId}/`);
+    for (let i = 0; i < 60 && final && !artifacts.some((a) => a.key.endsWith('/report.html')); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      artifacts = await listArtifacts(stack.clients.s3, artifactsBucket, `runs/${run.runId}/`);
+    }
     print(summarize(final ?? run, artifacts.filter((a) => !a.key.includes('/chunks/')), artifactsBucket));
     return final?.status === 'succeeded' ? 0 : 1;
   } finally {

@@ -15,6 +15,8 @@ export interface Topology {
   /** EventBridge rules that deliver to a queue: the local Bedrock emulator's events follow them. */
   eventRules: Array<{ logicalId: string; pattern: Record<string, unknown>; queueLogicalId: string }>;
   topics: Record<string, { logicalId: string; name: string; arn: string }>;
+  /** SNS -> SQS subscriptions, with their raw-delivery flag and filter policy. */
+  subscriptions: Array<{ logicalId: string; topicLogicalId: string; queueLogicalId: string; raw: boolean; filterPolicy?: Record<string, unknown> }>;
 }
 
 export interface QueueSpec {
@@ -142,7 +144,7 @@ export function buildTopology(config: ResolvedServerless, opts: TopologyOptions)
     throw new Error(`the local stack needs SQS event sources as Fn::GetAtt [Queue, Arn], got ${JSON.stringify(arn)}`);
   };
 
-  const topology: Topology = { stackName, region, accountId, queues: {}, buckets: {}, tables: {}, functions: {}, eventRules: [], topics: {} };
+  const topology: Topology = { stackName, region, accountId, queues: {}, buckets: {}, tables: {}, functions: {}, eventRules: [], topics: {}, subscriptions: [] };
   for (const [logicalId, res] of Object.entries(resources) as Array<[string, CfnResource]>) {
     const p = res.Properties ?? {};
     if (res.Type === 'AWS::SQS::Queue') {
@@ -177,6 +179,16 @@ export function buildTopology(config: ResolvedServerless, opts: TopologyOptions)
       topology.tables[logicalId] = { logicalId, name: nameOf(logicalId), properties: p };
     } else if (res.Type === 'AWS::SNS::Topic') {
       topology.topics[logicalId] = { logicalId, name: nameOf(logicalId), arn: ref(logicalId) };
+    } else if (res.Type === 'AWS::SNS::Subscription' && p.Protocol === 'sqs') {
+      const topicRef = (p.TopicArn as { Ref?: string })?.Ref;
+      if (!topicRef) throw new Error(`the local stack needs ${logicalId}.TopicArn as a Ref to a topic`);
+      topology.subscriptions.push({
+        logicalId,
+        topicLogicalId: topicRef,
+        queueLogicalId: logicalIdOfArn(p.Endpoint),
+        raw: String(p.RawMessageDelivery) === 'true',
+        filterPolicy: p.FilterPolicy as Record<string, unknown> | undefined,
+      });
     } else if (res.Type === 'AWS::Events::Rule') {
       for (const target of (p.Targets ?? []) as Array<{ Arn: unknown }>) {
         const id = logicalIdOfArn(target.Arn);

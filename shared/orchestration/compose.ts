@@ -1,6 +1,6 @@
 import { buildPublish } from '../aws/queues';
-import { makeBedrock, makeBedrockRuntime, makeDocumentClient, makeS3, makeSqs, requireEnv } from '../aws/clients';
-import { DynamoRunStore } from '../runs/dynamo-run-store';
+import { makeBedrock, makeBedrockRuntime, makeS3, makeSqs } from '../aws/clients';
+import { runStoreFromEnv } from '../runs/from-env';
 import { buildBedrockPort } from './bedrock-adapter';
 import { buildObjectStore } from './objects-adapter';
 import type { OrchestrationDeps } from './ports';
@@ -13,7 +13,7 @@ import { settingsFromEnv } from './settings';
 export function buildOrchestrationDeps(env: NodeJS.ProcessEnv) {
   const sqs = makeSqs();
   const deps: OrchestrationDeps = {
-    runs: new DynamoRunStore(makeDocumentClient(), requireEnv('BTP_RUNS_TABLE', env)),
+    runs: runStoreFromEnv(env),
     bedrock: buildBedrockPort(makeBedrock(), makeBedrockRuntime()),
     objects: buildObjectStore(makeS3()),
     publish: buildPublish(sqs),

@@ -43,6 +43,7 @@ describe('npm start: a whole customization run through the local stack', () => {
     expect(field(out, 'throughput')).toMatch(/^arn:aws:bedrock:us-east-1:000000000000:provisioned-model\//);
     expect(out).toMatch(/prepared\/train\.jsonl/);
     expect(out).toMatch(/manifest\.json/);
+    expect(out).toMatch(/report\.html/); // written by the report function when it hears the run ended
   }, 300_000);
 
   (existsSync(dolly) ? it : it.skip)(
