@@ -1,28 +1,33 @@
 /**
  * One benchmark case, in its own process so its peak RSS is its own. Prints one JSON line.
- *   core <file>     plan + transform + split on local files (the data preparation core)
+ *   core <file> [workers]   plan + transform + split on local files (the data preparation core), chunks in
+ *                           `workers` threads (1: all in this thread)
  *   stack <file>    upload to the local stack's S3 and wait for split to finish (ingest, transform, split Lambdas)
  */
 import { mkdtempSync, rmSync, statSync, createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { resolveRunConfig } from '../shared/config/run-config';
-import { fileArtifacts, fileDatasets } from './fs-stores';
 import { prepareCore } from './core';
 
-const [mode, file] = process.argv.slice(2) as [string, string];
+const [mode, file, workersArg] = process.argv.slice(2) as [string, string, string | undefined];
 const bytes = statSync(file).size;
 const peakRssMB = () => process.resourceUsage().maxRSS / 1024;
 
 async function core() {
   const root = mkdtempSync(path.join(tmpdir(), 'btp-bench-core-'));
   try {
-    const datasets = fileDatasets(path.dirname(path.dirname(file)));
     const source = { bucket: path.basename(path.dirname(file)), key: path.basename(file), size: bytes };
     const t0 = process.hrtime.bigint();
-    const { plan, result } = await prepareCore(source, resolveRunConfig(), datasets, fileArtifacts(root));
+    const { plan, result, workers, phases } = await prepareCore({
+      source,
+      config: resolveRunConfig(),
+      datasetsRoot: path.dirname(path.dirname(file)),
+      artifactsRoot: root,
+      workers: workersArg ? Number(workersArg) : 1,
+    });
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    return { records: plan.records, chunks: plan.chunks.length, seconds, counts: result.counts };
+    return { records: plan.records, chunks: plan.chunks.length, workers, seconds, phases, counts: result.counts };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

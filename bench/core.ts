@@ -1,34 +1,74 @@
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { RunConfig } from '../shared/config/run-config';
-import type { S3ObjectRef } from '../shared/messages/pipeline';
+import type { ChunkPlan, S3ObjectRef } from '../shared/messages/pipeline';
 import type { ChunkResult } from '../shared/runs/run';
 import { processChunk } from '../shared/prep/chunk';
 import { LineWriter } from '../shared/prep/lines';
-import type { ArtifactStore, DatasetStore } from '../shared/prep/ports';
 import { resolveRecordRules } from '../shared/prep/rules';
 import { artifactKeys, splitRun } from '../shared/prep/split';
 import { planInput } from '../services/ingest/ingest';
+import { fileArtifacts, fileDatasets } from './fs-stores';
 
 /**
  * The data preparation core, without queues or a run store: plan (the whole input is read and checked once), transform
- * every chunk, split. What each Lambda does, in one process.
+ * every chunk, split: what the three Lambdas do, on local files. With `workers` > 1 the chunks are transformed in
+ * worker threads, as Lambda runs them in parallel.
  */
-export async function prepareCore(source: S3ObjectRef, config: RunConfig, datasets: DatasetStore, artifacts: ArtifactStore, runId = 'bench') {
+export async function prepareCore(opts: { source: S3ObjectRef; config: RunConfig; datasetsRoot: string; artifactsRoot: string; workers?: number }) {
+  const { source, config } = opts;
+  const runId = 'bench';
+  const datasets = fileDatasets(opts.datasetsRoot);
+  const artifacts = fileArtifacts(opts.artifactsRoot);
+  const t0 = performance.now();
   const plan = await planInput(source, config, datasets);
+  const t1 = performance.now();
   const rules = resolveRecordRules(config);
-  const keys = artifactKeys(runId);
-  const open = (key: string) => {
-    const t = artifacts.write(key, 'application/x-ndjson');
-    return new LineWriter(key, t.stream, t.done);
-  };
-  const chunks: ChunkResult[] = [];
-  for (const chunk of plan.chunks) {
-    const kept = open(keys.chunkKept(chunk.index));
-    const rejects = open(keys.chunkRejects(chunk.index));
-    const counts = await processChunk({ plan: chunk, source, rules, datasets, kept, rejects });
-    await kept.close();
-    await rejects.close();
-    chunks.push({ runId, index: chunk.index, counts, keptKey: kept.key, rejectsKey: rejects.key, doneAt: '' });
+  const workers = Math.min(opts.workers ?? 1, plan.chunks.length);
+  const chunks = workers > 1 ? await inWorkers(plan.chunks, workers, { ...opts, runId }) : [];
+  if (workers <= 1) {
+    const keys = artifactKeys(runId);
+    const open = (key: string) => {
+      const t = artifacts.write(key, 'application/x-ndjson');
+      return new LineWriter(key, t.stream, t.done);
+    };
+    for (const chunk of plan.chunks) {
+      const kept = open(keys.chunkKept(chunk.index));
+      const rejects = open(keys.chunkRejects(chunk.index));
+      const counts = await processChunk({ plan: chunk, source, rules, datasets, kept, rejects });
+      await kept.close();
+      await rejects.close();
+      chunks.push({ runId, index: chunk.index, counts, keptKey: kept.key, rejectsKey: rejects.key, doneAt: '' });
+    }
   }
+  const t2 = performance.now();
   const result = await splitRun({ runId, source, config, chunks, store: artifacts, warnings: rules.warnings });
-  return { plan, result };
+  const phases = { plan: secs(t1 - t0), transform: secs(t2 - t1), split: secs(performance.now() - t2) };
+  return { plan, result, workers, phases };
+}
+
+const secs = (ms: number) => Math.round(ms) / 1000;
+
+export const defaultWorkers = () => availableParallelism();
+
+async function inWorkers(plans: ChunkPlan[], n: number, data: Record<string, unknown>): Promise<ChunkResult[]> {
+  const queue = [...plans];
+  const results: ChunkResult[] = [];
+  await Promise.all(
+    Array.from({ length: n }, () => {
+      const w = new Worker(path.join(__dirname, 'chunk-worker.ts'), { workerData: data });
+      return new Promise<void>((resolve, reject) => {
+        const next = () => w.postMessage(queue.shift() ?? null);
+        w.on('message', (r: ChunkResult) => {
+          results.push(r);
+          next();
+        });
+        w.on('error', reject);
+        w.on('exit', () => resolve());
+        next();
+      });
+    }),
+  );
+  return results;
 }

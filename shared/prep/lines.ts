@@ -60,6 +60,19 @@ export class LineWriter {
     return this.stream.write(buf) ? undefined : once(this.stream, 'drain').then(() => undefined);
   }
 
+  /** Appends a stream of whole lines (another LineWriter's output) as bytes, without decoding it. */
+  async copyFrom(stream: Readable): Promise<void> {
+    await this.flush();
+    for await (const chunk of stream) {
+      const buf = chunk as Buffer;
+      let i = -1;
+      while ((i = buf.indexOf(10, i + 1)) !== -1) this.records++;
+      this.hash.update(buf);
+      this.bytes += buf.length;
+      if (!this.stream.write(buf)) await once(this.stream, 'drain');
+    }
+  }
+
   async close(): Promise<WrittenFile> {
     await this.flush();
     this.stream.end();

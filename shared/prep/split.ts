@@ -110,7 +110,7 @@ export async function splitRun(args: {
   const rejects = open(keys.rejects);
   const file = `s3://${args.source.bucket}/${args.source.key}`;
   for (const chunk of chunks) {
-    for await (const line of readLines(await store.read(chunk.rejectsKey))) await rejects.write(line);
+    await rejects.copyFrom(await store.read(chunk.rejectsKey));
     for await (const line of readLines(await store.read(chunk.keptKey))) {
       const { meta, record } = parseKeptLine(line);
       const id = idOf(meta);

@@ -1,0 +1,35 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { RunConfig } from '../shared/config/run-config';
+import type { ChunkPlan, S3ObjectRef } from '../shared/messages/pipeline';
+import { processChunk } from '../shared/prep/chunk';
+import { LineWriter } from '../shared/prep/lines';
+import { resolveRecordRules } from '../shared/prep/rules';
+import { artifactKeys } from '../shared/prep/split';
+import { fileArtifacts, fileDatasets } from './fs-stores';
+
+/** One transform "Lambda" of the parallel core benchmark: takes chunks from the main thread, one at a time. */
+const { datasetsRoot, artifactsRoot, source, config, runId } = workerData as {
+  datasetsRoot: string;
+  artifactsRoot: string;
+  source: S3ObjectRef;
+  config: RunConfig;
+  runId: string;
+};
+const datasets = fileDatasets(datasetsRoot);
+const artifacts = fileArtifacts(artifactsRoot);
+const rules = resolveRecordRules(config);
+const keys = artifactKeys(runId);
+
+parentPort!.on('message', async (chunk: ChunkPlan | null) => {
+  if (!chunk) return process.exit(0);
+  const open = (key: string) => {
+    const t = artifacts.write(key, 'application/x-ndjson');
+    return new LineWriter(key, t.stream, t.done);
+  };
+  const kept = open(keys.chunkKept(chunk.index));
+  const rejects = open(keys.chunkRejects(chunk.index));
+  const counts = await processChunk({ plan: chunk, source, rules, datasets, kept, rejects });
+  await kept.close();
+  await rejects.close();
+  parentPort!.postMessage({ runId, index: chunk.index, counts, keptKey: kept.key, rejectsKey: rejects.key, doneAt: '' });
+});
