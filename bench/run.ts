@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, createWriteStream, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -16,8 +16,8 @@ const REPEAT = 40;
 
 const print = (line: Record<string, unknown>) => process.stdout.write(JSON.stringify(line) + '\n');
 
-function runNode(mode: string, file: string): Record<string, unknown> {
-  const r = spawnSync(process.execPath, ['--openssl-legacy-provider', '--expose-gc', '--import', 'tsx', path.join(__dirname, 'case.ts'), mode, file], {
+function runNode(mode: string, file: string, workers?: string): Record<string, unknown> {
+  const r = spawnSync(process.execPath, ['--openssl-legacy-provider', '--expose-gc', '--import', 'tsx', path.join(__dirname, 'case.ts'), mode, file, ...(workers ? [workers] : [])], {
     cwd: ROOT,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
@@ -74,13 +74,15 @@ async function makeCorpus(file: string) {
     };
     run('core dolly-15k-ja', () => runNode('core', dolly));
     run('core corpus-650mb', () => runNode('core', corpus));
+    run('core corpus-650mb, chunks in parallel', () => runNode('core', corpus, String(availableParallelism())));
     run('pandas dolly-15k-ja', () => runPandas(dolly, path.join(tmp, 'pandas-dolly')));
     run('pandas corpus-650mb', () => runPandas(corpus, path.join(tmp, 'pandas-corpus')));
-    const core = results['core corpus-650mb']!;
     const pandas = results['pandas corpus-650mb']!;
-    if (typeof pandas.seconds === 'number' && typeof core.seconds === 'number') {
+    for (const name of ['core corpus-650mb', 'core corpus-650mb, chunks in parallel']) {
+      const core = results[name]!;
+      if (typeof pandas.seconds !== 'number' || typeof core.seconds !== 'number') continue;
       print({
-        case: 'core vs pandas, corpus-650mb',
+        case: `${name} vs pandas`,
         throughputRatio: Math.round(((pandas.seconds as number) / (core.seconds as number)) * 100) / 100,
         memoryRatio: Math.round(((core.peakRssMB as number) / (pandas.peakRssMB as number)) * 1000) / 1000,
         targets: { throughputRatio: '>= 3', memoryRatio: '<= 0.1' },

@@ -93,7 +93,7 @@ export class ChunkProcessor {
     }
     // Duplicates are looked up before the token estimate: most dropped records in a repetitive corpus are duplicates,
     // and a record only counts as seen once it passed every filter, so the outcome is the same in either order.
-    const k = contentKey(parts);
+    const k = this.keyOf(parts);
     const first = filters.dropDuplicates ? this.seen.get(k) : undefined;
     if (first) return this.drop(rec, 'filtered:duplicate', `same text as ${where(first)}`);
     const tIn = estimateTokens(parts[0]!);
@@ -137,6 +137,22 @@ export class ChunkProcessor {
     pieces.forEach((piece, q) => this.handleMapped(rec, { kind: 'text', text: piece }, obj, q));
   }
 
+  /**
+   * The content key, through a cache keyed by the exact text: NFKC and SHA-256 are the costliest steps per record, and
+   * exact repeats (re-exports, concatenated dumps) are the commonest duplicates. Bounded, so memory stays flat.
+   */
+  private readonly keyCache = new Map<string, string>();
+  private keyOf(parts: string[]): string {
+    const exact = parts.join('\u0000');
+    let k = this.keyCache.get(exact);
+    if (k === undefined) {
+      k = contentKey(parts);
+      if (this.keyCache.size >= KEY_CACHE_SIZE) this.keyCache.clear();
+      this.keyCache.set(exact, k);
+    }
+    return k;
+  }
+
   private drop(rec: SourceRecord, reason: string, detail: string, field?: string): void {
     const line: RejectLine = { source: this.source, reason, detail, record: prefix(rec.raw) };
     if (rec.line !== undefined) line.line = rec.line;
@@ -146,6 +162,8 @@ export class ChunkProcessor {
     countOutcome(this.counts, reason);
   }
 }
+
+const KEY_CACHE_SIZE = 50_000;
 
 const where = (at: { line?: number; row?: number }) => (at.line !== undefined ? `line ${at.line}` : `row ${at.row}`);
 

@@ -37,7 +37,7 @@ export function seededRank(seed: string, key: string): string {
 }
 
 /** The first characters of a text, for reject lines: enough to find the record, not a copy of a huge one. */
-export function prefix(s: string, max = 200): string {
+export function prefix(s: string, max = 120): string {
   if (s.length <= max) return s;
   const c = s.charCodeAt(max - 1);
   const end = c >= 0xd800 && c <= 0xdbff ? max - 1 : max; // never end on half a surrogate pair
