@@ -47,16 +47,23 @@ export async function processChunk(args: {
     return processor.counts;
   }
   const encoding = checkEncoding(rules.config.prep.encoding);
+  const opened: Readable[] = [];
   const openLogical = async (start: number, end: number | undefined): Promise<Readable> => {
     if (isRangeable(plan, encoding)) return datasets.open(source, { start, end: end ?? source.size ?? Number.MAX_SAFE_INTEGER });
-    return sliceStream(logicalStream(await datasets.open(source), plan.compression, encoding), start, end);
+    const raw = await datasets.open(source);
+    opened.push(raw); // a sliced read stops early: the connection underneath is closed when the chunk is done
+    return sliceStream(logicalStream(raw, plan.compression, encoding), start, end);
   };
   let header: string[] | undefined;
   const start = plan.start ?? 0;
   if ((plan.format === 'csv' || plan.format === 'tsv') && start > 0) {
     header = await readHeader(await openLogical(0, Math.min(start, 1024 * 1024)), plan.format);
   }
-  await readTextChunk(await openLogical(start, plan.end), plan, { file, header, between }, onRecord);
+  try {
+    await readTextChunk(await openLogical(start, plan.end), plan, { file, header, between }, onRecord);
+  } finally {
+    for (const raw of opened) raw.destroy();
+  }
   return processor.counts;
 }
 

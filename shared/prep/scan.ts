@@ -119,7 +119,7 @@ class LineSplitter implements RecordSplitter {
     } else {
       bytes = chunk.subarray(s, e);
     }
-    const pos = this.pending.length ? this.pendingStart : this.pendingStart;
+    const pos = this.pendingStart;
     const line = this.pendingLine;
     this.pendingStart = base + e + 1;
     this.pendingLine = this.line;
@@ -154,7 +154,6 @@ class LineSplitter implements RecordSplitter {
 const enum J {
   Before,
   Expect,
-  AfterElement,
   InElement,
   Done,
 }
@@ -217,8 +216,7 @@ class JsonArraySplitter implements RecordSplitter {
           start = i;
           this.depth = 0;
           this.inString = false;
-          i--; // read this byte again as part of the element
-          if (c === NL) this.line--;
+          i--; // read this byte again as part of the element (it is not whitespace, so not a newline)
           continue;
         case J.InElement:
           if (this.inString) {
@@ -235,8 +233,6 @@ class JsonArraySplitter implements RecordSplitter {
             start = -1;
             this.state = c === 0x2c ? J.Expect : J.Done;
           }
-          continue;
-        case J.AfterElement:
           continue;
         case J.Done:
           if (!isWs(c)) this.fail(`content after the end of the JSON array at line ${this.line}`, base + i);
