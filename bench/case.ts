@@ -50,12 +50,23 @@ async function stack() {
     const u0 = process.hrtime.bigint();
     await s.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `datasets/bench/${path.basename(file)}`, Body: createReadStream(file), ContentLength: bytes }));
     const t0 = process.hrtime.bigint();
+    const uploadedAt = Date.now();
     for (;;) {
       const done = [...(await runs.listByStatus('submitting')), ...(await runs.listByStatus('failed'))];
       if (done.length) {
         const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
         const run = done[0]!;
-        return { records: run.counts?.input, chunks: run.chunksTotal, seconds, uploadSeconds: Number(t0 - u0) / 1e9, status: run.status, counts: run.counts };
+        // Where the time went, from the run's history: ingest (to preparing), transforms (to splitting), split.
+        const events = await runs.listEvents(run.runId);
+        const at = (to: string) => Date.parse(events.find((e) => e.to === to)?.at ?? '');
+        const created = Date.parse(run.createdAt);
+        const phases = {
+          notifyToCreated: (created - uploadedAt) / 1000,
+          ingest: (at('preparing') - created) / 1000,
+          transform: (at('splitting') - at('preparing')) / 1000,
+          split: (at(run.status) - at('splitting')) / 1000,
+        };
+        return { records: run.counts?.input, chunks: run.chunksTotal, seconds, phases, uploadSeconds: Number(t0 - u0) / 1e9, status: run.status, counts: run.counts };
       }
       await new Promise((r) => setTimeout(r, 250));
     }

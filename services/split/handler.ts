@@ -12,7 +12,7 @@ const getDeps = lazyByEnv(buildDeps);
 export const handler = sqsHandler(
   async (record) => {
     const msg = parseMessage(ChunkTransformed, record.body);
-    const result = await splitOnChunk(msg, getDeps());
+    const result = await splitOnChunk(msg, getDeps(), { attempt: Number(record.attributes.ApproximateReceiveCount ?? 1) });
     logger.info('split', { runId: msg.runId, chunk: msg.payload.chunkIndex, ...result });
   },
   { deadLetter: () => ({ sqs: getDeps().sqs, queueUrl: process.env.BTP_DLQ_URL }) },

@@ -24,10 +24,15 @@ export type SplitResult =
 /**
  * On each finished chunk: when every chunk is recorded, exactly one delivery moves the run from `preparing` to
  * `splitting` and writes the split; then the run goes to `submitting` and submit is told. The split is deterministic,
- * so a delivery that finds the run still `splitting` (the first one crashed) does it again and overwrites the same
- * files; one that finds it `submitting` tells submit again (submit is idempotent on the run).
+ * so a redelivery that finds the run still `splitting` (the first one crashed), or any delivery once the split has
+ * outlived its function's timeout, does it again and overwrites the same files; a first delivery that finds another
+ * split under way stops. One that finds the run `submitting` tells submit again (submit is idempotent on the run).
  */
-export async function splitOnChunk(msg: MessageOf<typeof ChunkTransformed>, deps: SplitDeps): Promise<SplitResult> {
+export async function splitOnChunk(
+  msg: MessageOf<typeof ChunkTransformed>,
+  deps: SplitDeps,
+  delivery: { attempt: number } = { attempt: 1 },
+): Promise<SplitResult> {
   const { runs, now } = deps;
   let run = await runs.get(msg.runId);
   if (!run) return { outcome: 'skipped', why: `run ${msg.runId} does not exist` };
@@ -45,6 +50,10 @@ export async function splitOnChunk(msg: MessageOf<typeof ChunkTransformed>, deps
     const won = await runs.transition(run.runId, 'preparing', 'splitting', {}, { type: 'split.started', detail: { chunks: total } });
     if (!won) return { outcome: 'skipped', why: 'another delivery started the split' };
     run = won;
+  } else if (delivery.attempt <= 1 && now().getTime() - Date.parse(run.updatedAt) < SPLIT_LEASE_MS) {
+    // Another delivery is splitting right now: doing it again alongside would only compete for the same files. If
+    // that delivery crashes, its own message comes back (attempt > 1) and redoes the split.
+    return { outcome: 'skipped', why: 'another delivery is splitting' };
   }
 
   const started = now().toISOString();
@@ -93,6 +102,9 @@ export async function splitOnChunk(msg: MessageOf<typeof ChunkTransformed>, deps
   if (moved || (await runs.get(run.runId))?.status === 'submitting') await announce(run, result.manifestKey, msg.correlationId, deps);
   return { outcome: 'prepared', manifestKey: result.manifestKey };
 }
+
+/** The split function's timeout (serverless.yml): a split started longer ago than this has died with its Lambda. */
+const SPLIT_LEASE_MS = 900_000;
 
 async function announce(run: Run, manifestKey: string, correlationId: string, deps: SplitDeps) {
   const out = buildMessage(DatasetPrepared, run.runId, { manifestKey, stage: 0 }, correlationId, deps.now);

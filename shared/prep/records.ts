@@ -163,7 +163,7 @@ export class ChunkProcessor {
   }
 }
 
-const KEY_CACHE_SIZE = 50_000;
+const KEY_CACHE_SIZE = 20_000;
 
 const where = (at: { line?: number; row?: number }) => (at.line !== undefined ? `line ${at.line}` : `row ${at.row}`);
 

@@ -139,12 +139,22 @@ describe('transform and split under redelivery', () => {
     for (const c of s.chunks) await transformChunk(c, s.transformDeps);
     await s.runs.transition(s.runId, 'preparing', 'splitting', {}, { type: 'split.started' }); // the winner, then a crash
     const d = parseMessage(ChunkTransformed, s.on('q://split')[0]!.message);
-    expect(await splitOnChunk(d, s.splitDeps)).toMatchObject({ outcome: 'prepared' });
+    expect(await splitOnChunk(d, s.splitDeps)).toEqual({ outcome: 'skipped', why: 'another delivery is splitting' });
+    expect(await splitOnChunk(d, s.splitDeps, { attempt: 2 })).toMatchObject({ outcome: 'prepared' });
     expect((await s.runs.get(s.runId))!.status).toBe('submitting');
     for (const set of ['train', 'validation', 'test']) {
       const key = `runs/${s.runId}/prepared/${set}.jsonl`;
       expect(s.objects.text('artifacts', key)).toBe(normal.objects.text('artifacts', key));
     }
+  });
+
+  it('a split that outlived the function timeout is redone by any delivery', async () => {
+    const s = await planned();
+    for (const c of s.chunks) await transformChunk(c, s.transformDeps);
+    await s.runs.transition(s.runId, 'preparing', 'splitting', {}, { type: 'split.started' });
+    const d = parseMessage(ChunkTransformed, s.on('q://split')[0]!.message);
+    const later = { ...s.splitDeps, now: () => new Date('2025-01-01T00:20:00Z') };
+    expect(await splitOnChunk(d, later)).toMatchObject({ outcome: 'prepared' });
   });
 
   it('a crash after the run moved to submitting: the redelivery republishes dataset.prepared', async () => {
