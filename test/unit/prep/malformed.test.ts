@@ -114,6 +114,25 @@ describe('bad records are rejected one by one with their reason and line; the co
   });
 });
 
+describe('Parquet columns that are not text', () => {
+  it('reads INT64 and numbers as text where the template needs text, and counts categories', async () => {
+    const { parquetWriteBuffer } = await import('hyparquet-writer');
+    const buf = Buffer.from(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'index', data: [1n, 2n, 3n], type: 'INT64' },
+          { name: 'instruction', data: ['q1', 'q2', 'q3'], type: 'STRING' },
+          { name: 'output', data: ['a1', 'a2', 'a3'], type: 'STRING' },
+          { name: 'category', data: ['x', 'y', 'x'], type: 'STRING' },
+        ],
+      }),
+    );
+    const r = await runPipeline(buf, 'datasets/n.parquet', { split: { train: 2, validation: 1, test: 0 } });
+    expect(r.run!.counts).toMatchObject({ input: 3, kept: 3, train: 2, validation: 1 });
+    expect(r.manifest().byCategory.eligible).toEqual({ x: 2, y: 1 });
+  });
+});
+
 describe('fewer eligible records than asked', () => {
   const body = jsonl(Array.from({ length: 100 }, (_, i) => JSON.stringify(rec(i))));
   it('shrinks every set by one ratio and records a warning (the default)', async () => {
