@@ -1,7 +1,7 @@
-import { makeDocumentClient, makeS3, makeSqs, requireEnv } from '../../shared/aws/clients';
+import { makeS3, makeSqs, requireEnv } from '../../shared/aws/clients';
 import { buildPublish } from '../../shared/aws/queues';
 import { buildDatasetStore } from '../../shared/aws/s3-io';
-import { DynamoRunStore } from '../../shared/runs/dynamo-run-store';
+import { runStoreFromEnv } from '../../shared/runs/from-env';
 import type { IngestDeps } from './ingest';
 
 /** Composition root: environment -> SDK clients -> adapters. */
@@ -9,7 +9,7 @@ export function buildDeps(env: NodeJS.ProcessEnv): IngestDeps & { sqs: ReturnTyp
   const sqs = makeSqs();
   return {
     sqs,
-    runs: new DynamoRunStore(makeDocumentClient(), requireEnv('BTP_RUNS_TABLE', env)),
+    runs: runStoreFromEnv(env),
     publish: buildPublish(sqs),
     datasets: buildDatasetStore(makeS3()),
     transformQueueUrl: requireEnv('BTP_TRANSFORM_QUEUE_URL', env),

@@ -1,7 +1,7 @@
-import { makeDocumentClient, makeS3, makeSqs, requireEnv } from '../../shared/aws/clients';
+import { makeS3, makeSqs, requireEnv } from '../../shared/aws/clients';
 import { buildPublish } from '../../shared/aws/queues';
 import { buildArtifactStore, buildDatasetStore } from '../../shared/aws/s3-io';
-import { DynamoRunStore } from '../../shared/runs/dynamo-run-store';
+import { runStoreFromEnv } from '../../shared/runs/from-env';
 import type { TransformDeps } from './transform';
 
 /** Composition root: environment -> SDK clients -> adapters. */
@@ -10,7 +10,7 @@ export function buildDeps(env: NodeJS.ProcessEnv): TransformDeps & { sqs: Return
   const s3 = makeS3();
   return {
     sqs,
-    runs: new DynamoRunStore(makeDocumentClient(), requireEnv('BTP_RUNS_TABLE', env)),
+    runs: runStoreFromEnv(env),
     publish: buildPublish(sqs),
     datasets: buildDatasetStore(s3),
     artifacts: buildArtifactStore(s3, requireEnv('BTP_ARTIFACTS_BUCKET', env)),
