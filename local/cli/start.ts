@@ -75,7 +75,7 @@ async function main(): Promise<number> {
     const artifactsBucket = stack.bucketName('ArtifactsBucket');
     // The report function writes the run's report when it hears the run ended; give it a moment.
     let artifacts = await listArtifacts(stack.clients.s3, artifactsBucket, `runs/${run.runId}/`);
-    for (let i = 0; i < 60 && final && !artifacts.some((a) => a.key.endsWith('/report.html')); i++) {
+    for (let i = 0; i < 60 && final && !artifacts.some((a) => a.key.endsWith('/report.md')); i++) {
       await new Promise((r) => setTimeout(r, 250));
       artifacts = await listArtifacts(stack.clients.s3, artifactsBucket, `runs/${run.runId}/`);
     }

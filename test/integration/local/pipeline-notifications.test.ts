@@ -43,7 +43,8 @@ describe('a whole run through the local stack announces every status change', ()
     expect(seen.sort()).toEqual([...statusChanges].sort());
 
     let keys: string[] = [];
-    for (let i = 0; i < 60 && !keys.some((k) => k.endsWith('/report.html')); i++) {
+    // report.md is written after report.html
+    for (let i = 0; i < 60 && !keys.some((k) => k.endsWith('/report.md')); i++) {
       keys = (await listArtifacts(stack.clients.s3, stack.bucketName('ArtifactsBucket'), `runs/${run!.runId}/`)).map((a) => a.key);
       await new Promise((r) => setTimeout(r, 250));
     }
