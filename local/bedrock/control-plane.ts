@@ -56,6 +56,8 @@ interface Job {
   lastModifiedTime: Date;
   endTime?: Date;
   baseModel: BaseModel;
+  /** The custom model the job started from, when it did not start from a foundation model. */
+  sourceModelArn?: string;
   spec: CustomizationSpec;
   customizationType: CustomizationType;
   roleArn: string;
@@ -149,7 +151,11 @@ export class ControlPlane {
     if (replayed) return { jobArn: replayed };
 
     const identifier = body.baseModelIdentifier as string;
-    const baseModel = findBaseModel(identifier);
+    // A custom model (ARN or name, api §12) can be customized further: continued pre-training, then fine-tuning on
+    // its output. The job inherits the foundation model's limits and reports the custom model as its base.
+    const sourceModel = this.findModel(identifier);
+    if (sourceModel && sourceModel.status !== 'Active') throw validation(`The custom model ${sourceModel.name} is not Active (${sourceModel.status}).`);
+    const baseModel = sourceModel ? sourceModel.job.baseModel : findBaseModel(identifier);
     if (!baseModel) {
       const onDemand = findByInferenceId(identifier);
       throw validation(onDemand
@@ -196,6 +202,7 @@ export class ControlPlane {
       creationTime: now,
       lastModifiedTime: now,
       baseModel,
+      ...(sourceModel ? { sourceModelArn: sourceModel.arn } : {}),
       spec,
       customizationType: type,
       roleArn: body.roleArn as string,
@@ -381,7 +388,7 @@ export class ControlPlane {
       jobStatus: job.status,
       creationTime: job.creationTime.toISOString(),
       lastModifiedTime: job.lastModifiedTime.toISOString(),
-      baseModelArn: this.foundationArn(job.baseModel),
+      baseModelArn: this.baseArn(job),
       hyperParameters: job.hyperParameters,
       trainingDataConfig: job.trainingDataConfig,
       validationDataConfig: job.validationDataConfig,
@@ -395,6 +402,15 @@ export class ControlPlane {
 
   private foundationArn(model: BaseModel): string {
     return `arn:aws:bedrock:${this.cfg.region}::foundation-model/${model.id}`;
+  }
+
+  /**
+   * The model a job started from: the custom model it was given, else the foundation model. (The API reference
+   * types the job's `baseModelArn` as a foundation-model ARN; for a job on a custom model the emulator reports the
+   * custom model, which is what the pipeline checks a chain against. [U])
+   */
+  private baseArn(job: Job): string {
+    return job.sourceModelArn ?? this.foundationArn(job.baseModel);
   }
 
   private findJob(identifier: string): Job {
@@ -417,7 +433,7 @@ export class ControlPlane {
       creationTime: iso(job.creationTime),
       lastModifiedTime: iso(job.lastModifiedTime),
       endTime: iso(job.endTime),
-      baseModelArn: this.foundationArn(job.baseModel),
+      baseModelArn: this.baseArn(job),
       hyperParameters: job.hyperParameters,
       trainingDataConfig: job.trainingDataConfig,
       // Required in the response shape even without validators (api §6.3).
@@ -440,7 +456,7 @@ export class ControlPlane {
       nextToken,
       modelCustomizationJobSummaries: page.map((j) => ({
         jobArn: j.arn,
-        baseModelArn: this.foundationArn(j.baseModel),
+        baseModelArn: this.baseArn(j),
         jobName: j.name,
         status: j.status,
         lastModifiedTime: iso(j.lastModifiedTime),
@@ -483,7 +499,7 @@ export class ControlPlane {
       modelName: m.name,
       jobName: m.job.name,
       jobArn: m.job.arn,
-      baseModelArn: this.foundationArn(m.job.baseModel),
+      baseModelArn: this.baseArn(m.job),
       customizationType: m.job.customizationType,
       hyperParameters: m.job.hyperParameters,
       trainingDataConfig: m.job.trainingDataConfig,
