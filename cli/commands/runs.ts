@@ -14,6 +14,12 @@ export const runSummary = (r: Run) => ({
   counts: r.counts,
   jobStatus: r.jobStatus,
   costEstimateUsd: r.costEstimateUsd,
+  // What a script does next needs the resources the run made: the job, the model and the throughput to call.
+  jobArn: r.jobArn,
+  modelArn: r.modelArn,
+  provisionedModelArn: r.provisionedModelArn,
+  throughputExpiresAt: r.throughputExpiresAt,
+  metrics: r.metrics,
   failure: r.failure,
 });
 
