@@ -13,7 +13,7 @@ export const handler = sqsHandler(
     const inputs = parseIngestRecord(record.body); // throws InvalidMessageError: this record alone goes to the DLQ
     for (const input of inputs) {
       const result = await ingest(input, getDeps());
-      logger.info('ingest', { ...result, key: input.source.key });
+      logger.info('ingest', { ...result, ...(input.kind === 'stage' ? { stage: input.stage } : { key: input.source.key }) });
     }
   },
   { deadLetter: () => ({ sqs: getDeps().sqs, queueUrl: process.env.BTP_DLQ_URL }) },

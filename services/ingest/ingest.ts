@@ -3,7 +3,10 @@ import { createGunzip } from 'node:zlib';
 import { buildMessage } from '../../shared/messages/envelope';
 import { ChunkRequested, type S3ObjectRef } from '../../shared/messages/pipeline';
 import { publishMessage, type Publish } from '../../shared/aws/queues';
-import { resolveRunConfig, type RunConfig } from '../../shared/config/run-config';
+import { resolveRunConfig, stageConfig, type RunConfig } from '../../shared/config/run-config';
+import { stageKey } from '../../shared/orchestration/naming';
+import { withStage } from '../../shared/orchestration/run-helpers';
+import { currentStage, stageSource } from '../../shared/orchestration/stages';
 import type { Run } from '../../shared/runs/run';
 import type { RunStore } from '../../shared/runs/store';
 import { bufferAsAsync, sourceName } from '../../shared/prep/chunk';
@@ -28,7 +31,7 @@ export type IngestResult =
   | { outcome: 'ignored'; why: string }
   | { outcome: 'replayed'; runId: string }
   | { outcome: 'failed'; runId: string; reason: string }
-  | { outcome: 'planned'; runId: string; chunks: number };
+  | { outcome: 'planned'; runId: string; chunks: number; stage?: number };
 
 /**
  * Starts a run on a dataset object: resolves its configuration, records the run, checks and plans the input, queues
@@ -41,6 +44,7 @@ export type IngestResult =
  */
 export async function ingest(input: IngestInput, deps: IngestDeps): Promise<IngestResult> {
   const { runs, datasets, now } = deps;
+  if (input.kind === 'stage') return prepareStage(input.runId, input.stage, input.correlationId, deps);
   if (input.kind === 'upload' && !isDatasetKey(input.source.key)) return { outcome: 'ignored', why: `${input.source.key} is not a dataset under datasets/` };
   const info = await datasets.head(input.source);
   if (!info) return { outcome: 'ignored', why: `${sourceName(input.source)} no longer exists` };
@@ -84,8 +88,8 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
 
   let plan: Plan;
   try {
-    resolveRecordRules(config); // a template that cannot produce the model's format fails here, not in every chunk
-    plan = await planInput(source, config, datasets);
+    resolveRecordRules(stageConfig(config, 0)); // a template that cannot produce the model's format fails here, not in every chunk
+    plan = await planInput(source, stageConfig(config, 0), datasets);
   } catch (err) {
     if (err instanceof InputError) return fail(`${sourceName(source)}: ${err.message}`, err.location);
     throw err;
@@ -108,6 +112,57 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
     },
   }, { type: 'ingest.planned', detail: { chunks: plan.chunks.length, format: plan.format, records: plan.records } });
   return { outcome: 'planned', runId, chunks: plan.chunks.length };
+}
+
+/**
+ * Plans a chained run's next stage: monitor moved the run to `preparing` at this stage when the previous stage's
+ * model was ready. The stage's dataset is checked and planned with the stage's configuration, the plan is recorded,
+ * then the chunks are queued. A redelivery while the run is still preparing this stage plans and queues again (the
+ * plan is deterministic and transform does a chunk once); at any other status or stage it does nothing.
+ */
+async function prepareStage(runId: string, stage: number, correlationId: string, deps: IngestDeps): Promise<IngestResult> {
+  const { runs, datasets, now } = deps;
+  const run = await runs.get(runId);
+  if (!run) return { outcome: 'ignored', why: `run ${runId} does not exist` };
+  if (run.status !== 'preparing' || currentStage(run) !== stage) return { outcome: 'replayed', runId };
+  const key = stageKey('prepare', stage);
+  const ref = stageSource(run, stage);
+  const fail = async (reason: string, location: InputError['location'] = {}) => {
+    await runs.transition(runId, 'preparing', 'failed', {
+      failure: { stage: 'ingest', reason: `stage ${stage}: ${reason}`, location: { file: sourceName(ref), ...withoutOffset(location) }, at: now().toISOString() },
+      stages: withStage(run, key, { status: 'failed', endedAt: now().toISOString() }),
+    }, { type: 'ingest.failed', detail: { reason, stage } });
+    return { outcome: 'failed' as const, runId, reason };
+  };
+  const info = await datasets.head(ref);
+  if (!info) return fail(`${sourceName(ref)} does not exist`);
+  const source: S3ObjectRef = { ...ref, size: info.size, ...(info.etag ? { etag: stripQuotes(info.etag) } : {}), ...(info.versionId ? { versionId: info.versionId } : {}) };
+  const config = stageConfig(run.config, stage);
+  let plan: Plan;
+  try {
+    resolveRecordRules(config);
+    plan = await planInput(source, config, datasets);
+  } catch (err) {
+    if (err instanceof InputError) return fail(`${sourceName(source)}: ${err.message}`, err.location);
+    throw err;
+  }
+  if (run.stages[key]?.inputs?.chunks === undefined) {
+    const recorded = await runs.update(runId, 'preparing', {
+      chunksTotal: plan.chunks.length,
+      stages: withStage(run, key, {
+        status: 'running',
+        attempts: 1,
+        startedAt: now().toISOString(),
+        inputs: { source, format: plan.format, compression: plan.compression, encoding: plan.encoding ?? 'utf-8', bytes: plan.bytes, records: plan.records, chunks: plan.chunks.length, columns: plan.columns },
+      }),
+    }, { type: 'ingest.planned', detail: { stage, chunks: plan.chunks.length, format: plan.format, records: plan.records } });
+    if (!recorded || currentStage(recorded) !== stage) return { outcome: 'replayed', runId };
+  }
+  for (const chunk of plan.chunks) {
+    const msg = buildMessage(ChunkRequested, runId, { source, chunk, stage }, correlationId, now);
+    await publishMessage(deps.publish, deps.transformQueueUrl, ChunkRequested, msg);
+  }
+  return { outcome: 'planned', runId, chunks: plan.chunks.length, stage };
 }
 
 async function resolveConfig(source: S3ObjectRef, message: Record<string, unknown> | undefined, datasets: DatasetStore) {

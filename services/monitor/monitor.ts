@@ -1,17 +1,27 @@
 import { publishMessage } from '../../shared/aws/queues';
 import { customizationSpec, findBaseModel } from '../../shared/catalog/lookup';
 import { buildMessage } from '../../shared/messages/envelope';
-import { JobPoll, ModelReady } from '../../shared/messages/pipeline';
-import type { Run } from '../../shared/runs/run';
+import { DatasetPrepared, JobPoll, ModelReady } from '../../shared/messages/pipeline';
+import type { Run, StageRecord } from '../../shared/runs/run';
 import { isTerminal } from '../../shared/runs/status';
 import { backoffSeconds } from '../../shared/orchestration/backoff';
 import type { PreparedFile } from '../../shared/orchestration/dataset';
-import { JobRequested, ThroughputExpire } from '../../shared/orchestration/messages';
+import { JobRequested, StageRequested, ThroughputExpire } from '../../shared/orchestration/messages';
 import { readJobMetrics } from '../../shared/orchestration/metrics';
 import { parseJobName, stageKey } from '../../shared/orchestration/naming';
 import { isBedrockError, type JobView, type OrchestrationDeps } from '../../shared/orchestration/ports';
 import { safeBatchSize } from '../../shared/orchestration/preflight';
 import { baseModelIdOf, failRun, stageInputs, stageOutputs, withStage } from '../../shared/orchestration/run-helpers';
+import { currentStage, nextStep, recordedParts, stageArtifactKeys } from '../../shared/orchestration/stages';
+import { stageConfig } from '../../shared/config/run-config';
+
+/** The stage and part of the run's current job, from its name (naming.ts). */
+const jobOf = (run: Run) => {
+  const key = parseJobName(run.jobName ?? '');
+  const stage = key?.stage ?? 0;
+  const part = key?.part ?? 0;
+  return { stage, part, trainKey: stageKey('train', stage, part) };
+};
 
 export type MonitorDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'objects' | 'publish' | 'settings' | 'now' | 'random'>;
 
@@ -48,9 +58,9 @@ export async function observeJob(signal: JobSignal, deps: MonitorDeps): Promise<
 
   if (signal.kind === 'submitted') {
     if (run.status !== 'training' || run.jobArn !== signal.jobArn) return 'stale';
-    if (stageOutputs(run, stageKey('train', signal.stage)).lastPoll !== undefined) return 'duplicate';
+    if (stageOutputs(run, jobOf(run).trainKey).lastPoll !== undefined) return 'duplicate';
     await schedulePoll(run, signal.jobArn, signal.attempt, 1, deps.settings.pollSeconds, deps, signal.correlationId);
-    await recordPoll(run, signal.stage, 0, deps);
+    await recordPoll(run, jobOf(run).trainKey, 0, deps);
     return 'polling';
   }
 
@@ -59,8 +69,7 @@ export async function observeJob(signal: JobSignal, deps: MonitorDeps): Promise<
     return 'stale';
   }
   if (signal.jobArn !== run.jobArn) return 'stale'; // an earlier attempt's job
-  const stage = parseJobName(run.jobName ?? '')?.stage ?? 0;
-  const trainKey = stageKey('train', stage);
+  const { stage, part, trainKey } = jobOf(run);
   const attempt = run.stages?.[trainKey]?.attempts ?? 1;
   if (signal.kind === 'poll') {
     const last = stageOutputs(run, trainKey).lastPoll;
@@ -86,13 +95,13 @@ export async function observeJob(signal: JobSignal, deps: MonitorDeps): Promise<
       const next = signal.poll + 1;
       const delay = backoffSeconds(signal.poll, { baseSeconds: deps.settings.pollSeconds, maxSeconds: deps.settings.maxPollSeconds, jitter: 0.1, random: deps.random });
       await schedulePoll(current, signal.jobArn, attempt, next, delay, deps);
-      await recordPoll(current, stage, signal.poll, deps);
+      await recordPoll(current, trainKey, signal.poll, deps);
       return 'running';
     }
     case 'Completed':
-      return completeJob(run, stage, job, deps);
+      return completeJob(run, stage, part, job, deps);
     case 'Failed':
-      return failedJob(run, stage, job, deps);
+      return failedJob(run, stage, part, job, deps);
     case 'Stopped':
       await failRun(runs, run, 'training', { stage: 'train', reason: `training job ${job.jobName} was stopped outside the pipeline`, stageKey: trainKey }, now(), {
         jobArn: job.jobArn,
@@ -101,9 +110,9 @@ export async function observeJob(signal: JobSignal, deps: MonitorDeps): Promise<
   }
 }
 
-async function completeJob(run: Run, stage: number, job: JobView, deps: MonitorDeps): Promise<MonitorOutcome> {
+async function completeJob(run: Run, stage: number, part: number, job: JobView, deps: MonitorDeps): Promise<MonitorOutcome> {
   const { runs, objects, settings, now } = deps;
-  const trainKey = stageKey('train', stage);
+  const trainKey = stageKey('train', stage, part);
   if (!job.outputModelArn) {
     // Completed without the model ARN yet: look again shortly rather than record a run with no model.
     await schedulePoll(run, job.jobArn, run.stages?.[trainKey]?.attempts ?? 1, Number(stageOutputs(run, trainKey).lastPoll ?? 0) + 1, settings.pollSeconds, deps);
@@ -116,6 +125,16 @@ async function completeJob(run: Run, stage: number, job: JobView, deps: MonitorD
   if (trainingLoss !== undefined) metrics.trainingLoss = trainingLoss;
   if (validationLoss !== undefined) metrics.validationLoss = validationLoss;
   const at = now().toISOString();
+  const trainOutputs = {
+    modelArn: job.outputModelArn,
+    ...metrics,
+    metricsFiles: { training: files.training?.key, validation: files.validation?.key },
+    trainingSteps: files.training?.rows,
+    jobCreatedAt: job.creationTime?.toISOString(),
+    jobEndedAt: job.endTime?.toISOString(),
+  };
+  const next = nextStep(run.config, stage, part, Math.max(1, recordedParts(run, stage).length));
+  if (next.kind !== 'final') return startNext(run, next, job, { status: 'done', endedAt: at, outputs: trainOutputs }, metrics, deps);
   const provision = run.config.provisioning.enabled;
   const done = await runs.transition(
     run.runId,
@@ -125,18 +144,7 @@ async function completeJob(run: Run, stage: number, job: JobView, deps: MonitorD
       jobStatus: 'Completed',
       modelArn: job.outputModelArn,
       metrics,
-      stages: withStage(run, trainKey, {
-        status: 'done',
-        endedAt: at,
-        outputs: {
-          modelArn: job.outputModelArn,
-          ...metrics,
-          metricsFiles: { training: files.training?.key, validation: files.validation?.key },
-          trainingSteps: files.training?.rows,
-          jobCreatedAt: job.creationTime?.toISOString(),
-          jobEndedAt: job.endTime?.toISOString(),
-        },
-      }),
+      stages: withStage(run, trainKey, { status: 'done', endedAt: at, outputs: trainOutputs }),
     },
     { type: 'job.completed', detail: { jobArn: job.jobArn, modelArn: job.outputModelArn, ...metrics } },
   );
@@ -145,15 +153,65 @@ async function completeJob(run: Run, stage: number, job: JobView, deps: MonitorD
   return 'completed';
 }
 
+/**
+ * A chained run's job is done but the run is not: the stage's next sequential job (training -> submitting) or the
+ * next stage's data preparation (training -> preparing) starts from this job's model. One conditional transition
+ * records the finished job and the next job's base model; the follow-up message goes after it (a lost one is sent
+ * again by resendLostFollowUp when a later signal about this job arrives).
+ */
+async function startNext(
+  run: Run,
+  next: Exclude<ReturnType<typeof nextStep>, { kind: 'final' }>,
+  job: JobView,
+  finished: Partial<StageRecord>,
+  metrics: NonNullable<Run['metrics']>,
+  deps: MonitorDeps,
+): Promise<MonitorOutcome> {
+  const { runs } = deps;
+  const { trainKey } = jobOf(run);
+  let stages = withStage(run, trainKey, finished);
+  const nextTrainKey = next.kind === 'part' ? stageKey('train', next.stage, next.part) : stageKey('train', next.stage);
+  stages = withStage({ ...run, stages }, nextTrainKey, { status: 'pending', inputs: { baseModelIdentifier: job.outputModelArn } });
+  const detail = { jobArn: job.jobArn, modelArn: job.outputModelArn, ...metrics, next };
+  if (next.kind === 'part') {
+    const moved = await runs.transition(run.runId, 'training', 'submitting', { jobStatus: 'Completed', metrics, partIndex: next.part, stages }, { type: 'job.completed', detail });
+    if (!moved) return 'duplicate';
+    await announceNextPart(moved, deps);
+    return 'completed';
+  }
+  stages = withStage({ ...run, stages }, stageKey('prepare', next.stage), { status: 'pending', attempts: 0 });
+  const moved = await runs.transition(
+    run.runId,
+    'training',
+    'preparing',
+    { jobStatus: 'Completed', metrics, stageIndex: next.stage, partIndex: 0, chunksTotal: undefined, stages },
+    { type: 'job.completed', detail },
+  );
+  if (!moved) return 'duplicate';
+  await requestStage(moved, deps);
+  return 'completed';
+}
+
+async function announceNextPart(run: Run, { publish, settings }: MonitorDeps): Promise<void> {
+  const stage = currentStage(run);
+  const manifestKey = recordedParts(run, stage)[run.partIndex ?? 0]?.manifestKey ?? stageArtifactKeys(run.runId, stage).manifest;
+  await publishMessage(publish, settings.queues.submit, DatasetPrepared, buildMessage(DatasetPrepared, run.runId, { manifestKey, stage }));
+}
+
+async function requestStage(run: Run, { publish, settings }: MonitorDeps): Promise<void> {
+  if (!settings.queues.ingest) throw new Error(`run ${run.runId} has a next stage but BTP_INGEST_QUEUE_URL is not set`);
+  await publishMessage(publish, settings.queues.ingest, StageRequested, buildMessage(StageRequested, run.runId, { stage: currentStage(run) }));
+}
+
 /** Known recoverable failure texts: the per-record token limit at the job's batch size (api §6.4, §8.1). */
 const TOKEN_LIMIT = /token (?:count|length) (\d+) exceeds (?:total )?limit of (\d+)/i;
 const BATCH_SIZE = /batch ?size/i;
 
-async function failedJob(run: Run, stage: number, job: JobView, deps: MonitorDeps): Promise<MonitorOutcome> {
+async function failedJob(run: Run, stage: number, part: number, job: JobView, deps: MonitorDeps): Promise<MonitorOutcome> {
   const { runs, now, settings, publish } = deps;
-  const trainKey = stageKey('train', stage);
+  const trainKey = stageKey('train', stage, part);
   const message = job.failureMessage ?? 'no failure message';
-  const remediation = planRemediation(run, stage, message);
+  const remediation = planRemediation(run, stage, message, part);
   if (remediation) {
     const at = now().toISOString();
     const attempt = run.stages?.[trainKey]?.attempts ?? 1;
@@ -193,10 +251,11 @@ export function planRemediation(
   run: Run,
   stage: number,
   failureMessage: string,
+  part = 0,
 ): { hyperParameters: Record<string, string>; change: { setting: string; from: string; to: string } } | undefined {
-  const training = run.config.training;
+  const training = stageConfig(run.config, stage).training;
   if (!training.autoRemediate) return undefined;
-  const trainKey = stageKey('train', stage);
+  const trainKey = stageKey('train', stage, part);
   if (stageOutputs(run, trainKey).remediation) return undefined; // resubmit once
   const tokenMatch = TOKEN_LIMIT.exec(failureMessage);
   if (!tokenMatch && !BATCH_SIZE.test(failureMessage)) return undefined;
@@ -205,7 +264,7 @@ export function planRemediation(
   const model = findBaseModel(baseModelIdOf((stageInputs(run, trainKey).baseModelIdentifier as string | undefined) ?? training.baseModelId));
   const spec = model && customizationSpec(model, training.customizationType);
   if (!spec) return undefined;
-  const submitted = stageInputs(run, stageKey('submit', stage)) as { train?: PreparedFile; validation?: PreparedFile };
+  const submitted = stageInputs(run, stageKey('submit', stage, part)) as { train?: PreparedFile; validation?: PreparedFile };
   const largest = Math.max(submitted.train?.stats.maxRecordTokens ?? 0, submitted.validation?.stats.maxRecordTokens ?? 0, Number(tokenMatch?.[1] ?? 0));
   const safe = safeBatchSize(spec, largest);
   if (safe === undefined || safe >= current) return undefined;
@@ -239,8 +298,8 @@ async function schedulePoll(run: Run, jobArn: string, attempt: number, poll: num
   await publishMessage(publish, settings.queues.monitor, JobPoll, buildMessage(JobPoll, run.runId, { jobArn, attempt, poll }, correlationId), { delaySeconds });
 }
 
-async function recordPoll(run: Run, stage: number, poll: number, { runs }: MonitorDeps): Promise<void> {
-  await runs.update(run.runId, 'training', { stages: withStage(run, stageKey('train', stage), { outputs: { lastPoll: poll } }) });
+async function recordPoll(run: Run, trainKey: string, poll: number, { runs }: MonitorDeps): Promise<void> {
+  await runs.update(run.runId, 'training', { stages: withStage(run, trainKey, { outputs: { lastPoll: poll } }) });
 }
 
 async function announceModel(run: Run, { publish, settings }: MonitorDeps): Promise<void> {
@@ -253,8 +312,8 @@ async function announceModel(run: Run, { publish, settings }: MonitorDeps): Prom
  */
 async function resendLostFollowUp(run: Run, signal: JobSignal, deps: MonitorDeps): Promise<void> {
   if (signal.jobArn !== run.jobArn) {
-    const stage = parseJobName(run.jobName ?? '')?.stage ?? 0;
-    const outputs = stageOutputs(run, stageKey('train', stage));
+    const { stage, trainKey } = jobOf(run);
+    const outputs = stageOutputs(run, trainKey);
     const previous = (outputs.previousJobs as Array<{ jobArn: string }> | undefined) ?? [];
     if (run.status === 'submitting' && previous.some((j) => j.jobArn === signal.jobArn)) {
       await publishMessage(deps.publish, deps.settings.queues.submit, JobRequested, buildMessage(JobRequested, run.runId, { stage, reason: 'remediation', retry: 0 }));
@@ -262,6 +321,11 @@ async function resendLostFollowUp(run: Run, signal: JobSignal, deps: MonitorDeps
     return;
   }
   if (run.status === 'provisioning' && run.modelArn && !run.provisionedModelArn) await announceModel(run, deps);
+  // A chained run moved on from this (completed) job, and the message that starts the next job or stage may be lost.
+  if (run.status === 'submitting' && run.jobStatus === 'Completed') await announceNextPart(run, deps);
+  if (run.status === 'preparing' && currentStage(run) > 0 && run.stages?.[stageKey('prepare', currentStage(run))]?.inputs?.chunks === undefined) {
+    await requestStage(run, deps);
+  }
 }
 
 /**

@@ -5,7 +5,11 @@ import type { Run } from '../../shared/runs/run';
 import type { RunStore } from '../../shared/runs/store';
 import type { ArtifactStore } from '../../shared/prep/ports';
 import { resolveRecordRules } from '../../shared/prep/rules';
-import { artifactKeys, splitRun } from '../../shared/prep/split';
+import { splitRun } from '../../shared/prep/split';
+import { LineWriter, readLines } from '../../shared/prep/lines';
+import { stageConfig } from '../../shared/config/run-config';
+import { stageKey } from '../../shared/orchestration/naming';
+import { currentStage, planParts, stageArtifactBase, stageArtifactKeys, stageSource, type RecordedPart } from '../../shared/orchestration/stages';
 
 export interface SplitDeps {
   runs: RunStore;
@@ -36,13 +40,16 @@ export async function splitOnChunk(
   const { runs, now } = deps;
   let run = await runs.get(msg.runId);
   if (!run) return { outcome: 'skipped', why: `run ${msg.runId} does not exist` };
+  const stage = msg.payload.stage;
+  if (stage !== currentStage(run)) return { outcome: 'skipped', why: `chunk of stage ${stage}; run ${msg.runId} is at stage ${currentStage(run)}` };
+  const manifestKey = stageArtifactKeys(run.runId, stage).manifest;
   if (run.status === 'submitting') {
-    await announce(run, artifactKeys(run.runId).manifest, msg.correlationId, deps);
-    return { outcome: 'prepared', manifestKey: artifactKeys(run.runId).manifest, republished: true };
+    await announce(run, manifestKey, msg.correlationId, deps);
+    return { outcome: 'prepared', manifestKey, republished: true };
   }
   if (run.status !== 'preparing' && run.status !== 'splitting') return { outcome: 'skipped', why: `run ${msg.runId} is ${run.status}` };
 
-  const chunks = await runs.listChunks(run.runId);
+  const chunks = await runs.listChunks(run.runId, stage);
   const total = run.chunksTotal ?? msg.payload.total;
   if (chunks.length < total) return { outcome: 'waiting', done: chunks.length, total };
 
@@ -57,34 +64,38 @@ export async function splitOnChunk(
   }
 
   const started = now().toISOString();
-  const rules = resolveRecordRules(run.config);
+  const config = stageConfig(run.config, stage);
+  const rules = resolveRecordRules(config);
+  const prepareKey = stageKey('prepare', stage);
+  // A later stage's files go under runs/<runId>/stages/<n>/ (its manifest's runId reads that way too).
   const result = await splitRun({
-    runId: run.runId,
-    source: run.source,
-    config: run.config,
+    runId: stageArtifactBase(run.runId, stage),
+    source: stageSource(run, stage),
+    config,
     chunks,
     store: deps.artifacts,
-    input: run.stages.prepare?.inputs,
+    input: run.stages[prepareKey]?.inputs,
     warnings: rules.warnings,
     now,
   });
-  const prepare = run.stages.prepare ?? { status: 'running', attempts: 1 };
+  const prepare = run.stages[prepareKey] ?? { status: 'running', attempts: 1 };
   if (!result.ok) {
     await runs.transition(run.runId, 'splitting', 'failed', {
-      counts: result.counts,
+      ...(stage === 0 ? { counts: result.counts } : {}),
       warnings: result.warnings,
-      failure: { stage: 'split', reason: result.failure, at: now().toISOString() },
-      stages: { ...run.stages, prepare: { ...prepare, status: 'failed', endedAt: now().toISOString() } },
-    }, { type: 'split.failed', detail: { reason: result.failure } });
+      failure: { stage: 'split', reason: stage === 0 ? result.failure : `stage ${stage}: ${result.failure}`, at: now().toISOString() },
+      stages: { ...run.stages, [prepareKey]: { ...prepare, status: 'failed', endedAt: now().toISOString() } },
+    }, { type: 'split.failed', detail: { reason: result.failure, stage } });
     return { outcome: 'failed', reason: result.failure };
   }
   const o = result.manifest.outputs;
+  const parts = await writeParts(run.runId, stage, o, run.config.stages?.[stage]?.maxRecordsPerJob, deps);
+  // The run's counts and warnings describe stage 0 (what the report draws); a later stage's are in its prepare record.
   const moved = await runs.transition(run.runId, 'splitting', 'submitting', {
-    counts: result.counts,
-    warnings: result.warnings,
+    ...(stage === 0 ? { counts: result.counts, warnings: result.warnings } : { warnings: [...(run.warnings ?? []), ...result.warnings.map((w) => `stage ${stage}: ${w}`)] }),
     stages: {
       ...run.stages,
-      prepare: {
+      [prepareKey]: {
         ...prepare,
         status: 'done',
         endedAt: now().toISOString(),
@@ -95,10 +106,12 @@ export async function splitOnChunk(
           validation: { key: o.validation.key, records: o.validation.records, sha256: o.validation.sha256 },
           test: { key: o.test.key, records: o.test.records, sha256: o.test.sha256 },
           rejects: { key: o.rejects.key, records: o.rejects.records },
+          ...(stage > 0 ? { counts: result.counts } : {}),
+          ...(parts ? { parts } : {}),
         },
       },
     },
-  }, { type: 'split.done', detail: { ...result.sizes } });
+  }, { type: 'split.done', detail: { ...result.sizes, ...(stage > 0 ? { stage } : {}), ...(parts ? { parts: parts.length } : {}) } });
   if (moved || (await runs.get(run.runId))?.status === 'submitting') await announce(run, result.manifestKey, msg.correlationId, deps);
   return { outcome: 'prepared', manifestKey: result.manifestKey };
 }
@@ -106,7 +119,51 @@ export async function splitOnChunk(
 /** The split function's timeout (serverless.yml): a split started longer ago than this has died with its Lambda. */
 const SPLIT_LEASE_MS = 900_000;
 
+/**
+ * A stage with `maxRecordsPerJob` under its training set becomes sequential jobs: each part's lines of train.jsonl
+ * go to prepared/parts/<k>.jsonl, described by parts/<k>.manifest.json (with the stage's validation set, so each job
+ * reports a validation loss). Deterministic, so a redone split writes the same files.
+ */
+async function writeParts(
+  runId: string,
+  stage: number,
+  o: { train: { key: string; records: number }; validation: { key: string; records: number } },
+  maxRecordsPerJob: number | undefined,
+  { artifacts }: SplitDeps,
+): Promise<RecordedPart[] | undefined> {
+  const plan = planParts(o.train.records, maxRecordsPerJob);
+  if (plan.length < 2) return undefined;
+  const base = stageArtifactKeys(runId, stage).base;
+  const parts: RecordedPart[] = [];
+  const lines = readLines(await artifacts.read(o.train.key))[Symbol.asyncIterator]();
+  for (const p of plan) {
+    const trainKey = `${base}prepared/parts/${p.part}.jsonl`;
+    const t = artifacts.write(trainKey, 'application/x-ndjson');
+    const writer = new LineWriter(trainKey, t.stream, t.done);
+    for (let i = p.start; i < p.end; i++) {
+      const next = await lines.next();
+      if (next.done) throw new Error(`${o.train.key} has fewer lines than its ${o.train.records} records`);
+      await writer.write(next.value);
+    }
+    const written = await writer.close();
+    const manifestKey = `${base}parts/${p.part}.manifest.json`;
+    const manifest = {
+      runId,
+      stage,
+      part: p.part,
+      parts: plan.length,
+      train: { key: trainKey, records: written.records },
+      validation: { key: o.validation.key, records: o.validation.records },
+      test: { records: 0 },
+    };
+    await artifacts.put(manifestKey, JSON.stringify(manifest, null, 2), 'application/json');
+    parts.push({ part: p.part, manifestKey, trainKey, records: written.records });
+  }
+  while (!(await lines.next()).done); // read to the end, so the S3 read finishes instead of being cut off
+  return parts;
+}
+
 async function announce(run: Run, manifestKey: string, correlationId: string, deps: SplitDeps) {
-  const out = buildMessage(DatasetPrepared, run.runId, { manifestKey, stage: 0 }, correlationId, deps.now);
+  const out = buildMessage(DatasetPrepared, run.runId, { manifestKey, stage: currentStage(run) }, correlationId, deps.now);
   await publishMessage(deps.publish, deps.submitQueueUrl, DatasetPrepared, out);
 }

@@ -10,6 +10,8 @@ import { customModelName, jobClientToken, jobName, stageKey } from '../../shared
 import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
 import { preflight } from '../../shared/orchestration/preflight';
 import { baseModelIdOf, failRun, stageInputs, stageOutputs, withStage } from '../../shared/orchestration/run-helpers';
+import { currentPart, currentStage, recordedParts, stageArtifactKeys } from '../../shared/orchestration/stages';
+import { stageConfig } from '../../shared/config/run-config';
 
 export type SubmitDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'objects' | 'publish' | 'settings' | 'now' | 'random'>;
 
@@ -30,10 +32,13 @@ export type SubmitOutcome = 'submitted' | 'duplicate' | 'queued' | 'throttled' |
 export async function submitJob(runId: string, trigger: SubmitTrigger, deps: SubmitDeps): Promise<SubmitOutcome> {
   const { runs, bedrock, objects, settings, now } = deps;
   const stage = trigger.stage;
-  const trainKey = stageKey('train', stage);
-  const submitKey = stageKey('submit', stage);
   let run = await runs.get(runId);
   if (!run) throw new Error(`run ${runId} does not exist (yet): retry`);
+  if (stage !== currentStage(run)) return 'skipped'; // a late message about an earlier stage of a chained run
+  // A stage's sequential jobs (stages.ts) each have their own records, job name and token.
+  const part = currentPart(run);
+  const trainKey = stageKey('train', stage, part);
+  const submitKey = stageKey('submit', stage, part);
 
   if (run.status === 'training') {
     // Already submitted. If the job.submitted message was lost (a crash after the transition), the monitor has
@@ -51,8 +56,9 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
   const attempt = Math.max(1, run.stages?.[trainKey]?.attempts ?? 0);
   const manifestKey =
     (stageInputs(run, submitKey).manifestKey as string | undefined) ??
-    (trigger.kind === 'prepared' ? trigger.manifestKey : `runs/${runId}/manifest.json`);
-  const training = run.config.training;
+    recordedParts(run, stage)[part]?.manifestKey ??
+    (trigger.kind === 'prepared' ? trigger.manifestKey : stageArtifactKeys(runId, stage).manifest);
+  const training = stageConfig(run.config, stage).training;
   const baseModelIdentifier = (stageInputs(run, trainKey).baseModelIdentifier as string | undefined) ?? training.baseModelId;
   const hyperParameters = (stageInputs(run, trainKey).hyperParameters as Record<string, string> | undefined) ?? training.hyperParameters;
 
@@ -87,7 +93,7 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
     return 'failed';
   }
 
-  const key = { runId, stage, attempt };
+  const key = { runId, stage, attempt, ...(part ? { part } : {}) };
   const outputS3Uri = `s3://${settings.artifactsBucket}/runs/${runId}/output/`;
   if (stageOutputs(run, submitKey).preflightAttempt !== attempt) {
     const at = now().toISOString();
@@ -122,7 +128,7 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
     ...(dataset.validation ? { validationS3Uri: dataset.validation.s3Uri } : {}),
     outputS3Uri,
     hyperParameters,
-    tags: { 'btp:run-id': runId, 'btp:stage': String(stage), 'btp:attempt': String(attempt) },
+    tags: { 'btp:run-id': runId, 'btp:stage': String(stage), 'btp:attempt': String(attempt), ...(part ? { 'btp:part': String(part) } : {}) },
   };
   let jobArn: string;
   try {
@@ -179,7 +185,7 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
     'submitting',
     'training',
     { jobArn, jobName: request.jobName, jobStatus: 'InProgress', stages },
-    { type: 'job.submitted', detail: { jobArn, jobName: request.jobName, attempt, stage } },
+    { type: 'job.submitted', detail: { jobArn, jobName: request.jobName, attempt, stage, ...(part ? { part } : {}) } },
   );
   if (!submittedRun) return 'duplicate';
   await announce(submittedRun, stage, deps, trigger.correlationId);
@@ -187,7 +193,7 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
 }
 
 async function announce(run: Run, stage: number, { publish, settings }: SubmitDeps, correlationId?: string): Promise<void> {
-  const attempt = Math.max(1, run.stages?.[stageKey('train', stage)]?.attempts ?? 1);
+  const attempt = Math.max(1, run.stages?.[stageKey('train', stage, currentPart(run))]?.attempts ?? 1);
   await publishMessage(
     publish,
     settings.queues.monitor,
@@ -225,13 +231,13 @@ export async function resumeRun(
   const { runs, publish, settings } = deps;
   const run = await runs.get(runId);
   if (!run) return 'unknown-run';
-  const stage = 0;
-  const trainKey = stageKey('train', stage);
+  const stage = currentStage(run);
+  const trainKey = stageKey('train', stage, currentPart(run));
   if (request.fromStage === 'train') {
     if (run.status === 'submitting') return submitJob(runId, { kind: 'requested', stage, reason: 'resume', retry: 0 }, deps); // a redelivered resume
     if (run.status !== 'failed') return 'not-failed';
     const previous = run.stages?.[trainKey];
-    const hyperParameters = { ...((previous?.inputs?.hyperParameters as Record<string, string> | undefined) ?? run.config.training.hyperParameters), ...request.hyperParameters };
+    const hyperParameters = { ...((previous?.inputs?.hyperParameters as Record<string, string> | undefined) ?? stageConfig(run.config, stage).training.hyperParameters), ...request.hyperParameters };
     const resumed = await runs.transition(
       runId,
       'failed',

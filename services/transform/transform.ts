@@ -6,7 +6,8 @@ import { processChunk } from '../../shared/prep/chunk';
 import { LineWriter } from '../../shared/prep/lines';
 import type { ArtifactStore, DatasetStore } from '../../shared/prep/ports';
 import { resolveRecordRules } from '../../shared/prep/rules';
-import { artifactKeys } from '../../shared/prep/split';
+import { stageConfig } from '../../shared/config/run-config';
+import { currentStage, stageArtifactKeys } from '../../shared/orchestration/stages';
 
 export interface TransformDeps {
   runs: RunStore;
@@ -26,7 +27,8 @@ export type TransformResult = { outcome: 'skipped'; why: string } | { outcome: '
 
 /**
  * Transforms one chunk: streams its records through the template and filters into
- * runs/<runId>/chunks/<index>/kept.jsonl and rejects.jsonl, records the chunk's counts once, and tells split.
+ * runs/<runId>/chunks/<index>/kept.jsonl and rejects.jsonl (runs/<runId>/stages/<n>/chunks/... for a chained run's
+ * later stages, with that stage's configuration), records the chunk's counts once, and tells split.
  * A redelivered chunk already recorded is not redone (its outputs are there); split is told again, which is harmless.
  */
 export async function transformChunk(msg: MessageOf<typeof ChunkRequested>, deps: TransformDeps): Promise<TransformResult> {
@@ -36,10 +38,12 @@ export async function transformChunk(msg: MessageOf<typeof ChunkRequested>, deps
   if (!run) return { outcome: 'skipped', why: `run ${msg.runId} does not exist` };
   if (run.status === 'requested') throw new RunNotReadyError(`run ${msg.runId} is still being planned; chunk ${chunk.index} will be retried`);
   if (run.status !== 'preparing') return { outcome: 'skipped', why: `run ${msg.runId} is ${run.status}` };
+  const stage = msg.payload.stage;
+  if (stage !== currentStage(run)) return { outcome: 'skipped', why: `chunk of stage ${stage}; run ${msg.runId} is at stage ${currentStage(run)}` };
 
-  const keys = artifactKeys(msg.runId);
+  const keys = stageArtifactKeys(msg.runId, stage);
   let recorded = false;
-  const already = (await runs.listChunks(msg.runId)).some((c) => c.index === chunk.index);
+  const already = (await runs.listChunks(msg.runId, stage)).some((c) => c.index === chunk.index);
   if (!already) {
     const open = (key: string) => {
       const t = artifacts.write(key, 'application/x-ndjson');
@@ -47,11 +51,13 @@ export async function transformChunk(msg: MessageOf<typeof ChunkRequested>, deps
     };
     const kept = open(keys.chunkKept(chunk.index));
     const rejects = open(keys.chunkRejects(chunk.index));
-    const counts = await processChunk({ plan: chunk, source, rules: resolveRecordRules(run.config), datasets: deps.datasets, kept, rejects });
+    const rules = resolveRecordRules(stageConfig(run.config, stage));
+    const counts = await processChunk({ plan: chunk, source, rules, datasets: deps.datasets, kept, rejects });
     await kept.close();
     await rejects.close();
     recorded = await runs.putChunk({
       runId: msg.runId,
+      ...(stage > 0 ? { stage } : {}),
       index: chunk.index,
       counts,
       keptKey: kept.key,
@@ -59,7 +65,7 @@ export async function transformChunk(msg: MessageOf<typeof ChunkRequested>, deps
       doneAt: deps.now().toISOString(),
     });
   }
-  const out = buildMessage(ChunkTransformed, msg.runId, { chunkIndex: chunk.index, total: chunk.total }, msg.correlationId, deps.now);
+  const out = buildMessage(ChunkTransformed, msg.runId, { chunkIndex: chunk.index, total: chunk.total, stage }, msg.correlationId, deps.now);
   await publishMessage(deps.publish, deps.splitQueueUrl, ChunkTransformed, out);
   return { outcome: 'done', recorded };
 }

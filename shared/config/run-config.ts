@@ -92,16 +92,77 @@ export const ProvisioningConfig = z.object({
 });
 export type ProvisioningConfig = z.infer<typeof ProvisioningConfig>;
 
-export const RunConfig = z.object({
+/**
+ * One stage of a chained run (continued pre-training on a corpus, then fine-tuning on an instruction set...). Each
+ * stage's job starts from the previous stage's model. The rule for datasets: stage 0 trains on the run's own source
+ * (the uploaded or requested object) and names no dataset; every later stage names its dataset, a key in the run's
+ * source bucket (the datasets bucket) unless `bucket` is given. A stage's `prep` and `split` are partial
+ * configurations deep-merged over the run's own, as are its `hyperParameters`; the run's `training.baseModelId` is
+ * stage 0's base model.
+ */
+export const StageConfig = z.object({
+  dataset: z.object({ bucket: z.string().min(3).optional(), key: z.string().min(1) }).optional(),
+  customizationType: z.enum(['FINE_TUNING', 'CONTINUED_PRE_TRAINING']).optional(),
+  prep: z.record(z.string(), z.unknown()).optional(),
+  split: z.record(z.string(), z.unknown()).optional(),
+  hyperParameters: z.record(z.string(), z.string()).optional(),
+  /**
+   * A training set larger than this becomes sequential jobs of (about) equal parts, each starting from the previous
+   * part's model: a corpus over one job's record quota (the seed recipe's five jobs of 100,000 records).
+   */
+  maxRecordsPerJob: z.number().int().positive().optional(),
+});
+export type StageConfig = z.infer<typeof StageConfig>;
+
+export const RunConfig = z
+  .object({
+    prep: PrepConfig.prefault({}),
+    split: SplitConfig.prefault({}),
+    training: TrainingConfig.prefault({}),
+    provisioning: ProvisioningConfig.prefault({}),
+    /** Free-form labels that travel with the run (team, ticket...). Absent `stages`: one stage, as configured above. */
+    labels: z.record(z.string(), z.string()).default({}),
+    /** A chained run's stages, in order (see StageConfig); at most 9, so job names stay within 63 characters. */
+    stages: z.array(StageConfig).min(1).max(9).optional(),
+  })
+  .superRefine((config, ctx) => {
+    config.stages?.forEach((stage, i) => {
+      if (i === 0 && stage.dataset) ctx.addIssue({ code: 'custom', path: ['stages', 0, 'dataset'], message: 'stage 0 trains on the run\'s own source and names no dataset' });
+      if (i > 0 && !stage.dataset) ctx.addIssue({ code: 'custom', path: ['stages', i, 'dataset'], message: 'every stage after the first names its dataset' });
+      const parsed = RunConfigBase.safeParse(stageLayer(config, stage));
+      for (const issue of parsed.error?.issues ?? []) ctx.addIssue({ code: 'custom', path: ['stages', i, ...issue.path.map(String)], message: issue.message });
+    });
+  });
+export type RunConfig = z.infer<typeof RunConfig>;
+export type RunConfigInput = z.input<typeof RunConfig>;
+
+/** A run configuration without its stages: what one stage runs with. */
+const RunConfigBase = z.object({
   prep: PrepConfig.prefault({}),
   split: SplitConfig.prefault({}),
   training: TrainingConfig.prefault({}),
   provisioning: ProvisioningConfig.prefault({}),
-  /** Free-form labels that travel with the run (team, ticket...). */
   labels: z.record(z.string(), z.string()).default({}),
 });
-export type RunConfig = z.infer<typeof RunConfig>;
-export type RunConfigInput = z.input<typeof RunConfig>;
+
+function stageLayer(config: { stages?: unknown }, stage: StageConfig): Record<string, unknown> {
+  const { stages: _stages, ...base } = config;
+  const training: Record<string, unknown> = {};
+  if (stage.customizationType) training.customizationType = stage.customizationType;
+  if (stage.hyperParameters) training.hyperParameters = stage.hyperParameters;
+  return deepMerge(base as Record<string, unknown>, { prep: stage.prep ?? {}, split: stage.split ?? {}, training });
+}
+
+/** How many stages a run has: its `stages`, or one. */
+export const stageCount = (config: RunConfig): number => config.stages?.length ?? 1;
+
+/** The configuration stage `n` runs with: the run's own, with the stage's overrides merged in, and no `stages`. */
+export function stageConfig(config: RunConfig, n: number): RunConfig {
+  const stage = config.stages?.[n];
+  if (!config.stages) return config;
+  if (!stage) throw new Error(`the run has ${config.stages.length} stage(s), not a stage ${n}`);
+  return RunConfigBase.parse(stageLayer(config, stage));
+}
 
 /** Deep-merges partial configurations, later ones winning, then validates and applies defaults. */
 export function resolveRunConfig(...layers: Array<unknown>): RunConfig {

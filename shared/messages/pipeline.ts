@@ -37,12 +37,17 @@ export const ChunkPlan = z.object({
 });
 export type ChunkPlan = z.infer<typeof ChunkPlan>;
 
-export const ChunkRequested = defineMessage('chunk.requested', 1, z.object({ source: S3ObjectRef, chunk: ChunkPlan }));
+/** `stage` indexes a chained run's stages (0 for single-stage runs), so a late chunk of one stage never counts for the next. */
+export const ChunkRequested = defineMessage(
+  'chunk.requested',
+  1,
+  z.object({ source: S3ObjectRef, chunk: ChunkPlan, stage: z.number().int().nonnegative().default(0) }),
+);
 
 export const ChunkTransformed = defineMessage(
   'chunk.transformed',
   1,
-  z.object({ chunkIndex: z.number().int().nonnegative(), total: z.number().int().positive() }),
+  z.object({ chunkIndex: z.number().int().nonnegative(), total: z.number().int().positive(), stage: z.number().int().nonnegative().default(0) }),
 );
 
 /** The split is written; submit takes it from here. `stage` indexes the run's stages (0 for single-stage runs). */

@@ -50,6 +50,8 @@ const Manifest = z
     train: FileEntry.optional(),
     validation: FileEntry.optional(),
     test: FileEntry.optional(),
+    /** The split step's own manifest describes its files here (a chained run's later stages have no conventional keys). */
+    outputs: z.record(z.string(), FileEntry).optional(),
   })
   .loose();
 
@@ -69,11 +71,11 @@ export async function loadPreparedDataset(
   } catch (err) {
     throw new ManifestError(`manifest s3://${bucket}/${manifestKey} is not readable: ${(err as Error).message}`);
   }
-  const entry = (name: 'train' | 'validation' | 'test'): FileEntry | undefined => parsed.files?.[name] ?? parsed[name];
+  const entry = (name: 'train' | 'validation' | 'test'): FileEntry | undefined => parsed.files?.[name] ?? parsed[name] ?? parsed.outputs?.[name];
   const load = async (name: 'train' | 'validation' | 'test'): Promise<PreparedFile | undefined> => {
     const e = entry(name);
     const key = e?.key ?? `runs/${runId}/prepared/${name}.jsonl`;
-    if (e?.records === 0) return undefined;
+    if (e?.records === 0 && name !== 'train') return undefined;
     const complete = e && e.records !== undefined && e.bytes !== undefined && e.tokens !== undefined && e.maxRecordTokens !== undefined;
     let stats: FileStats | undefined;
     if (complete) {

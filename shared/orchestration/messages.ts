@@ -28,3 +28,9 @@ export const ThroughputExpire = defineMessage(
   1,
   z.object({ provisionedModelArn: z.string().min(1), expiresAt: z.iso.datetime() }),
 );
+
+/**
+ * From monitor to the ingest queue: a chained run's previous stage is trained and the run is `preparing` for this
+ * stage; plan the stage's dataset into chunks. Ingest reads everything else from the run, so a copy is harmless.
+ */
+export const StageRequested = defineMessage('stage.requested', 1, z.object({ stage: z.number().int().positive() }));

@@ -15,9 +15,12 @@ export interface JobKey {
   stage: number;
   /** 1 for the first submission; a remediation or a resume makes a new attempt (and so a new job name). */
   attempt: number;
+  /** Index of the job among a stage's sequential jobs (stages.ts planParts); 0, and absent from the name, otherwise. */
+  part?: number;
 }
 
-export const jobName = ({ runId, stage, attempt }: JobKey): string => `${PREFIX}-${runId}-s${stage}-a${attempt}`;
+export const jobName = ({ runId, stage, attempt, part }: JobKey): string =>
+  `${PREFIX}-${runId}-s${stage}${part ? `p${part}` : ''}-a${attempt}`;
 
 /** The job name doubles as the clientRequestToken: both are unique per attempt, and the patterns overlap (api §3). */
 export const jobClientToken = (key: JobKey): string => jobName(key);
@@ -28,13 +31,15 @@ export const customModelName = (key: JobKey): string => jobName(key);
 export const throughputName = (runId: string, stage: number): string => `${PREFIX}-${runId}-s${stage}-pt`;
 export const throughputClientToken = (runId: string, stage: number): string => throughputName(runId, stage);
 
-const JOB_NAME = /^btp-(.+)-s(\d+)-a(\d+)$/;
+const JOB_NAME = /^btp-(.+)-s(\d+)(?:p(\d+))?-a(\d+)$/;
 const THROUGHPUT_NAME = /^btp-(.+)-s(\d+)-pt$/;
 
 export function parseJobName(name: string): JobKey | undefined {
   const m = JOB_NAME.exec(name);
   if (!m) return undefined;
-  return { runId: m[1]!, stage: Number(m[2]), attempt: Number(m[3]) };
+  const key: JobKey = { runId: m[1]!, stage: Number(m[2]), attempt: Number(m[4]) };
+  if (m[3]) key.part = Number(m[3]);
+  return key;
 }
 
 export function parseThroughputName(name: string): { runId: string; stage: number } | undefined {
@@ -45,7 +50,7 @@ export function parseThroughputName(name: string): { runId: string; stage: numbe
 // Strictest of jobName `[a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*`, customModelName `([0-9a-zA-Z][_-]?){1,63}` and
 // provisionedModelName `([0-9a-zA-Z][_-]?)+` (api §3), all at most 63 characters.
 const SAFE_RUN_ID = /^[0-9a-zA-Z](-?[0-9a-zA-Z])*$/;
-const LONGEST_SUFFIX = '-s99-a99'.length;
+const LONGEST_SUFFIX = '-s9p99-a99'.length;
 
 /** Why a run id cannot name Bedrock resources, or undefined when it can. */
 export function runIdNameProblem(runId: string): string | undefined {
@@ -57,5 +62,9 @@ export function runIdNameProblem(runId: string): string | undefined {
   return undefined;
 }
 
-/** Key of a stage's record in `run.stages`: `train`, `provision` for stage 0, `train-1`, ... for later stages. */
-export const stageKey = (kind: 'submit' | 'train' | 'provision', stage: number): string => (stage === 0 ? kind : `${kind}-${stage}`);
+/**
+ * Key of a stage's record in `run.stages`: `train`, `provision` for stage 0, `train-1`, ... for later stages; a
+ * stage's later sequential jobs (part k > 0) add `.k` (`train.1`, `train-1.2`).
+ */
+export const stageKey = (kind: 'prepare' | 'submit' | 'train' | 'provision', stage: number, part = 0): string =>
+  `${stage === 0 ? kind : `${kind}-${stage}`}${part ? `.${part}` : ''}`;

@@ -109,7 +109,8 @@ export interface ObjectStore {
 export interface OrchestrationSettings {
   artifactsBucket: string;
   bedrockRoleArn: string;
-  queues: { submit: string; monitor: string; provision: string };
+  /** `ingest`: where monitor asks for a chained run's next stage (optional: single-stage runs never need it). */
+  queues: { submit: string; monitor: string; provision: string; ingest?: string };
   /** First poll interval of a job; doubles up to maxPollSeconds. Minutes on AWS, 1-2 s against the fast local clock. */
   pollSeconds: number;
   maxPollSeconds: number;

@@ -8,7 +8,7 @@ import type { RunStore } from './store';
  * Single-table layout (documented in the README):
  *   pk = RUN#<runId>, sk = RUN            the run; gsi1pk = <status>, gsi1sk = <updatedAt>#<runId> (index `byStatus`)
  *   pk = RUN#<runId>, sk = EVENT#<seq>    the append-only history; seq is the run version the event produced
- *   pk = RUN#<runId>, sk = CHUNK#<index>  one transform chunk's result
+ *   pk = RUN#<runId>, sk = CHUNK#<index>  one transform chunk's result (CHUNK#S<stage>#<index> for a chained run's later stages)
  * Every write of the run is conditional on the version it read. No transactions: the local emulator (dynalite) has
  * none, so the event is written after the run; a crash between the two loses that one event, never a state change.
  */
@@ -16,6 +16,8 @@ export const STATUS_INDEX = 'byStatus';
 const MAX_RACE_RETRIES = 8;
 const pad = (n: number) => String(n).padStart(9, '0');
 const runKey = (runId: string) => ({ pk: `RUN#${runId}`, sk: 'RUN' });
+/** Stage 0's chunks keep their original key; a later stage's chunks (a chained run) sort after them. */
+const chunkSk = (stage: number, index: number) => (stage === 0 ? `CHUNK#${pad(index)}` : `CHUNK#S${pad(stage)}#${pad(index)}`);
 
 export class DynamoRunStore implements RunStore {
   constructor(
@@ -106,7 +108,7 @@ export class DynamoRunStore implements RunStore {
       await this.db.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { pk: `RUN#${chunk.runId}`, sk: `CHUNK#${pad(chunk.index)}`, ...chunk },
+          Item: { pk: `RUN#${chunk.runId}`, sk: chunkSk(chunk.stage ?? 0, chunk.index), ...chunk },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -117,8 +119,9 @@ export class DynamoRunStore implements RunStore {
     }
   }
 
-  async listChunks(runId: string): Promise<ChunkResult[]> {
-    return (await this.queryPrefix(runId, 'CHUNK#')).map((item) => strip(item) as unknown as ChunkResult);
+  async listChunks(runId: string, stage = 0): Promise<ChunkResult[]> {
+    const items = await this.queryPrefix(runId, stage === 0 ? 'CHUNK#' : `CHUNK#S${pad(stage)}#`);
+    return items.map((item) => strip(item) as unknown as ChunkResult).filter((c) => (c.stage ?? 0) === stage);
   }
 
   async listEvents(runId: string): Promise<RunEvent[]> {

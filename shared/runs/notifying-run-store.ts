@@ -86,8 +86,8 @@ export class NotifyingRunStore implements RunStore {
     return this.inner.putChunk(chunk);
   }
 
-  listChunks(runId: string): Promise<ChunkResult[]> {
-    return this.inner.listChunks(runId);
+  listChunks(runId: string, stage?: number): Promise<ChunkResult[]> {
+    return this.inner.listChunks(runId, stage);
   }
 
   listEvents(runId: string): Promise<RunEvent[]> {

@@ -43,6 +43,9 @@ export interface Run {
   /** Where this run's artifacts live: `s3://<artifactsBucket>/runs/<runId>/`. */
   artifactsPrefix: string;
   stages: Record<string, StageRecord>;
+  /** A chained run's current stage (config `stages`) and sequential job within it; absent means 0. */
+  stageIndex?: number;
+  partIndex?: number;
   counts?: RunCounts;
   chunksTotal?: number;
   warnings?: string[];
@@ -69,6 +72,8 @@ export interface RunEvent {
 
 export interface ChunkResult {
   runId: string;
+  /** The stage of a chained run the chunk belongs to; absent means 0. */
+  stage?: number;
   index: number;
   /** Counts for this chunk alone; the split adds them up. */
   counts: RunCounts;

@@ -26,7 +26,8 @@ export interface RunStore {
   ): Promise<Run | undefined>;
   /** Records a chunk's result once; `false` when it was already recorded (a redelivery). */
   putChunk(chunk: ChunkResult): Promise<boolean>;
-  listChunks(runId: string): Promise<ChunkResult[]>;
+  /** The chunks recorded for one stage of the run (0 unless the run is chained). */
+  listChunks(runId: string, stage?: number): Promise<ChunkResult[]>;
   listEvents(runId: string): Promise<RunEvent[]>;
   /** Runs in a status, newest first, optionally only those updated since a time (the status GSI). */
   listByStatus(status: RunStatus, since?: string): Promise<Run[]>;

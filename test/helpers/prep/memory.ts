@@ -107,13 +107,13 @@ export class MemoryRunStore implements RunStore {
     return structuredClone(next);
   }
   async putChunk(c: ChunkResult) {
-    const k = `${c.runId}#${c.index}`;
+    const k = `${c.runId}#${c.stage ?? 0}#${c.index}`;
     if (this.chunks.has(k)) return false;
     this.chunks.set(k, structuredClone(c));
     return true;
   }
-  async listChunks(runId: string) {
-    return [...this.chunks.values()].filter((c) => c.runId === runId).sort((a, b) => a.index - b.index);
+  async listChunks(runId: string, stage = 0) {
+    return [...this.chunks.values()].filter((c) => c.runId === runId && (c.stage ?? 0) === stage).sort((a, b) => a.index - b.index);
   }
   async listEvents(runId: string) {
     return this.events.filter((e) => e.runId === runId);

@@ -1,0 +1,72 @@
+import { stageCount, type RunConfig } from '../config/run-config';
+import type { S3ObjectRef } from '../messages/pipeline';
+import { artifactKeys } from '../prep/split';
+import type { Run } from '../runs/run';
+import { stageKey } from './naming';
+
+/**
+ * Planning of chained runs (config `stages`): which stage and part of a run is current, where each stage's data and
+ * artifacts are, and what follows a finished job. A run without `stages` is stage 0 with one part, at today's paths.
+ */
+
+/** Stage 0's artifacts stay at `runs/<runId>/`; stage n's live under `runs/<runId>/stages/<n>/`. */
+export const stageArtifactBase = (runId: string, stage: number): string => (stage === 0 ? runId : `${runId}/stages/${stage}`);
+export const stageArtifactKeys = (runId: string, stage: number) => artifactKeys(stageArtifactBase(runId, stage));
+
+/** The run's current stage and part (absent on single-stage runs: 0 and 0). */
+export const currentStage = (run: Pick<Run, 'stageIndex'>): number => run.stageIndex ?? 0;
+export const currentPart = (run: Pick<Run, 'partIndex'>): number => run.partIndex ?? 0;
+
+/** The object stage `n` prepares: the run's source for stage 0, the stage's `dataset` (in the source's bucket by default) after. */
+export function stageSource(run: Pick<Run, 'source' | 'config'>, stage: number): S3ObjectRef {
+  if (stage === 0) return run.source;
+  const dataset = run.config.stages?.[stage]?.dataset;
+  if (!dataset) throw new Error(`stage ${stage} names no dataset`);
+  return { bucket: dataset.bucket ?? run.source.bucket, key: dataset.key };
+}
+
+export interface PartPlan {
+  part: number;
+  /** Lines [start, end) of the stage's training file. */
+  start: number;
+  end: number;
+}
+
+/**
+ * Splits a training set of `records` into sequential jobs of at most `maxRecordsPerJob` each, as equal as can be (so
+ * no last job is a sliver): 500,000 records at 100,000 -> five jobs of 100,000. One part when no maximum is set.
+ */
+export function planParts(records: number, maxRecordsPerJob?: number): PartPlan[] {
+  if (!maxRecordsPerJob || records <= maxRecordsPerJob) return [{ part: 0, start: 0, end: records }];
+  const n = Math.ceil(records / maxRecordsPerJob);
+  const size = Math.floor(records / n);
+  const extra = records % n; // the first `extra` parts take one more record
+  const parts: PartPlan[] = [];
+  let start = 0;
+  for (let part = 0; part < n; part++) {
+    const end = start + size + (part < extra ? 1 : 0);
+    parts.push({ part, start, end });
+    start = end;
+  }
+  return parts;
+}
+
+/** One part's training data as recorded by the split (in the stage's `prepare` record, `outputs.parts`). */
+export interface RecordedPart {
+  part: number;
+  manifestKey: string;
+  trainKey: string;
+  records: number;
+}
+
+export const recordedParts = (run: Pick<Run, 'stages'>, stage: number): RecordedPart[] =>
+  (run.stages?.[stageKey('prepare', stage)]?.outputs?.parts as RecordedPart[] | undefined) ?? [];
+
+/** What follows a completed job: the stage's next part, the next stage, or the end (the final model). */
+export type NextStep = { kind: 'part'; stage: number; part: number } | { kind: 'stage'; stage: number } | { kind: 'final' };
+
+export function nextStep(config: RunConfig, stage: number, part: number, parts: number): NextStep {
+  if (part + 1 < parts) return { kind: 'part', stage, part: part + 1 };
+  if (stage + 1 < stageCount(config)) return { kind: 'stage', stage: stage + 1 };
+  return { kind: 'final' };
+}
