@@ -21,24 +21,34 @@
  * The count is monotone in the prefix (a longer prefix never counts fewer tokens), which truncateToTokens relies on.
  */
 export function estimateTokens(text: string): number {
+  // One pass over UTF-16 units, without building the ASCII runs: it runs on every kept record of a data set.
   let tokens = 0;
-  let asciiRun = '';
-  for (const ch of text) {
-    if (ch.codePointAt(0)! < 0x80) {
-      asciiRun += ch;
+  let run = 0; // characters in the current ASCII run
+  let words = 0; // words (non-space stretches) in it, as run.split(/\s+/) counts them
+  let inWord = false;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) {
+      run++;
+      if (c === 32 || (c >= 9 && c <= 13)) inWord = false;
+      else if (!inWord) {
+        inWord = true;
+        words++;
+      }
       continue;
     }
-    tokens += asciiRunTokens(asciiRun);
-    asciiRun = '';
-    tokens += 1;
+    if (run > 0) tokens += Math.max(Math.ceil(run / 4), words);
+    run = 0;
+    words = 0;
+    inWord = false;
+    tokens += 1; // one code point: a surrogate pair counts once
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
   }
-  return tokens + asciiRunTokens(asciiRun);
-}
-
-function asciiRunTokens(run: string): number {
-  if (run.length === 0) return 0;
-  const words = run.split(/\s+/).filter((w) => w.length > 0).length;
-  return Math.max(Math.ceil(run.length / 4), words);
+  return run > 0 ? tokens + Math.max(Math.ceil(run / 4), words) : tokens;
 }
 
 /** The longest prefix of `text` whose estimate is at most `maxTokens`, cut on a code-point boundary. */

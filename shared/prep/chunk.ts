@@ -60,7 +60,7 @@ export async function processChunk(args: {
     header = await readHeader(await openLogical(0, Math.min(start, 1024 * 1024)), plan.format);
   }
   try {
-    await readTextChunk(await openLogical(start, plan.end), plan, { file, header, between }, onRecord);
+    await readTextChunk(await openLogical(start, plan.end), plan, { file, header, between, onJsonBytes: processor.handleJsonBytes.bind(processor) }, onRecord);
   } finally {
     for (const raw of opened) raw.destroy();
   }

@@ -6,6 +6,8 @@ import type { SourceRecord } from './records';
 import { makeSplitter, type RawRecord, type TextFormat } from './scan';
 
 export type OnSource = (r: SourceRecord) => void;
+/** Takes a JSON record as bytes, without decoding it, when it can; false: the record is decoded and parsed as usual. */
+export type OnJsonBytes = (bytes: Buffer, pos: number, at: { line?: number; row?: number }) => boolean;
 
 /**
  * Reads the records of one text chunk (bytes [start, end) of the UTF-8 input, already cut on record boundaries by
@@ -15,7 +17,7 @@ export type OnSource = (r: SourceRecord) => void;
 export async function readTextChunk(
   stream: Readable,
   plan: ChunkPlan,
-  opts: { file: string; header?: string[]; between?: () => Promise<void> | undefined },
+  opts: { file: string; header?: string[]; between?: () => Promise<void> | undefined; onJsonBytes?: OnJsonBytes },
   onRecord: OnSource,
 ): Promise<{ header?: string[] }> {
   const format = plan.format as TextFormat;
@@ -31,7 +33,9 @@ export async function readTextChunk(
   });
   let header = opts.header;
   const delimiter = format === 'tsv' ? '\t' : ',';
+  const onJsonBytes = format === 'csv' || format === 'tsv' ? undefined : opts.onJsonBytes;
   const onRaw = (r: RawRecord) => {
+    if (onJsonBytes && onJsonBytes(r.bytes, r.pos, isJson ? { row: r.index } : { line: r.line })) return;
     const raw = r.bytes.toString('utf8');
     if (format === 'csv' || format === 'tsv') {
       const fields = parseDelimited(raw, delimiter);

@@ -3,6 +3,9 @@ import { estimateTokens, tokenLimitViolation } from '../catalog';
 import { countOutcome, emptyCounts } from './counts';
 import type { RecordRules } from './rules';
 import { applyTemplate, bedrockRecord, splitSentences, type Mapped } from './template';
+import { isUtf8 } from 'node:buffer';
+import { hash } from 'node:crypto';
+import { checkString, fieldText, headText, readFlatObject, type FieldRange } from './json-fields';
 import { codePointLength, contentKey, prefix } from './text';
 
 /** A record as read from the input, before the template: parsed, or with the reason it could not be. */
@@ -15,6 +18,8 @@ export interface SourceRecord {
   value?: unknown;
   /** The record's text, for reject lines. */
   raw: string;
+  /** The record's bytes, when it was read without decoding it (then `raw` is empty and reject lines decode its head). */
+  bytes?: Buffer;
   error?: { reason: string; detail: string; field?: string };
 }
 
@@ -63,13 +68,104 @@ export class ChunkProcessor {
   private readonly seen = new Map<string, { line?: number; row?: number }>();
   private readonly maxChars: number;
 
+  /** The fields the byte path reads, and the template's own strings' lengths; undefined: no byte path. */
+  private readonly byteFields?: {
+    names: { a: string; b: string; input?: string; c: string; g?: string };
+    wanted: Set<string>;
+    lazy: Set<string>;
+    prefixChars: number;
+  };
+
   constructor(
     private readonly rules: RecordRules,
     private readonly source: string,
     private readonly sink: ChunkSink,
   ) {
     this.maxChars = rules.config.prep.filters.maxChars;
+    const { template: t, categoryField } = rules.config.prep;
+    const stratifyBy = rules.config.split.stratifyBy;
+    // The template's own strings are concatenated to the record's: a lone surrogate in them could pair across the
+    // join and change the count, so such a template takes the general way.
+    const plain = (s: string) => !/[\uD800-\uDFFF]/.test(s);
+    if ((t.kind === 'dolly' && plain(t.inputPrefix) && plain(t.knowledgeSeparator)) || t.kind === 'fields') {
+      const names =
+        t.kind === 'dolly'
+          ? { a: t.instructionField, b: t.outputField, input: t.inputField, c: categoryField, g: stratifyBy }
+          : { a: t.promptField, b: t.completionField, c: categoryField, g: stratifyBy };
+      const wanted = new Set([names.a, names.b, names.c, ...(names.input !== undefined ? [names.input] : []), ...(names.g !== undefined ? [names.g] : [])]);
+      const prefixChars = t.kind === 'dolly' ? codePointLength(t.inputPrefix) + codePointLength(t.knowledgeSeparator) : 0;
+      // Keys are compared as the latin1 reading of their UTF-8 bytes (see readFlatObject).
+      const l1 = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
+      this.byteFields = {
+        names: { a: l1(names.a), b: l1(names.b), input: names.input === undefined ? undefined : l1(names.input), c: l1(names.c), g: names.g === undefined ? undefined : l1(names.g) },
+        wanted: new Set([...wanted].map(l1)),
+        // The text fields are checked only when their bytes are new (see handleJsonBytes); category fields always.
+        lazy: new Set([names.a, names.b, ...(names.input !== undefined ? [names.input] : [])].filter((n) => n !== names.c && n !== names.g).map(l1)),
+        prefixChars,
+      };
+    }
   }
+
+  /**
+   * The byte path for a JSON record: a flat object of strings is checked and measured on its bytes, and its text is
+   * decoded only if it passes the length and duplicate filters. The outcome is the one `handle` gives the parsed
+   * record; a record this path does not take (false) goes through `handle`.
+   */
+  handleJsonBytes(bytes: Buffer, pos: number, at: { line?: number; row?: number }): boolean {
+    const bf = this.byteFields;
+    if (!bf || !isUtf8(bytes)) return false;
+    const f = readFlatObject(bytes, bf.wanted, bf.lazy);
+    if (!f) return false;
+    const { names } = bf;
+    const a = f.get(names.a);
+    const b = f.get(names.b);
+    if (!a || !b) return false; // missing fields: rejected the general way
+    const input = names.input === undefined ? undefined : f.get(names.input);
+    // Exact repeats are known by their bytes: the same bytes are the same text, so the same lengths and content key.
+    const exact = exactBytesKey(bytes, a, input, b);
+    let known = this.byteCache.get(exact);
+    if (!known) {
+      const ca = checkString(bytes, a.start);
+      const cb = checkString(bytes, b.start);
+      const ci = input && checkString(bytes, input.start);
+      if (!ca || !cb || (input && !ci)) return false; // not valid JSON: rejected the general way
+      const withInput = ci !== undefined && !ci.blank;
+      known = { chars: ca.chars + cb.chars + (withInput ? bf.prefixChars + ci.chars : 0), withInput, blank: (!withInput && ca.blank) || cb.blank };
+      if (this.byteCache.size >= KEY_CACHE_SIZE) this.byteCache.clear();
+      this.byteCache.set(exact, known);
+    }
+    const { filters } = this.rules.config.prep;
+    // A prompt with an input holds it, so it is not blank; an empty record is dropped the general way.
+    if (filters.dropEmpty && known.blank) return false;
+    const rec: SourceRecord = { pos, ...at, raw: '', bytes };
+    if (known.chars > this.maxChars) {
+      this.drop(rec, 'filtered:too_long_chars', `${known.chars} characters (Unicode code points) > the limit of ${this.maxChars}`);
+      return true;
+    }
+    const first = filters.dropDuplicates && known.k !== undefined ? this.seen.get(known.k) : undefined;
+    if (first) {
+      this.drop(rec, 'filtered:duplicate', `same text as ${where(first)}`);
+      return true;
+    }
+    const t = this.rules.config.prep.template;
+    const aText = fieldText(bytes, a);
+    const bText = fieldText(bytes, b);
+    const m: Mapped =
+      t.kind === 'dolly'
+        ? { kind: 'pair', prompt: known.withInput ? t.inputPrefix + aText + t.knowledgeSeparator + fieldText(bytes, input) : aText, completion: bText }
+        : { kind: 'pair', prompt: aText, completion: bText };
+    const obj: Record<string, unknown> = {};
+    const c = f.get(names.c);
+    if (c) obj[this.rules.config.prep.categoryField] = fieldText(bytes, c);
+    const g = names.g === undefined ? undefined : f.get(names.g);
+    if (g) obj[this.rules.config.split.stratifyBy!] = fieldText(bytes, g);
+    const k = this.handleMapped(rec, m, obj, 0);
+    known.k ??= k;
+    return true;
+  }
+
+  /** What the byte path knows of a record's text by the exact bytes of its fields. */
+  private readonly byteCache = new Map<string, { chars: number; withInput: boolean; blank: boolean; k?: string }>();
 
   handle(rec: SourceRecord): void {
     if (rec.error) return this.drop(rec, rec.error.reason, rec.error.detail, rec.error.field);
@@ -80,28 +176,37 @@ export class ChunkProcessor {
     this.handleMapped(rec, mapped, obj, 0);
   }
 
-  private handleMapped(rec: SourceRecord, m: Mapped, obj: Record<string, unknown>, q: number): void {
+  /** Returns the content key when the record got as far as the duplicate filter. */
+  private handleMapped(rec: SourceRecord, m: Mapped, obj: Record<string, unknown>, q: number): string | undefined {
     const { filters } = this.rules.config.prep;
     const parts = m.kind === 'pair' ? [m.prompt, m.completion] : [m.text];
     if (filters.dropEmpty && parts.some((p) => p.trim() === '')) {
       const which = m.kind === 'pair' ? (m.prompt.trim() === '' ? 'prompt' : 'completion') : 'text';
-      return this.drop(rec, 'filtered:empty', `the ${which} is empty`);
+      this.drop(rec, 'filtered:empty', `the ${which} is empty`);
+      return undefined;
     }
     const chars = parts.reduce((s, p) => s + codePointLength(p), 0);
     if (chars > this.maxChars) {
-      return this.drop(rec, 'filtered:too_long_chars', `${chars} characters (Unicode code points) > the limit of ${this.maxChars}`);
+      this.drop(rec, 'filtered:too_long_chars', `${chars} characters (Unicode code points) > the limit of ${this.maxChars}`);
+      return undefined;
     }
     // Duplicates are looked up before the token estimate: most dropped records in a repetitive corpus are duplicates,
     // and a record only counts as seen once it passed every filter, so the outcome is the same in either order.
     const k = this.keyOf(parts);
     const first = filters.dropDuplicates ? this.seen.get(k) : undefined;
-    if (first) return this.drop(rec, 'filtered:duplicate', `same text as ${where(first)}`);
+    if (first) {
+      this.drop(rec, 'filtered:duplicate', `same text as ${where(first)}`);
+      return k;
+    }
     const tIn = estimateTokens(parts[0]!);
     const tOut = parts.length > 1 ? estimateTokens(parts[1]!) : 0;
     const limit = this.rules.tokenLimit;
     if (limit) {
       const violation = tokenLimitViolation(limit as Parameters<typeof tokenLimitViolation>[0], tIn, tOut);
-      if (violation) return this.drop(rec, 'filtered:too_many_tokens', `estimated: ${violation}`);
+      if (violation) {
+        this.drop(rec, 'filtered:too_many_tokens', `estimated: ${violation}`);
+        return k;
+      }
     }
     if (filters.dropDuplicates) this.seen.set(k, { line: rec.line, row: rec.row });
     const meta: KeptMeta = { k, p: rec.pos, q, n: chars, t: tIn + tOut };
@@ -118,6 +223,7 @@ export class ChunkProcessor {
     const head = JSON.stringify(meta);
     this.sink.kept(`${head.slice(0, -1)},"r":${JSON.stringify(bedrockRecord(m, this.rules.dataFormat))}}`);
     countOutcome(this.counts, 'kept');
+    return k;
   }
 
   /**
@@ -154,7 +260,7 @@ export class ChunkProcessor {
   }
 
   private drop(rec: SourceRecord, reason: string, detail: string, field?: string): void {
-    const line: RejectLine = { source: this.source, reason, detail, record: prefix(rec.raw) };
+    const line: RejectLine = { source: this.source, reason, detail, record: prefix(rec.bytes ? headText(rec.bytes, PREFIX_CHARS) : rec.raw) };
     if (rec.line !== undefined) line.line = rec.line;
     if (rec.row !== undefined) line.row = rec.row;
     if (field !== undefined) line.field = field;
@@ -164,6 +270,19 @@ export class ChunkProcessor {
 }
 
 const KEY_CACHE_SIZE = 20_000;
+const PREFIX_CHARS = 120;
+
+/**
+ * A key for exact repeats of a record's text fields: SHA-256 of the bytes from the first field to the last (what lies
+ * between is part of it, which only makes it stricter) with the fields' places in them. Equal keys mean equal field
+ * bytes, so a record matching one whose fields were checked needs no check of its own.
+ */
+function exactBytesKey(b: Buffer, a: FieldRange, input: FieldRange | undefined, c: FieldRange): string {
+  const lo = Math.min(a.start, c.start, input?.start ?? a.start);
+  const hi = Math.max(a.end, c.end, input?.end ?? a.end);
+  const places = input ? `${a.start - lo},${a.end - lo},${input.start - lo},${input.end - lo},${c.start - lo},${c.end - lo}` : `${a.start - lo},${a.end - lo},${c.start - lo},${c.end - lo}`;
+  return `${hash('sha256', b.subarray(lo, hi), 'base64')}${places}`;
+}
 
 const where = (at: { line?: number; row?: number }) => (at.line !== undefined ? `line ${at.line}` : `row ${at.row}`);
 

@@ -1,0 +1,157 @@
+/**
+ * A byte-level reader of flat JSON objects (every value a string), for the common JSON Lines record: finds the byte
+ * ranges of the fields the template needs, with their length in code points and whether they are blank, without
+ * decoding the record to a JS string. Decoding UTF-8 Japanese text is the costliest step per record, and most records
+ * of a large corpus are dropped (duplicates, too long) before their text is needed.
+ *
+ * It accepts only what it fully checks (and what JSON.parse would accept the same way); anything else, a number, a
+ * nested object, a surrogate escape, a malformed record, answers undefined and the caller parses the record as before.
+ */
+export interface FieldRange {
+  /** Bytes of the string's content, between the quotes. */
+  start: number;
+  end: number;
+  /** Whether the content holds backslash escapes (then its bytes are not its text). */
+  escaped: boolean;
+  /** Length of the text in Unicode code points. */
+  chars: number;
+  /** Whether the text is empty or whitespace only (as `s.trim() === ''`). */
+  blank: boolean;
+  /** False for a lazy field: only its end was found; `chars` and `blank` are unknown until `checkString`. */
+  checked: boolean;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const isWs = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+
+/** The UTF-8 bytes of each wanted key, as a latin1 string (one char per byte), so keys are compared without decoding. */
+export const latin1Key = (name: string) => Buffer.from(name, 'utf8').toString('latin1');
+
+/**
+ * The ranges of the wanted keys' values in `b` (a whole JSON object), or undefined when the record is not a flat object
+ * of strings that this reader checks. A key given twice takes its last value, as JSON.parse does. The values of `lazy`
+ * keys are only delimited, not checked: the caller checks them (`checkString`) unless it knows their bytes already.
+ */
+export function readFlatObject(b: Buffer, wanted: ReadonlySet<string>, lazy?: ReadonlySet<string>): Map<string, FieldRange> | undefined {
+  const n = b.length;
+  const out = new Map<string, FieldRange>();
+  let i = 0;
+  while (i < n && isWs(b[i]!)) i++;
+  if (b[i] !== 0x7b) return undefined;
+  i++;
+  for (;;) {
+    while (i < n && isWs(b[i]!)) i++;
+    if (b[i] !== QUOTE) return undefined; // also `{}`: empty objects go the general way
+    const ks = i + 1;
+    let ke = ks;
+    while (ke < n) {
+      const c = b[ke]!;
+      if (c === QUOTE) break;
+      if (c === BACKSLASH || c < 0x20) return undefined; // escaped keys go the general way
+      ke++;
+    }
+    if (ke >= n) return undefined;
+    const key = b.toString('latin1', ks, ke);
+    if (key === '__proto__') return undefined;
+    i = ke + 1;
+    while (i < n && isWs(b[i]!)) i++;
+    if (b[i] !== 0x3a) return undefined;
+    i++;
+    while (i < n && isWs(b[i]!)) i++;
+    if (b[i] !== QUOTE) return undefined; // a number, literal, object or array: the general way
+    const r = lazy?.has(key) ? delimitString(b, i + 1) : checkString(b, i + 1);
+    if (!r) return undefined;
+    if (wanted.has(key)) out.set(key, r);
+    i = r.end + 1;
+    while (i < n && isWs(b[i]!)) i++;
+    const c = b[i];
+    i++;
+    if (c === 0x2c) continue;
+    if (c !== 0x7d) return undefined;
+    while (i < n && isWs(b[i]!)) i++;
+    return i === n ? out : undefined;
+  }
+}
+
+const HEX = (c: number) => (c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1);
+
+/** The end of a JSON string's content from `s`: its first quote not escaped by a backslash. Nothing else is checked. */
+function delimitString(b: Buffer, s: number): FieldRange | undefined {
+  let from = s;
+  for (;;) {
+    const q = b.indexOf(QUOTE, from);
+    if (q < 0) return undefined;
+    let k = q - 1;
+    while (k >= s && b[k] === BACKSLASH) k--;
+    if ((q - 1 - k) % 2 === 0) return { start: s, end: q, escaped: b.subarray(s, q).includes(BACKSLASH), chars: -1, blank: false, checked: false };
+    from = q + 1;
+  }
+}
+
+/** A JSON string's content from `s` (after the opening quote) to its closing quote; undefined when it is not valid. */
+export function checkString(b: Buffer, s: number): FieldRange | undefined {
+  const n = b.length;
+  let chars = 0;
+  let blank = true;
+  let escaped = false;
+  let i = s;
+  while (i < n) {
+    const c = b[i]!;
+    if (c === QUOTE) return { start: s, end: i, escaped, chars, blank, checked: true };
+    if (c < 0x80) {
+      if (c < 0x20) return undefined; // JSON.parse refuses raw control characters in strings
+      if (c === BACKSLASH) {
+        escaped = true;
+        const e = b[i + 1];
+        let code: number;
+        if (e === 0x75) {
+          const h = HEX(b[i + 2] ?? 0) * 4096 + HEX(b[i + 3] ?? 0) * 256 + HEX(b[i + 4] ?? 0) * 16 + HEX(b[i + 5] ?? 0);
+          if (HEX(b[i + 2] ?? 0) < 0 || HEX(b[i + 3] ?? 0) < 0 || HEX(b[i + 4] ?? 0) < 0 || HEX(b[i + 5] ?? 0) < 0) return undefined;
+          if (h >= 0xd800 && h <= 0xdfff) return undefined; // surrogates (pairs or lone) go the general way
+          code = h;
+          i += 6;
+        } else {
+          code = e === 0x6e ? 10 : e === 0x72 ? 13 : e === 0x74 ? 9 : e === 0x66 ? 12 : e === 0x62 ? 8 : e === QUOTE || e === BACKSLASH || e === 0x2f ? e : -1;
+          if (code < 0) return undefined;
+          i += 2;
+        }
+        chars++;
+        if (blank && String.fromCharCode(code).trim() !== '') blank = false;
+        continue;
+      }
+      chars++;
+      if (blank && c !== 0x20) blank = false;
+      i++;
+      continue;
+    }
+    if ((c & 0xc0) !== 0x80) {
+      chars++;
+      // Only the leading characters are decoded, until the first that is not whitespace (U+3000 and friends are).
+      if (blank) {
+        const len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+        if (b.toString('utf8', i, i + len).trim() !== '') blank = false;
+      }
+    }
+    i++;
+  }
+  return undefined;
+}
+
+/** The text of a string field: its bytes decoded, or JSON-parsed when it holds escapes. */
+export function fieldText(b: Buffer, r: FieldRange | undefined): string {
+  if (!r) return '';
+  return r.escaped ? (JSON.parse(b.toString('utf8', r.start - 1, r.end + 1)) as string) : b.toString('utf8', r.start, r.end);
+}
+
+/**
+ * The first characters of a record's text for reject lines, as `prefix(bytes.toString())` would give them, decoding
+ * only the head: 120 UTF-16 units take at most 360 bytes.
+ */
+export function headText(b: Buffer, max: number): string {
+  const limit = max * 3 + 4;
+  if (b.length <= limit) return b.toString('utf8');
+  let end = limit;
+  while (end > 0 && (b[end]! & 0xc0) === 0x80) end--; // never cut a character
+  return b.toString('utf8', 0, end);
+}
