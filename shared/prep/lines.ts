@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 
 /** Lines of a UTF-8 stream, without the newline (and without a trailing CR). */
 export async function* readLines(stream: Readable): AsyncGenerator<string> {
   let carry = '';
+  // A character may straddle two buffers: the decoder holds its first bytes until the rest arrive.
+  const decoder = new StringDecoder('utf8');
   for await (const buf of stream) {
-    const text = carry + (buf as Buffer).toString('utf8');
+    const text = carry + decoder.write(buf as Buffer);
     let s = 0;
     let nl: number;
     while ((nl = text.indexOf('\n', s)) !== -1) {
@@ -16,8 +19,53 @@ export async function* readLines(stream: Readable): AsyncGenerator<string> {
     }
     carry = text.slice(s);
   }
+  carry += decoder.end();
   if (carry) yield carry;
 }
+
+/**
+ * Lines of a stream as bytes, without the newline (and without a trailing CR), for lines that need not be decoded
+ * (records copied as they are). Each line is handed to `onLine` before the next buffer is read; a line may be a view of
+ * the buffer, valid only during the call.
+ */
+export async function eachLineBytes(stream: Readable, onLine: (line: Buffer) => Promise<void> | undefined): Promise<void> {
+  let carry: Buffer | undefined;
+  const emit = async (b: Buffer, s: number, nl: number) => {
+    const e = nl > s && b[nl - 1] === 13 ? nl - 1 : nl;
+    if (e > s) await onLine(b.subarray(s, e));
+  };
+  for await (const chunk of stream) {
+    const buf = chunk as Buffer;
+    let s = 0;
+    let nl = buf.indexOf(10);
+    if (carry) {
+      if (nl === -1) {
+        carry = Buffer.concat([carry, buf]);
+        continue;
+      }
+      const line = Buffer.concat([carry, buf.subarray(0, nl + 1)]);
+      carry = undefined;
+      await emit(line, 0, line.length - 1);
+      s = nl + 1;
+      nl = buf.indexOf(10, s);
+    }
+    for (; nl !== -1; nl = buf.indexOf(10, s)) {
+      const e = nl > s && buf[nl - 1] === 13 ? nl - 1 : nl;
+      if (e > s) {
+        const wait = onLine(buf.subarray(s, e));
+        if (wait) await wait;
+      }
+      s = nl + 1;
+    }
+    if (s < buf.length) carry = Buffer.from(buf.subarray(s));
+  }
+  if (carry?.length) {
+    const e = carry[carry.length - 1] === 13 ? carry.length - 1 : carry.length;
+    if (e > 0) await onLine(carry.subarray(0, e));
+  }
+}
+
+const NEWLINE = Buffer.from('\n');
 
 export interface WrittenFile {
   key: string;
@@ -44,17 +92,42 @@ export class LineWriter {
   ) {}
 
   write(line: string): Promise<void> | undefined {
+    if (this.bufs.length) this.flushBytes();
     this.parts.push(line, '\n');
     this.partChars += line.length + 1;
     this.records++;
     return this.partChars >= 256 * 1024 ? this.flush() : undefined;
   }
 
+  /** Writes a line given as UTF-8 bytes (a record copied without decoding it). */
+  writeBytes(line: Buffer): Promise<void> | undefined {
+    if (this.parts.length) this.flush();
+    this.records++;
+    this.bufs.push(Buffer.from(line), NEWLINE); // a copy: the line may be a view of a buffer about to be reused
+    this.bufBytes += line.length + 1;
+    return this.bufBytes >= 256 * 1024 ? this.flushBytes() : undefined;
+  }
+
+  private bufs: Buffer[] = [];
+  private bufBytes = 0;
+
+  private flushBytes(): Promise<void> | undefined {
+    const buf = Buffer.concat(this.bufs, this.bufBytes);
+    this.bufs = [];
+    this.bufBytes = 0;
+    return this.writeBuffer(buf);
+  }
+
   private flush(): Promise<void> | undefined {
+    if (this.bufs.length) return this.flushBytes();
     if (!this.parts.length) return undefined;
     const buf = Buffer.from(this.parts.join(''), 'utf8');
     this.parts = [];
     this.partChars = 0;
+    return this.writeBuffer(buf);
+  }
+
+  private writeBuffer(buf: Buffer): Promise<void> | undefined {
     this.hash.update(buf);
     this.bytes += buf.length;
     return this.stream.write(buf) ? undefined : once(this.stream, 'drain').then(() => undefined);

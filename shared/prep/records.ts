@@ -286,6 +286,12 @@ function exactBytesKey(b: Buffer, a: FieldRange, input: FieldRange | undefined, 
 
 const where = (at: { line?: number; row?: number }) => (at.line !== undefined ? `line ${at.line}` : `row ${at.row}`);
 
+/** Reads the metadata of a kept line given as bytes, without decoding its record (a view of the line's bytes). */
+export function parseKeptBytes(line: Buffer): { meta: KeptMeta; record: Buffer } {
+  const at = line.indexOf(',"r":');
+  return { meta: JSON.parse(line.toString('utf8', 0, at) + '}') as KeptMeta, record: line.subarray(at + 5, line.length - 1) };
+}
+
 /** Reads the metadata of a kept line without parsing its record. */
 export function parseKeptLine(line: string): { meta: KeptMeta; record: string } {
   const at = line.indexOf(',"r":');

@@ -3,9 +3,10 @@ import { customizationSpec, findBaseModel } from '../catalog';
 import type { S3ObjectRef } from '../messages/pipeline';
 import type { ChunkResult, RunCounts } from '../runs/run';
 import { addCounts, emptyCounts } from './counts';
-import { LineWriter, readLines, type WrittenFile } from './lines';
+import { eachLineBytes, LineWriter, type WrittenFile } from './lines';
 import type { ArtifactStore } from './ports';
-import { parseKeptLine, type RejectLine } from './records';
+import { headText } from './json-fields';
+import { parseKeptBytes, type RejectLine } from './records';
 import { chooseSizes, SET_NAMES, selectSets, type Candidate, type SetName, type Sizes } from './select';
 import { summarize, tally } from './stats';
 import { prefix } from './text';
@@ -68,15 +69,17 @@ export async function splitRun(args: {
   const best = new Map<string, Candidate>();
   let keptLines = 0;
   for (const chunk of chunks) {
-    for await (const line of readLines(await store.read(chunk.keptKey))) {
-      const { meta } = parseKeptLine(line);
+    // Kept lines are read as bytes: only their metadata is decoded, never the record.
+    await eachLineBytes(await store.read(chunk.keptKey), (line) => {
+      const { meta } = parseKeptBytes(line);
       keptLines++;
       const id = idOf(meta);
       const prev = best.get(id);
       if (!prev || meta.p < prev.p || (meta.p === prev.p && meta.q < prev.q)) {
         best.set(id, { k: id, p: meta.p, q: meta.q, c: meta.c, g: meta.g, n: meta.n, t: meta.t });
       }
-    }
+      return undefined;
+    });
   }
   const crossDuplicates = keptLines - best.size;
   if (crossDuplicates > 0) {
@@ -111,20 +114,19 @@ export async function splitRun(args: {
   const file = `s3://${args.source.bucket}/${args.source.key}`;
   for (const chunk of chunks) {
     await rejects.copyFrom(await store.read(chunk.rejectsKey));
-    for await (const line of readLines(await store.read(chunk.keptKey))) {
-      const { meta, record } = parseKeptLine(line);
+    await eachLineBytes(await store.read(chunk.keptKey), (line) => {
+      const { meta, record } = parseKeptBytes(line);
       const id = idOf(meta);
       const rep = best.get(id)!;
       if (rep.p === meta.p && rep.q === meta.q) {
         const set = assign.get(id);
-        if (set) await writers[set].write(record);
-        continue;
+        return set ? writers[set].writeBytes(record) : undefined;
       }
-      const r: RejectLine = { source: file, reason: 'filtered:duplicate', detail: 'same text as an earlier record', record: prefix(record) };
+      const r: RejectLine = { source: file, reason: 'filtered:duplicate', detail: 'same text as an earlier record', record: prefix(headText(record, 120)) };
       if (meta.l !== undefined) r.line = meta.l;
       if (meta.w !== undefined) r.row = meta.w;
-      await rejects.write(JSON.stringify(r));
-    }
+      return rejects.write(JSON.stringify(r));
+    });
   }
   const outputs = {
     train: await writers.train.close(),
