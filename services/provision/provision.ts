@@ -8,6 +8,7 @@ import { parseJobName, runIdNameProblem, stageKey, throughputClientToken, throug
 import { resolveRunConfig } from '../../shared/config/run-config';
 import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
 import { failRun, stageOutputs, withStage } from '../../shared/orchestration/run-helpers';
+import { evaluationPlan, requestEvaluation } from '../../shared/orchestration/evaluation';
 
 export type ProvisionDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'publish' | 'settings' | 'now' | 'random'>;
 
@@ -94,7 +95,11 @@ export async function provisionModel(runId: string, modelArn: string, deps: Prov
   return 'created';
 }
 
-/** Follows a throughput to InService (the run succeeds) or Failed (the run fails and the throughput is deleted). */
+/**
+ * Follows a throughput to InService or Failed (the run fails and the throughput is deleted). In service, the run
+ * moves to `evaluating` (the evaluate step tries the model) when `provisioning.evaluateSamples` > 0 and its last
+ * stage has test records, else it succeeds.
+ */
 export async function pollThroughput(runId: string, arn: string, poll: number, deps: ProvisionDeps): Promise<'in-service' | 'creating' | 'failed' | 'stale' | 'throttled'> {
   const { runs, bedrock, now, settings } = deps;
   const run = await runs.get(runId);
@@ -111,14 +116,21 @@ export async function pollThroughput(runId: string, arn: string, poll: number, d
   }
   if (status === 'InService') {
     const at = now().toISOString();
+    // Try the model on held-out test records when there are some to try and somewhere to ask; else the run is done.
+    const plan = settings.queues.evaluate ? evaluationPlan(run) : undefined;
+    let stages = withStage(run, key, { status: 'done', endedAt: at, outputs: { inServiceAt: at } });
+    if (plan) stages = withStage({ ...run, stages }, 'evaluate', { status: 'pending', attempts: 0, inputs: { testKey: plan.testKey, samples: plan.samples } });
     const done = await runs.transition(
       runId,
       'provisioning',
-      'succeeded',
-      { stages: withStage(run, key, { status: 'done', endedAt: at, outputs: { inServiceAt: at } }) },
-      { type: 'throughput.in-service', detail: { provisionedModelArn: arn } },
+      plan ? 'evaluating' : 'succeeded',
+      { stages },
+      { type: 'throughput.in-service', detail: { provisionedModelArn: arn, ...(plan ? { evaluateSamples: plan.samples } : {}) } },
     );
-    return done ? 'in-service' : 'stale';
+    if (!done) return 'stale';
+    // A crash between the transition and this send leaves the run `evaluating` with no message: the sweeper re-sends it.
+    if (plan) await requestEvaluation(runId, arn, { retry: 0 }, deps);
+    return 'in-service';
   }
   if (status === 'Failed') {
     await failRun(runs, run, 'provisioning', { stage: 'provision', reason: `Provisioned Throughput ${arn} failed: ${failureMessage ?? 'no failure message'}`, stageKey: key }, now());

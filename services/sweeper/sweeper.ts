@@ -6,6 +6,7 @@ import { JobRequested } from '../../shared/orchestration/messages';
 import { stageKey } from '../../shared/orchestration/naming';
 import type { OrchestrationDeps } from '../../shared/orchestration/ports';
 import { stageOutputs } from '../../shared/orchestration/run-helpers';
+import { requestEvaluation } from '../../shared/orchestration/evaluation';
 import { expireThroughput } from '../provision/provision';
 
 export type SweeperDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'publish' | 'settings' | 'now' | 'random'>;
@@ -17,6 +18,7 @@ export interface SweepReport {
   deleted: string[];
   requeued: string[];
   repolled: string[];
+  reevaluated: string[];
 }
 
 /**
@@ -25,11 +27,12 @@ export interface SweepReport {
  * the runs table:
  * - deletes every no-commitment throughput whose time to live has passed;
  * - re-sends the retry of a run queued for longer than a retry could take;
- * - re-starts the poll chain of a run whose job has not been looked at for longer than a poll could take.
+ * - re-starts the poll chain of a run whose job has not been looked at for longer than a poll could take;
+ * - re-sends the `evaluation.requested` of a run left `evaluating` for longer than a request (or its backoff) could take.
  */
 export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   const { runs, now, settings, publish } = deps;
-  const report: SweepReport = { deleted: [], requeued: [], repolled: [] };
+  const report: SweepReport = { deleted: [], requeued: [], repolled: [], reevaluated: [] };
   const at = now();
   for (const status of MAY_HOLD_THROUGHPUT) {
     for (const run of await runs.listByStatus(status)) {
@@ -53,6 +56,12 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     const attempt = run.stages?.train?.attempts ?? 1;
     await publishMessage(publish, settings.queues.monitor, JobPoll, buildMessage(JobPoll, run.runId, { jobArn: run.jobArn, attempt, poll }));
     report.repolled.push(run.runId);
+  }
+  // Evaluate touches the run on every throttled retry, so only a lost request leaves it this long unchanged.
+  for (const run of settings.queues.evaluate ? await runs.listByStatus('evaluating') : []) {
+    if (!run.provisionedModelArn || new Date(run.updatedAt).getTime() > staleBefore) continue;
+    await requestEvaluation(run.runId, run.provisionedModelArn, { retry: 0 }, deps);
+    report.reevaluated.push(run.runId);
   }
   return report;
 }

@@ -89,6 +89,11 @@ export const ProvisioningConfig = z.object({
   ttlHours: z.number().positive().default(2),
   /** Commitment terms cost months of fees; allowed only when set explicitly. */
   commitmentDuration: z.enum(['OneMonth', 'SixMonths']).optional(),
+  /**
+   * Once the throughput is in service, send this many held-out test records (the last stage's `prepared/test.jsonl`)
+   * to the new model and keep its answers in `runs/<id>/evaluation/samples.jsonl`; 0 skips the evaluate step.
+   */
+  evaluateSamples: z.number().int().nonnegative().default(5),
 });
 export type ProvisioningConfig = z.infer<typeof ProvisioningConfig>;
 

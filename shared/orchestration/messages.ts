@@ -34,3 +34,14 @@ export const ThroughputExpire = defineMessage(
  * stage; plan the stage's dataset into chunks. Ingest reads everything else from the run, so a copy is harmless.
  */
 export const StageRequested = defineMessage('stage.requested', 1, z.object({ stage: z.number().int().positive() }));
+
+/**
+ * From provision (and the sweeper, when the first copy was lost) to the evaluate queue: the run's throughput is in
+ * service and the run is `evaluating`; send held-out test prompts to it. How many, and which file, are read from the
+ * run, so a copy is harmless. `retry` counts the throttled attempts and drives the backoff.
+ */
+export const EvaluationRequested = defineMessage(
+  'evaluation.requested',
+  1,
+  z.object({ provisionedModelArn: z.string().min(1), retry: z.number().int().nonnegative().default(0) }),
+);

@@ -1,4 +1,4 @@
-import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { ObjectStore } from './ports';
@@ -32,6 +32,9 @@ export function buildObjectStore(s3: S3Client): ObjectStore {
       const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       const lines = createInterface({ input: out.Body as Readable, crlfDelay: Infinity });
       for await (const line of lines) yield line;
+    },
+    async putText(bucket, key, text, contentType = 'text/plain; charset=utf-8') {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: text, ContentType: contentType }));
     },
   };
 }

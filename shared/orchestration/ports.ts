@@ -97,20 +97,25 @@ export class BedrockCallError extends Error {
 export const isBedrockError = (err: unknown, ...kinds: BedrockErrorKind[]): err is BedrockCallError =>
   err instanceof BedrockCallError && (kinds.length === 0 || kinds.includes(err.kind));
 
-/** Read access to the artifacts bucket. */
+/** Access to the artifacts bucket: reads, and the small writes of the evaluate step. */
 export interface ObjectStore {
   /** The object's text, or undefined when it does not exist. */
   getText(bucket: string, key: string): Promise<string | undefined>;
   listKeys(bucket: string, prefix: string): Promise<string[]>;
   /** The object's lines, streamed (a training file may be gigabytes). */
   lines(bucket: string, key: string): AsyncIterable<string>;
+  /** Writes (or overwrites) a small text object: the evaluate step's samples. */
+  putText(bucket: string, key: string, text: string, contentType?: string): Promise<void>;
 }
 
 export interface OrchestrationSettings {
   artifactsBucket: string;
   bedrockRoleArn: string;
-  /** `ingest`: where monitor asks for a chained run's next stage (optional: single-stage runs never need it). */
-  queues: { submit: string; monitor: string; provision: string; ingest?: string };
+  /**
+   * `ingest`: where monitor asks for a chained run's next stage (optional: single-stage runs never need it).
+   * `evaluate`: where provision sends `evaluation.requested`; without it a run succeeds without evaluation.
+   */
+  queues: { submit: string; monitor: string; provision: string; ingest?: string; evaluate?: string };
   /** First poll interval of a job; doubles up to maxPollSeconds. Minutes on AWS, 1-2 s against the fast local clock. */
   pollSeconds: number;
   maxPollSeconds: number;

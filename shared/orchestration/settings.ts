@@ -23,6 +23,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Orchestra
       monitor: requireEnv('BTP_MONITOR_QUEUE_URL', env),
       provision: requireEnv('BTP_PROVISION_QUEUE_URL', env),
       ...(env.BTP_INGEST_QUEUE_URL ? { ingest: env.BTP_INGEST_QUEUE_URL } : {}),
+      ...(env.BTP_EVALUATE_QUEUE_URL ? { evaluate: env.BTP_EVALUATE_QUEUE_URL } : {}),
     },
     pollSeconds: num(env, 'BTP_POLL_SECONDS', 300),
     maxPollSeconds: num(env, 'BTP_MAX_POLL_SECONDS', 900),

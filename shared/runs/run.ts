@@ -57,7 +57,20 @@ export interface Run {
   provisionedModelArn?: string;
   throughputExpiresAt?: string;
   metrics?: { trainingLoss?: number; validationLoss?: number };
+  /** What the evaluate step sent to the provisioned model (config `provisioning.evaluateSamples`) and where the answers are. */
+  evaluation?: RunEvaluation;
   failure?: RunFailure;
+}
+
+export interface RunEvaluation {
+  /** `runs/<runId>/evaluation/samples.jsonl` in the artifacts bucket. */
+  samplesKey: string;
+  /** Test records the model answered. */
+  samples: number;
+  /** Test records it could not answer (their lines carry the error). */
+  failed: number;
+  /** Why the evaluation is partial or missing, when it is; the run still succeeds (see services/evaluate). */
+  warning?: string;
 }
 
 export interface RunEvent {

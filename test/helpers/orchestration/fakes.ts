@@ -137,6 +137,16 @@ export class FakeBedrock implements BedrockPort {
     if (!t || t.deleted) throw new BedrockCallError('not-found', 'ResourceNotFoundException', 'not found');
     t.deleted = true;
   }
+  /** Prompts sent to InvokeModel, in order. */
+  readonly invocations: Array<{ modelId: string; prompt: string; maxTokenCount: number }> = [];
+  async invokeText(modelId: string, prompt: string, maxTokenCount: number) {
+    this.maybeFail('invokeText');
+    const t = this.throughputs.get(modelId);
+    if (!t || t.deleted) throw new BedrockCallError('not-found', 'ResourceNotFoundException', `The provisioned model ${modelId} could not be found.`);
+    if (t.status !== 'InService') throw new BedrockCallError('validation', 'ValidationException', `The provisioned model ${t.name} is not ready.`);
+    this.invocations.push({ modelId, prompt, maxTokenCount });
+    return `answer to ${prompt}`;
+  }
   live() {
     return [...this.throughputs.values()].filter((t) => !t.deleted);
   }
@@ -158,6 +168,9 @@ export class MemoryObjects implements ObjectStore {
     if (text === undefined) throw new Error(`no such object ${key}`);
     for (const line of text.split('\n')) if (line !== '') yield line;
   }
+  async putText(bucket: string, key: string, text: string) {
+    this.put(bucket, key, text);
+  }
 }
 
 export interface Sent {
@@ -169,7 +182,7 @@ export interface Sent {
 export const SETTINGS: OrchestrationSettings = {
   artifactsBucket: 'artifacts',
   bedrockRoleArn: 'arn:aws:iam::000000000000:role/btp-bedrock',
-  queues: { submit: 'q://submit', monitor: 'q://monitor', provision: 'q://provision' },
+  queues: { submit: 'q://submit', monitor: 'q://monitor', provision: 'q://provision', evaluate: 'q://evaluate' },
   pollSeconds: 300,
   maxPollSeconds: 900,
   throughputPollSeconds: 120,
@@ -205,12 +218,13 @@ export function makeWorld(start = new Date('2026-01-01T00:00:00Z')) {
 const fmt = (i: number) => JSON.stringify({ prompt: `質問 ${i}: これは何ですか？`, completion: `答え ${i}: テストです。` });
 
 /** Writes a small prepared dataset and its manifest, as the split step leaves them. */
-export function putPrepared(objects: MemoryObjects, runId: string, opts: { train?: number; validation?: number; longRecordTokens?: number } = {}) {
+export function putPrepared(objects: MemoryObjects, runId: string, opts: { train?: number; validation?: number; test?: number; longRecordTokens?: number } = {}) {
   const train = Array.from({ length: opts.train ?? 20 }, (_, i) => fmt(i));
   if (opts.longRecordTokens) train.push(JSON.stringify({ prompt: 'あ'.repeat(opts.longRecordTokens), completion: 'い' }));
   const validation = Array.from({ length: opts.validation ?? 5 }, (_, i) => fmt(100 + i));
   objects.put('artifacts', `runs/${runId}/prepared/train.jsonl`, `${train.join('\n')}\n`);
   if (validation.length) objects.put('artifacts', `runs/${runId}/prepared/validation.jsonl`, `${validation.join('\n')}\n`);
+  if (opts.test) objects.put('artifacts', `runs/${runId}/prepared/test.jsonl`, `${Array.from({ length: opts.test }, (_, i) => fmt(200 + i)).join('\n')}\n`);
   objects.put('artifacts', `runs/${runId}/manifest.json`, JSON.stringify({ runId, files: { train: { key: `runs/${runId}/prepared/train.jsonl` } } }));
 }
 

@@ -1,0 +1,177 @@
+import type { Run } from '../../shared/runs/run';
+import { backoffSeconds } from '../../shared/orchestration/backoff';
+import { evaluationPlan, evaluationSamplesKey, requestEvaluation, type EvaluationPlan } from '../../shared/orchestration/evaluation';
+import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
+import { withStage } from '../../shared/orchestration/run-helpers';
+
+export type EvaluateDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'objects' | 'publish' | 'settings' | 'now' | 'random'>;
+
+export type EvaluateOutcome = 'evaluated' | 'partial' | 'throttled' | 'duplicate' | 'stale' | 'unknown-run';
+
+/** Titan's output cap per sample (textGenerationConfig.maxTokenCount): enough for a dolly-style answer, cheap to run. */
+export const MAX_TOKEN_COUNT = 512;
+
+/** A continued pre-training record has no prompt: the start of its text is the prompt, what follows is expected. */
+const CPT_PROMPT_CHARS = 1000;
+
+/** One line of `runs/<id>/evaluation/samples.jsonl`. `reference` and `modelOutput` are names the report reads. */
+export interface SampleLine {
+  index: number;
+  kind: 'prompt-completion' | 'continuation';
+  prompt: string;
+  /** The test record's completion (or, for continued pre-training, the text that follows the prompt). */
+  reference: string;
+  /** The provisioned model's answer; absent when it could not answer (then `error` says why). */
+  modelOutput?: string;
+  error?: string;
+}
+
+interface TestPrompt {
+  kind: SampleLine['kind'];
+  prompt: string;
+  reference: string;
+}
+
+/**
+ * The prompt of a prepared test record. Fine-tuning records (`{prompt, completion}`) are sent as they were trained.
+ * A continued pre-training record (`{input}`) is a document: its first half, at most 1,000 characters (code points),
+ * is the prompt and the next as many characters are the expected continuation, so the samples show whether the
+ * model continues text of the corpus the way the corpus does.
+ */
+export function testPrompt(line: string): TestPrompt | undefined {
+  let rec: unknown;
+  try {
+    rec = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof rec !== 'object' || rec === null) return undefined;
+  const r = rec as Record<string, unknown>;
+  if (typeof r.prompt === 'string') return { kind: 'prompt-completion', prompt: r.prompt, reference: typeof r.completion === 'string' ? r.completion : '' };
+  if (typeof r.input === 'string') {
+    const chars = [...r.input];
+    const cut = Math.min(CPT_PROMPT_CHARS, Math.ceil(chars.length / 2));
+    return { kind: 'continuation', prompt: chars.slice(0, cut).join(''), reference: chars.slice(cut, cut * 2).join('') };
+  }
+  return undefined;
+}
+
+/**
+ * Tries the run's new model on held-out data, the product's "buy Provisioned Throughput, try the model": the first
+ * `provisioning.evaluateSamples` records of the last stage's `prepared/test.jsonl` are sent to the provisioned model
+ * (InvokeModel, Titan body, temperature 0) and the prompts, expected completions and answers are written to
+ * `runs/<id>/evaluation/samples.jsonl`, where the report shows them; then `evaluating -> succeeded`.
+ *
+ * Idempotent: at temperature 0 a redelivery writes the same file and then loses the conditional transition.
+ * Throttling backs off with a delayed copy of the request (as submit does) up to `maxThrottleRetries`; transient and
+ * unknown errors throw, so SQS retries the message. A model that cannot answer (ValidationException, access denied,
+ * a throughput deleted meanwhile) does not fail the run: the model was trained and provisioned, which is what the run
+ * delivers, and the throughput bills by the hour whatever the evaluation does, so failing the run would only hide a
+ * usable model behind a `failed` status (and invite a resume that buys throughput again). The reason is recorded as
+ * a warning on the run, in `evaluation.warning` and on each sample line it affected, and the run succeeds.
+ */
+export async function evaluateModel(
+  runId: string,
+  provisionedModelArn: string,
+  deps: EvaluateDeps,
+  opts: { retry?: number; correlationId?: string } = {},
+): Promise<EvaluateOutcome> {
+  const { runs, bedrock, objects, settings, now } = deps;
+  const run = await runs.get(runId);
+  if (!run) return 'unknown-run';
+  if (run.status !== 'evaluating' || run.provisionedModelArn !== provisionedModelArn) return 'stale';
+  const plan = recordedPlan(run);
+  const samplesKey = evaluationSamplesKey(runId);
+  const bucket = settings.artifactsBucket;
+
+  const lines: SampleLine[] = [];
+  let warning: string | undefined;
+  const text = plan ? await objects.getText(bucket, plan.testKey) : undefined;
+  const invoke = bedrock.invokeText?.bind(bedrock);
+  if (!plan || text === undefined) {
+    warning = `no test records to evaluate${plan ? `: ${plan.testKey} does not exist` : ''}`;
+  } else if (!invoke) {
+    warning = 'this deployment has no Bedrock runtime client, so the model was not invoked';
+  } else {
+    const prompts = text
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .slice(0, plan.samples)
+      .map(testPrompt);
+    let stopped: string | undefined; // an error that every later call would get too
+    for (const [index, p] of prompts.entries()) {
+      if (!p) {
+        lines.push({ index, kind: 'prompt-completion', prompt: '', reference: '', error: 'not a prompt/completion or input record' });
+        continue;
+      }
+      if (stopped) {
+        lines.push({ index, ...p, error: stopped });
+        continue;
+      }
+      try {
+        lines.push({ index, ...p, modelOutput: await invoke(provisionedModelArn, p.prompt, MAX_TOKEN_COUNT) });
+      } catch (err) {
+        if (isBedrockError(err, 'throttled', 'quota')) {
+          const retry = (opts.retry ?? 0) + 1;
+          if (retry <= settings.maxThrottleRetries) {
+            await backOff(run, retry, deps, opts.correlationId);
+            return 'throttled';
+          }
+          stopped = `still throttled after ${settings.maxThrottleRetries} retries: ${err.message}`;
+        } else if (isBedrockError(err, 'validation')) {
+          lines.push({ index, ...p, error: `${err.code}: ${err.message}` }); // may be this prompt alone: try the next
+          continue;
+        } else if (isBedrockError(err, 'access-denied', 'not-found', 'conflict')) {
+          stopped = `${err.code}: ${err.message}`;
+        } else {
+          throw err; // transient or unknown: the message returns to the queue and is retried
+        }
+        lines.push({ index, ...p, error: stopped });
+      }
+    }
+    const failed = lines.filter((l) => l.error !== undefined);
+    if (failed.length) warning = `the model could not answer ${failed.length} of ${lines.length} test prompts (${failed[0]!.error})`;
+  }
+
+  // Rewritten by a redelivery with the same content (temperature 0, no timestamps in it).
+  await objects.putText(bucket, samplesKey, lines.map((l) => JSON.stringify(l)).join('\n') + (lines.length ? '\n' : ''), 'application/x-ndjson');
+  const answered = lines.filter((l) => l.modelOutput !== undefined).length;
+  const at = now().toISOString();
+  const evaluation = { samplesKey, samples: answered, failed: lines.length - answered, ...(warning ? { warning } : {}) };
+  const done = await runs.transition(
+    runId,
+    'evaluating',
+    'succeeded',
+    {
+      evaluation,
+      ...(warning ? { warnings: [...(run.warnings ?? []), `evaluation: ${warning}`] } : {}),
+      stages: withStage(run, 'evaluate', {
+        status: 'done',
+        attempts: (run.stages?.evaluate?.attempts ?? 0) + 1,
+        endedAt: at,
+        outputs: { samplesKey, samples: answered, failed: lines.length - answered },
+      }),
+    },
+    { type: 'evaluation.done', detail: { provisionedModelArn, ...evaluation } },
+  );
+  if (!done) return 'duplicate';
+  return warning ? 'partial' : 'evaluated';
+}
+
+/** The plan provision recorded when it moved the run to `evaluating` (recomputed for a run that lacks it). */
+function recordedPlan(run: Run): EvaluationPlan | undefined {
+  const inputs = run.stages?.evaluate?.inputs as Partial<EvaluationPlan> | undefined;
+  if (typeof inputs?.testKey === 'string' && typeof inputs.samples === 'number') return { testKey: inputs.testKey, samples: inputs.samples };
+  return evaluationPlan(run);
+}
+
+/**
+ * A delayed copy of the request. Touching the run on the way keeps its `updatedAt` fresh, so the sweeper does not
+ * take a long backoff for a lost message and send a second copy.
+ */
+async function backOff(run: Run, retry: number, deps: EvaluateDeps, correlationId?: string) {
+  const { runs, settings } = deps;
+  const delaySeconds = backoffSeconds(retry, { baseSeconds: settings.throttleRetrySeconds, maxSeconds: 900, random: deps.random });
+  await runs.update(run.runId, 'evaluating', { stages: withStage(run, 'evaluate', { outputs: { throttledRetries: retry } }) });
+  await requestEvaluation(run.runId, run.provisionedModelArn!, { retry, delaySeconds, ...(correlationId ? { correlationId } : {}) }, deps);
+}

@@ -1,0 +1,204 @@
+import { evaluateModel, MAX_TOKEN_COUNT, testPrompt } from '../../../services/evaluate/evaluate';
+import { submitJob } from '../../../services/submit/submit';
+import { observeJob } from '../../../services/monitor/monitor';
+import { pollThroughput, provisionModel } from '../../../services/provision/provision';
+import { sweep } from '../../../services/sweeper/sweeper';
+import type { RunConfigInput } from '../../../shared/config/run-config';
+import { evaluationPlan } from '../../../shared/orchestration/evaluation';
+import { BedrockCallError } from '../../../shared/orchestration/ports';
+import { readEvaluationSamples } from '../../../shared/report/inputs';
+import { makeRun, makeWorld, putPrepared } from '../../helpers/orchestration/fakes';
+
+const RUN = 'run-eval';
+const SAMPLES_KEY = `runs/${RUN}/evaluation/samples.jsonl`;
+const prepared = { kind: 'prepared', manifestKey: `runs/${RUN}/manifest.json`, stage: 0 } as const;
+
+/** A prepared run with `test` held-out records, as the split leaves it. */
+function given(config: RunConfigInput = {}, test = 8) {
+  const w = makeWorld();
+  const run = makeRun(RUN, config);
+  run.counts!.test = test;
+  w.runs.items.set(RUN, run);
+  putPrepared(w.objects, RUN, { test });
+  return w;
+}
+
+/** Submit, train, buy throughput and see it in service: the run leaves `provisioning`. */
+async function toInService(w: ReturnType<typeof given>) {
+  await submitJob(RUN, prepared, w.deps);
+  const job = w.bedrock.complete(`btp-${RUN}-s0-a1`);
+  await observeJob({ kind: 'poll', runId: RUN, jobArn: job.jobArn, attempt: 1, poll: 1 }, w.deps);
+  await provisionModel(RUN, job.outputModelArn!, w.deps);
+  const pt = w.bedrock.live()[0]!;
+  pt.status = 'InService';
+  expect(await pollThroughput(RUN, pt.arn, 1, w.deps)).toBe('in-service');
+  return pt;
+}
+
+const run = async (w: ReturnType<typeof makeWorld>) => (await w.runs.get(RUN))!;
+const transitions = (w: ReturnType<typeof makeWorld>) => w.runs.events.filter((e) => e.from !== e.to && e.from).map((e) => `${e.from}->${e.to}`);
+const sampleLines = (w: ReturnType<typeof makeWorld>) =>
+  (w.objects.files.get(`artifacts/${SAMPLES_KEY}`) ?? '').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('provision hands an in-service model to evaluate', () => {
+  it('moves the run to evaluating and asks for an evaluation of its throughput', async () => {
+    // given a run with held-out test records
+    const w = given();
+    // when its throughput comes into service
+    const pt = await toInService(w);
+    // then the run is evaluating, and one evaluation.requested went to the evaluate queue
+    const r = await run(w);
+    expect(r.status).toBe('evaluating');
+    expect(r.stages.evaluate).toMatchObject({ status: 'pending', inputs: { testKey: `runs/${RUN}/prepared/test.jsonl`, samples: 5 } });
+    const [request, ...more] = w.take('evaluation.requested');
+    expect(more).toEqual([]);
+    expect(request).toMatchObject({ queueUrl: 'q://evaluate', message: { runId: RUN, payload: { provisionedModelArn: pt.arn, retry: 0 } } });
+    // and a copy of the poll changes nothing
+    expect(await pollThroughput(RUN, pt.arn, 2, w.deps)).toBe('stale');
+    expect(w.take('evaluation.requested')).toEqual([]);
+  });
+
+  it('succeeds at once when evaluateSamples is 0', async () => {
+    const w = given({ provisioning: { evaluateSamples: 0 } });
+    await toInService(w);
+    expect((await run(w)).status).toBe('succeeded');
+    expect(w.take('evaluation.requested')).toEqual([]);
+    expect(transitions(w)).toContain('provisioning->succeeded');
+  });
+
+  it('succeeds at once when the run has no test records', async () => {
+    const w = given({}, 0);
+    await toInService(w);
+    expect((await run(w)).status).toBe('succeeded');
+    expect(w.take('evaluation.requested')).toEqual([]);
+  });
+});
+
+describe('evaluate', () => {
+  it('sends the first test prompts to the provisioned model, writes the samples the report shows, and succeeds', async () => {
+    const w = given({ provisioning: { evaluateSamples: 3 } });
+    const pt = await toInService(w);
+    // when the evaluation is requested
+    expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('evaluated');
+    // then the model got the first three test prompts, at temperature 0 (the adapter's) and the token cap
+    expect(w.bedrock.invocations).toEqual([0, 1, 2].map((i) => ({ modelId: pt.arn, prompt: `質問 ${200 + i}: これは何ですか？`, maxTokenCount: MAX_TOKEN_COUNT })));
+    // and samples.jsonl holds prompt, expected completion and the model's answer, one line per record
+    const lines = sampleLines(w);
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toEqual({ index: 0, kind: 'prompt-completion', prompt: '質問 200: これは何ですか？', reference: '答え 200: テストです。', modelOutput: 'answer to 質問 200: これは何ですか？' });
+    // which the report reads as model output and reference
+    expect(readEvaluationSamples(w.objects.files.get(`artifacts/${SAMPLES_KEY}`)!)[0]).toEqual({
+      prompt: '質問 200: これは何ですか？',
+      reference: '答え 200: テストです。',
+      completion: 'answer to 質問 200: これは何ですか？',
+    });
+    // and the run succeeded through evaluating, with the samples recorded
+    const r = await run(w);
+    expect(r.status).toBe('succeeded');
+    expect(r.evaluation).toEqual({ samplesKey: SAMPLES_KEY, samples: 3, failed: 0 });
+    expect((r.warnings ?? []).filter((x) => x.startsWith('evaluation'))).toEqual([]);
+    expect(r.stages.evaluate).toMatchObject({ status: 'done', attempts: 1, outputs: { samplesKey: SAMPLES_KEY, samples: 3, failed: 0 } });
+    expect(transitions(w).slice(-2)).toEqual(['provisioning->evaluating', 'evaluating->succeeded']);
+  });
+
+  it('is idempotent: concurrent copies write the same file and one transition; a late copy does nothing', async () => {
+    const w = given();
+    const pt = await toInService(w);
+    const outcomes = await Promise.all([evaluateModel(RUN, pt.arn, w.deps), evaluateModel(RUN, pt.arn, w.deps)]);
+    expect(outcomes.sort()).toEqual(['duplicate', 'evaluated']);
+    expect(sampleLines(w)).toHaveLength(5);
+    expect(w.runs.eventTypes(RUN).filter((t) => t === 'evaluation.done')).toHaveLength(1);
+    expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('stale');
+    // and a request for another throughput than the run's is stale too
+    expect(await evaluateModel(RUN, 'arn:aws:bedrock:us-east-1:000000000000:provisioned-model/other', w.deps)).toBe('stale');
+  });
+
+  it('records a model that cannot be invoked as a warning and still succeeds', async () => {
+    const w = given();
+    const pt = await toInService(w);
+    w.bedrock.failNext.invokeText = [new BedrockCallError('access-denied', 'AccessDeniedException', 'not authorized to invoke')];
+    expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('partial');
+    const r = await run(w);
+    expect(r.status).toBe('succeeded');
+    expect(r.evaluation).toMatchObject({ samplesKey: SAMPLES_KEY, samples: 0, failed: 5, warning: expect.stringMatching(/could not answer 5 of 5 .*AccessDeniedException/) });
+    expect(r.warnings).toContainEqual(expect.stringMatching(/^evaluation: .*not authorized/));
+    // access denied holds for every prompt: the model was asked once
+    expect(w.bedrock.calls.filter((c) => c === 'invokeText')).toHaveLength(1);
+    expect(sampleLines(w).every((l) => l.modelOutput === undefined && /AccessDenied/.test(String(l.error)))).toBe(true);
+  });
+
+  it('keeps going past a prompt the model refuses (ValidationException)', async () => {
+    const w = given();
+    const pt = await toInService(w);
+    w.bedrock.failNext.invokeText = [new BedrockCallError('validation', 'ValidationException', 'Input is too long')];
+    expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('partial');
+    expect((await run(w)).evaluation).toMatchObject({ samples: 4, failed: 1 });
+    expect(sampleLines(w)[0]).toMatchObject({ index: 0, error: 'ValidationException: Input is too long' });
+    expect(sampleLines(w)[1]).toHaveProperty('modelOutput');
+  });
+
+  it('backs off on throttling with a delayed copy, then evaluates', async () => {
+    const w = given();
+    const pt = await toInService(w);
+    w.take();
+    w.bedrock.failNext.invokeText = [new BedrockCallError('throttled', 'ThrottlingException', 'slow down')];
+    expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('throttled');
+    expect((await run(w)).status).toBe('evaluating');
+    const [again] = w.take('evaluation.requested');
+    expect(again!.message.payload).toEqual({ provisionedModelArn: pt.arn, retry: 1 });
+    expect(again!.delaySeconds).toBeGreaterThan(0);
+    expect(await evaluateModel(RUN, pt.arn, w.deps, { retry: 1 })).toBe('evaluated');
+    expect((await run(w)).evaluation).toMatchObject({ samples: 5, failed: 0 });
+  });
+
+  it('gives up after maxThrottleRetries with a warning instead of stranding the run', async () => {
+    const w = given();
+    const pt = await toInService(w);
+    w.bedrock.failNext.invokeText = [new BedrockCallError('throttled', 'ThrottlingException', 'slow down')];
+    expect(await evaluateModel(RUN, pt.arn, w.deps, { retry: w.deps.settings.maxThrottleRetries })).toBe('partial');
+    expect(await run(w)).toMatchObject({ status: 'succeeded', evaluation: { samples: 0, failed: 5, warning: expect.stringMatching(/still throttled/) } });
+  });
+
+  it('lets a transient error return the message to the queue', async () => {
+    const w = given();
+    const pt = await toInService(w);
+    w.bedrock.failNext.invokeText = [new BedrockCallError('transient', 'InternalServerException', 'oops')];
+    await expect(evaluateModel(RUN, pt.arn, w.deps)).rejects.toThrow('oops');
+    expect((await run(w)).status).toBe('evaluating');
+  });
+});
+
+describe('the sweeper and a lost evaluation request', () => {
+  it('re-sends evaluation.requested for a run left evaluating longer than any delay', async () => {
+    const w = given();
+    const pt = await toInService(w);
+    w.take(); // the request is lost
+    expect((await sweep(w.deps)).reevaluated).toEqual([]);
+    w.advance(2 * 900 + 1);
+    expect((await sweep(w.deps)).reevaluated).toEqual([RUN]);
+    const [resent] = w.take('evaluation.requested');
+    expect(resent).toMatchObject({ queueUrl: 'q://evaluate', message: { payload: { provisionedModelArn: pt.arn, retry: 0 } } });
+    expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('evaluated');
+    expect((await sweep(w.deps)).reevaluated).toEqual([]);
+  });
+});
+
+describe('test prompts', () => {
+  it('sends a fine-tuning record as it was trained, and the first half of a continued pre-training text', () => {
+    expect(testPrompt(JSON.stringify({ prompt: 'p', completion: 'c' }))).toEqual({ kind: 'prompt-completion', prompt: 'p', reference: 'c' });
+    expect(testPrompt(JSON.stringify({ input: '富士山は日本で一番高い山' }))).toEqual({ kind: 'continuation', prompt: '富士山は日本', reference: 'で一番高い山' });
+    const long = testPrompt(JSON.stringify({ input: 'あ'.repeat(5000) }))!;
+    expect([...long.prompt]).toHaveLength(1000);
+    expect([...long.reference]).toHaveLength(1000);
+    expect(testPrompt('{"text": 1}')).toBeUndefined();
+  });
+
+  it('evaluates the last stage of a chained run on that stage\'s test set', () => {
+    const r = makeRun(RUN, { stages: [{}, { dataset: { key: 'datasets/ft.jsonl' } }] });
+    r.stageIndex = 1;
+    r.stages['prepare-1'] = { status: 'done', attempts: 1, outputs: { test: { key: `runs/${RUN}/stages/1/prepared/test.jsonl`, records: 2 } } };
+    expect(evaluationPlan(r)).toEqual({ testKey: `runs/${RUN}/stages/1/prepared/test.jsonl`, samples: 2 });
+    r.stageIndex = 0;
+    expect(evaluationPlan(r)).toBeUndefined(); // makeRun's counts: no test records in stage 0
+  });
+});
