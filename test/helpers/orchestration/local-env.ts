@@ -22,7 +22,7 @@ import type { Run } from '../../../shared/runs/run';
  */
 export const BUCKET = 'btp-artifacts';
 export const TABLE = 'btp-runs';
-const QUEUES = ['submit', 'monitor', 'provision', 'dlq'] as const;
+const QUEUES = ['submit', 'monitor', 'provision', 'evaluate', 'dlq'] as const;
 type QueueName = (typeof QUEUES)[number];
 
 type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -100,6 +100,7 @@ export async function startLocalEnv(opts: { bedrock?: Partial<Omit<BedrockEmulat
     BTP_SUBMIT_QUEUE_URL: queueUrl.submit,
     BTP_MONITOR_QUEUE_URL: queueUrl.monitor,
     BTP_PROVISION_QUEUE_URL: queueUrl.provision,
+    BTP_EVALUATE_QUEUE_URL: queueUrl.evaluate,
     BTP_DLQ_URL: queueUrl.dlq,
     BTP_BEDROCK_ROLE_ARN: 'arn:aws:iam::000000000000:role/btp-bedrock',
     // The emulator runs a simulated hour in a second: poll every second.
@@ -164,7 +165,7 @@ const context = (name: string) =>
  */
 export async function drive(
   env: LocalEnv,
-  handlers: Partial<Record<'submit' | 'monitor' | 'provision', Handler>>,
+  handlers: Partial<Record<'submit' | 'monitor' | 'provision' | 'evaluate', Handler>>,
   until: () => Promise<boolean>,
   opts: { timeoutMs?: number; beforeInvoke?: (queue: string, body: string) => 'deliver' | 'drop' | 'duplicate' } = {},
 ): Promise<void> {
@@ -205,17 +206,22 @@ export async function drive(
   throw new Error('drive: timed out before the condition held');
 }
 
-/** Puts a run as data preparation leaves it (status `submitting`, counts set) and its prepared files, and returns the dataset.prepared message body. */
+/**
+ * Puts a run as data preparation leaves it (status `submitting`, counts set) and its prepared files, and returns the
+ * dataset.prepared message body. Without `test` records the run has nothing to evaluate, so it succeeds once its
+ * throughput is in service.
+ */
 export async function givenPreparedRun(
   env: LocalEnv,
   runId: string,
   config: RunConfigInput,
-  data: { train: unknown[]; validation?: unknown[] },
+  data: { train: unknown[]; validation?: unknown[]; test?: unknown[] },
 ): Promise<string> {
   const put = (key: string, body: string) => env.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
   const jsonl = (rows: unknown[]) => `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`;
   await put(`runs/${runId}/prepared/train.jsonl`, jsonl(data.train));
   if (data.validation?.length) await put(`runs/${runId}/prepared/validation.jsonl`, jsonl(data.validation));
+  if (data.test?.length) await put(`runs/${runId}/prepared/test.jsonl`, jsonl(data.test));
   await put(
     `runs/${runId}/manifest.json`,
     JSON.stringify({ runId, files: { train: { key: `runs/${runId}/prepared/train.jsonl`, records: data.train.length } } }),
@@ -231,7 +237,7 @@ export async function givenPreparedRun(
     config: resolveRunConfig(config),
     artifactsPrefix: `s3://${BUCKET}/runs/${runId}/`,
     stages: {},
-    counts: { input: data.train.length, kept: data.train.length, filtered: 0, rejected: 0, byReason: {}, train: data.train.length, validation: data.validation?.length ?? 0 },
+    counts: { input: data.train.length, kept: data.train.length, filtered: 0, rejected: 0, byReason: {}, train: data.train.length, validation: data.validation?.length ?? 0, ...(data.test?.length ? { test: data.test.length } : {}) },
   };
   await env.runs.create(run, { type: 'run.created' });
   return JSON.stringify(buildMessage(DatasetPrepared, runId, { manifestKey: `runs/${runId}/manifest.json`, stage: 0 }));
