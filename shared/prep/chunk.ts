@@ -39,6 +39,7 @@ export async function processChunk(args: {
   const processor = new ChunkProcessor(rules, file, {
     kept: (line) => hold(args.kept.write(line)),
     reject: (line) => hold(args.rejects.write(line)),
+    rejectBytes: (line) => hold(args.rejects.writeBytes(line)),
   });
   const onRecord = processor.handle.bind(processor);
 

@@ -155,3 +155,46 @@ export function headText(b: Buffer, max: number): string {
   while (end > 0 && (b[end]! & 0xc0) === 0x80) end--; // never cut a character
   return b.toString('utf8', 0, end);
 }
+
+/**
+ * Writes into `out` at `at` the JSON string body (no quotes) of the first `max` UTF-16 units of the UTF-8 text `b`,
+ * with '…' when cut: the bytes `JSON.stringify(prefix(b.toString()))` holds between its quotes, without decoding the
+ * text. Returns the end offset. `out` needs room for 6 bytes per input byte read (worst case: control characters).
+ */
+export function writePrefixJson(b: Buffer, max: number, out: Buffer, at: number): number {
+  let units = 0;
+  let i = 0;
+  const n = b.length;
+  let o = at;
+  while (i < n) {
+    const c = b[i]!;
+    const len = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+    const w = len === 4 ? 2 : 1; // a 4-byte character is a surrogate pair: two units, never cut in half
+    if (units + w > max) {
+      out[o++] = 0xe2; // …
+      out[o++] = 0x80;
+      out[o++] = 0xa6;
+      return o;
+    }
+    units += w;
+    if (len > 1) {
+      b.copy(out, o, i, i + len);
+      o += len;
+      i += len;
+      continue;
+    }
+    i++;
+    if (c === QUOTE || c === BACKSLASH) {
+      out[o++] = BACKSLASH;
+      out[o++] = c;
+    } else if (c >= 0x20) {
+      out[o++] = c;
+    } else {
+      const named = c === 8 ? 0x62 : c === 9 ? 0x74 : c === 10 ? 0x6e : c === 12 ? 0x66 : c === 13 ? 0x72 : 0;
+      out[o++] = BACKSLASH;
+      if (named) out[o++] = named;
+      else o += out.write(`u${c.toString(16).padStart(4, '0')}`, o, 'latin1');
+    }
+  }
+  return o;
+}

@@ -65,8 +65,6 @@ export async function eachLineBytes(stream: Readable, onLine: (line: Buffer) => 
   }
 }
 
-const NEWLINE = Buffer.from('\n');
-
 export interface WrittenFile {
   key: string;
   sha256: string;
@@ -92,34 +90,46 @@ export class LineWriter {
   ) {}
 
   write(line: string): Promise<void> | undefined {
-    if (this.bufs.length) this.flushBytes();
+    if (this.pendingBytes) this.flushBytes();
     this.parts.push(line, '\n');
     this.partChars += line.length + 1;
     this.records++;
     return this.partChars >= 256 * 1024 ? this.flush() : undefined;
   }
 
-  /** Writes a line given as UTF-8 bytes (a record copied without decoding it). */
+  /** Writes a line given as UTF-8 bytes (a record copied without decoding it); the line is copied at once. */
   writeBytes(line: Buffer): Promise<void> | undefined {
     if (this.parts.length) this.flush();
     this.records++;
-    this.bufs.push(Buffer.from(line), NEWLINE); // a copy: the line may be a view of a buffer about to be reused
-    this.bufBytes += line.length + 1;
-    return this.bufBytes >= 256 * 1024 ? this.flushBytes() : undefined;
+    let wait: Promise<void> | undefined;
+    if (this.pending.length - this.pendingBytes < line.length + 1) {
+      wait = this.flushBytes();
+      if (line.length + 1 > this.pending.length) this.pending = Buffer.allocUnsafe(line.length + 1);
+    }
+    this.copyIn(line);
+    return wait;
   }
 
-  private bufs: Buffer[] = [];
-  private bufBytes = 0;
+  private pending = Buffer.allocUnsafe(256 * 1024);
+  private pendingBytes = 0;
+
+  private copyIn(line: Buffer) {
+    line.copy(this.pending, this.pendingBytes);
+    this.pending[this.pendingBytes + line.length] = 10;
+    this.pendingBytes += line.length + 1;
+  }
 
   private flushBytes(): Promise<void> | undefined {
-    const buf = Buffer.concat(this.bufs, this.bufBytes);
-    this.bufs = [];
-    this.bufBytes = 0;
+    if (!this.pendingBytes) return undefined;
+    const buf = this.pending.subarray(0, this.pendingBytes);
+    // The stream keeps the buffer it was given: the next lines go to a new one.
+    this.pending = Buffer.allocUnsafe(Math.max(256 * 1024, this.pending.length));
+    this.pendingBytes = 0;
     return this.writeBuffer(buf);
   }
 
   private flush(): Promise<void> | undefined {
-    if (this.bufs.length) return this.flushBytes();
+    if (this.pendingBytes) return this.flushBytes();
     if (!this.parts.length) return undefined;
     const buf = Buffer.from(this.parts.join(''), 'utf8');
     this.parts = [];

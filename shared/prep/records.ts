@@ -5,7 +5,7 @@ import type { RecordRules } from './rules';
 import { applyTemplate, bedrockRecord, splitSentences, type Mapped } from './template';
 import { isUtf8 } from 'node:buffer';
 import { hash } from 'node:crypto';
-import { checkString, fieldText, headText, readFlatObject, type FieldRange } from './json-fields';
+import { checkString, fieldText, headText, readFlatObject, writePrefixJson, type FieldRange } from './json-fields';
 import { codePointLength, contentKey, prefix } from './text';
 
 /** A record as read from the input, before the template: parsed, or with the reason it could not be. */
@@ -56,6 +56,8 @@ export interface RejectLine {
 export interface ChunkSink {
   kept(line: string): void;
   reject(line: string): void;
+  /** A reject line as UTF-8 bytes (a view of a scratch buffer, to be copied); without it, `reject` takes a string. */
+  rejectBytes?(line: Buffer): void;
 }
 
 /**
@@ -260,6 +262,7 @@ export class ChunkProcessor {
   }
 
   private drop(rec: SourceRecord, reason: string, detail: string, field?: string): void {
+    if (rec.bytes && this.sink.rejectBytes && field === undefined) return this.dropBytes(rec, rec.bytes, reason, detail);
     const line: RejectLine = { source: this.source, reason, detail, record: prefix(rec.bytes ? headText(rec.bytes, PREFIX_CHARS) : rec.raw) };
     if (rec.line !== undefined) line.line = rec.line;
     if (rec.row !== undefined) line.row = rec.row;
@@ -267,6 +270,26 @@ export class ChunkProcessor {
     this.sink.reject(JSON.stringify(line));
     countOutcome(this.counts, reason);
   }
+
+  /**
+   * A reject line built as bytes, the same as JSON.stringify gives for `drop`'s line, with the record's head escaped
+   * straight from its bytes: most records of a repetitive corpus end here, and decoding them only to encode them
+   * again is most of their cost.
+   */
+  private dropBytes(rec: SourceRecord, bytes: Buffer, reason: string, detail: string): void {
+    const head = `{"source":${JSON.stringify(this.source)},"reason":${JSON.stringify(reason)},"detail":${JSON.stringify(detail)},"record":"`;
+    const tail = `"${rec.line !== undefined ? `,"line":${rec.line}` : ''}${rec.row !== undefined ? `,"row":${rec.row}` : ''}}`;
+    const need = head.length * 3 + tail.length + Math.min(bytes.length, PREFIX_CHARS * 4) * 6 + 8;
+    if (this.scratch.length < need) this.scratch = Buffer.allocUnsafe(Math.max(need, 64 * 1024));
+    const out = this.scratch;
+    let o = out.write(head, 0, 'utf8');
+    o = writePrefixJson(bytes, PREFIX_CHARS, out, o);
+    o += out.write(tail, o, 'latin1');
+    this.sink.rejectBytes!(out.subarray(0, o));
+    countOutcome(this.counts, reason);
+  }
+
+  private scratch = Buffer.allocUnsafe(64 * 1024);
 }
 
 const KEY_CACHE_SIZE = 20_000;
