@@ -109,6 +109,9 @@ export class ControlPlane {
   readonly models = new Map<string, CustomModel>();
   readonly throughputs = new Map<string, Throughput>();
   private readonly jobTokens = new Map<string, string>();
+  /** Creates still checking S3 (see createJob): their names are taken, and their tokens answer with the same job. */
+  private readonly creatingNames = new Set<string>();
+  private readonly creatingByToken = new Map<string, Promise<{ jobArn: string }>>();
   private readonly throughputTokens = new Map<string, string>();
   /** S3 work running in the background (dataset reads, output writes): close waits for it before S3 goes away. */
   private readonly background = new Set<Promise<unknown>>();
@@ -149,6 +152,9 @@ export class ControlPlane {
     const token = body.clientRequestToken as string | undefined;
     const replayed = token ? this.jobTokens.get(token) : undefined;
     if (replayed) return { jobArn: replayed };
+    // The same token while the first request is still checking S3: the same answer, not a second job.
+    const pending = token ? this.creatingByToken.get(token) : undefined;
+    if (pending) return pending;
 
     const identifier = body.baseModelIdentifier as string;
     // A custom model (ARN or name, api §12) can be customized further: continued pre-training, then fine-tuning on
@@ -176,16 +182,44 @@ export class ControlPlane {
     if (!hp.ok) throw validation(hp.errors.join('; '));
 
     const name = body.jobName as string;
-    if ([...this.jobs.values()].some((j) => j.name === name)) throw validation('The provided job name is currently in use.');
+    if (this.creatingNames.has(name) || [...this.jobs.values()].some((j) => j.name === name)) throw validation('The provided job name is currently in use.');
     const outputModelName = body.customModelName as string;
     if (this.findModel(outputModelName) || [...this.jobs.values()].some((j) => j.outputModelName === outputModelName && j.status === 'InProgress')) {
       throw validation('The provided custom model name is currently in use.');
     }
-    const running = [...this.jobs.values()].filter((j) => j.status === 'InProgress' || j.status === 'Stopping').length;
+    const running = this.creatingNames.size + [...this.jobs.values()].filter((j) => j.status === 'InProgress' || j.status === 'Stopping').length;
     if (running >= this.cfg.quotas.concurrentJobs) {
       throw quotaExceeded(`You have reached the maximum number of concurrent model customization jobs (${this.cfg.quotas.concurrentJobs}) for this account.`);
     }
 
+    // The S3 checks below wait on I/O: the name (and token) are taken now, so two identical requests arriving
+    // together make one job, as Bedrock's do.
+    this.creatingNames.add(name);
+    const creating = this.finishCreate(body, { name, token, outputModelName, baseModel, sourceModel, spec, type, hp, given });
+    if (token) this.creatingByToken.set(token, creating);
+    try {
+      return await creating;
+    } finally {
+      this.creatingNames.delete(name);
+      if (token) this.creatingByToken.delete(token);
+    }
+  }
+
+  private async finishCreate(
+    body: Body,
+    c: {
+      name: string;
+      token: string | undefined;
+      outputModelName: string;
+      baseModel: NonNullable<ReturnType<typeof findBaseModel>>;
+      sourceModel: ReturnType<ControlPlane['findModel']>;
+      spec: NonNullable<ReturnType<typeof customizationSpec>>;
+      type: CustomizationType;
+      hp: Extract<ReturnType<typeof checkHyperParameters>, { ok: true }>;
+      given: Record<string, string>;
+    },
+  ): Promise<{ jobArn: string }> {
+    const { name, token, outputModelName, baseModel, sourceModel, spec, type, hp, given } = c;
     const training = (body.trainingDataConfig as Body).s3Uri as string;
     const validators = ((body.validationDataConfig as Body | undefined)?.validators as Array<{ s3Uri: string }> | undefined) ?? [];
     const output = (body.outputDataConfig as Body).s3Uri as string;

@@ -98,6 +98,24 @@ describe('customization job lifecycle through the real Bedrock client', () => {
     expect(dup).toMatchObject({ name: 'ValidationException', status: 400, message: 'The provided job name is currently in use.' });
   });
 
+  it('makes one job of two identical requests that arrive together, by token or by name', async () => {
+    const train = await putJsonl(stack, 'together/train.jsonl', promptCompletion(10));
+    const sameToken = jobInput(train, { clientRequestToken: 'together-token-1' });
+    const [a, b] = await Promise.all([createJob(stack, sameToken), createJob(stack, sameToken)]);
+    expect(a).toBe(b);
+
+    const sameName = jobInput(train);
+    const outcomes = await Promise.allSettled([
+      stack.bedrock.send(new CreateModelCustomizationJobCommand({ ...sameName, clientRequestToken: 'together-a' })),
+      stack.bedrock.send(new CreateModelCustomizationJobCommand({ ...sameName, clientRequestToken: 'together-b' })),
+    ]);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    const rejected = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+    expect(rejected.reason).toMatchObject({ name: 'ValidationException', message: 'The provided job name is currently in use.' });
+    const listed = await stack.bedrock.send(new ListModelCustomizationJobsCommand({ nameContains: sameName.jobName }));
+    expect(listed.modelCustomizationJobSummaries?.filter((j) => j.jobName === sameName.jobName)).toHaveLength(1);
+  });
+
   it('lists jobs and custom models with filters, sort and pagination', async () => {
     const train = await putJsonl(stack, 'list/train.jsonl', promptCompletion(2));
     const arns = [];
