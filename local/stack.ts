@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -158,6 +158,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
           memoryMb: fn.memoryMb,
           region,
           accountId: topology.accountId,
+          // Invocations of a function run in parallel in separate environments, up to its concurrency or the cores.
+          environments: Math.min(fn.sqs?.maximumConcurrency ?? 1, availableParallelism()),
         });
         runtimes[key] = runtime;
         closers.push(() => runtime.close());

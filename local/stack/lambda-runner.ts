@@ -28,29 +28,28 @@ export interface FunctionDefinition {
   accountId: string;
 }
 
-/** Starts a function's execution environment: a worker thread with the function's environment variables. */
-export function startFunction(def: FunctionDefinition): FunctionRuntime {
-  const worker = new Worker(path.join(__dirname, 'lambda-worker.js'), {
-    workerData: { bundlePath: def.bundlePath, exportName: def.exportName },
-    env: def.environment,
-  });
-  const pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  let crashed: Error | undefined;
-  worker.on('message', (msg: { id: string; ok: boolean; result?: unknown; error?: { name: string; message: string; stack?: string } }) => {
-    const p = pending.get(msg.id);
-    if (!p) return;
-    pending.delete(msg.id);
-    if (msg.ok) p.resolve(msg.result);
-    else p.reject(Object.assign(new Error(msg.error?.message), { name: msg.error?.name ?? 'Error', stack: msg.error?.stack }));
-  });
-  worker.on('error', (err) => {
-    crashed = err;
-    for (const p of pending.values()) p.reject(err);
-    pending.clear();
-  });
+/**
+ * Starts a function's execution environments: worker threads with the function's environment variables, as many as
+ * `environments` (default 1), all started at once. An invocation goes to an idle environment, as Lambda runs one
+ * invocation per environment at a time, so invocations really run in parallel (a chunk's transform is CPU work); when
+ * all are busy, to the least busy one. Started at once: with environments started as invocations arrived, transform
+ * took chunks before ingest had moved the run to preparing (seen on a 650 MB input, not with environments started up
+ * front), and those chunks then waited out the queue's visibility timeout.
+ */
+export function startFunction(def: FunctionDefinition & { environments?: number }): FunctionRuntime {
+  const max = Math.max(1, def.environments ?? 1);
+  const envs: Environment[] = [];
+  const pick = (): Environment => {
+    const live = envs.filter((e) => !e.crashed);
+    const idle = live.find((e) => e.pending.size === 0);
+    if (idle) return idle;
+    return (live.length ? live : envs).reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+  };
+  while (envs.length < max) envs.push(startEnvironment(def));
   return {
     invoke(event, timeoutMs = def.timeoutSeconds * 1000) {
-      if (crashed) return Promise.reject(crashed);
+      const env = pick();
+      if (env.crashed) return Promise.reject(env.crashed);
       const id = randomUUID();
       const context = {
         functionName: def.name,
@@ -63,20 +62,47 @@ export function startFunction(def: FunctionDefinition): FunctionRuntime {
       };
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
-          pending.delete(id);
+          env.pending.delete(id);
           reject(new Error(`Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`));
         }, timeoutMs);
-        pending.set(id, {
+        env.pending.set(id, {
           resolve: (v) => (clearTimeout(timer), resolve(v)),
           reject: (e) => (clearTimeout(timer), reject(e)),
         });
-        worker.postMessage({ id, event, context, timeoutMs });
+        env.worker.postMessage({ id, event, context, timeoutMs });
       });
     },
     async close() {
-      await worker.terminate();
+      await Promise.all(envs.map((e) => e.worker.terminate()));
     },
   };
+}
+
+interface Environment {
+  worker: Worker;
+  pending: Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>;
+  crashed?: Error;
+}
+
+function startEnvironment(def: FunctionDefinition): Environment {
+  const worker = new Worker(path.join(__dirname, 'lambda-worker.js'), {
+    workerData: { bundlePath: def.bundlePath, exportName: def.exportName },
+    env: def.environment,
+  });
+  const env: Environment = { worker, pending: new Map() };
+  worker.on('message', (msg: { id: string; ok: boolean; result?: unknown; error?: { name: string; message: string; stack?: string } }) => {
+    const p = env.pending.get(msg.id);
+    if (!p) return;
+    env.pending.delete(msg.id);
+    if (msg.ok) p.resolve(msg.result);
+    else p.reject(Object.assign(new Error(msg.error?.message), { name: msg.error?.name ?? 'Error', stack: msg.error?.stack }));
+  });
+  worker.on('error', (err) => {
+    env.crashed = err;
+    for (const p of env.pending.values()) p.reject(err);
+    env.pending.clear();
+  });
+  return env;
 }
 
 export interface EventSourceMappingOptions {
