@@ -161,7 +161,7 @@ export class ChunkProcessor {
     if (c) obj[this.rules.config.prep.categoryField] = fieldText(bytes, c);
     const g = names.g === undefined ? undefined : f.get(names.g);
     if (g) obj[this.rules.config.split.stratifyBy!] = fieldText(bytes, g);
-    const k = this.handleMapped(rec, m, obj, 0);
+    const k = this.handleMapped(rec, m, obj, 0, false);
     known.k ??= k;
     return true;
   }
@@ -179,7 +179,8 @@ export class ChunkProcessor {
   }
 
   /** Returns the content key when the record got as far as the duplicate filter. */
-  private handleMapped(rec: SourceRecord, m: Mapped, obj: Record<string, unknown>, q: number): string | undefined {
+  /** `cacheKey` false: the caller keeps its own cache of keys (the byte path, by exact bytes), so the text need not be held. */
+  private handleMapped(rec: SourceRecord, m: Mapped, obj: Record<string, unknown>, q: number, cacheKey = true): string | undefined {
     const { filters } = this.rules.config.prep;
     const parts = m.kind === 'pair' ? [m.prompt, m.completion] : [m.text];
     if (filters.dropEmpty && parts.some((p) => p.trim() === '')) {
@@ -194,7 +195,7 @@ export class ChunkProcessor {
     }
     // Duplicates are looked up before the token estimate: most dropped records in a repetitive corpus are duplicates,
     // and a record only counts as seen once it passed every filter, so the outcome is the same in either order.
-    const k = this.keyOf(parts);
+    const k = cacheKey ? this.keyOf(parts) : contentKey(parts);
     const first = filters.dropDuplicates ? this.seen.get(k) : undefined;
     if (first) {
       this.drop(rec, 'filtered:duplicate', `same text as ${where(first)}`);
