@@ -43,7 +43,9 @@ async function stack() {
   const { PutObjectCommand } = await import('@aws-sdk/client-s3');
   const { makeDocumentClient } = await import('../shared/aws/clients');
   const { DynamoRunStore } = await import('../shared/runs/dynamo-run-store');
-  const s = await startStack({ functions: ['ingest', 'transform', 'split'], waitTimeSeconds: 1 });
+  // retryDelaySeconds: a chunk that reaches transform before ingest has moved the run to preparing (ingest queues the
+  // chunks first) is retried after a second, not after the transform queue's 30-minute visibility timeout.
+  const s = await startStack({ functions: ['ingest', 'transform', 'split'], waitTimeSeconds: 1, retryDelaySeconds: 1 });
   try {
     const runs = new DynamoRunStore(makeDocumentClient(s.clients.dynamodb), s.tableName());
     const bucket = s.bucketName('DatasetsBucket');
