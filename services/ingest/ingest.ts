@@ -59,7 +59,7 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
   const { config, configError, layers } = await resolveConfig(source, input.kind === 'request' ? input.config : undefined, datasets);
   const runId = runIdFor(source, configError ? { invalid: layers } : config);
   const existing = await runs.get(runId);
-  if (existing && existing.status !== 'requested') return { outcome: 'replayed', runId };
+  if (existing && existing.status !== 'requested' && !awaitingChunks(existing)) return { outcome: 'replayed', runId };
   if (!existing) {
     const at = now().toISOString();
     const run: Run = {
@@ -74,7 +74,10 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
       stages: { prepare: { status: 'running', attempts: 1, startedAt: at } },
     };
     const created = await runs.create(run, { type: 'run.requested', detail: { trigger: input.kind } });
-    if (!created && (await runs.get(runId))?.status !== 'requested') return { outcome: 'replayed', runId };
+    if (!created) {
+      const raced = await runs.get(runId);
+      if (!raced || (raced.status !== 'requested' && !awaitingChunks(raced))) return { outcome: 'replayed', runId };
+    }
   }
 
   const fail = async (reason: string, location: InputError['location'] = {}) => {
@@ -95,23 +98,34 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
     throw err;
   }
 
+  // The plan is recorded (the run moves to `preparing`) before any chunk is queued, so no chunk reaches transform
+  // before its run is ready for it: a chunk that did would wait out the transform queue's whole visibility timeout.
+  // A crash between the two leaves the run `preparing` without `chunksQueued`; a redelivery plans and queues again
+  // (the plan is deterministic, and transform does each chunk once).
+  const prepare = {
+    status: 'running' as const,
+    attempts: 1,
+    startedAt: now().toISOString(),
+    inputs: { format: plan.format, compression: plan.compression, encoding: plan.encoding ?? 'utf-8', bytes: plan.bytes, records: plan.records, chunks: plan.chunks.length, columns: plan.columns },
+  };
+  const moved = await runs.transition(runId, 'requested', 'preparing', { chunksTotal: plan.chunks.length, stages: { prepare } },
+    { type: 'ingest.planned', detail: { chunks: plan.chunks.length, format: plan.format, records: plan.records } });
+  const planned = moved ?? (await runs.get(runId));
+  if (!planned || !awaitingChunks(planned)) return { outcome: 'replayed', runId };
+
   const sourceForChunks: S3ObjectRef = { ...source };
   for (const chunk of plan.chunks) {
     const msg = buildMessage(ChunkRequested, runId, { source: sourceForChunks, chunk }, runId, now);
     await publishMessage(deps.publish, deps.transformQueueUrl, ChunkRequested, msg);
   }
-  await runs.transition(runId, 'requested', 'preparing', {
-    chunksTotal: plan.chunks.length,
-    stages: {
-      prepare: {
-        status: 'running',
-        attempts: 1,
-        startedAt: now().toISOString(),
-        inputs: { format: plan.format, compression: plan.compression, encoding: plan.encoding ?? 'utf-8', bytes: plan.bytes, records: plan.records, chunks: plan.chunks.length, columns: plan.columns },
-      },
-    },
-  }, { type: 'ingest.planned', detail: { chunks: plan.chunks.length, format: plan.format, records: plan.records } });
+  // If the chunks were quick, split may already have moved the run on; then there is nothing left to mark.
+  await runs.update(runId, 'preparing', { stages: withStage(planned, 'prepare', { outputs: { chunksQueued: true } }) });
   return { outcome: 'planned', runId, chunks: plan.chunks.length };
+}
+
+/** A run whose first stage is planned but whose chunks may not all be queued (a crash between the two). */
+function awaitingChunks(run: Run): boolean {
+  return run.status === 'preparing' && currentStage(run) === 0 && run.stages.prepare?.outputs?.chunksQueued !== true;
 }
 
 /**

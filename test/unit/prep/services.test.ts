@@ -2,7 +2,7 @@ import { parseMessage } from '../../../shared/messages/envelope';
 import { ChunkRequested, ChunkTransformed, DatasetPrepared } from '../../../shared/messages/pipeline';
 import { ingest, type IngestDeps } from '../../../services/ingest/ingest';
 import { parseIngestRecord } from '../../../services/ingest/s3-event';
-import { transformChunk, RunNotReadyError, type TransformDeps } from '../../../services/transform/transform';
+import { transformChunk, type TransformDeps } from '../../../services/transform/transform';
 import { splitOnChunk, type SplitDeps } from '../../../services/split/split';
 import { PROFILES, runIdFor } from '../../../shared/prep/run-setup';
 import { MemoryObjects, MemoryRunStore, memoryPublish } from '../../helpers/prep/memory';
@@ -63,14 +63,17 @@ describe('ingest is idempotent on the object and its configuration', () => {
     expect((a as { runId: string }).runId).toMatch(/^r-[0-9a-f]{20}$/);
   });
 
-  it('a run left in requested (a crash before publishing) is planned and published again', async () => {
+  it('a run planned but not all queued (a crash while publishing) is queued again, and then no more', async () => {
     const { objects, ingestDeps, runs, on } = setup();
     objects.put(B, 'datasets/a.jsonl', body);
     const crashing = { ...ingestDeps, publish: async () => { throw new Error('SQS down'); } };
     await expect(ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, crashing)).rejects.toThrow('SQS down');
-    expect([...runs.runs.values()][0]!.status).toBe('requested');
-    await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, ingestDeps);
     expect([...runs.runs.values()][0]).toMatchObject({ status: 'preparing', chunksTotal: 1 });
+    expect(on('q://transform')).toHaveLength(0);
+    await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, ingestDeps);
+    expect(on('q://transform')).toHaveLength(1);
+    expect([...runs.runs.values()][0]!.stages.prepare?.outputs).toMatchObject({ chunksQueued: true });
+    expect(await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, ingestDeps)).toMatchObject({ outcome: 'replayed' });
     expect(on('q://transform')).toHaveLength(1);
   });
 
@@ -95,12 +98,18 @@ describe('transform and split under redelivery', () => {
     return { ...s, chunks, runId: chunks[0]!.runId };
   }
 
-  it('a chunk that arrives before the run is preparing is retried, not dropped', async () => {
+  it('a chunk transformed the moment ingest queues it finds its run already preparing', async () => {
     const s = setup();
     s.objects.put(B, 'datasets/a.jsonl', body);
-    const held: Parameters<typeof s.publish>[] = [];
-    await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, { ...s.ingestDeps, publish: async (...args) => { held.push(args); await transformChunk(parseMessage(ChunkRequested, args[1]), s.transformDeps).catch((e) => held.push(e)); } });
-    expect(held[1]).toBeInstanceOf(RunNotReadyError);
+    const outcomes: unknown[] = [];
+    await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, {
+      ...s.ingestDeps,
+      publish: async (...args) => {
+        await s.publish(...args);
+        outcomes.push(await transformChunk(parseMessage(ChunkRequested, args[1]), s.transformDeps));
+      },
+    });
+    expect(outcomes).toEqual([{ outcome: 'done', recorded: true }]);
   });
 
   it('a redelivered chunk is counted once; split runs exactly once and a late delivery republishes dataset.prepared', async () => {
