@@ -1,56 +1,10 @@
 import { parseMessage } from '../../../shared/messages/envelope';
 import { RunStatusChanged } from '../../../shared/messages/notifications';
 import { NotifyingRunStore, withNotifications } from '../../../shared/runs/notifying-run-store';
-import type { ChunkResult, Run, RunEvent } from '../../../shared/runs/run';
-import { canTransition, type RunStatus } from '../../../shared/runs/status';
-import type { RunStore } from '../../../shared/runs/store';
+import type { Run } from '../../../shared/runs/run';
 import { RunConfig } from '../../../shared/config/run-config';
+import { MemoryRunStore } from '../../helpers/orchestration/fakes';
 
-/** An in-memory RunStore with the adapter's semantics: conditional transitions, one event per version. */
-class MemoryRunStore implements RunStore {
-  runs = new Map<string, Run>();
-  events: RunEvent[] = [];
-  constructor(private readonly now: () => Date) {}
-  async create(run: Run, event: { type: string }) {
-    if (this.runs.has(run.runId)) return false;
-    this.runs.set(run.runId, run);
-    this.events.push({ runId: run.runId, seq: run.version, at: run.createdAt, type: event.type, to: run.status });
-    return true;
-  }
-  async get(runId: string) {
-    return this.runs.get(runId);
-  }
-  async transition(runId: string, from: RunStatus | readonly RunStatus[], to: RunStatus, patch: Partial<Run>, event: { type: string }) {
-    const cur = this.runs.get(runId);
-    const froms = typeof from === 'string' ? [from] : from;
-    if (!cur || !froms.includes(cur.status)) return undefined;
-    if (!canTransition(cur.status, to)) throw new Error(`${cur.status} -> ${to} is not allowed`);
-    const next = { ...cur, ...patch, status: to, version: cur.version + 1, updatedAt: this.now().toISOString() };
-    this.runs.set(runId, next);
-    this.events.push({ runId, seq: next.version, at: next.updatedAt, type: event.type, from: cur.status, to });
-    return next;
-  }
-  async update(runId: string, inStatus: RunStatus | readonly RunStatus[], patch: Partial<Run>) {
-    const cur = this.runs.get(runId);
-    const ins = typeof inStatus === 'string' ? [inStatus] : inStatus;
-    if (!cur || !ins.includes(cur.status)) return undefined;
-    const next = { ...cur, ...patch, version: cur.version + 1 };
-    this.runs.set(runId, next);
-    return next;
-  }
-  async putChunk(_c: ChunkResult) {
-    return true;
-  }
-  async listChunks() {
-    return [];
-  }
-  async listEvents(runId: string) {
-    return this.events.filter((e) => e.runId === runId);
-  }
-  async listByStatus(status: RunStatus) {
-    return [...this.runs.values()].filter((r) => r.status === status);
-  }
-}
 
 const newRun = (runId: string): Run => ({
   runId,
