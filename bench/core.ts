@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { build } from 'esbuild';
 import type { RunConfig } from '../shared/config/run-config';
 import type { ChunkPlan, S3ObjectRef } from '../shared/messages/pipeline';
 import type { ChunkResult } from '../shared/runs/run';
@@ -16,7 +17,7 @@ import { fileArtifacts, fileDatasets } from './fs-stores';
  * every chunk, split: what the three Lambdas do, on local files. With `workers` > 1 the chunks are transformed in
  * worker threads, as Lambda runs them in parallel.
  */
-export async function prepareCore(opts: { source: S3ObjectRef; config: RunConfig; datasetsRoot: string; artifactsRoot: string; workers?: number }) {
+export async function prepareCore(opts: { source: S3ObjectRef; config: RunConfig; datasetsRoot: string; artifactsRoot: string; workers?: number; workerScript?: string }) {
   const { source, config } = opts;
   const runId = 'bench';
   const datasets = fileDatasets(opts.datasetsRoot);
@@ -26,7 +27,7 @@ export async function prepareCore(opts: { source: S3ObjectRef; config: RunConfig
   const t1 = performance.now();
   const rules = resolveRecordRules(config);
   const workers = Math.min(opts.workers ?? 1, plan.chunks.length);
-  const chunks = workers > 1 ? await inWorkers(plan.chunks, workers, { ...opts, runId }) : [];
+  const chunks = workers > 1 ? await inWorkers(plan.chunks, workers, opts.workerScript ?? path.join(__dirname, 'chunk-worker.ts'), { ...opts, runId }) : [];
   if (workers <= 1) {
     const keys = artifactKeys(runId);
     const open = (key: string) => {
@@ -52,12 +53,22 @@ const secs = (ms: number) => Math.round(ms) / 1000;
 
 export const defaultWorkers = () => availableParallelism();
 
-async function inWorkers(plans: ChunkPlan[], n: number, data: Record<string, unknown>): Promise<ChunkResult[]> {
+/**
+ * The chunk worker as one esbuild bundle in `outDir`, as the transform Lambda is deployed: a worker started from the
+ * TypeScript sources would spend its first 300 ms compiling them.
+ */
+export async function bundleChunkWorker(outDir: string): Promise<string> {
+  const outfile = path.join(outDir, 'chunk-worker.js');
+  await build({ entryPoints: [path.join(__dirname, 'chunk-worker.ts')], outfile, bundle: true, platform: 'node', target: 'node22', format: 'cjs', logLevel: 'silent' });
+  return outfile;
+}
+
+async function inWorkers(plans: ChunkPlan[], n: number, script: string, data: Record<string, unknown>): Promise<ChunkResult[]> {
   const queue = [...plans];
   const results: ChunkResult[] = [];
   await Promise.all(
     Array.from({ length: n }, () => {
-      const w = new Worker(path.join(__dirname, 'chunk-worker.ts'), { workerData: data });
+      const w = new Worker(script, { workerData: data });
       return new Promise<void>((resolve, reject) => {
         const next = () => w.postMessage(queue.shift() ?? null);
         w.on('message', (r: ChunkResult) => {

@@ -37,7 +37,7 @@ export async function processChunk(args: {
     return w;
   };
   const processor = new ChunkProcessor(rules, file, {
-    kept: (line) => hold(args.kept.write(line)),
+    kept: (head, tail) => hold(args.kept.writeJoined(head, tail)),
     reject: (line) => hold(args.rejects.write(line)),
     rejectBytes: (line) => hold(args.rejects.writeBytes(line)),
   });

@@ -25,53 +25,92 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const isWs = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
-/** The UTF-8 bytes of each wanted key, as a latin1 string (one char per byte), so keys are compared without decoding. */
-export const latin1Key = (name: string) => Buffer.from(name, 'utf8').toString('latin1');
-
 /**
- * The ranges of the wanted keys' values in `b` (a whole JSON object), or undefined when the record is not a flat object
- * of strings that this reader checks. A key given twice takes its last value, as JSON.parse does. The values of `lazy`
- * keys are only delimited, not checked: the caller checks them (`checkString`) unless it knows their bytes already.
+ * Reads flat JSON objects of strings (see the module comment), one record at a time, for a fixed set of wanted keys.
+ * After `read`, `fields[i]` is the range of the value of `names[i]` in that record (the last one when a key is given
+ * twice, as JSON.parse does), or undefined. The values of `lazy` keys are only delimited, not checked: the caller
+ * checks them (`checkString`) unless it knows their bytes already. Keys are compared as bytes, nothing is decoded.
  */
-export function readFlatObject(b: Buffer, wanted: ReadonlySet<string>, lazy?: ReadonlySet<string>): Map<string, FieldRange> | undefined {
-  const n = b.length;
-  const out = new Map<string, FieldRange>();
-  let i = 0;
-  while (i < n && isWs(b[i]!)) i++;
-  if (b[i] !== 0x7b) return undefined;
-  i++;
-  for (;;) {
-    while (i < n && isWs(b[i]!)) i++;
-    if (b[i] !== QUOTE) return undefined; // also `{}`: empty objects go the general way
-    const ks = i + 1;
-    let ke = ks;
-    while (ke < n) {
-      const c = b[ke]!;
-      if (c === QUOTE) break;
-      if (c === BACKSLASH || c < 0x20) return undefined; // escaped keys go the general way
-      ke++;
-    }
-    if (ke >= n) return undefined;
-    const key = b.toString('latin1', ks, ke);
-    if (key === '__proto__') return undefined;
-    i = ke + 1;
-    while (i < n && isWs(b[i]!)) i++;
-    if (b[i] !== 0x3a) return undefined;
-    i++;
-    while (i < n && isWs(b[i]!)) i++;
-    if (b[i] !== QUOTE) return undefined; // a number, literal, object or array: the general way
-    const r = lazy?.has(key) ? delimitString(b, i + 1) : checkString(b, i + 1);
-    if (!r) return undefined;
-    if (wanted.has(key)) out.set(key, r);
-    i = r.end + 1;
-    while (i < n && isWs(b[i]!)) i++;
-    const c = b[i];
-    i++;
-    if (c === 0x2c) continue;
-    if (c !== 0x7d) return undefined;
-    while (i < n && isWs(b[i]!)) i++;
-    return i === n ? out : undefined;
+export class FlatObjectReader {
+  readonly fields: (FieldRange | undefined)[];
+  private readonly keys: Buffer[];
+  private readonly lazy: boolean[];
+
+  constructor(
+    readonly names: readonly string[],
+    lazy: ReadonlySet<string> = new Set(),
+  ) {
+    this.keys = names.map((n) => Buffer.from(n, 'utf8'));
+    this.lazy = names.map((n) => lazy.has(n));
+    this.fields = names.map(() => undefined);
   }
+
+  /** False when `b` is not a flat object of strings that this reader checks. */
+  read(b: Buffer): boolean {
+    const fields = this.fields;
+    for (let k = 0; k < fields.length; k++) fields[k] = undefined;
+    const n = b.length;
+    let i = 0;
+    while (i < n && isWs(b[i]!)) i++;
+    if (b[i] !== 0x7b) return false;
+    i++;
+    for (;;) {
+      while (i < n && isWs(b[i]!)) i++;
+      if (b[i] !== QUOTE) return false; // also `{}`: empty objects go the general way
+      const ks = i + 1;
+      let ke = ks;
+      while (ke < n) {
+        const c = b[ke]!;
+        if (c === QUOTE) break;
+        if (c === BACKSLASH || c < 0x20) return false; // escaped keys go the general way
+        ke++;
+      }
+      if (ke >= n) return false;
+      const slot = this.slotOf(b, ks, ke);
+      if (slot === -2) return false;
+      i = ke + 1;
+      while (i < n && isWs(b[i]!)) i++;
+      if (b[i] !== 0x3a) return false;
+      i++;
+      while (i < n && isWs(b[i]!)) i++;
+      if (b[i] !== QUOTE) return false; // a number, literal, object or array: the general way
+      const r = slot >= 0 && this.lazy[slot] ? delimitString(b, i + 1) : checkString(b, i + 1);
+      if (!r) return false;
+      if (slot >= 0) fields[slot] = r;
+      i = r.end + 1;
+      while (i < n && isWs(b[i]!)) i++;
+      const c = b[i];
+      i++;
+      if (c === 0x2c) continue;
+      if (c !== 0x7d) return false;
+      while (i < n && isWs(b[i]!)) i++;
+      return i === n;
+    }
+  }
+
+  /** The wanted key whose bytes are b[ks, ke), or -1; -2 for `__proto__`, which the general way handles. */
+  private slotOf(b: Buffer, ks: number, ke: number): number {
+    const len = ke - ks;
+    if (len === 9 && b.toString('latin1', ks, ke) === '__proto__') return -2;
+    const keys = this.keys;
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!;
+      if (key.length !== len) continue;
+      let j = 0;
+      while (j < len && key[j] === b[ks + j]) j++;
+      if (j === len) return k;
+    }
+    return -1;
+  }
+}
+
+/** `FlatObjectReader` as a map from wanted key to range, or undefined (see there). */
+export function readFlatObject(b: Buffer, wanted: ReadonlySet<string>, lazy?: ReadonlySet<string>): Map<string, FieldRange> | undefined {
+  const reader = new FlatObjectReader([...wanted], lazy);
+  if (!reader.read(b)) return undefined;
+  const out = new Map<string, FieldRange>();
+  reader.names.forEach((name, k) => reader.fields[k] && out.set(name, reader.fields[k]));
+  return out;
 }
 
 const HEX = (c: number) => (c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1);

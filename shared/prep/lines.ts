@@ -110,6 +110,23 @@ export class LineWriter {
     return wait;
   }
 
+  /** Writes a line made of a string and UTF-8 bytes (a kept line: its metadata, then its rendered record). */
+  writeJoined(head: string, tail: Buffer): Promise<void> | undefined {
+    if (this.parts.length) this.flush();
+    this.records++;
+    let wait: Promise<void> | undefined;
+    const most = head.length * 3 + tail.length + 1;
+    if (this.pending.length - this.pendingBytes < most) {
+      wait = this.flushBytes();
+      if (most > this.pending.length) this.pending = Buffer.allocUnsafe(most);
+    }
+    this.pendingBytes += this.pending.write(head, this.pendingBytes, 'utf8');
+    tail.copy(this.pending, this.pendingBytes);
+    this.pending[this.pendingBytes + tail.length] = 10;
+    this.pendingBytes += tail.length + 1;
+    return wait;
+  }
+
   private pending = Buffer.allocUnsafe(256 * 1024);
   private pendingBytes = 0;
 

@@ -5,7 +5,7 @@ import type { RecordRules } from './rules';
 import { applyTemplate, bedrockRecord, splitSentences, type Mapped } from './template';
 import { isUtf8 } from 'node:buffer';
 import { hash } from 'node:crypto';
-import { checkString, fieldText, headText, readFlatObject, writePrefixJson, type FieldRange } from './json-fields';
+import { checkString, fieldText, FlatObjectReader, headText, writePrefixJson, type FieldRange } from './json-fields';
 import { codePointLength, contentKey, prefix } from './text';
 
 /** A record as read from the input, before the template: parsed, or with the reason it could not be. */
@@ -43,6 +43,10 @@ export interface KeptMeta {
   t: number;
 }
 
+/**
+ * One line of rejects.jsonl. `record` is the head of the record's text (120 UTF-16 units, '…' when cut); a duplicate
+ * has none, its `detail` names the line or row of the record it repeats.
+ */
 export interface RejectLine {
   source: string;
   line?: number;
@@ -50,11 +54,14 @@ export interface RejectLine {
   reason: string;
   detail: string;
   field?: string;
-  record: string;
+  record?: string;
 }
 
+export const DUPLICATE = 'filtered:duplicate';
+
 export interface ChunkSink {
-  kept(line: string): void;
+  /** A kept line: its metadata JSON without the closing brace, and the rest (`,"r":<record>}`) as UTF-8 bytes. */
+  kept(head: string, tail: Buffer): void;
   reject(line: string): void;
   /** A reject line as UTF-8 bytes (a view of a scratch buffer, to be copied); without it, `reject` takes a string. */
   rejectBytes?(line: Buffer): void;
@@ -69,12 +76,15 @@ export class ChunkProcessor {
   readonly counts: RunCounts = emptyCounts();
   private readonly seen = new Map<string, { line?: number; row?: number }>();
   private readonly maxChars: number;
+  private readonly sourceJson: string;
 
-  /** The fields the byte path reads, and the template's own strings' lengths; undefined: no byte path. */
+  /**
+   * The byte path's reader and the slots of the fields it reads in `reader.fields`, and the template's own strings'
+   * lengths; undefined: no byte path.
+   */
   private readonly byteFields?: {
-    names: { a: string; b: string; input?: string; c: string; g?: string };
-    wanted: Set<string>;
-    lazy: Set<string>;
+    reader: FlatObjectReader;
+    slots: { a: number; b: number; input: number; c: number; g: number };
     prefixChars: number;
   };
 
@@ -84,6 +94,8 @@ export class ChunkProcessor {
     private readonly sink: ChunkSink,
   ) {
     this.maxChars = rules.config.prep.filters.maxChars;
+    this.sourceJson = JSON.stringify(source);
+    this.memo = ByteMemo.for(JSON.stringify([rules.config.prep.template, rules.dataFormat]));
     const { template: t, categoryField } = rules.config.prep;
     const stratifyBy = rules.config.split.stratifyBy;
     // The template's own strings are concatenated to the record's: a lone surrogate in them could pair across the
@@ -94,15 +106,14 @@ export class ChunkProcessor {
         t.kind === 'dolly'
           ? { a: t.instructionField, b: t.outputField, input: t.inputField, c: categoryField, g: stratifyBy }
           : { a: t.promptField, b: t.completionField, c: categoryField, g: stratifyBy };
-      const wanted = new Set([names.a, names.b, names.c, ...(names.input !== undefined ? [names.input] : []), ...(names.g !== undefined ? [names.g] : [])]);
+      const wanted = [...new Set([names.a, names.b, names.c, ...(names.input !== undefined ? [names.input] : []), ...(names.g !== undefined ? [names.g] : [])])];
       const prefixChars = t.kind === 'dolly' ? codePointLength(t.inputPrefix) + codePointLength(t.knowledgeSeparator) : 0;
-      // Keys are compared as the latin1 reading of their UTF-8 bytes (see readFlatObject).
-      const l1 = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
+      // The text fields are checked only when their bytes are new (see handleJsonBytes); category fields always.
+      const lazy = new Set([names.a, names.b, ...(names.input !== undefined ? [names.input] : [])].filter((n) => n !== names.c && n !== names.g));
+      const slot = (n: string | undefined) => (n === undefined ? -1 : wanted.indexOf(n));
       this.byteFields = {
-        names: { a: l1(names.a), b: l1(names.b), input: names.input === undefined ? undefined : l1(names.input), c: l1(names.c), g: names.g === undefined ? undefined : l1(names.g) },
-        wanted: new Set([...wanted].map(l1)),
-        // The text fields are checked only when their bytes are new (see handleJsonBytes); category fields always.
-        lazy: new Set([names.a, names.b, ...(names.input !== undefined ? [names.input] : [])].filter((n) => n !== names.c && n !== names.g).map(l1)),
+        reader: new FlatObjectReader(wanted, lazy),
+        slots: { a: slot(names.a), b: slot(names.b), input: slot(names.input), c: slot(names.c), g: slot(names.g) },
         prefixChars,
       };
     }
@@ -115,26 +126,27 @@ export class ChunkProcessor {
    */
   handleJsonBytes(bytes: Buffer, pos: number, at: { line?: number; row?: number }): boolean {
     const bf = this.byteFields;
-    if (!bf || !isUtf8(bytes)) return false;
-    const f = readFlatObject(bytes, bf.wanted, bf.lazy);
-    if (!f) return false;
-    const { names } = bf;
-    const a = f.get(names.a);
-    const b = f.get(names.b);
+    if (!bf || !isUtf8(bytes) || !bf.reader.read(bytes)) return false;
+    const { slots } = bf;
+    const f = bf.reader.fields;
+    const a = f[slots.a];
+    const b = f[slots.b];
     if (!a || !b) return false; // missing fields: rejected the general way
-    const input = names.input === undefined ? undefined : f.get(names.input);
-    // Exact repeats are known by their bytes: the same bytes are the same text, so the same lengths and content key.
+    const input = slots.input < 0 ? undefined : f[slots.input];
+    // Exact repeats are known by their bytes: the same bytes are the same text, so the same lengths, content key,
+    // token estimate and Bedrock record.
     const exact = exactBytesKey(bytes, a, input, b);
-    let known = this.byteCache.get(exact);
+    let known = this.memo.get(exact);
+    if (known && !samePlaces(known.places, a, input, b)) known = undefined; // same bytes, other fields: not cached
     if (!known) {
       const ca = checkString(bytes, a.start);
       const cb = checkString(bytes, b.start);
       const ci = input && checkString(bytes, input.start);
       if (!ca || !cb || (input && !ci)) return false; // not valid JSON: rejected the general way
       const withInput = ci !== undefined && !ci.blank;
-      known = { chars: ca.chars + cb.chars + (withInput ? bf.prefixChars + ci.chars : 0), withInput, blank: (!withInput && ca.blank) || cb.blank };
-      if (this.byteCache.size >= KEY_CACHE_SIZE) this.byteCache.clear();
-      this.byteCache.set(exact, known);
+      const fresh = { chars: ca.chars + cb.chars + (withInput ? bf.prefixChars + ci.chars : 0), withInput, blank: (!withInput && ca.blank) || cb.blank, places: placesOf(a, input, b) };
+      if (!this.memo.get(exact)) this.memo.set(exact, fresh);
+      known = fresh;
     }
     const { filters } = this.rules.config.prep;
     // A prompt with an input holds it, so it is not blank; an empty record is dropped the general way.
@@ -149,6 +161,16 @@ export class ChunkProcessor {
       this.drop(rec, 'filtered:duplicate', `same text as ${where(first)}`);
       return true;
     }
+    const obj: Record<string, unknown> = {};
+    const c = f[slots.c];
+    if (c) obj[this.rules.config.prep.categoryField] = fieldText(bytes, c);
+    const g = slots.g < 0 ? undefined : f[slots.g];
+    if (g) obj[this.rules.config.split.stratifyBy!] = fieldText(bytes, g);
+    if (known.tail !== undefined) {
+      // Written before (in this chunk or an earlier one of this environment): only the metadata is new.
+      this.keep(rec, known as Required<ByteKnown>, obj, 0);
+      return true;
+    }
     const t = this.rules.config.prep.template;
     const aText = fieldText(bytes, a);
     const bText = fieldText(bytes, b);
@@ -156,18 +178,12 @@ export class ChunkProcessor {
       t.kind === 'dolly'
         ? { kind: 'pair', prompt: known.withInput ? t.inputPrefix + aText + t.knowledgeSeparator + fieldText(bytes, input) : aText, completion: bText }
         : { kind: 'pair', prompt: aText, completion: bText };
-    const obj: Record<string, unknown> = {};
-    const c = f.get(names.c);
-    if (c) obj[this.rules.config.prep.categoryField] = fieldText(bytes, c);
-    const g = names.g === undefined ? undefined : f.get(names.g);
-    if (g) obj[this.rules.config.split.stratifyBy!] = fieldText(bytes, g);
-    const k = this.handleMapped(rec, m, obj, 0, false);
-    known.k ??= k;
+    this.handleMapped(rec, m, obj, 0, known);
     return true;
   }
 
   /** What the byte path knows of a record's text by the exact bytes of its fields. */
-  private readonly byteCache = new Map<string, { chars: number; withInput: boolean; blank: boolean; k?: string }>();
+  private readonly memo: ByteMemo;
 
   handle(rec: SourceRecord): void {
     if (rec.error) return this.drop(rec, rec.error.reason, rec.error.detail, rec.error.field);
@@ -178,41 +194,45 @@ export class ChunkProcessor {
     this.handleMapped(rec, mapped, obj, 0);
   }
 
-  /** Returns the content key when the record got as far as the duplicate filter. */
-  /** `cacheKey` false: the caller keeps its own cache of keys (the byte path, by exact bytes), so the text need not be held. */
-  private handleMapped(rec: SourceRecord, m: Mapped, obj: Record<string, unknown>, q: number, cacheKey = true): string | undefined {
+  /**
+   * The filters, then the kept line. With `known` (the byte path), what is derived from the text is noted there for
+   * the next record with the same field bytes; the byte path keeps that cache, so the text need not be held.
+   */
+  private handleMapped(rec: SourceRecord, m: Mapped, obj: Record<string, unknown>, q: number, known?: ByteKnown): void {
     const { filters } = this.rules.config.prep;
     const parts = m.kind === 'pair' ? [m.prompt, m.completion] : [m.text];
     if (filters.dropEmpty && parts.some((p) => p.trim() === '')) {
       const which = m.kind === 'pair' ? (m.prompt.trim() === '' ? 'prompt' : 'completion') : 'text';
-      this.drop(rec, 'filtered:empty', `the ${which} is empty`);
-      return undefined;
+      return this.drop(rec, 'filtered:empty', `the ${which} is empty`);
     }
     const chars = parts.reduce((s, p) => s + codePointLength(p), 0);
     if (chars > this.maxChars) {
-      this.drop(rec, 'filtered:too_long_chars', `${chars} characters (Unicode code points) > the limit of ${this.maxChars}`);
-      return undefined;
+      return this.drop(rec, 'filtered:too_long_chars', `${chars} characters (Unicode code points) > the limit of ${this.maxChars}`);
     }
     // Duplicates are looked up before the token estimate: most dropped records in a repetitive corpus are duplicates,
     // and a record only counts as seen once it passed every filter, so the outcome is the same in either order.
-    const k = cacheKey ? this.keyOf(parts) : contentKey(parts);
+    const k = known ? contentKey(parts) : this.keyOf(parts);
+    if (known) known.k = k;
     const first = filters.dropDuplicates ? this.seen.get(k) : undefined;
-    if (first) {
-      this.drop(rec, 'filtered:duplicate', `same text as ${where(first)}`);
-      return k;
-    }
+    if (first) return this.drop(rec, DUPLICATE, `same text as ${where(first)}`);
     const tIn = estimateTokens(parts[0]!);
     const tOut = parts.length > 1 ? estimateTokens(parts[1]!) : 0;
+    const tail = Buffer.from(`,"r":${JSON.stringify(bedrockRecord(m, this.rules.dataFormat))}}`);
+    const done = { chars, k, tIn, tOut, tail };
+    if (known) this.memo.note(known, done);
+    this.keep(rec, done, obj, q);
+  }
+
+  /** The token filter, then the kept line: its metadata and the record, already rendered. */
+  private keep(rec: SourceRecord, d: { chars: number; k: string; tIn: number; tOut: number; tail: Buffer }, obj: Record<string, unknown>, q: number): void {
     const limit = this.rules.tokenLimit;
     if (limit) {
-      const violation = tokenLimitViolation(limit as Parameters<typeof tokenLimitViolation>[0], tIn, tOut);
-      if (violation) {
-        this.drop(rec, 'filtered:too_many_tokens', `estimated: ${violation}`);
-        return k;
-      }
+      const violation = tokenLimitViolation(limit as Parameters<typeof tokenLimitViolation>[0], d.tIn, d.tOut);
+      if (violation) return this.drop(rec, 'filtered:too_many_tokens', `estimated: ${violation}`);
     }
-    if (filters.dropDuplicates) this.seen.set(k, { line: rec.line, row: rec.row });
-    const meta: KeptMeta = { k, p: rec.pos, q, n: chars, t: tIn + tOut };
+    // The caller has looked the key up: a record counts as seen once it passed every filter.
+    if (this.rules.config.prep.filters.dropDuplicates) this.seen.set(d.k, { line: rec.line, row: rec.row });
+    const meta: KeptMeta = { k: d.k, p: rec.pos, q, n: d.chars, t: d.tIn + d.tOut };
     if (rec.line !== undefined) meta.l = rec.line;
     if (rec.row !== undefined) meta.w = rec.row;
     const { categoryField } = this.rules.config.prep;
@@ -224,9 +244,8 @@ export class ChunkProcessor {
       if (typeof g === 'string' || typeof g === 'number') meta.g = String(g);
     }
     const head = JSON.stringify(meta);
-    this.sink.kept(`${head.slice(0, -1)},"r":${JSON.stringify(bedrockRecord(m, this.rules.dataFormat))}}`);
+    this.sink.kept(head.slice(0, -1), d.tail);
     countOutcome(this.counts, 'kept');
-    return k;
   }
 
   /**
@@ -263,6 +282,7 @@ export class ChunkProcessor {
   }
 
   private drop(rec: SourceRecord, reason: string, detail: string, field?: string): void {
+    if (reason === DUPLICATE) return this.dropDuplicate(rec, detail);
     if (rec.bytes && this.sink.rejectBytes && field === undefined) return this.dropBytes(rec, rec.bytes, reason, detail);
     const line: RejectLine = { source: this.source, reason, detail, record: prefix(rec.bytes ? headText(rec.bytes, PREFIX_CHARS) : rec.raw) };
     if (rec.line !== undefined) line.line = rec.line;
@@ -270,6 +290,15 @@ export class ChunkProcessor {
     if (field !== undefined) line.field = field;
     this.sink.reject(JSON.stringify(line));
     countOutcome(this.counts, reason);
+  }
+
+  /**
+   * A duplicate's reject line names the record it repeats instead of quoting its text: in a repetitive corpus most
+   * records end here, and the first one's line or row finds the text.
+   */
+  private dropDuplicate(rec: SourceRecord, detail: string): void {
+    this.sink.reject(`{"source":${this.sourceJson},"reason":"${DUPLICATE}","detail":${JSON.stringify(detail)}${rec.line !== undefined ? `,"line":${rec.line}` : ''}${rec.row !== undefined ? `,"row":${rec.row}` : ''}}`);
+    countOutcome(this.counts, DUPLICATE);
   }
 
   /**
@@ -294,18 +323,90 @@ export class ChunkProcessor {
 }
 
 const KEY_CACHE_SIZE = 20_000;
+
+/** What the byte path derives from the exact bytes of a record's text fields. */
+interface ByteKnown {
+  places: number[];
+  chars: number;
+  withInput: boolean;
+  blank: boolean;
+  /** Content key, token estimates and the rendered `,"r":<record>}`: once the text got past the length filter. */
+  k?: string;
+  tIn?: number;
+  tOut?: number;
+  tail?: Buffer;
+}
+
+/**
+ * The byte path's memo, kept by the module, so it outlives one chunk: an environment (a warm Lambda, a worker)
+ * that transforms several chunks of a repetitive input derives each distinct text once. Everything in it is a pure
+ * function of the field bytes and of the template and record format (its signature: a new one starts it afresh),
+ * so it changes no outcome. Bounded by entries and by the bytes of the rendered records it holds.
+ */
+class ByteMemo {
+  private static current?: ByteMemo;
+  static for(signature: string): ByteMemo {
+    if (ByteMemo.current?.signature !== signature) ByteMemo.current = new ByteMemo(signature);
+    return ByteMemo.current;
+  }
+
+  private readonly map = new Map<string, ByteKnown>();
+  private bytes = 0;
+  private constructor(private readonly signature: string) {}
+
+  get(key: string): ByteKnown | undefined {
+    return this.map.get(key);
+  }
+
+  set(key: string, known: ByteKnown) {
+    if (this.map.size >= KEY_CACHE_SIZE || this.bytes >= MEMO_BYTES) {
+      this.map.clear();
+      this.bytes = 0;
+    }
+    this.map.set(key, known);
+    this.bytes += key.length + 64;
+  }
+
+  note(known: ByteKnown, d: { k: string; tIn: number; tOut: number; tail: Buffer }) {
+    known.k = d.k;
+    known.tIn = d.tIn;
+    known.tOut = d.tOut;
+    known.tail = d.tail;
+    this.bytes += d.tail.length;
+  }
+}
+
+const MEMO_BYTES = 32 * 1024 * 1024;
 const PREFIX_CHARS = 120;
 
 /**
  * A key for exact repeats of a record's text fields: SHA-256 of the bytes from the first field to the last (what lies
- * between is part of it, which only makes it stricter) with the fields' places in them. Equal keys mean equal field
- * bytes, so a record matching one whose fields were checked needs no check of its own.
+ * between is part of it, which only makes it stricter), as a flat 32-character string. The fields' places in those
+ * bytes are checked apart (`samePlaces`): equal key and places mean equal field bytes, so a record matching one whose
+ * fields were checked needs no check of its own.
  */
 function exactBytesKey(b: Buffer, a: FieldRange, input: FieldRange | undefined, c: FieldRange): string {
   const lo = Math.min(a.start, c.start, input?.start ?? a.start);
   const hi = Math.max(a.end, c.end, input?.end ?? a.end);
-  const places = input ? `${a.start - lo},${a.end - lo},${input.start - lo},${input.end - lo},${c.start - lo},${c.end - lo}` : `${a.start - lo},${a.end - lo},${c.start - lo},${c.end - lo}`;
-  return `${hash('sha256', b.subarray(lo, hi), 'base64')}${places}`;
+  return hash('sha256', b.subarray(lo, hi), 'binary'); // 'binary': latin1, one character a byte
+}
+
+/** The fields' offsets from the first field's start: text fields (a, input, output), then -1 for no input. */
+function placesOf(a: FieldRange, input: FieldRange | undefined, c: FieldRange): number[] {
+  const lo = Math.min(a.start, c.start, input?.start ?? a.start);
+  return [a.start - lo, a.end - lo, c.start - lo, c.end - lo, input ? input.start - lo : -1, input ? input.end - lo : -1];
+}
+
+function samePlaces(p: readonly number[], a: FieldRange, input: FieldRange | undefined, c: FieldRange): boolean {
+  const lo = Math.min(a.start, c.start, input?.start ?? a.start);
+  return (
+    p[0] === a.start - lo &&
+    p[1] === a.end - lo &&
+    p[2] === c.start - lo &&
+    p[3] === c.end - lo &&
+    p[4] === (input ? input.start - lo : -1) &&
+    p[5] === (input ? input.end - lo : -1)
+  );
 }
 
 const where = (at: { line?: number; row?: number }) => (at.line !== undefined ? `line ${at.line}` : `row ${at.row}`);
@@ -314,6 +415,11 @@ const where = (at: { line?: number; row?: number }) => (at.line !== undefined ? 
 export function parseKeptBytes(line: Buffer): { meta: KeptMeta; record: Buffer } {
   const at = line.indexOf(',"r":');
   return { meta: JSON.parse(line.toString('utf8', 0, at) + '}') as KeptMeta, record: line.subarray(at + 5, line.length - 1) };
+}
+
+/** The Bedrock record of a kept line given as bytes (a view of the line's bytes). */
+export function keptRecord(line: Buffer): Buffer {
+  return line.subarray(line.indexOf(',"r":') + 5, line.length - 1);
 }
 
 /** Reads the metadata of a kept line without parsing its record. */

@@ -13,6 +13,9 @@ export interface Candidate {
   g?: string;
   n: number;
   t: number;
+  /** Where the record is in the source: its line (text formats) or row. */
+  l?: number;
+  w?: number;
 }
 
 export type Sizes = Record<SetName, number>;

@@ -5,11 +5,9 @@ import type { ChunkResult, RunCounts } from '../runs/run';
 import { addCounts, emptyCounts } from './counts';
 import { eachLineBytes, LineWriter, type WrittenFile } from './lines';
 import type { ArtifactStore } from './ports';
-import { headText } from './json-fields';
-import { parseKeptBytes, type RejectLine } from './records';
+import { DUPLICATE, keptRecord, parseKeptBytes } from './records';
 import { chooseSizes, SET_NAMES, selectSets, type Candidate, type SetName, type Sizes } from './select';
 import { summarize, tally } from './stats';
-import { prefix } from './text';
 
 export const artifactKeys = (runId: string) => {
   const base = `runs/${runId}/`;
@@ -65,19 +63,34 @@ export async function splitRun(args: {
   const dedup = config.prep.filters.dropDuplicates;
   const idOf = (m: { k: string; p: number; q: number }) => (dedup ? m.k : `${m.k}@${m.p}.${m.q}`);
 
-  // Pass 1: the first of each distinct text, by source position.
-  const best = new Map<string, Candidate>();
+  // Pass 1: the first of each distinct text, by source position. Each kept line's candidate (an index into
+  // `candidates`) and source line or row are noted in line order, so pass 2 decides every line without parsing it again.
+  const best = new Map<string, number>();
+  const candidates: Candidate[] = [];
+  const reps: number[] = []; // per candidate: the ordinal (over all chunks' kept lines) of the line that stays
+  const lines = chunks.map(() => new LineNotes());
   let keptLines = 0;
-  for (const chunk of chunks) {
+  for (const [j, chunk] of chunks.entries()) {
+    const notes = lines[j]!;
     // Kept lines are read as bytes: only their metadata is decoded, never the record.
     await eachLineBytes(await store.read(chunk.keptKey), (line) => {
       const { meta } = parseKeptBytes(line);
-      keptLines++;
       const id = idOf(meta);
-      const prev = best.get(id);
-      if (!prev || meta.p < prev.p || (meta.p === prev.p && meta.q < prev.q)) {
-        best.set(id, { k: id, p: meta.p, q: meta.q, c: meta.c, g: meta.g, n: meta.n, t: meta.t });
+      let ci = best.get(id);
+      if (ci === undefined) {
+        ci = candidates.push({ k: id, p: meta.p, q: meta.q, c: meta.c, g: meta.g, n: meta.n, t: meta.t, l: meta.l, w: meta.w }) - 1;
+        best.set(id, ci);
+        reps.push(keptLines);
+      } else {
+        const prev = candidates[ci]!;
+        // Chunks are read in source order, so the first seen is the first; this only guards that assumption.
+        if (meta.p < prev.p || (meta.p === prev.p && meta.q < prev.q)) {
+          candidates[ci] = { ...prev, p: meta.p, q: meta.q, c: meta.c, g: meta.g, n: meta.n, t: meta.t, l: meta.l, w: meta.w };
+          reps[ci] = keptLines;
+        }
       }
+      notes.push(ci, meta.l, meta.w);
+      keptLines++;
       return undefined;
     });
   }
@@ -99,7 +112,6 @@ export async function splitRun(args: {
   warnings.push(...chosen.warnings);
   if (chosen.failure) return { ok: false, failure: chosen.failure, counts, warnings };
 
-  const candidates = [...best.values()];
   const stratifyBy = config.split.stratifyBy;
   const stratum = stratifyBy ? (c: Candidate) => (stratifyBy === config.prep.categoryField ? c.c : c.g) ?? '' : undefined;
   const assign = selectSets(candidates, chosen.sizes, config.split.seed, stratum);
@@ -111,22 +123,26 @@ export async function splitRun(args: {
   };
   const writers = { train: open(keys.prepared('train')), validation: open(keys.prepared('validation')), test: open(keys.prepared('test')) };
   const rejects = open(keys.rejects);
-  const file = `s3://${args.source.bucket}/${args.source.key}`;
-  for (const chunk of chunks) {
+  const sourceJson = JSON.stringify(`s3://${args.source.bucket}/${args.source.key}`);
+  const sets = candidates.map((c) => assign.get(c.k));
+  let ordinal = 0;
+  for (const [j, chunk] of chunks.entries()) {
     await rejects.copyFrom(await store.read(chunk.rejectsKey));
+    const notes = lines[j]!;
+    let i = 0;
     await eachLineBytes(await store.read(chunk.keptKey), (line) => {
-      const { meta, record } = parseKeptBytes(line);
-      const id = idOf(meta);
-      const rep = best.get(id)!;
-      if (rep.p === meta.p && rep.q === meta.q) {
-        const set = assign.get(id);
-        return set ? writers[set].writeBytes(record) : undefined;
+      const ci = notes.candidate(i);
+      const at = notes.at(i);
+      i++;
+      if (reps[ci] === ordinal++) {
+        const set = sets[ci];
+        return set ? writers[set].writeBytes(keptRecord(line)) : undefined;
       }
-      const r: RejectLine = { source: file, reason: 'filtered:duplicate', detail: 'same text as an earlier record', record: prefix(headText(record, 120)) };
-      if (meta.l !== undefined) r.line = meta.l;
-      if (meta.w !== undefined) r.row = meta.w;
-      return rejects.write(JSON.stringify(r));
+      const first = candidates[ci]!;
+      const detail = first.l !== undefined ? `same text as line ${first.l}` : first.w !== undefined ? `same text as row ${first.w}` : 'same text as an earlier record';
+      return rejects.write(`{"source":${sourceJson},"reason":"${DUPLICATE}","detail":"${detail}"${at}}`);
     });
+    if (i !== notes.length) throw new Error(`${chunk.keptKey} changed between the two passes of the split (${notes.length} lines, then ${i})`);
   }
   const outputs = {
     train: await writers.train.close(),
@@ -137,7 +153,7 @@ export async function splitRun(args: {
   const sizes: Sizes = { train: outputs.train.records, validation: outputs.validation.records, test: outputs.test.records };
   const finalCounts: RunCounts = { ...counts, ...sizes };
 
-  const inSet = (set: SetName) => candidates.filter((c) => assign.get(c.k) === set);
+  const inSet = (set: SetName) => candidates.filter((_, i) => sets[i] === set);
   const lengths = {} as Manifest['lengths'];
   const byCategory = { eligible: tally(candidates.map((c) => c.c)) } as Manifest['byCategory'];
   const tokenTotals = {} as Record<SetName, number>;
@@ -163,4 +179,42 @@ export async function splitRun(args: {
   };
   await store.put(keys.manifest, JSON.stringify(manifest, null, 2), 'application/json');
   return { ok: true, counts: finalCounts, sizes, manifestKey: keys.manifest, manifest, warnings };
+}
+
+/**
+ * What pass 1 notes of each kept line of a chunk, in order: its candidate and its source line or row, in typed arrays
+ * (9 bytes a line), so pass 2 needs no second parse.
+ */
+class LineNotes {
+  private cands = new Int32Array(1024);
+  private where = new Int32Array(1024);
+  private kind = new Uint8Array(1024);
+  length = 0;
+
+  push(candidate: number, line: number | undefined, row: number | undefined) {
+    if (this.length === this.cands.length) {
+      const grow = <T extends Int32Array | Uint8Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.cands = grow(this.cands);
+      this.where = grow(this.where);
+      this.kind = grow(this.kind);
+    }
+    this.cands[this.length] = candidate;
+    this.kind[this.length] = line !== undefined ? 1 : row !== undefined ? 2 : 0;
+    this.where[this.length] = line ?? row ?? 0;
+    this.length++;
+  }
+
+  candidate(i: number): number {
+    return this.cands[i]!;
+  }
+
+  /** The line's place as the tail of a reject line: `,"line":N`, `,"row":N` or nothing. */
+  at(i: number): string {
+    const k = this.kind[i];
+    return k === 1 ? `,"line":${this.where[i]}` : k === 2 ? `,"row":${this.where[i]}` : '';
+  }
 }

@@ -9,7 +9,7 @@ const process = (values: unknown[], config: Record<string, unknown> = {}) => {
   const kept: string[] = [];
   const rejects: Array<Record<string, unknown>> = [];
   const p = new ChunkProcessor(resolveRecordRules(resolveRunConfig(config)), 's3://b/k', {
-    kept: (l) => kept.push(l),
+    kept: (head, tail) => kept.push(head + tail.toString('utf8')),
     reject: (l) => rejects.push(JSON.parse(l) as Record<string, unknown>),
   });
   values.forEach((value, i) => p.handle({ pos: i * 100, line: i + 1, value, raw: JSON.stringify(value) } as SourceRecord));
