@@ -123,7 +123,10 @@ function delimitString(b: Buffer, s: number): FieldRange | undefined {
     if (q < 0) return undefined;
     let k = q - 1;
     while (k >= s && b[k] === BACKSLASH) k--;
-    if ((q - 1 - k) % 2 === 0) return { start: s, end: q, escaped: b.subarray(s, q).includes(BACKSLASH), chars: -1, blank: false, checked: false };
+    if ((q - 1 - k) % 2 === 0) {
+      const bs = b.indexOf(BACKSLASH, s);
+      return { start: s, end: q, escaped: bs !== -1 && bs < q, chars: -1, blank: false, checked: false };
+    }
     from = q + 1;
   }
 }

@@ -73,15 +73,15 @@ export interface WrittenFile {
 }
 
 /**
- * Writes lines to a stream (an S3 upload, a file), hashing and counting what it writes. Lines are batched into
- * buffers of about 256 KB; `write` returns a promise only when the stream asks the writer to wait.
+ * Writes lines to a stream (an S3 upload, a file), hashing and counting what it writes. Lines are encoded straight
+ * into buffers of about 256 KB; `write` returns a promise only when the stream asks the writer to wait.
  */
 export class LineWriter {
   private readonly hash = createHash('sha256');
-  private parts: string[] = [];
-  private partChars = 0;
   private bytes = 0;
   private records = 0;
+  private pending = Buffer.allocUnsafe(256 * 1024);
+  private pendingBytes = 0;
 
   constructor(
     readonly key: string,
@@ -90,36 +90,24 @@ export class LineWriter {
   ) {}
 
   write(line: string): Promise<void> | undefined {
-    if (this.pendingBytes) this.flushBytes();
-    this.parts.push(line, '\n');
-    this.partChars += line.length + 1;
-    this.records++;
-    return this.partChars >= 256 * 1024 ? this.flush() : undefined;
+    const wait = this.room(line.length * 3 + 1);
+    this.pendingBytes += this.pending.write(line, this.pendingBytes, 'utf8');
+    this.pending[this.pendingBytes++] = 10;
+    return wait;
   }
 
   /** Writes a line given as UTF-8 bytes (a record copied without decoding it); the line is copied at once. */
   writeBytes(line: Buffer): Promise<void> | undefined {
-    if (this.parts.length) this.flush();
-    this.records++;
-    let wait: Promise<void> | undefined;
-    if (this.pending.length - this.pendingBytes < line.length + 1) {
-      wait = this.flushBytes();
-      if (line.length + 1 > this.pending.length) this.pending = Buffer.allocUnsafe(line.length + 1);
-    }
-    this.copyIn(line);
+    const wait = this.room(line.length + 1);
+    line.copy(this.pending, this.pendingBytes);
+    this.pending[this.pendingBytes + line.length] = 10;
+    this.pendingBytes += line.length + 1;
     return wait;
   }
 
   /** Writes a line made of a string and UTF-8 bytes (a kept line: its metadata, then its rendered record). */
   writeJoined(head: string, tail: Buffer): Promise<void> | undefined {
-    if (this.parts.length) this.flush();
-    this.records++;
-    let wait: Promise<void> | undefined;
-    const most = head.length * 3 + tail.length + 1;
-    if (this.pending.length - this.pendingBytes < most) {
-      wait = this.flushBytes();
-      if (most > this.pending.length) this.pending = Buffer.allocUnsafe(most);
-    }
+    const wait = this.room(head.length * 3 + tail.length + 1);
     this.pendingBytes += this.pending.write(head, this.pendingBytes, 'utf8');
     tail.copy(this.pending, this.pendingBytes);
     this.pending[this.pendingBytes + tail.length] = 10;
@@ -127,30 +115,21 @@ export class LineWriter {
     return wait;
   }
 
-  private pending = Buffer.allocUnsafe(256 * 1024);
-  private pendingBytes = 0;
-
-  private copyIn(line: Buffer) {
-    line.copy(this.pending, this.pendingBytes);
-    this.pending[this.pendingBytes + line.length] = 10;
-    this.pendingBytes += line.length + 1;
+  /** Counts a line and makes room for up to `most` bytes of it, flushing the buffer when it is too full. */
+  private room(most: number): Promise<void> | undefined {
+    this.records++;
+    if (this.pending.length - this.pendingBytes >= most) return undefined;
+    const wait = this.flush();
+    if (most > this.pending.length) this.pending = Buffer.allocUnsafe(most);
+    return wait;
   }
 
-  private flushBytes(): Promise<void> | undefined {
+  private flush(): Promise<void> | undefined {
     if (!this.pendingBytes) return undefined;
     const buf = this.pending.subarray(0, this.pendingBytes);
     // The stream keeps the buffer it was given: the next lines go to a new one.
     this.pending = Buffer.allocUnsafe(Math.max(256 * 1024, this.pending.length));
     this.pendingBytes = 0;
-    return this.writeBuffer(buf);
-  }
-
-  private flush(): Promise<void> | undefined {
-    if (this.pendingBytes) return this.flushBytes();
-    if (!this.parts.length) return undefined;
-    const buf = Buffer.from(this.parts.join(''), 'utf8');
-    this.parts = [];
-    this.partChars = 0;
     return this.writeBuffer(buf);
   }
 

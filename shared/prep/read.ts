@@ -7,7 +7,7 @@ import { makeSplitter, type RawRecord, type TextFormat } from './scan';
 
 export type OnSource = (r: SourceRecord) => void;
 /** Takes a JSON record as bytes, without decoding it, when it can; false: the record is decoded and parsed as usual. */
-export type OnJsonBytes = (bytes: Buffer, pos: number, at: { line?: number; row?: number }) => boolean;
+export type OnJsonBytes = (bytes: Buffer, pos: number, line: number | undefined, row: number | undefined) => boolean;
 
 /**
  * Reads the records of one text chunk (bytes [start, end) of the UTF-8 input, already cut on record boundaries by
@@ -35,7 +35,7 @@ export async function readTextChunk(
   const delimiter = format === 'tsv' ? '\t' : ',';
   const onJsonBytes = format === 'csv' || format === 'tsv' ? undefined : opts.onJsonBytes;
   const onRaw = (r: RawRecord) => {
-    if (onJsonBytes && onJsonBytes(r.bytes, r.pos, isJson ? { row: r.index } : { line: r.line })) return;
+    if (onJsonBytes && (isJson ? onJsonBytes(r.bytes, r.pos, undefined, r.index) : onJsonBytes(r.bytes, r.pos, r.line, undefined))) return;
     const raw = r.bytes.toString('utf8');
     if (format === 'csv' || format === 'tsv') {
       const fields = parseDelimited(raw, delimiter);

@@ -124,7 +124,7 @@ export class ChunkProcessor {
    * decoded only if it passes the length and duplicate filters. The outcome is the one `handle` gives the parsed
    * record; a record this path does not take (false) goes through `handle`.
    */
-  handleJsonBytes(bytes: Buffer, pos: number, at: { line?: number; row?: number }): boolean {
+  handleJsonBytes(bytes: Buffer, pos: number, line: number | undefined, row: number | undefined): boolean {
     const bf = this.byteFields;
     if (!bf || !isUtf8(bytes) || !bf.reader.read(bytes)) return false;
     const { slots } = bf;
@@ -151,7 +151,7 @@ export class ChunkProcessor {
     const { filters } = this.rules.config.prep;
     // A prompt with an input holds it, so it is not blank; an empty record is dropped the general way.
     if (filters.dropEmpty && known.blank) return false;
-    const rec: SourceRecord = { pos, ...at, raw: '', bytes };
+    const rec: SourceRecord = { pos, line, row, raw: '', bytes };
     if (known.chars > this.maxChars) {
       this.drop(rec, 'filtered:too_long_chars', `${known.chars} characters (Unicode code points) > the limit of ${this.maxChars}`);
       return true;
@@ -413,8 +413,47 @@ const where = (at: { line?: number; row?: number }) => (at.line !== undefined ? 
 
 /** Reads the metadata of a kept line given as bytes, without decoding its record (a view of the line's bytes). */
 export function parseKeptBytes(line: Buffer): { meta: KeptMeta; record: Buffer } {
+  const fast = readKeptMeta(line);
+  if (fast) return fast;
   const at = line.indexOf(',"r":');
   return { meta: JSON.parse(line.toString('utf8', 0, at) + '}') as KeptMeta, record: line.subarray(at + 5, line.length - 1) };
+}
+
+/**
+ * The metadata as ChunkProcessor writes it (`{"k":"…","p":1,…,"r":`), read from its bytes: non-negative integers and
+ * strings without escapes. Anything else (a category with a quote or a backslash) answers undefined, for JSON.parse.
+ */
+function readKeptMeta(b: Buffer): { meta: KeptMeta; record: Buffer } | undefined {
+  const meta: Record<string, string | number> = {};
+  if (b[0] !== 0x7b) return undefined;
+  let i = 1;
+  for (;;) {
+    if (b[i] !== 0x22) return undefined;
+    const ke = b.indexOf(0x22, i + 1);
+    if (ke < 0) return undefined;
+    const key = b.toString('latin1', i + 1, ke);
+    if (b[ke + 1] !== 0x3a) return undefined;
+    i = ke + 2;
+    if (key === 'r') return { meta: meta as unknown as KeptMeta, record: b.subarray(i, b.length - 1) };
+    const c = b[i]!;
+    if (c === 0x22) {
+      const e = b.indexOf(0x22, i + 1);
+      if (e < 0) return undefined;
+      const bs = b.indexOf(0x5c, i + 1);
+      if (bs !== -1 && bs < e) return undefined;
+      meta[key] = b.toString('utf8', i + 1, e);
+      i = e + 1;
+    } else {
+      let v = 0;
+      let j = i;
+      for (; b[j]! >= 0x30 && b[j]! <= 0x39; j++) v = v * 10 + b[j]! - 0x30;
+      if (j === i || j - i > 15) return undefined;
+      meta[key] = v;
+      i = j;
+    }
+    if (b[i] !== 0x2c) return undefined;
+    i++;
+  }
 }
 
 /** The Bedrock record of a kept line given as bytes (a view of the line's bytes). */

@@ -129,18 +129,36 @@ export async function splitRun(args: {
   for (const [j, chunk] of chunks.entries()) {
     await rejects.copyFrom(await store.read(chunk.rejectsKey));
     const notes = lines[j]!;
+    const first = ordinal;
+    // The line stays (the first of its text); when it is chosen for a set, its record is copied from the chunk.
+    const chosen = (i: number) => {
+      const ci = notes.candidate(i);
+      return reps[ci] === first + i ? sets[ci] : undefined;
+    };
+    const duplicate = (i: number) => {
+      const ci = notes.candidate(i);
+      if (reps[ci] === first + i) return undefined;
+      const f = candidates[ci]!;
+      const detail = f.l !== undefined ? `same text as line ${f.l}` : f.w !== undefined ? `same text as row ${f.w}` : 'same text as an earlier record';
+      return rejects.write(`{"source":${sourceJson},"reason":"${DUPLICATE}","detail":"${detail}"${notes.at(i)}}`);
+    };
+    ordinal += notes.length;
+    let needed = false;
+    for (let i = 0; i < notes.length && !needed; i++) needed = chosen(i) !== undefined;
+    if (!needed) {
+      // No record of this chunk is in a set: pass 1's notes are all its reject lines need, the file is not read again.
+      for (let i = 0; i < notes.length; i++) {
+        const wait = duplicate(i);
+        if (wait) await wait;
+      }
+      continue;
+    }
     let i = 0;
     await eachLineBytes(await store.read(chunk.keptKey), (line) => {
-      const ci = notes.candidate(i);
-      const at = notes.at(i);
+      const set = chosen(i);
+      const wait = set ? writers[set].writeBytes(keptRecord(line)) : duplicate(i);
       i++;
-      if (reps[ci] === ordinal++) {
-        const set = sets[ci];
-        return set ? writers[set].writeBytes(keptRecord(line)) : undefined;
-      }
-      const first = candidates[ci]!;
-      const detail = first.l !== undefined ? `same text as line ${first.l}` : first.w !== undefined ? `same text as row ${first.w}` : 'same text as an earlier record';
-      return rejects.write(`{"source":${sourceJson},"reason":"${DUPLICATE}","detail":"${detail}"${at}}`);
+      return wait;
     });
     if (i !== notes.length) throw new Error(`${chunk.keptKey} changed between the two passes of the split (${notes.length} lines, then ${i})`);
   }

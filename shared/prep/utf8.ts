@@ -1,25 +1,42 @@
 import { isUtf8 } from 'node:buffer';
 import { InputError } from './errors';
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Checks that a stream of bytes is UTF-8, buffer by buffer (a character may straddle two buffers), and says where it
  * is not, with a guess at what the file is instead: Japanese data sets often come as Shift_JIS or UTF-16.
  */
 export class Utf8Validator {
-  private carry: Buffer = Buffer.alloc(0);
+  private carry: Buffer = EMPTY;
   private offset = 0;
   private line = 1;
 
   constructor(private readonly file?: string) {}
 
   push(chunk: Buffer): void {
-    const data = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
-    const cut = completeLength(data);
-    const whole = data.subarray(0, cut);
+    let s = 0;
+    if (this.carry.length) {
+      // The character cut at the end of the last buffer is completed and checked alone, so the buffer is not copied.
+      const c = this.carry[0]!;
+      const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+      s = Math.min(need - this.carry.length, chunk.length);
+      const head = Buffer.concat([this.carry, chunk.subarray(0, s)]);
+      if (head.length < need) {
+        this.carry = head;
+        return;
+      }
+      if (!isUtf8(head)) this.fail(head);
+      this.offset += head.length;
+      this.carry = EMPTY;
+    }
+    const rest = s ? chunk.subarray(s) : chunk;
+    const cut = completeLength(rest);
+    const whole = rest.subarray(0, cut);
     if (!isUtf8(whole)) this.fail(whole);
     this.countLines(whole);
     this.offset += cut;
-    this.carry = Buffer.from(data.subarray(cut));
+    this.carry = cut < rest.length ? Buffer.from(rest.subarray(cut)) : EMPTY;
   }
 
   end(): void {

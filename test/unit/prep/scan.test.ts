@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { makeSplitter, type RawRecord, type TextFormat } from '../../../shared/prep/scan';
 import { parseDelimited } from '../../../shared/prep/csv';
 import { Utf8Validator } from '../../../shared/prep/utf8';
@@ -90,4 +91,25 @@ describe('UTF-8 validation', () => {
     expect(() => check(b, 7)).toThrow(/not valid UTF-8.*line 3, byte offset 28; it looks like Shift_JIS/);
   });
   it('rejects a truncated character at the end', () => expect(() => check(Buffer.from([0x61, 0xe3, 0x81]), 1)).toThrow(/line 1/));
+  it('given bytes cut into buffers anywhere, accepts exactly what isUtf8 accepts whole, failing at the line and offset one whole buffer fails at', () => {
+    // Text with 1- to 4-byte characters, some with one byte changed, cut at every step up to 6 bytes.
+    const text = Buffer.from('aé\nあ𠮷z\nいう😀'.repeat(3));
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    for (let trial = 0; trial < 300; trial++) {
+      const b = Buffer.from(text);
+      if (trial % 3) b[rand(b.length)] = rand(256);
+      const failure = (step: number) => {
+        try {
+          check(b, step);
+          return undefined;
+        } catch (e) {
+          return /line \d+, byte offset \d+/.exec((e as Error).message)?.[0] ?? (e as Error).message;
+        }
+      };
+      const once = failure(b.length);
+      expect(once === undefined).toBe(isUtf8(b));
+      for (const step of [1, 2, 3, 4, 5, 6]) expect(failure(step)).toBe(once);
+    }
+  });
 });
