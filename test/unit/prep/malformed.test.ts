@@ -111,6 +111,10 @@ describe('bad records are rejected one by one with their reason and line; the co
       expect(r.rejects()).toHaveLength(30);
     }
     expect(many.prepared('train')).toEqual(one.prepared('train'));
+    // Each duplicate's reject line names the line of the record it repeats, found in its own chunk or by split.
+    const byLine = (r: typeof one) => r.rejects().map((x) => [x.line, x.detail, 'record' in x]).sort((a, b) => Number(a[0]) - Number(b[0]));
+    expect(byLine(many)).toEqual(byLine(one));
+    expect(byLine(one)).toEqual(Array.from({ length: 30 }, (_, i) => [i + 11, `same text as line ${(i % 10) + 1}`, false]));
   });
 });
 

@@ -1,5 +1,5 @@
 import { resolveRunConfig } from '../../../shared/config/run-config';
-import { ChunkProcessor, parseKeptLine, type SourceRecord } from '../../../shared/prep/records';
+import { ChunkProcessor, parseKeptBytes, parseKeptLine, type SourceRecord } from '../../../shared/prep/records';
 import { resolveRecordRules } from '../../../shared/prep/rules';
 import { applyTemplate, splitSentences } from '../../../shared/prep/template';
 import { codePointLength, contentKey } from '../../../shared/prep/text';
@@ -108,5 +108,20 @@ describe('continued pre-training documents', () => {
     expect(counts.byReason['filtered:sentence_too_long']).toBe(1);
     expect(counts.byReason['filtered:empty']).toBe(1);
     expect(countsBalance(counts)).toBe(true);
+  });
+});
+
+describe('kept lines', () => {
+  it('read from their bytes, give the metadata and record JSON.parse gives, whatever the category holds', () => {
+    const categories = ['open_qa', 'カテゴリ', 'say "hi"', 'back\\slash', 'tab\tnew\nline', '\uD800 lone', '𠮷', ''];
+    const { kept } = process(categories.map((category, i) => ({ instruction: `q${i}`, input: '', output: 'a', category })));
+    expect(kept).toHaveLength(categories.length);
+    for (const k of kept) {
+      const line = `${JSON.stringify(k.meta).slice(0, -1)},"r":${k.record}}`;
+      const fromBytes = parseKeptBytes(Buffer.from(line));
+      expect(fromBytes.meta).toEqual(JSON.parse(line.slice(0, line.indexOf(',"r":')) + '}'));
+      expect(fromBytes.record.toString('utf8')).toBe(k.record);
+    }
+    expect(kept.map((k) => parseKeptBytes(Buffer.from(`${JSON.stringify(k.meta).slice(0, -1)},"r":${k.record}}`)).meta.c)).toEqual(categories);
   });
 });
