@@ -22,6 +22,7 @@ async function core() {
     const source = { bucket: path.basename(path.dirname(file)), key: path.basename(file), size: bytes };
     const workerScript = workersArg && Number(workersArg) > 1 ? await bundleChunkWorker(root) : undefined;
     const t0 = process.hrtime.bigint();
+    const cpu0 = process.cpuUsage();
     const { plan, result, workers, phases } = await prepareCore({
       workerScript,
       source,
@@ -31,7 +32,9 @@ async function core() {
       workers: workersArg ? Number(workersArg) : 1,
     });
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    return { records: plan.records, chunks: plan.chunks.length, workers, seconds, phases, counts: result.counts };
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSeconds = Math.round((cpu.user + cpu.system) / 1e4) / 100;
+    return { records: plan.records, chunks: plan.chunks.length, workers, seconds, cpuSeconds, phases, counts: result.counts };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -58,11 +61,13 @@ async function stack() {
       const u0 = process.hrtime.bigint();
       await s.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: size }));
       const t0 = process.hrtime.bigint();
+      const cpu0 = process.cpuUsage();
       const uploadedAt = Date.now();
       for (;;) {
         const done = [...(await runs.listByStatus('submitting')), ...(await runs.listByStatus('failed'))].filter((r) => r.source?.key === key);
         if (done.length) {
           const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+          const cpu = process.cpuUsage(cpu0);
           const run = done[0]!;
           // Where the time went, from the run's history: ingest (to preparing), transforms (to splitting), split.
           const events = await runs.listEvents(run.runId);
@@ -74,7 +79,9 @@ async function stack() {
             transform: (at('splitting') - at('preparing')) / 1000,
             split: (at(run.status) - at('splitting')) / 1000,
           };
-          return { records: run.counts?.input, chunks: run.chunksTotal, seconds, phases, uploadSeconds: Number(t0 - u0) / 1e9, status: run.status, counts: run.counts };
+          // CPU of every thread of the stack's process (functions and emulators; the SQS emulator is a child process).
+          const cpuSeconds = Math.round((cpu.user + cpu.system) / 1e4) / 100;
+          return { records: run.counts?.input, chunks: run.chunksTotal, seconds, cpuSeconds, phases, uploadSeconds: Number(t0 - u0) / 1e9, status: run.status, counts: run.counts };
         }
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -85,6 +92,7 @@ async function stack() {
     const sample = Buffer.from(sampleJsonl());
     const warmUp = await prepare('datasets/bench/warm-up.jsonl', sample, sample.length);
     const measured = await prepare(`datasets/bench/${path.basename(file)}`, createReadStream(file), bytes);
+    const s1 = snap();
     return { ...measured, warmUpSeconds: warmUp.seconds };
   } finally {
     await s.stop();

@@ -1,8 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { RunConfig } from '../shared/config/run-config';
 import type { ChunkPlan, S3ObjectRef } from '../shared/messages/pipeline';
-import { processChunk } from '../shared/prep/chunk';
-import { LineWriter } from '../shared/prep/lines';
+import { transformChunkFiles } from '../shared/prep/chunk';
 import { resolveRecordRules } from '../shared/prep/rules';
 import { artifactKeys } from '../shared/prep/split';
 import { fileArtifacts, fileDatasets } from './fs-stores';
@@ -22,14 +21,6 @@ const keys = artifactKeys(runId);
 
 parentPort!.on('message', async (chunk: ChunkPlan | null) => {
   if (!chunk) return process.exit(0);
-  const open = (key: string) => {
-    const t = artifacts.write(key, 'application/x-ndjson');
-    return new LineWriter(key, t.stream, t.done);
-  };
-  const kept = open(keys.chunkKept(chunk.index));
-  const rejects = open(keys.chunkRejects(chunk.index));
-  const counts = await processChunk({ plan: chunk, source, rules, datasets, kept, rejects });
-  await kept.close();
-  await rejects.close();
-  parentPort!.postMessage({ runId, index: chunk.index, counts, keptKey: kept.key, rejectsKey: rejects.key, doneAt: '' });
+  const outputs = await transformChunkFiles({ plan: chunk, source, rules, datasets, artifacts, keys });
+  parentPort!.postMessage({ runId, index: chunk.index, ...outputs, doneAt: '' });
 });

@@ -5,8 +5,7 @@ import { build } from 'esbuild';
 import type { RunConfig } from '../shared/config/run-config';
 import type { ChunkPlan, S3ObjectRef } from '../shared/messages/pipeline';
 import type { ChunkResult } from '../shared/runs/run';
-import { processChunk } from '../shared/prep/chunk';
-import { LineWriter } from '../shared/prep/lines';
+import { transformChunkFiles } from '../shared/prep/chunk';
 import { resolveRecordRules } from '../shared/prep/rules';
 import { artifactKeys, splitRun } from '../shared/prep/split';
 import { planInput } from '../services/ingest/ingest';
@@ -30,17 +29,9 @@ export async function prepareCore(opts: { source: S3ObjectRef; config: RunConfig
   const chunks = workers > 1 ? await inWorkers(plan.chunks, workers, opts.workerScript ?? path.join(__dirname, 'chunk-worker.ts'), { ...opts, runId }) : [];
   if (workers <= 1) {
     const keys = artifactKeys(runId);
-    const open = (key: string) => {
-      const t = artifacts.write(key, 'application/x-ndjson');
-      return new LineWriter(key, t.stream, t.done);
-    };
     for (const chunk of plan.chunks) {
-      const kept = open(keys.chunkKept(chunk.index));
-      const rejects = open(keys.chunkRejects(chunk.index));
-      const counts = await processChunk({ plan: chunk, source, rules, datasets, kept, rejects });
-      await kept.close();
-      await rejects.close();
-      chunks.push({ runId, index: chunk.index, counts, keptKey: kept.key, rejectsKey: rejects.key, doneAt: '' });
+      const outputs = await transformChunkFiles({ plan: chunk, source, rules, datasets, artifacts, keys });
+      chunks.push({ runId, index: chunk.index, ...outputs, doneAt: '' });
     }
   }
   const t2 = performance.now();

@@ -2,8 +2,7 @@ import { buildMessage, type MessageOf } from '../../shared/messages/envelope';
 import { ChunkRequested, ChunkTransformed } from '../../shared/messages/pipeline';
 import { publishMessage, type Publish } from '../../shared/aws/queues';
 import type { RunStore } from '../../shared/runs/store';
-import { processChunk } from '../../shared/prep/chunk';
-import { LineWriter } from '../../shared/prep/lines';
+import { transformChunkFiles } from '../../shared/prep/chunk';
 import type { ArtifactStore, DatasetStore } from '../../shared/prep/ports';
 import { resolveRecordRules } from '../../shared/prep/rules';
 import { stageConfig } from '../../shared/config/run-config';
@@ -27,7 +26,7 @@ export type TransformResult = { outcome: 'skipped'; why: string } | { outcome: '
 
 /**
  * Transforms one chunk: streams its records through the template and filters into
- * runs/<runId>/chunks/<index>/kept.jsonl and rejects.jsonl (runs/<runId>/stages/<n>/chunks/... for a chained run's
+ * runs/<runId>/chunks/<index>/kept.jsonl, meta.jsonl and rejects.jsonl (runs/<runId>/stages/<n>/chunks/... for a chained run's
  * later stages, with that stage's configuration), records the chunk's counts once, and tells split.
  * A redelivered chunk already recorded is not redone (its outputs are there); split is told again, which is harmless.
  */
@@ -45,23 +44,13 @@ export async function transformChunk(msg: MessageOf<typeof ChunkRequested>, deps
   let recorded = false;
   const already = (await runs.listChunks(msg.runId, stage)).some((c) => c.index === chunk.index);
   if (!already) {
-    const open = (key: string) => {
-      const t = artifacts.write(key, 'application/x-ndjson');
-      return new LineWriter(key, t.stream, t.done);
-    };
-    const kept = open(keys.chunkKept(chunk.index));
-    const rejects = open(keys.chunkRejects(chunk.index));
     const rules = resolveRecordRules(stageConfig(run.config, stage));
-    const counts = await processChunk({ plan: chunk, source, rules, datasets: deps.datasets, kept, rejects });
-    await kept.close();
-    await rejects.close();
+    const outputs = await transformChunkFiles({ plan: chunk, source, rules, datasets: deps.datasets, artifacts, keys });
     recorded = await runs.putChunk({
       runId: msg.runId,
       ...(stage > 0 ? { stage } : {}),
       index: chunk.index,
-      counts,
-      keptKey: kept.key,
-      rejectsKey: rejects.key,
+      ...outputs,
       doneAt: deps.now().toISOString(),
     });
   }

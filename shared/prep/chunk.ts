@@ -3,14 +3,48 @@ import { gunzipSync } from 'node:zlib';
 import type { AsyncBuffer } from 'hyparquet';
 import type { ChunkPlan, S3ObjectRef } from '../messages/pipeline';
 import type { RunCounts } from '../runs/run';
-import type { LineWriter } from './lines';
-import type { DatasetStore } from './ports';
+import { LineWriter } from './lines';
+import type { ArtifactStore, DatasetStore } from './ports';
+import type { ArtifactKeys } from './split';
 import { readHeader, readParquetChunk, readTextChunk } from './read';
 import { ChunkProcessor } from './records';
 import type { RecordRules } from './rules';
 import { checkEncoding, isRangeable, logicalStream, sliceStream } from './source';
 
 export const sourceName = (ref: S3ObjectRef) => `s3://${ref.bucket}/${ref.key}`;
+
+/** Where a chunk's outputs go, and what split needs of them. */
+export interface ChunkOutputs {
+  counts: RunCounts;
+  keptKey: string;
+  metaKey: string;
+  rejectsKey: string;
+}
+
+/**
+ * Transforms one chunk into its three files under `keys` (kept.jsonl: the Bedrock records; meta.jsonl: what split
+ * needs of each, line by line; rejects.jsonl), and returns its counts.
+ */
+export async function transformChunkFiles(args: {
+  plan: ChunkPlan;
+  source: S3ObjectRef;
+  rules: RecordRules;
+  datasets: DatasetStore;
+  artifacts: ArtifactStore;
+  keys: Pick<ArtifactKeys, 'chunkKept' | 'chunkMeta' | 'chunkRejects'>;
+}): Promise<ChunkOutputs> {
+  const { plan, keys, artifacts } = args;
+  const open = (key: string) => {
+    const t = artifacts.write(key, 'application/x-ndjson');
+    return new LineWriter(key, t.stream, t.done);
+  };
+  const kept = open(keys.chunkKept(plan.index));
+  const meta = open(keys.chunkMeta(plan.index));
+  const rejects = open(keys.chunkRejects(plan.index));
+  const counts = await processChunk({ ...args, kept, meta, rejects });
+  await Promise.all([kept.close(), meta.close(), rejects.close()]);
+  return { counts, keptKey: kept.key, metaKey: meta.key, rejectsKey: rejects.key };
+}
 
 /**
  * Streams one chunk of the input through the template and filters into two line writers (kept, rejects). Only the
@@ -23,6 +57,7 @@ export async function processChunk(args: {
   rules: RecordRules;
   datasets: DatasetStore;
   kept: LineWriter;
+  meta: LineWriter;
   rejects: LineWriter;
 }): Promise<RunCounts> {
   const { plan, source, rules, datasets } = args;
@@ -37,7 +72,10 @@ export async function processChunk(args: {
     return w;
   };
   const processor = new ChunkProcessor(rules, file, {
-    kept: (head, tail) => hold(args.kept.writeJoined(head, tail)),
+    kept: (meta, record) => {
+      hold(args.meta.write(meta));
+      hold(args.kept.writeBytes(record));
+    },
     reject: (line) => hold(args.rejects.write(line)),
     rejectBytes: (line) => hold(args.rejects.writeBytes(line)),
   });

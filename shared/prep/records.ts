@@ -24,8 +24,8 @@ export interface SourceRecord {
 }
 
 /**
- * One line of a chunk's kept.jsonl: the metadata split needs, then the Bedrock record `r` last, so split can take the
- * record's JSON text without parsing it again.
+ * One line of a chunk's meta.jsonl: what split needs to know of the record on the same line of kept.jsonl (which holds
+ * the Bedrock records alone, as they go into the prepared sets), so split's first pass reads no record.
  */
 export interface KeptMeta {
   /** Content key: hash of the normalised text; duplicates share it. */
@@ -60,8 +60,8 @@ export interface RejectLine {
 export const DUPLICATE = 'filtered:duplicate';
 
 export interface ChunkSink {
-  /** A kept line: its metadata JSON without the closing brace, and the rest (`,"r":<record>}`) as UTF-8 bytes. */
-  kept(head: string, tail: Buffer): void;
+  /** A kept record: its metadata line (JSON) and its Bedrock record line, as UTF-8 bytes. */
+  kept(meta: string, record: Buffer): void;
   reject(line: string): void;
   /** A reject line as UTF-8 bytes (a view of a scratch buffer, to be copied); without it, `reject` takes a string. */
   rejectBytes?(line: Buffer): void;
@@ -166,7 +166,7 @@ export class ChunkProcessor {
     if (c) obj[this.rules.config.prep.categoryField] = fieldText(bytes, c);
     const g = slots.g < 0 ? undefined : f[slots.g];
     if (g) obj[this.rules.config.split.stratifyBy!] = fieldText(bytes, g);
-    if (known.tail !== undefined) {
+    if (known.record !== undefined) {
       // Written before (in this chunk or an earlier one of this environment): only the metadata is new.
       this.keep(rec, known as Required<ByteKnown>, obj, 0);
       return true;
@@ -217,14 +217,14 @@ export class ChunkProcessor {
     if (first) return this.drop(rec, DUPLICATE, `same text as ${where(first)}`);
     const tIn = estimateTokens(parts[0]!);
     const tOut = parts.length > 1 ? estimateTokens(parts[1]!) : 0;
-    const tail = Buffer.from(`,"r":${JSON.stringify(bedrockRecord(m, this.rules.dataFormat))}}`);
-    const done = { chars, k, tIn, tOut, tail };
+    const record = Buffer.from(JSON.stringify(bedrockRecord(m, this.rules.dataFormat)));
+    const done = { chars, k, tIn, tOut, record };
     if (known) this.memo.note(known, done);
     this.keep(rec, done, obj, q);
   }
 
   /** The token filter, then the kept line: its metadata and the record, already rendered. */
-  private keep(rec: SourceRecord, d: { chars: number; k: string; tIn: number; tOut: number; tail: Buffer }, obj: Record<string, unknown>, q: number): void {
+  private keep(rec: SourceRecord, d: { chars: number; k: string; tIn: number; tOut: number; record: Buffer }, obj: Record<string, unknown>, q: number): void {
     const limit = this.rules.tokenLimit;
     if (limit) {
       const violation = tokenLimitViolation(limit as Parameters<typeof tokenLimitViolation>[0], d.tIn, d.tOut);
@@ -243,8 +243,7 @@ export class ChunkProcessor {
       const g = obj[stratifyBy];
       if (typeof g === 'string' || typeof g === 'number') meta.g = String(g);
     }
-    const head = JSON.stringify(meta);
-    this.sink.kept(head.slice(0, -1), d.tail);
+    this.sink.kept(JSON.stringify(meta), d.record);
     countOutcome(this.counts, 'kept');
   }
 
@@ -330,11 +329,11 @@ interface ByteKnown {
   chars: number;
   withInput: boolean;
   blank: boolean;
-  /** Content key, token estimates and the rendered `,"r":<record>}`: once the text got past the length filter. */
+  /** Content key, token estimates and the rendered Bedrock record: once the text got past the length filter. */
   k?: string;
   tIn?: number;
   tOut?: number;
-  tail?: Buffer;
+  record?: Buffer;
 }
 
 /**
@@ -367,12 +366,12 @@ class ByteMemo {
     this.bytes += key.length + 64;
   }
 
-  note(known: ByteKnown, d: { k: string; tIn: number; tOut: number; tail: Buffer }) {
+  note(known: ByteKnown, d: { k: string; tIn: number; tOut: number; record: Buffer }) {
     known.k = d.k;
     known.tIn = d.tIn;
     known.tOut = d.tOut;
-    known.tail = d.tail;
-    this.bytes += d.tail.length;
+    known.record = d.record;
+    this.bytes += d.record.length;
   }
 }
 
@@ -411,19 +410,16 @@ function samePlaces(p: readonly number[], a: FieldRange, input: FieldRange | und
 
 const where = (at: { line?: number; row?: number }) => (at.line !== undefined ? `line ${at.line}` : `row ${at.row}`);
 
-/** Reads the metadata of a kept line given as bytes, without decoding its record (a view of the line's bytes). */
-export function parseKeptBytes(line: Buffer): { meta: KeptMeta; record: Buffer } {
-  const fast = readKeptMeta(line);
-  if (fast) return fast;
-  const at = line.indexOf(',"r":');
-  return { meta: JSON.parse(line.toString('utf8', 0, at) + '}') as KeptMeta, record: line.subarray(at + 5, line.length - 1) };
+/** Reads a line of meta.jsonl given as bytes. */
+export function parseMetaBytes(line: Buffer): KeptMeta {
+  return readMeta(line) ?? (JSON.parse(line.toString('utf8')) as KeptMeta);
 }
 
 /**
- * The metadata as ChunkProcessor writes it (`{"k":"…","p":1,…,"r":`), read from its bytes: non-negative integers and
+ * The metadata as ChunkProcessor writes it (`{"k":"…","p":1,…}`), read from its bytes: non-negative integers and
  * strings without escapes. Anything else (a category with a quote or a backslash) answers undefined, for JSON.parse.
  */
-function readKeptMeta(b: Buffer): { meta: KeptMeta; record: Buffer } | undefined {
+function readMeta(b: Buffer): KeptMeta | undefined {
   const meta: Record<string, string | number> = {};
   if (b[0] !== 0x7b) return undefined;
   let i = 1;
@@ -434,7 +430,6 @@ function readKeptMeta(b: Buffer): { meta: KeptMeta; record: Buffer } | undefined
     const key = b.toString('latin1', i + 1, ke);
     if (b[ke + 1] !== 0x3a) return undefined;
     i = ke + 2;
-    if (key === 'r') return { meta: meta as unknown as KeptMeta, record: b.subarray(i, b.length - 1) };
     const c = b[i]!;
     if (c === 0x22) {
       const e = b.indexOf(0x22, i + 1);
@@ -451,18 +446,8 @@ function readKeptMeta(b: Buffer): { meta: KeptMeta; record: Buffer } | undefined
       meta[key] = v;
       i = j;
     }
+    if (b[i] === 0x7d) return i === b.length - 1 ? (meta as unknown as KeptMeta) : undefined;
     if (b[i] !== 0x2c) return undefined;
     i++;
   }
-}
-
-/** The Bedrock record of a kept line given as bytes (a view of the line's bytes). */
-export function keptRecord(line: Buffer): Buffer {
-  return line.subarray(line.indexOf(',"r":') + 5, line.length - 1);
-}
-
-/** Reads the metadata of a kept line without parsing its record. */
-export function parseKeptLine(line: string): { meta: KeptMeta; record: string } {
-  const at = line.indexOf(',"r":');
-  return { meta: JSON.parse(line.slice(0, at) + '}') as KeptMeta, record: line.slice(at + 5, -1) };
 }

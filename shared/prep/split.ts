@@ -5,15 +5,18 @@ import type { ChunkResult, RunCounts } from '../runs/run';
 import { addCounts, emptyCounts } from './counts';
 import { eachLineBytes, LineWriter, type WrittenFile } from './lines';
 import type { ArtifactStore } from './ports';
-import { DUPLICATE, keptRecord, parseKeptBytes } from './records';
+import { DUPLICATE, parseMetaBytes } from './records';
 import { chooseSizes, SET_NAMES, selectSets, type Candidate, type SetName, type Sizes } from './select';
 import { summarize, tally } from './stats';
+
+export type ArtifactKeys = ReturnType<typeof artifactKeys>;
 
 export const artifactKeys = (runId: string) => {
   const base = `runs/${runId}/`;
   return {
     base,
     chunkKept: (i: number) => `${base}chunks/${i}/kept.jsonl`,
+    chunkMeta: (i: number) => `${base}chunks/${i}/meta.jsonl`,
     chunkRejects: (i: number) => `${base}chunks/${i}/rejects.jsonl`,
     prepared: (set: SetName) => `${base}prepared/${set}.jsonl`,
     rejects: `${base}rejects.jsonl`,
@@ -72,9 +75,9 @@ export async function splitRun(args: {
   let keptLines = 0;
   for (const [j, chunk] of chunks.entries()) {
     const notes = lines[j]!;
-    // Kept lines are read as bytes: only their metadata is decoded, never the record.
-    await eachLineBytes(await store.read(chunk.keptKey), (line) => {
-      const { meta } = parseKeptBytes(line);
+    // Only the metadata is read: the records are in kept.jsonl, line for line.
+    await eachLineBytes(await store.read(chunk.metaKey), (line) => {
+      const meta = parseMetaBytes(line);
       const id = idOf(meta);
       let ci = best.get(id);
       if (ci === undefined) {
@@ -156,11 +159,11 @@ export async function splitRun(args: {
     let i = 0;
     await eachLineBytes(await store.read(chunk.keptKey), (line) => {
       const set = chosen(i);
-      const wait = set ? writers[set].writeBytes(keptRecord(line)) : duplicate(i);
+      const wait = set ? writers[set].writeBytes(line) : duplicate(i);
       i++;
       return wait;
     });
-    if (i !== notes.length) throw new Error(`${chunk.keptKey} changed between the two passes of the split (${notes.length} lines, then ${i})`);
+    if (i !== notes.length) throw new Error(`${chunk.keptKey} has ${i} lines where ${chunk.metaKey} has ${notes.length}`);
   }
   const outputs = {
     train: await writers.train.close(),

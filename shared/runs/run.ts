@@ -92,6 +92,8 @@ export interface ChunkResult {
   counts: RunCounts;
   /** Keys of the chunk's outputs under the run's artifacts prefix. */
   keptKey: string;
+  /** Line-aligned metadata of kept.jsonl's records, for split. */
+  metaKey: string;
   rejectsKey: string;
   doneAt: string;
 }

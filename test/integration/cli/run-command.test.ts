@@ -46,7 +46,7 @@ describe('btp run, and the btp bin', () => {
     const counts = { input: 3, kept: 2, filtered: 1, rejected: 0, byReason: { 'filtered:too_long': 1 } };
     for (const index of [0, 1]) {
       await sleep(300);
-      await store.putChunk({ runId, index, counts, keptKey: `k${index}`, rejectsKey: `r${index}`, doneAt: new Date().toISOString() });
+      await store.putChunk({ runId, index, counts, keptKey: `k${index}`, metaKey: `m${index}`, rejectsKey: `r${index}`, doneAt: new Date().toISOString() });
     }
     await store.transition(runId, 'preparing', 'splitting', {}, ev('chunks.done'));
     await store.transition(runId, 'splitting', 'submitting', { counts: { ...counts, train: 1, validation: 1, test: 0 } }, ev('dataset.prepared'));

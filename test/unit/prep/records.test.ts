@@ -1,19 +1,19 @@
 import { resolveRunConfig } from '../../../shared/config/run-config';
-import { ChunkProcessor, parseKeptBytes, parseKeptLine, type SourceRecord } from '../../../shared/prep/records';
+import { ChunkProcessor, parseMetaBytes, type KeptMeta, type SourceRecord } from '../../../shared/prep/records';
 import { resolveRecordRules } from '../../../shared/prep/rules';
 import { applyTemplate, splitSentences } from '../../../shared/prep/template';
 import { codePointLength, contentKey } from '../../../shared/prep/text';
 import { countsBalance } from '../../../shared/prep/counts';
 
 const process = (values: unknown[], config: Record<string, unknown> = {}) => {
-  const kept: string[] = [];
+  const kept: Array<{ meta: KeptMeta; record: string }> = [];
   const rejects: Array<Record<string, unknown>> = [];
   const p = new ChunkProcessor(resolveRecordRules(resolveRunConfig(config)), 's3://b/k', {
-    kept: (head, tail) => kept.push(head + tail.toString('utf8')),
+    kept: (meta, record) => kept.push({ meta: JSON.parse(meta) as KeptMeta, record: record.toString('utf8') }),
     reject: (l) => rejects.push(JSON.parse(l) as Record<string, unknown>),
   });
   values.forEach((value, i) => p.handle({ pos: i * 100, line: i + 1, value, raw: JSON.stringify(value) } as SourceRecord));
-  return { kept: kept.map(parseKeptLine), rejects, counts: p.counts };
+  return { kept, rejects, counts: p.counts };
 };
 
 describe('characters are counted in Unicode code points', () => {
@@ -112,16 +112,12 @@ describe('continued pre-training documents', () => {
 });
 
 describe('kept lines', () => {
-  it('read from their bytes, give the metadata and record JSON.parse gives, whatever the category holds', () => {
+  it('metadata read from its bytes is what JSON.parse gives, whatever the category holds', () => {
     const categories = ['open_qa', 'カテゴリ', 'say "hi"', 'back\\slash', 'tab\tnew\nline', '\uD800 lone', '𠮷', ''];
     const { kept } = process(categories.map((category, i) => ({ instruction: `q${i}`, input: '', output: 'a', category })));
     expect(kept).toHaveLength(categories.length);
-    for (const k of kept) {
-      const line = `${JSON.stringify(k.meta).slice(0, -1)},"r":${k.record}}`;
-      const fromBytes = parseKeptBytes(Buffer.from(line));
-      expect(fromBytes.meta).toEqual(JSON.parse(line.slice(0, line.indexOf(',"r":')) + '}'));
-      expect(fromBytes.record.toString('utf8')).toBe(k.record);
-    }
-    expect(kept.map((k) => parseKeptBytes(Buffer.from(`${JSON.stringify(k.meta).slice(0, -1)},"r":${k.record}}`)).meta.c)).toEqual(categories);
+    for (const k of kept) expect(parseMetaBytes(Buffer.from(JSON.stringify(k.meta)))).toEqual(k.meta);
+    expect(kept.map((k) => parseMetaBytes(Buffer.from(JSON.stringify(k.meta))).c)).toEqual(categories);
+    expect(kept.map((k) => JSON.parse(k.record))).toEqual(categories.map((_, i) => ({ prompt: `q${i}`, completion: 'a' })));
   });
 });
