@@ -92,7 +92,6 @@ async function stack() {
     const sample = Buffer.from(sampleJsonl());
     const warmUp = await prepare('datasets/bench/warm-up.jsonl', sample, sample.length);
     const measured = await prepare(`datasets/bench/${path.basename(file)}`, createReadStream(file), bytes);
-    const s1 = snap();
     return { ...measured, warmUpSeconds: warmUp.seconds };
   } finally {
     await s.stop();
