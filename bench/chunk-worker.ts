@@ -21,6 +21,6 @@ const keys = artifactKeys(runId);
 
 parentPort!.on('message', async (chunk: ChunkPlan | null) => {
   if (!chunk) return process.exit(0);
-  const outputs = await transformChunkFiles({ plan: chunk, source, rules, datasets, artifacts, keys });
+  const outputs = await transformChunkFiles({ plan: chunk, source, rules, datasets, artifacts, keys, run: runId });
   parentPort!.postMessage({ runId, index: chunk.index, ...outputs, doneAt: '' });
 });

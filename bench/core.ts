@@ -30,7 +30,7 @@ export async function prepareCore(opts: { source: S3ObjectRef; config: RunConfig
   if (workers <= 1) {
     const keys = artifactKeys(runId);
     for (const chunk of plan.chunks) {
-      const outputs = await transformChunkFiles({ plan: chunk, source, rules, datasets, artifacts, keys });
+      const outputs = await transformChunkFiles({ plan: chunk, source, rules, datasets, artifacts, keys, run: runId });
       chunks.push({ runId, index: chunk.index, ...outputs, doneAt: '' });
     }
   }

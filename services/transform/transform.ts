@@ -45,7 +45,7 @@ export async function transformChunk(msg: MessageOf<typeof ChunkRequested>, deps
   const already = (await runs.listChunks(msg.runId, stage)).some((c) => c.index === chunk.index);
   if (!already) {
     const rules = resolveRecordRules(stageConfig(run.config, stage));
-    const outputs = await transformChunkFiles({ plan: chunk, source, rules, datasets: deps.datasets, artifacts, keys });
+    const outputs = await transformChunkFiles({ plan: chunk, source, rules, datasets: deps.datasets, artifacts, keys, run: `${msg.runId}#${stage}` });
     recorded = await runs.putChunk({
       runId: msg.runId,
       ...(stage > 0 ? { stage } : {}),

@@ -32,6 +32,7 @@ export async function transformChunkFiles(args: {
   datasets: DatasetStore;
   artifacts: ArtifactStore;
   keys: Pick<ArtifactKeys, 'chunkKept' | 'chunkMeta' | 'chunkRejects'>;
+  run?: string;
 }): Promise<ChunkOutputs> {
   const { plan, keys, artifacts } = args;
   const open = (key: string) => {
@@ -59,6 +60,8 @@ export async function processChunk(args: {
   kept: LineWriter;
   meta: LineWriter;
   rejects: LineWriter;
+  /** The run (and stage) the chunk belongs to: see ChunkProcessor. */
+  run?: string;
 }): Promise<RunCounts> {
   const { plan, source, rules, datasets } = args;
   const file = sourceName(source);
@@ -78,7 +81,7 @@ export async function processChunk(args: {
     },
     reject: (line) => hold(args.rejects.write(line)),
     rejectBytes: (line) => hold(args.rejects.writeBytes(line)),
-  });
+  }, args.run === undefined ? undefined : { run: args.run, chunk: plan.index });
   const onRecord = processor.handle.bind(processor);
 
   if (plan.format === 'parquet') {

@@ -88,12 +88,19 @@ export class ChunkProcessor {
     prefixChars: number;
   };
 
+  /**
+   * `scope`: the run (and stage) and the index of this chunk. Texts kept by earlier chunks of the same scope that this
+   * environment transformed are then dropped here as duplicates, instead of being written and dropped by split:
+   * a chunk of a smaller index holds smaller positions, so its record is the one split would keep.
+   */
   constructor(
     private readonly rules: RecordRules,
     private readonly source: string,
     private readonly sink: ChunkSink,
+    private readonly scope?: { run: string; chunk: number },
   ) {
     this.maxChars = rules.config.prep.filters.maxChars;
+    this.earlier = scope && rules.config.prep.filters.dropDuplicates ? KeptIndex.for(scope.run) : undefined;
     this.sourceJson = JSON.stringify(source);
     this.memo = ByteMemo.for(JSON.stringify([rules.config.prep.template, rules.dataFormat]));
     const { template: t, categoryField } = rules.config.prep;
@@ -156,7 +163,7 @@ export class ChunkProcessor {
       this.drop(rec, 'filtered:too_long_chars', `${known.chars} characters (Unicode code points) > the limit of ${this.maxChars}`);
       return true;
     }
-    const first = filters.dropDuplicates && known.k !== undefined ? this.seen.get(known.k) : undefined;
+    const first = filters.dropDuplicates && known.k !== undefined ? this.firstOf(known.k) : undefined;
     if (first) {
       this.drop(rec, 'filtered:duplicate', `same text as ${where(first)}`);
       return true;
@@ -184,6 +191,14 @@ export class ChunkProcessor {
 
   /** What the byte path knows of a record's text by the exact bytes of its fields. */
   private readonly memo: ByteMemo;
+
+  /** Texts kept by this environment's earlier chunks of the same run (see the constructor). */
+  private readonly earlier?: KeptIndex;
+
+  /** Where the same text was kept before: in this chunk, or in an earlier chunk of the run. */
+  private firstOf(k: string): { line?: number; row?: number } | undefined {
+    return this.seen.get(k) ?? this.earlier?.before(k, this.scope!.chunk);
+  }
 
   handle(rec: SourceRecord): void {
     if (rec.error) return this.drop(rec, rec.error.reason, rec.error.detail, rec.error.field);
@@ -213,7 +228,7 @@ export class ChunkProcessor {
     // and a record only counts as seen once it passed every filter, so the outcome is the same in either order.
     const k = known ? contentKey(parts) : this.keyOf(parts);
     if (known) known.k = k;
-    const first = filters.dropDuplicates ? this.seen.get(k) : undefined;
+    const first = filters.dropDuplicates ? this.firstOf(k) : undefined;
     if (first) return this.drop(rec, DUPLICATE, `same text as ${where(first)}`);
     const tIn = estimateTokens(parts[0]!);
     const tOut = parts.length > 1 ? estimateTokens(parts[1]!) : 0;
@@ -231,7 +246,10 @@ export class ChunkProcessor {
       if (violation) return this.drop(rec, 'filtered:too_many_tokens', `estimated: ${violation}`);
     }
     // The caller has looked the key up: a record counts as seen once it passed every filter.
-    if (this.rules.config.prep.filters.dropDuplicates) this.seen.set(d.k, { line: rec.line, row: rec.row });
+    if (this.rules.config.prep.filters.dropDuplicates) {
+      this.seen.set(d.k, { line: rec.line, row: rec.row });
+      this.earlier?.note(d.k, this.scope!.chunk, rec.line, rec.row);
+    }
     const meta: KeptMeta = { k: d.k, p: rec.pos, q, n: d.chars, t: d.tIn + d.tOut };
     if (rec.line !== undefined) meta.l = rec.line;
     if (rec.row !== undefined) meta.w = rec.row;
@@ -376,6 +394,35 @@ class ByteMemo {
 }
 
 const MEMO_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The content keys a run's chunks kept in this environment, with the chunk and the place of the record kept: module
+ * state, like ByteMemo, for the run being transformed. Bounded; forgetting only leaves more duplicates to split.
+ */
+class KeptIndex {
+  private static current?: KeptIndex;
+  static for(run: string): KeptIndex {
+    if (KeptIndex.current?.run !== run) KeptIndex.current = new KeptIndex(run);
+    return KeptIndex.current;
+  }
+
+  private readonly map = new Map<string, { chunk: number; line?: number; row?: number }>();
+  private constructor(private readonly run: string) {}
+
+  before(k: string, chunk: number): { line?: number; row?: number } | undefined {
+    const e = this.map.get(k);
+    return e && e.chunk < chunk ? e : undefined;
+  }
+
+  note(k: string, chunk: number, line: number | undefined, row: number | undefined) {
+    const e = this.map.get(k);
+    if (e && e.chunk <= chunk) return;
+    if (this.map.size >= KEPT_INDEX_SIZE) this.map.clear();
+    this.map.set(k, { chunk, line, row });
+  }
+}
+
+const KEPT_INDEX_SIZE = 250_000;
 const PREFIX_CHARS = 120;
 
 /**

@@ -26,7 +26,18 @@ export interface PipelineResult {
  * Runs ingest, every transform (in reverse order, as chunks may finish in any order) and split with in-memory
  * ports, as the queues would deliver them.
  */
-export async function runPipeline(body: Buffer | string, key: string, config?: Record<string, unknown>, objects = new MemoryObjects()): Promise<PipelineResult> {
+/**
+ * Ingest, every chunk's transform, then split, in process. Chunks are transformed last first (as if delivered out of
+ * order), so split finds the duplicates across chunks; `order: 'forward'` transforms them first to last, as one warm
+ * environment that drops texts kept by its earlier chunks.
+ */
+export async function runPipeline(
+  body: Buffer | string,
+  key: string,
+  config?: Record<string, unknown>,
+  objects = new MemoryObjects(),
+  order: 'reverse' | 'forward' = 'reverse',
+): Promise<PipelineResult> {
   const runs = new MemoryRunStore();
   const publish = memoryPublish();
   const now = () => new Date('2025-01-01T00:00:00Z');
@@ -38,7 +49,7 @@ export async function runPipeline(body: Buffer | string, key: string, config?: R
     runs, publish, datasets, transformQueueUrl: Q.transform, artifactsBucket: ARTIFACTS, now,
   });
   const chunkMsgs = publish.sent.filter((m) => m.queueUrl === Q.transform).map((m) => parseMessage(ChunkRequested, m.message));
-  for (const msg of [...chunkMsgs].reverse()) {
+  for (const msg of order === 'reverse' ? [...chunkMsgs].reverse() : chunkMsgs) {
     await transformChunk(msg, { runs, publish, datasets, artifacts, splitQueueUrl: Q.split, now });
   }
   const doneMsgs = publish.sent.filter((m) => m.queueUrl === Q.split).map((m) => parseMessage(ChunkTransformed, m.message));

@@ -115,6 +115,14 @@ describe('bad records are rejected one by one with their reason and line; the co
     const byLine = (r: typeof one) => r.rejects().map((x) => [x.line, x.detail, 'record' in x]).sort((a, b) => Number(a[0]) - Number(b[0]));
     expect(byLine(many)).toEqual(byLine(one));
     expect(byLine(one)).toEqual(Array.from({ length: 30 }, (_, i) => [i + 11, `same text as line ${(i % 10) + 1}`, false]));
+    expect(many.manifest().input.duplicatesAcrossChunks).toBe(30);
+    // Chunks transformed in order by one environment: its later chunks drop what the earlier ones kept, so split has
+    // none left to find, and the outcome is the same.
+    const forward = await runPipeline(jsonl(lines), 'datasets/d.jsonl', { prep: { chunkBytes: 300 }, split: { train: 6, validation: 2, test: 2 } }, undefined, 'forward');
+    expect(forward.manifest().input.duplicatesAcrossChunks).toBe(0);
+    expect(forward.run!.counts).toEqual(many.run!.counts);
+    expect(byLine(forward)).toEqual(byLine(one));
+    for (const set of ['train', 'validation', 'test'] as const) expect(forward.prepared(set)).toEqual(one.prepared(set));
   });
 });
 
