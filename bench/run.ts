@@ -17,7 +17,9 @@ const REPEAT = 40;
 const print = (line: Record<string, unknown>) => process.stdout.write(JSON.stringify(line) + '\n');
 
 function runNode(mode: string, file: string, workers?: string): Record<string, unknown> {
-  const r = spawnSync(process.execPath, ['--openssl-legacy-provider', '--expose-gc', '--import', 'tsx', path.join(__dirname, 'case.ts'), mode, file, ...(workers ? [workers] : [])], {
+  // The stack case runs with the flags `npm start` gives the local stack (see package.json).
+  const flags = ['--openssl-legacy-provider', '--expose-gc', ...(mode === 'stack' ? ['--single-threaded-gc'] : [])];
+  const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', path.join(__dirname, 'case.ts'), mode, file, ...(workers ? [workers] : [])], {
     cwd: ROOT,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
