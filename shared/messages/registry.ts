@@ -87,7 +87,7 @@ export const PUBLIC_MESSAGES: readonly PublicMessage[] = [
       event: 'job.completed',
       source: { bucket: 'bedrock-tuning-pipeline-dev-datasets-123456789012', key: 'datasets/dolly-ja.jsonl' },
       artifactsPrefix: `s3://bedrock-tuning-pipeline-dev-artifacts-123456789012/runs/${EXAMPLE_RUN}/`,
-      counts: { input: 15015, kept: 14210, filtered: 790, rejected: 15, byReason: { 'filtered:too_long': 612, 'filtered:duplicate': 178, 'rejected:bad_json': 15 }, train: 10000, validation: 1000, test: 50 },
+      counts: { input: 15015, kept: 14210, filtered: 790, rejected: 15, byReason: { 'filtered:too_long_chars': 612, 'filtered:duplicate': 178, 'rejected:not_json': 15 }, train: 10000, validation: 1000, test: 50 },
       jobArn: 'arn:aws:bedrock:us-east-1:123456789012:model-customization-job/amazon.titan-text-lite-v1:0:4k/lo7152tvvl3f',
       modelArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-text-lite-v1:0:4k/abcd1234efgh',
     }),
