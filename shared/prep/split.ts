@@ -7,7 +7,7 @@ import { eachLineBytes, LineWriter, type WrittenFile } from './lines';
 import type { ArtifactStore } from './ports';
 import { DUPLICATE, parseMetaBytes } from './records';
 import { chooseSizes, SET_NAMES, selectSets, type Candidate, type SetName, type Sizes } from './select';
-import { summarize, tally } from './stats';
+import { droppedForLength, lengthBins, summarize, tally, type LengthBin } from './stats';
 
 export type ArtifactKeys = ReturnType<typeof artifactKeys>;
 
@@ -37,6 +37,11 @@ export interface Manifest {
   counts: RunCounts;
   byCategory: Record<'eligible' | SetName, Record<string, number>>;
   lengths: Record<SetName, { chars: ReturnType<typeof summarize>; tokens: ReturnType<typeof summarize> }>;
+  /**
+   * Prompt + completion (or input) lengths of every record in a set, in code points: ten bins up to the limit, and
+   * one past it for the records dropped for their length; p50, p95 and max of the training set.
+   */
+  lengthHistogram: { unit: 'characters'; limit: number; bins: LengthBin[]; p50: number; p95: number; max: number };
   tokenEstimate: { estimator: string; total: Record<SetName, number> };
   outputs: Record<SetName | 'rejects', WrittenFile>;
   warnings: string[];
@@ -184,6 +189,19 @@ export async function splitRun(args: {
     byCategory[set] = tally(members.map((c) => c.c));
     tokenTotals[set] = lengths[set].tokens.total;
   }
+  const limit = config.prep.filters.maxChars;
+  const lengthHistogram: Manifest['lengthHistogram'] = {
+    unit: 'characters',
+    limit,
+    bins: lengthBins(
+      candidates.filter((_, i) => sets[i] !== undefined).map((c) => c.n),
+      limit,
+      droppedForLength(finalCounts.byReason),
+    ),
+    p50: lengths.train.chars.p50,
+    p95: lengths.train.chars.p95,
+    max: lengths.train.chars.max,
+  };
   const manifest: Manifest = {
     runId,
     source: args.source,
@@ -193,6 +211,7 @@ export async function splitRun(args: {
     counts: finalCounts,
     byCategory,
     lengths,
+    lengthHistogram,
     tokenEstimate: { estimator: 'shared/catalog/tokens.ts estimateTokens (conservative: one token per CJK character)', total: tokenTotals },
     outputs,
     warnings,

@@ -25,3 +25,29 @@ export function tally(values: Iterable<string | undefined>): Record<string, numb
   }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
+
+/** A bin of a length histogram: records of length in [from, to). */
+export interface LengthBin {
+  from: number;
+  to: number;
+  count: number;
+}
+
+/**
+ * Ten bins of record lengths up to the limit, and one past it holding `over`: the records the filters dropped for
+ * their length (they are in no set, so their count comes from the reasons).
+ */
+export function lengthBins(lengths: Iterable<number>, limit: number, over: number): LengthBin[] {
+  const width = Math.max(1, Math.ceil(limit / 10));
+  const bins: LengthBin[] = Array.from({ length: Math.ceil(limit / width) }, (_, i) => ({ from: i * width, to: Math.min(limit, (i + 1) * width), count: 0 }));
+  const past: LengthBin = { from: limit, to: limit * 2, count: over };
+  for (const n of lengths) {
+    if (n >= limit) past.count++;
+    else bins[Math.min(bins.length - 1, Math.floor(n / width))]!.count++;
+  }
+  return [...bins, past];
+}
+
+/** Records the filters dropped for their length: reasons named for it (`filtered:too_long_chars`, `filtered:too_many_tokens`). */
+export const droppedForLength = (byReason: Record<string, number> = {}) =>
+  Object.entries(byReason).filter(([r]) => /too_long|too_many_tokens|length/.test(r)).reduce((s, [, n]) => s + n, 0);

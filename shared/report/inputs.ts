@@ -1,4 +1,5 @@
 import type { Run } from '../runs/run';
+import { droppedForLength, lengthBins as binLengths } from '../prep/stats';
 
 /** One point of a loss curve, from the job's metrics files. */
 export interface LossPoint {
@@ -118,7 +119,7 @@ function lengthBins(l: Obj): LengthBin[] {
 export function readManifest(value: unknown): ManifestView {
   if (!isObj(value)) return {};
   const view: ManifestView = { ...categories(value) };
-  const l = first(value, 'lengths', 'lengthHistogram', 'length', 'lengthStats', 'recordLengths');
+  const l = first(value, 'lengthHistogram', 'lengths', 'length', 'lengthStats', 'recordLengths');
   if (isObj(l)) {
     const bins = lengthBins(l).sort((a, b) => a.from - b.from);
     if (bins.length) {
@@ -132,7 +133,7 @@ export function readManifest(value: unknown): ManifestView {
       };
     }
     else if (!view.lengths) {
-      // The split step's manifest: { train: { chars: { p50, p95, max, ... } }, ... }: statistics, no histogram
+      // The split step's statistics without a histogram: { train: { chars: { p50, p95, max, ... } }, ... }
       const train = isObj(l.train) && isObj(l.train.chars) ? l.train.chars : undefined;
       if (train) view.lengthStats = { p50: num(train.p50), p95: num(train.p95), max: num(train.max) };
     }
@@ -208,13 +209,10 @@ export function readEvaluationSamples(text: string): EvaluationSample[] {
 
 /**
  * A length histogram from the prepared records (`{prompt, completion}` lines), in Unicode code points as the filter
- * counts them: ten bins up to the limit, and one past it holding the records the filter dropped for length (they
- * are not in the prepared files, so their count comes from the run's reasons).
+ * counts them (see `lengthBins`), for a manifest that carries none.
  */
-export function lengthHistogram(lines: Iterable<string>, limit: number, droppedForLength: number): LengthBin[] {
-  const width = Math.max(1, Math.ceil(limit / 10));
-  const bins: LengthBin[] = Array.from({ length: Math.ceil(limit / width) }, (_, i) => ({ from: i * width, to: Math.min(limit, (i + 1) * width), count: 0 }));
-  const over: LengthBin = { from: limit, to: limit * 2, count: droppedForLength };
+export function lengthHistogram(lines: Iterable<string>, limit: number, over: number): LengthBin[] {
+  const lengths: number[] = [];
   for (const line of lines) {
     if (!line.trim()) continue;
     let rec: unknown;
@@ -225,13 +223,9 @@ export function lengthHistogram(lines: Iterable<string>, limit: number, droppedF
     }
     if (!isObj(rec)) continue;
     const text = typeof rec.prompt === 'string' || typeof rec.completion === 'string' ? `${rec.prompt ?? ''}${rec.completion ?? ''}` : typeof rec.input === 'string' ? rec.input : '';
-    const n = [...text].length;
-    if (n >= limit) over.count++;
-    else bins[Math.min(bins.length - 1, Math.floor(n / width))]!.count++;
+    lengths.push([...text].length);
   }
-  return [...bins, over];
+  return binLengths(lengths, limit, over);
 }
 
-/** Records the filters dropped for their length: reasons named for it (`filtered:too_long_chars`, `filtered:too_many_tokens`). */
-export const droppedForLength = (byReason: Record<string, number> = {}) =>
-  Object.entries(byReason).filter(([r]) => /too_long|too_many_tokens|length/.test(r)).reduce((s, [, n]) => s + n, 0);
+export { droppedForLength };

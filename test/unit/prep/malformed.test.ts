@@ -1,6 +1,7 @@
 import { countsBalance } from '../../../shared/prep/counts';
 import { gzip, shiftJis, toDelimited, utf16le } from '../../helpers/prep/fixtures';
 import { runPipeline } from '../../helpers/prep/pipeline';
+import { lengthHistogram, readManifest } from '../../../shared/report/inputs';
 
 const rec = (i: number, extra: Record<string, unknown> = {}) => ({ instruction: `質問${i}`, input: '', output: `答え${i}`, category: 'open_qa', ...extra });
 const jsonl = (lines: string[]) => lines.join('\n') + '\n';
@@ -157,5 +158,18 @@ describe('fewer eligible records than asked', () => {
     const r = await runPipeline(body, 'datasets/few.jsonl', { split: { whenShort: 'fail' } });
     expect(r.run).toMatchObject({ status: 'failed', failure: { stage: 'split', reason: expect.stringMatching(/only 100 eligible/) } });
     expect(countsBalance(r.run!.counts!)).toBe(true);
+  });
+});
+
+describe('the manifest carries the length histogram the report draws', () => {
+  it('counts every record in a set by its length in code points, and the ones dropped for length past the limit', async () => {
+    const lines = Array.from({ length: 60 }, (_, i) => JSON.stringify(rec(i, { output: '答'.repeat((i * 7) % 130) + '𠮷' })));
+    const r = await runPipeline(jsonl(lines), 'datasets/h.jsonl', { prep: { filters: { maxChars: 100 }, chunkBytes: 800 }, split: { train: 30, validation: 10, test: 5 } });
+    const h = r.manifest().lengthHistogram;
+    const dropped = r.run!.counts!.byReason['filtered:too_long_chars']!;
+    expect(dropped).toBeGreaterThan(0);
+    expect(h.bins).toEqual(lengthHistogram(['train', 'validation', 'test'].flatMap((s) => r.prepared(s as 'train')), 100, dropped));
+    expect(h.bins.reduce((s, b) => s + b.count, 0)).toBe(45 + dropped);
+    expect(readManifest(r.manifest()).lengths).toMatchObject({ limit: 100, bins: h.bins, p50: h.p50, max: h.max });
   });
 });
