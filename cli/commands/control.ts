@@ -4,6 +4,7 @@ import { buildPublish, publishMessage } from '../../shared/aws/queues';
 import { buildMessage } from '../../shared/messages/envelope';
 import { RunCancel, RunResume } from '../../shared/orchestration/control-messages';
 import { artifactsLocation } from '../../shared/report/load';
+import type { Run } from '../../shared/runs/run';
 import { isTerminal } from '../../shared/runs/status';
 import { STEPS, type CliContext, type Step } from '../context';
 import { CliError, type Io } from '../io';
@@ -90,10 +91,15 @@ export async function cleanup(
     });
   }
   if (all || opts.model) {
-    await step('model', run.modelArn, `Delete custom model ${run.modelArn}? It cannot be recovered.`, async () => {
-      await ctx.bedrock.deleteCustomModel(run.modelArn!);
-      return undefined;
-    });
+    const models = modelsOf(run);
+    if (!models.length) await step('model', undefined, '', async () => undefined);
+    for (const arn of models) {
+      const which = arn === run.modelArn ? '' : ' (made by an earlier stage or part of this chained run)';
+      await step('model', arn, `Delete custom model ${arn}${which}? It cannot be recovered.`, async () => {
+        await ctx.bedrock.deleteCustomModel(arn);
+        return undefined;
+      });
+    }
   }
   if (all || opts.artifacts) {
     const { bucket, prefix } = artifactsLocation(run, ctx.names.artifactsBucket);
@@ -108,6 +114,19 @@ export async function cleanup(
     throw new CliError(`${failed.map((r) => r.item).join(', ')} could not be deleted`, `check the error above and your permissions, then run \`btp cleanup ${runId} --${failed[0]!.item}\` again`, 1, { runId, stage: 'cleanup' });
   }
   return 0;
+}
+
+/**
+ * Every custom model the run made, earliest first: a chained run's earlier stages and sequential parts each leave a
+ * model of their own (stored, and billed, until deleted), the last is the run's model.
+ */
+export function modelsOf(run: Run): string[] {
+  const arns = Object.entries(run.stages ?? {})
+    .filter(([key]) => key.startsWith('train'))
+    .map(([, record]) => record.outputs?.modelArn)
+    .filter((arn): arn is string => typeof arn === 'string');
+  if (run.modelArn) arns.push(run.modelArn);
+  return [...new Set(arns)];
 }
 
 async function deletePrefix(ctx: CliContext, bucket: string, prefix: string): Promise<number> {

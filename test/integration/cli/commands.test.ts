@@ -199,6 +199,19 @@ describe('btp against the local stack', () => {
       await put('runs/r-ok/output/model-customization-job-abc123def456/training_artifacts/step_wise_training_metrics.csv', trainingCsv);
     });
 
+    it('deletes the models a chained run\'s earlier stages made too, each asked for apart', async () => {
+      // Stage 0 (continued pre-training) made a model of its own before the final one, then the run failed.
+      await store.create(seedRun(stack, 'r-chain'), ev('run.created'));
+      await store.transition('r-chain', 'requested', 'failed', {
+        modelArn: 'arn:model/ft',
+        stages: { train: { status: 'done', attempts: 1, outputs: { modelArn: 'arn:model/cpt' } }, 'train-1': { status: 'done', attempts: 1, outputs: { modelArn: 'arn:model/ft' } } },
+      }, ev('provision.failed'));
+      fakes.answers.push(true, false);
+      const r = await cli('cleanup', 'r-chain', '--model', '--json');
+      expect(r.json<{ results: Array<{ item: string; target: string; outcome: string }> }>().results.map((x) => `${x.target}:${x.outcome}`)).toEqual(['arn:model/cpt:deleted', 'arn:model/ft:skipped']);
+      expect(fakes.deleted).toEqual(['model arn:model/cpt']);
+    });
+
     it('refuses a run that is still going', async () => {
       const r = await cli('cleanup', 'r-training', '--yes');
       expect(r.code).toBe(1);
