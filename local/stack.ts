@@ -148,6 +148,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       const bundles = await bundleFunctions(selected, path.join(dataDir, 'build'));
       for (const key of wanted) {
         const fn = topology.functions[key]!;
+        // Invocations of a function run in parallel in separate environments, up to its concurrency or the cores; as
+        // in Lambda, an environment runs one invocation at a time, so the mapping invokes no more at once than there
+        // are environments (the rest wait in the queue, as behind a reserved concurrency).
+        const environments = Math.min(fn.sqs?.maximumConcurrency ?? 1, availableParallelism());
         const runtime = startFunction({
           key,
           name: fn.name,
@@ -158,8 +162,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
           memoryMb: fn.memoryMb,
           region,
           accountId: topology.accountId,
-          // Invocations of a function run in parallel in separate environments, up to its concurrency or the cores.
-          environments: Math.min(fn.sqs?.maximumConcurrency ?? 1, availableParallelism()),
+          environments,
         });
         runtimes[key] = runtime;
         closers.push(() => runtime.close());
@@ -189,7 +192,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
             region,
             batchSize: fn.sqs.batchSize,
             batchingWindowSeconds: fn.sqs.batchingWindowSeconds,
-            maximumConcurrency: fn.sqs.maximumConcurrency,
+            maximumConcurrency: environments,
             retryDelaySeconds: opts.retryDelaySeconds,
             waitTimeSeconds: opts.waitTimeSeconds,
             onInvoke: opts.onInvoke,
