@@ -74,7 +74,7 @@ export async function processChunk(args: {
     wait = undefined;
     return w;
   };
-  const processor = new ChunkProcessor(rules, file, {
+  const processor = new ChunkProcessor(rules, {
     kept: (meta, record) => {
       hold(args.meta.write(meta));
       hold(args.kept.writeBytes(record));

@@ -44,11 +44,10 @@ export interface KeptMeta {
 }
 
 /**
- * One line of rejects.jsonl. `record` is the head of the record's text (120 UTF-16 units, '…' when cut); a duplicate
- * has none, its `detail` names the line or row of the record it repeats.
+ * One line of rejects.jsonl (the file read is the manifest's `source`). `record` is the head of the record's text
+ * (120 UTF-16 units, '…' when cut); a duplicate has none, its `detail` names the line or row of the record it repeats.
  */
 export interface RejectLine {
-  source: string;
   line?: number;
   row?: number;
   reason: string;
@@ -76,7 +75,6 @@ export class ChunkProcessor {
   readonly counts: RunCounts = emptyCounts();
   private readonly seen = new Map<string, { line?: number; row?: number }>();
   private readonly maxChars: number;
-  private readonly sourceJson: string;
 
   /**
    * The byte path's reader and the slots of the fields it reads in `reader.fields`, and the template's own strings'
@@ -95,13 +93,11 @@ export class ChunkProcessor {
    */
   constructor(
     private readonly rules: RecordRules,
-    private readonly source: string,
     private readonly sink: ChunkSink,
     private readonly scope?: { run: string; chunk: number },
   ) {
     this.maxChars = rules.config.prep.filters.maxChars;
     this.earlier = scope && rules.config.prep.filters.dropDuplicates ? KeptIndex.for(scope.run) : undefined;
-    this.sourceJson = JSON.stringify(source);
     this.memo = ByteMemo.for(JSON.stringify([rules.config.prep.template, rules.dataFormat]));
     const { template: t, categoryField } = rules.config.prep;
     const stratifyBy = rules.config.split.stratifyBy;
@@ -301,7 +297,7 @@ export class ChunkProcessor {
   private drop(rec: SourceRecord, reason: string, detail: string, field?: string): void {
     if (reason === DUPLICATE) return this.dropDuplicate(rec, detail);
     if (rec.bytes && this.sink.rejectBytes && field === undefined) return this.dropBytes(rec, rec.bytes, reason, detail);
-    const line: RejectLine = { source: this.source, reason, detail, record: prefix(rec.bytes ? headText(rec.bytes, PREFIX_CHARS) : rec.raw) };
+    const line: RejectLine = { reason, detail, record: prefix(rec.bytes ? headText(rec.bytes, PREFIX_CHARS) : rec.raw) };
     if (rec.line !== undefined) line.line = rec.line;
     if (rec.row !== undefined) line.row = rec.row;
     if (field !== undefined) line.field = field;
@@ -314,7 +310,7 @@ export class ChunkProcessor {
    * records end here, and the first one's line or row finds the text.
    */
   private dropDuplicate(rec: SourceRecord, detail: string): void {
-    this.sink.reject(`{"source":${this.sourceJson},"reason":"${DUPLICATE}","detail":${JSON.stringify(detail)}${rec.line !== undefined ? `,"line":${rec.line}` : ''}${rec.row !== undefined ? `,"row":${rec.row}` : ''}}`);
+    this.sink.reject(`{"reason":"${DUPLICATE}","detail":${JSON.stringify(detail)}${rec.line !== undefined ? `,"line":${rec.line}` : ''}${rec.row !== undefined ? `,"row":${rec.row}` : ''}}`);
     countOutcome(this.counts, DUPLICATE);
   }
 
@@ -324,7 +320,7 @@ export class ChunkProcessor {
    * again is most of their cost.
    */
   private dropBytes(rec: SourceRecord, bytes: Buffer, reason: string, detail: string): void {
-    const head = `{"source":${JSON.stringify(this.source)},"reason":${JSON.stringify(reason)},"detail":${JSON.stringify(detail)},"record":"`;
+    const head = `{"reason":${JSON.stringify(reason)},"detail":${JSON.stringify(detail)},"record":"`;
     const tail = `"${rec.line !== undefined ? `,"line":${rec.line}` : ''}${rec.row !== undefined ? `,"row":${rec.row}` : ''}}`;
     const need = head.length * 3 + tail.length + Math.min(bytes.length, PREFIX_CHARS * 4) * 6 + 8;
     if (this.scratch.length < need) this.scratch = Buffer.allocUnsafe(Math.max(need, 64 * 1024));

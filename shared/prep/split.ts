@@ -131,7 +131,6 @@ export async function splitRun(args: {
   };
   const writers = { train: open(keys.prepared('train')), validation: open(keys.prepared('validation')), test: open(keys.prepared('test')) };
   const rejects = open(keys.rejects);
-  const sourceJson = JSON.stringify(`s3://${args.source.bucket}/${args.source.key}`);
   const sets = candidates.map((c) => assign.get(c.k));
   let ordinal = 0;
   for (const [j, chunk] of chunks.entries()) {
@@ -148,7 +147,7 @@ export async function splitRun(args: {
       if (reps[ci] === first + i) return undefined;
       const f = candidates[ci]!;
       const detail = f.l !== undefined ? `same text as line ${f.l}` : f.w !== undefined ? `same text as row ${f.w}` : 'same text as an earlier record';
-      return rejects.write(`{"source":${sourceJson},"reason":"${DUPLICATE}","detail":"${detail}"${notes.at(i)}}`);
+      return rejects.write(`{"reason":"${DUPLICATE}","detail":"${detail}"${notes.at(i)}}`);
     };
     ordinal += notes.length;
     let needed = false;

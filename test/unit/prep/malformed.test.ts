@@ -91,7 +91,8 @@ describe('bad records are rejected one by one with their reason and line; the co
       [6, 'filtered:empty'],
       [7, 'filtered:duplicate'],
     ]);
-    expect(r.rejects()[0]).toMatchObject({ source: 's3://datasets-bucket/datasets/bad.jsonl', record: '{"instruction": "broken", ' });
+    expect(r.rejects()[0]).toMatchObject({ line: 2, record: '{"instruction": "broken", ' });
+    expect(r.manifest().source).toMatchObject({ bucket: 'datasets-bucket', key: 'datasets/bad.jsonl' }); // the file the lines are in
     expect(r.rejects()[1]).toMatchObject({ field: 'instruction', detail: 'field "instruction" is missing' });
   });
 

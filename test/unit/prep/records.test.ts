@@ -8,7 +8,7 @@ import { countsBalance } from '../../../shared/prep/counts';
 const process = (values: unknown[], config: Record<string, unknown> = {}) => {
   const kept: Array<{ meta: KeptMeta; record: string }> = [];
   const rejects: Array<Record<string, unknown>> = [];
-  const p = new ChunkProcessor(resolveRecordRules(resolveRunConfig(config)), 's3://b/k', {
+  const p = new ChunkProcessor(resolveRecordRules(resolveRunConfig(config)), {
     kept: (meta, record) => kept.push({ meta: JSON.parse(meta) as KeptMeta, record: record.toString('utf8') }),
     reject: (l) => rejects.push(JSON.parse(l) as Record<string, unknown>),
   });
