@@ -2,7 +2,8 @@
  * `npm run bench`: the data preparation benchmark. One JSON line per case: records, bytes, seconds, records/s, MB/s,
  * peak RSS. Cases: the core on databricks-dolly-15k-ja and on a ~650 MB corpus made here (dolly x 40, unique indexes);
  * the pandas way of the seed recipe on both, when python3-pandas is installed, with the ratios; and upload to
- * split-done through the local stack on both. Each case runs in its own process, so each peak RSS is its own.
+ * split-done through the local stack on both. Each case runs in its own process, so each peak RSS is its own, and
+ * BENCH_ROUNDS times (default 3), the cases taking turns; each line is the case's median run.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, createWriteStream, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -13,6 +14,8 @@ import path from 'node:path';
 const ROOT = path.resolve(__dirname, '..');
 const DOLLY = path.resolve(ROOT, '../shared/data/databricks-dolly-15k-ja.jsonl');
 const REPEAT = 40;
+/** Runs of each case (BENCH_ROUNDS): the median is printed. */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 
 const print = (line: Record<string, unknown>) => process.stdout.write(JSON.stringify(line) + '\n');
 
@@ -69,16 +72,32 @@ async function makeCorpus(file: string) {
     const corpus = path.join(dir, 'corpus-650mb.jsonl');
     await makeCorpus(corpus);
     copyFileSync(DOLLY, dolly);
+    // Each case runs ROUNDS times, the cases taking turns, and prints its median run (by time) with every run's time:
+    // a shared machine's noise comes and goes, and a ratio of two cases measured minutes apart would carry it.
+    const cases: Array<[string, () => Record<string, unknown>]> = [
+      ['core dolly-15k-ja', () => runNode('core', dolly)],
+      ['core corpus-650mb', () => runNode('core', corpus)],
+      ['core corpus-650mb, chunks in parallel', () => runNode('core', corpus, String(availableParallelism()))],
+      ['pandas dolly-15k-ja', () => runPandas(dolly, path.join(tmp, 'pandas-dolly'))],
+      ['pandas corpus-650mb', () => runPandas(corpus, path.join(tmp, 'pandas-corpus'))],
+      ['stack dolly-15k-ja', () => runNode('stack', dolly)],
+      ['stack corpus-650mb', () => runNode('stack', corpus)],
+    ];
+    const samples = new Map<string, Array<Record<string, unknown>>>(cases.map(([name]) => [name, []]));
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const [name, fn] of cases) {
+        const r = fn();
+        samples.get(name)!.push(r);
+        process.stderr.write(`round ${round}/${ROUNDS} ${name}: ${typeof r.seconds === 'number' ? `${r.seconds.toFixed(3)} s` : JSON.stringify(r).slice(0, 200)}\n`);
+      }
+    }
     const results: Record<string, Record<string, unknown>> = {};
-    const run = (name: string, fn: () => Record<string, unknown>) => {
-      results[name] = fn();
+    for (const [name] of cases) {
+      const all = samples.get(name)!;
+      const timed = all.filter((r) => typeof r.seconds === 'number').sort((a, b) => (a.seconds as number) - (b.seconds as number));
+      results[name] = timed.length ? { ...timed[Math.floor((timed.length - 1) / 2)]!, runs: all.map((r) => r.seconds ?? null) } : all[0]!;
       print({ case: name, ...results[name] });
-    };
-    run('core dolly-15k-ja', () => runNode('core', dolly));
-    run('core corpus-650mb', () => runNode('core', corpus));
-    run('core corpus-650mb, chunks in parallel', () => runNode('core', corpus, String(availableParallelism())));
-    run('pandas dolly-15k-ja', () => runPandas(dolly, path.join(tmp, 'pandas-dolly')));
-    run('pandas corpus-650mb', () => runPandas(corpus, path.join(tmp, 'pandas-corpus')));
+    }
     const pandas = results['pandas corpus-650mb']!;
     for (const name of ['core corpus-650mb', 'core corpus-650mb, chunks in parallel']) {
       const core = results[name]!;
@@ -90,8 +109,6 @@ async function makeCorpus(file: string) {
         targets: { throughputRatio: '>= 3', memoryRatio: '<= 0.1' },
       });
     }
-    run('stack dolly-15k-ja', () => runNode('stack', dolly));
-    run('stack corpus-650mb', () => runNode('stack', corpus));
     for (const name of ['dolly-15k-ja', 'corpus-650mb']) {
       const s = results[`stack ${name}`]!;
       const c = results[`core ${name}`]!;
