@@ -53,7 +53,7 @@ async function stack() {
   const { DynamoRunStore } = await import('../shared/runs/dynamo-run-store');
   // retryDelaySeconds: a chunk that reaches transform before ingest has moved the run to preparing (ingest queues the
   // chunks first) is retried after a second, not after the transform queue's 30-minute visibility timeout.
-  const s = await startStack({ functions: ['ingest', 'transform', 'split'], waitTimeSeconds: 1, retryDelaySeconds: 1 });
+  const s = await startStack({ functions: ['ingest', 'transform', 'split'], retryDelaySeconds: 1 });
   try {
     const runs = new DynamoRunStore(makeDocumentClient(s.clients.dynamodb), s.tableName());
     const bucket = s.bucketName('DatasetsBucket');
@@ -85,7 +85,7 @@ async function stack() {
           const cpuSeconds = Math.round((cpu.user + cpu.system) / 1e4) / 100;
           return { records: run.counts?.input, chunks: run.chunksTotal, seconds, cpuSeconds, phases, uploadSeconds: Number(t0 - u0) / 1e9, status: run.status, counts: run.counts };
         }
-        await new Promise((r) => setTimeout(r, 250));
+        await new Promise((r) => setTimeout(r, 500));
       }
     };
     // A warm-up run on the 401-record sample first, as a deployed pipeline's functions are warm: the first invocation
