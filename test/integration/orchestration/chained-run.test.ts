@@ -5,7 +5,7 @@ import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startStack, LOCAL_CREDENTIALS, type Stack } from '../../../local/stack';
-import { findRunBySource } from '../../../local/cli/follow';
+import { findRunBySource, summarize } from '../../../local/cli/follow';
 import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
 import type { Run } from '../../../shared/runs/run';
 
@@ -95,6 +95,14 @@ if (!haveData) console.warn(`chained-run.test.ts: skipped, ${data} (jawiki_corpu
     expect((run.stages['prepare-1']!.outputs!.train as { records: number }).records).toBe(400);
     const keys = ((await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: artifacts, Prefix: `runs/${run.runId}/stages/1/` }))).Contents ?? []).map((o) => o.Key);
     expect(keys).toContain(`runs/${run.runId}/stages/1/manifest.json`);
+
+    // and the run's summary (npm start, btp run, btp status) gives each stage's records and models
+    const summary = summarize(run, [], artifacts);
+    const stage0 = run.counts!;
+    expect(summary).toContain(`  0: CONTINUED_PRE_TRAINING on s3://${bucket}/inputs/jawiki_corpus.jsonl: input ${stage0.input}, kept ${stage0.kept}, train 600 / validation 0 / test 0`);
+    expect(summary).toContain(`  1: FINE_TUNING on s3://${bucket}/inputs/databricks-dolly-15k-ja.jsonl: input 15015, kept `);
+    expect(summary).toContain('train 400 / validation 40 / test 10');
+    expect(summary.split('\n').filter((l) => l.startsWith('     model '))).toEqual([jobs[0]!, jobs[1]!, jobs[2]!].map((j) => `     model ${j.outputModelArn}`));
 
     // and every step happened once: one job per part and stage, one move to each next stage
     const events = (await store.listEvents(run.runId)).map((e) => e.type);
