@@ -121,3 +121,48 @@ describe('kept lines', () => {
     expect(kept.map((k) => JSON.parse(k.record))).toEqual(categories.map((_, i) => ({ prompt: `q${i}`, completion: 'a' })));
   });
 });
+
+describe('the byte path and what it remembers across chunks', () => {
+  const bytesOf = (value: unknown) => Buffer.from(JSON.stringify(value));
+  const run = (config: Record<string, unknown>, values: unknown[], scope?: { run: string; chunk: number }) => {
+    const kept: Array<{ meta: KeptMeta; record: string }> = [];
+    const rejects: Array<Record<string, unknown>> = [];
+    const p = new ChunkProcessor(
+      resolveRecordRules(resolveRunConfig(config)),
+      { kept: (meta, record) => kept.push({ meta: JSON.parse(meta) as KeptMeta, record: record.toString('utf8') }), reject: (l) => rejects.push(JSON.parse(l) as Record<string, unknown>) },
+      scope,
+    );
+    values.forEach((v, i) => {
+      const taken = p.handleJsonBytes(bytesOf(v), i * 100, i + 1, undefined);
+      if (!taken) p.handle({ pos: i * 100, line: i + 1, value: v, raw: JSON.stringify(v) });
+    });
+    return { kept, rejects, counts: p.counts };
+  };
+  const rec = { instruction: '質問', input: '文脈', output: '答え', category: 'qa' };
+
+  it('renders the same bytes anew for another template, not from what it remembers of the last one', () => {
+    const a = run({}, [rec]);
+    const b = run({ prep: { template: { kind: 'dolly', inputPrefix: 'Q:' } } }, [rec]);
+    expect(JSON.parse(a.kept[0]!.record).prompt).toBe('入力:質問\n知識:文脈');
+    expect(JSON.parse(b.kept[0]!.record).prompt).toBe('Q:質問\n知識:文脈');
+    expect(b.kept[0]!.meta.n).toBe(a.kept[0]!.meta.n - 1); // '入力:' is one code point longer than 'Q:'
+  });
+
+  it('gives a remembered record the same outcome as a new one, and drops only what an earlier chunk of the same run kept', () => {
+    const other = { ...rec, index: '2' };
+    const first = run({}, [rec, other], { run: 'r1', chunk: 0 });
+    expect(first.kept).toHaveLength(1);
+    // A later chunk of the same run: the text was kept by chunk 0, so it is a duplicate naming chunk 0's line.
+    const later = run({}, [other], { run: 'r1', chunk: 3 });
+    expect(later.kept).toHaveLength(0);
+    expect(later.rejects).toEqual([{ reason: 'filtered:duplicate', detail: 'same text as line 1', line: 1 }]);
+    // Chunk 0 again (a redelivery), or another run: kept, the same record and metadata as the first time (bar its place).
+    for (const scope of [{ run: 'r1', chunk: 0 }, { run: 'r2', chunk: 5 }]) {
+      const again = run({}, [other], scope);
+      expect(again.kept).toHaveLength(1);
+      expect(again.kept[0]!.record).toBe(first.kept[0]!.record);
+      expect({ ...again.kept[0]!.meta, l: 0, p: 0 }).toEqual({ ...first.kept[0]!.meta, l: 0, p: 0 });
+    }
+    expect(countsBalance(later.counts)).toBe(true);
+  });
+});
