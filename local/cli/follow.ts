@@ -2,9 +2,8 @@ import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoRunStore } from '../../shared/runs/dynamo-run-store';
-import type { Run, RunCounts } from '../../shared/runs/run';
-import { stageKey } from '../../shared/orchestration/naming';
-import { stageSource } from '../../shared/orchestration/stages';
+import type { Run } from '../../shared/runs/run';
+import { describeStages } from '../../shared/orchestration/stages';
 import { isTerminal } from '../../shared/runs/status';
 
 /** Finds the run started from an object, by its source bucket and key (a scan: fine for a local or small table). */
@@ -111,26 +110,18 @@ export function summarize(run: Run, artifacts: Array<{ key: string; size: number
   return lines.join('\n');
 }
 
-/**
- * A chained run's stages, one line each with what it prepared and the model(s) it made: `records` above is stage 0's,
- * and a later stage's counts are in its prepare record.
- */
+/** A chained run's stages, one line each with what it prepared, then the model(s) it made. */
 function chainedStages(run: Run): string[] {
-  const stages = run.config.stages ?? [];
-  if (stages.length < 2) return [];
+  const stages = describeStages(run);
+  if (!stages.length) return [];
   const lines = ['stages:'];
-  stages.forEach((stage, n) => {
-    const source = stageSource(run, n);
-    const counts = n === 0 ? run.counts : (run.stages?.[stageKey('prepare', n)]?.outputs?.counts as RunCounts | undefined);
-    const models = Object.entries(run.stages ?? {})
-      .filter(([key]) => key === stageKey('train', n) || key.startsWith(`${stageKey('train', n)}.`))
-      .map(([, record]) => record.outputs?.modelArn)
-      .filter((arn): arn is string => typeof arn === 'string');
-    const records = counts
-      ? `input ${counts.input}, kept ${counts.kept}${counts.train !== undefined ? `, train ${counts.train} / validation ${counts.validation ?? 0} / test ${counts.test ?? 0}` : ''}`
+  for (const st of stages) {
+    const c = st.counts;
+    const records = c
+      ? `input ${c.input}, kept ${c.kept}${c.train !== undefined ? `, train ${c.train} / validation ${c.validation ?? 0} / test ${c.test ?? 0}` : ''}`
       : 'not prepared yet';
-    lines.push(`  ${n}: ${stage.customizationType ?? run.config.training.customizationType} on s3://${source.bucket}/${source.key}: ${records}`);
-    for (const arn of models) lines.push(`     model ${arn}`);
-  });
+    lines.push(`  ${st.stage}: ${st.customizationType} on s3://${st.source.bucket}/${st.source.key}: ${records}`);
+    for (const arn of st.models) lines.push(`     model ${arn}`);
+  }
   return lines;
 }

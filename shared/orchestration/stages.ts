@@ -1,7 +1,7 @@
 import { stageCount, type RunConfig } from '../config/run-config';
 import type { S3ObjectRef } from '../messages/pipeline';
 import { artifactKeys } from '../prep/split';
-import type { Run } from '../runs/run';
+import type { Run, RunCounts } from '../runs/run';
 import { stageKey } from './naming';
 
 /**
@@ -69,4 +69,41 @@ export function nextStep(config: RunConfig, stage: number, part: number, parts: 
   if (part + 1 < parts) return { kind: 'part', stage, part: part + 1 };
   if (stage + 1 < stageCount(config)) return { kind: 'stage', stage: stage + 1 };
   return { kind: 'final' };
+}
+
+/** What one stage of a chained run prepared and trained, for the run summary and the report. */
+export interface StageSummary {
+  stage: number;
+  customizationType: string;
+  source: S3ObjectRef;
+  /** Its data preparation's counts (stage 0's are the run's), once prepared. */
+  counts?: RunCounts;
+  /** The models its jobs made, in order (one per sequential part). */
+  models: string[];
+  /** The last job's final losses. */
+  trainingLoss?: number;
+  validationLoss?: number;
+}
+
+/** A chained run's stages as summaries, in order; empty for a run of one stage. */
+export function describeStages(run: Pick<Run, 'source' | 'config' | 'counts' | 'stages'>): StageSummary[] {
+  const stages = run.config.stages ?? [];
+  if (stages.length < 2) return [];
+  return stages.map((stage, n) => {
+    const train = stageKey('train', n);
+    const jobs = Object.entries(run.stages ?? {})
+      .filter(([key]) => key === train || key.startsWith(`${train}.`))
+      .map(([, record]) => record.outputs ?? {});
+    const last = jobs.at(-1);
+    const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+    return {
+      stage: n,
+      customizationType: stage.customizationType ?? run.config.training.customizationType,
+      source: stageSource(run, n),
+      counts: n === 0 ? run.counts : (run.stages?.[stageKey('prepare', n)]?.outputs?.counts as RunCounts | undefined),
+      models: jobs.map((o) => o.modelArn).filter((arn): arn is string => typeof arn === 'string'),
+      trainingLoss: num(last?.trainingLoss),
+      validationLoss: num(last?.validationLoss),
+    };
+  });
 }

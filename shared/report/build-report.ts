@@ -1,6 +1,7 @@
 import type { Run, RunCounts } from '../runs/run';
 import { categoryChart, funnelChart, lengthChart, lossChart, reasonsChart } from './charts';
 import type { ReportInputs } from './inputs';
+import { describeStages } from '../orchestration/stages';
 
 export interface RunReport {
   /** One self-contained page: inline CSS and SVG charts, no external resource, viewable offline. */
@@ -112,6 +113,27 @@ export function buildReport(inputs: ReportInputs): RunReport {
   html.push(
     section('overview', 'Overview', table(['', ''], overview(run))),
   );
+
+  // A chained run's stages: the charts below describe stage 0's data and the last job.
+  const stages = describeStages(run);
+  if (stages.length) {
+    const rows = stages.map((st) => {
+      const c = st.counts;
+      return [
+        String(st.stage),
+        st.customizationType,
+        `s3://${st.source.bucket}/${st.source.key}`,
+        c ? fmt(c.input) : '–',
+        c ? fmt(c.kept) : '–',
+        c?.train !== undefined ? `${fmt(c.train)} / ${fmt(c.validation ?? 0)} / ${fmt(c.test ?? 0)}` : '–',
+        st.models.length ? st.models.join(', ') : '–',
+        st.trainingLoss !== undefined ? String(st.trainingLoss) : '–',
+      ];
+    });
+    const head = ['stage', 'type', 'data', 'input records', 'kept', 'train / validation / test', 'models', 'final training loss'];
+    html.push(section('stages', 'Stages', `<p>A chained run: each stage trains on the model of the one before. The sections below describe stage 0's data and the last job.</p>` + table(head, rows, [3, 4])));
+    md.push('', '## Stages', '', mdTable(head, rows));
+  }
 
   // Funnel and reasons
   if (funnel) {

@@ -1,3 +1,4 @@
+import { RunConfig } from '../../../shared/config/run-config';
 import { buildReport } from '../../../shared/report/build-report';
 import { droppedForLength, lengthHistogram, parseMetricsCsv, readEvaluationSamples, readManifest } from '../../../shared/report/inputs';
 import { finishedRun, reportInputs } from './report-fixture';
@@ -99,5 +100,30 @@ describe('report inputs, read tolerantly', () => {
       { prompt: 'i', completion: 'o', reference: 'e' },
     ]);
     expect(readEvaluationSamples('{"samples":[{"prompt":"p","response":"r"}]}')).toEqual([{ prompt: 'p', completion: 'r', reference: undefined }]);
+  });
+});
+
+describe('a chained run', () => {
+  it('gets a table of its stages: each one\'s data, records, models and loss; a single-stage run gets none', () => {
+    const config = RunConfig.parse({
+      stages: [
+        { customizationType: 'CONTINUED_PRE_TRAINING', prep: { template: { kind: 'text' } } },
+        { dataset: { key: 'inputs/dolly.jsonl' }, customizationType: 'FINE_TUNING' },
+      ],
+    });
+    const run = finishedRun({
+      config,
+      stages: {
+        train: { status: 'done', attempts: 1, outputs: { modelArn: 'arn:cpt-a', trainingLoss: 2.5 } },
+        'train.1': { status: 'done', attempts: 1, outputs: { modelArn: 'arn:cpt-b', trainingLoss: 2.1 } },
+        'prepare-1': { status: 'done', attempts: 1, outputs: { counts: { input: 15015, kept: 14598, filtered: 417, rejected: 0, byReason: {}, train: 400, validation: 40, test: 10 } } },
+        'train-1': { status: 'done', attempts: 1, outputs: { modelArn: 'arn:ft', trainingLoss: 0.61 } },
+      },
+    });
+    const { html, markdown } = buildReport({ ...reportInputs(), run });
+    expect(html).toContain('<h2>Stages</h2>');
+    expect(markdown).toContain('| 0 | CONTINUED_PRE_TRAINING | s3://btp-datasets/datasets/dolly-ja.jsonl | 1,000 | 900 | 700 / 100 / 50 | arn:cpt-a, arn:cpt-b | 2.1 |');
+    expect(markdown).toContain('| 1 | FINE_TUNING | s3://btp-datasets/inputs/dolly.jsonl | 15,015 | 14,598 | 400 / 40 / 10 | arn:ft | 0.61 |');
+    expect(buildReport(reportInputs()).markdown).not.toContain('## Stages');
   });
 });
