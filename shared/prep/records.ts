@@ -161,7 +161,7 @@ export class ChunkProcessor {
     }
     const first = filters.dropDuplicates && known.k !== undefined ? this.firstOf(known.k) : undefined;
     if (first) {
-      this.drop(rec, 'filtered:duplicate', `same text as ${where(first)}`);
+      this.drop(rec, DUPLICATE, `same text as ${where(first)}`);
       return true;
     }
     const obj: Record<string, unknown> = {};

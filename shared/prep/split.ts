@@ -106,7 +106,7 @@ export async function splitRun(args: {
   if (crossDuplicates > 0) {
     counts.kept -= crossDuplicates;
     counts.filtered += crossDuplicates;
-    counts.byReason['filtered:duplicate'] = (counts.byReason['filtered:duplicate'] ?? 0) + crossDuplicates;
+    counts.byReason[DUPLICATE] = (counts.byReason[DUPLICATE] ?? 0) + crossDuplicates;
   }
 
   const warnings = [...(args.warnings ?? [])];
