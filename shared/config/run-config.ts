@@ -39,8 +39,15 @@ export const PrepConfig = z.object({
     .prefault({}),
   /** Field used for category counts and optional stratification. */
   categoryField: z.string().default('category'),
-  /** Chunk size for parallel transform, in bytes of input. */
+  /** The largest chunk for parallel transform, in bytes of input (after gunzip). */
   chunkBytes: z.number().int().positive().default(64 * 1024 * 1024),
+  /**
+   * A file that chunkBytes would leave in fewer than `fanOut` chunks is cut into `fanOut` chunks instead, none smaller
+   * than `minChunkBytes`, so a mid-sized file is transformed by several functions at once. Only where a chunk can be
+   * read by itself (uncompressed UTF-8 text, Parquet); a gzip or converted chunk is read from the start of the file.
+   */
+  fanOut: z.number().int().positive().default(8),
+  minChunkBytes: z.number().int().positive().default(8 * 1024 * 1024),
 });
 export type PrepConfig = z.infer<typeof PrepConfig>;
 

@@ -25,15 +25,25 @@ export interface Plan {
 const SNIFF_BYTES = 64 * 1024;
 
 /**
+ * The size chunks are cut to: `chunkBytes`, or for a file that would make fewer than `fanOut` chunks of it, a
+ * `fanOut`th of the file but no less than `minChunkBytes`, when each chunk can be read by itself (`rangeable`).
+ */
+export function chunkTarget(prep: PrepConfig, bytes: number, rangeable: boolean): number {
+  if (!rangeable) return prep.chunkBytes;
+  return Math.min(prep.chunkBytes, Math.max(prep.minChunkBytes, Math.ceil(bytes / prep.fanOut)));
+}
+
+/**
  * Reads a text input once, from start to end, to check it (UTF-8, structure) and to cut it into chunks of about
- * `chunkBytes` on record boundaries. A broken file throws InputError naming the problem and where it is; a bad record
- * does not (transform rejects it with a reason, and the counts keep it).
+ * `chunkBytes` (default: `prep.chunkBytes`) on record boundaries. A broken file throws InputError naming the problem
+ * and where it is; a bad record does not (transform rejects it with a reason, and the counts keep it).
  */
 export async function planText(
   raw: Readable,
-  opts: { file: string; key: string; prep: PrepConfig; compression: Compression; encoding?: string },
+  opts: { file: string; key: string; prep: PrepConfig; chunkBytes?: number; compression: Compression; encoding?: string },
 ): Promise<Plan> {
   const { prep, file } = opts;
+  const chunkBytes = opts.chunkBytes ?? prep.chunkBytes;
   const logical = logicalStream(raw, opts.compression, opts.encoding);
   const validator = opts.encoding ? undefined : new Utf8Validator(file);
   let format: TextFormat | undefined;
@@ -55,7 +65,7 @@ export async function planText(
       return;
     }
     records++;
-    if (r.pos - chunkStart >= prep.chunkBytes && records > 1) {
+    if (r.pos - chunkStart >= chunkBytes && records > 1) {
       chunks.push({ index: chunks.length, total: 1, format: format!, compression: opts.compression, start: chunkStart, end: r.pos, firstLine: chunkFirst });
       chunkStart = r.pos;
       chunkFirst = format === 'json' ? r.index : r.line;
@@ -97,7 +107,11 @@ export async function planText(
   return { format: format!, compression: opts.compression, encoding: opts.encoding, chunks: withTotal(chunks), records, bytes, columns };
 }
 
-/** Cuts a Parquet file into chunks of whole row groups of about `chunkBytes` (uncompressed) each. */
+/**
+ * Cuts a Parquet file into chunks of whole row groups of about `chunkBytes` (uncompressed) each; or, for a file that
+ * would make fewer than `fanOut` chunks of it, about a `fanOut`th of it but no less than `minChunkBytes` (each chunk
+ * reads only its own row groups).
+ */
 export async function planParquet(file: AsyncBuffer, opts: { file: string; prep: PrepConfig; compression: Compression }): Promise<Plan> {
   let metadata;
   try {
@@ -108,12 +122,13 @@ export async function planParquet(file: AsyncBuffer, opts: { file: string; prep:
   const columns = metadata.schema.slice(1).filter((s) => !s.num_children).map((s) => s.name);
   checkColumns(columns, opts.prep, opts.file);
   const ranges = rowGroupRanges(metadata);
+  const chunkBytes = chunkTarget(opts.prep, ranges.reduce((n, r) => n + r.bytes, 0), opts.compression === 'none');
   const chunks: ChunkPlan[] = [];
   let group: number[] = [];
   let bytes = 0;
   let first = 0;
   ranges.forEach((r, i) => {
-    if (group.length && bytes + r.bytes > opts.prep.chunkBytes) {
+    if (group.length && bytes + r.bytes > chunkBytes) {
       chunks.push({ index: chunks.length, total: 1, format: 'parquet', compression: opts.compression, rowGroups: group, firstLine: first });
       group = [];
       bytes = 0;

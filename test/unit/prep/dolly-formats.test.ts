@@ -13,7 +13,18 @@ describeWithData(DOLLY)('databricks-dolly-15k-ja in every format gives the same 
 
   beforeAll(async () => {
     rows = readJsonl(DOLLY);
-    reference = await runPipeline(toJsonl(rows), 'datasets/dolly/dolly.jsonl');
+    // The reference is one chunk; the variants below are cut as the defaults cut them (fan-out: in two, gzip in one).
+    reference = await runPipeline(toJsonl(rows), 'datasets/dolly/dolly.jsonl', { prep: { fanOut: 1 } });
+  });
+
+  it('is one chunk with fanOut 1; by default, a file this size is cut for fan-out into chunks of at least 8 MiB', async () => {
+    expect(reference.run!.chunksTotal).toBe(1);
+    const byDefault = await runPipeline(toJsonl(rows), 'datasets/dolly/default.jsonl');
+    expect(byDefault.run!.chunksTotal).toBe(2); // 16.2 MB
+    expect(byDefault.run!.counts).toEqual(reference.run!.counts);
+    expect(sets(byDefault)).toEqual(sets(reference));
+    // A gzip chunk would be read from the start of the file: gzip input is cut only by chunkBytes.
+    expect((await runPipeline(gzip(toJsonl(rows)), 'datasets/dolly/default.jsonl.gz')).run!.chunksTotal).toBe(1);
   });
 
   it('knows the data: 15,015 records, 4,598 with an input, three with characters outside the BMP', () => {
