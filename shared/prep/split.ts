@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { RunConfig } from '../config/run-config';
 import { customizationSpec, findBaseModel } from '../catalog';
 import type { S3ObjectRef } from '../messages/pipeline';
@@ -78,30 +79,32 @@ export async function splitRun(args: {
   const reps: number[] = []; // per candidate: the ordinal (over all chunks' kept lines) of the line that stays
   const lines = chunks.map(() => new LineNotes());
   let keptLines = 0;
-  for (const [j, chunk] of chunks.entries()) {
-    const notes = lines[j]!;
-    // Only the metadata is read: the records are in kept.jsonl, line for line.
-    await eachLineBytes(await store.read(chunk.metaKey), (line) => {
-      const meta = parseMetaBytes(line);
-      const id = idOf(meta);
-      let ci = best.get(id);
-      if (ci === undefined) {
-        ci = candidates.push({ k: id, p: meta.p, q: meta.q, c: meta.c, g: meta.g, n: meta.n, t: meta.t, l: meta.l, w: meta.w }) - 1;
-        best.set(id, ci);
-        reps.push(keptLines);
-      } else {
-        const prev = candidates[ci]!;
-        // Chunks are read in source order, so the first seen is the first; this only guards that assumption.
-        if (meta.p < prev.p || (meta.p === prev.p && meta.q < prev.q)) {
-          candidates[ci] = { ...prev, p: meta.p, q: meta.q, c: meta.c, g: meta.g, n: meta.n, t: meta.t, l: meta.l, w: meta.w };
-          reps[ci] = keptLines;
+  // Only the metadata is read: the records are in kept.jsonl, line for line.
+  await readingAhead(store, chunks.map((c) => c.metaKey), async (next) => {
+    for (const [j] of chunks.entries()) {
+      const notes = lines[j]!;
+      await eachLineBytes(await next(), (line) => {
+        const meta = parseMetaBytes(line);
+        const id = idOf(meta);
+        let ci = best.get(id);
+        if (ci === undefined) {
+          ci = candidates.push({ k: id, p: meta.p, q: meta.q, c: meta.c, g: meta.g, n: meta.n, t: meta.t, l: meta.l, w: meta.w }) - 1;
+          best.set(id, ci);
+          reps.push(keptLines);
+        } else {
+          const prev = candidates[ci]!;
+          // Chunks are read in source order, so the first seen is the first; this only guards that assumption.
+          if (meta.p < prev.p || (meta.p === prev.p && meta.q < prev.q)) {
+            candidates[ci] = { ...prev, p: meta.p, q: meta.q, c: meta.c, g: meta.g, n: meta.n, t: meta.t, l: meta.l, w: meta.w };
+            reps[ci] = keptLines;
+          }
         }
-      }
-      notes.push(ci, meta.l, meta.w);
-      keptLines++;
-      return undefined;
-    });
-  }
+        notes.push(ci, meta.l, meta.w);
+        keptLines++;
+        return undefined;
+      });
+    }
+  });
   const crossDuplicates = keptLines - best.size;
   if (crossDuplicates > 0) {
     counts.kept -= crossDuplicates;
@@ -132,43 +135,51 @@ export async function splitRun(args: {
   const writers = { train: open(keys.prepared('train')), validation: open(keys.prepared('validation')), test: open(keys.prepared('test')) };
   const rejects = open(keys.rejects);
   const sets = candidates.map((c) => assign.get(c.k));
-  let ordinal = 0;
-  for (const [j, chunk] of chunks.entries()) {
-    await rejects.copyFrom(await store.read(chunk.rejectsKey));
-    const notes = lines[j]!;
-    const first = ordinal;
-    // The line stays (the first of its text); when it is chosen for a set, its record is copied from the chunk.
-    const chosen = (i: number) => {
-      const ci = notes.candidate(i);
-      return reps[ci] === first + i ? sets[ci] : undefined;
-    };
-    const duplicate = (i: number) => {
-      const ci = notes.candidate(i);
-      if (reps[ci] === first + i) return undefined;
-      const f = candidates[ci]!;
-      const detail = f.l !== undefined ? `same text as line ${f.l}` : f.w !== undefined ? `same text as row ${f.w}` : 'same text as an earlier record';
-      return rejects.write(`{"reason":"${DUPLICATE}","detail":"${detail}"${notes.at(i)}}`);
-    };
-    ordinal += notes.length;
-    let needed = false;
-    for (let i = 0; i < notes.length && !needed; i++) needed = chosen(i) !== undefined;
-    if (!needed) {
-      // No record of this chunk is in a set: pass 1's notes are all its reject lines need, the file is not read again.
-      for (let i = 0; i < notes.length; i++) {
-        const wait = duplicate(i);
-        if (wait) await wait;
+  // Where each chunk's lines start in the ordinals over all chunks' kept lines.
+  const firsts: number[] = [];
+  lines.reduce((n, l) => (firsts.push(n), n + l.length), 0);
+  // The line stays (the first of its text); when it is chosen for a set, its record is copied from the chunk.
+  const chosenIn = (j: number) => (i: number) => {
+    const ci = lines[j]!.candidate(i);
+    return reps[ci] === firsts[j]! + i ? sets[ci] : undefined;
+  };
+  // A chunk's kept.jsonl is read again only when one of its records is in a set.
+  const needed = lines.map((notes, j) => {
+    const chosen = chosenIn(j);
+    for (let i = 0; i < notes.length; i++) if (chosen(i) !== undefined) return true;
+    return false;
+  });
+  await readingAhead(store, chunks.flatMap((c, j) => (needed[j] ? [c.rejectsKey, c.keptKey] : [c.rejectsKey])), async (next) => {
+    for (const [j, chunk] of chunks.entries()) {
+      await rejects.copyFrom(await next());
+      const notes = lines[j]!;
+      const first = firsts[j]!;
+      const chosen = chosenIn(j);
+      const duplicate = (i: number) => {
+        const ci = notes.candidate(i);
+        if (reps[ci] === first + i) return undefined;
+        const f = candidates[ci]!;
+        const detail = f.l !== undefined ? `same text as line ${f.l}` : f.w !== undefined ? `same text as row ${f.w}` : 'same text as an earlier record';
+        return rejects.write(`{"reason":"${DUPLICATE}","detail":"${detail}"${notes.at(i)}}`);
+      };
+      if (!needed[j]) {
+        // No record of this chunk is in a set: pass 1's notes are all its reject lines need, the file is not read again.
+        for (let i = 0; i < notes.length; i++) {
+          const wait = duplicate(i);
+          if (wait) await wait;
+        }
+        continue;
       }
-      continue;
+      let i = 0;
+      await eachLineBytes(await next(), (line) => {
+        const set = chosen(i);
+        const wait = set ? writers[set].writeBytes(line) : duplicate(i);
+        i++;
+        return wait;
+      });
+      if (i !== notes.length) throw new Error(`${chunk.keptKey} has ${i} lines where ${chunk.metaKey} has ${notes.length}`);
     }
-    let i = 0;
-    await eachLineBytes(await store.read(chunk.keptKey), (line) => {
-      const set = chosen(i);
-      const wait = set ? writers[set].writeBytes(line) : duplicate(i);
-      i++;
-      return wait;
-    });
-    if (i !== notes.length) throw new Error(`${chunk.keptKey} has ${i} lines where ${chunk.metaKey} has ${notes.length}`);
-  }
+  });
   // The four uploads finish side by side.
   const [train, validation, test, rejected] = await Promise.all([writers.train.close(), writers.validation.close(), writers.test.close(), rejects.close()]);
   const outputs = { train, validation, test, rejects: rejected };
@@ -252,5 +263,32 @@ class LineNotes {
   at(i: number): string {
     const k = this.kind[i];
     return k === 1 ? `,"line":${this.where[i]}` : k === 2 ? `,"row":${this.where[i]}` : '';
+  }
+}
+
+/**
+ * Reads `keys` in turn (`next()` gives each one's stream), each GET started while the one before it is read: the
+ * request's round trip to the store is spent while the previous object is still being worked on, not between the two.
+ * A read started ahead and not taken (the work stopped on an error) is ended.
+ */
+async function readingAhead(store: ArtifactStore, keys: string[], work: (next: () => Promise<Readable>) => Promise<void>): Promise<void> {
+  const started: Array<Promise<Readable>> = [];
+  const start = (i: number) => {
+    if (i >= keys.length || started[i]) return;
+    const p = store.read(keys[i]!);
+    p.catch(() => undefined); // a failure is thrown to whoever asks for it, not left unhandled meanwhile
+    started[i] = p;
+  };
+  let taken = 0;
+  const next = () => {
+    if (taken >= keys.length) throw new Error(`asked for more than the ${keys.length} objects planned`);
+    start(taken);
+    start(taken + 1);
+    return started[taken++]!;
+  };
+  try {
+    await work(next);
+  } finally {
+    for (const p of started.slice(taken)) p?.then((r) => r.destroy(), () => undefined);
   }
 }

@@ -1,0 +1,67 @@
+import type { Readable } from 'node:stream';
+import type { ArtifactStore } from '../../../shared/prep/ports';
+import { splitRun } from '../../../shared/prep/split';
+import { ARTIFACTS, runPipeline, type PipelineResult } from '../../helpers/prep/pipeline';
+
+const rec = (i: number) => ({ instruction: `質問${i}`, input: '', output: `答え${i}`, category: 'open_qa' });
+const body = Array.from({ length: 60 }, (_, i) => JSON.stringify(rec(i % 40))).join('\n') + '\n';
+const config = { prep: { chunkBytes: 600 }, split: { train: 20, validation: 5, test: 5 } };
+
+/** The artifacts of a prepared run, read through a store that notes each read, when its stream ends, and the streams. */
+function watched(r: PipelineResult) {
+  const base = r.objects.artifacts(ARTIFACTS);
+  const log: string[] = [];
+  const streams = new Map<string, Readable>();
+  const store: ArtifactStore = {
+    ...base,
+    read: async (key) => {
+      log.push(`read ${key}`);
+      const s = await base.read(key);
+      s.on('end', () => log.push(`end ${key}`));
+      streams.set(key, s);
+      return s;
+    },
+  };
+  return { store, log, streams };
+}
+
+describe("split reads each chunk's files one ahead", () => {
+  let r: PipelineResult;
+  beforeAll(async () => {
+    r = await runPipeline(body, 'datasets/reads.jsonl', config);
+  });
+
+  it('asks for the next file before the one it works on is read to its end, and writes the same split', async () => {
+    const chunks = await r.runs.listChunks(r.run!.runId);
+    expect(chunks.length).toBeGreaterThan(3);
+    const written = (set: string) => r.objects.text(ARTIFACTS, `runs/${r.run!.runId}/prepared/${set}.jsonl`);
+    const before = ['train', 'validation', 'test'].map(written);
+    r.objects.objects.delete(`${ARTIFACTS}/runs/${r.run!.runId}/prepared/train.jsonl`);
+    const { store, log } = watched(r);
+    const again = await splitRun({ runId: r.run!.runId, source: r.run!.source, config: r.run!.config, chunks, store });
+    expect(again.ok).toBe(true);
+    const sorted = [...chunks].sort((a, b) => a.index - b.index);
+    for (let j = 0; j + 1 < sorted.length; j++) {
+      expect(log.indexOf(`read ${sorted[j + 1]!.metaKey}`)).toBeLessThan(log.indexOf(`end ${sorted[j]!.metaKey}`));
+    }
+    expect(['train', 'validation', 'test'].map(written)).toEqual(before);
+    expect(before[0]!.split('\n').filter(Boolean)).toHaveLength(20);
+  });
+
+  it('a split that stops on an error ends the read it had started ahead', async () => {
+    const chunks = (await r.runs.listChunks(r.run!.runId)).sort((a, b) => a.index - b.index);
+    // The first chunk's kept.jsonl loses its lines: split notices it has fewer lines than meta.jsonl and stops.
+    const saved = r.objects.get(ARTIFACTS, chunks[0]!.keptKey)!;
+    r.objects.put(ARTIFACTS, chunks[0]!.keptKey, '');
+    try {
+      const { store, streams } = watched(r);
+      await expect(splitRun({ runId: r.run!.runId, source: r.run!.source, config: r.run!.config, chunks, store })).rejects.toThrow(/has 0 lines where/);
+      const ahead = streams.get(chunks[1]!.rejectsKey)!;
+      expect(ahead).toBeDefined();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(ahead.destroyed).toBe(true);
+    } finally {
+      r.objects.put(ARTIFACTS, chunks[0]!.keptKey, saved);
+    }
+  });
+});
