@@ -6,7 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import { mkdtempSync, rmSync, statSync, createReadStream } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { resolveRunConfig } from '../shared/config/run-config';
 import { bundleChunkWorker, prepareCore } from './core';
@@ -93,7 +93,11 @@ async function stack() {
     // A warm-up run on the 401-record sample first, as a deployed pipeline's functions are warm: the first invocation
     // of each function pays for its SDK clients' first connections and for compiling the hot code, which is not the
     // data path the case measures. Its time is printed too.
+    // The sample is cut into as many chunks as transform has environments (one a core), so every environment the
+    // measured run may use is warm, as in a pipeline that has been taking runs.
     const sample = Buffer.from(sampleJsonl());
+    const warmUpConfig = { prep: { chunkBytes: Math.ceil(sample.length / availableParallelism()) } };
+    await s.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'datasets/bench/warm-up.jsonl.run.json', Body: JSON.stringify(warmUpConfig) }));
     const warmUp = await prepare('datasets/bench/warm-up.jsonl', sample, sample.length);
     const measured = await prepare(`datasets/bench/${path.basename(file)}`, createReadStream(file), bytes);
     return { ...measured, warmUpSeconds: warmUp.seconds };
