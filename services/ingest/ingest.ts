@@ -11,11 +11,11 @@ import type { Run } from '../../shared/runs/run';
 import type { RunStore } from '../../shared/runs/store';
 import { bufferAsAsync, sourceName } from '../../shared/prep/chunk';
 import { InputError } from '../../shared/prep/errors';
-import { chunkTarget, planParquet, planText, type Plan } from '../../shared/prep/plan';
+import { planParquet, planText, type Plan } from '../../shared/prep/plan';
 import type { DatasetStore } from '../../shared/prep/ports';
 import { resolveRecordRules } from '../../shared/prep/rules';
 import { isDatasetKey, resolveLayers, runIdFor, SIDECAR_SUFFIX, stripQuotes } from '../../shared/prep/run-setup';
-import { checkEncoding, isGzip, isParquet, isRangeable } from '../../shared/prep/source';
+import { checkEncoding, isGzip, isParquet } from '../../shared/prep/source';
 import type { IngestInput } from './s3-event';
 
 export interface IngestDeps {
@@ -216,8 +216,7 @@ export async function planInput(source: S3ObjectRef, config: RunConfig, datasets
     return planParquet(bufferAsAsync(Buffer.concat(whole)), { file, prep, compression });
   }
   try {
-    const chunkBytes = chunkTarget(prep, size, isRangeable({ compression }, encoding));
-    return await planText(await datasets.open(source), { file, key: source.key, prep, chunkBytes, compression, encoding });
+    return await planText(await datasets.open(source), { file, key: source.key, prep, size, compression, encoding });
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code?.startsWith('Z_')) throw new InputError(`the gzip data is broken: ${(err as Error).message}`);

@@ -6,7 +6,7 @@ import { parseDelimited } from './csv';
 import { InputError } from './errors';
 import { rowGroupRanges } from './read';
 import { makeSplitter, type RawRecord, type TextFormat } from './scan';
-import { checkNotUtf16, logicalStream, sniffTextFormat, type Compression, type Format } from './source';
+import { checkNotUtf16, isRangeable, logicalStream, sniffTextFormat, type Compression, type Format } from './source';
 import { Utf8Validator } from './utf8';
 
 export interface Plan {
@@ -34,16 +34,16 @@ export function chunkTarget(prep: PrepConfig, bytes: number, rangeable: boolean)
 }
 
 /**
- * Reads a text input once, from start to end, to check it (UTF-8, structure) and to cut it into chunks of about
- * `chunkBytes` (default: `prep.chunkBytes`) on record boundaries. A broken file throws InputError naming the problem
- * and where it is; a bad record does not (transform rejects it with a reason, and the counts keep it).
+ * Reads a text input once, from start to end, to check it (UTF-8, structure) and to cut it on record boundaries into
+ * chunks of the size chunkTarget gives for the object's `size`. A broken file throws InputError naming the problem and
+ * where it is; a bad record does not (transform rejects it with a reason, and the counts keep it).
  */
 export async function planText(
   raw: Readable,
-  opts: { file: string; key: string; prep: PrepConfig; chunkBytes?: number; compression: Compression; encoding?: string },
+  opts: { file: string; key: string; prep: PrepConfig; size: number; compression: Compression; encoding?: string },
 ): Promise<Plan> {
   const { prep, file } = opts;
-  const chunkBytes = opts.chunkBytes ?? prep.chunkBytes;
+  const chunkBytes = chunkTarget(prep, opts.size, isRangeable({ compression: opts.compression }, opts.encoding));
   const logical = logicalStream(raw, opts.compression, opts.encoding);
   const validator = opts.encoding ? undefined : new Utf8Validator(file);
   let format: TextFormat | undefined;
