@@ -21,7 +21,7 @@ const print = (line: Record<string, unknown>) => process.stdout.write(JSON.strin
 
 function runNode(mode: string, file: string, workers?: string): Record<string, unknown> {
   // The stack case runs with the flags `npm start` gives the local stack (see package.json).
-  const flags = ['--openssl-legacy-provider', '--expose-gc', ...(mode === 'stack' ? ['--single-threaded-gc'] : [])];
+  const flags = ['--openssl-legacy-provider', '--expose-gc', ...(mode === 'stack' ? ['--single-threaded-gc', '--no-flush-bytecode'] : [])];
   const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', path.join(__dirname, 'case.ts'), mode, file, ...(workers ? [workers] : [])], {
     cwd: ROOT,
     encoding: 'utf8',
