@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import type { AsyncBuffer } from 'hyparquet';
 import type { ChunkPlan, S3ObjectRef } from '../messages/pipeline';
@@ -127,4 +127,3 @@ export const bufferAsAsync = (buf: Buffer): AsyncBuffer => ({
   slice: (s: number, e?: number) => buf.buffer.slice(buf.byteOffset + s, buf.byteOffset + (e ?? buf.length)) as ArrayBuffer,
 });
 
-export const readableOf = (b: Buffer | string) => Readable.from([typeof b === 'string' ? Buffer.from(b) : b]);

@@ -104,15 +104,6 @@ export class FlatObjectReader {
   }
 }
 
-/** `FlatObjectReader` as a map from wanted key to range, or undefined (see there). */
-export function readFlatObject(b: Buffer, wanted: ReadonlySet<string>, lazy?: ReadonlySet<string>): Map<string, FieldRange> | undefined {
-  const reader = new FlatObjectReader([...wanted], lazy);
-  if (!reader.read(b)) return undefined;
-  const out = new Map<string, FieldRange>();
-  reader.names.forEach((name, k) => reader.fields[k] && out.set(name, reader.fields[k]));
-  return out;
-}
-
 const HEX = (c: number) => (c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1);
 
 /** The end of a JSON string's content from `s`: its first quote not escaped by a backslash. Nothing else is checked. */

@@ -1,5 +1,14 @@
-import { readFlatObject, writePrefixJson } from '../../../shared/prep/json-fields';
+import { FlatObjectReader, writePrefixJson, type FieldRange } from '../../../shared/prep/json-fields';
 import { prefix } from '../../../shared/prep/text';
+
+/** The reader's fields as a map from wanted key to range, or undefined when it does not take the record. */
+function readFlatObject(b: Buffer, wanted: ReadonlySet<string>): Map<string, FieldRange> | undefined {
+  const reader = new FlatObjectReader([...wanted]);
+  if (!reader.read(b)) return undefined;
+  const out = new Map<string, FieldRange>();
+  reader.names.forEach((name, k) => reader.fields[k] && out.set(name, reader.fields[k]));
+  return out;
+}
 
 describe('the byte path of JSON records', () => {
   it('given texts of every kind, the escaped head built from bytes is the one JSON.stringify(prefix(text)) holds', () => {
