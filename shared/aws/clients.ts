@@ -12,7 +12,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
  * `AWS_ENDPOINT_URL_BEDROCK`, `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, ...), so the same code talks to AWS or to the
  * local stack and never knows which.
  */
-export const makeS3 = () => new S3Client({});
+export const makeS3 = () => withUnsignedPayloads(new S3Client({}));
 export const makeSqs = () => new SQSClient({});
 export const makeDynamo = () => new DynamoDBClient({});
 export const makeDocumentClient = (client: DynamoDBClient = makeDynamo()) =>
@@ -52,3 +52,25 @@ function envFingerprint(env: NodeJS.ProcessEnv): string {
     .map((k) => `${k}=${env[k]}`)
     .join('\n');
 }
+
+/**
+ * Uploads are sent with `x-amz-content-sha256: UNSIGNED-PAYLOAD` over HTTPS (and to a loopback endpoint), as the
+ * other AWS SDKs do by default over TLS: the SDK would otherwise hash every byte of a part or object with SHA-256 just
+ * to sign it. The body is still checked end to end by its CRC32 checksum (the SDK's default), which S3 verifies; over
+ * plain HTTP to a remote endpoint the payload stays signed.
+ */
+export function withUnsignedPayloads(s3: S3Client): S3Client {
+  s3.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { protocol?: string; hostname?: string; headers?: Record<string, string>; body?: unknown };
+      if (request.headers && request.body !== undefined && (request.protocol === 'https:' || isLoopback(request.hostname))) {
+        request.headers['x-amz-content-sha256'] ??= 'UNSIGNED-PAYLOAD';
+      }
+      return next(args);
+    },
+    { step: 'build', name: 'btpUnsignedPayload' },
+  );
+  return s3;
+}
+
+const isLoopback = (host: string | undefined) => host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host ?? '');
