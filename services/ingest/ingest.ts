@@ -11,7 +11,7 @@ import type { Run } from '../../shared/runs/run';
 import type { RunStore } from '../../shared/runs/store';
 import { bufferAsAsync, sourceName } from '../../shared/prep/chunk';
 import { InputError } from '../../shared/prep/errors';
-import { planParquet, planText, type Plan } from '../../shared/prep/plan';
+import { planJsonLinesByRanges, planParquet, planText, type Plan } from '../../shared/prep/plan';
 import type { DatasetStore } from '../../shared/prep/ports';
 import { resolveRecordRules } from '../../shared/prep/rules';
 import { isDatasetKey, resolveLayers, runIdFor, SIDECAR_SUFFIX, stripQuotes } from '../../shared/prep/run-setup';
@@ -199,7 +199,10 @@ async function resolveConfig(source: S3ObjectRef, message: Record<string, unknow
   }
 }
 
-/** Detects gzip and Parquet from the first bytes, then checks and plans the input. */
+/**
+ * Detects gzip and Parquet from the first bytes, then checks and plans the input: uncompressed JSON Lines of more than
+ * one chunk is cut by byte ranges without being read (each transform checks its range), anything else is read once.
+ */
 export async function planInput(source: S3ObjectRef, config: RunConfig, datasets: DatasetStore): Promise<Plan> {
   const size = source.size ?? 0;
   if (size === 0) throw new InputError('the file is empty', { offset: 0 });
@@ -214,6 +217,10 @@ export async function planInput(source: S3ObjectRef, config: RunConfig, datasets
     const whole: Buffer[] = [];
     for await (const b of (await datasets.open(source)).pipe(createGunzip())) whole.push(b as Buffer);
     return planParquet(bufferAsAsync(Buffer.concat(whole)), { file, prep, compression });
+  }
+  if (compression === 'none' && !encoding) {
+    const byRanges = await planJsonLinesByRanges(datasets, source, { file, prep, size });
+    if (byRanges) return byRanges;
   }
   try {
     return await planText(await datasets.open(source), { file, key: source.key, prep, size, compression, encoding });

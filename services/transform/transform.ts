@@ -1,12 +1,16 @@
 import { buildMessage, type MessageOf } from '../../shared/messages/envelope';
-import { ChunkRequested, ChunkTransformed } from '../../shared/messages/pipeline';
+import { ChunkRequested, ChunkTransformed, type S3ObjectRef } from '../../shared/messages/pipeline';
 import { publishMessage, type Publish } from '../../shared/aws/queues';
 import type { RunStore } from '../../shared/runs/store';
-import { transformChunkFiles } from '../../shared/prep/chunk';
+import { sourceName, transformChunkFiles, type ChunkOutputs } from '../../shared/prep/chunk';
+import { InputError } from '../../shared/prep/errors';
 import type { ArtifactStore, DatasetStore } from '../../shared/prep/ports';
 import { resolveRecordRules } from '../../shared/prep/rules';
 import { stageConfig } from '../../shared/config/run-config';
 import { currentStage, stageArtifactKeys } from '../../shared/orchestration/stages';
+import { stageKey } from '../../shared/orchestration/naming';
+import { withStage } from '../../shared/orchestration/run-helpers';
+import type { Run } from '../../shared/runs/run';
 
 export interface TransformDeps {
   runs: RunStore;
@@ -22,7 +26,7 @@ export class RunNotReadyError extends Error {
   override name = 'RunNotReadyError';
 }
 
-export type TransformResult = { outcome: 'skipped'; why: string } | { outcome: 'done'; recorded: boolean };
+export type TransformResult = { outcome: 'skipped'; why: string } | { outcome: 'done'; recorded: boolean } | { outcome: 'failed'; reason: string };
 
 /**
  * Transforms one chunk: streams its records through the template and filters into
@@ -45,7 +49,13 @@ export async function transformChunk(msg: MessageOf<typeof ChunkRequested>, deps
   const already = (await runs.listChunks(msg.runId, stage)).some((c) => c.index === chunk.index);
   if (!already) {
     const rules = resolveRecordRules(stageConfig(run.config, stage));
-    const outputs = await transformChunkFiles({ plan: chunk, source, rules, datasets: deps.datasets, artifacts, keys, run: `${msg.runId}#${stage}` });
+    let outputs: ChunkOutputs;
+    try {
+      outputs = await transformChunkFiles({ plan: chunk, source, rules, datasets: deps.datasets, artifacts, keys, run: `${msg.runId}#${stage}` });
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      return failOnInput(run, stage, chunk.index, source, err, deps);
+    }
     recorded = await runs.putChunk({
       runId: msg.runId,
       ...(stage > 0 ? { stage } : {}),
@@ -57,4 +67,20 @@ export async function transformChunk(msg: MessageOf<typeof ChunkRequested>, deps
   const out = buildMessage(ChunkTransformed, msg.runId, { chunkIndex: chunk.index, total: chunk.total, stage }, msg.correlationId, deps.now);
   await publishMessage(deps.publish, deps.splitQueueUrl, ChunkTransformed, out);
   return { outcome: 'done', recorded };
+}
+
+/**
+ * A broken file found in a chunk (bytes that are not UTF-8, in a chunk ingest cut without reading): the run fails,
+ * saying what and where, as ingest says it for a file it reads whole. The other chunks then find the run failed and
+ * stop; a redelivery of this one finds it failed too.
+ */
+async function failOnInput(run: Run, stage: number, chunk: number, source: S3ObjectRef, err: InputError, deps: TransformDeps): Promise<TransformResult> {
+  const reason = `${sourceName(source)}: ${err.message}`;
+  const { offset: _offset, ...location } = err.location;
+  const key = stageKey('prepare', stage);
+  await deps.runs.transition(run.runId, 'preparing', 'failed', {
+    failure: { stage: 'transform', reason: stage === 0 ? reason : `stage ${stage}: ${reason}`, location: { ...location, file: sourceName(source) }, at: deps.now().toISOString() },
+    stages: withStage(run, key, { status: 'failed', endedAt: deps.now().toISOString() }),
+  }, { type: 'transform.failed', detail: { reason, chunk, ...(stage > 0 ? { stage } : {}) } });
+  return { outcome: 'failed', reason };
 }

@@ -33,6 +33,11 @@ export const ChunkPlan = z.object({
   end: z.number().int().nonnegative().optional(),
   /** 1-based line (text formats) or 0-based row (Parquet, JSON array element) the chunk starts at, for error locations. */
   firstLine: z.number().int().nonnegative().optional(),
+  /**
+   * Ingest cut the file (JSON Lines) by byte ranges without reading it: transform checks the chunk's UTF-8, and numbers
+   * its lines from 1 at the chunk's start; split adds the line counts of the chunks before it.
+   */
+  relativeLines: z.literal(true).optional(),
   rowGroups: z.array(z.number().int().nonnegative()).optional(),
 });
 export type ChunkPlan = z.infer<typeof ChunkPlan>;

@@ -9,7 +9,9 @@ import type { ArtifactKeys } from './split';
 import { readHeader, readParquetChunk, readTextChunk } from './read';
 import { ChunkProcessor } from './records';
 import type { RecordRules } from './rules';
+import { InputError } from './errors';
 import { checkEncoding, isRangeable, logicalStream, sliceStream } from './source';
+import { Utf8Validator } from './utf8';
 
 export const sourceName = (ref: S3ObjectRef) => `s3://${ref.bucket}/${ref.key}`;
 
@@ -19,6 +21,10 @@ export interface ChunkOutputs {
   keptKey: string;
   metaKey: string;
   rejectsKey: string;
+  /** The line breaks in the chunk's range (text formats): what split adds to the line numbers of the chunks after it. */
+  lines?: number;
+  /** The chunk's line numbers (in meta.jsonl and rejects.jsonl) count from its start, not the file's (see ChunkPlan). */
+  relativeLines?: true;
 }
 
 /**
@@ -42,9 +48,16 @@ export async function transformChunkFiles(args: {
   const kept = open(keys.chunkKept(plan.index));
   const meta = open(keys.chunkMeta(plan.index));
   const rejects = open(keys.chunkRejects(plan.index));
-  const counts = await processChunk({ ...args, kept, meta, rejects });
+  const { counts, lines } = await processChunk({ ...args, kept, meta, rejects });
   await Promise.all([kept.close(), meta.close(), rejects.close()]);
-  return { counts, keptKey: kept.key, metaKey: meta.key, rejectsKey: rejects.key };
+  return {
+    counts,
+    keptKey: kept.key,
+    metaKey: meta.key,
+    rejectsKey: rejects.key,
+    ...(lines !== undefined ? { lines } : {}),
+    ...(plan.relativeLines ? { relativeLines: true as const } : {}),
+  };
 }
 
 /**
@@ -62,7 +75,7 @@ export async function processChunk(args: {
   rejects: LineWriter;
   /** The run (and stage) the chunk belongs to: see ChunkProcessor. */
   run?: string;
-}): Promise<RunCounts> {
+}): Promise<{ counts: RunCounts; lines?: number }> {
   const { plan, source, rules, datasets } = args;
   const file = sourceName(source);
   let wait: Promise<void> | undefined;
@@ -81,12 +94,12 @@ export async function processChunk(args: {
     },
     reject: (line) => hold(args.rejects.write(line)),
     rejectBytes: (line) => hold(args.rejects.writeBytes(line)),
-  }, args.run === undefined ? undefined : { run: args.run, chunk: plan.index });
+  }, args.run === undefined ? undefined : { run: args.run, chunk: plan.index, relativeLines: plan.relativeLines === true });
   const onRecord = processor.handle.bind(processor);
 
   if (plan.format === 'parquet') {
     await readParquetChunk(await parquetFile(datasets, source, plan), plan, onRecord, between);
-    return processor.counts;
+    return { counts: processor.counts };
   }
   const encoding = checkEncoding(rules.config.prep.encoding);
   const opened: Readable[] = [];
@@ -101,12 +114,27 @@ export async function processChunk(args: {
   if ((plan.format === 'csv' || plan.format === 'tsv') && start > 0) {
     header = await readHeader(await openLogical(0, Math.min(start, 1024 * 1024)), plan.format);
   }
+  // A chunk cut without ingest reading it (relativeLines) has had its bytes checked by no one yet. Only checked here:
+  // a failure is located by checking again from the file's start.
+  const validator = plan.relativeLines ? new Utf8Validator(file, { countLines: false, offset: start }) : undefined;
+  let lines: number;
   try {
-    await readTextChunk(await openLogical(start, plan.end), plan, { file, header, between, onJsonBytes: processor.handleJsonBytes.bind(processor) }, onRecord);
+    ({ lines } = await readTextChunk(await openLogical(start, plan.end), plan, { file, header, between, validator, onJsonBytes: processor.handleJsonBytes.bind(processor) }, onRecord));
+  } catch (err) {
+    // The same check from the file's start names the line in the file (and throws that error).
+    if (validator && err instanceof InputError) await checkUtf8From0(datasets, source, plan.end ?? start, file);
+    throw err;
   } finally {
     for (const raw of opened) raw.destroy();
   }
-  return processor.counts;
+  return { counts: processor.counts, lines };
+}
+
+/** Reads [0, end) and checks its UTF-8 from the file's start, so a failure says the line in the file. */
+async function checkUtf8From0(datasets: DatasetStore, source: S3ObjectRef, end: number, file: string): Promise<void> {
+  const validator = new Utf8Validator(file);
+  for await (const b of await datasets.open(source, { start: 0, end })) validator.push(b as Buffer);
+  validator.end();
 }
 
 async function parquetFile(datasets: DatasetStore, source: S3ObjectRef, plan: ChunkPlan): Promise<AsyncBuffer> {

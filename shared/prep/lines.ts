@@ -140,7 +140,7 @@ export class LineWriter {
   }
 
   /** Appends a stream of whole lines (another LineWriter's output) as bytes, without decoding it. */
-  async copyFrom(stream: Readable): Promise<void> {
+  async copyFrom(stream: AsyncIterable<Buffer>): Promise<void> {
     await this.flush();
     for await (const chunk of stream) {
       const buf = chunk as Buffer;

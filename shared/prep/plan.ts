@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { S3ObjectRef } from '../messages/pipeline';
 import { parquetMetadataAsync, type AsyncBuffer } from 'hyparquet';
 import type { PrepConfig } from '../config/run-config';
 import type { ChunkPlan } from '../messages/pipeline';
@@ -7,6 +8,7 @@ import { InputError } from './errors';
 import { rowGroupRanges } from './read';
 import { makeSplitter, type RawRecord, type TextFormat } from './scan';
 import { checkNotUtf16, isRangeable, logicalStream, sniffTextFormat, type Compression, type Format } from './source';
+import type { DatasetStore } from './ports';
 import { Utf8Validator } from './utf8';
 
 export interface Plan {
@@ -15,8 +17,11 @@ export interface Plan {
   /** The encoding converted from, when not UTF-8. */
   encoding?: string;
   chunks: ChunkPlan[];
-  /** Records found (data rows for CSV/TSV; rows for Parquet). */
-  records: number;
+  /**
+   * Records found (data rows for CSV/TSV; rows for Parquet). Not known for JSON Lines planned by ranges, whose bytes
+   * ingest does not read: the chunks' counts tell.
+   */
+  records?: number;
   /** Bytes of the UTF-8 input (after gunzip and conversion); the Parquet file's size. */
   bytes: number;
   columns?: string[];
@@ -105,6 +110,78 @@ export async function planText(
   const bytes = splitter!.position;
   chunks.push({ index: chunks.length, total: 1, format: format!, compression: opts.compression, start: chunkStart, end: bytes, firstLine: chunkFirst });
   return { format: format!, compression: opts.compression, encoding: opts.encoding, chunks: withTotal(chunks), records, bytes, columns };
+}
+
+/**
+ * JSON Lines too big for one chunk, stored uncompressed, is cut without reading it: at even byte offsets, each moved
+ * to just past the next line break, found by reading a little there. Only the head is checked here (UTF-16, a
+ * foreign encoding at its start, the format); each transform checks the UTF-8 of its own range. Nothing counts the
+ * lines before a cut, so every chunk numbers its lines from its own start (`relativeLines`), and split adds the line
+ * counts of the chunks before it. Undefined when the input is not JSON Lines or fits in one chunk: then the
+ * whole file is read and checked once by planText.
+ */
+export async function planJsonLinesByRanges(
+  datasets: DatasetStore,
+  source: S3ObjectRef,
+  opts: { file: string; prep: PrepConfig; size: number },
+): Promise<Plan | undefined> {
+  const { prep, size, file } = opts;
+  const target = chunkTarget(prep, size, true);
+  if (size <= target) return undefined;
+  const head = await readRange(datasets, source, 0, Math.min(size, SNIFF_BYTES));
+  checkNotUtf16(head, file);
+  const format = prep.format === 'auto' ? sniffTextFormat(head, source.key) : prep.format;
+  if (format !== 'jsonl') return undefined;
+  new Utf8Validator(file).push(head); // a Shift_JIS file fails here, before any work is queued
+
+  const n = Math.ceil(size / target);
+  const wanted = Array.from({ length: n - 1 }, (_, k) => Math.round(((k + 1) * size) / n));
+  const found = await mapLimited(wanted, PROBES_AT_ONCE, (at) => nextLineStart(datasets, source, at, size));
+  const cuts = [...new Set(found.filter((c) => c > 0 && c < size))].sort((a, b) => a - b);
+  const bounds = [0, ...cuts, size];
+  const chunks: ChunkPlan[] = bounds.slice(0, -1).map((start, index) => ({
+    index,
+    total: bounds.length - 1,
+    format: 'jsonl',
+    compression: 'none',
+    start,
+    end: bounds[index + 1]!,
+    firstLine: 1,
+    relativeLines: true as const,
+  }));
+  return { format: 'jsonl', compression: 'none', chunks, bytes: size };
+}
+
+const PROBE_BYTES = 64 * 1024;
+const PROBES_AT_ONCE = 8;
+
+/** The offset just past the first line break at or after `at - 1` (so a cut already on a line start stays), or `size`. */
+async function nextLineStart(datasets: DatasetStore, source: S3ObjectRef, at: number, size: number): Promise<number> {
+  for (let from = at - 1; from < size; from += PROBE_BYTES) {
+    const bytes = await readRange(datasets, source, from, Math.min(size, from + PROBE_BYTES));
+    const nl = bytes.indexOf(10);
+    if (nl !== -1) return from + nl + 1;
+  }
+  return size;
+}
+
+async function readRange(datasets: DatasetStore, source: S3ObjectRef, start: number, end: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const b of await datasets.open(source, { start, end })) parts.push(b as Buffer);
+  return Buffer.concat(parts);
+}
+
+async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 /**

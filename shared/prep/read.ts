@@ -4,6 +4,7 @@ import type { ChunkPlan } from '../messages/pipeline';
 import { parseDelimited } from './csv';
 import type { SourceRecord } from './records';
 import { makeSplitter, type RawRecord, type TextFormat } from './scan';
+import type { Utf8Validator } from './utf8';
 
 export type OnSource = (r: SourceRecord) => void;
 /** Takes a JSON record as bytes, without decoding it, when it can; false: the record is decoded and parsed as usual. */
@@ -17,15 +18,16 @@ export type OnJsonBytes = (bytes: Buffer, pos: number, line: number | undefined,
 export async function readTextChunk(
   stream: Readable,
   plan: ChunkPlan,
-  opts: { file: string; header?: string[]; between?: () => Promise<void> | undefined; onJsonBytes?: OnJsonBytes },
+  opts: { file: string; header?: string[]; between?: () => Promise<void> | undefined; onJsonBytes?: OnJsonBytes; validator?: Utf8Validator },
   onRecord: OnSource,
-): Promise<{ header?: string[] }> {
+): Promise<{ header?: string[]; lines: number }> {
   const format = plan.format as TextFormat;
   const start = plan.start ?? 0;
   const isJson = format === 'json';
+  const firstLine = isJson ? 1 : (plan.firstLine ?? 1);
   const splitter = makeSplitter(format, {
     offset: start,
-    line: isJson ? 1 : (plan.firstLine ?? 1),
+    line: firstLine,
     index: isJson ? (plan.firstLine ?? 0) : 0,
     mode: start === 0 ? 'file' : 'fragment',
     last: plan.index === plan.total - 1,
@@ -53,12 +55,16 @@ export async function readTextChunk(
       onRecord({ pos: r.pos, ...at, raw, error: { reason: 'rejected:not_json', detail: `not JSON: ${(err as Error).message}` } });
     }
   };
+  const { validator } = opts;
   for await (const buf of stream) {
+    validator?.push(buf as Buffer);
     splitter.push(buf as Buffer, onRaw);
     await opts.between?.();
   }
+  validator?.end();
   splitter.end(onRaw);
-  return { header };
+  // The line breaks read: the lines of a chunk that ends on one, which every chunk but the last does.
+  return { header, lines: splitter.line - firstLine };
 }
 
 function delimitedRecord(raw: string, fields: string[] | { error: string }, header: string[], r: RawRecord): SourceRecord {

@@ -94,7 +94,7 @@ export class ChunkProcessor {
   constructor(
     private readonly rules: RecordRules,
     private readonly sink: ChunkSink,
-    private readonly scope?: { run: string; chunk: number },
+    private readonly scope?: { run: string; chunk: number; relativeLines?: boolean },
   ) {
     this.maxChars = rules.config.prep.filters.maxChars;
     this.earlier = scope && rules.config.prep.filters.dropDuplicates ? KeptIndex.for(scope.run) : undefined;
@@ -161,7 +161,7 @@ export class ChunkProcessor {
     }
     const first = filters.dropDuplicates && known.k !== undefined ? this.firstOf(known.k) : undefined;
     if (first) {
-      this.drop(rec, DUPLICATE, `same text as ${where(first)}`);
+      this.drop(rec, DUPLICATE, this.sameAs(first));
       return true;
     }
     const obj: Record<string, unknown> = {};
@@ -192,8 +192,18 @@ export class ChunkProcessor {
   private readonly earlier?: KeptIndex;
 
   /** Where the same text was kept before: in this chunk, or in an earlier chunk of the run. */
-  private firstOf(k: string): { line?: number; row?: number } | undefined {
+  private firstOf(k: string): { line?: number; row?: number; chunk?: number } | undefined {
     return this.seen.get(k) ?? this.earlier?.before(k, this.scope!.chunk);
+  }
+
+  /**
+   * A duplicate's detail. In a chunk whose lines count from its own start (relativeLines), a record kept by an earlier
+   * chunk is named by its line in that chunk and the chunk (`line 3 of chunk 0`): split turns that into the line in the
+   * file, as it does every line number of such a chunk's rejects (see shiftLineNumbers), so no file split writes has it.
+   */
+  private sameAs(first: { line?: number; row?: number; chunk?: number }): string {
+    if (this.scope?.relativeLines && first.chunk !== undefined && first.line !== undefined) return `same text as line ${first.line} of chunk ${first.chunk}`;
+    return `same text as ${where(first)}`;
   }
 
   handle(rec: SourceRecord): void {
@@ -225,7 +235,7 @@ export class ChunkProcessor {
     const k = known ? contentKey(parts) : this.keyOf(parts);
     if (known) known.k = k;
     const first = filters.dropDuplicates ? this.firstOf(k) : undefined;
-    if (first) return this.drop(rec, DUPLICATE, `same text as ${where(first)}`);
+    if (first) return this.drop(rec, DUPLICATE, this.sameAs(first));
     const tIn = estimateTokens(parts[0]!);
     const tOut = parts.length > 1 ? estimateTokens(parts[1]!) : 0;
     const record = Buffer.from(JSON.stringify(bedrockRecord(m, this.rules.dataFormat)));

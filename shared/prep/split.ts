@@ -4,6 +4,7 @@ import { customizationSpec, findBaseModel } from '../catalog';
 import type { S3ObjectRef } from '../messages/pipeline';
 import type { ChunkResult, RunCounts } from '../runs/run';
 import { addCounts, emptyCounts } from './counts';
+import { shiftLineNumbers } from './line-numbers';
 import { eachLineBytes, LineWriter, type WrittenFile } from './lines';
 import type { ArtifactStore } from './ports';
 import { DUPLICATE, parseMetaBytes } from './records';
@@ -78,13 +79,16 @@ export async function splitRun(args: {
   const candidates: Candidate[] = [];
   const reps: number[] = []; // per candidate: the ordinal (over all chunks' kept lines) of the line that stays
   const lines = chunks.map(() => new LineNotes());
+  const lineOffsets = lineOffsetsOf(chunks);
   let keptLines = 0;
   // Only the metadata is read: the records are in kept.jsonl, line for line.
   await readingAhead(store, chunks.map((c) => c.metaKey), async (next) => {
     for (const [j] of chunks.entries()) {
       const notes = lines[j]!;
+      const offset = lineOffsets[j]!;
       await eachLineBytes(await next(), (line) => {
         const meta = parseMetaBytes(line);
+        if (offset && meta.l !== undefined) meta.l += offset;
         const id = idOf(meta);
         let ci = best.get(id);
         if (ci === undefined) {
@@ -151,7 +155,8 @@ export async function splitRun(args: {
   });
   await readingAhead(store, chunks.flatMap((c, j) => (needed[j] ? [c.rejectsKey, c.keptKey] : [c.rejectsKey])), async (next) => {
     for (const [j, chunk] of chunks.entries()) {
-      await rejects.copyFrom(await next());
+      const chunkRejects = await next();
+      await rejects.copyFrom(chunk.relativeLines && j > 0 ? shiftLineNumbers(chunkRejects, j, lineOffsets) : chunkRejects);
       const notes = lines[j]!;
       const first = firsts[j]!;
       const chosen = chosenIn(j);
@@ -226,6 +231,22 @@ export async function splitRun(args: {
   };
   await store.put(keys.manifest, JSON.stringify(manifest, null, 2), 'application/json');
   return { ok: true, counts: finalCounts, sizes, manifestKey: keys.manifest, manifest, warnings };
+}
+
+/**
+ * What to add to each chunk's line numbers: 0 for a chunk numbered in the whole file; for one numbered from its own
+ * start (relativeLines), the line breaks of every chunk before it.
+ */
+export function lineOffsetsOf(chunks: Array<Pick<ChunkResult, 'index' | 'lines' | 'relativeLines'>>): number[] {
+  let before = 0;
+  return chunks.map((c, j) => {
+    const offset = c.relativeLines ? before : 0;
+    if (chunks[j + 1]?.relativeLines) {
+      if (c.lines === undefined) throw new Error(`chunk ${c.index} has no line count, and the lines of the chunks after it are counted from their own start`);
+      before += c.lines;
+    }
+    return offset;
+  });
 }
 
 /**

@@ -12,7 +12,16 @@ export class Utf8Validator {
   private offset = 0;
   private line = 1;
 
-  constructor(private readonly file?: string) {}
+  /**
+   * `offset`: where in the file the first byte pushed is. `countLines: false` skips counting lines on the way: a
+   * failure then names the byte offset, but not the line.
+   */
+  constructor(
+    private readonly file?: string,
+    private readonly opts: { countLines?: boolean; offset?: number } = {},
+  ) {
+    this.offset = opts.offset ?? 0;
+  }
 
   push(chunk: Buffer): void {
     let s = 0;
@@ -34,7 +43,7 @@ export class Utf8Validator {
     const cut = completeLength(rest);
     const whole = rest.subarray(0, cut);
     if (!isUtf8(whole)) this.fail(whole);
-    this.countLines(whole);
+    if (this.opts.countLines !== false) this.countLines(whole);
     this.offset += cut;
     this.carry = cut < rest.length ? Buffer.from(rest.subarray(cut)) : EMPTY;
   }
@@ -53,9 +62,10 @@ export class Utf8Validator {
     this.countLines(b.subarray(0, bad));
     const at = this.offset + bad;
     const bytes = [...b.subarray(bad, bad + 4)].map((x) => x.toString(16).padStart(2, '0')).join(' ');
+    const counted = this.opts.countLines !== false;
     throw new InputError(
-      `the file is not valid UTF-8: invalid byte sequence (${bytes}) at line ${this.line}, byte offset ${at}; ${guessEncoding(b.subarray(bad))}`,
-      { file: this.file, line: this.line, offset: at },
+      `the file is not valid UTF-8: invalid byte sequence (${bytes}) at ${counted ? `line ${this.line}, ` : ''}byte offset ${at}; ${guessEncoding(b.subarray(bad))}`,
+      counted ? { file: this.file, line: this.line, offset: at } : { file: this.file, offset: at },
     );
   }
 }

@@ -95,5 +95,9 @@ export interface ChunkResult {
   /** Line-aligned metadata of kept.jsonl's records, for split. */
   metaKey: string;
   rejectsKey: string;
+  /** The line breaks in the chunk's range (text formats). */
+  lines?: number;
+  /** Its line numbers count from the chunk's start (see ChunkPlan.relativeLines): split adds the lines before it. */
+  relativeLines?: true;
   doneAt: string;
 }

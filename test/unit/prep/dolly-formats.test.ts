@@ -1,3 +1,4 @@
+import type { ChunkPlan } from '../../../shared/messages/pipeline';
 import { countsBalance } from '../../../shared/prep/counts';
 import { DOLLY, describeWithData, gzip, readJsonl, toDelimited, toJsonArray, toJsonl, toParquet, withBom, type Row } from '../../helpers/prep/fixtures';
 import { runPipeline, type PipelineResult } from '../../helpers/prep/pipeline';
@@ -10,6 +11,8 @@ describeWithData(DOLLY)('databricks-dolly-15k-ja in every format gives the same 
   let rows: Row[];
   let reference: PipelineResult;
   const sets = (r: PipelineResult) => ({ train: r.prepared('train'), validation: r.prepared('validation'), test: r.prepared('test') });
+  // Reject lines in line order: chunks write theirs in their own order, and split adds the duplicates it finds.
+  const rejectsByLine = (r: PipelineResult) => r.rejects().sort((a, b) => Number(a.line) - Number(b.line) || String(a.reason).localeCompare(String(b.reason)));
 
   beforeAll(async () => {
     rows = readJsonl(DOLLY);
@@ -23,6 +26,11 @@ describeWithData(DOLLY)('databricks-dolly-15k-ja in every format gives the same 
     expect(byDefault.run!.chunksTotal).toBe(2); // 16.2 MB
     expect(byDefault.run!.counts).toEqual(reference.run!.counts);
     expect(sets(byDefault)).toEqual(sets(reference));
+    // Cut by byte ranges without ingest reading it: the second chunk counted its lines from its start, and split put
+    // them back in the file's numbering, so every reject line names the same line as in one chunk.
+    const plans = byDefault.published.filter((m) => m.queueUrl === 'q://transform').map((m) => (m.message.payload as { chunk: ChunkPlan }).chunk);
+    expect(plans.map((c) => c.relativeLines)).toEqual([true, true]);
+    expect(rejectsByLine(byDefault)).toEqual(rejectsByLine(reference));
     // A gzip chunk would be read from the start of the file: gzip input is cut only by chunkBytes.
     expect((await runPipeline(gzip(toJsonl(rows)), 'datasets/dolly/default.jsonl.gz')).run!.chunksTotal).toBe(1);
   });
@@ -74,6 +82,7 @@ describeWithData(DOLLY)('databricks-dolly-15k-ja in every format gives the same 
     expect(r.run?.status).toBe('submitting');
     expect(r.run!.counts).toEqual(reference.run!.counts);
     expect(sets(r)).toEqual(sets(reference));
+    if (/\.jsonl(\.gz)?$/.test(key)) expect(rejectsByLine(r)).toEqual(rejectsByLine(reference));
   });
 
   it.each([
@@ -86,6 +95,14 @@ describeWithData(DOLLY)('databricks-dolly-15k-ja in every format gives the same 
     expect(r.run!.chunksTotal).toBeGreaterThan(15);
     expect(r.run!.counts).toEqual(reference.run!.counts);
     expect(sets(r)).toEqual(sets(reference));
+    if (key.endsWith('.jsonl')) expect(rejectsByLine(r)).toEqual(rejectsByLine(reference));
+  });
+
+  it('JSON Lines cut by ranges and transformed first to last, as one warm environment does, names the same lines', async () => {
+    const r = await runPipeline(toJsonl(rows), 'datasets/dolly/f.jsonl', { prep: { chunkBytes: 700_000 } }, undefined, 'forward');
+    expect(r.run!.counts).toEqual(reference.run!.counts);
+    expect(sets(r)).toEqual(sets(reference));
+    expect(rejectsByLine(r)).toEqual(rejectsByLine(reference));
   });
 
   it('Parquet cut into row-group chunks gives the same split', async () => {

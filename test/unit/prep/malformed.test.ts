@@ -45,6 +45,23 @@ describe('a broken or foreign-encoded file fails the run at ingest, saying what 
   });
 });
 
+describe('JSON Lines cut by ranges is checked by each transform', () => {
+  it('bytes that are not UTF-8 deep in the file fail the run from its chunk, naming the line in the file', async () => {
+    const lines = Array.from({ length: 2000 }, (_, i) => JSON.stringify(rec(i)));
+    const body = Buffer.from(jsonl(lines));
+    const at = body.indexOf(Buffer.from('質問1499"')); // line 1500, past the head ingest reads (64 KiB)
+    expect(at).toBeGreaterThan(64 * 1024);
+    body[at] = 0xff;
+    const r = await runPipeline(body, 'datasets/late.jsonl', { prep: { chunkBytes: 10_000 } });
+    expect(r.ingest.outcome).toBe('planned'); // ingest read only the head, which is fine
+    expect(r.run!.chunksTotal).toBeGreaterThan(5);
+    expect(r.run?.status).toBe('failed');
+    expect(r.run?.failure).toMatchObject({ stage: 'transform', location: { file: 's3://datasets-bucket/datasets/late.jsonl', line: 1500 } });
+    expect(r.run?.failure?.reason).toMatch(/not valid UTF-8: invalid byte sequence \(ff .*\) at line 1500, byte offset \d+/);
+    expect(r.published.filter((m) => m.queueUrl === 'q://submit')).toHaveLength(0);
+  });
+});
+
 describe('a foreign encoding named in the configuration is converted', () => {
   it.each([
     ['shift_jis', (s: string) => shiftJis(s)],
@@ -94,6 +111,31 @@ describe('bad records are rejected one by one with their reason and line; the co
     expect(r.rejects()[0]).toMatchObject({ line: 2, record: '{"instruction": "broken", ' });
     expect(r.manifest().source).toMatchObject({ bucket: 'datasets-bucket', key: 'datasets/bad.jsonl' }); // the file the lines are in
     expect(r.rejects()[1]).toMatchObject({ field: 'instruction', detail: 'field "instruction" is missing' });
+  });
+
+  it('JSON Lines cut by ranges: every reject names its line in the file, not in its chunk', async () => {
+    const bad = [
+      '{"instruction": "broken", ',
+      JSON.stringify({ input: '', output: 'x' }),
+      JSON.stringify(rec(5, { output: { nested: true } })),
+      JSON.stringify(rec(6, { output: '   ' })),
+      // Text that looks like what the line numbers are found by: it is inside a JSON string, so it is left alone.
+      '{"instruction": "same text as line 3,\\"line\\":4", "nope": ',
+    ];
+    const lines = Array.from({ length: 60 }, (_, i) => (i % 7 === 3 ? bad[i % bad.length]! : JSON.stringify(rec(i % 9))));
+    const config = { split: { train: 3, validation: 1, test: 0 } };
+    const one = await runPipeline(jsonl(lines), 'datasets/r.jsonl', { ...config, prep: { fanOut: 1 } });
+    expect(one.run!.chunksTotal).toBe(1);
+    for (const order of ['reverse', 'forward'] as const) {
+      const many = await runPipeline(jsonl(lines), 'datasets/r.jsonl', { ...config, prep: { chunkBytes: 400 } }, undefined, order);
+      expect(many.run!.chunksTotal).toBeGreaterThan(8);
+      expect(many.run!.counts).toEqual(one.run!.counts);
+      const byLine = (r: typeof one) => r.rejects().sort((a, b) => Number(a.line) - Number(b.line));
+      expect(byLine(many)).toEqual(byLine(one));
+    }
+    expect(one.rejects().find((x) => x.line === 4)).toMatchObject({ reason: 'filtered:empty' });
+    expect(one.rejects().find((x) => x.line === 10)).toMatchObject({ reason: 'filtered:duplicate', detail: 'same text as line 1' });
+    expect(one.rejects().find((x) => x.line === 25)).toMatchObject({ reason: 'rejected:not_json', record: expect.stringContaining('same text as line 3,\\"line\\":4') });
   });
 
   it('CSV rows with the wrong number of fields', async () => {

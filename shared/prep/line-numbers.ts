@@ -1,0 +1,124 @@
+import { DUPLICATE } from './records';
+
+const DUPLICATE_HEAD = Buffer.from(`{"reason":"${DUPLICATE}","detail":"same text as line `);
+const OF_CHUNK = Buffer.from(' of chunk ');
+const LINE_KEY = Buffer.from(',"line":');
+const NL = 10;
+
+/**
+ * The reject lines of a chunk whose lines count from its own start (ChunkPlan.relativeLines), renumbered as lines of
+ * the file: `offsets[chunk]` is added to each line's `"line"`, and to the line a duplicate's detail names, which is in
+ * the same chunk (`same text as line 12`) or in the earlier one it names (`same text as line 12 of chunk 3`, written
+ * so by transform; the chunk's name goes). Works on the bytes as transform wrote them: `,"line":` cannot occur inside
+ * a JSON string, where every quote is escaped, so the one there is the key. A plain loop over the bytes: a
+ * repetitive corpus has hundreds of thousands of these lines, too many for a few library calls each.
+ */
+export async function* shiftLineNumbers(source: AsyncIterable<Buffer>, chunk: number, offsets: readonly number[]): AsyncGenerator<Buffer> {
+  const own = offsets[chunk];
+  if (own === undefined) throw new Error(`no line offset for chunk ${chunk}`);
+  const grow = 2 * String(Math.max(...offsets)).length; // two numbers a line, each longer by at most this
+  let carry: Buffer | undefined;
+  for await (const piece of source) {
+    let from = 0;
+    if (carry) {
+      // The line cut at the end of the last piece is finished alone, so this piece is not copied.
+      const nl = piece.indexOf(NL);
+      if (nl === -1) {
+        carry = Buffer.concat([carry, piece]);
+        continue;
+      }
+      const line = Buffer.concat([carry, piece.subarray(0, nl + 1)]);
+      carry = undefined;
+      yield shiftLines(line, 0, line.length, own, offsets, grow);
+      from = nl + 1;
+    }
+    const last = piece.lastIndexOf(NL);
+    if (last < from) {
+      carry = Buffer.from(piece.subarray(from));
+      continue;
+    }
+    if (last + 1 < piece.length) carry = Buffer.from(piece.subarray(last + 1));
+    yield shiftLines(piece, from, last + 1, own, offsets, grow);
+  }
+  if (carry?.length) yield shiftLines(Buffer.concat([carry, Buffer.from([NL])]), 0, carry.length + 1, own, offsets, grow);
+}
+
+/** Shifts the whole lines in buf[start, end) (each ending with a line break) into a new buffer. */
+function shiftLines(buf: Buffer, start: number, end: number, own: number, offsets: readonly number[], grow: number): Buffer {
+  // Every reject line is longer than 32 bytes, and grows by at most `grow`.
+  const out = Buffer.allocUnsafe(end - start + Math.ceil((end - start) / 32) * grow + 64);
+  let o = 0;
+  let s = start;
+  while (s < end) {
+    const e = buf.indexOf(NL, s); // the line is [s, e)
+    let p = s; // bytes of the line before p are written
+    if (e - s > DUPLICATE_HEAD.length && startsWith(buf, s, DUPLICATE_HEAD)) {
+      const start = s + DUPLICATE_HEAD.length;
+      let q = start;
+      let n = 0;
+      while (q < e && buf[q]! >= 0x30 && buf[q]! <= 0x39) n = n * 10 + buf[q++]! - 0x30;
+      if (q > start) {
+        let by = own;
+        let skip = q;
+        if (startsWith(buf, q, OF_CHUNK)) {
+          let r = q + OF_CHUNK.length;
+          let c = 0;
+          while (r < e && buf[r]! >= 0x30 && buf[r]! <= 0x39) c = c * 10 + buf[r++]! - 0x30;
+          const other = offsets[c];
+          if (other === undefined) throw new Error(`a reject line names chunk ${c}, which the run does not have`);
+          by = other;
+          skip = r;
+        }
+        o = copy(buf, p, start, out, o);
+        o = writeInt(out, o, n + by);
+        p = skip;
+      }
+    }
+    const key = lastIndexOf(buf, LINE_KEY, p, e);
+    if (key !== -1) {
+      const start = key + LINE_KEY.length;
+      let q = start;
+      let n = 0;
+      while (q < e && buf[q]! >= 0x30 && buf[q]! <= 0x39) n = n * 10 + buf[q++]! - 0x30;
+      if (q > start) {
+        o = copy(buf, p, start, out, o);
+        o = writeInt(out, o, n + own);
+        p = q;
+      }
+    }
+    o = copy(buf, p, e + 1, out, o);
+    s = e + 1;
+  }
+  return out.subarray(0, o);
+}
+
+function startsWith(buf: Buffer, at: number, prefix: Buffer): boolean {
+  if (at + prefix.length > buf.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (buf[at + i] !== prefix[i]) return false;
+  return true;
+}
+
+/** The last `needle` in buf[from, to), searched from the end: the key is near the end of a reject line. */
+function lastIndexOf(buf: Buffer, needle: Buffer, from: number, to: number): number {
+  for (let i = to - needle.length; i >= from; i--) {
+    if (buf[i] === needle[0] && startsWith(buf, i, needle)) return i;
+  }
+  return -1;
+}
+
+function copy(src: Buffer, from: number, to: number, out: Buffer, o: number): number {
+  if (to - from > 64) return o + src.copy(out, o, from, to);
+  for (let i = from; i < to; i++) out[o++] = src[i]!;
+  return o;
+}
+
+function writeInt(out: Buffer, o: number, n: number): number {
+  if (n < 10) {
+    out[o] = 0x30 + n;
+    return o + 1;
+  }
+  let digits = 0;
+  for (let m = n; m > 0; m = Math.floor(m / 10)) digits++;
+  for (let i = digits - 1, m = n; i >= 0; i--, m = Math.floor(m / 10)) out[o + i] = 0x30 + (m % 10);
+  return o + digits;
+}

@@ -1,0 +1,40 @@
+import { shiftLineNumbers } from '../../../shared/prep/line-numbers';
+
+const pieces = async function* (text: string, size: number) {
+  const b = Buffer.from(text);
+  for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
+};
+const shifted = async (text: string, chunk: number, offsets: number[], size = 7) => {
+  const out: Buffer[] = [];
+  for await (const b of shiftLineNumbers(pieces(text, size), chunk, offsets)) out.push(b);
+  return Buffer.concat(out).toString();
+};
+
+describe('reject lines of a chunk numbered from its own start are renumbered as lines of the file', () => {
+  const lines = [
+    '{"reason":"filtered:too_long_chars","detail":"1501 characters","record":"長い","line":3}',
+    '{"reason":"filtered:duplicate","detail":"same text as line 3","line":9}',
+    '{"reason":"filtered:duplicate","detail":"same text as line 12 of chunk 0","line":10}',
+    '{"reason":"rejected:missing_field","detail":"field \\"output\\" is missing","record":"{\\"a\\":\\"same text as line 4,\\\\\\"line\\\\\\":5\\"","line":11,"field":"output"}',
+  ];
+
+  it('adds the lines of the chunks before to every line number, and to a duplicate\'s first line in this chunk or the one named', async () => {
+    const out = (await shifted(lines.join('\n') + '\n', 2, [0, 100, 250])).split('\n');
+    expect(out[0]).toBe('{"reason":"filtered:too_long_chars","detail":"1501 characters","record":"長い","line":253}');
+    expect(out[1]).toBe('{"reason":"filtered:duplicate","detail":"same text as line 253","line":259}');
+    expect(out[2]).toBe('{"reason":"filtered:duplicate","detail":"same text as line 12","line":260}'); // chunk 0 starts at line 1
+    // Look-alike text inside the record's string is left as it is; only the key is renumbered.
+    expect(JSON.parse(out[3]!)).toEqual({ ...JSON.parse(lines[3]!), line: 261 });
+    expect(out[4]).toBe('');
+  });
+
+  it('gives the same bytes however the input is cut into pieces, and ends a last line that has no line break', async () => {
+    const text = lines.join('\n');
+    const whole = await shifted(text + '\n', 1, [0, 7], 1 << 20);
+    for (const size of [1, 2, 5, 64, 100]) expect(await shifted(text, 1, [0, 7], size)).toBe(whole);
+  });
+
+  it('a line that names a chunk the run does not have is an error, not a wrong number', async () => {
+    await expect(shifted('{"reason":"filtered:duplicate","detail":"same text as line 1 of chunk 9","line":2}\n', 1, [0, 5])).rejects.toThrow(/chunk 9/);
+  });
+});
