@@ -34,7 +34,7 @@ async function core() {
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpu = process.cpuUsage(cpu0);
     const cpuSeconds = Math.round((cpu.user + cpu.system) / 1e4) / 100;
-    return { records: plan.records, chunks: plan.chunks.length, workers, seconds, cpuSeconds, phases, counts: result.counts };
+    return { records: result.counts.input, chunks: plan.chunks.length, workers, seconds, cpuSeconds, phases, counts: result.counts };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
