@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { handler as ingestHandler } from '../../../services/ingest/handler';
 import { handler as transformHandler } from '../../../services/transform/handler';
 import { handler as splitHandler } from '../../../services/split/handler';
@@ -55,9 +56,41 @@ describe('ingest, transform and split handlers on the emulators', () => {
       failure: { stage: 'ingest', reason: expect.stringMatching(/line 1.*Shift_JIS/), location: { line: 1 } },
     });
   });
+
+  it('bytes that are not UTF-8 deep in JSON Lines cut by ranges fail the run from their chunk, at their line in the file', async () => {
+    const key = 'datasets/late break.jsonl';
+    const lines = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ instruction: `質問${i}`, input: '', output: `答え${i}` }));
+    const body = Buffer.from(lines.join('\n') + '\n');
+    body[body.indexOf(Buffer.from('質問2499"'))] = 0xff; // line 2500, far past the head ingest reads
+    await env.put(`${key}.run.json`, JSON.stringify({ prep: { chunkBytes: 20_000 } }));
+    const { chunks, submit } = await runUpload(key, body);
+    expect(chunks.length).toBeGreaterThan(5);
+    expect(submit).toHaveLength(0);
+    const failed = (await env.runs.listByStatus('failed')).find((r) => r.source?.key === key);
+    expect(failed).toMatchObject({
+      failure: { stage: 'transform', reason: expect.stringMatching(/not valid UTF-8: invalid byte sequence \(ff .*\) at line 2500, byte offset/), location: { line: 2500 } },
+    });
+    expect((await env.runs.listEvents(failed!.runId)).map((e) => e.type)).toContain('transform.failed');
+  });
 });
 
 describeWithData(DOLLY)('databricks-dolly-15k-ja through the handlers', () => {
+  it('as JSON Lines cut by ranges: every reject line names the line in the file it came from', async () => {
+    const text = readFileSync(DOLLY, 'utf8');
+    const source = text.split('\n');
+    const { submit, chunks } = await runUpload('datasets/dolly/ranges.jsonl', text);
+    expect(chunks.map((c) => (JSON.parse(c) as { payload: { chunk: { relativeLines?: boolean } } }).payload.chunk.relativeLines)).toEqual([true, true]);
+    const run = (await env.runs.get(submit[0]!.runId))!;
+    const rejects = (await env.text(env.buckets.artifacts, `runs/${run.runId}/rejects.jsonl`)).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { line: number; record?: string });
+    expect(rejects).toHaveLength(run.counts!.filtered + run.counts!.rejected);
+    const quoted = rejects.filter((r) => r.record !== undefined);
+    expect(quoted.length).toBeGreaterThan(400);
+    // The head of the record a reject quotes is the head of the line it names.
+    for (const r of quoted) expect(source[r.line - 1]!.startsWith(r.record!.replace(/…$/, ''))).toBe(true);
+    expect(quoted.some((r) => r.line > source.length / 2)).toBe(true); // some are in the second chunk
+  });
+
+
   it('as a JSON array in many chunks: 10,000 / 1,000 / 50, counts on the run, manifest with hashes, dataset.prepared for one manifest', async () => {
     const rows = readJsonl(DOLLY);
     const key = 'datasets/dolly/dolly 15k.json';
