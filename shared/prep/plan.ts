@@ -1,8 +1,7 @@
 import type { Readable } from 'node:stream';
-import type { S3ObjectRef } from '../messages/pipeline';
 import { parquetMetadataAsync, type AsyncBuffer } from 'hyparquet';
 import type { PrepConfig } from '../config/run-config';
-import type { ChunkPlan } from '../messages/pipeline';
+import type { ChunkPlan, S3ObjectRef } from '../messages/pipeline';
 import { parseDelimited } from './csv';
 import { InputError } from './errors';
 import { rowGroupRanges } from './read';

@@ -237,7 +237,7 @@ export async function splitRun(args: {
  * What to add to each chunk's line numbers: 0 for a chunk numbered in the whole file; for one numbered from its own
  * start (relativeLines), the line breaks of every chunk before it.
  */
-export function lineOffsetsOf(chunks: Array<Pick<ChunkResult, 'index' | 'lines' | 'relativeLines'>>): number[] {
+function lineOffsetsOf(chunks: Array<Pick<ChunkResult, 'index' | 'lines' | 'relativeLines'>>): number[] {
   let before = 0;
   return chunks.map((c, j) => {
     const offset = c.relativeLines ? before : 0;
