@@ -48,10 +48,10 @@ export async function readText(s3: S3Client, bucket: string, key: string): Promi
   }
 }
 
-/** A streamed write: what is written to `stream` is uploaded in 8 MB parts (one PUT when smaller). */
-export function uploadStream(s3: S3Client, bucket: string, key: string, contentType: string): WriteTarget {
+/** A streamed write: what is written to `stream` is uploaded in parts of `partBytes` (8 MiB; one PUT when smaller). */
+export function uploadStream(s3: S3Client, bucket: string, key: string, contentType: string, partBytes = 8 * 1024 * 1024): WriteTarget {
   const stream = new PassThrough();
-  const upload = new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: stream, ContentType: contentType }, partSize: 8 * 1024 * 1024, queueSize: 4 });
+  const upload = new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: stream, ContentType: contentType }, partSize: partBytes, queueSize: 4 });
   return { stream, done: upload.done().then(() => undefined) };
 }
 
@@ -77,7 +77,7 @@ export const buildDatasetStore = (s3: S3Client): DatasetStore => ({
 });
 
 export const buildArtifactStore = (s3: S3Client, bucket: string): ArtifactStore => ({
-  write: (key, contentType) => uploadStream(s3, bucket, key, contentType),
+  write: (key, contentType, opts) => uploadStream(s3, bucket, key, contentType, opts?.partBytes),
   read: (key) => openObject(s3, { bucket, key }),
   put: async (key, body, contentType) => {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));

@@ -30,7 +30,11 @@ export interface WriteTarget {
 }
 
 export interface ArtifactStore {
-  write(key: string, contentType: string): WriteTarget;
+  /**
+   * A streamed write. `partBytes`: how much is gathered before it is sent (an S3 multipart part: 5 MiB at least);
+   * smaller parts leave less to send when the writer closes.
+   */
+  write(key: string, contentType: string, opts?: { partBytes?: number }): WriteTarget;
   read(key: string): Promise<Readable>;
   put(key: string, body: string, contentType: string): Promise<void>;
 }
