@@ -9,7 +9,7 @@ import { resolveRecordRules } from '../../shared/prep/rules';
 import { stageConfig } from '../../shared/config/run-config';
 import { currentStage, stageArtifactKeys } from '../../shared/orchestration/stages';
 import { stageKey } from '../../shared/orchestration/naming';
-import { withStage } from '../../shared/orchestration/run-helpers';
+import { failRun } from '../../shared/orchestration/run-helpers';
 import type { Run } from '../../shared/runs/run';
 
 export interface TransformDeps {
@@ -75,12 +75,8 @@ export async function transformChunk(msg: MessageOf<typeof ChunkRequested>, deps
  * stop; a redelivery of this one finds it failed too.
  */
 async function failOnInput(run: Run, stage: number, chunk: number, source: S3ObjectRef, err: InputError, deps: TransformDeps): Promise<TransformResult> {
-  const reason = `${sourceName(source)}: ${err.message}`;
+  const reason = `${stage > 0 ? `stage ${stage}: ` : ''}${sourceName(source)}: ${err.message}`;
   const { offset: _offset, ...location } = err.location;
-  const key = stageKey('prepare', stage);
-  await deps.runs.transition(run.runId, 'preparing', 'failed', {
-    failure: { stage: 'transform', reason: stage === 0 ? reason : `stage ${stage}: ${reason}`, location: { ...location, file: sourceName(source) }, at: deps.now().toISOString() },
-    stages: withStage(run, key, { status: 'failed', endedAt: deps.now().toISOString() }),
-  }, { type: 'transform.failed', detail: { reason, chunk, ...(stage > 0 ? { stage } : {}) } });
+  await failRun(deps.runs, run, 'preparing', { stage: 'transform', reason, stageKey: stageKey('prepare', stage), location: { ...location, file: sourceName(source) } }, deps.now(), { chunk });
   return { outcome: 'failed', reason };
 }

@@ -1,4 +1,4 @@
-import type { Run, StageRecord } from '../runs/run';
+import type { Run, RunFailure, StageRecord } from '../runs/run';
 import type { RunStatus } from '../runs/status';
 import type { RunStore } from '../runs/store';
 
@@ -19,12 +19,12 @@ export function failRun(
   runs: RunStore,
   run: Run,
   from: RunStatus | readonly RunStatus[],
-  failure: { stage: string; reason: string; stageKey?: string },
+  failure: { stage: string; reason: string; stageKey?: string; location?: RunFailure['location'] },
   now: Date,
   detail: Record<string, unknown> = {},
 ): Promise<Run | undefined> {
   const at = now.toISOString();
-  const patch: Partial<Run> = { failure: { stage: failure.stage, reason: failure.reason, at } };
+  const patch: Partial<Run> = { failure: { stage: failure.stage, reason: failure.reason, ...(failure.location ? { location: failure.location } : {}), at } };
   if (failure.stageKey) patch.stages = withStage(run, failure.stageKey, { status: 'failed', endedAt: at });
   return runs.transition(run.runId, from, 'failed', patch, { type: `${failure.stage}.failed`, detail: { reason: failure.reason, ...detail } });
 }

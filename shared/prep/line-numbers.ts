@@ -53,11 +53,11 @@ function shiftLines(buf: Buffer, start: number, end: number, own: number, offset
     const e = buf.indexOf(NL, s); // the line is [s, e)
     let p = s; // bytes of the line before p are written
     if (e - s > DUPLICATE_HEAD.length && startsWith(buf, s, DUPLICATE_HEAD)) {
-      const start = s + DUPLICATE_HEAD.length;
-      let q = start;
+      const at = s + DUPLICATE_HEAD.length;
+      let q = at;
       let n = 0;
       while (q < e && buf[q]! >= 0x30 && buf[q]! <= 0x39) n = n * 10 + buf[q++]! - 0x30;
-      if (q > start) {
+      if (q > at) {
         let by = own;
         let skip = q;
         if (startsWith(buf, q, OF_CHUNK)) {
@@ -69,19 +69,19 @@ function shiftLines(buf: Buffer, start: number, end: number, own: number, offset
           by = other;
           skip = r;
         }
-        o = copy(buf, p, start, out, o);
+        o = copy(buf, p, at, out, o);
         o = writeInt(out, o, n + by);
         p = skip;
       }
     }
     const key = lastIndexOf(buf, LINE_KEY, p, e);
     if (key !== -1) {
-      const start = key + LINE_KEY.length;
-      let q = start;
+      const at = key + LINE_KEY.length;
+      let q = at;
       let n = 0;
       while (q < e && buf[q]! >= 0x30 && buf[q]! <= 0x39) n = n * 10 + buf[q++]! - 0x30;
-      if (q > start) {
-        o = copy(buf, p, start, out, o);
+      if (q > at) {
+        o = copy(buf, p, at, out, o);
         o = writeInt(out, o, n + own);
         p = q;
       }
