@@ -1,7 +1,7 @@
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { AsyncBuffer } from 'hyparquet';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Transform } from 'node:stream';
 import type { S3ObjectRef } from '../messages/pipeline';
 import type { ArtifactStore, DatasetStore, ObjectInfo, WriteTarget } from '../prep/ports';
 
@@ -52,8 +52,56 @@ export async function readText(s3: S3Client, bucket: string, key: string): Promi
 export function uploadStream(s3: S3Client, bucket: string, key: string, contentType: string, partBytes = 8 * 1024 * 1024): WriteTarget {
   const stream = new PassThrough();
   const upload = new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: stream, ContentType: contentType }, partSize: partBytes, queueSize: 4 });
-  return { stream, done: upload.done().then(() => undefined) };
+  let failed = false;
+  const done = upload.done().then(() => undefined);
+  // A failed upload fails the stream (a writer waiting on it stops); a stream failed by its writer aborts the upload,
+  // which removes the parts sent.
+  done.catch((err: Error) => {
+    failed = true;
+    stream.destroy(err);
+  });
+  stream.once('error', () => {
+    if (!failed) void upload.abort().catch(() => undefined);
+  });
+  return { stream, done };
 }
+
+/**
+ * A streamed write of a length known beforehand: one PUT whose body is sent as it is written. A different length
+ * fails the write, naming the key, before S3 would see a short or long body. A failed request fails the stream, so a
+ * writer waiting to write more is not left waiting; a failed stream (the writer gave up) aborts the request.
+ */
+export function putStream(s3: S3Client, bucket: string, key: string, contentType: string, size: number): WriteTarget {
+  const stream = new PassThrough({ highWaterMark: 1024 * 1024 });
+  let written = 0;
+  const body = new Transform({
+    highWaterMark: 1024 * 1024,
+    transform(chunk: Buffer, _enc, next) {
+      written += chunk.length;
+      if (written > size) next(lengthError(key, size, written, 'more than'));
+      else next(null, chunk);
+    },
+    flush(next) {
+      next(written === size ? null : lengthError(key, size, written, 'only'));
+    },
+  });
+  const abort = new AbortController();
+  const failed = new Promise<never>((_, reject) =>
+    body.once('error', (err) => {
+      abort.abort(err);
+      reject(err);
+    }),
+  );
+  stream.once('error', (err) => body.destroy(err));
+  stream.pipe(body);
+  const sent = s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: size, ContentType: contentType }), { abortSignal: abort.signal });
+  const done = Promise.race([sent, failed]).then(() => undefined);
+  done.catch((err: Error) => stream.destroy(err));
+  return { stream, done };
+}
+
+const lengthError = (key: string, size: number, written: number, how: string) =>
+  new Error(`${key}: ${how} ${written} bytes written, where ${size} were announced`);
 
 /** hyparquet reads the footer, then the column chunks it needs, each with a ranged GET. */
 export function s3AsyncBuffer(s3: S3Client, ref: S3ObjectRef, size: number): AsyncBuffer {
@@ -77,7 +125,7 @@ export const buildDatasetStore = (s3: S3Client): DatasetStore => ({
 });
 
 export const buildArtifactStore = (s3: S3Client, bucket: string): ArtifactStore => ({
-  write: (key, contentType, opts) => uploadStream(s3, bucket, key, contentType, opts?.partBytes),
+  write: (key, contentType, opts) => (opts?.size !== undefined ? putStream(s3, bucket, key, contentType, opts.size) : uploadStream(s3, bucket, key, contentType, opts?.partBytes)),
   read: (key) => openObject(s3, { bucket, key }),
   put: async (key, body, contentType) => {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));

@@ -136,7 +136,23 @@ export class LineWriter {
   private writeBuffer(buf: Buffer): Promise<void> | undefined {
     this.hash.update(buf);
     this.bytes += buf.length;
-    return this.stream.write(buf) ? undefined : once(this.stream, 'drain').then(() => undefined);
+    // A stream that failed (its upload did) emits no more events: waiting on it would wait for ever.
+    if (this.stream.destroyed) return this.failure(this.stream.errored ?? new Error(`${this.key}: the write was abandoned`));
+    return this.stream.write(buf) ? undefined : once(this.stream, 'drain').then(() => undefined, (err: unknown) => this.failure(err));
+  }
+
+  /** A failed write: the store's own failure (the upload's) says more than the stream's, often only that it closed. */
+  private failure(err: unknown): Promise<never> {
+    return this.done.then(
+      () => Promise.reject(err),
+      (cause: unknown) => Promise.reject(cause),
+    );
+  }
+
+  /** Gives the file up: its store stops writing it (an upload is aborted). */
+  abort(err: Error): void {
+    this.stream.destroy(err);
+    this.done.catch(() => undefined);
   }
 
   /** Appends a stream of whole lines (another LineWriter's output) as bytes, without decoding it. */
@@ -146,9 +162,8 @@ export class LineWriter {
       const buf = chunk as Buffer;
       let i = -1;
       while ((i = buf.indexOf(10, i + 1)) !== -1) this.records++;
-      this.hash.update(buf);
-      this.bytes += buf.length;
-      if (!this.stream.write(buf)) await once(this.stream, 'drain');
+      const wait = this.writeBuffer(buf);
+      if (wait) await wait;
     }
   }
 

@@ -32,9 +32,11 @@ export interface WriteTarget {
 export interface ArtifactStore {
   /**
    * A streamed write. `partBytes`: how much is gathered before it is sent (an S3 multipart part: 5 MiB at least);
-   * smaller parts leave less to send when the writer closes.
+   * smaller parts leave less to send when the writer closes. `size`: the exact length that will be written, known
+   * beforehand; the store may then send the bytes as they come, in one request, and fails the write (`done`) when
+   * a different length is written.
    */
-  write(key: string, contentType: string, opts?: { partBytes?: number }): WriteTarget;
+  write(key: string, contentType: string, opts?: { partBytes?: number; size?: number }): WriteTarget;
   read(key: string): Promise<Readable>;
   put(key: string, body: string, contentType: string): Promise<void>;
 }

@@ -41,6 +41,8 @@ export interface KeptMeta {
   /** Code points of prompt plus completion (or input), and estimated tokens. */
   n: number;
   t: number;
+  /** Bytes of the record's line in kept.jsonl, without its line break (absent in files written before it was noted). */
+  b?: number;
 }
 
 /**
@@ -256,7 +258,7 @@ export class ChunkProcessor {
       this.seen.set(d.k, { line: rec.line, row: rec.row });
       this.earlier?.note(d.k, this.scope!.chunk, rec.line, rec.row);
     }
-    const meta: KeptMeta = { k: d.k, p: rec.pos, q, n: d.chars, t: d.tIn + d.tOut };
+    const meta: KeptMeta = { k: d.k, p: rec.pos, q, n: d.chars, t: d.tIn + d.tOut, b: d.record.length };
     if (rec.line !== undefined) meta.l = rec.line;
     if (rec.row !== undefined) meta.w = rec.row;
     const { categoryField } = this.rules.config.prep;

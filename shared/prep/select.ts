@@ -16,6 +16,8 @@ export interface Candidate {
   /** Where the record is in the source: its line (text formats) or row. */
   l?: number;
   w?: number;
+  /** Bytes of its record's line in kept.jsonl (KeptMeta.b). */
+  b?: number;
 }
 
 export type Sizes = Record<SetName, number>;

@@ -54,6 +54,27 @@ export interface Manifest {
 const SET_PART_BYTES = 5 * 1024 * 1024;
 
 /**
+ * When pass 2 reads at most this much of kept.jsonl, each set goes out as one PUT of the length pass 1 worked out,
+ * its body streamed as pass 2 writes it, so the set is stored when the pass ends; otherwise in parts. The bound keeps
+ * a set's request from waiting long for its next bytes while pass 2 reads past records of other sets (S3 drops a
+ * request idle for about 20 s); a run that large spends far longer elsewhere than on its sets' last part.
+ */
+const STREAMED_SETS_MAX_KEPT_BYTES = 256 * 1024 * 1024;
+
+/** Each set's size in bytes (its records' lines and line breaks), when the metadata notes every chosen line's bytes. */
+function bytesOfSets(candidates: readonly Candidate[], sets: ReadonlyArray<SetName | undefined>): Record<SetName, number> | undefined {
+  const bytes: Record<SetName, number> = { train: 0, validation: 0, test: 0 };
+  for (let i = 0; i < candidates.length; i++) {
+    const set = sets[i];
+    if (set === undefined) continue;
+    const b = candidates[i]!.b;
+    if (b === undefined) return undefined;
+    bytes[set] += b + 1;
+  }
+  return bytes;
+}
+
+/**
  * The split, from the chunks' kept lines: drop duplicates across chunks (the record with the smallest source position
  * stays, as within a chunk), choose the sets by seeded hash, then stream the chosen records into train / validation /
  * test in source order, every dropped record into rejects.jsonl, and describe it all in manifest.json. Reading the
@@ -84,6 +105,8 @@ export async function splitRun(args: {
   const lines = chunks.map(() => new LineNotes());
   const lineOffsets = lineOffsetsOf(chunks);
   let keptLines = 0;
+  // The bytes of all kept lines, while every metadata line notes its record's (files written before `b` do not).
+  let keptBytes: number | undefined = 0;
   // Only the metadata is read: the records are in kept.jsonl, line for line.
   await readingAhead(store, chunks.map((c) => c.metaKey), async (next) => {
     for (const [j] of chunks.entries()) {
@@ -95,19 +118,20 @@ export async function splitRun(args: {
         const id = idOf(meta);
         let ci = best.get(id);
         if (ci === undefined) {
-          ci = candidates.push({ k: id, p: meta.p, q: meta.q, c: meta.c, g: meta.g, n: meta.n, t: meta.t, l: meta.l, w: meta.w }) - 1;
+          ci = candidates.push({ k: id, p: meta.p, q: meta.q, c: meta.c, g: meta.g, n: meta.n, t: meta.t, l: meta.l, w: meta.w, b: meta.b }) - 1;
           best.set(id, ci);
           reps.push(keptLines);
         } else {
           const prev = candidates[ci]!;
           // Chunks are read in source order, so the first seen is the first; this only guards that assumption.
           if (meta.p < prev.p || (meta.p === prev.p && meta.q < prev.q)) {
-            candidates[ci] = { ...prev, p: meta.p, q: meta.q, c: meta.c, g: meta.g, n: meta.n, t: meta.t, l: meta.l, w: meta.w };
+            candidates[ci] = { ...prev, p: meta.p, q: meta.q, c: meta.c, g: meta.g, n: meta.n, t: meta.t, l: meta.l, w: meta.w, b: meta.b };
             reps[ci] = keptLines;
           }
         }
         notes.push(ci, meta.l, meta.w);
         keptLines++;
+        keptBytes = keptBytes === undefined || meta.b === undefined ? undefined : keptBytes + meta.b + 1;
         return undefined;
       });
     }
@@ -135,16 +159,18 @@ export async function splitRun(args: {
   const assign = selectSets(candidates, chosen.sizes, config.split.seed, stratum);
 
   // Pass 2: stream the chosen records out in source order; rejects of every chunk, then duplicates across chunks.
-  const open = (key: string, partBytes?: number) => {
-    const t = store.write(key, 'application/x-ndjson', { partBytes });
+  const open = (key: string, opts?: { partBytes?: number; size?: number }) => {
+    const t = store.write(key, 'application/x-ndjson', opts);
     return new LineWriter(key, t.stream, t.done);
   };
-  // The sets go out in S3's smallest parts: most of train.jsonl (8.6 MB for the seed recipe) is then sent while this
-  // pass still reads, and less is left to send when it ends. The rejects keep the default parts.
-  const set = (name: SetName) => open(keys.prepared(name), SET_PART_BYTES);
+  // A set of known length is streamed in one PUT (STREAMED_SETS_MAX_KEPT_BYTES). Otherwise the sets go out in S3's
+  // smallest parts: most of a set is then sent while this pass still reads, and less is left to send when it ends.
+  // The rejects, whose length is not known before they are written, keep the default parts.
+  const sets = candidates.map((c) => assign.get(c.k));
+  const setBytes = keptBytes !== undefined && keptBytes <= STREAMED_SETS_MAX_KEPT_BYTES ? bytesOfSets(candidates, sets) : undefined;
+  const set = (name: SetName) => open(keys.prepared(name), setBytes ? { size: setBytes[name] } : { partBytes: SET_PART_BYTES });
   const writers = { train: set('train'), validation: set('validation'), test: set('test') };
   const rejects = open(keys.rejects);
-  const sets = candidates.map((c) => assign.get(c.k));
   // Where each chunk's lines start in the ordinals over all chunks' kept lines.
   const firsts: number[] = [];
   lines.reduce((n, l) => (firsts.push(n), n + l.length), 0);
@@ -159,40 +185,49 @@ export async function splitRun(args: {
     for (let i = 0; i < notes.length; i++) if (chosen(i) !== undefined) return true;
     return false;
   });
-  await readingAhead(store, chunks.flatMap((c, j) => (needed[j] ? [c.rejectsKey, c.keptKey] : [c.rejectsKey])), async (next) => {
-    for (const [j, chunk] of chunks.entries()) {
-      const chunkRejects = await next();
-      await rejects.copyFrom(chunk.relativeLines && j > 0 ? shiftLineNumbers(chunkRejects, j, lineOffsets) : chunkRejects);
-      const notes = lines[j]!;
-      const first = firsts[j]!;
-      const chosen = chosenIn(j);
-      const duplicate = (i: number) => {
-        const ci = notes.candidate(i);
-        if (reps[ci] === first + i) return undefined;
-        const f = candidates[ci]!;
-        const detail = f.l !== undefined ? `same text as line ${f.l}` : f.w !== undefined ? `same text as row ${f.w}` : 'same text as an earlier record';
-        return rejects.write(`{"reason":"${DUPLICATE}","detail":"${detail}"${notes.at(i)}}`);
-      };
-      if (!needed[j]) {
-        // No record of this chunk is in a set: pass 1's notes are all its reject lines need, the file is not read again.
-        for (let i = 0; i < notes.length; i++) {
-          const wait = duplicate(i);
-          if (wait) await wait;
+  const files = [writers.train, writers.validation, writers.test, rejects];
+  let written: [WrittenFile, WrittenFile, WrittenFile, WrittenFile];
+  try {
+    await readingAhead(store, chunks.flatMap((c, j) => (needed[j] ? [c.rejectsKey, c.keptKey] : [c.rejectsKey])), async (next) => {
+      for (const [j, chunk] of chunks.entries()) {
+        const chunkRejects = await next();
+        await rejects.copyFrom(chunk.relativeLines && j > 0 ? shiftLineNumbers(chunkRejects, j, lineOffsets) : chunkRejects);
+        const notes = lines[j]!;
+        const first = firsts[j]!;
+        const chosen = chosenIn(j);
+        const duplicate = (i: number) => {
+          const ci = notes.candidate(i);
+          if (reps[ci] === first + i) return undefined;
+          const f = candidates[ci]!;
+          const detail = f.l !== undefined ? `same text as line ${f.l}` : f.w !== undefined ? `same text as row ${f.w}` : 'same text as an earlier record';
+          return rejects.write(`{"reason":"${DUPLICATE}","detail":"${detail}"${notes.at(i)}}`);
+        };
+        if (!needed[j]) {
+          // No record of this chunk is in a set: pass 1's notes are all its reject lines need, the file is not read again.
+          for (let i = 0; i < notes.length; i++) {
+            const wait = duplicate(i);
+            if (wait) await wait;
+          }
+          continue;
         }
-        continue;
+        let i = 0;
+        await eachLineBytes(await next(), (line) => {
+          const set = chosen(i);
+          const wait = set ? writers[set].writeBytes(line) : duplicate(i);
+          i++;
+          return wait;
+        });
+        if (i !== notes.length) throw new Error(`${chunk.keptKey} has ${i} lines where ${chunk.metaKey} has ${notes.length}`);
       }
-      let i = 0;
-      await eachLineBytes(await next(), (line) => {
-        const set = chosen(i);
-        const wait = set ? writers[set].writeBytes(line) : duplicate(i);
-        i++;
-        return wait;
-      });
-      if (i !== notes.length) throw new Error(`${chunk.keptKey} has ${i} lines where ${chunk.metaKey} has ${notes.length}`);
-    }
-  });
-  // The four uploads finish side by side.
-  const [train, validation, test, rejected] = await Promise.all([writers.train.close(), writers.validation.close(), writers.test.close(), rejects.close()]);
+    });
+    // The four uploads finish side by side.
+    written = await Promise.all([writers.train.close(), writers.validation.close(), writers.test.close(), rejects.close()]);
+  } catch (err) {
+    // Nothing half-written is left to be stored, nor a request waiting for the rest of a body.
+    for (const f of files) f.abort(err as Error);
+    throw err;
+  }
+  const [train, validation, test, rejected] = written;
   const outputs = { train, validation, test, rejects: rejected };
   const sizes: Sizes = { train: outputs.train.records, validation: outputs.validation.records, test: outputs.test.records };
   const finalCounts: RunCounts = { ...counts, ...sizes };

@@ -55,13 +55,16 @@ export class MemoryObjects {
 
   artifacts(bucket: string): ArtifactStore {
     return {
-      write: (key) => {
+      write: (key, _type, opts) => {
         const stream = new PassThrough();
         const parts: Buffer[] = [];
         stream.on('data', (b: Buffer) => parts.push(b));
         const done = new Promise<void>((resolve, reject) => {
           stream.on('end', () => {
-            this.put(bucket, key, Buffer.concat(parts));
+            const body = Buffer.concat(parts);
+            // A length announced beforehand must be the length written, as for S3's PUT of that length.
+            if (opts?.size !== undefined && body.length !== opts.size) return reject(new Error(`${key}: ${body.length} bytes written, where ${opts.size} were announced`));
+            this.put(bucket, key, body);
             resolve();
           });
           stream.on('error', reject);

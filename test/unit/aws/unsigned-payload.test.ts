@@ -9,7 +9,7 @@ type SentRequest = { headers: Record<string, string> };
  * answers as S3 does for PutObject stands in for the network. (That the emulated S3 accepts unsigned payloads is
  * covered by every stack test, whose functions upload this way.)
  */
-const sent = async (endpoint: string): Promise<SentRequest> => {
+const sent = async (endpoint: string, body: Buffer | Readable = Buffer.from('{"prompt":"a","completion":"b"}\n'), length?: number): Promise<SentRequest> => {
   let seen: SentRequest | undefined;
   const s3 = withUnsignedPayloads(
     new S3Client({
@@ -25,7 +25,7 @@ const sent = async (endpoint: string): Promise<SentRequest> => {
       },
     }),
   );
-  await s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: Buffer.from('{"prompt":"a","completion":"b"}\n') }));
+  await s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: body, ContentLength: length }));
   return seen!;
 };
 
@@ -40,6 +40,14 @@ describe('uploads are not hashed just to be signed', () => {
   it('to a loopback endpoint (the local stack) the payload is unsigned', async () => {
     expect((await sent('http://127.0.0.1:4569')).headers['x-amz-content-sha256']).toBe('UNSIGNED-PAYLOAD');
     expect((await sent('http://localhost:4569')).headers['x-amz-content-sha256']).toBe('UNSIGNED-PAYLOAD');
+  });
+
+  it('a streamed body of known length (a set split writes in one PUT) goes as aws-chunked with a CRC32 trailer', async () => {
+    const req = await sent('https://s3.us-east-1.amazonaws.com', Readable.from([Buffer.from('{"prompt":"a",'), Buffer.from('"completion":"b"}\n')]), 32);
+    expect(req.headers['x-amz-content-sha256']).toBe('STREAMING-UNSIGNED-PAYLOAD-TRAILER');
+    expect(req.headers['content-encoding']).toBe('aws-chunked');
+    expect(req.headers['x-amz-decoded-content-length']).toBe('32');
+    expect(req.headers['x-amz-trailer']).toBe('x-amz-checksum-crc32');
   });
 
   it('over plain HTTP to another host the payload stays signed with its SHA-256', async () => {

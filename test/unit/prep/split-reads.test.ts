@@ -65,3 +65,55 @@ describe("split reads each chunk's files one ahead", () => {
     }
   });
 });
+
+describe('how split writes the sets', () => {
+  let r: PipelineResult;
+  beforeAll(async () => {
+    r = await runPipeline(body, 'datasets/sizes.jsonl', config);
+  });
+
+  /** Splits again through a store that notes how each file was asked to be written. */
+  const splitNoting = async (chunks: Awaited<ReturnType<PipelineResult['runs']['listChunks']>>) => {
+    const base = r.objects.artifacts(ARTIFACTS);
+    const asked = new Map<string, { partBytes?: number; size?: number } | undefined>();
+    const store: ArtifactStore = {
+      ...base,
+      write: (key, type, opts) => {
+        asked.set(key.split('/').pop()!, opts);
+        return base.write(key, type, opts);
+      },
+    };
+    const out = await splitRun({ runId: r.run!.runId, source: r.run!.source, config: r.run!.config, chunks, store });
+    return { out, asked };
+  };
+  const prepared = (set: string) => r.objects.text(ARTIFACTS, `runs/${r.run!.runId}/prepared/${set}.jsonl`);
+
+  it('announces each set\'s exact length, worked out from the metadata before a record is read', async () => {
+    const { out, asked } = await splitNoting(await r.runs.listChunks(r.run!.runId));
+    expect(out.ok).toBe(true);
+    for (const set of ['train', 'validation', 'test']) {
+      expect(asked.get(`${set}.jsonl`)).toEqual({ size: Buffer.byteLength(prepared(set)) });
+    }
+    // The rejects' length is not known before they are written.
+    expect(asked.get('rejects.jsonl')?.size).toBeUndefined();
+  });
+
+  it('writes the same sets in parts from metadata written before lengths were noted', async () => {
+    const chunks = await r.runs.listChunks(r.run!.runId);
+    const before = ['train', 'validation', 'test'].map(prepared);
+    const saved = chunks.map((c) => r.objects.text(ARTIFACTS, c.metaKey));
+    try {
+      for (const c of chunks) {
+        const old = r.objects.text(ARTIFACTS, c.metaKey).replace(/,"b":\d+/g, '');
+        expect(old).not.toBe(r.objects.text(ARTIFACTS, c.metaKey));
+        r.objects.put(ARTIFACTS, c.metaKey, old);
+      }
+      const { out, asked } = await splitNoting(chunks);
+      expect(out.ok).toBe(true);
+      expect(asked.get('train.jsonl')).toEqual({ partBytes: 5 * 1024 * 1024 });
+      expect(['train', 'validation', 'test'].map(prepared)).toEqual(before);
+    } finally {
+      chunks.forEach((c, i) => r.objects.put(ARTIFACTS, c.metaKey, saved[i]!));
+    }
+  });
+});
