@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { buildMessage } from '../../shared/messages/envelope';
 import { ChunkRequested, type S3ObjectRef } from '../../shared/messages/pipeline';
+import { mapLimited } from '../../shared/aws/limited';
 import { publishMessage, type Publish } from '../../shared/aws/queues';
 import { resolveRunConfig, stageConfig, type RunConfig } from '../../shared/config/run-config';
 import { stageKey } from '../../shared/orchestration/naming';
@@ -46,7 +47,11 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
   const { runs, datasets, now } = deps;
   if (input.kind === 'stage') return prepareStage(input.runId, input.stage, input.correlationId, deps);
   if (input.kind === 'upload' && !isDatasetKey(input.source.key)) return { outcome: 'ignored', why: `${input.source.key} is not a dataset under datasets/` };
-  const info = await datasets.head(input.source);
+  // The configuration depends only on the key (its sidecar, its profile), so it is read while the object is looked up.
+  const [info, resolved] = await Promise.all([
+    datasets.head(input.source),
+    resolveConfig(input.source, input.kind === 'request' ? input.config : undefined, datasets),
+  ]);
   if (!info) return { outcome: 'ignored', why: `${sourceName(input.source)} no longer exists` };
   const source: S3ObjectRef = {
     bucket: input.source.bucket,
@@ -56,10 +61,13 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
     ...((input.source.versionId ?? info.versionId) ? { versionId: input.source.versionId ?? info.versionId } : {}),
   };
 
-  const { config, configError, layers } = await resolveConfig(source, input.kind === 'request' ? input.config : undefined, datasets);
+  const { config, configError, layers } = resolved;
   const runId = runIdFor(source, configError ? { invalid: layers } : config);
   const existing = await runs.get(runId);
   if (existing && existing.status !== 'requested' && !awaitingChunks(existing)) return { outcome: 'replayed', runId };
+  // Not a replay: the input is checked and planned while the run is recorded (the plan needs only the object and the
+  // configuration). Should another delivery record the run first and move it on, this plan is left unused.
+  const planning = configError ? undefined : settle(planFirstStage(source, config, datasets));
   if (!existing) {
     const at = now().toISOString();
     const run: Run = {
@@ -89,14 +97,13 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
   };
   if (configError) return fail(configError);
 
-  let plan: Plan;
-  try {
-    resolveRecordRules(stageConfig(config, 0)); // a template that cannot produce the model's format fails here, not in every chunk
-    plan = await planInput(source, stageConfig(config, 0), datasets);
-  } catch (err) {
+  const planOutcome = await planning!;
+  if ('error' in planOutcome) {
+    const err = planOutcome.error;
     if (err instanceof InputError) return fail(`${sourceName(source)}: ${err.message}`, err.location);
     throw err;
   }
+  const plan = planOutcome.value;
 
   // The plan is recorded (the run moves to `preparing`) before any chunk is queued, so no chunk reaches transform
   // before its run is ready for it: a chunk that did would wait out the transform queue's whole visibility timeout.
@@ -114,14 +121,25 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
   if (!planned || !awaitingChunks(planned)) return { outcome: 'replayed', runId };
 
   const sourceForChunks: S3ObjectRef = { ...source };
-  for (const chunk of plan.chunks) {
-    const msg = buildMessage(ChunkRequested, runId, { source: sourceForChunks, chunk }, runId, now);
-    await publishMessage(deps.publish, deps.transformQueueUrl, ChunkRequested, msg);
-  }
+  await mapLimited(plan.chunks, PUBLISH_AT_ONCE, (chunk) =>
+    publishMessage(deps.publish, deps.transformQueueUrl, ChunkRequested, buildMessage(ChunkRequested, runId, { source: sourceForChunks, chunk }, runId, now)),
+  );
   // If the chunks were quick, split may already have moved the run on; then there is nothing left to mark.
   await runs.update(runId, 'preparing', { stages: withStage(planned, 'prepare', { outputs: { chunksQueued: true } }) });
   return { outcome: 'planned', runId, chunks: plan.chunks.length };
 }
+
+/** Chunk messages sent at once: transform's environments start on them together, not one round trip apart. */
+const PUBLISH_AT_ONCE = 10;
+
+/** The first stage's plan; a template that cannot produce the model's format fails here, not in every chunk. */
+async function planFirstStage(source: S3ObjectRef, config: RunConfig, datasets: DatasetStore): Promise<Plan> {
+  resolveRecordRules(stageConfig(config, 0));
+  return planInput(source, stageConfig(config, 0), datasets);
+}
+
+/** A promise's outcome as a value, so a promise started early rejects into no one's lap when its result is not used. */
+const settle = <T>(p: Promise<T>): Promise<{ value: T } | { error: unknown }> => p.then((value) => ({ value }), (error: unknown) => ({ error }));
 
 /** A run whose first stage is planned but whose chunks may not all be queued (a crash between the two). */
 function awaitingChunks(run: Run): boolean {
@@ -172,10 +190,9 @@ async function prepareStage(runId: string, stage: number, correlationId: string,
     }, { type: 'ingest.planned', detail: { stage, chunks: plan.chunks.length, format: plan.format, records: plan.records } });
     if (!recorded || currentStage(recorded) !== stage) return { outcome: 'replayed', runId };
   }
-  for (const chunk of plan.chunks) {
-    const msg = buildMessage(ChunkRequested, runId, { source, chunk, stage }, correlationId, now);
-    await publishMessage(deps.publish, deps.transformQueueUrl, ChunkRequested, msg);
-  }
+  await mapLimited(plan.chunks, PUBLISH_AT_ONCE, (chunk) =>
+    publishMessage(deps.publish, deps.transformQueueUrl, ChunkRequested, buildMessage(ChunkRequested, runId, { source, chunk, stage }, correlationId, now)),
+  );
   return { outcome: 'planned', runId, chunks: plan.chunks.length, stage };
 }
 

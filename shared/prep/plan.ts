@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { parquetMetadataAsync, type AsyncBuffer } from 'hyparquet';
+import { mapLimited } from '../aws/limited';
 import type { PrepConfig } from '../config/run-config';
 import type { ChunkPlan, S3ObjectRef } from '../messages/pipeline';
 import { parseDelimited } from './csv';
@@ -168,19 +169,6 @@ async function readRange(datasets: DatasetStore, source: S3ObjectRef, start: num
   const parts: Buffer[] = [];
   for await (const b of await datasets.open(source, { start, end })) parts.push(b as Buffer);
   return Buffer.concat(parts);
-}
-
-async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 /**

@@ -54,6 +54,16 @@ describe('ingest is idempotent on the object and its configuration', () => {
     expect(on('q://transform')).toHaveLength(1);
   });
 
+  it('a repeated notification reads nothing of the object: its plan is made only for a run that is not a replay', async () => {
+    const { objects, ingestDeps } = setup();
+    objects.put(B, 'datasets/a.jsonl', body);
+    await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, ingestDeps);
+    const opened: string[] = [];
+    const datasets = { ...ingestDeps.datasets, open: async (...args: Parameters<typeof ingestDeps.datasets.open>) => (opened.push(args[0].key), ingestDeps.datasets.open(...args)) };
+    expect(await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, { ...ingestDeps, datasets })).toMatchObject({ outcome: 'replayed' });
+    expect(opened).toEqual([]);
+  });
+
   it('another configuration is another run', async () => {
     const { objects, ingestDeps } = setup();
     objects.put(B, 'datasets/a.jsonl', body);
