@@ -5,6 +5,10 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { BedrockClient } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { Readable } from 'node:stream';
 
 /**
  * SDK clients with the SDK's own configuration chain: region, credentials and endpoints come from the
@@ -12,7 +16,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
  * `AWS_ENDPOINT_URL_BEDROCK`, `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, ...), so the same code talks to AWS or to the
  * local stack and never knows which.
  */
-export const makeS3 = () => withUnsignedPayloads(new S3Client({}));
+export const makeS3 = () => withUnsignedPayloads(new S3Client({ requestHandler: new StreamsOnFreshConnections() }));
 export const makeSqs = () => new SQSClient({});
 export const makeDynamo = () => new DynamoDBClient({});
 export const makeDocumentClient = (client: DynamoDBClient = makeDynamo()) =>
@@ -74,3 +78,22 @@ export function withUnsignedPayloads(s3: S3Client): S3Client {
 }
 
 const isLoopback = (host: string | undefined) => host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host ?? '');
+
+/**
+ * The SDK's handler, except that a request whose body is a stream goes on a connection of its own. A streamed body
+ * (a set split sends as it writes it) cannot be sent twice, so the SDK does not retry it; on a pooled keep-alive
+ * connection that the server has just closed (its idle timeout; a Lambda environment frozen between invocations sees
+ * such closes late) it would fail where a retried request would not. Other requests share the pool as before.
+ */
+export class StreamsOnFreshConnections extends NodeHttpHandler {
+  private readonly fresh = new NodeHttpHandler({ httpAgent: new HttpAgent({ keepAlive: false }), httpsAgent: new HttpsAgent({ keepAlive: false }) });
+
+  override handle(...[request, options]: Parameters<NodeHttpHandler['handle']>): ReturnType<NodeHttpHandler['handle']> {
+    return request.body instanceof Readable ? this.fresh.handle(request, options) : super.handle(request, options);
+  }
+
+  override destroy(): void {
+    this.fresh.destroy();
+    super.destroy();
+  }
+}
