@@ -68,6 +68,8 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
   // Not a replay: the input is checked and planned while the run is recorded (the plan needs only the object and the
   // configuration). Should another delivery record the run first and move it on, this plan is left unused.
   const planning = configError ? undefined : settle(planFirstStage(source, config, datasets));
+  // The run as last read or written, so the writes below need not read it first.
+  let seen = existing;
   if (!existing) {
     const at = now().toISOString();
     const run: Run = {
@@ -82,9 +84,11 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
       stages: { prepare: { status: 'running', attempts: 1, startedAt: at } },
     };
     const created = await runs.create(run, { type: 'run.requested', detail: { trigger: input.kind } });
+    seen = run;
     if (!created) {
       const raced = await runs.get(runId);
       if (!raced || (raced.status !== 'requested' && !awaitingChunks(raced))) return { outcome: 'replayed', runId };
+      seen = raced;
     }
   }
 
@@ -92,7 +96,7 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
     await runs.transition(runId, 'requested', 'failed', {
       failure: { stage: 'ingest', reason, location: { file: sourceName(source), ...withoutOffset(location) }, at: now().toISOString() },
       stages: { prepare: { status: 'failed', attempts: 1, endedAt: now().toISOString() } },
-    }, { type: 'ingest.failed', detail: { reason } });
+    }, { type: 'ingest.failed', detail: { reason } }, { seen });
     return { outcome: 'failed' as const, runId, reason };
   };
   if (configError) return fail(configError);
@@ -116,7 +120,7 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
     inputs: { format: plan.format, compression: plan.compression, encoding: plan.encoding ?? 'utf-8', bytes: plan.bytes, records: plan.records, chunks: plan.chunks.length, columns: plan.columns },
   };
   const moved = await runs.transition(runId, 'requested', 'preparing', { chunksTotal: plan.chunks.length, stages: { prepare } },
-    { type: 'ingest.planned', detail: { chunks: plan.chunks.length, format: plan.format, records: plan.records } });
+    { type: 'ingest.planned', detail: { chunks: plan.chunks.length, format: plan.format, records: plan.records } }, { seen });
   const planned = moved ?? (await runs.get(runId));
   if (!planned || !awaitingChunks(planned)) return { outcome: 'replayed', runId };
 
@@ -125,7 +129,7 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
     publishMessage(deps.publish, deps.transformQueueUrl, ChunkRequested, buildMessage(ChunkRequested, runId, { source: sourceForChunks, chunk }, runId, now)),
   );
   // If the chunks were quick, split may already have moved the run on; then there is nothing left to mark.
-  await runs.update(runId, 'preparing', { stages: withStage(planned, 'prepare', { outputs: { chunksQueued: true } }) });
+  await runs.update(runId, 'preparing', { stages: withStage(planned, 'prepare', { outputs: { chunksQueued: true } }) }, undefined, { seen: planned });
   return { outcome: 'planned', runId, chunks: plan.chunks.length };
 }
 

@@ -38,9 +38,11 @@ export async function splitOnChunk(
   delivery: { attempt: number } = { attempt: 1 },
 ): Promise<SplitResult> {
   const { runs, now } = deps;
-  let run = await runs.get(msg.runId);
-  if (!run) return { outcome: 'skipped', why: `run ${msg.runId} does not exist` };
   const stage = msg.payload.stage;
+  // Most deliveries need both (to count the chunks done), so the chunks are listed while the run is read.
+  const [found, chunks] = await Promise.all([runs.get(msg.runId), runs.listChunks(msg.runId, stage)]);
+  let run = found;
+  if (!run) return { outcome: 'skipped', why: `run ${msg.runId} does not exist` };
   if (stage !== currentStage(run)) return { outcome: 'skipped', why: `chunk of stage ${stage}; run ${msg.runId} is at stage ${currentStage(run)}` };
   const manifestKey = stageArtifactKeys(run.runId, stage).manifest;
   if (run.status === 'submitting') {
@@ -49,12 +51,11 @@ export async function splitOnChunk(
   }
   if (run.status !== 'preparing' && run.status !== 'splitting') return { outcome: 'skipped', why: `run ${msg.runId} is ${run.status}` };
 
-  const chunks = await runs.listChunks(run.runId, stage);
   const total = run.chunksTotal ?? msg.payload.total;
   if (chunks.length < total) return { outcome: 'waiting', done: chunks.length, total };
 
   if (run.status === 'preparing') {
-    const won = await runs.transition(run.runId, 'preparing', 'splitting', {}, { type: 'split.started', detail: { chunks: total } });
+    const won = await runs.transition(run.runId, 'preparing', 'splitting', {}, { type: 'split.started', detail: { chunks: total } }, { seen: run });
     if (!won) return { outcome: 'skipped', why: 'another delivery started the split' };
     run = won;
   } else if (delivery.attempt <= 1 && now().getTime() - Date.parse(run.updatedAt) < SPLIT_LEASE_MS) {
@@ -85,7 +86,7 @@ export async function splitOnChunk(
       warnings: result.warnings,
       failure: { stage: 'split', reason: stage === 0 ? result.failure : `stage ${stage}: ${result.failure}`, at: now().toISOString() },
       stages: { ...run.stages, [prepareKey]: { ...prepare, status: 'failed', endedAt: now().toISOString() } },
-    }, { type: 'split.failed', detail: { reason: result.failure, stage } });
+    }, { type: 'split.failed', detail: { reason: result.failure, stage } }, { seen: run });
     return { outcome: 'failed', reason: result.failure };
   }
   const o = result.manifest.outputs;
@@ -111,7 +112,7 @@ export async function splitOnChunk(
         },
       },
     },
-  }, { type: 'split.done', detail: { ...result.sizes, ...(stage > 0 ? { stage } : {}), ...(parts ? { parts: parts.length } : {}) } });
+  }, { type: 'split.done', detail: { ...result.sizes, ...(stage > 0 ? { stage } : {}), ...(parts ? { parts: parts.length } : {}) } }, { seen: run });
   if (moved || (await runs.get(run.runId))?.status === 'submitting') await announce(run, result.manifestKey, msg.correlationId, deps);
   return { outcome: 'prepared', manifestKey: result.manifestKey };
 }

@@ -37,16 +37,17 @@ export type TransformResult = { outcome: 'skipped'; why: string } | { outcome: '
 export async function transformChunk(msg: MessageOf<typeof ChunkRequested>, deps: TransformDeps): Promise<TransformResult> {
   const { runs, artifacts } = deps;
   const { chunk, source } = msg.payload;
-  const run = await runs.get(msg.runId);
+  const stage = msg.payload.stage;
+  // Whether this chunk is recorded already (a redelivery) is asked while the run is read.
+  const [run, recordedChunks] = await Promise.all([runs.get(msg.runId), runs.listChunks(msg.runId, stage)]);
   if (!run) return { outcome: 'skipped', why: `run ${msg.runId} does not exist` };
   if (run.status === 'requested') throw new RunNotReadyError(`run ${msg.runId} is still being planned; chunk ${chunk.index} will be retried`);
   if (run.status !== 'preparing') return { outcome: 'skipped', why: `run ${msg.runId} is ${run.status}` };
-  const stage = msg.payload.stage;
   if (stage !== currentStage(run)) return { outcome: 'skipped', why: `chunk of stage ${stage}; run ${msg.runId} is at stage ${currentStage(run)}` };
 
   const keys = stageArtifactKeys(msg.runId, stage);
   let recorded = false;
-  const already = (await runs.listChunks(msg.runId, stage)).some((c) => c.index === chunk.index);
+  const already = recordedChunks.some((c) => c.index === chunk.index);
   if (!already) {
     const rules = resolveRecordRules(stageConfig(run.config, stage));
     let outputs: ChunkOutputs;

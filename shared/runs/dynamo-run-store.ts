@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ChunkResult, Run, RunEvent } from './run';
 import { canTransition, type RunStatus } from './status';
-import type { RunStore } from './store';
+import type { RunStore, WriteOptions } from './store';
 
 /**
  * Single-table layout (documented in the README):
@@ -50,9 +50,10 @@ export class DynamoRunStore implements RunStore {
     to: RunStatus,
     patch: Partial<Run>,
     event: { type: string; detail?: Record<string, unknown> },
+    opts?: WriteOptions,
   ): Promise<Run | undefined> {
     const froms: readonly RunStatus[] = typeof from === 'string' ? [from] : from;
-    return this.write(runId, froms, to, patch, event);
+    return this.write(runId, froms, to, patch, event, opts?.seen);
   }
 
   update(
@@ -60,9 +61,10 @@ export class DynamoRunStore implements RunStore {
     inStatus: RunStatus | readonly RunStatus[],
     patch: Partial<Run>,
     event?: { type: string; detail?: Record<string, unknown> },
+    opts?: WriteOptions,
   ): Promise<Run | undefined> {
     const statuses: readonly RunStatus[] = typeof inStatus === 'string' ? [inStatus] : inStatus;
-    return this.write(runId, statuses, undefined, patch, event);
+    return this.write(runId, statuses, undefined, patch, event, opts?.seen);
   }
 
   private async write(
@@ -71,9 +73,11 @@ export class DynamoRunStore implements RunStore {
     to: RunStatus | undefined,
     patch: Partial<Run>,
     event: { type: string; detail?: Record<string, unknown> } | undefined,
+    seen: Run | undefined,
   ): Promise<Run | undefined> {
     for (let attempt = 0; attempt < MAX_RACE_RETRIES; attempt++) {
-      const current = await this.get(runId);
+      // The caller's copy saves the first read when it could be current; a stale one only fails the condition below.
+      const current = attempt === 0 && seen?.runId === runId && froms.includes(seen.status) ? seen : await this.get(runId);
       if (!current || !froms.includes(current.status)) return undefined;
       const status = to ?? current.status;
       if (to && !canTransition(current.status, to)) {

@@ -4,7 +4,7 @@ import { buildMessage } from '../messages/envelope';
 import { RunStatusChanged } from '../messages/notifications';
 import type { ChunkResult, Run, RunEvent } from './run';
 import type { RunStatus } from './status';
-import type { RunStore } from './store';
+import type { RunStore, WriteOptions } from './store';
 
 /** The notification port: publishes one run state-change notification. */
 export type Notify = (message: RunStatusChanged) => Promise<void>;
@@ -71,15 +71,15 @@ export class NotifyingRunStore implements RunStore {
     return this.inner.get(runId);
   }
 
-  async transition(runId: string, from: RunStatus | readonly RunStatus[], to: RunStatus, patch: Partial<Run>, event: EventInput): Promise<Run | undefined> {
-    const next = await this.inner.transition(runId, from, to, patch, event);
+  async transition(runId: string, from: RunStatus | readonly RunStatus[], to: RunStatus, patch: Partial<Run>, event: EventInput, opts?: WriteOptions): Promise<Run | undefined> {
+    const next = await this.inner.transition(runId, from, to, patch, event, opts);
     if (!next) return undefined;
     await this.publish(next, await this.previousStatus(next, from), event.type, next.updatedAt);
     return next;
   }
 
-  update(runId: string, inStatus: RunStatus | readonly RunStatus[], patch: Partial<Run>, event?: EventInput): Promise<Run | undefined> {
-    return this.inner.update(runId, inStatus, patch, event);
+  update(runId: string, inStatus: RunStatus | readonly RunStatus[], patch: Partial<Run>, event?: EventInput, opts?: WriteOptions): Promise<Run | undefined> {
+    return this.inner.update(runId, inStatus, patch, event, opts);
   }
 
   putChunk(chunk: ChunkResult): Promise<boolean> {

@@ -1,6 +1,10 @@
 import type { ChunkResult, Run, RunEvent } from './run';
 import type { RunStatus } from './status';
 
+export interface WriteOptions {
+  seen?: Run;
+}
+
 /** The run store port: domain code takes it as an argument; DynamoRunStore is the adapter. */
 export interface RunStore {
   /** Creates the run unless one with its id exists; `false` means it existed (a replayed request). */
@@ -9,6 +13,8 @@ export interface RunStore {
   /**
    * Moves a run from one of `from` to `to` and applies `patch`, conditionally on the version read. Returns the new
    * run, or `undefined` when the run was no longer in `from` (another delivery already made the move).
+   * `opts.seen`: the run as the caller has just read it. The write is tried on its version without reading the run
+   * again; if the run has changed since, the write is refused and the run is read, as without it.
    */
   transition(
     runId: string,
@@ -16,13 +22,15 @@ export interface RunStore {
     to: RunStatus,
     patch: Partial<Run>,
     event: { type: string; detail?: Record<string, unknown> },
+    opts?: WriteOptions,
   ): Promise<Run | undefined>;
-  /** Applies `patch` without changing status, conditionally on the run being in one of `inStatus`. */
+  /** Applies `patch` without changing status, conditionally on the run being in one of `inStatus` (`opts` as above). */
   update(
     runId: string,
     inStatus: RunStatus | readonly RunStatus[],
     patch: Partial<Run>,
     event?: { type: string; detail?: Record<string, unknown> },
+    opts?: WriteOptions,
   ): Promise<Run | undefined>;
   /** Records a chunk's result once; `false` when it was already recorded (a redelivery). */
   putChunk(chunk: ChunkResult): Promise<boolean>;

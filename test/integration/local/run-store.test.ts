@@ -1,0 +1,105 @@
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { startDynamo, type DynamoEmulator } from '../../../local/emulators/dynamodb';
+import { makeDocumentClient } from '../../../shared/aws/clients';
+import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
+import type { Run } from '../../../shared/runs/run';
+
+/** The run store's conditional writes on emulated DynamoDB, given the run as the caller last saw it (`seen`). */
+const TABLE = 'btp-store-test';
+let dynamo: DynamoEmulator;
+let ddb: DynamoDBClient;
+let reads = 0;
+let store: DynamoRunStore;
+
+beforeAll(async () => {
+  dynamo = await startDynamo();
+  ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  await ddb.send(
+    new CreateTableCommand({
+      TableName: TABLE,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: ['pk', 'sk', 'gsi1pk', 'gsi1sk'].map((AttributeName) => ({ AttributeName, AttributeType: 'S' as const })),
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'byStatus',
+          KeySchema: [
+            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    }),
+  );
+  const doc = makeDocumentClient(ddb);
+  // Counts the run reads (GetItem) the store makes.
+  doc.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'GetCommand' || context.commandName === 'GetItemCommand') reads++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countReads' },
+  );
+  store = new DynamoRunStore(doc, TABLE);
+});
+afterAll(async () => {
+  ddb.destroy();
+  await dynamo.close();
+});
+
+let n = 0;
+const newRun = async (): Promise<Run> => {
+  const at = new Date().toISOString();
+  const runId = `r-store-${++n}`;
+  const run: Run = { runId, status: 'requested', version: 1, createdAt: at, updatedAt: at, source: { bucket: 'b', key: 'datasets/x.jsonl' }, config: {} as Run['config'], artifactsPrefix: `s3://a/runs/${runId}/`, stages: {} };
+  expect(await store.create(run, { type: 'run.requested' })).toBe(true);
+  return run;
+};
+const readsDuring = async <T>(f: () => Promise<T>): Promise<[T, number]> => {
+  const before = reads;
+  const out = await f();
+  return [out, reads - before];
+};
+
+describe('a write given the run as the caller saw it', () => {
+  it('is made on that version without reading the run again', async () => {
+    const run = await newRun();
+    const [moved, r] = await readsDuring(() => store.transition(run.runId, 'requested', 'preparing', { chunksTotal: 3 }, { type: 'ingest.planned' }, { seen: run }));
+    expect(moved).toMatchObject({ status: 'preparing', version: 2, chunksTotal: 3 });
+    expect(r).toBe(0);
+    const [updated, r2] = await readsDuring(() => store.update(run.runId, 'preparing', { warnings: ['w'] }, undefined, { seen: moved }));
+    expect(updated).toMatchObject({ status: 'preparing', version: 3, chunksTotal: 3, warnings: ['w'] });
+    expect(r2).toBe(0);
+    expect((await store.listEvents(run.runId)).map((e) => e.type)).toEqual(['run.requested', 'ingest.planned']);
+  });
+
+  it('is refused when the run has changed since, then made on the run read afresh: nothing written since is lost', async () => {
+    const run = await newRun();
+    await store.update(run.runId, 'requested', { warnings: ['written by another delivery'] });
+    const [moved, r] = await readsDuring(() => store.transition(run.runId, 'requested', 'preparing', { chunksTotal: 2 }, { type: 'ingest.planned' }, { seen: run }));
+    expect(moved).toMatchObject({ status: 'preparing', version: 3, chunksTotal: 2, warnings: ['written by another delivery'] });
+    expect(r).toBe(1);
+    const stored = await makeDocumentClient(ddb).send(new GetCommand({ TableName: TABLE, Key: { pk: `RUN#${run.runId}`, sk: 'RUN' } }));
+    expect(stored.Item).toMatchObject({ status: 'preparing', version: 3, warnings: ['written by another delivery'] });
+  });
+
+  it('is not made when another delivery moved the run on meanwhile', async () => {
+    const run = await newRun();
+    await store.transition(run.runId, 'requested', 'preparing', {}, { type: 'ingest.planned' });
+    expect(await store.transition(run.runId, 'requested', 'preparing', { chunksTotal: 9 }, { type: 'ingest.planned' }, { seen: run })).toBeUndefined();
+    expect(await store.get(run.runId)).toMatchObject({ status: 'preparing', version: 2 });
+    expect((await store.get(run.runId))?.chunksTotal).toBeUndefined();
+  });
+
+  it('a copy in another status than the write expects is not trusted: the run is read', async () => {
+    const run = await newRun();
+    const [moved, r] = await readsDuring(() => store.transition(run.runId, 'requested', 'preparing', {}, { type: 'ingest.planned' }, { seen: { ...run, status: 'failed' } }));
+    expect(moved).toMatchObject({ status: 'preparing', version: 2 });
+    expect(r).toBe(1);
+  });
+});
