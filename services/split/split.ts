@@ -6,7 +6,7 @@ import type { RunStore } from '../../shared/runs/store';
 import type { ArtifactStore } from '../../shared/prep/ports';
 import { resolveRecordRules } from '../../shared/prep/rules';
 import { splitRun } from '../../shared/prep/split';
-import { LineWriter, readLines } from '../../shared/prep/lines';
+import { HashingLineWriter, readLines } from '../../shared/prep/lines';
 import { stageConfig } from '../../shared/config/run-config';
 import { stageKey } from '../../shared/orchestration/naming';
 import { currentStage, planParts, stageArtifactBase, stageArtifactKeys, stageSource, type RecordedPart } from '../../shared/orchestration/stages';
@@ -140,7 +140,7 @@ async function writeParts(
   for (const p of plan) {
     const trainKey = `${base}prepared/parts/${p.part}.jsonl`;
     const t = artifacts.write(trainKey, 'application/x-ndjson');
-    const writer = new LineWriter(trainKey, t.stream, t.done);
+    const writer = new HashingLineWriter(trainKey, t.stream, t.done);
     for (let i = p.start; i < p.end; i++) {
       const next = await lines.next();
       if (next.done) throw new Error(`${o.train.key} has fewer lines than its ${o.train.records} records`);

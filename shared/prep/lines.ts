@@ -65,19 +65,21 @@ export async function eachLineBytes(stream: Readable, onLine: (line: Buffer) => 
   }
 }
 
-export interface WrittenFile {
+export interface WrittenLines {
   key: string;
-  sha256: string;
   bytes: number;
   records: number;
 }
 
+export interface WrittenFile extends WrittenLines {
+  sha256: string;
+}
+
 /**
- * Writes lines to a stream (an S3 upload, a file), hashing and counting what it writes. Lines are encoded straight
- * into buffers of about 256 KB; `write` returns a promise only when the stream asks the writer to wait.
+ * Writes lines to a stream (an S3 upload, a file), counting what it writes. Lines are encoded straight into buffers
+ * of about 256 KB; `write` returns a promise only when the stream asks the writer to wait.
  */
 export class LineWriter {
-  private readonly hash = createHash('sha256');
   private bytes = 0;
   private records = 0;
   private pending = Buffer.allocUnsafe(256 * 1024);
@@ -133,8 +135,11 @@ export class LineWriter {
     return this.writeBuffer(buf);
   }
 
+  /** Sees every buffer written, in order (HashingLineWriter hashes them). */
+  protected written(_buf: Buffer): void {}
+
   private writeBuffer(buf: Buffer): Promise<void> | undefined {
-    this.hash.update(buf);
+    this.written(buf);
     this.bytes += buf.length;
     // A stream that failed (its upload did) emits no more events: waiting on it would wait for ever.
     if (this.stream.destroyed) return this.failure(this.stream.errored ?? new Error(`${this.key}: the write was abandoned`));
@@ -167,10 +172,23 @@ export class LineWriter {
     }
   }
 
-  async close(): Promise<WrittenFile> {
+  async close(): Promise<WrittenLines> {
     await this.flush();
     this.stream.end();
     await this.done;
-    return { key: this.key, sha256: this.hash.digest('hex'), bytes: this.bytes, records: this.records };
+    return { key: this.key, bytes: this.bytes, records: this.records };
+  }
+}
+
+/** A LineWriter that also hashes what it writes: for the files a manifest describes by their SHA-256. */
+export class HashingLineWriter extends LineWriter {
+  private readonly hash = createHash('sha256');
+
+  protected override written(buf: Buffer): void {
+    this.hash.update(buf);
+  }
+
+  override async close(): Promise<WrittenFile> {
+    return { ...(await super.close()), sha256: this.hash.digest('hex') };
   }
 }

@@ -5,7 +5,7 @@ import type { S3ObjectRef } from '../messages/pipeline';
 import type { ChunkResult, RunCounts } from '../runs/run';
 import { addCounts, emptyCounts } from './counts';
 import { shiftLineNumbers } from './line-numbers';
-import { eachLineBytes, LineWriter, type WrittenFile } from './lines';
+import { eachLineBytes, HashingLineWriter, type WrittenFile } from './lines';
 import type { ArtifactStore } from './ports';
 import { DUPLICATE, parseMetaBytes } from './records';
 import { chooseSizes, SET_NAMES, selectSets, type Candidate, type SetName, type Sizes } from './select';
@@ -161,7 +161,7 @@ export async function splitRun(args: {
   // Pass 2: stream the chosen records out in source order; rejects of every chunk, then duplicates across chunks.
   const open = (key: string, opts?: { partBytes?: number; size?: number }) => {
     const t = store.write(key, 'application/x-ndjson', opts);
-    return new LineWriter(key, t.stream, t.done);
+    return new HashingLineWriter(key, t.stream, t.done);
   };
   // A set of known length is streamed in one PUT (STREAMED_SETS_MAX_KEPT_BYTES). Otherwise the sets go out in S3's
   // smallest parts: most of a set is then sent while this pass still reads, and less is left to send when it ends.
