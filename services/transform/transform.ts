@@ -39,7 +39,7 @@ export async function transformChunk(msg: MessageOf<typeof ChunkRequested>, deps
   const { chunk, source } = msg.payload;
   const stage = msg.payload.stage;
   // Whether this chunk is recorded already (a redelivery) is asked while the run is read.
-  const [run, recordedChunks] = await Promise.all([runs.get(msg.runId), runs.listChunks(msg.runId, stage)]);
+  const [run, already] = await Promise.all([runs.get(msg.runId), runs.hasChunk(msg.runId, stage, chunk.index)]);
   if (!run) return { outcome: 'skipped', why: `run ${msg.runId} does not exist` };
   if (run.status === 'requested') throw new RunNotReadyError(`run ${msg.runId} is still being planned; chunk ${chunk.index} will be retried`);
   if (run.status !== 'preparing') return { outcome: 'skipped', why: `run ${msg.runId} is ${run.status}` };
@@ -47,7 +47,6 @@ export async function transformChunk(msg: MessageOf<typeof ChunkRequested>, deps
 
   const keys = stageArtifactKeys(msg.runId, stage);
   let recorded = false;
-  const already = recordedChunks.some((c) => c.index === chunk.index);
   if (!already) {
     const rules = resolveRecordRules(stageConfig(run.config, stage));
     let outputs: ChunkOutputs;

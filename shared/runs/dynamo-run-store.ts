@@ -123,6 +123,13 @@ export class DynamoRunStore implements RunStore {
     }
   }
 
+  async hasChunk(runId: string, stage: number, index: number): Promise<boolean> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: `RUN#${runId}`, sk: chunkSk(stage, index) }, ConsistentRead: true, ProjectionExpression: 'sk' }),
+    );
+    return out.Item !== undefined;
+  }
+
   async listChunks(runId: string, stage = 0): Promise<ChunkResult[]> {
     const items = await this.queryPrefix(runId, stage === 0 ? 'CHUNK#' : `CHUNK#S${pad(stage)}#`);
     return items.map((item) => strip(item) as unknown as ChunkResult).filter((c) => (c.stage ?? 0) === stage);

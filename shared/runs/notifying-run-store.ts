@@ -86,6 +86,10 @@ export class NotifyingRunStore implements RunStore {
     return this.inner.putChunk(chunk);
   }
 
+  hasChunk(runId: string, stage: number, index: number): Promise<boolean> {
+    return this.inner.hasChunk(runId, stage, index);
+  }
+
   listChunks(runId: string, stage?: number): Promise<ChunkResult[]> {
     return this.inner.listChunks(runId, stage);
   }

@@ -34,6 +34,8 @@ export interface RunStore {
   ): Promise<Run | undefined>;
   /** Records a chunk's result once; `false` when it was already recorded (a redelivery). */
   putChunk(chunk: ChunkResult): Promise<boolean>;
+  /** Whether a chunk's result is recorded (a redelivery's check): one key read, however many chunks the run has. */
+  hasChunk(runId: string, stage: number, index: number): Promise<boolean>;
   /** The chunks recorded for one stage of the run (0 unless the run is chained). */
   listChunks(runId: string, stage?: number): Promise<ChunkResult[]>;
   listEvents(runId: string): Promise<RunEvent[]>;

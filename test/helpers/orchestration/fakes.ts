@@ -51,6 +51,9 @@ export class MemoryRunStore implements RunStore {
   async putChunk(_chunk: ChunkResult) {
     return true;
   }
+  async hasChunk() {
+    return false;
+  }
   async listChunks() {
     return [];
   }

@@ -115,6 +115,9 @@ export class MemoryRunStore implements RunStore {
     this.chunks.set(k, structuredClone(c));
     return true;
   }
+  async hasChunk(runId: string, stage: number, index: number) {
+    return this.chunks.has(`${runId}#${stage}#${index}`);
+  }
   async listChunks(runId: string, stage = 0) {
     return [...this.chunks.values()].filter((c) => c.runId === runId && (c.stage ?? 0) === stage).sort((a, b) => a.index - b.index);
   }

@@ -103,3 +103,33 @@ describe('a write given the run as the caller saw it', () => {
     expect(r).toBe(1);
   });
 });
+
+describe("a chunk's result", () => {
+  const chunk = (runId: string, index: number, stage?: number) => ({
+    runId,
+    ...(stage ? { stage } : {}),
+    index,
+    counts: { input: 1, kept: 1, filtered: 0, rejected: 0, byReason: {} },
+    keptKey: `runs/${runId}/chunks/${index}/kept.jsonl`,
+    metaKey: `runs/${runId}/chunks/${index}/meta.jsonl`,
+    rejectsKey: `runs/${runId}/chunks/${index}/rejects.jsonl`,
+    doneAt: new Date().toISOString(),
+  });
+
+  it('is found recorded by its own key: its stage and index, not another chunk of the run', async () => {
+    const run = await newRun();
+    expect(await store.hasChunk(run.runId, 0, 1)).toBe(false);
+    expect(await store.putChunk(chunk(run.runId, 1))).toBe(true);
+    expect(await store.putChunk(chunk(run.runId, 2, 1))).toBe(true);
+    const [found, r] = await readsDuring(() => store.hasChunk(run.runId, 0, 1));
+    expect([found, r]).toEqual([true, 1]);
+    expect(await store.hasChunk(run.runId, 0, 2)).toBe(false);
+    expect(await store.hasChunk(run.runId, 1, 1)).toBe(false);
+    expect(await store.hasChunk(run.runId, 1, 2)).toBe(true);
+    expect(await store.hasChunk(`${run.runId}-other`, 0, 1)).toBe(false);
+    // A redelivery's second record is refused; what the list gives is unchanged.
+    expect(await store.putChunk(chunk(run.runId, 1))).toBe(false);
+    expect((await store.listChunks(run.runId)).map((c) => c.index)).toEqual([1]);
+    expect((await store.listChunks(run.runId, 1)).map((c) => c.index)).toEqual([2]);
+  });
+});

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { handler as ingestHandler } from '../../../services/ingest/handler';
 import { handler as transformHandler } from '../../../services/transform/handler';
 import { handler as splitHandler } from '../../../services/split/handler';
@@ -71,6 +72,43 @@ describe('ingest, transform and split handlers on the emulators', () => {
       failure: { stage: 'transform', reason: expect.stringMatching(/not valid UTF-8: invalid byte sequence \(ff .*\) at line 2500, byte offset/), location: { line: 2500 } },
     });
     expect((await env.runs.listEvents(failed!.runId)).map((e) => e.type)).toContain('transform.failed');
+  });
+
+  it('a redelivered chunk is not transformed again: its record and its outputs stay as the first delivery left them', async () => {
+    const key = 'datasets/redelivered.jsonl';
+    const lines = Array.from({ length: 600 }, (_, i) => JSON.stringify({ instruction: `質問${i % 500}`, input: '', output: `答え${i % 500}` }));
+    await env.put(`${key}.run.json`, JSON.stringify({ prep: { chunkBytes: 8_000 }, split: { train: 300, validation: 100, test: 10 } }));
+    const { eTag, size } = await env.put(key, lines.join('\n') + '\n');
+    await ingestHandler(sqsEvent(sqsRecord(s3Notification(env.buckets.datasets, key, size, eTag))), lambdaContext('ingest'));
+    const chunks = (await env.drain(env.queues.transform)).map((m) => m.body);
+    expect(chunks.length).toBeGreaterThan(3);
+    await deliver(transformHandler, chunks, 'transform');
+    const runId = (JSON.parse(chunks[0]!) as { runId: string }).runId;
+    const recorded = await env.runs.listChunks(runId);
+    // Chunk 1's outputs, marked: a second transform would write them again, without the mark.
+    const marked = [recorded[1]!.keptKey, recorded[1]!.metaKey, recorded[1]!.rejectsKey];
+    for (const key of marked) {
+      const body = await env.text(env.buckets.artifacts, key);
+      await env.s3.send(new PutObjectCommand({ Bucket: env.buckets.artifacts, Key: key, Body: body, Metadata: { written: 'first-delivery' } }));
+    }
+    // Every chunk again, the second in a batch with a chunk of a run that does not exist.
+    const other = JSON.stringify({ ...(JSON.parse(chunks[1]!) as object), runId: 'no-such-run' });
+    await deliver(transformHandler, [chunks[0]!], 'transform');
+    const batch = await transformHandler(sqsEvent(sqsRecord(chunks[1]!, { queue: 'transform' }), sqsRecord(other, { queue: 'transform' })), lambdaContext('transform'));
+    expect(batch.batchItemFailures).toEqual([]);
+    await deliver(transformHandler, chunks.slice(2), 'transform');
+    expect(await env.runs.listChunks(runId)).toEqual(recorded);
+    for (const key of marked) {
+      const head = await env.s3.send(new HeadObjectCommand({ Bucket: env.buckets.artifacts, Key: key }));
+      expect([key, head.Metadata?.written]).toEqual([key, 'first-delivery']);
+    }
+    const done = (await env.drain(env.queues.split)).map((m) => m.body);
+    expect(done).toHaveLength(2 * chunks.length); // split is told again, which is harmless
+    await deliver(splitHandler, done, 'split');
+    const run = (await env.runs.get(runId))!;
+    expect(run.counts).toMatchObject({ input: 600, kept: 500, filtered: 100, train: 300, validation: 100, test: 10 });
+    expect(countsBalance(run.counts!)).toBe(true);
+    await env.drain(env.queues.submit);
   });
 });
 
