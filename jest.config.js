@@ -11,4 +11,5 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   testTimeout: 60000,
   maxWorkers: 2,
+  setupFiles: ['<rootDir>/test/helpers/quiet-logs.ts'],
 };

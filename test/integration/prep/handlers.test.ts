@@ -89,7 +89,7 @@ describe('ingest, transform and split handlers on the emulators', () => {
     const marked = [recorded[1]!.keptKey, recorded[1]!.metaKey, recorded[1]!.rejectsKey];
     for (const key of marked) {
       const body = await env.text(env.buckets.artifacts, key);
-      await env.s3.send(new PutObjectCommand({ Bucket: env.buckets.artifacts, Key: key, Body: body, Metadata: { written: 'first-delivery' } }));
+      await env.s3.send(new PutObjectCommand({ Bucket: env.buckets.artifacts, Key: key, Body: body, ContentLength: Buffer.byteLength(body), Metadata: { written: 'first-delivery' } }));
     }
     // Every chunk again, the second in a batch with a chunk of a run that does not exist.
     const other = JSON.stringify({ ...(JSON.parse(chunks[1]!) as object), runId: 'no-such-run' });
