@@ -1,10 +1,26 @@
 /**
  * The project's single source of facts about Bedrock base models for customization: what each supports, the
- * data format it trains on, its hyperparameters, and its dataset limits. Every figure carries its source; where
- * the notes (docs: /work/shared/docs/bedrock-api.md, cited as "api §N") mark a figure unconfirmed [U], or give
- * none, the data says so (`confirmed: false`, or `value: null` with a note). Nothing here is invented: defaults
- * used where a figure is unknown belong to the caller (the emulator's options, the preflight's config).
+ * data format it trains on, its hyperparameters, and its dataset limits. Every figure carries its source: the public
+ * AWS page it comes from (`url`) and the section of docs/bedrock-api.md that describes it ("api §N"). Where no page
+ * confirms a figure, or none gives one, the data says so (`confirmed: false`, or `value: null` with a note). Nothing
+ * here is invented: defaults used where a figure is unknown belong to the caller (the emulator's options, the
+ * preflight's config).
  */
+
+/** The public AWS pages the figures below come from. */
+export const SOURCES = {
+  prepare: 'https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-prepare.html',
+  quotas: 'https://docs.aws.amazon.com/general/latest/gr/bedrock.html',
+  hyperParameters: 'https://docs.aws.amazon.com/bedrock/latest/userguide/custom-models-hp.html',
+  titanHyperParameters: 'https://docs.aws.amazon.com/bedrock/latest/userguide/cm-hp-titan-text.html',
+  cohereHyperParameters: 'https://docs.aws.amazon.com/bedrock/latest/userguide/cm-hp-cohere-command.html',
+  novaData: 'https://docs.aws.amazon.com/nova/latest/userguide/fine-tune-prepare-data-understanding.html',
+  modelIds: 'https://docs.aws.amazon.com/bedrock/latest/userguide/model-ids.html',
+  createJob: 'https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateModelCustomizationJob.html',
+  titanInference: 'https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-titan-text.html',
+  provisionedThroughput: 'https://docs.aws.amazon.com/bedrock/latest/userguide/prov-throughput.html',
+  createThroughput: 'https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateProvisionedModelThroughput.html',
+} as const;
 
 export type CustomizationType =
   | 'FINE_TUNING'
@@ -20,9 +36,11 @@ export type DataFormat = 'prompt-completion' | 'input' | 'bedrock-conversation-2
 export type ModelFamily = 'titan-text' | 'cohere-command' | 'meta-llama' | 'amazon-nova' | 'anthropic-claude';
 
 export interface Source {
-  /** Where the figure comes from: a section of the API notes and/or the doc page it cites. */
+  /** The section of docs/bedrock-api.md that describes the figure. */
   ref: string;
-  /** false where the notes mark the figure [U], or it is an inference rather than a stated figure. */
+  /** The public AWS page the figure comes from. */
+  url: string;
+  /** false where no page confirms the figure, or it is an inference rather than a stated figure. */
   confirmed: boolean;
   note?: string;
 }
@@ -65,7 +83,7 @@ export interface CustomizationSpec {
   tokenLimits: TokenLimitRow[];
   /**
    * What happens with a batch size the hyperparameter range accepts but no token-limit row covers. Only set where
-   * the notes describe it (api §8.1, the Titan batch-size trap).
+   * docs/bedrock-api.md describes it (api §8.1, the Titan batch-size trap).
    */
   undefinedBatchSize?: { outcome: 'job-fails-during-training'; source: Source };
   records: {
@@ -97,20 +115,25 @@ export interface BaseModel {
 const GB = 1024 ** 3;
 const MB = 1024 ** 2;
 
-const unknown = <T>(note: string, ref = 'api §7.2, §14'): Figure<T> => ({ value: null, source: { ref, confirmed: false, note } });
-const figure = <T>(value: T, ref: string, confirmed = true, note?: string): Figure<T> => ({
+const unknown = <T>(note: string, ref = 'api §7.2, §14', url: string = SOURCES.prepare): Figure<T> => ({
+  value: null,
+  source: { ref, url, confirmed: false, note },
+});
+const figure = <T>(value: T, ref: string, url: string, confirmed = true, note?: string): Figure<T> => ({
   value,
-  source: note === undefined ? { ref, confirmed } : { ref, confirmed, note },
+  source: note === undefined ? { ref, url, confirmed } : { ref, url, confirmed, note },
 });
 
 // ---- hyperparameters (api §8, docs cm-hp-*) ----
 
-const hp = (name: string, type: 'int' | 'float', min: number, max: number, dflt: number | null, ref: string, confirmed = true, note?: string): HyperParameterSpec => ({
+/** A hyperparameter's range and default; `ref` is a section of docs/bedrock-api.md and the page it cites. */
+type HpRef = { ref: string; url: string };
+const hp = (name: string, type: 'int' | 'float', min: number, max: number, dflt: number | null, src: HpRef, confirmed = true, note?: string): HyperParameterSpec => ({
   name, type, min, max, default: dflt,
-  source: note === undefined ? { ref, confirmed } : { ref, confirmed, note },
+  source: note === undefined ? { ...src, confirmed } : { ...src, confirmed, note },
 });
 
-const TITAN_HP_REF = 'api §8; docs cm-hp-titan-text';
+const TITAN_HP_REF: HpRef = { ref: 'api §8', url: SOURCES.titanHyperParameters };
 const titanHyperParameters: HyperParameterSpec[] = [
   hp('epochCount', 'int', 1, 10, 5, TITAN_HP_REF),
   hp('batchSize', 'int', 1, 64, 1, TITAN_HP_REF, true,
@@ -119,7 +142,7 @@ const titanHyperParameters: HyperParameterSpec[] = [
   hp('learningRateWarmupSteps', 'int', 0, 250, 5, TITAN_HP_REF),
 ];
 
-const LLAMA2_HP_REF = 'api §8; docs cm-hp-meta-llama2';
+const LLAMA2_HP_REF: HpRef = { ref: 'api §8', url: SOURCES.hyperParameters };
 const llama2HyperParameters: HyperParameterSpec[] = [
   hp('epochCount', 'int', 1, 10, 5, LLAMA2_HP_REF),
   hp('batchSize', 'int', 1, 1, 1, LLAMA2_HP_REF),
@@ -127,14 +150,14 @@ const llama2HyperParameters: HyperParameterSpec[] = [
 ];
 
 // The Llama 3.1 page gives no types; int/float follow the same names on the Llama 2 page.
-const LLAMA31_HP_REF = 'api §8; docs cm-hp-meta-llama31';
+const LLAMA31_HP_REF: HpRef = { ref: 'api §8', url: SOURCES.hyperParameters };
 const llama31HyperParameters: HyperParameterSpec[] = [
   hp('epochCount', 'int', 1, 10, 5, LLAMA31_HP_REF, true, 'type not stated on the page; int as for Llama 2'),
   hp('batchSize', 'int', 1, 1, 1, LLAMA31_HP_REF, true, 'type not stated on the page; int as for Llama 2'),
   hp('learningRate', 'float', 0.000005, 0.1, 0.0001, LLAMA31_HP_REF, true, 'type not stated on the page; float as for Llama 2'),
 ];
 
-const COHERE_HP_REF = 'api §8; docs cm-hp-cohere-command';
+const COHERE_HP_REF: HpRef = { ref: 'api §8', url: SOURCES.cohereHyperParameters };
 const cohereHyperParameters = (maxBatch: number): HyperParameterSpec[] => [
   hp('epochCount', 'int', 1, 100, 1, COHERE_HP_REF),
   hp('batchSize', 'int', 8, maxBatch, 8, COHERE_HP_REF),
@@ -145,7 +168,7 @@ const cohereHyperParameters = (maxBatch: number): HyperParameterSpec[] => [
   hp('evalPercentage', 'float', 5, 50, 20, COHERE_HP_REF),
 ];
 
-const HAIKU_HP_REF = 'api §8; docs cm-hp-anth-claude-3';
+const HAIKU_HP_REF: HpRef = { ref: 'api §8', url: SOURCES.hyperParameters };
 const NO_TYPE = 'type not stated on the page';
 const haikuHyperParameters: HyperParameterSpec[] = [
   hp('epochCount', 'int', 1, 10, 2, HAIKU_HP_REF, true, NO_TYPE),
@@ -156,41 +179,44 @@ const haikuHyperParameters: HyperParameterSpec[] = [
 ];
 
 // Nova has no batchSize hyperparameter on Bedrock (api §8).
-const NOVA_HP_REF = 'api §8; docs cm-hp-nova-mm';
+const NOVA_HP_REF: HpRef = { ref: 'api §8', url: SOURCES.hyperParameters };
 const novaHyperParameters: HyperParameterSpec[] = [
   hp('epochCount', 'int', 1, 5, 2, NOVA_HP_REF),
   hp('learningRate', 'float', 0.000001, 0.0001, 0.00001, NOVA_HP_REF),
   hp('learningRateWarmupSteps', 'int', 0, 100, 10, NOVA_HP_REF),
 ];
 
-// ---- Titan dataset limits (api §7.2, docs model-customization-prepare) ----
+// ---- Titan dataset limits (api §7.2) ----
 
-const TITAN_LIMIT_REF = 'api §7.2; docs model-customization-prepare';
+const TITAN_LIMIT_REF = 'api §7.2';
 const TITAN_TRAP_SOURCE: Source = {
   ref: 'api §8.1',
+  url: SOURCES.prepare,
   confirmed: false,
   note: 'Inference from a docs inconsistency (batchSize 1-64 accepted, token limits defined only for small batch sizes); no report of the actual failure text was found.',
 };
 const titanRecords = {
   minTotal: unknown<number>('no Titan record minimum found (api §14 item 2)'),
-  maxTraining: unknown<number>('default quota not published; account-specific (Service Quotas L-3B82104D FT / L-91554672 CPT, api §7.2)'),
-  maxValidation: unknown<number>('default quota not published; account-specific (api §7.2)'),
-  maxTotal: unknown<number>('"Sum of training and validation records" quota; default value not found (api §14 item 2)'),
+  maxTraining: unknown<number>('default quota not published; account-specific (Service Quotas L-3B82104D FT / L-91554672 CPT, api §7.2)', 'api §7.2, §14', SOURCES.quotas),
+  maxValidation: unknown<number>('default quota not published; account-specific (api §7.2)', 'api §7.2, §14', SOURCES.quotas),
+  maxTotal: unknown<number>('"Sum of training and validation records" quota; default value not found (api §14 item 2)', 'api §7.2, §14', SOURCES.quotas),
 };
 const titanFileSize = (type: 'FINE_TUNING' | 'CONTINUED_PRE_TRAINING') => ({
-  maxTrainingBytes: figure(type === 'FINE_TUNING' ? 1 * GB : 10 * GB, TITAN_LIMIT_REF),
-  maxValidationBytes: figure(100 * MB, TITAN_LIMIT_REF),
+  maxTrainingBytes: figure(type === 'FINE_TUNING' ? 1 * GB : 10 * GB, TITAN_LIMIT_REF, SOURCES.prepare),
+  maxValidationBytes: figure(100 * MB, TITAN_LIMIT_REF, SOURCES.prepare),
 });
 // The CPT record is `{"input": ...}`: the page's per-record limit is applied to it as the whole record.
 const CPT_TOKENS_NOTE = 'The page gives one per-record table; applying it to continued pre-training records is an inference.';
 
+const titanLimitSource = (confirmed: boolean, note?: string): Source =>
+  note ? { ref: TITAN_LIMIT_REF, url: SOURCES.prepare, confirmed, note } : { ref: TITAN_LIMIT_REF, url: SOURCES.prepare, confirmed };
 const titanLiteTokenRows = (confirmed: boolean, note?: string): TokenLimitRow[] => [
-  { batchSizes: [1, 2], maxTokens: 4096, source: note ? { ref: TITAN_LIMIT_REF, confirmed, note } : { ref: TITAN_LIMIT_REF, confirmed } },
-  { batchSizes: [3, 6], maxTokens: 2048, source: note ? { ref: TITAN_LIMIT_REF, confirmed, note } : { ref: TITAN_LIMIT_REF, confirmed } },
+  { batchSizes: [1, 2], maxTokens: 4096, source: titanLimitSource(confirmed, note) },
+  { batchSizes: [3, 6], maxTokens: 2048, source: titanLimitSource(confirmed, note) },
 ];
 const titanExpressTokenRows = (confirmed: boolean, note?: string): TokenLimitRow[] => [
-  { batchSizes: [1, 1], maxTokens: 4096, source: note ? { ref: TITAN_LIMIT_REF, confirmed, note } : { ref: TITAN_LIMIT_REF, confirmed } },
-  { batchSizes: [2, 4], maxTokens: 2048, source: note ? { ref: TITAN_LIMIT_REF, confirmed, note } : { ref: TITAN_LIMIT_REF, confirmed } },
+  { batchSizes: [1, 1], maxTokens: 4096, source: titanLimitSource(confirmed, note) },
+  { batchSizes: [2, 4], maxTokens: 2048, source: titanLimitSource(confirmed, note) },
 ];
 
 const titan = (rows: (confirmed: boolean, note?: string) => TokenLimitRow[]): CustomizationSpec[] => [
@@ -216,16 +242,17 @@ const titan = (rows: (confirmed: boolean, note?: string) => TokenLimitRow[]): Cu
 
 // ---- other families ----
 
-const COHERE_LIMIT_REF = 'api §7.2; docs model-customization-prepare#quotas-cm-cohere-command';
+const COHERE_LIMIT_REF = 'api §7.2';
+const COHERE_LIMIT_URL = `${SOURCES.prepare}#quotas-cm-cohere-command`;
 const cohere = (maxBatch: number): CustomizationSpec[] => [{
   type: 'FINE_TUNING',
   dataFormat: 'prompt-completion',
   hyperParameters: cohereHyperParameters(maxBatch),
-  tokenLimits: [{ batchSizes: [8, maxBatch], maxInputTokens: 4096, maxOutputTokens: 2048, source: { ref: COHERE_LIMIT_REF, confirmed: true } }],
+  tokenLimits: [{ batchSizes: [8, maxBatch], maxInputTokens: 4096, maxOutputTokens: 2048, source: { ref: COHERE_LIMIT_REF, url: COHERE_LIMIT_URL, confirmed: true } }],
   records: {
     minTotal: unknown('no minimum stated'),
-    maxTraining: figure(10_000, COHERE_LIMIT_REF),
-    maxValidation: figure(1_000, COHERE_LIMIT_REF),
+    maxTraining: figure(10_000, COHERE_LIMIT_REF, COHERE_LIMIT_URL),
+    maxValidation: figure(1_000, COHERE_LIMIT_REF, COHERE_LIMIT_URL),
     maxTotal: unknown('not stated separately'),
   },
   fileSize: { maxTrainingBytes: unknown('not stated (api §7.2)'), maxValidationBytes: unknown('not stated (api §7.2)') },
@@ -245,125 +272,132 @@ const llama2: CustomizationSpec[] = [{
   fileSize: { maxTrainingBytes: unknown('not stated, api §14 item 3'), maxValidationBytes: unknown('not stated, api §14 item 3') },
 }];
 
-const LLAMA31_LIMIT_REF = 'api §7.2; docs model-customization-prepare#quotas-cm-meta-llama-3-1';
+const LLAMA31_LIMIT_REF = 'api §7.2';
+const LLAMA31_LIMIT_URL = `${SOURCES.prepare}#quotas-cm-meta-llama-3-1`;
 const llama31: CustomizationSpec[] = [{
   type: 'FINE_TUNING',
   dataFormat: 'prompt-completion',
   hyperParameters: llama31HyperParameters,
-  tokenLimits: [{ batchSizes: [1, 1], maxTokens: 16_000, maxInputTokens: 16_000, maxOutputTokens: 16_000, source: { ref: LLAMA31_LIMIT_REF, confirmed: true } }],
+  tokenLimits: [{ batchSizes: [1, 1], maxTokens: 16_000, maxInputTokens: 16_000, maxOutputTokens: 16_000, source: { ref: LLAMA31_LIMIT_REF, url: LLAMA31_LIMIT_URL, confirmed: true } }],
   records: {
-    minTotal: figure(100, LLAMA31_LIMIT_REF, true, 'sum of training and validation records; adjustable'),
+    minTotal: figure(100, LLAMA31_LIMIT_REF, LLAMA31_LIMIT_URL, true, 'sum of training and validation records; adjustable'),
     maxTraining: unknown('only the sum is stated'),
     maxValidation: unknown('only the sum is stated'),
-    maxTotal: figure(10_000, LLAMA31_LIMIT_REF, true, 'adjustable'),
+    maxTotal: figure(10_000, LLAMA31_LIMIT_REF, LLAMA31_LIMIT_URL, true, 'adjustable'),
   },
   fileSize: { maxTrainingBytes: unknown('not stated (api §7.2)'), maxValidationBytes: unknown('not stated (api §7.2)') },
 }];
 
-const NOVA_LIMIT_REF = 'api §7.2; Nova user guide fine-tune-prepare-data-understanding (Dataset constraints)';
+const NOVA_LIMIT_REF = 'api §7.2';
 const nova: CustomizationSpec[] = [{
   type: 'FINE_TUNING',
   dataFormat: 'bedrock-conversation-2024',
   hyperParameters: novaHyperParameters,
-  tokenLimits: [{ batchSizes: null, maxTokens: 32_000, source: { ref: NOVA_LIMIT_REF, confirmed: true, note: 'stated as a 32k context length' } }],
+  tokenLimits: [{ batchSizes: null, maxTokens: 32_000, source: { ref: NOVA_LIMIT_REF, url: SOURCES.novaData, confirmed: true, note: 'stated as a 32k context length' } }],
   records: {
-    minTotal: figure(8, NOVA_LIMIT_REF),
+    minTotal: figure(8, NOVA_LIMIT_REF, SOURCES.novaData),
     maxTraining: unknown('only the sample count is stated'),
     maxValidation: unknown('only the sample count is stated'),
-    maxTotal: figure(20_000, NOVA_LIMIT_REF),
+    maxTotal: figure(20_000, NOVA_LIMIT_REF, SOURCES.novaData),
   },
   fileSize: { maxTrainingBytes: unknown('not stated for text (api §7.2)'), maxValidationBytes: unknown('not stated for text (api §7.2)') },
 }];
 
-const HAIKU_LIMIT_REF = 'api §7.2; docs model-customization-prepare#anthropic-claude-3-haiku';
+const HAIKU_LIMIT_REF = 'api §7.2';
+const HAIKU_LIMIT_URL = `${SOURCES.prepare}#anthropic-claude-3-haiku`;
 const haiku: CustomizationSpec[] = [{
   type: 'FINE_TUNING',
   dataFormat: 'claude-messages',
   hyperParameters: haikuHyperParameters,
-  tokenLimits: [{ batchSizes: [4, 256], maxTokens: 32_000, source: { ref: HAIKU_LIMIT_REF, confirmed: true } }],
+  tokenLimits: [{ batchSizes: [4, 256], maxTokens: 32_000, source: { ref: HAIKU_LIMIT_REF, url: HAIKU_LIMIT_URL, confirmed: true } }],
   records: {
-    minTotal: figure(32, HAIKU_LIMIT_REF),
-    maxTraining: figure(10_000, HAIKU_LIMIT_REF, true, 'adjustable'),
-    maxValidation: figure(1_000, HAIKU_LIMIT_REF, true, 'adjustable'),
-    maxTotal: figure(10_000, HAIKU_LIMIT_REF, true, 'adjustable'),
+    minTotal: figure(32, HAIKU_LIMIT_REF, HAIKU_LIMIT_URL),
+    maxTraining: figure(10_000, HAIKU_LIMIT_REF, HAIKU_LIMIT_URL, true, 'adjustable'),
+    maxValidation: figure(1_000, HAIKU_LIMIT_REF, HAIKU_LIMIT_URL, true, 'adjustable'),
+    maxTotal: figure(10_000, HAIKU_LIMIT_REF, HAIKU_LIMIT_URL, true, 'adjustable'),
   },
-  fileSize: { maxTrainingBytes: figure(10 * GB, HAIKU_LIMIT_REF), maxValidationBytes: figure(1 * GB, HAIKU_LIMIT_REF) },
+  fileSize: {
+    maxTrainingBytes: figure(10 * GB, HAIKU_LIMIT_REF, HAIKU_LIMIT_URL),
+    maxValidationBytes: figure(1 * GB, HAIKU_LIMIT_REF, HAIKU_LIMIT_URL),
+  },
 }];
 
 const ID_REF = 'api §6.1';
-const idSeen: Source = { ref: ID_REF, confirmed: true, note: 'seen in ListFoundationModels output / provider code' };
-const idFromThirdParty: Source = { ref: `${ID_REF}, §14 item 9`, confirmed: false, note: 'only from third-party code' };
-const TITAN_INFERENCE_REF = 'api §11.2; docs model-parameters-titan-text';
+const idSeen: Source = { ref: ID_REF, url: SOURCES.createJob, confirmed: true, note: 'seen in ListFoundationModels output / provider code' };
+const idFromThirdParty: Source = { ref: `${ID_REF}, §14 item 9`, url: SOURCES.createJob, confirmed: false, note: 'only from third-party code' };
+const idInNovaGuide: Source = { ref: ID_REF, url: SOURCES.createJob, confirmed: true, note: 'listed as a model_type in the Nova user guide' };
+const TITAN_INFERENCE_REF = 'api §11.2';
+const titanInference = (maxTokens: number) => figure(maxTokens, TITAN_INFERENCE_REF, SOURCES.titanInference);
 
 export const BASE_MODELS: readonly BaseModel[] = [
   {
-    id: 'amazon.titan-text-lite-v1:0:4k', idSource: { ref: `${ID_REF}, §12`, confirmed: true },
+    id: 'amazon.titan-text-lite-v1:0:4k', idSource: { ref: `${ID_REF}, §12`, url: SOURCES.createJob, confirmed: true },
     inferenceId: 'amazon.titan-text-lite-v1', name: 'Titan Text G1 - Lite', provider: 'Amazon', family: 'titan-text',
-    customizations: titan(titanLiteTokenRows), maxOutputTokensAtInference: figure(4096, TITAN_INFERENCE_REF),
+    customizations: titan(titanLiteTokenRows), maxOutputTokensAtInference: titanInference(4096),
   },
   {
-    id: 'amazon.titan-text-express-v1:0:8k', idSource: { ref: ID_REF, confirmed: true },
+    id: 'amazon.titan-text-express-v1:0:8k', idSource: { ref: ID_REF, url: SOURCES.createJob, confirmed: true },
     inferenceId: 'amazon.titan-text-express-v1', name: 'Titan Text G1 - Express', provider: 'Amazon', family: 'titan-text',
-    customizations: titan(titanExpressTokenRows), maxOutputTokensAtInference: figure(8192, TITAN_INFERENCE_REF),
+    customizations: titan(titanExpressTokenRows), maxOutputTokensAtInference: titanInference(8192),
   },
   {
     id: 'cohere.command-text-v14:7:4k', idSource: idSeen, inferenceId: 'cohere.command-text-v14',
     name: 'Cohere Command', provider: 'Cohere', family: 'cohere-command',
-    customizations: cohere(8), maxOutputTokensAtInference: unknown('not in the notes'),
+    customizations: cohere(8), maxOutputTokensAtInference: unknown('no published figure found', 'api §11.2', SOURCES.titanInference),
   },
   {
     id: 'cohere.command-light-text-v14:7:4k', idSource: idSeen, inferenceId: 'cohere.command-light-text-v14',
     name: 'Cohere Command Light', provider: 'Cohere', family: 'cohere-command',
-    customizations: cohere(32), maxOutputTokensAtInference: unknown('not in the notes'),
+    customizations: cohere(32), maxOutputTokensAtInference: unknown('no published figure found', 'api §11.2', SOURCES.titanInference),
   },
   {
     id: 'meta.llama2-13b-v1:0:4k', idSource: idSeen, inferenceId: 'meta.llama2-13b-v1',
     name: 'Llama 2 13B', provider: 'Meta', family: 'meta-llama',
-    customizations: llama2, maxOutputTokensAtInference: unknown('not in the notes'),
+    customizations: llama2, maxOutputTokensAtInference: unknown('no published figure found', 'api §11.2', SOURCES.titanInference),
   },
   {
     id: 'meta.llama2-70b-v1:0:4k', idSource: idSeen, inferenceId: 'meta.llama2-70b-v1',
     name: 'Llama 2 70B', provider: 'Meta', family: 'meta-llama',
-    customizations: llama2, maxOutputTokensAtInference: unknown('not in the notes'),
+    customizations: llama2, maxOutputTokensAtInference: unknown('no published figure found', 'api §11.2', SOURCES.titanInference),
   },
   {
     id: 'meta.llama3-1-8b-instruct-v1:0:128k', idSource: idFromThirdParty, inferenceId: 'meta.llama3-1-8b-instruct-v1:0',
     name: 'Llama 3.1 8B Instruct', provider: 'Meta', family: 'meta-llama',
-    customizations: llama31, maxOutputTokensAtInference: unknown('not in the notes'),
+    customizations: llama31, maxOutputTokensAtInference: unknown('no published figure found', 'api §11.2', SOURCES.titanInference),
   },
   {
     id: 'meta.llama3-1-70b-instruct-v1:0:128k', idSource: idFromThirdParty, inferenceId: 'meta.llama3-1-70b-instruct-v1:0',
     name: 'Llama 3.1 70B Instruct', provider: 'Meta', family: 'meta-llama',
-    customizations: llama31, maxOutputTokensAtInference: unknown('not in the notes'),
+    customizations: llama31, maxOutputTokensAtInference: unknown('no published figure found', 'api §11.2', SOURCES.titanInference),
   },
   {
-    id: 'amazon.nova-micro-v1:0:128k', idSource: { ref: ID_REF, confirmed: true, note: 'listed as a model_type in the Nova user guide' },
+    id: 'amazon.nova-micro-v1:0:128k', idSource: idInNovaGuide,
     inferenceId: 'amazon.nova-micro-v1:0', name: 'Nova Micro', provider: 'Amazon', family: 'amazon-nova',
-    customizations: nova, maxOutputTokensAtInference: unknown('not in the notes'),
+    customizations: nova, maxOutputTokensAtInference: unknown('no published figure found', 'api §11.2', SOURCES.titanInference),
   },
   {
-    id: 'amazon.nova-lite-v1:0:300k', idSource: { ref: ID_REF, confirmed: true, note: 'listed as a model_type in the Nova user guide' },
+    id: 'amazon.nova-lite-v1:0:300k', idSource: idInNovaGuide,
     inferenceId: 'amazon.nova-lite-v1:0', name: 'Nova Lite', provider: 'Amazon', family: 'amazon-nova',
-    customizations: nova, maxOutputTokensAtInference: unknown('not in the notes'),
+    customizations: nova, maxOutputTokensAtInference: unknown('no published figure found', 'api §11.2', SOURCES.titanInference),
   },
   {
-    id: 'amazon.nova-pro-v1:0:300k', idSource: { ref: ID_REF, confirmed: true, note: 'listed as a model_type in the Nova user guide' },
+    id: 'amazon.nova-pro-v1:0:300k', idSource: idInNovaGuide,
     inferenceId: 'amazon.nova-pro-v1:0', name: 'Nova Pro', provider: 'Amazon', family: 'amazon-nova',
-    customizations: nova, maxOutputTokensAtInference: unknown('not in the notes'),
+    customizations: nova, maxOutputTokensAtInference: unknown('no published figure found', 'api §11.2', SOURCES.titanInference),
   },
   {
     id: 'anthropic.claude-3-haiku-20240307-v1:0:200k', idSource: idFromThirdParty, inferenceId: 'anthropic.claude-3-haiku-20240307-v1:0',
     name: 'Claude 3 Haiku', provider: 'Anthropic', family: 'anthropic-claude',
-    customizations: haiku, maxOutputTokensAtInference: unknown('not in the notes'),
+    customizations: haiku, maxOutputTokensAtInference: unknown('no published figure found', 'api §11.2', SOURCES.titanInference),
   },
 ];
 
 /**
  * Account-level Provisioned Throughput facts (api §11.1). The no-commitment figures come from an older, undated
- * version of the page.
+ * version of the Provisioned Throughput page; the current one no longer states them.
  */
 export const PROVISIONED_THROUGHPUT_QUOTAS = {
-  noCommitmentThroughputsPerAccount: figure(2, 'api §11.1; docs prov-throughput (older version)', false, 'dated page'),
-  modelUnitsPerNoCommitmentThroughput: figure(1, 'api §11.1; docs prov-throughput (older version)', false, 'dated page'),
-  commitmentModelUnits: figure(0, 'api §11.1; S1 docstring', true, 'by default an account has no model units for commitment purchases'),
+  noCommitmentThroughputsPerAccount: figure(2, 'api §11.1', SOURCES.provisionedThroughput, false, 'an older version of the page'),
+  modelUnitsPerNoCommitmentThroughput: figure(1, 'api §11.1', SOURCES.provisionedThroughput, false, 'an older version of the page'),
+  commitmentModelUnits: figure(0, 'api §11.1', SOURCES.createThroughput, true, 'by default an account has no model units for commitment purchases'),
 } as const;

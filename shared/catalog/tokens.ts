@@ -2,16 +2,17 @@
  * A conservative token estimator for dataset checks and emulated inference.
  *
  * Why an estimator: Titan's tokenizer is not public, and Bedrock enforces its per-record limits in tokens
- * ("Maximum input token count N exceeds limit of 4096", bedrock-api.md §6.4). The preflight and the emulator must
- * reject the records Bedrock would reject, so the estimate must err on the high side: a record that passes here
- * should pass there.
+ * ("Maximum input token count N exceeds limit of 4096", api §6.4;
+ * https://docs.aws.amazon.com/bedrock/latest/userguide/fine-tuning-troubleshooting.html). The preflight and the
+ * emulator must reject the records Bedrock would reject, so the estimate must err on the high side: a record that
+ * passes here should pass there.
  *
  * The rules and why:
  * - Count Unicode code points (`[...text]`), never UTF-16 units: `'𠮷'.length` is 2 but it is one character.
  * - Every CJK ideograph, kana, hangul or full-width character counts as one token. AWS's own rule of thumb
- *   ("6 characters per token", dataset-prep pages) is for English; on Japanese it would undercount about
- *   six-fold. Sub-word tokenizers rarely merge two CJK characters, and often split a rare one into bytes,
- *   so one per character is the least a Japanese character costs.
+ *   ("6 characters per token", https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-prepare.html)
+ *   is for English; on Japanese it would undercount about six-fold. Sub-word tokenizers rarely merge two CJK
+ *   characters, and often split a rare one into bytes, so one per character is the least a Japanese character costs.
  * - Any other non-ASCII code point (accented letters, emoji, symbols) also counts as one token: such characters
  *   are usually split into bytes and rarely merged.
  * - A run of ASCII text counts as the larger of ceil(characters / 4) and its number of words. Four characters per
