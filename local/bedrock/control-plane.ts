@@ -18,7 +18,10 @@ export const TIMINGS: Timings = {
   /** Training throughput used to size a job; a small job still takes half an hour. */
   trainingTokensPerHour: 2_000_000,
   minTrainingMs: 30 * 60_000,
-  /** A batch size with no token limit fails this far into training, at most (api §8.1). */
+  /**
+   * A batch size with no token limit fails this far into training, at most (api §8.1).
+   * https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-prepare.html
+   */
   batchTrapFailAfterMs: 60 * 60_000,
   stoppingMs: 5 * 60_000,
   throughputCreatingMs: 15 * 60_000,
@@ -149,6 +152,7 @@ export class ControlPlane {
 
     // A replayed token returns the original job and creates nothing (api §5: "ignores the request, but does not
     // return an error"). A replay with a different body also gets the original: the documented wording.
+    // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateModelCustomizationJob.html
     const token = body.clientRequestToken as string | undefined;
     const replayed = token ? this.jobTokens.get(token) : undefined;
     if (replayed) return { jobArn: replayed };
@@ -159,6 +163,7 @@ export class ControlPlane {
     const identifier = body.baseModelIdentifier as string;
     // A custom model (ARN or name, api §12) can be customized further: continued pre-training, then fine-tuning on
     // its output. The job inherits the foundation model's limits and reports the custom model as its base.
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonbedrock.html
     const sourceModel = this.findModel(identifier);
     if (sourceModel && sourceModel.status !== 'Active') throw validation(`The custom model ${sourceModel.name} is not Active (${sourceModel.status}).`);
     const baseModel = sourceModel ? sourceModel.job.baseModel : findBaseModel(identifier);
@@ -181,12 +186,16 @@ export class ControlPlane {
     const hp = checkHyperParameters(spec, given);
     if (!hp.ok) throw validation(hp.errors.join('; '));
 
+    // Job names are unique per account; the refusal's text is the one Apache Airflow's Bedrock operator matches (api §1.3;
+    // https://github.com/apache/airflow/blob/main/providers/amazon/src/airflow/providers/amazon/aws/operators/bedrock.py).
     const name = body.jobName as string;
     if (this.creatingNames.has(name) || [...this.jobs.values()].some((j) => j.name === name)) throw validation('The provided job name is currently in use.');
     const outputModelName = body.customModelName as string;
     if (this.findModel(outputModelName) || [...this.jobs.values()].some((j) => j.outputModelName === outputModelName && j.status === 'InProgress')) {
       throw validation('The provided custom model name is currently in use.');
     }
+    // Concurrent jobs count against an account quota (its default is not published: api §14 item 11;
+    // https://docs.aws.amazon.com/general/latest/gr/bedrock.html).
     const running = this.creatingNames.size + [...this.jobs.values()].filter((j) => j.status === 'InProgress' || j.status === 'Stopping').length;
     if (running >= this.cfg.quotas.concurrentJobs) {
       throw quotaExceeded(`You have reached the maximum number of concurrent model customization jobs (${this.cfg.quotas.concurrentJobs}) for this account.`);
@@ -260,7 +269,10 @@ export class ControlPlane {
     new Checker(body).required(path).string(path, { min: 1, max: 1024, pattern: PATTERNS.S3Uri }).done();
   }
 
-  /** Bedrock checks at submission that it can read the data (api §6.4 wording); a missing object reads the same. */
+  /**
+   * Bedrock checks at submission that it can read the data (api §6.4 wording); a missing object reads the same.
+   * https://docs.aws.amazon.com/bedrock/latest/userguide/fine-tuning-troubleshooting.html
+   */
   private async checkReadable(uri: string): Promise<void> {
     const { bucket, key } = parseS3Uri(uri);
     try {
@@ -270,7 +282,10 @@ export class ControlPlane {
     }
   }
 
-  /** Bedrock probes the output location with a write (api §9 `.write_access_check_file.tmp`). */
+  /**
+   * Bedrock probes the output location with a write (api §9 `.write_access_check_file.tmp`).
+   * https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-analyze.html
+   */
   private async checkWritable(uri: string): Promise<void> {
     const { bucket, key } = parseS3Uri(uri);
     const probe = `${key.replace(/\/$/, '')}${key ? '/' : ''}.write_access_check_file.tmp`;
@@ -471,6 +486,7 @@ export class ControlPlane {
       hyperParameters: job.hyperParameters,
       trainingDataConfig: job.trainingDataConfig,
       // Required in the response shape even without validators (api §6.3).
+      // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_GetModelCustomizationJob.html
       validationDataConfig: job.validationDataConfig,
       outputDataConfig: job.outputDataConfig,
       customizationType: job.customizationType,
@@ -506,6 +522,7 @@ export class ControlPlane {
   /**
    * Only an InProgress job can be stopped (model-customization-stop). The error for other states is not
    * documented; ConflictException is the state error the model lists for this operation (api §4.2, [U]).
+   * https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-stop.html
    */
   stopJob(identifier: string): void {
     const job = this.findJob(identifier);
@@ -604,6 +621,8 @@ export class ControlPlane {
     const units = body.modelUnits as number;
     const commitment = body.commitmentDuration as Throughput['commitmentDuration'];
     const all = [...this.throughputs.values()];
+    // Model-unit quotas (api §11.1): https://docs.aws.amazon.com/bedrock/latest/userguide/prov-thru-purchase.html and
+    // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateProvisionedModelThroughput.html
     if (!commitment) {
       const q = this.cfg.quotas;
       if (units > q.modelUnitsPerNoCommitmentThroughput) {
@@ -685,7 +704,10 @@ export class ControlPlane {
     return { nextToken, provisionedModelSummaries: page.map((t) => this.throughputSummary(t)) };
   }
 
-  /** "You can't delete a Provisioned Throughput before the commitment term is over" (api §4.3; error type [U]). */
+  /**
+   * "You can't delete a Provisioned Throughput before the commitment term is over" (api §4.3; error type [U]).
+   * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_DeleteProvisionedModelThroughput.html
+   */
   deleteThroughput(identifier: string): void {
     const tp = this.requireThroughput(identifier);
     if (tp.commitmentExpirationTime && tp.commitmentExpirationTime.getTime() > Date.now()) {
@@ -743,7 +765,10 @@ class ListQuery {
     return !this.status || s === this.status;
   }
 
-  /** The default page size is not documented (api §14 item 10): without maxResults everything comes back. */
+  /**
+   * The default page size is not documented (api §14 item 10): without maxResults everything comes back.
+   * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_ListModelCustomizationJobs.html
+   */
   paginate<T>(items: T[], time: (item: T) => Date): { page: T[]; nextToken?: string } {
     const sorted = [...items].sort((a, b) => (time(a).getTime() - time(b).getTime()) * (this.descending ? -1 : 1));
     const end = this.max === undefined ? sorted.length : this.offset + this.max;

@@ -28,6 +28,7 @@ const MAX_SAMPLES = 2000;
  * Bedrock's words (api §6.4) where Bedrock's text is known, with the line number added so the message says where.
  * Blank lines are skipped: whether Bedrock rejects them is not documented. The file is streamed line by line, so
  * a 1 GB dataset never sits in memory.
+ * https://docs.aws.amazon.com/bedrock/latest/userguide/fine-tuning-troubleshooting.html
  */
 export async function readDataset(s3: S3Client, bucket: string, key: string, role: 'Training' | 'Validation', limits: DatasetLimits): Promise<DatasetResult> {
   const fileName = key.split('/').pop() ?? key;
@@ -108,7 +109,10 @@ function readRecord(format: DataFormat, value: unknown): { input: string; output
   }
 }
 
-/** Nova and Claude rules (api §7.1): messages alternate user/assistant, starting with user and ending with assistant. */
+/**
+ * Nova and Claude rules (api §7.1): messages alternate user/assistant, starting with user and ending with assistant.
+ * https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-prepare.html
+ */
 function readConversation(
   r: Record<string, unknown>,
   text: (content: unknown) => string | undefined,

@@ -1,4 +1,7 @@
-/** A Bedrock service error as the restJson1 wire carries it (api §1.1, §1.2). */
+/**
+ * A Bedrock service error as the restJson1 wire carries it (api §1.1, §1.2).
+ * https://docs.aws.amazon.com/bedrock/latest/APIReference/CommonErrors.html
+ */
 export class BedrockError extends Error {
   constructor(
     readonly code: string,

@@ -7,6 +7,7 @@ export type JobStatus = 'InProgress' | 'Completed' | 'Failed' | 'Stopping' | 'St
  * not `status`: a rule on `detail.status` never matches. ARNs follow the real formats rather than the doc sample's
  * placeholders, and `validationDataConfig` has the API's `{validators}` shape (the doc says the detail fields are
  * those of GetModelCustomizationJob).
+ * https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-eventbridge-how-it-works.html
  */
 export interface ModelCustomizationJobStateChange {
   version: '0';

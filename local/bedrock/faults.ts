@@ -7,7 +7,10 @@ import { internal, throttled } from './errors';
 export interface EmulatorQuotas {
   /** InProgress + Stopping jobs per account. Emulator default: AWS publishes no default (api §14). */
   concurrentJobs: number;
-  /** Training records when the catalog has no published maximum (Titan: api §7.2, §14 item 2). */
+  /**
+   * Training records when the catalog has no published maximum (Titan: api §7.2, §14 item 2).
+   * https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-prepare.html
+   */
   maxTrainingRecords: number;
   /** Validation records when the catalog has no published maximum. */
   maxValidationRecords: number;
@@ -15,7 +18,10 @@ export interface EmulatorQuotas {
   noCommitmentThroughputs: number;
   /** Model units per no-commitment Provisioned Throughput (same source). */
   modelUnitsPerNoCommitmentThroughput: number;
-  /** Model units available for commitment purchases; 0 by default (api §11.1). */
+  /**
+   * Model units available for commitment purchases; 0 by default (api §11.1).
+   * https://docs.aws.amazon.com/bedrock/latest/userguide/prov-throughput.html
+   */
   commitmentModelUnits: number;
 }
 

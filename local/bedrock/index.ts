@@ -41,6 +41,7 @@ export const DEFAULT_QUOTAS: EmulatorQuotas = {
   concurrentJobs: 2,
   // Emulator defaults for Titan, whose record quotas are account-specific and unpublished (api §7.2, §14 item 2):
   // the figures Cohere's table gives, the closest documented sibling.
+  // https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-prepare.html
   maxTrainingRecords: 10_000,
   maxValidationRecords: 1_000,
   noCommitmentThroughputs: PROVISIONED_THROUGHPUT_QUOTAS.noCommitmentThroughputsPerAccount.value ?? 2,
@@ -77,6 +78,7 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions): Promis
 
   // Events go out one at a time, in the order the states changed; a failing sink loses the event (best effort,
   // as EventBridge delivery is, api §10) and says so on stderr rather than stopping the job.
+  // https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-eventbridge-how-it-works.html
   let delivery = Promise.resolve();
   const emit = (event: ModelCustomizationJobStateChange) => {
     if (!opts.onEvent) return;

@@ -64,18 +64,25 @@ export function lossCurve(input: CurveInput): Curve {
     validation,
     trainingLoss: steps.at(-1)?.loss ?? round(start),
     // One entry per validator, as GetModelCustomizationJob returns them (api §6.3).
+    // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_GetModelCustomizationJob.html
     validationLosses: Array.from({ length: input.validators }, (_, i) => round(last + i * 0.003)),
   };
 }
 
-/** `step_wise_training_metrics.csv` with the documented columns (api §9). */
+/**
+ * `step_wise_training_metrics.csv` with the documented columns (api §9).
+ * https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-analyze.html
+ */
 export function trainingCsv(curve: Curve): string {
   const lines = ['step_number,epoch_number,training_loss,perplexity'];
   for (const s of curve.steps) lines.push(`${s.step},${s.epoch},${s.loss},${round(Math.exp(s.loss))}`);
   return `${lines.join('\n')}\n`;
 }
 
-/** `validation_metrics.csv` with the documented columns (api §9). */
+/**
+ * `validation_metrics.csv` with the documented columns (api §9).
+ * https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-analyze.html
+ */
 export function validationCsv(curve: Curve): string {
   const lines = ['step_number,epoch_number,validation_loss,perplexity'];
   for (const s of curve.validation) lines.push(`${s.step},${s.epoch},${s.loss},${round(Math.exp(s.loss))}`);

@@ -6,7 +6,10 @@ import { BedrockError } from './errors';
 
 export interface EmulatorRequest {
   method: string;
-  /** Path segments, each percent-decoded on its own: an encoded ARN label stays one segment (api §1 "Path labels"). */
+  /**
+   * Path segments, each percent-decoded on its own: an encoded ARN label stays one segment (api §1 "Path labels").
+   * https://docs.aws.amazon.com/bedrock/latest/APIReference/welcome.html
+   */
   segments: string[];
   query: URLSearchParams;
   headers: http.IncomingHttpHeaders;
@@ -34,6 +37,7 @@ const H2_PREFACE_START = Buffer.from('PRI');
  * `@aws-sdk/client-bedrock-runtime` defaults to HTTP/2 with prior knowledge (h2c) since 3.798 (api §1). A plain
  * TCP server reads each connection's first bytes: the HTTP/2 client preface starts `PRI * HTTP/2.0`, which no
  * HTTP/1.1 method does. The bytes are put back and the socket handed to the matching server.
+ * https://github.com/aws/aws-sdk-js-v3/issues/7041
  */
 export async function listen(port: number, handler: RequestHandler): Promise<Listener> {
   const onRequest = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
@@ -110,7 +114,10 @@ function decodeSegment(segment: string): string {
   }
 }
 
-/** restJson1 error: the type in `x-amzn-errortype` (which the SDK reads first) and `message` in the body (api §1.1). */
+/**
+ * restJson1 error: the type in `x-amzn-errortype` (which the SDK reads first) and `message` in the body (api §1.1).
+ * https://docs.aws.amazon.com/bedrock/latest/APIReference/CommonErrors.html
+ */
 export function errorResponse(err: unknown): EmulatorResponse {
   const e = err instanceof BedrockError
     ? err

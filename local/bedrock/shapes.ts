@@ -4,6 +4,7 @@ import { validation } from './errors';
  * Constraints of the request members the emulator checks, as in the service model (api §3). Patterns are the
  * botocore text; `fullMatch` anchors the whole expression (api §1 "Patterns"). Kept as a table so a pattern that
  * proves stricter than the live service can be relaxed in one place.
+ * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateModelCustomizationJob.html
  */
 export const PATTERNS = {
   JobName: '[a-zA-Z0-9](-*[a-zA-Z0-9\\+\\-\\.])*',
@@ -32,6 +33,7 @@ export function fullMatch(pattern: string, value: string): boolean {
 /**
  * Checks of one request body. Messages follow AWS's usual Coral wording ("Value ... at 'jobName' failed to satisfy
  * constraint: ..."); api §12 notes that wording is not confirmed for Bedrock.
+ * https://docs.aws.amazon.com/bedrock/latest/APIReference/CommonErrors.html
  */
 export class Checker {
   private readonly errors: string[] = [];
