@@ -61,7 +61,7 @@ export interface Stack {
 export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }; // s3rver accepts only these
 
 /**
- * The embedded local stack: S3, SQS, DynamoDB and the Bedrock emulator on 127.0.0.1, the resources of
+ * The embedded local stack: S3, SQS and SNS, DynamoDB and the Bedrock emulator on 127.0.0.1, the resources of
  * serverless.yml created in them, S3 -> SQS notifications, and every function run from its queue as Lambda's SQS
  * event source mapping would run it. The handlers get their environment and endpoints, and nothing else.
  */
