@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { build } from 'esbuild';
@@ -41,8 +40,6 @@ export async function prepareCore(opts: { source: S3ObjectRef; config: RunConfig
 }
 
 const secs = (ms: number) => Math.round(ms) / 1000;
-
-export const defaultWorkers = () => availableParallelism();
 
 /**
  * The chunk worker as one esbuild bundle in `outDir`, as the transform Lambda is deployed: a worker started from the
