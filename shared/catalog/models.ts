@@ -15,7 +15,6 @@ export const SOURCES = {
   titanHyperParameters: 'https://docs.aws.amazon.com/bedrock/latest/userguide/cm-hp-titan-text.html',
   cohereHyperParameters: 'https://docs.aws.amazon.com/bedrock/latest/userguide/cm-hp-cohere-command.html',
   novaData: 'https://docs.aws.amazon.com/nova/latest/userguide/fine-tune-prepare-data-understanding.html',
-  modelIds: 'https://docs.aws.amazon.com/bedrock/latest/userguide/model-ids.html',
   createJob: 'https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateModelCustomizationJob.html',
   titanInference: 'https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-titan-text.html',
   provisionedThroughput: 'https://docs.aws.amazon.com/bedrock/latest/userguide/prov-throughput.html',
