@@ -3,7 +3,8 @@
  * findings (one line per breach, naming the resource), so a failing test says what is wrong and where.
  *
  * Values in the template are CloudFormation intrinsics; `render` reads the ones serverless.yml uses as text
- * (`{Ref: X}` -> `${X}`, `{Fn::GetAtt: [X, Arn]}` -> `${X.Arn}`, `{Fn::Sub: s}` -> s), so rules compare ARNs as written.
+ * (`{Ref: X}` -> `${X}`, `{Fn::GetAtt: [X, Arn]}` -> `${X.Arn}`, `{Fn::Sub: s}` -> s), so rules compare ARNs as
+ * written.
  */
 
 export interface Template {
@@ -46,8 +47,9 @@ export const WILDCARD_RESOURCES: Array<{ pattern: RegExp; why: string }> = [
     why: "Lambda names a function's log streams at run time; the group is the function's own",
   },
   {
-    pattern: /^arn:aws:bedrock:\$\{AWS::Region\}:\$\{AWS::AccountId\}:(model-customization-job|custom-model|provisioned-model)\/\*$/,
-    why: "Bedrock assigns job, custom model and provisioned model ids when it creates them; this account's, this region's",
+    pattern:
+      /^arn:aws:bedrock:\$\{AWS::Region\}:\$\{AWS::AccountId\}:(model-customization-job|custom-model|provisioned-model)\/\*$/,
+    why: 'Bedrock assigns job, custom model and provisioned model ids on creation (of this account and region)',
   },
   {
     pattern: /^arn:aws:bedrock:\$\{AWS::Region\}::foundation-model\/\*$/,
@@ -67,7 +69,8 @@ export function render(v: unknown): string {
     if (att !== undefined) return `\${${Array.isArray(att) ? att.join('.') : String(att)}}`;
     if (typeof o['Fn::Sub'] === 'string') return render(o['Fn::Sub']);
     const join = o['Fn::Join'];
-    if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) return join[1].map(render).join(join[0]);
+    if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1]))
+      return join[1].map(render).join(join[0]);
   }
   throw new Error(`the rules cannot read ${JSON.stringify(v)}`);
 }
@@ -88,7 +91,8 @@ export function policyStatements(t: Template): Array<{ holder: string; statement
           ? [r.Properties?.PolicyDocument]
           : [];
     for (const doc of docs) {
-      for (const statement of list((doc as { Statement?: unknown }).Statement)) out.push({ holder: id, statement: statement as Statement });
+      for (const statement of list((doc as { Statement?: unknown }).Statement))
+        out.push({ holder: id, statement: statement as Statement });
     }
   }
   return out;
@@ -105,10 +109,15 @@ export function functionRoles(t: Template): Map<string, string> {
 }
 
 export function wildcardFindings(t: Template, access: Access): string[] {
-  const declared = new Set(Object.values(access).flatMap(renderAll).filter((r) => r.startsWith('arn:aws:s3:::')));
+  const declared = new Set(
+    Object.values(access)
+      .flatMap(renderAll)
+      .filter((r) => r.startsWith('arn:aws:s3:::')),
+  );
   const findings: string[] = [];
   for (const { holder, statement: s } of policyStatements(t)) {
-    if (s.NotAction !== undefined || s.NotResource !== undefined) findings.push(`${holder}: NotAction/NotResource grants everything else`);
+    if (s.NotAction !== undefined || s.NotResource !== undefined)
+      findings.push(`${holder}: NotAction/NotResource grants everything else`);
     const actions = actionsOf(s);
     for (const a of actions) if (/[*?]/.test(a)) findings.push(`${holder}: action wildcard ${a}`);
     for (const r of renderAll(s.Resource)) {
@@ -151,21 +160,32 @@ export function passRoleFindings(t: Template): string[] {
 /**
  * The Bedrock service role trusts Bedrock only for this account's model customization jobs in this region, as
  * https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-iam-role.html recommends against the
- * confused deputy (aws:SourceAccount, and aws:SourceArn with ArnEquals or ArnLike); a function's role trusts Lambda only.
+ * confused deputy (aws:SourceAccount, and aws:SourceArn with ArnEquals or ArnLike); a function's role trusts Lambda
+ * only.
  */
 export function trustFindings(t: Template): string[] {
   const findings: string[] = [];
   const lambdaRoles = functionRoles(t);
   for (const [id, r] of ofType(t, 'AWS::IAM::Role')) {
-    const statements = list((r.Properties?.AssumeRolePolicyDocument as { Statement?: unknown })?.Statement) as Statement[];
+    const statements = list(
+      (r.Properties?.AssumeRolePolicyDocument as { Statement?: unknown })?.Statement,
+    ) as Statement[];
     if (id === BEDROCK_ROLE) {
       const s = statements[0];
       const service = single((s?.Principal as { Service?: unknown })?.Service);
       const sourceArn = s?.Condition?.ArnLike?.['aws:SourceArn'] ?? s?.Condition?.ArnEquals?.['aws:SourceArn'];
-      if (statements.length !== 1 || s?.Effect !== 'Allow' || service !== 'bedrock.amazonaws.com' || single(s.Action) !== 'sts:AssumeRole') {
+      if (
+        statements.length !== 1 ||
+        s?.Effect !== 'Allow' ||
+        service !== 'bedrock.amazonaws.com' ||
+        single(s.Action) !== 'sts:AssumeRole'
+      ) {
         findings.push(`${id}: trust is not exactly bedrock.amazonaws.com assuming the role`);
       }
-      if (s?.Condition?.StringEquals?.['aws:SourceAccount'] === undefined || render(s.Condition.StringEquals['aws:SourceAccount']) !== '${AWS::AccountId}') {
+      if (
+        s?.Condition?.StringEquals?.['aws:SourceAccount'] === undefined ||
+        render(s.Condition.StringEquals['aws:SourceAccount']) !== '${AWS::AccountId}'
+      ) {
         findings.push(`${id}: trust not limited to this account (aws:SourceAccount)`);
       }
       const jobs = 'arn:aws:bedrock:${AWS::Region}:${AWS::AccountId}:model-customization-job/*';
@@ -175,7 +195,8 @@ export function trustFindings(t: Template): string[] {
     } else if (lambdaRoles.has(id)) {
       for (const s of statements) {
         const services = list((s.Principal as { Service?: unknown })?.Service);
-        if (services.length !== 1 || services[0] !== 'lambda.amazonaws.com') findings.push(`${id}: trusts ${JSON.stringify(s.Principal)}`);
+        if (services.length !== 1 || services[0] !== 'lambda.amazonaws.com')
+          findings.push(`${id}: trusts ${JSON.stringify(s.Principal)}`);
       }
     } else {
       findings.push(`${id}: a role no function uses and not the Bedrock service role`);
@@ -191,8 +212,10 @@ export function perFunctionRoleFindings(t: Template): string[] {
   const roles = functionRoles(t);
   if (roles.size !== fns.length) findings.push(`${fns.length} functions share ${roles.size} roles`);
   for (const [role, fn] of roles) {
-    if (t.Resources[role]?.Type !== 'AWS::IAM::Role') findings.push(`${fn}: role ${role} is not a role of this template`);
-    if (list(props(t, role).ManagedPolicyArns).length) findings.push(`${role}: managed policies ${JSON.stringify(props(t, role).ManagedPolicyArns)}`);
+    if (t.Resources[role]?.Type !== 'AWS::IAM::Role')
+      findings.push(`${fn}: role ${role} is not a role of this template`);
+    if (list(props(t, role).ManagedPolicyArns).length)
+      findings.push(`${role}: managed policies ${JSON.stringify(props(t, role).ManagedPolicyArns)}`);
   }
   return findings;
 }
@@ -204,12 +227,20 @@ export function encryptionFindings(t: Template): string[] {
     if (p.SqsManagedSseEnabled !== true && p.KmsMasterKeyId === undefined) findings.push(`${id}: queue not encrypted`);
   }
   for (const [id] of ofType(t, 'AWS::S3::Bucket')) {
-    const rules = list((props(t, id).BucketEncryption as { ServerSideEncryptionConfiguration?: unknown })?.ServerSideEncryptionConfiguration);
-    const ok = rules.some((r) => (r as { ServerSideEncryptionByDefault?: { SSEAlgorithm?: string } }).ServerSideEncryptionByDefault?.SSEAlgorithm);
+    const rules = list(
+      (props(t, id).BucketEncryption as { ServerSideEncryptionConfiguration?: unknown })
+        ?.ServerSideEncryptionConfiguration,
+    );
+    const ok = rules.some(
+      (r) =>
+        (r as { ServerSideEncryptionByDefault?: { SSEAlgorithm?: string } }).ServerSideEncryptionByDefault
+          ?.SSEAlgorithm,
+    );
     if (!ok) findings.push(`${id}: bucket without default encryption`);
   }
   for (const [id] of ofType(t, 'AWS::DynamoDB::Table')) {
-    if ((props(t, id).SSESpecification as { SSEEnabled?: boolean })?.SSEEnabled !== true) findings.push(`${id}: table without SSE (KMS)`);
+    if ((props(t, id).SSESpecification as { SSEEnabled?: boolean })?.SSEEnabled !== true)
+      findings.push(`${id}: table without SSE (KMS)`);
   }
   for (const [id] of ofType(t, 'AWS::SNS::Topic')) {
     if (props(t, id).KmsMasterKeyId === undefined) findings.push(`${id}: topic not encrypted (KmsMasterKeyId)`);
@@ -255,19 +286,22 @@ export function queueFindings(t: Template): string[] {
     if (target !== undefined) dlqs.add(render(target).replace(/^\$\{(.*)\.Arn\}$/, '$1'));
   }
   for (const id of queues) {
-    const redrive = props(t, id).RedrivePolicy as { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown } | undefined;
+    const redrive = props(t, id).RedrivePolicy as
+      { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown } | undefined;
     if (dlqs.has(id)) continue;
     if (!redrive) findings.push(`${id}: queue without a dead-letter queue`);
     else {
       const target = render(redrive.deadLetterTargetArn).replace(/^\$\{(.*)\.Arn\}$/, '$1');
-      if (t.Resources[target]?.Type !== 'AWS::SQS::Queue') findings.push(`${id}: dead-letter target ${target} is not a queue of this template`);
+      if (t.Resources[target]?.Type !== 'AWS::SQS::Queue')
+        findings.push(`${id}: dead-letter target ${target} is not a queue of this template`);
       if (!(Number(redrive.maxReceiveCount) >= 1)) findings.push(`${id}: redrive without maxReceiveCount`);
     }
   }
   for (const [id, m] of ofType(t, 'AWS::Lambda::EventSourceMapping')) {
     const source = render(m.Properties?.EventSourceArn).replace(/^\$\{(.*)\.Arn\}$/, '$1');
     if (t.Resources[source]?.Type !== 'AWS::SQS::Queue') continue;
-    if (!list(m.Properties?.FunctionResponseTypes).includes('ReportBatchItemFailures')) findings.push(`${id}: SQS event source without ReportBatchItemFailures`);
+    if (!list(m.Properties?.FunctionResponseTypes).includes('ReportBatchItemFailures'))
+      findings.push(`${id}: SQS event source without ReportBatchItemFailures`);
   }
   return findings;
 }
@@ -281,7 +315,8 @@ export function servicePrincipalFindings(t: Template): string[] {
       const service = (s.Principal as { Service?: unknown })?.Service;
       if (s.Effect !== 'Allow' || service === undefined) continue;
       const keys = Object.values(s.Condition ?? {}).flatMap((c) => Object.keys(c));
-      if (!keys.includes('aws:SourceArn') && !keys.includes('aws:SourceAccount')) findings.push(`${id}: ${JSON.stringify(service)} allowed from any source`);
+      if (!keys.includes('aws:SourceArn') && !keys.includes('aws:SourceAccount'))
+        findings.push(`${id}: ${JSON.stringify(service)} allowed from any source`);
     }
   }
   return findings;
@@ -310,10 +345,12 @@ export function s3ScopeFindings(t: Template, access: Access): string[] {
     findings.push(`custom.access: artifactObjects ${artifacts} is not the artifacts bucket's ${prefixes.join(', ')}`);
   }
   for (const i of inputs) {
-    if (!/^arn:aws:s3:::[^/*?]+\/[^*?/]+\/.*\*$/.test(i)) findings.push(`custom.access: input ${i} is not a prefix of one bucket`);
+    if (!/^arn:aws:s3:::[^/*?]+\/[^*?/]+\/.*\*$/.test(i))
+      findings.push(`custom.access: input ${i} is not a prefix of one bucket`);
   }
   for (const r of [...bedrockReads, ...bedrockWrites]) {
-    if (!prefixes.some((p) => r.startsWith(`${artifactsBucket}/${p.replace(/\*$/, '')}`))) findings.push(`custom.access: ${r} is outside the run artifacts`);
+    if (!prefixes.some((p) => r.startsWith(`${artifactsBucket}/${p.replace(/\*$/, '')}`)))
+      findings.push(`custom.access: ${r} is outside the run artifacts`);
   }
 
   const roles = functionRoles(t);
@@ -340,7 +377,9 @@ export function s3ScopeFindings(t: Template, access: Access): string[] {
           (S3_READS.has(a) ? g.reads : g.writes).add(r);
         }
       } else {
-        findings.push(`${holder}: ${a} is not an S3 action these rules know (add it to a read or write set on purpose)`);
+        findings.push(
+          `${holder}: ${a} is not an S3 action these rules know (add it to a read or write set on purpose)`,
+        );
       }
     }
   }

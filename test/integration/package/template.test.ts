@@ -29,14 +29,20 @@ let access: Access;
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'btp-package-'));
   const bin = path.join(PROJECT_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
-  await promisify(execFile)(process.execPath, [bin, 'package', '--stage', 'dev', '--region', 'us-east-1', '--package', dir], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', SLS_DEPRECATION_DISABLE: '*' },
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  await promisify(execFile)(
+    process.execPath,
+    [bin, 'package', '--stage', 'dev', '--region', 'us-east-1', '--package', dir],
+    {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', SLS_DEPRECATION_DISABLE: '*' },
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   template = JSON.parse(readFileSync(path.join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
   // The resolved serverless.yml as packaged: its custom.access lists what roles may touch in S3.
-  const state = JSON.parse(readFileSync(path.join(dir, 'serverless-state.json'), 'utf8')) as { service: { custom: { access: Access } } };
+  const state = JSON.parse(readFileSync(path.join(dir, 'serverless-state.json'), 'utf8')) as {
+    service: { custom: { access: Access } };
+  };
   access = state.service.custom.access;
 }, 240000);
 afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
@@ -45,8 +51,11 @@ const clone = () => structuredClone(template);
 type Res = Template['Resources'][string];
 /** The policy statements of a role, to break one on purpose. */
 const statementsOf = (t: Template, role: string) =>
-  (t.Resources[role]!.Properties!.Policies as Array<{ PolicyDocument: { Statement: Array<Record<string, unknown>> } }>)[0]!.PolicyDocument.Statement;
-const withAction = (t: Template, role: string, action: string) => statementsOf(t, role).find((s) => JSON.stringify(s.Action).includes(action))!;
+  (
+    t.Resources[role]!.Properties!.Policies as Array<{ PolicyDocument: { Statement: Array<Record<string, unknown>> } }>
+  )[0]!.PolicyDocument.Statement;
+const withAction = (t: Template, role: string, action: string) =>
+  statementsOf(t, role).find((s) => JSON.stringify(s.Action).includes(action))!;
 
 describe('the packaged CloudFormation template', () => {
   it('gives every function a role of its own (serverless-iam-roles-per-function)', () => {
@@ -61,7 +70,7 @@ describe('the packaged CloudFormation template', () => {
     expect(passRoleFindings(template)).toEqual([]);
   });
 
-  it("limits the Bedrock service role's trust to this account's customization jobs, and has no role nothing uses", () => {
+  it("limits the Bedrock service role's trust to this account's customization jobs; no role is left unused", () => {
     expect(trustFindings(template)).toEqual([]);
   });
 
@@ -104,19 +113,25 @@ describe('the template rules catch', () => {
     delete pass.Condition;
     pass.Resource = [pass.Resource, { 'Fn::GetAtt': ['IngestIamRoleLambdaExecution', 'Arn'] }];
     expect(passRoleFindings(t)).toEqual([
-      'SubmitIamRoleLambdaExecution: iam:PassRole on ${BedrockCustomizationRole.Arn}, ${IngestIamRoleLambdaExecution.Arn}, not only the Bedrock service role',
+      'SubmitIamRoleLambdaExecution: iam:PassRole on' +
+        ' ${BedrockCustomizationRole.Arn}, ${IngestIamRoleLambdaExecution.Arn}, not only the Bedrock service role',
       'SubmitIamRoleLambdaExecution: iam:PassRole without the condition iam:PassedToService = bedrock.amazonaws.com',
     ]);
   });
 
   it('a Bedrock trust without its source conditions, and a role no function uses', () => {
     const t = clone();
-    const trust = (t.Resources.BedrockCustomizationRole!.Properties!.AssumeRolePolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement[0]!;
+    const trust = (
+      t.Resources.BedrockCustomizationRole!.Properties!.AssumeRolePolicyDocument as {
+        Statement: Array<Record<string, unknown>>;
+      }
+    ).Statement[0]!;
     trust.Condition = {};
     t.Resources.SpareRole = structuredClone(t.Resources.IngestIamRoleLambdaExecution!);
     expect(trustFindings(t)).toEqual([
       'BedrockCustomizationRole: trust not limited to this account (aws:SourceAccount)',
-      "BedrockCustomizationRole: trust not limited to this account's customization jobs (aws:SourceArn arn:aws:bedrock:${AWS::Region}:${AWS::AccountId}:model-customization-job/*)",
+      "BedrockCustomizationRole: trust not limited to this account's customization jobs" +
+        ' (aws:SourceArn arn:aws:bedrock:${AWS::Region}:${AWS::AccountId}:model-customization-job/*)',
       'SpareRole: a role no function uses and not the Bedrock service role',
     ]);
   });
@@ -137,7 +152,11 @@ describe('the template rules catch', () => {
 
   it('a bucket open to public policies or without its TLS-only policy', () => {
     const t = clone();
-    t.Resources.DatasetsBucket!.Properties!.PublicAccessBlockConfiguration = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true };
+    t.Resources.DatasetsBucket!.Properties!.PublicAccessBlockConfiguration = {
+      BlockPublicAcls: true,
+      IgnorePublicAcls: true,
+      BlockPublicPolicy: true,
+    };
     delete t.Resources.ArtifactsBucketPolicy;
     expect(bucketFindings(t)).toEqual([
       'DatasetsBucket: RestrictPublicBuckets is not true',
@@ -152,22 +171,35 @@ describe('the template rules catch', () => {
     delete mapping.Properties!.FunctionResponseTypes;
     const findings = queueFindings(t);
     // EvaluateDLQ is no longer any queue's dead-letter queue, so it too is a queue without one.
-    expect(findings).toEqual(expect.arrayContaining(['EvaluateQueue: queue without a dead-letter queue', 'EvaluateDLQ: queue without a dead-letter queue']));
+    expect(findings).toEqual(
+      expect.arrayContaining([
+        'EvaluateQueue: queue without a dead-letter queue',
+        'EvaluateDLQ: queue without a dead-letter queue',
+      ]),
+    );
     expect(findings.filter((f) => f.endsWith('without ReportBatchItemFailures'))).toHaveLength(1);
   });
 
   it('a queue policy for a service without its source', () => {
     const t = clone();
-    const s = (t.Resources.ReportQueuePolicy!.Properties!.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement[0]!;
+    const s = (
+      t.Resources.ReportQueuePolicy!.Properties!.PolicyDocument as { Statement: Array<Record<string, unknown>> }
+    ).Statement[0]!;
     delete s.Condition;
     expect(servicePrincipalFindings(t)).toEqual(['ReportQueuePolicy: "sns.amazonaws.com" allowed from any source']);
   });
 
   it('reads of the whole datasets bucket or by the wrong function, wider Bedrock reads, and an unprefixed list', () => {
     const t = clone();
-    withAction(t, 'IngestIamRoleLambdaExecution', 's3:GetObjectVersion').Resource = { 'Fn::Sub': 'arn:aws:s3:::${DatasetsBucket}/*' };
-    withAction(t, 'ReportIamRoleLambdaExecution', 's3:GetObject').Resource = { 'Fn::Sub': 'arn:aws:s3:::${DatasetsBucket}/datasets/*' };
-    withAction(t, 'BedrockCustomizationRole', 's3:GetObject').Resource = { 'Fn::Sub': 'arn:aws:s3:::${ArtifactsBucket}/runs/*' };
+    withAction(t, 'IngestIamRoleLambdaExecution', 's3:GetObjectVersion').Resource = {
+      'Fn::Sub': 'arn:aws:s3:::${DatasetsBucket}/*',
+    };
+    withAction(t, 'ReportIamRoleLambdaExecution', 's3:GetObject').Resource = {
+      'Fn::Sub': 'arn:aws:s3:::${DatasetsBucket}/datasets/*',
+    };
+    withAction(t, 'BedrockCustomizationRole', 's3:GetObject').Resource = {
+      'Fn::Sub': 'arn:aws:s3:::${ArtifactsBucket}/runs/*',
+    };
     delete withAction(t, 'MonitorIamRoleLambdaExecution', 's3:ListBucket').Condition;
     expect(s3ScopeFindings(t, access).map((f) => f.replace(/, outside .*/, ''))).toEqual([
       'IngestIamRoleLambdaExecution: s3:GetObject on arn:aws:s3:::${DatasetsBucket}/*',
