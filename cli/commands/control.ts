@@ -1,8 +1,10 @@
 import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, type MessageAttributeValue } from '@aws-sdk/client-sqs';
-import { buildPublish, publishMessage } from '../../shared/aws/queues';
-import { buildMessage } from '../../shared/messages/envelope';
-import { RunCancel, RunResume } from '../../shared/orchestration/control-messages';
+import { buildPublish } from '../../shared/aws/queues';
+import { RunCancel, RunResume } from '../../shared/messages/control';
+import type { z } from 'zod';
+import { MESSAGE_QUEUE, type AnyMessageDefinition } from '../../shared/messages/queues';
+import { buildSend } from '../../shared/messages/send';
 import { artifactsLocation } from '../../shared/report/load';
 import type { Run } from '../../shared/runs/run';
 import { isTerminal } from '../../shared/runs/status';
@@ -12,6 +14,14 @@ import { getRun } from './runs';
 
 const requestedBy = () => process.env.USER ?? process.env.USERNAME ?? 'btp';
 
+/** Posts a control message to the queue that carries its type (shared/messages/queues.ts); returns it and the queue's URL. */
+async function post<D extends AnyMessageDefinition>(ctx: CliContext, def: D, runId: string, payload: z.input<D['payload']>) {
+  const step = MESSAGE_QUEUE.get(def.type) as Step;
+  const queue = await ctx.names.queueUrl(step);
+  const message = await buildSend(buildPublish(ctx.sqs), { [step]: queue })(def, runId, payload);
+  return { message, queue };
+}
+
 export async function cancel(ctx: CliContext, io: Io, runId: string, opts: { reason?: string; yes?: boolean; json?: boolean }): Promise<number> {
   const run = await getRun(ctx, runId);
   if (isTerminal(run.status)) {
@@ -20,9 +30,7 @@ export async function cancel(ctx: CliContext, io: Io, runId: string, opts: { rea
   if (!opts.yes && !(await io.confirm(`Cancel run ${runId} (${run.status})? Its customization job, if any, is stopped.`))) {
     throw new CliError('not confirmed; nothing was sent', `re-run with --yes to cancel run ${runId} without a prompt`, 1, { runId });
   }
-  const queue = await ctx.names.queueUrl('monitor');
-  const message = buildMessage(RunCancel, runId, { reason: opts.reason ?? 'cancelled from the CLI', requestedBy: requestedBy() });
-  await publishMessage(buildPublish(ctx.sqs), queue, RunCancel, message);
+  const { message, queue } = await post(ctx, RunCancel, runId, { reason: opts.reason ?? 'cancelled from the CLI', requestedBy: requestedBy() });
   if (opts.json) io.out(JSON.stringify({ runId, posted: message.type, correlationId: message.correlationId, queue, status: run.status }, null, 2));
   else io.out(`cancel requested for run ${runId} (was ${run.status}); the monitor stops its job. Follow it with \`btp status ${runId}\`.`);
   return 0;
@@ -44,9 +52,8 @@ export async function resume(ctx: CliContext, io: Io, runId: string, opts: { fro
     if (!m) throw new CliError(`--hp ${kv} is not key=value`, 'e.g. --hp batchSize=4 --hp epochCount=2', 2, { runId });
     hyperParameters[m[1]!] = m[2]!;
   }
-  const queue = await ctx.names.queueUrl('submit');
-  const message = buildMessage(RunResume, runId, { fromStage: from.data, hyperParameters: Object.keys(hyperParameters).length ? hyperParameters : undefined, requestedBy: requestedBy() });
-  await publishMessage(buildPublish(ctx.sqs), queue, RunResume, message);
+  const hp = Object.keys(hyperParameters).length ? hyperParameters : undefined;
+  const { message, queue } = await post(ctx, RunResume, runId, { fromStage: from.data, hyperParameters: hp, requestedBy: requestedBy() });
   if (opts.json) io.out(JSON.stringify({ runId, posted: message.type, correlationId: message.correlationId, queue, fromStage: from.data, hyperParameters }, null, 2));
   else io.out(`resume from ${from.data} requested for run ${runId} (failed at ${run.failure?.stage ?? 'an unknown stage'}). Follow it with \`btp status ${runId}\`.`);
   return 0;

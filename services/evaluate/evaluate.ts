@@ -4,7 +4,9 @@ import { evaluationPlan, evaluationSamplesKey, requestEvaluation, type Evaluatio
 import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
 import { withStage } from '../../shared/orchestration/run-helpers';
 
-export type EvaluateDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'objects' | 'publish' | 'settings' | 'now' | 'random'>;
+export type EvaluateDeps = Pick<OrchestrationDeps, 'runs' | 'objects' | 'send' | 'settings' | 'now' | 'random'> & {
+  bedrock: Pick<OrchestrationDeps['bedrock'], 'invokeText'>;
+};
 
 export type EvaluateOutcome = 'evaluated' | 'partial' | 'throttled' | 'duplicate' | 'stale' | 'unknown-run';
 

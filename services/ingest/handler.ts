@@ -1,20 +1,19 @@
-import { lazyByEnv } from '../../shared/aws/clients';
-import { logger } from '../../shared/lambda/logger';
+import { route } from '../../shared/lambda/route';
 import { sqsHandler } from '../../shared/lambda/sqs-handler';
-import { buildDeps } from './deps';
+import { getDeps } from './deps';
 import { ingest } from './ingest';
-import { parseIngestRecord } from './s3-event';
+import { uploadsOf } from './s3-event';
 
-const getDeps = lazyByEnv(buildDeps);
-
-/** Ingest queue: S3 notifications for datasets/ and run.requested messages. */
+/** Ingest queue: S3 notifications for datasets/, run.requested from other teams, stage.requested from monitor. */
 export const handler = sqsHandler(
-  async (record) => {
-    const inputs = parseIngestRecord(record.body); // throws InvalidMessageError: this record alone goes to the DLQ
-    for (const input of inputs) {
-      const result = await ingest(input, getDeps());
-      logger.info('ingest', { ...result, ...(input.kind === 'stage' ? { stage: input.stage } : { key: input.source.key }) });
-    }
-  },
-  { deadLetter: () => ({ sqs: getDeps().sqs, queueUrl: process.env.BTP_DLQ_URL }) },
+  route('ingest', {
+    'run.requested': (msg) => ingest({ kind: 'request', source: msg.payload.source, config: msg.payload.config, correlationId: msg.correlationId }, getDeps()),
+    'stage.requested': (msg) => ingest({ kind: 'stage', runId: msg.runId, stage: msg.payload.stage, correlationId: msg.correlationId }, getDeps()),
+    'aws.s3.notification': async (notification) => {
+      const results = [];
+      for (const input of uploadsOf(notification)) results.push({ key: input.source.key, ...(await ingest(input, getDeps())) });
+      return { results };
+    },
+    'aws.s3.test': async () => 'ignored', // S3's check when the notification configuration is put: nothing to start
+  }),
 );

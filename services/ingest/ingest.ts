@@ -1,9 +1,8 @@
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { buildMessage } from '../../shared/messages/envelope';
 import { ChunkRequested, type S3ObjectRef } from '../../shared/messages/pipeline';
+import type { Send } from '../../shared/messages/send';
 import { mapLimited } from '../../shared/aws/limited';
-import { publishMessage, type Publish } from '../../shared/aws/queues';
 import { resolveRunConfig, stageConfig, type RunConfig } from '../../shared/config/run-config';
 import { stageKey } from '../../shared/orchestration/naming';
 import { withStage } from '../../shared/orchestration/run-helpers';
@@ -21,9 +20,8 @@ import type { IngestInput } from './s3-event';
 
 export interface IngestDeps {
   runs: RunStore;
-  publish: Publish;
+  send: Send;
   datasets: DatasetStore;
-  transformQueueUrl: string;
   artifactsBucket: string;
   now: () => Date;
 }
@@ -126,7 +124,7 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
 
   const sourceForChunks: S3ObjectRef = { ...source };
   await mapLimited(plan.chunks, PUBLISH_AT_ONCE, (chunk) =>
-    publishMessage(deps.publish, deps.transformQueueUrl, ChunkRequested, buildMessage(ChunkRequested, runId, { source: sourceForChunks, chunk }, runId, now)),
+    deps.send(ChunkRequested, runId, { source: sourceForChunks, chunk }, { correlationId: runId }),
   );
   // If the chunks were quick, split may already have moved the run on; then there is nothing left to mark.
   await runs.update(runId, 'preparing', { stages: withStage(planned, 'prepare', { outputs: { chunksQueued: true } }) }, undefined, { seen: planned });
@@ -195,7 +193,7 @@ async function prepareStage(runId: string, stage: number, correlationId: string,
     if (!recorded || currentStage(recorded) !== stage) return { outcome: 'replayed', runId };
   }
   await mapLimited(plan.chunks, PUBLISH_AT_ONCE, (chunk) =>
-    publishMessage(deps.publish, deps.transformQueueUrl, ChunkRequested, buildMessage(ChunkRequested, runId, { source, chunk, stage }, correlationId, now)),
+    deps.send(ChunkRequested, runId, { source, chunk, stage }, { correlationId }),
   );
   return { outcome: 'planned', runId, chunks: plan.chunks.length, stage };
 }

@@ -1,12 +1,9 @@
-import { publishMessage } from '../../shared/aws/queues';
 import { customizationSpec, findBaseModel } from '../../shared/catalog/lookup';
-import { buildMessage } from '../../shared/messages/envelope';
-import { DatasetPrepared, JobPoll, ModelReady } from '../../shared/messages/pipeline';
+import { DatasetPrepared, JobPoll, JobRequested, ModelReady, StageRequested, ThroughputExpire } from '../../shared/messages/pipeline';
 import type { Run, StageRecord } from '../../shared/runs/run';
 import { isTerminal } from '../../shared/runs/status';
 import { backoffSeconds } from '../../shared/orchestration/backoff';
 import type { PreparedFile } from '../../shared/orchestration/dataset';
-import { JobRequested, StageRequested, ThroughputExpire } from '../../shared/orchestration/messages';
 import { readJobMetrics } from '../../shared/orchestration/metrics';
 import { parseJobName, stageKey } from '../../shared/orchestration/naming';
 import { isBedrockError, type JobView, type OrchestrationDeps } from '../../shared/orchestration/ports';
@@ -23,7 +20,7 @@ const jobOf = (run: Run) => {
   return { stage, part, trainKey: stageKey('train', stage, part) };
 };
 
-export type MonitorDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'objects' | 'publish' | 'settings' | 'now' | 'random'>;
+export type MonitorDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'objects' | 'send' | 'settings' | 'now' | 'random'>;
 
 /** What woke the monitor: the submit step's announcement, its own delayed poll, or Bedrock's state-change event. */
 export type JobSignal =
@@ -192,15 +189,14 @@ async function startNext(
   return 'completed';
 }
 
-async function announceNextPart(run: Run, { publish, settings }: MonitorDeps): Promise<void> {
+async function announceNextPart(run: Run, { send }: MonitorDeps): Promise<void> {
   const stage = currentStage(run);
   const manifestKey = recordedParts(run, stage)[run.partIndex ?? 0]?.manifestKey ?? stageArtifactKeys(run.runId, stage).manifest;
-  await publishMessage(publish, settings.queues.submit, DatasetPrepared, buildMessage(DatasetPrepared, run.runId, { manifestKey, stage }));
+  await send(DatasetPrepared, run.runId, { manifestKey, stage });
 }
 
-async function requestStage(run: Run, { publish, settings }: MonitorDeps): Promise<void> {
-  if (!settings.queues.ingest) throw new Error(`run ${run.runId} has a next stage but BTP_INGEST_QUEUE_URL is not set`);
-  await publishMessage(publish, settings.queues.ingest, StageRequested, buildMessage(StageRequested, run.runId, { stage: currentStage(run) }));
+async function requestStage(run: Run, { send }: MonitorDeps): Promise<void> {
+  await send(StageRequested, run.runId, { stage: currentStage(run) });
 }
 
 /** Known recoverable failure texts: the per-record token limit at the job's batch size (api §6.4, §8.1). */
@@ -208,7 +204,7 @@ const TOKEN_LIMIT = /token (?:count|length) (\d+) exceeds (?:total )?limit of (\
 const BATCH_SIZE = /batch ?size/i;
 
 async function failedJob(run: Run, stage: number, part: number, job: JobView, deps: MonitorDeps): Promise<MonitorOutcome> {
-  const { runs, now, settings, publish } = deps;
+  const { runs, now } = deps;
   const trainKey = stageKey('train', stage, part);
   const message = job.failureMessage ?? 'no failure message';
   const remediation = planRemediation(run, stage, message, part);
@@ -232,7 +228,7 @@ async function failedJob(run: Run, stage: number, part: number, job: JobView, de
       { type: 'job.remediated', detail: { jobArn: job.jobArn, failureMessage: message, ...remediation.change } },
     );
     if (!next) return 'duplicate';
-    await publishMessage(publish, settings.queues.submit, JobRequested, buildMessage(JobRequested, run.runId, { stage, reason: 'remediation', retry: 0 }));
+    await deps.send(JobRequested, run.runId, { stage, reason: 'remediation', retry: 0 });
     return 'remediating';
   }
   const hint = TOKEN_LIMIT.test(message) || BATCH_SIZE.test(message) ? ' (a batch-size/token-limit failure; reduce batchSize, see api §8.1)' : '';
@@ -294,16 +290,16 @@ async function flagIfOverdue(run: Run, trainKey: string, job: JobView, { runs, n
   return flagged ?? run;
 }
 
-async function schedulePoll(run: Run, jobArn: string, attempt: number, poll: number, delaySeconds: number, { publish, settings }: MonitorDeps, correlationId?: string) {
-  await publishMessage(publish, settings.queues.monitor, JobPoll, buildMessage(JobPoll, run.runId, { jobArn, attempt, poll }, correlationId), { delaySeconds });
+async function schedulePoll(run: Run, jobArn: string, attempt: number, poll: number, delaySeconds: number, { send }: MonitorDeps, correlationId?: string) {
+  await send(JobPoll, run.runId, { jobArn, attempt, poll }, { correlationId, delaySeconds });
 }
 
 async function recordPoll(run: Run, trainKey: string, poll: number, { runs }: MonitorDeps): Promise<void> {
   await runs.update(run.runId, 'training', { stages: withStage(run, trainKey, { outputs: { lastPoll: poll } }) });
 }
 
-async function announceModel(run: Run, { publish, settings }: MonitorDeps): Promise<void> {
-  await publishMessage(publish, settings.queues.provision, ModelReady, buildMessage(ModelReady, run.runId, { modelArn: run.modelArn! }));
+async function announceModel(run: Run, { send }: MonitorDeps): Promise<void> {
+  await send(ModelReady, run.runId, { modelArn: run.modelArn! });
 }
 
 /**
@@ -316,7 +312,7 @@ async function resendLostFollowUp(run: Run, signal: JobSignal, deps: MonitorDeps
     const outputs = stageOutputs(run, trainKey);
     const previous = (outputs.previousJobs as Array<{ jobArn: string }> | undefined) ?? [];
     if (run.status === 'submitting' && previous.some((j) => j.jobArn === signal.jobArn)) {
-      await publishMessage(deps.publish, deps.settings.queues.submit, JobRequested, buildMessage(JobRequested, run.runId, { stage, reason: 'remediation', retry: 0 }));
+      await deps.send(JobRequested, run.runId, { stage, reason: 'remediation', retry: 0 });
     }
     return;
   }
@@ -333,7 +329,7 @@ async function resendLostFollowUp(run: Run, signal: JobSignal, deps: MonitorDeps
  * provision step for deletion. A queued retry or a late poll then finds the run cancelled and stops.
  */
 export async function cancelRun(runId: string, reason: string, deps: MonitorDeps): Promise<'cancelled' | 'already-final' | 'unknown-run'> {
-  const { runs, bedrock, now, publish, settings } = deps;
+  const { runs, bedrock, now, send } = deps;
   const run = await runs.get(runId);
   if (!run) return 'unknown-run';
   if (run.status === 'training' && run.jobArn) {
@@ -355,12 +351,7 @@ export async function cancelRun(runId: string, reason: string, deps: MonitorDeps
     return 'already-final';
   }
   if (cancelled.provisionedModelArn && cancelled.throughputExpiresAt) {
-    await publishMessage(
-      publish,
-      settings.queues.provision,
-      ThroughputExpire,
-      buildMessage(ThroughputExpire, runId, { provisionedModelArn: cancelled.provisionedModelArn, expiresAt: now().toISOString() }),
-    );
+    await send(ThroughputExpire, runId, { provisionedModelArn: cancelled.provisionedModelArn, expiresAt: now().toISOString() });
   }
   return 'cancelled';
 }

@@ -1,16 +1,13 @@
-import { publishMessage } from '../../shared/aws/queues';
-import { buildMessage } from '../../shared/messages/envelope';
-import { ThroughputPoll } from '../../shared/messages/pipeline';
+import { EvaluationRequested, ThroughputExpire, ThroughputPoll } from '../../shared/messages/pipeline';
 import type { Run } from '../../shared/runs/run';
 import { backoffSeconds, sqsDelay } from '../../shared/orchestration/backoff';
-import { ThroughputExpire } from '../../shared/orchestration/messages';
 import { parseJobName, runIdNameProblem, stageKey, throughputClientToken, throughputName } from '../../shared/orchestration/naming';
 import { resolveRunConfig } from '../../shared/config/run-config';
 import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
 import { failRun, stageOutputs, withStage } from '../../shared/orchestration/run-helpers';
 import { evaluationPlan, requestEvaluation } from '../../shared/orchestration/evaluation';
 
-export type ProvisionDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'publish' | 'settings' | 'now' | 'random'>;
+export type ProvisionDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'send' | 'count' | 'settings' | 'now' | 'random'>;
 
 export type ProvisionOutcome = 'created' | 'duplicate' | 'stale' | 'failed' | 'cancelled' | 'unknown-run';
 
@@ -117,7 +114,7 @@ export async function pollThroughput(runId: string, arn: string, poll: number, d
   if (status === 'InService') {
     const at = now().toISOString();
     // Try the model on held-out test records when there are some to try and somewhere to ask; else the run is done.
-    const plan = settings.queues.evaluate ? evaluationPlan(run) : undefined;
+    const plan = deps.send.reaches(EvaluationRequested) ? evaluationPlan(run) : undefined;
     let stages = withStage(run, key, { status: 'done', endedAt: at, outputs: { inServiceAt: at } });
     if (plan) stages = withStage({ ...run, stages }, 'evaluate', { status: 'pending', attempts: 0, inputs: { testKey: plan.testKey, samples: plan.samples } });
     const done = await runs.transition(
@@ -171,6 +168,9 @@ export async function expireThroughput(runId: string, arn: string, deps: Provisi
   } else {
     await runs.update(runId, run.status, patch, event);
   }
+  // The hours it was held (modelled hours against the local emulator's fast clock), the figure its bill follows.
+  const since = run.stages?.[key]?.startedAt;
+  if (since) deps.count('ThroughputHours', ((Date.parse(at) - Date.parse(since)) / 3_600_000) * deps.settings.timeScale);
   return 'deleted';
 }
 
@@ -182,18 +182,14 @@ async function deleteQuietly(arn: string, { bedrock }: ProvisionDeps): Promise<v
   }
 }
 
-async function schedulePoll(run: Run, arn: string, poll: number, delaySeconds: number, { publish, settings }: ProvisionDeps, correlationId?: string) {
-  await publishMessage(publish, settings.queues.provision, ThroughputPoll, buildMessage(ThroughputPoll, run.runId, { provisionedModelArn: arn, poll }, correlationId), {
-    delaySeconds,
-  });
+async function schedulePoll(run: Run, arn: string, poll: number, delaySeconds: number, { send }: ProvisionDeps, correlationId?: string) {
+  await send(ThroughputPoll, run.runId, { provisionedModelArn: arn, poll }, { correlationId, delaySeconds });
 }
 
-async function scheduleExpiry(runId: string, arn: string, expiresAt: string, { publish, settings, now }: ProvisionDeps, correlationId?: string) {
+async function scheduleExpiry(runId: string, arn: string, expiresAt: string, { send, now }: ProvisionDeps, correlationId?: string) {
   const remaining = (new Date(expiresAt).getTime() - now().getTime()) / 1000;
   const { delaySeconds } = sqsDelay(Math.max(0, remaining));
-  await publishMessage(publish, settings.queues.provision, ThroughputExpire, buildMessage(ThroughputExpire, runId, { provisionedModelArn: arn, expiresAt }, correlationId), {
-    delaySeconds,
-  });
+  await send(ThroughputExpire, runId, { provisionedModelArn: arn, expiresAt }, { correlationId, delaySeconds });
 }
 
 /**

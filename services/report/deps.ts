@@ -1,12 +1,16 @@
-import { lazyByEnv, makeS3, makeSqs } from '../../shared/aws/clients';
+import { lazyByEnv, makeS3 } from '../../shared/aws/clients';
 import { writeReport } from '../../shared/report';
 import { runStoreFromEnv } from '../../shared/runs/from-env';
+import type { ReportDeps } from './report';
 
-export const getDeps = lazyByEnv((env) => {
+/** Composition root: environment -> SDK clients -> adapters. */
+export function buildDeps(env: NodeJS.ProcessEnv): ReportDeps {
   const s3 = makeS3();
   return {
     runs: runStoreFromEnv(env),
-    writeReport: (run: Parameters<typeof writeReport>[0]) => writeReport(run, s3, { artifactsBucket: env.BTP_ARTIFACTS_BUCKET }),
-    sqs: makeSqs(),
+    writeReport: (run) => writeReport(run, s3, { artifactsBucket: env.BTP_ARTIFACTS_BUCKET }),
   };
-});
+}
+
+/** Built on the first record, once per environment. */
+export const getDeps = lazyByEnv(buildDeps);

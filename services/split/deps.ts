@@ -1,18 +1,21 @@
-import { makeS3, makeSqs, requireEnv } from '../../shared/aws/clients';
-import { buildPublish } from '../../shared/aws/queues';
+import { lazyByEnv, makeS3, requireEnv } from '../../shared/aws/clients';
+import { sendFromEnv } from '../../shared/aws/queues';
 import { buildArtifactStore } from '../../shared/aws/s3-io';
+import { countFigure } from '../../shared/lambda/metrics';
 import { runStoreFromEnv } from '../../shared/runs/from-env';
 import type { SplitDeps } from './split';
 
 /** Composition root: environment -> SDK clients -> adapters. */
-export function buildDeps(env: NodeJS.ProcessEnv): SplitDeps & { sqs: ReturnType<typeof makeSqs> } {
-  const sqs = makeSqs();
+export function buildDeps(env: NodeJS.ProcessEnv): SplitDeps {
+  const now = () => new Date();
   return {
-    sqs,
     runs: runStoreFromEnv(env),
-    publish: buildPublish(sqs),
+    send: sendFromEnv(env, now),
     artifacts: buildArtifactStore(makeS3(), requireEnv('BTP_ARTIFACTS_BUCKET', env)),
-    submitQueueUrl: requireEnv('BTP_SUBMIT_QUEUE_URL', env),
-    now: () => new Date(),
+    count: countFigure,
+    now,
   };
 }
+
+/** Built on the first record, once per environment. */
+export const getDeps = lazyByEnv(buildDeps);

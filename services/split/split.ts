@@ -1,6 +1,7 @@
-import { buildMessage, type MessageOf } from '../../shared/messages/envelope';
+import type { MessageOf } from '../../shared/messages/envelope';
 import { ChunkTransformed, DatasetPrepared } from '../../shared/messages/pipeline';
-import { publishMessage, type Publish } from '../../shared/aws/queues';
+import type { Send } from '../../shared/messages/send';
+import type { CountFigure } from '../../shared/lambda/metrics';
 import type { Run } from '../../shared/runs/run';
 import type { RunStore } from '../../shared/runs/store';
 import type { ArtifactStore } from '../../shared/prep/ports';
@@ -13,9 +14,10 @@ import { currentStage, planParts, stageArtifactBase, stageArtifactKeys, stageSou
 
 export interface SplitDeps {
   runs: RunStore;
-  publish: Publish;
+  send: Send;
+  /** Counts the records prepared (a CloudWatch metric in AWS). */
+  count: CountFigure;
   artifacts: ArtifactStore;
-  submitQueueUrl: string;
   now: () => Date;
 }
 
@@ -113,6 +115,8 @@ export async function splitOnChunk(
       },
     },
   }, { type: 'split.done', detail: { ...result.sizes, ...(stage > 0 ? { stage } : {}), ...(parts ? { parts: parts.length } : {}) } }, { seen: run });
+  // Counted by the delivery that moved the run on, so a redone split is not counted twice.
+  if (moved) deps.count('RecordsPrepared', o.train.records + o.validation.records + o.test.records);
   if (moved || (await runs.get(run.runId))?.status === 'submitting') await announce(run, result.manifestKey, msg.correlationId, deps);
   return { outcome: 'prepared', manifestKey: result.manifestKey };
 }
@@ -165,6 +169,5 @@ async function writeParts(
 }
 
 async function announce(run: Run, manifestKey: string, correlationId: string, deps: SplitDeps) {
-  const out = buildMessage(DatasetPrepared, run.runId, { manifestKey, stage: currentStage(run) }, correlationId, deps.now);
-  await publishMessage(deps.publish, deps.submitQueueUrl, DatasetPrepared, out);
+  await deps.send(DatasetPrepared, run.runId, { manifestKey, stage: currentStage(run) }, { correlationId });
 }

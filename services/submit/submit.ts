@@ -1,11 +1,8 @@
-import { publishMessage } from '../../shared/aws/queues';
-import { buildMessage } from '../../shared/messages/envelope';
-import { JobSubmitted, ModelReady } from '../../shared/messages/pipeline';
+import { JobRequested, JobSubmitted, ModelReady } from '../../shared/messages/pipeline';
 import type { Run } from '../../shared/runs/run';
 import { backoffSeconds } from '../../shared/orchestration/backoff';
 import { budgetProblem, estimateCost } from '../../shared/orchestration/cost';
 import { loadPreparedDataset, ManifestError, type PreparedDataset } from '../../shared/orchestration/dataset';
-import { JobRequested } from '../../shared/orchestration/messages';
 import { customModelName, jobClientToken, jobName, stageKey } from '../../shared/orchestration/naming';
 import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
 import { preflight } from '../../shared/orchestration/preflight';
@@ -13,7 +10,7 @@ import { baseModelIdOf, failRun, stageInputs, stageOutputs, withStage } from '..
 import { currentPart, currentStage, recordedParts, stageArtifactKeys } from '../../shared/orchestration/stages';
 import { stageConfig } from '../../shared/config/run-config';
 
-export type SubmitDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'objects' | 'publish' | 'settings' | 'now' | 'random'>;
+export type SubmitDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'objects' | 'send' | 'count' | 'settings' | 'now' | 'random'>;
 
 /** What made submit look at the run: the prepared dataset, or its own delayed retry (queued, throttled, remediation). */
 export type SubmitTrigger =
@@ -188,18 +185,14 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
     { type: 'job.submitted', detail: { jobArn, jobName: request.jobName, attempt, stage, ...(part ? { part } : {}) } },
   );
   if (!submittedRun) return 'duplicate';
+  deps.count('JobsSubmitted', 1); // once per job: only the delivery that recorded it gets here
   await announce(submittedRun, stage, deps, trigger.correlationId);
   return 'submitted';
 }
 
-async function announce(run: Run, stage: number, { publish, settings }: SubmitDeps, correlationId?: string): Promise<void> {
+async function announce(run: Run, stage: number, { send }: SubmitDeps, correlationId?: string): Promise<void> {
   const attempt = Math.max(1, run.stages?.[stageKey('train', stage, currentPart(run))]?.attempts ?? 1);
-  await publishMessage(
-    publish,
-    settings.queues.monitor,
-    JobSubmitted,
-    buildMessage(JobSubmitted, run.runId, { jobArn: run.jobArn!, attempt, stage }, correlationId),
-  );
+  await send(JobSubmitted, run.runId, { jobArn: run.jobArn!, attempt, stage }, { correlationId });
 }
 
 async function requestAgain(
@@ -208,12 +201,10 @@ async function requestAgain(
   reason: 'queued' | 'throttled',
   retry: number,
   delaySeconds: number,
-  { publish, settings }: SubmitDeps,
+  { send }: SubmitDeps,
   correlationId?: string,
 ): Promise<void> {
-  await publishMessage(publish, settings.queues.submit, JobRequested, buildMessage(JobRequested, run.runId, { stage, reason, retry }, correlationId), {
-    delaySeconds,
-  });
+  await send(JobRequested, run.runId, { stage, reason, retry }, { correlationId, delaySeconds });
 }
 
 export type ResumeOutcome = SubmitOutcome | 'provisioning' | 'not-failed' | 'no-model' | 'unknown-run';
@@ -228,7 +219,7 @@ export async function resumeRun(
   request: { fromStage: 'train' | 'provision'; hyperParameters?: Record<string, string> | undefined; requestedBy?: string | undefined },
   deps: SubmitDeps,
 ): Promise<ResumeOutcome> {
-  const { runs, publish, settings } = deps;
+  const { runs, send } = deps;
   const run = await runs.get(runId);
   if (!run) return 'unknown-run';
   const stage = currentStage(run);
@@ -266,6 +257,6 @@ export async function resumeRun(
     { type: 'run.resumed', detail: { fromStage: 'provision', requestedBy: request.requestedBy, previousFailure: run.failure } },
   );
   if (!resumed) return 'duplicate';
-  await publishMessage(publish, settings.queues.provision, ModelReady, buildMessage(ModelReady, runId, { modelArn: run.modelArn }));
+  await send(ModelReady, runId, { modelArn: run.modelArn });
   return 'provisioning';
 }

@@ -1,15 +1,12 @@
-import { publishMessage } from '../../shared/aws/queues';
-import { buildMessage } from '../../shared/messages/envelope';
-import { JobPoll } from '../../shared/messages/pipeline';
+import { EvaluationRequested, JobPoll, JobRequested } from '../../shared/messages/pipeline';
 import type { RunStatus } from '../../shared/runs/status';
-import { JobRequested } from '../../shared/orchestration/messages';
 import { stageKey } from '../../shared/orchestration/naming';
 import type { OrchestrationDeps } from '../../shared/orchestration/ports';
 import { stageOutputs } from '../../shared/orchestration/run-helpers';
 import { requestEvaluation } from '../../shared/orchestration/evaluation';
 import { expireThroughput } from '../provision/provision';
 
-export type SweeperDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'publish' | 'settings' | 'now' | 'random'>;
+export type SweeperDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'send' | 'count' | 'settings' | 'now' | 'random'>;
 
 /** Statuses in which a run may still hold a throughput. */
 const MAY_HOLD_THROUGHPUT: readonly RunStatus[] = ['provisioning', 'evaluating', 'succeeded', 'failed', 'cancelled'];
@@ -31,7 +28,7 @@ export interface SweepReport {
  * - re-sends the `evaluation.requested` of a run left `evaluating` for longer than a request (or its backoff) could take.
  */
 export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
-  const { runs, now, settings, publish } = deps;
+  const { runs, now, send } = deps;
   const report: SweepReport = { deleted: [], requeued: [], repolled: [], reevaluated: [] };
   const at = now();
   for (const status of MAY_HOLD_THROUGHPUT) {
@@ -46,7 +43,7 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   for (const run of await runs.listByStatus('queued')) {
     if (new Date(run.updatedAt).getTime() > staleBefore) continue;
     const retry = Number(stageOutputs(run, stageKey('submit', 0)).queuedRetries ?? 0) + 1;
-    await publishMessage(publish, settings.queues.submit, JobRequested, buildMessage(JobRequested, run.runId, { stage: 0, reason: 'queued', retry }));
+    await send(JobRequested, run.runId, { stage: 0, reason: 'queued', retry });
     report.requeued.push(run.runId);
   }
   for (const run of await runs.listByStatus('training')) {
@@ -54,11 +51,11 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     const outputs = stageOutputs(run, stageKey('train', 0));
     const poll = Number(outputs.lastPoll ?? 0) + 1;
     const attempt = run.stages?.train?.attempts ?? 1;
-    await publishMessage(publish, settings.queues.monitor, JobPoll, buildMessage(JobPoll, run.runId, { jobArn: run.jobArn, attempt, poll }));
+    await send(JobPoll, run.runId, { jobArn: run.jobArn, attempt, poll });
     report.repolled.push(run.runId);
   }
   // Evaluate touches the run on every throttled retry, so only a lost request leaves it this long unchanged.
-  for (const run of settings.queues.evaluate ? await runs.listByStatus('evaluating') : []) {
+  for (const run of send.reaches(EvaluationRequested) ? await runs.listByStatus('evaluating') : []) {
     if (!run.provisionedModelArn || new Date(run.updatedAt).getTime() > staleBefore) continue;
     await requestEvaluation(run.runId, run.provisionedModelArn, { retry: 0 }, deps);
     report.reevaluated.push(run.runId);

@@ -1,6 +1,6 @@
-import { buildMessage, type MessageOf } from '../../shared/messages/envelope';
+import type { MessageOf } from '../../shared/messages/envelope';
 import { ChunkRequested, ChunkTransformed, type S3ObjectRef } from '../../shared/messages/pipeline';
-import { publishMessage, type Publish } from '../../shared/aws/queues';
+import type { Send } from '../../shared/messages/send';
 import type { RunStore } from '../../shared/runs/store';
 import { sourceName, transformChunkFiles, type ChunkOutputs } from '../../shared/prep/chunk';
 import { InputError } from '../../shared/prep/errors';
@@ -14,10 +14,9 @@ import type { Run } from '../../shared/runs/run';
 
 export interface TransformDeps {
   runs: RunStore;
-  publish: Publish;
+  send: Send;
   datasets: DatasetStore;
   artifacts: ArtifactStore;
-  splitQueueUrl: string;
   now: () => Date;
 }
 
@@ -64,8 +63,7 @@ export async function transformChunk(msg: MessageOf<typeof ChunkRequested>, deps
       doneAt: deps.now().toISOString(),
     });
   }
-  const out = buildMessage(ChunkTransformed, msg.runId, { chunkIndex: chunk.index, total: chunk.total, stage }, msg.correlationId, deps.now);
-  await publishMessage(deps.publish, deps.splitQueueUrl, ChunkTransformed, out);
+  await deps.send(ChunkTransformed, msg.runId, { chunkIndex: chunk.index, total: chunk.total, stage }, { correlationId: msg.correlationId });
   return { outcome: 'done', recorded };
 }
 

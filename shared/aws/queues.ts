@@ -1,9 +1,7 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { z } from 'zod';
-import type { Envelope, MessageDefinition } from '../messages/envelope';
-
-/** The publish port: domain code posts a validated message to a named queue, optionally delayed. */
-export type Publish = (queueUrl: string, message: Envelope, opts?: { delaySeconds?: number }) => Promise<void>;
+import { MESSAGE_QUEUE, queueUrlEnv } from '../messages/queues';
+import { buildSend, type Publish, type QueueUrls, type Send } from '../messages/send';
+import { makeSqs } from './clients';
 
 /** SQS adapter for Publish. SQS caps DelaySeconds at 900; longer waits are re-delayed by the consumer. */
 export const buildPublish =
@@ -22,13 +20,15 @@ export const buildPublish =
     );
   };
 
-/** Validates before sending, so a producer can never put a message on a queue that its consumer would reject. */
-export async function publishMessage<T extends string, P extends z.ZodType>(
-  publish: Publish,
-  queueUrl: string,
-  def: MessageDefinition<T, P>,
-  message: Envelope,
-  opts?: { delaySeconds?: number },
-): Promise<void> {
-  await publish(queueUrl, def.schema.parse(message) as Envelope, opts);
+/** The URLs of the queues messages are sent to, as serverless.yml gives them (BTP_<QUEUE>_QUEUE_URL); unset ones are absent. */
+export function queueUrlsFromEnv(env: NodeJS.ProcessEnv): QueueUrls {
+  const urls: QueueUrls = {};
+  for (const queue of new Set(MESSAGE_QUEUE.values())) {
+    const url = env[queueUrlEnv(queue)];
+    if (url) urls[queue] = url;
+  }
+  return urls;
 }
+
+/** The send port over SQS, to the queues in the environment: what every function that sends builds. */
+export const sendFromEnv = (env: NodeJS.ProcessEnv, now: () => Date): Send => buildSend(buildPublish(makeSqs()), queueUrlsFromEnv(env), now);

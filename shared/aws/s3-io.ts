@@ -1,15 +1,20 @@
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { AsyncBuffer } from 'hyparquet';
+import { createInterface } from 'node:readline';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import type { S3ObjectRef } from '../messages/pipeline';
+import type { ObjectStore } from '../orchestration/ports';
 import type { ArtifactStore, DatasetStore, ObjectInfo, WriteTarget } from '../prep/ports';
 
 /**
- * S3 streaming helpers: ranged reads as Node streams, streamed multipart writes, and random access for Parquet.
- * Reads pin the version when there is one, so a run reads the bytes it was started for.
+ * The one S3 adapter: ranged reads as Node streams, streamed multipart writes, random access for Parquet, and the
+ * small reads and writes of the other steps, behind the narrow ports each step takes (DatasetStore, ArtifactStore,
+ * ObjectStore). Reads pin the version when there is one, so a run reads the bytes it was started for.
  */
-const isMissing = (err: unknown) => {
+
+/** A missing object: GetObject says NoSuchKey, HeadObject (no body) only NotFound / 404. */
+export const isMissing = (err: unknown) => {
   const name = (err as { name?: string }).name;
   return name === 'NoSuchKey' || name === 'NotFound' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404;
 };
@@ -129,5 +134,30 @@ export const buildArtifactStore = (s3: S3Client, bucket: string): ArtifactStore 
   read: (key) => openObject(s3, { bucket, key }),
   put: async (key, body, contentType) => {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+  },
+});
+
+/** Every key under a prefix, page by page. */
+export async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key);
+    token = out.IsTruncated ? out.NextContinuationToken : undefined;
+  } while (token);
+  return keys;
+}
+
+/** The orchestration steps' ObjectStore port. */
+export const buildObjectStore = (s3: S3Client): ObjectStore => ({
+  getText: (bucket, key) => readText(s3, bucket, key),
+  listKeys: (bucket, prefix) => listKeys(s3, bucket, prefix),
+  async *lines(bucket, key) {
+    // A training file may be gigabytes: its lines are streamed.
+    yield* createInterface({ input: await openObject(s3, { bucket, key }), crlfDelay: Infinity });
+  },
+  async putText(bucket, key, text, contentType = 'text/plain; charset=utf-8') {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: text, ContentType: contentType }));
   },
 });

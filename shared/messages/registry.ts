@@ -1,11 +1,11 @@
 import type { z } from 'zod';
 import type { Envelope, MessageDefinition } from './envelope';
 import { RunRequested } from './pipeline';
-import { ModelProvision, RunCancel, RunResume } from '../orchestration/control-messages';
+import { ModelProvision, RunCancel, RunResume } from './control';
 import { RunStatusChanged } from './notifications';
 
 export { RunRequested } from './pipeline';
-export { ModelProvision, RunCancel, RunResume } from '../orchestration/control-messages';
+export { ModelProvision, RunCancel, RunResume } from './control';
 export { RunStatusChanged } from './notifications';
 
 /**

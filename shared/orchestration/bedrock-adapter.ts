@@ -54,8 +54,8 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The Bedrock port over the SDK clients (control plane, and the runtime for optional sampling). */
-export function buildBedrockPort(client: BedrockClient, runtime?: BedrockRuntimeClient): BedrockPort {
+/** The Bedrock port over the control-plane client: jobs and throughputs. */
+export function buildBedrockPort(client: BedrockClient): BedrockPort {
   return {
     createJob: (r) =>
       call(async () => {
@@ -129,20 +129,22 @@ export function buildBedrockPort(client: BedrockClient, runtime?: BedrockRuntime
       call(async () => {
         await client.send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: id }));
       }),
-    invokeText: runtime
-      ? (modelId, prompt, maxTokenCount) =>
-          call(async () => {
-            const out = await runtime.send(
-              new InvokeModelCommand({
-                modelId,
-                contentType: 'application/json',
-                accept: 'application/json',
-                body: JSON.stringify({ inputText: prompt, textGenerationConfig: { maxTokenCount, temperature: 0 } }),
-              }),
-            );
-            const body = JSON.parse(new TextDecoder().decode(out.body)) as { results?: Array<{ outputText?: string }> };
-            return body.results?.[0]?.outputText ?? '';
-          })
-      : undefined,
   };
+}
+
+/** Titan text generation on a provisioned model over the runtime client: the evaluate step's only Bedrock call. */
+export function buildInvokeText(runtime: BedrockRuntimeClient): NonNullable<BedrockPort['invokeText']> {
+  return (modelId, prompt, maxTokenCount) =>
+    call(async () => {
+      const out = await runtime.send(
+        new InvokeModelCommand({
+          modelId,
+          contentType: 'application/json',
+          accept: 'application/json',
+          body: JSON.stringify({ inputText: prompt, textGenerationConfig: { maxTokenCount, temperature: 0 } }),
+        }),
+      );
+      const body = JSON.parse(new TextDecoder().decode(out.body)) as { results?: Array<{ outputText?: string }> };
+      return body.results?.[0]?.outputText ?? '';
+    });
 }

@@ -1,9 +1,7 @@
-import { publishMessage, type Publish } from '../aws/queues';
-import { buildMessage } from '../messages/envelope';
+import { EvaluationRequested } from '../messages/pipeline';
+import type { Send } from '../messages/send';
 import type { Run } from '../runs/run';
-import { EvaluationRequested } from './messages';
 import { stageKey } from './naming';
-import type { OrchestrationSettings } from './ports';
 import { stageOutputs } from './run-helpers';
 import { currentStage, stageArtifactKeys } from './stages';
 
@@ -43,10 +41,8 @@ export async function requestEvaluation(
   runId: string,
   provisionedModelArn: string,
   opts: { retry: number; delaySeconds?: number; correlationId?: string },
-  { publish, settings }: { publish: Publish; settings: OrchestrationSettings },
+  { send }: { send: Send },
 ): Promise<void> {
-  const queue = settings.queues.evaluate;
-  if (!queue) throw new Error('BTP_EVALUATE_QUEUE_URL is not set: cannot request the evaluation of a provisioned model');
-  const message = buildMessage(EvaluationRequested, runId, { provisionedModelArn, retry: opts.retry }, opts.correlationId);
-  await publishMessage(publish, queue, EvaluationRequested, message, opts.delaySeconds ? { delaySeconds: opts.delaySeconds } : undefined);
+  const { retry, delaySeconds, correlationId } = opts;
+  await send(EvaluationRequested, runId, { provisionedModelArn, retry }, { correlationId, ...(delaySeconds ? { delaySeconds } : {}) });
 }

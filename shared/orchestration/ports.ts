@@ -1,9 +1,11 @@
-import type { Publish } from '../aws/queues';
+import type { CountFigure } from '../lambda/metrics';
+import type { Send } from '../messages/send';
 import type { RunStore } from '../runs/store';
 
 /**
- * The ports of the submit, monitor, provision and sweeper steps. Domain code sees these plain interfaces only; the
- * SDK adapters are in bedrock-adapter.ts and objects-adapter.ts, and unit tests pass in-memory fakes.
+ * The ports of the submit, monitor, provision, evaluate and sweeper steps; each step picks the ones it uses. Domain
+ * code sees these plain interfaces only; the SDK adapters are in bedrock-adapter.ts and shared/aws/s3-io.ts, and unit
+ * tests pass in-memory fakes.
  */
 
 export type JobStatus = 'InProgress' | 'Completed' | 'Failed' | 'Stopping' | 'Stopped';
@@ -111,11 +113,6 @@ export interface ObjectStore {
 export interface OrchestrationSettings {
   artifactsBucket: string;
   bedrockRoleArn: string;
-  /**
-   * `ingest`: where monitor asks for a chained run's next stage (optional: single-stage runs never need it).
-   * `evaluate`: where provision sends `evaluation.requested`; without it a run succeeds without evaluation.
-   */
-  queues: { submit: string; monitor: string; provision: string; ingest?: string; evaluate?: string };
   /** First poll interval of a job; doubles up to maxPollSeconds. Minutes on AWS, 1-2 s against the fast local clock. */
   pollSeconds: number;
   maxPollSeconds: number;
@@ -138,7 +135,10 @@ export interface OrchestrationDeps {
   runs: RunStore;
   bedrock: BedrockPort;
   objects: ObjectStore;
-  publish: Publish;
+  /** Sends a message to the queue that carries its type (ingest and evaluate are optional: send.reaches). */
+  send: Send;
+  /** Counts a figure operations watch (a CloudWatch metric in AWS). */
+  count: CountFigure;
   settings: OrchestrationSettings;
   now: () => Date;
   random?: () => number;

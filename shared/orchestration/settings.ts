@@ -18,13 +18,6 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Orchestra
   return {
     artifactsBucket: requireEnv('BTP_ARTIFACTS_BUCKET', env),
     bedrockRoleArn: requireEnv('BTP_BEDROCK_ROLE_ARN', env),
-    queues: {
-      submit: requireEnv('BTP_SUBMIT_QUEUE_URL', env),
-      monitor: requireEnv('BTP_MONITOR_QUEUE_URL', env),
-      provision: requireEnv('BTP_PROVISION_QUEUE_URL', env),
-      ...(env.BTP_INGEST_QUEUE_URL ? { ingest: env.BTP_INGEST_QUEUE_URL } : {}),
-      ...(env.BTP_EVALUATE_QUEUE_URL ? { evaluate: env.BTP_EVALUATE_QUEUE_URL } : {}),
-    },
     pollSeconds: num(env, 'BTP_POLL_SECONDS', 300),
     maxPollSeconds: num(env, 'BTP_MAX_POLL_SECONDS', 900),
     throughputPollSeconds: num(env, 'BTP_THROUGHPUT_POLL_SECONDS', 120),

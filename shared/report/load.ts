@@ -1,4 +1,5 @@
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { readText } from '../aws/s3-io';
 import type { Run } from '../runs/run';
 import { buildReport, type RunReport } from './build-report';
 import { droppedForLength, lengthHistogram, parseMetricsCsv, readEvaluationSamples, readManifest, type ReportInputs } from './inputs';
@@ -15,17 +16,6 @@ export const reportKeys = (run: Run, fallbackBucket?: string) => {
   const { bucket, prefix } = artifactsLocation(run, fallbackBucket);
   return { bucket, html: `${prefix}report.html`, markdown: `${prefix}report.md` };
 };
-
-async function getText(s3: S3Client, bucket: string, key: string): Promise<string | undefined> {
-  try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return await out.Body!.transformToString('utf8');
-  } catch (err) {
-    const name = (err as Error).name;
-    if (name === 'NoSuchKey' || name === 'NotFound' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
-    throw err;
-  }
-}
 
 async function list(s3: S3Client, bucket: string, prefix: string): Promise<Array<{ key: string; modified: number }>> {
   const out: Array<{ key: string; modified: number }> = [];
@@ -52,7 +42,7 @@ function pickMetrics(keys: Array<{ key: string; modified: number }>, fileName: s
 export async function loadReportInputs(run: Run, s3: S3Client, opts: { artifactsBucket?: string; now?: () => Date } = {}): Promise<ReportInputs> {
   const { bucket, prefix } = artifactsLocation(run, opts.artifactsBucket);
   const keys = await list(s3, bucket, prefix);
-  const manifestText = await getText(s3, bucket, `${prefix}manifest.json`);
+  const manifestText = await readText(s3, bucket, `${prefix}manifest.json`);
   let manifest: unknown;
   try {
     manifest = manifestText ? JSON.parse(manifestText) : undefined;
@@ -64,16 +54,16 @@ export async function loadReportInputs(run: Run, s3: S3Client, opts: { artifacts
   const validationKey = pickMetrics(keys, 'validation_metrics.csv', jobId);
   const samplesKey = keys.find((k) => /\/evaluation[^/]*\/.*samples[^/]*\.jsonl?$|\/evaluation[^/]*\.jsonl?$/.test(k.key))?.key;
   const [training, validation, samples] = await Promise.all([
-    trainingKey ? getText(s3, bucket, trainingKey) : undefined,
-    validationKey ? getText(s3, bucket, validationKey) : undefined,
-    samplesKey ? getText(s3, bucket, samplesKey) : undefined,
+    trainingKey ? readText(s3, bucket, trainingKey) : undefined,
+    validationKey ? readText(s3, bucket, validationKey) : undefined,
+    samplesKey ? readText(s3, bucket, samplesKey) : undefined,
   ]);
   let view = manifest === undefined ? undefined : readManifest(manifest);
   // No histogram in the manifest: count it from the prepared sets (what Bedrock trains on), up to the limit.
   const limit = run.config?.prep?.filters?.maxChars;
   const prepared = keys.filter((k) => /\/prepared\/[^/]+\.jsonl$/.test(k.key));
   if (limit && prepared.length && !view?.lengths) {
-    const texts = await Promise.all(prepared.map((k) => getText(s3, bucket, k.key)));
+    const texts = await Promise.all(prepared.map((k) => readText(s3, bucket, k.key)));
     const bins = lengthHistogram(texts.flatMap((t) => (t ?? '').split('\n')), limit, droppedForLength(run.counts?.byReason));
     view = { ...(view ?? {}), lengths: { bins, limit, unit: 'characters', ...(view?.lengthStats ?? {}) } };
   }

@@ -1,4 +1,5 @@
-import type { Publish } from '../../../shared/aws/queues';
+import { buildSend, type Publish } from '../../../shared/messages/send';
+import { QUEUE_URLS } from '../prep/memory';
 import { resolveRunConfig, type RunConfigInput } from '../../../shared/config/run-config';
 import type { Envelope } from '../../../shared/messages/envelope';
 import type { ChunkResult, Run, RunEvent } from '../../../shared/runs/run';
@@ -185,7 +186,6 @@ export interface Sent {
 export const SETTINGS: OrchestrationSettings = {
   artifactsBucket: 'artifacts',
   bedrockRoleArn: 'arn:aws:iam::000000000000:role/btp-bedrock',
-  queues: { submit: 'q://submit', monitor: 'q://monitor', provision: 'q://provision', evaluate: 'q://evaluate' },
   pollSeconds: 300,
   maxPollSeconds: 900,
   throughputPollSeconds: 120,
@@ -205,7 +205,18 @@ export function makeWorld(start = new Date('2026-01-01T00:00:00Z')) {
   const publish: Publish = async (queueUrl, message, opts) => {
     sent.push({ queueUrl, message, ...(opts?.delaySeconds !== undefined ? { delaySeconds: opts.delaySeconds } : {}) });
   };
-  const deps: OrchestrationDeps = { runs, bedrock, objects, publish, settings: SETTINGS, now, random: () => 0.5 };
+  /** Figures counted (metrics), in order. */
+  const figures: Array<[string, number]> = [];
+  const deps: OrchestrationDeps = {
+    runs,
+    bedrock,
+    objects,
+    send: buildSend(publish, QUEUE_URLS, now),
+    count: (figure, value) => void figures.push([figure, value]),
+    settings: SETTINGS,
+    now,
+    random: () => 0.5,
+  };
   const advance = (seconds: number) => {
     clock.t += seconds * 1000;
   };
@@ -215,7 +226,7 @@ export function makeWorld(start = new Date('2026-01-01T00:00:00Z')) {
     for (const s of out) sent.splice(sent.indexOf(s), 1);
     return out;
   };
-  return { deps, runs, bedrock, objects, sent, take, advance, now };
+  return { deps, runs, bedrock, objects, sent, figures, take, advance, now };
 }
 
 const fmt = (i: number) => JSON.stringify({ prompt: `質問 ${i}: これは何ですか？`, completion: `答え ${i}: テストです。` });

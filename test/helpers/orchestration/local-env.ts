@@ -156,7 +156,7 @@ export function sqsRecord(body: string, queueArn: string, message?: Message): SQ
   };
 }
 
-const context = (name: string) =>
+export const context = (name: string) =>
   ({ functionName: name, awsRequestId: randomUUID(), invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`, getRemainingTimeInMillis: () => 60_000 }) as unknown as Context;
 
 /**

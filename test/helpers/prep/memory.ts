@@ -1,7 +1,7 @@
 import { PassThrough, Readable } from 'node:stream';
 import type { Envelope } from '../../../shared/messages/envelope';
 import type { S3ObjectRef } from '../../../shared/messages/pipeline';
-import type { Publish } from '../../../shared/aws/queues';
+import type { Publish, QueueUrls } from '../../../shared/messages/send';
 import type { ChunkResult, Run, RunEvent } from '../../../shared/runs/run';
 import { canTransition, type RunStatus } from '../../../shared/runs/status';
 import type { RunStore } from '../../../shared/runs/store';
@@ -128,6 +128,17 @@ export class MemoryRunStore implements RunStore {
     return [...this.runs.values()].filter((r) => r.status === status);
   }
 }
+
+/** Queue URLs for in-memory runs: `send` puts each message type on its queue's URL, so tests can look there. */
+export const QUEUE_URLS = {
+  ingest: 'q://ingest',
+  transform: 'q://transform',
+  split: 'q://split',
+  submit: 'q://submit',
+  monitor: 'q://monitor',
+  provision: 'q://provision',
+  evaluate: 'q://evaluate',
+} as const satisfies QueueUrls;
 
 export function memoryPublish(): Publish & { sent: Array<{ queueUrl: string; message: Envelope }> } {
   const sent: Array<{ queueUrl: string; message: Envelope }> = [];

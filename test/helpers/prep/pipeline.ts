@@ -5,11 +5,11 @@ import type { Manifest } from '../../../shared/prep/split';
 import { ingest, type IngestResult } from '../../../services/ingest/ingest';
 import { transformChunk } from '../../../services/transform/transform';
 import { splitOnChunk } from '../../../services/split/split';
-import { MemoryObjects, MemoryRunStore, memoryPublish } from './memory';
+import { buildSend } from '../../../shared/messages/send';
+import { MemoryObjects, MemoryRunStore, memoryPublish, QUEUE_URLS } from './memory';
 
 export const DATASETS = 'datasets-bucket';
 export const ARTIFACTS = 'artifacts-bucket';
-const Q = { transform: 'q://transform', split: 'q://split', submit: 'q://submit' };
 
 export interface PipelineResult {
   ingest: IngestResult;
@@ -40,20 +40,21 @@ export async function runPipeline(
 ): Promise<PipelineResult> {
   const runs = new MemoryRunStore();
   const publish = memoryPublish();
+  const send = buildSend(publish, QUEUE_URLS);
   const now = () => new Date('2025-01-01T00:00:00Z');
   objects.put(DATASETS, key, body);
   const datasets = objects.datasets();
   const artifacts = objects.artifacts(ARTIFACTS);
   const source = { bucket: DATASETS, key };
   const result = await ingest(config ? { kind: 'request', source, config, correlationId: 'c-1' } : { kind: 'upload', source }, {
-    runs, publish, datasets, transformQueueUrl: Q.transform, artifactsBucket: ARTIFACTS, now,
+    runs, send, datasets, artifactsBucket: ARTIFACTS, now,
   });
-  const chunkMsgs = publish.sent.filter((m) => m.queueUrl === Q.transform).map((m) => parseMessage(ChunkRequested, m.message));
+  const chunkMsgs = publish.sent.filter((m) => m.queueUrl === QUEUE_URLS.transform).map((m) => parseMessage(ChunkRequested, m.message));
   for (const msg of order === 'reverse' ? [...chunkMsgs].reverse() : chunkMsgs) {
-    await transformChunk(msg, { runs, publish, datasets, artifacts, splitQueueUrl: Q.split, now });
+    await transformChunk(msg, { runs, send, datasets, artifacts, now });
   }
-  const doneMsgs = publish.sent.filter((m) => m.queueUrl === Q.split).map((m) => parseMessage(ChunkTransformed, m.message));
-  for (const msg of doneMsgs) await splitOnChunk(msg, { runs, publish, artifacts, submitQueueUrl: Q.submit, now });
+  const doneMsgs = publish.sent.filter((m) => m.queueUrl === QUEUE_URLS.split).map((m) => parseMessage(ChunkTransformed, m.message));
+  for (const msg of doneMsgs) await splitOnChunk(msg, { runs, send, artifacts, count: () => undefined, now });
   const runId = 'runId' in result ? result.runId : undefined;
   const base = `runs/${runId}/`;
   const lines = (k: string) => objects.text(ARTIFACTS, k).split('\n').filter(Boolean);

@@ -6,7 +6,7 @@ import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startStack, type Stack } from '../../../local/stack';
 import { parseMessage } from '../../../shared/messages/envelope';
-import { RunCancel, RunResume } from '../../../shared/orchestration/control-messages';
+import { RunCancel, RunResume } from '../../../shared/messages/control';
 import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
 import { manifestJson, trainingCsv, validationCsv } from '../../unit/report/report-fixture';
 import { btp, seedRun, type Fakes } from './cli-harness';

@@ -4,9 +4,9 @@ import { handler as monitor } from '../../../services/monitor/handler';
 import { handler as provision } from '../../../services/provision/handler';
 import { handler as sweeper } from '../../../services/sweeper/handler';
 import { buildMessage } from '../../../shared/messages/envelope';
-import { RunCancel, RunResume } from '../../../shared/orchestration/control-messages';
+import { RunCancel, RunResume } from '../../../shared/messages/control';
 import type { Run } from '../../../shared/runs/run';
-import { drive, givenPreparedRun, records, send, startLocalEnv, type LocalEnv } from '../../helpers/orchestration/local-env';
+import { context, drive, givenPreparedRun, records, send, startLocalEnv, type LocalEnv } from '../../helpers/orchestration/local-env';
 
 jest.setTimeout(120_000);
 
@@ -123,7 +123,7 @@ describe('a fine-tuning run through the local stack', () => {
     expect(r.status).toBe('succeeded');
     expect(await throughputsOf('ft-ttl')).toHaveLength(1);
     await new Promise((res) => setTimeout(res, Math.max(0, new Date(r.throughputExpiresAt!).getTime() - Date.now()) + 100));
-    const report = await sweeper();
+    const report = await sweeper({}, context('sweeper'));
     expect(report.deleted).toContain('ft-ttl');
     expect(await throughputsOf('ft-ttl')).toHaveLength(0);
     expect((await run('ft-ttl')).throughputExpiresAt).toBeUndefined();

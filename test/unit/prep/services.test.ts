@@ -1,11 +1,14 @@
 import { parseMessage } from '../../../shared/messages/envelope';
 import { ChunkRequested, ChunkTransformed, DatasetPrepared } from '../../../shared/messages/pipeline';
 import { ingest, type IngestDeps } from '../../../services/ingest/ingest';
-import { parseIngestRecord } from '../../../services/ingest/s3-event';
+import { uploadsOf } from '../../../services/ingest/s3-event';
+import { parseQueueItem } from '../../../shared/messages/queues';
+import { buildSend, type Publish } from '../../../shared/messages/send';
+import type { S3Notification } from '../../../shared/messages/aws-events';
 import { transformChunk, type TransformDeps } from '../../../services/transform/transform';
 import { splitOnChunk, type SplitDeps } from '../../../services/split/split';
 import { PROFILES, runIdFor } from '../../../shared/prep/run-setup';
-import { MemoryObjects, MemoryRunStore, memoryPublish } from '../../helpers/prep/memory';
+import { MemoryObjects, MemoryRunStore, memoryPublish, QUEUE_URLS } from '../../helpers/prep/memory';
 
 const B = 'datasets-bucket';
 const body = Array.from({ length: 50 }, (_, i) => JSON.stringify({ instruction: `q${i}`, input: '', output: `a${i}`, category: i % 2 ? 'x' : 'y' })).join('\n');
@@ -17,20 +20,46 @@ function setup() {
   const publish = memoryPublish();
   const datasets = objects.datasets();
   const artifacts = objects.artifacts('artifacts');
-  const ingestDeps: IngestDeps = { runs, publish, datasets, transformQueueUrl: 'q://transform', artifactsBucket: 'artifacts', now };
-  const transformDeps: TransformDeps = { runs, publish, datasets, artifacts, splitQueueUrl: 'q://split', now };
-  const splitDeps: SplitDeps = { runs, publish, artifacts, submitQueueUrl: 'q://submit', now };
+  const send = buildSend(publish, QUEUE_URLS, now);
+  const figures: Array<[string, number]> = [];
+  const ingestDeps: IngestDeps = { runs, send, datasets, artifactsBucket: 'artifacts', now };
+  const transformDeps: TransformDeps = { runs, send, datasets, artifacts, now };
+  const splitDeps: SplitDeps = { runs, send, artifacts, count: (figure, value) => void figures.push([figure, value]), now };
   const on = (q: string) => publish.sent.filter((m) => m.queueUrl === q);
-  return { objects, runs, publish, datasets, ingestDeps, transformDeps, splitDeps, on };
+  return { objects, runs, publish, datasets, ingestDeps, transformDeps, splitDeps, on, figures };
 }
 
 describe('ingest records: S3 notifications and run requests', () => {
   it('decodes URL-encoded keys (spaces as +) and ignores S3 test events', () => {
-    const n = { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: B }, object: { key: 'datasets/my+file+%E6%97%A5.jsonl', size: 3, eTag: 'abc' } } }] };
-    expect(parseIngestRecord(JSON.stringify(n))).toEqual([{ kind: 'upload', source: { bucket: B, key: 'datasets/my file 日.jsonl', size: 3, etag: 'abc', versionId: undefined } }]);
-    expect(parseIngestRecord(JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: B }))).toEqual([]);
-    expect(() => parseIngestRecord('{"hello":1}')).toThrow(/neither an S3 notification nor a run.requested/);
-    expect(() => parseIngestRecord('{"type":"run.requested","version":1}')).toThrow(/invalid run.requested/);
+    // An event as S3 sends it (https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html).
+    const record = {
+      eventVersion: '2.1',
+      eventSource: 'aws:s3',
+      awsRegion: 'us-east-1',
+      eventTime: '2025-01-01T00:00:00.000Z',
+      eventName: 'ObjectCreated:Put',
+      userIdentity: { principalId: 'AWS:AIDAEXAMPLE' },
+      requestParameters: { sourceIPAddress: '203.0.113.9' },
+      responseElements: { 'x-amz-request-id': 'C3D13FE58DE4C810', 'x-amz-id-2': 'FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD' },
+      s3: {
+        s3SchemaVersion: '1.0',
+        configurationId: 'datasets',
+        bucket: { name: B, ownerIdentity: { principalId: 'A3NL1KOZZKExample' }, arn: `arn:aws:s3:::${B}` },
+        object: { key: 'datasets/my+file+%E6%97%A5.jsonl', size: 3, eTag: 'abc', sequencer: '0055AED6DCD90281E5' },
+      },
+    };
+    const parsed = parseQueueItem('ingest', JSON.stringify({ Records: [record] }));
+    expect(parsed.type).toBe('aws.s3.notification');
+    expect(uploadsOf(parsed.body as S3Notification)).toEqual([{ kind: 'upload', source: { bucket: B, key: 'datasets/my file 日.jsonl', size: 3, etag: 'abc', versionId: undefined } }]);
+    expect(parseQueueItem('ingest', JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: B })).type).toBe('aws.s3.test');
+    expect(() => parseQueueItem('ingest', '{"hello":1}')).toThrow(
+      'the ingest queue takes run.requested, stage.requested, an S3 event notification or an s3:TestEvent, not a body without a message type',
+    );
+    expect(() => parseQueueItem('ingest', '{"type":"job.poll"}')).toThrow(/^the ingest queue takes .*, not a job.poll message$/);
+    expect(() => parseQueueItem('ingest', '{"type":"run.requested","version":1}')).toThrow(/invalid run.requested/);
+    expect(() => parseQueueItem('ingest', JSON.stringify({ Records: [{ ...record, eventSource: 'aws:sqs' }] }))).toThrow(
+      /^invalid an S3 event notification on the ingest queue: Records.0.eventSource/,
+    );
   });
 
   it('ignores keys outside datasets/ and sidecar configurations', async () => {
@@ -76,7 +105,7 @@ describe('ingest is idempotent on the object and its configuration', () => {
   it('a run planned but not all queued (a crash while publishing) is queued again, and then no more', async () => {
     const { objects, ingestDeps, runs, on } = setup();
     objects.put(B, 'datasets/a.jsonl', body);
-    const crashing = { ...ingestDeps, publish: async () => { throw new Error('SQS down'); } };
+    const crashing = { ...ingestDeps, send: buildSend(async () => { throw new Error('SQS down'); }, QUEUE_URLS) };
     await expect(ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, crashing)).rejects.toThrow('SQS down');
     expect([...runs.runs.values()][0]).toMatchObject({ status: 'preparing', chunksTotal: 1 });
     expect(on('q://transform')).toHaveLength(0);
@@ -114,10 +143,10 @@ describe('transform and split under redelivery', () => {
     const outcomes: unknown[] = [];
     await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, {
       ...s.ingestDeps,
-      publish: async (...args) => {
+      send: buildSend(async (...args: Parameters<Publish>) => {
         await s.publish(...args);
         outcomes.push(await transformChunk(parseMessage(ChunkRequested, args[1]), s.transformDeps));
-      },
+      }, QUEUE_URLS),
     });
     expect(outcomes).toEqual([{ outcome: 'done', recorded: true }]);
   });
@@ -140,6 +169,7 @@ describe('transform and split under redelivery', () => {
     expect(s.runs.events.filter((e) => e.to === 'splitting')).toHaveLength(1);
     const run = await s.runs.get(s.runId);
     expect(run!.counts).toMatchObject({ input: 50, kept: 50, train: 30, validation: 10, test: 5 });
+    expect(s.figures).toEqual([['RecordsPrepared', 45]]); // counted by the one split, not by the redeliveries
   });
 
   it('split waits until every chunk is recorded', async () => {
@@ -180,7 +210,7 @@ describe('transform and split under redelivery', () => {
     const s = await planned();
     for (const c of s.chunks) await transformChunk(c, s.transformDeps);
     const d = parseMessage(ChunkTransformed, s.on('q://split')[0]!.message);
-    const crashing = { ...s.splitDeps, publish: async () => { throw new Error('crash before publishing'); } };
+    const crashing = { ...s.splitDeps, send: buildSend(async () => { throw new Error('crash before publishing'); }, QUEUE_URLS) };
     await expect(splitOnChunk(d, crashing)).rejects.toThrow('crash');
     expect((await s.runs.get(s.runId))!.status).toBe('submitting');
     expect(await splitOnChunk(d, s.splitDeps)).toMatchObject({ outcome: 'prepared', republished: true });

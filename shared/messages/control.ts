@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { defineMessage } from '../messages/envelope';
+import { defineMessage } from './envelope';
 
 /**
- * Control messages other teams and the CLI may post. Each goes to the queue of the step that acts on it:
+ * Control messages other teams and the CLI may post. Each goes to the queue of the step that acts on it (queues.ts):
  *   run.cancel       -> monitor queue   (stops the job; the throughput, if any, is deleted by provision)
  *   run.resume       -> submit queue    (a failed run, from a named stage, reusing earlier artifacts)
  *   model.provision  -> provision queue (buy throughput for an existing custom model, recorded on a run)

@@ -1,0 +1,26 @@
+import type { SQSRecord } from 'aws-lambda';
+import { parseQueueItem, type QueueHandlers, type QueueName } from '../messages/queues';
+import { logger } from './logger';
+
+/** What a handler returns: logged with the record's type and run (an outcome name, or fields to log). */
+type Outcome = string | object | void;
+
+/** A queue's handlers: each is given its message (or AWS event) and the SQS record it came in. */
+export type RouteHandlers<Q extends QueueName> = {
+  [K in keyof QueueHandlers<Q, void>]: (body: Parameters<QueueHandlers<Q, void>[K]>[0], record: SQSRecord) => Promise<Outcome>;
+};
+
+/**
+ * The per-record function of a queue's handler: parses the record against the queue's contract
+ * (shared/messages/queues.ts) and calls the handler of its type. Anything the queue does not take throws
+ * InvalidMessageError naming the queue and what it takes, so the wrapper dead-letters it with that reason.
+ */
+export function route<Q extends QueueName>(queue: Q, handlers: RouteHandlers<Q>): (record: SQSRecord) => Promise<void> {
+  const byType = handlers as unknown as Record<string, (body: unknown, record: SQSRecord) => Promise<Outcome>>;
+  return async (record) => {
+    const item = parseQueueItem(queue, record.body);
+    const outcome = await byType[item.type]!(item.body, record);
+    const fields = typeof outcome === 'object' && outcome !== null ? outcome : outcome === undefined ? {} : { outcome };
+    logger.info(queue, { type: item.type, ...(item.runId ? { runId: item.runId } : {}), ...fields });
+  };
+}

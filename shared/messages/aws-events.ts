@@ -1,0 +1,30 @@
+import { EventBridgeSchema, S3Schema } from '@aws-lambda-powertools/parser/schemas';
+import { z } from 'zod';
+
+/**
+ * Events AWS services put on the pipeline's queues, beside the pipeline's own messages (queues.ts says which queue
+ * takes which). Their shapes are AWS's, so the schemas are Powertools' (`@aws-lambda-powertools/parser`), extended
+ * where a step reads more than the envelope.
+ */
+
+/**
+ * The notification S3 sends to SQS for an ObjectCreated event (event version 2.x; keys URL-encoded, spaces as '+').
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
+ */
+export const S3Notification = S3Schema;
+export type S3Notification = z.infer<typeof S3Notification>;
+
+/** The test event S3 sends once when a notification configuration is put on a bucket; it starts nothing. */
+export const S3TestEvent = z.object({ Service: z.literal('Amazon S3'), Event: z.literal('s3:TestEvent'), Bucket: z.string() }).loose();
+export type S3TestEvent = z.infer<typeof S3TestEvent>;
+
+/**
+ * Bedrock's EventBridge event as the rule delivers it to the monitor queue (api §10); the status is `detail.jobStatus`.
+ * https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-eventbridge.html
+ */
+export const JobStateChange = EventBridgeSchema.extend({
+  'detail-type': z.literal('Model Customization Job State Change'),
+  source: z.literal('aws.bedrock'),
+  detail: z.object({ jobArn: z.string().min(1), jobName: z.string().min(1), jobStatus: z.string() }).loose(),
+});
+export type JobStateChange = z.infer<typeof JobStateChange>;
