@@ -134,6 +134,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
         AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
         POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+        // No CloudWatch here to read the EMF lines; POWERTOOLS_METRICS_DISABLED=false prints them with the logs.
+        POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
         ...fn.environment,
         ...clientEnv,
         NODE_OPTIONS: '',

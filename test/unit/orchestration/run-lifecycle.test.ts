@@ -92,6 +92,8 @@ describe('a fine-tuning run, submit to succeeded', () => {
     expect(await expireThroughput(RUN, pt.arn, w.deps)).toBe('already-deleted');
     expect(w.bedrock.live()).toHaveLength(0);
     expect((await status(w)).throughputExpiresAt).toBeUndefined();
+    // and operations' figures count the one job and the two hours the throughput was held, once each
+    expect(w.figures).toEqual([['JobsSubmitted', 1], ['ThroughputHours', 2]]);
   });
 
   it('goes straight to succeeded when provisioning is disabled', async () => {
@@ -261,6 +263,9 @@ describe('time to live and the sweeper', () => {
     expect((await sweep(w.deps)).deleted).toEqual([RUN]);
     expect(w.bedrock.live()).toHaveLength(0);
     expect((await sweep(w.deps)).deleted).toEqual([]);
+    const hours = w.figures.filter(([figure]) => figure === 'ThroughputHours');
+    expect(hours).toHaveLength(1);
+    expect(hours[0]![1]).toBeCloseTo(2, 3);
   });
 
   it('never gives a commitment term a time to live', async () => {
