@@ -129,7 +129,7 @@ export function parseQueueItem(queue: QueueName, body: string): QueueItem {
     const parsed = event.schema.safeParse(fields);
     if (!parsed.success) {
       const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-      throw new InvalidMessageError(`invalid ${event.describe} on the ${queue} queue: ${where}`, parsed.error.issues);
+      throw new InvalidMessageError(`${event.describe} on the ${queue} queue is not valid: ${where}`, parsed.error.issues);
     }
     return { type: name, body: parsed.data };
   }

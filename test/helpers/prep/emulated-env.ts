@@ -8,6 +8,7 @@ import { startSqs } from '../../../local/emulators/sqs';
 import { startDynamo } from '../../../local/emulators/dynamodb';
 import { makeDocumentClient } from '../../../shared/aws/clients';
 import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
+import { toS3Notification } from '../../../local/stack/s3-notifications';
 
 /**
  * The emulators and resources data preparation needs, with the functions' environment set on this process, so the
@@ -158,20 +159,10 @@ export const lambdaContext = (name: string): Context =>
   }) as Context;
 
 /** The notification S3 sends to SQS for an upload: keys URL-encoded, spaces as '+'. */
+/** The notification S3 sends for an upload, made by the local stack's writer of S3's shape (local/stack/s3-notifications.ts). */
 export function s3Notification(bucket: string, key: string, size: number, eTag: string): string {
-  const encoded = encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
-  return JSON.stringify({
-    Records: [
-      {
-        eventVersion: '2.1',
-        eventSource: 'aws:s3',
-        awsRegion: REGION,
-        eventTime: new Date().toISOString(),
-        eventName: 'ObjectCreated:Put',
-        s3: { s3SchemaVersion: '1.0', bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` }, object: { key: encoded, size, eTag, sequencer: '0' } },
-      },
-    ],
-  });
+  const event = { eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString(), s3: { bucket: { name: bucket }, object: { key, size, eTag, sequencer: '0' } } };
+  return JSON.stringify(toS3Notification(event, 'datasets', REGION));
 }
 
 export type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;

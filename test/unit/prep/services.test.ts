@@ -58,7 +58,7 @@ describe('ingest records: S3 notifications and run requests', () => {
     expect(() => parseQueueItem('ingest', '{"type":"job.poll"}')).toThrow(/^the ingest queue takes .*, not a job.poll message$/);
     expect(() => parseQueueItem('ingest', '{"type":"run.requested","version":1}')).toThrow(/invalid run.requested/);
     expect(() => parseQueueItem('ingest', JSON.stringify({ Records: [{ ...record, eventSource: 'aws:sqs' }] }))).toThrow(
-      /^invalid an S3 event notification on the ingest queue: Records.0.eventSource/,
+      /^an S3 event notification on the ingest queue is not valid: Records.0.eventSource/,
     );
   });
 
