@@ -1,23 +1,16 @@
-import { lazyByEnv, makeBedrockRuntime, makeS3 } from '../../shared/aws/clients';
-import { sendFromEnv } from '../../shared/aws/queues';
-import { buildObjectStore } from '../../shared/aws/s3-io';
+import { lazyByEnv, makeBedrockRuntime } from '../../shared/aws/clients';
 import { buildInvokeText } from '../../shared/orchestration/bedrock-adapter';
-import { settingsFromEnv } from '../../shared/orchestration/settings';
-import { runStoreFromEnv } from '../../shared/runs/from-env';
+import { portsFromEnv } from '../../shared/orchestration/ports-from-env';
 import type { EvaluateDeps } from './evaluate';
 
-/** Composition root: environment -> SDK clients -> adapters. Evaluate only invokes the model: no control-plane client. */
-export function buildDeps(env: NodeJS.ProcessEnv): EvaluateDeps {
-  const now = () => new Date();
-  return {
-    runs: runStoreFromEnv(env),
-    bedrock: { invokeText: buildInvokeText(makeBedrockRuntime()) },
-    objects: buildObjectStore(makeS3()),
-    send: sendFromEnv(env, now), // its own delayed retries when the model is throttled
-    settings: settingsFromEnv(env),
-    now,
-  };
-}
+/**
+ * Composition root: the ports the evaluate step uses. It only invokes the model (the runtime client), never the
+ * control plane; it sends its own delayed retries when the model is throttled.
+ */
+export const buildDeps = (env: NodeJS.ProcessEnv): EvaluateDeps => ({
+  ...portsFromEnv(env, ['runs', 'objects', 'send', 'settings']),
+  bedrock: { invokeText: buildInvokeText(makeBedrockRuntime()) },
+});
 
-/** Built on the first record, once per environment. */
+/** Built on first use, once per environment. */
 export const getDeps = lazyByEnv(buildDeps);

@@ -1,23 +1,9 @@
-import { lazyByEnv, makeBedrock, makeS3 } from '../../shared/aws/clients';
-import { sendFromEnv } from '../../shared/aws/queues';
-import { buildObjectStore } from '../../shared/aws/s3-io';
-import { buildBedrockPort } from '../../shared/orchestration/bedrock-adapter';
-import { settingsFromEnv } from '../../shared/orchestration/settings';
-import { runStoreFromEnv } from '../../shared/runs/from-env';
+import { lazyByEnv } from '../../shared/aws/clients';
+import { portsFromEnv } from '../../shared/orchestration/ports-from-env';
 import type { MonitorDeps } from './monitor';
 
-/** Composition root: environment -> SDK clients -> adapters. */
-export function buildDeps(env: NodeJS.ProcessEnv): MonitorDeps {
-  const now = () => new Date();
-  return {
-    runs: runStoreFromEnv(env),
-    bedrock: buildBedrockPort(makeBedrock()),
-    objects: buildObjectStore(makeS3()),
-    send: sendFromEnv(env, now),
-    settings: settingsFromEnv(env),
-    now,
-  };
-}
+/** Composition root: the ports the monitor step uses, from the environment. */
+export const buildDeps = (env: NodeJS.ProcessEnv): MonitorDeps => portsFromEnv(env, ['runs', 'bedrock', 'objects', 'send', 'settings']);
 
-/** Built on the first record, once per environment. */
+/** Built on first use, once per environment. */
 export const getDeps = lazyByEnv(buildDeps);

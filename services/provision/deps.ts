@@ -1,23 +1,9 @@
-import { lazyByEnv, makeBedrock } from '../../shared/aws/clients';
-import { sendFromEnv } from '../../shared/aws/queues';
-import { countFigure } from '../../shared/lambda/metrics';
-import { buildBedrockPort } from '../../shared/orchestration/bedrock-adapter';
-import { settingsFromEnv } from '../../shared/orchestration/settings';
-import { runStoreFromEnv } from '../../shared/runs/from-env';
+import { lazyByEnv } from '../../shared/aws/clients';
+import { portsFromEnv } from '../../shared/orchestration/ports-from-env';
 import type { ProvisionDeps } from './provision';
 
-/** Composition root: environment -> SDK clients -> adapters. */
-export function buildDeps(env: NodeJS.ProcessEnv): ProvisionDeps {
-  const now = () => new Date();
-  return {
-    runs: runStoreFromEnv(env),
-    bedrock: buildBedrockPort(makeBedrock()),
-    send: sendFromEnv(env, now),
-    count: countFigure,
-    settings: settingsFromEnv(env),
-    now,
-  };
-}
+/** Composition root: the ports the provision step uses, from the environment. */
+export const buildDeps = (env: NodeJS.ProcessEnv): ProvisionDeps => portsFromEnv(env, ['runs', 'bedrock', 'send', 'count', 'settings']);
 
-/** Built on the first record, once per environment. */
+/** Built on first use, once per environment. */
 export const getDeps = lazyByEnv(buildDeps);

@@ -1,25 +1,9 @@
-import { lazyByEnv, makeBedrock, makeS3 } from '../../shared/aws/clients';
-import { sendFromEnv } from '../../shared/aws/queues';
-import { buildObjectStore } from '../../shared/aws/s3-io';
-import { countFigure } from '../../shared/lambda/metrics';
-import { buildBedrockPort } from '../../shared/orchestration/bedrock-adapter';
-import { settingsFromEnv } from '../../shared/orchestration/settings';
-import { runStoreFromEnv } from '../../shared/runs/from-env';
+import { lazyByEnv } from '../../shared/aws/clients';
+import { portsFromEnv } from '../../shared/orchestration/ports-from-env';
 import type { SubmitDeps } from './submit';
 
-/** Composition root: environment -> SDK clients -> adapters. */
-export function buildDeps(env: NodeJS.ProcessEnv): SubmitDeps {
-  const now = () => new Date();
-  return {
-    runs: runStoreFromEnv(env),
-    bedrock: buildBedrockPort(makeBedrock()),
-    objects: buildObjectStore(makeS3()),
-    send: sendFromEnv(env, now),
-    count: countFigure,
-    settings: settingsFromEnv(env),
-    now,
-  };
-}
+/** Composition root: the ports the submit step uses, from the environment. */
+export const buildDeps = (env: NodeJS.ProcessEnv): SubmitDeps => portsFromEnv(env, ['runs', 'bedrock', 'objects', 'send', 'count', 'settings']);
 
-/** Built on the first record, once per environment. */
+/** Built on first use, once per environment. */
 export const getDeps = lazyByEnv(buildDeps);
