@@ -16,10 +16,11 @@ export type RouteHandlers<Q extends QueueName> = {
  * InvalidMessageError naming the queue and what it takes, so the wrapper dead-letters it with that reason.
  */
 export function route<Q extends QueueName>(queue: Q, handlers: RouteHandlers<Q>): (record: SQSRecord) => Promise<void> {
-  const byType = handlers as unknown as Record<string, (body: unknown, record: SQSRecord) => Promise<Outcome>>;
+  // Each handler takes its own type's body; parseQueueItem pairs a body with the name of the handler it was parsed for.
+  const byType: Record<string, (body: never, record: SQSRecord) => Promise<Outcome>> = handlers;
   return async (record) => {
     const item = parseQueueItem(queue, record.body);
-    const outcome = await byType[item.type]!(item.body, record);
+    const outcome = await byType[item.type]!(item.body as never, record);
     const fields = typeof outcome === 'object' && outcome !== null ? outcome : outcome === undefined ? {} : { outcome };
     logger.info(queue, { type: item.type, ...(item.runId ? { runId: item.runId } : {}), ...fields });
   };

@@ -11,7 +11,12 @@ import { z } from 'zod';
  * The notification S3 sends to SQS for an ObjectCreated event (event version 2.x; keys URL-encoded, spaces as '+').
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
  */
-export const S3Notification = S3Schema;
+const S3Record = S3Schema.shape.Records.element;
+export const S3Notification = S3Schema.extend({
+  // Powertools takes an IPv4 address (or S3 itself) only; a request through S3's dual-stack endpoints comes over IPv6.
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/dual-stack-endpoints.html
+  Records: z.array(S3Record.extend({ requestParameters: z.object({ sourceIPAddress: z.string() }) })).min(1),
+});
 export type S3Notification = z.infer<typeof S3Notification>;
 
 /** The test event S3 sends once when a notification configuration is put on a bucket; it starts nothing. */

@@ -51,6 +51,9 @@ describe('ingest records: S3 notifications and run requests', () => {
     const parsed = parseQueueItem('ingest', JSON.stringify({ Records: [record] }));
     expect(parsed.type).toBe('aws.s3.notification');
     expect(uploadsOf(parsed.body as S3Notification)).toEqual([{ kind: 'upload', source: { bucket: B, key: 'datasets/my file 日.jsonl', size: 3, etag: 'abc', versionId: undefined } }]);
+    // an upload through S3's dual-stack endpoint names an IPv6 requester
+    const ipv6 = { ...record, requestParameters: { sourceIPAddress: '2001:db8::1' } };
+    expect(parseQueueItem('ingest', JSON.stringify({ Records: [ipv6] })).type).toBe('aws.s3.notification');
     expect(parseQueueItem('ingest', JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: B })).type).toBe('aws.s3.test');
     expect(() => parseQueueItem('ingest', '{"hello":1}')).toThrow(
       'the ingest queue takes run.requested, stage.requested, an S3 event notification or an s3:TestEvent, not a body without a message type',
