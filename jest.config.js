@@ -9,8 +9,6 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!(@middy|hyparquet|hyparquet-writer)/)'],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
-  // Handlers flush metrics as EMF lines on stdout; tests turn them off (test/unit/lambda turns them on to check them).
-  setupFiles: ['<rootDir>/test/helpers/quiet-metrics.ts'],
   testTimeout: 60000,
   maxWorkers: 2,
   setupFiles: ['<rootDir>/test/helpers/quiet-logs.ts'],
