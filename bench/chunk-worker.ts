@@ -3,7 +3,7 @@ import type { RunConfig } from '../shared/config/run-config';
 import type { ChunkPlan, S3ObjectRef } from '../shared/messages/pipeline';
 import { transformChunkFiles } from '../shared/prep/chunk';
 import { resolveRecordRules } from '../shared/prep/rules';
-import { artifactKeys } from '../shared/prep/split';
+import { artifactKeys } from '../shared/prep/write-sets';
 import { fileArtifacts, fileDatasets } from './fs-stores';
 
 /** One transform "Lambda" of the parallel core benchmark: takes chunks from the main thread, one at a time. */

@@ -6,7 +6,7 @@ import type { ChunkPlan, S3ObjectRef } from '../shared/messages/pipeline';
 import type { ChunkResult } from '../shared/runs/run';
 import { transformChunkFiles } from '../shared/prep/chunk';
 import { resolveRecordRules } from '../shared/prep/rules';
-import { artifactKeys, splitRun } from '../shared/prep/split';
+import { artifactKeys, splitRun } from '../shared/prep/write-sets';
 import { planInput } from '../services/ingest/ingest';
 import { fileArtifacts, fileDatasets } from './fs-stores';
 

@@ -6,7 +6,9 @@ import type { Run } from '../../shared/runs/run';
 import type { RunStore } from '../../shared/runs/store';
 import type { ArtifactStore } from '../../shared/prep/ports';
 import { resolveRecordRules } from '../../shared/prep/rules';
-import { splitRun } from '../../shared/prep/split';
+import { splitRun } from '../../shared/prep/write-sets';
+import { PartManifest, type PreparedFile } from '../../shared/artifacts/manifest';
+import { writeJsonArtifact } from '../../shared/artifacts/parse';
 import { HashingLineWriter, readLines } from '../../shared/prep/lines';
 import { stageConfig } from '../../shared/config/run-config';
 import { stageKey } from '../../shared/orchestration/naming';
@@ -92,7 +94,7 @@ export async function splitOnChunk(
     return { outcome: 'failed', reason: result.failure };
   }
   const o = result.manifest.outputs;
-  const parts = await writeParts(run.runId, stage, o, run.config.stages?.[stage]?.maxRecordsPerJob, deps);
+  const parts = await writeParts(run.runId, stage, result, run.config.stages?.[stage]?.maxRecordsPerJob, deps);
   // The run's counts and warnings describe stage 0 (what the report draws); a later stage's are in its prepare record.
   const moved = await runs.transition(run.runId, 'splitting', 'submitting', {
     ...(stage === 0 ? { counts: result.counts, warnings: result.warnings } : { warnings: [...(run.warnings ?? []), ...result.warnings.map((w) => `stage ${stage}: ${w}`)] }),
@@ -132,36 +134,42 @@ const SPLIT_LEASE_MS = 900_000;
 async function writeParts(
   runId: string,
   stage: number,
-  o: { train: { key: string; records: number }; validation: { key: string; records: number } },
+  split: { manifestKey: string; manifest: { outputs: { train: PreparedFile; validation: PreparedFile } }; trainTokens: number[] },
   maxRecordsPerJob: number | undefined,
   { artifacts }: SplitDeps,
 ): Promise<RecordedPart[] | undefined> {
-  const plan = planParts(o.train.records, maxRecordsPerJob);
+  const { train, validation } = split.manifest.outputs;
+  const plan = planParts(train.records, maxRecordsPerJob);
   if (plan.length < 2) return undefined;
   const base = stageArtifactKeys(runId, stage).base;
   const parts: RecordedPart[] = [];
-  const lines = readLines(await artifacts.read(o.train.key))[Symbol.asyncIterator]();
+  const lines = readLines(await artifacts.read(train.key))[Symbol.asyncIterator]();
   for (const p of plan) {
     const trainKey = `${base}prepared/parts/${p.part}.jsonl`;
     const t = artifacts.write(trainKey, 'application/x-ndjson');
     const writer = new HashingLineWriter(trainKey, t.stream, t.done);
     for (let i = p.start; i < p.end; i++) {
       const next = await lines.next();
-      if (next.done) throw new Error(`${o.train.key} has fewer lines than its ${o.train.records} records`);
+      if (next.done) throw new Error(`${train.key} has fewer lines than its ${train.records} records`);
       await writer.write(next.value);
     }
     const written = await writer.close();
+    const tokens = split.trainTokens.slice(p.start, p.end);
     const manifestKey = `${base}parts/${p.part}.manifest.json`;
-    const manifest = {
+    const manifest: PartManifest = {
+      schemaVersion: 1,
+      kind: 'part',
       runId,
       stage,
       part: p.part,
       parts: plan.length,
-      train: { key: trainKey, records: written.records },
-      validation: { key: o.validation.key, records: o.validation.records },
-      test: { records: 0 },
+      stageManifestKey: split.manifestKey,
+      outputs: {
+        train: { ...written, tokens: tokens.reduce((s, n) => s + n, 0), maxRecordTokens: tokens.reduce((m, n) => Math.max(m, n), 0) },
+        validation,
+      },
     };
-    await artifacts.put(manifestKey, JSON.stringify(manifest, null, 2), 'application/json');
+    await artifacts.put(manifestKey, writeJsonArtifact(PartManifest, manifest, manifestKey), 'application/json');
     parts.push({ part: p.part, manifestKey, trainKey, records: written.records });
   }
   while (!(await lines.next()).done); // read to the end, so the S3 read finishes instead of being cut off

@@ -1,6 +1,6 @@
 import { stageCount, type RunConfig } from '../config/run-config';
 import type { S3ObjectRef } from '../messages/pipeline';
-import { artifactKeys } from '../prep/split';
+import { artifactKeys } from '../prep/write-sets';
 import type { Run, RunCounts } from '../runs/run';
 import { stageKey } from './naming';
 

@@ -5,7 +5,7 @@ import type { ChunkPlan, S3ObjectRef } from '../messages/pipeline';
 import type { RunCounts } from '../runs/run';
 import { LineWriter } from './lines';
 import type { ArtifactStore, DatasetStore } from './ports';
-import type { ArtifactKeys } from './split';
+import type { ArtifactKeys } from './write-sets';
 import { readHeader, readParquetChunk, readTextChunk } from './read';
 import { ChunkProcessor } from './records';
 import type { RecordRules } from './rules';

@@ -1,14 +1,15 @@
 import type { RunCounts } from '../runs/run';
+import { isRejected, type RejectReason } from '../artifacts/reasons';
 
 export const emptyCounts = (): RunCounts => ({ input: 0, kept: 0, filtered: 0, rejected: 0, byReason: {} });
 
-export function countOutcome(c: RunCounts, outcome: 'kept' | string): void {
+export function countOutcome(c: RunCounts, outcome: 'kept' | RejectReason): void {
   c.input++;
   if (outcome === 'kept') {
     c.kept++;
     return;
   }
-  if (outcome.startsWith('rejected:')) c.rejected++;
+  if (isRejected(outcome)) c.rejected++;
   else c.filtered++;
   c.byReason[outcome] = (c.byReason[outcome] ?? 0) + 1;
 }

@@ -7,6 +7,8 @@ import { isUtf8 } from 'node:buffer';
 import { hash } from 'node:crypto';
 import { checkString, fieldText, FlatObjectReader, headText, writePrefixJson, type FieldRange } from './json-fields';
 import { codePointLength, contentKey, prefix } from './text';
+import { KeptMeta, type RejectLine } from '../artifacts/line-formats';
+import { DUPLICATE, type RejectReason } from '../artifacts/reasons';
 
 /** A record as read from the input, before the template: parsed, or with the reason it could not be. */
 export interface SourceRecord {
@@ -20,45 +22,10 @@ export interface SourceRecord {
   raw: string;
   /** The record's bytes, when it was read without decoding it (then `raw` is empty and reject lines decode its head). */
   bytes?: Buffer;
-  error?: { reason: string; detail: string; field?: string };
+  error?: { reason: RejectReason; detail: string; field?: string };
 }
 
-/**
- * One line of a chunk's meta.jsonl: what split needs to know of the record on the same line of kept.jsonl (which holds
- * the Bedrock records alone, as they go into the prepared sets), so split's first pass reads no record.
- */
-export interface KeptMeta {
-  /** Content key: hash of the normalised text; duplicates share it. */
-  k: string;
-  p: number;
-  /** Piece index within a document (continued pre-training); 0 otherwise. */
-  q: number;
-  l?: number;
-  w?: number;
-  /** Category (prep.categoryField) and stratum (split.stratifyBy), when present. */
-  c?: string;
-  g?: string;
-  /** Code points of prompt plus completion (or input), and estimated tokens. */
-  n: number;
-  t: number;
-  /** Bytes of the record's line in kept.jsonl, without its line break (absent in files written before it was noted). */
-  b?: number;
-}
-
-/**
- * One line of rejects.jsonl (the file read is the manifest's `source`). `record` is the head of the record's text
- * (120 UTF-16 units, '…' when cut); a duplicate has none, its `detail` names the line or row of the record it repeats.
- */
-export interface RejectLine {
-  line?: number;
-  row?: number;
-  reason: string;
-  detail: string;
-  field?: string;
-  record?: string;
-}
-
-export const DUPLICATE = 'filtered:duplicate';
+export { DUPLICATE };
 
 export interface ChunkSink {
   /** A kept record: its metadata line (JSON) and its Bedrock record line, as UTF-8 bytes. */
@@ -306,7 +273,7 @@ export class ChunkProcessor {
     return k;
   }
 
-  private drop(rec: SourceRecord, reason: string, detail: string, field?: string): void {
+  private drop(rec: SourceRecord, reason: RejectReason, detail: string, field?: string): void {
     if (reason === DUPLICATE) return this.dropDuplicate(rec, detail);
     if (rec.bytes && this.sink.rejectBytes && field === undefined) return this.dropBytes(rec, rec.bytes, reason, detail);
     const line: RejectLine = { reason, detail, record: prefix(rec.bytes ? headText(rec.bytes, PREFIX_CHARS) : rec.raw) };
@@ -331,7 +298,7 @@ export class ChunkProcessor {
    * straight from its bytes: most records of a repetitive corpus end here, and decoding them only to encode them
    * again is most of their cost.
    */
-  private dropBytes(rec: SourceRecord, bytes: Buffer, reason: string, detail: string): void {
+  private dropBytes(rec: SourceRecord, bytes: Buffer, reason: RejectReason, detail: string): void {
     const head = `{"reason":${JSON.stringify(reason)},"detail":${JSON.stringify(detail)},"record":"`;
     const tail = `"${rec.line !== undefined ? `,"line":${rec.line}` : ''}${rec.row !== undefined ? `,"row":${rec.row}` : ''}}`;
     const need = head.length * 3 + tail.length + Math.min(bytes.length, PREFIX_CHARS * 4) * 6 + 8;
@@ -465,9 +432,13 @@ function samePlaces(p: readonly number[], a: FieldRange, input: FieldRange | und
 
 const where = (at: { line?: number; row?: number }) => (at.line !== undefined ? `line ${at.line}` : `row ${at.row}`);
 
-/** Reads a line of meta.jsonl given as bytes. */
+/**
+ * Reads a line of meta.jsonl given as bytes: split's first pass, once per kept record, so the line is not checked
+ * against the KeptMeta schema (test/unit/artifacts checks this reader's output against it over real writer output);
+ * a line the byte reader does not take (escapes in a category) is parsed through the schema.
+ */
 export function parseMetaBytes(line: Buffer): KeptMeta {
-  return readMeta(line) ?? (JSON.parse(line.toString('utf8')) as KeptMeta);
+  return readMeta(line) ?? KeptMeta.parse(JSON.parse(line.toString('utf8')));
 }
 
 /**

@@ -1,23 +1,29 @@
 import type { SplitConfig } from '../config/run-config';
+import { SET_NAMES, type SetName } from '../artifacts/manifest';
 import { seededRank } from './text';
 
-export type SetName = 'train' | 'validation' | 'test';
-export const SET_NAMES: readonly SetName[] = ['train', 'validation', 'test'];
+export { SET_NAMES, type SetName };
 
-/** An eligible record (kept, first of its duplicates) as split sees it. */
+/**
+ * An eligible record (kept, first of its duplicates) as split sees it: a line of a chunk's meta.jsonl (KeptMeta,
+ * whose one-letter names are the file's) under the names it is used by.
+ */
 export interface Candidate {
-  k: string;
-  p: number;
-  q: number;
-  c?: string;
-  g?: string;
-  n: number;
-  t: number;
+  /** The record's identity for duplicates and the seeded choice: its content key, or key and position without dedup. */
+  key: string;
+  /** Position in the whole input (KeptMeta.p) and piece of a document (q): the smallest is the one that stays. */
+  position: number;
+  piece: number;
+  category?: string;
+  stratum?: string;
+  /** Code points of prompt plus completion (or input), and estimated tokens. */
+  chars: number;
+  tokens: number;
   /** Where the record is in the source: its line (text formats) or row. */
-  l?: number;
-  w?: number;
-  /** Bytes of its record's line in kept.jsonl (KeptMeta.b). */
-  b?: number;
+  line?: number;
+  row?: number;
+  /** Bytes of its record's line in kept.jsonl. */
+  bytes: number;
 }
 
 export type Sizes = Record<SetName, number>;
@@ -67,9 +73,9 @@ export function chooseSizes(
  * are interleaved in proportion to their sizes, so every set holds each stratum in (within one record) its share.
  */
 export function selectSets(cands: readonly Candidate[], sizes: Sizes, seed: string, stratify?: (c: Candidate) => string): Map<string, SetName> {
-  const ranked = cands.map((c) => ({ c, rank: seededRank(seed, c.k) }));
+  const ranked = cands.map((c) => ({ c, rank: seededRank(seed, c.key) }));
   const byRank = (a: { rank: string; c: Candidate }, b: { rank: string; c: Candidate }) =>
-    a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : a.c.k < b.c.k ? -1 : 1;
+    a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : a.c.key < b.c.key ? -1 : 1;
   let order: Candidate[];
   if (!stratify) {
     order = ranked.sort(byRank).map((x) => x.c);
@@ -91,7 +97,7 @@ export function selectSets(cands: readonly Candidate[], sizes: Sizes, seed: stri
   const assign = new Map<string, SetName>();
   let i = 0;
   for (const set of SET_NAMES) {
-    for (let n = 0; n < sizes[set] && i < order.length; n++) assign.set(order[i++]!.k, set);
+    for (let n = 0; n < sizes[set] && i < order.length; n++) assign.set(order[i++]!.key, set);
   }
   return assign;
 }

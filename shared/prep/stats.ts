@@ -1,3 +1,4 @@
+import type { LengthBin } from '../artifacts/manifest';
 /** Summary of a list of numbers for the manifest: count, min, max, mean, median and 95th percentile, total. */
 export interface Summary {
   count: number;
@@ -26,12 +27,7 @@ export function tally(values: Iterable<string | undefined>): Record<string, numb
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-/** A bin of a length histogram: records of length in [from, to). */
-export interface LengthBin {
-  from: number;
-  to: number;
-  count: number;
-}
+export type { LengthBin } from '../artifacts/manifest';
 
 /**
  * Ten bins of record lengths up to the limit, and one past it holding `over`: the records the filters dropped for
@@ -48,6 +44,4 @@ export function lengthBins(lengths: Iterable<number>, limit: number, over: numbe
   return [...bins, past];
 }
 
-/** Records the filters dropped for their length: reasons named for it (`filtered:too_long_chars`, `filtered:too_many_tokens`). */
-export const droppedForLength = (byReason: Record<string, number> = {}) =>
-  Object.entries(byReason).filter(([r]) => /too_long|too_many_tokens|length/.test(r)).reduce((s, [, n]) => s + n, 0);
+export { droppedForLength } from '../artifacts/reasons';

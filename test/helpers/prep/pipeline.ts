@@ -1,7 +1,7 @@
 import { parseMessage } from '../../../shared/messages/envelope';
 import { ChunkRequested, ChunkTransformed } from '../../../shared/messages/pipeline';
 import type { Run } from '../../../shared/runs/run';
-import type { Manifest } from '../../../shared/prep/split';
+import type { SplitManifest as Manifest } from '../../../shared/artifacts/manifest';
 import { ingest, type IngestResult } from '../../../services/ingest/ingest';
 import { transformChunk } from '../../../services/transform/transform';
 import { splitOnChunk } from '../../../services/split/split';

@@ -1,5 +1,6 @@
 import { resolveRunConfig } from '../../../shared/config/run-config';
-import { ChunkProcessor, parseMetaBytes, type KeptMeta, type SourceRecord } from '../../../shared/prep/records';
+import { ChunkProcessor, parseMetaBytes, type SourceRecord } from '../../../shared/prep/records';
+import { KeptMeta } from '../../../shared/artifacts/line-formats';
 import { resolveRecordRules } from '../../../shared/prep/rules';
 import { applyTemplate, splitSentences } from '../../../shared/prep/template';
 import { codePointLength, contentKey } from '../../../shared/prep/text';
@@ -9,7 +10,7 @@ const process = (values: unknown[], config: Record<string, unknown> = {}) => {
   const kept: Array<{ meta: KeptMeta; record: string }> = [];
   const rejects: Array<Record<string, unknown>> = [];
   const p = new ChunkProcessor(resolveRecordRules(resolveRunConfig(config)), {
-    kept: (meta, record) => kept.push({ meta: JSON.parse(meta) as KeptMeta, record: record.toString('utf8') }),
+    kept: (meta, record) => kept.push({ meta: KeptMeta.parse(JSON.parse(meta)), record: record.toString('utf8') }),
     reject: (l) => rejects.push(JSON.parse(l) as Record<string, unknown>),
   });
   values.forEach((value, i) => p.handle({ pos: i * 100, line: i + 1, value, raw: JSON.stringify(value) } as SourceRecord));
@@ -129,7 +130,7 @@ describe('the byte path and what it remembers across chunks', () => {
     const rejects: Array<Record<string, unknown>> = [];
     const p = new ChunkProcessor(
       resolveRecordRules(resolveRunConfig(config)),
-      { kept: (meta, record) => kept.push({ meta: JSON.parse(meta) as KeptMeta, record: record.toString('utf8') }), reject: (l) => rejects.push(JSON.parse(l) as Record<string, unknown>) },
+      { kept: (meta, record) => kept.push({ meta: KeptMeta.parse(JSON.parse(meta)), record: record.toString('utf8') }), reject: (l) => rejects.push(JSON.parse(l) as Record<string, unknown>) },
       scope,
     );
     values.forEach((v, i) => {

@@ -1,7 +1,7 @@
 import { chooseSizes, selectSets, type Candidate } from '../../../shared/prep/select';
 
 const cands = (n: number, cat = (i: number) => (i % 4 === 0 ? 'a' : 'b')): Candidate[] =>
-  Array.from({ length: n }, (_, i) => ({ k: `key-${i}`, p: i, q: 0, c: cat(i), n: 10, t: 10 }));
+  Array.from({ length: n }, (_, i) => ({ key: `key-${i}`, position: i, piece: 0, category: cat(i), chars: 10, tokens: 10, bytes: 40 }));
 
 describe('set sizes', () => {
   it('caps each set at the model quota and says so', () => {
@@ -30,7 +30,7 @@ describe('selection by seeded hash', () => {
     expect(a.size).toBe(750);
   });
   it('stratified: each set holds each stratum in its share, within one record', () => {
-    const a = selectSets(cands(1000), { train: 600, validation: 100, test: 40 }, 'seed', (x) => x.c!);
+    const a = selectSets(cands(1000), { train: 600, validation: 100, test: 40 }, 'seed', (x) => x.category!);
     for (const [set, size] of [['train', 600], ['validation', 100], ['test', 40]] as const) {
       const inSet = [...a.entries()].filter(([, s]) => s === set).map(([k]) => Number(k.slice(4)));
       const share = inSet.filter((i) => i % 4 === 0).length;

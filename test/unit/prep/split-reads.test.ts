@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { ArtifactStore } from '../../../shared/prep/ports';
-import { splitRun } from '../../../shared/prep/split';
+import { splitRun } from '../../../shared/prep/write-sets';
 import { ARTIFACTS, runPipeline, type PipelineResult } from '../../helpers/prep/pipeline';
 
 const rec = (i: number) => ({ instruction: `質問${i}`, input: '', output: `答え${i}`, category: 'open_qa' });

@@ -3,13 +3,17 @@ import type { RunConfig } from '../config/run-config';
 import { customizationSpec, findBaseModel } from '../catalog';
 import type { S3ObjectRef } from '../messages/pipeline';
 import type { ChunkResult, RunCounts } from '../runs/run';
+import { DUPLICATE } from '../artifacts/reasons';
+import { IngestNotes, SplitManifest, type PreparedFile, type WrittenFile } from '../artifacts/manifest';
+import type { KeptMeta } from '../artifacts/line-formats';
+import { parseArtifact, writeJsonArtifact } from '../artifacts/parse';
 import { addCounts, emptyCounts } from './counts';
 import { shiftLineNumbers } from './line-numbers';
-import { eachLineBytes, HashingLineWriter, type WrittenFile } from './lines';
+import { eachLineBytes, HashingLineWriter } from './lines';
 import type { ArtifactStore } from './ports';
-import { DUPLICATE, parseMetaBytes } from './records';
+import { parseMetaBytes } from './records';
 import { chooseSizes, SET_NAMES, selectSets, type Candidate, type SetName, type Sizes } from './select';
-import { droppedForLength, lengthBins, summarize, tally, type LengthBin } from './stats';
+import { droppedForLength, lengthBins, summarize, tally } from './stats';
 
 export type ArtifactKeys = ReturnType<typeof artifactKeys>;
 
@@ -28,27 +32,16 @@ export const artifactKeys = (runId: string) => {
 
 export type SplitOutcome =
   | { ok: false; failure: string; counts: RunCounts; warnings: string[] }
-  | { ok: true; counts: RunCounts; sizes: Sizes; manifestKey: string; manifest: Manifest; warnings: string[] };
-
-export interface Manifest {
-  runId: string;
-  source: S3ObjectRef;
-  config: RunConfig;
-  seed: string;
-  input: Record<string, unknown>;
-  counts: RunCounts;
-  byCategory: Record<'eligible' | SetName, Record<string, number>>;
-  lengths: Record<SetName, { chars: ReturnType<typeof summarize>; tokens: ReturnType<typeof summarize> }>;
-  /**
-   * Prompt + completion (or input) lengths of every record in a set, in code points: ten bins up to the limit, and
-   * one past it for the records dropped for their length; p50, p95 and max of the training set.
-   */
-  lengthHistogram: { unit: 'characters'; limit: number; bins: LengthBin[]; p50: number; p95: number; max: number };
-  tokenEstimate: { estimator: string; total: Record<SetName, number> };
-  outputs: Record<SetName | 'rejects', WrittenFile>;
-  warnings: string[];
-  createdAt: string;
-}
+  | {
+      ok: true;
+      counts: RunCounts;
+      sizes: Sizes;
+      manifestKey: string;
+      manifest: SplitManifest;
+      /** Estimated tokens of each record of train.jsonl, in its line order (a stage's parts sum their share). */
+      trainTokens: number[];
+      warnings: string[];
+    };
 
 /** S3's smallest multipart part. */
 const SET_PART_BYTES = 5 * 1024 * 1024;
@@ -60,19 +53,6 @@ const SET_PART_BYTES = 5 * 1024 * 1024;
  * request idle for about 20 s); a run that large spends far longer elsewhere than on its sets' last part.
  */
 const STREAMED_SETS_MAX_KEPT_BYTES = 256 * 1024 * 1024;
-
-/** Each set's size in bytes (its records' lines and line breaks), when the metadata notes every chosen line's bytes. */
-function bytesOfSets(candidates: readonly Candidate[], sets: ReadonlyArray<SetName | undefined>): Record<SetName, number> | undefined {
-  const bytes: Record<SetName, number> = { train: 0, validation: 0, test: 0 };
-  for (let i = 0; i < candidates.length; i++) {
-    const set = sets[i];
-    if (set === undefined) continue;
-    const b = candidates[i]!.b;
-    if (b === undefined) return undefined;
-    bytes[set] += b + 1;
-  }
-  return bytes;
-}
 
 /**
  * The split, from the chunks' kept lines: drop duplicates across chunks (the record with the smallest source position
@@ -86,7 +66,8 @@ export async function splitRun(args: {
   config: RunConfig;
   chunks: ChunkResult[];
   store: ArtifactStore;
-  input?: Record<string, unknown>;
+  /** What ingest noted of the input (the prepare stage's inputs). */
+  input?: unknown;
   warnings?: string[];
   now?: () => Date;
 }): Promise<SplitOutcome> {
@@ -94,49 +75,9 @@ export async function splitRun(args: {
   const keys = artifactKeys(runId);
   const chunks = [...args.chunks].sort((a, b) => a.index - b.index);
   const counts = chunks.reduce((acc, c) => addCounts(acc, c.counts), emptyCounts());
-  const dedup = config.prep.filters.dropDuplicates;
-  const idOf = (m: { k: string; p: number; q: number }) => (dedup ? m.k : `${m.k}@${m.p}.${m.q}`);
 
-  // Pass 1: the first of each distinct text, by source position. Each kept line's candidate (an index into
-  // `candidates`) and source line or row are noted in line order, so pass 2 decides every line without parsing it again.
-  const best = new Map<string, number>();
-  const candidates: Candidate[] = [];
-  const reps: number[] = []; // per candidate: the ordinal (over all chunks' kept lines) of the line that stays
-  const lines = chunks.map(() => new LineNotes());
-  const lineOffsets = lineOffsetsOf(chunks);
-  let keptLines = 0;
-  // The bytes of all kept lines, while every metadata line notes its record's (files written before `b` do not).
-  let keptBytes: number | undefined = 0;
-  // Only the metadata is read: the records are in kept.jsonl, line for line.
-  await readingAhead(store, chunks.map((c) => c.metaKey), async (next) => {
-    for (const [j] of chunks.entries()) {
-      const notes = lines[j]!;
-      const offset = lineOffsets[j]!;
-      await eachLineBytes(await next(), (line) => {
-        const meta = parseMetaBytes(line);
-        if (offset && meta.l !== undefined) meta.l += offset;
-        const id = idOf(meta);
-        let ci = best.get(id);
-        if (ci === undefined) {
-          ci = candidates.push({ k: id, p: meta.p, q: meta.q, c: meta.c, g: meta.g, n: meta.n, t: meta.t, l: meta.l, w: meta.w, b: meta.b }) - 1;
-          best.set(id, ci);
-          reps.push(keptLines);
-        } else {
-          const prev = candidates[ci]!;
-          // Chunks are read in source order, so the first seen is the first; this only guards that assumption.
-          if (meta.p < prev.p || (meta.p === prev.p && meta.q < prev.q)) {
-            candidates[ci] = { ...prev, p: meta.p, q: meta.q, c: meta.c, g: meta.g, n: meta.n, t: meta.t, l: meta.l, w: meta.w, b: meta.b };
-            reps[ci] = keptLines;
-          }
-        }
-        notes.push(ci, meta.l, meta.w);
-        keptLines++;
-        keptBytes = keptBytes === undefined || meta.b === undefined ? undefined : keptBytes + meta.b + 1;
-        return undefined;
-      });
-    }
-  });
-  const crossDuplicates = keptLines - best.size;
+  const kept = await readCandidates(store, chunks, config.prep.filters.dropDuplicates);
+  const crossDuplicates = kept.lines - kept.candidates.length;
   if (crossDuplicates > 0) {
     counts.kept -= crossDuplicates;
     counts.filtered += crossDuplicates;
@@ -144,21 +85,155 @@ export async function splitRun(args: {
   }
 
   const warnings = [...(args.warnings ?? [])];
+  const chosen = chooseSets(kept.candidates, config);
+  warnings.push(...chosen.warnings);
+  if (!chosen.ok) return { ok: false, failure: chosen.failure, counts, warnings };
+
+  const written = await writeSets(store, keys, chunks, kept, chosen.sets);
+  const sizes: Sizes = { train: written.train.records, validation: written.validation.records, test: written.test.records };
+  const finalCounts: RunCounts = { ...counts, ...sizes };
+
+  const described = describeSets(kept.candidates, chosen.sets, config.prep.filters.maxChars, finalCounts);
+  const prepared = (set: SetName): PreparedFile => ({
+    ...written[set],
+    tokens: described.lengths[set].tokens.total,
+    maxRecordTokens: described.lengths[set].tokens.max,
+  });
+  const manifest: SplitManifest = {
+    schemaVersion: 1,
+    kind: 'split',
+    runId,
+    source: args.source,
+    config,
+    seed: config.split.seed,
+    input: {
+      ...parseArtifact(IngestNotes, args.input ?? {}, keys.manifest, `${keys.manifest}: the prepare stage's inputs`),
+      chunks: chunks.length,
+      eligible: kept.candidates.length,
+      duplicatesAcrossChunks: crossDuplicates,
+    },
+    counts: finalCounts,
+    ...described,
+    outputs: { train: prepared('train'), validation: prepared('validation'), test: prepared('test'), rejects: written.rejects },
+    warnings,
+    createdAt: (args.now ?? (() => new Date()))().toISOString(),
+  };
+  await store.put(keys.manifest, writeJsonArtifact(SplitManifest, manifest, keys.manifest), 'application/json');
+  return { ok: true, counts: finalCounts, sizes, manifestKey: keys.manifest, manifest, trainTokens: written.trainTokens, warnings };
+}
+
+/** Pass 1's result: the distinct records, and what it noted of every kept line for pass 2. */
+interface KeptRecords {
+  candidates: Candidate[];
+  /** Per candidate: the ordinal (over all chunks' kept lines) of the line that stays. */
+  reps: number[];
+  /** Per chunk: each kept line's candidate and source line or row, in line order. */
+  notes: LineNotes[];
+  /** Per chunk: what to add to its line numbers (lineOffsetsOf). */
+  lineOffsets: number[];
+  /** All chunks' kept lines, and their bytes with line breaks. */
+  lines: number;
+  bytes: number;
+}
+
+/** A meta.jsonl line under the names split uses (see Candidate), its line number in the whole input. */
+const candidateOf = (key: string, m: KeptMeta, line: number | undefined): Candidate => ({
+  key,
+  position: m.p,
+  piece: m.q,
+  category: m.c,
+  stratum: m.g,
+  chars: m.n,
+  tokens: m.t,
+  line,
+  row: m.w,
+  bytes: m.b,
+});
+
+/**
+ * Pass 1: the first of each distinct text, by source position. Each kept line's candidate (an index into
+ * `candidates`) and source line or row are noted in line order, so pass 2 decides every line without parsing it
+ * again. Only the metadata is read: the records are in kept.jsonl, line for line.
+ */
+async function readCandidates(store: ArtifactStore, chunks: ChunkResult[], dedup: boolean): Promise<KeptRecords> {
+  const best = new Map<string, number>();
+  const kept: KeptRecords = { candidates: [], reps: [], notes: chunks.map(() => new LineNotes()), lineOffsets: lineOffsetsOf(chunks), lines: 0, bytes: 0 };
+  const { candidates, reps } = kept;
+  await readingAhead(store, chunks.map((c) => c.metaKey), async (next) => {
+    for (const [j] of chunks.entries()) {
+      const notes = kept.notes[j]!;
+      const offset = kept.lineOffsets[j]!;
+      await eachLineBytes(await next(), (bytes) => {
+        const meta = parseMetaBytes(bytes);
+        const line = offset && meta.l !== undefined ? meta.l + offset : meta.l;
+        const key = dedup ? meta.k : `${meta.k}@${meta.p}.${meta.q}`;
+        let ci = best.get(key);
+        if (ci === undefined) {
+          ci = candidates.push(candidateOf(key, meta, line)) - 1;
+          best.set(key, ci);
+          reps.push(kept.lines);
+        } else {
+          const prev = candidates[ci]!;
+          // Chunks are read in source order, so the first seen is the first; this only guards that assumption.
+          if (meta.p < prev.position || (meta.p === prev.position && meta.q < prev.piece)) {
+            candidates[ci] = candidateOf(key, meta, line);
+            reps[ci] = kept.lines;
+          }
+        }
+        notes.push(ci, line, meta.w);
+        kept.lines++;
+        kept.bytes += meta.b + 1;
+        return undefined;
+      });
+    }
+  });
+  return kept;
+}
+
+/**
+ * How many records each set gets (the run's sizes within the model's quotas) and which: per candidate, its set or
+ * undefined.
+ */
+function chooseSets(
+  candidates: readonly Candidate[],
+  config: RunConfig,
+): { ok: false; failure: string; warnings: string[] } | { ok: true; sets: Array<SetName | undefined>; warnings: string[] } {
   const model = findBaseModel(config.training.baseModelId);
   const spec = model && customizationSpec(model, config.training.customizationType);
-  const chosen = chooseSizes(best.size, config.split, {
+  const chosen = chooseSizes(candidates.length, config.split, {
     maxTraining: spec?.records.maxTraining.value,
     maxValidation: spec?.records.maxValidation.value,
     maxTotal: spec?.records.maxTotal.value,
   });
-  warnings.push(...chosen.warnings);
-  if (chosen.failure) return { ok: false, failure: chosen.failure, counts, warnings };
-
+  if (chosen.failure) return { ok: false, failure: chosen.failure, warnings: chosen.warnings };
   const stratifyBy = config.split.stratifyBy;
-  const stratum = stratifyBy ? (c: Candidate) => (stratifyBy === config.prep.categoryField ? c.c : c.g) ?? '' : undefined;
+  const stratum = stratifyBy ? (c: Candidate) => (stratifyBy === config.prep.categoryField ? c.category : c.stratum) ?? '' : undefined;
   const assign = selectSets(candidates, chosen.sizes, config.split.seed, stratum);
+  return { ok: true, sets: candidates.map((c) => assign.get(c.key)), warnings: chosen.warnings };
+}
 
-  // Pass 2: stream the chosen records out in source order; rejects of every chunk, then duplicates across chunks.
+/** Each set's size in bytes: its records' lines and line breaks. */
+function bytesOfSets(candidates: readonly Candidate[], sets: ReadonlyArray<SetName | undefined>): Record<SetName, number> {
+  const bytes: Record<SetName, number> = { train: 0, validation: 0, test: 0 };
+  for (let i = 0; i < candidates.length; i++) {
+    const set = sets[i];
+    if (set !== undefined) bytes[set] += candidates[i]!.bytes + 1;
+  }
+  return bytes;
+}
+
+/**
+ * Pass 2: stream the chosen records out in source order; rejects of every chunk, then duplicates across chunks.
+ * Notes each training record's tokens in the order written.
+ */
+async function writeSets(
+  store: ArtifactStore,
+  keys: ArtifactKeys,
+  chunks: ChunkResult[],
+  kept: KeptRecords,
+  sets: ReadonlyArray<SetName | undefined>,
+): Promise<Record<SetName | 'rejects', WrittenFile> & { trainTokens: number[] }> {
+  const { candidates, reps, notes: lines, lineOffsets } = kept;
   const open = (key: string, opts?: { partBytes?: number; size?: number }) => {
     const t = store.write(key, 'application/x-ndjson', opts);
     return new HashingLineWriter(key, t.stream, t.done);
@@ -166,11 +241,11 @@ export async function splitRun(args: {
   // A set of known length is streamed in one PUT (STREAMED_SETS_MAX_KEPT_BYTES). Otherwise the sets go out in S3's
   // smallest parts: most of a set is then sent while this pass still reads, and less is left to send when it ends.
   // The rejects, whose length is not known before they are written, keep the default parts.
-  const sets = candidates.map((c) => assign.get(c.k));
-  const setBytes = keptBytes !== undefined && keptBytes <= STREAMED_SETS_MAX_KEPT_BYTES ? bytesOfSets(candidates, sets) : undefined;
+  const setBytes = kept.bytes <= STREAMED_SETS_MAX_KEPT_BYTES ? bytesOfSets(candidates, sets) : undefined;
   const set = (name: SetName) => open(keys.prepared(name), setBytes ? { size: setBytes[name] } : { partBytes: SET_PART_BYTES });
   const writers = { train: set('train'), validation: set('validation'), test: set('test') };
   const rejects = open(keys.rejects);
+  const trainTokens: number[] = [];
   // Where each chunk's lines start in the ordinals over all chunks' kept lines.
   const firsts: number[] = [];
   lines.reduce((n, l) => (firsts.push(n), n + l.length), 0);
@@ -186,7 +261,6 @@ export async function splitRun(args: {
     return false;
   });
   const files = [writers.train, writers.validation, writers.test, rejects];
-  let written: [WrittenFile, WrittenFile, WrittenFile, WrittenFile];
   try {
     await readingAhead(store, chunks.flatMap((c, j) => (needed[j] ? [c.rejectsKey, c.keptKey] : [c.rejectsKey])), async (next) => {
       for (const [j, chunk] of chunks.entries()) {
@@ -199,7 +273,7 @@ export async function splitRun(args: {
           const ci = notes.candidate(i);
           if (reps[ci] === first + i) return undefined;
           const f = candidates[ci]!;
-          const detail = f.l !== undefined ? `same text as line ${f.l}` : f.w !== undefined ? `same text as row ${f.w}` : 'same text as an earlier record';
+          const detail = f.line !== undefined ? `same text as line ${f.line}` : f.row !== undefined ? `same text as row ${f.row}` : 'same text as an earlier record';
           return rejects.write(`{"reason":"${DUPLICATE}","detail":"${detail}"${notes.at(i)}}`);
         };
         if (!needed[j]) {
@@ -213,6 +287,7 @@ export async function splitRun(args: {
         let i = 0;
         await eachLineBytes(await next(), (line) => {
           const set = chosen(i);
+          if (set === 'train') trainTokens.push(candidates[notes.candidate(i)]!.tokens);
           const wait = set ? writers[set].writeBytes(line) : duplicate(i);
           i++;
           return wait;
@@ -221,57 +296,46 @@ export async function splitRun(args: {
       }
     });
     // The four uploads finish side by side.
-    written = await Promise.all([writers.train.close(), writers.validation.close(), writers.test.close(), rejects.close()]);
+    const [train, validation, test, rejected] = await Promise.all([writers.train.close(), writers.validation.close(), writers.test.close(), rejects.close()]);
+    return { train, validation, test, rejects: rejected, trainTokens };
   } catch (err) {
     // Nothing half-written is left to be stored, nor a request waiting for the rest of a body.
     for (const f of files) f.abort(err as Error);
     throw err;
   }
-  const [train, validation, test, rejected] = written;
-  const outputs = { train, validation, test, rejects: rejected };
-  const sizes: Sizes = { train: outputs.train.records, validation: outputs.validation.records, test: outputs.test.records };
-  const finalCounts: RunCounts = { ...counts, ...sizes };
+}
 
+/** The manifest's description of the sets: categories, lengths and tokens, and the length histogram. */
+function describeSets(
+  candidates: readonly Candidate[],
+  sets: ReadonlyArray<SetName | undefined>,
+  limit: number,
+  counts: RunCounts,
+): Pick<SplitManifest, 'byCategory' | 'lengths' | 'lengthHistogram' | 'tokenEstimate'> {
   const inSet = (set: SetName) => candidates.filter((_, i) => sets[i] === set);
-  const lengths = {} as Manifest['lengths'];
-  const byCategory = { eligible: tally(candidates.map((c) => c.c)) } as Manifest['byCategory'];
+  const lengths = {} as SplitManifest['lengths'];
+  const byCategory = { eligible: tally(candidates.map((c) => c.category)) } as SplitManifest['byCategory'];
   const tokenTotals = {} as Record<SetName, number>;
   for (const set of SET_NAMES) {
     const members = inSet(set);
-    lengths[set] = { chars: summarize(members.map((c) => c.n)), tokens: summarize(members.map((c) => c.t)) };
-    byCategory[set] = tally(members.map((c) => c.c));
+    lengths[set] = { chars: summarize(members.map((c) => c.chars)), tokens: summarize(members.map((c) => c.tokens)) };
+    byCategory[set] = tally(members.map((c) => c.category));
     tokenTotals[set] = lengths[set].tokens.total;
   }
-  const limit = config.prep.filters.maxChars;
-  const lengthHistogram: Manifest['lengthHistogram'] = {
+  const lengthHistogram: SplitManifest['lengthHistogram'] = {
     unit: 'characters',
     limit,
     bins: lengthBins(
-      candidates.filter((_, i) => sets[i] !== undefined).map((c) => c.n),
+      candidates.filter((_, i) => sets[i] !== undefined).map((c) => c.chars),
       limit,
-      droppedForLength(finalCounts.byReason),
+      droppedForLength(counts.byReason),
     ),
     p50: lengths.train.chars.p50,
     p95: lengths.train.chars.p95,
     max: lengths.train.chars.max,
   };
-  const manifest: Manifest = {
-    runId,
-    source: args.source,
-    config,
-    seed: config.split.seed,
-    input: { ...args.input, chunks: chunks.length, eligible: best.size, duplicatesAcrossChunks: crossDuplicates },
-    counts: finalCounts,
-    byCategory,
-    lengths,
-    lengthHistogram,
-    tokenEstimate: { estimator: 'shared/catalog/tokens.ts estimateTokens (conservative: one token per CJK character)', total: tokenTotals },
-    outputs,
-    warnings,
-    createdAt: (args.now ?? (() => new Date()))().toISOString(),
-  };
-  await store.put(keys.manifest, JSON.stringify(manifest, null, 2), 'application/json');
-  return { ok: true, counts: finalCounts, sizes, manifestKey: keys.manifest, manifest, warnings };
+  const tokenEstimate = { estimator: 'shared/catalog/tokens.ts estimateTokens (conservative: one token per CJK character)', total: tokenTotals };
+  return { byCategory, lengths, lengthHistogram, tokenEstimate };
 }
 
 /**

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { RejectReason } from './reasons';
+
+const count = z.number().int().nonnegative();
+
+/**
+ * One line of a chunk's meta.jsonl: what split needs to know of the record on the same line of kept.jsonl (which
+ * holds the Bedrock records alone, as they go into the prepared sets), so split's first pass reads no record. The
+ * names are one letter because the file has a line per kept record; split reads it with a byte reader
+ * (parseMetaBytes) and turns it into descriptive names at once (shared/prep/select.ts `Candidate`).
+ */
+export const KeptMeta = z.object({
+  /** Content key: hash of the normalised text; duplicates share it. */
+  k: z.string().min(1),
+  /** Position in the whole input: byte offset (text formats) or row index (Parquet). */
+  p: count,
+  /** Piece index within a document (continued pre-training); 0 otherwise. */
+  q: count,
+  /** Source line (text formats) or row. */
+  l: count.optional(),
+  w: count.optional(),
+  /** Category (prep.categoryField) and stratum (split.stratifyBy), when present. */
+  c: z.string().optional(),
+  g: z.string().optional(),
+  /** Code points of prompt plus completion (or input), and estimated tokens. */
+  n: count,
+  t: count,
+  /** Bytes of the record's line in kept.jsonl, without its line break. */
+  b: count,
+});
+export type KeptMeta = z.infer<typeof KeptMeta>;
+
+/**
+ * One line of rejects.jsonl (a chunk's, and the run's that split writes; the file read is the manifest's `source`).
+ * `record` is the head of the record's text (120 UTF-16 units, '…' when cut); a duplicate has none, its `detail`
+ * names the line or row of the record it repeats.
+ */
+export const RejectLine = z.object({
+  reason: RejectReason,
+  detail: z.string(),
+  record: z.string().optional(),
+  line: count.optional(),
+  row: count.optional(),
+  field: z.string().optional(),
+});
+export type RejectLine = z.infer<typeof RejectLine>;
+
+/**
+ * One line of `runs/<id>/evaluation/samples.jsonl`, written by services/evaluate, shown by the report: a test
+ * record's prompt, its expected completion (for continued pre-training, the text that follows the prompt) and the
+ * provisioned model's answer, or why there is none.
+ */
+export const EvaluationSample = z.object({
+  index: count,
+  kind: z.enum(['prompt-completion', 'continuation']),
+  prompt: z.string(),
+  reference: z.string(),
+  modelOutput: z.string().optional(),
+  error: z.string().optional(),
+});
+export type EvaluationSample = z.infer<typeof EvaluationSample>;
