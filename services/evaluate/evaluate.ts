@@ -1,4 +1,5 @@
 import type { Run } from '../../shared/runs/run';
+import { EvaluationSample, writeJsonLines } from '../../shared/artifacts';
 import { backoffSeconds } from '../../shared/orchestration/backoff';
 import { evaluationPlan, evaluationSamplesKey, requestEvaluation, type EvaluationPlan } from '../../shared/orchestration/evaluation';
 import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
@@ -16,20 +17,8 @@ export const MAX_TOKEN_COUNT = 512;
 /** A continued pre-training record has no prompt: the start of its text is the prompt, what follows is expected. */
 const CPT_PROMPT_CHARS = 1000;
 
-/** One line of `runs/<id>/evaluation/samples.jsonl`. `reference` and `modelOutput` are names the report reads. */
-export interface SampleLine {
-  index: number;
-  kind: 'prompt-completion' | 'continuation';
-  prompt: string;
-  /** The test record's completion (or, for continued pre-training, the text that follows the prompt). */
-  reference: string;
-  /** The provisioned model's answer; absent when it could not answer (then `error` says why). */
-  modelOutput?: string;
-  error?: string;
-}
-
 interface TestPrompt {
-  kind: SampleLine['kind'];
+  kind: EvaluationSample['kind'];
   prompt: string;
   reference: string;
 }
@@ -86,7 +75,7 @@ export async function evaluateModel(
   const samplesKey = evaluationSamplesKey(runId);
   const bucket = settings.artifactsBucket;
 
-  const lines: SampleLine[] = [];
+  const lines: EvaluationSample[] = [];
   let warning: string | undefined;
   const text = plan ? await objects.getText(bucket, plan.testKey) : undefined;
   const invoke = bedrock.invokeText?.bind(bedrock);
@@ -136,7 +125,7 @@ export async function evaluateModel(
   }
 
   // Rewritten by a redelivery with the same content (temperature 0, no timestamps in it).
-  await objects.putText(bucket, samplesKey, lines.map((l) => JSON.stringify(l)).join('\n') + (lines.length ? '\n' : ''), 'application/x-ndjson');
+  await objects.putText(bucket, samplesKey, writeJsonLines(EvaluationSample, lines, samplesKey), 'application/x-ndjson');
   const answered = lines.filter((l) => l.modelOutput !== undefined).length;
   const at = now().toISOString();
   const evaluation = { samplesKey, samples: answered, failed: lines.length - answered, ...(warning ? { warning } : {}) };

@@ -3,8 +3,8 @@ import { DatasetPrepared, JobPoll, JobRequested, ModelReady, StageRequested, Thr
 import type { Run, StageRecord } from '../../shared/runs/run';
 import { isTerminal } from '../../shared/runs/status';
 import { backoffSeconds } from '../../shared/orchestration/backoff';
-import type { PreparedFile } from '../../shared/orchestration/dataset';
-import { readJobMetrics } from '../../shared/orchestration/metrics';
+import type { DatasetFile } from '../../shared/orchestration/dataset';
+import { finalLoss, readJobMetrics } from '../../shared/artifacts/bedrock-metrics';
 import { parseJobName, stageKey } from '../../shared/orchestration/naming';
 import { isBedrockError, type JobView, type OrchestrationDeps } from '../../shared/orchestration/ports';
 import { safeBatchSize } from '../../shared/orchestration/preflight';
@@ -115,10 +115,10 @@ async function completeJob(run: Run, stage: number, part: number, job: JobView, 
     await schedulePoll(run, job.jobArn, run.stages?.[trainKey]?.attempts ?? 1, Number(stageOutputs(run, trainKey).lastPoll ?? 0) + 1, settings.pollSeconds, deps);
     return 'polling';
   }
-  const files = await readJobMetrics(objects, settings.artifactsBucket, `runs/${run.runId}/output/`, job.jobArn);
+  const files = await readJobMetrics((key) => objects.getText(settings.artifactsBucket, key), `runs/${run.runId}/output/`, job.jobArn);
   const metrics: NonNullable<Run['metrics']> = {};
-  const trainingLoss = files.training?.finalLoss ?? job.trainingLoss;
-  const validationLoss = files.validation?.finalLoss ?? job.validationLosses[0];
+  const trainingLoss = finalLoss(files.training) ?? job.trainingLoss;
+  const validationLoss = finalLoss(files.validation) ?? job.validationLosses[0];
   if (trainingLoss !== undefined) metrics.trainingLoss = trainingLoss;
   if (validationLoss !== undefined) metrics.validationLoss = validationLoss;
   const at = now().toISOString();
@@ -126,7 +126,7 @@ async function completeJob(run: Run, stage: number, part: number, job: JobView, 
     modelArn: job.outputModelArn,
     ...metrics,
     metricsFiles: { training: files.training?.key, validation: files.validation?.key },
-    trainingSteps: files.training?.rows,
+    trainingSteps: files.training?.points.length,
     jobCreatedAt: job.creationTime?.toISOString(),
     jobEndedAt: job.endTime?.toISOString(),
   };
@@ -260,7 +260,7 @@ export function planRemediation(
   const model = findBaseModel(baseModelIdOf((stageInputs(run, trainKey).baseModelIdentifier as string | undefined) ?? training.baseModelId));
   const spec = model && customizationSpec(model, training.customizationType);
   if (!spec) return undefined;
-  const submitted = stageInputs(run, stageKey('submit', stage, part)) as { train?: PreparedFile; validation?: PreparedFile };
+  const submitted = stageInputs(run, stageKey('submit', stage, part)) as { train?: DatasetFile; validation?: DatasetFile };
   const largest = Math.max(submitted.train?.stats.maxRecordTokens ?? 0, submitted.validation?.stats.maxRecordTokens ?? 0, Number(tokenMatch?.[1] ?? 0));
   const safe = safeBatchSize(spec, largest);
   if (safe === undefined || safe >= current) return undefined;

@@ -2,7 +2,8 @@ import { JobRequested, JobSubmitted, ModelReady } from '../../shared/messages/pi
 import type { Run } from '../../shared/runs/run';
 import { backoffSeconds } from '../../shared/orchestration/backoff';
 import { budgetProblem, estimateCost } from '../../shared/orchestration/cost';
-import { loadPreparedDataset, ManifestError, type PreparedDataset } from '../../shared/orchestration/dataset';
+import { ArtifactError } from '../../shared/artifacts';
+import { loadPreparedDataset, type PreparedDataset } from '../../shared/orchestration/dataset';
 import { customModelName, jobClientToken, jobName, stageKey } from '../../shared/orchestration/naming';
 import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
 import { preflight } from '../../shared/orchestration/preflight';
@@ -61,9 +62,9 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
 
   let dataset: PreparedDataset;
   try {
-    dataset = await loadPreparedDataset(objects, settings.artifactsBucket, runId, manifestKey);
+    dataset = await loadPreparedDataset(objects, settings.artifactsBucket, manifestKey);
   } catch (err) {
-    if (!(err instanceof ManifestError)) throw err;
+    if (!(err instanceof ArtifactError)) throw err;
     await failRun(runs, run, 'submitting', { stage: 'submit', reason: err.message, stageKey: submitKey }, now());
     return 'failed';
   }

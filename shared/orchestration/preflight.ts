@@ -80,11 +80,6 @@ export function preflight(input: PreflightInput): PreflightResult {
   }
 
   if (train.stats.records === 0) errors.push(`the training file ${train.s3Uri} has no records`);
-  for (const file of [train, validation]) {
-    if (file && file.stats.invalidLines > 0) {
-      errors.push(`${file.s3Uri} has ${file.stats.invalidLines} lines that are not JSON objects; Bedrock requires JSON Lines (api §6.4)`);
-    }
-  }
 
   const quota = (override: number | undefined, figure: { value: number | null }) => override ?? figure.value;
   const q = training.quotas ?? {};

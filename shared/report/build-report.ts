@@ -1,4 +1,5 @@
 import type { Run, RunCounts } from '../runs/run';
+import { SET_NAMES, type RecordCounts, type SplitManifest } from '../artifacts';
 import { categoryChart, funnelChart, lengthChart, lossChart, reasonsChart } from './charts';
 import type { ReportInputs } from './inputs';
 import { describeStages } from '../orchestration/stages';
@@ -17,19 +18,14 @@ const pct = (n: number, of: number) => (of > 0 ? `${((100 * n) / of).toFixed(1)}
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
 interface Funnel {
-  counts: RunCounts;
+  counts: RunCounts | RecordCounts;
   stages: Array<{ name: string; value: number }>;
   reasons: Array<{ reason: string; outcome: string; count: number }>;
 }
 
 /** The run's counts, else the manifest's: input = kept + filtered + rejected, then kept splits into the sets. */
 function funnelOf({ run, manifest }: ReportInputs): Funnel | undefined {
-  const m = manifest?.counts;
-  const c: RunCounts | undefined =
-    run.counts ??
-    (m?.input !== undefined
-      ? { input: m.input, kept: m.kept ?? 0, filtered: m.filtered ?? 0, rejected: m.rejected ?? 0, byReason: m.byReason ?? {}, train: m.train, validation: m.validation, test: m.test }
-      : undefined);
+  const c = run.counts ?? manifest?.counts;
   if (!c) return undefined;
   const stages = [
     { name: 'input records', value: c.input },
@@ -39,14 +35,21 @@ function funnelOf({ run, manifest }: ReportInputs): Funnel | undefined {
   if (c.train !== undefined) {
     stages.push({ name: 'training', value: c.train }, { name: 'validation', value: c.validation ?? 0 }, { name: 'test', value: c.test ?? 0 });
   }
-  const reasons = Object.entries(c.byReason ?? {})
-    .map(([reason, count]) => ({ reason, outcome: reason.split(':')[0] ?? '', count }))
+  const reasons = Object.entries(c.byReason)
+    .flatMap(([reason, count]) => (count === undefined ? [] : [{ reason, outcome: reason.split(':')[0] ?? '', count }]))
     .sort((a, b) => b.count - a.count);
   return { counts: c, stages, reasons };
 }
 
 function lengthLimit(inputs: ReportInputs): number | undefined {
-  return inputs.manifest?.lengths?.limit ?? inputs.run.config?.prep?.filters?.maxChars;
+  return inputs.manifest?.lengthHistogram.limit ?? inputs.run.config?.prep?.filters?.maxChars;
+}
+
+/** Records per category (of the eligible records), and per category and set. */
+function categoriesOf(m: SplitManifest): { byCategory: Record<string, number>; bySet: Record<string, Record<string, number>> } {
+  const bySet: Record<string, Record<string, number>> = {};
+  for (const set of SET_NAMES) for (const [category, n] of Object.entries(m.byCategory[set])) (bySet[category] ??= {})[set] = n;
+  return { byCategory: m.byCategory.eligible, bySet };
 }
 
 const section = (id: string, title: string, body: string) => `<section id="${id}"><h2>${esc(title)}</h2>${body}</section>`;
@@ -106,7 +109,8 @@ export function buildReport(inputs: ReportInputs): RunReport {
   const hp = Object.entries(run.config?.training?.hyperParameters ?? {});
   const training = inputs.training ?? [];
   const validation = inputs.validation ?? [];
-  const samples = (inputs.evaluationSamples ?? []).slice(0, 20);
+  // The samples the model answered; the others' errors are on the run (evaluation.warning).
+  const samples = (inputs.evaluationSamples ?? []).flatMap((s) => (s.modelOutput === undefined ? [] : [{ ...s, modelOutput: s.modelOutput }])).slice(0, 20);
   const html: string[] = [];
   const md: string[] = [`# Run report: ${run.runId}`, '', `Generated ${inputs.generatedAt}.`, '', mdTable(['', ''], overview(run))];
 
@@ -161,18 +165,19 @@ export function buildReport(inputs: ReportInputs): RunReport {
   }
 
   // Categories
-  const byCategory = manifest?.byCategory;
+  const categories = manifest && categoriesOf(manifest);
+  const byCategory = categories?.byCategory;
   if (byCategory && Object.keys(byCategory).length) {
     const rows = Object.entries(byCategory).sort((a, b) => b[1] - a[1]);
     const total = rows.reduce((s, [, n]) => s + n, 0);
-    html.push(section('categories', 'Categories', figure('categories', categoryChart(byCategory, manifest?.byCategoryAndSplit), `${rows.length} categories, ${fmt(total)} records`) + table(['category', 'records', 'share'], rows.map(([c, n]) => [c, n, pct(n, total)]), [1, 2])));
+    html.push(section('categories', 'Categories', figure('categories', categoryChart(byCategory, Object.keys(categories.bySet).length ? categories.bySet : undefined), `${rows.length} categories, ${fmt(total)} records`) + table(['category', 'records', 'share'], rows.map(([c, n]) => [c, n, pct(n, total)]), [1, 2])));
     md.push('', '## Categories', '', mdTable(['category', 'records', 'share'], rows.map(([c, n]) => [c, n, pct(n, total)])));
   } else {
     html.push(section('categories', 'Categories', missing('The manifest has no category counts.')));
   }
 
   // Lengths
-  const lengths = manifest?.lengths;
+  const lengths = manifest?.lengthHistogram;
   if (lengths?.bins.length) {
     const over = limit === undefined ? 0 : lengths.bins.filter((b) => b.from >= limit).reduce((s, b) => s + b.count, 0);
     const stats = [lengths.p50 !== undefined ? `median ${fmt(lengths.p50)}` : '', lengths.p95 !== undefined ? `p95 ${fmt(lengths.p95)}` : '', lengths.max !== undefined ? `longest ${fmt(lengths.max)}` : ''].filter(Boolean).join(', ');
@@ -208,8 +213,8 @@ export function buildReport(inputs: ReportInputs): RunReport {
 
   // Evaluation samples
   if (samples.length) {
-    html.push(section('samples', 'Evaluation samples', table(['prompt', 'reference', 'model output'], samples.map((s) => [clip(s.prompt, 600), clip(s.reference ?? '–', 600), clip(s.completion, 600)]))));
-    md.push('', '## Evaluation samples', '', mdTable(['prompt', 'reference', 'model output'], samples.map((s) => [clip(s.prompt, 200), clip(s.reference ?? '–', 200), clip(s.completion, 200)])));
+    html.push(section('samples', 'Evaluation samples', table(['prompt', 'reference', 'model output'], samples.map((s) => [clip(s.prompt, 600), clip(s.reference, 600), clip(s.modelOutput, 600)]))));
+    md.push('', '## Evaluation samples', '', mdTable(['prompt', 'reference', 'model output'], samples.map((s) => [clip(s.prompt, 200), clip(s.reference, 200), clip(s.modelOutput, 200)])));
   }
 
   const page = `<!doctype html>

@@ -1,5 +1,5 @@
 import { buildReport } from '../../../shared/report/build-report';
-import { reportInputs } from '../../unit/report/report-fixture';
+import { reportFixture, reportInputs } from '../../unit/report/report-fixture';
 import { chartsDrawn, CHROMIUM, dumpDom, hasChromium } from './chromium';
 
 // The charts are SVG drawn at build time; this checks a real browser lays them out, offline. CI installs Debian's
@@ -10,7 +10,7 @@ const withChromium = hasChromium ? it : it.skip;
 describe('the run report in headless Chromium', () => {
   withChromium('draws every chart of a finished run, with no network', async () => {
     // given a finished run's report
-    const { html } = buildReport(reportInputs());
+    const { html } = buildReport(reportInputs(await reportFixture()));
 
     // when Chromium loads it from a file, with every request sent to a dead proxy
     const dom = await dumpDom(html);

@@ -1,5 +1,6 @@
 import { buildSend, type Publish } from '../../../shared/messages/send';
 import { QUEUE_URLS } from '../prep/memory';
+import { preparedSets } from '../prep/prepared-sets';
 import { resolveRunConfig, type RunConfigInput } from '../../../shared/config/run-config';
 import type { Envelope } from '../../../shared/messages/envelope';
 import type { ChunkResult, Run, RunEvent } from '../../../shared/runs/run';
@@ -229,17 +230,15 @@ export function makeWorld(start = new Date('2026-01-01T00:00:00Z')) {
   return { deps, runs, bedrock, objects, sent, figures, take, advance, now };
 }
 
-const fmt = (i: number) => JSON.stringify({ prompt: `質問 ${i}: これは何ですか？`, completion: `答え ${i}: テストです。` });
+const fmt = (i: number) => ({ prompt: `質問 ${i}: これは何ですか？`, completion: `答え ${i}: テストです。` });
 
 /** Writes a small prepared dataset and its manifest, as the split step leaves them. */
-export function putPrepared(objects: MemoryObjects, runId: string, opts: { train?: number; validation?: number; test?: number; longRecordTokens?: number } = {}) {
+export function putPrepared(objects: MemoryObjects, runId: string, opts: { train?: number; validation?: number; test?: number; longRecordTokens?: number; config?: RunConfigInput } = {}) {
   const train = Array.from({ length: opts.train ?? 20 }, (_, i) => fmt(i));
-  if (opts.longRecordTokens) train.push(JSON.stringify({ prompt: 'あ'.repeat(opts.longRecordTokens), completion: 'い' }));
+  if (opts.longRecordTokens) train.push({ prompt: 'あ'.repeat(opts.longRecordTokens), completion: 'い' });
   const validation = Array.from({ length: opts.validation ?? 5 }, (_, i) => fmt(100 + i));
-  objects.put('artifacts', `runs/${runId}/prepared/train.jsonl`, `${train.join('\n')}\n`);
-  if (validation.length) objects.put('artifacts', `runs/${runId}/prepared/validation.jsonl`, `${validation.join('\n')}\n`);
-  if (opts.test) objects.put('artifacts', `runs/${runId}/prepared/test.jsonl`, `${Array.from({ length: opts.test }, (_, i) => fmt(200 + i)).join('\n')}\n`);
-  objects.put('artifacts', `runs/${runId}/manifest.json`, JSON.stringify({ runId, files: { train: { key: `runs/${runId}/prepared/train.jsonl` } } }));
+  const test = Array.from({ length: opts.test ?? 0 }, (_, i) => fmt(200 + i));
+  for (const o of preparedSets(runId, resolveRunConfig(opts.config ?? {}), { train, validation, test })) objects.put('artifacts', o.key, o.body);
 }
 
 /** A run as data preparation leaves it: in `submitting`, with counts. */

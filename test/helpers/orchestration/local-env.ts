@@ -13,6 +13,7 @@ import { buildMessage } from '../../../shared/messages/envelope';
 import { DatasetPrepared } from '../../../shared/messages/pipeline';
 import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
 import type { Run } from '../../../shared/runs/run';
+import { preparedSets } from '../prep/prepared-sets';
 
 /**
  * The embedded stack for the orchestration's integration tests, in one place so it can later be swapped for the
@@ -217,15 +218,9 @@ export async function givenPreparedRun(
   config: RunConfigInput,
   data: { train: unknown[]; validation?: unknown[]; test?: unknown[] },
 ): Promise<string> {
-  const put = (key: string, body: string) => env.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
-  const jsonl = (rows: unknown[]) => `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`;
-  await put(`runs/${runId}/prepared/train.jsonl`, jsonl(data.train));
-  if (data.validation?.length) await put(`runs/${runId}/prepared/validation.jsonl`, jsonl(data.validation));
-  if (data.test?.length) await put(`runs/${runId}/prepared/test.jsonl`, jsonl(data.test));
-  await put(
-    `runs/${runId}/manifest.json`,
-    JSON.stringify({ runId, files: { train: { key: `runs/${runId}/prepared/train.jsonl`, records: data.train.length } } }),
-  );
+  for (const o of preparedSets(runId, resolveRunConfig(config), data)) {
+    await env.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: o.key, Body: o.body }));
+  }
   const at = new Date().toISOString();
   const run: Run = {
     runId,

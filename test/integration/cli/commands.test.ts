@@ -8,7 +8,8 @@ import { startStack, type Stack } from '../../../local/stack';
 import { parseMessage } from '../../../shared/messages/envelope';
 import { RunCancel, RunResume } from '../../../shared/messages/control';
 import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
-import { manifestJson, trainingCsv, validationCsv } from '../../unit/report/report-fixture';
+import type { Run } from '../../../shared/runs/run';
+import { reportFixture, trainingCsv, validationCsv } from '../../unit/report/report-fixture';
 import { btp, seedRun, type Fakes } from './cli-harness';
 
 /**
@@ -21,7 +22,8 @@ describe('btp against the local stack', () => {
   const fakes: Fakes = { deleted: [], answers: [] };
   const cli = (...args: string[]) => btp(stack, fakes, ...args);
   const jobArn = 'arn:aws:bedrock:us-east-1:000000000000:model-customization-job/amazon.titan-text-lite-v1:0:4k/abc123def456';
-  const counts = { input: 1000, kept: 900, filtered: 80, rejected: 20, byReason: { 'filtered:too_long': 50, 'filtered:duplicate': 30, 'rejected:bad_json': 20 }, train: 700, validation: 100, test: 50 };
+  let counts: Run['counts'];
+  let manifestText: string;
   const ev = (type: string) => ({ type });
 
   const drain = async (queueUrl: string) => {
@@ -35,6 +37,7 @@ describe('btp against the local stack', () => {
   };
 
   beforeAll(async () => {
+    ({ manifestText, run: { counts } } = await reportFixture());
     stack = await startStack({ functions: 'none' });
     store = new DynamoRunStore(DynamoDBDocumentClient.from(stack.clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } }), stack.tableName('RunsTable'));
     const toSubmitting = async (runId: string) => {
@@ -54,9 +57,9 @@ describe('btp against the local stack', () => {
 
     const artifacts = stack.bucketName('ArtifactsBucket');
     const put = (Key: string, Body: string) => stack.clients.s3.send(new PutObjectCommand({ Bucket: artifacts, Key, Body }));
-    await put('runs/r-ok/manifest.json', JSON.stringify(manifestJson));
+    await put('runs/r-ok/manifest.json', manifestText);
     await put('runs/r-ok/output/model-customization-job-abc123def456/training_artifacts/step_wise_training_metrics.csv', trainingCsv);
-    await put('runs/r-ok/output/model-customization-job-abc123def456/validation_artifacts/post_fine_tuning_validation/validation/validation_metrics.csv', validationCsv);
+    await put('runs/r-ok/output/model-customization-job-abc123def456/validation_artifacts/post_fine_tuning_validation/validation_metrics.csv', validationCsv);
     await put('runs/r-ok/prepared/train.jsonl', '{"prompt":"a","completion":"b"}\n');
   });
   afterAll(() => stack?.stop());
@@ -72,7 +75,7 @@ describe('btp against the local stack', () => {
       const { runs } = r.json<{ runs: Array<Record<string, unknown>> }>();
       expect(runs.map((x) => x.runId)).toEqual(['r-training', 'r-failed', 'r-ok']);
       expect(Object.keys(runs[0]!).sort()).toEqual(expect.arrayContaining(['runId', 'status', 'createdAt', 'updatedAt', 'source']));
-      expect(runs[2]).toMatchObject({ runId: 'r-ok', status: 'succeeded', counts: { input: 1000 }, costEstimateUsd: 3.46 });
+      expect(runs[2]).toMatchObject({ runId: 'r-ok', status: 'succeeded', counts: { input: 72 }, costEstimateUsd: 3.46 });
     });
 
     it('filters by status and time, and shows a table for people', async () => {
@@ -195,7 +198,7 @@ describe('btp against the local stack', () => {
       expect((await store.listEvents('r-ok')).at(-1)).toMatchObject({ type: 'run.cleaned', detail: { deleted: ['model', 'artifacts'] } });
       // put the artifacts back for the report test
       const put = (Key: string, Body: string) => stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.bucketName('ArtifactsBucket'), Key, Body }));
-      await put('runs/r-ok/manifest.json', JSON.stringify(manifestJson));
+      await put('runs/r-ok/manifest.json', manifestText);
       await put('runs/r-ok/output/model-customization-job-abc123def456/training_artifacts/step_wise_training_metrics.csv', trainingCsv);
     });
 
@@ -258,10 +261,10 @@ describe('btp against the local stack', () => {
       }
     });
 
-    it('--print prints the Markdown summary, with lengths counted from the prepared sets when the manifest has none', async () => {
-      await stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.bucketName('ArtifactsBucket'), Key: 'runs/r-failed/prepared/train.jsonl', Body: '{"prompt":"abc","completion":"de"}\n' }));
+    it('--print prints the Markdown summary of a run that failed before its job, from the run and its manifest', async () => {
+      await stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.bucketName('ArtifactsBucket'), Key: 'runs/r-failed/manifest.json', Body: manifestText }));
       const r = await cli('report', 'r-failed', '--print');
-      expect(r.stdout).toContain('limit 1,500 (dashed), 50 records at or past it');
+      expect(r.stdout).toContain('limit 300 (dashed), 6 records at or past it');
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('# Run report: r-failed');
       expect(r.stdout).toContain('| failure | [submit] ValidationException');

@@ -3,7 +3,7 @@ import { handler as submit } from '../../../services/submit/handler';
 import { handler as monitor } from '../../../services/monitor/handler';
 import { handler as provision } from '../../../services/provision/handler';
 import { handler as evaluate } from '../../../services/evaluate/handler';
-import { readEvaluationSamples } from '../../../shared/report/inputs';
+import { EvaluationSample, readJsonLines } from '../../../shared/artifacts';
 import type { Run } from '../../../shared/runs/run';
 import { BUCKET, drive, givenPreparedRun, records, send, startLocalEnv, type LocalEnv } from '../../helpers/orchestration/local-env';
 
@@ -51,6 +51,6 @@ describe('a fine-tuning run tries its new model before it succeeds', () => {
     expect(lines[1]!.modelOutput).toBe(train[1]!.completion);
     expect(train.map((t) => t.completion)).toContain(lines[2]!.modelOutput);
     // which is what the run report reads
-    expect(readEvaluationSamples(text)).toHaveLength(3);
+    expect(readJsonLines(EvaluationSample, text, r.evaluation!.samplesKey)).toHaveLength(3);
   });
 });

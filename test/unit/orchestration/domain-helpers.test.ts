@@ -1,7 +1,7 @@
 import { findPrices, PRICES } from '../../../shared/catalog/prices';
 import { backoffSeconds, sqsDelay } from '../../../shared/orchestration/backoff';
 import { budgetProblem, estimateCost } from '../../../shared/orchestration/cost';
-import { parseMetricsCsv, readJobMetrics } from '../../../shared/orchestration/metrics';
+import { ArtifactError, finalLoss, parseMetricsCsv, readJobMetrics } from '../../../shared/artifacts';
 import { jobName, parseJobName, parseThroughputName, runIdNameProblem, throughputName } from '../../../shared/orchestration/naming';
 import { ProvisioningConfig } from '../../../shared/config/run-config';
 import { MemoryObjects } from '../../helpers/orchestration/fakes';
@@ -68,19 +68,23 @@ describe('cost estimate', () => {
 });
 
 describe('metrics files', () => {
-  it('reads the documented layout, preferring the job folder', async () => {
+  it('reads the documented layout, in the job\'s own folder', async () => {
     const objects = new MemoryObjects();
     const out = 'runs/r1/output/model-customization-job-abcdefabcdef';
     objects.put('b', `${out}/training_artifacts/step_wise_training_metrics.csv`, 'step_number,epoch_number,training_loss,perplexity\n0,0,2.5,12.1\n1,0,1.25,3.4\n');
-    objects.put('b', `${out}/validation_artifacts/post_fine_tuning_validation/validation/validation_metrics.csv`, 'step_number,epoch_number,validation_loss,perplexity\n1,0,1.5,4.4\n');
+    objects.put('b', `${out}/validation_artifacts/post_fine_tuning_validation/validation_metrics.csv`, 'step_number,epoch_number,validation_loss,perplexity\n1,0,1.5,4.4\n');
     objects.put('b', 'runs/r1/output/model-customization-job-000000000000/training_artifacts/step_wise_training_metrics.csv', 'step_number,epoch_number,training_loss\n0,0,9\n');
-    const m = await readJobMetrics(objects, 'b', 'runs/r1/output/', 'arn:aws:bedrock:us-east-1:000000000000:model-customization-job/amazon.titan-text-lite-v1:0:4k/abcdefabcdef');
-    expect(m.training).toMatchObject({ rows: 2, finalLoss: 1.25, finalEpoch: 0 });
-    expect(m.validation).toMatchObject({ rows: 1, finalLoss: 1.5 });
+    const m = await readJobMetrics((k) => objects.getText('b', k), 'runs/r1/output/', 'arn:aws:bedrock:us-east-1:000000000000:model-customization-job/amazon.titan-text-lite-v1:0:4k/abcdefabcdef');
+    expect(m.training?.points).toEqual([{ step: 0, epoch: 0, loss: 2.5 }, { step: 1, epoch: 0, loss: 1.25 }]);
+    expect(finalLoss(m.training)).toBe(1.25);
+    expect(finalLoss(m.validation)).toBe(1.5);
+    expect(await readJobMetrics((k) => objects.getText('b', k), 'runs/r1/output/', 'arn:aws:bedrock:us-east-1:000000000000:model-customization-job/x/none')).toEqual({});
   });
-  it('tolerates the Nova columns and unnamed loss columns', () => {
-    expect(parseMetricsCsv('k', 'step_number,epoch_number,training_loss\n1,0,1.62\n2,0,1.34\n', 'training_loss').finalLoss).toBe(1.34);
-    expect(parseMetricsCsv('k', 'a,b,loss_x,perplexity\n1,0,0.9,2.4\n', 'validation_loss').finalLoss).toBe(0.9);
-    expect(parseMetricsCsv('k', '', 'training_loss')).toEqual({ key: 'k', rows: 0 });
+  it('finds the columns by name, with or without perplexity, and names the key and line of a bad file', () => {
+    expect(parseMetricsCsv('step_number,epoch_number,training_loss\r\n1,0,1.62\r\n2,0,1.34\r\n', 'training', 'k').at(-1)).toEqual({ step: 2, epoch: 0, loss: 1.34 });
+    expect(parseMetricsCsv('\uFEFFepoch_number,step_number,perplexity,validation_loss\n0,5,2.4,0.9\n', 'validation', 'k')).toEqual([{ step: 5, epoch: 0, loss: 0.9 }]);
+    expect(parseMetricsCsv('step_number,epoch_number,training_loss\n', 'training', 'k')).toEqual([]);
+    expect(() => parseMetricsCsv('a,b,loss_x\n1,0,0.9\n', 'training', 'out/m.csv')).toThrow(new ArtifactError('out/m.csv line 1: no step_number column in the header "a,b,loss_x"', 'out/m.csv'));
+    expect(() => parseMetricsCsv('step_number,epoch_number,training_loss\n1,0,0.9\n2,0,nan?\n', 'training', 'out/m.csv')).toThrow(/out\/m.csv line 3: training_loss is "nan\?", not a number/);
   });
 });

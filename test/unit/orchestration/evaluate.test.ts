@@ -6,7 +6,7 @@ import { sweep } from '../../../services/sweeper/sweeper';
 import type { RunConfigInput } from '../../../shared/config/run-config';
 import { evaluationPlan } from '../../../shared/orchestration/evaluation';
 import { BedrockCallError } from '../../../shared/orchestration/ports';
-import { readEvaluationSamples } from '../../../shared/report/inputs';
+import { EvaluationSample, readJsonLines } from '../../../shared/artifacts';
 import { makeRun, makeWorld, putPrepared } from '../../helpers/orchestration/fakes';
 
 const RUN = 'run-eval';
@@ -86,12 +86,8 @@ describe('evaluate', () => {
     const lines = sampleLines(w);
     expect(lines).toHaveLength(3);
     expect(lines[0]).toEqual({ index: 0, kind: 'prompt-completion', prompt: '質問 200: これは何ですか？', reference: '答え 200: テストです。', modelOutput: 'answer to 質問 200: これは何ですか？' });
-    // which the report reads as model output and reference
-    expect(readEvaluationSamples(w.objects.files.get(`artifacts/${SAMPLES_KEY}`)!)[0]).toEqual({
-      prompt: '質問 200: これは何ですか？',
-      reference: '答え 200: テストです。',
-      completion: 'answer to 質問 200: これは何ですか？',
-    });
+    // which the report reads through the same schema
+    expect(readJsonLines(EvaluationSample, w.objects.files.get(`artifacts/${SAMPLES_KEY}`)!, SAMPLES_KEY)).toEqual(lines);
     // and the run succeeded through evaluating, with the samples recorded
     const r = await run(w);
     expect(r.status).toBe('succeeded');

@@ -1,7 +1,8 @@
 import { countsBalance } from '../../../shared/prep/counts';
 import { gzip, shiftJis, toDelimited, utf16le } from '../../helpers/prep/fixtures';
 import { runPipeline } from '../../helpers/prep/pipeline';
-import { lengthHistogram, readManifest } from '../../../shared/report/inputs';
+import { SplitManifest } from '../../../shared/artifacts';
+import { lengthBins } from '../../../shared/prep/stats';
 
 const rec = (i: number, extra: Record<string, unknown> = {}) => ({ instruction: `質問${i}`, input: '', output: `答え${i}`, category: 'open_qa', ...extra });
 const jsonl = (lines: string[]) => lines.join('\n') + '\n';
@@ -211,8 +212,9 @@ describe('the manifest carries the length histogram the report draws', () => {
     const h = r.manifest().lengthHistogram;
     const dropped = r.run!.counts!.byReason['filtered:too_long_chars']!;
     expect(dropped).toBeGreaterThan(0);
-    expect(h.bins).toEqual(lengthHistogram(['train', 'validation', 'test'].flatMap((s) => r.prepared(s as 'train')), 100, dropped));
+    const prepared = ['train', 'validation', 'test'].flatMap((s) => r.prepared(s as 'train')).map((l) => JSON.parse(l) as { prompt: string; completion: string });
+    expect(h.bins).toEqual(lengthBins(prepared.map((p) => [...(p.prompt + p.completion)].length), 100, dropped));
     expect(h.bins.reduce((s, b) => s + b.count, 0)).toBe(45 + dropped);
-    expect(readManifest(r.manifest()).lengths).toMatchObject({ limit: 100, bins: h.bins, p50: h.p50, max: h.max });
+    expect(SplitManifest.parse(r.manifest()).lengthHistogram).toMatchObject({ limit: 100, bins: h.bins });
   });
 });
