@@ -1,0 +1,61 @@
+import { KeptMeta, readJsonLines, RejectLine, REJECT_REASONS, SplitManifest } from '../../../shared/artifacts';
+import { parseMetaBytes } from '../../../shared/prep/records';
+import { ARTIFACTS, runPipeline } from '../../helpers/prep/pipeline';
+
+/**
+ * Transform writes meta and reject lines by hand and split reads meta lines with a byte reader, for speed (see
+ * shared/artifacts/index.ts): this runs the real steps over input with records of every outcome, in several chunks,
+ * and checks what they wrote against the schemas, line for line.
+ */
+const rec = (i: number, over: Record<string, unknown> = {}) =>
+  JSON.stringify({ instruction: `質問 ${i % 40}`, input: i % 3 ? '' : `文脈 ${i}`, output: `答え ${i % 40}`, category: ['open_qa', 'say "hi"', 'back\\slash', 'qa'][i % 4], ...over });
+const lines = [
+  ...Array.from({ length: 120 }, (_, i) => rec(i)),
+  rec(500, { output: '長'.repeat(200) }),
+  rec(501, { output: '' }),
+  rec(502, { output: 5 }),
+  rec(503, { output: ['x'] }),
+  JSON.stringify({ instruction: 'no output' }),
+  '[1, 2]',
+  '{"instruction": "cut',
+];
+
+describe('what the steps write matches the artifact schemas', () => {
+  let r: Awaited<ReturnType<typeof runPipeline>>;
+  beforeAll(async () => {
+    r = await runPipeline(lines.join('\n'), 'datasets/all.jsonl', { prep: { filters: { maxChars: 100 }, chunkBytes: 2000 }, split: { train: 20, validation: 5, test: 5 } });
+  });
+  const keys = (part: string) => r.objects.keys(ARTIFACTS).filter((k) => k.endsWith(part));
+
+  it('meta.jsonl: the byte reader gives what the schema reads, for every line', () => {
+    const metaKeys = keys('/meta.jsonl');
+    expect(metaKeys.length).toBeGreaterThan(2);
+    let n = 0;
+    for (const key of metaKeys) {
+      const text = r.objects.text(ARTIFACTS, key);
+      const bySchema = readJsonLines(KeptMeta, text, key);
+      const byBytes = text.split('\n').filter(Boolean).map((l) => parseMetaBytes(Buffer.from(l)));
+      expect(byBytes).toEqual(bySchema);
+      n += bySchema.length;
+    }
+    // categories with a quote or a backslash take the byte reader's fallback
+    expect(n).toBeGreaterThan(40);
+  });
+
+  it('rejects.jsonl, the chunks\' and the run\'s: every line a RejectLine, every reason one the union names', () => {
+    const rejectKeys = keys('rejects.jsonl');
+    const reasons = new Set<string>();
+    for (const key of rejectKeys) for (const line of readJsonLines(RejectLine, r.objects.text(ARTIFACTS, key), key)) reasons.add(line.reason);
+    expect([...reasons].sort()).toEqual(
+      ['filtered:duplicate', 'filtered:empty', 'filtered:too_long_chars', 'rejected:missing_field', 'rejected:not_json', 'rejected:not_object', 'rejected:wrong_type'].sort(),
+    );
+    expect(REJECT_REASONS).toEqual(expect.arrayContaining([...reasons]));
+  });
+
+  it('manifest.json parses, and its counts add up by reason', () => {
+    const m = SplitManifest.parse(r.manifest());
+    const reasons = Object.values(m.counts.byReason).reduce((s, n) => s + (n ?? 0), 0);
+    expect(reasons).toBe(m.counts.filtered + m.counts.rejected);
+    expect(m.outputs.train.tokens).toBe(m.lengths.train.tokens.total);
+  });
+});
