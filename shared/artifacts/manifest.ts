@@ -24,6 +24,7 @@ export type PreparedFile = z.infer<typeof PreparedFile>;
 
 /** count, total, min, max, mean, median and 95th percentile of a list of numbers (shared/prep/stats.ts). */
 export const Summary = z.object({ count, total: z.number(), min: z.number(), max: z.number(), mean: z.number(), p50: z.number(), p95: z.number() });
+export type Summary = z.infer<typeof Summary>;
 
 /** A histogram bin: records of length in [from, to). */
 export const LengthBin = z.object({ from: z.number(), to: z.number(), count });

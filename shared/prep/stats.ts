@@ -1,14 +1,6 @@
-import type { LengthBin } from '../artifacts/manifest';
-/** Summary of a list of numbers for the manifest: count, min, max, mean, median and 95th percentile, total. */
-export interface Summary {
-  count: number;
-  total: number;
-  min: number;
-  max: number;
-  mean: number;
-  p50: number;
-  p95: number;
-}
+import type { LengthBin, Summary } from '../artifacts/manifest';
+/** Summary of a list of numbers for the manifest (its schema: shared/artifacts/manifest.ts). */
+export type { Summary };
 
 export function summarize(values: number[]): Summary {
   if (values.length === 0) return { count: 0, total: 0, min: 0, max: 0, mean: 0, p50: 0, p95: 0 };
