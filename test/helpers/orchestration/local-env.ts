@@ -219,7 +219,7 @@ export async function givenPreparedRun(
   data: { train: unknown[]; validation?: unknown[]; test?: unknown[] },
 ): Promise<string> {
   for (const o of preparedSets(runId, resolveRunConfig(config), data)) {
-    await env.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: o.key, Body: o.body }));
+    await env.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: o.key, Body: o.body, ContentLength: Buffer.byteLength(o.body) }));
   }
   const at = new Date().toISOString();
   const run: Run = {
