@@ -159,35 +159,37 @@ async function readCandidates(store: ArtifactStore, chunks: ChunkResult[], dedup
   const best = new Map<string, number>();
   const kept: KeptRecords = { candidates: [], reps: [], notes: chunks.map(() => new LineNotes()), lineOffsets: lineOffsetsOf(chunks), lines: 0, bytes: 0 };
   const { candidates, reps } = kept;
+  let lines = 0;
+  let bytes = 0;
   await readingAhead(store, chunks.map((c) => c.metaKey), async (next) => {
     for (const [j] of chunks.entries()) {
       const notes = kept.notes[j]!;
       const offset = kept.lineOffsets[j]!;
-      await eachLineBytes(await next(), (bytes) => {
-        const meta = parseMetaBytes(bytes);
+      await eachLineBytes(await next(), (metaLine) => {
+        const meta = parseMetaBytes(metaLine);
         const line = offset && meta.l !== undefined ? meta.l + offset : meta.l;
         const key = dedup ? meta.k : `${meta.k}@${meta.p}.${meta.q}`;
         let ci = best.get(key);
         if (ci === undefined) {
           ci = candidates.push(candidateOf(key, meta, line)) - 1;
           best.set(key, ci);
-          reps.push(kept.lines);
+          reps.push(lines);
         } else {
           const prev = candidates[ci]!;
           // Chunks are read in source order, so the first seen is the first; this only guards that assumption.
           if (meta.p < prev.position || (meta.p === prev.position && meta.q < prev.piece)) {
             candidates[ci] = candidateOf(key, meta, line);
-            reps[ci] = kept.lines;
+            reps[ci] = lines;
           }
         }
         notes.push(ci, line, meta.w);
-        kept.lines++;
-        kept.bytes += meta.b + 1;
+        lines++;
+        bytes += meta.b + 1;
         return undefined;
       });
     }
   });
-  return kept;
+  return { ...kept, lines, bytes };
 }
 
 /**
