@@ -1,4 +1,4 @@
-import { DUPLICATE } from './records';
+import { DUPLICATE } from '../artifacts/reasons';
 
 const DUPLICATE_HEAD = Buffer.from(`{"reason":"${DUPLICATE}","detail":"same text as line `);
 const OF_CHUNK = Buffer.from(' of chunk ');

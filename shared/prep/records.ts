@@ -25,8 +25,6 @@ export interface SourceRecord {
   error?: { reason: RejectReason; detail: string; field?: string };
 }
 
-export { DUPLICATE };
-
 export interface ChunkSink {
   /** A kept record: its metadata line (JSON) and its Bedrock record line, as UTF-8 bytes. */
   kept(meta: string, record: Buffer): void;
