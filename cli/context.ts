@@ -9,7 +9,7 @@ import { DynamoRunStore } from '../shared/runs/dynamo-run-store';
 import { CliError } from './io';
 
 /** The pipeline's steps, each with a queue `<stack>-<step>` and a dead-letter queue `<stack>-<step>-dlq`. */
-export const STEPS = ['ingest', 'transform', 'split', 'submit', 'monitor', 'provision'] as const;
+export const STEPS = ['ingest', 'transform', 'split', 'submit', 'monitor', 'provision', 'evaluate', 'report'] as const;
 export type Step = (typeof STEPS)[number];
 
 /** The resources a command works on, however they were found (env of the local stack, or a deployed stage). */

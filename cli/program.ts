@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { buildContext, type CliContext, type GlobalOptions } from './context';
+import { buildContext, STEPS, type CliContext, type GlobalOptions } from './context';
 import { CliError, formatError, processIo, type Io } from './io';
 import { cancel, cleanup, redrive, resume } from './commands/control';
 import { report } from './commands/report';
@@ -99,10 +99,10 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
 
   program
     .command('redrive <queue>')
-    .description('move dead-lettered messages back to their queue (ingest, transform, split, submit, monitor, provision)')
-    .option('--max <n>', 'move at most this many')
+    .description(`move dead-lettered messages back to their queue (${STEPS.join(', ')}), listing each with its btp-error`)
+    .option('--max <n>', 'move at most this many (default: as many as the dead-letter queue held when the redrive began)')
     .option('-y, --yes', 'do not ask for confirmation')
-    .option('--json', 'JSON: { queue, from, to, moved, invalid, byReason }')
+    .option('--json', 'JSON: { queue, from, to, max, moved, left, returned, invalid, byReason, messages }')
     .action(action((c, q: string, o: Parameters<typeof redrive>[3]) => redrive(c, io, q, o)));
 
   program

@@ -1,5 +1,12 @@
 import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, type MessageAttributeValue } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type MessageAttributeValue,
+} from '@aws-sdk/client-sqs';
 import { buildPublish } from '../../shared/aws/queues';
 import { RunCancel, RunResume } from '../../shared/messages/control';
 import type { z } from 'zod';
@@ -151,49 +158,95 @@ async function deletePrefix(ctx: CliContext, bucket: string, prefix: string): Pr
   return count;
 }
 
+interface Redriven {
+  messageId: string;
+  type?: string;
+  runId?: string;
+  /** The `btp-error` the pipeline attached when it dead-lettered the message as invalid. */
+  error?: string;
+}
+
+/** What a dead-lettered body says it is, for the listing; a body that is not an envelope says nothing. */
+function describeBody(body: string | undefined): { type?: string; runId?: string } {
+  try {
+    const parsed = JSON.parse(body ?? '') as { type?: unknown; runId?: unknown };
+    return { type: typeof parsed.type === 'string' ? parsed.type : undefined, runId: typeof parsed.runId === 'string' ? parsed.runId : undefined };
+  } catch {
+    return {};
+  }
+}
+
+/** Messages in a queue, those another reader holds (in flight) included. */
+async function queueDepth(ctx: CliContext, url: string): Promise<number> {
+  const attributes = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] as const;
+  const out = await ctx.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: [...attributes] }));
+  return attributes.reduce((sum, a) => sum + Number(out.Attributes?.[a] ?? 0), 0);
+}
+
 /**
- * Moves dead-lettered messages back to their step's queue, with a count. Messages the pipeline dead-lettered as
- * invalid (a `btp-error` attribute) fail validation again unless the consumer changed, so they are counted apart.
+ * Moves dead-lettered messages back to their step's queue and lists each one moved, with the `btp-error` the
+ * pipeline attached when it rejected it as invalid (those come back unless the consumer changed).
+ *
+ * Bounded: at most `--max`, by default the number of messages the dead-letter queue held when the redrive began. A
+ * message the consumer rejects again at once lands back in the dead-letter queue as a new message with the same
+ * body; it is recognised by its body's digest and left there, so a redrive never chases its own output.
  */
 export async function redrive(ctx: CliContext, io: Io, queue: string, opts: { max?: string; yes?: boolean; json?: boolean }): Promise<number> {
   const step = queue.replace(/-dlq$/, '') as Step;
   if (!STEPS.includes(step)) throw new CliError(`no queue ${queue}`, `use one of ${STEPS.join(', ')}`, 2);
-  const max = opts.max ? Number(opts.max) : Infinity;
+  if (opts.max !== undefined && !/^\d+$/.test(opts.max)) throw new CliError(`--max ${opts.max} is not a whole number`, 'e.g. --max 10', 2);
   const [source, target] = await Promise.all([ctx.names.dlqUrl(step), ctx.names.queueUrl(step)]);
-  if (!opts.yes && !(await io.confirm(`Move messages from ${step}'s dead-letter queue back to ${step}?`))) {
+  const waiting = await queueDepth(ctx, source);
+  const max = opts.max !== undefined ? Number(opts.max) : waiting;
+  if (!opts.yes && !(await io.confirm(`Move up to ${max} of the ${waiting} message(s) in ${step}'s dead-letter queue back to ${step}?`))) {
     throw new CliError('not confirmed; nothing was moved', `re-run with --yes`, 1);
   }
-  let moved = 0;
-  let invalid = 0;
-  const reasons = new Map<string, number>();
-  while (moved < max) {
+  const moved: Redriven[] = [];
+  const movedBodies = new Set<string>();
+  const seen = new Set<string>();
+  let returned = 0;
+  const began = ctx.now().getTime() - 1000;
+  while (moved.length < max) {
     const out = await ctx.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: source, MaxNumberOfMessages: Math.min(10, max - moved), WaitTimeSeconds: 1, VisibilityTimeout: 60, MessageAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({ QueueUrl: source, MaxNumberOfMessages: Math.min(10, max - moved.length), WaitTimeSeconds: 1, VisibilityTimeout: 60, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['SentTimestamp'] }),
     );
-    const messages = out.Messages ?? [];
+    const all = out.Messages ?? [];
+    // Back already (moved by this redrive and dead-lettered again since it began), or received twice: left there.
+    const back = all.filter((m) => movedBodies.has(m.MD5OfBody!) && Number(m.Attributes?.SentTimestamp ?? Infinity) >= began && !seen.has(m.MessageId!));
+    const again = all.filter((m) => back.includes(m) || seen.has(m.MessageId!));
+    const messages = all.filter((m) => !again.includes(m));
+    for (const m of all) seen.add(m.MessageId!);
+    returned += back.length;
+    if (again.length) {
+      await ctx.sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: source, Entries: again.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })) }));
+    }
     if (!messages.length) break;
     // Sent first, deleted after: a crash in between duplicates a message, never loses one (consumers are idempotent).
     const entries = messages.map((m, i) => {
       const attrs: Record<string, MessageAttributeValue> = { ...(m.MessageAttributes ?? {}) };
-      const reason = attrs['btp-error']?.StringValue;
-      if (reason) {
-        invalid++;
-        const key = reason.slice(0, 120);
-        reasons.set(key, (reasons.get(key) ?? 0) + 1);
-      }
+      moved.push({ messageId: m.MessageId!, ...describeBody(m.Body), error: attrs['btp-error']?.StringValue });
       for (const k of Object.keys(attrs)) if (k.startsWith('btp-')) delete attrs[k];
       return { Id: String(i), MessageBody: m.Body!, MessageAttributes: Object.keys(attrs).length ? attrs : undefined };
     });
     const sent = await ctx.sqs.send(new SendMessageBatchCommand({ QueueUrl: target, Entries: entries }));
     if (sent.Failed?.length) throw new CliError(`${sent.Failed.length} message(s) could not be sent back to ${step}: ${sent.Failed[0]!.Message}`, 'they stay in the dead-letter queue; run the redrive again', 1, { stage: step });
     await ctx.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: source, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
-    moved += messages.length;
+    for (const m of messages) movedBodies.add(m.MD5OfBody!);
   }
-  const byReason = Object.fromEntries(reasons);
-  if (opts.json) io.out(JSON.stringify({ queue: step, from: source, to: target, moved, invalid, byReason }, null, 2));
-  else {
-    io.out(`moved ${moved} message(s) from ${step}'s dead-letter queue back to ${step}`);
-    if (invalid) io.out(`${invalid} of them had been rejected as invalid; unless ${step} changed they will come back:\n${[...reasons].map(([r, n]) => `  ${n} x ${r}`).join('\n')}`);
+  const left = await queueDepth(ctx, source);
+  const invalid = moved.filter((m) => m.error);
+  const byReason: Record<string, number> = {};
+  for (const m of invalid) byReason[m.error!.slice(0, 120)] = (byReason[m.error!.slice(0, 120)] ?? 0) + 1;
+  if (opts.json) {
+    io.out(JSON.stringify({ queue: step, from: source, to: target, max, moved: moved.length, left, returned, invalid: invalid.length, byReason, messages: moved }, null, 2));
+    return 0;
   }
+  io.out(`moved ${moved.length} message(s) from ${step}'s dead-letter queue back to ${step}; ${left} left in the dead-letter queue`);
+  for (const m of moved) {
+    io.out(`  ${m.messageId}  ${m.type ?? '(not a pipeline message)'}${m.runId ? ` run ${m.runId}` : ''}${m.error ? `\n      btp-error: ${m.error}` : ''}`);
+  }
+  if (returned) io.out(`${returned} of them were rejected again at once and are back in the dead-letter queue (left there, not moved again)`);
+  if (invalid.length) io.out(`${invalid.length} had been rejected as invalid; unless ${step} changed they will come back`);
+  if (left && moved.length >= max && opts.max === undefined) io.out(`the redrive stops at what the queue held when it began (${max}); run it again for the rest`);
   return 0;
 }

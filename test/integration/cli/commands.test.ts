@@ -237,6 +237,35 @@ describe('btp against the local stack', () => {
       expect((await cli('redrive', 'transform', '--yes')).stdout).toContain('moved 0 message(s)');
       expect((await cli('redrive', 'nowhere', '--yes')).code).toBe(2);
     });
+
+    it('stops at --max, and says how many it left and each moved message\'s btp-error', async () => {
+      const dlq = stack.queueUrl('SplitDLQ');
+      for (const n of [1, 2, 3]) {
+        const body = JSON.stringify({ type: 'split.requested', runId: `r-dl-${n}` });
+        await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: body, MessageAttributes: { 'btp-error': { DataType: 'String', StringValue: `bad ${n}` } } }));
+      }
+      const r = await cli('redrive', 'split', '--max', '2', '--yes');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('moved 2 message(s) from split\'s dead-letter queue back to split; 1 left in the dead-letter queue');
+      expect(r.stdout.match(/split\.requested run r-dl-\d\n {6}btp-error: bad \d/g)).toHaveLength(2);
+      expect(await drain(stack.queueUrl('SplitQueue'))).toHaveLength(2);
+      expect((await cli('redrive', 'split', '--max', 'all', '--yes')).code).toBe(2);
+      // without --max: what the queue held when it began
+      const rest = await cli('redrive', 'split-dlq', '--yes', '--json');
+      expect(rest.json()).toMatchObject({ max: 1, moved: 1, left: 0, messages: [{ error: expect.stringMatching(/^bad \d$/) }] });
+      await drain(stack.queueUrl('SplitQueue'));
+    });
+
+    it('knows every dead-letter queue serverless.yml declares', async () => {
+      const dlqs = Object.keys(stack.topology.queues).filter((id) => id.endsWith('DLQ'));
+      expect(dlqs.length).toBeGreaterThanOrEqual(8);
+      for (const id of dlqs) {
+        const step = id.replace(/DLQ$/, '').toLowerCase();
+        const r = await cli('redrive', step, '--yes', '--json');
+        expect([step, r.code, r.stderr]).toEqual([step, 0, '']);
+        expect(r.json()).toMatchObject({ queue: step, from: stack.queueUrl(id), moved: 0 });
+      }
+    });
   });
 
   describe('report', () => {

@@ -52,4 +52,32 @@ describe('an invalid run request through the local stack', () => {
     const fakes: Fakes = { deleted: [], answers: [] };
     expect((await btp(stack, fakes, 'status', 'bad-request-1')).code).toBe(1);
   }, 60_000);
+
+  it('redrives it once: rejected again at once, it is left in the DLQ, not chased round the loop', async () => {
+    // given the invalid request of the test above in the DLQ, and ingest running (it rejects it again at once)
+    const fakes: Fakes = { deleted: [], answers: [] };
+    const dlq = stack.queueUrl('IngestDLQ');
+    // Visible or held (fauxqs counts a message whose visibility timeout ran out as held until the next receive).
+    const depth = async () => {
+      const names = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] as const;
+      const a = (await stack.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: [...names] }))).Attributes;
+      return names.reduce((n, k) => n + Number(a?.[k] ?? 0), 0);
+    };
+    const inDlq = async () => {
+      const by = Date.now() + 20_000;
+      while ((await depth()) < 1 && Date.now() < by) await new Promise((res) => setTimeout(res, 200));
+      return depth();
+    };
+    expect(await inDlq()).toBe(1);
+    await new Promise((res) => setTimeout(res, 1100)); // the test above held it for a second
+    const r = await btp(stack, fakes, 'redrive', 'ingest', '--yes');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^moved 1 message\(s\) from ingest's dead-letter queue back to ingest/);
+    expect(r.stdout).toMatch(/run\.requested run bad-request-1\n {6}btp-error: .*payload\.source\.key/);
+
+    // when it is back in the DLQ, a redrive with room for more moves it once more, and only once
+    expect(await inDlq()).toBe(1);
+    const again = await btp(stack, fakes, 'redrive', 'ingest', '--max', '5', '--yes', '--json');
+    expect(again.json()).toMatchObject({ max: 5, moved: 1, invalid: 1 });
+  }, 60_000);
 });
