@@ -34,6 +34,8 @@ export interface CliContext {
   now: () => Date;
   sleep: (ms: number) => Promise<void>;
   close(): void;
+  /** The env file the endpoints came from (`.local/stack.env` of a local stack), to name it when nothing answers. */
+  envFile?: string;
 }
 
 export interface GlobalOptions {
@@ -58,12 +60,18 @@ export function readEnvFile(file: string): Record<string, string> {
   return out;
 }
 
+/** The env file the endpoints and names come from, if any (see resolveEnv). */
+export function envFileOf(opts: GlobalOptions, env: NodeJS.ProcessEnv, cwd = process.cwd()): string | undefined {
+  const local = path.join(cwd, DEFAULT_LOCAL_ENV);
+  return opts.endpointEnv ?? env.BTP_ENDPOINT_ENV ?? (!opts.stage && !env.BTP_RUNS_TABLE && existsSync(local) ? local : undefined);
+}
+
 /**
  * The environment the CLI runs in: `--endpoint-env <file>` (or BTP_ENDPOINT_ENV) on top of the process's; with
  * neither a stage nor table names set, the local stack's `.local/stack.env` when it exists.
  */
 export function resolveEnv(opts: GlobalOptions, env: NodeJS.ProcessEnv, cwd = process.cwd()): NodeJS.ProcessEnv {
-  const file = opts.endpointEnv ?? env.BTP_ENDPOINT_ENV ?? (!opts.stage && !env.BTP_RUNS_TABLE && existsSync(path.join(cwd, DEFAULT_LOCAL_ENV)) ? path.join(cwd, DEFAULT_LOCAL_ENV) : undefined);
+  const file = envFileOf(opts, env, cwd);
   const merged: NodeJS.ProcessEnv = { ...env, ...(file ? readEnvFile(file) : {}) };
   if (opts.region) merged.AWS_REGION = opts.region;
   if (opts.profile) merged.AWS_PROFILE = opts.profile;
@@ -149,6 +157,7 @@ export function buildContext(opts: GlobalOptions, processEnv: NodeJS.ProcessEnv 
   const br = () => (bedrock ??= new BedrockClient({ region }));
   return {
     names,
+    envFile: envFileOf(opts, processEnv),
     db,
     get runs() {
       return new DynamoRunStore(db, names.table);

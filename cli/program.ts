@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { buildContext, STEPS, type CliContext, type GlobalOptions } from './context';
 import { CliError, formatError, processIo, type Io } from './io';
@@ -108,10 +109,10 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
   program
     .command('report <run>')
     .description('build the run report (written to the run\'s artifacts as report.html and report.md), then save, open or print it')
-    .option('--print', 'print it instead of saving the page here')
+    .option('--print', 'print it')
     .option('--format <md|html>', 'with --print: md (default) or html', 'md')
-    .option('--out <file>', 'where to save the page (default: ./btp-report-<run>.html)')
-    .option('--open', 'open the saved page in a browser')
+    .option('--out <dir|file>', 'save the page here too: a directory (gets btp-report-<run>.html) or a file (default: not saved)')
+    .option('--open', 'open the page in a browser (saved under --out, else in the temporary directory)')
     .option('--json', 'JSON: { runId, status, html, markdown, file }')
     .action(action((c, id: string, o: Parameters<typeof report>[3]) => report(c, io, id, o)));
 
@@ -125,10 +126,37 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
       return err.exitCode;
     }
     const e = err as Error;
+    const refused = connectionRefused(e);
+    if (refused && ctx?.envFile) {
+      io.err(
+        formatError(
+          new CliError(
+            `nothing answers at ${refused}, the endpoint ${path.relative(process.cwd(), ctx.envFile) || ctx.envFile} names: the local stack that wrote it is not running`,
+            'start it with `npm run stack` (in another terminal; it rewrites the file), or pass --stage <stage> for a deployed one',
+          ),
+        ),
+      );
+      return 1;
+    }
     io.err(`error: ${e.name}: ${e.message}\n  next: check the endpoint or stage and your credentials (AWS_PROFILE, --profile); run with BTP_DEBUG=1 for the stack trace`);
     if (process.env.BTP_DEBUG) io.err(e.stack ?? '');
     return 1;
   } finally {
     ctx?.close();
   }
+}
+
+/** `host:port` when the error (or one it wraps: a cause, an AggregateError's errors) is a refused connection. */
+export function connectionRefused(err: unknown, depth = 0): string | undefined {
+  if (!err || typeof err !== 'object' || depth > 4) return undefined;
+  const e = err as { code?: unknown; address?: unknown; port?: unknown; cause?: unknown; errors?: unknown; message?: unknown };
+  if (e.code === 'ECONNREFUSED') return typeof e.address === 'string' ? `${e.address}:${String(e.port)}` : 'the endpoint';
+  // The SDK's retry layer may keep only the text of an error from another realm (`AWS SDK error wrapper for ...`).
+  const text = typeof e.message === 'string' ? /\bECONNREFUSED (\S+)/.exec(e.message) : null;
+  if (text) return text[1];
+  for (const inner of [e.cause, ...(Array.isArray(e.errors) ? e.errors : [])]) {
+    const found = connectionRefused(inner, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
 }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { writeReport } from '../../shared/report/load';
 import type { CliContext } from '../context';
@@ -8,8 +9,8 @@ import { getRun } from './runs';
 
 /**
  * `btp report <run>`: builds the run's report from the run and its artifacts, writes it beside them
- * (`report.html`, `report.md`), then prints it (`--print`, Markdown or `--format html`) or saves the page locally
- * and opens it (`--open`).
+ * (`report.html`, `report.md`), then prints it (`--print`, Markdown or `--format html`), saves the page locally
+ * (`--out`) or opens it (`--open`).
  */
 export async function report(ctx: CliContext, io: Io, runId: string, opts: { print?: boolean; format?: string; out?: string; open?: boolean; json?: boolean }): Promise<number> {
   const run = await getRun(ctx, runId);
@@ -20,12 +21,28 @@ export async function report(ctx: CliContext, io: Io, runId: string, opts: { pri
     io.out(opts.format === 'html' ? written.html : written.markdown);
     return 0;
   }
-  const file = path.resolve(opts.out ?? `btp-report-${runId}.html`);
-  writeFileSync(file, written.html);
-  if (opts.open) openInBrowser(file, io);
+  // A local copy only when asked for: the report lives beside the artifacts, and a command run from any directory
+  // must not leave files there. `--open` without `--out` opens a copy in the temporary directory.
+  const file = opts.out || opts.open ? localFile(runId, opts.out) : undefined;
+  if (file) writeFileSync(file, written.html);
+  if (file && opts.open) openInBrowser(file, io);
   if (opts.json) io.out(JSON.stringify({ runId, status: run.status, html, markdown, file }, null, 2));
-  else io.out(`report of run ${runId} (${run.status}) written to ${html} and ${markdown}\nsaved here: ${file}${opts.open ? '' : ' (add --open to open it)'}`);
+  else {
+    io.out(`report of run ${runId} (${run.status}) written to ${html} and ${markdown}`);
+    io.out(file ? `saved here: ${file}` : 'add --out <dir> to save the page here, or --open to open it');
+  }
   return 0;
+}
+
+/** `--out <dir>` (an existing directory, or a path ending in `/`) gets `btp-report-<run>.html`; any other path is the file. */
+function localFile(runId: string, out: string | undefined): string {
+  const name = `btp-report-${runId}.html`;
+  if (!out) return path.join(mkdtempSync(path.join(tmpdir(), 'btp-report-')), name);
+  if (/[\\/]$/.test(out) || (existsSync(out) && statSync(out).isDirectory())) {
+    mkdirSync(out, { recursive: true });
+    return path.resolve(out, name);
+  }
+  return path.resolve(out);
 }
 
 function openInBrowser(file: string, io: Io) {

@@ -290,6 +290,21 @@ describe('btp against the local stack', () => {
       }
     });
 
+    it('saves no page in the working directory unless asked, and saves it under --out <dir>', async () => {
+      const r = await cli('report', 'r-ok');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('add --out <dir> to save the page here');
+      expect(existsSync(path.resolve('btp-report-r-ok.html'))).toBe(false);
+      const dir = mkdtempSync(path.join(tmpdir(), 'btp-report-'));
+      try {
+        const saved = await cli('report', 'r-ok', '--out', dir, '--json');
+        expect(saved.json()).toMatchObject({ file: path.join(dir, 'btp-report-r-ok.html') });
+        expect(readFileSync(path.join(dir, 'btp-report-r-ok.html'), 'utf8')).toContain('data-chart="loss"');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('--print prints the Markdown summary of a run that failed before its job, from the run and its manifest', async () => {
       await stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.bucketName('ArtifactsBucket'), Key: 'runs/r-failed/manifest.json', Body: manifestText }));
       const r = await cli('report', 'r-failed', '--print');
