@@ -13,8 +13,8 @@ import type { z } from 'zod';
 import { MESSAGE_QUEUE, type AnyMessageDefinition } from '../../shared/messages/queues';
 import { buildSend } from '../../shared/messages/send';
 import { artifactsLocation } from '../../shared/report/load';
-import type { Run } from '../../shared/runs/run';
 import { isTerminal } from '../../shared/runs/status';
+import { cleanedOf, modelsOf, RUN_CLEANED, RunCleanedDetail, type CleanupItem } from '../cleaned';
 import { STEPS, type CliContext, type Step } from '../context';
 import { CliError, type Io } from '../io';
 import { getRun } from './runs';
@@ -67,15 +67,20 @@ export async function resume(ctx: CliContext, io: Io, runId: string, opts: { fro
 }
 
 interface CleanupResult {
-  item: 'throughput' | 'model' | 'artifacts';
+  item: CleanupItem;
   target: string;
   outcome: 'deleted' | 'skipped' | 'absent' | 'failed';
   detail?: string;
 }
 
+/** Bedrock's answer for a throughput or model that is not there (deleted already, by a cleanup or by hand). */
+const isGone = (err: unknown) => (err as Error).name === 'ResourceNotFoundException';
+
 /**
  * Removes what a run left, one kind at a time, each only after its own confirmation (or --yes): the Provisioned
  * Throughput (billed by the hour until deleted), the custom model (billed monthly for storage), the artifacts.
+ * What an earlier cleanup deleted (the run's `run.cleaned` events) is not asked for again, and a resource already
+ * gone counts as absent: cleaning up twice succeeds and says there was nothing left.
  */
 export async function cleanup(
   ctx: CliContext,
@@ -87,60 +92,61 @@ export async function cleanup(
   if (!isTerminal(run.status)) {
     throw new CliError(`run ${runId} is still ${run.status}`, `cancel it first (\`btp cancel ${runId}\`), then clean up`, 1, { runId, stage: run.status });
   }
+  const earlier = cleanedOf(await ctx.runs.listEvents(runId));
   const all = !opts.throughput && !opts.model && !opts.artifacts;
   const results: CleanupResult[] = [];
-  const step = async (item: CleanupResult['item'], target: string | undefined, question: string, act: () => Promise<string | undefined>) => {
+  const step = async (item: CleanupItem, target: string | undefined, question: string, act: () => Promise<{ detail?: string; none?: boolean }>) => {
     if (!target) return void results.push({ item, target: '-', outcome: 'absent' });
+    const at = earlier.targets.get(target);
+    if (at) return void results.push({ item, target, outcome: 'absent', detail: `deleted by btp cleanup at ${at}` });
     if (!opts.yes && !(await io.confirm(question))) return void results.push({ item, target, outcome: 'skipped', detail: 'not confirmed' });
     try {
-      results.push({ item, target, outcome: 'deleted', detail: await act() });
+      const done = await act();
+      results.push({ item, target, outcome: done.none ? 'absent' : 'deleted', detail: done.detail });
     } catch (err) {
-      results.push({ item, target, outcome: 'failed', detail: `${(err as Error).name}: ${(err as Error).message}` });
+      if (isGone(err)) results.push({ item, target, outcome: 'absent', detail: 'already gone' });
+      else results.push({ item, target, outcome: 'failed', detail: `${(err as Error).name}: ${(err as Error).message}` });
     }
   };
   if (all || opts.throughput) {
     await step('throughput', run.provisionedModelArn, `Delete Provisioned Throughput ${run.provisionedModelArn}?`, async () => {
       await ctx.bedrock.deleteThroughput(run.provisionedModelArn!);
-      return undefined;
+      return {};
     });
   }
   if (all || opts.model) {
     const models = modelsOf(run);
-    if (!models.length) await step('model', undefined, '', async () => undefined);
+    if (!models.length) await step('model', undefined, '', async () => ({}));
     for (const arn of models) {
       const which = arn === run.modelArn ? '' : ' (made by an earlier stage or part of this chained run)';
       await step('model', arn, `Delete custom model ${arn}${which}? It cannot be recovered.`, async () => {
         await ctx.bedrock.deleteCustomModel(arn);
-        return undefined;
+        return {};
       });
     }
   }
   if (all || opts.artifacts) {
     const { bucket, prefix } = artifactsLocation(run, ctx.names.artifactsBucket);
-    await step('artifacts', `s3://${bucket}/${prefix}`, `Delete every object under s3://${bucket}/${prefix}?`, async () => `${await deletePrefix(ctx, bucket, prefix)} objects`);
+    await step('artifacts', `s3://${bucket}/${prefix}`, `Delete every object under s3://${bucket}/${prefix}?`, async () => {
+      const count = await deletePrefix(ctx, bucket, prefix);
+      return count ? { detail: `${count} objects` } : { none: true, detail: 'no objects there' };
+    });
   }
-  const deleted = results.filter((r) => r.outcome === 'deleted').map((r) => r.item);
-  if (deleted.length) await ctx.runs.update(runId, run.status, {}, { type: 'run.cleaned', detail: { deleted, by: requestedBy() } });
+  const deleted = results.filter((r) => r.outcome === 'deleted');
+  if (deleted.length) {
+    const detail: RunCleanedDetail = { deleted: [...new Set(deleted.map((r) => r.item))], targets: deleted.map((r) => r.target), by: requestedBy() };
+    await ctx.runs.update(runId, run.status, {}, { type: RUN_CLEANED, detail: RunCleanedDetail.parse(detail) });
+  }
   if (opts.json) io.out(JSON.stringify({ runId, results }, null, 2));
-  else for (const r of results) io.out(`${r.item.padEnd(10)} ${r.outcome.padEnd(8)} ${r.target}${r.detail ? `  (${r.detail})` : ''}`);
+  else {
+    for (const r of results) io.out(`${r.item.padEnd(10)} ${r.outcome.padEnd(8)} ${r.target}${r.detail ? `  (${r.detail})` : ''}`);
+    if (results.every((r) => r.outcome === 'absent')) io.out(`nothing left to delete for run ${runId}`);
+  }
   const failed = results.filter((r) => r.outcome === 'failed');
   if (failed.length) {
     throw new CliError(`${failed.map((r) => r.item).join(', ')} could not be deleted`, `check the error above and your permissions, then run \`btp cleanup ${runId} --${failed[0]!.item}\` again`, 1, { runId, stage: 'cleanup' });
   }
   return 0;
-}
-
-/**
- * Every custom model the run made, earliest first: a chained run's earlier stages and sequential parts each leave a
- * model of their own (stored, and billed, until deleted), the last is the run's model.
- */
-export function modelsOf(run: Run): string[] {
-  const arns = Object.entries(run.stages ?? {})
-    .filter(([key]) => key.startsWith('train'))
-    .map(([, record]) => record.outputs?.modelArn)
-    .filter((arn): arn is string => typeof arn === 'string');
-  if (run.modelArn) arns.push(run.modelArn);
-  return [...new Set(arns)];
 }
 
 async function deletePrefix(ctx: CliContext, bucket: string, prefix: string): Promise<number> {

@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { writeReport } from '../../shared/report/load';
+import { artifactsLocation, writeReport } from '../../shared/report/load';
+import { cleanedOf } from '../cleaned';
 import type { CliContext } from '../context';
-import type { Io } from '../io';
+import { CliError, type Io } from '../io';
 import { getRun } from './runs';
 
 /**
@@ -14,6 +15,17 @@ import { getRun } from './runs';
  */
 export async function report(ctx: CliContext, io: Io, runId: string, opts: { print?: boolean; format?: string; out?: string; open?: boolean; json?: boolean }): Promise<number> {
   const run = await getRun(ctx, runId);
+  const cleaned = cleanedOf(await ctx.runs.listEvents(runId));
+  if (cleaned.items.has('artifacts')) {
+    const { bucket, prefix } = artifactsLocation(run, ctx.names.artifactsBucket);
+    const at = cleaned.targets.get(`s3://${bucket}/${prefix}`);
+    throw new CliError(
+      `the artifacts of run ${runId} (s3://${bucket}/${prefix}) were deleted by btp cleanup${at ? ` at ${at}` : ''}: there is nothing to build a report from, and none is written back there`,
+      `the run's record is kept: \`btp status ${runId}\`, \`btp events ${runId}\``,
+      1,
+      { runId },
+    );
+  }
   const written = await writeReport(run, ctx.s3, { artifactsBucket: ctx.names.artifactsBucket, now: ctx.now });
   const html = `s3://${written.bucket}/${written.htmlKey}`;
   const markdown = `s3://${written.bucket}/${written.markdownKey}`;

@@ -1,6 +1,7 @@
 import { describeProgress, summarize } from '../../local/cli/follow';
 import type { Run, RunEvent } from '../../shared/runs/run';
 import { RUN_STATUSES, isTerminal, type RunStatus } from '../../shared/runs/status';
+import { cleanedOf, leftAfterCleanup, withoutCleaned, type Cleaned } from '../cleaned';
 import type { CliContext } from '../context';
 import { CliError, parseSince, table, type Io } from '../io';
 
@@ -29,8 +30,8 @@ export async function getRun(ctx: CliContext, runId: string): Promise<Run> {
   return run;
 }
 
-/** What to do next about a run that stopped, by where it stopped. */
-export function nextStep(run: Run): string | undefined {
+/** What to do next about a run that stopped, by where it stopped (and what a cleanup already removed). */
+export function nextStep(run: Run, cleaned?: Cleaned): string | undefined {
   if (run.status === 'failed') {
     const stage = run.failure?.stage ?? '';
     if (['ingest', 'transform', 'split', 'prepare'].some((s) => stage.includes(s))) {
@@ -38,6 +39,10 @@ export function nextStep(run: Run): string | undefined {
     }
     if (stage.includes('provision')) return `\`btp resume ${run.runId} --from provision\` buys the throughput again for the trained model`;
     return `\`btp resume ${run.runId} --from train\` (optionally with --hp key=value) submits a new training attempt on the prepared data`;
+  }
+  if (run.status === 'succeeded' && cleaned?.items.size) {
+    const left = leftAfterCleanup(run, cleaned);
+    return left.length ? `\`btp cleanup ${run.runId}\` removes what is left (${left.join(', ')})` : undefined;
   }
   if (run.status === 'succeeded') return `\`btp report ${run.runId}\` shows the run report; \`btp cleanup ${run.runId}\` removes what it left`;
   if (!isTerminal(run.status)) return `\`btp status ${run.runId}\` again later, or \`btp cancel ${run.runId}\``;
@@ -73,15 +78,18 @@ export async function list(ctx: CliContext, io: Io, opts: { status?: string; sin
 }
 
 export async function status(ctx: CliContext, io: Io, runId: string, opts: { json?: boolean }): Promise<number> {
-  const run = await getRun(ctx, runId);
+  const stored = await getRun(ctx, runId);
+  const cleaned = cleanedOf(await ctx.runs.listEvents(runId));
+  const run = withoutCleaned(stored, cleaned);
   const chunksDone = run.chunksTotal && run.status === 'preparing' ? (await ctx.runs.listChunks(runId)).length : undefined;
   if (opts.json) {
-    io.out(JSON.stringify({ run, chunksDone, next: nextStep(run) }, null, 2));
+    io.out(JSON.stringify({ run, chunksDone, cleaned: [...cleaned.targets.keys()], next: nextStep(run, cleaned) }, null, 2));
     return 0;
   }
   io.out(summarize(run, [], '').trimStart());
   io.out(`progress:    ${describeProgress(run)}${chunksDone !== undefined ? `  chunks done=${chunksDone}/${run.chunksTotal}` : ''}`);
-  const next = nextStep(run);
+  for (const [target, at] of cleaned.targets) io.out(`cleaned up:  ${target} (deleted by btp cleanup at ${at})`);
+  const next = nextStep(run, cleaned);
   if (next) io.out(`next:        ${next}`);
   return 0;
 }

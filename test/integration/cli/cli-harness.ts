@@ -26,9 +26,13 @@ export function stackEnv(stack: Stack): Record<string, string> {
 export interface Fakes {
   deleted: string[];
   answers: boolean[];
+  /** ARNs Bedrock no longer has (deleted by hand): deleting them fails as Bedrock does. */
+  gone?: string[];
 }
 
-/** A CLI context on the stack's own clients, with Bedrock deletions recorded instead of sent. */
+const notFound = (arn: string) => Object.assign(new Error(`${arn} was not found`), { name: 'ResourceNotFoundException' });
+
+/** A CLI context on the stack's own clients, with Bedrock deletions recorded instead of sent (or failed as not found). */
 export function stackContext(stack: Stack, fakes: Fakes): CliContext {
   const db = DynamoDBDocumentClient.from(stack.clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } });
   const names = resolveNames(stackEnv(stack), {}, stack.clients.sqs);
@@ -39,8 +43,14 @@ export function stackContext(stack: Stack, fakes: Fakes): CliContext {
     s3: stack.clients.s3,
     sqs: stack.clients.sqs,
     bedrock: {
-      deleteThroughput: async (arn) => void fakes.deleted.push(`throughput ${arn}`),
-      deleteCustomModel: async (arn) => void fakes.deleted.push(`model ${arn}`),
+      deleteThroughput: async (arn) => {
+        if (fakes.gone?.includes(arn)) throw notFound(arn);
+        fakes.deleted.push(`throughput ${arn}`);
+      },
+      deleteCustomModel: async (arn) => {
+        if (fakes.gone?.includes(arn)) throw notFound(arn);
+        fakes.deleted.push(`model ${arn}`);
+      },
     },
     now: () => new Date(),
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 100))),

@@ -66,6 +66,7 @@ describe('btp against the local stack', () => {
   beforeEach(() => {
     fakes.deleted.length = 0;
     fakes.answers.length = 0;
+    fakes.gone = [];
   });
 
   describe('list', () => {
@@ -188,18 +189,57 @@ describe('btp against the local stack', () => {
       expect(fakes.deleted).toEqual(['throughput arn:pt/p1']);
     });
 
+    const seedSucceeded = async (runId: string) => {
+      await store.create(seedRun(stack, runId, { status: 'succeeded', modelArn: `arn:model/${runId}`, provisionedModelArn: `arn:pt/${runId}` }), ev('run.created'));
+      const put = (Key: string, Body: string) => stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.bucketName('ArtifactsBucket'), Key, Body }));
+      await put(`runs/${runId}/manifest.json`, manifestText);
+      await put(`runs/${runId}/prepared/train.jsonl`, '{"prompt":"a","completion":"b"}\n');
+    };
+
     it('with --yes deletes the model and the artifacts, and records it on the run', async () => {
-      const r = await cli('cleanup', 'r-ok', '--model', '--artifacts', '--yes', '--json');
+      await seedSucceeded('r-clean');
+      const r = await cli('cleanup', 'r-clean', '--model', '--artifacts', '--yes', '--json');
       const results = r.json<{ results: Array<{ item: string; outcome: string; detail?: string }> }>().results;
       expect(results.map((x) => `${x.item}:${x.outcome}`)).toEqual(['model:deleted', 'artifacts:deleted']);
-      expect(results[1]!.detail).toBe('4 objects');
-      const left = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: stack.bucketName('ArtifactsBucket'), Prefix: 'runs/r-ok/' }));
+      expect(results[1]!.detail).toBe('2 objects');
+      const left = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: stack.bucketName('ArtifactsBucket'), Prefix: 'runs/r-clean/' }));
       expect(left.Contents ?? []).toHaveLength(0);
-      expect((await store.listEvents('r-ok')).at(-1)).toMatchObject({ type: 'run.cleaned', detail: { deleted: ['model', 'artifacts'] } });
-      // put the artifacts back for the report test
-      const put = (Key: string, Body: string) => stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.bucketName('ArtifactsBucket'), Key, Body }));
-      await put('runs/r-ok/manifest.json', manifestText);
-      await put('runs/r-ok/output/model-customization-job-abc123def456/training_artifacts/step_wise_training_metrics.csv', trainingCsv);
+      expect((await store.listEvents('r-clean')).at(-1)).toMatchObject({ type: 'run.cleaned', detail: { deleted: ['model', 'artifacts'] } });
+    });
+
+    it('once cleaned up: status shows no throughput nor cleanup, a second cleanup finds nothing, report writes nothing back', async () => {
+      await seedSucceeded('r-gone');
+      const before = await cli('status', 'r-gone');
+      expect(before.stdout).toContain('throughput:  arn:pt/r-gone');
+      expect(before.stdout).toMatch(/next:.*`btp cleanup r-gone`/);
+      expect((await cli('cleanup', 'r-gone', '--yes')).code).toBe(0);
+      expect(fakes.deleted).toEqual(['throughput arn:pt/r-gone', 'model arn:model/r-gone']);
+
+      const after = await cli('status', 'r-gone');
+      expect(after.code).toBe(0);
+      expect(after.stdout).not.toContain('throughput:');
+      expect(after.stdout).not.toContain('throughput=yes');
+      expect(after.stdout).not.toMatch(/next:.*cleanup/);
+      expect(after.stdout).toContain('cleaned up:  arn:pt/r-gone');
+
+      const again = await cli('cleanup', 'r-gone', '--yes');
+      expect([again.code, again.stderr]).toEqual([0, '']);
+      expect(again.stdout).toContain('nothing left to delete for run r-gone');
+      expect(fakes.deleted).toHaveLength(2);
+
+      const report = await cli('report', 'r-gone');
+      expect(report.code).toBe(1);
+      expect(report.stderr).toContain('were deleted by btp cleanup');
+      const left = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: stack.bucketName('ArtifactsBucket'), Prefix: 'runs/r-gone/' }));
+      expect(left.Contents ?? []).toHaveLength(0);
+    });
+
+    it('counts a throughput deleted by hand as already gone, not as a failure', async () => {
+      await seedSucceeded('r-byhand');
+      fakes.gone = ['arn:pt/r-byhand'];
+      const r = await cli('cleanup', 'r-byhand', '--throughput', '--yes', '--json');
+      expect(r.code).toBe(0);
+      expect(r.json()).toMatchObject({ results: [{ item: 'throughput', outcome: 'absent', detail: 'already gone' }] });
     });
 
     it('deletes the models a chained run\'s earlier stages made too, each asked for apart', async () => {
