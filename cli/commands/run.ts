@@ -1,9 +1,10 @@
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { describeProgress, findRunBySource, listArtifacts, summarize } from '../../local/cli/follow';
 import { resolveRunConfig } from '../../shared/config/run-config';
+import { resolveLayers, runIdFor, SIDECAR_SUFFIX, stripQuotes } from '../../shared/prep/run-setup';
 import type { Run } from '../../shared/runs/run';
 import { isTerminal } from '../../shared/runs/status';
 import type { CliContext } from '../context';
@@ -53,6 +54,29 @@ function validateConfig(file: string): Buffer {
   return bytes;
 }
 
+async function exists(ctx: CliContext, bucket: string, key: string): Promise<boolean> {
+  try {
+    await ctx.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (err) {
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+    throw err;
+  }
+}
+
+/** The run this upload would replay: one with ingest's id for the object and configuration, made before the upload. */
+async function earlierRunOf(ctx: CliContext, source: Parameters<typeof runIdFor>[0], config: Buffer | undefined, uploadedAfter: string): Promise<Run | undefined> {
+  if (!source.etag && !source.versionId) return undefined;
+  let resolved: unknown;
+  try {
+    resolved = resolveLayers(source.key, config ? JSON.parse(config.toString('utf8')) : undefined, undefined);
+  } catch {
+    return undefined; // ingest records an invalid configuration under another id; the wait below finds that run
+  }
+  const earlier = await ctx.runs.get(runIdFor(source, resolved));
+  return earlier && earlier.createdAt < uploadedAfter ? earlier : undefined;
+}
+
 /**
  * `btp run <file>`: uploads a dataset under `datasets/` (the upload starts the run, as the data team's uploads do),
  * then follows the run to its end with progress, and prints a summary. Exit 0 only when the run succeeded.
@@ -63,24 +87,39 @@ export async function run(ctx: CliContext, io: Io, file: string, opts: RunOption
   const bucket = ctx.names.datasetsBucket;
   const key = `datasets/${opts.key ?? path.basename(file)}`;
   const line = liveLine(io);
+  const sidecarKey = `${key}${SIDECAR_SUFFIX}`;
   if (config) {
     // The sidecar goes first: ingest reads it when the dataset's notification arrives.
-    await ctx.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}.run.json`, Body: config, ContentType: 'application/json' }));
-    io.err(`uploaded run configuration s3://${bucket}/${key}.run.json`);
+    await ctx.s3.send(new PutObjectCommand({ Bucket: bucket, Key: sidecarKey, Body: config, ContentType: 'application/json' }));
+    io.err(`uploaded run configuration s3://${bucket}/${sidecarKey}`);
+  } else if (await exists(ctx, bucket, sidecarKey)) {
+    // Left by an earlier `btp run --config` of the same file: ingest would apply it to this run too.
+    await ctx.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: sidecarKey }));
+    io.err(`removed the run configuration s3://${bucket}/${sidecarKey} an earlier run left: this run has none (pass --config <file> to give one)`);
   }
   const size = statSync(file).size;
   const upload = new Upload({ client: ctx.s3, params: { Bucket: bucket, Key: key, Body: createReadStream(file) }, partSize: 16 * 1024 * 1024 });
   upload.on('httpUploadProgress', (p) => line.show(`upload   ${progressBar(p.loaded ?? 0, size, 'bytes')}`));
   // Runs made from an earlier upload of the same key are older than this (5 s of slack for clock skew).
   const startedAt = new Date(ctx.now().getTime() - 5000).toISOString();
-  await upload.done();
+  const uploaded = await upload.done();
   line.show(`upload   ${progressBar(size, size, 'bytes')}`);
   line.done();
   io.err(`uploaded s3://${bucket}/${key} (${size} bytes); waiting for the run to start...`);
 
+  // The same object with the same configuration is the same run (ingest's run id): an upload of an unchanged file
+  // starts nothing new, and says so now rather than after a minute of waiting.
+  const replayed = await earlierRunOf(ctx, { bucket, key, etag: stripQuotes(uploaded.ETag), versionId: uploaded.VersionId }, config, startedAt);
   let found: Run | undefined;
+  if (replayed) {
+    io.err(
+      `s3://${bucket}/${key} is unchanged since run ${replayed.runId} (same file and configuration, created ${replayed.createdAt}, now ${replayed.status}): ` +
+        `the upload starts no new run; following run ${replayed.runId}. For a new run change the file or its configuration, or upload it under another --key.`,
+    );
+    found = replayed;
+  }
   const startBy = Date.now() + 60_000;
-  while (Date.now() < startBy) {
+  while (!found && Date.now() < startBy) {
     const candidate = await findRunBySource(ctx.db, ctx.names.table, bucket, key);
     if (candidate && candidate.createdAt >= startedAt) {
       found = candidate;
@@ -89,8 +128,9 @@ export async function run(ctx: CliContext, io: Io, file: string, opts: RunOption
     await ctx.sleep(Number(opts.pollMs ?? 500));
   }
   if (!found) {
+    const older = await findRunBySource(ctx.db, ctx.names.table, bucket, key);
     throw new CliError(
-      `no run started from s3://${bucket}/${key} within a minute`,
+      `no run started from s3://${bucket}/${key} within a minute${older ? ` (the newest run from it, ${older.runId}, is from ${older.createdAt}, before this upload)` : ''}`,
       `look in the ingest dead-letter queue for the reason (\`aws sqs receive-message --queue-url "$BTP_INGEST_DLQ_URL" --message-attribute-names All\`), fix it, then \`btp redrive ingest\` or upload again`,
       1,
       { stage: 'ingest' },

@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startStack, writeEnvFile, type Stack } from '../../../local/stack';
+import { resolveLayers, runIdFor } from '../../../shared/prep/run-setup';
 import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
 import { btp, seedRun, stackEnv, type Fakes } from './cli-harness';
 
@@ -88,6 +90,49 @@ describe('btp run, and the btp bin', () => {
     expect(r.stdout).toContain('failure:     [submit] ValidationException: too few records');
     expect(r.stdout).toContain('next:        `btp resume run-cli-2 --from train`');
   });
+
+  it('does not reuse the configuration an earlier `btp run --config` of the same file left', async () => {
+    // given the sidecar of an earlier run with a configuration
+    const Bucket = stack.bucketName('DatasetsBucket');
+    await stack.clients.s3.send(new PutObjectCommand({ Bucket, Key: 'datasets/again.jsonl.run.json', Body: JSON.stringify({ split: { train: 1, validation: 1, test: 0 } }) }));
+    const file = path.join(dir, 'again.jsonl');
+    writeFileSync(file, '{"instruction":"again","output":"b"}\n');
+
+    // when the file is run without --config
+    const [r] = await Promise.all([btp(stack, fakes, 'run', file, '--poll-ms', '50', '--no-follow'), pipelineFor('datasets/again.jsonl', 'run-cli-3', 'failed')]);
+
+    // then the sidecar is gone before the upload, and the run says so
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('removed the run configuration s3://');
+    expect(r.stderr.indexOf('removed the run configuration')).toBeLessThan(r.stderr.indexOf('uploaded s3://'));
+    const left = await stack.clients.s3.send(new HeadObjectCommand({ Bucket, Key: 'datasets/again.jsonl.run.json' })).then(() => true, () => false);
+    expect(left).toBe(false);
+  });
+
+  it('says at once that an unchanged upload replays an earlier run, and follows that run', async () => {
+    // given a run made earlier from the same bytes, key and configuration (ingest's run id for them)
+    const Bucket = stack.bucketName('DatasetsBucket');
+    const body = '{"instruction":"same","output":"b"}\n';
+    const file = path.join(dir, 'same.jsonl');
+    writeFileSync(file, body);
+    const source = { bucket: Bucket, key: 'datasets/same.jsonl', etag: createHash('md5').update(body).digest('hex') };
+    const runId = runIdFor(source, resolveLayers(source.key, undefined, undefined));
+    const long = new Date(Date.now() - 3_600_000).toISOString();
+    const failure = { stage: 'submit', reason: 'ValidationException: too few records', at: long };
+    await store.create(seedRun(stack, runId, { source, status: 'failed', createdAt: long, updatedAt: long, failure }), { type: 'run.created' });
+
+    // when the same file is run again
+    const began = Date.now();
+    const r = await btp(stack, fakes, 'run', file, '--poll-ms', '50');
+
+    // then it says so without waiting for a run that will not start, and ends with that run's summary and exit code
+    expect(Date.now() - began).toBeLessThan(20_000);
+    expect(r.stderr).toContain(`is unchanged since run ${runId}`);
+    expect(r.stderr).toContain('the upload starts no new run');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`run id:      ${runId}`);
+    expect(r.stdout).toContain('failure:     [submit] ValidationException: too few records');
+  }, 30_000);
 
   it('refuses a configuration that is not valid before uploading anything', async () => {
     const file = path.join(dir, 'x.jsonl');
