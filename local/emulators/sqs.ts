@@ -8,7 +8,7 @@ export const LOCAL_ACCOUNT = '000000000000';
 export interface SqsEmulator {
   endpoint: string;
   port: number;
-  /** Queue URLs point at 127.0.0.1: fauxqs's own `sqs.<region>.localhost` names do not resolve here. */
+  /** Queue URLs point at 127.0.0.1, as those fauxqs returns (CreateQueue, GetQueueUrl, ListQueues) do. */
   queueUrl(name: string): string;
   queueArn(name: string, region?: string): string;
   close(): Promise<void>;

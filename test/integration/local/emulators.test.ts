@@ -9,7 +9,7 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueUrlCommand, ListQueuesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { startS3 } from '../../../local/emulators/s3';
 import { startSqs } from '../../../local/emulators/sqs';
@@ -78,6 +78,22 @@ describe('embedded emulators speak the real wire protocols to the real SDK clien
       await client.send(new SendMessageCommand({ QueueUrl: sqs.queueUrl('q1'), MessageBody: 'hello' }));
       const got = await client.send(new ReceiveMessageCommand({ QueueUrl: sqs.queueUrl('q1'), WaitTimeSeconds: 1 }));
       expect(got.Messages?.[0]?.Body).toBe('hello');
+    } finally {
+      await sqs.close();
+    }
+  });
+
+  it('SQS: ListQueues and GetQueueUrl give URLs that resolve, the same the stack uses', async () => {
+    const sqs = await startSqs();
+    try {
+      const client = new SQSClient({ endpoint: sqs.endpoint, region: 'us-east-1', credentials: creds });
+      const created = await client.send(new CreateQueueCommand({ QueueName: 'q2' }));
+      const listed = await client.send(new ListQueuesCommand({}));
+      const got = await client.send(new GetQueueUrlCommand({ QueueName: 'q2' }));
+      expect([created.QueueUrl, listed.QueueUrls, got.QueueUrl]).toEqual([sqs.queueUrl('q2'), [sqs.queueUrl('q2')], sqs.queueUrl('q2')]);
+      expect(new URL(sqs.queueUrl('q2')).hostname).toBe('127.0.0.1');
+      // a client that sends to the queue URL itself (as boto3 and the AWS CLI v1 may) reaches the emulator
+      expect((await fetch(listed.QueueUrls![0]!)).status).toBeGreaterThan(0);
     } finally {
       await sqs.close();
     }
