@@ -5,103 +5,167 @@ import { z } from 'zod';
  * these defaults) and recorded on the run. Defaults follow the seed recipe: Titan Text G1 - Lite fine-tuned on
  * databricks-dolly-15k-ja with 10,000 training / 1,000 validation records.
  */
-export const PrepConfig = z.object({
-  /** Input format; `auto` detects JSON Lines, JSON array, CSV/TSV and Parquet (gzip or not) from the bytes. */
-  format: z.enum(['auto', 'jsonl', 'json', 'csv', 'tsv', 'parquet']).default('auto'),
-  /** Text encoding to convert from when the file is not UTF-8 (e.g. `shift_jis`, `utf-16le`). */
-  encoding: z.string().optional(),
-  /** How records map to the model's format. */
-  template: z
-    .object({
-      kind: z.enum(['dolly', 'fields', 'text']).default('dolly'),
-      instructionField: z.string().default('instruction'),
-      inputField: z.string().default('input'),
-      outputField: z.string().default('output'),
-      /** For `fields`: prompt and completion taken as they are from these fields. */
-      promptField: z.string().default('prompt'),
-      completionField: z.string().default('completion'),
-      /** For `text` (continued pre-training): the document field. */
-      textField: z.string().default('text'),
-      /** Prefix and separator of the seed recipe for records with an input. */
-      inputPrefix: z.string().default('入力:'),
-      knowledgeSeparator: z.string().default('\n知識:'),
-    })
-    .prefault({}),
-  filters: z
-    .object({
-      /** Prompt plus completion, in Unicode code points; records over it are dropped, never cut. */
-      maxChars: z.number().int().positive().default(1500),
-      /** Estimated tokens per record; defaults to the base model's limit for the batch size. */
-      maxTokens: z.number().int().positive().optional(),
-      dropEmpty: z.boolean().default(true),
-      dropDuplicates: z.boolean().default(true),
-    })
-    .prefault({}),
-  /** Field used for category counts and optional stratification. */
-  categoryField: z.string().default('category'),
-  /** The largest chunk for parallel transform, in bytes of input (after gunzip). */
-  chunkBytes: z.number().int().positive().default(64 * 1024 * 1024),
-  /**
-   * A file that chunkBytes would leave in fewer than `fanOut` chunks is cut into `fanOut` chunks instead, none smaller
-   * than `minChunkBytes`, so a mid-sized file is transformed by several functions at once. Only where a chunk can be
-   * read by itself (uncompressed UTF-8 text, Parquet); a gzip or converted chunk is read from the start of the file.
-   */
-  fanOut: z.number().int().positive().default(8),
-  minChunkBytes: z.number().int().positive().default(8 * 1024 * 1024),
-});
+// Each setting's meaning is its `.describe()` text: docs/configuration.md is generated from them
+// (`npm run config:docs`), and a test fails when a setting has none or the page is stale.
+export const PrepConfig = z
+  .object({
+    format: z
+      .enum(['auto', 'jsonl', 'json', 'csv', 'tsv', 'parquet'])
+      .default('auto')
+      .describe('Input format; `auto` detects JSON Lines, JSON array, CSV/TSV and Parquet (gzip or not) from the bytes.'),
+    encoding: z
+      .string()
+      .optional()
+      .describe('Text encoding to convert from when the file is not UTF-8 (e.g. `shift_jis`, `utf-16le`); absent: UTF-8.'),
+    template: z
+      .object({
+        kind: z
+          .enum(['dolly', 'fields', 'text'])
+          .default('dolly')
+          .describe(
+            'How a record becomes a training example: `dolly` builds prompt and completion from instruction, input and output ' +
+              'fields (the seed recipe); `fields` takes prompt and completion as they are; `text` takes one document field ' +
+              '(continued pre-training).',
+          ),
+        instructionField: z.string().default('instruction').describe('For `dolly`: the field holding the instruction.'),
+        inputField: z.string().default('input').describe('For `dolly`: the field holding the optional input (context).'),
+        outputField: z.string().default('output').describe('For `dolly`: the field holding the expected answer.'),
+        promptField: z.string().default('prompt').describe('For `fields`: the field taken as the prompt.'),
+        completionField: z.string().default('completion').describe('For `fields`: the field taken as the completion.'),
+        textField: z.string().default('text').describe('For `text` (continued pre-training): the document field.'),
+        inputPrefix: z.string().default('入力:').describe('For `dolly`, in a record with an input: the prefix of the prompt (`<prefix><instruction><separator><input>`).'),
+        knowledgeSeparator: z
+          .string()
+          .default('\n知識:')
+          .describe('For `dolly`, in a record with an input: the separator between the instruction and the input.'),
+      })
+      .prefault({})
+      .describe('How records map to the model\'s format, and which fields hold what (CSV columns are fields too).'),
+    filters: z
+      .object({
+        maxChars: z
+          .number()
+          .int()
+          .positive()
+          .default(1500)
+          .describe('Prompt plus completion, in Unicode code points; records over it are dropped, never cut.'),
+        maxTokens: z
+          .number()
+          .int()
+          .positive()
+          .optional()
+          .describe('Estimated tokens per record; absent: the base model\'s limit for the batch size.'),
+        dropEmpty: z.boolean().default(true).describe('Drop records with an empty (blank) prompt or completion.'),
+        dropDuplicates: z.boolean().default(true).describe('Drop records whose content repeats an earlier kept record.'),
+      })
+      .prefault({})
+      .describe('Which records are kept; every record dropped is counted under its reason.'),
+    categoryField: z.string().default('category').describe('Field used for category counts and optional stratification.'),
+    chunkBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024 * 1024)
+      .describe('The largest chunk for parallel transform, in bytes of input (after gunzip).'),
+    fanOut: z
+      .number()
+      .int()
+      .positive()
+      .default(8)
+      .describe(
+        'A file that chunkBytes would leave in fewer than `fanOut` chunks is cut into `fanOut` chunks instead, none smaller ' +
+          'than `minChunkBytes`, so a mid-sized file is transformed by several functions at once. Only where a chunk can be ' +
+          'read by itself (uncompressed UTF-8 text, Parquet); a gzip or converted chunk is read from the start of the file.',
+      ),
+    minChunkBytes: z.number().int().positive().default(8 * 1024 * 1024).describe('The smallest chunk `fanOut` makes, in bytes.'),
+  })
+  .describe('Reading and preparing the input.');
 export type PrepConfig = z.infer<typeof PrepConfig>;
 
-export const SplitConfig = z.object({
-  train: z.number().int().nonnegative().default(10_000),
-  validation: z.number().int().nonnegative().default(1_000),
-  test: z.number().int().nonnegative().default(50),
-  seed: z.string().default('btp-default-seed'),
-  stratifyBy: z.string().optional(),
-  /** When fewer eligible records than asked: shrink every set by the same ratio (with a warning), or fail. */
-  whenShort: z.enum(['shrink', 'fail']).default('shrink'),
-});
+export const SplitConfig = z
+  .object({
+    train: z.number().int().nonnegative().default(10_000).describe('Records in the training set.'),
+    validation: z.number().int().nonnegative().default(1_000).describe('Records in the validation set.'),
+    test: z.number().int().nonnegative().default(50).describe('Records held out for evaluation (`provisioning.evaluateSamples`).'),
+    seed: z.string().default('btp-default-seed').describe('Seed of the shuffle: the same seed and input give the same sets.'),
+    stratifyBy: z
+      .string()
+      .optional()
+      .describe('Field whose values keep their shares in every set (e.g. the category field); absent: a plain shuffle.'),
+    whenShort: z
+      .enum(['shrink', 'fail'])
+      .default('shrink')
+      .describe('When fewer eligible records than asked: shrink every set by the same ratio (with a warning), or fail.'),
+  })
+  .describe('How the kept records are split into training, validation and test sets.');
 export type SplitConfig = z.infer<typeof SplitConfig>;
 
-export const TrainingConfig = z.object({
-  baseModelId: z.string().default('amazon.titan-text-lite-v1:0:4k'),
-  customizationType: z.enum(['FINE_TUNING', 'CONTINUED_PRE_TRAINING']).default('FINE_TUNING'),
-  /** Bedrock hyperparameters as strings, as Bedrock takes them. Defaults come from the model catalog. */
-  hyperParameters: z.record(z.string(), z.string()).default({ epochCount: '1', batchSize: '1', learningRate: '0.00001' }),
-  /** Stop-loss for cost: a run whose estimate exceeds it is not submitted. */
-  budgetUsd: z.number().positive().optional(),
-  maxJobHours: z.number().positive().default(12),
-  /** Resubmit once with a corrected setting after a known recoverable failure (the Titan batch-size trap). */
-  autoRemediate: z.boolean().default(true),
-  /**
-   * What the preflight does with a setting known to fail jobs after they start (Titan Lite batchSize > 6, api §8.1):
-   * `fail` the run at once, or `warn` and let Bedrock decide (the monitor then remediates). The trap is an inference
-   * from the docs, not a documented behaviour, so a user who knows better can opt out.
-   */
-  knownTraps: z.enum(['fail', 'warn']).default('fail'),
-  /** Quotas the account has raised (Service Quotas); they win over the catalog's published defaults. */
-  quotas: z
-    .object({
-      maxTrainingRecords: z.number().int().positive().optional(),
-      maxValidationRecords: z.number().int().positive().optional(),
-      maxTotalRecords: z.number().int().positive().optional(),
-    })
-    .default({}),
-});
+export const TrainingConfig = z
+  .object({
+    baseModelId: z.string().default('amazon.titan-text-lite-v1:0:4k').describe('The Bedrock base model to customize.'),
+    customizationType: z
+      .enum(['FINE_TUNING', 'CONTINUED_PRE_TRAINING'])
+      .default('FINE_TUNING')
+      .describe('Bedrock\'s customization type: fine-tuning on prompt/completion pairs, or continued pre-training on text.'),
+    hyperParameters: z
+      .record(z.string(), z.string())
+      .default({ epochCount: '1', batchSize: '1', learningRate: '0.00001' })
+      .describe('Bedrock hyperparameters as strings, as Bedrock takes them; names and ranges come from the model catalog.'),
+    budgetUsd: z
+      .number()
+      .positive()
+      .optional()
+      .describe('Stop-loss for cost: a run whose estimate exceeds it is not submitted; absent: no limit.'),
+    maxJobHours: z.number().positive().default(12).describe('A job running longer than this is flagged once (a warning on the run and a `job.overdue` event); it is not stopped.'),
+    autoRemediate: z
+      .boolean()
+      .default(true)
+      .describe('Resubmit once with a corrected setting after a known recoverable failure (the Titan batch-size trap).'),
+    knownTraps: z
+      .enum(['fail', 'warn'])
+      .default('fail')
+      .describe(
+        'What the preflight does with a setting known to fail jobs after they start (Titan Lite batchSize > 6): `fail` the ' +
+          'run at once, or `warn` and let Bedrock decide (the monitor then remediates). The trap is an inference from the ' +
+          'docs, not a documented behaviour, so a user who knows better can opt out.',
+      ),
+    quotas: z
+      .object({
+        maxTrainingRecords: z.number().int().positive().optional().describe('Records a training set may hold.'),
+        maxValidationRecords: z.number().int().positive().optional().describe('Records a validation set may hold.'),
+        maxTotalRecords: z.number().int().positive().optional().describe('Training plus validation records.'),
+      })
+      .default({})
+      .describe('Quotas the account has raised (Service Quotas); they win over the catalog\'s published defaults.'),
+  })
+  .describe('The customization job.');
 export type TrainingConfig = z.infer<typeof TrainingConfig>;
 
-export const ProvisioningConfig = z.object({
-  enabled: z.boolean().default(true),
-  modelUnits: z.number().int().positive().default(1),
-  /** No-commitment throughput is billed by the hour until deleted: every one gets a time to live. */
-  ttlHours: z.number().positive().default(2),
-  /** Commitment terms cost months of fees; allowed only when set explicitly. */
-  commitmentDuration: z.enum(['OneMonth', 'SixMonths']).optional(),
-  /**
-   * Once the throughput is in service, send this many held-out test records (the last stage's `prepared/test.jsonl`)
-   * to the new model and keep its answers in `runs/<id>/evaluation/samples.jsonl`; 0 skips the evaluate step.
-   */
-  evaluateSamples: z.number().int().nonnegative().default(5),
-});
+export const ProvisioningConfig = z
+  .object({
+    enabled: z.boolean().default(true).describe('Buy Provisioned Throughput for the trained model (needed to call it).'),
+    modelUnits: z.number().int().positive().default(1).describe('Model units of the throughput.'),
+    ttlHours: z
+      .number()
+      .positive()
+      .default(2)
+      .describe('No-commitment throughput is billed by the hour until deleted: it is deleted after this many hours.'),
+    commitmentDuration: z
+      .enum(['OneMonth', 'SixMonths'])
+      .optional()
+      .describe('A commitment term (months of fees); allowed only when set explicitly. Absent: no commitment.'),
+    evaluateSamples: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(5)
+      .describe(
+        'Once the throughput is in service, send this many held-out test records (the last stage\'s ' +
+          '`prepared/test.jsonl`) to the new model and keep its answers in `runs/<id>/evaluation/samples.jsonl`; 0 skips ' +
+          'the evaluate step.',
+      ),
+  })
+  .describe('Provisioned Throughput for the trained model, and its evaluation.');
 export type ProvisioningConfig = z.infer<typeof ProvisioningConfig>;
 
 /**
@@ -113,16 +177,32 @@ export type ProvisioningConfig = z.infer<typeof ProvisioningConfig>;
  * stage 0's base model.
  */
 export const StageConfig = z.object({
-  dataset: z.object({ bucket: z.string().min(3).optional(), key: z.string().min(1) }).optional(),
-  customizationType: z.enum(['FINE_TUNING', 'CONTINUED_PRE_TRAINING']).optional(),
-  prep: z.record(z.string(), z.unknown()).optional(),
-  split: z.record(z.string(), z.unknown()).optional(),
-  hyperParameters: z.record(z.string(), z.string()).optional(),
-  /**
-   * A training set larger than this becomes sequential jobs of (about) equal parts, each starting from the previous
-   * part's model: a corpus over one job's record quota (the seed recipe's five jobs of 100,000 records).
-   */
-  maxRecordsPerJob: z.number().int().positive().optional(),
+  dataset: z
+    .object({
+      bucket: z.string().min(3).optional().describe('Bucket of the stage\'s dataset; absent: the run\'s source bucket.'),
+      key: z.string().min(1).describe('Key of the stage\'s dataset.'),
+    })
+    .optional()
+    .describe('The stage\'s dataset: none for stage 0 (it trains on the run\'s own source), required for every later stage.'),
+  customizationType: z
+    .enum(['FINE_TUNING', 'CONTINUED_PRE_TRAINING'])
+    .optional()
+    .describe('The stage\'s customization type; absent: `training.customizationType`.'),
+  prep: z.record(z.string(), z.unknown()).optional().describe('Settings of `prep` for this stage, merged over the run\'s.'),
+  split: z.record(z.string(), z.unknown()).optional().describe('Settings of `split` for this stage, merged over the run\'s.'),
+  hyperParameters: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe('Hyperparameters for this stage, merged over `training.hyperParameters`.'),
+  maxRecordsPerJob: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(
+      'A training set larger than this becomes sequential jobs of (about) equal parts, each starting from the previous ' +
+        'part\'s model: a corpus over one job\'s record quota.',
+    ),
 });
 export type StageConfig = z.infer<typeof StageConfig>;
 
@@ -132,10 +212,19 @@ export const RunConfig = z
     split: SplitConfig.prefault({}),
     training: TrainingConfig.prefault({}),
     provisioning: ProvisioningConfig.prefault({}),
-    /** Free-form labels that travel with the run (team, ticket...). Absent `stages`: one stage, as configured above. */
-    labels: z.record(z.string(), z.string()).default({}),
-    /** A chained run's stages, in order (see StageConfig); at most 9, so job names stay within 63 characters. */
-    stages: z.array(StageConfig).min(1).max(9).optional(),
+    labels: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe('Free-form labels that travel with the run (team, ticket...).'),
+    stages: z
+      .array(StageConfig)
+      .min(1)
+      .max(9)
+      .optional()
+      .describe(
+        'A chained run\'s stages, in order, each starting from the previous stage\'s model; at most 9, so job names stay ' +
+          'within 63 characters. Absent: one stage, as configured above.',
+      ),
   })
   .superRefine((config, ctx) => {
     config.stages?.forEach((stage, i) => {
