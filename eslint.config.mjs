@@ -12,4 +12,23 @@ export default tseslint.config(
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
+  {
+    // What the Lambda bundles import: forms esbuild cannot tree-shake (serverless.yml, custom.esbuild).
+    files: ['services/**/*.ts', 'shared/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[source.value='zod'] > :matches(ImportSpecifier[imported.name='z'], ImportDefaultSpecifier)",
+          message:
+            "Use `import * as z from 'zod'`: esbuild cannot tree-shake the `z` binding, which brings every locale " +
+            '(https://github.com/colinhacks/zod/issues/6597).',
+        },
+        {
+          selector: "ImportDeclaration[source.value='echarts']",
+          message: "Import the parts used from 'echarts/core', 'echarts/charts', ... (see shared/report/charts.ts).",
+        },
+      ],
+    },
+  },
 );

@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PUBLIC_MESSAGES, schemaFileName, type PublicMessage } from '../shared/messages/registry';
 
 export const MESSAGES_DIR = path.resolve(__dirname, '..', 'docs', 'messages');

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RejectReason } from './reasons';
 
 const count = z.number().int().nonnegative();

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** An artifact that does not match its schema, or cannot be read: the message names the object key and the place. */
 export class ArtifactError extends Error {

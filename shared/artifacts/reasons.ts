@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Why a record is in no prepared set: every reason a step writes, in reject lines, in the counts (`byReason`) and in

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * A run's configuration, resolved by ingest (message > sidecar `<key>.run.json` > profile under `datasets/<profile>/` >

@@ -1,5 +1,5 @@
 import { EventBridgeSchema, S3Schema } from '@aws-lambda-powertools/parser/schemas';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Events AWS services put on the pipeline's queues, beside the pipeline's own messages (queues.ts says which queue

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Every message the pipeline's services pass to each other, and that other teams may post, travels in one envelope.

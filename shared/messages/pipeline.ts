@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineMessage } from './envelope';
 
 /** Where a dataset object lives. `etag`/`versionId` pin the exact bytes a run was made from. */

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { JobStateChange, S3Notification, S3TestEvent } from './aws-events';
 import { ModelProvision, RunCancel, RunResume } from './control';
 import { InvalidMessageError, parseJson, parseMessage, type MessageDefinition, type MessageOf } from './envelope';

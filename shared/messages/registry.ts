@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Envelope, MessageDefinition } from './envelope';
 import { RunRequested } from './pipeline';
 import { ModelProvision, RunCancel, RunResume } from './control';

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { buildMessage, type Envelope, type MessageOf } from './envelope';
 import { MESSAGE_QUEUE, queueUrlEnv, type AnyMessageDefinition, type SendQueue } from './queues';
 
