@@ -147,7 +147,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const mappings: EventSourceMapping[] = [];
     if (wanted.length > 0) {
       const selected = Object.fromEntries(wanted.map((k) => [k, topology.functions[k]!]));
-      const bundles = await bundleFunctions(selected, path.join(dataDir, 'build'));
+      const bundles = await bundleFunctions(selected, path.join(dataDir, 'build'), config);
       for (const key of wanted) {
         const fn = topology.functions[key]!;
         // Invocations of a function run in parallel in separate environments, up to its concurrency or the cores; as

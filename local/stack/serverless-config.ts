@@ -12,6 +12,8 @@ export interface ResolvedServerless {
   provider: { environment?: Record<string, unknown>; region?: string; stage?: string; memorySize?: number; timeout?: number };
   functions: Record<string, ServerlessFunction>;
   resources: { Resources: Record<string, CfnResource> };
+  /** serverless-esbuild's settings: esbuild options, with `plugins` as a path to a module that exports them. */
+  custom?: { esbuild?: Record<string, unknown> & { plugins?: string } };
 }
 
 export interface ServerlessFunction {
