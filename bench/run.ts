@@ -3,13 +3,18 @@
  * peak RSS. Cases: the core on databricks-dolly-15k-ja and on a ~650 MB corpus made here (dolly x 40, unique indexes);
  * the pandas way of the seed recipe on both, when python3-pandas is installed, with the ratios; and upload to
  * split-done through the local stack on both. Each case runs in its own process, so each peak RSS is its own, and
- * BENCH_ROUNDS times (default 3), the cases taking turns; each line is the case's median run.
+ * BENCH_ROUNDS times (default 3), the cases taking turns; each line is the case's median run. And the cold start of
+ * every function (bench/coldstart.ts), which takes seconds.
+ *
+ * `npm run bench -- <name>...` runs only the cases whose names start with one of the names given (`coldstart`, `core`,
+ * `stack`, `pandas`, or a whole name such as `core dolly-15k-ja`); with none, every case.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, createWriteStream, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
+import { coldStart } from './coldstart';
 
 const ROOT = path.resolve(__dirname, '..');
 const DOLLY = path.resolve(ROOT, '../shared/data/databricks-dolly-15k-ja.jsonl');
@@ -20,6 +25,9 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 const print = (line: Record<string, unknown>) => process.stdout.write(JSON.stringify(line) + '\n');
+
+const SELECTORS = process.argv.slice(2);
+const selected = (name: string) => SELECTORS.length === 0 || SELECTORS.some((s) => name.startsWith(s));
 
 function runNode(mode: string, file: string, workers?: string): Record<string, unknown> {
   // The stack case runs with the flags `npm start` gives the local stack (see package.json).
@@ -62,6 +70,8 @@ async function makeCorpus(file: string) {
 }
 
 (async () => {
+  if (selected('coldstart')) await coldStart(print);
+  if (SELECTORS.length > 0 && SELECTORS.every((s) => s.startsWith('coldstart'))) return;
   if (!existsSync(DOLLY)) {
     print({ case: 'all', skipped: `${DOLLY} is absent` });
     return;
@@ -72,12 +82,11 @@ async function makeCorpus(file: string) {
     mkdirSync(dir);
     const dolly = path.join(dir, 'dolly-15k-ja.jsonl');
     const corpus = path.join(dir, 'corpus-650mb.jsonl');
-    await makeCorpus(corpus);
     copyFileSync(DOLLY, dolly);
     // Each case runs ROUNDS times, the cases taking turns, and prints its median run (by time) with every run's time:
     // a shared machine's noise comes and goes, and a ratio of two cases measured minutes apart would carry it. So the
     // cases compared with each other run back to back: the core on a file between the stack and pandas on the same file.
-    const cases: Array<[string, () => Record<string, unknown>]> = [
+    const allCases: Array<[string, () => Record<string, unknown>]> = [
       ['core dolly-15k-ja', () => runNode('core', dolly)],
       ['stack dolly-15k-ja', () => runNode('stack', dolly)],
       ['pandas dolly-15k-ja', () => runPandas(dolly, path.join(tmp, 'pandas-dolly'))],
@@ -86,6 +95,8 @@ async function makeCorpus(file: string) {
       ['pandas corpus-650mb', () => runPandas(corpus, path.join(tmp, 'pandas-corpus'))],
       ['core corpus-650mb, chunks in parallel', () => runNode('core', corpus, String(availableParallelism()))],
     ];
+    const cases = allCases.filter(([name]) => selected(name));
+    if (cases.some(([name]) => name.includes('corpus'))) await makeCorpus(corpus);
     const samples = new Map<string, Array<Record<string, unknown>>>(cases.map(([name]) => [name, []]));
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [name, fn] of cases) {
@@ -101,10 +112,10 @@ async function makeCorpus(file: string) {
       results[name] = timed.length ? { ...timed[Math.floor((timed.length - 1) / 2)]!, runs: all.map((r) => r.seconds ?? null) } : all[0]!;
       print({ case: name, ...results[name] });
     }
-    const pandas = results['pandas corpus-650mb']!;
+    const pandas = results['pandas corpus-650mb'];
     for (const name of ['core corpus-650mb', 'core corpus-650mb, chunks in parallel']) {
-      const core = results[name]!;
-      if (typeof pandas.seconds !== 'number' || typeof core.seconds !== 'number') continue;
+      const core = results[name];
+      if (typeof pandas?.seconds !== 'number' || typeof core?.seconds !== 'number') continue;
       print({
         case: `${name} vs pandas`,
         throughputRatio: round2((pandas.seconds as number) / (core.seconds as number)),
@@ -113,9 +124,9 @@ async function makeCorpus(file: string) {
       });
     }
     for (const name of ['dolly-15k-ja', 'corpus-650mb']) {
-      const s = results[`stack ${name}`]!;
-      const c = results[`core ${name}`]!;
-      if (typeof s.seconds === 'number' && typeof c.seconds === 'number') {
+      const s = results[`stack ${name}`];
+      const c = results[`core ${name}`];
+      if (typeof s?.seconds === 'number' && typeof c?.seconds === 'number') {
         // The target's ratio is of the two medians; each round's own ratio (its two runs back to back) shows the spread.
         const pairs = samples.get(`stack ${name}`)!.map((r, i) => [r.seconds, samples.get(`core ${name}`)![i]!.seconds]);
         const roundRatios = pairs.map(([a, b]) => (typeof a === 'number' && typeof b === 'number' ? round2(a / b) : null));
