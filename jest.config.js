@@ -1,5 +1,6 @@
 /** Jest runs TypeScript through SWC (no type check here: `npm run typecheck` does that).
- *  middy ships ES modules only, so it is transformed too. */
+ *  middy ships ES modules only, and so do the per-part entry points of ECharts (echarts/core, ...) and zrender:
+ *  they are transformed too. */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
@@ -7,7 +8,7 @@ module.exports = {
   transform: {
     '^.+\\.(t|j|mj)s$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!(@middy|hyparquet|hyparquet-writer)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@middy|hyparquet|hyparquet-writer|echarts|zrender)/)'],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   testTimeout: 60000,
   maxWorkers: 2,
