@@ -17,14 +17,19 @@ import {
   type Access,
   type Template,
 } from '../../helpers/package/template-rules';
+import { readZips, zipFindings, type FunctionZip } from '../../helpers/package/bundle-rules';
 
 /**
- * The template `serverless package` writes (what `npm run package` deploys), checked against the stack's security
- * and reliability rules. CI runs the tests before packaging, so the test packages into a directory of its own.
+ * The template and the function zips `serverless package` writes (what `npm run package` deploys), checked against the
+ * stack's security and reliability rules and the bundle rules. CI runs the tests before packaging, so the test
+ * packages into a directory of its own (once for both: two packagings at once would share serverless-esbuild's
+ * work folder).
  */
 let dir: string;
 let template: Template;
 let access: Access;
+let functions: string[];
+let zips: FunctionZip[];
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'btp-package-'));
@@ -41,9 +46,11 @@ beforeAll(async () => {
   template = JSON.parse(readFileSync(path.join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
   // The resolved serverless.yml as packaged: its custom.access lists what roles may touch in S3.
   const state = JSON.parse(readFileSync(path.join(dir, 'serverless-state.json'), 'utf8')) as {
-    service: { custom: { access: Access } };
+    service: { custom: { access: Access }; functions: Record<string, unknown> };
   };
   access = state.service.custom.access;
+  functions = Object.keys(state.service.functions);
+  zips = await readZips(dir, functions);
 }, 240000);
 afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
 
@@ -92,6 +99,13 @@ describe('the packaged CloudFormation template', () => {
 
   it('reads and writes only the allowed buckets and prefixes', () => {
     expect(s3ScopeFindings(template, access)).toEqual([]);
+  });
+});
+
+describe('the function zips', () => {
+  it('are each at most 1 MB: the minified handler and a map of the project sources, without their content', () => {
+    expect(functions.length).toBeGreaterThan(0);
+    expect(zipFindings(functions, zips)).toEqual([]);
   });
 });
 
@@ -224,5 +238,25 @@ describe('the template rules catch', () => {
         'custom.access: arn:aws:s3:::${DatasetsBucket}/output/* is outside the run artifacts',
       ]),
     );
+  });
+});
+
+describe('the bundle rules catch', () => {
+  it('a missing zip, a zip over the limit, readable code, extra files, and a map of libraries or with their code', () => {
+    const split = zips.find((z) => z.fn === 'split')!;
+    const broken: FunctionZip = {
+      ...split,
+      files: [...split.files, 'node_modules/zod/index.js'],
+      code: split.code.replace(/;/g, ';\n'),
+      map: { ...split.map, sources: [...split.map.sources, '../../node_modules/zod/index.js'], sourcesContent: [] },
+    };
+    expect(zipFindings(['split', 'gone'], [broken], split.bytes - 1)).toEqual([
+      'gone: no zip',
+      `split: zip of ${split.bytes} bytes, over ${split.bytes - 1}`,
+      `split: ships ${broken.files.join(', ')}`,
+      'split: handler not minified',
+      "split: map carries the sources' content",
+      'split: map of 1 library files',
+    ]);
   });
 });
