@@ -14,9 +14,12 @@ const deps = mod.__deps ?? {};
 // deps.ts exports either its lazy getter (getDeps(): built once per environment) or its builder (buildDeps(env)).
 const build = deps.getDeps ?? deps.buildDeps;
 if (typeof mod.handler !== 'function') throw new Error(`${bundle} exports no handler`);
-if (typeof build !== 'function') throw new Error(`${bundle}: the function's deps.ts exports neither getDeps nor buildDeps`);
+if (typeof build !== 'function')
+  throw new Error(`${bundle}: the function's deps.ts exports neither getDeps nor buildDeps`);
 build(process.env);
 const t2 = performance.now();
 const cpu = process.cpuUsage(cpu0);
 // CPU time beside the wall time: on a shared machine the wall time also counts the time other processes ran.
-process.stdout.write(JSON.stringify({ importMs: t1 - t0, depsMs: t2 - t1, initMs: t2 - t0, cpuMs: (cpu.user + cpu.system) / 1000 }) + '\n');
+process.stdout.write(
+  JSON.stringify({ importMs: t1 - t0, depsMs: t2 - t1, initMs: t2 - t0, cpuMs: (cpu.user + cpu.system) / 1000 }) + '\n',
+);

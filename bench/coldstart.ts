@@ -34,7 +34,10 @@ export async function coldStart(print: (line: Record<string, unknown>) => void):
     for (const [key, fn] of Object.entries(topology.functions)) {
       const dir = path.join(PROJECT_ROOT, path.dirname(fn.handlerFile));
       const entry = path.join(tmp, `${key}-entry.ts`);
-      const source = [`export * from ${JSON.stringify(path.join(PROJECT_ROOT, fn.handlerFile))};`, `export * as __deps from ${JSON.stringify(path.join(dir, 'deps'))};`];
+      const source = [
+        `export * from ${JSON.stringify(path.join(PROJECT_ROOT, fn.handlerFile))};`,
+        `export * as __deps from ${JSON.stringify(path.join(dir, 'deps'))};`,
+      ];
       writeFileSync(entry, source.join('\n') + '\n');
       entryPoints[key] = entry;
     }
@@ -60,10 +63,14 @@ export async function coldStart(print: (line: Record<string, unknown>) => void):
         };
         const nodeOptions = (env.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
         delete env.NODE_OPTIONS;
-        const r = spawnSync(process.execPath, [...nodeOptions, path.join(__dirname, 'coldstart-init.js'), path.join(outdir, `${key}.js`)], {
-          env,
-          encoding: 'utf8',
-        });
+        const r = spawnSync(
+          process.execPath,
+          [...nodeOptions, path.join(__dirname, 'coldstart-init.js'), path.join(outdir, `${key}.js`)],
+          {
+            env,
+            encoding: 'utf8',
+          },
+        );
         try {
           samples.get(key)!.push(JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Sample);
         } catch {

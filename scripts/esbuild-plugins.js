@@ -53,7 +53,12 @@ function trimMap(file) {
     return out;
   });
   const pick = (table, values) => [...table.keys()].map((i) => values[i]);
-  const trimmed = { ...map, sources: pick(sourceIndex, map.sources), names: pick(nameIndex, map.names), mappings: encode(lines) };
+  const trimmed = {
+    ...map,
+    sources: pick(sourceIndex, map.sources),
+    names: pick(nameIndex, map.names),
+    mappings: encode(lines),
+  };
   if (map.sourcesContent) trimmed.sourcesContent = pick(sourceIndex, map.sourcesContent);
   writeFileSync(file, JSON.stringify(trimmed));
 }

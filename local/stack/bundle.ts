@@ -5,9 +5,26 @@ import { PROJECT_ROOT, type ResolvedServerless } from './serverless-config';
 
 /** serverless-esbuild's own keys in `custom.esbuild`; every other key is an esbuild option, passed as it is. */
 const PLUGIN_KEYS = new Set([
-  'concurrency', 'zipConcurrency', 'exclude', 'nativeZip', 'packager', 'packagePath', 'watch', 'keepOutputDirectory',
-  'packagerOptions', 'installExtraArgs', 'outputFileExtension', 'outputBuildFolder', 'outputWorkFolder', 'nodeExternals',
-  'skipBuild', 'skipRebuild', 'skipBuildExcludeFns', 'stripEntryResolveExtensions', 'disposeContext', 'plugins',
+  'concurrency',
+  'zipConcurrency',
+  'exclude',
+  'nativeZip',
+  'packager',
+  'packagePath',
+  'watch',
+  'keepOutputDirectory',
+  'packagerOptions',
+  'installExtraArgs',
+  'outputFileExtension',
+  'outputBuildFolder',
+  'outputWorkFolder',
+  'nodeExternals',
+  'skipBuild',
+  'skipRebuild',
+  'skipBuildExcludeFns',
+  'stripEntryResolveExtensions',
+  'disposeContext',
+  'plugins',
 ]);
 
 /**
@@ -19,7 +36,8 @@ export function esbuildOptionsFrom(config: Pick<ResolvedServerless, 'custom'>): 
   const settings = config.custom?.esbuild;
   if (!settings) throw new Error('serverless.yml has no custom.esbuild');
   const options = Object.fromEntries(Object.entries(settings).filter(([key]) => !PLUGIN_KEYS.has(key))) as BuildOptions;
-  const plugins = typeof settings.plugins === 'string' ? (require(path.join(PROJECT_ROOT, settings.plugins)) as Plugin[]) : [];
+  const plugins =
+    typeof settings.plugins === 'string' ? (require(path.join(PROJECT_ROOT, settings.plugins)) as Plugin[]) : [];
   return { ...options, plugins };
 }
 
