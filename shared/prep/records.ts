@@ -1,11 +1,25 @@
 import type { RunCounts } from '../runs/run';
-import { estimateTokens, tokenLimitViolation } from '../catalog';
+import { estimateTokens } from '../catalog';
 import { countOutcome, emptyCounts } from './counts';
+import {
+  decide,
+  emptyDocument,
+  fieldState,
+  fieldsVerdict,
+  filterPolicy,
+  notObject,
+  sentenceTooLong,
+  textVerdict,
+  type FieldState,
+  type FilterPolicy,
+  type Place,
+  type RecordFacts,
+  type Verdict,
+} from './filter-policy';
+import { headText, writePrefixJson } from './json-fields';
+import { JsonBytesPath } from './json-bytes-path';
 import type { RecordRules } from './rules';
-import { applyTemplate, bedrockRecord, splitSentences, type Mapped } from './template';
-import { isUtf8 } from 'node:buffer';
-import { hash } from 'node:crypto';
-import { checkString, fieldText, FlatObjectReader, headText, writePrefixJson, type FieldRange } from './json-fields';
+import { bedrockRecord, fieldOf, mapRecord, splitSentences, type Mapped } from './template';
 import { codePointLength, contentKey, prefix } from './text';
 import { KeptMeta, type RejectLine } from '../artifacts/line-formats';
 import { DUPLICATE, type RejectReason } from '../artifacts/reasons';
@@ -33,25 +47,31 @@ export interface ChunkSink {
   rejectBytes?(line: Buffer): void;
 }
 
+/** What a kept line is made of, asked of the facts the policy kept the record on (see `ChunkProcessor.settle`). */
+export interface KeptFacts extends RecordFacts {
+  /** Content key: hash of the normalised text; duplicates share it. */
+  key(): string;
+  /** The Bedrock record line, rendered. */
+  record(): Buffer;
+  category(): string | undefined;
+  stratum(): string | undefined;
+}
+
 /**
- * Applies the template and the filters to each record of one chunk, in order, and writes kept and rejected lines.
- * Duplicates within the chunk are dropped here (the first, i.e. smallest position, stays); split drops those
- * across chunks by the same rule, so the result does not depend on the chunking.
+ * Applies the template and the filter policy (filter-policy.ts) to each record of one chunk, in order, and writes
+ * kept and rejected lines. A JSON record is first offered to the byte path (json-bytes-path.ts), which decides on its
+ * bytes; a record it does not take, and every CSV, TSV and Parquet record, is decided on its parsed value here. Both
+ * ask the same `decide`. Duplicates within the chunk are dropped here (the first, i.e. smallest position, stays);
+ * split drops those across chunks by the same rule, so the result does not depend on the chunking.
  */
 export class ChunkProcessor {
   readonly counts: RunCounts = emptyCounts();
-  private readonly seen = new Map<string, { line?: number; row?: number }>();
-  private readonly maxChars: number;
-
-  /**
-   * The byte path's reader and the slots of the fields it reads in `reader.fields`, and the template's own strings'
-   * lengths; undefined: no byte path.
-   */
-  private readonly byteFields?: {
-    reader: FlatObjectReader;
-    slots: { a: number; b: number; input: number; c: number; g: number };
-    prefixChars: number;
-  };
+  private readonly seen = new Map<string, Place>();
+  private readonly policy: FilterPolicy;
+  private readonly parsed: ParsedFacts;
+  private readonly bytePath?: JsonBytesPath;
+  /** Texts kept by this environment's earlier chunks of the same run (see the constructor). */
+  private readonly earlier?: KeptIndex;
 
   /**
    * `scope`: the run (and stage) and the index of this chunk. Texts kept by earlier chunks of the same scope that this
@@ -63,179 +83,57 @@ export class ChunkProcessor {
     private readonly sink: ChunkSink,
     private readonly scope?: { run: string; chunk: number; relativeLines?: boolean },
   ) {
-    this.maxChars = rules.config.prep.filters.maxChars;
+    this.policy = filterPolicy(rules, scope?.relativeLines === true);
     this.earlier = scope && rules.config.prep.filters.dropDuplicates ? KeptIndex.for(scope.run) : undefined;
-    this.memo = ByteMemo.for(JSON.stringify([rules.config.prep.template, rules.dataFormat]));
-    const { template: t, categoryField } = rules.config.prep;
-    const stratifyBy = rules.config.split.stratifyBy;
-    // The template's own strings are concatenated to the record's: a lone surrogate in them could pair across the
-    // join and change the count, so such a template takes the general way.
-    const plain = (s: string) => !/[\uD800-\uDFFF]/.test(s);
-    if ((t.kind === 'dolly' && plain(t.inputPrefix) && plain(t.knowledgeSeparator)) || t.kind === 'fields') {
-      const names =
-        t.kind === 'dolly'
-          ? { a: t.instructionField, b: t.outputField, input: t.inputField, c: categoryField, g: stratifyBy }
-          : { a: t.promptField, b: t.completionField, c: categoryField, g: stratifyBy };
-      const wanted = [...new Set([names.a, names.b, names.c, ...(names.input !== undefined ? [names.input] : []), ...(names.g !== undefined ? [names.g] : [])])];
-      const prefixChars = t.kind === 'dolly' ? codePointLength(t.inputPrefix) + codePointLength(t.knowledgeSeparator) : 0;
-      // The text fields are checked only when their bytes are new (see handleJsonBytes); category fields always.
-      const lazy = new Set([names.a, names.b, ...(names.input !== undefined ? [names.input] : [])].filter((n) => n !== names.c && n !== names.g));
-      const slot = (n: string | undefined) => (n === undefined ? -1 : wanted.indexOf(n));
-      this.byteFields = {
-        reader: new FlatObjectReader(wanted, lazy),
-        slots: { a: slot(names.a), b: slot(names.b), input: slot(names.input), c: slot(names.c), g: slot(names.g) },
-        prefixChars,
-      };
-    }
+    const keptBefore = (k: string) => this.firstOf(k);
+    this.parsed = new ParsedFacts(rules, keptBefore);
+    this.bytePath = JsonBytesPath.for(rules, this.policy, keptBefore, this);
   }
 
   /**
-   * The byte path for a JSON record: a flat object of strings is checked and measured on its bytes, and its text is
-   * decoded only if it passes the length and duplicate filters. The outcome is the one `handle` gives the parsed
-   * record; a record this path does not take (false) goes through `handle`.
+   * The byte path for a JSON record (see json-bytes-path.ts): true when it took the record, whose outcome is then the
+   * one `handle` gives the parsed record; false, and the caller parses it and calls `handle`.
    */
   handleJsonBytes(bytes: Buffer, pos: number, line: number | undefined, row: number | undefined): boolean {
-    const bf = this.byteFields;
-    if (!bf || !isUtf8(bytes) || !bf.reader.read(bytes)) return false;
-    const { slots } = bf;
-    const f = bf.reader.fields;
-    const a = f[slots.a];
-    const b = f[slots.b];
-    if (!a || !b) return false; // missing fields: rejected the general way
-    const input = slots.input < 0 ? undefined : f[slots.input];
-    // Exact repeats are known by their bytes: the same bytes are the same text, so the same lengths, content key,
-    // token estimate and Bedrock record.
-    const exact = exactBytesKey(bytes, a, input, b);
-    let known = this.memo.get(exact);
-    if (known && !samePlaces(known.places, a, input, b)) known = undefined; // same bytes, other fields: not cached
-    if (!known) {
-      const ca = checkString(bytes, a.start);
-      const cb = checkString(bytes, b.start);
-      const ci = input && checkString(bytes, input.start);
-      if (!ca || !cb || (input && !ci)) return false; // not valid JSON: rejected the general way
-      const withInput = ci !== undefined && !ci.blank;
-      const fresh = { chars: ca.chars + cb.chars + (withInput ? bf.prefixChars + ci.chars : 0), withInput, blank: (!withInput && ca.blank) || cb.blank, places: placesOf(a, input, b) };
-      if (!this.memo.get(exact)) this.memo.set(exact, fresh);
-      known = fresh;
-    }
-    const { filters } = this.rules.config.prep;
-    // A prompt with an input holds it, so it is not blank; an empty record is dropped the general way.
-    if (filters.dropEmpty && known.blank) return false;
-    const rec: SourceRecord = { pos, line, row, raw: '', bytes };
-    if (known.chars > this.maxChars) {
-      this.drop(rec, 'filtered:too_long_chars', `${known.chars} characters (Unicode code points) > the limit of ${this.maxChars}`);
-      return true;
-    }
-    const first = filters.dropDuplicates && known.k !== undefined ? this.firstOf(known.k) : undefined;
-    if (first) {
-      this.drop(rec, DUPLICATE, this.sameAs(first));
-      return true;
-    }
-    const obj: Record<string, unknown> = {};
-    const c = f[slots.c];
-    if (c) obj[this.rules.config.prep.categoryField] = fieldText(bytes, c);
-    const g = slots.g < 0 ? undefined : f[slots.g];
-    if (g) obj[this.rules.config.split.stratifyBy!] = fieldText(bytes, g);
-    if (known.record !== undefined) {
-      // Written before (in this chunk or an earlier one of this environment): only the metadata is new.
-      this.keep(rec, known as Required<ByteKnown>, obj, 0);
-      return true;
-    }
-    const t = this.rules.config.prep.template;
-    const aText = fieldText(bytes, a);
-    const bText = fieldText(bytes, b);
-    const m: Mapped =
-      t.kind === 'dolly'
-        ? { kind: 'pair', prompt: known.withInput ? t.inputPrefix + aText + t.knowledgeSeparator + fieldText(bytes, input) : aText, completion: bText }
-        : { kind: 'pair', prompt: aText, completion: bText };
-    this.handleMapped(rec, m, obj, 0, known);
-    return true;
-  }
-
-  /** What the byte path knows of a record's text by the exact bytes of its fields. */
-  private readonly memo: ByteMemo;
-
-  /** Texts kept by this environment's earlier chunks of the same run (see the constructor). */
-  private readonly earlier?: KeptIndex;
-
-  /** Where the same text was kept before: in this chunk, or in an earlier chunk of the run. */
-  private firstOf(k: string): { line?: number; row?: number; chunk?: number } | undefined {
-    return this.seen.get(k) ?? this.earlier?.before(k, this.scope!.chunk);
-  }
-
-  /**
-   * A duplicate's detail. In a chunk whose lines count from its own start (relativeLines), a record kept by an earlier
-   * chunk is named by its line in that chunk and the chunk (`line 3 of chunk 0`): split turns that into the line in the
-   * file, as it does every line number of such a chunk's rejects (see shiftLineNumbers), so no file split writes has it.
-   */
-  private sameAs(first: { line?: number; row?: number; chunk?: number }): string {
-    if (this.scope?.relativeLines && first.chunk !== undefined && first.line !== undefined) return `same text as line ${first.line} of chunk ${first.chunk}`;
-    return `same text as ${where(first)}`;
+    return this.bytePath?.take(bytes, pos, line, row) ?? false;
   }
 
   handle(rec: SourceRecord): void {
-    if (rec.error) return this.drop(rec, rec.error.reason, rec.error.detail, rec.error.field);
-    const mapped = applyTemplate(rec.value, this.rules.config.prep.template);
-    if ('reason' in mapped) return this.drop(rec, mapped.reason, mapped.detail, mapped.field);
-    const obj = rec.value as Record<string, unknown>;
-    if (mapped.kind === 'text') return this.handleDocument(rec, mapped.text, obj);
-    this.handleMapped(rec, mapped, obj, 0);
+    if (rec.error) return this.drop(rec, rec.error);
+    const f = this.parsed.reset(rec.value);
+    if (this.rules.config.prep.template.kind !== 'text') return this.settle(rec, decide(f, this.policy), f, 0);
+    const wrong = fieldsVerdict(f, this.policy);
+    if (wrong) return this.drop(rec, wrong);
+    this.handleDocument(rec, f);
   }
 
-  /**
-   * The filters, then the kept line. With `known` (the byte path), what is derived from the text is noted there for
-   * the next record with the same field bytes; the byte path keeps that cache, so the text need not be held.
-   */
-  private handleMapped(rec: SourceRecord, m: Mapped, obj: Record<string, unknown>, q: number, known?: ByteKnown): void {
-    const { filters } = this.rules.config.prep;
-    const parts = m.kind === 'pair' ? [m.prompt, m.completion] : [m.text];
-    if (filters.dropEmpty && parts.some((p) => p.trim() === '')) {
-      const which = m.kind === 'pair' ? (m.prompt.trim() === '' ? 'prompt' : 'completion') : 'text';
-      return this.drop(rec, 'filtered:empty', `the ${which} is empty`);
+  /** A record's outcome: dropped with the policy's verdict, or kept (no verdict) and its lines written. */
+  settle(rec: SourceRecord, verdict: Verdict | undefined, f: KeptFacts, q: number): void {
+    if (verdict) return this.drop(rec, verdict);
+    const k = f.key();
+    // A record counts as seen once it passed every filter.
+    if (this.policy.dropDuplicates) {
+      this.seen.set(k, { line: rec.line, row: rec.row });
+      this.earlier?.note(k, this.scope!.chunk, rec.line, rec.row);
     }
-    const chars = parts.reduce((s, p) => s + codePointLength(p), 0);
-    if (chars > this.maxChars) {
-      return this.drop(rec, 'filtered:too_long_chars', `${chars} characters (Unicode code points) > the limit of ${this.maxChars}`);
-    }
-    // Duplicates are looked up before the token estimate: most dropped records in a repetitive corpus are duplicates,
-    // and a record only counts as seen once it passed every filter, so the outcome is the same in either order.
-    const k = known ? contentKey(parts) : this.keyOf(parts);
-    if (known) known.k = k;
-    const first = filters.dropDuplicates ? this.firstOf(k) : undefined;
-    if (first) return this.drop(rec, DUPLICATE, this.sameAs(first));
-    const tIn = estimateTokens(parts[0]!);
-    const tOut = parts.length > 1 ? estimateTokens(parts[1]!) : 0;
-    const record = Buffer.from(JSON.stringify(bedrockRecord(m, this.rules.dataFormat)));
-    const done = { chars, k, tIn, tOut, record };
-    if (known) this.memo.note(known, done);
-    this.keep(rec, done, obj, q);
-  }
-
-  /** The token filter, then the kept line: its metadata and the record, already rendered. */
-  private keep(rec: SourceRecord, d: { chars: number; k: string; tIn: number; tOut: number; record: Buffer }, obj: Record<string, unknown>, q: number): void {
-    const limit = this.rules.tokenLimit;
-    if (limit) {
-      const violation = tokenLimitViolation(limit as Parameters<typeof tokenLimitViolation>[0], d.tIn, d.tOut);
-      if (violation) return this.drop(rec, 'filtered:too_many_tokens', `estimated: ${violation}`);
-    }
-    // The caller has looked the key up: a record counts as seen once it passed every filter.
-    if (this.rules.config.prep.filters.dropDuplicates) {
-      this.seen.set(d.k, { line: rec.line, row: rec.row });
-      this.earlier?.note(d.k, this.scope!.chunk, rec.line, rec.row);
-    }
-    const meta: KeptMeta = { k: d.k, p: rec.pos, q, n: d.chars, t: d.tIn + d.tOut, b: d.record.length };
+    const record = f.record();
+    const meta: KeptMeta = { k, p: rec.pos, q, n: f.chars(), t: f.tokensIn() + f.tokensOut(), b: record.length };
     if (rec.line !== undefined) meta.l = rec.line;
     if (rec.row !== undefined) meta.w = rec.row;
-    const { categoryField } = this.rules.config.prep;
-    const c = obj[categoryField];
-    if (typeof c === 'string' || typeof c === 'number') meta.c = String(c);
+    const c = f.category();
+    if (c !== undefined) meta.c = c;
     const stratifyBy = this.rules.config.split.stratifyBy;
-    if (stratifyBy && stratifyBy !== categoryField) {
-      const g = obj[stratifyBy];
-      if (typeof g === 'string' || typeof g === 'number') meta.g = String(g);
+    if (stratifyBy && stratifyBy !== this.rules.config.prep.categoryField) {
+      const g = f.stratum();
+      if (g !== undefined) meta.g = g;
     }
-    this.sink.kept(JSON.stringify(meta), d.record);
+    this.sink.kept(JSON.stringify(meta), record);
     countOutcome(this.counts, 'kept');
+  }
+
+  /** Where the same text was kept before: in this chunk, or in an earlier chunk of the run. */
+  private firstOf(k: string): Place | undefined {
+    return this.seen.get(k) ?? this.earlier?.before(k, this.scope!.chunk);
   }
 
   /**
@@ -243,38 +141,33 @@ export class ChunkProcessor {
    * counts as one record (input, kept, filtered), so the counts still add up; a sentence that alone exceeds the limit
    * is dropped with its own reason rather than cut.
    */
-  private handleDocument(rec: SourceRecord, text: string, obj: Record<string, unknown>): void {
+  private handleDocument(rec: SourceRecord, f: ParsedFacts): void {
+    const m = f.mapped();
+    const text = m.kind === 'text' ? m.text : '';
     const limit = this.rules.tokenLimit;
     const maxTokens = limit?.maxTokens ?? limit?.maxInputTokens;
-    const fits = (s: string) => codePointLength(s) <= this.maxChars && (maxTokens === undefined || estimateTokens(s) <= maxTokens);
-    if (text.trim() === '') return this.drop(rec, 'filtered:empty', 'the text is empty');
+    const maxChars = this.policy.maxChars;
+    const fits = (s: string) =>
+      codePointLength(s) <= maxChars && (maxTokens === undefined || estimateTokens(s) <= maxTokens);
+    if (text.trim() === '') return this.drop(rec, emptyDocument());
     const { pieces, tooLong } = splitSentences(text, fits);
-    for (const s of tooLong) {
-      this.drop({ ...rec, raw: s }, 'filtered:sentence_too_long', `one sentence of ${codePointLength(s)} characters exceeds the record limit; it is dropped, not cut`);
-    }
-    pieces.forEach((piece, q) => this.handleMapped(rec, { kind: 'text', text: piece }, obj, q));
+    for (const s of tooLong) this.drop({ ...rec, raw: s }, sentenceTooLong(codePointLength(s)));
+    pieces.forEach((piece, q) => {
+      f.withMapped({ kind: 'text', text: piece });
+      this.settle(rec, textVerdict(f, this.policy), f, q);
+    });
   }
 
-  /**
-   * The content key, through a cache keyed by the exact text: NFKC and SHA-256 are the costliest steps per record, and
-   * exact repeats (re-exports, concatenated dumps) are the commonest duplicates. Bounded, so memory stays flat.
-   */
-  private readonly keyCache = new Map<string, string>();
-  private keyOf(parts: string[]): string {
-    const exact = parts.join('\u0000');
-    let k = this.keyCache.get(exact);
-    if (k === undefined) {
-      k = contentKey(parts);
-      if (this.keyCache.size >= KEY_CACHE_SIZE) this.keyCache.clear();
-      this.keyCache.set(exact, k);
-    }
-    return k;
-  }
-
-  private drop(rec: SourceRecord, reason: RejectReason, detail: string, field?: string): void {
+  private drop(rec: SourceRecord, v: Verdict): void {
+    const { reason, detail, field } = v;
     if (reason === DUPLICATE) return this.dropDuplicate(rec, detail);
-    if (rec.bytes && this.sink.rejectBytes && field === undefined) return this.dropBytes(rec, rec.bytes, reason, detail);
-    const line: RejectLine = { reason, detail, record: prefix(rec.bytes ? headText(rec.bytes, PREFIX_CHARS) : rec.raw) };
+    if (rec.bytes && this.sink.rejectBytes && field === undefined)
+      return this.dropBytes(rec, rec.bytes, reason, detail);
+    const line: RejectLine = {
+      reason,
+      detail,
+      record: prefix(rec.bytes ? headText(rec.bytes, PREFIX_CHARS) : rec.raw),
+    };
     if (rec.line !== undefined) line.line = rec.line;
     if (rec.row !== undefined) line.row = rec.row;
     if (field !== undefined) line.field = field;
@@ -287,7 +180,9 @@ export class ChunkProcessor {
    * records end here, and the first one's line or row finds the text.
    */
   private dropDuplicate(rec: SourceRecord, detail: string): void {
-    this.sink.reject(`{"reason":"${DUPLICATE}","detail":${JSON.stringify(detail)}${rec.line !== undefined ? `,"line":${rec.line}` : ''}${rec.row !== undefined ? `,"row":${rec.row}` : ''}}`);
+    this.sink.reject(
+      `{"reason":"${DUPLICATE}","detail":${JSON.stringify(detail)}${rec.line !== undefined ? `,"line":${rec.line}` : ''}${rec.row !== undefined ? `,"row":${rec.row}` : ''}}`,
+    );
     countOutcome(this.counts, DUPLICATE);
   }
 
@@ -312,61 +207,135 @@ export class ChunkProcessor {
   private scratch = Buffer.allocUnsafe(64 * 1024);
 }
 
-const KEY_CACHE_SIZE = 20_000;
-
-/** What the byte path derives from the exact bytes of a record's text fields. */
-interface ByteKnown {
-  places: number[];
-  chars: number;
-  withInput: boolean;
-  blank: boolean;
-  /** Content key, token estimates and the rendered Bedrock record: once the text got past the length filter. */
-  k?: string;
-  tIn?: number;
-  tOut?: number;
-  record?: Buffer;
-}
-
 /**
- * The byte path's memo, kept by the module, so it outlives one chunk: an environment (a warm Lambda, a worker)
- * that transforms several chunks of a repetitive input derives each distinct text once. Everything in it is a pure
- * function of the field bytes and of the template and record format (its signature: a new one starts it afresh),
- * so it changes no outcome. Bounded by entries and by the bytes of the rendered records it holds.
+ * The facts of a parsed record (JSON, CSV, TSV, Parquet), worked out as the policy asks for them: the template is
+ * applied once the fields passed, the content key once the length did. One instance per processor, reset per record.
  */
-class ByteMemo {
-  private static current?: ByteMemo;
-  static for(signature: string): ByteMemo {
-    if (ByteMemo.current?.signature !== signature) ByteMemo.current = new ByteMemo(signature);
-    return ByteMemo.current;
+class ParsedFacts implements KeptFacts {
+  private value: unknown;
+  private m?: Mapped;
+  private n = -1;
+  private k?: string;
+  private tIn = -1;
+  private tOut = -1;
+
+  constructor(
+    private readonly rules: RecordRules,
+    private readonly lookup: (k: string) => Place | undefined,
+  ) {}
+
+  reset(value: unknown): this {
+    this.value = value;
+    this.m = undefined;
+    return this.clear();
   }
 
-  private readonly map = new Map<string, ByteKnown>();
-  private bytes = 0;
-  private constructor(private readonly signature: string) {}
-
-  get(key: string): ByteKnown | undefined {
-    return this.map.get(key);
+  /** The same record with its text given: a piece of a document. */
+  withMapped(m: Mapped): this {
+    this.m = m;
+    return this.clear();
   }
 
-  set(key: string, known: ByteKnown) {
-    if (this.map.size >= KEY_CACHE_SIZE || this.bytes >= MEMO_BYTES) {
-      this.map.clear();
-      this.bytes = 0;
+  private clear(): this {
+    this.n = -1;
+    this.k = undefined;
+    this.tIn = -1;
+    this.tOut = -1;
+    return this;
+  }
+
+  private get rec(): Record<string, unknown> {
+    return this.value as Record<string, unknown>;
+  }
+
+  mapped(): Mapped {
+    return (this.m ??= mapRecord(this.rec, this.rules.config.prep.template));
+  }
+
+  notObject(): string | undefined {
+    return notObject(this.value);
+  }
+
+  field(name: string): FieldState {
+    return fieldState(fieldOf(this.rec, name));
+  }
+
+  blankPart(): 'prompt' | 'completion' | 'text' | undefined {
+    const m = this.mapped();
+    if (m.kind === 'text') return m.text.trim() === '' ? 'text' : undefined;
+    return m.prompt.trim() === '' ? 'prompt' : m.completion.trim() === '' ? 'completion' : undefined;
+  }
+
+  chars(): number {
+    if (this.n < 0) {
+      const m = this.mapped();
+      this.n = m.kind === 'pair' ? codePointLength(m.prompt) + codePointLength(m.completion) : codePointLength(m.text);
     }
-    this.map.set(key, known);
-    this.bytes += key.length + 64;
+    return this.n;
   }
 
-  note(known: ByteKnown, d: { k: string; tIn: number; tOut: number; record: Buffer }) {
-    known.k = d.k;
-    known.tIn = d.tIn;
-    known.tOut = d.tOut;
-    known.record = d.record;
-    this.bytes += d.record.length;
+  key(): string {
+    if (this.k === undefined) {
+      const m = this.mapped();
+      this.k = this.keyOf(m.kind === 'pair' ? [m.prompt, m.completion] : [m.text]);
+    }
+    return this.k;
+  }
+
+  keptBefore(): Place | undefined {
+    return this.lookup(this.key());
+  }
+
+  /**
+   * The content key, through a cache keyed by the exact text: NFKC and SHA-256 are the costliest steps per record, and
+   * exact repeats (re-exports, concatenated dumps) are the commonest duplicates. Bounded, so memory stays flat.
+   */
+  private readonly keyCache = new Map<string, string>();
+  private keyOf(parts: string[]): string {
+    const exact = parts.join('\u0000');
+    let k = this.keyCache.get(exact);
+    if (k === undefined) {
+      k = contentKey(parts);
+      if (this.keyCache.size >= KEY_CACHE_SIZE) this.keyCache.clear();
+      this.keyCache.set(exact, k);
+    }
+    return k;
+  }
+
+  tokensIn(): number {
+    if (this.tIn < 0) {
+      const m = this.mapped();
+      this.tIn = estimateTokens(m.kind === 'pair' ? m.prompt : m.text);
+    }
+    return this.tIn;
+  }
+
+  tokensOut(): number {
+    if (this.tOut < 0) {
+      const m = this.mapped();
+      this.tOut = m.kind === 'pair' ? estimateTokens(m.completion) : 0;
+    }
+    return this.tOut;
+  }
+
+  record(): Buffer {
+    return Buffer.from(JSON.stringify(bedrockRecord(this.mapped(), this.rules.dataFormat)));
+  }
+
+  category(): string | undefined {
+    return textField(fieldOf(this.rec, this.rules.config.prep.categoryField));
+  }
+
+  stratum(): string | undefined {
+    const by = this.rules.config.split.stratifyBy;
+    return by === undefined ? undefined : textField(fieldOf(this.rec, by));
   }
 }
 
-const MEMO_BYTES = 32 * 1024 * 1024;
+/** A category or stratum: a string, or a number written out; anything else is none. */
+const textField = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
+
+const KEY_CACHE_SIZE = 20_000;
 
 /**
  * The content keys a run's chunks kept in this environment, with the chunk and the place of the record kept: module
@@ -397,38 +366,6 @@ class KeptIndex {
 
 const KEPT_INDEX_SIZE = 250_000;
 const PREFIX_CHARS = 120;
-
-/**
- * A key for exact repeats of a record's text fields: SHA-256 of the bytes from the first field to the last (what lies
- * between is part of it, which only makes it stricter), as a flat 32-character string. The fields' places in those
- * bytes are checked apart (`samePlaces`): equal key and places mean equal field bytes, so a record matching one whose
- * fields were checked needs no check of its own.
- */
-function exactBytesKey(b: Buffer, a: FieldRange, input: FieldRange | undefined, c: FieldRange): string {
-  const lo = Math.min(a.start, c.start, input?.start ?? a.start);
-  const hi = Math.max(a.end, c.end, input?.end ?? a.end);
-  return hash('sha256', b.subarray(lo, hi), 'binary'); // 'binary': latin1, one character a byte
-}
-
-/** The fields' offsets from the first field's start: text fields (a, input, output), then -1 for no input. */
-function placesOf(a: FieldRange, input: FieldRange | undefined, c: FieldRange): number[] {
-  const lo = Math.min(a.start, c.start, input?.start ?? a.start);
-  return [a.start - lo, a.end - lo, c.start - lo, c.end - lo, input ? input.start - lo : -1, input ? input.end - lo : -1];
-}
-
-function samePlaces(p: readonly number[], a: FieldRange, input: FieldRange | undefined, c: FieldRange): boolean {
-  const lo = Math.min(a.start, c.start, input?.start ?? a.start);
-  return (
-    p[0] === a.start - lo &&
-    p[1] === a.end - lo &&
-    p[2] === c.start - lo &&
-    p[3] === c.end - lo &&
-    p[4] === (input ? input.start - lo : -1) &&
-    p[5] === (input ? input.end - lo : -1)
-  );
-}
-
-const where = (at: { line?: number; row?: number }) => (at.line !== undefined ? `line ${at.line}` : `row ${at.row}`);
 
 /**
  * Reads a line of meta.jsonl given as bytes: split's first pass, once per kept record, so the line is not checked

@@ -1,50 +1,40 @@
 import type { PrepConfig } from '../config/run-config';
 import type { DataFormat } from '../catalog';
+import { fieldState, fieldsVerdict, notObject, templateFields, type Verdict } from './filter-policy';
 
 /** A record mapped by the template, before filters: a prompt/completion pair, or a document for pre-training. */
 export type Mapped = { kind: 'pair'; prompt: string; completion: string } | { kind: 'text'; text: string };
 
-export type MapResult = Mapped | { reason: 'rejected:missing_field' | 'rejected:wrong_type' | 'rejected:not_object'; detail: string; field?: string };
+export type MapResult = Mapped | Verdict;
 
 /**
  * The seed recipe (`dolly`): no input -> prompt = instruction; with an input -> prompt = "入力:" + instruction +
  * "\n知識:" + input; completion = output. `fields` takes prompt and completion from two fields as they are;
- * `text` takes a document for continued pre-training.
+ * `text` takes a document for continued pre-training. A record whose fields do not fit gets the policy's verdict.
  */
 export function applyTemplate(value: unknown, t: PrepConfig['template']): MapResult {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { reason: 'rejected:not_object', detail: `the record is ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}, not an object` };
-  }
   const rec = value as Record<string, unknown>;
-  if (t.kind === 'text') {
-    const text = field(rec, t.textField, true);
-    return typeof text === 'string' ? { kind: 'text', text } : text;
-  }
-  if (t.kind === 'fields') {
-    const prompt = field(rec, t.promptField, true);
-    if (typeof prompt !== 'string') return prompt;
-    const completion = field(rec, t.completionField, true);
-    if (typeof completion !== 'string') return completion;
-    return { kind: 'pair', prompt, completion };
-  }
-  const instruction = field(rec, t.instructionField, true);
-  if (typeof instruction !== 'string') return instruction;
-  const output = field(rec, t.outputField, true);
-  if (typeof output !== 'string') return output;
-  const input = field(rec, t.inputField, false);
-  if (typeof input !== 'string') return input;
-  const prompt = input.trim() === '' ? instruction : t.inputPrefix + instruction + t.knowledgeSeparator + input;
-  return { kind: 'pair', prompt, completion: output };
+  const facts = { notObject: () => notObject(value), field: (name: string) => fieldState(fieldOf(rec, name)) };
+  return fieldsVerdict(facts, { fields: templateFields(t) }) ?? mapRecord(rec, t);
 }
 
-function field(rec: Record<string, unknown>, name: string, required: boolean): string | Exclude<MapResult, Mapped> {
-  const v = rec[name];
-  if (v === undefined || v === null) {
-    return required ? { reason: 'rejected:missing_field', detail: `field "${name}" is missing`, field: name } : '';
-  }
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return { reason: 'rejected:wrong_type', detail: `field "${name}" is ${Array.isArray(v) ? 'an array' : typeof v}, not text`, field: name };
+/** The template applied to a record whose fields passed `fieldsVerdict`. */
+export function mapRecord(rec: Record<string, unknown>, t: PrepConfig['template']): Mapped {
+  if (t.kind === 'text') return { kind: 'text', text: textOf(rec, t.textField) };
+  if (t.kind === 'fields') return { kind: 'pair', prompt: textOf(rec, t.promptField), completion: textOf(rec, t.completionField) };
+  const instruction = textOf(rec, t.instructionField);
+  const input = textOf(rec, t.inputField);
+  const prompt = input.trim() === '' ? instruction : t.inputPrefix + instruction + t.knowledgeSeparator + input;
+  return { kind: 'pair', prompt, completion: textOf(rec, t.outputField) };
+}
+
+/** A field of a parsed record: its own property only (a field named `constructor` is not Object's). */
+export const fieldOf = (rec: Record<string, unknown>, name: string): unknown => (Object.hasOwn(rec, name) ? rec[name] : undefined);
+
+/** A field's text: a string as it is, a number or boolean written out, nothing as ''. */
+function textOf(rec: Record<string, unknown>, name: string): string {
+  const v = fieldOf(rec, name);
+  return v === undefined || v === null ? '' : typeof v === 'string' ? v : String(v);
 }
 
 /** The line Bedrock trains on, in the base model's format (api §7.1). */

@@ -1,0 +1,168 @@
+import { tokenLimitViolation, type TokenLimitRow } from '../catalog';
+import type { PrepConfig } from '../config/run-config';
+import { DUPLICATE, type RejectReason } from '../artifacts/reasons';
+import type { RecordRules } from './rules';
+
+/**
+ * The filter policy: what makes a record kept, filtered or rejected, and the reason and detail each gets. Both ways a
+ * record is read (parsed to a value, or looked at as bytes: see json-bytes-path.ts) describe the record through
+ * `RecordFacts` and call `decide`, so they cannot disagree on an outcome; they differ only in how they learn the facts.
+ */
+
+/** Why a record is not kept; a kept record has no verdict (undefined), so keeping one allocates nothing. */
+export interface Verdict {
+  reason: RejectReason;
+  detail: string;
+  field?: string;
+}
+
+/** What a field of the record holds: text (a string, number or boolean), nothing (absent or null), or another kind. */
+export type FieldState = 'text' | 'missing' | { kind: string };
+
+/** Where a record was kept: its line or row, and the chunk when it was an earlier chunk of the run. */
+export interface Place {
+  line?: number;
+  row?: number;
+  chunk?: number;
+}
+
+/**
+ * What a record says, as the policy asks it, in the policy's order: a path works out only what is asked (the content
+ * key of a record too long is never computed, nor the tokens of a duplicate). The text answers are of the record as
+ * the template maps it; they are asked only once the fields passed.
+ */
+export interface RecordFacts {
+  /** Undefined for an object; otherwise what the record is, for the detail ('an array', 'null', 'string'). */
+  notObject(): string | undefined;
+  field(name: string): FieldState;
+  /** The first part of the mapped record that is empty or whitespace only, if any. */
+  blankPart(): 'prompt' | 'completion' | 'text' | undefined;
+  /** Code points of the mapped record's parts (prompt and completion, or the text). */
+  chars(): number;
+  /** Where a record with the same text was kept first (in this chunk or an earlier one of the run), if one was. */
+  keptBefore(): Place | undefined;
+  tokensIn(): number;
+  tokensOut(): number;
+}
+
+export interface FilterPolicy {
+  /** The fields the template reads, in the order they are checked; an optional one may be missing. */
+  fields: ReadonlyArray<{ name: string; required: boolean }>;
+  dropEmpty: boolean;
+  dropDuplicates: boolean;
+  maxChars: number;
+  tokenLimit?: Pick<TokenLimitRow, 'maxTokens' | 'maxInputTokens' | 'maxOutputTokens'>;
+  /** Lines of the chunk being read count from its own start: a duplicate of an earlier chunk's record names both. */
+  relativeLines: boolean;
+}
+
+export function filterPolicy(rules: RecordRules, relativeLines = false): FilterPolicy {
+  const { filters, template } = rules.config.prep;
+  return {
+    fields: templateFields(template),
+    dropEmpty: filters.dropEmpty,
+    dropDuplicates: filters.dropDuplicates,
+    maxChars: filters.maxChars,
+    tokenLimit: rules.tokenLimit,
+    relativeLines,
+  };
+}
+
+/** The fields the template reads, in the order their problems are reported. */
+export function templateFields(t: PrepConfig['template']): Array<{ name: string; required: boolean }> {
+  if (t.kind === 'text') return [{ name: t.textField, required: true }];
+  if (t.kind === 'fields')
+    return [
+      { name: t.promptField, required: true },
+      { name: t.completionField, required: true },
+    ];
+  return [
+    { name: t.instructionField, required: true },
+    { name: t.outputField, required: true },
+    { name: t.inputField, required: false },
+  ];
+}
+
+/** The outcome of one record: undefined (kept) or the verdict. */
+export function decide(f: RecordFacts, p: FilterPolicy): Verdict | undefined {
+  return fieldsVerdict(f, p) ?? textVerdict(f, p);
+}
+
+/**
+ * The record's shape: an object whose fields the template can read. Also asked alone for a document (continued
+ * pre-training), whose text is cut into pieces that each get `textVerdict`.
+ */
+export function fieldsVerdict(
+  f: Pick<RecordFacts, 'notObject' | 'field'>,
+  p: Pick<FilterPolicy, 'fields'>,
+): Verdict | undefined {
+  const not = f.notObject();
+  if (not !== undefined) return { reason: 'rejected:not_object', detail: `the record is ${not}, not an object` };
+  for (const { name, required } of p.fields) {
+    const s = f.field(name);
+    if (s === 'text' || (s === 'missing' && !required)) continue;
+    if (s === 'missing') return { reason: 'rejected:missing_field', detail: `field "${name}" is missing`, field: name };
+    return { reason: 'rejected:wrong_type', detail: `field "${name}" is ${s.kind}, not text`, field: name };
+  }
+  return undefined;
+}
+
+/**
+ * The filters on the mapped text, in order: empty, too long, a duplicate, too many tokens. Duplicates are looked up
+ * before the token estimate: most dropped records of a repetitive corpus are duplicates, and a record counts as
+ * kept (so as seen) only once it passed every filter, so the outcome is the same in either order.
+ */
+export function textVerdict(f: RecordFacts, p: FilterPolicy): Verdict | undefined {
+  if (p.dropEmpty) {
+    const blank = f.blankPart();
+    if (blank !== undefined) return { reason: 'filtered:empty', detail: `the ${blank} is empty` };
+  }
+  const chars = f.chars();
+  if (chars > p.maxChars)
+    return {
+      reason: 'filtered:too_long_chars',
+      detail: `${chars} characters (Unicode code points) > the limit of ${p.maxChars}`,
+    };
+  if (p.dropDuplicates) {
+    const first = f.keptBefore();
+    if (first) return { reason: DUPLICATE, detail: sameAs(first, p.relativeLines) };
+  }
+  if (p.tokenLimit) {
+    const violation = tokenLimitViolation(p.tokenLimit as TokenLimitRow, f.tokensIn(), f.tokensOut());
+    if (violation) return { reason: 'filtered:too_many_tokens', detail: `estimated: ${violation}` };
+  }
+  return undefined;
+}
+
+/** A document with no text: nothing to cut into pieces. */
+export const emptyDocument = (): Verdict => ({ reason: 'filtered:empty', detail: 'the text is empty' });
+
+/** A sentence longer than a record may be: dropped, not cut. */
+export const sentenceTooLong = (chars: number): Verdict => ({
+  reason: 'filtered:sentence_too_long',
+  detail: `one sentence of ${chars} characters exceeds the record limit; it is dropped, not cut`,
+});
+
+/**
+ * A duplicate's detail. In a chunk whose lines count from its own start (relativeLines), a record kept by an earlier
+ * chunk is named by its line in that chunk and the chunk (`line 3 of chunk 0`): split turns that into the line in the
+ * file, as it does every line number of such a chunk's rejects (see shiftLineNumbers), so no file split writes has it.
+ */
+function sameAs(first: Place, relativeLines: boolean): string {
+  if (relativeLines && first.chunk !== undefined && first.line !== undefined)
+    return `same text as line ${first.line} of chunk ${first.chunk}`;
+  return `same text as ${first.line !== undefined ? `line ${first.line}` : `row ${first.row}`}`;
+}
+
+/** What a parsed value holds, as `FieldState`. */
+export function fieldState(v: unknown): FieldState {
+  if (v === undefined || v === null) return 'missing';
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return 'text';
+  return { kind: Array.isArray(v) ? 'an array' : typeof v };
+}
+
+/** What a parsed record is, when not an object (see RecordFacts.notObject). */
+export function notObject(v: unknown): string | undefined {
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) return undefined;
+  return Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v;
+}

@@ -1,0 +1,294 @@
+import { isUtf8 } from 'node:buffer';
+import { hash } from 'node:crypto';
+import { estimateTokens } from '../catalog';
+import { decide, type FieldState, type FilterPolicy, type Place, type Verdict } from './filter-policy';
+import { checkString, fieldText, FlatObjectReader, type FieldRange } from './json-fields';
+import type { KeptFacts, SourceRecord } from './records';
+import type { RecordRules } from './rules';
+import { bedrockRecord } from './template';
+import { codePointLength, contentKey } from './text';
+
+/**
+ * The byte path for JSON records: a flat object of strings (the common JSON Lines record) is read on its bytes
+ * (json-fields.ts), and the filter policy decides on what its bytes say; the text is decoded only for a record that
+ * gets past the length and duplicate filters and was not met before. Decoding UTF-8 Japanese text is the costliest
+ * step per record, and most records of a large corpus are dropped before their text is needed.
+ *
+ * A record this path does not take (not UTF-8, not a flat object of strings, an escape it does not check) goes the
+ * general way: parsed, then decided by the same policy. Either way the outcome is the same (see both-paths.test.ts).
+ */
+export class JsonBytesPath {
+  private readonly reader: FlatObjectReader;
+  private readonly facts: ByteFacts;
+  /** What the path knows of a record's text by the exact bytes of its fields. */
+  private readonly memo: ByteMemo;
+
+  /** The byte path for these rules, or undefined when their template is not one it reads. */
+  static for(rules: RecordRules, policy: FilterPolicy, keptBefore: (k: string) => Place | undefined, out: Settle): JsonBytesPath | undefined {
+    const t = rules.config.prep.template;
+    // The template's own strings are concatenated to the record's: a lone surrogate in them could pair across the
+    // join and change the count, so such a template takes the general way.
+    const plain = (s: string) => !/[\uD800-\uDFFF]/.test(s);
+    if (!((t.kind === 'dolly' && plain(t.inputPrefix) && plain(t.knowledgeSeparator)) || t.kind === 'fields')) return undefined;
+    return new JsonBytesPath(rules, policy, keptBefore, out);
+  }
+
+  private constructor(
+    rules: RecordRules,
+    private readonly policy: FilterPolicy,
+    keptBefore: (k: string) => Place | undefined,
+    private readonly out: Settle,
+  ) {
+    const { template: t, categoryField } = rules.config.prep;
+    const stratifyBy = rules.config.split.stratifyBy;
+    if (t.kind === 'text') throw new Error('the byte path reads prompt/completion templates only');
+    const names =
+      t.kind === 'dolly'
+        ? { a: t.instructionField, b: t.outputField, input: t.inputField, c: categoryField, g: stratifyBy }
+        : { a: t.promptField, b: t.completionField, input: undefined, c: categoryField, g: stratifyBy };
+    const texts = [names.a, names.b, ...(names.input !== undefined ? [names.input] : [])];
+    const wanted = [...new Set([...texts, names.c, ...(names.g !== undefined ? [names.g] : [])])];
+    // The text fields are checked only when their bytes are new (see `known`); category fields always.
+    const lazy = new Set(texts.filter((n) => n !== names.c && n !== names.g));
+    const slot = (n: string | undefined) => (n === undefined ? -1 : wanted.indexOf(n));
+    this.reader = new FlatObjectReader(wanted, lazy);
+    const slots = { a: slot(names.a), b: slot(names.b), input: slot(names.input), c: slot(names.c), g: slot(names.g) };
+    this.memo = ByteMemo.for(JSON.stringify([t, rules.dataFormat]));
+    this.facts = new ByteFacts(rules, this.reader, slots, keptBefore, this.memo);
+  }
+
+  /**
+   * Decides on one JSON record's bytes and hands the outcome to `out.settle`: true. False when this path does not
+   * take the record (the caller parses it).
+   */
+  take(bytes: Buffer, pos: number, line: number | undefined, row: number | undefined): boolean {
+    if (!isUtf8(bytes) || !this.reader.read(bytes)) return false;
+    const f = this.reader.fields;
+    const { slots } = this.facts;
+    const a = f[slots.a];
+    const b = f[slots.b];
+    const input = slots.input < 0 ? undefined : f[slots.input];
+    let known: ByteKnown | undefined;
+    if (a && b) {
+      known = this.known(bytes, a, input, b);
+      if (!known) return false; // not valid JSON: rejected the general way
+    } else {
+      // A missing field is the policy's to judge; the present ones are checked first, as JSON.parse would.
+      for (const r of f) if (r && !r.checked && !checkString(bytes, r.start)) return false;
+    }
+    const facts = this.facts.reset(bytes, known);
+    const rec: SourceRecord = { pos, line, row, raw: '', bytes };
+    this.out.settle(rec, decide(facts, this.policy), facts, 0);
+    return true;
+  }
+
+  /**
+   * What is known of the text fields' bytes: from the memo (exact repeats are known by their bytes: the same bytes
+   * are the same text, so the same lengths, content key, token estimate and Bedrock record), or checked now.
+   * Undefined when a field is not a valid JSON string.
+   */
+  private known(bytes: Buffer, a: FieldRange, input: FieldRange | undefined, b: FieldRange): ByteKnown | undefined {
+    const exact = exactBytesKey(bytes, a, input, b);
+    const known = this.memo.get(exact);
+    if (known && samePlaces(known.places, a, input, b)) return known; // same bytes, other fields: not cached
+    const ca = checkString(bytes, a.start);
+    const cb = checkString(bytes, b.start);
+    const ci = input && checkString(bytes, input.start);
+    if (!ca || !cb || (input && !ci)) return undefined;
+    // A prompt with an input holds it, so it is blank only without one.
+    const withInput = ci !== undefined && !ci.blank;
+    const fresh: ByteKnown = {
+      places: placesOf(a, input, b),
+      chars: ca.chars + cb.chars + (withInput ? this.facts.prefixChars + ci.chars : 0),
+      withInput,
+      blank: !withInput && ca.blank ? 'prompt' : cb.blank ? 'completion' : undefined,
+    };
+    if (!known) this.memo.set(exact, fresh);
+    return fresh;
+  }
+}
+
+/** Where the byte path hands a decided record: the chunk processor, which writes its kept or reject line. */
+export interface Settle {
+  settle(rec: SourceRecord, verdict: Verdict | undefined, f: KeptFacts, q: number): void;
+}
+
+/** What the byte path derives from the exact bytes of a record's text fields. */
+interface ByteKnown {
+  places: number[];
+  chars: number;
+  withInput: boolean;
+  blank: 'prompt' | 'completion' | undefined;
+  /** Derived when first asked: the content key, the token estimates, the rendered Bedrock record. */
+  k?: string;
+  tIn?: number;
+  tOut?: number;
+  record?: Buffer;
+}
+
+/**
+ * The facts of a record read on its bytes, for the policy and the kept line: the lengths and blankness from `known`,
+ * the rest derived when first asked and noted there for the next record with the same field bytes. One instance per
+ * path, reset per record.
+ */
+class ByteFacts implements KeptFacts {
+  readonly prefixChars: number;
+  private bytes!: Buffer;
+  private known?: ByteKnown;
+  private prompt?: string;
+  private completion?: string;
+
+  constructor(
+    private readonly rules: RecordRules,
+    private readonly reader: FlatObjectReader,
+    readonly slots: { a: number; b: number; input: number; c: number; g: number },
+    private readonly lookup: (k: string) => Place | undefined,
+    private readonly memo: ByteMemo,
+  ) {
+    const t = rules.config.prep.template;
+    this.prefixChars = t.kind === 'dolly' ? codePointLength(t.inputPrefix) + codePointLength(t.knowledgeSeparator) : 0;
+  }
+
+  reset(bytes: Buffer, known: ByteKnown | undefined): this {
+    this.bytes = bytes;
+    this.known = known;
+    this.prompt = undefined;
+    this.completion = undefined;
+    return this;
+  }
+
+  notObject(): undefined {
+    return undefined; // the reader reads objects only
+  }
+
+  field(name: string): FieldState {
+    const i = this.reader.names.indexOf(name);
+    return i >= 0 && this.reader.fields[i] ? 'text' : 'missing'; // every value the reader takes is a string
+  }
+
+  // The text facts are asked only once the fields passed, so `known` is there.
+  blankPart(): 'prompt' | 'completion' | undefined {
+    return this.known!.blank;
+  }
+
+  chars(): number {
+    return this.known!.chars;
+  }
+
+  key(): string {
+    return (this.known!.k ??= contentKey(this.texts()));
+  }
+
+  keptBefore(): Place | undefined {
+    return this.lookup(this.key());
+  }
+
+  tokensIn(): number {
+    return (this.known!.tIn ??= estimateTokens(this.texts()[0]));
+  }
+
+  tokensOut(): number {
+    return (this.known!.tOut ??= estimateTokens(this.texts()[1]));
+  }
+
+  record(): Buffer {
+    const known = this.known!;
+    if (known.record === undefined) {
+      const [prompt, completion] = this.texts();
+      this.memo.noteRecord(known, Buffer.from(JSON.stringify(bedrockRecord({ kind: 'pair', prompt, completion }, this.rules.dataFormat))));
+    }
+    return known.record!;
+  }
+
+  category(): string | undefined {
+    const c = this.reader.fields[this.slots.c];
+    return c && fieldText(this.bytes, c);
+  }
+
+  stratum(): string | undefined {
+    const g = this.slots.g < 0 ? undefined : this.reader.fields[this.slots.g];
+    return g && fieldText(this.bytes, g);
+  }
+
+  /** The prompt and completion as the template makes them, decoded once per record (and only when needed). */
+  private texts(): [string, string] {
+    if (this.prompt === undefined) {
+      const t = this.rules.config.prep.template;
+      const f = this.reader.fields;
+      const a = fieldText(this.bytes, f[this.slots.a]);
+      this.prompt =
+        t.kind === 'dolly' && this.known!.withInput ? t.inputPrefix + a + t.knowledgeSeparator + fieldText(this.bytes, f[this.slots.input]) : a;
+      this.completion = fieldText(this.bytes, f[this.slots.b]);
+    }
+    return [this.prompt, this.completion!];
+  }
+}
+
+const MEMO_ENTRIES = 20_000;
+const MEMO_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The byte path's memo, kept by the module, so it outlives one chunk: an environment (a warm Lambda, a worker)
+ * that transforms several chunks of a repetitive input derives each distinct text once. Everything in it is a pure
+ * function of the field bytes and of the template and record format (its signature: a new one starts it afresh),
+ * so it changes no outcome. Bounded by entries and by the bytes of the rendered records it holds.
+ */
+class ByteMemo {
+  private static current?: ByteMemo;
+  static for(signature: string): ByteMemo {
+    if (ByteMemo.current?.signature !== signature) ByteMemo.current = new ByteMemo(signature);
+    return ByteMemo.current;
+  }
+
+  private readonly map = new Map<string, ByteKnown>();
+  private bytes = 0;
+  private constructor(private readonly signature: string) {}
+
+  get(key: string): ByteKnown | undefined {
+    return this.map.get(key);
+  }
+
+  set(key: string, known: ByteKnown) {
+    if (this.map.size >= MEMO_ENTRIES || this.bytes >= MEMO_BYTES) {
+      this.map.clear();
+      this.bytes = 0;
+    }
+    this.map.set(key, known);
+    this.bytes += key.length + 64;
+  }
+
+  noteRecord(known: ByteKnown, record: Buffer) {
+    known.record = record;
+    this.bytes += record.length;
+  }
+}
+
+/**
+ * A key for exact repeats of a record's text fields: SHA-256 of the bytes from the first field to the last (what lies
+ * between is part of it, which only makes it stricter), as a flat 32-character string. The fields' places in those
+ * bytes are checked apart (`samePlaces`): equal key and places mean equal field bytes, so a record matching one whose
+ * fields were checked needs no check of its own.
+ */
+function exactBytesKey(b: Buffer, a: FieldRange, input: FieldRange | undefined, c: FieldRange): string {
+  const lo = Math.min(a.start, c.start, input?.start ?? a.start);
+  const hi = Math.max(a.end, c.end, input?.end ?? a.end);
+  return hash('sha256', b.subarray(lo, hi), 'binary'); // 'binary': latin1, one character a byte
+}
+
+/** The fields' offsets from the first field's start: text fields (a, input, output), then -1 for no input. */
+function placesOf(a: FieldRange, input: FieldRange | undefined, c: FieldRange): number[] {
+  const lo = Math.min(a.start, c.start, input?.start ?? a.start);
+  return [a.start - lo, a.end - lo, c.start - lo, c.end - lo, input ? input.start - lo : -1, input ? input.end - lo : -1];
+}
+
+function samePlaces(p: readonly number[], a: FieldRange, input: FieldRange | undefined, c: FieldRange): boolean {
+  const lo = Math.min(a.start, c.start, input?.start ?? a.start);
+  return (
+    p[0] === a.start - lo &&
+    p[1] === a.end - lo &&
+    p[2] === c.start - lo &&
+    p[3] === c.end - lo &&
+    p[4] === (input ? input.start - lo : -1) &&
+    p[5] === (input ? input.end - lo : -1)
+  );
+}
