@@ -5,7 +5,7 @@ import { decide, type FieldState, type FilterPolicy, type Place, type Verdict } 
 import { checkString, fieldText, FlatObjectReader, type FieldRange } from './json-fields';
 import type { KeptFacts, SourceRecord } from './records';
 import type { RecordRules } from './rules';
-import { bedrockRecord } from './template';
+import { bedrockRecord, type Mapped } from './template';
 import { codePointLength, contentKey } from './text';
 
 /**
@@ -176,7 +176,11 @@ class ByteFacts implements KeptFacts {
   }
 
   key(): string {
-    return (this.known!.k ??= contentKey(this.texts()));
+    if (this.known!.k === undefined) {
+      this.decode();
+      this.known!.k = contentKey([this.prompt!, this.completion!]);
+    }
+    return this.known!.k;
   }
 
   keptBefore(): Place | undefined {
@@ -184,18 +188,21 @@ class ByteFacts implements KeptFacts {
   }
 
   tokensIn(): number {
-    return (this.known!.tIn ??= estimateTokens(this.texts()[0]));
+    if (this.known!.tIn === undefined) this.known!.tIn = estimateTokens(this.decode().prompt!);
+    return this.known!.tIn;
   }
 
   tokensOut(): number {
-    return (this.known!.tOut ??= estimateTokens(this.texts()[1]));
+    if (this.known!.tOut === undefined) this.known!.tOut = estimateTokens(this.decode().completion!);
+    return this.known!.tOut;
   }
 
   record(): Buffer {
     const known = this.known!;
     if (known.record === undefined) {
-      const [prompt, completion] = this.texts();
-      this.memo.noteRecord(known, Buffer.from(JSON.stringify(bedrockRecord({ kind: 'pair', prompt, completion }, this.rules.dataFormat))));
+      this.decode();
+      const m: Mapped = { kind: 'pair', prompt: this.prompt!, completion: this.completion! };
+      this.memo.noteRecord(known, Buffer.from(JSON.stringify(bedrockRecord(m, this.rules.dataFormat))));
     }
     return known.record!;
   }
@@ -211,7 +218,7 @@ class ByteFacts implements KeptFacts {
   }
 
   /** The prompt and completion as the template makes them, decoded once per record (and only when needed). */
-  private texts(): [string, string] {
+  private decode(): this {
     if (this.prompt === undefined) {
       const t = this.rules.config.prep.template;
       const f = this.reader.fields;
@@ -220,7 +227,7 @@ class ByteFacts implements KeptFacts {
         t.kind === 'dolly' && this.known!.withInput ? t.inputPrefix + a + t.knowledgeSeparator + fieldText(this.bytes, f[this.slots.input]) : a;
       this.completion = fieldText(this.bytes, f[this.slots.b]);
     }
-    return [this.prompt, this.completion!];
+    return this;
   }
 }
 
