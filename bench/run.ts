@@ -4,10 +4,11 @@
  * the pandas way of the seed recipe on both, when python3-pandas is installed, with the ratios; and upload to
  * split-done through the local stack on both. Each case runs in its own process, so each peak RSS is its own, and
  * BENCH_ROUNDS times (default 3), the cases taking turns; each line is the case's median run. And the cold start of
- * every function (bench/coldstart.ts), which takes seconds.
+ * every function (bench/coldstart.ts), which takes seconds; and the hand-written CSV and JSON-array readers against
+ * csv-parse and stream-json (bench/readers.ts, `readers`), a few seconds.
  *
- * `npm run bench -- <name>...` runs only the cases whose names start with one of the names given (`coldstart`, `core`,
- * `stack`, `pandas`, or a whole name such as `core dolly-15k-ja`); with none, every case.
+ * `npm run bench -- <name>...` runs only the cases whose names start with one of the names given (`coldstart`,
+ * `readers`, `core`, `stack`, `pandas`, or a whole name such as `core dolly-15k-ja`); with none, every case.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, createWriteStream, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -75,6 +76,13 @@ async function makeCorpus(file: string) {
   if (!existsSync(DOLLY)) {
     print({ case: 'all', skipped: `${DOLLY} is absent` });
     return;
+  }
+  if (selected('readers')) {
+    const readers = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'readers.ts'), DOLLY], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    process.stdout.write(readers.stdout || `${JSON.stringify({ case: 'readers', error: readers.stderr.slice(-2000) })}\n`);
   }
   const tmp = mkdtempSync(path.join(tmpdir(), 'btp-bench-'));
   try {
