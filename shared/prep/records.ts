@@ -339,7 +339,8 @@ const KEY_CACHE_SIZE = 20_000;
 
 /**
  * The content keys a run's chunks kept in this environment, with the chunk and the place of the record kept: module
- * state, like ByteMemo, for the run being transformed. Bounded; forgetting only leaves more duplicates to split.
+ * state, like the byte path's memo (json-bytes-path.ts), for the run being transformed. Bounded; forgetting only
+ * leaves more duplicates to split.
  */
 class KeptIndex {
   private static current?: KeptIndex;

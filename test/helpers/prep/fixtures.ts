@@ -42,3 +42,21 @@ export const gzip = (b: Buffer | string) => gzipSync(typeof b === 'string' ? Buf
 export const withBom = (s: string) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(s)]);
 export const shiftJis = (s: string) => iconv.encode(s, 'shift_jis');
 export const utf16le = (s: string, bom = true) => iconv.encode(s, 'utf-16le', { addBOM: bom });
+
+/** A small dolly record, numbered. */
+export const dollyRecord = (i: number, extra: Record<string, unknown> = {}) => ({ instruction: `質問${i}`, input: '', output: `答え${i}`, category: 'open_qa', ...extra });
+
+/**
+ * JSON Lines with one bad record of each kind, lines 2-7: not JSON, a missing field, not an object, a field of the
+ * wrong type, an empty output, a duplicate of line 1.
+ */
+export const BAD_JSON_LINES: readonly string[] = [
+  JSON.stringify(dollyRecord(1)),
+  '{"instruction": "broken", ',
+  JSON.stringify({ input: '', output: 'x' }),
+  '[1,2]',
+  JSON.stringify(dollyRecord(5, { output: { nested: true } })),
+  JSON.stringify(dollyRecord(6, { output: '   ' })),
+  JSON.stringify(dollyRecord(1)),
+  JSON.stringify(dollyRecord(8)),
+];

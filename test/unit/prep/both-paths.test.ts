@@ -6,7 +6,7 @@ import { countsBalance } from '../../../shared/prep/counts';
 import { readTextChunk } from '../../../shared/prep/read';
 import { ChunkProcessor } from '../../../shared/prep/records';
 import { resolveRecordRules } from '../../../shared/prep/rules';
-import { describeWithData, DOLLY, toJsonArray, toJsonl, withBom } from '../../helpers/prep/fixtures';
+import { BAD_JSON_LINES, describeWithData, DOLLY, dollyRecord as rec, toJsonArray, toJsonl, withBom } from '../../helpers/prep/fixtures';
 
 /**
  * The transform reads a JSON record two ways: on its bytes (json-bytes-path.ts) and, when that path does not take it,
@@ -53,18 +53,9 @@ async function expectSameOutputs(body: Buffer | string, format: Format, config: 
   return { taken: both.taken, counts: both.counts };
 }
 
-const rec = (i: number, extra: Record<string, unknown> = {}) => ({ instruction: `質問${i}`, input: '', output: `答え${i}`, category: 'open_qa', ...extra });
-
 /** The malformed records of malformed.test.ts, and more of the kinds either path may meet. */
 const malformedLines = [
-  JSON.stringify(rec(1)),
-  '{"instruction": "broken", ',
-  JSON.stringify({ input: '', output: 'x' }),
-  '[1,2]',
-  JSON.stringify(rec(5, { output: { nested: true } })),
-  JSON.stringify(rec(6, { output: '   ' })),
-  JSON.stringify(rec(1)),
-  JSON.stringify(rec(8)),
+  ...BAD_JSON_LINES,
   '{"instruction": "same text as line 3,\\"line\\":4", "nope": ',
   JSON.stringify({ instruction: 'only an instruction' }),
   JSON.stringify({ output: 'only an output', category: 'c' }),

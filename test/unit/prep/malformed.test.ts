@@ -1,10 +1,9 @@
 import { countsBalance } from '../../../shared/prep/counts';
-import { gzip, shiftJis, toDelimited, utf16le } from '../../helpers/prep/fixtures';
+import { BAD_JSON_LINES, dollyRecord as rec, gzip, shiftJis, toDelimited, utf16le } from '../../helpers/prep/fixtures';
 import { runPipeline } from '../../helpers/prep/pipeline';
 import { SplitManifest } from '../../../shared/artifacts';
 import { lengthBins } from '../../../shared/prep/stats';
 
-const rec = (i: number, extra: Record<string, unknown> = {}) => ({ instruction: `質問${i}`, input: '', output: `答え${i}`, category: 'open_qa', ...extra });
 const jsonl = (lines: string[]) => lines.join('\n') + '\n';
 
 /** Given a malformed input, when it is prepared, then the error names the problem and where it is. */
@@ -79,17 +78,7 @@ describe('a foreign encoding named in the configuration is converted', () => {
 
 describe('bad records are rejected one by one with their reason and line; the counts still add up', () => {
   it('JSON Lines', async () => {
-    const lines = [
-      JSON.stringify(rec(1)),
-      '{"instruction": "broken", ',
-      JSON.stringify({ input: '', output: 'x' }),
-      '[1,2]',
-      JSON.stringify(rec(5, { output: { nested: true } })),
-      JSON.stringify(rec(6, { output: '   ' })),
-      JSON.stringify(rec(1)),
-      JSON.stringify(rec(8)),
-    ];
-    const r = await runPipeline(jsonl(lines), 'datasets/bad.jsonl', { split: { train: 1, validation: 1, test: 0 } });
+    const r = await runPipeline(jsonl([...BAD_JSON_LINES]), 'datasets/bad.jsonl', { split: { train: 1, validation: 1, test: 0 } });
     const c = r.run!.counts!;
     expect(countsBalance(c)).toBe(true);
     expect(c).toMatchObject({ input: 8, kept: 2, rejected: 4, filtered: 2 });
