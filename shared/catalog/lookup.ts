@@ -51,7 +51,11 @@ export function tokenLimitFor(model: BaseModel, type: CustomizationType, batchSi
  * Bedrock's failure text for a record over its limit (api §6.4), or undefined when it fits. The input side is
  * checked first, then the output side, then the sum, the order the texts are listed in.
  */
-export function tokenLimitViolation(row: TokenLimitRow, inputTokens: number, outputTokens: number): string | undefined {
+export function tokenLimitViolation(
+  row: Pick<TokenLimitRow, 'maxTokens' | 'maxInputTokens' | 'maxOutputTokens'>,
+  inputTokens: number,
+  outputTokens: number,
+): string | undefined {
   if (row.maxInputTokens !== undefined && inputTokens > row.maxInputTokens) {
     return `Maximum input token count ${inputTokens} exceeds limit of ${row.maxInputTokens}`;
   }

@@ -128,7 +128,7 @@ export function textVerdict(f: RecordFacts, p: FilterPolicy): Verdict | undefine
     if (first) return { reason: DUPLICATE, detail: sameAs(first, p.relativeLines) };
   }
   if (p.tokenLimit) {
-    const violation = tokenLimitViolation(p.tokenLimit as TokenLimitRow, f.tokensIn(), f.tokensOut());
+    const violation = tokenLimitViolation(p.tokenLimit, f.tokensIn(), f.tokensOut());
     if (violation) return { reason: 'filtered:too_many_tokens', detail: `estimated: ${violation}` };
   }
   return undefined;
