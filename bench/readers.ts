@@ -22,7 +22,8 @@ import { toDelimited, toJsonArray, type Row } from '../test/helpers/prep/fixture
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 const PIECE = 64 * 1024; // what a file or S3 stream hands over at a time
 
-const pieces = (b: Buffer) => Array.from({ length: Math.ceil(b.length / PIECE) }, (_, i) => b.subarray(i * PIECE, (i + 1) * PIECE));
+const pieces = (b: Buffer) =>
+  Array.from({ length: Math.ceil(b.length / PIECE) }, (_, i) => b.subarray(i * PIECE, (i + 1) * PIECE));
 
 /** The hand-written way: the splitter over the pieces, `each` on every record. Returns the records seen. */
 function splitter(format: TextFormat, parts: Buffer[], each?: (r: RawRecord) => void): number {
@@ -43,7 +44,8 @@ async function count(stream: NodeJS.ReadableStream): Promise<number> {
   return n;
 }
 
-const csvParse = (parts: Buffer[]) => count(Readable.from(parts).pipe(parseCsv({ info: true, relax_column_count: true })));
+const csvParse = (parts: Buffer[]) =>
+  count(Readable.from(parts).pipe(parseCsv({ info: true, relax_column_count: true })));
 /**
  * stream-json's array streamer, loaded by name: the project's `moduleResolution: node` does not read the package's
  * subpath exports, so its type is written here.
@@ -52,15 +54,30 @@ const STREAM_ARRAY = 'stream-json/streamers/stream-array.js';
 let streamArray: { withParserAsStream(): Duplex };
 const jsonArray = (parts: Buffer[]) => count(Readable.from(parts).pipe(streamArray.withParserAsStream()));
 
-const jobs: Array<{ job: string; format: TextFormat; ours: (p: Buffer[]) => number; library: [string, (p: Buffer[]) => Promise<number>] }> = [
-  { job: 'CSV, record boundaries (ingest)', format: 'csv', ours: (p) => splitter('csv', p), library: ['csv-parse', csvParse] },
+const jobs: Array<{
+  job: string;
+  format: TextFormat;
+  ours: (p: Buffer[]) => number;
+  library: [string, (p: Buffer[]) => Promise<number>];
+}> = [
+  {
+    job: 'CSV, record boundaries (ingest)',
+    format: 'csv',
+    ours: (p) => splitter('csv', p),
+    library: ['csv-parse', csvParse],
+  },
   {
     job: 'CSV, records to fields (transform)',
     format: 'csv',
     ours: (p) => splitter('csv', p, (r) => parseDelimited(r.bytes.toString('utf8'), ',')),
     library: ['csv-parse', csvParse],
   },
-  { job: 'JSON array, element boundaries (ingest)', format: 'json', ours: (p) => splitter('json', p), library: ['stream-json', jsonArray] },
+  {
+    job: 'JSON array, element boundaries (ingest)',
+    format: 'json',
+    ours: (p) => splitter('json', p),
+    library: ['stream-json', jsonArray],
+  },
   {
     job: 'JSON array, elements to values (transform)',
     format: 'json',
@@ -73,8 +90,14 @@ const jobs: Array<{ job: string; format: TextFormat; ours: (p: Buffer[]) => numb
   const file = process.argv[2];
   if (!file) throw new Error('usage: readers.ts <records.jsonl>');
   streamArray = ((await import(STREAM_ARRAY)) as { default: typeof streamArray }).default;
-  const rows = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row);
-  const bodies = { csv: Buffer.from(toDelimited(rows)), json: Buffer.from(toJsonArray(rows)) } as Record<TextFormat, Buffer>;
+  const rows = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Row);
+  const bodies = { csv: Buffer.from(toDelimited(rows)), json: Buffer.from(toJsonArray(rows)) } as Record<
+    TextFormat,
+    Buffer
+  >;
   for (const { job, format, ours, library } of jobs) {
     const body = bodies[format];
     const parts = pieces(body);
@@ -89,7 +112,8 @@ const jobs: Array<{ job: string; format: TextFormat; ours: (p: Buffer[]) => numb
       best.library = Math.min(best.library, performance.now() - t);
     }
     // Both count every record, the CSV header included: they must agree.
-    if (records.ours !== records.library) throw new Error(`${job}: ${records.ours} records by the splitter, ${records.library} by ${library[0]}`);
+    if (records.ours !== records.library)
+      throw new Error(`${job}: ${records.ours} records by the splitter, ${records.library} by ${library[0]}`);
     const mbps = (ms: number) => Math.round((body.length / 1e6 / (ms / 1000)) * 10) / 10;
     process.stdout.write(
       JSON.stringify({

@@ -24,12 +24,18 @@ export class JsonBytesPath {
   private readonly memo: ByteMemo;
 
   /** The byte path for these rules, or undefined when their template is not one it reads. */
-  static for(rules: RecordRules, policy: FilterPolicy, keptBefore: (k: string) => Place | undefined, out: Settle): JsonBytesPath | undefined {
+  static for(
+    rules: RecordRules,
+    policy: FilterPolicy,
+    keptBefore: (k: string) => Place | undefined,
+    out: Settle,
+  ): JsonBytesPath | undefined {
     const t = rules.config.prep.template;
     // The template's own strings are concatenated to the record's: a lone surrogate in them could pair across the
     // join and change the count, so such a template takes the general way.
     const plain = (s: string) => !/[\uD800-\uDFFF]/.test(s);
-    if (!((t.kind === 'dolly' && plain(t.inputPrefix) && plain(t.knowledgeSeparator)) || t.kind === 'fields')) return undefined;
+    if (!((t.kind === 'dolly' && plain(t.inputPrefix) && plain(t.knowledgeSeparator)) || t.kind === 'fields'))
+      return undefined;
     return new JsonBytesPath(rules, policy, keptBefore, out);
   }
 
@@ -224,7 +230,9 @@ class ByteFacts implements KeptFacts {
       const f = this.reader.fields;
       const a = fieldText(this.bytes, f[this.slots.a]);
       this.prompt =
-        t.kind === 'dolly' && this.known!.withInput ? t.inputPrefix + a + t.knowledgeSeparator + fieldText(this.bytes, f[this.slots.input]) : a;
+        t.kind === 'dolly' && this.known!.withInput
+          ? t.inputPrefix + a + t.knowledgeSeparator + fieldText(this.bytes, f[this.slots.input])
+          : a;
       this.completion = fieldText(this.bytes, f[this.slots.b]);
     }
     return this;
@@ -285,7 +293,14 @@ function exactBytesKey(b: Buffer, a: FieldRange, input: FieldRange | undefined, 
 /** The fields' offsets from the first field's start: text fields (a, input, output), then -1 for no input. */
 function placesOf(a: FieldRange, input: FieldRange | undefined, c: FieldRange): number[] {
   const lo = Math.min(a.start, c.start, input?.start ?? a.start);
-  return [a.start - lo, a.end - lo, c.start - lo, c.end - lo, input ? input.start - lo : -1, input ? input.end - lo : -1];
+  return [
+    a.start - lo,
+    a.end - lo,
+    c.start - lo,
+    c.end - lo,
+    input ? input.start - lo : -1,
+    input ? input.end - lo : -1,
+  ];
 }
 
 function samePlaces(p: readonly number[], a: FieldRange, input: FieldRange | undefined, c: FieldRange): boolean {

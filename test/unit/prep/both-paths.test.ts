@@ -6,7 +6,15 @@ import { countsBalance } from '../../../shared/prep/counts';
 import { readTextChunk } from '../../../shared/prep/read';
 import { ChunkProcessor } from '../../../shared/prep/records';
 import { resolveRecordRules } from '../../../shared/prep/rules';
-import { BAD_JSON_LINES, describeWithData, DOLLY, dollyRecord as rec, toJsonArray, toJsonl, withBom } from '../../helpers/prep/fixtures';
+import {
+  BAD_JSON_LINES,
+  describeWithData,
+  DOLLY,
+  dollyRecord as rec,
+  toJsonArray,
+  toJsonl,
+  withBom,
+} from '../../helpers/prep/fixtures';
 
 /**
  * The transform reads a JSON record two ways: on its bytes (json-bytes-path.ts) and, when that path does not take it,
@@ -17,7 +25,13 @@ import { BAD_JSON_LINES, describeWithData, DOLLY, dollyRecord as rec, toJsonArra
 type Format = 'jsonl' | 'json';
 
 /** One chunk read by the real reader, with the byte path offered every record (`bytes`) or none. */
-async function transform(body: Buffer, format: Format, config: Record<string, unknown>, bytes: boolean, scope?: { run: string; chunk: number }) {
+async function transform(
+  body: Buffer,
+  format: Format,
+  config: Record<string, unknown>,
+  bytes: boolean,
+  scope?: { run: string; chunk: number },
+) {
   const kept: string[] = [];
   const rejects: string[] = [];
   const p = new ChunkProcessor(
@@ -35,8 +49,18 @@ async function transform(body: Buffer, format: Format, config: Record<string, un
     if (took) taken++;
     return took;
   };
-  const plan: ChunkPlan = { index: 0, total: 1, format, compression: 'none', start: 0, end: body.length, firstLine: format === 'json' ? 0 : 1 };
-  await readTextChunk(Readable.from([body]), plan, { file: 's3://b/k', ...(bytes ? { onJsonBytes } : {}) }, (r) => p.handle(r));
+  const plan: ChunkPlan = {
+    index: 0,
+    total: 1,
+    format,
+    compression: 'none',
+    start: 0,
+    end: body.length,
+    firstLine: format === 'json' ? 0 : 1,
+  };
+  await readTextChunk(Readable.from([body]), plan, { file: 's3://b/k', ...(bytes ? { onJsonBytes } : {}) }, (r) =>
+    p.handle(r),
+  );
   return { kept, rejects, counts: p.counts, taken };
 }
 
@@ -99,7 +123,23 @@ const malformedLines = [
 function dollyLike(n: number, seed = 1): object[] {
   let s = seed;
   const rand = (k: number) => ((s = (s * 1103515245 + 12345) % 2 ** 31), s % k);
-  const pieces = ['あいうえお', '漢字', '𠮷野家', '😀', 'ｶﾀｶﾅ', 'ABC', ' ', '　', '\n', '"', '\\', 'é', '\t', '。', 'Ｑ１'];
+  const pieces = [
+    'あいうえお',
+    '漢字',
+    '𠮷野家',
+    '😀',
+    'ｶﾀｶﾅ',
+    'ABC',
+    ' ',
+    '　',
+    '\n',
+    '"',
+    '\\',
+    'é',
+    '\t',
+    '。',
+    'Ｑ１',
+  ];
   const text = (len: number) => Array.from({ length: len }, () => pieces[rand(pieces.length)]).join('');
   const out: object[] = [];
   for (let i = 0; i < n; i++) {
@@ -112,7 +152,11 @@ function dollyLike(n: number, seed = 1): object[] {
     };
     if (rand(10) === 0) r.output = text(700 + rand(400)); // some over the limit (about 2.5 code points a piece)
     if (rand(7) === 0 && out.length) out.push(out[rand(out.length)]!); // exact repeats
-    out.push(rand(4) === 0 ? { output: r.output, category: r.category, instruction: r.instruction, input: r.input, index: r.index } : r);
+    out.push(
+      rand(4) === 0
+        ? { output: r.output, category: r.category, instruction: r.instruction, input: r.input, index: r.index }
+        : r,
+    );
   }
   return out;
 }
@@ -131,7 +175,14 @@ describe('the byte path and the parsed path give the same outputs', () => {
     const { taken, counts } = await expectSameOutputs(malformedLines.join('\n') + '\n', 'jsonl');
     expect(taken).toBeGreaterThan(15); // the byte path decided many of them itself
     expect(Object.keys(counts.byReason).sort()).toEqual(
-      ['filtered:duplicate', 'filtered:empty', 'rejected:missing_field', 'rejected:not_json', 'rejected:not_object', 'rejected:wrong_type'].sort(),
+      [
+        'filtered:duplicate',
+        'filtered:empty',
+        'rejected:missing_field',
+        'rejected:not_json',
+        'rejected:not_object',
+        'rejected:wrong_type',
+      ].sort(),
     );
     const elements = malformedLines.filter((l) => !/broken|nope|trailing|\\x|\t/.test(l));
     await expectSameOutputs(`[\n${elements.join(',\n')}\n]`, 'json');
@@ -153,7 +204,10 @@ describe('the byte path and the parsed path give the same outputs', () => {
 
   it('at exactly 1,500 code points and one over, with and without an input', async () => {
     const rows = [1499, 1500, 1501].flatMap((n, i) => [ofLength(n, i, false), ofLength(n, i + 10, true)]);
-    for (const [i, r] of rows.entries()) expect([...r.input ? `入力:${r.instruction}\n知識:${r.input}` : r.instruction].length + [...r.output].length).toBe([1499, 1500, 1501][Math.floor(i / 2)]);
+    for (const [i, r] of rows.entries())
+      expect(
+        [...(r.input ? `入力:${r.instruction}\n知識:${r.input}` : r.instruction)].length + [...r.output].length,
+      ).toBe([1499, 1500, 1501][Math.floor(i / 2)]);
     const { taken, counts } = await expectSameOutputs(toJsonl(rows), 'jsonl');
     expect(taken).toBe(6);
     expect(counts).toMatchObject({ kept: 4, filtered: 2, byReason: { 'filtered:too_long_chars': 2 } });
@@ -162,12 +216,19 @@ describe('the byte path and the parsed path give the same outputs', () => {
   it.each([
     ['a token limit', { prep: { filters: { maxTokens: 40 } } }],
     ['no empty or duplicate filter', { prep: { filters: { dropEmpty: false, dropDuplicates: false } } }],
-    ['another prefix and a stratum', { prep: { template: { inputPrefix: 'Q:', knowledgeSeparator: ' / ' } }, split: { stratifyBy: 'index' } }],
-    ['the fields template', { prep: { template: { kind: 'fields', promptField: 'instruction', completionField: 'output' } } }],
+    [
+      'another prefix and a stratum',
+      { prep: { template: { inputPrefix: 'Q:', knowledgeSeparator: ' / ' } }, split: { stratifyBy: 'index' } },
+    ],
+    [
+      'the fields template',
+      { prep: { template: { kind: 'fields', promptField: 'instruction', completionField: 'output' } } },
+    ],
     ['the conversation format', { training: { baseModelId: 'amazon.nova-micro-v1:0:128k' } }],
     ['a short limit', { prep: { filters: { maxChars: 40 } } }],
   ])('under %s', async (_, config) => {
-    const body = toJsonl([...dollyLike(800, 7), ...malformedLines.map((l) => ({ line: l }))]) + malformedLines.join('\n') + '\n';
+    const body =
+      toJsonl([...dollyLike(800, 7), ...malformedLines.map((l) => ({ line: l }))]) + malformedLines.join('\n') + '\n';
     const { taken } = await expectSameOutputs(body, 'jsonl', config);
     expect(taken).toBeGreaterThan(800);
   });
@@ -177,7 +238,8 @@ describe('the byte path and the parsed path give the same outputs', () => {
     const chunks = [toJsonl(rows.slice(0, 200)), toJsonl(rows.slice(100))].map((s) => Buffer.from(s));
     const run = async (bytes: boolean, id: string) => {
       const out = [];
-      for (const [chunk, body] of chunks.entries()) out.push(await transform(body, 'jsonl', {}, bytes, { run: id, chunk }));
+      for (const [chunk, body] of chunks.entries())
+        out.push(await transform(body, 'jsonl', {}, bytes, { run: id, chunk }));
       return out;
     };
     const parsed = await run(false, 'parsed-run');
