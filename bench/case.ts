@@ -10,6 +10,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { resolveRunConfig } from '../shared/config/run-config';
 import { bundleChunkWorker, prepareCore } from './core';
+import { currentPrepare, runCounts } from '../shared/runs/record';
 
 const [mode, file, workersArg] = process.argv.slice(2) as [string, string, string | undefined];
 const bytes = statSync(file).size;
@@ -86,7 +87,7 @@ async function stack() {
           };
           // CPU of every thread of the stack's process (functions and emulators; the SQS emulator is a child process).
           const cpuSeconds = Math.round((cpu.user + cpu.system) / 1e4) / 100;
-          return { records: run.counts?.input, chunks: run.chunksTotal, seconds, cpuSeconds, phases, uploadSeconds: Number(t0 - u0) / 1e9, status: run.status, counts: run.counts };
+          return { records: runCounts(run)?.input, chunks: currentPrepare(run)?.plan?.chunks, seconds, cpuSeconds, phases, uploadSeconds: Number(t0 - u0) / 1e9, status: run.status, counts: runCounts(run) };
         }
       }
     };

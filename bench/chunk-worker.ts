@@ -3,7 +3,7 @@ import type { RunConfig } from '../shared/config/run-config';
 import type { ChunkPlan, S3ObjectRef } from '../shared/messages/pipeline';
 import { transformChunkFiles } from '../shared/prep/chunk';
 import { resolveRecordRules } from '../shared/prep/rules';
-import { artifactKeys } from '../shared/prep/write-sets';
+import { stageKeys } from '../shared/runs/keys';
 import { fileArtifacts, fileDatasets } from './fs-stores';
 
 /** One transform "Lambda" of the parallel core benchmark: takes chunks from the main thread, one at a time. */
@@ -17,10 +17,10 @@ const { datasetsRoot, artifactsRoot, source, config, runId } = workerData as {
 const datasets = fileDatasets(datasetsRoot);
 const artifacts = fileArtifacts(artifactsRoot);
 const rules = resolveRecordRules(config);
-const keys = artifactKeys(runId);
+const keys = stageKeys(runId, 0);
 
 parentPort!.on('message', async (chunk: ChunkPlan | null) => {
   if (!chunk) return process.exit(0);
   const outputs = await transformChunkFiles({ plan: chunk, source, rules, datasets, artifacts, keys, run: runId });
-  parentPort!.postMessage({ runId, index: chunk.index, ...outputs, doneAt: '' });
+  parentPort!.postMessage({ runId, stage: 0, index: chunk.index, ...outputs, doneAt: '' });
 });

@@ -6,7 +6,8 @@ import type { ChunkPlan, S3ObjectRef } from '../shared/messages/pipeline';
 import type { ChunkResult } from '../shared/runs/run';
 import { transformChunkFiles } from '../shared/prep/chunk';
 import { resolveRecordRules } from '../shared/prep/rules';
-import { artifactKeys, splitRun } from '../shared/prep/write-sets';
+import { splitRun } from '../shared/prep/write-sets';
+import { stageKeys } from '../shared/runs/keys';
 import { planInput } from '../services/ingest/ingest';
 import { fileArtifacts, fileDatasets } from './fs-stores';
 
@@ -27,14 +28,14 @@ export async function prepareCore(opts: { source: S3ObjectRef; config: RunConfig
   const workers = Math.min(opts.workers ?? 1, plan.chunks.length);
   const chunks = workers > 1 ? await inWorkers(plan.chunks, workers, opts.workerScript ?? path.join(__dirname, 'chunk-worker.ts'), { ...opts, runId }) : [];
   if (workers <= 1) {
-    const keys = artifactKeys(runId);
+    const keys = stageKeys(runId, 0);
     for (const chunk of plan.chunks) {
       const outputs = await transformChunkFiles({ plan: chunk, source, rules, datasets, artifacts, keys, run: runId });
-      chunks.push({ runId, index: chunk.index, ...outputs, doneAt: '' });
+      chunks.push({ runId, stage: 0, index: chunk.index, ...outputs, doneAt: '' });
     }
   }
   const t2 = performance.now();
-  const result = await splitRun({ runId, source, config, chunks, store: artifacts, warnings: rules.warnings });
+  const result = await splitRun({ runId, keys: stageKeys(runId, 0), source, config, chunks, store: artifacts, warnings: rules.warnings });
   const phases = { plan: secs(t1 - t0), transform: secs(t2 - t1), split: secs(performance.now() - t2) };
   return { plan, result, workers, phases };
 }

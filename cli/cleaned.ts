@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Run, RunEvent } from '../shared/runs/run';
+import { allJobs } from '../shared/runs/record';
 
 export const CLEANUP_ITEMS = ['throughput', 'model', 'artifacts'] as const;
 export type CleanupItem = (typeof CLEANUP_ITEMS)[number];
@@ -41,10 +42,9 @@ export function cleanedOf(events: RunEvent[]): Cleaned {
  * model of their own (stored, and billed, until deleted), the last is the run's model.
  */
 export function modelsOf(run: Run): string[] {
-  const arns = Object.entries(run.stages ?? {})
-    .filter(([key]) => key.startsWith('train'))
-    .map(([, record]) => record.outputs?.modelArn)
-    .filter((arn): arn is string => typeof arn === 'string');
+  const arns = allJobs(run)
+    .map((job) => job.modelArn)
+    .filter((arn): arn is string => arn !== undefined);
   if (run.modelArn) arns.push(run.modelArn);
   return [...new Set(arns)];
 }

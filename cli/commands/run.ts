@@ -10,6 +10,7 @@ import { isTerminal } from '../../shared/runs/status';
 import type { CliContext } from '../context';
 import { CliError, progressBar, type Io } from '../io';
 import { nextStep, runSummary } from './runs';
+import { currentJob, currentPrepare, currentStage } from '../../shared/runs/record';
 
 export interface RunOptions {
   config?: string;
@@ -174,12 +175,13 @@ export async function follow(ctx: CliContext, io: Io, runId: string, opts: { tim
         io.err(`[${((Date.now() - began) / 1000).toFixed(0).padStart(5)}s] ${describeProgress(run)}`);
         lastStatus = run.status;
         stageStarted = Date.now();
-      } else if (run.status === 'preparing' && run.chunksTotal) {
-        const done = (await ctx.runs.listChunks(runId)).length;
-        line.show(`prepare  ${progressBar(done, run.chunksTotal, 'chunks')}`);
+      } else if (run.status === 'preparing' && currentPrepare(run)?.plan?.chunks) {
+        const done = (await ctx.runs.listChunks(runId, currentStage(run))).length;
+        line.show(`prepare  ${progressBar(done, currentPrepare(run)!.plan!.chunks, 'chunks')}`);
       } else if (['submitting', 'queued', 'training', 'provisioning', 'evaluating'].includes(run.status)) {
         const mins = ((Date.now() - stageStarted) / 60_000).toFixed(1);
-        line.show(`${run.status.padEnd(8)} ${run.jobStatus ? `job ${run.jobStatus}, ` : ''}${mins} min in this stage`);
+        const jobStatus = currentJob(run)?.jobStatus;
+        line.show(`${run.status.padEnd(8)} ${jobStatus ? `job ${jobStatus}, ` : ''}${mins} min in this stage`);
       }
       if (isTerminal(run.status)) break;
     }

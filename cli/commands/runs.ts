@@ -4,6 +4,7 @@ import { RUN_STATUSES, isTerminal, type RunStatus } from '../../shared/runs/stat
 import { cleanedOf, leftAfterCleanup, withoutCleaned, type Cleaned } from '../cleaned';
 import type { CliContext } from '../context';
 import { CliError, parseSince, table, type Io } from '../io';
+import { currentPrepare, currentStage, lastSubmittedJob, runCostEstimateUsd, runCounts, runMetrics } from '../../shared/runs/record';
 
 /** What `--json` gives for a run in a list: stable, small, enough to pick one and call `btp status`. */
 export const runSummary = (r: Run) => ({
@@ -12,15 +13,15 @@ export const runSummary = (r: Run) => ({
   createdAt: r.createdAt,
   updatedAt: r.updatedAt,
   source: { bucket: r.source.bucket, key: r.source.key },
-  counts: r.counts,
-  jobStatus: r.jobStatus,
-  costEstimateUsd: r.costEstimateUsd,
+  counts: runCounts(r),
+  jobStatus: lastSubmittedJob(r)?.jobStatus,
+  costEstimateUsd: runCostEstimateUsd(r),
   // What a script does next needs the resources the run made: the job, the model and the throughput to call.
-  jobArn: r.jobArn,
+  jobArn: lastSubmittedJob(r)?.jobArn,
   modelArn: r.modelArn,
   provisionedModelArn: r.provisionedModelArn,
   throughputExpiresAt: r.throughputExpiresAt,
-  metrics: r.metrics,
+  metrics: runMetrics(r),
   failure: r.failure,
 });
 
@@ -71,7 +72,7 @@ export async function list(ctx: CliContext, io: Io, opts: { status?: string; sin
   io.out(
     table(
       ['RUN', 'STATUS', 'UPDATED', 'SOURCE', 'INPUT', 'TRAIN', 'JOB'],
-      runs.map((r) => [r.runId, r.status, r.updatedAt.replace(/\.\d+Z$/, 'Z'), r.source.key, r.counts?.input, r.counts?.train, r.jobStatus]),
+      runs.map((r) => [r.runId, r.status, r.updatedAt.replace(/\.\d+Z$/, 'Z'), r.source.key, runCounts(r)?.input, runCounts(r)?.train, lastSubmittedJob(r)?.jobStatus]),
     ),
   );
   return 0;
@@ -81,13 +82,14 @@ export async function status(ctx: CliContext, io: Io, runId: string, opts: { jso
   const stored = await getRun(ctx, runId);
   const cleaned = cleanedOf(await ctx.runs.listEvents(runId));
   const run = withoutCleaned(stored, cleaned);
-  const chunksDone = run.chunksTotal && run.status === 'preparing' ? (await ctx.runs.listChunks(runId)).length : undefined;
+  const chunksTotal = currentPrepare(run)?.plan?.chunks;
+  const chunksDone = chunksTotal && run.status === 'preparing' ? (await ctx.runs.listChunks(runId, currentStage(run))).length : undefined;
   if (opts.json) {
     io.out(JSON.stringify({ run, chunksDone, cleaned: [...cleaned.targets.keys()], next: nextStep(run, cleaned) }, null, 2));
     return 0;
   }
   io.out(summarize(run, [], '').trimStart());
-  io.out(`progress:    ${describeProgress(run)}${chunksDone !== undefined ? `  chunks done=${chunksDone}/${run.chunksTotal}` : ''}`);
+  io.out(`progress:    ${describeProgress(run)}${chunksDone !== undefined ? `  chunks done=${chunksDone}/${chunksTotal}` : ''}`);
   for (const [target, at] of cleaned.targets) io.out(`cleaned up:  ${target} (deleted by btp cleanup at ${at})`);
   const next = nextStep(run, cleaned);
   if (next) io.out(`next:        ${next}`);

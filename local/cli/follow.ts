@@ -3,7 +3,8 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoRunStore } from '../../shared/runs/dynamo-run-store';
 import type { Run } from '../../shared/runs/run';
-import { describeStages } from '../../shared/orchestration/stages';
+import { currentPrepare, lastSubmittedJob, runCostEstimateUsd, runCounts, runMetrics } from '../../shared/runs/record';
+import { describeStages } from '../../shared/runs/stages';
 import { isTerminal } from '../../shared/runs/status';
 
 /** Finds the run started from an object, by its source bucket and key (a scan: fine for a local or small table). */
@@ -55,13 +56,15 @@ export async function followRun(store: DynamoRunStore, runId: string, opts: Foll
 
 export function describeProgress(run: Run): string {
   const parts = [`status=${run.status}`];
-  if (run.chunksTotal) parts.push(`chunks=${run.chunksTotal}`);
-  if (run.counts) {
-    const c = run.counts;
+  const chunks = currentPrepare(run)?.plan?.chunks;
+  if (chunks) parts.push(`chunks=${chunks}`);
+  const c = runCounts(run);
+  if (c) {
     parts.push(`records in=${c.input} kept=${c.kept} filtered=${c.filtered} rejected=${c.rejected}`);
     if (c.train !== undefined) parts.push(`train=${c.train} validation=${c.validation ?? 0} test=${c.test ?? 0}`);
   }
-  if (run.jobStatus) parts.push(`job=${run.jobStatus}`);
+  const jobStatus = lastSubmittedJob(run)?.jobStatus;
+  if (jobStatus) parts.push(`job=${jobStatus}`);
   if (run.provisionedModelArn) parts.push('throughput=yes');
   return parts.join('  ');
 }
@@ -85,18 +88,21 @@ export function summarize(run: Run, artifacts: Array<{ key: string; size: number
     `status:      ${run.status}`,
     `source:      s3://${run.source.bucket}/${run.source.key}`,
   ];
-  if (run.counts) {
-    const c = run.counts;
+  const c = runCounts(run);
+  if (c) {
     lines.push(`records:     input ${c.input} = kept ${c.kept} + filtered ${c.filtered} + rejected ${c.rejected}`);
     for (const [reason, n] of Object.entries(c.byReason).sort()) lines.push(`             ${reason}: ${n}`);
     if (c.train !== undefined) lines.push(`split:       train ${c.train}, validation ${c.validation ?? 0}, test ${c.test ?? 0}`);
   }
   lines.push(...chainedStages(run));
   for (const w of run.warnings ?? []) lines.push(`warning:     ${w}`);
-  if (run.costEstimateUsd !== undefined) lines.push(`cost est.:   $${run.costEstimateUsd.toFixed(2)}`);
-  if (run.jobArn) lines.push(`job:         ${run.jobArn} (${run.jobStatus ?? '?'})`);
+  const cost = runCostEstimateUsd(run);
+  if (cost !== undefined) lines.push(`cost est.:   $${cost.toFixed(2)}`);
+  const job = lastSubmittedJob(run);
+  if (job) lines.push(`job:         ${job.jobArn} (${job.jobStatus ?? '?'})`);
   if (run.modelArn) lines.push(`model:       ${run.modelArn}`);
-  if (run.metrics) lines.push(`loss:        training ${run.metrics.trainingLoss ?? '-'}, validation ${run.metrics.validationLoss ?? '-'}`);
+  const metrics = runMetrics(run);
+  if (metrics) lines.push(`loss:        training ${metrics.trainingLoss ?? '-'}, validation ${metrics.validationLoss ?? '-'}`);
   if (run.provisionedModelArn) lines.push(`throughput:  ${run.provisionedModelArn}${run.throughputExpiresAt ? ` (expires ${run.throughputExpiresAt})` : ''}`);
   if (run.failure) {
     const loc = run.failure.location;

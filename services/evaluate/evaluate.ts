@@ -1,9 +1,9 @@
 import type { Run } from '../../shared/runs/run';
 import { EvaluationSample, writeJsonLines } from '../../shared/artifacts';
 import { backoffSeconds } from '../../shared/orchestration/backoff';
-import { evaluationPlan, evaluationSamplesKey, requestEvaluation, type EvaluationPlan } from '../../shared/orchestration/evaluation';
+import { evaluationPlan, requestEvaluation, type EvaluationPlan } from '../../shared/orchestration/evaluation';
 import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
-import { withStage } from '../../shared/orchestration/run-helpers';
+import { evaluationSamplesKey } from '../../shared/runs/keys';
 
 export type EvaluateDeps = Pick<OrchestrationDeps, 'runs' | 'objects' | 'send' | 'settings' | 'now' | 'random'> & {
   bedrock: Pick<OrchestrationDeps['bedrock'], 'invokeText'>;
@@ -128,33 +128,23 @@ export async function evaluateModel(
   await objects.putText(bucket, samplesKey, writeJsonLines(EvaluationSample, lines, samplesKey), 'application/x-ndjson');
   const answered = lines.filter((l) => l.modelOutput !== undefined).length;
   const at = now().toISOString();
-  const evaluation = { samplesKey, samples: answered, failed: lines.length - answered, ...(warning ? { warning } : {}) };
+  const result = { samplesKey, samples: answered, failed: lines.length - answered, ...(warning ? { warning } : {}) };
   const done = await runs.transition(
     runId,
     'evaluating',
     'succeeded',
     {
-      evaluation,
       ...(warning ? { warnings: [...(run.warnings ?? []), `evaluation: ${warning}`] } : {}),
-      stages: withStage(run, 'evaluate', {
-        status: 'done',
-        attempts: (run.stages?.evaluate?.attempts ?? 0) + 1,
-        endedAt: at,
-        outputs: { samplesKey, samples: answered, failed: lines.length - answered },
-      }),
+      evaluation: { ...run.evaluation, ...(plan ? { plan } : {}), status: 'done', attempts: (run.evaluation?.attempts ?? 0) + 1, endedAt: at, result },
     },
-    { type: 'evaluation.done', detail: { provisionedModelArn, ...evaluation } },
+    { type: 'evaluation.done', detail: { provisionedModelArn, ...result } },
   );
   if (!done) return 'duplicate';
   return warning ? 'partial' : 'evaluated';
 }
 
 /** The plan provision recorded when it moved the run to `evaluating` (recomputed for a run that lacks it). */
-function recordedPlan(run: Run): EvaluationPlan | undefined {
-  const inputs = run.stages?.evaluate?.inputs as Partial<EvaluationPlan> | undefined;
-  if (typeof inputs?.testKey === 'string' && typeof inputs.samples === 'number') return { testKey: inputs.testKey, samples: inputs.samples };
-  return evaluationPlan(run);
-}
+const recordedPlan = (run: Run): EvaluationPlan | undefined => run.evaluation?.plan ?? evaluationPlan(run);
 
 /**
  * A delayed copy of the request. Touching the run on the way keeps its `updatedAt` fresh, so the sweeper does not
@@ -163,6 +153,6 @@ function recordedPlan(run: Run): EvaluationPlan | undefined {
 async function backOff(run: Run, retry: number, deps: EvaluateDeps, correlationId?: string) {
   const { runs, settings } = deps;
   const delaySeconds = backoffSeconds(retry, { baseSeconds: settings.throttleRetrySeconds, maxSeconds: 900, random: deps.random });
-  await runs.update(run.runId, 'evaluating', { stages: withStage(run, 'evaluate', { outputs: { throttledRetries: retry } }) });
+  await runs.update(run.runId, 'evaluating', { evaluation: { status: 'running', attempts: 0, ...run.evaluation, throttledRetries: retry } });
   await requestEvaluation(run.runId, run.provisionedModelArn!, { retry, delaySeconds, ...(correlationId ? { correlationId } : {}) }, deps);
 }

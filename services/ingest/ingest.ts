@@ -4,10 +4,10 @@ import { ChunkRequested, type S3ObjectRef } from '../../shared/messages/pipeline
 import type { Send } from '../../shared/messages/send';
 import { mapLimited } from '../../shared/aws/limited';
 import { resolveRunConfig, stageConfig, type RunConfig } from '../../shared/config/run-config';
-import { stageKey } from '../../shared/orchestration/naming';
-import { withStage } from '../../shared/orchestration/run-helpers';
-import { currentStage, stageSource } from '../../shared/orchestration/stages';
-import type { Run } from '../../shared/runs/run';
+import { runBase } from '../../shared/runs/keys';
+import { currentPrepare, currentStage, withPrepare } from '../../shared/runs/record';
+import type { PrepareRecord, Run } from '../../shared/runs/run';
+import { stageSource } from '../../shared/runs/stages';
 import type { RunStore } from '../../shared/runs/store';
 import { bufferAsAsync, sourceName } from '../../shared/prep/chunk';
 import { InputError } from '../../shared/prep/errors';
@@ -78,8 +78,8 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
       updatedAt: at,
       source,
       config,
-      artifactsPrefix: `s3://${deps.artifactsBucket}/runs/${runId}/`,
-      stages: { prepare: { status: 'running', attempts: 1, startedAt: at } },
+      artifactsPrefix: `s3://${deps.artifactsBucket}/${runBase(runId)}`,
+      stages: [{ prepare: { status: 'running', startedAt: at }, jobs: [] }],
     };
     const created = await runs.create(run, { type: 'run.requested', detail: { trigger: input.kind } });
     seen = run;
@@ -93,7 +93,7 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
   const fail = async (reason: string, location: InputError['location'] = {}) => {
     await runs.transition(runId, 'requested', 'failed', {
       failure: { stage: 'ingest', reason, location: { file: sourceName(source), ...withoutOffset(location) }, at: now().toISOString() },
-      stages: { prepare: { status: 'failed', attempts: 1, endedAt: now().toISOString() } },
+      stages: withPrepare(seen!, 0, { status: 'failed', endedAt: now().toISOString() }),
     }, { type: 'ingest.failed', detail: { reason } }, { seen });
     return { outcome: 'failed' as const, runId, reason };
   };
@@ -111,13 +111,8 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
   // before its run is ready for it: a chunk that did would wait out the transform queue's whole visibility timeout.
   // A crash between the two leaves the run `preparing` without `chunksQueued`; a redelivery plans and queues again
   // (the plan is deterministic, and transform does each chunk once).
-  const prepare = {
-    status: 'running' as const,
-    attempts: 1,
-    startedAt: now().toISOString(),
-    inputs: { format: plan.format, compression: plan.compression, encoding: plan.encoding ?? 'utf-8', bytes: plan.bytes, records: plan.records, chunks: plan.chunks.length, columns: plan.columns },
-  };
-  const moved = await runs.transition(runId, 'requested', 'preparing', { chunksTotal: plan.chunks.length, stages: { prepare } },
+  const prepare = { status: 'running' as const, startedAt: now().toISOString(), plan: planRecord(plan) };
+  const moved = await runs.transition(runId, 'requested', 'preparing', { stages: withPrepare(seen!, 0, prepare) },
     { type: 'ingest.planned', detail: { chunks: plan.chunks.length, format: plan.format, records: plan.records } }, { seen });
   const planned = moved ?? (await runs.get(runId));
   if (!planned || !awaitingChunks(planned)) return { outcome: 'replayed', runId };
@@ -127,7 +122,7 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
     deps.send(ChunkRequested, runId, { source: sourceForChunks, chunk }, { correlationId: runId }),
   );
   // If the chunks were quick, split may already have moved the run on; then there is nothing left to mark.
-  await runs.update(runId, 'preparing', { stages: withStage(planned, 'prepare', { outputs: { chunksQueued: true } }) }, undefined, { seen: planned });
+  await runs.update(runId, 'preparing', { stages: withPrepare(planned, 0, { chunksQueued: true }) }, undefined, { seen: planned });
   return { outcome: 'planned', runId, chunks: plan.chunks.length };
 }
 
@@ -145,8 +140,19 @@ const settle = <T>(p: Promise<T>): Promise<{ value: T } | { error: unknown }> =>
 
 /** A run whose first stage is planned but whose chunks may not all be queued (a crash between the two). */
 function awaitingChunks(run: Run): boolean {
-  return run.status === 'preparing' && currentStage(run) === 0 && run.stages.prepare?.outputs?.chunksQueued !== true;
+  return run.status === 'preparing' && currentStage(run) === 0 && currentPrepare(run)?.chunksQueued !== true;
 }
+
+/** What the prepare record keeps of a plan (its chunks go out as messages). */
+const planRecord = (plan: Plan): NonNullable<PrepareRecord['plan']> => ({
+  format: plan.format,
+  compression: plan.compression,
+  encoding: plan.encoding ?? 'utf-8',
+  bytes: plan.bytes,
+  ...(plan.records !== undefined ? { records: plan.records } : {}),
+  chunks: plan.chunks.length,
+  ...(plan.columns ? { columns: plan.columns } : {}),
+});
 
 /**
  * Plans a chained run's next stage: monitor moved the run to `preparing` at this stage when the previous stage's
@@ -159,12 +165,11 @@ async function prepareStage(runId: string, stage: number, correlationId: string,
   const run = await runs.get(runId);
   if (!run) return { outcome: 'ignored', why: `run ${runId} does not exist` };
   if (run.status !== 'preparing' || currentStage(run) !== stage) return { outcome: 'replayed', runId };
-  const key = stageKey('prepare', stage);
   const ref = stageSource(run, stage);
   const fail = async (reason: string, location: InputError['location'] = {}) => {
     await runs.transition(runId, 'preparing', 'failed', {
       failure: { stage: 'ingest', reason: `stage ${stage}: ${reason}`, location: { file: sourceName(ref), ...withoutOffset(location) }, at: now().toISOString() },
-      stages: withStage(run, key, { status: 'failed', endedAt: now().toISOString() }),
+      stages: withPrepare(run, stage, { status: 'failed', endedAt: now().toISOString() }),
     }, { type: 'ingest.failed', detail: { reason, stage } });
     return { outcome: 'failed' as const, runId, reason };
   };
@@ -180,15 +185,9 @@ async function prepareStage(runId: string, stage: number, correlationId: string,
     if (err instanceof InputError) return fail(`${sourceName(source)}: ${err.message}`, err.location);
     throw err;
   }
-  if (run.stages[key]?.inputs?.chunks === undefined) {
+  if (currentPrepare(run)?.plan === undefined) {
     const recorded = await runs.update(runId, 'preparing', {
-      chunksTotal: plan.chunks.length,
-      stages: withStage(run, key, {
-        status: 'running',
-        attempts: 1,
-        startedAt: now().toISOString(),
-        inputs: { source, format: plan.format, compression: plan.compression, encoding: plan.encoding ?? 'utf-8', bytes: plan.bytes, records: plan.records, chunks: plan.chunks.length, columns: plan.columns },
-      }),
+      stages: withPrepare(run, stage, { status: 'running', startedAt: now().toISOString(), plan: planRecord(plan) }),
     }, { type: 'ingest.planned', detail: { stage, chunks: plan.chunks.length, format: plan.format, records: plan.records } });
     if (!recorded || currentStage(recorded) !== stage) return { outcome: 'replayed', runId };
   }

@@ -1,24 +1,29 @@
 import { customizationSpec, findBaseModel } from '../../shared/catalog/lookup';
 import { DatasetPrepared, JobPoll, JobRequested, ModelReady, StageRequested, ThroughputExpire } from '../../shared/messages/pipeline';
-import type { Run, StageRecord } from '../../shared/runs/run';
+import type { JobRecord, Run } from '../../shared/runs/run';
 import { isTerminal } from '../../shared/runs/status';
 import { backoffSeconds } from '../../shared/orchestration/backoff';
-import type { DatasetFile } from '../../shared/orchestration/dataset';
 import { finalLoss, readJobMetrics } from '../../shared/artifacts/bedrock-metrics';
-import { parseJobName, stageKey } from '../../shared/orchestration/naming';
+import { runIdOfJobName } from '../../shared/orchestration/naming';
 import { isBedrockError, type JobView, type OrchestrationDeps } from '../../shared/orchestration/ports';
 import { safeBatchSize } from '../../shared/orchestration/preflight';
-import { baseModelIdOf, failRun, stageInputs, stageOutputs, withStage } from '../../shared/orchestration/run-helpers';
-import { currentStage, nextStep, recordedParts, stageArtifactKeys } from '../../shared/orchestration/stages';
+import { baseModelIdOf } from '../../shared/catalog/lookup';
+import { stageKeys } from '../../shared/runs/keys';
+import {
+  allJobs,
+  CLEARED_ATTEMPT,
+  currentJob,
+  currentPart,
+  currentPrepare,
+  currentStage,
+  failRun,
+  recordedParts,
+  withCurrentJob,
+  withJob,
+  withPrepare,
+} from '../../shared/runs/record';
+import { nextStep } from '../../shared/runs/stages';
 import { stageConfig } from '../../shared/config/run-config';
-
-/** The stage and part of the run's current job, from its name (naming.ts). */
-const jobOf = (run: Run) => {
-  const key = parseJobName(run.jobName ?? '');
-  const stage = key?.stage ?? 0;
-  const part = key?.part ?? 0;
-  return { stage, part, trainKey: stageKey('train', stage, part) };
-};
 
 export type MonitorDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'objects' | 'send' | 'settings' | 'now' | 'random'>;
 
@@ -43,21 +48,21 @@ export type MonitorOutcome =
  * Follows a run's customization job to its end. Bedrock's state-change events (best effort, api §10) and a chain of
  * delayed polls both lead here; either way the job's state is read with GetModelCustomizationJob and acted on once,
  * through a conditional transition of the run. The job is mapped to its run by its name (naming.ts), never by a
- * message id; a signal about an older attempt of the run is ignored.
+ * message id, and to the run's current job by its ARN; a signal about an older attempt of the run is ignored.
  */
 export async function observeJob(signal: JobSignal, deps: MonitorDeps): Promise<MonitorOutcome> {
   const { runs, bedrock, now } = deps;
-  const key = signal.kind === 'event' ? parseJobName(signal.jobName) : undefined;
-  if (signal.kind === 'event' && !key) return 'unknown-job'; // not one of this pipeline's jobs
-  const runId = signal.kind === 'event' ? key!.runId : signal.runId;
+  const runId = signal.kind === 'event' ? runIdOfJobName(signal.jobName) : signal.runId;
+  if (!runId) return 'unknown-job'; // not one of this pipeline's jobs
   const run = await runs.get(runId);
   if (!run) return 'unknown-job';
+  const current = currentJob(run);
 
   if (signal.kind === 'submitted') {
-    if (run.status !== 'training' || run.jobArn !== signal.jobArn) return 'stale';
-    if (stageOutputs(run, jobOf(run).trainKey).lastPoll !== undefined) return 'duplicate';
+    if (run.status !== 'training' || current?.jobArn !== signal.jobArn) return 'stale';
+    if (current.lastPoll !== undefined) return 'duplicate';
     await schedulePoll(run, signal.jobArn, signal.attempt, 1, deps.settings.pollSeconds, deps, signal.correlationId);
-    await recordPoll(run, jobOf(run).trainKey, 0, deps);
+    await recordPoll(run, 0, deps);
     return 'polling';
   }
 
@@ -65,13 +70,9 @@ export async function observeJob(signal: JobSignal, deps: MonitorDeps): Promise<
     await resendLostFollowUp(run, signal, deps);
     return 'stale';
   }
-  if (signal.jobArn !== run.jobArn) return 'stale'; // an earlier attempt's job
-  const { stage, part, trainKey } = jobOf(run);
-  const attempt = run.stages?.[trainKey]?.attempts ?? 1;
-  if (signal.kind === 'poll') {
-    const last = stageOutputs(run, trainKey).lastPoll;
-    if (typeof last === 'number' && signal.poll <= last) return 'duplicate';
-  }
+  if (!current || signal.jobArn !== current.jobArn) return 'stale'; // an earlier attempt's job
+  const attempt = current.attempt;
+  if (signal.kind === 'poll' && current.lastPoll !== undefined && signal.poll <= current.lastPoll) return 'duplicate';
 
   let job: JobView;
   try {
@@ -87,62 +88,60 @@ export async function observeJob(signal: JobSignal, deps: MonitorDeps): Promise<
   switch (job.status) {
     case 'InProgress':
     case 'Stopping': {
-      const current = await flagIfOverdue(run, trainKey, job, deps);
+      const flagged = await flagIfOverdue(run, job, deps);
       if (signal.kind !== 'poll') return 'running'; // events do not fork the poll chain
       const next = signal.poll + 1;
       const delay = backoffSeconds(signal.poll, { baseSeconds: deps.settings.pollSeconds, maxSeconds: deps.settings.maxPollSeconds, jitter: 0.1, random: deps.random });
-      await schedulePoll(current, signal.jobArn, attempt, next, delay, deps);
-      await recordPoll(current, trainKey, signal.poll, deps);
+      await schedulePoll(flagged, signal.jobArn, attempt, next, delay, deps);
+      await recordPoll(flagged, signal.poll, deps);
       return 'running';
     }
     case 'Completed':
-      return completeJob(run, stage, part, job, deps);
+      return completeJob(run, job, deps);
     case 'Failed':
-      return failedJob(run, stage, part, job, deps);
+      return failedJob(run, job, deps);
     case 'Stopped':
-      await failRun(runs, run, 'training', { stage: 'train', reason: `training job ${job.jobName} was stopped outside the pipeline`, stageKey: trainKey }, now(), {
+      await failRun(runs, run, 'training', { stage: 'train', reason: `training job ${job.jobName} was stopped outside the pipeline`, record: 'job' }, now(), {
         jobArn: job.jobArn,
       });
       return 'failed';
   }
 }
 
-async function completeJob(run: Run, stage: number, part: number, job: JobView, deps: MonitorDeps): Promise<MonitorOutcome> {
+async function completeJob(run: Run, job: JobView, deps: MonitorDeps): Promise<MonitorOutcome> {
   const { runs, objects, settings, now } = deps;
-  const trainKey = stageKey('train', stage, part);
+  const stage = currentStage(run);
+  const part = currentPart(run);
+  const current = currentJob(run)!;
   if (!job.outputModelArn) {
     // Completed without the model ARN yet: look again shortly rather than record a run with no model.
-    await schedulePoll(run, job.jobArn, run.stages?.[trainKey]?.attempts ?? 1, Number(stageOutputs(run, trainKey).lastPoll ?? 0) + 1, settings.pollSeconds, deps);
+    await schedulePoll(run, job.jobArn, current.attempt, (current.lastPoll ?? 0) + 1, settings.pollSeconds, deps);
     return 'polling';
   }
-  const files = await readJobMetrics((key) => objects.getText(settings.artifactsBucket, key), `runs/${run.runId}/output/`, job.jobArn);
-  const metrics: NonNullable<Run['metrics']> = {};
+  const files = await readJobMetrics((key) => objects.getText(settings.artifactsBucket, key), stageKeys(run.runId, stage).output, job.jobArn);
+  const metrics: { trainingLoss?: number; validationLoss?: number } = {};
   const trainingLoss = finalLoss(files.training) ?? job.trainingLoss;
   const validationLoss = finalLoss(files.validation) ?? job.validationLosses[0];
   if (trainingLoss !== undefined) metrics.trainingLoss = trainingLoss;
   if (validationLoss !== undefined) metrics.validationLoss = validationLoss;
-  const at = now().toISOString();
-  const trainOutputs = {
+  const finished: Partial<JobRecord> = {
+    status: 'done',
+    endedAt: now().toISOString(),
+    jobStatus: 'Completed',
     modelArn: job.outputModelArn,
     ...metrics,
-    metricsFiles: { training: files.training?.key, validation: files.validation?.key },
-    trainingSteps: files.training?.points.length,
-    jobCreatedAt: job.creationTime?.toISOString(),
-    jobEndedAt: job.endTime?.toISOString(),
+    metricsFiles: { ...(files.training ? { training: files.training.key } : {}), ...(files.validation ? { validation: files.validation.key } : {}) },
+    ...(files.training ? { trainingSteps: files.training.points.length } : {}),
+    ...(job.endTime ? { jobEndedAt: job.endTime.toISOString() } : {}),
   };
   const next = nextStep(run.config, stage, part, Math.max(1, recordedParts(run, stage).length));
-  if (next.kind !== 'final') return startNext(run, next, job, { status: 'done', endedAt: at, outputs: trainOutputs }, metrics, deps);
+  if (next.kind !== 'final') return startNext(run, next, job, finished, metrics, deps);
   const provision = run.config.provisioning.enabled;
   const done = await runs.transition(
     run.runId,
     'training',
     provision ? 'provisioning' : 'succeeded',
-    {
-      jobStatus: 'Completed',
-      modelArn: job.outputModelArn,
-      metrics,
-      stages: withStage(run, trainKey, { status: 'done', endedAt: at, outputs: trainOutputs }),
-    },
+    { modelArn: job.outputModelArn, stages: withCurrentJob(run, finished) },
     { type: 'job.completed', detail: { jobArn: job.jobArn, modelArn: job.outputModelArn, ...metrics } },
   );
   if (!done) return 'duplicate';
@@ -160,30 +159,23 @@ async function startNext(
   run: Run,
   next: Exclude<ReturnType<typeof nextStep>, { kind: 'final' }>,
   job: JobView,
-  finished: Partial<StageRecord>,
-  metrics: NonNullable<Run['metrics']>,
+  finished: Partial<JobRecord>,
+  metrics: { trainingLoss?: number; validationLoss?: number },
   deps: MonitorDeps,
 ): Promise<MonitorOutcome> {
   const { runs } = deps;
-  const { trainKey } = jobOf(run);
-  let stages = withStage(run, trainKey, finished);
-  const nextTrainKey = next.kind === 'part' ? stageKey('train', next.stage, next.part) : stageKey('train', next.stage);
-  stages = withStage({ ...run, stages }, nextTrainKey, { status: 'pending', inputs: { baseModelIdentifier: job.outputModelArn } });
+  // Recording the next job (or stage) makes it the current one.
+  let stages = withCurrentJob(run, finished);
+  if (next.kind === 'stage') stages = withPrepare({ stages }, next.stage, { status: 'pending' });
+  stages = withJob({ stages }, next.stage, next.kind === 'part' ? next.part : 0, { status: 'pending', attempt: 1, baseModelIdentifier: job.outputModelArn });
   const detail = { jobArn: job.jobArn, modelArn: job.outputModelArn, ...metrics, next };
   if (next.kind === 'part') {
-    const moved = await runs.transition(run.runId, 'training', 'submitting', { jobStatus: 'Completed', metrics, partIndex: next.part, stages }, { type: 'job.completed', detail });
+    const moved = await runs.transition(run.runId, 'training', 'submitting', { stages }, { type: 'job.completed', detail });
     if (!moved) return 'duplicate';
     await announceNextPart(moved, deps);
     return 'completed';
   }
-  stages = withStage({ ...run, stages }, stageKey('prepare', next.stage), { status: 'pending', attempts: 0 });
-  const moved = await runs.transition(
-    run.runId,
-    'training',
-    'preparing',
-    { jobStatus: 'Completed', metrics, stageIndex: next.stage, partIndex: 0, chunksTotal: undefined, stages },
-    { type: 'job.completed', detail },
-  );
+  const moved = await runs.transition(run.runId, 'training', 'preparing', { stages }, { type: 'job.completed', detail });
   if (!moved) return 'duplicate';
   await requestStage(moved, deps);
   return 'completed';
@@ -191,7 +183,7 @@ async function startNext(
 
 async function announceNextPart(run: Run, { send }: MonitorDeps): Promise<void> {
   const stage = currentStage(run);
-  const manifestKey = recordedParts(run, stage)[run.partIndex ?? 0]?.manifestKey ?? stageArtifactKeys(run.runId, stage).manifest;
+  const manifestKey = recordedParts(run, stage)[currentPart(run)]?.manifestKey ?? stageKeys(run.runId, stage).manifest;
   await send(DatasetPrepared, run.runId, { manifestKey, stage });
 }
 
@@ -203,26 +195,27 @@ async function requestStage(run: Run, { send }: MonitorDeps): Promise<void> {
 const TOKEN_LIMIT = /token (?:count|length) (\d+) exceeds (?:total )?limit of (\d+)/i;
 const BATCH_SIZE = /batch ?size/i;
 
-async function failedJob(run: Run, stage: number, part: number, job: JobView, deps: MonitorDeps): Promise<MonitorOutcome> {
+async function failedJob(run: Run, job: JobView, deps: MonitorDeps): Promise<MonitorOutcome> {
   const { runs, now } = deps;
-  const trainKey = stageKey('train', stage, part);
+  const stage = currentStage(run);
   const message = job.failureMessage ?? 'no failure message';
-  const remediation = planRemediation(run, stage, message, part);
+  const remediation = planRemediation(run, message);
   if (remediation) {
     const at = now().toISOString();
-    const attempt = run.stages?.[trainKey]?.attempts ?? 1;
-    const previousJobs = [...((stageOutputs(run, trainKey).previousJobs as unknown[]) ?? []), { jobArn: job.jobArn, failureMessage: message, attempt }];
+    const current = currentJob(run)!;
+    const previousJobs = [...(current.previousJobs ?? []), { jobArn: job.jobArn, failureMessage: message, attempt: current.attempt }];
     const next = await runs.transition(
       run.runId,
       'training',
       'submitting',
       {
-        jobStatus: 'Failed',
-        stages: withStage(run, trainKey, {
+        stages: withCurrentJob(run, {
           status: 'pending',
-          attempts: attempt + 1,
-          inputs: { hyperParameters: remediation.hyperParameters },
-          outputs: { previousJobs, remediation: { ...remediation.change, failureMessage: message, at }, lastPoll: undefined },
+          attempt: current.attempt + 1,
+          ...CLEARED_ATTEMPT,
+          hyperParameters: remediation.hyperParameters,
+          previousJobs,
+          remediation: { ...remediation.change, failureMessage: message, at },
         }),
       },
       { type: 'job.remediated', detail: { jobArn: job.jobArn, failureMessage: message, ...remediation.change } },
@@ -232,7 +225,7 @@ async function failedJob(run: Run, stage: number, part: number, job: JobView, de
     return 'remediating';
   }
   const hint = TOKEN_LIMIT.test(message) || BATCH_SIZE.test(message) ? ' (a batch-size/token-limit failure; reduce batchSize, see api §8.1)' : '';
-  await failRun(runs, run, 'training', { stage: 'train', reason: `training job ${job.jobName} failed: ${message}${hint}`, stageKey: trainKey }, now(), {
+  await failRun(runs, { ...run, stages: withCurrentJob(run, { jobStatus: 'Failed' }) }, 'training', { stage: 'train', reason: `training job ${job.jobName} failed: ${message}${hint}`, record: 'job' }, now(), {
     jobArn: job.jobArn,
     failureMessage: message,
   });
@@ -245,23 +238,21 @@ async function failedJob(run: Run, stage: number, part: number, job: JobView, de
  */
 export function planRemediation(
   run: Run,
-  stage: number,
   failureMessage: string,
-  part = 0,
 ): { hyperParameters: Record<string, string>; change: { setting: string; from: string; to: string } } | undefined {
-  const training = stageConfig(run.config, stage).training;
+  const training = stageConfig(run.config, currentStage(run)).training;
   if (!training.autoRemediate) return undefined;
-  const trainKey = stageKey('train', stage, part);
-  if (stageOutputs(run, trainKey).remediation) return undefined; // resubmit once
+  const job = currentJob(run);
+  if (job?.remediation) return undefined; // resubmit once
   const tokenMatch = TOKEN_LIMIT.exec(failureMessage);
   if (!tokenMatch && !BATCH_SIZE.test(failureMessage)) return undefined;
-  const hyperParameters = (stageInputs(run, trainKey).hyperParameters as Record<string, string> | undefined) ?? training.hyperParameters;
+  const hyperParameters = job?.hyperParameters ?? training.hyperParameters;
   const current = Number(hyperParameters.batchSize ?? '1');
-  const model = findBaseModel(baseModelIdOf((stageInputs(run, trainKey).baseModelIdentifier as string | undefined) ?? training.baseModelId));
+  const model = findBaseModel(baseModelIdOf(job?.baseModelIdentifier ?? training.baseModelId));
   const spec = model && customizationSpec(model, training.customizationType);
   if (!spec) return undefined;
-  const submitted = stageInputs(run, stageKey('submit', stage, part)) as { train?: DatasetFile; validation?: DatasetFile };
-  const largest = Math.max(submitted.train?.stats.maxRecordTokens ?? 0, submitted.validation?.stats.maxRecordTokens ?? 0, Number(tokenMatch?.[1] ?? 0));
+  const submitted = job?.preflight;
+  const largest = Math.max(submitted?.train.maxRecordTokens ?? 0, submitted?.validation?.maxRecordTokens ?? 0, Number(tokenMatch?.[1] ?? 0));
   const safe = safeBatchSize(spec, largest);
   if (safe === undefined || safe >= current) return undefined;
   return {
@@ -274,9 +265,10 @@ export function planRemediation(
  * Flags a job running longer than training.maxJobHours, once (a warning and an event; the job is not stopped).
  * Returns the run as it now is, so the caller's next write does not undo the flag.
  */
-async function flagIfOverdue(run: Run, trainKey: string, job: JobView, { runs, now, settings }: MonitorDeps): Promise<Run> {
-  if (stageOutputs(run, trainKey).overdueAt) return run;
-  const started = job.creationTime ?? new Date(run.stages?.[trainKey]?.startedAt ?? run.updatedAt);
+async function flagIfOverdue(run: Run, job: JobView, { runs, now, settings }: MonitorDeps): Promise<Run> {
+  const current = currentJob(run);
+  if (current?.overdue) return run;
+  const started = job.creationTime ?? new Date(current?.startedAt ?? run.updatedAt);
   const hours = ((now().getTime() - started.getTime()) / 3_600_000) * settings.timeScale;
   const max = run.config.training.maxJobHours;
   if (hours <= max) return run;
@@ -284,7 +276,7 @@ async function flagIfOverdue(run: Run, trainKey: string, job: JobView, { runs, n
   const flagged = await runs.update(
     run.runId,
     'training',
-    { warnings: [...(run.warnings ?? []), warning], stages: withStage(run, trainKey, { outputs: { overdueAt: now().toISOString(), overdueHours: hours } }) },
+    { warnings: [...(run.warnings ?? []), warning], stages: withCurrentJob(run, { overdue: { at: now().toISOString(), hours } }) },
     { type: 'job.overdue', detail: { jobArn: job.jobArn, hours, maxJobHours: max } },
   );
   return flagged ?? run;
@@ -294,8 +286,8 @@ async function schedulePoll(run: Run, jobArn: string, attempt: number, poll: num
   await send(JobPoll, run.runId, { jobArn, attempt, poll }, { correlationId, delaySeconds });
 }
 
-async function recordPoll(run: Run, trainKey: string, poll: number, { runs }: MonitorDeps): Promise<void> {
-  await runs.update(run.runId, 'training', { stages: withStage(run, trainKey, { outputs: { lastPoll: poll } }) });
+async function recordPoll(run: Run, poll: number, { runs }: MonitorDeps): Promise<void> {
+  await runs.update(run.runId, 'training', { stages: withCurrentJob(run, { lastPoll: poll }) });
 }
 
 async function announceModel(run: Run, { send }: MonitorDeps): Promise<void> {
@@ -307,21 +299,20 @@ async function announceModel(run: Run, { send }: MonitorDeps): Promise<void> {
  * message that never comes. A later signal about the same job notices and sends it again (the receiver is idempotent).
  */
 async function resendLostFollowUp(run: Run, signal: JobSignal, deps: MonitorDeps): Promise<void> {
-  if (signal.jobArn !== run.jobArn) {
-    const { stage, trainKey } = jobOf(run);
-    const outputs = stageOutputs(run, trainKey);
-    const previous = (outputs.previousJobs as Array<{ jobArn: string }> | undefined) ?? [];
-    if (run.status === 'submitting' && previous.some((j) => j.jobArn === signal.jobArn)) {
-      await deps.send(JobRequested, run.runId, { stage, reason: 'remediation', retry: 0 });
-    }
+  const current = currentJob(run);
+  if (signal.jobArn === current?.jobArn) {
+    if (run.status === 'provisioning' && run.modelArn && !run.provisionedModelArn) await announceModel(run, deps);
     return;
   }
-  if (run.status === 'provisioning' && run.modelArn && !run.provisionedModelArn) await announceModel(run, deps);
-  // A chained run moved on from this (completed) job, and the message that starts the next job or stage may be lost.
-  if (run.status === 'submitting' && run.jobStatus === 'Completed') await announceNextPart(run, deps);
-  if (run.status === 'preparing' && currentStage(run) > 0 && run.stages?.[stageKey('prepare', currentStage(run))]?.inputs?.chunks === undefined) {
-    await requestStage(run, deps);
+  if (run.status === 'submitting' && current?.previousJobs?.some((j) => j.jobArn === signal.jobArn)) {
+    const stage = currentStage(run);
+    await deps.send(JobRequested, run.runId, { stage, reason: 'remediation', retry: 0 });
+    return;
   }
+  // A chained run moved on from this (completed) job, and the message that starts the next job or stage may be lost.
+  if (!allJobs(run).some((j) => j.jobArn === signal.jobArn && j.status === 'done')) return;
+  if (run.status === 'submitting' && current?.jobArn === undefined) await announceNextPart(run, deps);
+  if (run.status === 'preparing' && currentPrepare(run)?.plan === undefined) await requestStage(run, deps);
 }
 
 /**
@@ -332,9 +323,10 @@ export async function cancelRun(runId: string, reason: string, deps: MonitorDeps
   const { runs, bedrock, now, send } = deps;
   const run = await runs.get(runId);
   if (!run) return 'unknown-run';
-  if (run.status === 'training' && run.jobArn) {
+  const jobArn = currentJob(run)?.jobArn;
+  if (run.status === 'training' && jobArn) {
     try {
-      await bedrock.stopJob(run.jobArn);
+      await bedrock.stopJob(jobArn);
     } catch (err) {
       // A job that already ended cannot be stopped (ConflictException, api §4.2); the cancel still holds.
       if (!isBedrockError(err, 'conflict', 'not-found', 'validation')) throw err;
@@ -344,7 +336,7 @@ export async function cancelRun(runId: string, reason: string, deps: MonitorDeps
   if (!isTerminal(run.status)) {
     cancelled = await runs.transition(runId, run.status, 'cancelled', { failure: { stage: 'cancel', reason, at: now().toISOString() } }, {
       type: 'run.cancelled',
-      detail: { reason, jobArn: run.jobArn },
+      detail: { reason, jobArn },
     });
     if (!cancelled) return cancelRun(runId, reason, deps); // it moved meanwhile: look again
   } else if (run.status !== 'cancelled' && !run.throughputExpiresAt) {

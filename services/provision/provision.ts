@@ -1,17 +1,16 @@
 import { EvaluationRequested, ThroughputExpire, ThroughputPoll } from '../../shared/messages/pipeline';
 import type { Run } from '../../shared/runs/run';
 import { backoffSeconds, sqsDelay } from '../../shared/orchestration/backoff';
-import { parseJobName, runIdNameProblem, stageKey, throughputClientToken, throughputName } from '../../shared/orchestration/naming';
+import { runIdNameProblem, throughputClientToken, throughputName } from '../../shared/orchestration/naming';
 import { resolveRunConfig } from '../../shared/config/run-config';
 import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
-import { failRun, stageOutputs, withStage } from '../../shared/orchestration/run-helpers';
+import { runBase } from '../../shared/runs/keys';
+import { currentStage, failRun } from '../../shared/runs/record';
 import { evaluationPlan, requestEvaluation } from '../../shared/orchestration/evaluation';
 
 export type ProvisionDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'send' | 'count' | 'settings' | 'now' | 'random'>;
 
 export type ProvisionOutcome = 'created' | 'duplicate' | 'stale' | 'failed' | 'cancelled' | 'unknown-run';
-
-const stageOf = (run: Run) => parseJobName(run.jobName ?? '')?.stage ?? 0;
 
 /**
  * Buys Provisioned Throughput for the run's new custom model (a custom model can only be used through it, api
@@ -25,10 +24,9 @@ export async function provisionModel(runId: string, modelArn: string, deps: Prov
   const run = await runs.get(runId);
   if (!run) return 'unknown-run';
   if (run.status !== 'provisioning' || run.modelArn !== modelArn) return 'stale';
-  const stage = stageOf(run);
-  const key = stageKey('provision', stage);
+  const stage = currentStage(run);
   const p = run.config.provisioning;
-  if (run.provisionedModelArn && stageOutputs(run, key).modelArn === modelArn) {
+  if (run.provisionedModelArn && run.provision?.modelArn === modelArn) {
     // Created by an earlier delivery; make sure it is being watched.
     await schedulePoll(run, run.provisionedModelArn, 1, settings.throughputPollSeconds, deps, correlationId);
     return 'duplicate';
@@ -51,10 +49,10 @@ export async function provisionModel(runId: string, modelArn: string, deps: Prov
       const reason =
         `Provisioned Throughput quota reached (${err.message}). The model ${modelArn} is trained; delete an unused ` +
         `throughput or raise the quota, then post model.provision for run ${runId}.`;
-      await failRun(runs, run, 'provisioning', { stage: 'provision', reason, stageKey: key }, now());
+      await failRun(runs, run, 'provisioning', { stage: 'provision', reason, record: 'provision' }, now());
       return 'failed';
     } else if (isBedrockError(err, 'access-denied', 'validation', 'not-found')) {
-      await failRun(runs, run, 'provisioning', { stage: 'provision', reason: `Bedrock refused the throughput: ${err.message}`, stageKey: key }, now(), {
+      await failRun(runs, run, 'provisioning', { stage: 'provision', reason: `Bedrock refused the throughput: ${err.message}`, record: 'provision' }, now(), {
         code: err.code,
       });
       return 'failed';
@@ -72,13 +70,15 @@ export async function provisionModel(runId: string, modelArn: string, deps: Prov
     {
       provisionedModelArn: arn,
       ...(expiresAt ? { throughputExpiresAt: expiresAt } : {}),
-      stages: withStage(run, key, {
+      provision: {
         status: 'running',
-        attempts: (run.stages?.[key]?.attempts ?? 0) + 1,
+        attempts: (run.provision?.attempts ?? 0) + 1,
         startedAt: at.toISOString(),
-        inputs: { modelArn, modelUnits: p.modelUnits, commitmentDuration: p.commitmentDuration ?? 'none', ttlHours: p.ttlHours },
-        outputs: { modelArn, provisionedModelArn: arn, expiresAt },
-      }),
+        modelArn,
+        modelUnits: p.modelUnits,
+        ...(p.commitmentDuration ? { commitmentDuration: p.commitmentDuration } : {}),
+        ttlHours: p.ttlHours,
+      },
     },
     { type: 'throughput.created', detail: { provisionedModelArn: arn, modelUnits: p.modelUnits, expiresAt } },
   );
@@ -101,7 +101,6 @@ export async function pollThroughput(runId: string, arn: string, poll: number, d
   const { runs, bedrock, now, settings } = deps;
   const run = await runs.get(runId);
   if (!run || run.status !== 'provisioning' || run.provisionedModelArn !== arn) return 'stale';
-  const key = stageKey('provision', stageOf(run));
   let status: string;
   let failureMessage: string | undefined;
   try {
@@ -115,13 +114,14 @@ export async function pollThroughput(runId: string, arn: string, poll: number, d
     const at = now().toISOString();
     // Try the model on held-out test records when there are some to try and somewhere to ask; else the run is done.
     const plan = deps.send.reaches(EvaluationRequested) ? evaluationPlan(run) : undefined;
-    let stages = withStage(run, key, { status: 'done', endedAt: at, outputs: { inServiceAt: at } });
-    if (plan) stages = withStage({ ...run, stages }, 'evaluate', { status: 'pending', attempts: 0, inputs: { testKey: plan.testKey, samples: plan.samples } });
     const done = await runs.transition(
       runId,
       'provisioning',
       plan ? 'evaluating' : 'succeeded',
-      { stages },
+      {
+        ...(run.provision ? { provision: { ...run.provision, status: 'done', endedAt: at, inServiceAt: at } } : {}),
+        ...(plan ? { evaluation: { status: 'pending', attempts: 0, plan } } : {}),
+      },
       { type: 'throughput.in-service', detail: { provisionedModelArn: arn, ...(plan ? { evaluateSamples: plan.samples } : {}) } },
     );
     if (!done) return 'stale';
@@ -130,7 +130,7 @@ export async function pollThroughput(runId: string, arn: string, poll: number, d
     return 'in-service';
   }
   if (status === 'Failed') {
-    await failRun(runs, run, 'provisioning', { stage: 'provision', reason: `Provisioned Throughput ${arn} failed: ${failureMessage ?? 'no failure message'}`, stageKey: key }, now());
+    await failRun(runs, run, 'provisioning', { stage: 'provision', reason: `Provisioned Throughput ${arn} failed: ${failureMessage ?? 'no failure message'}`, record: 'provision' }, now());
     await expireThroughput(runId, arn, deps, { force: true });
     return 'failed';
   }
@@ -158,18 +158,17 @@ export async function expireThroughput(runId: string, arn: string, deps: Provisi
     return 'waiting';
   }
   await deleteQuietly(arn, deps);
-  const key = stageKey('provision', stageOf(run));
   const at = now().toISOString();
-  const patch: Partial<Run> = { throughputExpiresAt: undefined, stages: withStage(run, key, { outputs: { deletedAt: at } }) };
+  const patch: Partial<Run> = { throughputExpiresAt: undefined, ...(run.provision ? { provision: { ...run.provision, deletedAt: at } } : {}) };
   const event = { type: 'throughput.deleted', detail: { provisionedModelArn: arn, expiresAt: run.throughputExpiresAt, forced: Boolean(opts.force) } };
   if (run.status === 'provisioning') {
     // Its time ran out before it was ever in service: the run cannot succeed with it.
-    await failRun(runs, { ...run, ...patch }, 'provisioning', { stage: 'provision', reason: `throughput ${arn} reached its time to live before it was in service`, stageKey: key }, now());
+    await failRun(runs, { ...run, ...patch }, 'provisioning', { stage: 'provision', reason: `throughput ${arn} reached its time to live before it was in service`, record: 'provision' }, now());
   } else {
     await runs.update(runId, run.status, patch, event);
   }
   // The hours it was held (modelled hours against the local emulator's fast clock), the figure its bill follows.
-  const since = run.stages?.[key]?.startedAt;
+  const since = run.provision?.startedAt;
   if (since) deps.count('ThroughputHours', ((Date.parse(at) - Date.parse(since)) / 3_600_000) * deps.settings.timeScale);
   return 'deleted';
 }
@@ -217,10 +216,10 @@ export async function provisionExistingModel(
         version: 1,
         createdAt: at,
         updatedAt: at,
-        source: { bucket: settings.artifactsBucket, key: `runs/${runId}/` },
+        source: { bucket: settings.artifactsBucket, key: runBase(runId) },
         config: resolveRunConfig({ provisioning: { enabled: true, ...overrides } }),
-        artifactsPrefix: `s3://${settings.artifactsBucket}/runs/${runId}/`,
-        stages: {},
+        artifactsPrefix: `s3://${settings.artifactsBucket}/${runBase(runId)}`,
+        stages: [],
         modelArn: request.modelArn,
       },
       { type: 'model.provision.requested', detail },

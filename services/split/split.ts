@@ -2,7 +2,7 @@ import type { MessageOf } from '../../shared/messages/envelope';
 import { ChunkTransformed, DatasetPrepared } from '../../shared/messages/pipeline';
 import type { Send } from '../../shared/messages/send';
 import type { CountFigure } from '../../shared/lambda/metrics';
-import type { Run } from '../../shared/runs/run';
+import type { RecordedPart, Run } from '../../shared/runs/run';
 import type { RunStore } from '../../shared/runs/store';
 import type { ArtifactStore } from '../../shared/prep/ports';
 import { resolveRecordRules } from '../../shared/prep/rules';
@@ -11,8 +11,9 @@ import { PartManifest, type PreparedFile } from '../../shared/artifacts/manifest
 import { writeJsonArtifact } from '../../shared/artifacts/parse';
 import { HashingLineWriter, readLines } from '../../shared/prep/lines';
 import { stageConfig } from '../../shared/config/run-config';
-import { stageKey } from '../../shared/orchestration/naming';
-import { currentStage, planParts, stageArtifactBase, stageArtifactKeys, stageSource, type RecordedPart } from '../../shared/orchestration/stages';
+import { stageKeys } from '../../shared/runs/keys';
+import { currentPrepare, currentStage, withPrepare } from '../../shared/runs/record';
+import { planParts, stageSource } from '../../shared/runs/stages';
 
 export interface SplitDeps {
   runs: RunStore;
@@ -48,14 +49,14 @@ export async function splitOnChunk(
   let run = found;
   if (!run) return { outcome: 'skipped', why: `run ${msg.runId} does not exist` };
   if (stage !== currentStage(run)) return { outcome: 'skipped', why: `chunk of stage ${stage}; run ${msg.runId} is at stage ${currentStage(run)}` };
-  const manifestKey = stageArtifactKeys(run.runId, stage).manifest;
+  const manifestKey = stageKeys(run.runId, stage).manifest;
   if (run.status === 'submitting') {
     await announce(run, manifestKey, msg.correlationId, deps);
     return { outcome: 'prepared', manifestKey, republished: true };
   }
   if (run.status !== 'preparing' && run.status !== 'splitting') return { outcome: 'skipped', why: `run ${msg.runId} is ${run.status}` };
 
-  const total = run.chunksTotal ?? msg.payload.total;
+  const total = currentPrepare(run)?.plan?.chunks ?? msg.payload.total;
   if (chunks.length < total) return { outcome: 'waiting', done: chunks.length, total };
 
   if (run.status === 'preparing') {
@@ -71,51 +72,46 @@ export async function splitOnChunk(
   const started = now().toISOString();
   const config = stageConfig(run.config, stage);
   const rules = resolveRecordRules(config);
-  const prepareKey = stageKey('prepare', stage);
-  // A later stage's files go under runs/<runId>/stages/<n>/ (its manifest's runId reads that way too).
   const result = await splitRun({
-    runId: stageArtifactBase(run.runId, stage),
+    runId: run.runId,
+    keys: stageKeys(run.runId, stage),
     source: stageSource(run, stage),
     config,
     chunks,
     store: deps.artifacts,
-    input: run.stages[prepareKey]?.inputs,
+    input: currentPrepare(run)?.plan,
     warnings: rules.warnings,
     now,
   });
-  const prepare = run.stages[prepareKey] ?? { status: 'running', attempts: 1 };
+  // The run's warnings carry every stage's, a later stage's prefixed with its number.
+  const warnings = [...(run.warnings ?? []), ...result.warnings.map((w) => (stage > 0 ? `stage ${stage}: ${w}` : w))];
   if (!result.ok) {
     await runs.transition(run.runId, 'splitting', 'failed', {
-      ...(stage === 0 ? { counts: result.counts } : {}),
-      warnings: result.warnings,
+      warnings,
       failure: { stage: 'split', reason: stage === 0 ? result.failure : `stage ${stage}: ${result.failure}`, at: now().toISOString() },
-      stages: { ...run.stages, [prepareKey]: { ...prepare, status: 'failed', endedAt: now().toISOString() } },
+      stages: withPrepare(run, stage, { status: 'failed', endedAt: now().toISOString(), counts: result.counts }),
     }, { type: 'split.failed', detail: { reason: result.failure, stage } }, { seen: run });
     return { outcome: 'failed', reason: result.failure };
   }
   const o = result.manifest.outputs;
   const parts = await writeParts(run.runId, stage, result, run.config.stages?.[stage]?.maxRecordsPerJob, deps);
-  // The run's counts and warnings describe stage 0 (what the report draws); a later stage's are in its prepare record.
+  const file = (f: { key: string; records: number; sha256?: string }) => ({ key: f.key, records: f.records, ...(f.sha256 ? { sha256: f.sha256 } : {}) });
   const moved = await runs.transition(run.runId, 'splitting', 'submitting', {
-    ...(stage === 0 ? { counts: result.counts, warnings: result.warnings } : { warnings: [...(run.warnings ?? []), ...result.warnings.map((w) => `stage ${stage}: ${w}`)] }),
-    stages: {
-      ...run.stages,
-      [prepareKey]: {
-        ...prepare,
-        status: 'done',
-        endedAt: now().toISOString(),
-        outputs: {
-          manifestKey: result.manifestKey,
-          splitStartedAt: started,
-          train: { key: o.train.key, records: o.train.records, sha256: o.train.sha256 },
-          validation: { key: o.validation.key, records: o.validation.records, sha256: o.validation.sha256 },
-          test: { key: o.test.key, records: o.test.records, sha256: o.test.sha256 },
-          rejects: { key: o.rejects.key, records: o.rejects.records },
-          ...(stage > 0 ? { counts: result.counts } : {}),
-          ...(parts ? { parts } : {}),
-        },
+    warnings,
+    stages: withPrepare(run, stage, {
+      status: 'done',
+      endedAt: now().toISOString(),
+      counts: result.counts,
+      split: {
+        startedAt: started,
+        manifestKey: result.manifestKey,
+        train: file(o.train),
+        validation: file(o.validation),
+        test: file(o.test),
+        rejects: file(o.rejects),
+        ...(parts ? { parts } : {}),
       },
-    },
+    }),
   }, { type: 'split.done', detail: { ...result.sizes, ...(stage > 0 ? { stage } : {}), ...(parts ? { parts: parts.length } : {}) } }, { seen: run });
   // Counted by the delivery that moved the run on, so a redone split is not counted twice.
   if (moved) deps.count('RecordsPrepared', o.train.records + o.validation.records + o.test.records);
@@ -141,11 +137,11 @@ async function writeParts(
   const { train, validation } = split.manifest.outputs;
   const plan = planParts(train.records, maxRecordsPerJob);
   if (plan.length < 2) return undefined;
-  const base = stageArtifactKeys(runId, stage).base;
+  const keys = stageKeys(runId, stage);
   const parts: RecordedPart[] = [];
   const lines = readLines(await artifacts.read(train.key))[Symbol.asyncIterator]();
   for (const p of plan) {
-    const trainKey = `${base}prepared/parts/${p.part}.jsonl`;
+    const trainKey = keys.partTrain(p.part);
     const t = artifacts.write(trainKey, 'application/x-ndjson');
     const writer = new HashingLineWriter(trainKey, t.stream, t.done);
     for (let i = p.start; i < p.end; i++) {
@@ -155,7 +151,7 @@ async function writeParts(
     }
     const written = await writer.close();
     const tokens = split.trainTokens.slice(p.start, p.end);
-    const manifestKey = `${base}parts/${p.part}.manifest.json`;
+    const manifestKey = keys.partManifest(p.part);
     const manifest: PartManifest = {
       schemaVersion: 1,
       kind: 'part',

@@ -3,12 +3,13 @@ import type { Run } from '../../shared/runs/run';
 import { backoffSeconds } from '../../shared/orchestration/backoff';
 import { budgetProblem, estimateCost } from '../../shared/orchestration/cost';
 import { ArtifactError } from '../../shared/artifacts';
-import { loadPreparedDataset, type PreparedDataset } from '../../shared/orchestration/dataset';
-import { customModelName, jobClientToken, jobName, stageKey } from '../../shared/orchestration/naming';
+import { loadPreparedDataset, type DatasetFile, type PreparedDataset } from '../../shared/orchestration/dataset';
+import { customModelName, jobClientToken, jobName } from '../../shared/orchestration/naming';
 import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
 import { preflight } from '../../shared/orchestration/preflight';
-import { baseModelIdOf, failRun, stageInputs, stageOutputs, withStage } from '../../shared/orchestration/run-helpers';
-import { currentPart, currentStage, recordedParts, stageArtifactKeys } from '../../shared/orchestration/stages';
+import { baseModelIdOf } from '../../shared/catalog/lookup';
+import { stageKeys } from '../../shared/runs/keys';
+import { CLEARED_ATTEMPT, currentJob, currentPart, currentStage, failRun, recordedParts, withCurrentJob } from '../../shared/runs/record';
 import { stageConfig } from '../../shared/config/run-config';
 
 export type SubmitDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'objects' | 'send' | 'count' | 'settings' | 'now' | 'random'>;
@@ -35,13 +36,12 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
   if (stage !== currentStage(run)) return 'skipped'; // a late message about an earlier stage of a chained run
   // A stage's sequential jobs (stages.ts) each have their own records, job name and token.
   const part = currentPart(run);
-  const trainKey = stageKey('train', stage, part);
-  const submitKey = stageKey('submit', stage, part);
 
   if (run.status === 'training') {
     // Already submitted. If the job.submitted message was lost (a crash after the transition), the monitor has
     // never polled: send it again. The monitor ignores it once its poll chain has started.
-    if (run.jobArn && stageOutputs(run, trainKey).lastPoll === undefined) await announce(run, stage, deps, trigger.correlationId);
+    const job = currentJob(run);
+    if (job?.jobArn && job.lastPoll === undefined) await announce(run, stage, deps, trigger.correlationId);
     return 'duplicate';
   }
   if (run.status === 'queued') {
@@ -51,27 +51,30 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
   }
   if (run.status !== 'submitting') return 'skipped';
 
-  const attempt = Math.max(1, run.stages?.[trainKey]?.attempts ?? 0);
-  const manifestKey =
-    (stageInputs(run, submitKey).manifestKey as string | undefined) ??
-    recordedParts(run, stage)[part]?.manifestKey ??
-    (trigger.kind === 'prepared' ? trigger.manifestKey : stageArtifactKeys(runId, stage).manifest);
+  const job = currentJob(run);
+  const attempt = job?.attempt ?? 1;
+  // The part's own manifest when the stage trains in sequential jobs, else the stage's, as the split recorded them.
+  const manifestKey = recordedParts(run, stage)[part]?.manifestKey ?? run.stages[stage]?.prepare.split?.manifestKey;
+  if (!manifestKey) {
+    await failRun(runs, run, 'submitting', { stage: 'submit', reason: `stage ${stage} has no prepared data recorded`, record: 'job' }, now());
+    return 'failed';
+  }
   const training = stageConfig(run.config, stage).training;
-  const baseModelIdentifier = (stageInputs(run, trainKey).baseModelIdentifier as string | undefined) ?? training.baseModelId;
-  const hyperParameters = (stageInputs(run, trainKey).hyperParameters as Record<string, string> | undefined) ?? training.hyperParameters;
+  const baseModelIdentifier = job?.baseModelIdentifier ?? training.baseModelId;
+  const hyperParameters = job?.hyperParameters ?? training.hyperParameters;
 
   let dataset: PreparedDataset;
   try {
     dataset = await loadPreparedDataset(objects, settings.artifactsBucket, manifestKey);
   } catch (err) {
     if (!(err instanceof ArtifactError)) throw err;
-    await failRun(runs, run, 'submitting', { stage: 'submit', reason: err.message, stageKey: submitKey }, now());
+    await failRun(runs, run, 'submitting', { stage: 'submit', reason: err.message, record: 'job' }, now());
     return 'failed';
   }
 
   const pf = preflight({ runId, training, baseModelId: baseModelIdOf(baseModelIdentifier), hyperParameters, dataset });
   if (pf.errors.length > 0) {
-    await failRun(runs, run, 'submitting', { stage: 'submit', reason: `preflight failed: ${pf.errors.join('; ')}`, stageKey: submitKey }, now(), {
+    await failRun(runs, run, 'submitting', { stage: 'submit', reason: `preflight failed: ${pf.errors.join('; ')}`, record: 'job' }, now(), {
       errors: pf.errors,
       warnings: pf.warnings,
     });
@@ -85,28 +88,34 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
   });
   const overBudget = budgetProblem(estimate, training.budgetUsd);
   if (overBudget) {
-    await failRun(runs, { ...run, costEstimateUsd: estimate.totalUsd }, 'submitting', { stage: 'submit', reason: overBudget, stageKey: submitKey }, now(), {
+    await failRun(runs, run, 'submitting', { stage: 'submit', reason: overBudget, record: 'job' }, now(), {
       costEstimate: estimate,
     });
     return 'failed';
   }
 
   const key = { runId, stage, attempt, ...(part ? { part } : {}) };
-  const outputS3Uri = `s3://${settings.artifactsBucket}/runs/${runId}/output/`;
-  if (stageOutputs(run, submitKey).preflightAttempt !== attempt) {
+  const outputS3Uri = `s3://${settings.artifactsBucket}/${stageKeys(runId, stage).output}`;
+  if (job?.preflight?.attempt !== attempt) {
     const at = now().toISOString();
+    const figures = (f: DatasetFile) => ({ key: f.key, ...f.stats });
     const recorded = await runs.update(
       runId,
       'submitting',
       {
-        costEstimateUsd: estimate.totalUsd,
         warnings: [...new Set([...(run.warnings ?? []), ...pf.warnings])],
-        stages: withStage(run, submitKey, {
+        stages: withCurrentJob(run, {
           status: 'running',
-          attempts: attempt,
-          startedAt: run.stages?.[submitKey]?.startedAt ?? at,
-          inputs: { manifestKey, train: dataset.train, validation: dataset.validation },
-          outputs: { preflightAttempt: attempt, warnings: pf.warnings, costEstimate: estimate },
+          attempt,
+          startedAt: job?.startedAt ?? at,
+          preflight: {
+            attempt,
+            manifestKey,
+            train: figures(dataset.train),
+            ...(dataset.validation ? { validation: figures(dataset.validation) } : {}),
+            warnings: pf.warnings,
+            costEstimate: estimate,
+          },
         }),
       },
       { type: 'preflight.passed', detail: { attempt, warnings: pf.warnings, costEstimateUsd: estimate.totalUsd } },
@@ -141,7 +150,7 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
         runId,
         'submitting',
         'queued',
-        { stages: withStage(run, submitKey, { outputs: { queuedAt: now().toISOString(), queuedRetries: retry } }) },
+        { stages: withCurrentJob(run, { queued: { at: now().toISOString(), retries: retry } }) },
         { type: 'job.queued', detail: { reason: err.message, retry } },
       );
       if (!queued) return 'duplicate';
@@ -159,30 +168,22 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
         `Bedrock denied CreateModelCustomizationJob (${err.message}). Check that the role ${settings.bedrockRoleArn} ` +
         `(BTP_BEDROCK_ROLE_ARN) trusts bedrock.amazonaws.com, may read ${dataset.train.s3Uri} and write ${outputS3Uri}, ` +
         `and that the submit function may iam:PassRole it; and that model access to ${baseModelIdentifier} is enabled.`;
-      await failRun(runs, run, 'submitting', { stage: 'submit', reason, stageKey: submitKey }, now());
+      await failRun(runs, run, 'submitting', { stage: 'submit', reason, record: 'job' }, now());
       return 'failed';
     } else if (isBedrockError(err, 'validation', 'conflict', 'not-found')) {
-      await failRun(runs, run, 'submitting', { stage: 'submit', reason: `Bedrock refused the job: ${err.message}`, stageKey: submitKey }, now(), { code: err.code });
+      await failRun(runs, run, 'submitting', { stage: 'submit', reason: `Bedrock refused the job: ${err.message}`, record: 'job' }, now(), { code: err.code });
       return 'failed';
     } else {
       throw err; // transient: the message returns to the queue
     }
   }
 
-  const at = now().toISOString();
-  let stages = withStage(run, submitKey, { status: 'done', endedAt: at });
-  stages = withStage({ ...run, stages }, trainKey, {
-    status: 'running',
-    attempts: attempt,
-    startedAt: at,
-    inputs: { jobName: request.jobName, baseModelIdentifier, hyperParameters, trainingS3Uri: request.trainingS3Uri, validationS3Uri: request.validationS3Uri, outputS3Uri },
-    outputs: { jobArn },
-  });
+  const stages = withCurrentJob(run, { status: 'running', startedAt: now().toISOString(), jobArn, jobStatus: 'InProgress' });
   const submittedRun = await runs.transition(
     runId,
     'submitting',
     'training',
-    { jobArn, jobName: request.jobName, jobStatus: 'InProgress', stages },
+    { stages },
     { type: 'job.submitted', detail: { jobArn, jobName: request.jobName, attempt, stage, ...(part ? { part } : {}) } },
   );
   if (!submittedRun) return 'duplicate';
@@ -192,8 +193,9 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
 }
 
 async function announce(run: Run, stage: number, { send }: SubmitDeps, correlationId?: string): Promise<void> {
-  const attempt = Math.max(1, run.stages?.[stageKey('train', stage, currentPart(run))]?.attempts ?? 1);
-  await send(JobSubmitted, run.runId, { jobArn: run.jobArn!, attempt, stage }, { correlationId });
+  const job = currentJob(run);
+  if (!job?.jobArn) throw new Error(`run ${run.runId}: the submitted job has no ARN recorded`);
+  await send(JobSubmitted, run.runId, { jobArn: job.jobArn, attempt: job.attempt, stage }, { correlationId });
 }
 
 async function requestAgain(
@@ -224,23 +226,24 @@ export async function resumeRun(
   const run = await runs.get(runId);
   if (!run) return 'unknown-run';
   const stage = currentStage(run);
-  const trainKey = stageKey('train', stage, currentPart(run));
   if (request.fromStage === 'train') {
     if (run.status === 'submitting') return submitJob(runId, { kind: 'requested', stage, reason: 'resume', retry: 0 }, deps); // a redelivered resume
     if (run.status !== 'failed') return 'not-failed';
-    const previous = run.stages?.[trainKey];
-    const hyperParameters = { ...((previous?.inputs?.hyperParameters as Record<string, string> | undefined) ?? stageConfig(run.config, stage).training.hyperParameters), ...request.hyperParameters };
+    const previous = currentJob(run);
+    const hyperParameters = { ...(previous?.hyperParameters ?? stageConfig(run.config, stage).training.hyperParameters), ...request.hyperParameters };
+    // A new attempt of the current job: what the failed attempt's job left is cleared, its base model kept.
     const resumed = await runs.transition(
       runId,
       'failed',
       'submitting',
       {
         failure: undefined,
-        stages: withStage(run, trainKey, {
+        stages: withCurrentJob(run, {
           status: 'pending',
-          attempts: (previous?.attempts ?? 0) + 1,
-          inputs: { hyperParameters },
-          outputs: { lastPoll: undefined, remediation: undefined, resumedFrom: run.failure },
+          attempt: previous ? previous.attempt + 1 : 1,
+          hyperParameters,
+          ...CLEARED_ATTEMPT,
+          ...(run.failure ? { resumedFrom: run.failure } : {}),
         }),
       },
       { type: 'run.resumed', detail: { fromStage: 'train', requestedBy: request.requestedBy, previousFailure: run.failure } },

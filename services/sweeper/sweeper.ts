@@ -1,8 +1,7 @@
 import { EvaluationRequested, JobPoll, JobRequested } from '../../shared/messages/pipeline';
 import type { RunStatus } from '../../shared/runs/status';
-import { stageKey } from '../../shared/orchestration/naming';
 import type { OrchestrationDeps } from '../../shared/orchestration/ports';
-import { stageOutputs } from '../../shared/orchestration/run-helpers';
+import { currentJob, currentStage } from '../../shared/runs/record';
 import { requestEvaluation } from '../../shared/orchestration/evaluation';
 import { expireThroughput } from '../provision/provision';
 
@@ -42,16 +41,15 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   const staleBefore = at.getTime() - 2 * 900 * 1000;
   for (const run of await runs.listByStatus('queued')) {
     if (new Date(run.updatedAt).getTime() > staleBefore) continue;
-    const retry = Number(stageOutputs(run, stageKey('submit', 0)).queuedRetries ?? 0) + 1;
-    await send(JobRequested, run.runId, { stage: 0, reason: 'queued', retry });
+    const retry = (currentJob(run)?.queued?.retries ?? 0) + 1;
+    await send(JobRequested, run.runId, { stage: currentStage(run), reason: 'queued', retry });
     report.requeued.push(run.runId);
   }
   for (const run of await runs.listByStatus('training')) {
-    if (!run.jobArn || new Date(run.updatedAt).getTime() > staleBefore) continue;
-    const outputs = stageOutputs(run, stageKey('train', 0));
-    const poll = Number(outputs.lastPoll ?? 0) + 1;
-    const attempt = run.stages?.train?.attempts ?? 1;
-    await send(JobPoll, run.runId, { jobArn: run.jobArn, attempt, poll });
+    const job = currentJob(run);
+    if (!job?.jobArn || new Date(run.updatedAt).getTime() > staleBefore) continue;
+    const poll = (job.lastPoll ?? 0) + 1;
+    await send(JobPoll, run.runId, { jobArn: job.jobArn, attempt: job.attempt, poll });
     report.repolled.push(run.runId);
   }
   // Evaluate touches the run on every throttled retry, so only a lost request leaves it this long unchanged.

@@ -7,9 +7,8 @@ import { InputError } from '../../shared/prep/errors';
 import type { ArtifactStore, DatasetStore } from '../../shared/prep/ports';
 import { resolveRecordRules } from '../../shared/prep/rules';
 import { stageConfig } from '../../shared/config/run-config';
-import { currentStage, stageArtifactKeys } from '../../shared/orchestration/stages';
-import { stageKey } from '../../shared/orchestration/naming';
-import { failRun } from '../../shared/orchestration/run-helpers';
+import { stageKeys } from '../../shared/runs/keys';
+import { currentStage, failRun } from '../../shared/runs/record';
 import type { Run } from '../../shared/runs/run';
 
 export interface TransformDeps {
@@ -28,9 +27,9 @@ export class RunNotReadyError extends Error {
 export type TransformResult = { outcome: 'skipped'; why: string } | { outcome: 'done'; recorded: boolean } | { outcome: 'failed'; reason: string };
 
 /**
- * Transforms one chunk: streams its records through the template and filters into
- * runs/<runId>/chunks/<index>/kept.jsonl, meta.jsonl and rejects.jsonl (runs/<runId>/stages/<n>/chunks/... for a chained run's
- * later stages, with that stage's configuration), records the chunk's counts once, and tells split.
+ * Transforms one chunk: streams its records through the template and filters (the stage's configuration) into
+ * runs/<runId>/stages/<n>/chunks/<index>/kept.jsonl, meta.jsonl and rejects.jsonl, records the chunk's counts once,
+ * and tells split.
  * A redelivered chunk already recorded is not redone (its outputs are there); split is told again, which is harmless.
  */
 export async function transformChunk(msg: MessageOf<typeof ChunkRequested>, deps: TransformDeps): Promise<TransformResult> {
@@ -44,7 +43,7 @@ export async function transformChunk(msg: MessageOf<typeof ChunkRequested>, deps
   if (run.status !== 'preparing') return { outcome: 'skipped', why: `run ${msg.runId} is ${run.status}` };
   if (stage !== currentStage(run)) return { outcome: 'skipped', why: `chunk of stage ${stage}; run ${msg.runId} is at stage ${currentStage(run)}` };
 
-  const keys = stageArtifactKeys(msg.runId, stage);
+  const keys = stageKeys(msg.runId, stage);
   let recorded = false;
   if (!already) {
     const rules = resolveRecordRules(stageConfig(run.config, stage));
@@ -57,7 +56,7 @@ export async function transformChunk(msg: MessageOf<typeof ChunkRequested>, deps
     }
     recorded = await runs.putChunk({
       runId: msg.runId,
-      ...(stage > 0 ? { stage } : {}),
+      stage,
       index: chunk.index,
       ...outputs,
       doneAt: deps.now().toISOString(),
@@ -75,6 +74,6 @@ export async function transformChunk(msg: MessageOf<typeof ChunkRequested>, deps
 async function failOnInput(run: Run, stage: number, chunk: number, source: S3ObjectRef, err: InputError, deps: TransformDeps): Promise<TransformResult> {
   const reason = `${stage > 0 ? `stage ${stage}: ` : ''}${sourceName(source)}: ${err.message}`;
   const { offset: _offset, ...location } = err.location;
-  await failRun(deps.runs, run, 'preparing', { stage: 'transform', reason, stageKey: stageKey('prepare', stage), location: { ...location, file: sourceName(source) } }, deps.now(), { chunk });
+  await failRun(deps.runs, run, 'preparing', { stage: 'transform', reason, record: 'prepare', location: { ...location, file: sourceName(source) } }, deps.now(), { chunk });
   return { outcome: 'failed', reason };
 }

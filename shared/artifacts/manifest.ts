@@ -49,7 +49,7 @@ const ManifestInput = IngestNotes.extend({ chunks: count, eligible: count, dupli
 export const SplitManifest = z.object({
   schemaVersion: z.literal(ARTIFACTS_VERSION),
   kind: z.literal('split'),
-  /** The run, or for a later stage of a chained run the stage's artifact base (`<runId>/stages/<n>`). */
+  /** The run (the stage is in the manifest's key, shared/runs/keys.ts). */
   runId: z.string().min(1),
   source: S3ObjectRef,
   config: RunConfig,

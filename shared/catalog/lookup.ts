@@ -113,3 +113,9 @@ function parseHyperParameter(h: HyperParameterSpec, raw: string): number | strin
   }
   return value;
 }
+
+const CUSTOM_MODEL_ARN = /^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]+:\d{12}:custom-model\/(.+)\/[a-z0-9]{12}$/;
+/** The catalog id of the base model behind a foundation-model id or ARN or a custom-model ARN (api §12 ARN formats). */
+export function baseModelIdOf(identifier: string): string {
+  return CUSTOM_MODEL_ARN.exec(identifier)?.[2] ?? FOUNDATION_ARN.exec(identifier)?.[2] ?? identifier;
+}

@@ -1,27 +1,29 @@
+import { z } from 'zod';
 import { findPrices, type ModelPrices, type Price } from '../catalog/prices';
 import type { ProvisioningConfig } from '../config/run-config';
 
 /** Hours a commitment term is billed for (a month taken as 730 hours, the usual billing convention). */
 const COMMITMENT_HOURS = { OneMonth: 730, SixMonths: 6 * 730 } as const;
 
-export interface CostEstimate {
-  currency: 'USD';
-  modelId: string;
-  trainingTokens: number;
-  epochs: number;
+export const CostEstimate = z.object({
+  currency: z.literal('USD'),
+  modelId: z.string(),
+  trainingTokens: z.number(),
+  epochs: z.number(),
   /** tokens x epochs / 1000 x price (api §11.3); null when no price is known. */
-  trainingUsd: number | null;
-  storageUsdPerMonth: number | null;
-  throughputUsdPerHour: number | null;
+  trainingUsd: z.number().nullable(),
+  storageUsdPerMonth: z.number().nullable(),
+  throughputUsdPerHour: z.number().nullable(),
   /** Hours of throughput the run will pay for: its time to live, or the commitment term. */
-  throughputHours: number;
+  throughputHours: z.number(),
   /** Training + one month of storage + the throughput hours, over the parts whose price is known. */
-  totalUsd: number;
+  totalUsd: z.number(),
   /** Parts left out of the total because no price is known. */
-  unknown: string[];
+  unknown: z.array(z.string()),
   /** Parts whose price is not confirmed (every 2024 figure in shared/catalog/prices.ts). */
-  unconfirmed: string[];
-}
+  unconfirmed: z.array(z.string()),
+});
+export type CostEstimate = z.infer<typeof CostEstimate>;
 
 export function estimateCost(args: {
   modelId: string;

@@ -31,21 +31,13 @@ export const customModelName = (key: JobKey): string => jobName(key);
 export const throughputName = (runId: string, stage: number): string => `${PREFIX}-${runId}-s${stage}-pt`;
 export const throughputClientToken = (runId: string, stage: number): string => throughputName(runId, stage);
 
-const JOB_NAME = /^btp-(.+)-s(\d+)(?:p(\d+))?-a(\d+)$/;
-const THROUGHPUT_NAME = /^btp-(.+)-s(\d+)-pt$/;
+const JOB_NAME = /^btp-(.+)-s\d+(?:p\d+)?-a\d+$/;
 
-export function parseJobName(name: string): JobKey | undefined {
-  const m = JOB_NAME.exec(name);
-  if (!m) return undefined;
-  const key: JobKey = { runId: m[1]!, stage: Number(m[2]), attempt: Number(m[4]) };
-  if (m[3]) key.part = Number(m[3]);
-  return key;
-}
-
-export function parseThroughputName(name: string): { runId: string; stage: number } | undefined {
-  const m = THROUGHPUT_NAME.exec(name);
-  return m ? { runId: m[1]!, stage: Number(m[2]) } : undefined;
-}
+/**
+ * The run a job name belongs to, or undefined for a job that is not this pipeline's. Bedrock's state-change events
+ * carry only the job's name; its stage, part and attempt are read from the run's records, not from the name.
+ */
+export const runIdOfJobName = (name: string): string | undefined => JOB_NAME.exec(name)?.[1];
 
 // Strictest of jobName `[a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*`, customModelName `([0-9a-zA-Z][_-]?){1,63}` and
 // provisionedModelName `([0-9a-zA-Z][_-]?)+` (api §3), all at most 63 characters.
@@ -61,10 +53,3 @@ export function runIdNameProblem(runId: string): string | undefined {
   if (runId.length > max) return `run id "${runId}" is too long to name Bedrock resources (at most ${max} characters)`;
   return undefined;
 }
-
-/**
- * Key of a stage's record in `run.stages`: `train`, `provision` for stage 0, `train-1`, ... for later stages; a
- * stage's later sequential jobs (part k > 0) add `.k` (`train.1`, `train-1.2`).
- */
-export const stageKey = (kind: 'prepare' | 'submit' | 'train' | 'provision', stage: number, part = 0): string =>
-  `${stage === 0 ? kind : `${kind}-${stage}`}${part ? `.${part}` : ''}`;

@@ -5,7 +5,7 @@ import type { ChunkPlan, S3ObjectRef } from '../messages/pipeline';
 import type { RunCounts } from '../runs/run';
 import { LineWriter } from './lines';
 import type { ArtifactStore, DatasetStore } from './ports';
-import type { ArtifactKeys } from './write-sets';
+import type { StageKeys } from '../runs/keys';
 import { readHeader, readParquetChunk, readTextChunk } from './read';
 import { ChunkProcessor } from './records';
 import type { RecordRules } from './rules';
@@ -37,7 +37,7 @@ export async function transformChunkFiles(args: {
   rules: RecordRules;
   datasets: DatasetStore;
   artifacts: ArtifactStore;
-  keys: Pick<ArtifactKeys, 'chunkKept' | 'chunkMeta' | 'chunkRejects'>;
+  keys: Pick<StageKeys, 'chunkKept' | 'chunkMeta' | 'chunkRejects'>;
   run?: string;
 }): Promise<ChunkOutputs> {
   const { plan, keys, artifacts } = args;

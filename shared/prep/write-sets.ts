@@ -7,6 +7,7 @@ import { DUPLICATE } from '../artifacts/reasons';
 import { IngestNotes, SplitManifest, type PreparedFile, type WrittenFile } from '../artifacts/manifest';
 import type { KeptMeta } from '../artifacts/line-formats';
 import { parseArtifact, writeJsonArtifact } from '../artifacts/parse';
+import type { StageKeys } from '../runs/keys';
 import { addCounts, emptyCounts } from './counts';
 import { shiftLineNumbers } from './line-numbers';
 import { eachLineBytes, HashingLineWriter } from './lines';
@@ -14,21 +15,6 @@ import type { ArtifactStore } from './ports';
 import { parseMetaBytes } from './records';
 import { chooseSizes, SET_NAMES, selectSets, type Candidate, type SetName, type Sizes } from './select';
 import { droppedForLength, lengthBins, summarize, tally } from './stats';
-
-export type ArtifactKeys = ReturnType<typeof artifactKeys>;
-
-export const artifactKeys = (runId: string) => {
-  const base = `runs/${runId}/`;
-  return {
-    base,
-    chunkKept: (i: number) => `${base}chunks/${i}/kept.jsonl`,
-    chunkMeta: (i: number) => `${base}chunks/${i}/meta.jsonl`,
-    chunkRejects: (i: number) => `${base}chunks/${i}/rejects.jsonl`,
-    prepared: (set: SetName) => `${base}prepared/${set}.jsonl`,
-    rejects: `${base}rejects.jsonl`,
-    manifest: `${base}manifest.json`,
-  };
-};
 
 export type SplitOutcome =
   | { ok: false; failure: string; counts: RunCounts; warnings: string[] }
@@ -62,6 +48,8 @@ const STREAMED_SETS_MAX_KEPT_BYTES = 256 * 1024 * 1024;
  */
 export async function splitRun(args: {
   runId: string;
+  /** The stage's artifact keys (shared/runs/keys.ts). */
+  keys: StageKeys;
   source: S3ObjectRef;
   config: RunConfig;
   chunks: ChunkResult[];
@@ -71,8 +59,7 @@ export async function splitRun(args: {
   warnings?: string[];
   now?: () => Date;
 }): Promise<SplitOutcome> {
-  const { runId, config, store } = args;
-  const keys = artifactKeys(runId);
+  const { runId, config, store, keys } = args;
   const chunks = [...args.chunks].sort((a, b) => a.index - b.index);
   const counts = chunks.reduce((acc, c) => addCounts(acc, c.counts), emptyCounts());
 
@@ -230,7 +217,7 @@ function bytesOfSets(candidates: readonly Candidate[], sets: ReadonlyArray<SetNa
  */
 async function writeSets(
   store: ArtifactStore,
-  keys: ArtifactKeys,
+  keys: StageKeys,
   chunks: ChunkResult[],
   kept: KeptRecords,
   sets: ReadonlyArray<SetName | undefined>,

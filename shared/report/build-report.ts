@@ -2,7 +2,8 @@ import type { Run, RunCounts } from '../runs/run';
 import { SET_NAMES, type RecordCounts, type SplitManifest } from '../artifacts';
 import { categoryChart, funnelChart, lengthChart, lossChart, reasonsChart } from './charts';
 import type { ReportInputs } from './inputs';
-import { describeStages } from '../orchestration/stages';
+import { describeStages } from '../runs/stages';
+import { lastSubmittedJob, runCostEstimateUsd, runCounts, runMetrics } from '../runs/record';
 
 export interface RunReport {
   /** One self-contained page: inline CSS and SVG charts, no external resource, viewable offline. */
@@ -25,7 +26,7 @@ interface Funnel {
 
 /** The run's counts, else the manifest's: input = kept + filtered + rejected, then kept splits into the sets. */
 function funnelOf({ run, manifest }: ReportInputs): Funnel | undefined {
-  const c = run.counts ?? manifest?.counts;
+  const c = runCounts(run) ?? manifest?.counts;
   if (!c) return undefined;
   const stages = [
     { name: 'input records', value: c.input },
@@ -65,6 +66,7 @@ const mdTable = (head: string[], rows: Array<Array<string | number | undefined>>
 
 function overview(run: Run): Array<[string, string | undefined]> {
   const t = run.config?.training;
+  const job = lastSubmittedJob(run);
   const rows: Array<[string, string | undefined]> = [
     ['status', run.status],
     ['source', `s3://${run.source.bucket}/${run.source.key}`],
@@ -72,7 +74,7 @@ function overview(run: Run): Array<[string, string | undefined]> {
     ['updated', run.updatedAt],
     ['base model', t?.baseModelId],
     ['customization', t?.customizationType],
-    ['job', run.jobArn ? `${run.jobArn}${run.jobStatus ? ` (${run.jobStatus})` : ''}` : undefined],
+    ['job', job?.jobArn ? `${job.jobArn}${job.jobStatus ? ` (${job.jobStatus})` : ''}` : undefined],
     ['custom model', run.modelArn],
     ['throughput', run.provisionedModelArn],
     ['artifacts', run.artifactsPrefix],
@@ -190,7 +192,8 @@ export function buildReport(inputs: ReportInputs): RunReport {
 
   // Hyperparameters and cost
   const hpRows = hp.map(([k, v]) => [k, v]);
-  const costText = run.costEstimateUsd !== undefined ? `$${run.costEstimateUsd.toFixed(2)}` : undefined;
+  const costUsd = runCostEstimateUsd(run);
+  const costText = costUsd !== undefined ? `$${costUsd.toFixed(2)}` : undefined;
   const budget = run.config?.training?.budgetUsd;
   html.push(
     section(
@@ -203,13 +206,14 @@ export function buildReport(inputs: ReportInputs): RunReport {
   md.push('', '## Hyperparameters and cost', '', hpRows.length ? mdTable(['hyperparameter', 'value'], hpRows) : '_No hyperparameters recorded._', '', `Estimated cost: ${costText ?? 'not estimated yet'}${budget !== undefined ? ` (budget $${budget.toFixed(2)})` : ''}.`);
 
   // Loss
-  const finalLoss = `final training loss ${run.metrics?.trainingLoss ?? training.at(-1)?.loss ?? '–'}, validation loss ${run.metrics?.validationLoss ?? validation.at(-1)?.loss ?? '–'}`;
+  const metrics = runMetrics(run);
+  const finalLoss = `final training loss ${metrics?.trainingLoss ?? training.at(-1)?.loss ?? '–'}, validation loss ${metrics?.validationLoss ?? validation.at(-1)?.loss ?? '–'}`;
   if (training.length || validation.length) {
     html.push(section('loss', 'Training and validation loss', figure('loss', lossChart(training, validation), `${training.length} training steps, ${validation.length} validation points; ${finalLoss}`)));
   } else {
-    html.push(section('loss', 'Training and validation loss', missing(`No metrics files from the job yet${run.metrics ? `; ${finalLoss}` : ''}.`)));
+    html.push(section('loss', 'Training and validation loss', missing(`No metrics files from the job yet${metrics ? `; ${finalLoss}` : ''}.`)));
   }
-  md.push('', '## Loss', '', training.length || validation.length ? `${training.length} training steps, ${validation.length} validation points; ${finalLoss}.` : `No metrics files from the job yet${run.metrics ? `; ${finalLoss}` : ''}.`);
+  md.push('', '## Loss', '', training.length || validation.length ? `${training.length} training steps, ${validation.length} validation points; ${finalLoss}.` : `No metrics files from the job yet${metrics ? `; ${finalLoss}` : ''}.`);
 
   // Evaluation samples
   if (samples.length) {

@@ -1,5 +1,6 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { readText } from '../aws/s3-io';
+import { lastSubmittedJob } from '../runs/record';
 import type { Run } from '../runs/run';
 import { EvaluationSample, readJobMetrics, type JobMetrics, readJsonArtifact, readJsonLines, SplitManifest } from '../artifacts';
 import { buildReport, type RunReport } from './build-report';
@@ -22,12 +23,14 @@ export const reportKeys = (run: Run, fallbackBucket?: string) => {
 export async function loadReportInputs(run: Run, s3: S3Client, opts: { artifactsBucket?: string; now?: () => Date } = {}): Promise<ReportInputs> {
   const { bucket, prefix } = artifactsLocation(run, opts.artifactsBucket);
   const read = (key: string) => readText(s3, bucket, key);
-  const manifestKey = `${prefix}manifest.json`;
-  const samplesKey = run.evaluation?.samplesKey;
+  // The run's data preparation is its first stage's (a chained run's later stages are summarized from its record).
+  const manifestKey = `${prefix}stages/0/manifest.json`;
+  const samplesKey = run.evaluation?.result?.samplesKey;
+  const job = lastSubmittedJob(run);
   const [manifest, metrics, samples] = await Promise.all([
     read(manifestKey),
-    // The run's (last) job's files, where submit told Bedrock to write its output.
-    run.jobArn ? readJobMetrics(read, `${prefix}output/`, run.jobArn) : ({} as JobMetrics),
+    // The run's last job's files, where submit told Bedrock to write its stage's output.
+    job?.jobArn ? readJobMetrics(read, `${prefix}stages/${job.stage}/output/`, job.jobArn) : ({} as JobMetrics),
     samplesKey ? read(samplesKey) : undefined,
   ]);
   return {

@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ChunkResult, Run, RunEvent } from './run';
+import type { z } from 'zod';
+import { ChunkResult, Run, RunEvent } from './run';
 import { canTransition, type RunStatus } from './status';
 import type { RunStore, WriteOptions } from './store';
 
@@ -8,7 +9,8 @@ import type { RunStore, WriteOptions } from './store';
  * Single-table layout (documented in the README):
  *   pk = RUN#<runId>, sk = RUN            the run; gsi1pk = <status>, gsi1sk = <updatedAt>#<runId> (index `byStatus`)
  *   pk = RUN#<runId>, sk = EVENT#<seq>    the append-only history; seq is the run version the event produced
- *   pk = RUN#<runId>, sk = CHUNK#<index>  one transform chunk's result (CHUNK#S<stage>#<index> for a chained run's later stages)
+ *   pk = RUN#<runId>, sk = CHUNK#S<stage>#<index>  one transform chunk's result
+ * Every item read is parsed against its schema (run.ts); one that does not fit fails with the run, item and field.
  * Every write of the run is conditional on the version it read. No transactions: the local emulator (dynalite) has
  * none, so the event is written after the run; a crash between the two loses that one event, never a state change.
  */
@@ -16,8 +18,8 @@ export const STATUS_INDEX = 'byStatus';
 const MAX_RACE_RETRIES = 8;
 const pad = (n: number) => String(n).padStart(9, '0');
 const runKey = (runId: string) => ({ pk: `RUN#${runId}`, sk: 'RUN' });
-/** Stage 0's chunks keep their original key; a later stage's chunks (a chained run) sort after them. */
-const chunkSk = (stage: number, index: number) => (stage === 0 ? `CHUNK#${pad(index)}` : `CHUNK#S${pad(stage)}#${pad(index)}`);
+const chunkPrefix = (stage: number) => `CHUNK#S${pad(stage)}#`;
+const chunkSk = (stage: number, index: number) => `${chunkPrefix(stage)}${pad(index)}`;
 
 export class DynamoRunStore implements RunStore {
   constructor(
@@ -112,7 +114,7 @@ export class DynamoRunStore implements RunStore {
       await this.db.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { pk: `RUN#${chunk.runId}`, sk: chunkSk(chunk.stage ?? 0, chunk.index), ...chunk },
+          Item: { pk: `RUN#${chunk.runId}`, sk: chunkSk(chunk.stage, chunk.index), ...ChunkResult.parse(chunk) },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -130,13 +132,12 @@ export class DynamoRunStore implements RunStore {
     return out.Item !== undefined;
   }
 
-  async listChunks(runId: string, stage = 0): Promise<ChunkResult[]> {
-    const items = await this.queryPrefix(runId, stage === 0 ? 'CHUNK#' : `CHUNK#S${pad(stage)}#`);
-    return items.map((item) => strip(item) as unknown as ChunkResult).filter((c) => (c.stage ?? 0) === stage);
+  async listChunks(runId: string, stage: number): Promise<ChunkResult[]> {
+    return (await this.queryPrefix(runId, chunkPrefix(stage))).map((item) => parseItem(ChunkResult, item));
   }
 
   async listEvents(runId: string): Promise<RunEvent[]> {
-    return (await this.queryPrefix(runId, 'EVENT#')).map((item) => strip(item) as unknown as RunEvent);
+    return (await this.queryPrefix(runId, 'EVENT#')).map((item) => parseItem(RunEvent, item));
   }
 
   async listByStatus(status: RunStatus, since?: string): Promise<Run[]> {
@@ -185,8 +186,10 @@ export class DynamoRunStore implements RunStore {
     return items;
   }
 
+  /** The run is parsed on its way in too, so a writer's mistake fails at the write that made it. */
   private toItem(run: Run): Record<string, unknown> {
-    return { ...runKey(run.runId), gsi1pk: run.status, gsi1sk: `${run.updatedAt}#${run.runId}`, ...run };
+    const valid = check(Run, run, `run ${run.runId}`);
+    return { ...runKey(run.runId), gsi1pk: run.status, gsi1sk: `${run.updatedAt}#${run.runId}`, ...valid };
   }
 }
 
@@ -195,4 +198,18 @@ function strip(item: Record<string, unknown>): Record<string, unknown> {
   return rest;
 }
 
-const fromItem = (item: Record<string, unknown>): Run => strip(item) as unknown as Run;
+/** A stored or stored-to-be item that does not fit its schema: names the run, the item and each field. */
+export class RunRecordError extends Error {
+  override name = 'RunRecordError';
+}
+
+function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const fields = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(item)'}: ${i.message}`).join('; ');
+  throw new RunRecordError(`${what} does not fit the run record schema (shared/runs/run.ts): ${fields}`);
+}
+
+const describe = (item: Record<string, unknown>) => `item ${String(item.sk)} of run ${String(item.pk).replace(/^RUN#/, '')}`;
+const parseItem = <T>(schema: z.ZodType<T>, item: Record<string, unknown>): T => check(schema, strip(item), describe(item));
+const fromItem = (item: Record<string, unknown>): Run => parseItem(Run, item);

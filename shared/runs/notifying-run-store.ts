@@ -2,6 +2,7 @@ import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { buildMessage } from '../messages/envelope';
 import { RunStatusChanged } from '../messages/notifications';
+import { lastSubmittedJob, runCounts } from './record';
 import type { ChunkResult, Run, RunEvent } from './run';
 import type { RunStatus } from './status';
 import type { RunStore, WriteOptions } from './store';
@@ -90,7 +91,7 @@ export class NotifyingRunStore implements RunStore {
     return this.inner.hasChunk(runId, stage, index);
   }
 
-  listChunks(runId: string, stage?: number): Promise<ChunkResult[]> {
+  listChunks(runId: string, stage: number): Promise<ChunkResult[]> {
     return this.inner.listChunks(runId, stage);
   }
 
@@ -132,8 +133,8 @@ export class NotifyingRunStore implements RunStore {
         source: { bucket: run.source.bucket, key: run.source.key },
         artifactsPrefix: run.artifactsPrefix,
         failure: run.status === 'failed' ? run.failure : undefined,
-        counts: run.counts,
-        jobArn: run.jobArn,
+        counts: runCounts(run),
+        jobArn: lastSubmittedJob(run)?.jobArn,
         modelArn: run.modelArn,
         provisionedModelArn: run.provisionedModelArn,
       },

@@ -1,103 +1,239 @@
-import type { RunConfig } from '../config/run-config';
-import type { S3ObjectRef } from '../messages/pipeline';
-import type { RunStatus } from './status';
+import { z } from 'zod';
+import { RunConfig } from '../config/run-config';
+import { S3ObjectRef } from '../messages/pipeline';
+import { CostEstimate } from '../orchestration/cost';
+import { RUN_STATUSES } from './status';
+
+/**
+ * The run item of the runs table and the records it holds, one schema each: every writer builds these types and
+ * DynamoRunStore parses every item it reads against them. Stages and their sequential jobs are arrays indexed by
+ * number (`stages[n].jobs[part]`); what can be computed from them is not stored (the current stage is the last one
+ * started, the current part the last job of it; a job's name comes from run id, stage, part and attempt, naming.ts).
+ */
+
+const Iso = z.string().min(1);
+const Count = z.number().int().nonnegative();
 
 /** Record counts of the data preparation, by outcome and reason. input = kept + filtered + rejected, always. */
-export interface RunCounts {
-  input: number;
-  kept: number;
-  filtered: number;
-  rejected: number;
-  byReason: Record<string, number>;
-  train?: number;
-  validation?: number;
-  test?: number;
-}
+export const RunCounts = z.object({
+  input: Count,
+  kept: Count,
+  filtered: Count,
+  rejected: Count,
+  byReason: z.record(z.string(), Count),
+  train: Count.optional(),
+  validation: Count.optional(),
+  test: Count.optional(),
+});
+export type RunCounts = z.infer<typeof RunCounts>;
 
-export interface RunFailure {
-  stage: string;
-  reason: string;
+/** Where a run failed: the step (ingest, transform, split, submit, train, provision, cancel) and why. */
+export const RunFailure = z.object({
+  stage: z.string().min(1),
+  reason: z.string(),
   /** Where the problem is, when it is in the input: file, line or row, field. */
-  location?: { file?: string; line?: number; row?: number; field?: string };
-  at: string;
-}
+  location: z.object({ file: z.string().optional(), line: z.number().optional(), row: z.number().optional(), field: z.string().optional() }).optional(),
+  at: Iso,
+});
+export type RunFailure = z.infer<typeof RunFailure>;
 
-export interface StageRecord {
-  status: 'pending' | 'running' | 'done' | 'failed';
-  attempts: number;
-  startedAt?: string;
-  endedAt?: string;
-  inputs?: Record<string, unknown>;
-  outputs?: Record<string, unknown>;
-}
+export const StepStatus = z.enum(['pending', 'running', 'done', 'failed']);
+export type StepStatus = z.infer<typeof StepStatus>;
+
+/** One prepared file as the split wrote it. */
+const SetFile = z.object({ key: z.string().min(1), records: Count, sha256: z.string().optional() });
+
+/** One sequential job's training data (a stage with `maxRecordsPerJob` under its training set, stages.ts planParts). */
+export const RecordedPart = z.object({ part: Count, manifestKey: z.string().min(1), trainKey: z.string().min(1), records: Count });
+export type RecordedPart = z.infer<typeof RecordedPart>;
+
+/** A stage's data preparation: ingest's plan, then the split's outputs and counts. */
+export const PrepareRecord = z.object({
+  status: StepStatus,
+  startedAt: Iso.optional(),
+  endedAt: Iso.optional(),
+  /** What ingest found and planned; its `chunks` is the number of chunks the split waits for. */
+  plan: z
+    .object({
+      format: z.string(),
+      compression: z.string(),
+      encoding: z.string(),
+      bytes: Count,
+      records: Count.optional(),
+      chunks: Count,
+      columns: z.array(z.string()).optional(),
+    })
+    .optional(),
+  /** Every chunk message of the plan was sent (a crash before leaves the run for a redelivery to queue them again). */
+  chunksQueued: z.boolean().optional(),
+  /** The stage's record counts (stage 0's are the run's, record.ts runCounts), once split or failed. */
+  counts: RunCounts.optional(),
+  split: z
+    .object({
+      startedAt: Iso,
+      manifestKey: z.string().min(1),
+      train: SetFile,
+      validation: SetFile,
+      test: SetFile,
+      rejects: SetFile,
+      /** Present when the stage trains in sequential jobs. */
+      parts: z.array(RecordedPart).optional(),
+    })
+    .optional(),
+});
+export type PrepareRecord = z.infer<typeof PrepareRecord>;
+
+/** Size figures of a prepared file as the preflight read them (shared/orchestration/dataset.ts FileStats). */
+const FileFigures = z.object({
+  key: z.string().min(1),
+  records: Count,
+  bytes: Count,
+  tokens: z.number().nonnegative(),
+  maxRecordTokens: z.number().nonnegative(),
+});
+
+export const JOB_STATUSES = ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped'] as const;
+
+/** One sequential job of a stage (`stages[n].jobs[part]`), its current attempt and what earlier attempts left. */
+export const JobRecord = z.object({
+  status: StepStatus,
+  /** 1 for the first submission; a remediation or a resume makes a new attempt, and so a new job name. */
+  attempt: z.number().int().positive(),
+  startedAt: Iso.optional(),
+  endedAt: Iso.optional(),
+  /** The model trained on: absent for the stage's configured base model; the previous job's model in a chain. */
+  baseModelIdentifier: z.string().optional(),
+  /** The attempt's hyperparameters when they differ from the configuration's (a remediation, a resume). */
+  hyperParameters: z.record(z.string(), z.string()).optional(),
+  /** The preflight of an attempt, done once per attempt before CreateModelCustomizationJob. */
+  preflight: z
+    .object({
+      attempt: z.number().int().positive(),
+      manifestKey: z.string().min(1),
+      train: FileFigures,
+      validation: FileFigures.optional(),
+      warnings: z.array(z.string()),
+      costEstimate: CostEstimate,
+    })
+    .optional(),
+  /** The concurrent-jobs quota was reached: the submit retries later. */
+  queued: z.object({ at: Iso, retries: Count }).optional(),
+  jobArn: z.string().optional(),
+  /** The job's status in Bedrock, as last seen. */
+  jobStatus: z.enum(JOB_STATUSES).optional(),
+  /** The monitor's last poll of the attempt's job (0: the poll chain started). */
+  lastPoll: Count.optional(),
+  overdue: z.object({ at: Iso, hours: z.number() }).optional(),
+  modelArn: z.string().optional(),
+  trainingLoss: z.number().optional(),
+  validationLoss: z.number().optional(),
+  metricsFiles: z.object({ training: z.string().optional(), validation: z.string().optional() }).optional(),
+  trainingSteps: Count.optional(),
+  jobEndedAt: Iso.optional(),
+  /** The automatic remedy applied once (monitor planRemediation). */
+  remediation: z.object({ setting: z.string(), from: z.string(), to: z.string(), failureMessage: z.string(), at: Iso }).optional(),
+  /** Earlier attempts' jobs that failed. */
+  previousJobs: z.array(z.object({ jobArn: z.string(), attempt: z.number().int().positive(), failureMessage: z.string() })).optional(),
+  /** The failure a `resume` started this attempt from. */
+  resumedFrom: RunFailure.optional(),
+});
+export type JobRecord = z.infer<typeof JobRecord>;
+
+/** One stage of the run (a run without config `stages` has one): its data preparation and its sequential jobs. */
+export const StageState = z.object({ prepare: PrepareRecord, jobs: z.array(JobRecord) });
+export type StageState = z.infer<typeof StageState>;
+
+/** The Provisioned Throughput bought for the run's final model. */
+export const ProvisionRecord = z.object({
+  status: StepStatus,
+  attempts: Count,
+  startedAt: Iso.optional(),
+  endedAt: Iso.optional(),
+  modelArn: z.string().min(1),
+  modelUnits: z.number().int().positive(),
+  commitmentDuration: z.string().optional(),
+  ttlHours: z.number().positive(),
+  inServiceAt: Iso.optional(),
+  deletedAt: Iso.optional(),
+});
+export type ProvisionRecord = z.infer<typeof ProvisionRecord>;
+
+/** What the evaluate step sends to the provisioned model (config `provisioning.evaluateSamples`) and what it got. */
+export const EvaluationRecord = z.object({
+  status: StepStatus,
+  attempts: Count,
+  /** The final stage's held-out test set and how many of its records to send. */
+  plan: z.object({ testKey: z.string().min(1), samples: z.number().int().positive() }).optional(),
+  throttledRetries: Count.optional(),
+  endedAt: Iso.optional(),
+  result: z
+    .object({
+      /** `runs/<runId>/evaluation/samples.jsonl` in the artifacts bucket. */
+      samplesKey: z.string().min(1),
+      /** Test records the model answered. */
+      samples: Count,
+      /** Test records it could not answer (their lines carry the error). */
+      failed: Count,
+      /** Why the evaluation is partial or missing, when it is; the run still succeeds (see services/evaluate). */
+      warning: z.string().optional(),
+    })
+    .optional(),
+});
+export type EvaluationRecord = z.infer<typeof EvaluationRecord>;
 
 /** The run item in the runs table. */
-export interface Run {
-  runId: string;
-  status: RunStatus;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-  source: S3ObjectRef;
-  config: RunConfig;
+export const Run = z.object({
+  runId: z.string().min(1),
+  status: z.enum(RUN_STATUSES),
+  version: z.number().int().positive(),
+  createdAt: Iso,
+  updatedAt: Iso,
+  source: S3ObjectRef,
+  config: RunConfig,
   /** Where this run's artifacts live: `s3://<artifactsBucket>/runs/<runId>/`. */
-  artifactsPrefix: string;
-  stages: Record<string, StageRecord>;
-  /** A chained run's current stage (config `stages`) and sequential job within it; absent means 0. */
-  stageIndex?: number;
-  partIndex?: number;
-  counts?: RunCounts;
-  chunksTotal?: number;
-  warnings?: string[];
-  costEstimateUsd?: number;
-  jobArn?: string;
-  jobName?: string;
-  jobStatus?: string;
-  modelArn?: string;
-  provisionedModelArn?: string;
-  throughputExpiresAt?: string;
-  metrics?: { trainingLoss?: number; validationLoss?: number };
-  /** What the evaluate step sent to the provisioned model (config `provisioning.evaluateSamples`) and where the answers are. */
-  evaluation?: RunEvaluation;
-  failure?: RunFailure;
-}
+  artifactsPrefix: z.string().min(1),
+  /** The stages started so far, in order: the last is the current one. */
+  stages: z.array(StageState),
+  warnings: z.array(z.string()).optional(),
+  /** The run's final model: the last job's, or the one `model.provision` named. */
+  modelArn: z.string().optional(),
+  /** The throughput the run holds, and when a no-commitment one is to be deleted (absent once deleted). */
+  provisionedModelArn: z.string().optional(),
+  throughputExpiresAt: Iso.optional(),
+  provision: ProvisionRecord.optional(),
+  evaluation: EvaluationRecord.optional(),
+  failure: RunFailure.optional(),
+});
+export type Run = z.infer<typeof Run>;
 
-export interface RunEvaluation {
-  /** `runs/<runId>/evaluation/samples.jsonl` in the artifacts bucket. */
-  samplesKey: string;
-  /** Test records the model answered. */
-  samples: number;
-  /** Test records it could not answer (their lines carry the error). */
-  failed: number;
-  /** Why the evaluation is partial or missing, when it is; the run still succeeds (see services/evaluate). */
-  warning?: string;
-}
+export const RunEvent = z.object({
+  runId: z.string().min(1),
+  seq: z.number().int().positive(),
+  at: Iso,
+  type: z.string().min(1),
+  from: z.enum(RUN_STATUSES).optional(),
+  to: z.enum(RUN_STATUSES).optional(),
+  detail: z.record(z.string(), z.unknown()).optional(),
+});
+export type RunEvent = z.infer<typeof RunEvent>;
 
-export interface RunEvent {
-  runId: string;
-  seq: number;
-  at: string;
-  type: string;
-  from?: RunStatus;
-  to?: RunStatus;
-  detail?: Record<string, unknown>;
-}
-
-export interface ChunkResult {
-  runId: string;
-  /** The stage of a chained run the chunk belongs to; absent means 0. */
-  stage?: number;
-  index: number;
+/** One transform chunk's result. */
+export const ChunkResult = z.object({
+  runId: z.string().min(1),
+  /** The stage of the run the chunk belongs to. */
+  stage: Count,
+  index: Count,
   /** Counts for this chunk alone; the split adds them up. */
-  counts: RunCounts;
-  /** Keys of the chunk's outputs under the run's artifacts prefix. */
-  keptKey: string;
+  counts: RunCounts,
+  /** Keys of the chunk's outputs under the stage's artifacts prefix. */
+  keptKey: z.string().min(1),
   /** Line-aligned metadata of kept.jsonl's records, for split. */
-  metaKey: string;
-  rejectsKey: string;
+  metaKey: z.string().min(1),
+  rejectsKey: z.string().min(1),
   /** The line breaks in the chunk's range (text formats). */
-  lines?: number;
+  lines: Count.optional(),
   /** Its line numbers count from the chunk's start (see ChunkPlan.relativeLines): split adds the lines before it. */
-  relativeLines?: true;
-  doneAt: string;
-}
+  relativeLines: z.literal(true).optional(),
+  doneAt: Iso,
+});
+export type ChunkResult = z.infer<typeof ChunkResult>;

@@ -36,8 +36,8 @@ export interface RunStore {
   putChunk(chunk: ChunkResult): Promise<boolean>;
   /** Whether a chunk's result is recorded (a redelivery's check): one key read, however many chunks the run has. */
   hasChunk(runId: string, stage: number, index: number): Promise<boolean>;
-  /** The chunks recorded for one stage of the run (0 unless the run is chained). */
-  listChunks(runId: string, stage?: number): Promise<ChunkResult[]>;
+  /** The chunks recorded for one stage of the run. */
+  listChunks(runId: string, stage: number): Promise<ChunkResult[]>;
   listEvents(runId: string): Promise<RunEvent[]>;
   /** Runs in a status, newest first, optionally only those updated since a time (the status GSI). */
   listByStatus(status: RunStatus, since?: string): Promise<Run[]>;

@@ -3,7 +3,9 @@ import { QUEUE_URLS } from '../prep/memory';
 import { preparedSets } from '../prep/prepared-sets';
 import { resolveRunConfig, type RunConfigInput } from '../../../shared/config/run-config';
 import type { Envelope } from '../../../shared/messages/envelope';
-import type { ChunkResult, Run, RunEvent } from '../../../shared/runs/run';
+import { stageKeys } from '../../../shared/runs/keys';
+import type { CostEstimate } from '../../../shared/orchestration/cost';
+import { Run, type ChunkResult, type JobRecord, type RunCounts, type RunEvent, type StageState } from '../../../shared/runs/run';
 import { canTransition, type RunStatus } from '../../../shared/runs/status';
 import type { RunStore } from '../../../shared/runs/store';
 import {
@@ -18,7 +20,10 @@ import {
   type ThroughputView,
 } from '../../../shared/orchestration/ports';
 
-/** An in-memory RunStore with the same rules as DynamoRunStore: allowed transitions, versions, an event history. */
+/**
+ * An in-memory RunStore with the same rules as DynamoRunStore: allowed transitions, versions, an event history, and
+ * every run written parsed against the run record's schema.
+ */
 export class MemoryRunStore implements RunStore {
   readonly items = new Map<string, Run>();
   readonly events: RunEvent[] = [];
@@ -26,7 +31,7 @@ export class MemoryRunStore implements RunStore {
 
   async create(run: Run, event: { type: string; detail?: Record<string, unknown> }): Promise<boolean> {
     if (this.items.has(run.runId)) return false;
-    this.items.set(run.runId, structuredClone(run));
+    this.items.set(run.runId, Run.parse(structuredClone(run)));
     this.events.push({ runId: run.runId, seq: run.version, at: run.createdAt, type: event.type, to: run.status, detail: event.detail });
     return true;
   }
@@ -45,7 +50,7 @@ export class MemoryRunStore implements RunStore {
     if (!current || !froms.includes(current.status)) return undefined;
     if (to && !canTransition(current.status, to)) throw new Error(`run ${runId}: transition ${current.status} -> ${to} is not allowed`);
     const at = this.now().toISOString();
-    const next = JSON.parse(JSON.stringify({ ...current, ...patch, status: to ?? current.status, version: current.version + 1, updatedAt: at })) as Run;
+    const next = Run.parse(JSON.parse(JSON.stringify({ ...current, ...patch, status: to ?? current.status, version: current.version + 1, updatedAt: at })));
     this.items.set(runId, next);
     if (event) this.events.push({ runId, seq: next.version, at, type: event.type, from: current.status, to: next.status, detail: event.detail });
     return structuredClone(next);
@@ -253,7 +258,40 @@ export function makeRun(runId: string, config: RunConfigInput = {}, now = new Da
     source: { bucket: 'datasets', key: 'datasets/dolly.jsonl' },
     config: resolveRunConfig(config),
     artifactsPrefix: `s3://artifacts/runs/${runId}/`,
-    stages: {},
-    counts: { input: 25, kept: 25, filtered: 0, rejected: 0, byReason: {}, train: 20, validation: 5, test: 0 },
+    stages: [preparedStage(runId, { input: 25, kept: 25, filtered: 0, rejected: 0, byReason: {}, train: 20, validation: 5, test: 0 })],
   };
+}
+
+/** Stage 0 as the split records it: done, with its counts and the keys of its prepared sets. */
+export function preparedStage(runId: string, counts: RunCounts, at = '2026-01-01T00:00:00.000Z'): StageState {
+  const keys = stageKeys(runId, 0);
+  const file = (set: 'train' | 'validation' | 'test') => ({ key: keys.prepared(set), records: counts[set] ?? 0 });
+  return {
+    prepare: {
+      status: 'done',
+      endedAt: at,
+      counts,
+      split: { startedAt: at, manifestKey: keys.manifest, train: file('train'), validation: file('validation'), test: file('test'), rejects: { key: keys.rejects, records: counts.filtered + counts.rejected } },
+    },
+    jobs: [],
+  };
+}
+
+/**
+ * A run's stage 0 as the steps record it, for tests that move a run through the store by hand: planned into
+ * `chunks`, prepared with `counts`, a preflight's cost estimate, and the job as far as `job` says.
+ */
+export function stage0(runId: string, r: { chunks?: number; counts?: RunCounts; costEstimateUsd?: number; job?: Partial<JobRecord> }): StageState[] {
+  const stage = r.counts ? preparedStage(runId, r.counts) : { prepare: { status: 'running' as const }, jobs: [] };
+  if (r.chunks) stage.prepare.plan = { format: 'jsonl', compression: 'none', encoding: 'utf-8', bytes: 0, chunks: r.chunks };
+  if (r.costEstimateUsd === undefined && !r.job) return [stage];
+  const keys = stageKeys(runId, 0);
+  const usd = r.costEstimateUsd ?? 0;
+  const costEstimate: CostEstimate = {
+    currency: 'USD', modelId: 'amazon.titan-text-lite-v1:0:4k', trainingTokens: 0, epochs: 1, trainingUsd: usd,
+    storageUsdPerMonth: null, throughputUsdPerHour: null, throughputHours: 0, totalUsd: usd, unknown: [], unconfirmed: [],
+  };
+  const train = { key: keys.prepared('train'), records: r.counts?.train ?? 0, bytes: 0, tokens: 0, maxRecordTokens: 0 };
+  const job: JobRecord = { status: 'running', attempt: 1, preflight: { attempt: 1, manifestKey: keys.manifest, train, warnings: [], costEstimate }, ...r.job };
+  return [{ ...stage, jobs: [job] }];
 }

@@ -13,7 +13,9 @@ import { buildMessage } from '../../../shared/messages/envelope';
 import { DatasetPrepared } from '../../../shared/messages/pipeline';
 import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
 import type { Run } from '../../../shared/runs/run';
+import { stageKeys } from '../../../shared/runs/keys';
 import { preparedSets } from '../prep/prepared-sets';
+import { preparedStage } from './fakes';
 
 /**
  * The embedded stack for the orchestration's integration tests, in one place so it can later be swapped for the
@@ -231,11 +233,12 @@ export async function givenPreparedRun(
     source: { bucket: 'datasets', key: `datasets/${runId}.jsonl` },
     config: resolveRunConfig(config),
     artifactsPrefix: `s3://${BUCKET}/runs/${runId}/`,
-    stages: {},
-    counts: { input: data.train.length, kept: data.train.length, filtered: 0, rejected: 0, byReason: {}, train: data.train.length, validation: data.validation?.length ?? 0, ...(data.test?.length ? { test: data.test.length } : {}) },
+    stages: [
+      preparedStage(runId, { input: data.train.length, kept: data.train.length, filtered: 0, rejected: 0, byReason: {}, train: data.train.length, validation: data.validation?.length ?? 0, test: data.test?.length ?? 0 }, at),
+    ],
   };
   await env.runs.create(run, { type: 'run.created' });
-  return JSON.stringify(buildMessage(DatasetPrepared, runId, { manifestKey: `runs/${runId}/manifest.json`, stage: 0 }));
+  return JSON.stringify(buildMessage(DatasetPrepared, runId, { manifestKey: stageKeys(runId, 0).manifest, stage: 0 }));
 }
 
 export async function send(env: LocalEnv, queue: QueueName, body: string, delaySeconds?: number): Promise<void> {

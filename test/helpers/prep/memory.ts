@@ -2,7 +2,7 @@ import { PassThrough, Readable } from 'node:stream';
 import type { Envelope } from '../../../shared/messages/envelope';
 import type { S3ObjectRef } from '../../../shared/messages/pipeline';
 import type { Publish, QueueUrls } from '../../../shared/messages/send';
-import type { ChunkResult, Run, RunEvent } from '../../../shared/runs/run';
+import { ChunkResult, Run, type RunEvent } from '../../../shared/runs/run';
 import { canTransition, type RunStatus } from '../../../shared/runs/status';
 import type { RunStore } from '../../../shared/runs/store';
 import { bufferAsAsync } from '../../../shared/prep/chunk';
@@ -84,7 +84,7 @@ export class MemoryRunStore implements RunStore {
 
   async create(run: Run): Promise<boolean> {
     if (this.runs.has(run.runId)) return false;
-    this.runs.set(run.runId, structuredClone(run));
+    this.runs.set(run.runId, Run.parse(structuredClone(run)));
     return true;
   }
   async get(runId: string) {
@@ -96,7 +96,7 @@ export class MemoryRunStore implements RunStore {
     const froms = typeof from === 'string' ? [from] : from;
     if (!r || !froms.includes(r.status)) return undefined;
     if (!canTransition(r.status, to)) throw new Error(`transition ${r.status} -> ${to} is not allowed`);
-    const next = { ...r, ...structuredClone(patch), status: to, version: r.version + 1 };
+    const next = Run.parse({ ...r, ...structuredClone(patch), status: to, version: r.version + 1 });
     this.runs.set(runId, next);
     this.events.push({ runId, seq: next.version, at: '', type: event.type, from: r.status, to });
     return structuredClone(next);
@@ -105,21 +105,21 @@ export class MemoryRunStore implements RunStore {
     const r = this.runs.get(runId);
     const ins = typeof inStatus === 'string' ? [inStatus] : inStatus;
     if (!r || !ins.includes(r.status)) return undefined;
-    const next = { ...r, ...structuredClone(patch), version: r.version + 1 };
+    const next = Run.parse({ ...r, ...structuredClone(patch), version: r.version + 1 });
     this.runs.set(runId, next);
     return structuredClone(next);
   }
   async putChunk(c: ChunkResult) {
-    const k = `${c.runId}#${c.stage ?? 0}#${c.index}`;
+    const k = `${c.runId}#${c.stage}#${c.index}`;
     if (this.chunks.has(k)) return false;
-    this.chunks.set(k, structuredClone(c));
+    this.chunks.set(k, ChunkResult.parse(structuredClone(c)));
     return true;
   }
   async hasChunk(runId: string, stage: number, index: number) {
     return this.chunks.has(`${runId}#${stage}#${index}`);
   }
-  async listChunks(runId: string, stage = 0) {
-    return [...this.chunks.values()].filter((c) => c.runId === runId && (c.stage ?? 0) === stage).sort((a, b) => a.index - b.index);
+  async listChunks(runId: string, stage: number) {
+    return [...this.chunks.values()].filter((c) => c.runId === runId && c.stage === stage).sort((a, b) => a.index - b.index);
   }
   async listEvents(runId: string) {
     return this.events.filter((e) => e.runId === runId);

@@ -56,7 +56,7 @@ export async function runPipeline(
   const doneMsgs = publish.sent.filter((m) => m.queueUrl === QUEUE_URLS.split).map((m) => parseMessage(ChunkTransformed, m.message));
   for (const msg of doneMsgs) await splitOnChunk(msg, { runs, send, artifacts, count: () => undefined, now });
   const runId = 'runId' in result ? result.runId : undefined;
-  const base = `runs/${runId}/`;
+  const base = `runs/${runId}/stages/0/`;
   const lines = (k: string) => objects.text(ARTIFACTS, k).split('\n').filter(Boolean);
   return {
     ingest: result,

@@ -10,7 +10,7 @@ import { summarize } from '../../../shared/prep/stats';
  * builds it and written through the same schema check (writeJsonArtifact), so a shape split never writes fails here.
  */
 export function preparedSets(runId: string, config: RunConfig, sets: Partial<Record<SetName, unknown[]>>): Array<{ key: string; body: string }> {
-  const base = `runs/${runId}/`;
+  const base = `runs/${runId}/stages/0/`;
   const objects: Array<{ key: string; body: string }> = [];
   const text = (v: unknown) => (typeof v === 'string' ? v : '');
   const tokensOf = (r: unknown) => {

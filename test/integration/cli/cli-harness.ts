@@ -83,7 +83,7 @@ export const seedRun = (stack: Stack, runId: string, over: Partial<Run> = {}): R
     source: { bucket: stack.bucketName('DatasetsBucket'), key: `datasets/${runId}.jsonl` },
     config: RunConfig.parse({}),
     artifactsPrefix: `s3://${stack.bucketName('ArtifactsBucket')}/runs/${runId}/`,
-    stages: {},
+    stages: [],
     ...over,
   };
 };

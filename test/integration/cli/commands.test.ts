@@ -8,9 +8,11 @@ import { startStack, type Stack } from '../../../local/stack';
 import { parseMessage } from '../../../shared/messages/envelope';
 import { RunCancel, RunResume } from '../../../shared/messages/control';
 import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
-import type { Run } from '../../../shared/runs/run';
+import type { Run, RunCounts } from '../../../shared/runs/run';
+import { runCounts } from '../../../shared/runs/record';
 import { reportFixture, trainingCsv, validationCsv } from '../../unit/report/report-fixture';
 import { btp, seedRun, type Fakes } from './cli-harness';
+import { stage0 } from '../../helpers/orchestration/fakes';
 
 /**
  * The CLI against the local stack's S3, SQS and DynamoDB (no functions run): runs are seeded in the table with the
@@ -22,7 +24,7 @@ describe('btp against the local stack', () => {
   const fakes: Fakes = { deleted: [], answers: [] };
   const cli = (...args: string[]) => btp(stack, fakes, ...args);
   const jobArn = 'arn:aws:bedrock:us-east-1:000000000000:model-customization-job/amazon.titan-text-lite-v1:0:4k/abc123def456';
-  let counts: Run['counts'];
+  let counts: RunCounts;
   let manifestText: string;
   const ev = (type: string) => ({ type });
 
@@ -37,30 +39,34 @@ describe('btp against the local stack', () => {
   };
 
   beforeAll(async () => {
-    ({ manifestText, run: { counts } } = await reportFixture());
+    let run: Run;
+    ({ manifestText, run } = await reportFixture());
+    counts = runCounts(run)!;
     stack = await startStack({ functions: 'none' });
     store = new DynamoRunStore(DynamoDBDocumentClient.from(stack.clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } }), stack.tableName('RunsTable'));
     const toSubmitting = async (runId: string) => {
       await store.create(seedRun(stack, runId), ev('run.created'));
-      await store.transition(runId, 'requested', 'preparing', { chunksTotal: 2 }, ev('ingest.planned'));
+      await store.transition(runId, 'requested', 'preparing', { stages: stage0(runId, { chunks: 2 }) }, ev('ingest.planned'));
       await store.transition(runId, 'preparing', 'splitting', {}, ev('chunks.done'));
-      await store.transition(runId, 'splitting', 'submitting', { counts, costEstimateUsd: 3.46 }, ev('dataset.prepared'));
+      await store.transition(runId, 'splitting', 'submitting', { stages: stage0(runId, { chunks: 2, counts, costEstimateUsd: 3.46 }) }, ev('dataset.prepared'));
     };
     await toSubmitting('r-ok');
-    await store.transition('r-ok', 'submitting', 'training', { jobArn, jobStatus: 'InProgress' }, ev('job.submitted'));
-    await store.transition('r-ok', 'training', 'provisioning', { jobStatus: 'Completed', modelArn: 'arn:model/m1', metrics: { trainingLoss: 0.61, validationLoss: 0.74 } }, ev('job.completed'));
+    const submitted = { chunks: 2, counts, costEstimateUsd: 3.46 };
+    await store.transition('r-ok', 'submitting', 'training', { stages: stage0('r-ok', { ...submitted, job: { jobArn, jobStatus: 'InProgress' } }) }, ev('job.submitted'));
+    const completed = { status: 'done', jobArn, jobStatus: 'Completed', modelArn: 'arn:model/m1', trainingLoss: 0.61, validationLoss: 0.74 } as const;
+    await store.transition('r-ok', 'training', 'provisioning', { modelArn: 'arn:model/m1', stages: stage0('r-ok', { ...submitted, job: completed }) }, ev('job.completed'));
     await store.transition('r-ok', 'provisioning', 'succeeded', { provisionedModelArn: 'arn:pt/p1' }, ev('throughput.ready'));
     await toSubmitting('r-failed');
     await store.transition('r-failed', 'submitting', 'failed', { failure: { stage: 'submit', reason: 'ValidationException: batchSize 8 is over 6 for Titan Lite', at: new Date().toISOString() } }, ev('job.rejected'));
     await toSubmitting('r-training');
-    await store.transition('r-training', 'submitting', 'training', { jobArn: `${jobArn}x`, jobStatus: 'InProgress' }, ev('job.submitted'));
+    await store.transition('r-training', 'submitting', 'training', { stages: stage0('r-training', { chunks: 2, counts, costEstimateUsd: 3.46, job: { jobArn: `${jobArn}x`, jobStatus: 'InProgress' } }) }, ev('job.submitted'));
 
     const artifacts = stack.bucketName('ArtifactsBucket');
     const put = (Key: string, Body: string) => stack.clients.s3.send(new PutObjectCommand({ Bucket: artifacts, Key, Body }));
-    await put('runs/r-ok/manifest.json', manifestText);
-    await put('runs/r-ok/output/model-customization-job-abc123def456/training_artifacts/step_wise_training_metrics.csv', trainingCsv);
-    await put('runs/r-ok/output/model-customization-job-abc123def456/validation_artifacts/post_fine_tuning_validation/validation_metrics.csv', validationCsv);
-    await put('runs/r-ok/prepared/train.jsonl', '{"prompt":"a","completion":"b"}\n');
+    await put('runs/r-ok/stages/0/manifest.json', manifestText);
+    await put('runs/r-ok/stages/0/output/model-customization-job-abc123def456/training_artifacts/step_wise_training_metrics.csv', trainingCsv);
+    await put('runs/r-ok/stages/0/output/model-customization-job-abc123def456/validation_artifacts/post_fine_tuning_validation/validation_metrics.csv', validationCsv);
+    await put('runs/r-ok/stages/0/prepared/train.jsonl', '{"prompt":"a","completion":"b"}\n');
   });
   afterAll(() => stack?.stop());
   beforeEach(() => {
@@ -192,8 +198,8 @@ describe('btp against the local stack', () => {
     const seedSucceeded = async (runId: string) => {
       await store.create(seedRun(stack, runId, { status: 'succeeded', modelArn: `arn:model/${runId}`, provisionedModelArn: `arn:pt/${runId}` }), ev('run.created'));
       const put = (Key: string, Body: string) => stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.bucketName('ArtifactsBucket'), Key, Body }));
-      await put(`runs/${runId}/manifest.json`, manifestText);
-      await put(`runs/${runId}/prepared/train.jsonl`, '{"prompt":"a","completion":"b"}\n');
+      await put(`runs/${runId}/stages/0/manifest.json`, manifestText);
+      await put(`runs/${runId}/stages/0/prepared/train.jsonl`, '{"prompt":"a","completion":"b"}\n');
     };
 
     it('with --yes deletes the model and the artifacts, and records it on the run', async () => {
@@ -247,7 +253,10 @@ describe('btp against the local stack', () => {
       await store.create(seedRun(stack, 'r-chain'), ev('run.created'));
       await store.transition('r-chain', 'requested', 'failed', {
         modelArn: 'arn:model/ft',
-        stages: { train: { status: 'done', attempts: 1, outputs: { modelArn: 'arn:model/cpt' } }, 'train-1': { status: 'done', attempts: 1, outputs: { modelArn: 'arn:model/ft' } } },
+        stages: [
+          { prepare: { status: 'done' }, jobs: [{ status: 'done', attempt: 1, modelArn: 'arn:model/cpt' }] },
+          { prepare: { status: 'done' }, jobs: [{ status: 'done', attempt: 1, modelArn: 'arn:model/ft' }] },
+        ],
       }, ev('provision.failed'));
       fakes.answers.push(true, false);
       const r = await cli('cleanup', 'r-chain', '--model', '--json');
@@ -346,7 +355,7 @@ describe('btp against the local stack', () => {
     });
 
     it('--print prints the Markdown summary of a run that failed before its job, from the run and its manifest', async () => {
-      await stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.bucketName('ArtifactsBucket'), Key: 'runs/r-failed/manifest.json', Body: manifestText }));
+      await stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.bucketName('ArtifactsBucket'), Key: 'runs/r-failed/stages/0/manifest.json', Body: manifestText }));
       const r = await cli('report', 'r-failed', '--print');
       expect(r.stdout).toContain('limit 300 (dashed), 6 records at or past it');
       expect(r.code).toBe(0);

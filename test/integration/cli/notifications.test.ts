@@ -8,6 +8,7 @@ import { RunStatusChanged } from '../../../shared/messages/notifications';
 import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
 import { NotifyingRunStore, notifyFromEnv } from '../../../shared/runs/notifying-run-store';
 import type { Run } from '../../../shared/runs/run';
+import { stage0 } from '../../helpers/orchestration/fakes';
 
 /**
  * Notifications for every state change of a run, through the real DynamoDB adapter, the stack's SNS topic from
@@ -42,17 +43,17 @@ describe('run state-change notifications through the local stack', () => {
       source: { bucket: stack.bucketName('DatasetsBucket'), key: 'datasets/a.jsonl' },
       config: RunConfig.parse({}),
       artifactsPrefix: `s3://${stack.bucketName('ArtifactsBucket')}/runs/notify-1/`,
-      stages: {},
+      stages: [],
     };
 
     // when the run goes through a whole successful life, with some updates that change no status
     await store.create(run, { type: 'run.created' });
-    await store.transition('notify-1', 'requested', 'preparing', { chunksTotal: 1 }, { type: 'ingest.planned' });
+    await store.transition('notify-1', 'requested', 'preparing', { stages: stage0('notify-1', { chunks: 1 }) }, { type: 'ingest.planned' });
     await store.update('notify-1', 'preparing', { warnings: ['short'] }, { type: 'chunk.done' });
     await store.transition('notify-1', 'preparing', 'splitting', {}, { type: 'chunks.done' });
     const counts = { input: 10, kept: 8, filtered: 2, rejected: 0, byReason: { 'filtered:too_long': 2 }, train: 6, validation: 1, test: 1 };
-    await store.transition('notify-1', 'splitting', 'submitting', { counts }, { type: 'dataset.prepared' });
-    await store.transition('notify-1', ['submitting', 'queued'], 'training', { jobArn: 'arn:job' }, { type: 'job.submitted' });
+    await store.transition('notify-1', 'splitting', 'submitting', { stages: stage0('notify-1', { chunks: 1, counts }) }, { type: 'dataset.prepared' });
+    await store.transition('notify-1', ['submitting', 'queued'], 'training', { stages: stage0('notify-1', { chunks: 1, counts, job: { jobArn: 'arn:job' } }) }, { type: 'job.submitted' });
     await store.transition('notify-1', 'training', 'succeeded', { modelArn: 'arn:model' }, { type: 'job.completed' });
 
     // then the queue holds exactly one valid notification per change

@@ -10,6 +10,7 @@ import { startStack, writeEnvFile, type Stack } from '../../../local/stack';
 import { resolveLayers, runIdFor } from '../../../shared/prep/run-setup';
 import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
 import { btp, seedRun, stackEnv, type Fakes } from './cli-harness';
+import { stage0 } from '../../helpers/orchestration/fakes';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -44,22 +45,24 @@ describe('btp run, and the btp bin', () => {
     }
     const ev = (type: string) => ({ type });
     await store.create(seedRun(stack, runId, { source: { bucket: Bucket, key } }), ev('run.created'));
-    await store.transition(runId, 'requested', 'preparing', { chunksTotal: 2 }, ev('ingest.planned'));
+    await store.transition(runId, 'requested', 'preparing', { stages: stage0(runId, { chunks: 2 }) }, ev('ingest.planned'));
     const counts = { input: 3, kept: 2, filtered: 1, rejected: 0, byReason: { 'filtered:too_long': 1 } };
     for (const index of [0, 1]) {
       await sleep(300);
-      await store.putChunk({ runId, index, counts, keptKey: `k${index}`, metaKey: `m${index}`, rejectsKey: `r${index}`, doneAt: new Date().toISOString() });
+      await store.putChunk({ runId, stage: 0, index, counts, keptKey: `k${index}`, metaKey: `m${index}`, rejectsKey: `r${index}`, doneAt: new Date().toISOString() });
     }
     await store.transition(runId, 'preparing', 'splitting', {}, ev('chunks.done'));
-    await store.transition(runId, 'splitting', 'submitting', { counts: { ...counts, train: 1, validation: 1, test: 0 } }, ev('dataset.prepared'));
+    const prepared = { chunks: 2, counts: { ...counts, train: 1, validation: 1, test: 0 } };
+    await store.transition(runId, 'splitting', 'submitting', { stages: stage0(runId, prepared) }, ev('dataset.prepared'));
     await sleep(200);
     if (end === 'failed') {
       await store.transition(runId, 'submitting', 'failed', { failure: { stage: 'submit', reason: 'ValidationException: too few records', at: new Date().toISOString() } }, ev('job.rejected'));
       return;
     }
-    await store.transition(runId, 'submitting', 'training', { jobArn: 'arn:job/j1', jobStatus: 'InProgress' }, ev('job.submitted'));
+    await store.transition(runId, 'submitting', 'training', { stages: stage0(runId, { ...prepared, job: { jobArn: 'arn:job/j1', jobStatus: 'InProgress' } }) }, ev('job.submitted'));
     await sleep(300);
-    await store.transition(runId, 'training', 'succeeded', { jobStatus: 'Completed', modelArn: 'arn:model/m1' }, ev('job.completed'));
+    const done = { status: 'done', jobArn: 'arn:job/j1', jobStatus: 'Completed', modelArn: 'arn:model/m1' } as const;
+    await store.transition(runId, 'training', 'succeeded', { modelArn: 'arn:model/m1', stages: stage0(runId, { ...prepared, job: done }) }, ev('job.completed'));
   }
 
   it('uploads the dataset and its configuration, follows the run with progress, and ends with a summary', async () => {

@@ -13,7 +13,7 @@ describe('the Bedrock emulator in the local stack', () => {
   it("delivers job state-change events to the queue serverless.yml's EventBridge rule targets", async () => {
     const bucket = stack.bucketName('ArtifactsBucket');
     const lines = Array.from({ length: 20 }, (_, i) => JSON.stringify({ prompt: `質問${i}`, completion: `回答${i}` })).join('\n');
-    await stack.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'runs/r1/prepared/train.jsonl', Body: lines }));
+    await stack.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'runs/r1/stages/0/prepared/train.jsonl', Body: lines }));
     const bedrock = new BedrockClient({ endpoint: stack.endpoints.bedrock, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
     const { jobArn } = await bedrock.send(
       new CreateModelCustomizationJobCommand({

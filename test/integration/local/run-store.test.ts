@@ -1,9 +1,12 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { startDynamo, type DynamoEmulator } from '../../../local/emulators/dynamodb';
 import { makeDocumentClient } from '../../../shared/aws/clients';
 import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
 import type { Run } from '../../../shared/runs/run';
+import { resolveRunConfig } from '../../../shared/config/run-config';
+import { currentPrepare } from '../../../shared/runs/record';
+import { stage0 } from '../../helpers/orchestration/fakes';
 
 /** The run store's conditional writes on emulated DynamoDB, given the run as the caller last saw it (`seen`). */
 const TABLE = 'btp-store-test';
@@ -56,7 +59,7 @@ let n = 0;
 const newRun = async (): Promise<Run> => {
   const at = new Date().toISOString();
   const runId = `r-store-${++n}`;
-  const run: Run = { runId, status: 'requested', version: 1, createdAt: at, updatedAt: at, source: { bucket: 'b', key: 'datasets/x.jsonl' }, config: {} as Run['config'], artifactsPrefix: `s3://a/runs/${runId}/`, stages: {} };
+  const run: Run = { runId, status: 'requested', version: 1, createdAt: at, updatedAt: at, source: { bucket: 'datasets', key: 'datasets/x.jsonl' }, config: resolveRunConfig(), artifactsPrefix: `s3://a/runs/${runId}/`, stages: [] };
   expect(await store.create(run, { type: 'run.requested' })).toBe(true);
   return run;
 };
@@ -69,11 +72,13 @@ const readsDuring = async <T>(f: () => Promise<T>): Promise<[T, number]> => {
 describe('a write given the run as the caller saw it', () => {
   it('is made on that version without reading the run again', async () => {
     const run = await newRun();
-    const [moved, r] = await readsDuring(() => store.transition(run.runId, 'requested', 'preparing', { chunksTotal: 3 }, { type: 'ingest.planned' }, { seen: run }));
-    expect(moved).toMatchObject({ status: 'preparing', version: 2, chunksTotal: 3 });
+    const [moved, r] = await readsDuring(() => store.transition(run.runId, 'requested', 'preparing', { stages: stage0(run.runId, { chunks: 3 }) }, { type: 'ingest.planned' }, { seen: run }));
+    expect(moved).toMatchObject({ status: 'preparing', version: 2 });
+    expect(currentPrepare(moved!)?.plan?.chunks).toBe(3);
     expect(r).toBe(0);
     const [updated, r2] = await readsDuring(() => store.update(run.runId, 'preparing', { warnings: ['w'] }, undefined, { seen: moved }));
-    expect(updated).toMatchObject({ status: 'preparing', version: 3, chunksTotal: 3, warnings: ['w'] });
+    expect(updated).toMatchObject({ status: 'preparing', version: 3, warnings: ['w'] });
+    expect(currentPrepare(updated!)?.plan?.chunks).toBe(3);
     expect(r2).toBe(0);
     expect((await store.listEvents(run.runId)).map((e) => e.type)).toEqual(['run.requested', 'ingest.planned']);
   });
@@ -81,8 +86,9 @@ describe('a write given the run as the caller saw it', () => {
   it('is refused when the run has changed since, then made on the run read afresh: nothing written since is lost', async () => {
     const run = await newRun();
     await store.update(run.runId, 'requested', { warnings: ['written by another delivery'] });
-    const [moved, r] = await readsDuring(() => store.transition(run.runId, 'requested', 'preparing', { chunksTotal: 2 }, { type: 'ingest.planned' }, { seen: run }));
-    expect(moved).toMatchObject({ status: 'preparing', version: 3, chunksTotal: 2, warnings: ['written by another delivery'] });
+    const [moved, r] = await readsDuring(() => store.transition(run.runId, 'requested', 'preparing', { stages: stage0(run.runId, { chunks: 2 }) }, { type: 'ingest.planned' }, { seen: run }));
+    expect(moved).toMatchObject({ status: 'preparing', version: 3, warnings: ['written by another delivery'] });
+    expect(currentPrepare(moved!)?.plan?.chunks).toBe(2);
     expect(r).toBe(1);
     const stored = await makeDocumentClient(ddb).send(new GetCommand({ TableName: TABLE, Key: { pk: `RUN#${run.runId}`, sk: 'RUN' } }));
     expect(stored.Item).toMatchObject({ status: 'preparing', version: 3, warnings: ['written by another delivery'] });
@@ -91,9 +97,8 @@ describe('a write given the run as the caller saw it', () => {
   it('is not made when another delivery moved the run on meanwhile', async () => {
     const run = await newRun();
     await store.transition(run.runId, 'requested', 'preparing', {}, { type: 'ingest.planned' });
-    expect(await store.transition(run.runId, 'requested', 'preparing', { chunksTotal: 9 }, { type: 'ingest.planned' }, { seen: run })).toBeUndefined();
-    expect(await store.get(run.runId)).toMatchObject({ status: 'preparing', version: 2 });
-    expect((await store.get(run.runId))?.chunksTotal).toBeUndefined();
+    expect(await store.transition(run.runId, 'requested', 'preparing', { stages: stage0(run.runId, { chunks: 9 }) }, { type: 'ingest.planned' }, { seen: run })).toBeUndefined();
+    expect(await store.get(run.runId)).toMatchObject({ status: 'preparing', version: 2, stages: [] });
   });
 
   it('a copy in another status than the write expects is not trusted: the run is read', async () => {
@@ -105,14 +110,14 @@ describe('a write given the run as the caller saw it', () => {
 });
 
 describe("a chunk's result", () => {
-  const chunk = (runId: string, index: number, stage?: number) => ({
+  const chunk = (runId: string, index: number, stage = 0) => ({
     runId,
-    ...(stage ? { stage } : {}),
+    stage,
     index,
     counts: { input: 1, kept: 1, filtered: 0, rejected: 0, byReason: {} },
-    keptKey: `runs/${runId}/chunks/${index}/kept.jsonl`,
-    metaKey: `runs/${runId}/chunks/${index}/meta.jsonl`,
-    rejectsKey: `runs/${runId}/chunks/${index}/rejects.jsonl`,
+    keptKey: `runs/${runId}/stages/0/chunks/${index}/kept.jsonl`,
+    metaKey: `runs/${runId}/stages/0/chunks/${index}/meta.jsonl`,
+    rejectsKey: `runs/${runId}/stages/0/chunks/${index}/rejects.jsonl`,
     doneAt: new Date().toISOString(),
   });
 
@@ -129,7 +134,33 @@ describe("a chunk's result", () => {
     expect(await store.hasChunk(`${run.runId}-other`, 0, 1)).toBe(false);
     // A redelivery's second record is refused; what the list gives is unchanged.
     expect(await store.putChunk(chunk(run.runId, 1))).toBe(false);
-    expect((await store.listChunks(run.runId)).map((c) => c.index)).toEqual([1]);
+    expect((await store.listChunks(run.runId, 0)).map((c) => c.index)).toEqual([1]);
     expect((await store.listChunks(run.runId, 1)).map((c) => c.index)).toEqual([2]);
+  });
+});
+
+describe('an item that does not fit the run record schema', () => {
+  it('is refused on read with the run, the item and the field', async () => {
+    const run = await newRun();
+    const doc = makeDocumentClient(ddb);
+    const stored = (await doc.send(new GetCommand({ TableName: TABLE, Key: { pk: `RUN#${run.runId}`, sk: 'RUN' } }))).Item!;
+    await doc.send(new PutCommand({ TableName: TABLE, Item: { ...stored, stages: [{ prepare: { status: 'half-done' }, jobs: [] }] } }));
+    await expect(store.get(run.runId)).rejects.toThrow(`item RUN of run ${run.runId} does not fit the run record schema (shared/runs/run.ts): stages.0.prepare.status:`);
+    await expect(store.listByStatus('requested')).rejects.toThrow(/stages\.0\.prepare\.status/);
+  });
+
+  it('is refused on write, before it is stored', async () => {
+    const run = await newRun();
+    await expect(store.update(run.runId, 'requested', { stages: [{ prepare: { status: 'done' }, jobs: [{ status: 'running', attempt: 0 }] }] })).rejects.toThrow(
+      /stages\.0\.jobs\.0\.attempt/,
+    );
+    expect(await store.get(run.runId)).toMatchObject({ version: 1, stages: [] });
+  });
+
+  it('a chunk result is read only in its own shape', async () => {
+    const run = await newRun();
+    const doc = makeDocumentClient(ddb);
+    await doc.send(new PutCommand({ TableName: TABLE, Item: { pk: `RUN#${run.runId}`, sk: 'CHUNK#S000000000#000000000', runId: run.runId, stage: 0, index: 0, doneAt: 'x' } }));
+    await expect(store.listChunks(run.runId, 0)).rejects.toThrow(`item CHUNK#S000000000#000000000 of run ${run.runId} does not fit the run record schema (shared/runs/run.ts): counts:`);
   });
 });

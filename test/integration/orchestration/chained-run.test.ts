@@ -8,6 +8,7 @@ import { startStack, LOCAL_CREDENTIALS, type Stack } from '../../../local/stack'
 import { findRunBySource, summarize } from '../../../local/cli/follow';
 import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
 import type { Run } from '../../../shared/runs/run';
+import { currentPart, currentStage, runCounts } from '../../../shared/runs/record';
 
 const data = path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'data');
 const JAWIKI = path.join(data, 'jawiki_corpus.jsonl');
@@ -69,7 +70,8 @@ if (!haveData) console.warn(`chained-run.test.ts: skipped, ${data} (jawiki_corpu
     const run = await waitForEnd(() => findRunBySource(db, stack.tableName('RunsTable'), bucket, 'inputs/jawiki_corpus.jsonl'), 480_000);
     expect(run.failure).toBeUndefined();
     expect(run.status).toBe('succeeded');
-    expect(run.stageIndex).toBe(1);
+    expect(currentStage(run)).toBe(1);
+    expect(run.stages.map((s) => s.jobs.length)).toEqual([2, 1]);
 
     // with three jobs: two sequential continued pre-training parts, then fine-tuning, each on the previous model
     const summaries = (await bedrock.send(new ListModelCustomizationJobsCommand({ nameContains: run.runId }))).modelCustomizationJobSummaries ?? [];
@@ -86,19 +88,18 @@ if (!haveData) console.warn(`chained-run.test.ts: skipped, ${data} (jawiki_corpu
 
     // and each job trained on its own prepared data under the run's prefix
     const artifacts = stack.bucketName('ArtifactsBucket');
-    expect(jobs[0]!.trainingDataConfig!.s3Uri).toBe(`s3://${artifacts}/runs/${run.runId}/prepared/parts/0.jsonl`);
-    expect(jobs[1]!.trainingDataConfig!.s3Uri).toBe(`s3://${artifacts}/runs/${run.runId}/prepared/parts/1.jsonl`);
+    expect(jobs[0]!.trainingDataConfig!.s3Uri).toBe(`s3://${artifacts}/runs/${run.runId}/stages/0/prepared/parts/0.jsonl`);
+    expect(jobs[1]!.trainingDataConfig!.s3Uri).toBe(`s3://${artifacts}/runs/${run.runId}/stages/0/prepared/parts/1.jsonl`);
     expect(jobs[2]!.trainingDataConfig!.s3Uri).toBe(`s3://${artifacts}/runs/${run.runId}/stages/1/prepared/train.jsonl`);
     expect(jobs[2]!.validationDataConfig!.validators).toEqual([{ s3Uri: `s3://${artifacts}/runs/${run.runId}/stages/1/prepared/validation.jsonl` }]);
-    const parts = run.stages.prepare!.outputs!.parts as Array<{ records: number }>;
-    expect(parts.map((p) => p.records)).toEqual([300, 300]);
-    expect((run.stages['prepare-1']!.outputs!.train as { records: number }).records).toBe(400);
+    expect(run.stages[0]!.prepare.split!.parts!.map((p) => p.records)).toEqual([300, 300]);
+    expect(run.stages[1]!.prepare.split!.train.records).toBe(400);
     const keys = ((await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: artifacts, Prefix: `runs/${run.runId}/stages/1/` }))).Contents ?? []).map((o) => o.Key);
     expect(keys).toContain(`runs/${run.runId}/stages/1/manifest.json`);
 
     // and the run's summary (npm start, btp run, btp status) gives each stage's records and models
     const summary = summarize(run, [], artifacts);
-    const stage0 = run.counts!;
+    const stage0 = runCounts(run)!;
     expect(summary).toContain(`  0: CONTINUED_PRE_TRAINING on s3://${bucket}/inputs/jawiki_corpus.jsonl: input ${stage0.input}, kept ${stage0.kept}, train 600 / validation 0 / test 0`);
     expect(summary).toContain(`  1: FINE_TUNING on s3://${bucket}/inputs/databricks-dolly-15k-ja.jsonl: input 15015, kept `);
     expect(summary).toContain('train 400 / validation 40 / test 10');
@@ -120,5 +121,5 @@ async function waitForEnd(find: () => Promise<Run | undefined>, timeoutMs: numbe
     if (last && ['succeeded', 'failed', 'cancelled'].includes(last.status)) return last;
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new Error(`the run did not end in ${timeoutMs} ms; last seen: ${JSON.stringify(last && { status: last.status, stage: last.stageIndex, part: last.partIndex, failure: last.failure })}`);
+  throw new Error(`the run did not end in ${timeoutMs} ms; last seen: ${JSON.stringify(last && { status: last.status, stage: currentStage(last), part: currentPart(last), failure: last.failure })}`);
 }

@@ -39,10 +39,10 @@ describe('a fine-tuning run tries its new model before it succeeds', () => {
     const moves = events.filter((e) => e.from && e.to && e.from !== e.to).map((e) => `${e.from}->${e.to}`);
     expect(moves.slice(-2)).toEqual(['provisioning->evaluating', 'evaluating->succeeded']);
     expect(events.filter((e) => e.type === 'evaluation.done')).toHaveLength(1);
-    expect(r.evaluation).toEqual({ samplesKey: 'runs/ft-eval/evaluation/samples.jsonl', samples: 3, failed: 0 });
+    expect(r.evaluation?.result).toEqual({ samplesKey: 'runs/ft-eval/evaluation/samples.jsonl', samples: 3, failed: 0 });
     // and the samples are the first three test prompts with the provisioned model's answers: the emulator answers a
     // prompt it was trained on with that record's completion, and any other with one of its training completions
-    const out = await env.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: r.evaluation!.samplesKey }));
+    const out = await env.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: r.evaluation!.result!.samplesKey }));
     const text = await out.Body!.transformToString();
     const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l.prompt)).toEqual(test.slice(0, 3).map((t) => t.prompt));
@@ -51,6 +51,6 @@ describe('a fine-tuning run tries its new model before it succeeds', () => {
     expect(lines[1]!.modelOutput).toBe(train[1]!.completion);
     expect(train.map((t) => t.completion)).toContain(lines[2]!.modelOutput);
     // which is what the run report reads
-    expect(readJsonLines(EvaluationSample, text, r.evaluation!.samplesKey)).toHaveLength(3);
+    expect(readJsonLines(EvaluationSample, text, r.evaluation!.result!.samplesKey)).toHaveLength(3);
   });
 });

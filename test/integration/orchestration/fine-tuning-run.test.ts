@@ -7,6 +7,7 @@ import { buildMessage } from '../../../shared/messages/envelope';
 import { RunCancel, RunResume } from '../../../shared/messages/control';
 import type { Run } from '../../../shared/runs/run';
 import { context, drive, givenPreparedRun, records, send, startLocalEnv, type LocalEnv } from '../../helpers/orchestration/local-env';
+import { currentJob, runCostEstimateUsd, runMetrics } from '../../../shared/runs/record';
 
 jest.setTimeout(120_000);
 
@@ -48,12 +49,12 @@ describe('a fine-tuning run through the local stack', () => {
     const r = await run('ft-dup');
     expect(r.failure).toBeUndefined();
     expect(r.status).toBe('succeeded');
-    expect(r.metrics!.trainingLoss).toEqual(expect.any(Number));
-    expect(r.metrics!.validationLoss).toEqual(expect.any(Number));
+    expect(runMetrics(r)!.trainingLoss).toEqual(expect.any(Number));
+    expect(runMetrics(r)!.validationLoss).toEqual(expect.any(Number));
     expect(r.modelArn).toMatch(/custom-model\/amazon.titan-text-lite-v1:0:4k\//);
     expect(r.provisionedModelArn).toMatch(/provisioned-model\//);
     expect(new Date(r.throughputExpiresAt!).getTime()).toBeGreaterThan(Date.now());
-    expect(r.costEstimateUsd).toBeGreaterThan(0);
+    expect(runCostEstimateUsd(r)).toBeGreaterThan(0);
     expect(await jobsOf('ft-dup')).toHaveLength(1);
     expect(await throughputsOf('ft-dup')).toHaveLength(1);
     const types = (await env.runs.listEvents('ft-dup')).map((e) => e.type);
@@ -87,7 +88,7 @@ describe('a fine-tuning run through the local stack', () => {
     const r = await run('ft-trap');
     expect(r.status).toBe('succeeded');
     // the records are short, so the largest batch size with a token limit (6: 2,048 tokens, api §7.2) holds them
-    expect(r.stages.train).toMatchObject({ attempts: 2, inputs: { hyperParameters: { batchSize: '6' } }, outputs: { remediation: { from: '8', to: '6' } } });
+    expect(currentJob(r)).toMatchObject({ attempt: 2, hyperParameters: { batchSize: '6' }, remediation: { from: '8', to: '6' } });
     const jobs = await jobsOf('ft-trap');
     expect(jobs.map((j) => `${j.jobName}:${j.status}`).sort()).toEqual(['btp-ft-trap-s0-a1:Failed', 'btp-ft-trap-s0-a2:Completed']);
   });

@@ -6,6 +6,7 @@ import { handler as splitHandler } from '../../../services/split/handler';
 import { countsBalance } from '../../../shared/prep/counts';
 import { DOLLY, describeWithData, shiftJis, toJsonArray, readJsonl } from '../../helpers/prep/fixtures';
 import { lambdaContext, s3Notification, sqsEvent, sqsRecord, startPrepEnv, type PrepEnv } from '../../helpers/prep/emulated-env';
+import { runCounts } from '../../../shared/runs/record';
 
 /**
  * The handlers against the emulators with the real SDK clients: S3 notification -> ingest -> transform queue ->
@@ -84,7 +85,7 @@ describe('ingest, transform and split handlers on the emulators', () => {
     expect(chunks.length).toBeGreaterThan(3);
     await deliver(transformHandler, chunks, 'transform');
     const runId = (JSON.parse(chunks[0]!) as { runId: string }).runId;
-    const recorded = await env.runs.listChunks(runId);
+    const recorded = await env.runs.listChunks(runId, 0);
     // Chunk 1's outputs, marked: a second transform would write them again, without the mark.
     const marked = [recorded[1]!.keptKey, recorded[1]!.metaKey, recorded[1]!.rejectsKey];
     for (const key of marked) {
@@ -97,7 +98,7 @@ describe('ingest, transform and split handlers on the emulators', () => {
     const batch = await transformHandler(sqsEvent(sqsRecord(chunks[1]!, { queue: 'transform' }), sqsRecord(other, { queue: 'transform' })), lambdaContext('transform'));
     expect(batch.batchItemFailures).toEqual([]);
     await deliver(transformHandler, chunks.slice(2), 'transform');
-    expect(await env.runs.listChunks(runId)).toEqual(recorded);
+    expect(await env.runs.listChunks(runId, 0)).toEqual(recorded);
     for (const key of marked) {
       const head = await env.s3.send(new HeadObjectCommand({ Bucket: env.buckets.artifacts, Key: key }));
       expect([key, head.Metadata?.written]).toEqual([key, 'first-delivery']);
@@ -106,8 +107,8 @@ describe('ingest, transform and split handlers on the emulators', () => {
     expect(done).toHaveLength(2 * chunks.length); // split is told again, which is harmless
     await deliver(splitHandler, done, 'split');
     const run = (await env.runs.get(runId))!;
-    expect(run.counts).toMatchObject({ input: 600, kept: 500, filtered: 100, train: 300, validation: 100, test: 10 });
-    expect(countsBalance(run.counts!)).toBe(true);
+    expect(runCounts(run)).toMatchObject({ input: 600, kept: 500, filtered: 100, train: 300, validation: 100, test: 10 });
+    expect(countsBalance(runCounts(run)!)).toBe(true);
     await env.drain(env.queues.submit);
   });
 });
@@ -119,8 +120,8 @@ describeWithData(DOLLY)('databricks-dolly-15k-ja through the handlers', () => {
     const { submit, chunks } = await runUpload('datasets/dolly/ranges.jsonl', text);
     expect(chunks.map((c) => (JSON.parse(c) as { payload: { chunk: { relativeLines?: boolean } } }).payload.chunk.relativeLines)).toEqual([true, true]);
     const run = (await env.runs.get(submit[0]!.runId))!;
-    const rejects = (await env.text(env.buckets.artifacts, `runs/${run.runId}/rejects.jsonl`)).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { line: number; record?: string });
-    expect(rejects).toHaveLength(run.counts!.filtered + run.counts!.rejected);
+    const rejects = (await env.text(env.buckets.artifacts, `runs/${run.runId}/stages/0/rejects.jsonl`)).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { line: number; record?: string });
+    expect(rejects).toHaveLength(runCounts(run)!.filtered + runCounts(run)!.rejected);
     const quoted = rejects.filter((r) => r.record !== undefined);
     expect(quoted.length).toBeGreaterThan(400);
     // The head of the record a reject quotes is the head of the line it names.
@@ -140,16 +141,16 @@ describeWithData(DOLLY)('databricks-dolly-15k-ja through the handlers', () => {
     expect(new Set(submit.map((m) => `${m.type} ${m.runId} ${m.payload.manifestKey}`)).size).toBe(1);
     const run = (await env.runs.get(submit[0]!.runId))!;
     expect(run.status).toBe('submitting');
-    expect(run.counts).toMatchObject({ input: 15_015, train: 10_000, validation: 1_000, test: 50 });
-    expect(countsBalance(run.counts!)).toBe(true);
+    expect(runCounts(run)).toMatchObject({ input: 15_015, train: 10_000, validation: 1_000, test: 50 });
+    expect(countsBalance(runCounts(run)!)).toBe(true);
     const manifest = JSON.parse(await env.text(env.buckets.artifacts, submit[0]!.payload.manifestKey)) as { outputs: Record<string, { key: string; sha256: string; records: number }> };
     const train = await env.text(env.buckets.artifacts, manifest.outputs.train!.key);
-    expect(manifest.outputs.train!.key).toBe(`runs/${run.runId}/prepared/train.jsonl`);
+    expect(manifest.outputs.train!.key).toBe(`runs/${run.runId}/stages/0/prepared/train.jsonl`);
     expect(train.split('\n').filter(Boolean)).toHaveLength(10_000);
     const { createHash } = await import('node:crypto');
     expect(createHash('sha256').update(train).digest('hex')).toBe(manifest.outputs.train!.sha256);
-    const rejects = (await env.text(env.buckets.artifacts, `runs/${run.runId}/rejects.jsonl`)).split('\n').filter(Boolean);
-    expect(rejects).toHaveLength(run.counts!.filtered + run.counts!.rejected);
+    const rejects = (await env.text(env.buckets.artifacts, `runs/${run.runId}/stages/0/rejects.jsonl`)).split('\n').filter(Boolean);
+    expect(rejects).toHaveLength(runCounts(run)!.filtered + runCounts(run)!.rejected);
 
     // Replays: the same notification again starts nothing; a redelivered chunk.transformed republishes dataset.prepared.
     const again = await runUpload(key, toJsonArray(rows));

@@ -3,7 +3,7 @@ import { RunStatusChanged } from '../../../shared/messages/notifications';
 import { NotifyingRunStore, withNotifications } from '../../../shared/runs/notifying-run-store';
 import type { Run } from '../../../shared/runs/run';
 import { RunConfig } from '../../../shared/config/run-config';
-import { MemoryRunStore } from '../../helpers/orchestration/fakes';
+import { MemoryRunStore, stage0 } from '../../helpers/orchestration/fakes';
 
 
 const newRun = (runId: string): Run => ({
@@ -15,7 +15,7 @@ const newRun = (runId: string): Run => ({
   source: { bucket: 'datasets', key: 'datasets/a.jsonl' },
   config: RunConfig.parse({}),
   artifactsPrefix: `s3://artifacts/runs/${runId}/`,
-  stages: {},
+  stages: [],
 });
 
 describe('NotifyingRunStore', () => {
@@ -30,7 +30,7 @@ describe('NotifyingRunStore', () => {
   it('publishes one valid notification per status change, in order, and none for updates', async () => {
     const { store, sent } = given();
     await store.create(newRun('r1'), { type: 'run.created' });
-    await store.transition('r1', 'requested', 'preparing', { chunksTotal: 2 }, { type: 'ingest.planned' });
+    await store.transition('r1', 'requested', 'preparing', { stages: stage0('r1', { chunks: 2 }) }, { type: 'ingest.planned' });
     await store.update('r1', 'preparing', { warnings: ['w'] });
     await store.transition('r1', ['preparing', 'splitting'], 'splitting', {}, { type: 'chunks.done' });
     await store.transition('r1', 'splitting', 'failed', { failure: { stage: 'split', reason: 'too few records', at: '2025-06-01T10:00:00.000Z' } }, { type: 'split.failed' });

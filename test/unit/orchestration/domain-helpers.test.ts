@@ -2,17 +2,17 @@ import { findPrices, PRICES } from '../../../shared/catalog/prices';
 import { backoffSeconds, sqsDelay } from '../../../shared/orchestration/backoff';
 import { budgetProblem, estimateCost } from '../../../shared/orchestration/cost';
 import { ArtifactError, finalLoss, parseMetricsCsv, readJobMetrics } from '../../../shared/artifacts';
-import { jobName, parseJobName, parseThroughputName, runIdNameProblem, throughputName } from '../../../shared/orchestration/naming';
+import { jobName, runIdNameProblem, runIdOfJobName } from '../../../shared/orchestration/naming';
 import { ProvisioningConfig } from '../../../shared/config/run-config';
 import { MemoryObjects } from '../../helpers/orchestration/fakes';
 
 describe('naming', () => {
-  it('derives job names from run, stage and attempt, and recovers them', () => {
+  it('derives job names from run, stage and attempt, and recovers the run from them', () => {
     const name = jobName({ runId: 'r-20260101-abc', stage: 1, attempt: 2 });
     expect(name).toBe('btp-r-20260101-abc-s1-a2');
-    expect(parseJobName(name)).toEqual({ runId: 'r-20260101-abc', stage: 1, attempt: 2 });
-    expect(parseJobName('someone-elses-job')).toBeUndefined();
-    expect(parseThroughputName(throughputName('abc', 0))).toEqual({ runId: 'abc', stage: 0 });
+    expect(runIdOfJobName(name)).toBe('r-20260101-abc');
+    expect(runIdOfJobName(jobName({ runId: 'r-1', stage: 0, part: 3, attempt: 2 }))).toBe('r-1');
+    expect(runIdOfJobName('someone-elses-job')).toBeUndefined();
   });
   it('refuses run ids that cannot name Bedrock resources', () => {
     expect(runIdNameProblem('0f8fad5b-d9cb-469f-a165-70867728950e')).toBeUndefined();
@@ -70,15 +70,15 @@ describe('cost estimate', () => {
 describe('metrics files', () => {
   it('reads the documented layout, in the job\'s own folder', async () => {
     const objects = new MemoryObjects();
-    const out = 'runs/r1/output/model-customization-job-abcdefabcdef';
+    const out = 'runs/r1/stages/0/output/model-customization-job-abcdefabcdef';
     objects.put('b', `${out}/training_artifacts/step_wise_training_metrics.csv`, 'step_number,epoch_number,training_loss,perplexity\n0,0,2.5,12.1\n1,0,1.25,3.4\n');
     objects.put('b', `${out}/validation_artifacts/post_fine_tuning_validation/validation_metrics.csv`, 'step_number,epoch_number,validation_loss,perplexity\n1,0,1.5,4.4\n');
-    objects.put('b', 'runs/r1/output/model-customization-job-000000000000/training_artifacts/step_wise_training_metrics.csv', 'step_number,epoch_number,training_loss\n0,0,9\n');
-    const m = await readJobMetrics((k) => objects.getText('b', k), 'runs/r1/output/', 'arn:aws:bedrock:us-east-1:000000000000:model-customization-job/amazon.titan-text-lite-v1:0:4k/abcdefabcdef');
+    objects.put('b', 'runs/r1/stages/0/output/model-customization-job-000000000000/training_artifacts/step_wise_training_metrics.csv', 'step_number,epoch_number,training_loss\n0,0,9\n');
+    const m = await readJobMetrics((k) => objects.getText('b', k), 'runs/r1/stages/0/output/', 'arn:aws:bedrock:us-east-1:000000000000:model-customization-job/amazon.titan-text-lite-v1:0:4k/abcdefabcdef');
     expect(m.training?.points).toEqual([{ step: 0, epoch: 0, loss: 2.5 }, { step: 1, epoch: 0, loss: 1.25 }]);
     expect(finalLoss(m.training)).toBe(1.25);
     expect(finalLoss(m.validation)).toBe(1.5);
-    expect(await readJobMetrics((k) => objects.getText('b', k), 'runs/r1/output/', 'arn:aws:bedrock:us-east-1:000000000000:model-customization-job/x/none')).toEqual({});
+    expect(await readJobMetrics((k) => objects.getText('b', k), 'runs/r1/stages/0/output/', 'arn:aws:bedrock:us-east-1:000000000000:model-customization-job/x/none')).toEqual({});
   });
   it('finds the columns by name, with or without perplexity, and names the key and line of a bad file', () => {
     expect(parseMetricsCsv('step_number,epoch_number,training_loss\r\n1,0,1.62\r\n2,0,1.34\r\n', 'training', 'k').at(-1)).toEqual({ step: 2, epoch: 0, loss: 1.34 });

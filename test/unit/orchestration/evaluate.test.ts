@@ -11,13 +11,14 @@ import { makeRun, makeWorld, putPrepared } from '../../helpers/orchestration/fak
 
 const RUN = 'run-eval';
 const SAMPLES_KEY = `runs/${RUN}/evaluation/samples.jsonl`;
-const prepared = { kind: 'prepared', manifestKey: `runs/${RUN}/manifest.json`, stage: 0 } as const;
+const prepared = { kind: 'prepared', manifestKey: `runs/${RUN}/stages/0/manifest.json`, stage: 0 } as const;
 
 /** A prepared run with `test` held-out records, as the split leaves it. */
 function given(config: RunConfigInput = {}, test = 8) {
   const w = makeWorld();
   const run = makeRun(RUN, config);
-  run.counts!.test = test;
+  run.stages[0]!.prepare.counts!.test = test;
+  run.stages[0]!.prepare.split!.test.records = test;
   w.runs.items.set(RUN, run);
   putPrepared(w.objects, RUN, { test });
   return w;
@@ -49,7 +50,7 @@ describe('provision hands an in-service model to evaluate', () => {
     // then the run is evaluating, and one evaluation.requested went to the evaluate queue
     const r = await run(w);
     expect(r.status).toBe('evaluating');
-    expect(r.stages.evaluate).toMatchObject({ status: 'pending', inputs: { testKey: `runs/${RUN}/prepared/test.jsonl`, samples: 5 } });
+    expect(r.evaluation).toMatchObject({ status: 'pending', plan: { testKey: `runs/${RUN}/stages/0/prepared/test.jsonl`, samples: 5 } });
     const [request, ...more] = w.take('evaluation.requested');
     expect(more).toEqual([]);
     expect(request).toMatchObject({ queueUrl: 'q://evaluate', message: { runId: RUN, payload: { provisionedModelArn: pt.arn, retry: 0 } } });
@@ -91,9 +92,9 @@ describe('evaluate', () => {
     // and the run succeeded through evaluating, with the samples recorded
     const r = await run(w);
     expect(r.status).toBe('succeeded');
-    expect(r.evaluation).toEqual({ samplesKey: SAMPLES_KEY, samples: 3, failed: 0 });
+    expect(r.evaluation?.result).toEqual({ samplesKey: SAMPLES_KEY, samples: 3, failed: 0 });
     expect((r.warnings ?? []).filter((x) => x.startsWith('evaluation'))).toEqual([]);
-    expect(r.stages.evaluate).toMatchObject({ status: 'done', attempts: 1, outputs: { samplesKey: SAMPLES_KEY, samples: 3, failed: 0 } });
+    expect(r.evaluation).toMatchObject({ status: 'done', attempts: 1, result: { samplesKey: SAMPLES_KEY, samples: 3, failed: 0 } });
     expect(transitions(w).slice(-2)).toEqual(['provisioning->evaluating', 'evaluating->succeeded']);
   });
 
@@ -116,7 +117,7 @@ describe('evaluate', () => {
     expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('partial');
     const r = await run(w);
     expect(r.status).toBe('succeeded');
-    expect(r.evaluation).toMatchObject({ samplesKey: SAMPLES_KEY, samples: 0, failed: 5, warning: expect.stringMatching(/could not answer 5 of 5 .*AccessDeniedException/) });
+    expect(r.evaluation?.result).toMatchObject({ samplesKey: SAMPLES_KEY, samples: 0, failed: 5, warning: expect.stringMatching(/could not answer 5 of 5 .*AccessDeniedException/) });
     expect(r.warnings).toContainEqual(expect.stringMatching(/^evaluation: .*not authorized/));
     // access denied holds for every prompt: the model was asked once
     expect(w.bedrock.calls.filter((c) => c === 'invokeText')).toHaveLength(1);
@@ -128,7 +129,7 @@ describe('evaluate', () => {
     const pt = await toInService(w);
     w.bedrock.failNext.invokeText = [new BedrockCallError('validation', 'ValidationException', 'Input is too long')];
     expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('partial');
-    expect((await run(w)).evaluation).toMatchObject({ samples: 4, failed: 1 });
+    expect((await run(w)).evaluation?.result).toMatchObject({ samples: 4, failed: 1 });
     expect(sampleLines(w)[0]).toMatchObject({ index: 0, error: 'ValidationException: Input is too long' });
     expect(sampleLines(w)[1]).toHaveProperty('modelOutput');
   });
@@ -144,7 +145,7 @@ describe('evaluate', () => {
     expect(again!.message.payload).toEqual({ provisionedModelArn: pt.arn, retry: 1 });
     expect(again!.delaySeconds).toBeGreaterThan(0);
     expect(await evaluateModel(RUN, pt.arn, w.deps, { retry: 1 })).toBe('evaluated');
-    expect((await run(w)).evaluation).toMatchObject({ samples: 5, failed: 0 });
+    expect((await run(w)).evaluation?.result).toMatchObject({ samples: 5, failed: 0 });
   });
 
   it('gives up after maxThrottleRetries with a warning instead of stranding the run', async () => {
@@ -152,7 +153,7 @@ describe('evaluate', () => {
     const pt = await toInService(w);
     w.bedrock.failNext.invokeText = [new BedrockCallError('throttled', 'ThrottlingException', 'slow down')];
     expect(await evaluateModel(RUN, pt.arn, w.deps, { retry: w.deps.settings.maxThrottleRetries })).toBe('partial');
-    expect(await run(w)).toMatchObject({ status: 'succeeded', evaluation: { samples: 0, failed: 5, warning: expect.stringMatching(/still throttled/) } });
+    expect(await run(w)).toMatchObject({ status: 'succeeded', evaluation: { result: { samples: 0, failed: 5, warning: expect.stringMatching(/still throttled/) } } });
   });
 
   it('lets a transient error return the message to the queue', async () => {
@@ -191,10 +192,12 @@ describe('test prompts', () => {
 
   it('evaluates the last stage of a chained run on that stage\'s test set', () => {
     const r = makeRun(RUN, { stages: [{}, { dataset: { key: 'datasets/ft.jsonl' } }] });
-    r.stageIndex = 1;
-    r.stages['prepare-1'] = { status: 'done', attempts: 1, outputs: { test: { key: `runs/${RUN}/stages/1/prepared/test.jsonl`, records: 2 } } };
+    const stage0 = r.stages[0]!;
+    const file = (set: string) => ({ key: `runs/${RUN}/stages/1/prepared/${set}.jsonl`, records: set === 'test' ? 2 : 10 });
+    const split = { startedAt: r.createdAt, manifestKey: `runs/${RUN}/stages/1/manifest.json`, train: file('train'), validation: file('validation'), test: file('test'), rejects: file('rejects') };
+    r.stages = [stage0, { prepare: { status: 'done', split }, jobs: [] }];
     expect(evaluationPlan(r)).toEqual({ testKey: `runs/${RUN}/stages/1/prepared/test.jsonl`, samples: 2 });
-    r.stageIndex = 0;
+    r.stages = [stage0];
     expect(evaluationPlan(r)).toBeUndefined(); // makeRun's counts: no test records in stage 0
   });
 });

@@ -5,9 +5,10 @@ import { expireThroughput, pollThroughput, provisionExistingModel, provisionMode
 import { sweep } from '../../../services/sweeper/sweeper';
 import type { RunConfigInput } from '../../../shared/config/run-config';
 import { makeRun, makeWorld, putPrepared } from '../../helpers/orchestration/fakes';
+import { currentJob, runCostEstimateUsd, runMetrics } from '../../../shared/runs/record';
 
 const RUN = 'run-0001';
-const prepared = { kind: 'prepared', manifestKey: `runs/${RUN}/manifest.json`, stage: 0 } as const;
+const prepared = { kind: 'prepared', manifestKey: `runs/${RUN}/stages/0/manifest.json`, stage: 0 } as const;
 
 function given(config: RunConfigInput = {}, data: Parameters<typeof putPrepared>[2] = {}) {
   const world = makeWorld();
@@ -30,14 +31,16 @@ describe('a fine-tuning run, submit to succeeded', () => {
     expect(job.request).toMatchObject({
       clientRequestToken: `btp-${RUN}-s0-a1`,
       baseModelIdentifier: 'amazon.titan-text-lite-v1:0:4k',
-      trainingS3Uri: `s3://artifacts/runs/${RUN}/prepared/train.jsonl`,
-      validationS3Uri: `s3://artifacts/runs/${RUN}/prepared/validation.jsonl`,
-      outputS3Uri: `s3://artifacts/runs/${RUN}/output/`,
+      trainingS3Uri: `s3://artifacts/runs/${RUN}/stages/0/prepared/train.jsonl`,
+      validationS3Uri: `s3://artifacts/runs/${RUN}/stages/0/prepared/validation.jsonl`,
+      outputS3Uri: `s3://artifacts/runs/${RUN}/stages/0/output/`,
     });
     let run = await status(w);
-    expect(run).toMatchObject({ status: 'training', jobArn: job.jobArn, jobName: job.jobName });
-    expect(run.costEstimateUsd).toBeGreaterThan(0);
-    expect(run.stages.submit!.outputs!.costEstimate).toMatchObject({ unknown: ['throughput'] });
+    expect(run.status).toBe('training');
+    expect(currentJob(run)).toMatchObject({ status: 'running', attempt: 1, jobArn: job.jobArn, jobStatus: 'InProgress' });
+    expect(job.jobName).toBe(`btp-${RUN}-s0-a1`);
+    expect(runCostEstimateUsd(run)).toBeGreaterThan(0);
+    expect(currentJob(run)!.preflight!.costEstimate).toMatchObject({ unknown: ['throughput'] });
     // the redelivery re-sent job.submitted, as the monitor had not polled yet; the monitor drops the copy
     expect(w.take('job.submitted')).toHaveLength(2);
 
@@ -54,13 +57,14 @@ describe('a fine-tuning run, submit to succeeded', () => {
     // when the job completes and Bedrock's event arrives (twice)
     const done = w.bedrock.complete(job.jobName);
     const jobId = job.jobArn.split('/').at(-1);
-    w.objects.put('artifacts', `runs/${RUN}/output/model-customization-job-${jobId}/training_artifacts/step_wise_training_metrics.csv`, 'step_number,epoch_number,training_loss,perplexity\n0,0,2.1,8.1\n1,0,1.234,3.43\n');
-    w.objects.put('artifacts', `runs/${RUN}/output/model-customization-job-${jobId}/validation_artifacts/post_fine_tuning_validation/validation_metrics.csv`, 'step_number,epoch_number,validation_loss,perplexity\n1,0,1.456,4.28\n');
+    w.objects.put('artifacts', `runs/${RUN}/stages/0/output/model-customization-job-${jobId}/training_artifacts/step_wise_training_metrics.csv`, 'step_number,epoch_number,training_loss,perplexity\n0,0,2.1,8.1\n1,0,1.234,3.43\n');
+    w.objects.put('artifacts', `runs/${RUN}/stages/0/output/model-customization-job-${jobId}/validation_artifacts/post_fine_tuning_validation/validation_metrics.csv`, 'step_number,epoch_number,validation_loss,perplexity\n1,0,1.456,4.28\n');
     const event = { kind: 'event' as const, jobName: job.jobName, jobArn: job.jobArn, jobStatus: 'Completed' };
     expect(await observeJob(event, w.deps)).toBe('completed');
     expect(await observeJob(event, w.deps)).toBe('stale');
     run = await status(w);
-    expect(run).toMatchObject({ status: 'provisioning', modelArn: done.outputModelArn, metrics: { trainingLoss: 1.234, validationLoss: 1.456 } });
+    expect(run).toMatchObject({ status: 'provisioning', modelArn: done.outputModelArn });
+    expect(runMetrics(run)).toEqual({ trainingLoss: 1.234, validationLoss: 1.456 });
     const [ready] = w.take('model.ready');
 
     // then provision buys one throughput, with a time to live, however often model.ready arrives
@@ -101,7 +105,8 @@ describe('a fine-tuning run, submit to succeeded', () => {
     await submitJob(RUN, prepared, w.deps);
     const job = w.bedrock.complete(`btp-${RUN}-s0-a1`);
     expect(await observeJob({ kind: 'poll', runId: RUN, jobArn: job.jobArn, attempt: 1, poll: 1 }, w.deps)).toBe('completed');
-    expect(await status(w)).toMatchObject({ status: 'succeeded', metrics: { trainingLoss: 1.5, validationLoss: 1.7 } });
+    expect(await status(w)).toMatchObject({ status: 'succeeded' });
+    expect(runMetrics(await status(w))).toEqual({ trainingLoss: 1.5, validationLoss: 1.7 });
     expect(w.take('model.ready')).toHaveLength(0);
   });
 
@@ -206,7 +211,7 @@ describe('the batch-size trap', () => {
     expect(await observeJob({ kind: 'event', jobName: first.jobName, jobArn: first.jobArn, jobStatus: 'Failed' }, w.deps)).toBe('remediating');
     const run = await status(w);
     expect(run.status).toBe('submitting');
-    expect(run.stages.train).toMatchObject({ attempts: 2, inputs: { hyperParameters: { batchSize: '2' } }, outputs: { remediation: { from: '8', to: '2' } } });
+    expect(currentJob(run)).toMatchObject({ attempt: 2, hyperParameters: { batchSize: '2' }, remediation: { from: '8', to: '2' } });
     const [req] = w.take('job.requested');
     expect(await submitJob(RUN, { kind: 'requested', ...(req!.message.payload as { stage: number; reason: 'remediation'; retry: number }) }, w.deps)).toBe('submitted');
     const second = w.bedrock.jobs.get(`btp-${RUN}-s0-a2`)!;
@@ -316,7 +321,8 @@ describe('control messages', () => {
     expect((await status(w)).status).toBe('failed');
     expect(await resumeRun(RUN, { fromStage: 'train', hyperParameters: { epochCount: '2' } }, w.deps)).toBe('submitted');
     const run = await status(w);
-    expect(run).toMatchObject({ status: 'training', jobName: `btp-${RUN}-s0-a2` });
+    expect(run.status).toBe('training');
+    expect(currentJob(run)).toMatchObject({ attempt: 2, jobArn: w.bedrock.jobs.get(`btp-${RUN}-s0-a2`)!.jobArn });
     expect(run.failure).toBeUndefined();
     expect(w.bedrock.jobs.get(`btp-${RUN}-s0-a2`)!.request.hyperParameters).toMatchObject({ epochCount: '2', batchSize: '1' });
     expect(await resumeRun(RUN, { fromStage: 'train' }, w.deps)).toBe('not-failed');

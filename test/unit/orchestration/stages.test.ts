@@ -1,6 +1,8 @@
 import { resolveRunConfig, stageConfig, stageCount } from '../../../shared/config/run-config';
-import { jobName, parseJobName, stageKey } from '../../../shared/orchestration/naming';
-import { nextStep, planParts, stageArtifactKeys, stageSource } from '../../../shared/orchestration/stages';
+import { jobName } from '../../../shared/orchestration/naming';
+import { stageKeys } from '../../../shared/runs/keys';
+import { currentPart, currentStage, withJob, withPrepare } from '../../../shared/runs/record';
+import { nextStep, planParts, stageSource } from '../../../shared/runs/stages';
 
 const twoStage = () =>
   resolveRunConfig({
@@ -70,21 +72,28 @@ describe('chained runs: stage and part planning', () => {
     expect(() => resolveRunConfig({ stages: [{ split: { train: -1 } }] })).toThrow(/"stages",\s*0,\s*"split",\s*"train"/);
   });
 
-  it('keeps stage 0 at today\'s artifact paths and puts later stages under stages/<n>/', () => {
-    expect(stageArtifactKeys('r-1', 0).prepared('train')).toBe('runs/r-1/prepared/train.jsonl');
-    expect(stageArtifactKeys('r-1', 1).prepared('train')).toBe('runs/r-1/stages/1/prepared/train.jsonl');
-    expect(stageArtifactKeys('r-1', 1).manifest).toBe('runs/r-1/stages/1/manifest.json');
+  it('puts every stage\'s artifacts under stages/<n>/', () => {
+    expect(stageKeys('r-1', 0).prepared('train')).toBe('runs/r-1/stages/0/prepared/train.jsonl');
+    expect(stageKeys('r-1', 1).prepared('train')).toBe('runs/r-1/stages/1/prepared/train.jsonl');
+    expect(stageKeys('r-1', 1).manifest).toBe('runs/r-1/stages/1/manifest.json');
+    expect(stageKeys('r-1', 0).output).toBe('runs/r-1/stages/0/output/');
+  });
+
+  it('derives the current stage and part from the records: the last stage started, its last job', () => {
+    let run = { stages: withPrepare({ stages: [] }, 0, { status: 'running' }) };
+    expect([currentStage(run), currentPart(run)]).toEqual([0, 0]);
+    run = { stages: withJob(run, 0, 0, { status: 'done' }) };
+    run = { stages: withJob(run, 0, 1, { status: 'pending' }) };
+    expect([currentStage(run), currentPart(run)]).toEqual([0, 1]);
+    run = { stages: withPrepare(run, 1, { status: 'pending' }) };
+    expect([currentStage(run), currentPart(run)]).toEqual([1, 0]);
+    expect(() => withJob(run, 1, 1, { status: 'pending' })).toThrow(/part 1 cannot be recorded yet/);
+    expect(currentStage({ stages: [] })).toBe(0); // a run made by model.provision
   });
 
   it('names each sequential job by run, stage, part and attempt, and single-stage jobs as before', () => {
     expect(jobName({ runId: 'r-1', stage: 0, attempt: 1 })).toBe('btp-r-1-s0-a1');
     expect(jobName({ runId: 'r-1', stage: 0, attempt: 1, part: 0 })).toBe('btp-r-1-s0-a1');
     expect(jobName({ runId: 'r-1', stage: 0, attempt: 2, part: 3 })).toBe('btp-r-1-s0p3-a2');
-    expect(parseJobName('btp-r-1-s0p3-a2')).toEqual({ runId: 'r-1', stage: 0, part: 3, attempt: 2 });
-    expect(parseJobName('btp-r-1-s1-a1')).toEqual({ runId: 'r-1', stage: 1, attempt: 1 });
-    expect(stageKey('train', 0)).toBe('train');
-    expect(stageKey('train', 0, 2)).toBe('train.2');
-    expect(stageKey('prepare', 1)).toBe('prepare-1');
-    expect(stageKey('submit', 1, 1)).toBe('submit-1.1');
   });
 });

@@ -2,6 +2,7 @@ import { countsBalance } from '../../../shared/prep/counts';
 import { describeWithData, JAWIKI } from '../../helpers/prep/fixtures';
 import { runPipeline } from '../../helpers/prep/pipeline';
 import { readFileSync } from 'node:fs';
+import { runCounts } from '../../../shared/runs/record';
 
 /**
  * Given Japanese Wikipedia text in the `corpus` profile folder, when it is prepared for continued pre-training, then
@@ -17,7 +18,7 @@ describeWithData(JAWIKI)('continued pre-training on jawiki_corpus', () => {
     });
     expect(r.run?.status).toBe('submitting');
     expect(r.run!.config.training.customizationType).toBe('CONTINUED_PRE_TRAINING');
-    const c = r.run!.counts!;
+    const c = runCounts(r.run!)!;
     expect(countsBalance(c)).toBe(true);
     expect(c.input).toBeGreaterThan(docs.length); // documents became several records each
     const all = '\u0000' + docs.join('\u0000') + '\u0000';

@@ -2,6 +2,7 @@ import type { ChunkPlan } from '../../../shared/messages/pipeline';
 import { countsBalance } from '../../../shared/prep/counts';
 import { DOLLY, describeWithData, gzip, readJsonl, toDelimited, toJsonArray, toJsonl, toParquet, withBom, type Row } from '../../helpers/prep/fixtures';
 import { runPipeline, type PipelineResult } from '../../helpers/prep/pipeline';
+import { currentPrepare, runCounts } from '../../../shared/runs/record';
 
 /**
  * Given databricks-dolly-15k-ja in every form users upload it in, when each is prepared with the default recipe,
@@ -21,10 +22,10 @@ describeWithData(DOLLY)('databricks-dolly-15k-ja in every format gives the same 
   });
 
   it('is one chunk with fanOut 1; by default, a file this size is cut for fan-out into chunks of at least 8 MiB', async () => {
-    expect(reference.run!.chunksTotal).toBe(1);
+    expect(currentPrepare(reference.run!)?.plan?.chunks).toBe(1);
     const byDefault = await runPipeline(toJsonl(rows), 'datasets/dolly/default.jsonl');
-    expect(byDefault.run!.chunksTotal).toBe(2); // 16.2 MB
-    expect(byDefault.run!.counts).toEqual(reference.run!.counts);
+    expect(currentPrepare(byDefault.run!)?.plan?.chunks).toBe(2); // 16.2 MB
+    expect(runCounts(byDefault.run!)).toEqual(runCounts(reference.run!));
     expect(sets(byDefault)).toEqual(sets(reference));
     // Cut by byte ranges without ingest reading it: the second chunk counted its lines from its start, and split put
     // them back in the file's numbering, so every reject line names the same line as in one chunk.
@@ -32,7 +33,7 @@ describeWithData(DOLLY)('databricks-dolly-15k-ja in every format gives the same 
     expect(plans.map((c) => c.relativeLines)).toEqual([true, true]);
     expect(rejectsByLine(byDefault)).toEqual(rejectsByLine(reference));
     // A gzip chunk would be read from the start of the file: gzip input is cut only by chunkBytes.
-    expect((await runPipeline(gzip(toJsonl(rows)), 'datasets/dolly/default.jsonl.gz')).run!.chunksTotal).toBe(1);
+    expect(currentPrepare((await runPipeline(gzip(toJsonl(rows)), 'datasets/dolly/default.jsonl.gz')).run!)?.plan?.chunks).toBe(1);
   });
 
   it('knows the data: 15,015 records, 4,598 with an input, three with characters outside the BMP', () => {
@@ -44,7 +45,7 @@ describeWithData(DOLLY)('databricks-dolly-15k-ja in every format gives the same 
   it('prepares the seed recipe: 10,000 / 1,000 / 50, disjoint, every record within 1,500 code points, counts that add up', () => {
     const run = reference.run!;
     expect(run.status).toBe('submitting');
-    const c = run.counts!;
+    const c = runCounts(run)!;
     expect(c.input).toBe(15_015);
     expect(countsBalance(c)).toBe(true);
     expect([c.train, c.validation, c.test]).toEqual([10_000, 1_000, 50]);
@@ -80,7 +81,7 @@ describeWithData(DOLLY)('databricks-dolly-15k-ja in every format gives the same 
   it.each(variants)('%s: the same eligible set and the same split', async (_name, key, make) => {
     const r = await runPipeline(make(), key);
     expect(r.run?.status).toBe('submitting');
-    expect(r.run!.counts).toEqual(reference.run!.counts);
+    expect(runCounts(r.run!)).toEqual(runCounts(reference.run!));
     expect(sets(r)).toEqual(sets(reference));
     if (/\.jsonl(\.gz)?$/.test(key)) expect(rejectsByLine(r)).toEqual(rejectsByLine(reference));
   });
@@ -92,22 +93,22 @@ describeWithData(DOLLY)('databricks-dolly-15k-ja in every format gives the same 
     ['gzip JSON Lines', 'datasets/dolly/c.jsonl.gz', () => gzip(toJsonl(rows))],
   ] as Array<[string, string, () => string | Buffer]>)('%s cut into many chunks gives the same split as one chunk', async (_n, key, make) => {
     const r = await runPipeline(make(), key, { prep: { chunkBytes: 700_000 } });
-    expect(r.run!.chunksTotal).toBeGreaterThan(15);
-    expect(r.run!.counts).toEqual(reference.run!.counts);
+    expect(currentPrepare(r.run!)?.plan?.chunks).toBeGreaterThan(15);
+    expect(runCounts(r.run!)).toEqual(runCounts(reference.run!));
     expect(sets(r)).toEqual(sets(reference));
     if (key.endsWith('.jsonl')) expect(rejectsByLine(r)).toEqual(rejectsByLine(reference));
   });
 
   it('JSON Lines cut by ranges and transformed first to last, as one warm environment does, names the same lines', async () => {
     const r = await runPipeline(toJsonl(rows), 'datasets/dolly/f.jsonl', { prep: { chunkBytes: 700_000 } }, undefined, 'forward');
-    expect(r.run!.counts).toEqual(reference.run!.counts);
+    expect(runCounts(r.run!)).toEqual(runCounts(reference.run!));
     expect(sets(r)).toEqual(sets(reference));
     expect(rejectsByLine(r)).toEqual(rejectsByLine(reference));
   });
 
   it('Parquet cut into row-group chunks gives the same split', async () => {
     const r = await runPipeline(toParquet(rows, 1000), 'datasets/dolly/rg.parquet', { prep: { chunkBytes: 1 } });
-    expect(r.run!.chunksTotal).toBe(16);
+    expect(currentPrepare(r.run!)?.plan?.chunks).toBe(16);
     expect(sets(r)).toEqual(sets(reference));
   });
 

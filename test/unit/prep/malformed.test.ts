@@ -3,6 +3,7 @@ import { BAD_JSON_LINES, dollyRecord as rec, gzip, shiftJis, toDelimited, utf16l
 import { runPipeline } from '../../helpers/prep/pipeline';
 import { SplitManifest } from '../../../shared/artifacts';
 import { lengthBins } from '../../../shared/prep/stats';
+import { currentPrepare, runCounts } from '../../../shared/runs/record';
 
 const jsonl = (lines: string[]) => lines.join('\n') + '\n';
 
@@ -54,7 +55,7 @@ describe('JSON Lines cut by ranges is checked by each transform', () => {
     body[at] = 0xff;
     const r = await runPipeline(body, 'datasets/late.jsonl', { prep: { chunkBytes: 10_000 } });
     expect(r.ingest.outcome).toBe('planned'); // ingest read only the head, which is fine
-    expect(r.run!.chunksTotal).toBeGreaterThan(5);
+    expect(currentPrepare(r.run!)?.plan?.chunks).toBeGreaterThan(5);
     expect(r.run?.status).toBe('failed');
     expect(r.run?.failure).toMatchObject({ stage: 'transform', location: { file: 's3://datasets-bucket/datasets/late.jsonl', line: 1500 } });
     expect(r.run?.failure?.reason).toMatch(/not valid UTF-8: invalid byte sequence \(ff .*\) at line 1500, byte offset \d+/);
@@ -70,8 +71,8 @@ describe('a foreign encoding named in the configuration is converted', () => {
     const body = encode(jsonl(Array.from({ length: 30 }, (_, i) => JSON.stringify(rec(i)))));
     const r = await runPipeline(body, 'datasets/enc.jsonl', { prep: { encoding, chunkBytes: 200 }, split: { train: 20, validation: 5, test: 5 } });
     expect(r.run?.status).toBe('submitting');
-    expect(r.run!.chunksTotal).toBeGreaterThan(3);
-    expect(r.run!.counts).toMatchObject({ input: 30, kept: 30, train: 20, validation: 5, test: 5 });
+    expect(currentPrepare(r.run!)?.plan?.chunks).toBeGreaterThan(3);
+    expect(runCounts(r.run!)).toMatchObject({ input: 30, kept: 30, train: 20, validation: 5, test: 5 });
     expect(r.prepared('train').join('\n')).toContain('答え');
   });
 });
@@ -79,7 +80,7 @@ describe('a foreign encoding named in the configuration is converted', () => {
 describe('bad records are rejected one by one with their reason and line; the counts still add up', () => {
   it('JSON Lines', async () => {
     const r = await runPipeline(jsonl([...BAD_JSON_LINES]), 'datasets/bad.jsonl', { split: { train: 1, validation: 1, test: 0 } });
-    const c = r.run!.counts!;
+    const c = runCounts(r.run!)!;
     expect(countsBalance(c)).toBe(true);
     expect(c).toMatchObject({ input: 8, kept: 2, rejected: 4, filtered: 2 });
     expect(c.byReason).toEqual({
@@ -115,11 +116,11 @@ describe('bad records are rejected one by one with their reason and line; the co
     const lines = Array.from({ length: 60 }, (_, i) => (i % 7 === 3 ? bad[i % bad.length]! : JSON.stringify(rec(i % 9))));
     const config = { split: { train: 3, validation: 1, test: 0 } };
     const one = await runPipeline(jsonl(lines), 'datasets/r.jsonl', { ...config, prep: { fanOut: 1 } });
-    expect(one.run!.chunksTotal).toBe(1);
+    expect(currentPrepare(one.run!)?.plan?.chunks).toBe(1);
     for (const order of ['reverse', 'forward'] as const) {
       const many = await runPipeline(jsonl(lines), 'datasets/r.jsonl', { ...config, prep: { chunkBytes: 400 } }, undefined, order);
-      expect(many.run!.chunksTotal).toBeGreaterThan(8);
-      expect(many.run!.counts).toEqual(one.run!.counts);
+      expect(currentPrepare(many.run!)?.plan?.chunks).toBeGreaterThan(8);
+      expect(runCounts(many.run!)).toEqual(runCounts(one.run!));
       const byLine = (r: typeof one) => r.rejects().sort((a, b) => Number(a.line) - Number(b.line));
       expect(byLine(many)).toEqual(byLine(one));
     }
@@ -131,7 +132,7 @@ describe('bad records are rejected one by one with their reason and line; the co
   it('CSV rows with the wrong number of fields', async () => {
     const csv = toDelimited([rec(1), rec(2)] as never) + 'only,three,fields\n' + toDelimited([rec(3)] as never).split('\n')[1] + '\n';
     const r = await runPipeline(csv, 'datasets/bad.csv', { split: { train: 2, validation: 1, test: 0 } });
-    expect(r.run!.counts).toMatchObject({ input: 4, kept: 3, rejected: 1, byReason: { 'rejected:bad_row': 1 } });
+    expect(runCounts(r.run!)).toMatchObject({ input: 4, kept: 3, rejected: 1, byReason: { 'rejected:bad_row': 1 } });
     expect(r.rejects()[0]).toMatchObject({ line: 4, detail: '3 fields where the header has 4' });
   });
 
@@ -139,9 +140,9 @@ describe('bad records are rejected one by one with their reason and line; the co
     const lines = Array.from({ length: 40 }, (_, i) => JSON.stringify(rec(i % 10, { index: String(i) })));
     const one = await runPipeline(jsonl(lines), 'datasets/d.jsonl', { split: { train: 6, validation: 2, test: 2 } });
     const many = await runPipeline(jsonl(lines), 'datasets/d.jsonl', { prep: { chunkBytes: 300 }, split: { train: 6, validation: 2, test: 2 } });
-    expect(many.run!.chunksTotal).toBeGreaterThan(5);
+    expect(currentPrepare(many.run!)?.plan?.chunks).toBeGreaterThan(5);
     for (const r of [one, many]) {
-      expect(r.run!.counts).toMatchObject({ input: 40, kept: 10, filtered: 30, byReason: { 'filtered:duplicate': 30 } });
+      expect(runCounts(r.run!)).toMatchObject({ input: 40, kept: 10, filtered: 30, byReason: { 'filtered:duplicate': 30 } });
       expect(r.rejects()).toHaveLength(30);
     }
     expect(many.prepared('train')).toEqual(one.prepared('train'));
@@ -154,7 +155,7 @@ describe('bad records are rejected one by one with their reason and line; the co
     // none left to find, and the outcome is the same.
     const forward = await runPipeline(jsonl(lines), 'datasets/d.jsonl', { prep: { chunkBytes: 300 }, split: { train: 6, validation: 2, test: 2 } }, undefined, 'forward');
     expect(forward.manifest().input.duplicatesAcrossChunks).toBe(0);
-    expect(forward.run!.counts).toEqual(many.run!.counts);
+    expect(runCounts(forward.run!)).toEqual(runCounts(many.run!));
     expect(byLine(forward)).toEqual(byLine(one));
     for (const set of ['train', 'validation', 'test'] as const) expect(forward.prepared(set)).toEqual(one.prepared(set));
   });
@@ -174,7 +175,7 @@ describe('Parquet columns that are not text', () => {
       }),
     );
     const r = await runPipeline(buf, 'datasets/n.parquet', { split: { train: 2, validation: 1, test: 0 } });
-    expect(r.run!.counts).toMatchObject({ input: 3, kept: 3, train: 2, validation: 1 });
+    expect(runCounts(r.run!)).toMatchObject({ input: 3, kept: 3, train: 2, validation: 1 });
     expect(r.manifest().byCategory.eligible).toEqual({ x: 2, y: 1 });
   });
 });
@@ -183,14 +184,14 @@ describe('fewer eligible records than asked', () => {
   const body = jsonl(Array.from({ length: 100 }, (_, i) => JSON.stringify(rec(i))));
   it('shrinks every set by one ratio and records a warning (the default)', async () => {
     const r = await runPipeline(body, 'datasets/few.jsonl');
-    expect(r.run!.counts).toMatchObject({ train: 90, validation: 9, test: 0 });
+    expect(runCounts(r.run!)).toMatchObject({ train: 90, validation: 9, test: 0 });
     expect(r.run!.warnings!.join()).toMatch(/only 100 eligible records for 10000 training \+ 1000 validation \+ 50 test.*shrunk/);
     expect(r.manifest().warnings).toEqual(r.run!.warnings);
   });
   it('fails the run when the configuration says so', async () => {
     const r = await runPipeline(body, 'datasets/few.jsonl', { split: { whenShort: 'fail' } });
     expect(r.run).toMatchObject({ status: 'failed', failure: { stage: 'split', reason: expect.stringMatching(/only 100 eligible/) } });
-    expect(countsBalance(r.run!.counts!)).toBe(true);
+    expect(countsBalance(runCounts(r.run!)!)).toBe(true);
   });
 });
 
@@ -199,7 +200,7 @@ describe('the manifest carries the length histogram the report draws', () => {
     const lines = Array.from({ length: 60 }, (_, i) => JSON.stringify(rec(i, { output: '答'.repeat((i * 7) % 130) + '𠮷' })));
     const r = await runPipeline(jsonl(lines), 'datasets/h.jsonl', { prep: { filters: { maxChars: 100 }, chunkBytes: 800 }, split: { train: 30, validation: 10, test: 5 } });
     const h = r.manifest().lengthHistogram;
-    const dropped = r.run!.counts!.byReason['filtered:too_long_chars']!;
+    const dropped = runCounts(r.run!)!.byReason['filtered:too_long_chars']!;
     expect(dropped).toBeGreaterThan(0);
     const prepared = ['train', 'validation', 'test'].flatMap((s) => r.prepared(s as 'train')).map((l) => JSON.parse(l) as { prompt: string; completion: string });
     expect(h.bins).toEqual(lengthBins(prepared.map((p) => [...(p.prompt + p.completion)].length), 100, dropped));

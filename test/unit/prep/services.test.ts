@@ -9,6 +9,7 @@ import { transformChunk, type TransformDeps } from '../../../services/transform/
 import { splitOnChunk, type SplitDeps } from '../../../services/split/split';
 import { PROFILES, runIdFor } from '../../../shared/prep/run-setup';
 import { MemoryObjects, MemoryRunStore, memoryPublish, QUEUE_URLS } from '../../helpers/prep/memory';
+import { currentPrepare, runCounts } from '../../../shared/runs/record';
 
 const B = 'datasets-bucket';
 const body = Array.from({ length: 50 }, (_, i) => JSON.stringify({ instruction: `q${i}`, input: '', output: `a${i}`, category: i % 2 ? 'x' : 'y' })).join('\n');
@@ -110,11 +111,13 @@ describe('ingest is idempotent on the object and its configuration', () => {
     objects.put(B, 'datasets/a.jsonl', body);
     const crashing = { ...ingestDeps, send: buildSend(async () => { throw new Error('SQS down'); }, QUEUE_URLS) };
     await expect(ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, crashing)).rejects.toThrow('SQS down');
-    expect([...runs.runs.values()][0]).toMatchObject({ status: 'preparing', chunksTotal: 1 });
+    const planned = [...runs.runs.values()][0]!;
+    expect(planned.status).toBe('preparing');
+    expect(currentPrepare(planned)?.plan?.chunks).toBe(1);
     expect(on('q://transform')).toHaveLength(0);
     await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, ingestDeps);
     expect(on('q://transform')).toHaveLength(1);
-    expect([...runs.runs.values()][0]!.stages.prepare?.outputs).toMatchObject({ chunksQueued: true });
+    expect(currentPrepare([...runs.runs.values()][0]!)?.chunksQueued).toBe(true);
     expect(await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, ingestDeps)).toMatchObject({ outcome: 'replayed' });
     expect(on('q://transform')).toHaveLength(1);
   });
@@ -168,10 +171,10 @@ describe('transform and split under redelivery', () => {
     for (const d of done.slice(1)) results.push(await splitOnChunk(d, s.splitDeps));
     expect(results.every((r) => r.outcome === 'prepared' && r.republished)).toBe(true);
     const prepared = s.on('q://submit').map((m) => parseMessage(DatasetPrepared, m.message));
-    expect(new Set(prepared.map((p) => p.payload.manifestKey))).toEqual(new Set([`runs/${s.runId}/manifest.json`]));
+    expect(new Set(prepared.map((p) => p.payload.manifestKey))).toEqual(new Set([`runs/${s.runId}/stages/0/manifest.json`]));
     expect(s.runs.events.filter((e) => e.to === 'splitting')).toHaveLength(1);
     const run = await s.runs.get(s.runId);
-    expect(run!.counts).toMatchObject({ input: 50, kept: 50, train: 30, validation: 10, test: 5 });
+    expect(runCounts(run!)).toMatchObject({ input: 50, kept: 50, train: 30, validation: 10, test: 5 });
     expect(s.figures).toEqual([['RecordsPrepared', 45]]); // counted by the one split, not by the redeliveries
   });
 
@@ -195,7 +198,7 @@ describe('transform and split under redelivery', () => {
     expect(await splitOnChunk(d, s.splitDeps, { attempt: 2 })).toMatchObject({ outcome: 'prepared' });
     expect((await s.runs.get(s.runId))!.status).toBe('submitting');
     for (const set of ['train', 'validation', 'test']) {
-      const key = `runs/${s.runId}/prepared/${set}.jsonl`;
+      const key = `runs/${s.runId}/stages/0/prepared/${set}.jsonl`;
       expect(s.objects.text('artifacts', key)).toBe(normal.objects.text('artifacts', key));
     }
   });

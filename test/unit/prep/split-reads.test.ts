@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { ArtifactStore } from '../../../shared/prep/ports';
 import { splitRun } from '../../../shared/prep/write-sets';
 import { ARTIFACTS, runPipeline, type PipelineResult } from '../../helpers/prep/pipeline';
+import { stageKeys } from '../../../shared/runs/keys';
 
 const rec = (i: number) => ({ instruction: `質問${i}`, input: '', output: `答え${i}`, category: 'open_qa' });
 const body = Array.from({ length: 60 }, (_, i) => JSON.stringify(rec(i % 40))).join('\n') + '\n';
@@ -32,13 +33,13 @@ describe("split reads each chunk's files one ahead", () => {
   });
 
   it('asks for the next file before the one it works on is read to its end, and writes the same split', async () => {
-    const chunks = await r.runs.listChunks(r.run!.runId);
+    const chunks = await r.runs.listChunks(r.run!.runId, 0);
     expect(chunks.length).toBeGreaterThan(3);
-    const written = (set: string) => r.objects.text(ARTIFACTS, `runs/${r.run!.runId}/prepared/${set}.jsonl`);
+    const written = (set: string) => r.objects.text(ARTIFACTS, `runs/${r.run!.runId}/stages/0/prepared/${set}.jsonl`);
     const before = ['train', 'validation', 'test'].map(written);
-    r.objects.objects.delete(`${ARTIFACTS}/runs/${r.run!.runId}/prepared/train.jsonl`);
+    r.objects.objects.delete(`${ARTIFACTS}/runs/${r.run!.runId}/stages/0/prepared/train.jsonl`);
     const { store, log } = watched(r);
-    const again = await splitRun({ runId: r.run!.runId, source: r.run!.source, config: r.run!.config, chunks, store });
+    const again = await splitRun({ runId: r.run!.runId, keys: stageKeys(r.run!.runId, 0), source: r.run!.source, config: r.run!.config, chunks, store });
     expect(again.ok).toBe(true);
     const sorted = [...chunks].sort((a, b) => a.index - b.index);
     for (let j = 0; j + 1 < sorted.length; j++) {
@@ -49,13 +50,13 @@ describe("split reads each chunk's files one ahead", () => {
   });
 
   it('a split that stops on an error ends the read it had started ahead', async () => {
-    const chunks = (await r.runs.listChunks(r.run!.runId)).sort((a, b) => a.index - b.index);
+    const chunks = (await r.runs.listChunks(r.run!.runId, 0)).sort((a, b) => a.index - b.index);
     // The first chunk's kept.jsonl loses its lines: split notices it has fewer lines than meta.jsonl and stops.
     const saved = r.objects.get(ARTIFACTS, chunks[0]!.keptKey)!;
     r.objects.put(ARTIFACTS, chunks[0]!.keptKey, '');
     try {
       const { store, streams } = watched(r);
-      await expect(splitRun({ runId: r.run!.runId, source: r.run!.source, config: r.run!.config, chunks, store })).rejects.toThrow(/has 0 lines where/);
+      await expect(splitRun({ runId: r.run!.runId, keys: stageKeys(r.run!.runId, 0), source: r.run!.source, config: r.run!.config, chunks, store })).rejects.toThrow(/has 0 lines where/);
       const ahead = streams.get(chunks[1]!.rejectsKey)!;
       expect(ahead).toBeDefined();
       await new Promise((resolve) => setImmediate(resolve));
@@ -83,13 +84,13 @@ describe('how split writes the sets', () => {
         return base.write(key, type, opts);
       },
     };
-    const out = await splitRun({ runId: r.run!.runId, source: r.run!.source, config: r.run!.config, chunks, store });
+    const out = await splitRun({ runId: r.run!.runId, keys: stageKeys(r.run!.runId, 0), source: r.run!.source, config: r.run!.config, chunks, store });
     return { out, asked };
   };
-  const prepared = (set: string) => r.objects.text(ARTIFACTS, `runs/${r.run!.runId}/prepared/${set}.jsonl`);
+  const prepared = (set: string) => r.objects.text(ARTIFACTS, `runs/${r.run!.runId}/stages/0/prepared/${set}.jsonl`);
 
   it('announces each set\'s exact length, worked out from the metadata before a record is read', async () => {
-    const { out, asked } = await splitNoting(await r.runs.listChunks(r.run!.runId));
+    const { out, asked } = await splitNoting(await r.runs.listChunks(r.run!.runId, 0));
     expect(out.ok).toBe(true);
     for (const set of ['train', 'validation', 'test']) {
       expect(asked.get(`${set}.jsonl`)).toEqual({ size: Buffer.byteLength(prepared(set)) });
@@ -99,7 +100,7 @@ describe('how split writes the sets', () => {
   });
 
   it('writes the same sets in parts from metadata written before lengths were noted', async () => {
-    const chunks = await r.runs.listChunks(r.run!.runId);
+    const chunks = await r.runs.listChunks(r.run!.runId, 0);
     const before = ['train', 'validation', 'test'].map(prepared);
     const saved = chunks.map((c) => r.objects.text(ARTIFACTS, c.metaKey));
     try {

@@ -35,7 +35,7 @@ describe('buildReport', () => {
   });
 
   it('takes the counts from the manifest when the run has none', () => {
-    const { markdown } = buildReport(reportInputs(fixture, { run: finishedRun({ config: fixture.run.config, counts: undefined }) }));
+    const { markdown } = buildReport(reportInputs(fixture, { run: finishedRun({ config: fixture.run.config }) }));
     expect(markdown).toContain('| kept by filters | 60 | 83.3% |');
   });
 
@@ -48,7 +48,7 @@ describe('buildReport', () => {
   });
 
   it('reports a run that has only just started, saying what is not there yet', () => {
-    const run = finishedRun({ status: 'preparing', counts: undefined, costEstimateUsd: undefined, jobArn: undefined, modelArn: undefined, metrics: undefined });
+    const run = finishedRun({ status: 'preparing', stages: [{ prepare: { status: 'running' }, jobs: [] }], modelArn: undefined });
     const { html, markdown } = buildReport({ run, generatedAt: '2025-06-01T12:00:00.000Z' });
     expect(chartsOf(html)).toEqual([]);
     expect(html).toContain('No record counts yet');
@@ -82,13 +82,13 @@ describe('a chained run', () => {
     });
     const run = finishedRun({
       config,
-      counts: fixture.run.counts,
-      stages: {
-        train: { status: 'done', attempts: 1, outputs: { modelArn: 'arn:cpt-a', trainingLoss: 2.5 } },
-        'train.1': { status: 'done', attempts: 1, outputs: { modelArn: 'arn:cpt-b', trainingLoss: 2.1 } },
-        'prepare-1': { status: 'done', attempts: 1, outputs: { counts: { input: 15015, kept: 14598, filtered: 417, rejected: 0, byReason: {}, train: 400, validation: 40, test: 10 } } },
-        'train-1': { status: 'done', attempts: 1, outputs: { modelArn: 'arn:ft', trainingLoss: 0.61 } },
-      },
+      stages: [
+        { prepare: fixture.run.stages[0]!.prepare, jobs: [{ status: 'done', attempt: 1, modelArn: 'arn:cpt-a', trainingLoss: 2.5 }, { status: 'done', attempt: 1, modelArn: 'arn:cpt-b', trainingLoss: 2.1 }] },
+        {
+          prepare: { status: 'done', counts: { input: 15015, kept: 14598, filtered: 417, rejected: 0, byReason: {}, train: 400, validation: 40, test: 10 } },
+          jobs: [{ status: 'done', attempt: 1, modelArn: 'arn:ft', trainingLoss: 0.61 }],
+        },
+      ],
     });
     const { html, markdown } = buildReport({ ...reportInputs(fixture), run });
     expect(html).toContain('<h2>Stages</h2>');

@@ -3,6 +3,7 @@ import { resolveRunConfig } from '../../../shared/config/run-config';
 import type { ReportInputs } from '../../../shared/report/inputs';
 import type { Run } from '../../../shared/runs/run';
 import { ARTIFACTS, runPipeline } from '../../helpers/prep/pipeline';
+import { stage0 } from '../../helpers/orchestration/fakes';
 
 /**
  * A finished run as the report sees it, its data prepared by the real steps (ingest, transform, split, in memory)
@@ -32,8 +33,11 @@ export interface ReportFixture {
 export async function reportFixture(): Promise<ReportFixture> {
   const r = await runPipeline(input, 'datasets/dolly-ja.jsonl', RUN_CONFIG);
   const prepared = r.run!;
-  const manifestText = r.objects.text(ARTIFACTS, `runs/${prepared.runId}/manifest.json`);
-  return { run: finishedRun({ counts: prepared.counts, config: prepared.config }), manifestText, manifest: SplitManifest.parse(JSON.parse(manifestText)) };
+  const manifestText = r.objects.text(ARTIFACTS, `runs/${prepared.runId}/stages/0/manifest.json`);
+  // The finished run's stage 0: the data preparation as the pipeline recorded it, then the job.
+  const [stage] = finishedRun().stages;
+  const run = finishedRun({ config: prepared.config, stages: [{ prepare: prepared.stages[0]!.prepare, jobs: stage!.jobs }] });
+  return { run, manifestText, manifest: SplitManifest.parse(JSON.parse(manifestText)) };
 }
 
 /** A finished run: counts and config come from the fixture's prepared data. */
@@ -46,11 +50,17 @@ export const finishedRun = (over: Partial<Run> = {}): Run => ({
   source: { bucket: 'btp-datasets', key: 'datasets/dolly-ja.jsonl' },
   config: resolveRunConfig(RUN_CONFIG),
   artifactsPrefix: 's3://btp-artifacts/runs/run-report-1/',
-  stages: {},
-  costEstimateUsd: 3.456,
-  jobArn: 'arn:aws:bedrock:us-east-1:000000000000:model-customization-job/amazon.titan-text-lite-v1:0:4k/abc123def456',
+  stages: stage0('run-report-1', {
+    costEstimateUsd: 3.456,
+    job: {
+      status: 'done',
+      jobArn: 'arn:aws:bedrock:us-east-1:000000000000:model-customization-job/amazon.titan-text-lite-v1:0:4k/abc123def456',
+      modelArn: 'arn:aws:bedrock:us-east-1:000000000000:custom-model/amazon.titan-text-lite-v1:0:4k/m1',
+      trainingLoss: 0.61,
+      validationLoss: 0.74,
+    },
+  }),
   modelArn: 'arn:aws:bedrock:us-east-1:000000000000:custom-model/amazon.titan-text-lite-v1:0:4k/m1',
-  metrics: { trainingLoss: 0.61, validationLoss: 0.74 },
   ...over,
 });
 

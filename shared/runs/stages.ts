@@ -1,21 +1,11 @@
 import { stageCount, type RunConfig } from '../config/run-config';
 import type { S3ObjectRef } from '../messages/pipeline';
-import { artifactKeys } from '../prep/write-sets';
-import type { Run, RunCounts } from '../runs/run';
-import { stageKey } from './naming';
+import type { Run, RunCounts } from './run';
 
 /**
- * Planning of chained runs (config `stages`): which stage and part of a run is current, where each stage's data and
- * artifacts are, and what follows a finished job. A run without `stages` is stage 0 with one part, at today's paths.
+ * Planning of chained runs (config `stages`): where each stage's data is and what follows a finished job. A run
+ * without `stages` is stage 0 with one part.
  */
-
-/** Stage 0's artifacts stay at `runs/<runId>/`; stage n's live under `runs/<runId>/stages/<n>/`. */
-export const stageArtifactBase = (runId: string, stage: number): string => (stage === 0 ? runId : `${runId}/stages/${stage}`);
-export const stageArtifactKeys = (runId: string, stage: number) => artifactKeys(stageArtifactBase(runId, stage));
-
-/** The run's current stage and part (absent on single-stage runs: 0 and 0). */
-export const currentStage = (run: Pick<Run, 'stageIndex'>): number => run.stageIndex ?? 0;
-export const currentPart = (run: Pick<Run, 'partIndex'>): number => run.partIndex ?? 0;
 
 /** The object stage `n` prepares: the run's source for stage 0, the stage's `dataset` (in the source's bucket by default) after. */
 export function stageSource(run: Pick<Run, 'source' | 'config'>, stage: number): S3ObjectRef {
@@ -51,17 +41,6 @@ export function planParts(records: number, maxRecordsPerJob?: number): PartPlan[
   return parts;
 }
 
-/** One part's training data as recorded by the split (in the stage's `prepare` record, `outputs.parts`). */
-export interface RecordedPart {
-  part: number;
-  manifestKey: string;
-  trainKey: string;
-  records: number;
-}
-
-export const recordedParts = (run: Pick<Run, 'stages'>, stage: number): RecordedPart[] =>
-  (run.stages?.[stageKey('prepare', stage)]?.outputs?.parts as RecordedPart[] | undefined) ?? [];
-
 /** What follows a completed job: the stage's next part, the next stage, or the end (the final model). */
 export type NextStep = { kind: 'part'; stage: number; part: number } | { kind: 'stage'; stage: number } | { kind: 'final' };
 
@@ -76,7 +55,7 @@ export interface StageSummary {
   stage: number;
   customizationType: string;
   source: S3ObjectRef;
-  /** Its data preparation's counts (stage 0's are the run's), once prepared. */
+  /** Its data preparation's counts, once prepared. */
   counts?: RunCounts;
   /** The models its jobs made, in order (one per sequential part). */
   models: string[];
@@ -86,24 +65,20 @@ export interface StageSummary {
 }
 
 /** A chained run's stages as summaries, in order; empty for a run of one stage. */
-export function describeStages(run: Pick<Run, 'source' | 'config' | 'counts' | 'stages'>): StageSummary[] {
+export function describeStages(run: Pick<Run, 'source' | 'config' | 'stages'>): StageSummary[] {
   const stages = run.config.stages ?? [];
   if (stages.length < 2) return [];
   return stages.map((stage, n) => {
-    const train = stageKey('train', n);
-    const jobs = Object.entries(run.stages ?? {})
-      .filter(([key]) => key === train || key.startsWith(`${train}.`))
-      .map(([, record]) => record.outputs ?? {});
+    const jobs = run.stages[n]?.jobs ?? [];
     const last = jobs.at(-1);
-    const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
     return {
       stage: n,
       customizationType: stage.customizationType ?? run.config.training.customizationType,
       source: stageSource(run, n),
-      counts: n === 0 ? run.counts : (run.stages?.[stageKey('prepare', n)]?.outputs?.counts as RunCounts | undefined),
-      models: jobs.map((o) => o.modelArn).filter((arn): arn is string => typeof arn === 'string'),
-      trainingLoss: num(last?.trainingLoss),
-      validationLoss: num(last?.validationLoss),
+      counts: run.stages[n]?.prepare.counts,
+      models: jobs.map((j) => j.modelArn).filter((arn): arn is string => arn !== undefined),
+      trainingLoss: last?.trainingLoss,
+      validationLoss: last?.validationLoss,
     };
   });
 }

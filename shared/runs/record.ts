@@ -1,0 +1,98 @@
+import type { JobRecord, PrepareRecord, Run, RunCounts, RunFailure, StageState } from './run';
+import type { RunStatus } from './status';
+import type { RunStore } from './store';
+
+/**
+ * Reading and updating the run's records (run.ts). The current stage is the last one started and its current part
+ * the last job in it, so neither is stored; a run made by `model.provision` has no stages and is at stage 0.
+ */
+
+export const currentStage = (run: Pick<Run, 'stages'>): number => Math.max(0, run.stages.length - 1);
+export const currentPart = (run: Pick<Run, 'stages'>): number => Math.max(0, (run.stages.at(-1)?.jobs.length ?? 1) - 1);
+
+/** The current stage's data preparation record, if the stage has started. */
+export const currentPrepare = (run: Pick<Run, 'stages'>): PrepareRecord | undefined => run.stages.at(-1)?.prepare;
+
+/** The current job's record: the current stage's last job, once one is recorded. */
+export const currentJob = (run: Pick<Run, 'stages'>): JobRecord | undefined => run.stages.at(-1)?.jobs.at(-1);
+
+/** Every job of the run, earliest first, with its stage and part. */
+export const allJobs = (run: Pick<Run, 'stages'>): Array<JobRecord & { stage: number; part: number }> =>
+  run.stages.flatMap((s, stage) => s.jobs.map((job, part) => ({ ...job, stage, part })));
+
+/** The run's latest job submitted to Bedrock (a job record with an ARN), with its stage and part. */
+export const lastSubmittedJob = (run: Pick<Run, 'stages'>) => allJobs(run).findLast((j) => j.jobArn !== undefined);
+
+/** The run's data preparation counts: its first stage's (what the report draws and notifications carry). */
+export const runCounts = (run: Pick<Run, 'stages'>): RunCounts | undefined => run.stages[0]?.prepare.counts;
+
+/** The run's final losses: its last finished job's. */
+export function runMetrics(run: Pick<Run, 'stages'>): { trainingLoss?: number; validationLoss?: number } | undefined {
+  const last = allJobs(run).filter((j) => j.status === 'done').at(-1);
+  if (!last || (last.trainingLoss === undefined && last.validationLoss === undefined)) return undefined;
+  return { ...(last.trainingLoss !== undefined ? { trainingLoss: last.trainingLoss } : {}), ...(last.validationLoss !== undefined ? { validationLoss: last.validationLoss } : {}) };
+}
+
+/** The cost estimate of the run's latest preflight. */
+export const runCostEstimateUsd = (run: Pick<Run, 'stages'>): number | undefined =>
+  allJobs(run).filter((j) => j.preflight).at(-1)?.preflight?.costEstimate.totalUsd;
+
+/** The run's stages with stage `n`'s prepare record patched (a stage not started yet is started). */
+export function withPrepare(run: Pick<Run, 'stages'>, n: number, patch: Partial<PrepareRecord>): StageState[] {
+  const stages = [...run.stages];
+  const prev = stages[n] ?? { prepare: { status: 'pending' as const }, jobs: [] };
+  stages[n] = { ...prev, prepare: { ...prev.prepare, ...patch } };
+  return stages;
+}
+
+/** The run's stages with the job of stage `n`, part `part` patched (a job not recorded yet is recorded, attempt 1). */
+export function withJob(run: Pick<Run, 'stages'>, n: number, part: number, patch: Partial<JobRecord>): StageState[] {
+  const stages = [...run.stages];
+  const stage = stages[n] ?? { prepare: { status: 'pending' as const }, jobs: [] };
+  const jobs = [...stage.jobs];
+  if (part > jobs.length) throw new Error(`stage ${n} has ${jobs.length} job(s): part ${part} cannot be recorded yet`);
+  jobs[part] = { status: 'pending', attempt: 1, ...jobs[part], ...patch };
+  stages[n] = { ...stage, jobs };
+  return stages;
+}
+
+/** A job record's fields that belong to one attempt, cleared when a new attempt (a remediation, a resume) starts. */
+export const CLEARED_ATTEMPT = {
+  startedAt: undefined,
+  endedAt: undefined,
+  preflight: undefined,
+  queued: undefined,
+  jobArn: undefined,
+  jobStatus: undefined,
+  lastPoll: undefined,
+  overdue: undefined,
+  remediation: undefined,
+} as const;
+
+/** The current job's stages patched. */
+export const withCurrentJob = (run: Pick<Run, 'stages'>, patch: Partial<JobRecord>): StageState[] =>
+  withJob(run, currentStage(run), currentPart(run), patch);
+
+/** The training data of a stage's sequential jobs, as the split recorded them (empty: one job on the whole set). */
+export const recordedParts = (run: Pick<Run, 'stages'>, stage: number) => run.stages[stage]?.prepare.split?.parts ?? [];
+
+/** Which of the run's current records a failure marks failed. */
+export type FailedRecord = 'prepare' | 'job' | 'provision';
+
+/** Fails the run with a clear reason; `undefined` when it had already left `from` (a duplicate delivery). */
+export function failRun(
+  runs: RunStore,
+  run: Run,
+  from: RunStatus | readonly RunStatus[],
+  failure: { stage: string; reason: string; record?: FailedRecord; location?: RunFailure['location'] },
+  now: Date,
+  detail: Record<string, unknown> = {},
+): Promise<Run | undefined> {
+  const at = now.toISOString();
+  const patch: Partial<Run> = { failure: { stage: failure.stage, reason: failure.reason, ...(failure.location ? { location: failure.location } : {}), at } };
+  const ended = { status: 'failed' as const, endedAt: at };
+  if (failure.record === 'prepare') patch.stages = withPrepare(run, currentStage(run), ended);
+  if (failure.record === 'job') patch.stages = withCurrentJob(run, ended);
+  if (failure.record === 'provision' && run.provision) patch.provision = { ...run.provision, ...ended };
+  return runs.transition(run.runId, from, 'failed', patch, { type: `${failure.stage}.failed`, detail: { reason: failure.reason, ...detail } });
+}
