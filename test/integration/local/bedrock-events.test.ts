@@ -22,8 +22,8 @@ describe('the Bedrock emulator in the local stack', () => {
         roleArn: stack.functionEnv('submit').BTP_BEDROCK_ROLE_ARN,
         baseModelIdentifier: 'amazon.titan-text-lite-v1:0:4k',
         customizationType: 'FINE_TUNING',
-        trainingDataConfig: { s3Uri: `s3://${bucket}/runs/r1/prepared/train.jsonl` },
-        outputDataConfig: { s3Uri: `s3://${bucket}/runs/r1/output/` },
+        trainingDataConfig: { s3Uri: `s3://${bucket}/runs/r1/stages/0/prepared/train.jsonl` },
+        outputDataConfig: { s3Uri: `s3://${bucket}/runs/r1/stages/0/output/` },
         hyperParameters: { epochCount: '1', batchSize: '1', learningRate: '0.00001' },
       }),
     );
