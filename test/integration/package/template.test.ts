@@ -222,7 +222,7 @@ describe('the template rules catch', () => {
       'ReportIamRoleLambdaExecution: s3:GetObject on arn:aws:s3:::${DatasetsBucket}/datasets/*',
       'ReportIamRoleLambdaExecution: s3:PutObject on arn:aws:s3:::${DatasetsBucket}/datasets/*',
       'BedrockCustomizationRole: s3:GetObject on arn:aws:s3:::${ArtifactsBucket}/runs/*',
-      'BedrockCustomizationRole: cannot read arn:aws:s3:::${ArtifactsBucket}/runs/*/prepared/*',
+      'BedrockCustomizationRole: cannot read arn:aws:s3:::${ArtifactsBucket}/runs/*/stages/*/prepared/*',
     ]);
   });
 
