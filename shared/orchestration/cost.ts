@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { findPrices, type ModelPrices, type Price } from '../catalog/prices';
 import type { ProvisioningConfig } from '../config/run-config';
 

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ChunkResult, Run, RunEvent } from './run';
 import { canTransition, type RunStatus } from './status';
 import type { RunStore, WriteOptions } from './store';

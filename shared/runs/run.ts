@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RunConfig } from '../config/run-config';
 import { S3ObjectRef } from '../messages/pipeline';
 import { CostEstimate } from '../orchestration/cost';
