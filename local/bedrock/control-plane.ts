@@ -19,7 +19,7 @@ export const TIMINGS: Timings = {
   trainingTokensPerHour: 2_000_000,
   minTrainingMs: 30 * 60_000,
   /**
-   * A batch size with no token limit fails this far into training, at most (api §8.1).
+   * A batch size with no token limit fails this far into training, at most (docs/bedrock-api.md §8.1).
    * https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-prepare.html
    */
   batchTrapFailAfterMs: 60 * 60_000,
@@ -150,7 +150,7 @@ export class ControlPlane {
       .done();
     if (body.validationDataConfig !== undefined) new Checker(body).required('validationDataConfig.validators').done();
 
-    // A replayed token returns the original job and creates nothing (api §5: "ignores the request, but does not
+    // A replayed token returns the original job and creates nothing (docs/bedrock-api.md §5: "ignores the request, but does not
     // return an error"). A replay with a different body also gets the original: the documented wording.
     // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateModelCustomizationJob.html
     const token = body.clientRequestToken as string | undefined;
@@ -161,7 +161,7 @@ export class ControlPlane {
     if (pending) return pending;
 
     const identifier = body.baseModelIdentifier as string;
-    // A custom model (ARN or name, api §12) can be customized further: continued pre-training, then fine-tuning on
+    // A custom model (ARN or name, docs/bedrock-api.md §12) can be customized further: continued pre-training, then fine-tuning on
     // its output. The job inherits the foundation model's limits and reports the custom model as its base.
     // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonbedrock.html
     const sourceModel = this.findModel(identifier);
@@ -186,7 +186,7 @@ export class ControlPlane {
     const hp = checkHyperParameters(spec, given);
     if (!hp.ok) throw validation(hp.errors.join('; '));
 
-    // Job names are unique per account; the refusal's text is the one Apache Airflow's Bedrock operator matches (api §1.3;
+    // Job names are unique per account; the refusal's text is the one Apache Airflow's Bedrock operator matches (docs/bedrock-api.md §1.3;
     // https://github.com/apache/airflow/blob/main/providers/amazon/src/airflow/providers/amazon/aws/operators/bedrock.py).
     const name = body.jobName as string;
     if (this.creatingNames.has(name) || [...this.jobs.values()].some((j) => j.name === name)) throw validation('The provided job name is currently in use.');
@@ -194,7 +194,7 @@ export class ControlPlane {
     if (this.findModel(outputModelName) || [...this.jobs.values()].some((j) => j.outputModelName === outputModelName && j.status === 'InProgress')) {
       throw validation('The provided custom model name is currently in use.');
     }
-    // Concurrent jobs count against an account quota (its default is not published: api §14 item 11;
+    // Concurrent jobs count against an account quota (its default is not published: docs/bedrock-api.md §14 item 11;
     // https://docs.aws.amazon.com/general/latest/gr/bedrock.html).
     const running = this.creatingNames.size + [...this.jobs.values()].filter((j) => j.status === 'InProgress' || j.status === 'Stopping').length;
     if (running >= this.cfg.quotas.concurrentJobs) {
@@ -270,7 +270,7 @@ export class ControlPlane {
   }
 
   /**
-   * Bedrock checks at submission that it can read the data (api §6.4 wording); a missing object reads the same.
+   * Bedrock checks at submission that it can read the data (docs/bedrock-api.md §6.4 wording); a missing object reads the same.
    * https://docs.aws.amazon.com/bedrock/latest/userguide/fine-tuning-troubleshooting.html
    */
   private async checkReadable(uri: string): Promise<void> {
@@ -283,7 +283,7 @@ export class ControlPlane {
   }
 
   /**
-   * Bedrock probes the output location with a write (api §9 `.write_access_check_file.tmp`).
+   * Bedrock probes the output location with a write (docs/bedrock-api.md §9 `.write_access_check_file.tmp`).
    * https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-analyze.html
    */
   private async checkWritable(uri: string): Promise<void> {
@@ -333,7 +333,7 @@ export class ControlPlane {
       this.cfg.schedule(failAfter, () => this.fail(job,
         `Training failed: batchSize ${job.values.batchSize} has no defined token limit for ${job.baseModel.id} ` +
         `(${limit.reason}). The API accepts 1-64, but training cannot run at this batch size. ` +
-        '(Bedrock emulator: this failure is inferred from the documented limits, api §8.1.)'));
+        '(Bedrock emulator: this failure is inferred from the documented limits, docs/bedrock-api.md §8.1.)'));
       return;
     }
     this.cfg.schedule(trainingMs, () => void this.track(this.complete(job, training)));
@@ -485,7 +485,7 @@ export class ControlPlane {
       baseModelArn: this.baseArn(job),
       hyperParameters: job.hyperParameters,
       trainingDataConfig: job.trainingDataConfig,
-      // Required in the response shape even without validators (api §6.3).
+      // Required in the response shape even without validators (docs/bedrock-api.md §6.3).
       // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_GetModelCustomizationJob.html
       validationDataConfig: job.validationDataConfig,
       outputDataConfig: job.outputDataConfig,
@@ -521,7 +521,7 @@ export class ControlPlane {
 
   /**
    * Only an InProgress job can be stopped (model-customization-stop). The error for other states is not
-   * documented; ConflictException is the state error the model lists for this operation (api §4.2, [U]).
+   * documented; ConflictException is the state error the model lists for this operation (docs/bedrock-api.md §4.2, [U]).
    * https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-stop.html
    */
   stopJob(identifier: string): void {
@@ -621,7 +621,7 @@ export class ControlPlane {
     const units = body.modelUnits as number;
     const commitment = body.commitmentDuration as Throughput['commitmentDuration'];
     const all = [...this.throughputs.values()];
-    // Model-unit quotas (api §11.1): https://docs.aws.amazon.com/bedrock/latest/userguide/prov-thru-purchase.html and
+    // Model-unit quotas (docs/bedrock-api.md §11.1): https://docs.aws.amazon.com/bedrock/latest/userguide/prov-thru-purchase.html and
     // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateProvisionedModelThroughput.html
     if (!commitment) {
       const q = this.cfg.quotas;
@@ -705,7 +705,7 @@ export class ControlPlane {
   }
 
   /**
-   * "You can't delete a Provisioned Throughput before the commitment term is over" (api §4.3; error type [U]).
+   * "You can't delete a Provisioned Throughput before the commitment term is over" (docs/bedrock-api.md §4.3; error type [U]).
    * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_DeleteProvisionedModelThroughput.html
    */
   deleteThroughput(identifier: string): void {
@@ -766,7 +766,7 @@ class ListQuery {
   }
 
   /**
-   * The default page size is not documented (api §14 item 10): without maxResults everything comes back.
+   * The default page size is not documented (docs/bedrock-api.md §14 item 10): without maxResults everything comes back.
    * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_ListModelCustomizationJobs.html
    */
   paginate<T>(items: T[], time: (item: T) => Date): { page: T[]; nextToken?: string } {

@@ -25,7 +25,7 @@ const MAX_SAMPLES = 2000;
 
 /**
  * Reads a JSONL dataset from S3 as Bedrock's asynchronous validation does, and returns the first problem in
- * Bedrock's words (api §6.4) where Bedrock's text is known, with the line number added so the message says where.
+ * Bedrock's words (docs/bedrock-api.md §6.4) where Bedrock's text is known, with the line number added so the message says where.
  * Blank lines are skipped: whether Bedrock rejects them is not documented. The file is streamed line by line, so
  * a 1 GB dataset never sits in memory.
  * https://docs.aws.amazon.com/bedrock/latest/userguide/fine-tuning-troubleshooting.html
@@ -110,7 +110,7 @@ function readRecord(format: DataFormat, value: unknown): { input: string; output
 }
 
 /**
- * Nova and Claude rules (api §7.1): messages alternate user/assistant, starting with user and ending with assistant.
+ * Nova and Claude rules (docs/bedrock-api.md §7.1): messages alternate user/assistant, starting with user and ending with assistant.
  * https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-prepare.html
  */
 function readConversation(

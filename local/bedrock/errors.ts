@@ -1,5 +1,5 @@
 /**
- * A Bedrock service error as the restJson1 wire carries it (api §1.1, §1.2).
+ * A Bedrock service error as the restJson1 wire carries it (docs/bedrock-api.md §1.1, §1.2).
  * https://docs.aws.amazon.com/bedrock/latest/APIReference/CommonErrors.html
  */
 export class BedrockError extends Error {

@@ -5,10 +5,10 @@ import { internal, throttled } from './errors';
  * own, clearly labelled defaults for figures AWS does not publish (see DEFAULT_QUOTAS).
  */
 export interface EmulatorQuotas {
-  /** InProgress + Stopping jobs per account. Emulator default: AWS publishes no default (api §14). */
+  /** InProgress + Stopping jobs per account. Emulator default: AWS publishes no default (docs/bedrock-api.md §14). */
   concurrentJobs: number;
   /**
-   * Training records when the catalog has no published maximum (Titan: api §7.2, §14 item 2).
+   * Training records when the catalog has no published maximum (Titan: docs/bedrock-api.md §7.2, §14 item 2).
    * https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-prepare.html
    */
   maxTrainingRecords: number;
@@ -19,7 +19,7 @@ export interface EmulatorQuotas {
   /** Model units per no-commitment Provisioned Throughput (same source). */
   modelUnitsPerNoCommitmentThroughput: number;
   /**
-   * Model units available for commitment purchases; 0 by default (api §11.1).
+   * Model units available for commitment purchases; 0 by default (docs/bedrock-api.md §11.1).
    * https://docs.aws.amazon.com/bedrock/latest/userguide/prov-throughput.html
    */
   commitmentModelUnits: number;

@@ -39,7 +39,7 @@ export interface BedrockEmulatorOptions {
 export const DEFAULT_QUOTAS: EmulatorQuotas = {
   // Emulator default: no published default for concurrent customization jobs was found.
   concurrentJobs: 2,
-  // Emulator defaults for Titan, whose record quotas are account-specific and unpublished (api §7.2, §14 item 2):
+  // Emulator defaults for Titan, whose record quotas are account-specific and unpublished (docs/bedrock-api.md §7.2, §14 item 2):
   // the figures Cohere's table gives, the closest documented sibling.
   // https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-prepare.html
   maxTrainingRecords: 10_000,
@@ -77,7 +77,7 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions): Promis
   };
 
   // Events go out one at a time, in the order the states changed; a failing sink loses the event (best effort,
-  // as EventBridge delivery is, api §10) and says so on stderr rather than stopping the job.
+  // as EventBridge delivery is, docs/bedrock-api.md §10) and says so on stderr rather than stopping the job.
   // https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-eventbridge-how-it-works.html
   let delivery = Promise.resolve();
   const emit = (event: ModelCustomizationJobStateChange) => {

@@ -63,14 +63,14 @@ export function lossCurve(input: CurveInput): Curve {
     steps,
     validation,
     trainingLoss: steps.at(-1)?.loss ?? round(start),
-    // One entry per validator, as GetModelCustomizationJob returns them (api §6.3).
+    // One entry per validator, as GetModelCustomizationJob returns them (docs/bedrock-api.md §6.3).
     // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_GetModelCustomizationJob.html
     validationLosses: Array.from({ length: input.validators }, (_, i) => round(last + i * 0.003)),
   };
 }
 
 /**
- * `step_wise_training_metrics.csv` with the documented columns (api §9).
+ * `step_wise_training_metrics.csv` with the documented columns (docs/bedrock-api.md §9).
  * https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-analyze.html
  */
 export function trainingCsv(curve: Curve): string {
@@ -80,7 +80,7 @@ export function trainingCsv(curve: Curve): string {
 }
 
 /**
- * `validation_metrics.csv` with the documented columns (api §9).
+ * `validation_metrics.csv` with the documented columns (docs/bedrock-api.md §9).
  * https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-analyze.html
  */
 export function validationCsv(curve: Curve): string {

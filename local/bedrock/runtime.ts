@@ -10,7 +10,7 @@ const DEFAULT_MAX_TOKEN_COUNT = 512;
 /**
  * InvokeModel on a Provisioned Throughput. Nothing is generated: the answer is a training completion of the
  * custom model (the one whose prompt matches the input, else one picked by a hash of the input), cut to
- * `maxTokenCount`, in the Titan response shape (api §11.2). An `emulation` member (which the SDK passes through
+ * `maxTokenCount`, in the Titan response shape (docs/bedrock-api.md §11.2). An `emulation` member (which the SDK passes through
  * untouched in the raw body) says so, so no one mistakes it for a model's output.
  * https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-titan-text.html
  */
@@ -34,7 +34,7 @@ export function invokeModel(plane: ControlPlane, modelId: string, body: Buffer):
 }
 
 /**
- * The Titan Text request and response bodies (api §11.2). The "Malformed input request" wording is the text Bedrock
+ * The Titan Text request and response bodies (docs/bedrock-api.md §11.2). The "Malformed input request" wording is the text Bedrock
  * gives for a body the model's schema rejects (https://repost.aws/knowledge-center/bedrock-validation-exception-errors).
  */
 function titanResponse(samples: Array<{ prompt: string; completion: string }>, maxAllowed: number | null, raw: Buffer) {

@@ -7,7 +7,7 @@ import { BedrockError } from './errors';
 export interface EmulatorRequest {
   method: string;
   /**
-   * Path segments, each percent-decoded on its own: an encoded ARN label stays one segment (api §1 "Path labels").
+   * Path segments, each percent-decoded on its own: an encoded ARN label stays one segment (docs/bedrock-api.md §1 "Path labels").
    * https://docs.aws.amazon.com/bedrock/latest/APIReference/welcome.html
    */
   segments: string[];
@@ -34,7 +34,7 @@ const H2_PREFACE_START = Buffer.from('PRI');
 
 /**
  * One port for both protocols the SDKs use: `@aws-sdk/client-bedrock` speaks HTTP/1.1, and
- * `@aws-sdk/client-bedrock-runtime` defaults to HTTP/2 with prior knowledge (h2c) since 3.798 (api §1). A plain
+ * `@aws-sdk/client-bedrock-runtime` defaults to HTTP/2 with prior knowledge (h2c) since 3.798 (docs/bedrock-api.md §1). A plain
  * TCP server reads each connection's first bytes: the HTTP/2 client preface starts `PRI * HTTP/2.0`, which no
  * HTTP/1.1 method does. The bytes are put back and the socket handed to the matching server.
  * https://github.com/aws/aws-sdk-js-v3/issues/7041
@@ -115,7 +115,7 @@ function decodeSegment(segment: string): string {
 }
 
 /**
- * restJson1 error: the type in `x-amzn-errortype` (which the SDK reads first) and `message` in the body (api §1.1).
+ * restJson1 error: the type in `x-amzn-errortype` (which the SDK reads first) and `message` in the body (docs/bedrock-api.md §1.1).
  * https://docs.aws.amazon.com/bedrock/latest/APIReference/CommonErrors.html
  */
 export function errorResponse(err: unknown): EmulatorResponse {

@@ -1,8 +1,8 @@
 import { validation } from './errors';
 
 /**
- * Constraints of the request members the emulator checks, as in the service model (api §3). Patterns are the
- * botocore text; `fullMatch` anchors the whole expression (api §1 "Patterns"). Kept as a table so a pattern that
+ * Constraints of the request members the emulator checks, as in the service model (docs/bedrock-api.md §3). Patterns are the
+ * botocore text; `fullMatch` anchors the whole expression (docs/bedrock-api.md §1 "Patterns"). Kept as a table so a pattern that
  * proves stricter than the live service can be relaxed in one place.
  * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateModelCustomizationJob.html
  */
@@ -32,7 +32,7 @@ export function fullMatch(pattern: string, value: string): boolean {
 
 /**
  * Checks of one request body. Messages follow AWS's usual Coral wording ("Value ... at 'jobName' failed to satisfy
- * constraint: ..."); api §12 notes that wording is not confirmed for Bedrock.
+ * constraint: ..."); docs/bedrock-api.md §12 notes that wording is not confirmed for Bedrock.
  * https://docs.aws.amazon.com/bedrock/latest/APIReference/CommonErrors.html
  */
 export class Checker {

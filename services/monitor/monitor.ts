@@ -45,7 +45,7 @@ export type MonitorOutcome =
   | 'unknown-job';
 
 /**
- * Follows a run's customization job to its end. Bedrock's state-change events (best effort, api §10) and a chain of
+ * Follows a run's customization job to its end. Bedrock's state-change events (best effort, docs/bedrock-api.md §10) and a chain of
  * delayed polls both lead here; either way the job's state is read with GetModelCustomizationJob and acted on once,
  * through a conditional transition of the run. The job is mapped to its run by its name (naming.ts), never by a
  * message id, and to the run's current job by its ARN; a signal about an older attempt of the run is ignored.
@@ -191,7 +191,7 @@ async function requestStage(run: Run, { send }: MonitorDeps): Promise<void> {
   await send(StageRequested, run.runId, { stage: currentStage(run) });
 }
 
-/** Known recoverable failure texts: the per-record token limit at the job's batch size (api §6.4, §8.1). */
+/** Known recoverable failure texts: the per-record token limit at the job's batch size (docs/bedrock-api.md §6.4, §8.1). */
 const TOKEN_LIMIT = /token (?:count|length) (\d+) exceeds (?:total )?limit of (\d+)/i;
 const BATCH_SIZE = /batch ?size/i;
 
@@ -224,7 +224,7 @@ async function failedJob(run: Run, job: JobView, deps: MonitorDeps): Promise<Mon
     await deps.send(JobRequested, run.runId, { stage, reason: 'remediation', retry: 0 });
     return 'remediating';
   }
-  const hint = TOKEN_LIMIT.test(message) || BATCH_SIZE.test(message) ? ' (a batch-size/token-limit failure; reduce batchSize, see api §8.1)' : '';
+  const hint = TOKEN_LIMIT.test(message) || BATCH_SIZE.test(message) ? ' (a batch-size/token-limit failure; reduce batchSize, see docs/bedrock-api.md §8.1)' : '';
   await failRun(runs, { ...run, stages: withCurrentJob(run, { jobStatus: 'Failed' }) }, 'training', { stage: 'train', reason: `training job ${job.jobName} failed: ${message}${hint}`, record: 'job' }, now(), {
     jobArn: job.jobArn,
     failureMessage: message,
@@ -328,7 +328,7 @@ export async function cancelRun(runId: string, reason: string, deps: MonitorDeps
     try {
       await bedrock.stopJob(jobArn);
     } catch (err) {
-      // A job that already ended cannot be stopped (ConflictException, api §4.2); the cancel still holds.
+      // A job that already ended cannot be stopped (ConflictException, docs/bedrock-api.md §4.2); the cancel still holds.
       if (!isBedrockError(err, 'conflict', 'not-found', 'validation')) throw err;
     }
   }

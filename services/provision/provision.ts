@@ -150,7 +150,7 @@ export async function expireThroughput(runId: string, arn: string, deps: Provisi
   const run = await runs.get(runId);
   if (!run) return 'unknown-run';
   if (run.provisionedModelArn !== arn || !run.throughputExpiresAt) return 'already-deleted';
-  // A commitment term cannot be deleted before it ends (api §4.3, §11.1); it never gets a time to live anyway.
+  // A commitment term cannot be deleted before it ends (docs/bedrock-api.md §4.3, §11.1); it never gets a time to live anyway.
   if (run.config.provisioning.commitmentDuration) return 'commitment';
   const remaining = (new Date(run.throughputExpiresAt).getTime() - now().getTime()) / 1000;
   if (!opts.force && run.status !== 'cancelled' && remaining > 0) {

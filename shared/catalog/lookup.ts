@@ -48,7 +48,7 @@ export function tokenLimitFor(model: BaseModel, type: CustomizationType, batchSi
 }
 
 /**
- * Bedrock's failure text for a record over its limit (api §6.4), or undefined when it fits. The input side is
+ * Bedrock's failure text for a record over its limit (docs/bedrock-api.md §6.4), or undefined when it fits. The input side is
  * checked first, then the output side, then the sum, the order the texts are listed in.
  */
 export function tokenLimitViolation(
@@ -76,7 +76,7 @@ export type HyperParameterCheck =
   | { ok: false; errors: string[] };
 
 /**
- * Checks names, types and ranges of a `hyperParameters` map (strings on the wire, api §1) and fills in defaults.
+ * Checks names, types and ranges of a `hyperParameters` map (strings on the wire, docs/bedrock-api.md §1) and fills in defaults.
  * Values are parsed strictly: `"2.5"` is not an int, `"1e-5"` is a float, `" 3"` or `""` is neither.
  */
 export function checkHyperParameters(spec: CustomizationSpec, given: Record<string, string> = {}): HyperParameterCheck {
@@ -115,7 +115,7 @@ function parseHyperParameter(h: HyperParameterSpec, raw: string): number | strin
 }
 
 const CUSTOM_MODEL_ARN = /^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]+:\d{12}:custom-model\/(.+)\/[a-z0-9]{12}$/;
-/** The catalog id of the base model behind a foundation-model id or ARN or a custom-model ARN (api §12 ARN formats). */
+/** The catalog id of the base model behind a foundation-model id or ARN or a custom-model ARN (docs/bedrock-api.md §12 ARN formats). */
 export function baseModelIdOf(identifier: string): string {
   return CUSTOM_MODEL_ARN.exec(identifier)?.[2] ?? FOUNDATION_ARN.exec(identifier)?.[2] ?? identifier;
 }

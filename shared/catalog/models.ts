@@ -1,7 +1,7 @@
 /**
  * The project's single source of facts about Bedrock base models for customization: what each supports, the
  * data format it trains on, its hyperparameters, and its dataset limits. Every figure carries its source: the public
- * AWS page it comes from (`url`) and the section of docs/bedrock-api.md that describes it ("api §N"). Where no page
+ * AWS page it comes from (`url`) and the section of docs/bedrock-api.md that describes it (`ref`). Where no page
  * confirms a figure, or none gives one, the data says so (`confirmed: false`, or `value: null` with a note). Nothing
  * here is invented: defaults used where a figure is unknown belong to the caller (the emulator's options, the
  * preflight's config).
@@ -28,10 +28,10 @@ export type CustomizationType =
   | 'REINFORCEMENT_FINE_TUNING'
   | 'IMPORTED';
 
-/** One JSON object per line; see api §7.1 for each layout. */
+/** One JSON object per line; see docs/bedrock-api.md §7.1 for each layout. */
 export type DataFormat = 'prompt-completion' | 'input' | 'bedrock-conversation-2024' | 'claude-messages';
 
-/** Which response body InvokeModel gives for the family (api §11.2 documents Titan's). */
+/** Which response body InvokeModel gives for the family (docs/bedrock-api.md §11.2 documents Titan's). */
 export type ModelFamily = 'titan-text' | 'cohere-command' | 'meta-llama' | 'amazon-nova' | 'anthropic-claude';
 
 export interface Source {
@@ -82,7 +82,7 @@ export interface CustomizationSpec {
   tokenLimits: TokenLimitRow[];
   /**
    * What happens with a batch size the hyperparameter range accepts but no token-limit row covers. Only set where
-   * docs/bedrock-api.md describes it (api §8.1, the Titan batch-size trap).
+   * docs/bedrock-api.md describes it (docs/bedrock-api.md §8.1, the Titan batch-size trap).
    */
   undefinedBatchSize?: { outcome: 'job-fails-during-training'; source: Source };
   records: {
@@ -114,7 +114,7 @@ export interface BaseModel {
 const GB = 1024 ** 3;
 const MB = 1024 ** 2;
 
-const unknown = <T>(note: string, ref = 'api §7.2, §14', url: string = SOURCES.prepare): Figure<T> => ({
+const unknown = <T>(note: string, ref = 'docs/bedrock-api.md §7.2, §14', url: string = SOURCES.prepare): Figure<T> => ({
   value: null,
   source: { ref, url, confirmed: false, note },
 });
@@ -123,7 +123,7 @@ const figure = <T>(value: T, ref: string, url: string, confirmed = true, note?: 
   source: note === undefined ? { ref, url, confirmed } : { ref, url, confirmed, note },
 });
 
-// ---- hyperparameters (api §8, docs cm-hp-*) ----
+// ---- hyperparameters (docs/bedrock-api.md §8, docs cm-hp-*) ----
 
 /** A hyperparameter's range and default; `ref` is a section of docs/bedrock-api.md and the page it cites. */
 type HpRef = { ref: string; url: string };
@@ -132,16 +132,16 @@ const hp = (name: string, type: 'int' | 'float', min: number, max: number, dflt:
   source: note === undefined ? { ...src, confirmed } : { ...src, confirmed, note },
 });
 
-const TITAN_HP_REF: HpRef = { ref: 'api §8', url: SOURCES.titanHyperParameters };
+const TITAN_HP_REF: HpRef = { ref: 'docs/bedrock-api.md §8', url: SOURCES.titanHyperParameters };
 const titanHyperParameters: HyperParameterSpec[] = [
   hp('epochCount', 'int', 1, 10, 5, TITAN_HP_REF),
   hp('batchSize', 'int', 1, 64, 1, TITAN_HP_REF, true,
-    'The range is documented as 1-64, but token limits are defined only for small batch sizes: see tokenLimits and api §8.1.'),
+    'The range is documented as 1-64, but token limits are defined only for small batch sizes: see tokenLimits and docs/bedrock-api.md §8.1.'),
   hp('learningRate', 'float', 0, 1, 0.00001, TITAN_HP_REF),
   hp('learningRateWarmupSteps', 'int', 0, 250, 5, TITAN_HP_REF),
 ];
 
-const LLAMA2_HP_REF: HpRef = { ref: 'api §8', url: SOURCES.hyperParameters };
+const LLAMA2_HP_REF: HpRef = { ref: 'docs/bedrock-api.md §8', url: SOURCES.hyperParameters };
 const llama2HyperParameters: HyperParameterSpec[] = [
   hp('epochCount', 'int', 1, 10, 5, LLAMA2_HP_REF),
   hp('batchSize', 'int', 1, 1, 1, LLAMA2_HP_REF),
@@ -149,14 +149,14 @@ const llama2HyperParameters: HyperParameterSpec[] = [
 ];
 
 // The Llama 3.1 page gives no types; int/float follow the same names on the Llama 2 page.
-const LLAMA31_HP_REF: HpRef = { ref: 'api §8', url: SOURCES.hyperParameters };
+const LLAMA31_HP_REF: HpRef = { ref: 'docs/bedrock-api.md §8', url: SOURCES.hyperParameters };
 const llama31HyperParameters: HyperParameterSpec[] = [
   hp('epochCount', 'int', 1, 10, 5, LLAMA31_HP_REF, true, 'type not stated on the page; int as for Llama 2'),
   hp('batchSize', 'int', 1, 1, 1, LLAMA31_HP_REF, true, 'type not stated on the page; int as for Llama 2'),
   hp('learningRate', 'float', 0.000005, 0.1, 0.0001, LLAMA31_HP_REF, true, 'type not stated on the page; float as for Llama 2'),
 ];
 
-const COHERE_HP_REF: HpRef = { ref: 'api §8', url: SOURCES.cohereHyperParameters };
+const COHERE_HP_REF: HpRef = { ref: 'docs/bedrock-api.md §8', url: SOURCES.cohereHyperParameters };
 const cohereHyperParameters = (maxBatch: number): HyperParameterSpec[] => [
   hp('epochCount', 'int', 1, 100, 1, COHERE_HP_REF),
   hp('batchSize', 'int', 8, maxBatch, 8, COHERE_HP_REF),
@@ -167,7 +167,7 @@ const cohereHyperParameters = (maxBatch: number): HyperParameterSpec[] => [
   hp('evalPercentage', 'float', 5, 50, 20, COHERE_HP_REF),
 ];
 
-const HAIKU_HP_REF: HpRef = { ref: 'api §8', url: SOURCES.hyperParameters };
+const HAIKU_HP_REF: HpRef = { ref: 'docs/bedrock-api.md §8', url: SOURCES.hyperParameters };
 const NO_TYPE = 'type not stated on the page';
 const haikuHyperParameters: HyperParameterSpec[] = [
   hp('epochCount', 'int', 1, 10, 2, HAIKU_HP_REF, true, NO_TYPE),
@@ -177,28 +177,28 @@ const haikuHyperParameters: HyperParameterSpec[] = [
   hp('earlyStoppingPatience', 'int', 1, 10, 2, HAIKU_HP_REF, true, NO_TYPE),
 ];
 
-// Nova has no batchSize hyperparameter on Bedrock (api §8).
-const NOVA_HP_REF: HpRef = { ref: 'api §8', url: SOURCES.hyperParameters };
+// Nova has no batchSize hyperparameter on Bedrock (docs/bedrock-api.md §8).
+const NOVA_HP_REF: HpRef = { ref: 'docs/bedrock-api.md §8', url: SOURCES.hyperParameters };
 const novaHyperParameters: HyperParameterSpec[] = [
   hp('epochCount', 'int', 1, 5, 2, NOVA_HP_REF),
   hp('learningRate', 'float', 0.000001, 0.0001, 0.00001, NOVA_HP_REF),
   hp('learningRateWarmupSteps', 'int', 0, 100, 10, NOVA_HP_REF),
 ];
 
-// ---- Titan dataset limits (api §7.2) ----
+// ---- Titan dataset limits (docs/bedrock-api.md §7.2) ----
 
-const TITAN_LIMIT_REF = 'api §7.2';
+const TITAN_LIMIT_REF = 'docs/bedrock-api.md §7.2';
 const TITAN_TRAP_SOURCE: Source = {
-  ref: 'api §8.1',
+  ref: 'docs/bedrock-api.md §8.1',
   url: SOURCES.prepare,
   confirmed: false,
   note: 'Inference from a docs inconsistency (batchSize 1-64 accepted, token limits defined only for small batch sizes); no report of the actual failure text was found.',
 };
 const titanRecords = {
-  minTotal: unknown<number>('no Titan record minimum found (api §14 item 2)'),
-  maxTraining: unknown<number>('default quota not published; account-specific (Service Quotas L-3B82104D FT / L-91554672 CPT, api §7.2)', 'api §7.2, §14', SOURCES.quotas),
-  maxValidation: unknown<number>('default quota not published; account-specific (api §7.2)', 'api §7.2, §14', SOURCES.quotas),
-  maxTotal: unknown<number>('"Sum of training and validation records" quota; default value not found (api §14 item 2)', 'api §7.2, §14', SOURCES.quotas),
+  minTotal: unknown<number>('no Titan record minimum found (docs/bedrock-api.md §14 item 2)'),
+  maxTraining: unknown<number>('default quota not published; account-specific (Service Quotas L-3B82104D FT / L-91554672 CPT, docs/bedrock-api.md §7.2)', 'docs/bedrock-api.md §7.2, §14', SOURCES.quotas),
+  maxValidation: unknown<number>('default quota not published; account-specific (docs/bedrock-api.md §7.2)', 'docs/bedrock-api.md §7.2, §14', SOURCES.quotas),
+  maxTotal: unknown<number>('"Sum of training and validation records" quota; default value not found (docs/bedrock-api.md §14 item 2)', 'docs/bedrock-api.md §7.2, §14', SOURCES.quotas),
 };
 const titanFileSize = (type: 'FINE_TUNING' | 'CONTINUED_PRE_TRAINING') => ({
   maxTrainingBytes: figure(type === 'FINE_TUNING' ? 1 * GB : 10 * GB, TITAN_LIMIT_REF, SOURCES.prepare),
@@ -241,7 +241,7 @@ const titan = (rows: (confirmed: boolean, note?: string) => TokenLimitRow[]): Cu
 
 // ---- other families ----
 
-const COHERE_LIMIT_REF = 'api §7.2';
+const COHERE_LIMIT_REF = 'docs/bedrock-api.md §7.2';
 const COHERE_LIMIT_URL = `${SOURCES.prepare}#quotas-cm-cohere-command`;
 const cohere = (maxBatch: number): CustomizationSpec[] => [{
   type: 'FINE_TUNING',
@@ -254,7 +254,7 @@ const cohere = (maxBatch: number): CustomizationSpec[] => [{
     maxValidation: figure(1_000, COHERE_LIMIT_REF, COHERE_LIMIT_URL),
     maxTotal: unknown('not stated separately'),
   },
-  fileSize: { maxTrainingBytes: unknown('not stated (api §7.2)'), maxValidationBytes: unknown('not stated (api §7.2)') },
+  fileSize: { maxTrainingBytes: unknown('not stated (docs/bedrock-api.md §7.2)'), maxValidationBytes: unknown('not stated (docs/bedrock-api.md §7.2)') },
 }];
 
 const llama2: CustomizationSpec[] = [{
@@ -263,15 +263,15 @@ const llama2: CustomizationSpec[] = [{
   hyperParameters: llama2HyperParameters,
   tokenLimits: [],
   records: {
-    minTotal: unknown('Llama 2 limits are no longer on the page (models EOL), api §14 item 3'),
-    maxTraining: unknown('Llama 2 limits are no longer on the page (models EOL), api §14 item 3'),
-    maxValidation: unknown('Llama 2 limits are no longer on the page (models EOL), api §14 item 3'),
-    maxTotal: unknown('Llama 2 limits are no longer on the page (models EOL), api §14 item 3'),
+    minTotal: unknown('Llama 2 limits are no longer on the page (models EOL), docs/bedrock-api.md §14 item 3'),
+    maxTraining: unknown('Llama 2 limits are no longer on the page (models EOL), docs/bedrock-api.md §14 item 3'),
+    maxValidation: unknown('Llama 2 limits are no longer on the page (models EOL), docs/bedrock-api.md §14 item 3'),
+    maxTotal: unknown('Llama 2 limits are no longer on the page (models EOL), docs/bedrock-api.md §14 item 3'),
   },
-  fileSize: { maxTrainingBytes: unknown('not stated, api §14 item 3'), maxValidationBytes: unknown('not stated, api §14 item 3') },
+  fileSize: { maxTrainingBytes: unknown('not stated, docs/bedrock-api.md §14 item 3'), maxValidationBytes: unknown('not stated, docs/bedrock-api.md §14 item 3') },
 }];
 
-const LLAMA31_LIMIT_REF = 'api §7.2';
+const LLAMA31_LIMIT_REF = 'docs/bedrock-api.md §7.2';
 const LLAMA31_LIMIT_URL = `${SOURCES.prepare}#quotas-cm-meta-llama-3-1`;
 const llama31: CustomizationSpec[] = [{
   type: 'FINE_TUNING',
@@ -284,10 +284,10 @@ const llama31: CustomizationSpec[] = [{
     maxValidation: unknown('only the sum is stated'),
     maxTotal: figure(10_000, LLAMA31_LIMIT_REF, LLAMA31_LIMIT_URL, true, 'adjustable'),
   },
-  fileSize: { maxTrainingBytes: unknown('not stated (api §7.2)'), maxValidationBytes: unknown('not stated (api §7.2)') },
+  fileSize: { maxTrainingBytes: unknown('not stated (docs/bedrock-api.md §7.2)'), maxValidationBytes: unknown('not stated (docs/bedrock-api.md §7.2)') },
 }];
 
-const NOVA_LIMIT_REF = 'api §7.2';
+const NOVA_LIMIT_REF = 'docs/bedrock-api.md §7.2';
 const nova: CustomizationSpec[] = [{
   type: 'FINE_TUNING',
   dataFormat: 'bedrock-conversation-2024',
@@ -299,10 +299,10 @@ const nova: CustomizationSpec[] = [{
     maxValidation: unknown('only the sample count is stated'),
     maxTotal: figure(20_000, NOVA_LIMIT_REF, SOURCES.novaData),
   },
-  fileSize: { maxTrainingBytes: unknown('not stated for text (api §7.2)'), maxValidationBytes: unknown('not stated for text (api §7.2)') },
+  fileSize: { maxTrainingBytes: unknown('not stated for text (docs/bedrock-api.md §7.2)'), maxValidationBytes: unknown('not stated for text (docs/bedrock-api.md §7.2)') },
 }];
 
-const HAIKU_LIMIT_REF = 'api §7.2';
+const HAIKU_LIMIT_REF = 'docs/bedrock-api.md §7.2';
 const HAIKU_LIMIT_URL = `${SOURCES.prepare}#anthropic-claude-3-haiku`;
 const haiku: CustomizationSpec[] = [{
   type: 'FINE_TUNING',
@@ -321,11 +321,11 @@ const haiku: CustomizationSpec[] = [{
   },
 }];
 
-const ID_REF = 'api §6.1';
+const ID_REF = 'docs/bedrock-api.md §6.1';
 const idSeen: Source = { ref: ID_REF, url: SOURCES.createJob, confirmed: true, note: 'seen in ListFoundationModels output / provider code' };
 const idFromThirdParty: Source = { ref: `${ID_REF}, §14 item 9`, url: SOURCES.createJob, confirmed: false, note: 'only from third-party code' };
 const idInNovaGuide: Source = { ref: ID_REF, url: SOURCES.createJob, confirmed: true, note: 'listed as a model_type in the Nova user guide' };
-const TITAN_INFERENCE_REF = 'api §11.2';
+const TITAN_INFERENCE_REF = 'docs/bedrock-api.md §11.2';
 const titanInference = (maxTokens: number) => figure(maxTokens, TITAN_INFERENCE_REF, SOURCES.titanInference);
 
 export const BASE_MODELS: readonly BaseModel[] = [
@@ -342,61 +342,61 @@ export const BASE_MODELS: readonly BaseModel[] = [
   {
     id: 'cohere.command-text-v14:7:4k', idSource: idSeen, inferenceId: 'cohere.command-text-v14',
     name: 'Cohere Command', provider: 'Cohere', family: 'cohere-command',
-    customizations: cohere(8), maxOutputTokensAtInference: unknown('no published figure found', 'api §11.2', SOURCES.titanInference),
+    customizations: cohere(8), maxOutputTokensAtInference: unknown('no published figure found', 'docs/bedrock-api.md §11.2', SOURCES.titanInference),
   },
   {
     id: 'cohere.command-light-text-v14:7:4k', idSource: idSeen, inferenceId: 'cohere.command-light-text-v14',
     name: 'Cohere Command Light', provider: 'Cohere', family: 'cohere-command',
-    customizations: cohere(32), maxOutputTokensAtInference: unknown('no published figure found', 'api §11.2', SOURCES.titanInference),
+    customizations: cohere(32), maxOutputTokensAtInference: unknown('no published figure found', 'docs/bedrock-api.md §11.2', SOURCES.titanInference),
   },
   {
     id: 'meta.llama2-13b-v1:0:4k', idSource: idSeen, inferenceId: 'meta.llama2-13b-v1',
     name: 'Llama 2 13B', provider: 'Meta', family: 'meta-llama',
-    customizations: llama2, maxOutputTokensAtInference: unknown('no published figure found', 'api §11.2', SOURCES.titanInference),
+    customizations: llama2, maxOutputTokensAtInference: unknown('no published figure found', 'docs/bedrock-api.md §11.2', SOURCES.titanInference),
   },
   {
     id: 'meta.llama2-70b-v1:0:4k', idSource: idSeen, inferenceId: 'meta.llama2-70b-v1',
     name: 'Llama 2 70B', provider: 'Meta', family: 'meta-llama',
-    customizations: llama2, maxOutputTokensAtInference: unknown('no published figure found', 'api §11.2', SOURCES.titanInference),
+    customizations: llama2, maxOutputTokensAtInference: unknown('no published figure found', 'docs/bedrock-api.md §11.2', SOURCES.titanInference),
   },
   {
     id: 'meta.llama3-1-8b-instruct-v1:0:128k', idSource: idFromThirdParty, inferenceId: 'meta.llama3-1-8b-instruct-v1:0',
     name: 'Llama 3.1 8B Instruct', provider: 'Meta', family: 'meta-llama',
-    customizations: llama31, maxOutputTokensAtInference: unknown('no published figure found', 'api §11.2', SOURCES.titanInference),
+    customizations: llama31, maxOutputTokensAtInference: unknown('no published figure found', 'docs/bedrock-api.md §11.2', SOURCES.titanInference),
   },
   {
     id: 'meta.llama3-1-70b-instruct-v1:0:128k', idSource: idFromThirdParty, inferenceId: 'meta.llama3-1-70b-instruct-v1:0',
     name: 'Llama 3.1 70B Instruct', provider: 'Meta', family: 'meta-llama',
-    customizations: llama31, maxOutputTokensAtInference: unknown('no published figure found', 'api §11.2', SOURCES.titanInference),
+    customizations: llama31, maxOutputTokensAtInference: unknown('no published figure found', 'docs/bedrock-api.md §11.2', SOURCES.titanInference),
   },
   {
     id: 'amazon.nova-micro-v1:0:128k', idSource: idInNovaGuide,
     inferenceId: 'amazon.nova-micro-v1:0', name: 'Nova Micro', provider: 'Amazon', family: 'amazon-nova',
-    customizations: nova, maxOutputTokensAtInference: unknown('no published figure found', 'api §11.2', SOURCES.titanInference),
+    customizations: nova, maxOutputTokensAtInference: unknown('no published figure found', 'docs/bedrock-api.md §11.2', SOURCES.titanInference),
   },
   {
     id: 'amazon.nova-lite-v1:0:300k', idSource: idInNovaGuide,
     inferenceId: 'amazon.nova-lite-v1:0', name: 'Nova Lite', provider: 'Amazon', family: 'amazon-nova',
-    customizations: nova, maxOutputTokensAtInference: unknown('no published figure found', 'api §11.2', SOURCES.titanInference),
+    customizations: nova, maxOutputTokensAtInference: unknown('no published figure found', 'docs/bedrock-api.md §11.2', SOURCES.titanInference),
   },
   {
     id: 'amazon.nova-pro-v1:0:300k', idSource: idInNovaGuide,
     inferenceId: 'amazon.nova-pro-v1:0', name: 'Nova Pro', provider: 'Amazon', family: 'amazon-nova',
-    customizations: nova, maxOutputTokensAtInference: unknown('no published figure found', 'api §11.2', SOURCES.titanInference),
+    customizations: nova, maxOutputTokensAtInference: unknown('no published figure found', 'docs/bedrock-api.md §11.2', SOURCES.titanInference),
   },
   {
     id: 'anthropic.claude-3-haiku-20240307-v1:0:200k', idSource: idFromThirdParty, inferenceId: 'anthropic.claude-3-haiku-20240307-v1:0',
     name: 'Claude 3 Haiku', provider: 'Anthropic', family: 'anthropic-claude',
-    customizations: haiku, maxOutputTokensAtInference: unknown('no published figure found', 'api §11.2', SOURCES.titanInference),
+    customizations: haiku, maxOutputTokensAtInference: unknown('no published figure found', 'docs/bedrock-api.md §11.2', SOURCES.titanInference),
   },
 ];
 
 /**
- * Account-level Provisioned Throughput facts (api §11.1). The no-commitment figures come from an older, undated
+ * Account-level Provisioned Throughput facts (docs/bedrock-api.md §11.1). The no-commitment figures come from an older, undated
  * version of the Provisioned Throughput page; the current one no longer states them.
  */
 export const PROVISIONED_THROUGHPUT_QUOTAS = {
-  noCommitmentThroughputsPerAccount: figure(2, 'api §11.1', SOURCES.provisionedThroughput, false, 'an older version of the page'),
-  modelUnitsPerNoCommitmentThroughput: figure(1, 'api §11.1', SOURCES.provisionedThroughput, false, 'an older version of the page'),
-  commitmentModelUnits: figure(0, 'api §11.1', SOURCES.createThroughput, true, 'by default an account has no model units for commitment purchases'),
+  noCommitmentThroughputsPerAccount: figure(2, 'docs/bedrock-api.md §11.1', SOURCES.provisionedThroughput, false, 'an older version of the page'),
+  modelUnitsPerNoCommitmentThroughput: figure(1, 'docs/bedrock-api.md §11.1', SOURCES.provisionedThroughput, false, 'an older version of the page'),
+  commitmentModelUnits: figure(0, 'docs/bedrock-api.md §11.1', SOURCES.createThroughput, true, 'by default an account has no model units for commitment purchases'),
 } as const;

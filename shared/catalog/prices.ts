@@ -1,10 +1,10 @@
 /**
  * Prices for the cost estimate: customization is billed as (tokens in the training data x epochs) at a per-1,000-token
- * price, plus a monthly storage fee per custom model, plus Provisioned Throughput per model unit per hour (api §11.3;
- * a custom model's PT price is its base model's, api §11.1).
+ * price, plus a monthly storage fee per custom model, plus Provisioned Throughput per model unit per hour (docs/bedrock-api.md §11.3;
+ * a custom model's PT price is its base model's, docs/bedrock-api.md §11.1).
  *
  * None of the dollar figures below is confirmed against the pricing page (https://aws.amazon.com/bedrock/pricing/):
- * they are values commonly quoted for 2024 (api §11.3, §14 item 1), recorded as exactly that — `confirmed: false`
+ * they are values commonly quoted for 2024 (docs/bedrock-api.md §11.3, §14 item 1), recorded as exactly that — `confirmed: false`
  * with the confidence given for each — so an estimate built on them says so. Where no figure is known, `usd` is null:
  * the estimate reports the part as unknown rather than inventing it. Check the pricing page or the AWS Price List API
  * before relying on any of them.
@@ -31,7 +31,7 @@ export interface ModelPrices {
   throughput: { noCommitment: Price; oneMonth: Price; sixMonths: Price };
 }
 
-const SOURCE = 'api §11.3 (2024 figures, commonly quoted, not confirmed)';
+const SOURCE = 'docs/bedrock-api.md §11.3 (2024 figures, commonly quoted, not confirmed)';
 const URL = 'https://aws.amazon.com/bedrock/pricing/';
 const AS_OF = '2024';
 

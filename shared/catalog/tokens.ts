@@ -2,7 +2,7 @@
  * A conservative token estimator for dataset checks and emulated inference.
  *
  * Why an estimator: Titan's tokenizer is not public, and Bedrock enforces its per-record limits in tokens
- * ("Maximum input token count N exceeds limit of 4096", api §6.4;
+ * ("Maximum input token count N exceeds limit of 4096", docs/bedrock-api.md §6.4;
  * https://docs.aws.amazon.com/bedrock/latest/userguide/fine-tuning-troubleshooting.html). The preflight and the
  * emulator must reject the records Bedrock would reject, so the estimate must err on the high side: a record that
  * passes here should pass there.

@@ -24,7 +24,7 @@ export const S3TestEvent = z.object({ Service: z.literal('Amazon S3'), Event: z.
 export type S3TestEvent = z.infer<typeof S3TestEvent>;
 
 /**
- * Bedrock's EventBridge event as the rule delivers it to the monitor queue (api §10); the status is `detail.jobStatus`.
+ * Bedrock's EventBridge event as the rule delivers it to the monitor queue (docs/bedrock-api.md §10); the status is `detail.jobStatus`.
  * https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-eventbridge.html
  */
 export const JobStateChange = EventBridgeSchema.extend({

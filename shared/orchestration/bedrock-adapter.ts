@@ -12,7 +12,7 @@ import { BedrockCallError, type BedrockErrorKind, type BedrockPort, type JobStat
 
 const tags = (t: Record<string, string> | undefined) => (t ? Object.entries(t).map(([key, value]) => ({ key, value })) : undefined);
 
-/** Maps an SDK error (its `name` is the service's error code, api §1.1) to the orchestration's error kinds. */
+/** Maps an SDK error (its `name` is the service's error code, docs/bedrock-api.md §1.1) to the orchestration's error kinds. */
 export function toBedrockCallError(err: unknown): unknown {
   if (!(err instanceof Error)) return err;
   const e = err as Error & { $fault?: string; $metadata?: { httpStatusCode?: number } };
@@ -30,7 +30,7 @@ export function toBedrockCallError(err: unknown): unknown {
       kind = 'access-denied';
       break;
     case 'ValidationException':
-      // The duplicate-name refusal is a ValidationException too (api §1.3); it means "already created".
+      // The duplicate-name refusal is a ValidationException too (docs/bedrock-api.md §1.3); it means "already created".
       kind = /job name is currently in use/i.test(e.message) ? 'name-in-use' : 'validation';
       break;
     case 'ConflictException':

@@ -10,7 +10,7 @@ export const CostEstimate = z.object({
   modelId: z.string(),
   trainingTokens: z.number(),
   epochs: z.number(),
-  /** tokens x epochs / 1000 x price (api §11.3); null when no price is known. */
+  /** tokens x epochs / 1000 x price (docs/bedrock-api.md §11.3); null when no price is known. */
   trainingUsd: z.number().nullable(),
   storageUsdPerMonth: z.number().nullable(),
   throughputUsdPerHour: z.number().nullable(),

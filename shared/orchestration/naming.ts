@@ -1,7 +1,7 @@
 /**
  * Names and idempotency keys of the Bedrock resources a run creates. Everything derives from the run's business
  * identity (run id, stage, attempt), never from an SQS message id, so a redelivered or replayed message computes the
- * same job name and clientRequestToken and cannot create a second job (api §5: a repeated token is ignored; a repeated
+ * same job name and clientRequestToken and cannot create a second job (docs/bedrock-api.md §5: a repeated token is ignored; a repeated
  * job name is refused with "The provided job name is currently in use.").
  *
  * The run id is recoverable from a job name, which is how Bedrock's state-change events (which carry `jobName`, api
@@ -22,10 +22,10 @@ export interface JobKey {
 export const jobName = ({ runId, stage, attempt, part }: JobKey): string =>
   `${PREFIX}-${runId}-s${stage}${part ? `p${part}` : ''}-a${attempt}`;
 
-/** The job name doubles as the clientRequestToken: both are unique per attempt, and the patterns overlap (api §3). */
+/** The job name doubles as the clientRequestToken: both are unique per attempt, and the patterns overlap (docs/bedrock-api.md §3). */
 export const jobClientToken = (key: JobKey): string => jobName(key);
 
-/** `customModelName` allows no dots and no doubled separators (api §3), which the run id check below guarantees. */
+/** `customModelName` allows no dots and no doubled separators (docs/bedrock-api.md §3), which the run id check below guarantees. */
 export const customModelName = (key: JobKey): string => jobName(key);
 
 export const throughputName = (runId: string, stage: number): string => `${PREFIX}-${runId}-s${stage}-pt`;
@@ -40,7 +40,7 @@ const JOB_NAME = /^btp-(.+)-s\d+(?:p\d+)?-a\d+$/;
 export const runIdOfJobName = (name: string): string | undefined => JOB_NAME.exec(name)?.[1];
 
 // Strictest of jobName `[a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*`, customModelName `([0-9a-zA-Z][_-]?){1,63}` and
-// provisionedModelName `([0-9a-zA-Z][_-]?)+` (api §3), all at most 63 characters.
+// provisionedModelName `([0-9a-zA-Z][_-]?)+` (docs/bedrock-api.md §3), all at most 63 characters.
 const SAFE_RUN_ID = /^[0-9a-zA-Z](-?[0-9a-zA-Z])*$/;
 const LONGEST_SUFFIX = '-s9p99-a99'.length;
 

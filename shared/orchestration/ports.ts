@@ -44,7 +44,7 @@ export interface CreateThroughputRequest {
   clientRequestToken: string;
   modelId: string;
   modelUnits: number;
-  /** Omitted for no-commitment (hourly) throughput (api §11.1). */
+  /** Omitted for no-commitment (hourly) throughput (docs/bedrock-api.md §11.1). */
   commitmentDuration?: 'OneMonth' | 'SixMonths';
   tags?: Record<string, string>;
 }
@@ -61,25 +61,25 @@ export interface ThroughputView {
 
 export interface BedrockPort {
   createJob(req: CreateJobRequest): Promise<string>;
-  /** By ARN or name (api §12 "Identifier lookup"). */
+  /** By ARN or name (docs/bedrock-api.md §12 "Identifier lookup"). */
   getJob(jobIdentifier: string): Promise<JobView>;
   stopJob(jobIdentifier: string): Promise<void>;
   createThroughput(req: CreateThroughputRequest): Promise<string>;
   getThroughput(id: string): Promise<ThroughputView>;
   deleteThroughput(id: string): Promise<void>;
-  /** Titan text generation on a provisioned model (bedrock-runtime InvokeModel, api §11.2); optional sampling. */
+  /** Titan text generation on a provisioned model (bedrock-runtime InvokeModel, docs/bedrock-api.md §11.2); optional sampling. */
   invokeText?(modelId: string, prompt: string, maxTokenCount: number): Promise<string>;
 }
 
 /**
  * What the orchestration needs to know about a failed Bedrock call. The adapter maps the SDK error names
- * (api §1.2) to these kinds; domain code never looks at SDK classes.
+ * (docs/bedrock-api.md §1.2) to these kinds; domain code never looks at SDK classes.
  */
 export type BedrockErrorKind =
   | 'quota' // ServiceQuotaExceededException: e.g. too many concurrent jobs; retry later
   | 'throttled' // ThrottlingException / 429: back off
   | 'access-denied' // AccessDeniedException: the role or the caller's permissions
-  | 'name-in-use' // ValidationException "The provided job name is currently in use." (api §1.3)
+  | 'name-in-use' // ValidationException "The provided job name is currently in use." (docs/bedrock-api.md §1.3)
   | 'validation' // other ValidationException: the request is wrong; retrying will not help
   | 'conflict' // ConflictException
   | 'not-found' // ResourceNotFoundException

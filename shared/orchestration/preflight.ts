@@ -24,8 +24,8 @@ export interface PreflightResult {
 
 /**
  * Everything that can be known to fail before a job is paid for: the model and customization type, the
- * hyperparameters against their documented ranges, the Titan batch-size trap (api §8.1), each record against the
- * per-record token limit at the chosen batch size (api §7.2), and the dataset against the record and file-size
+ * hyperparameters against their documented ranges, the Titan batch-size trap (docs/bedrock-api.md §8.1), each record against the
+ * per-record token limit at the chosen batch size (docs/bedrock-api.md §7.2), and the dataset against the record and file-size
  * quotas (the account's raised quotas in `training.quotas` win over the catalog).
  */
 export function preflight(input: PreflightInput): PreflightResult {
@@ -66,14 +66,14 @@ export function preflight(input: PreflightInput): PreflightResult {
     if (!limit.defined && limit.outcome === 'job-fails-during-training') {
       trap(
         `batchSize ${batchSize} is inside the documented range but ${model.name} has no per-record token limit for it, ` +
-          `so the job would fail after it starts (api §8.1: ${limit.reason}). Use a batch size the limits cover.`,
+          `so the job would fail after it starts (docs/bedrock-api.md §8.1: ${limit.reason}). Use a batch size the limits cover.`,
       );
     } else if (limit.defined) {
       const max = limit.row.maxTokens ?? (limit.row.maxInputTokens ?? Infinity) + (limit.row.maxOutputTokens ?? 0);
       if (maxRecordTokens > max) {
         trap(
           `the largest record has about ${maxRecordTokens} tokens (estimated), over ${model.name}'s limit of ${max} per ` +
-            `record at batchSize ${batchSize ?? 'default'} (api §7.2); use a smaller batch size or shorter records`,
+            `record at batchSize ${batchSize ?? 'default'} (docs/bedrock-api.md §7.2); use a smaller batch size or shorter records`,
         );
       }
     }

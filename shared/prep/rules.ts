@@ -4,7 +4,7 @@ import { InputError } from './errors';
 
 /**
  * What transform needs to know about the base model, resolved once per run from the catalog: the line format it
- * trains on (api §7.1) and the per-record token limit at the run's batch size (api §7.2).
+ * trains on (docs/bedrock-api.md §7.1) and the per-record token limit at the run's batch size (docs/bedrock-api.md §7.2).
  */
 export interface RecordRules {
   config: RunConfig;

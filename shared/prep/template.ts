@@ -37,7 +37,7 @@ function textOf(rec: Record<string, unknown>, name: string): string {
   return v === undefined || v === null ? '' : typeof v === 'string' ? v : String(v);
 }
 
-/** The line Bedrock trains on, in the base model's format (api §7.1). */
+/** The line Bedrock trains on, in the base model's format (docs/bedrock-api.md §7.1). */
 export function bedrockRecord(m: Mapped, format: DataFormat): Record<string, unknown> {
   if (m.kind === 'text') return { input: m.text };
   switch (format) {

@@ -6,7 +6,7 @@ import { canTransition, type RunStatus } from './status';
 import type { RunStore, WriteOptions } from './store';
 
 /**
- * Single-table layout (documented in the README):
+ * Single-table layout (documented, with its access patterns, in docs/operations.md):
  *   pk = RUN#<runId>, sk = RUN            the run; gsi1pk = <status>, gsi1sk = <updatedAt>#<runId> (index `byStatus`)
  *   pk = RUN#<runId>, sk = EVENT#<seq>    the append-only history; seq is the run version the event produced
  *   pk = RUN#<runId>, sk = CHUNK#S<stage>#<index>  one transform chunk's result

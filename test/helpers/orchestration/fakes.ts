@@ -79,7 +79,7 @@ interface FakeJob extends JobView {
   request: CreateJobRequest;
 }
 
-/** A Bedrock fake: token and name idempotency as the API notes describe (api §5), scripted errors and job states. */
+/** A Bedrock fake: token and name idempotency as the API notes describe (docs/bedrock-api.md §5), scripted errors and job states. */
 export class FakeBedrock implements BedrockPort {
   readonly jobs = new Map<string, FakeJob>();
   readonly throughputs = new Map<string, ThroughputView & { request: CreateThroughputRequest; deleted?: boolean }>();

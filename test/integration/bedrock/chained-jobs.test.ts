@@ -1,7 +1,7 @@
 import { GetCustomModelCommand, GetModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
 import { BUCKET, LITE, createJob, jobInput, promptCompletion, putJsonl, serviceError, startStack, waitForJob, type Stack } from './harness';
 
-/** Customizing a custom model (api §12: baseModelIdentifier takes a custom-model ARN): the seed recipe's CPT -> FT chain. */
+/** Customizing a custom model (docs/bedrock-api.md §12: baseModelIdentifier takes a custom-model ARN): the seed recipe's CPT -> FT chain. */
 describe('a job on a custom model through the real Bedrock client', () => {
   let stack: Stack;
   beforeAll(async () => {

@@ -4,7 +4,7 @@ import { BUCKET, createJob, jobInput, promptCompletion, putJsonl, startStack, wa
 
 /**
  * Bedrock checks training data asynchronously: the job is accepted, shows InProgress, and fails later with a
- * failureMessage (api §6.4). Each case asserts both halves.
+ * failureMessage (docs/bedrock-api.md §6.4). Each case asserts both halves.
  */
 describe('asynchronous training-data checks', () => {
   let stack: Stack;
@@ -84,7 +84,7 @@ describe('asynchronous training-data checks', () => {
       'Unable to parse Amazon S3 file: bad-valid.jsonl. Data files must conform to JSONL format. Line 1 is not valid JSON.');
   });
 
-  it('fails on a validation file over Titan\'s 100 MB limit (api §7.2)', async () => {
+  it('fails on a validation file over Titan\'s 100 MB limit (docs/bedrock-api.md §7.2)', async () => {
     const train = await putJsonl(stack, 'data/ok-train-2.jsonl', promptCompletion(3));
     const big = Buffer.alloc(100 * 1024 * 1024 + 1, 0x20);
     await stack.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'data/huge-valid.jsonl', Body: big }));
@@ -93,7 +93,7 @@ describe('asynchronous training-data checks', () => {
   });
 });
 
-/** The Titan batch-size trap (api §8.1): kept in the catalog's token-limit rows, played out by the emulator. */
+/** The Titan batch-size trap (docs/bedrock-api.md §8.1): kept in the catalog's token-limit rows, played out by the emulator. */
 describe('the Titan Text Lite batch-size trap', () => {
   let stack: Stack;
   beforeAll(async () => {
@@ -127,7 +127,7 @@ describe('the Titan Text Lite batch-size trap', () => {
     expect(job.status).toBe('Failed');
     expect(job.failureMessage).toContain('batchSize 8 has no defined token limit for amazon.titan-text-lite-v1:0:4k');
     expect(job.failureMessage).toContain('limits are defined for batch sizes 1-2, 3-6');
-    expect(job.failureMessage).toContain('api §8.1');
+    expect(job.failureMessage).toContain('docs/bedrock-api.md §8.1');
     // The trap fires in training: after the data checks (which failed the other job) have passed.
     expect(job.endTime!.getTime()).toBeGreaterThan(broken.endTime!.getTime());
   });

@@ -41,7 +41,7 @@ describe('customization job lifecycle through the real Bedrock client', () => {
     expect(done.validationMetrics).toHaveLength(1);
     expect(done.validationMetrics![0]!.validationLoss).toBeGreaterThan(done.trainingMetrics!.trainingLoss!);
 
-    // Output layout of api §9: model-customization-job-<id>/training_artifacts/..., validation_artifacts/...
+    // Output layout of docs/bedrock-api.md §9: model-customization-job-<id>/training_artifacts/..., validation_artifacts/...
     const id = jobArn.split('/').pop();
     const prefix = `lifecycle/out/model-customization-job-${id}`;
     const steps = (await getText(stack, `${prefix}/training_artifacts/step_wise_training_metrics.csv`)).trim().split('\n');
@@ -64,7 +64,7 @@ describe('customization job lifecycle through the real Bedrock client', () => {
     const byName = await stack.bedrock.send(new GetCustomModelCommand({ modelIdentifier: input.customModelName! }));
     expect(byName.modelArn).toBe(done.outputModelArn);
 
-    // EventBridge-shaped events with detail.jobStatus (api §10).
+    // EventBridge-shaped events with detail.jobStatus (docs/bedrock-api.md §10).
     const mine = stack.events.filter((e) => e.detail.jobArn === jobArn);
     expect(mine.map((e) => e.detail.jobStatus)).toEqual(['InProgress', 'Completed']);
     expect(mine[1]).toMatchObject({

@@ -87,7 +87,7 @@ describe('a fine-tuning run through the local stack', () => {
     await drive(env, handlers, inStatus('ft-trap', 'succeeded', 'failed'));
     const r = await run('ft-trap');
     expect(r.status).toBe('succeeded');
-    // the records are short, so the largest batch size with a token limit (6: 2,048 tokens, api §7.2) holds them
+    // the records are short, so the largest batch size with a token limit (6: 2,048 tokens, docs/bedrock-api.md §7.2) holds them
     expect(currentJob(r)).toMatchObject({ attempt: 2, hyperParameters: { batchSize: '6' }, remediation: { from: '8', to: '6' } });
     const jobs = await jobsOf('ft-trap');
     expect(jobs.map((j) => `${j.jobName}:${j.status}`).sort()).toEqual(['btp-ft-trap-s0-a1:Failed', 'btp-ft-trap-s0-a2:Completed']);

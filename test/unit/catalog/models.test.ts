@@ -21,8 +21,8 @@ describe('the model catalog', () => {
     ]));
     for (const model of BASE_MODELS) {
       for (const spec of model.customizations) {
-        for (const h of spec.hyperParameters) expect(h.source.ref).toMatch(/api §8/);
-        for (const row of spec.tokenLimits) expect(row.source.ref).toMatch(/api §7\.2/);
+        for (const h of spec.hyperParameters) expect(h.source.ref).toMatch(/bedrock-api\.md §8/);
+        for (const row of spec.tokenLimits) expect(row.source.ref).toMatch(/bedrock-api\.md §7\.2/);
         for (const f of [...Object.values(spec.records), ...Object.values(spec.fileSize)]) {
           expect(f.source.ref.length).toBeGreaterThan(0);
           // An unknown figure must say why it is unknown.
@@ -48,7 +48,7 @@ describe('the model catalog', () => {
   });
 });
 
-describe('tokenLimitFor: the Titan batch-size trap (api §8.1)', () => {
+describe('tokenLimitFor: the Titan batch-size trap (docs/bedrock-api.md §8.1)', () => {
   it.each([[1, 4096], [2, 4096], [3, 2048], [6, 2048]])('Titan Lite at batchSize %i allows %i tokens per record', (batch, max) => {
     const limit = tokenLimitFor(lite(), 'FINE_TUNING', batch);
     expect(limit.defined && limit.row.maxTokens).toBe(max);
@@ -75,7 +75,7 @@ describe('tokenLimitFor: the Titan batch-size trap (api §8.1)', () => {
   });
 });
 
-describe('tokenLimitViolation gives Bedrock\'s failure texts (api §6.4)', () => {
+describe('tokenLimitViolation gives Bedrock\'s failure texts (docs/bedrock-api.md §6.4)', () => {
   const cohere = tokenLimitFor(findBaseModel('cohere.command-text-v14:7:4k')!, 'FINE_TUNING', 8);
   const titan = tokenLimitFor(lite(), 'FINE_TUNING', 1);
 

@@ -40,7 +40,7 @@ describe('prices', () => {
       for (const price of [p.training, p.storage, p.throughput.noCommitment, p.throughput.oneMonth, p.throughput.sixMonths]) {
         expect(price.confirmed).toBe(false);
         expect(price.asOf).toBe('2024');
-        expect(price.source).toMatch(/api §11.3/);
+        expect(price.source).toMatch(/bedrock-api\.md §11\.3/);
       }
     }
     expect(findPrices('amazon.titan-text-lite-v1:0:4k')!.throughput.noCommitment.usd).toBeNull();
