@@ -365,6 +365,27 @@ class KeptIndex {
   }
 }
 
+/**
+ * Whether what the byte reader found has KeptMeta's fields with their types (a few typeof checks, not the schema, on
+ * the hot path); a line that does not goes through the schema, whose error says which field is wrong.
+ */
+function hasMetaFields(m: Record<string, string | number | undefined>): m is KeptMeta {
+  const num = (v: unknown) => typeof v === 'number';
+  const opt = (v: unknown, type: 'number' | 'string') => v === undefined || typeof v === type;
+  return (
+    typeof m.k === 'string' &&
+    num(m.p) &&
+    num(m.q) &&
+    num(m.n) &&
+    num(m.t) &&
+    num(m.b) &&
+    opt(m.l, 'number') &&
+    opt(m.w, 'number') &&
+    opt(m.c, 'string') &&
+    opt(m.g, 'string')
+  );
+}
+
 const KEPT_INDEX_SIZE = 250_000;
 const PREFIX_CHARS = 120;
 
@@ -382,7 +403,7 @@ export function parseMetaBytes(line: Buffer): KeptMeta {
  * strings without escapes. Anything else (a category with a quote or a backslash) answers undefined, for JSON.parse.
  */
 function readMeta(b: Buffer): KeptMeta | undefined {
-  const meta: Record<string, string | number> = {};
+  const meta: Record<string, string | number | undefined> = {};
   if (b[0] !== 0x7b) return undefined;
   let i = 1;
   for (;;) {
@@ -408,7 +429,7 @@ function readMeta(b: Buffer): KeptMeta | undefined {
       meta[key] = v;
       i = j;
     }
-    if (b[i] === 0x7d) return i === b.length - 1 ? (meta as unknown as KeptMeta) : undefined;
+    if (b[i] === 0x7d) return i === b.length - 1 && hasMetaFields(meta) ? meta : undefined;
     if (b[i] !== 0x2c) return undefined;
     i++;
   }

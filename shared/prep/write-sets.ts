@@ -58,6 +58,8 @@ export async function splitRun(args: {
   input?: unknown;
   warnings?: string[];
   now?: () => Date;
+  /** Kept bytes up to which each set is streamed in one PUT; past it, in parts. STREAMED_SETS_MAX_KEPT_BYTES. */
+  streamedSetsMaxKeptBytes?: number;
 }): Promise<SplitOutcome> {
   const { runId, config, store, keys } = args;
   const chunks = [...args.chunks].sort((a, b) => a.index - b.index);
@@ -76,7 +78,7 @@ export async function splitRun(args: {
   warnings.push(...chosen.warnings);
   if (!chosen.ok) return { ok: false, failure: chosen.failure, counts, warnings };
 
-  const written = await writeSets(store, keys, chunks, kept, chosen.sets);
+  const written = await writeSets(store, keys, chunks, kept, chosen.sets, args.streamedSetsMaxKeptBytes ?? STREAMED_SETS_MAX_KEPT_BYTES);
   const sizes: Sizes = { train: written.train.records, validation: written.validation.records, test: written.test.records };
   const finalCounts: RunCounts = { ...counts, ...sizes };
 
@@ -221,6 +223,7 @@ async function writeSets(
   chunks: ChunkResult[],
   kept: KeptRecords,
   sets: ReadonlyArray<SetName | undefined>,
+  streamedMaxKeptBytes: number,
 ): Promise<Record<SetName | 'rejects', WrittenFile> & { trainTokens: number[] }> {
   const { candidates, reps, notes: lines, lineOffsets } = kept;
   const open = (key: string, opts?: { partBytes?: number; size?: number }) => {
@@ -230,7 +233,7 @@ async function writeSets(
   // A set of known length is streamed in one PUT (STREAMED_SETS_MAX_KEPT_BYTES). Otherwise the sets go out in S3's
   // smallest parts: most of a set is then sent while this pass still reads, and less is left to send when it ends.
   // The rejects, whose length is not known before they are written, keep the default parts.
-  const setBytes = kept.bytes <= STREAMED_SETS_MAX_KEPT_BYTES ? bytesOfSets(candidates, sets) : undefined;
+  const setBytes = kept.bytes <= streamedMaxKeptBytes ? bytesOfSets(candidates, sets) : undefined;
   const set = (name: SetName) => open(keys.prepared(name), setBytes ? { size: setBytes[name] } : { partBytes: SET_PART_BYTES });
   const writers = { train: set('train'), validation: set('validation'), test: set('test') };
   const rejects = open(keys.rejects);
