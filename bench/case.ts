@@ -35,7 +35,15 @@ async function core() {
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpu = process.cpuUsage(cpu0);
     const cpuSeconds = Math.round((cpu.user + cpu.system) / 1e4) / 100;
-    return { records: result.counts.input, chunks: plan.chunks.length, workers, seconds, cpuSeconds, phases, counts: result.counts };
+    return {
+      records: result.counts.input,
+      chunks: plan.chunks.length,
+      workers,
+      seconds,
+      cpuSeconds,
+      phases,
+      counts: result.counts,
+    };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -68,7 +76,9 @@ async function stack() {
         // Looks every half second, from the first: the run's times are its own history's, and a look is work for the
         // emulated DynamoDB in the process measured, which should not compete with the run's start.
         await new Promise((r) => setTimeout(r, 500));
-        const done = [...(await runs.listByStatus('submitting')), ...(await runs.listByStatus('failed'))].filter((r) => r.source?.key === key);
+        const done = [...(await runs.listByStatus('submitting')), ...(await runs.listByStatus('failed'))].filter(
+          (r) => r.source?.key === key,
+        );
         if (done.length) {
           const cpu = process.cpuUsage(cpu0);
           const run = done[0]!;
@@ -87,7 +97,16 @@ async function stack() {
           };
           // CPU of every thread of the stack's process (functions and emulators; the SQS emulator is a child process).
           const cpuSeconds = Math.round((cpu.user + cpu.system) / 1e4) / 100;
-          return { records: runCounts(run)?.input, chunks: currentPrepare(run)?.plan?.chunks, seconds, cpuSeconds, phases, uploadSeconds: Number(t0 - u0) / 1e9, status: run.status, counts: runCounts(run) };
+          return {
+            records: runCounts(run)?.input,
+            chunks: currentPrepare(run)?.plan?.chunks,
+            seconds,
+            cpuSeconds,
+            phases,
+            uploadSeconds: Number(t0 - u0) / 1e9,
+            status: run.status,
+            counts: runCounts(run),
+          };
         }
       }
     };
@@ -98,7 +117,13 @@ async function stack() {
     // measured run may use is warm, as in a pipeline that has been taking runs.
     const sample = Buffer.from(sampleJsonl());
     const warmUpConfig = { prep: { chunkBytes: Math.ceil(sample.length / availableParallelism()) } };
-    await s.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'datasets/bench/warm-up.jsonl.run.json', Body: JSON.stringify(warmUpConfig) }));
+    await s.clients.s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'datasets/bench/warm-up.jsonl.run.json',
+        Body: JSON.stringify(warmUpConfig),
+      }),
+    );
     const warmUp = await prepare('datasets/bench/warm-up.jsonl', sample, sample.length);
     const measured = await prepare(`datasets/bench/${path.basename(file)}`, createReadStream(file), bytes);
     return { ...measured, warmUpSeconds: warmUp.seconds };

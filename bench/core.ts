@@ -16,7 +16,14 @@ import { fileArtifacts, fileDatasets } from './fs-stores';
  * every chunk, split: what the three Lambdas do, on local files. With `workers` > 1 the chunks are transformed in
  * worker threads, as Lambda runs them in parallel.
  */
-export async function prepareCore(opts: { source: S3ObjectRef; config: RunConfig; datasetsRoot: string; artifactsRoot: string; workers?: number; workerScript?: string }) {
+export async function prepareCore(opts: {
+  source: S3ObjectRef;
+  config: RunConfig;
+  datasetsRoot: string;
+  artifactsRoot: string;
+  workers?: number;
+  workerScript?: string;
+}) {
   const { source, config } = opts;
   const runId = 'bench';
   const datasets = fileDatasets(opts.datasetsRoot);
@@ -26,7 +33,13 @@ export async function prepareCore(opts: { source: S3ObjectRef; config: RunConfig
   const t1 = performance.now();
   const rules = resolveRecordRules(config);
   const workers = Math.min(opts.workers ?? 1, plan.chunks.length);
-  const chunks = workers > 1 ? await inWorkers(plan.chunks, workers, opts.workerScript ?? path.join(__dirname, 'chunk-worker.ts'), { ...opts, runId }) : [];
+  const chunks =
+    workers > 1
+      ? await inWorkers(plan.chunks, workers, opts.workerScript ?? path.join(__dirname, 'chunk-worker.ts'), {
+          ...opts,
+          runId,
+        })
+      : [];
   if (workers <= 1) {
     const keys = stageKeys(runId, 0);
     for (const chunk of plan.chunks) {
@@ -35,7 +48,15 @@ export async function prepareCore(opts: { source: S3ObjectRef; config: RunConfig
     }
   }
   const t2 = performance.now();
-  const result = await splitRun({ runId, keys: stageKeys(runId, 0), source, config, chunks, store: artifacts, warnings: rules.warnings });
+  const result = await splitRun({
+    runId,
+    keys: stageKeys(runId, 0),
+    source,
+    config,
+    chunks,
+    store: artifacts,
+    warnings: rules.warnings,
+  });
   const phases = { plan: secs(t1 - t0), transform: secs(t2 - t1), split: secs(performance.now() - t2) };
   return { plan, result, workers, phases };
 }
@@ -48,11 +69,24 @@ const secs = (ms: number) => Math.round(ms) / 1000;
  */
 export async function bundleChunkWorker(outDir: string): Promise<string> {
   const outfile = path.join(outDir, 'chunk-worker.js');
-  await build({ entryPoints: [path.join(__dirname, 'chunk-worker.ts')], outfile, bundle: true, platform: 'node', target: 'node22', format: 'cjs', logLevel: 'silent' });
+  await build({
+    entryPoints: [path.join(__dirname, 'chunk-worker.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    logLevel: 'silent',
+  });
   return outfile;
 }
 
-async function inWorkers(plans: ChunkPlan[], n: number, script: string, data: Record<string, unknown>): Promise<ChunkResult[]> {
+async function inWorkers(
+  plans: ChunkPlan[],
+  n: number,
+  script: string,
+  data: Record<string, unknown>,
+): Promise<ChunkResult[]> {
   const queue = [...plans];
   const results: ChunkResult[] = [];
   await Promise.all(

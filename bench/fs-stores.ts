@@ -1,4 +1,15 @@
-import { createReadStream, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, readSync, closeSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  closeSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import type { ArtifactStore, DatasetStore } from '../shared/prep/ports';
@@ -14,8 +25,12 @@ export function fileDatasets(root: string): DatasetStore {
       return { size: st.size, etag: `${st.size}-${st.mtimeMs}` };
     },
     open: async (ref, range) =>
-      createReadStream(file(ref.bucket, ref.key), { highWaterMark: 1024 * 1024, ...(range ? { start: range.start, end: range.end - 1 } : {}) }),
-    readText: async (bucket, key) => (existsSync(file(bucket, key)) ? readFileSync(file(bucket, key), 'utf8') : undefined),
+      createReadStream(file(ref.bucket, ref.key), {
+        highWaterMark: 1024 * 1024,
+        ...(range ? { start: range.start, end: range.end - 1 } : {}),
+      }),
+    readText: async (bucket, key) =>
+      existsSync(file(bucket, key)) ? readFileSync(file(bucket, key), 'utf8') : undefined,
     parquet: (ref, size) => ({
       byteLength: size,
       slice: (start: number, end?: number) => {

@@ -32,13 +32,21 @@ const selected = (name: string) => SELECTORS.length === 0 || SELECTORS.some((s) 
 
 function runNode(mode: string, file: string, workers?: string): Record<string, unknown> {
   // The stack case runs with the flags `npm start` gives the local stack (see package.json).
-  const flags = ['--openssl-legacy-provider', '--expose-gc', ...(mode === 'stack' ? ['--single-threaded-gc', '--no-flush-bytecode'] : [])];
-  const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', path.join(__dirname, 'case.ts'), mode, file, ...(workers ? [workers] : [])], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR' },
-  });
+  const flags = [
+    '--openssl-legacy-provider',
+    '--expose-gc',
+    ...(mode === 'stack' ? ['--single-threaded-gc', '--no-flush-bytecode'] : []),
+  ];
+  const r = spawnSync(
+    process.execPath,
+    [...flags, '--import', 'tsx', path.join(__dirname, 'case.ts'), mode, file, ...(workers ? [workers] : [])],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR' },
+    },
+  );
   const last = r.stdout.trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(last) as Record<string, unknown>;
@@ -49,13 +57,23 @@ function runNode(mode: string, file: string, workers?: string): Record<string, u
 
 function runPandas(file: string, out: string): Record<string, unknown> {
   // Debian's python3-pandas lives under /usr/bin/python3, which a pyenv or venv python3 on PATH may hide.
-  const python = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import pandas'], { encoding: 'utf8' }).status === 0);
+  const python = ['python3', '/usr/bin/python3'].find(
+    (p) => spawnSync(p, ['-c', 'import pandas'], { encoding: 'utf8' }).status === 0,
+  );
   if (!python) return { skipped: 'pandas is not installed (apt-get install python3-pandas)' };
   const probe = spawnSync(python, ['-c', 'import pandas; print(pandas.__version__)'], { encoding: 'utf8' });
-  const r = spawnSync(python, [path.join(__dirname, 'pandas_baseline.py'), file, out], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  const r = spawnSync(python, [path.join(__dirname, 'pandas_baseline.py'), file, out], {
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+  });
   if (r.status !== 0) return { error: r.stderr.slice(-2000) };
   const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { records: number; seconds: number; peakRssMB: number };
-  return { pandas: probe.stdout.trim(), ...res, recordsPerSecond: Math.round(res.records / res.seconds), peakRssMB: Math.round(res.peakRssMB) };
+  return {
+    pandas: probe.stdout.trim(),
+    ...res,
+    recordsPerSecond: Math.round(res.records / res.seconds),
+    peakRssMB: Math.round(res.peakRssMB),
+  };
 }
 
 /** dolly-15k-ja repeated with unique indexes: the same records 40 times, about 650 MB. */
@@ -82,7 +100,9 @@ async function makeCorpus(file: string) {
       cwd: ROOT,
       encoding: 'utf8',
     });
-    process.stdout.write(readers.stdout || `${JSON.stringify({ case: 'readers', error: readers.stderr.slice(-2000) })}\n`);
+    process.stdout.write(
+      readers.stdout || `${JSON.stringify({ case: 'readers', error: readers.stderr.slice(-2000) })}\n`,
+    );
   }
   const tmp = mkdtempSync(path.join(tmpdir(), 'btp-bench-'));
   try {
@@ -93,7 +113,8 @@ async function makeCorpus(file: string) {
     copyFileSync(DOLLY, dolly);
     // Each case runs ROUNDS times, the cases taking turns, and prints its median run (by time) with every run's time:
     // a shared machine's noise comes and goes, and a ratio of two cases measured minutes apart would carry it. So the
-    // cases compared with each other run back to back: the core on a file between the stack and pandas on the same file.
+    // cases compared with each other run back to back: the core on a file between the stack and pandas on the same
+    // file.
     const allCases: Array<[string, () => Record<string, unknown>]> = [
       ['core dolly-15k-ja', () => runNode('core', dolly)],
       ['stack dolly-15k-ja', () => runNode('stack', dolly)],
@@ -110,14 +131,20 @@ async function makeCorpus(file: string) {
       for (const [name, fn] of cases) {
         const r = fn();
         samples.get(name)!.push(r);
-        process.stderr.write(`round ${round}/${ROUNDS} ${name}: ${typeof r.seconds === 'number' ? `${r.seconds.toFixed(3)} s` : JSON.stringify(r).slice(0, 200)}\n`);
+        process.stderr.write(
+          `round ${round}/${ROUNDS} ${name}: ${typeof r.seconds === 'number' ? `${r.seconds.toFixed(3)} s` : JSON.stringify(r).slice(0, 200)}\n`,
+        );
       }
     }
     const results: Record<string, Record<string, unknown>> = {};
     for (const [name] of cases) {
       const all = samples.get(name)!;
-      const timed = all.filter((r) => typeof r.seconds === 'number').sort((a, b) => (a.seconds as number) - (b.seconds as number));
-      results[name] = timed.length ? { ...timed[Math.floor((timed.length - 1) / 2)]!, runs: all.map((r) => r.seconds ?? null) } : all[0]!;
+      const timed = all
+        .filter((r) => typeof r.seconds === 'number')
+        .sort((a, b) => (a.seconds as number) - (b.seconds as number));
+      results[name] = timed.length
+        ? { ...timed[Math.floor((timed.length - 1) / 2)]!, runs: all.map((r) => r.seconds ?? null) }
+        : all[0]!;
       print({ case: name, ...results[name] });
     }
     const pandas = results['pandas corpus-650mb'];
@@ -135,10 +162,20 @@ async function makeCorpus(file: string) {
       const s = results[`stack ${name}`];
       const c = results[`core ${name}`];
       if (typeof s?.seconds === 'number' && typeof c?.seconds === 'number') {
-        // The target's ratio is of the two medians; each round's own ratio (its two runs back to back) shows the spread.
-        const pairs = samples.get(`stack ${name}`)!.map((r, i) => [r.seconds, samples.get(`core ${name}`)![i]!.seconds]);
-        const roundRatios = pairs.map(([a, b]) => (typeof a === 'number' && typeof b === 'number' ? round2(a / b) : null));
-        print({ case: `stack vs core, ${name}`, timeRatio: round2((s.seconds as number) / (c.seconds as number)), target: '<= 1.5', roundRatios });
+        // The target's ratio is of the two medians; each round's own ratio (its two runs back to back) shows the
+        // spread.
+        const pairs = samples
+          .get(`stack ${name}`)!
+          .map((r, i) => [r.seconds, samples.get(`core ${name}`)![i]!.seconds]);
+        const roundRatios = pairs.map(([a, b]) =>
+          typeof a === 'number' && typeof b === 'number' ? round2(a / b) : null,
+        );
+        print({
+          case: `stack vs core, ${name}`,
+          timeRatio: round2((s.seconds as number) / (c.seconds as number)),
+          target: '<= 1.5',
+          roundRatios,
+        });
       }
     }
   } finally {

@@ -1,6 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { BedrockClient, DeleteCustomModelCommand, DeleteProvisionedModelThroughputCommand } from '@aws-sdk/client-bedrock';
+import {
+  BedrockClient,
+  DeleteCustomModelCommand,
+  DeleteProvisionedModelThroughputCommand,
+} from '@aws-sdk/client-bedrock';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -51,7 +55,12 @@ export const DEFAULT_LOCAL_ENV = '.local/stack.env';
 
 /** A dotenv file as written by `npm run stack` (KEY=VALUE lines; `#` comments). */
 export function readEnvFile(file: string): Record<string, string> {
-  if (!existsSync(file)) throw new CliError(`no environment file ${file}`, 'start the local stack with `npm run stack`, or pass --stage for a deployed one', 2);
+  if (!existsSync(file))
+    throw new CliError(
+      `no environment file ${file}`,
+      'start the local stack with `npm run stack`, or pass --stage for a deployed one',
+      2,
+    );
   const out: Record<string, string> = {};
   for (const line of readFileSync(file, 'utf8').split(/\r?\n/)) {
     const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)\s*$/.exec(line);
@@ -63,7 +72,11 @@ export function readEnvFile(file: string): Record<string, string> {
 /** The env file the endpoints and names come from, if any (see resolveEnv). */
 export function envFileOf(opts: GlobalOptions, env: NodeJS.ProcessEnv, cwd = process.cwd()): string | undefined {
   const local = path.join(cwd, DEFAULT_LOCAL_ENV);
-  return opts.endpointEnv ?? env.BTP_ENDPOINT_ENV ?? (!opts.stage && !env.BTP_RUNS_TABLE && existsSync(local) ? local : undefined);
+  return (
+    opts.endpointEnv ??
+    env.BTP_ENDPOINT_ENV ??
+    (!opts.stage && !env.BTP_RUNS_TABLE && existsSync(local) ? local : undefined)
+  );
 }
 
 /**
@@ -78,7 +91,10 @@ export function resolveEnv(opts: GlobalOptions, env: NodeJS.ProcessEnv, cwd = pr
   return merged;
 }
 
-/** `IngestQueue`'s URL from env: BTP_INGEST_QUEUE_URL (the functions' names) or BTP_QUEUE_INGEST_QUEUE_URL (older env files). */
+/**
+ * `IngestQueue`'s URL from env: BTP_INGEST_QUEUE_URL (the functions' names) or BTP_QUEUE_INGEST_QUEUE_URL (older env
+ * files).
+ */
 const queueEnv = (env: NodeJS.ProcessEnv, step: Step, dlq: boolean) => {
   const id = `${step.toUpperCase()}_${dlq ? 'DLQ' : 'QUEUE'}`;
   return env[`BTP_${id}_URL`] ?? env[`BTP_QUEUE_${id}_URL`];
@@ -113,7 +129,10 @@ export function resolveNames(env: NodeJS.ProcessEnv, opts: GlobalOptions, sqs: S
         sqs.send(new GetQueueUrlCommand({ QueueName: name })).then(
           (o) => o.QueueUrl!,
           (err: Error) => {
-            throw new CliError(`queue ${name} was not found (${err.name})`, `check --stage ${stage} and --region, and that the stack is deployed`);
+            throw new CliError(
+              `queue ${name} was not found (${err.name})`,
+              `check --stage ${stage} and --region, and that the stack is deployed`,
+            );
           },
         ),
       );
@@ -127,14 +146,27 @@ export function resolveNames(env: NodeJS.ProcessEnv, opts: GlobalOptions, sqs: S
       return (table ??= need('runs table', env.BTP_RUNS_TABLE, stack ? () => `${stack}-runs` : undefined));
     },
     get datasetsBucket() {
-      return (datasets ??= need('datasets bucket', env.BTP_DATASETS_BUCKET, stack && account ? () => `${stack}-datasets-${account}` : undefined));
+      return (datasets ??= need(
+        'datasets bucket',
+        env.BTP_DATASETS_BUCKET,
+        stack && account ? () => `${stack}-datasets-${account}` : undefined,
+      ));
     },
     get artifactsBucket() {
-      return (artifacts ??= need('artifacts bucket', env.BTP_ARTIFACTS_BUCKET, stack && account ? () => `${stack}-artifacts-${account}` : undefined));
+      return (artifacts ??= need(
+        'artifacts bucket',
+        env.BTP_ARTIFACTS_BUCKET,
+        stack && account ? () => `${stack}-artifacts-${account}` : undefined,
+      ));
     },
     queueUrl: (step) => lookup(step, false),
     dlqUrl: (step) => lookup(step, true),
-    where: stage && !env.AWS_ENDPOINT_URL_DYNAMODB ? `stage ${stage} (${env.AWS_REGION ?? 'default region'})` : env.AWS_ENDPOINT_URL_DYNAMODB ? `local stack (${env.AWS_ENDPOINT_URL_DYNAMODB})` : 'the configured AWS account',
+    where:
+      stage && !env.AWS_ENDPOINT_URL_DYNAMODB
+        ? `stage ${stage} (${env.AWS_REGION ?? 'default region'})`
+        : env.AWS_ENDPOINT_URL_DYNAMODB
+          ? `local stack (${env.AWS_ENDPOINT_URL_DYNAMODB})`
+          : 'the configured AWS account',
   };
 }
 
@@ -145,7 +177,8 @@ export function resolveNames(env: NodeJS.ProcessEnv, opts: GlobalOptions, sqs: S
 export function buildContext(opts: GlobalOptions, processEnv: NodeJS.ProcessEnv = process.env): CliContext {
   const env = resolveEnv(opts, processEnv);
   // The SDK reads AWS_PROFILE, credentials and endpoint variables from process.env.
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && (k.startsWith('AWS_') || k.startsWith('BTP_'))) process.env[k] = v;
+  for (const [k, v] of Object.entries(env))
+    if (v !== undefined && (k.startsWith('AWS_') || k.startsWith('BTP_'))) process.env[k] = v;
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   const local = !!env.AWS_ENDPOINT_URL_S3;
   const s3 = new S3Client({ region, forcePathStyle: local || undefined });
@@ -165,7 +198,8 @@ export function buildContext(opts: GlobalOptions, processEnv: NodeJS.ProcessEnv 
     s3,
     sqs,
     bedrock: {
-      deleteThroughput: async (arn) => void (await br().send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: arn }))),
+      deleteThroughput: async (arn) =>
+        void (await br().send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: arn }))),
       deleteCustomModel: async (arn) => void (await br().send(new DeleteCustomModelCommand({ modelIdentifier: arn }))),
     },
     now: () => new Date(),

@@ -44,7 +44,12 @@ export class CliError extends Error {
 }
 
 export function formatError(err: CliError): string {
-  const where = [err.context.runId ? `run ${err.context.runId}` : '', err.context.stage ? `stage ${err.context.stage}` : ''].filter(Boolean).join(', ');
+  const where = [
+    err.context.runId ? `run ${err.context.runId}` : '',
+    err.context.stage ? `stage ${err.context.stage}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
   return `error${where ? ` (${where})` : ''}: ${err.message}${err.next ? `\n  next: ${err.next}` : ''}`;
 }
 
@@ -52,9 +57,14 @@ export function formatError(err: CliError): string {
 export function table(head: string[], rows: Array<Array<string | number | undefined>>): string {
   const cells = rows.map((r) => r.map((c) => (c === undefined || c === '' ? '-' : String(c))));
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((r) => [...(r[i] ?? '')].length)));
-  const numeric = head.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || r[i] === undefined));
+  const numeric = head.map(
+    (_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number' || r[i] === undefined),
+  );
   const line = (r: string[]) =>
-    r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+    r
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(head), ...cells.map(line)].join('\n');
 }
 
@@ -73,6 +83,11 @@ export function parseSince(value: string, now: Date): string {
     return new Date(now.getTime() - Number(m[1]) * unit * 1000).toISOString();
   }
   const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new CliError(`--since ${value} is neither a duration (30m, 24h, 7d) nor a date`, 'give e.g. --since 24h or --since 2025-06-01', 2);
+  if (Number.isNaN(t))
+    throw new CliError(
+      `--since ${value} is neither a duration (30m, 24h, 7d) nor a date`,
+      'give e.g. --since 24h or --since 2025-06-01',
+      2,
+    );
   return new Date(t).toISOString();
 }

@@ -30,8 +30,13 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
     };
 
   const program = new Command('btp')
-    .description('Operate bedrock-tuning-pipeline runs: start and follow them, inspect, cancel, resume, clean up, redrive, report.')
-    .option('--endpoint-env <file>', 'env file with endpoints and names (default: .local/stack.env when present and no --stage)')
+    .description(
+      'Operate bedrock-tuning-pipeline runs: start and follow them, inspect, cancel, resume, clean up, redrive, report.',
+    )
+    .option(
+      '--endpoint-env <file>',
+      'env file with endpoints and names (default: .local/stack.env when present and no --stage)',
+    )
     .option('--stage <stage>', 'deployed stage: resources named bedrock-tuning-pipeline-<stage>-* (env: BTP_STAGE)')
     .option('--region <region>', 'AWS region (env: AWS_REGION)')
     .option('--profile <profile>', 'AWS profile (env: AWS_PROFILE)')
@@ -43,7 +48,7 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
   program
     .command('run <file>')
     .description('upload a dataset and follow its run to the end, with a summary (exit 0 only if it succeeded)')
-    .option('--config <file>', 'run configuration (JSON), uploaded as the dataset\'s sidecar <key>.run.json')
+    .option('--config <file>', "run configuration (JSON), uploaded as the dataset's sidecar <key>.run.json")
     .option('--key <name>', 'object name under datasets/ (default: the file name)')
     .option('--timeout-minutes <n>', 'stop following after this long (the run goes on)', '180')
     .option('--poll-ms <ms>', 'how often to read the run', '1000')
@@ -53,7 +58,7 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
 
   program
     .command('list')
-    .description('runs, newest first (from the table\'s byStatus index)')
+    .description("runs, newest first (from the table's byStatus index)")
     .option('--status <statuses>', 'comma-separated statuses, e.g. failed,training')
     .option('--since <when>', 'updated since a duration ago (30m, 24h, 7d) or a date')
     .option('--limit <n>', 'at most this many runs', '50')
@@ -68,7 +73,7 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
 
   program
     .command('events <run>')
-    .description('the run\'s history of events, oldest first')
+    .description("the run's history of events, oldest first")
     .option('--json', 'JSON: { runId, events: [...] }')
     .action(action((c, id: string, o: { json?: boolean }) => events(c, io, id, o)));
 
@@ -100,18 +105,28 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
 
   program
     .command('redrive <queue>')
-    .description(`move dead-lettered messages back to their queue (${STEPS.join(', ')}), listing each with its btp-error`)
-    .option('--max <n>', 'move at most this many (default: as many as the dead-letter queue held when the redrive began)')
+    .description(
+      `move dead-lettered messages back to their queue (${STEPS.join(', ')}), listing each with its btp-error`,
+    )
+    .option(
+      '--max <n>',
+      'move at most this many (default: as many as the dead-letter queue held when the redrive began)',
+    )
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--json', 'JSON: { queue, from, to, max, moved, left, returned, invalid, byReason, messages }')
     .action(action((c, q: string, o: Parameters<typeof redrive>[3]) => redrive(c, io, q, o)));
 
   program
     .command('report <run>')
-    .description('build the run report (written to the run\'s artifacts as report.html and report.md), then save, open or print it')
+    .description(
+      "build the run report (written to the run's artifacts as report.html and report.md), then save, open or print it",
+    )
     .option('--print', 'print it')
     .option('--format <md|html>', 'with --print: md (default) or html', 'md')
-    .option('--out <dir|file>', 'save the page here too: a directory (gets btp-report-<run>.html) or a file (default: not saved)')
+    .option(
+      '--out <dir|file>',
+      'save the page here too: a directory (gets btp-report-<run>.html) or a file (default: not saved)',
+    )
     .option('--open', 'open the page in a browser (saved under --out, else in the temporary directory)')
     .option('--json', 'JSON: { runId, status, html, markdown, file }')
     .action(action((c, id: string, o: Parameters<typeof report>[3]) => report(c, io, id, o)));
@@ -138,7 +153,9 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
       );
       return 1;
     }
-    io.err(`error: ${e.name}: ${e.message}\n  next: check the endpoint or stage and your credentials (AWS_PROFILE, --profile); run with BTP_DEBUG=1 for the stack trace`);
+    io.err(
+      `error: ${e.name}: ${e.message}\n  next: check the endpoint or stage and your credentials (AWS_PROFILE, --profile); run with BTP_DEBUG=1 for the stack trace`,
+    );
     if (process.env.BTP_DEBUG) io.err(e.stack ?? '');
     return 1;
   } finally {
@@ -149,8 +166,16 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
 /** `host:port` when the error (or one it wraps: a cause, an AggregateError's errors) is a refused connection. */
 export function connectionRefused(err: unknown, depth = 0): string | undefined {
   if (!err || typeof err !== 'object' || depth > 4) return undefined;
-  const e = err as { code?: unknown; address?: unknown; port?: unknown; cause?: unknown; errors?: unknown; message?: unknown };
-  if (e.code === 'ECONNREFUSED') return typeof e.address === 'string' ? `${e.address}:${String(e.port)}` : 'the endpoint';
+  const e = err as {
+    code?: unknown;
+    address?: unknown;
+    port?: unknown;
+    cause?: unknown;
+    errors?: unknown;
+    message?: unknown;
+  };
+  if (e.code === 'ECONNREFUSED')
+    return typeof e.address === 'string' ? `${e.address}:${String(e.port)}` : 'the endpoint';
   // The SDK's retry layer may keep only the text of an error from another realm (`AWS SDK error wrapper for ...`).
   const text = typeof e.message === 'string' ? /\bECONNREFUSED (\S+)/.exec(e.message) : null;
   if (text) return text[1];

@@ -5,7 +5,12 @@ import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+  type CreateTableCommandInput,
+} from '@aws-sdk/client-dynamodb';
 import { startS3, type S3Emulator } from './emulators/s3';
 import { startSqs, type SqsEmulator } from './emulators/sqs';
 import { startDynamo } from './emulators/dynamodb';
@@ -13,7 +18,12 @@ import { loadServerlessConfig } from './stack/serverless-config';
 import { buildTopology, type Topology } from './stack/topology';
 import { matchingNotifications, s3TestEvent, toS3Notification } from './stack/s3-notifications';
 import { bundleFunctions } from './stack/bundle';
-import { startEventSourceMapping, startFunction, type EventSourceMapping, type FunctionRuntime } from './stack/lambda-runner';
+import {
+  startEventSourceMapping,
+  startFunction,
+  type EventSourceMapping,
+  type FunctionRuntime,
+} from './stack/lambda-runner';
 import { matchesEventPattern } from './stack/event-pattern';
 import { startBedrockEmulator, type BedrockEmulator, type FaultInjector } from './bedrock';
 
@@ -83,7 +93,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       startSqs({ dataDir: opts.dataDir }),
       startDynamo({ dataDir: opts.dataDir }),
     ]);
-    closers.push(() => s3.close(), () => sqsEmu.close(), () => dynamo.close());
+    closers.push(
+      () => s3.close(),
+      () => sqsEmu.close(),
+      () => dynamo.close(),
+    );
     const topology = buildTopology(config, { sqsEndpoint: sqsEmu.endpoint });
     const region = topology.region;
 
@@ -102,7 +116,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     };
     const clientConfig = { region, credentials: LOCAL_CREDENTIALS };
     const clients = {
-      s3: new S3Client({ ...clientConfig, endpoint: s3.endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }),
+      s3: new S3Client({
+        ...clientConfig,
+        endpoint: s3.endpoint,
+        forcePathStyle: true,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      }),
       sqs: new SQSClient({ ...clientConfig, endpoint: sqsEmu.endpoint }),
       dynamodb: new DynamoDBClient({ ...clientConfig, endpoint: dynamo.endpoint }),
     };
@@ -142,7 +162,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       };
     };
 
-    const wanted = opts.functions === 'none' ? [] : opts.functions === undefined || opts.functions === 'all' ? Object.keys(topology.functions) : opts.functions;
+    const wanted =
+      opts.functions === 'none'
+        ? []
+        : opts.functions === undefined || opts.functions === 'all'
+          ? Object.keys(topology.functions)
+          : opts.functions;
     const runtimes: Record<string, FunctionRuntime> = {};
     const mappings: EventSourceMapping[] = [];
     if (wanted.length > 0) {
@@ -173,8 +198,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
           // EventBridge Scheduler's event, as a scheduled rule delivers it.
           const timer = setInterval(() => {
             const event = {
-              version: '0', id: randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: topology.accountId,
-              time: new Date().toISOString(), region, resources: [`arn:aws:events:${region}:${topology.accountId}:rule/${fn.name}-schedule`], detail: {},
+              version: '0',
+              id: randomUUID(),
+              'detail-type': 'Scheduled Event',
+              source: 'aws.events',
+              account: topology.accountId,
+              time: new Date().toISOString(),
+              region,
+              resources: [`arn:aws:events:${region}:${topology.accountId}:rule/${fn.name}-schedule`],
+              detail: {},
             };
             runtime.invoke(event).then(
               () => opts.onInvoke?.({ functionName: key, records: 1, failed: 0 }),
@@ -204,7 +236,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         }
       }
     }
-    log(`local stack up: S3 ${s3.endpoint}, SQS ${sqsEmu.endpoint}, DynamoDB ${dynamo.endpoint}, Bedrock ${bedrock.endpoint}`);
+    log(
+      `local stack up: S3 ${s3.endpoint}, SQS ${sqsEmu.endpoint}, DynamoDB ${dynamo.endpoint}, Bedrock ${bedrock.endpoint}`,
+    );
 
     return {
       topology,
@@ -259,7 +293,10 @@ async function createResources(
     const attributes: Record<string, string> = { ...q.attributes };
     if (q.redrive) {
       const dlq = topology.queues[q.redrive.deadLetterLogicalId]!;
-      attributes.RedrivePolicy = JSON.stringify({ deadLetterTargetArn: sqsEmu.queueArn(dlq.name, topology.region), maxReceiveCount: q.redrive.maxReceiveCount });
+      attributes.RedrivePolicy = JSON.stringify({
+        deadLetterTargetArn: sqsEmu.queueArn(dlq.name, topology.region),
+        maxReceiveCount: q.redrive.maxReceiveCount,
+      });
     }
     await clients.sqs.send(new CreateQueueCommand({ QueueName: q.name, Attributes: attributes }));
   }
@@ -270,7 +307,9 @@ async function createResources(
     // S3 sends a test event to each queue when notifications are configured on a bucket.
     for (const n of b.notifications) {
       const q = topology.queues[n.queueLogicalId]!;
-      await clients.sqs.send(new SendMessageCommand({ QueueUrl: sqsEmu.queueUrl(q.name), MessageBody: JSON.stringify(s3TestEvent(b.name)) }));
+      await clients.sqs.send(
+        new SendMessageCommand({ QueueUrl: sqsEmu.queueUrl(q.name), MessageBody: JSON.stringify(s3TestEvent(b.name)) }),
+      );
     }
   }
   for (const t of Object.values(topology.tables)) {
@@ -340,7 +379,13 @@ function toCreateTable(name: string, p: Record<string, unknown>): CreateTableCom
   };
 }
 
-function wireS3Notifications(topology: Topology, s3: S3Emulator, sqs: SQSClient, sqsEmu: SqsEmulator, log: (l: string) => void) {
+function wireS3Notifications(
+  topology: Topology,
+  s3: S3Emulator,
+  sqs: SQSClient,
+  sqsEmu: SqsEmulator,
+  log: (l: string) => void,
+) {
   const byName = new Map(Object.values(topology.buckets).map((b) => [b.name, b]));
   s3.onEvent((event) => {
     for (const record of event.Records) {
@@ -349,9 +394,9 @@ function wireS3Notifications(topology: Topology, s3: S3Emulator, sqs: SQSClient,
       for (const n of matchingNotifications(bucket, record.eventName, record.s3.object.key)) {
         const q = topology.queues[n.queueLogicalId]!;
         const body = JSON.stringify(toS3Notification(record, n.id, topology.region));
-        sqs.send(new SendMessageCommand({ QueueUrl: sqsEmu.queueUrl(q.name), MessageBody: body })).catch((err: Error) =>
-          log(`S3 notification for ${record.s3.object.key} was not delivered: ${err.message}`),
-        );
+        sqs
+          .send(new SendMessageCommand({ QueueUrl: sqsEmu.queueUrl(q.name), MessageBody: body }))
+          .catch((err: Error) => log(`S3 notification for ${record.s3.object.key} was not delivered: ${err.message}`));
       }
     }
   });

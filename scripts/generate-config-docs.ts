@@ -37,9 +37,12 @@ export interface Setting {
 }
 
 /** The configuration as producers write it: defaults may be left out. */
-export const configJsonSchema = (): SettingSchema => z.toJSONSchema(RunConfig, { io: 'input', unrepresentable: 'any' }) as SettingSchema;
+export const configJsonSchema = (): SettingSchema =>
+  z.toJSONSchema(RunConfig, { io: 'input', unrepresentable: 'any' }) as SettingSchema;
 
-/** Every setting, depth first in the schema's order: groups (objects with settings of their own) before their settings. */
+/**
+ * Every setting, depth first in the schema's order: groups (objects with settings of their own) before their settings.
+ */
 export function settingsOf(schema: SettingSchema, prefix = ''): Setting[] {
   const out: Setting[] = [];
   for (const [name, child] of Object.entries(schema.properties ?? {})) {
@@ -55,9 +58,15 @@ const code = (s: string) => `\`${s}\``;
 
 function typeOf(s: SettingSchema): string {
   if (s.enum) return s.enum.map((v) => code(String(v))).join(' | ');
-  const bound = s.exclusiveMinimum !== undefined ? ` > ${s.exclusiveMinimum}` : s.minimum !== undefined && s.minimum > -Number.MAX_SAFE_INTEGER ? ` ≥ ${s.minimum}` : '';
+  const bound =
+    s.exclusiveMinimum !== undefined
+      ? ` > ${s.exclusiveMinimum}`
+      : s.minimum !== undefined && s.minimum > -Number.MAX_SAFE_INTEGER
+        ? ` ≥ ${s.minimum}`
+        : '';
   if (s.type === 'integer' || s.type === 'number') return `${s.type}${bound}`;
-  if (s.type === 'array') return `list of ${s.items?.properties ? 'objects' : typeOf(s.items ?? {})}${s.minItems !== undefined ? ` (${s.minItems} to ${s.maxItems ?? 'any'})` : ''}`;
+  if (s.type === 'array')
+    return `list of ${s.items?.properties ? 'objects' : typeOf(s.items ?? {})}${s.minItems !== undefined ? ` (${s.minItems} to ${s.maxItems ?? 'any'})` : ''}`;
   if (s.type === 'object' && !s.properties) {
     const values = typeof s.additionalProperties === 'object' ? s.additionalProperties : {};
     return `map of string to ${values.type ?? 'any value'}`;
@@ -79,16 +88,19 @@ export function renderConfigDoc(): string {
   const lines = [
     '# Run configuration',
     '',
-    '<!-- Generated from shared/config/run-config.ts by `npm run config:docs`; edit the schema\'s `.describe()` texts, not this page. -->',
+    "<!-- Generated from shared/config/run-config.ts by `npm run config:docs`; edit the schema's `.describe()` texts, not this page. -->",
     '',
-    'A run\'s configuration is resolved by ingest, each layer deep-merged over the next: the `config` of a `run.requested`',
+    "A run's configuration is resolved by ingest, each layer deep-merged over the next: the `config` of a `run.requested`",
     'message, then the sidecar `datasets/<file>.run.json` (`btp run <file> --config run.json` uploads it), then the profile',
     'of the folder under `datasets/` (`pairs/`, `corpus/`), then the defaults below. The resolved configuration is recorded',
     'on the run. Every setting may be left out; `absent` means the setting has no default and is off or derived when left out.',
     '',
     '| setting | type | default | meaning |',
     '|---|---|---|---|',
-    ...settings.map(({ path: at, schema, required }) => `| ${code(at)} | ${cell(typeOf(schema))} | ${cell(defaultOf(schema, required))} | ${cell(schema.description ?? '')} |`),
+    ...settings.map(
+      ({ path: at, schema, required }) =>
+        `| ${code(at)} | ${cell(typeOf(schema))} | ${cell(defaultOf(schema, required))} | ${cell(schema.description ?? '')} |`,
+    ),
     '',
   ];
   return lines.join('\n');

@@ -12,9 +12,14 @@ import { PUBLIC_MESSAGES, schemaFileName, type PublicMessage } from '../shared/m
 
 export const MESSAGES_DIR = path.resolve(__dirname, '..', 'docs', 'messages');
 
-/** One message's JSON Schema: producers are held to the input form (defaults may be left out), consumers get the output. */
+/**
+ * One message's JSON Schema: producers are held to the input form (defaults may be left out), consumers get the output.
+ */
 export function messageJsonSchema(m: PublicMessage): Record<string, unknown> {
-  const generated = z.toJSONSchema(m.definition.schema, { io: m.direction === 'in' ? 'input' : 'output', unrepresentable: 'any' }) as Record<string, unknown>;
+  const generated = z.toJSONSchema(m.definition.schema, {
+    io: m.direction === 'in' ? 'input' : 'output',
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
   const { $schema, ...rest } = generated;
   return {
     $schema,

@@ -21,37 +21,97 @@ import { getRun } from './runs';
 
 const requestedBy = () => process.env.USER ?? process.env.USERNAME ?? 'btp';
 
-/** Posts a control message to the queue that carries its type (shared/messages/queues.ts); returns it and the queue's URL. */
-async function post<D extends AnyMessageDefinition>(ctx: CliContext, def: D, runId: string, payload: z.input<D['payload']>) {
+/**
+ * Posts a control message to the queue that carries its type (shared/messages/queues.ts); returns it and the queue's
+ * URL.
+ */
+async function post<D extends AnyMessageDefinition>(
+  ctx: CliContext,
+  def: D,
+  runId: string,
+  payload: z.input<D['payload']>,
+) {
   const step = MESSAGE_QUEUE.get(def.type) as Step;
   const queue = await ctx.names.queueUrl(step);
   const message = await buildSend(buildPublish(ctx.sqs), { [step]: queue })(def, runId, payload);
   return { message, queue };
 }
 
-export async function cancel(ctx: CliContext, io: Io, runId: string, opts: { reason?: string; yes?: boolean; json?: boolean }): Promise<number> {
+export async function cancel(
+  ctx: CliContext,
+  io: Io,
+  runId: string,
+  opts: { reason?: string; yes?: boolean; json?: boolean },
+): Promise<number> {
   const run = await getRun(ctx, runId);
   if (isTerminal(run.status)) {
-    throw new CliError(`run ${runId} has already ended (${run.status}); there is nothing to cancel`, `\`btp cleanup ${runId}\` removes what it left`, 1, { runId, stage: run.status });
+    throw new CliError(
+      `run ${runId} has already ended (${run.status}); there is nothing to cancel`,
+      `\`btp cleanup ${runId}\` removes what it left`,
+      1,
+      { runId, stage: run.status },
+    );
   }
-  if (!opts.yes && !(await io.confirm(`Cancel run ${runId} (${run.status})? Its customization job, if any, is stopped.`))) {
-    throw new CliError('not confirmed; nothing was sent', `re-run with --yes to cancel run ${runId} without a prompt`, 1, { runId });
+  if (
+    !opts.yes &&
+    !(await io.confirm(`Cancel run ${runId} (${run.status})? Its customization job, if any, is stopped.`))
+  ) {
+    throw new CliError(
+      'not confirmed; nothing was sent',
+      `re-run with --yes to cancel run ${runId} without a prompt`,
+      1,
+      { runId },
+    );
   }
-  const { message, queue } = await post(ctx, RunCancel, runId, { reason: opts.reason ?? 'cancelled from the CLI', requestedBy: requestedBy() });
-  if (opts.json) io.out(JSON.stringify({ runId, posted: message.type, correlationId: message.correlationId, queue, status: run.status }, null, 2));
-  else io.out(`cancel requested for run ${runId} (was ${run.status}); the monitor stops its job. Follow it with \`btp status ${runId}\`.`);
+  const { message, queue } = await post(ctx, RunCancel, runId, {
+    reason: opts.reason ?? 'cancelled from the CLI',
+    requestedBy: requestedBy(),
+  });
+  if (opts.json)
+    io.out(
+      JSON.stringify(
+        { runId, posted: message.type, correlationId: message.correlationId, queue, status: run.status },
+        null,
+        2,
+      ),
+    );
+  else
+    io.out(
+      `cancel requested for run ${runId} (was ${run.status}); the monitor stops its job. Follow it with \`btp status ${runId}\`.`,
+    );
   return 0;
 }
 
-export async function resume(ctx: CliContext, io: Io, runId: string, opts: { from: string; hp?: string[]; json?: boolean }): Promise<number> {
+export async function resume(
+  ctx: CliContext,
+  io: Io,
+  runId: string,
+  opts: { from: string; hp?: string[]; json?: boolean },
+): Promise<number> {
   const run = await getRun(ctx, runId);
   const from = RunResume.payload.shape.fromStage.safeParse(opts.from);
-  if (!from.success) throw new CliError(`cannot resume from ${opts.from}`, `use --from train (a new training attempt on the prepared data) or --from provision (throughput for the trained model)`, 2, { runId });
+  if (!from.success)
+    throw new CliError(
+      `cannot resume from ${opts.from}`,
+      `use --from train (a new training attempt on the prepared data) or --from provision (throughput for the trained model)`,
+      2,
+      { runId },
+    );
   if (run.status !== 'failed') {
-    throw new CliError(`only a failed run can be resumed; run ${runId} is ${run.status}`, run.status === 'succeeded' ? `start a new run with \`btp run <file>\`` : `wait for it to end (\`btp status ${runId}\`) or cancel it`, 1, { runId, stage: run.status });
+    throw new CliError(
+      `only a failed run can be resumed; run ${runId} is ${run.status}`,
+      run.status === 'succeeded'
+        ? `start a new run with \`btp run <file>\``
+        : `wait for it to end (\`btp status ${runId}\`) or cancel it`,
+      1,
+      { runId, stage: run.status },
+    );
   }
   if (from.data === 'provision' && !run.modelArn) {
-    throw new CliError(`run ${runId} has no trained model to provision`, `resume with --from train`, 1, { runId, stage: run.failure?.stage });
+    throw new CliError(`run ${runId} has no trained model to provision`, `resume with --from train`, 1, {
+      runId,
+      stage: run.failure?.stage,
+    });
   }
   const hyperParameters: Record<string, string> = {};
   for (const kv of opts.hp ?? []) {
@@ -60,9 +120,30 @@ export async function resume(ctx: CliContext, io: Io, runId: string, opts: { fro
     hyperParameters[m[1]!] = m[2]!;
   }
   const hp = Object.keys(hyperParameters).length ? hyperParameters : undefined;
-  const { message, queue } = await post(ctx, RunResume, runId, { fromStage: from.data, hyperParameters: hp, requestedBy: requestedBy() });
-  if (opts.json) io.out(JSON.stringify({ runId, posted: message.type, correlationId: message.correlationId, queue, fromStage: from.data, hyperParameters }, null, 2));
-  else io.out(`resume from ${from.data} requested for run ${runId} (failed at ${run.failure?.stage ?? 'an unknown stage'}). Follow it with \`btp status ${runId}\`.`);
+  const { message, queue } = await post(ctx, RunResume, runId, {
+    fromStage: from.data,
+    hyperParameters: hp,
+    requestedBy: requestedBy(),
+  });
+  if (opts.json)
+    io.out(
+      JSON.stringify(
+        {
+          runId,
+          posted: message.type,
+          correlationId: message.correlationId,
+          queue,
+          fromStage: from.data,
+          hyperParameters,
+        },
+        null,
+        2,
+      ),
+    );
+  else
+    io.out(
+      `resume from ${from.data} requested for run ${runId} (failed at ${run.failure?.stage ?? 'an unknown stage'}). Follow it with \`btp status ${runId}\`.`,
+    );
   return 0;
 }
 
@@ -90,29 +171,46 @@ export async function cleanup(
 ): Promise<number> {
   const run = await getRun(ctx, runId);
   if (!isTerminal(run.status)) {
-    throw new CliError(`run ${runId} is still ${run.status}`, `cancel it first (\`btp cancel ${runId}\`), then clean up`, 1, { runId, stage: run.status });
+    throw new CliError(
+      `run ${runId} is still ${run.status}`,
+      `cancel it first (\`btp cancel ${runId}\`), then clean up`,
+      1,
+      { runId, stage: run.status },
+    );
   }
   const earlier = cleanedOf(await ctx.runs.listEvents(runId));
   const all = !opts.throughput && !opts.model && !opts.artifacts;
   const results: CleanupResult[] = [];
-  const step = async (item: CleanupItem, target: string | undefined, question: string, act: () => Promise<{ detail?: string; none?: boolean }>) => {
+  const step = async (
+    item: CleanupItem,
+    target: string | undefined,
+    question: string,
+    act: () => Promise<{ detail?: string; none?: boolean }>,
+  ) => {
     if (!target) return void results.push({ item, target: '-', outcome: 'absent' });
     const at = earlier.targets.get(target);
     if (at) return void results.push({ item, target, outcome: 'absent', detail: `deleted by btp cleanup at ${at}` });
-    if (!opts.yes && !(await io.confirm(question))) return void results.push({ item, target, outcome: 'skipped', detail: 'not confirmed' });
+    if (!opts.yes && !(await io.confirm(question)))
+      return void results.push({ item, target, outcome: 'skipped', detail: 'not confirmed' });
     try {
       const done = await act();
       results.push({ item, target, outcome: done.none ? 'absent' : 'deleted', detail: done.detail });
     } catch (err) {
       if (isGone(err)) results.push({ item, target, outcome: 'absent', detail: 'already gone' });
-      else results.push({ item, target, outcome: 'failed', detail: `${(err as Error).name}: ${(err as Error).message}` });
+      else
+        results.push({ item, target, outcome: 'failed', detail: `${(err as Error).name}: ${(err as Error).message}` });
     }
   };
   if (all || opts.throughput) {
-    await step('throughput', run.provisionedModelArn, `Delete Provisioned Throughput ${run.provisionedModelArn}?`, async () => {
-      await ctx.bedrock.deleteThroughput(run.provisionedModelArn!);
-      return {};
-    });
+    await step(
+      'throughput',
+      run.provisionedModelArn,
+      `Delete Provisioned Throughput ${run.provisionedModelArn}?`,
+      async () => {
+        await ctx.bedrock.deleteThroughput(run.provisionedModelArn!);
+        return {};
+      },
+    );
   }
   if (all || opts.model) {
     const models = modelsOf(run);
@@ -127,24 +225,39 @@ export async function cleanup(
   }
   if (all || opts.artifacts) {
     const { bucket, prefix } = artifactsLocation(run, ctx.names.artifactsBucket);
-    await step('artifacts', `s3://${bucket}/${prefix}`, `Delete every object under s3://${bucket}/${prefix}?`, async () => {
-      const count = await deletePrefix(ctx, bucket, prefix);
-      return count ? { detail: `${count} objects` } : { none: true, detail: 'no objects there' };
-    });
+    await step(
+      'artifacts',
+      `s3://${bucket}/${prefix}`,
+      `Delete every object under s3://${bucket}/${prefix}?`,
+      async () => {
+        const count = await deletePrefix(ctx, bucket, prefix);
+        return count ? { detail: `${count} objects` } : { none: true, detail: 'no objects there' };
+      },
+    );
   }
   const deleted = results.filter((r) => r.outcome === 'deleted');
   if (deleted.length) {
-    const detail: RunCleanedDetail = { deleted: [...new Set(deleted.map((r) => r.item))], targets: deleted.map((r) => r.target), by: requestedBy() };
+    const detail: RunCleanedDetail = {
+      deleted: [...new Set(deleted.map((r) => r.item))],
+      targets: deleted.map((r) => r.target),
+      by: requestedBy(),
+    };
     await ctx.runs.update(runId, run.status, {}, { type: RUN_CLEANED, detail: RunCleanedDetail.parse(detail) });
   }
   if (opts.json) io.out(JSON.stringify({ runId, results }, null, 2));
   else {
-    for (const r of results) io.out(`${r.item.padEnd(10)} ${r.outcome.padEnd(8)} ${r.target}${r.detail ? `  (${r.detail})` : ''}`);
+    for (const r of results)
+      io.out(`${r.item.padEnd(10)} ${r.outcome.padEnd(8)} ${r.target}${r.detail ? `  (${r.detail})` : ''}`);
     if (results.every((r) => r.outcome === 'absent')) io.out(`nothing left to delete for run ${runId}`);
   }
   const failed = results.filter((r) => r.outcome === 'failed');
   if (failed.length) {
-    throw new CliError(`${failed.map((r) => r.item).join(', ')} could not be deleted`, `check the error above and your permissions, then run \`btp cleanup ${runId} --${failed[0]!.item}\` again`, 1, { runId, stage: 'cleanup' });
+    throw new CliError(
+      `${failed.map((r) => r.item).join(', ')} could not be deleted`,
+      `check the error above and your permissions, then run \`btp cleanup ${runId} --${failed[0]!.item}\` again`,
+      1,
+      { runId, stage: 'cleanup' },
+    );
   }
   return 0;
 }
@@ -153,7 +266,9 @@ async function deletePrefix(ctx: CliContext, bucket: string, prefix: string): Pr
   let count = 0;
   let token: string | undefined;
   do {
-    const page = await ctx.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    const page = await ctx.s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
     const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
     if (keys.length) {
       await ctx.s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
@@ -176,7 +291,10 @@ interface Redriven {
 function describeBody(body: string | undefined): { type?: string; runId?: string } {
   try {
     const parsed = JSON.parse(body ?? '') as { type?: unknown; runId?: unknown };
-    return { type: typeof parsed.type === 'string' ? parsed.type : undefined, runId: typeof parsed.runId === 'string' ? parsed.runId : undefined };
+    return {
+      type: typeof parsed.type === 'string' ? parsed.type : undefined,
+      runId: typeof parsed.runId === 'string' ? parsed.runId : undefined,
+    };
   } catch {
     return {};
   }
@@ -184,7 +302,11 @@ function describeBody(body: string | undefined): { type?: string; runId?: string
 
 /** Messages in a queue, those another reader holds (in flight) included. */
 async function queueDepth(ctx: CliContext, url: string): Promise<number> {
-  const attributes = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] as const;
+  const attributes = [
+    'ApproximateNumberOfMessages',
+    'ApproximateNumberOfMessagesNotVisible',
+    'ApproximateNumberOfMessagesDelayed',
+  ] as const;
   const out = await ctx.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: [...attributes] }));
   return attributes.reduce((sum, a) => sum + Number(out.Attributes?.[a] ?? 0), 0);
 }
@@ -197,14 +319,25 @@ async function queueDepth(ctx: CliContext, url: string): Promise<number> {
  * message the consumer rejects again at once lands back in the dead-letter queue as a new message with the same
  * body; it is recognised by its body's digest and left there, so a redrive never chases its own output.
  */
-export async function redrive(ctx: CliContext, io: Io, queue: string, opts: { max?: string; yes?: boolean; json?: boolean }): Promise<number> {
+export async function redrive(
+  ctx: CliContext,
+  io: Io,
+  queue: string,
+  opts: { max?: string; yes?: boolean; json?: boolean },
+): Promise<number> {
   const step = queue.replace(/-dlq$/, '') as Step;
   if (!STEPS.includes(step)) throw new CliError(`no queue ${queue}`, `use one of ${STEPS.join(', ')}`, 2);
-  if (opts.max !== undefined && !/^\d+$/.test(opts.max)) throw new CliError(`--max ${opts.max} is not a whole number`, 'e.g. --max 10', 2);
+  if (opts.max !== undefined && !/^\d+$/.test(opts.max))
+    throw new CliError(`--max ${opts.max} is not a whole number`, 'e.g. --max 10', 2);
   const [source, target] = await Promise.all([ctx.names.dlqUrl(step), ctx.names.queueUrl(step)]);
   const waiting = await queueDepth(ctx, source);
   const max = opts.max !== undefined ? Number(opts.max) : waiting;
-  if (!opts.yes && !(await io.confirm(`Move up to ${max} of the ${waiting} message(s) in ${step}'s dead-letter queue back to ${step}?`))) {
+  if (
+    !opts.yes &&
+    !(await io.confirm(
+      `Move up to ${max} of the ${waiting} message(s) in ${step}'s dead-letter queue back to ${step}?`,
+    ))
+  ) {
     throw new CliError('not confirmed; nothing was moved', `re-run with --yes`, 1);
   }
   const moved: Redriven[] = [];
@@ -214,17 +347,34 @@ export async function redrive(ctx: CliContext, io: Io, queue: string, opts: { ma
   const began = ctx.now().getTime() - 1000;
   while (moved.length < max) {
     const out = await ctx.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: source, MaxNumberOfMessages: Math.min(10, max - moved.length), WaitTimeSeconds: 1, VisibilityTimeout: 60, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['SentTimestamp'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: source,
+        MaxNumberOfMessages: Math.min(10, max - moved.length),
+        WaitTimeSeconds: 1,
+        VisibilityTimeout: 60,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['SentTimestamp'],
+      }),
     );
     const all = out.Messages ?? [];
     // Back already (moved by this redrive and dead-lettered again since it began), or received twice: left there.
-    const back = all.filter((m) => movedBodies.has(m.MD5OfBody!) && Number(m.Attributes?.SentTimestamp ?? Infinity) >= began && !seen.has(m.MessageId!));
+    const back = all.filter(
+      (m) =>
+        movedBodies.has(m.MD5OfBody!) &&
+        Number(m.Attributes?.SentTimestamp ?? Infinity) >= began &&
+        !seen.has(m.MessageId!),
+    );
     const again = all.filter((m) => back.includes(m) || seen.has(m.MessageId!));
     const messages = all.filter((m) => !again.includes(m));
     for (const m of all) seen.add(m.MessageId!);
     returned += back.length;
     if (again.length) {
-      await ctx.sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: source, Entries: again.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })) }));
+      await ctx.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: source,
+          Entries: again.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })),
+        }),
+      );
     }
     if (!messages.length) break;
     // Sent first, deleted after: a crash in between duplicates a message, never loses one (consumers are idempotent).
@@ -235,8 +385,19 @@ export async function redrive(ctx: CliContext, io: Io, queue: string, opts: { ma
       return { Id: String(i), MessageBody: m.Body!, MessageAttributes: Object.keys(attrs).length ? attrs : undefined };
     });
     const sent = await ctx.sqs.send(new SendMessageBatchCommand({ QueueUrl: target, Entries: entries }));
-    if (sent.Failed?.length) throw new CliError(`${sent.Failed.length} message(s) could not be sent back to ${step}: ${sent.Failed[0]!.Message}`, 'they stay in the dead-letter queue; run the redrive again', 1, { stage: step });
-    await ctx.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: source, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    if (sent.Failed?.length)
+      throw new CliError(
+        `${sent.Failed.length} message(s) could not be sent back to ${step}: ${sent.Failed[0]!.Message}`,
+        'they stay in the dead-letter queue; run the redrive again',
+        1,
+        { stage: step },
+      );
+    await ctx.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: source,
+        Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+      }),
+    );
     for (const m of messages) movedBodies.add(m.MD5OfBody!);
   }
   const left = await queueDepth(ctx, source);
@@ -244,15 +405,41 @@ export async function redrive(ctx: CliContext, io: Io, queue: string, opts: { ma
   const byReason: Record<string, number> = {};
   for (const m of invalid) byReason[m.error!.slice(0, 120)] = (byReason[m.error!.slice(0, 120)] ?? 0) + 1;
   if (opts.json) {
-    io.out(JSON.stringify({ queue: step, from: source, to: target, max, moved: moved.length, left, returned, invalid: invalid.length, byReason, messages: moved }, null, 2));
+    io.out(
+      JSON.stringify(
+        {
+          queue: step,
+          from: source,
+          to: target,
+          max,
+          moved: moved.length,
+          left,
+          returned,
+          invalid: invalid.length,
+          byReason,
+          messages: moved,
+        },
+        null,
+        2,
+      ),
+    );
     return 0;
   }
-  io.out(`moved ${moved.length} message(s) from ${step}'s dead-letter queue back to ${step}; ${left} left in the dead-letter queue`);
+  io.out(
+    `moved ${moved.length} message(s) from ${step}'s dead-letter queue back to ${step}; ${left} left in the dead-letter queue`,
+  );
   for (const m of moved) {
-    io.out(`  ${m.messageId}  ${m.type ?? '(not a pipeline message)'}${m.runId ? ` run ${m.runId}` : ''}${m.error ? `\n      btp-error: ${m.error}` : ''}`);
+    io.out(
+      `  ${m.messageId}  ${m.type ?? '(not a pipeline message)'}${m.runId ? ` run ${m.runId}` : ''}${m.error ? `\n      btp-error: ${m.error}` : ''}`,
+    );
   }
-  if (returned) io.out(`${returned} of them were rejected again at once and are back in the dead-letter queue (left there, not moved again)`);
-  if (invalid.length) io.out(`${invalid.length} had been rejected as invalid; unless ${step} changed they will come back`);
-  if (left && moved.length >= max && opts.max === undefined) io.out(`the redrive stops at what the queue held when it began (${max}); run it again for the rest`);
+  if (returned)
+    io.out(
+      `${returned} of them were rejected again at once and are back in the dead-letter queue (left there, not moved again)`,
+    );
+  if (invalid.length)
+    io.out(`${invalid.length} had been rejected as invalid; unless ${step} changed they will come back`);
+  if (left && moved.length >= max && opts.max === undefined)
+    io.out(`the redrive stops at what the queue held when it began (${max}); run it again for the rest`);
   return 0;
 }

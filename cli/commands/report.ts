@@ -13,7 +13,12 @@ import { getRun } from './runs';
  * (`report.html`, `report.md`), then prints it (`--print`, Markdown or `--format html`), saves the page locally
  * (`--out`) or opens it (`--open`).
  */
-export async function report(ctx: CliContext, io: Io, runId: string, opts: { print?: boolean; format?: string; out?: string; open?: boolean; json?: boolean }): Promise<number> {
+export async function report(
+  ctx: CliContext,
+  io: Io,
+  runId: string,
+  opts: { print?: boolean; format?: string; out?: string; open?: boolean; json?: boolean },
+): Promise<number> {
   const run = await getRun(ctx, runId);
   const cleaned = cleanedOf(await ctx.runs.listEvents(runId));
   if (cleaned.items.has('artifacts')) {
@@ -46,7 +51,10 @@ export async function report(ctx: CliContext, io: Io, runId: string, opts: { pri
   return 0;
 }
 
-/** `--out <dir>` (an existing directory, or a path ending in `/`) gets `btp-report-<run>.html`; any other path is the file. */
+/**
+ * `--out <dir>` (an existing directory, or a path ending in `/`) gets `btp-report-<run>.html`; any other path is the
+ * file.
+ */
 function localFile(runId: string, out: string | undefined): string {
   const name = `btp-report-${runId}.html`;
   if (!out) return path.join(mkdtempSync(path.join(tmpdir(), 'btp-report-')), name);

@@ -38,7 +38,12 @@ function liveLine(io: Io) {
 }
 
 function validateConfig(file: string): Buffer {
-  if (!existsSync(file)) throw new CliError(`run configuration ${file} not found`, 'give the path of a JSON run configuration (see shared/config/run-config.ts)', 2);
+  if (!existsSync(file))
+    throw new CliError(
+      `run configuration ${file} not found`,
+      'give the path of a JSON run configuration (see shared/config/run-config.ts)',
+      2,
+    );
   const bytes = readFileSync(file);
   let json: unknown;
   try {
@@ -50,7 +55,11 @@ function validateConfig(file: string): Buffer {
     resolveRunConfig(json);
   } catch (err) {
     const issues = (err as { issues?: Array<{ path: PropertyKey[]; message: string }> }).issues ?? [];
-    throw new CliError(`${file} is not a valid run configuration: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') || (err as Error).message}`, 'fix the fields named above and run again', 2);
+    throw new CliError(
+      `${file} is not a valid run configuration: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') || (err as Error).message}`,
+      'fix the fields named above and run again',
+      2,
+    );
   }
   return bytes;
 }
@@ -66,7 +75,12 @@ async function exists(ctx: CliContext, bucket: string, key: string): Promise<boo
 }
 
 /** The run this upload would replay: one with ingest's id for the object and configuration, made before the upload. */
-async function earlierRunOf(ctx: CliContext, source: Parameters<typeof runIdFor>[0], config: Buffer | undefined, uploadedAfter: string): Promise<Run | undefined> {
+async function earlierRunOf(
+  ctx: CliContext,
+  source: Parameters<typeof runIdFor>[0],
+  config: Buffer | undefined,
+  uploadedAfter: string,
+): Promise<Run | undefined> {
   if (!source.etag && !source.versionId) return undefined;
   let resolved: unknown;
   try {
@@ -83,7 +97,12 @@ async function earlierRunOf(ctx: CliContext, source: Parameters<typeof runIdFor>
  * then follows the run to its end with progress, and prints a summary. Exit 0 only when the run succeeded.
  */
 export async function run(ctx: CliContext, io: Io, file: string, opts: RunOptions): Promise<number> {
-  if (!existsSync(file) || !statSync(file).isFile()) throw new CliError(`dataset file ${file} not found`, 'give the path of a JSON Lines, JSON, CSV/TSV or Parquet file', 2);
+  if (!existsSync(file) || !statSync(file).isFile())
+    throw new CliError(
+      `dataset file ${file} not found`,
+      'give the path of a JSON Lines, JSON, CSV/TSV or Parquet file',
+      2,
+    );
   const config = opts.config ? validateConfig(opts.config) : undefined;
   const bucket = ctx.names.datasetsBucket;
   const key = `datasets/${opts.key ?? path.basename(file)}`;
@@ -91,15 +110,23 @@ export async function run(ctx: CliContext, io: Io, file: string, opts: RunOption
   const sidecarKey = `${key}${SIDECAR_SUFFIX}`;
   if (config) {
     // The sidecar goes first: ingest reads it when the dataset's notification arrives.
-    await ctx.s3.send(new PutObjectCommand({ Bucket: bucket, Key: sidecarKey, Body: config, ContentType: 'application/json' }));
+    await ctx.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: sidecarKey, Body: config, ContentType: 'application/json' }),
+    );
     io.err(`uploaded run configuration s3://${bucket}/${sidecarKey}`);
   } else if (await exists(ctx, bucket, sidecarKey)) {
     // Left by an earlier `btp run --config` of the same file: ingest would apply it to this run too.
     await ctx.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: sidecarKey }));
-    io.err(`removed the run configuration s3://${bucket}/${sidecarKey} an earlier run left: this run has none (pass --config <file> to give one)`);
+    io.err(
+      `removed the run configuration s3://${bucket}/${sidecarKey} an earlier run left: this run has none (pass --config <file> to give one)`,
+    );
   }
   const size = statSync(file).size;
-  const upload = new Upload({ client: ctx.s3, params: { Bucket: bucket, Key: key, Body: createReadStream(file) }, partSize: 16 * 1024 * 1024 });
+  const upload = new Upload({
+    client: ctx.s3,
+    params: { Bucket: bucket, Key: key, Body: createReadStream(file) },
+    partSize: 16 * 1024 * 1024,
+  });
   upload.on('httpUploadProgress', (p) => line.show(`upload   ${progressBar(p.loaded ?? 0, size, 'bytes')}`));
   // Runs made from an earlier upload of the same key are older than this (5 s of slack for clock skew).
   const startedAt = new Date(ctx.now().getTime() - 5000).toISOString();
@@ -110,7 +137,12 @@ export async function run(ctx: CliContext, io: Io, file: string, opts: RunOption
 
   // The same object with the same configuration is the same run (ingest's run id): an upload of an unchanged file
   // starts nothing new, and says so now rather than after a minute of waiting.
-  const replayed = await earlierRunOf(ctx, { bucket, key, etag: stripQuotes(uploaded.ETag), versionId: uploaded.VersionId }, config, startedAt);
+  const replayed = await earlierRunOf(
+    ctx,
+    { bucket, key, etag: stripQuotes(uploaded.ETag), versionId: uploaded.VersionId },
+    config,
+    startedAt,
+  );
   let found: Run | undefined;
   if (replayed) {
     io.err(
@@ -139,19 +171,45 @@ export async function run(ctx: CliContext, io: Io, file: string, opts: RunOption
   }
   io.err(`run ${found.runId} started`);
   if (opts.follow === false) {
-    io.out(opts.json ? JSON.stringify({ runId: found.runId, status: found.status, source: { bucket, key } }, null, 2) : found.runId);
+    io.out(
+      opts.json
+        ? JSON.stringify({ runId: found.runId, status: found.status, source: { bucket, key } }, null, 2)
+        : found.runId,
+    );
     return 0;
   }
-  const final = await follow(ctx, io, found.runId, { timeoutMs: Number(opts.timeoutMinutes ?? 180) * 60_000, pollMs: Number(opts.pollMs ?? 1000) });
-  const artifacts = (await listArtifacts(ctx.s3, ctx.names.artifactsBucket, `runs/${final.runId}/`)).filter((a) => !a.key.includes('/chunks/'));
-  if (opts.json) io.out(JSON.stringify({ runId: final.runId, status: final.status, run: runSummary(final), artifacts: artifacts.map((a) => `s3://${ctx.names.artifactsBucket}/${a.key}`) }, null, 2));
+  const final = await follow(ctx, io, found.runId, {
+    timeoutMs: Number(opts.timeoutMinutes ?? 180) * 60_000,
+    pollMs: Number(opts.pollMs ?? 1000),
+  });
+  const artifacts = (await listArtifacts(ctx.s3, ctx.names.artifactsBucket, `runs/${final.runId}/`)).filter(
+    (a) => !a.key.includes('/chunks/'),
+  );
+  if (opts.json)
+    io.out(
+      JSON.stringify(
+        {
+          runId: final.runId,
+          status: final.status,
+          run: runSummary(final),
+          artifacts: artifacts.map((a) => `s3://${ctx.names.artifactsBucket}/${a.key}`),
+        },
+        null,
+        2,
+      ),
+    );
   else {
     io.out(summarize(final, artifacts, ctx.names.artifactsBucket));
     const next = nextStep(final);
     if (next) io.out(`next:        ${next}`);
   }
   if (!isTerminal(final.status)) {
-    throw new CliError(`run ${final.runId} had not ended after ${opts.timeoutMinutes ?? 180} minutes (it is ${final.status})`, `it goes on without the CLI: \`btp status ${final.runId}\``, 1, { runId: final.runId, stage: final.status });
+    throw new CliError(
+      `run ${final.runId} had not ended after ${opts.timeoutMinutes ?? 180} minutes (it is ${final.status})`,
+      `it goes on without the CLI: \`btp status ${final.runId}\``,
+      1,
+      { runId: final.runId, stage: final.status },
+    );
   }
   return final.status === 'succeeded' ? 0 : 1;
 }
@@ -160,7 +218,12 @@ export async function run(ctx: CliContext, io: Io, file: string, opts: RunOption
  * Follows a run until it ends: a progress bar over chunks while the data is prepared, the job's state and elapsed
  * time while it trains, and one line per change of anything else.
  */
-export async function follow(ctx: CliContext, io: Io, runId: string, opts: { timeoutMs: number; pollMs: number }): Promise<Run> {
+export async function follow(
+  ctx: CliContext,
+  io: Io,
+  runId: string,
+  opts: { timeoutMs: number; pollMs: number },
+): Promise<Run> {
   const end = Date.now() + opts.timeoutMs;
   const line = liveLine(io);
   const began = Date.now();
@@ -188,6 +251,9 @@ export async function follow(ctx: CliContext, io: Io, runId: string, opts: { tim
     await ctx.sleep(opts.pollMs);
   }
   line.done();
-  if (!run) throw new CliError(`run ${runId} disappeared from table ${ctx.names.table}`, 'check the stage and table', 1, { runId });
+  if (!run)
+    throw new CliError(`run ${runId} disappeared from table ${ctx.names.table}`, 'check the stage and table', 1, {
+      runId,
+    });
   return run;
 }

@@ -4,7 +4,14 @@ import { RUN_STATUSES, isTerminal, type RunStatus } from '../../shared/runs/stat
 import { cleanedOf, leftAfterCleanup, withoutCleaned, type Cleaned } from '../cleaned';
 import type { CliContext } from '../context';
 import { CliError, parseSince, table, type Io } from '../io';
-import { currentPrepare, currentStage, lastSubmittedJob, runCostEstimateUsd, runCounts, runMetrics } from '../../shared/runs/record';
+import {
+  currentPrepare,
+  currentStage,
+  lastSubmittedJob,
+  runCostEstimateUsd,
+  runCounts,
+  runMetrics,
+} from '../../shared/runs/record';
 
 /** What `--json` gives for a run in a list: stable, small, enough to pick one and call `btp status`. */
 export const runSummary = (r: Run) => ({
@@ -27,7 +34,13 @@ export const runSummary = (r: Run) => ({
 
 export async function getRun(ctx: CliContext, runId: string): Promise<Run> {
   const run = await ctx.runs.get(runId);
-  if (!run) throw new CliError(`run ${runId} was not found in table ${ctx.names.table} (${ctx.names.where})`, 'list runs with `btp list`, or check --stage / --endpoint-env', 1, { runId });
+  if (!run)
+    throw new CliError(
+      `run ${runId} was not found in table ${ctx.names.table} (${ctx.names.where})`,
+      'list runs with `btp list`, or check --stage / --endpoint-env',
+      1,
+      { runId },
+    );
   return run;
 }
 
@@ -38,22 +51,36 @@ export function nextStep(run: Run, cleaned?: Cleaned): string | undefined {
     if (['ingest', 'transform', 'split', 'prepare'].some((s) => stage.includes(s))) {
       return `fix the input${run.failure?.location ? ' at the location above' : ''} and upload it again (\`btp run <file>\`); see \`btp events ${run.runId}\``;
     }
-    if (stage.includes('provision')) return `\`btp resume ${run.runId} --from provision\` buys the throughput again for the trained model`;
+    if (stage.includes('provision'))
+      return `\`btp resume ${run.runId} --from provision\` buys the throughput again for the trained model`;
     return `\`btp resume ${run.runId} --from train\` (optionally with --hp key=value) submits a new training attempt on the prepared data`;
   }
   if (run.status === 'succeeded' && cleaned?.items.size) {
     const left = leftAfterCleanup(run, cleaned);
     return left.length ? `\`btp cleanup ${run.runId}\` removes what is left (${left.join(', ')})` : undefined;
   }
-  if (run.status === 'succeeded') return `\`btp report ${run.runId}\` shows the run report; \`btp cleanup ${run.runId}\` removes what it left`;
+  if (run.status === 'succeeded')
+    return `\`btp report ${run.runId}\` shows the run report; \`btp cleanup ${run.runId}\` removes what it left`;
   if (!isTerminal(run.status)) return `\`btp status ${run.runId}\` again later, or \`btp cancel ${run.runId}\``;
   return undefined;
 }
 
-export async function list(ctx: CliContext, io: Io, opts: { status?: string; since?: string; limit?: string; json?: boolean }): Promise<number> {
-  const statuses = (opts.status ? opts.status.split(',').map((s) => s.trim()).filter(Boolean) : [...RUN_STATUSES]) as RunStatus[];
+export async function list(
+  ctx: CliContext,
+  io: Io,
+  opts: { status?: string; since?: string; limit?: string; json?: boolean },
+): Promise<number> {
+  const statuses = (
+    opts.status
+      ? opts.status
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [...RUN_STATUSES]
+  ) as RunStatus[];
   const unknown = statuses.filter((s) => !RUN_STATUSES.includes(s));
-  if (unknown.length) throw new CliError(`unknown status ${unknown.join(', ')}`, `use one or more of ${RUN_STATUSES.join(', ')}`, 2);
+  if (unknown.length)
+    throw new CliError(`unknown status ${unknown.join(', ')}`, `use one or more of ${RUN_STATUSES.join(', ')}`, 2);
   const since = opts.since ? parseSince(opts.since, ctx.now()) : undefined;
   const limit = opts.limit ? Number(opts.limit) : 50;
   // One query per status on the byStatus index (newest first), merged: never a scan of the table.
@@ -66,13 +93,23 @@ export async function list(ctx: CliContext, io: Io, opts: { status?: string; sin
     return 0;
   }
   if (!runs.length) {
-    io.out(`no runs${opts.status ? ` in ${statuses.join(', ')}` : ''}${since ? ` updated since ${since}` : ''} (${ctx.names.where})`);
+    io.out(
+      `no runs${opts.status ? ` in ${statuses.join(', ')}` : ''}${since ? ` updated since ${since}` : ''} (${ctx.names.where})`,
+    );
     return 0;
   }
   io.out(
     table(
       ['RUN', 'STATUS', 'UPDATED', 'SOURCE', 'INPUT', 'TRAIN', 'JOB'],
-      runs.map((r) => [r.runId, r.status, r.updatedAt.replace(/\.\d+Z$/, 'Z'), r.source.key, runCounts(r)?.input, runCounts(r)?.train, lastSubmittedJob(r)?.jobStatus]),
+      runs.map((r) => [
+        r.runId,
+        r.status,
+        r.updatedAt.replace(/\.\d+Z$/, 'Z'),
+        r.source.key,
+        runCounts(r)?.input,
+        runCounts(r)?.train,
+        lastSubmittedJob(r)?.jobStatus,
+      ]),
     ),
   );
   return 0;
@@ -83,20 +120,33 @@ export async function status(ctx: CliContext, io: Io, runId: string, opts: { jso
   const cleaned = cleanedOf(await ctx.runs.listEvents(runId));
   const run = withoutCleaned(stored, cleaned);
   const chunksTotal = currentPrepare(run)?.plan?.chunks;
-  const chunksDone = chunksTotal && run.status === 'preparing' ? (await ctx.runs.listChunks(runId, currentStage(run))).length : undefined;
+  const chunksDone =
+    chunksTotal && run.status === 'preparing'
+      ? (await ctx.runs.listChunks(runId, currentStage(run))).length
+      : undefined;
   if (opts.json) {
-    io.out(JSON.stringify({ run, chunksDone, cleaned: [...cleaned.targets.keys()], next: nextStep(run, cleaned) }, null, 2));
+    io.out(
+      JSON.stringify({ run, chunksDone, cleaned: [...cleaned.targets.keys()], next: nextStep(run, cleaned) }, null, 2),
+    );
     return 0;
   }
   io.out(summarize(run, [], '').trimStart());
-  io.out(`progress:    ${describeProgress(run)}${chunksDone !== undefined ? `  chunks done=${chunksDone}/${chunksTotal}` : ''}`);
+  io.out(
+    `progress:    ${describeProgress(run)}${chunksDone !== undefined ? `  chunks done=${chunksDone}/${chunksTotal}` : ''}`,
+  );
   for (const [target, at] of cleaned.targets) io.out(`cleaned up:  ${target} (deleted by btp cleanup at ${at})`);
   const next = nextStep(run, cleaned);
   if (next) io.out(`next:        ${next}`);
   return 0;
 }
 
-export const eventRow = (e: RunEvent) => [e.seq, e.at.replace(/\.\d+Z$/, 'Z'), e.type, e.from && e.to && e.from !== e.to ? `${e.from} -> ${e.to}` : (e.to ?? ''), e.detail ? JSON.stringify(e.detail).slice(0, 80) : ''];
+export const eventRow = (e: RunEvent) => [
+  e.seq,
+  e.at.replace(/\.\d+Z$/, 'Z'),
+  e.type,
+  e.from && e.to && e.from !== e.to ? `${e.from} -> ${e.to}` : (e.to ?? ''),
+  e.detail ? JSON.stringify(e.detail).slice(0, 80) : '',
+];
 
 export async function events(ctx: CliContext, io: Io, runId: string, opts: { json?: boolean }): Promise<number> {
   await getRun(ctx, runId);

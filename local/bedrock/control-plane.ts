@@ -1,8 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
-  checkHyperParameters, customizationSpec, findBaseModel, findByInferenceId, tokenLimitFor,
-  type BaseModel, type CustomizationSpec, type CustomizationType, type TokenLimit,
+  checkHyperParameters,
+  customizationSpec,
+  findBaseModel,
+  findByInferenceId,
+  tokenLimitFor,
+  type BaseModel,
+  type CustomizationSpec,
+  type CustomizationType,
+  type TokenLimit,
 } from '../../shared/catalog';
 import { readDataset, type DatasetResult, type Sample } from './dataset';
 import { conflict, notFound, quotaExceeded, validation } from './errors';
@@ -136,21 +143,30 @@ export class ControlPlane {
 
   async createJob(body: Body): Promise<{ jobArn: string }> {
     new Checker(body)
-      .required('jobName').string('jobName', { min: 1, max: 63, pattern: PATTERNS.JobName })
-      .required('customModelName').string('customModelName', { min: 1, max: 63, pattern: PATTERNS.CustomModelName })
-      .required('roleArn').string('roleArn', { max: 2048, pattern: PATTERNS.RoleArn })
+      .required('jobName')
+      .string('jobName', { min: 1, max: 63, pattern: PATTERNS.JobName })
+      .required('customModelName')
+      .string('customModelName', { min: 1, max: 63, pattern: PATTERNS.CustomModelName })
+      .required('roleArn')
+      .string('roleArn', { max: 2048, pattern: PATTERNS.RoleArn })
       .string('clientRequestToken', { min: 1, max: 256, pattern: PATTERNS.IdempotencyToken })
-      .required('baseModelIdentifier').string('baseModelIdentifier', { min: 1, max: 2048, pattern: PATTERNS.BaseModelIdentifier })
+      .required('baseModelIdentifier')
+      .string('baseModelIdentifier', { min: 1, max: 2048, pattern: PATTERNS.BaseModelIdentifier })
       .string('customizationType', { enum: CUSTOMIZATION_TYPES })
-      .required('trainingDataConfig').string('trainingDataConfig.s3Uri', { min: 1, max: 1024, pattern: PATTERNS.S3Uri })
+      .required('trainingDataConfig')
+      .string('trainingDataConfig.s3Uri', { min: 1, max: 1024, pattern: PATTERNS.S3Uri })
       .list('validationDataConfig.validators', { max: 10 }, (p) => this.s3UriMember(body, `${p}.s3Uri`))
-      .required('outputDataConfig').required('outputDataConfig.s3Uri').string('outputDataConfig.s3Uri', { min: 1, max: 1024, pattern: PATTERNS.S3Uri })
+      .required('outputDataConfig')
+      .required('outputDataConfig.s3Uri')
+      .string('outputDataConfig.s3Uri', { min: 1, max: 1024, pattern: PATTERNS.S3Uri })
       .stringMap('hyperParameters')
-      .tags('jobTags').tags('customModelTags')
+      .tags('jobTags')
+      .tags('customModelTags')
       .done();
     if (body.validationDataConfig !== undefined) new Checker(body).required('validationDataConfig.validators').done();
 
-    // A replayed token returns the original job and creates nothing (docs/bedrock-api.md §5: "ignores the request, but does not
+    // A replayed token returns the original job and creates nothing (docs/bedrock-api.md §5: "ignores the request, but
+    // does not
     // return an error"). A replay with a different body also gets the original: the documented wording.
     // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateModelCustomizationJob.html
     const token = body.clientRequestToken as string | undefined;
@@ -161,23 +177,29 @@ export class ControlPlane {
     if (pending) return pending;
 
     const identifier = body.baseModelIdentifier as string;
-    // A custom model (ARN or name, docs/bedrock-api.md §12) can be customized further: continued pre-training, then fine-tuning on
+    // A custom model (ARN or name, docs/bedrock-api.md §12) can be customized further: continued pre-training, then
+    // fine-tuning on
     // its output. The job inherits the foundation model's limits and reports the custom model as its base.
     // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonbedrock.html
     const sourceModel = this.findModel(identifier);
-    if (sourceModel && sourceModel.status !== 'Active') throw validation(`The custom model ${sourceModel.name} is not Active (${sourceModel.status}).`);
+    if (sourceModel && sourceModel.status !== 'Active')
+      throw validation(`The custom model ${sourceModel.name} is not Active (${sourceModel.status}).`);
     const baseModel = sourceModel ? sourceModel.job.baseModel : findBaseModel(identifier);
     if (!baseModel) {
       const onDemand = findByInferenceId(identifier);
-      throw validation(onDemand
-        ? `The provided model identifier is invalid. ${identifier} is an on-demand model id; customization uses ${onDemand.id}.`
-        : `The provided model identifier is invalid: ${identifier} is not a base model that supports customization.`);
+      throw validation(
+        onDemand
+          ? `The provided model identifier is invalid. ${identifier} is an on-demand model id; customization uses ${onDemand.id}.`
+          : `The provided model identifier is invalid: ${identifier} is not a base model that supports customization.`,
+      );
     }
     const type = (body.customizationType as CustomizationType | undefined) ?? 'FINE_TUNING';
     const spec = customizationSpec(baseModel, type);
     if (!spec) {
       const supported = baseModel.customizations.map((c) => c.type).join(', ');
-      throw validation(`The base model ${baseModel.id} does not support customization type ${type}. Supported: ${supported}.`);
+      throw validation(
+        `The base model ${baseModel.id} does not support customization type ${type}. Supported: ${supported}.`,
+      );
     }
     if (!body.trainingDataConfig || !(body.trainingDataConfig as Body).s3Uri) {
       throw validation('trainingDataConfig.s3Uri is required for FINE_TUNING and CONTINUED_PRE_TRAINING jobs.');
@@ -186,25 +208,44 @@ export class ControlPlane {
     const hp = checkHyperParameters(spec, given);
     if (!hp.ok) throw validation(hp.errors.join('; '));
 
-    // Job names are unique per account; the refusal's text is the one Apache Airflow's Bedrock operator matches (docs/bedrock-api.md §1.3;
+    // Job names are unique per account; the refusal's text is the one Apache Airflow's Bedrock operator matches
+    // (docs/bedrock-api.md §1.3;
     // https://github.com/apache/airflow/blob/main/providers/amazon/src/airflow/providers/amazon/aws/operators/bedrock.py).
     const name = body.jobName as string;
-    if (this.creatingNames.has(name) || [...this.jobs.values()].some((j) => j.name === name)) throw validation('The provided job name is currently in use.');
+    if (this.creatingNames.has(name) || [...this.jobs.values()].some((j) => j.name === name))
+      throw validation('The provided job name is currently in use.');
     const outputModelName = body.customModelName as string;
-    if (this.findModel(outputModelName) || [...this.jobs.values()].some((j) => j.outputModelName === outputModelName && j.status === 'InProgress')) {
+    if (
+      this.findModel(outputModelName) ||
+      [...this.jobs.values()].some((j) => j.outputModelName === outputModelName && j.status === 'InProgress')
+    ) {
       throw validation('The provided custom model name is currently in use.');
     }
     // Concurrent jobs count against an account quota (its default is not published: docs/bedrock-api.md §14 item 11;
     // https://docs.aws.amazon.com/general/latest/gr/bedrock.html).
-    const running = this.creatingNames.size + [...this.jobs.values()].filter((j) => j.status === 'InProgress' || j.status === 'Stopping').length;
+    const running =
+      this.creatingNames.size +
+      [...this.jobs.values()].filter((j) => j.status === 'InProgress' || j.status === 'Stopping').length;
     if (running >= this.cfg.quotas.concurrentJobs) {
-      throw quotaExceeded(`You have reached the maximum number of concurrent model customization jobs (${this.cfg.quotas.concurrentJobs}) for this account.`);
+      throw quotaExceeded(
+        `You have reached the maximum number of concurrent model customization jobs (${this.cfg.quotas.concurrentJobs}) for this account.`,
+      );
     }
 
     // The S3 checks below wait on I/O: the name (and token) are taken now, so two identical requests arriving
     // together make one job, as Bedrock's do.
     this.creatingNames.add(name);
-    const creating = this.finishCreate(body, { name, token, outputModelName, baseModel, sourceModel, spec, type, hp, given });
+    const creating = this.finishCreate(body, {
+      name,
+      token,
+      outputModelName,
+      baseModel,
+      sourceModel,
+      spec,
+      type,
+      hp,
+      given,
+    });
     if (token) this.creatingByToken.set(token, creating);
     try {
       return await creating;
@@ -230,7 +271,8 @@ export class ControlPlane {
   ): Promise<{ jobArn: string }> {
     const { name, token, outputModelName, baseModel, sourceModel, spec, type, hp, given } = c;
     const training = (body.trainingDataConfig as Body).s3Uri as string;
-    const validators = ((body.validationDataConfig as Body | undefined)?.validators as Array<{ s3Uri: string }> | undefined) ?? [];
+    const validators =
+      ((body.validationDataConfig as Body | undefined)?.validators as Array<{ s3Uri: string }> | undefined) ?? [];
     const output = (body.outputDataConfig as Body).s3Uri as string;
     for (const uri of [training, ...validators.map((v) => v.s3Uri)]) await this.checkReadable(uri);
     await this.checkWritable(output);
@@ -270,7 +312,8 @@ export class ControlPlane {
   }
 
   /**
-   * Bedrock checks at submission that it can read the data (docs/bedrock-api.md §6.4 wording); a missing object reads the same.
+   * Bedrock checks at submission that it can read the data (docs/bedrock-api.md §6.4 wording); a missing object reads
+   * the same.
    * https://docs.aws.amazon.com/bedrock/latest/userguide/fine-tuning-troubleshooting.html
    */
   private async checkReadable(uri: string): Promise<void> {
@@ -290,10 +333,14 @@ export class ControlPlane {
     const { bucket, key } = parseS3Uri(uri);
     const probe = `${key.replace(/\/$/, '')}${key ? '/' : ''}.write_access_check_file.tmp`;
     try {
-      await this.cfg.s3.send(new PutObjectCommand({ Bucket: bucket, Key: probe, Body: Buffer.alloc(0), ContentLength: 0 }));
+      await this.cfg.s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: probe, Body: Buffer.alloc(0), ContentLength: 0 }),
+      );
       await this.cfg.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: probe }));
     } catch {
-      throw validation(`Amazon S3 perms missing (PutObject): Could not validate PutObject permissions to access S3 bucket: ${bucket} at key ${probe}`);
+      throw validation(
+        `Amazon S3 perms missing (PutObject): Could not validate PutObject permissions to access S3 bucket: ${bucket} at key ${probe}`,
+      );
     }
   }
 
@@ -310,12 +357,20 @@ export class ControlPlane {
     this.cfg.schedule(this.cfg.timings.validationMs, () => {
       void datasets.then(
         (result) => this.afterValidation(job, result, limit),
-        (err: unknown) => this.fail(job, `Encountered an unexpected error when processing the request, please try again (${err instanceof Error ? err.message : String(err)})`),
+        (err: unknown) =>
+          this.fail(
+            job,
+            `Encountered an unexpected error when processing the request, please try again (${err instanceof Error ? err.message : String(err)})`,
+          ),
       );
     });
   }
 
-  private afterValidation(job: Job, result: { training: DatasetResult; validation: DatasetResult[] }, limit: TokenLimit): void {
+  private afterValidation(
+    job: Job,
+    result: { training: DatasetResult; validation: DatasetResult[] },
+    limit: TokenLimit,
+  ): void {
     if (job.status !== 'InProgress') return;
     const injected = this.cfg.pendingJobFailures.get(job.name);
     if (injected !== undefined) {
@@ -327,28 +382,46 @@ export class ControlPlane {
     if (!result.training.ok) return;
     const training = result.training;
     const epochs = job.values.epochCount ?? 1;
-    const trainingMs = Math.max(this.cfg.timings.minTrainingMs, (training.tokens * epochs / this.cfg.timings.trainingTokensPerHour) * 3_600_000);
+    const trainingMs = Math.max(
+      this.cfg.timings.minTrainingMs,
+      ((training.tokens * epochs) / this.cfg.timings.trainingTokensPerHour) * 3_600_000,
+    );
     if (!limit.defined && limit.outcome === 'job-fails-during-training') {
       const failAfter = Math.min(this.cfg.timings.batchTrapFailAfterMs, trainingMs / 2);
-      this.cfg.schedule(failAfter, () => this.fail(job,
-        `Training failed: batchSize ${job.values.batchSize} has no defined token limit for ${job.baseModel.id} ` +
-        `(${limit.reason}). The API accepts 1-64, but training cannot run at this batch size. ` +
-        '(Bedrock emulator: this failure is inferred from the documented limits, docs/bedrock-api.md §8.1.)'));
+      this.cfg.schedule(failAfter, () =>
+        this.fail(
+          job,
+          `Training failed: batchSize ${job.values.batchSize} has no defined token limit for ${job.baseModel.id} ` +
+            `(${limit.reason}). The API accepts 1-64, but training cannot run at this batch size. ` +
+            '(Bedrock emulator: this failure is inferred from the documented limits, docs/bedrock-api.md §8.1.)',
+        ),
+      );
       return;
     }
     this.cfg.schedule(trainingMs, () => void this.track(this.complete(job, training)));
   }
 
-  private async checkDatasets(job: Job, limit: TokenLimit): Promise<{ training: DatasetResult; validation: DatasetResult[] }> {
+  private async checkDatasets(
+    job: Job,
+    limit: TokenLimit,
+  ): Promise<{ training: DatasetResult; validation: DatasetResult[] }> {
     const spec = job.spec;
     const limits = (role: 'Training' | 'Validation') => {
-      const published = role === 'Training' ? spec.records.maxTraining.value ?? spec.records.maxTotal.value : spec.records.maxValidation.value;
+      const published =
+        role === 'Training'
+          ? (spec.records.maxTraining.value ?? spec.records.maxTotal.value)
+          : spec.records.maxValidation.value;
       const fallback = role === 'Training' ? this.cfg.quotas.maxTrainingRecords : this.cfg.quotas.maxValidationRecords;
       return {
         format: spec.dataFormat,
         tokenRow: limit.defined ? limit.row : undefined,
-        maxRecords: published !== null ? { value: published, emulatorDefault: false } : { value: fallback, emulatorDefault: true },
-        maxBytes: (role === 'Training' ? spec.fileSize.maxTrainingBytes.value : spec.fileSize.maxValidationBytes.value) ?? undefined,
+        maxRecords:
+          published !== null
+            ? { value: published, emulatorDefault: false }
+            : { value: fallback, emulatorDefault: true },
+        maxBytes:
+          (role === 'Training' ? spec.fileSize.maxTrainingBytes.value : spec.fileSize.maxValidationBytes.value) ??
+          undefined,
       };
     };
     const t = parseS3Uri(job.trainingDataConfig.s3Uri);
@@ -361,11 +434,23 @@ export class ControlPlane {
     const min = spec.records.minTotal.value;
     const total = [training, ...validationResults].reduce((n, r) => n + (r.ok ? r.records : 0), 0);
     if (training.ok && min !== null && total < min) {
-      return { training: { ok: false, failureMessage: `The dataset has ${total} records; ${job.baseModel.id} needs at least ${min}.` }, validation: validationResults };
+      return {
+        training: {
+          ok: false,
+          failureMessage: `The dataset has ${total} records; ${job.baseModel.id} needs at least ${min}.`,
+        },
+        validation: validationResults,
+      };
     }
     const maxTotal = spec.records.maxTotal.value;
     if (training.ok && maxTotal !== null && total > maxTotal) {
-      return { training: { ok: false, failureMessage: `The sum of training and validation records (${total}) exceeds the limit of ${maxTotal} for ${job.baseModel.id}.` }, validation: validationResults };
+      return {
+        training: {
+          ok: false,
+          failureMessage: `The sum of training and validation records (${total}) exceeds the limit of ${maxTotal} for ${job.baseModel.id}.`,
+        },
+        validation: validationResults,
+      };
     }
     return { training, validation: validationResults };
   }
@@ -383,12 +468,29 @@ export class ControlPlane {
     const { bucket, key } = parseS3Uri(job.outputDataConfig.s3Uri);
     const prefix = `${key.replace(/\/$/, '')}${key ? '/' : ''}model-customization-job-${job.id}`;
     try {
-      await this.cfg.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/training_artifacts/step_wise_training_metrics.csv`, Body: trainingCsv(curve), ContentType: 'text/csv' }));
+      await this.cfg.s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: `${prefix}/training_artifacts/step_wise_training_metrics.csv`,
+          Body: trainingCsv(curve),
+          ContentType: 'text/csv',
+        }),
+      );
       if (curve.validation.length > 0) {
-        await this.cfg.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/validation_artifacts/post_fine_tuning_validation/validation_metrics.csv`, Body: validationCsv(curve), ContentType: 'text/csv' }));
+        await this.cfg.s3.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: `${prefix}/validation_artifacts/post_fine_tuning_validation/validation_metrics.csv`,
+            Body: validationCsv(curve),
+            ContentType: 'text/csv',
+          }),
+        );
       }
     } catch {
-      return this.fail(job, `Amazon S3 perms missing (PutObject): Could not validate PutObject permissions to access S3 bucket: ${bucket} at key ${prefix}/training_artifacts/step_wise_training_metrics.csv`);
+      return this.fail(
+        job,
+        `Amazon S3 perms missing (PutObject): Could not validate PutObject permissions to access S3 bucket: ${bucket} at key ${prefix}/training_artifacts/step_wise_training_metrics.csv`,
+      );
     }
     if (job.status !== 'InProgress') return;
     const modelId = newId();
@@ -499,8 +601,10 @@ export class ControlPlane {
   listJobs(query: URLSearchParams): Body {
     const q = new ListQuery(query, ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped']);
     const nameContains = query.get('nameContains');
-    const items = [...this.jobs.values()].filter((j) =>
-      q.matchesTime(j.creationTime) && q.matchesStatus(j.status) && (!nameContains || j.name.includes(nameContains)));
+    const items = [...this.jobs.values()].filter(
+      (j) =>
+        q.matchesTime(j.creationTime) && q.matchesStatus(j.status) && (!nameContains || j.name.includes(nameContains)),
+    );
     const { page, nextToken } = q.paginate(items, (j) => j.creationTime);
     return {
       nextToken,
@@ -521,12 +625,16 @@ export class ControlPlane {
 
   /**
    * Only an InProgress job can be stopped (model-customization-stop). The error for other states is not
-   * documented; ConflictException is the state error the model lists for this operation (docs/bedrock-api.md §4.2, [U]).
+   * documented; ConflictException is the state error the model lists for this operation (docs/bedrock-api.md §4.2,
+   * [U]).
    * https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-stop.html
    */
   stopJob(identifier: string): void {
     const job = this.findJob(identifier);
-    if (job.status !== 'InProgress') throw conflict(`Cannot stop the model customization job ${job.name}: its status is ${job.status}; only an InProgress job can be stopped.`);
+    if (job.status !== 'InProgress')
+      throw conflict(
+        `Cannot stop the model customization job ${job.name}: its status is ${job.status}; only an InProgress job can be stopped.`,
+      );
     this.transition(job, 'Stopping');
     this.cfg.schedule(this.cfg.timings.stoppingMs, () => this.transition(job, 'Stopped'));
   }
@@ -567,9 +675,13 @@ export class ControlPlane {
     const q = new ListQuery(query, ['Active', 'Creating', 'Failed'], 'modelStatus');
     const nameContains = query.get('nameContains');
     const base = query.get('baseModelArnEquals') ?? query.get('foundationModelArnEquals');
-    const items = [...this.models.values()].filter((m) =>
-      q.matchesTime(m.creationTime) && q.matchesStatus(m.status) && (!nameContains || m.name.includes(nameContains))
-      && (!base || this.foundationArn(m.job.baseModel) === base));
+    const items = [...this.models.values()].filter(
+      (m) =>
+        q.matchesTime(m.creationTime) &&
+        q.matchesStatus(m.status) &&
+        (!nameContains || m.name.includes(nameContains)) &&
+        (!base || this.foundationArn(m.job.baseModel) === base),
+    );
     const { page, nextToken } = q.paginate(items, (m) => m.creationTime);
     return {
       nextToken,
@@ -590,7 +702,10 @@ export class ControlPlane {
   deleteModel(identifier: string): void {
     const m = this.requireModel(identifier);
     const users = [...this.throughputs.values()].filter((t) => t.model === m).map((t) => t.name);
-    if (users.length) throw conflict(`The custom model ${m.name} is used by Provisioned Throughput ${users.join(', ')}; delete it first.`);
+    if (users.length)
+      throw conflict(
+        `The custom model ${m.name} is used by Provisioned Throughput ${users.join(', ')}; delete it first.`,
+      );
     this.models.delete(m.arn);
   }
 
@@ -598,9 +713,12 @@ export class ControlPlane {
 
   createThroughput(body: Body): { provisionedModelArn: string } {
     new Checker(body)
-      .required('modelUnits').integer('modelUnits', { min: 1 })
-      .required('provisionedModelName').string('provisionedModelName', { min: 1, max: 63, pattern: PATTERNS.ProvisionedModelName })
-      .required('modelId').string('modelId', { min: 1, max: 2048 })
+      .required('modelUnits')
+      .integer('modelUnits', { min: 1 })
+      .required('provisionedModelName')
+      .string('provisionedModelName', { min: 1, max: 63, pattern: PATTERNS.ProvisionedModelName })
+      .required('modelId')
+      .string('modelId', { min: 1, max: 2048 })
       .string('clientRequestToken', { min: 1, max: 256, pattern: PATTERNS.IdempotencyToken })
       .string('commitmentDuration', { enum: ['OneMonth', 'SixMonths'] })
       .tags('tags')
@@ -613,10 +731,13 @@ export class ControlPlane {
     if (this.findThroughput(name)) throw validation('The provided provisioned model name is currently in use.');
     const modelId = body.modelId as string;
     if (findBaseModel(modelId) || findByInferenceId(modelId) || modelId.includes(':foundation-model/')) {
-      throw validation(`Bedrock emulator: Provisioned Throughput is emulated only for custom models; ${modelId} is a base model.`);
+      throw validation(
+        `Bedrock emulator: Provisioned Throughput is emulated only for custom models; ${modelId} is a base model.`,
+      );
     }
     const model = this.requireModel(modelId);
-    if (model.status !== 'Active') throw validation(`The custom model ${model.name} is not Active (status ${model.status}).`);
+    if (model.status !== 'Active')
+      throw validation(`The custom model ${model.name} is not Active (status ${model.status}).`);
 
     const units = body.modelUnits as number;
     const commitment = body.commitmentDuration as Throughput['commitmentDuration'];
@@ -626,15 +747,21 @@ export class ControlPlane {
     if (!commitment) {
       const q = this.cfg.quotas;
       if (units > q.modelUnitsPerNoCommitmentThroughput) {
-        throw quotaExceeded(`A no-commitment Provisioned Throughput can have at most ${q.modelUnitsPerNoCommitmentThroughput} model unit(s); requested ${units}.`);
+        throw quotaExceeded(
+          `A no-commitment Provisioned Throughput can have at most ${q.modelUnitsPerNoCommitmentThroughput} model unit(s); requested ${units}.`,
+        );
       }
       if (all.filter((t) => !t.commitmentDuration).length >= q.noCommitmentThroughputs) {
-        throw quotaExceeded(`The account already has the maximum of ${q.noCommitmentThroughputs} no-commitment Provisioned Throughputs.`);
+        throw quotaExceeded(
+          `The account already has the maximum of ${q.noCommitmentThroughputs} no-commitment Provisioned Throughputs.`,
+        );
       }
     } else {
       const used = all.filter((t) => t.commitmentDuration).reduce((n, t) => n + t.modelUnits, 0);
       if (used + units > this.cfg.quotas.commitmentModelUnits) {
-        throw quotaExceeded(`Requested ${units} model units with commitment, but the account quota is ${this.cfg.quotas.commitmentModelUnits} (${used} in use). By default an account has no model units for commitment purchases; request them from AWS support.`);
+        throw quotaExceeded(
+          `Requested ${units} model units with commitment, but the account quota is ${this.cfg.quotas.commitmentModelUnits} (${used} in use). By default an account has no model units for commitment purchases; request them from AWS support.`,
+        );
       }
     }
 
@@ -697,21 +824,28 @@ export class ControlPlane {
     const q = new ListQuery(query, ['Creating', 'InService', 'Updating', 'Failed']);
     const nameContains = query.get('nameContains');
     const modelArn = query.get('modelArnEquals');
-    const items = [...this.throughputs.values()].filter((t) =>
-      q.matchesTime(t.creationTime) && q.matchesStatus(t.status) && (!nameContains || t.name.includes(nameContains))
-      && (!modelArn || t.model.arn === modelArn));
+    const items = [...this.throughputs.values()].filter(
+      (t) =>
+        q.matchesTime(t.creationTime) &&
+        q.matchesStatus(t.status) &&
+        (!nameContains || t.name.includes(nameContains)) &&
+        (!modelArn || t.model.arn === modelArn),
+    );
     const { page, nextToken } = q.paginate(items, (t) => t.creationTime);
     return { nextToken, provisionedModelSummaries: page.map((t) => this.throughputSummary(t)) };
   }
 
   /**
-   * "You can't delete a Provisioned Throughput before the commitment term is over" (docs/bedrock-api.md §4.3; error type [U]).
+   * "You can't delete a Provisioned Throughput before the commitment term is over" (docs/bedrock-api.md §4.3; error
+   * type [U]).
    * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_DeleteProvisionedModelThroughput.html
    */
   deleteThroughput(identifier: string): void {
     const tp = this.requireThroughput(identifier);
     if (tp.commitmentExpirationTime && tp.commitmentExpirationTime.getTime() > Date.now()) {
-      throw conflict(`You can't delete a Provisioned Throughput before the commitment term is over (${tp.commitmentExpirationTime.toISOString()}).`);
+      throw conflict(
+        `You can't delete a Provisioned Throughput before the commitment term is over (${tp.commitmentExpirationTime.toISOString()}).`,
+      );
     }
     this.throughputs.delete(tp.arn);
   }
@@ -731,20 +865,26 @@ class ListQuery {
       const raw = query.get(name);
       if (raw === null) return undefined;
       const d = new Date(raw);
-      if (Number.isNaN(d.getTime())) throw validation(`Value '${raw}' at '${name}' failed to satisfy constraint: Member must be a timestamp`);
+      if (Number.isNaN(d.getTime()))
+        throw validation(`Value '${raw}' at '${name}' failed to satisfy constraint: Member must be a timestamp`);
       return d;
     };
     this.after = parseTime('creationTimeAfter');
     this.before = parseTime('creationTimeBefore');
     const status = query.get(statusParam);
     if (status !== null && !statuses.includes(status)) {
-      throw validation(`Value '${status}' at '${statusParam}' failed to satisfy constraint: Member must satisfy enum value set: [${statuses.join(', ')}]`);
+      throw validation(
+        `Value '${status}' at '${statusParam}' failed to satisfy constraint: Member must satisfy enum value set: [${statuses.join(', ')}]`,
+      );
     }
     this.status = status ?? undefined;
     const max = query.get('maxResults');
     if (max !== null) {
       const n = Number(max);
-      if (!Number.isInteger(n) || n < 1 || n > 1000) throw validation(`Value '${max}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000`);
+      if (!Number.isInteger(n) || n < 1 || n > 1000)
+        throw validation(
+          `Value '${max}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000`,
+        );
       this.max = n;
     }
     const token = query.get('nextToken');
@@ -752,7 +892,9 @@ class ListQuery {
     if (!Number.isInteger(this.offset) || this.offset < 0) throw validation('The provided nextToken is invalid.');
     const order = query.get('sortOrder');
     if (order !== null && order !== 'Ascending' && order !== 'Descending') {
-      throw validation(`Value '${order}' at 'sortOrder' failed to satisfy constraint: Member must satisfy enum value set: [Ascending, Descending]`);
+      throw validation(
+        `Value '${order}' at 'sortOrder' failed to satisfy constraint: Member must satisfy enum value set: [Ascending, Descending]`,
+      );
     }
     this.descending = order !== 'Ascending';
   }
@@ -766,7 +908,8 @@ class ListQuery {
   }
 
   /**
-   * The default page size is not documented (docs/bedrock-api.md §14 item 10): without maxResults everything comes back.
+   * The default page size is not documented (docs/bedrock-api.md §14 item 10): without maxResults everything comes
+   * back.
    * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_ListModelCustomizationJobs.html
    */
   paginate<T>(items: T[], time: (item: T) => Date): { page: T[]; nextToken?: string } {

@@ -18,24 +18,33 @@ export interface DatasetLimits {
 }
 
 export type DatasetResult =
-  | { ok: true; records: number; tokens: number; samples: Sample[] }
-  | { ok: false; failureMessage: string };
+  { ok: true; records: number; tokens: number; samples: Sample[] } | { ok: false; failureMessage: string };
 
 const MAX_SAMPLES = 2000;
 
 /**
  * Reads a JSONL dataset from S3 as Bedrock's asynchronous validation does, and returns the first problem in
- * Bedrock's words (docs/bedrock-api.md §6.4) where Bedrock's text is known, with the line number added so the message says where.
+ * Bedrock's words (docs/bedrock-api.md §6.4) where Bedrock's text is known, with the line number added so the message
+ * says where.
  * Blank lines are skipped: whether Bedrock rejects them is not documented. The file is streamed line by line, so
  * a 1 GB dataset never sits in memory.
  * https://docs.aws.amazon.com/bedrock/latest/userguide/fine-tuning-troubleshooting.html
  */
-export async function readDataset(s3: S3Client, bucket: string, key: string, role: 'Training' | 'Validation', limits: DatasetLimits): Promise<DatasetResult> {
+export async function readDataset(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  role: 'Training' | 'Validation',
+  limits: DatasetLimits,
+): Promise<DatasetResult> {
   const fileName = key.split('/').pop() ?? key;
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   const size = head.ContentLength ?? 0;
   if (limits.maxBytes !== undefined && size > limits.maxBytes) {
-    return { ok: false, failureMessage: `${role} data file ${fileName} is ${size} bytes, which exceeds the limit of ${limits.maxBytes} bytes.` };
+    return {
+      ok: false,
+      failureMessage: `${role} data file ${fileName} is ${size} bytes, which exceeds the limit of ${limits.maxBytes} bytes.`,
+    };
   }
   const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const lines = createInterface({ input: object.Body as Readable, crlfDelay: Infinity });
@@ -51,16 +60,27 @@ export async function readDataset(s3: S3Client, bucket: string, key: string, rol
       try {
         value = JSON.parse(line);
       } catch {
-        return { ok: false, failureMessage: `Unable to parse Amazon S3 file: ${fileName}. Data files must conform to JSONL format. Line ${lineNumber} is not valid JSON.` };
+        return {
+          ok: false,
+          failureMessage: `Unable to parse Amazon S3 file: ${fileName}. Data files must conform to JSONL format. Line ${lineNumber} is not valid JSON.`,
+        };
       }
       const record = readRecord(limits.format, value);
       if (typeof record === 'string') {
-        return { ok: false, failureMessage: `Input data at ${key} must follow '${FORMAT_TEXT[limits.format]}' format. Line ${lineNumber}: ${record}.` };
+        return {
+          ok: false,
+          failureMessage: `Input data at ${key} must follow '${FORMAT_TEXT[limits.format]}' format. Line ${lineNumber}: ${record}.`,
+        };
       }
       records++;
       if (limits.maxRecords && records > limits.maxRecords.value) {
-        const label = limits.maxRecords.emulatorDefault ? ' (emulator default; the real quota is account-specific and not published)' : '';
-        return { ok: false, failureMessage: `${role} data at ${key} has more than ${limits.maxRecords.value} records, the maximum for this model${label}.` };
+        const label = limits.maxRecords.emulatorDefault
+          ? ' (emulator default; the real quota is account-specific and not published)'
+          : '';
+        return {
+          ok: false,
+          failureMessage: `${role} data at ${key} has more than ${limits.maxRecords.value} records, the maximum for this model${label}.`,
+        };
       }
       const inTokens = estimateTokens(record.input);
       const outTokens = estimateTokens(record.output);
@@ -81,8 +101,10 @@ export async function readDataset(s3: S3Client, bucket: string, key: string, rol
 const FORMAT_TEXT: Record<DataFormat, string> = {
   'prompt-completion': '{"prompt": "<input text>", "completion": "<output text>"}',
   input: '{"input": "<input text>"}',
-  'bedrock-conversation-2024': '{"schemaVersion": "bedrock-conversation-2024", "system": [{"text": ...}], "messages": [{"role": "user", "content": [{"text": ...}]}, {"role": "assistant", ...}]}',
-  'claude-messages': '{"system": "<system message>", "messages": [{"role": "user", "content": "<query>"}, {"role": "assistant", "content": "<answer>"}]}',
+  'bedrock-conversation-2024':
+    '{"schemaVersion": "bedrock-conversation-2024", "system": [{"text": ...}], "messages": [{"role": "user", "content": [{"text": ...}]}, {"role": "assistant", ...}]}',
+  'claude-messages':
+    '{"system": "<system message>", "messages": [{"role": "user", "content": "<query>"}, {"role": "assistant", "content": "<answer>"}]}',
 };
 
 /** The record's input and output text for token counting, or what is wrong with it. */
@@ -98,19 +120,30 @@ function readRecord(format: DataFormat, value: unknown): { input: string; output
       if (typeof r.input !== 'string') return 'missing string field "input"';
       return { input: r.input, output: '' };
     case 'bedrock-conversation-2024':
-      return readConversation(r, (content) =>
-        Array.isArray(content) && content.every((c) => typeof c === 'object' && c !== null && typeof (c as { text?: unknown }).text === 'string')
-          ? content.map((c) => (c as { text: string }).text).join('\n')
-          : undefined,
-      (system) => (Array.isArray(system) ? system.map((s) => String((s as { text?: unknown }).text ?? '')).join('\n') : ''));
+      return readConversation(
+        r,
+        (content) =>
+          Array.isArray(content) &&
+          content.every(
+            (c) => typeof c === 'object' && c !== null && typeof (c as { text?: unknown }).text === 'string',
+          )
+            ? content.map((c) => (c as { text: string }).text).join('\n')
+            : undefined,
+        (system) =>
+          Array.isArray(system) ? system.map((s) => String((s as { text?: unknown }).text ?? '')).join('\n') : '',
+      );
     case 'claude-messages':
-      return readConversation(r, (content) => (typeof content === 'string' ? content : undefined),
-        (system) => (typeof system === 'string' ? system : ''));
+      return readConversation(
+        r,
+        (content) => (typeof content === 'string' ? content : undefined),
+        (system) => (typeof system === 'string' ? system : ''),
+      );
   }
 }
 
 /**
- * Nova and Claude rules (docs/bedrock-api.md §7.1): messages alternate user/assistant, starting with user and ending with assistant.
+ * Nova and Claude rules (docs/bedrock-api.md §7.1): messages alternate user/assistant, starting with user and ending
+ * with assistant.
  * https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-prepare.html
  */
 function readConversation(
@@ -124,7 +157,8 @@ function readConversation(
   for (const [i, m] of r.messages.entries()) {
     const msg = m as { role?: unknown; content?: unknown };
     const expected = i % 2 === 0 ? 'user' : 'assistant';
-    if (msg?.role !== expected) return `messages[${i}].role must be "${expected}" (roles alternate, starting with user)`;
+    if (msg?.role !== expected)
+      return `messages[${i}].role must be "${expected}" (roles alternate, starting with user)`;
     const t = text(msg.content);
     if (t === undefined) return `messages[${i}].content has the wrong shape`;
     if (expected === 'user') input += t;

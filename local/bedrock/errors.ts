@@ -19,5 +19,11 @@ export const validation = (message: string) => new BedrockError('ValidationExcep
 export const notFound = (message: string) => new BedrockError('ResourceNotFoundException', 404, message);
 export const conflict = (message: string) => new BedrockError('ConflictException', 400, message);
 export const quotaExceeded = (message: string) => new BedrockError('ServiceQuotaExceededException', 400, message);
-export const throttled = () => new BedrockError('ThrottlingException', 429, 'Too many requests, please wait before trying again.');
-export const internal = () => new BedrockError('InternalServerException', 500, 'Encountered an unexpected error when processing the request, please try again');
+export const throttled = () =>
+  new BedrockError('ThrottlingException', 429, 'Too many requests, please wait before trying again.');
+export const internal = () =>
+  new BedrockError(
+    'InternalServerException',
+    500,
+    'Encountered an unexpected error when processing the request, please try again',
+  );

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 export type JobStatus = 'InProgress' | 'Completed' | 'Failed' | 'Stopping' | 'Stopped';
 
 /**
- * Bedrock's EventBridge "Model Customization Job State Change" event (docs/bedrock-api.md §10). The status is `detail.jobStatus`,
+ * Bedrock's EventBridge "Model Customization Job State Change" event (docs/bedrock-api.md §10). The status is
+ * `detail.jobStatus`,
  * not `status`: a rule on `detail.status` never matches. ARNs follow the real formats rather than the doc sample's
  * placeholders, and `validationDataConfig` has the API's `{validators}` shape (the doc says the detail fields are
  * those of GetModelCustomizationJob).

@@ -39,7 +39,8 @@ export interface BedrockEmulatorOptions {
 export const DEFAULT_QUOTAS: EmulatorQuotas = {
   // Emulator default: no published default for concurrent customization jobs was found.
   concurrentJobs: 2,
-  // Emulator defaults for Titan, whose record quotas are account-specific and unpublished (docs/bedrock-api.md §7.2, §14 item 2):
+  // Emulator defaults for Titan, whose record quotas are account-specific and unpublished (docs/bedrock-api.md §7.2,
+  // §14 item 2):
   // the figures Cohere's table gives, the closest documented sibling.
   // https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-prepare.html
   maxTrainingRecords: 10_000,
@@ -83,9 +84,13 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions): Promis
   const emit = (event: ModelCustomizationJobStateChange) => {
     if (!opts.onEvent) return;
     const sink = opts.onEvent;
-    delivery = delivery.then(() => sink(event)).catch((err: unknown) => {
-      process.emitWarning(`Bedrock emulator: event sink failed for ${event.detail.jobName} ${event.detail.jobStatus}: ${String(err)}`);
-    });
+    delivery = delivery
+      .then(() => sink(event))
+      .catch((err: unknown) => {
+        process.emitWarning(
+          `Bedrock emulator: event sink failed for ${event.detail.jobName} ${event.detail.jobStatus}: ${String(err)}`,
+        );
+      });
   };
 
   const quotas: EmulatorQuotas = { ...DEFAULT_QUOTAS, ...opts.quotas };
@@ -142,7 +147,11 @@ async function route(plane: ControlPlane, faults: Faults, req: EmulatorRequest):
       faults.apply(parseBody(req) as FaultRequest);
       return json(200, { quotas: faults.quotas });
     }
-    throw new BedrockError('UnknownOperationException', 404, `Bedrock emulator: no endpoint ${m} /${req.segments.join('/')}`);
+    throw new BedrockError(
+      'UnknownOperationException',
+      404,
+      `Bedrock emulator: no endpoint ${m} /${req.segments.join('/')}`,
+    );
   }
 
   faults.beforeCall();
@@ -178,7 +187,11 @@ async function route(plane: ControlPlane, faults: Faults, req: EmulatorRequest):
   }
   if (first === 'model' && second !== undefined && third === 'invoke' && m === 'POST') {
     const result = invokeModel(plane, second, req.body);
-    return { status: 200, headers: { 'content-type': result.contentType }, body: Buffer.from(JSON.stringify(result.body)) };
+    return {
+      status: 200,
+      headers: { 'content-type': result.contentType },
+      body: Buffer.from(JSON.stringify(result.body)),
+    };
   }
   throw unknownOperation(req);
 }

@@ -29,7 +29,9 @@ export interface Curve {
 }
 
 export function lossCurve(input: CurveInput): Curve {
-  const random = mulberry32(hash(`${input.records}/${input.tokens}/${input.epochs}/${input.batchSize}/${input.learningRate}`));
+  const random = mulberry32(
+    hash(`${input.records}/${input.tokens}/${input.epochs}/${input.batchSize}/${input.learningRate}`),
+  );
   const stepsPerEpoch = Math.max(1, Math.ceil(input.records / Math.max(1, input.batchSize)));
   const rate = input.learningRate / 1e-5;
   const diverges = rate > 100;
@@ -55,7 +57,11 @@ export function lossCurve(input: CurveInput): Curve {
   const validation: Curve['validation'] = [];
   if (input.validators > 0) {
     for (let epoch = 0; epoch < input.epochs; epoch++) {
-      validation.push({ step: (epoch + 1) * stepsPerEpoch - 1, epoch, loss: round(validationAt(epoch + 1) + (random() - 0.5) * 0.02) });
+      validation.push({
+        step: (epoch + 1) * stepsPerEpoch - 1,
+        epoch,
+        loss: round(validationAt(epoch + 1) + (random() - 0.5) * 0.02),
+      });
     }
   }
   const last = validation.at(-1)?.loss ?? 0;

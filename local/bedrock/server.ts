@@ -7,7 +7,8 @@ import { BedrockError } from './errors';
 export interface EmulatorRequest {
   method: string;
   /**
-   * Path segments, each percent-decoded on its own: an encoded ARN label stays one segment (docs/bedrock-api.md §1 "Path labels").
+   * Path segments, each percent-decoded on its own: an encoded ARN label stays one segment (docs/bedrock-api.md §1
+   * "Path labels").
    * https://docs.aws.amazon.com/bedrock/latest/APIReference/welcome.html
    */
   segments: string[];
@@ -34,13 +35,17 @@ const H2_PREFACE_START = Buffer.from('PRI');
 
 /**
  * One port for both protocols the SDKs use: `@aws-sdk/client-bedrock` speaks HTTP/1.1, and
- * `@aws-sdk/client-bedrock-runtime` defaults to HTTP/2 with prior knowledge (h2c) since 3.798 (docs/bedrock-api.md §1). A plain
+ * `@aws-sdk/client-bedrock-runtime` defaults to HTTP/2 with prior knowledge (h2c) since 3.798 (docs/bedrock-api.md §1).
+ * A plain
  * TCP server reads each connection's first bytes: the HTTP/2 client preface starts `PRI * HTTP/2.0`, which no
  * HTTP/1.1 method does. The bytes are put back and the socket handed to the matching server.
  * https://github.com/aws/aws-sdk-js-v3/issues/7041
  */
 export async function listen(port: number, handler: RequestHandler): Promise<Listener> {
-  const onRequest = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+  const onRequest = (
+    req: http.IncomingMessage | http2.Http2ServerRequest,
+    res: http.ServerResponse | http2.Http2ServerResponse,
+  ) => {
     void serve(req, res, handler);
   };
   const http1 = http.createServer(onRequest);
@@ -86,8 +91,17 @@ async function serve(
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const segments = url.pathname.split('/').filter((s) => s.length > 0).map(decodeSegment);
-    response = await handler({ method: req.method ?? 'GET', segments, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks) });
+    const segments = url.pathname
+      .split('/')
+      .filter((s) => s.length > 0)
+      .map(decodeSegment);
+    response = await handler({
+      method: req.method ?? 'GET',
+      segments,
+      query: url.searchParams,
+      headers: req.headers,
+      body: Buffer.concat(chunks),
+    });
   } catch (err) {
     response = errorResponse(err);
   }
@@ -115,12 +129,18 @@ function decodeSegment(segment: string): string {
 }
 
 /**
- * restJson1 error: the type in `x-amzn-errortype` (which the SDK reads first) and `message` in the body (docs/bedrock-api.md §1.1).
+ * restJson1 error: the type in `x-amzn-errortype` (which the SDK reads first) and `message` in the body
+ * (docs/bedrock-api.md §1.1).
  * https://docs.aws.amazon.com/bedrock/latest/APIReference/CommonErrors.html
  */
 export function errorResponse(err: unknown): EmulatorResponse {
-  const e = err instanceof BedrockError
-    ? err
-    : new BedrockError('InternalServerException', 500, `Bedrock emulator internal error: ${err instanceof Error ? err.message : String(err)}`);
+  const e =
+    err instanceof BedrockError
+      ? err
+      : new BedrockError(
+          'InternalServerException',
+          500,
+          `Bedrock emulator internal error: ${err instanceof Error ? err.message : String(err)}`,
+        );
   return { status: e.status, headers: { 'x-amzn-errortype': e.code }, body: { message: e.message, ...e.members } };
 }

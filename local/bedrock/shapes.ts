@@ -1,8 +1,10 @@
 import { validation } from './errors';
 
 /**
- * Constraints of the request members the emulator checks, as in the service model (docs/bedrock-api.md §3). Patterns are the
- * botocore text; `fullMatch` anchors the whole expression (docs/bedrock-api.md §1 "Patterns"). Kept as a table so a pattern that
+ * Constraints of the request members the emulator checks, as in the service model (docs/bedrock-api.md §3). Patterns
+ * are the
+ * botocore text; `fullMatch` anchors the whole expression (docs/bedrock-api.md §1 "Patterns"). Kept as a table so a
+ * pattern that
  * proves stricter than the live service can be relaxed in one place.
  * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateModelCustomizationJob.html
  */
@@ -18,7 +20,13 @@ export const PATTERNS = {
   TagKeyOrValue: '[a-zA-Z0-9\\s._:/=+@-]*',
 } as const;
 
-export const CUSTOMIZATION_TYPES = ['FINE_TUNING', 'CONTINUED_PRE_TRAINING', 'DISTILLATION', 'REINFORCEMENT_FINE_TUNING', 'IMPORTED'] as const;
+export const CUSTOMIZATION_TYPES = [
+  'FINE_TUNING',
+  'CONTINUED_PRE_TRAINING',
+  'DISTILLATION',
+  'REINFORCEMENT_FINE_TUNING',
+  'IMPORTED',
+] as const;
 
 const compiled = new Map<string, RegExp>();
 export function fullMatch(pattern: string, value: string): boolean {
@@ -51,7 +59,8 @@ export class Checker {
 
   required(path: string): this {
     const v = this.get(path);
-    if (v === undefined || v === null) this.errors.push(`Value null at '${path}' failed to satisfy constraint: Member must not be null`);
+    if (v === undefined || v === null)
+      this.errors.push(`Value null at '${path}' failed to satisfy constraint: Member must not be null`);
     return this;
   }
 
@@ -64,13 +73,21 @@ export class Checker {
     }
     const len = [...v].length;
     if (opts.min !== undefined && len < opts.min) {
-      this.errors.push(`Value '${v}' at '${path}' failed to satisfy constraint: Member must have length greater than or equal to ${opts.min}`);
+      this.errors.push(
+        `Value '${v}' at '${path}' failed to satisfy constraint: Member must have length greater than or equal to ${opts.min}`,
+      );
     } else if (opts.max !== undefined && len > opts.max) {
-      this.errors.push(`Value '${v}' at '${path}' failed to satisfy constraint: Member must have length less than or equal to ${opts.max}`);
+      this.errors.push(
+        `Value '${v}' at '${path}' failed to satisfy constraint: Member must have length less than or equal to ${opts.max}`,
+      );
     } else if (opts.pattern !== undefined && !fullMatch(opts.pattern, v)) {
-      this.errors.push(`Value '${v}' at '${path}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${opts.pattern}`);
+      this.errors.push(
+        `Value '${v}' at '${path}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${opts.pattern}`,
+      );
     } else if (opts.enum && !opts.enum.includes(v)) {
-      this.errors.push(`Value '${v}' at '${path}' failed to satisfy constraint: Member must satisfy enum value set: [${opts.enum.join(', ')}]`);
+      this.errors.push(
+        `Value '${v}' at '${path}' failed to satisfy constraint: Member must satisfy enum value set: [${opts.enum.join(', ')}]`,
+      );
     }
     return this;
   }
@@ -81,7 +98,9 @@ export class Checker {
     if (typeof v !== 'number' || !Number.isInteger(v)) {
       this.errors.push(`Value at '${path}' failed to satisfy constraint: Member must be an integer`);
     } else if (opts.min !== undefined && v < opts.min) {
-      this.errors.push(`Value '${v}' at '${path}' failed to satisfy constraint: Member must have value greater than or equal to ${opts.min}`);
+      this.errors.push(
+        `Value '${v}' at '${path}' failed to satisfy constraint: Member must have value greater than or equal to ${opts.min}`,
+      );
     }
     return this;
   }
@@ -94,9 +113,13 @@ export class Checker {
       return this;
     }
     if (opts.min !== undefined && v.length < opts.min) {
-      this.errors.push(`Value at '${path}' failed to satisfy constraint: Member must have length greater than or equal to ${opts.min}`);
+      this.errors.push(
+        `Value at '${path}' failed to satisfy constraint: Member must have length greater than or equal to ${opts.min}`,
+      );
     } else if (opts.max !== undefined && v.length > opts.max) {
-      this.errors.push(`Value at '${path}' failed to satisfy constraint: Member must have length less than or equal to ${opts.max}`);
+      this.errors.push(
+        `Value at '${path}' failed to satisfy constraint: Member must have length less than or equal to ${opts.max}`,
+      );
     }
     if (each) v.forEach((_, i) => each(`${path}.${i}`));
     return this;

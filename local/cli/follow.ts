@@ -8,7 +8,12 @@ import { describeStages } from '../../shared/runs/stages';
 import { isTerminal } from '../../shared/runs/status';
 
 /** Finds the run started from an object, by its source bucket and key (a scan: fine for a local or small table). */
-export async function findRunBySource(db: DynamoDBDocumentClient, table: string, bucket: string, key: string): Promise<Run | undefined> {
+export async function findRunBySource(
+  db: DynamoDBDocumentClient,
+  table: string,
+  bucket: string,
+  key: string,
+): Promise<Run | undefined> {
   let startKey: Record<string, unknown> | undefined;
   const found: Run[] = [];
   do {
@@ -69,7 +74,11 @@ export function describeProgress(run: Run): string {
   return parts.join('  ');
 }
 
-export async function listArtifacts(s3: S3Client, bucket: string, prefix: string): Promise<Array<{ key: string; size: number }>> {
+export async function listArtifacts(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+): Promise<Array<{ key: string; size: number }>> {
   const out: Array<{ key: string; size: number }> = [];
   let token: string | undefined;
   do {
@@ -92,7 +101,8 @@ export function summarize(run: Run, artifacts: Array<{ key: string; size: number
   if (c) {
     lines.push(`records:     input ${c.input} = kept ${c.kept} + filtered ${c.filtered} + rejected ${c.rejected}`);
     for (const [reason, n] of Object.entries(c.byReason).sort()) lines.push(`             ${reason}: ${n}`);
-    if (c.train !== undefined) lines.push(`split:       train ${c.train}, validation ${c.validation ?? 0}, test ${c.test ?? 0}`);
+    if (c.train !== undefined)
+      lines.push(`split:       train ${c.train}, validation ${c.validation ?? 0}, test ${c.test ?? 0}`);
   }
   lines.push(...chainedStages(run));
   for (const w of run.warnings ?? []) lines.push(`warning:     ${w}`);
@@ -102,11 +112,17 @@ export function summarize(run: Run, artifacts: Array<{ key: string; size: number
   if (job) lines.push(`job:         ${job.jobArn} (${job.jobStatus ?? '?'})`);
   if (run.modelArn) lines.push(`model:       ${run.modelArn}`);
   const metrics = runMetrics(run);
-  if (metrics) lines.push(`loss:        training ${metrics.trainingLoss ?? '-'}, validation ${metrics.validationLoss ?? '-'}`);
-  if (run.provisionedModelArn) lines.push(`throughput:  ${run.provisionedModelArn}${run.throughputExpiresAt ? ` (expires ${run.throughputExpiresAt})` : ''}`);
+  if (metrics)
+    lines.push(`loss:        training ${metrics.trainingLoss ?? '-'}, validation ${metrics.validationLoss ?? '-'}`);
+  if (run.provisionedModelArn)
+    lines.push(
+      `throughput:  ${run.provisionedModelArn}${run.throughputExpiresAt ? ` (expires ${run.throughputExpiresAt})` : ''}`,
+    );
   if (run.failure) {
     const loc = run.failure.location;
-    const where = loc ? ` at ${[loc.file, loc.line !== undefined ? `line ${loc.line}` : '', loc.row !== undefined ? `row ${loc.row}` : '', loc.field ? `field ${loc.field}` : ''].filter(Boolean).join(', ')}` : '';
+    const where = loc
+      ? ` at ${[loc.file, loc.line !== undefined ? `line ${loc.line}` : '', loc.row !== undefined ? `row ${loc.row}` : '', loc.field ? `field ${loc.field}` : ''].filter(Boolean).join(', ')}`
+      : '';
     lines.push(`failure:     [${run.failure.stage}] ${run.failure.reason}${where}`);
   }
   if (artifacts.length) {

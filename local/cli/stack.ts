@@ -16,7 +16,9 @@ async function main() {
     dataDir: values['data-dir'] ? path.resolve(values['data-dir']) : undefined,
     retryDelaySeconds: 2,
     onInvoke: ({ functionName, records, failed, error }) =>
-      console.log(`${new Date().toISOString()} ${functionName}: ${records} record(s), ${failed} failed${error ? ` (${error.message})` : ''}`),
+      console.log(
+        `${new Date().toISOString()} ${functionName}: ${records} record(s), ${failed} failed${error ? ` (${error.message})` : ''}`,
+      ),
   });
   const extra: Record<string, string> = {
     BTP_DATASETS_BUCKET: stack.bucketName('DatasetsBucket'),
@@ -24,7 +26,8 @@ async function main() {
     BTP_RUNS_TABLE: stack.tableName('RunsTable'),
   };
   // IngestQueue -> BTP_INGEST_QUEUE_URL, IngestDLQ -> BTP_INGEST_DLQ_URL: the names the functions get.
-  for (const id of Object.keys(stack.topology.queues)) extra[`BTP_${id.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}_URL`] = stack.queueUrl(id);
+  for (const id of Object.keys(stack.topology.queues))
+    extra[`BTP_${id.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}_URL`] = stack.queueUrl(id);
   for (const topic of Object.values(stack.topology.topics)) {
     extra.BTP_NOTIFICATIONS_TOPIC_ARN = topic.arn;
     extra.BTP_NOTIFICATIONS_QUEUE_URL = stack.topicSubscriberQueueUrl(topic.logicalId);
@@ -37,7 +40,9 @@ async function main() {
   for (const [k, v] of Object.entries(stack.endpoints)) if (v) console.log(`  ${k.padEnd(9)} ${v}`);
   console.log(`  datasets  s3://${extra.BTP_DATASETS_BUCKET}/datasets/`);
   console.log(`  table     ${extra.BTP_RUNS_TABLE}`);
-  console.log(`Environment for AWS clients written to ${envFile}: \`set -a; . ${path.relative(process.cwd(), envFile)}; set +a\``);
+  console.log(
+    `Environment for AWS clients written to ${envFile}: \`set -a; . ${path.relative(process.cwd(), envFile)}; set +a\``,
+  );
   console.log('Press Ctrl-C to stop.');
 
   let stopping = false;

@@ -34,14 +34,21 @@ async function main(): Promise<number> {
   }
   const print = (line: string) => console.log(line);
   print('Starting the local stack (S3, SQS, DynamoDB and the Bedrock emulator on 127.0.0.1)...');
-  print('Note: no model is trained here. The Bedrock emulator checks requests and data as Bedrock does and plays out job and throughput lifecycles on a fast clock.');
+  print(
+    'Note: no model is trained here. The Bedrock emulator checks requests and data as Bedrock does and plays out job and throughput lifecycles on a fast clock.',
+  );
   const stack = await startStack({
     dataDir: values['data-dir'],
     retryDelaySeconds: 2,
     applyEnv: true,
-    onInvoke: values.quiet ? undefined : ({ functionName, records, failed, error }) => {
-      if (failed > 0) print(`  ${functionName}: ${failed} of ${records} record(s) failed${error ? `: ${error.message}` : ''}; they will be retried`);
-    },
+    onInvoke: values.quiet
+      ? undefined
+      : ({ functionName, records, failed, error }) => {
+          if (failed > 0)
+            print(
+              `  ${functionName}: ${failed} of ${records} record(s) failed${error ? `: ${error.message}` : ''}; they will be retried`,
+            );
+        },
   });
   try {
     const bucket = stack.bucketName('DatasetsBucket');
@@ -49,13 +56,21 @@ async function main(): Promise<number> {
     const key = `datasets/${name}`;
     if (values.config) {
       // The sidecar goes first: ingest reads it when the dataset's notification arrives.
-      await stack.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}.run.json`, Body: readFileSync(values.config) }));
+      await stack.clients.s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: `${key}.run.json`, Body: readFileSync(values.config) }),
+      );
       print(`uploaded run configuration s3://${bucket}/${key}.run.json`);
     }
     const body = file ? createReadStream(file) : sampleJsonl();
     const size = file ? statSync(file).size : Buffer.byteLength(body as string);
-    await new Upload({ client: stack.clients.s3, params: { Bucket: bucket, Key: key, Body: body }, partSize: 16 * 1024 * 1024 }).done();
-    print(`uploaded s3://${bucket}/${key} (${size} bytes${file ? '' : ', generated sample'}); waiting for the run to start...`);
+    await new Upload({
+      client: stack.clients.s3,
+      params: { Bucket: bucket, Key: key, Body: body },
+      partSize: 16 * 1024 * 1024,
+    }).done();
+    print(
+      `uploaded s3://${bucket}/${key} (${size} bytes${file ? '' : ', generated sample'}); waiting for the run to start...`,
+    );
 
     const db = DynamoDBDocumentClient.from(stack.clients.dynamodb);
     const table = stack.tableName('RunsTable');
@@ -79,7 +94,13 @@ async function main(): Promise<number> {
       await new Promise((r) => setTimeout(r, 250));
       artifacts = await listArtifacts(stack.clients.s3, artifactsBucket, `runs/${run.runId}/`);
     }
-    print(summarize(final ?? run, artifacts.filter((a) => !a.key.includes('/chunks/')), artifactsBucket));
+    print(
+      summarize(
+        final ?? run,
+        artifacts.filter((a) => !a.key.includes('/chunks/')),
+        artifactsBucket,
+      ),
+    );
     return final?.status === 'succeeded' ? 0 : 1;
   } finally {
     await stack.stop();

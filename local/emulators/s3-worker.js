@@ -36,7 +36,10 @@ function tuneStore(store) {
 
   store.putObjectMultipart = async (bucket, uploadId, parts) => {
     const uploadDir = path.join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId);
-    const [key, stored] = await Promise.all([readFile(path.join(uploadDir, 'key'), 'utf8'), readFile(path.join(uploadDir, 'metadata'), 'utf8').then(JSON.parse)]);
+    const [key, stored] = await Promise.all([
+      readFile(path.join(uploadDir, 'key'), 'utf8'),
+      readFile(path.join(uploadDir, 'metadata'), 'utf8').then(JSON.parse),
+    ]);
     const { metadata } = new S3Object(bucket, key, null, stored); // s3rver's defaults (content type)
     const sorted = [...parts].sort((a, b) => a.number - b.number);
     const digests = [];
@@ -71,7 +74,12 @@ function tuneStore(store) {
   };
 }
 
-const server = new S3rver({ address: '127.0.0.1', port: workerData.port, silent: true, directory: workerData.directory });
+const server = new S3rver({
+  address: '127.0.0.1',
+  port: workerData.port,
+  silent: true,
+  directory: workerData.directory,
+});
 tuneStore(server.store);
 server.on('event', (event) => parentPort.postMessage({ type: 'event', event }));
 

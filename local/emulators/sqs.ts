@@ -25,12 +25,23 @@ export async function startSqs(opts: { dataDir?: string; port?: number } = {}): 
     mkdirSync(dataDir, { recursive: true });
   }
   const child = spawn(process.execPath, [path.join(__dirname, 'sqs-child.mjs')], {
-    env: { ...process.env, FAUXQS_PORT: String(opts.port ?? 0), FAUXQS_DATA_DIR: dataDir, NODE_OPTIONS: '--disable-warning=ExperimentalWarning' },
+    env: {
+      ...process.env,
+      FAUXQS_PORT: String(opts.port ?? 0),
+      FAUXQS_DATA_DIR: dataDir,
+      NODE_OPTIONS: '--disable-warning=ExperimentalWarning',
+    },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
-    child.once('exit', (code) => reject(new Error(`SQS emulator (fauxqs) exited with code ${code} before it started; it needs Node >= 22.5, this is ${process.version}`)));
+    child.once('exit', (code) =>
+      reject(
+        new Error(
+          `SQS emulator (fauxqs) exited with code ${code} before it started; it needs Node >= 22.5, this is ${process.version}`,
+        ),
+      ),
+    );
     lines.once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
   });
   const endpoint = `http://127.0.0.1:${port}`;

@@ -24,7 +24,16 @@ const TOPICS = [
   ['月', '地球の周りを約27.3日で公転する衛星です。'],
 ] as const;
 
-const CATEGORIES = ['open_qa', 'general_qa', 'classification', 'closed_qa', 'brainstorming', 'information_extraction', 'summarization', 'creative_writing'] as const;
+const CATEGORIES = [
+  'open_qa',
+  'general_qa',
+  'classification',
+  'closed_qa',
+  'brainstorming',
+  'information_extraction',
+  'summarization',
+  'creative_writing',
+] as const;
 
 export interface DollyRecord {
   index: string;
@@ -92,5 +101,9 @@ export function generateSampleRecords(count = 400): DollyRecord[] {
 }
 
 export function sampleJsonl(count?: number): string {
-  return generateSampleRecords(count).map((r) => JSON.stringify(r)).join('\n') + '\n';
+  return (
+    generateSampleRecords(count)
+      .map((r) => JSON.stringify(r))
+      .join('\n') + '\n'
+  );
 }

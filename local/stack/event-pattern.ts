@@ -7,7 +7,11 @@ export function matchesEventPattern(pattern: Record<string, unknown>, event: Rec
     const actual = event[key];
     if (Array.isArray(expected)) return expected.some((v) => v === actual);
     if (expected && typeof expected === 'object') {
-      return actual !== null && typeof actual === 'object' && matchesEventPattern(expected as Record<string, unknown>, actual as Record<string, unknown>);
+      return (
+        actual !== null &&
+        typeof actual === 'object' &&
+        matchesEventPattern(expected as Record<string, unknown>, actual as Record<string, unknown>)
+      );
     }
     return expected === actual;
   });

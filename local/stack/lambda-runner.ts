@@ -90,13 +90,19 @@ function startEnvironment(def: FunctionDefinition): Environment {
     env: def.environment,
   });
   const env: Environment = { worker, pending: new Map() };
-  worker.on('message', (msg: { id: string; ok: boolean; result?: unknown; error?: { name: string; message: string; stack?: string } }) => {
-    const p = env.pending.get(msg.id);
-    if (!p) return;
-    env.pending.delete(msg.id);
-    if (msg.ok) p.resolve(msg.result);
-    else p.reject(Object.assign(new Error(msg.error?.message), { name: msg.error?.name ?? 'Error', stack: msg.error?.stack }));
-  });
+  worker.on(
+    'message',
+    (msg: { id: string; ok: boolean; result?: unknown; error?: { name: string; message: string; stack?: string } }) => {
+      const p = env.pending.get(msg.id);
+      if (!p) return;
+      env.pending.delete(msg.id);
+      if (msg.ok) p.resolve(msg.result);
+      else
+        p.reject(
+          Object.assign(new Error(msg.error?.message), { name: msg.error?.name ?? 'Error', stack: msg.error?.stack }),
+        );
+    },
+  );
   worker.on('error', (err) => {
     env.crashed = err;
     for (const p of env.pending.values()) p.reject(err);
@@ -218,7 +224,11 @@ export function startEventSourceMapping(opts: EventSourceMappingOptions): EventS
       await opts.sqs.send(
         new ChangeMessageVisibilityBatchCommand({
           QueueUrl: opts.queueUrl,
-          Entries: failed.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: opts.retryDelaySeconds })),
+          Entries: failed.map((m, i) => ({
+            Id: String(i),
+            ReceiptHandle: m.ReceiptHandle!,
+            VisibilityTimeout: opts.retryDelaySeconds,
+          })),
         }),
       );
     }
@@ -274,7 +284,13 @@ export function toLambdaRecord(m: Message, queueArn: string, region: string): SQ
     SenderId: attrs.SenderId ?? 'AIDALOCALSTACK',
     ApproximateFirstReceiveTimestamp: attrs.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
   };
-  for (const key of ['AWSTraceHeader', 'SequenceNumber', 'MessageGroupId', 'MessageDeduplicationId', 'DeadLetterQueueSourceArn']) {
+  for (const key of [
+    'AWSTraceHeader',
+    'SequenceNumber',
+    'MessageGroupId',
+    'MessageDeduplicationId',
+    'DeadLetterQueueSourceArn',
+  ]) {
     if (attrs[key as keyof typeof attrs]) attributes[key] = attrs[key as keyof typeof attrs]!;
   }
   const record: SQSRecord = {
@@ -288,7 +304,8 @@ export function toLambdaRecord(m: Message, queueArn: string, region: string): SQ
     eventSourceARN: queueArn,
     awsRegion: region,
   };
-  if (m.MD5OfMessageAttributes) (record as SQSRecord & { md5OfMessageAttributes: string }).md5OfMessageAttributes = m.MD5OfMessageAttributes;
+  if (m.MD5OfMessageAttributes)
+    (record as SQSRecord & { md5OfMessageAttributes: string }).md5OfMessageAttributes = m.MD5OfMessageAttributes;
   return record;
 }
 

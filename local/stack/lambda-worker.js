@@ -24,6 +24,10 @@ parentPort.on('message', async (msg) => {
     const result = await handler(msg.event, context);
     parentPort.postMessage({ id: msg.id, ok: true, result: result === undefined ? null : result });
   } catch (err) {
-    parentPort.postMessage({ id: msg.id, ok: false, error: { name: err && err.name, message: String(err && err.message), stack: err && err.stack } });
+    parentPort.postMessage({
+      id: msg.id,
+      ok: false,
+      error: { name: err && err.name, message: String(err && err.message), stack: err && err.stack },
+    });
   }
 });

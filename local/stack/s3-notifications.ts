@@ -12,7 +12,8 @@ export function toS3Notification(
   configurationId: string,
   region: string,
 ): { Records: unknown[] } {
-  const eventName = event.eventName === 'ObjectCreated:Post' ? 'ObjectCreated:CompleteMultipartUpload' : event.eventName;
+  const eventName =
+    event.eventName === 'ObjectCreated:Post' ? 'ObjectCreated:CompleteMultipartUpload' : event.eventName;
   const object: Record<string, unknown> = { key: encodeS3EventKey(event.s3.object.key) };
   if (event.s3.object.size !== undefined) object.size = event.s3.object.size;
   if (event.s3.object.eTag !== undefined) object.eTag = event.s3.object.eTag;
@@ -31,7 +32,11 @@ export function toS3Notification(
         s3: {
           s3SchemaVersion: '1.0',
           configurationId,
-          bucket: { name: event.s3.bucket.name, ownerIdentity: { principalId: 'LOCALOWNER' }, arn: `arn:aws:s3:::${event.s3.bucket.name}` },
+          bucket: {
+            name: event.s3.bucket.name,
+            ownerIdentity: { principalId: 'LOCALOWNER' },
+            arn: `arn:aws:s3:::${event.s3.bucket.name}`,
+          },
           object,
         },
       },
@@ -41,7 +46,14 @@ export function toS3Notification(
 
 /** The test event S3 sends to a queue when a notification configuration is put on a bucket. */
 export function s3TestEvent(bucket: string): Record<string, string> {
-  return { Service: 'Amazon S3', Event: 's3:TestEvent', Time: new Date().toISOString(), Bucket: bucket, RequestId: hex(8), HostId: randomBytes(48).toString('base64') };
+  return {
+    Service: 'Amazon S3',
+    Event: 's3:TestEvent',
+    Time: new Date().toISOString(),
+    Bucket: bucket,
+    RequestId: hex(8),
+    HostId: randomBytes(48).toString('base64'),
+  };
 }
 
 /**

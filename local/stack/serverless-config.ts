@@ -9,7 +9,13 @@ export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 /** The parts of `serverless print --format json` the local stack reads. */
 export interface ResolvedServerless {
   service: string;
-  provider: { environment?: Record<string, unknown>; region?: string; stage?: string; memorySize?: number; timeout?: number };
+  provider: {
+    environment?: Record<string, unknown>;
+    region?: string;
+    stage?: string;
+    memorySize?: number;
+    timeout?: number;
+  };
   functions: Record<string, ServerlessFunction>;
   resources: { Resources: Record<string, CfnResource> };
   /** serverless-esbuild's settings: esbuild options, with `plugins` as a path to a module that exports them. */

@@ -16,7 +16,13 @@ export interface Topology {
   eventRules: Array<{ logicalId: string; pattern: Record<string, unknown>; queueLogicalId: string }>;
   topics: Record<string, { logicalId: string; name: string; arn: string }>;
   /** SNS -> SQS subscriptions, with their raw-delivery flag and filter policy. */
-  subscriptions: Array<{ logicalId: string; topicLogicalId: string; queueLogicalId: string; raw: boolean; filterPolicy?: Record<string, unknown> }>;
+  subscriptions: Array<{
+    logicalId: string;
+    topicLogicalId: string;
+    queueLogicalId: string;
+    raw: boolean;
+    filterPolicy?: Record<string, unknown>;
+  }>;
 }
 
 export interface QueueSpec {
@@ -64,7 +70,13 @@ export function buildTopology(config: ResolvedServerless, opts: TopologyOptions)
   const stage = config.provider.stage ?? 'local';
   const stackName = `${config.service}-${stage}`;
   const resources = config.resources?.Resources ?? {};
-  const pseudo: Record<string, string> = { 'AWS::StackName': stackName, 'AWS::AccountId': accountId, 'AWS::Region': region, 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com' };
+  const pseudo: Record<string, string> = {
+    'AWS::StackName': stackName,
+    'AWS::AccountId': accountId,
+    'AWS::Region': region,
+    'AWS::Partition': 'aws',
+    'AWS::URLSuffix': 'amazonaws.com',
+  };
 
   // Names first (they may use Fn::Sub over pseudo parameters only), then everything else can refer to them.
   const names: Record<string, string> = {};
@@ -93,15 +105,26 @@ export function buildTopology(config: ResolvedServerless, opts: TopologyOptions)
     if (!res) throw new Error(`serverless.yml: Fn::GetAtt on unknown resource ${logicalId}`);
     const name = nameOf(logicalId);
     switch (`${res.Type}.${attr}`) {
-      case 'AWS::SQS::Queue.Arn': return `arn:aws:sqs:${region}:${accountId}:${name}`;
-      case 'AWS::SQS::Queue.QueueName': return name;
-      case 'AWS::SQS::Queue.QueueUrl': return `${opts.sqsEndpoint}/${accountId}/${name}`;
-      case 'AWS::S3::Bucket.Arn': return `arn:aws:s3:::${name}`;
-      case 'AWS::DynamoDB::Table.Arn': return `arn:aws:dynamodb:${region}:${accountId}:table/${name}`;
-      case 'AWS::IAM::Role.Arn': return `arn:aws:iam::${accountId}:role/${name}`;
-      case 'AWS::Events::Rule.Arn': return `arn:aws:events:${region}:${accountId}:rule/${name}`;
-      case 'AWS::SNS::Topic.TopicArn': return `arn:aws:sns:${region}:${accountId}:${name}`;
-      default: throw new Error(`serverless.yml: Fn::GetAtt ${logicalId}.${attr} (${res.Type}) is not known to the local stack`);
+      case 'AWS::SQS::Queue.Arn':
+        return `arn:aws:sqs:${region}:${accountId}:${name}`;
+      case 'AWS::SQS::Queue.QueueName':
+        return name;
+      case 'AWS::SQS::Queue.QueueUrl':
+        return `${opts.sqsEndpoint}/${accountId}/${name}`;
+      case 'AWS::S3::Bucket.Arn':
+        return `arn:aws:s3:::${name}`;
+      case 'AWS::DynamoDB::Table.Arn':
+        return `arn:aws:dynamodb:${region}:${accountId}:table/${name}`;
+      case 'AWS::IAM::Role.Arn':
+        return `arn:aws:iam::${accountId}:role/${name}`;
+      case 'AWS::Events::Rule.Arn':
+        return `arn:aws:events:${region}:${accountId}:rule/${name}`;
+      case 'AWS::SNS::Topic.TopicArn':
+        return `arn:aws:sns:${region}:${accountId}:${name}`;
+      default:
+        throw new Error(
+          `serverless.yml: Fn::GetAtt ${logicalId}.${attr} (${res.Type}) is not known to the local stack`,
+        );
     }
   };
 
@@ -144,12 +167,29 @@ export function buildTopology(config: ResolvedServerless, opts: TopologyOptions)
     throw new Error(`the local stack needs SQS event sources as Fn::GetAtt [Queue, Arn], got ${JSON.stringify(arn)}`);
   };
 
-  const topology: Topology = { stackName, region, accountId, queues: {}, buckets: {}, tables: {}, functions: {}, eventRules: [], topics: {}, subscriptions: [] };
+  const topology: Topology = {
+    stackName,
+    region,
+    accountId,
+    queues: {},
+    buckets: {},
+    tables: {},
+    functions: {},
+    eventRules: [],
+    topics: {},
+    subscriptions: [],
+  };
   for (const [logicalId, res] of Object.entries(resources) as Array<[string, CfnResource]>) {
     const p = res.Properties ?? {};
     if (res.Type === 'AWS::SQS::Queue') {
       const attributes: Record<string, string> = {};
-      for (const key of ['VisibilityTimeout', 'MessageRetentionPeriod', 'DelaySeconds', 'ReceiveMessageWaitTimeSeconds', 'MaximumMessageSize']) {
+      for (const key of [
+        'VisibilityTimeout',
+        'MessageRetentionPeriod',
+        'DelaySeconds',
+        'ReceiveMessageWaitTimeSeconds',
+        'MaximumMessageSize',
+      ]) {
         if (p[key] !== undefined) attributes[key] = String(p[key]);
       }
       const redrive = p.RedrivePolicy as { deadLetterTargetArn: unknown; maxReceiveCount: unknown } | undefined;
@@ -157,15 +197,23 @@ export function buildTopology(config: ResolvedServerless, opts: TopologyOptions)
         logicalId,
         name: nameOf(logicalId),
         attributes,
-        redrive: redrive ? { deadLetterLogicalId: logicalIdOfArn(redrive.deadLetterTargetArn), maxReceiveCount: Number(redrive.maxReceiveCount) } : undefined,
+        redrive: redrive
+          ? {
+              deadLetterLogicalId: logicalIdOfArn(redrive.deadLetterTargetArn),
+              maxReceiveCount: Number(redrive.maxReceiveCount),
+            }
+          : undefined,
       };
     } else if (res.Type === 'AWS::S3::Bucket') {
-      const qcs = ((p.NotificationConfiguration as Record<string, unknown> | undefined)?.QueueConfigurations ?? []) as Array<Record<string, unknown>>;
+      const qcs = ((p.NotificationConfiguration as Record<string, unknown> | undefined)?.QueueConfigurations ??
+        []) as Array<Record<string, unknown>>;
       topology.buckets[logicalId] = {
         logicalId,
         name: nameOf(logicalId),
         notifications: qcs.map((qc, i) => {
-          const rules = (((qc.Filter as Record<string, unknown> | undefined)?.S3Key as Record<string, unknown> | undefined)?.Rules ?? []) as Array<{ Name: string; Value: string }>;
+          const rules = ((
+            (qc.Filter as Record<string, unknown> | undefined)?.S3Key as Record<string, unknown> | undefined
+          )?.Rules ?? []) as Array<{ Name: string; Value: string }>;
           return {
             id: `${logicalId}-queue-${i}`,
             queueLogicalId: logicalIdOfArn(qc.Queue),
@@ -193,7 +241,11 @@ export function buildTopology(config: ResolvedServerless, opts: TopologyOptions)
       for (const target of (p.Targets ?? []) as Array<{ Arn: unknown }>) {
         const id = logicalIdOfArn(target.Arn);
         if (resources[id]?.Type === 'AWS::SQS::Queue') {
-          topology.eventRules.push({ logicalId, pattern: p.EventPattern as Record<string, unknown>, queueLogicalId: id });
+          topology.eventRules.push({
+            logicalId,
+            pattern: p.EventPattern as Record<string, unknown>,
+            queueLogicalId: id,
+          });
         }
       }
     }
@@ -217,7 +269,8 @@ export function buildTopology(config: ResolvedServerless, opts: TopologyOptions)
             queueLogicalId: logicalIdOfArn(sqsEvent.arn),
             batchSize: sqsEvent.batchSize ?? 10,
             batchingWindowSeconds: sqsEvent.maximumBatchingWindow ?? 0,
-            // Lambda's default for SQS without maximumConcurrency scales up to 1,000; 2 is the smallest allowed maximum.
+            // Lambda's default for SQS without maximumConcurrency scales up to 1,000; 2 is the smallest allowed
+            // maximum.
             maximumConcurrency: sqsEvent.maximumConcurrency ?? 5,
           }
         : undefined,

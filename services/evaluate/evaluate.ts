@@ -11,7 +11,9 @@ export type EvaluateDeps = Pick<OrchestrationDeps, 'runs' | 'objects' | 'send' |
 
 export type EvaluateOutcome = 'evaluated' | 'partial' | 'throttled' | 'duplicate' | 'stale' | 'unknown-run';
 
-/** Titan's output cap per sample (textGenerationConfig.maxTokenCount): enough for a dolly-style answer, cheap to run. */
+/**
+ * Titan's output cap per sample (textGenerationConfig.maxTokenCount): enough for a dolly-style answer, cheap to run.
+ */
 export const MAX_TOKEN_COUNT = 512;
 
 /** A continued pre-training record has no prompt: the start of its text is the prompt, what follows is expected. */
@@ -38,11 +40,20 @@ export function testPrompt(line: string): TestPrompt | undefined {
   }
   if (typeof rec !== 'object' || rec === null) return undefined;
   const r = rec as Record<string, unknown>;
-  if (typeof r.prompt === 'string') return { kind: 'prompt-completion', prompt: r.prompt, reference: typeof r.completion === 'string' ? r.completion : '' };
+  if (typeof r.prompt === 'string')
+    return {
+      kind: 'prompt-completion',
+      prompt: r.prompt,
+      reference: typeof r.completion === 'string' ? r.completion : '',
+    };
   if (typeof r.input === 'string') {
     const chars = [...r.input];
     const cut = Math.min(CPT_PROMPT_CHARS, Math.ceil(chars.length / 2));
-    return { kind: 'continuation', prompt: chars.slice(0, cut).join(''), reference: chars.slice(cut, cut * 2).join('') };
+    return {
+      kind: 'continuation',
+      prompt: chars.slice(0, cut).join(''),
+      reference: chars.slice(cut, cut * 2).join(''),
+    };
   }
   return undefined;
 }
@@ -92,7 +103,13 @@ export async function evaluateModel(
     let stopped: string | undefined; // an error that every later call would get too
     for (const [index, p] of prompts.entries()) {
       if (!p) {
-        lines.push({ index, kind: 'prompt-completion', prompt: '', reference: '', error: 'not a prompt/completion or input record' });
+        lines.push({
+          index,
+          kind: 'prompt-completion',
+          prompt: '',
+          reference: '',
+          error: 'not a prompt/completion or input record',
+        });
         continue;
       }
       if (stopped) {
@@ -121,11 +138,17 @@ export async function evaluateModel(
       }
     }
     const failed = lines.filter((l) => l.error !== undefined);
-    if (failed.length) warning = `the model could not answer ${failed.length} of ${lines.length} test prompts (${failed[0]!.error})`;
+    if (failed.length)
+      warning = `the model could not answer ${failed.length} of ${lines.length} test prompts (${failed[0]!.error})`;
   }
 
   // Rewritten by a redelivery with the same content (temperature 0, no timestamps in it).
-  await objects.putText(bucket, samplesKey, writeJsonLines(EvaluationSample, lines, samplesKey), 'application/x-ndjson');
+  await objects.putText(
+    bucket,
+    samplesKey,
+    writeJsonLines(EvaluationSample, lines, samplesKey),
+    'application/x-ndjson',
+  );
   const answered = lines.filter((l) => l.modelOutput !== undefined).length;
   const at = now().toISOString();
   const result = { samplesKey, samples: answered, failed: lines.length - answered, ...(warning ? { warning } : {}) };
@@ -135,7 +158,14 @@ export async function evaluateModel(
     'succeeded',
     {
       ...(warning ? { warnings: [...(run.warnings ?? []), `evaluation: ${warning}`] } : {}),
-      evaluation: { ...run.evaluation, ...(plan ? { plan } : {}), status: 'done', attempts: (run.evaluation?.attempts ?? 0) + 1, endedAt: at, result },
+      evaluation: {
+        ...run.evaluation,
+        ...(plan ? { plan } : {}),
+        status: 'done',
+        attempts: (run.evaluation?.attempts ?? 0) + 1,
+        endedAt: at,
+        result,
+      },
     },
     { type: 'evaluation.done', detail: { provisionedModelArn, ...result } },
   );
@@ -152,7 +182,18 @@ const recordedPlan = (run: Run): EvaluationPlan | undefined => run.evaluation?.p
  */
 async function backOff(run: Run, retry: number, deps: EvaluateDeps, correlationId?: string) {
   const { runs, settings } = deps;
-  const delaySeconds = backoffSeconds(retry, { baseSeconds: settings.throttleRetrySeconds, maxSeconds: 900, random: deps.random });
-  await runs.update(run.runId, 'evaluating', { evaluation: { status: 'running', attempts: 0, ...run.evaluation, throttledRetries: retry } });
-  await requestEvaluation(run.runId, run.provisionedModelArn!, { retry, delaySeconds, ...(correlationId ? { correlationId } : {}) }, deps);
+  const delaySeconds = backoffSeconds(retry, {
+    baseSeconds: settings.throttleRetrySeconds,
+    maxSeconds: 900,
+    random: deps.random,
+  });
+  await runs.update(run.runId, 'evaluating', {
+    evaluation: { status: 'running', attempts: 0, ...run.evaluation, throttledRetries: retry },
+  });
+  await requestEvaluation(
+    run.runId,
+    run.provisionedModelArn!,
+    { retry, delaySeconds, ...(correlationId ? { correlationId } : {}) },
+    deps,
+  );
 }

@@ -8,7 +8,13 @@ export const handler = sqsHandler(
   route('evaluate', {
     'evaluation.requested': async (msg) => {
       const { provisionedModelArn, retry } = msg.payload;
-      return { retry, outcome: await evaluateModel(msg.runId, provisionedModelArn, getDeps(), { retry, correlationId: msg.correlationId }) };
+      return {
+        retry,
+        outcome: await evaluateModel(msg.runId, provisionedModelArn, getDeps(), {
+          retry,
+          correlationId: msg.correlationId,
+        }),
+      };
     },
   }),
 );

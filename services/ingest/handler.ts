@@ -7,11 +7,20 @@ import { uploadsOf } from './s3-event';
 /** Ingest queue: S3 notifications for datasets/, run.requested from other teams, stage.requested from monitor. */
 export const handler = sqsHandler(
   route('ingest', {
-    'run.requested': (msg) => ingest({ kind: 'request', source: msg.payload.source, config: msg.payload.config, correlationId: msg.correlationId }, getDeps()),
-    'stage.requested': (msg) => ingest({ kind: 'stage', runId: msg.runId, stage: msg.payload.stage, correlationId: msg.correlationId }, getDeps()),
+    'run.requested': (msg) =>
+      ingest(
+        { kind: 'request', source: msg.payload.source, config: msg.payload.config, correlationId: msg.correlationId },
+        getDeps(),
+      ),
+    'stage.requested': (msg) =>
+      ingest(
+        { kind: 'stage', runId: msg.runId, stage: msg.payload.stage, correlationId: msg.correlationId },
+        getDeps(),
+      ),
     'aws.s3.notification': async (notification) => {
       const results = [];
-      for (const input of uploadsOf(notification)) results.push({ key: input.source.key, ...(await ingest(input, getDeps())) });
+      for (const input of uploadsOf(notification))
+        results.push({ key: input.source.key, ...(await ingest(input, getDeps())) });
       return { results };
     },
     'aws.s3.test': async () => 'ignored', // S3's check when the notification configuration is put: nothing to start

@@ -44,7 +44,8 @@ export type IngestResult =
 export async function ingest(input: IngestInput, deps: IngestDeps): Promise<IngestResult> {
   const { runs, datasets, now } = deps;
   if (input.kind === 'stage') return prepareStage(input.runId, input.stage, input.correlationId, deps);
-  if (input.kind === 'upload' && !isDatasetKey(input.source.key)) return { outcome: 'ignored', why: `${input.source.key} is not a dataset under datasets/` };
+  if (input.kind === 'upload' && !isDatasetKey(input.source.key))
+    return { outcome: 'ignored', why: `${input.source.key} is not a dataset under datasets/` };
   // The configuration depends only on the key (its sidecar, its profile), so it is read while the object is looked up.
   const [info, resolved] = await Promise.all([
     datasets.head(input.source),
@@ -91,10 +92,22 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
   }
 
   const fail = async (reason: string, location: InputError['location'] = {}) => {
-    await runs.transition(runId, 'requested', 'failed', {
-      failure: { stage: 'ingest', reason, location: { file: sourceName(source), ...withoutOffset(location) }, at: now().toISOString() },
-      stages: withPrepare(seen!, 0, { status: 'failed', endedAt: now().toISOString() }),
-    }, { type: 'ingest.failed', detail: { reason } }, { seen });
+    await runs.transition(
+      runId,
+      'requested',
+      'failed',
+      {
+        failure: {
+          stage: 'ingest',
+          reason,
+          location: { file: sourceName(source), ...withoutOffset(location) },
+          at: now().toISOString(),
+        },
+        stages: withPrepare(seen!, 0, { status: 'failed', endedAt: now().toISOString() }),
+      },
+      { type: 'ingest.failed', detail: { reason } },
+      { seen },
+    );
     return { outcome: 'failed' as const, runId, reason };
   };
   if (configError) return fail(configError);
@@ -112,8 +125,14 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
   // A crash between the two leaves the run `preparing` without `chunksQueued`; a redelivery plans and queues again
   // (the plan is deterministic, and transform does each chunk once).
   const prepare = { status: 'running' as const, startedAt: now().toISOString(), plan: planRecord(plan) };
-  const moved = await runs.transition(runId, 'requested', 'preparing', { stages: withPrepare(seen!, 0, prepare) },
-    { type: 'ingest.planned', detail: { chunks: plan.chunks.length, format: plan.format, records: plan.records } }, { seen });
+  const moved = await runs.transition(
+    runId,
+    'requested',
+    'preparing',
+    { stages: withPrepare(seen!, 0, prepare) },
+    { type: 'ingest.planned', detail: { chunks: plan.chunks.length, format: plan.format, records: plan.records } },
+    { seen },
+  );
   const planned = moved ?? (await runs.get(runId));
   if (!planned || !awaitingChunks(planned)) return { outcome: 'replayed', runId };
 
@@ -122,7 +141,9 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
     deps.send(ChunkRequested, runId, { source: sourceForChunks, chunk }, { correlationId: runId }),
   );
   // If the chunks were quick, split may already have moved the run on; then there is nothing left to mark.
-  await runs.update(runId, 'preparing', { stages: withPrepare(planned, 0, { chunksQueued: true }) }, undefined, { seen: planned });
+  await runs.update(runId, 'preparing', { stages: withPrepare(planned, 0, { chunksQueued: true }) }, undefined, {
+    seen: planned,
+  });
   return { outcome: 'planned', runId, chunks: plan.chunks.length };
 }
 
@@ -136,7 +157,11 @@ async function planFirstStage(source: S3ObjectRef, config: RunConfig, datasets: 
 }
 
 /** A promise's outcome as a value, so a promise started early rejects into no one's lap when its result is not used. */
-const settle = <T>(p: Promise<T>): Promise<{ value: T } | { error: unknown }> => p.then((value) => ({ value }), (error: unknown) => ({ error }));
+const settle = <T>(p: Promise<T>): Promise<{ value: T } | { error: unknown }> =>
+  p.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
 
 /** A run whose first stage is planned but whose chunks may not all be queued (a crash between the two). */
 function awaitingChunks(run: Run): boolean {
@@ -160,22 +185,43 @@ const planRecord = (plan: Plan): NonNullable<PrepareRecord['plan']> => ({
  * then the chunks are queued. A redelivery while the run is still preparing this stage plans and queues again (the
  * plan is deterministic and transform does a chunk once); at any other status or stage it does nothing.
  */
-async function prepareStage(runId: string, stage: number, correlationId: string, deps: IngestDeps): Promise<IngestResult> {
+async function prepareStage(
+  runId: string,
+  stage: number,
+  correlationId: string,
+  deps: IngestDeps,
+): Promise<IngestResult> {
   const { runs, datasets, now } = deps;
   const run = await runs.get(runId);
   if (!run) return { outcome: 'ignored', why: `run ${runId} does not exist` };
   if (run.status !== 'preparing' || currentStage(run) !== stage) return { outcome: 'replayed', runId };
   const ref = stageSource(run, stage);
   const fail = async (reason: string, location: InputError['location'] = {}) => {
-    await runs.transition(runId, 'preparing', 'failed', {
-      failure: { stage: 'ingest', reason: `stage ${stage}: ${reason}`, location: { file: sourceName(ref), ...withoutOffset(location) }, at: now().toISOString() },
-      stages: withPrepare(run, stage, { status: 'failed', endedAt: now().toISOString() }),
-    }, { type: 'ingest.failed', detail: { reason, stage } });
+    await runs.transition(
+      runId,
+      'preparing',
+      'failed',
+      {
+        failure: {
+          stage: 'ingest',
+          reason: `stage ${stage}: ${reason}`,
+          location: { file: sourceName(ref), ...withoutOffset(location) },
+          at: now().toISOString(),
+        },
+        stages: withPrepare(run, stage, { status: 'failed', endedAt: now().toISOString() }),
+      },
+      { type: 'ingest.failed', detail: { reason, stage } },
+    );
     return { outcome: 'failed' as const, runId, reason };
   };
   const info = await datasets.head(ref);
   if (!info) return fail(`${sourceName(ref)} does not exist`);
-  const source: S3ObjectRef = { ...ref, size: info.size, ...(info.etag ? { etag: stripQuotes(info.etag) } : {}), ...(info.versionId ? { versionId: info.versionId } : {}) };
+  const source: S3ObjectRef = {
+    ...ref,
+    size: info.size,
+    ...(info.etag ? { etag: stripQuotes(info.etag) } : {}),
+    ...(info.versionId ? { versionId: info.versionId } : {}),
+  };
   const config = stageConfig(run.config, stage);
   let plan: Plan;
   try {
@@ -186,9 +232,17 @@ async function prepareStage(runId: string, stage: number, correlationId: string,
     throw err;
   }
   if (currentPrepare(run)?.plan === undefined) {
-    const recorded = await runs.update(runId, 'preparing', {
-      stages: withPrepare(run, stage, { status: 'running', startedAt: now().toISOString(), plan: planRecord(plan) }),
-    }, { type: 'ingest.planned', detail: { stage, chunks: plan.chunks.length, format: plan.format, records: plan.records } });
+    const recorded = await runs.update(
+      runId,
+      'preparing',
+      {
+        stages: withPrepare(run, stage, { status: 'running', startedAt: now().toISOString(), plan: planRecord(plan) }),
+      },
+      {
+        type: 'ingest.planned',
+        detail: { stage, chunks: plan.chunks.length, format: plan.format, records: plan.records },
+      },
+    );
     if (!recorded || currentStage(recorded) !== stage) return { outcome: 'replayed', runId };
   }
   await mapLimited(plan.chunks, PUBLISH_AT_ONCE, (chunk) =>
@@ -197,7 +251,11 @@ async function prepareStage(runId: string, stage: number, correlationId: string,
   return { outcome: 'planned', runId, chunks: plan.chunks.length, stage };
 }
 
-async function resolveConfig(source: S3ObjectRef, message: Record<string, unknown> | undefined, datasets: DatasetStore) {
+async function resolveConfig(
+  source: S3ObjectRef,
+  message: Record<string, unknown> | undefined,
+  datasets: DatasetStore,
+) {
   let sidecar: unknown;
   const layers: unknown[] = [];
   try {
@@ -212,7 +270,8 @@ async function resolveConfig(source: S3ObjectRef, message: Record<string, unknow
     layers.push(sidecar, message);
     return { config: resolveLayers(source.key, sidecar, message), layers };
   } catch (err) {
-    const reason = err instanceof InputError ? err.message : `the run configuration is invalid: ${describeConfigError(err)}`;
+    const reason =
+      err instanceof InputError ? err.message : `the run configuration is invalid: ${describeConfigError(err)}`;
     return { config: resolveRunConfig(), configError: reason, layers: [layers, reason] };
   }
 }
@@ -269,7 +328,9 @@ async function firstBytes(stream: Readable): Promise<Buffer> {
 
 function describeConfigError(err: unknown): string {
   const issues = (err as { issues?: Array<{ path: PropertyKey[]; message: string }> }).issues;
-  return issues ? issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ') : (err as Error).message;
+  return issues
+    ? issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ')
+    : (err as Error).message;
 }
 
 const withoutOffset = ({ offset: _o, ...rest }: InputError['location']) => rest;

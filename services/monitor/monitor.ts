@@ -1,5 +1,12 @@
 import { customizationSpec, findBaseModel } from '../../shared/catalog/lookup';
-import { DatasetPrepared, JobPoll, JobRequested, ModelReady, StageRequested, ThroughputExpire } from '../../shared/messages/pipeline';
+import {
+  DatasetPrepared,
+  JobPoll,
+  JobRequested,
+  ModelReady,
+  StageRequested,
+  ThroughputExpire,
+} from '../../shared/messages/pipeline';
 import type { JobRecord, Run } from '../../shared/runs/run';
 import { isTerminal } from '../../shared/runs/status';
 import { backoffSeconds } from '../../shared/orchestration/backoff';
@@ -25,7 +32,10 @@ import {
 import { nextStep } from '../../shared/runs/stages';
 import { stageConfig } from '../../shared/config/run-config';
 
-export type MonitorDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'objects' | 'send' | 'settings' | 'now' | 'random'>;
+export type MonitorDeps = Pick<
+  OrchestrationDeps,
+  'runs' | 'bedrock' | 'objects' | 'send' | 'settings' | 'now' | 'random'
+>;
 
 /** What woke the monitor: the submit step's announcement, its own delayed poll, or Bedrock's state-change event. */
 export type JobSignal =
@@ -34,18 +44,11 @@ export type JobSignal =
   | { kind: 'event'; jobName: string; jobArn: string; jobStatus: string };
 
 export type MonitorOutcome =
-  | 'polling'
-  | 'running'
-  | 'completed'
-  | 'remediating'
-  | 'failed'
-  | 'stale'
-  | 'duplicate'
-  | 'throttled'
-  | 'unknown-job';
+  'polling' | 'running' | 'completed' | 'remediating' | 'failed' | 'stale' | 'duplicate' | 'throttled' | 'unknown-job';
 
 /**
- * Follows a run's customization job to its end. Bedrock's state-change events (best effort, docs/bedrock-api.md §10) and a chain of
+ * Follows a run's customization job to its end. Bedrock's state-change events (best effort, docs/bedrock-api.md §10)
+ * and a chain of
  * delayed polls both lead here; either way the job's state is read with GetModelCustomizationJob and acted on once,
  * through a conditional transition of the run. The job is mapped to its run by its name (naming.ts), never by a
  * message id, and to the run's current job by its ARN; a signal about an older attempt of the run is ignored.
@@ -80,7 +83,11 @@ export async function observeJob(signal: JobSignal, deps: MonitorDeps): Promise<
   } catch (err) {
     if (!isBedrockError(err, 'throttled')) throw err;
     const next = signal.kind === 'poll' ? signal.poll + 1 : 1;
-    const delay = backoffSeconds(next, { baseSeconds: deps.settings.throttleRetrySeconds, maxSeconds: 900, random: deps.random });
+    const delay = backoffSeconds(next, {
+      baseSeconds: deps.settings.throttleRetrySeconds,
+      maxSeconds: 900,
+      random: deps.random,
+    });
     await schedulePoll(run, signal.jobArn, attempt, next, delay, deps);
     return 'throttled';
   }
@@ -91,7 +98,12 @@ export async function observeJob(signal: JobSignal, deps: MonitorDeps): Promise<
       const flagged = await flagIfOverdue(run, job, deps);
       if (signal.kind !== 'poll') return 'running'; // events do not fork the poll chain
       const next = signal.poll + 1;
-      const delay = backoffSeconds(signal.poll, { baseSeconds: deps.settings.pollSeconds, maxSeconds: deps.settings.maxPollSeconds, jitter: 0.1, random: deps.random });
+      const delay = backoffSeconds(signal.poll, {
+        baseSeconds: deps.settings.pollSeconds,
+        maxSeconds: deps.settings.maxPollSeconds,
+        jitter: 0.1,
+        random: deps.random,
+      });
       await schedulePoll(flagged, signal.jobArn, attempt, next, delay, deps);
       await recordPoll(flagged, signal.poll, deps);
       return 'running';
@@ -101,9 +113,16 @@ export async function observeJob(signal: JobSignal, deps: MonitorDeps): Promise<
     case 'Failed':
       return failedJob(run, job, deps);
     case 'Stopped':
-      await failRun(runs, run, 'training', { stage: 'train', reason: `training job ${job.jobName} was stopped outside the pipeline`, record: 'job' }, now(), {
-        jobArn: job.jobArn,
-      });
+      await failRun(
+        runs,
+        run,
+        'training',
+        { stage: 'train', reason: `training job ${job.jobName} was stopped outside the pipeline`, record: 'job' },
+        now(),
+        {
+          jobArn: job.jobArn,
+        },
+      );
       return 'failed';
   }
 }
@@ -118,7 +137,11 @@ async function completeJob(run: Run, job: JobView, deps: MonitorDeps): Promise<M
     await schedulePoll(run, job.jobArn, current.attempt, (current.lastPoll ?? 0) + 1, settings.pollSeconds, deps);
     return 'polling';
   }
-  const files = await readJobMetrics((key) => objects.getText(settings.artifactsBucket, key), stageKeys(run.runId, stage).output, job.jobArn);
+  const files = await readJobMetrics(
+    (key) => objects.getText(settings.artifactsBucket, key),
+    stageKeys(run.runId, stage).output,
+    job.jobArn,
+  );
   const metrics: { trainingLoss?: number; validationLoss?: number } = {};
   const trainingLoss = finalLoss(files.training) ?? job.trainingLoss;
   const validationLoss = finalLoss(files.validation) ?? job.validationLosses[0];
@@ -130,7 +153,10 @@ async function completeJob(run: Run, job: JobView, deps: MonitorDeps): Promise<M
     jobStatus: 'Completed',
     modelArn: job.outputModelArn,
     ...metrics,
-    metricsFiles: { ...(files.training ? { training: files.training.key } : {}), ...(files.validation ? { validation: files.validation.key } : {}) },
+    metricsFiles: {
+      ...(files.training ? { training: files.training.key } : {}),
+      ...(files.validation ? { validation: files.validation.key } : {}),
+    },
     ...(files.training ? { trainingSteps: files.training.points.length } : {}),
     ...(job.endTime ? { jobEndedAt: job.endTime.toISOString() } : {}),
   };
@@ -167,15 +193,31 @@ async function startNext(
   // Recording the next job (or stage) makes it the current one.
   let stages = withCurrentJob(run, finished);
   if (next.kind === 'stage') stages = withPrepare({ stages }, next.stage, { status: 'pending' });
-  stages = withJob({ stages }, next.stage, next.kind === 'part' ? next.part : 0, { status: 'pending', attempt: 1, baseModelIdentifier: job.outputModelArn });
+  stages = withJob({ stages }, next.stage, next.kind === 'part' ? next.part : 0, {
+    status: 'pending',
+    attempt: 1,
+    baseModelIdentifier: job.outputModelArn,
+  });
   const detail = { jobArn: job.jobArn, modelArn: job.outputModelArn, ...metrics, next };
   if (next.kind === 'part') {
-    const moved = await runs.transition(run.runId, 'training', 'submitting', { stages }, { type: 'job.completed', detail });
+    const moved = await runs.transition(
+      run.runId,
+      'training',
+      'submitting',
+      { stages },
+      { type: 'job.completed', detail },
+    );
     if (!moved) return 'duplicate';
     await announceNextPart(moved, deps);
     return 'completed';
   }
-  const moved = await runs.transition(run.runId, 'training', 'preparing', { stages }, { type: 'job.completed', detail });
+  const moved = await runs.transition(
+    run.runId,
+    'training',
+    'preparing',
+    { stages },
+    { type: 'job.completed', detail },
+  );
   if (!moved) return 'duplicate';
   await requestStage(moved, deps);
   return 'completed';
@@ -191,7 +233,9 @@ async function requestStage(run: Run, { send }: MonitorDeps): Promise<void> {
   await send(StageRequested, run.runId, { stage: currentStage(run) });
 }
 
-/** Known recoverable failure texts: the per-record token limit at the job's batch size (docs/bedrock-api.md §6.4, §8.1). */
+/**
+ * Known recoverable failure texts: the per-record token limit at the job's batch size (docs/bedrock-api.md §6.4, §8.1).
+ */
 const TOKEN_LIMIT = /token (?:count|length) (\d+) exceeds (?:total )?limit of (\d+)/i;
 const BATCH_SIZE = /batch ?size/i;
 
@@ -203,7 +247,10 @@ async function failedJob(run: Run, job: JobView, deps: MonitorDeps): Promise<Mon
   if (remediation) {
     const at = now().toISOString();
     const current = currentJob(run)!;
-    const previousJobs = [...(current.previousJobs ?? []), { jobArn: job.jobArn, failureMessage: message, attempt: current.attempt }];
+    const previousJobs = [
+      ...(current.previousJobs ?? []),
+      { jobArn: job.jobArn, failureMessage: message, attempt: current.attempt },
+    ];
     const next = await runs.transition(
       run.runId,
       'training',
@@ -224,11 +271,21 @@ async function failedJob(run: Run, job: JobView, deps: MonitorDeps): Promise<Mon
     await deps.send(JobRequested, run.runId, { stage, reason: 'remediation', retry: 0 });
     return 'remediating';
   }
-  const hint = TOKEN_LIMIT.test(message) || BATCH_SIZE.test(message) ? ' (a batch-size/token-limit failure; reduce batchSize, see docs/bedrock-api.md §8.1)' : '';
-  await failRun(runs, { ...run, stages: withCurrentJob(run, { jobStatus: 'Failed' }) }, 'training', { stage: 'train', reason: `training job ${job.jobName} failed: ${message}${hint}`, record: 'job' }, now(), {
-    jobArn: job.jobArn,
-    failureMessage: message,
-  });
+  const hint =
+    TOKEN_LIMIT.test(message) || BATCH_SIZE.test(message)
+      ? ' (a batch-size/token-limit failure; reduce batchSize, see docs/bedrock-api.md §8.1)'
+      : '';
+  await failRun(
+    runs,
+    { ...run, stages: withCurrentJob(run, { jobStatus: 'Failed' }) },
+    'training',
+    { stage: 'train', reason: `training job ${job.jobName} failed: ${message}${hint}`, record: 'job' },
+    now(),
+    {
+      jobArn: job.jobArn,
+      failureMessage: message,
+    },
+  );
   return 'failed';
 }
 
@@ -252,7 +309,11 @@ export function planRemediation(
   const spec = model && customizationSpec(model, training.customizationType);
   if (!spec) return undefined;
   const submitted = job?.preflight;
-  const largest = Math.max(submitted?.train.maxRecordTokens ?? 0, submitted?.validation?.maxRecordTokens ?? 0, Number(tokenMatch?.[1] ?? 0));
+  const largest = Math.max(
+    submitted?.train.maxRecordTokens ?? 0,
+    submitted?.validation?.maxRecordTokens ?? 0,
+    Number(tokenMatch?.[1] ?? 0),
+  );
   const safe = safeBatchSize(spec, largest);
   if (safe === undefined || safe >= current) return undefined;
   return {
@@ -276,13 +337,24 @@ async function flagIfOverdue(run: Run, job: JobView, { runs, now, settings }: Mo
   const flagged = await runs.update(
     run.runId,
     'training',
-    { warnings: [...(run.warnings ?? []), warning], stages: withCurrentJob(run, { overdue: { at: now().toISOString(), hours } }) },
+    {
+      warnings: [...(run.warnings ?? []), warning],
+      stages: withCurrentJob(run, { overdue: { at: now().toISOString(), hours } }),
+    },
     { type: 'job.overdue', detail: { jobArn: job.jobArn, hours, maxJobHours: max } },
   );
   return flagged ?? run;
 }
 
-async function schedulePoll(run: Run, jobArn: string, attempt: number, poll: number, delaySeconds: number, { send }: MonitorDeps, correlationId?: string) {
+async function schedulePoll(
+  run: Run,
+  jobArn: string,
+  attempt: number,
+  poll: number,
+  delaySeconds: number,
+  { send }: MonitorDeps,
+  correlationId?: string,
+) {
   await send(JobPoll, run.runId, { jobArn, attempt, poll }, { correlationId, delaySeconds });
 }
 
@@ -319,7 +391,11 @@ async function resendLostFollowUp(run: Run, signal: JobSignal, deps: MonitorDeps
  * Cancels a run: stops its job if one is running, moves the run to `cancelled`, and hands a live throughput to the
  * provision step for deletion. A queued retry or a late poll then finds the run cancelled and stops.
  */
-export async function cancelRun(runId: string, reason: string, deps: MonitorDeps): Promise<'cancelled' | 'already-final' | 'unknown-run'> {
+export async function cancelRun(
+  runId: string,
+  reason: string,
+  deps: MonitorDeps,
+): Promise<'cancelled' | 'already-final' | 'unknown-run'> {
   const { runs, bedrock, now, send } = deps;
   const run = await runs.get(runId);
   if (!run) return 'unknown-run';
@@ -328,22 +404,32 @@ export async function cancelRun(runId: string, reason: string, deps: MonitorDeps
     try {
       await bedrock.stopJob(jobArn);
     } catch (err) {
-      // A job that already ended cannot be stopped (ConflictException, docs/bedrock-api.md §4.2); the cancel still holds.
+      // A job that already ended cannot be stopped (ConflictException, docs/bedrock-api.md §4.2); the cancel still
+      // holds.
       if (!isBedrockError(err, 'conflict', 'not-found', 'validation')) throw err;
     }
   }
   let cancelled: Run | undefined = run;
   if (!isTerminal(run.status)) {
-    cancelled = await runs.transition(runId, run.status, 'cancelled', { failure: { stage: 'cancel', reason, at: now().toISOString() } }, {
-      type: 'run.cancelled',
-      detail: { reason, jobArn },
-    });
+    cancelled = await runs.transition(
+      runId,
+      run.status,
+      'cancelled',
+      { failure: { stage: 'cancel', reason, at: now().toISOString() } },
+      {
+        type: 'run.cancelled',
+        detail: { reason, jobArn },
+      },
+    );
     if (!cancelled) return cancelRun(runId, reason, deps); // it moved meanwhile: look again
   } else if (run.status !== 'cancelled' && !run.throughputExpiresAt) {
     return 'already-final';
   }
   if (cancelled.provisionedModelArn && cancelled.throughputExpiresAt) {
-    await send(ThroughputExpire, runId, { provisionedModelArn: cancelled.provisionedModelArn, expiresAt: now().toISOString() });
+    await send(ThroughputExpire, runId, {
+      provisionedModelArn: cancelled.provisionedModelArn,
+      expiresAt: now().toISOString(),
+    });
   }
   return 'cancelled';
 }

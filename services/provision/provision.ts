@@ -8,7 +8,10 @@ import { runBase } from '../../shared/runs/keys';
 import { currentStage, failRun } from '../../shared/runs/record';
 import { evaluationPlan, requestEvaluation } from '../../shared/orchestration/evaluation';
 
-export type ProvisionDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'send' | 'count' | 'settings' | 'now' | 'random'>;
+export type ProvisionDeps = Pick<
+  OrchestrationDeps,
+  'runs' | 'bedrock' | 'send' | 'count' | 'settings' | 'now' | 'random'
+>;
 
 export type ProvisionOutcome = 'created' | 'duplicate' | 'stale' | 'failed' | 'cancelled' | 'unknown-run';
 
@@ -19,7 +22,12 @@ export type ProvisionOutcome = 'created' | 'duplicate' | 'stale' | 'failed' | 'c
  * by a delayed `throughput.expire` message and by the scheduled sweeper, which needs nothing but the runs table.
  * A commitment term is bought only when the configuration names one.
  */
-export async function provisionModel(runId: string, modelArn: string, deps: ProvisionDeps, correlationId?: string): Promise<ProvisionOutcome> {
+export async function provisionModel(
+  runId: string,
+  modelArn: string,
+  deps: ProvisionDeps,
+  correlationId?: string,
+): Promise<ProvisionOutcome> {
   const { runs, bedrock, now, settings } = deps;
   const run = await runs.get(runId);
   if (!run) return 'unknown-run';
@@ -52,9 +60,16 @@ export async function provisionModel(runId: string, modelArn: string, deps: Prov
       await failRun(runs, run, 'provisioning', { stage: 'provision', reason, record: 'provision' }, now());
       return 'failed';
     } else if (isBedrockError(err, 'access-denied', 'validation', 'not-found')) {
-      await failRun(runs, run, 'provisioning', { stage: 'provision', reason: `Bedrock refused the throughput: ${err.message}`, record: 'provision' }, now(), {
-        code: err.code,
-      });
+      await failRun(
+        runs,
+        run,
+        'provisioning',
+        { stage: 'provision', reason: `Bedrock refused the throughput: ${err.message}`, record: 'provision' },
+        now(),
+        {
+          code: err.code,
+        },
+      );
       return 'failed';
     } else {
       throw err; // throttling and transient errors: the message returns to the queue and is retried later
@@ -97,7 +112,12 @@ export async function provisionModel(runId: string, modelArn: string, deps: Prov
  * moves to `evaluating` (the evaluate step tries the model) when `provisioning.evaluateSamples` > 0 and its last
  * stage has test records, else it succeeds.
  */
-export async function pollThroughput(runId: string, arn: string, poll: number, deps: ProvisionDeps): Promise<'in-service' | 'creating' | 'failed' | 'stale' | 'throttled'> {
+export async function pollThroughput(
+  runId: string,
+  arn: string,
+  poll: number,
+  deps: ProvisionDeps,
+): Promise<'in-service' | 'creating' | 'failed' | 'stale' | 'throttled'> {
   const { runs, bedrock, now, settings } = deps;
   const run = await runs.get(runId);
   if (!run || run.status !== 'provisioning' || run.provisionedModelArn !== arn) return 'stale';
@@ -107,7 +127,13 @@ export async function pollThroughput(runId: string, arn: string, poll: number, d
     ({ status, failureMessage } = await bedrock.getThroughput(arn));
   } catch (err) {
     if (!isBedrockError(err, 'throttled')) throw err;
-    await schedulePoll(run, arn, poll + 1, backoffSeconds(poll, { baseSeconds: settings.throttleRetrySeconds, maxSeconds: 900, random: deps.random }), deps);
+    await schedulePoll(
+      run,
+      arn,
+      poll + 1,
+      backoffSeconds(poll, { baseSeconds: settings.throttleRetrySeconds, maxSeconds: 900, random: deps.random }),
+      deps,
+    );
     return 'throttled';
   }
   if (status === 'InService') {
@@ -122,19 +148,44 @@ export async function pollThroughput(runId: string, arn: string, poll: number, d
         ...(run.provision ? { provision: { ...run.provision, status: 'done', endedAt: at, inServiceAt: at } } : {}),
         ...(plan ? { evaluation: { status: 'pending', attempts: 0, plan } } : {}),
       },
-      { type: 'throughput.in-service', detail: { provisionedModelArn: arn, ...(plan ? { evaluateSamples: plan.samples } : {}) } },
+      {
+        type: 'throughput.in-service',
+        detail: { provisionedModelArn: arn, ...(plan ? { evaluateSamples: plan.samples } : {}) },
+      },
     );
     if (!done) return 'stale';
-    // A crash between the transition and this send leaves the run `evaluating` with no message: the sweeper re-sends it.
+    // A crash between the transition and this send leaves the run `evaluating` with no message: the sweeper re-sends
+    // it.
     if (plan) await requestEvaluation(runId, arn, { retry: 0 }, deps);
     return 'in-service';
   }
   if (status === 'Failed') {
-    await failRun(runs, run, 'provisioning', { stage: 'provision', reason: `Provisioned Throughput ${arn} failed: ${failureMessage ?? 'no failure message'}`, record: 'provision' }, now());
+    await failRun(
+      runs,
+      run,
+      'provisioning',
+      {
+        stage: 'provision',
+        reason: `Provisioned Throughput ${arn} failed: ${failureMessage ?? 'no failure message'}`,
+        record: 'provision',
+      },
+      now(),
+    );
     await expireThroughput(runId, arn, deps, { force: true });
     return 'failed';
   }
-  await schedulePoll(run, arn, poll + 1, backoffSeconds(Math.min(poll, 3), { baseSeconds: settings.throughputPollSeconds, maxSeconds: 900, jitter: 0.1, random: deps.random }), deps);
+  await schedulePoll(
+    run,
+    arn,
+    poll + 1,
+    backoffSeconds(Math.min(poll, 3), {
+      baseSeconds: settings.throughputPollSeconds,
+      maxSeconds: 900,
+      jitter: 0.1,
+      random: deps.random,
+    }),
+    deps,
+  );
   return 'creating';
 }
 
@@ -145,12 +196,18 @@ export type ExpireOutcome = 'deleted' | 'waiting' | 'already-deleted' | 'commitm
  * a failed throughput). The run's record is the truth: an expiry message for a throughput the run no longer holds,
  * or that was already deleted, does nothing; a message that arrives early is delayed again.
  */
-export async function expireThroughput(runId: string, arn: string, deps: ProvisionDeps, opts: { force?: boolean } = {}): Promise<ExpireOutcome> {
+export async function expireThroughput(
+  runId: string,
+  arn: string,
+  deps: ProvisionDeps,
+  opts: { force?: boolean } = {},
+): Promise<ExpireOutcome> {
   const { runs, now } = deps;
   const run = await runs.get(runId);
   if (!run) return 'unknown-run';
   if (run.provisionedModelArn !== arn || !run.throughputExpiresAt) return 'already-deleted';
-  // A commitment term cannot be deleted before it ends (docs/bedrock-api.md §4.3, §11.1); it never gets a time to live anyway.
+  // A commitment term cannot be deleted before it ends (docs/bedrock-api.md §4.3, §11.1); it never gets a time to live
+  // anyway.
   if (run.config.provisioning.commitmentDuration) return 'commitment';
   const remaining = (new Date(run.throughputExpiresAt).getTime() - now().getTime()) / 1000;
   if (!opts.force && run.status !== 'cancelled' && remaining > 0) {
@@ -159,17 +216,34 @@ export async function expireThroughput(runId: string, arn: string, deps: Provisi
   }
   await deleteQuietly(arn, deps);
   const at = now().toISOString();
-  const patch: Partial<Run> = { throughputExpiresAt: undefined, ...(run.provision ? { provision: { ...run.provision, deletedAt: at } } : {}) };
-  const event = { type: 'throughput.deleted', detail: { provisionedModelArn: arn, expiresAt: run.throughputExpiresAt, forced: Boolean(opts.force) } };
+  const patch: Partial<Run> = {
+    throughputExpiresAt: undefined,
+    ...(run.provision ? { provision: { ...run.provision, deletedAt: at } } : {}),
+  };
+  const event = {
+    type: 'throughput.deleted',
+    detail: { provisionedModelArn: arn, expiresAt: run.throughputExpiresAt, forced: Boolean(opts.force) },
+  };
   if (run.status === 'provisioning') {
     // Its time ran out before it was ever in service: the run cannot succeed with it.
-    await failRun(runs, { ...run, ...patch }, 'provisioning', { stage: 'provision', reason: `throughput ${arn} reached its time to live before it was in service`, record: 'provision' }, now());
+    await failRun(
+      runs,
+      { ...run, ...patch },
+      'provisioning',
+      {
+        stage: 'provision',
+        reason: `throughput ${arn} reached its time to live before it was in service`,
+        record: 'provision',
+      },
+      now(),
+    );
   } else {
     await runs.update(runId, run.status, patch, event);
   }
   // The hours it was held (modelled hours against the local emulator's fast clock), the figure its bill follows.
   const since = run.provision?.startedAt;
-  if (since) deps.count('ThroughputHours', ((Date.parse(at) - Date.parse(since)) / 3_600_000) * deps.settings.timeScale);
+  if (since)
+    deps.count('ThroughputHours', ((Date.parse(at) - Date.parse(since)) / 3_600_000) * deps.settings.timeScale);
   return 'deleted';
 }
 
@@ -181,11 +255,24 @@ async function deleteQuietly(arn: string, { bedrock }: ProvisionDeps): Promise<v
   }
 }
 
-async function schedulePoll(run: Run, arn: string, poll: number, delaySeconds: number, { send }: ProvisionDeps, correlationId?: string) {
+async function schedulePoll(
+  run: Run,
+  arn: string,
+  poll: number,
+  delaySeconds: number,
+  { send }: ProvisionDeps,
+  correlationId?: string,
+) {
   await send(ThroughputPoll, run.runId, { provisionedModelArn: arn, poll }, { correlationId, delaySeconds });
 }
 
-async function scheduleExpiry(runId: string, arn: string, expiresAt: string, { send, now }: ProvisionDeps, correlationId?: string) {
+async function scheduleExpiry(
+  runId: string,
+  arn: string,
+  expiresAt: string,
+  { send, now }: ProvisionDeps,
+  correlationId?: string,
+) {
   const remaining = (new Date(expiresAt).getTime() - now().getTime()) / 1000;
   const { delaySeconds } = sqsDelay(Math.max(0, remaining));
   await send(ThroughputExpire, runId, { provisionedModelArn: arn, expiresAt }, { correlationId, delaySeconds });
@@ -197,7 +284,12 @@ async function scheduleExpiry(runId: string, arn: string, expiresAt: string, { s
  */
 export async function provisionExistingModel(
   runId: string,
-  request: { modelArn: string; modelUnits?: number | undefined; ttlHours?: number | undefined; requestedBy?: string | undefined },
+  request: {
+    modelArn: string;
+    modelUnits?: number | undefined;
+    ttlHours?: number | undefined;
+    requestedBy?: string | undefined;
+  },
   deps: ProvisionDeps,
   correlationId?: string,
 ): Promise<ProvisionOutcome | 'busy' | 'invalid-run-id'> {
@@ -205,7 +297,10 @@ export async function provisionExistingModel(
   const problem = runIdNameProblem(runId);
   if (problem) return 'invalid-run-id';
   const at = now().toISOString();
-  const overrides = { ...(request.modelUnits ? { modelUnits: request.modelUnits } : {}), ...(request.ttlHours ? { ttlHours: request.ttlHours } : {}) };
+  const overrides = {
+    ...(request.modelUnits ? { modelUnits: request.modelUnits } : {}),
+    ...(request.ttlHours ? { ttlHours: request.ttlHours } : {}),
+  };
   const run = await runs.get(runId);
   const detail = { modelArn: request.modelArn, requestedBy: request.requestedBy, ...overrides };
   if (!run) {

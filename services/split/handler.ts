@@ -7,7 +7,9 @@ import { splitOnChunk } from './split';
 export const handler = sqsHandler(
   route('split', {
     'chunk.transformed': async (msg, record) => {
-      const result = await splitOnChunk(msg, getDeps(), { attempt: Number(record.attributes.ApproximateReceiveCount ?? 1) });
+      const result = await splitOnChunk(msg, getDeps(), {
+        attempt: Number(record.attributes.ApproximateReceiveCount ?? 1),
+      });
       return { chunk: msg.payload.chunkIndex, ...result };
     },
   }),

@@ -48,19 +48,28 @@ export async function splitOnChunk(
   const [found, chunks] = await Promise.all([runs.get(msg.runId), runs.listChunks(msg.runId, stage)]);
   let run = found;
   if (!run) return { outcome: 'skipped', why: `run ${msg.runId} does not exist` };
-  if (stage !== currentStage(run)) return { outcome: 'skipped', why: `chunk of stage ${stage}; run ${msg.runId} is at stage ${currentStage(run)}` };
+  if (stage !== currentStage(run))
+    return { outcome: 'skipped', why: `chunk of stage ${stage}; run ${msg.runId} is at stage ${currentStage(run)}` };
   const manifestKey = stageKeys(run.runId, stage).manifest;
   if (run.status === 'submitting') {
     await announce(run, manifestKey, msg.correlationId, deps);
     return { outcome: 'prepared', manifestKey, republished: true };
   }
-  if (run.status !== 'preparing' && run.status !== 'splitting') return { outcome: 'skipped', why: `run ${msg.runId} is ${run.status}` };
+  if (run.status !== 'preparing' && run.status !== 'splitting')
+    return { outcome: 'skipped', why: `run ${msg.runId} is ${run.status}` };
 
   const total = currentPrepare(run)?.plan?.chunks ?? msg.payload.total;
   if (chunks.length < total) return { outcome: 'waiting', done: chunks.length, total };
 
   if (run.status === 'preparing') {
-    const won = await runs.transition(run.runId, 'preparing', 'splitting', {}, { type: 'split.started', detail: { chunks: total } }, { seen: run });
+    const won = await runs.transition(
+      run.runId,
+      'preparing',
+      'splitting',
+      {},
+      { type: 'split.started', detail: { chunks: total } },
+      { seen: run },
+    );
     if (!won) return { outcome: 'skipped', why: 'another delivery started the split' };
     run = won;
   } else if (delivery.attempt <= 1 && now().getTime() - Date.parse(run.updatedAt) < SPLIT_LEASE_MS) {
@@ -86,36 +95,62 @@ export async function splitOnChunk(
   // The run's warnings carry every stage's, a later stage's prefixed with its number.
   const warnings = [...(run.warnings ?? []), ...result.warnings.map((w) => (stage > 0 ? `stage ${stage}: ${w}` : w))];
   if (!result.ok) {
-    await runs.transition(run.runId, 'splitting', 'failed', {
-      warnings,
-      failure: { stage: 'split', reason: stage === 0 ? result.failure : `stage ${stage}: ${result.failure}`, at: now().toISOString() },
-      stages: withPrepare(run, stage, { status: 'failed', endedAt: now().toISOString(), counts: result.counts }),
-    }, { type: 'split.failed', detail: { reason: result.failure, stage } }, { seen: run });
+    await runs.transition(
+      run.runId,
+      'splitting',
+      'failed',
+      {
+        warnings,
+        failure: {
+          stage: 'split',
+          reason: stage === 0 ? result.failure : `stage ${stage}: ${result.failure}`,
+          at: now().toISOString(),
+        },
+        stages: withPrepare(run, stage, { status: 'failed', endedAt: now().toISOString(), counts: result.counts }),
+      },
+      { type: 'split.failed', detail: { reason: result.failure, stage } },
+      { seen: run },
+    );
     return { outcome: 'failed', reason: result.failure };
   }
   const o = result.manifest.outputs;
   const parts = await writeParts(run.runId, stage, result, run.config.stages?.[stage]?.maxRecordsPerJob, deps);
-  const file = (f: { key: string; records: number; sha256?: string }) => ({ key: f.key, records: f.records, ...(f.sha256 ? { sha256: f.sha256 } : {}) });
-  const moved = await runs.transition(run.runId, 'splitting', 'submitting', {
-    warnings,
-    stages: withPrepare(run, stage, {
-      status: 'done',
-      endedAt: now().toISOString(),
-      counts: result.counts,
-      split: {
-        startedAt: started,
-        manifestKey: result.manifestKey,
-        train: file(o.train),
-        validation: file(o.validation),
-        test: file(o.test),
-        rejects: file(o.rejects),
-        ...(parts ? { parts } : {}),
-      },
-    }),
-  }, { type: 'split.done', detail: { ...result.sizes, ...(stage > 0 ? { stage } : {}), ...(parts ? { parts: parts.length } : {}) } }, { seen: run });
+  const file = (f: { key: string; records: number; sha256?: string }) => ({
+    key: f.key,
+    records: f.records,
+    ...(f.sha256 ? { sha256: f.sha256 } : {}),
+  });
+  const moved = await runs.transition(
+    run.runId,
+    'splitting',
+    'submitting',
+    {
+      warnings,
+      stages: withPrepare(run, stage, {
+        status: 'done',
+        endedAt: now().toISOString(),
+        counts: result.counts,
+        split: {
+          startedAt: started,
+          manifestKey: result.manifestKey,
+          train: file(o.train),
+          validation: file(o.validation),
+          test: file(o.test),
+          rejects: file(o.rejects),
+          ...(parts ? { parts } : {}),
+        },
+      }),
+    },
+    {
+      type: 'split.done',
+      detail: { ...result.sizes, ...(stage > 0 ? { stage } : {}), ...(parts ? { parts: parts.length } : {}) },
+    },
+    { seen: run },
+  );
   // Counted by the delivery that moved the run on, so a redone split is not counted twice.
   if (moved) deps.count('RecordsPrepared', o.train.records + o.validation.records + o.test.records);
-  if (moved || (await runs.get(run.runId))?.status === 'submitting') await announce(run, result.manifestKey, msg.correlationId, deps);
+  if (moved || (await runs.get(run.runId))?.status === 'submitting')
+    await announce(run, result.manifestKey, msg.correlationId, deps);
   return { outcome: 'prepared', manifestKey: result.manifestKey };
 }
 
@@ -130,7 +165,11 @@ const SPLIT_LEASE_MS = 900_000;
 async function writeParts(
   runId: string,
   stage: number,
-  split: { manifestKey: string; manifest: { outputs: { train: PreparedFile; validation: PreparedFile } }; trainTokens: number[] },
+  split: {
+    manifestKey: string;
+    manifest: { outputs: { train: PreparedFile; validation: PreparedFile } };
+    trainTokens: number[];
+  },
   maxRecordsPerJob: number | undefined,
   { artifacts }: SplitDeps,
 ): Promise<RecordedPart[] | undefined> {
@@ -161,7 +200,11 @@ async function writeParts(
       parts: plan.length,
       stageManifestKey: split.manifestKey,
       outputs: {
-        train: { ...written, tokens: tokens.reduce((s, n) => s + n, 0), maxRecordTokens: tokens.reduce((m, n) => Math.max(m, n), 0) },
+        train: {
+          ...written,
+          tokens: tokens.reduce((s, n) => s + n, 0),
+          maxRecordTokens: tokens.reduce((m, n) => Math.max(m, n), 0),
+        },
         validation,
       },
     };

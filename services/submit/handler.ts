@@ -7,8 +7,18 @@ import { resumeRun, submitJob } from './submit';
 export const handler = sqsHandler(
   route('submit', {
     'dataset.prepared': (msg) =>
-      submitJob(msg.runId, { kind: 'prepared', manifestKey: msg.payload.manifestKey, stage: msg.payload.stage, correlationId: msg.correlationId }, getDeps()),
-    'job.requested': (msg) => submitJob(msg.runId, { kind: 'requested', ...msg.payload, correlationId: msg.correlationId }, getDeps()),
+      submitJob(
+        msg.runId,
+        {
+          kind: 'prepared',
+          manifestKey: msg.payload.manifestKey,
+          stage: msg.payload.stage,
+          correlationId: msg.correlationId,
+        },
+        getDeps(),
+      ),
+    'job.requested': (msg) =>
+      submitJob(msg.runId, { kind: 'requested', ...msg.payload, correlationId: msg.correlationId }, getDeps()),
     'run.resume': (msg) => resumeRun(msg.runId, msg.payload, getDeps()),
   }),
 );

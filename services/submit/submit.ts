@@ -9,15 +9,34 @@ import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestrati
 import { preflight } from '../../shared/orchestration/preflight';
 import { baseModelIdOf } from '../../shared/catalog/lookup';
 import { stageKeys } from '../../shared/runs/keys';
-import { CLEARED_ATTEMPT, currentJob, currentPart, currentStage, failRun, recordedParts, withCurrentJob } from '../../shared/runs/record';
+import {
+  CLEARED_ATTEMPT,
+  currentJob,
+  currentPart,
+  currentStage,
+  failRun,
+  recordedParts,
+  withCurrentJob,
+} from '../../shared/runs/record';
 import { stageConfig } from '../../shared/config/run-config';
 
-export type SubmitDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'objects' | 'send' | 'count' | 'settings' | 'now' | 'random'>;
+export type SubmitDeps = Pick<
+  OrchestrationDeps,
+  'runs' | 'bedrock' | 'objects' | 'send' | 'count' | 'settings' | 'now' | 'random'
+>;
 
-/** What made submit look at the run: the prepared dataset, or its own delayed retry (queued, throttled, remediation). */
+/**
+ * What made submit look at the run: the prepared dataset, or its own delayed retry (queued, throttled, remediation).
+ */
 export type SubmitTrigger =
   | { kind: 'prepared'; manifestKey: string; stage: number; correlationId?: string }
-  | { kind: 'requested'; stage: number; reason: 'queued' | 'throttled' | 'remediation' | 'resume'; retry: number; correlationId?: string };
+  | {
+      kind: 'requested';
+      stage: number;
+      reason: 'queued' | 'throttled' | 'remediation' | 'resume';
+      retry: number;
+      correlationId?: string;
+    };
 
 export type SubmitOutcome = 'submitted' | 'duplicate' | 'queued' | 'throttled' | 'failed' | 'skipped';
 
@@ -46,7 +65,13 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
   }
   if (run.status === 'queued') {
     if (trigger.kind !== 'requested' || trigger.reason !== 'queued') return 'duplicate'; // the delayed retry is already on its way
-    run = await runs.transition(runId, 'queued', 'submitting', {}, { type: 'submit.retry', detail: { retry: trigger.retry } });
+    run = await runs.transition(
+      runId,
+      'queued',
+      'submitting',
+      {},
+      { type: 'submit.retry', detail: { retry: trigger.retry } },
+    );
     if (!run) return 'duplicate';
   }
   if (run.status !== 'submitting') return 'skipped';
@@ -56,7 +81,13 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
   // The part's own manifest when the stage trains in sequential jobs, else the stage's, as the split recorded them.
   const manifestKey = recordedParts(run, stage)[part]?.manifestKey ?? run.stages[stage]?.prepare.split?.manifestKey;
   if (!manifestKey) {
-    await failRun(runs, run, 'submitting', { stage: 'submit', reason: `stage ${stage} has no prepared data recorded`, record: 'job' }, now());
+    await failRun(
+      runs,
+      run,
+      'submitting',
+      { stage: 'submit', reason: `stage ${stage} has no prepared data recorded`, record: 'job' },
+      now(),
+    );
     return 'failed';
   }
   const training = stageConfig(run.config, stage).training;
@@ -74,10 +105,17 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
 
   const pf = preflight({ runId, training, baseModelId: baseModelIdOf(baseModelIdentifier), hyperParameters, dataset });
   if (pf.errors.length > 0) {
-    await failRun(runs, run, 'submitting', { stage: 'submit', reason: `preflight failed: ${pf.errors.join('; ')}`, record: 'job' }, now(), {
-      errors: pf.errors,
-      warnings: pf.warnings,
-    });
+    await failRun(
+      runs,
+      run,
+      'submitting',
+      { stage: 'submit', reason: `preflight failed: ${pf.errors.join('; ')}`, record: 'job' },
+      now(),
+      {
+        errors: pf.errors,
+        warnings: pf.warnings,
+      },
+    );
     return 'failed';
   }
   const estimate = estimateCost({
@@ -135,7 +173,12 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
     ...(dataset.validation ? { validationS3Uri: dataset.validation.s3Uri } : {}),
     outputS3Uri,
     hyperParameters,
-    tags: { 'btp:run-id': runId, 'btp:stage': String(stage), 'btp:attempt': String(attempt), ...(part ? { 'btp:part': String(part) } : {}) },
+    tags: {
+      'btp:run-id': runId,
+      'btp:stage': String(stage),
+      'btp:attempt': String(attempt),
+      ...(part ? { 'btp:part': String(part) } : {}),
+    },
   };
   let jobArn: string;
   try {
@@ -154,13 +197,21 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
         { type: 'job.queued', detail: { reason: err.message, retry } },
       );
       if (!queued) return 'duplicate';
-      const delaySeconds = backoffSeconds(retry, { baseSeconds: settings.queuedRetrySeconds, maxSeconds: 900, random: deps.random });
+      const delaySeconds = backoffSeconds(retry, {
+        baseSeconds: settings.queuedRetrySeconds,
+        maxSeconds: 900,
+        random: deps.random,
+      });
       await requestAgain(run, stage, 'queued', retry, delaySeconds, deps, trigger.correlationId);
       return 'queued';
     } else if (isBedrockError(err, 'throttled')) {
       const retry = trigger.kind === 'requested' && trigger.reason === 'throttled' ? trigger.retry + 1 : 0;
       if (retry > settings.maxThrottleRetries) throw err; // let SQS retry it and, in the end, dead-letter it
-      const delaySeconds = backoffSeconds(retry, { baseSeconds: settings.throttleRetrySeconds, maxSeconds: 900, random: deps.random });
+      const delaySeconds = backoffSeconds(retry, {
+        baseSeconds: settings.throttleRetrySeconds,
+        maxSeconds: 900,
+        random: deps.random,
+      });
       await requestAgain(run, stage, 'throttled', retry, delaySeconds, deps, trigger.correlationId);
       return 'throttled';
     } else if (isBedrockError(err, 'access-denied')) {
@@ -171,14 +222,26 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
       await failRun(runs, run, 'submitting', { stage: 'submit', reason, record: 'job' }, now());
       return 'failed';
     } else if (isBedrockError(err, 'validation', 'conflict', 'not-found')) {
-      await failRun(runs, run, 'submitting', { stage: 'submit', reason: `Bedrock refused the job: ${err.message}`, record: 'job' }, now(), { code: err.code });
+      await failRun(
+        runs,
+        run,
+        'submitting',
+        { stage: 'submit', reason: `Bedrock refused the job: ${err.message}`, record: 'job' },
+        now(),
+        { code: err.code },
+      );
       return 'failed';
     } else {
       throw err; // transient: the message returns to the queue
     }
   }
 
-  const stages = withCurrentJob(run, { status: 'running', startedAt: now().toISOString(), jobArn, jobStatus: 'InProgress' });
+  const stages = withCurrentJob(run, {
+    status: 'running',
+    startedAt: now().toISOString(),
+    jobArn,
+    jobStatus: 'InProgress',
+  });
   const submittedRun = await runs.transition(
     runId,
     'submitting',
@@ -219,7 +282,11 @@ export type ResumeOutcome = SubmitOutcome | 'provisioning' | 'not-failed' | 'no-
  */
 export async function resumeRun(
   runId: string,
-  request: { fromStage: 'train' | 'provision'; hyperParameters?: Record<string, string> | undefined; requestedBy?: string | undefined },
+  request: {
+    fromStage: 'train' | 'provision';
+    hyperParameters?: Record<string, string> | undefined;
+    requestedBy?: string | undefined;
+  },
   deps: SubmitDeps,
 ): Promise<ResumeOutcome> {
   const { runs, send } = deps;
@@ -227,10 +294,14 @@ export async function resumeRun(
   if (!run) return 'unknown-run';
   const stage = currentStage(run);
   if (request.fromStage === 'train') {
-    if (run.status === 'submitting') return submitJob(runId, { kind: 'requested', stage, reason: 'resume', retry: 0 }, deps); // a redelivered resume
+    if (run.status === 'submitting')
+      return submitJob(runId, { kind: 'requested', stage, reason: 'resume', retry: 0 }, deps); // a redelivered resume
     if (run.status !== 'failed') return 'not-failed';
     const previous = currentJob(run);
-    const hyperParameters = { ...(previous?.hyperParameters ?? stageConfig(run.config, stage).training.hyperParameters), ...request.hyperParameters };
+    const hyperParameters = {
+      ...(previous?.hyperParameters ?? stageConfig(run.config, stage).training.hyperParameters),
+      ...request.hyperParameters,
+    };
     // A new attempt of the current job: what the failed attempt's job left is cleared, its base model kept.
     const resumed = await runs.transition(
       runId,
@@ -246,7 +317,10 @@ export async function resumeRun(
           ...(run.failure ? { resumedFrom: run.failure } : {}),
         }),
       },
-      { type: 'run.resumed', detail: { fromStage: 'train', requestedBy: request.requestedBy, previousFailure: run.failure } },
+      {
+        type: 'run.resumed',
+        detail: { fromStage: 'train', requestedBy: request.requestedBy, previousFailure: run.failure },
+      },
     );
     if (!resumed) return 'duplicate';
     return submitJob(runId, { kind: 'requested', stage, reason: 'resume', retry: 0 }, deps);
@@ -258,7 +332,10 @@ export async function resumeRun(
     'failed',
     'provisioning',
     { failure: undefined, ...(run.throughputExpiresAt ? {} : { provisionedModelArn: undefined }) },
-    { type: 'run.resumed', detail: { fromStage: 'provision', requestedBy: request.requestedBy, previousFailure: run.failure } },
+    {
+      type: 'run.resumed',
+      detail: { fromStage: 'provision', requestedBy: request.requestedBy, previousFailure: run.failure },
+    },
   );
   if (!resumed) return 'duplicate';
   await send(ModelReady, runId, { modelArn: run.modelArn });

@@ -5,7 +5,10 @@ import { currentJob, currentStage } from '../../shared/runs/record';
 import { requestEvaluation } from '../../shared/orchestration/evaluation';
 import { expireThroughput } from '../provision/provision';
 
-export type SweeperDeps = Pick<OrchestrationDeps, 'runs' | 'bedrock' | 'send' | 'count' | 'settings' | 'now' | 'random'>;
+export type SweeperDeps = Pick<
+  OrchestrationDeps,
+  'runs' | 'bedrock' | 'send' | 'count' | 'settings' | 'now' | 'random'
+>;
 
 /** Statuses in which a run may still hold a throughput. */
 const MAY_HOLD_THROUGHPUT: readonly RunStatus[] = ['provisioning', 'evaluating', 'succeeded', 'failed', 'cancelled'];
@@ -24,7 +27,8 @@ export interface SweepReport {
  * - deletes every no-commitment throughput whose time to live has passed;
  * - re-sends the retry of a run queued for longer than a retry could take;
  * - re-starts the poll chain of a run whose job has not been looked at for longer than a poll could take;
- * - re-sends the `evaluation.requested` of a run left `evaluating` for longer than a request (or its backoff) could take.
+ * - re-sends the `evaluation.requested` of a run left `evaluating` for longer than a request (or its backoff) could
+ * take.
  */
 export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   const { runs, now, send } = deps;
@@ -34,7 +38,8 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     for (const run of await runs.listByStatus(status)) {
       if (!run.provisionedModelArn || !run.throughputExpiresAt) continue;
       if (new Date(run.throughputExpiresAt).getTime() > at.getTime()) continue;
-      if ((await expireThroughput(run.runId, run.provisionedModelArn, deps)) === 'deleted') report.deleted.push(run.runId);
+      if ((await expireThroughput(run.runId, run.provisionedModelArn, deps)) === 'deleted')
+        report.deleted.push(run.runId);
     }
   }
   // A wait longer than the longest delay a message of ours can have (900 s), twice over, means the message is lost.

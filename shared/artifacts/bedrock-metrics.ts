@@ -40,12 +40,18 @@ export function jobMetricsKeys(outputPrefix: string, jobArn: string): Record<Met
 }
 
 /** Reads a job's metrics files; a file the job did not write (yet) is absent. */
-export async function readJobMetrics(getText: (key: string) => Promise<string | undefined>, outputPrefix: string, jobArn: string): Promise<JobMetrics> {
+export async function readJobMetrics(
+  getText: (key: string) => Promise<string | undefined>,
+  outputPrefix: string,
+  jobArn: string,
+): Promise<JobMetrics> {
   const keys = jobMetricsKeys(outputPrefix, jobArn);
   const [training, validation] = await Promise.all([getText(keys.training), getText(keys.validation)]);
   const metrics: JobMetrics = {};
-  if (training !== undefined) metrics.training = { key: keys.training, points: parseMetricsCsv(training, 'training', keys.training) };
-  if (validation !== undefined) metrics.validation = { key: keys.validation, points: parseMetricsCsv(validation, 'validation', keys.validation) };
+  if (training !== undefined)
+    metrics.training = { key: keys.training, points: parseMetricsCsv(training, 'training', keys.training) };
+  if (validation !== undefined)
+    metrics.validation = { key: keys.validation, points: parseMetricsCsv(validation, 'validation', keys.validation) };
   return metrics;
 }
 
@@ -68,7 +74,11 @@ export function parseMetricsCsv(text: string, kind: MetricsKind, key: string): L
     const cells = lines[i]!.split(',');
     const cell = (name: keyof typeof cols) => {
       const v = Number(cells[cols[name]]?.trim() || NaN);
-      if (!Number.isFinite(v)) throw new ArtifactError(`${key} line ${i + 1}: ${name === 'loss' ? `${kind}_loss` : `${name}_number`} is "${cells[cols[name]] ?? ''}", not a number`, key);
+      if (!Number.isFinite(v))
+        throw new ArtifactError(
+          `${key} line ${i + 1}: ${name === 'loss' ? `${kind}_loss` : `${name}_number`} is "${cells[cols[name]] ?? ''}", not a number`,
+          key,
+        );
       return v;
     };
     points.push({ step: cell('step'), epoch: cell('epoch'), loss: cell('loss') });

@@ -12,7 +12,12 @@ export type SetName = (typeof SET_NAMES)[number];
 const perSet = <T extends z.ZodType>(t: T) => z.object({ train: t, validation: t, test: t });
 
 /** A JSON Lines file as written: its key, lines, bytes (line breaks included) and SHA-256. */
-export const WrittenFile = z.object({ key: z.string().min(1), records: count, bytes: count, sha256: z.string().regex(/^[0-9a-f]{64}$/) });
+export const WrittenFile = z.object({
+  key: z.string().min(1),
+  records: count,
+  bytes: count,
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
 export type WrittenFile = z.infer<typeof WrittenFile>;
 
 /**
@@ -23,7 +28,15 @@ export const PreparedFile = WrittenFile.extend({ tokens: count, maxRecordTokens:
 export type PreparedFile = z.infer<typeof PreparedFile>;
 
 /** count, total, min, max, mean, median and 95th percentile of a list of numbers (shared/prep/stats.ts). */
-export const Summary = z.object({ count, total: z.number(), min: z.number(), max: z.number(), mean: z.number(), p50: z.number(), p95: z.number() });
+export const Summary = z.object({
+  count,
+  total: z.number(),
+  min: z.number(),
+  max: z.number(),
+  mean: z.number(),
+  p50: z.number(),
+  p95: z.number(),
+});
 export type Summary = z.infer<typeof Summary>;
 
 /** A histogram bin: records of length in [from, to). */
@@ -63,7 +76,14 @@ export const SplitManifest = z.object({
    * Prompt + completion (or input) lengths of every record in a set, in code points: ten bins up to the limit, and
    * one past it for the records dropped for their length; p50, p95 and max of the training set.
    */
-  lengthHistogram: z.object({ unit: z.literal('characters'), limit: count, bins: z.array(LengthBin), p50: z.number(), p95: z.number(), max: z.number() }),
+  lengthHistogram: z.object({
+    unit: z.literal('characters'),
+    limit: count,
+    bins: z.array(LengthBin),
+    p50: z.number(),
+    p95: z.number(),
+    max: z.number(),
+  }),
   tokenEstimate: z.object({ estimator: z.string(), total: perSet(count) }),
   outputs: perSet(PreparedFile).extend({ rejects: WrittenFile }),
   warnings: z.array(z.string()),
@@ -93,7 +113,11 @@ export const DatasetManifest = z.discriminatedUnion('kind', [SplitManifest, Part
 export type DatasetManifest = z.infer<typeof DatasetManifest>;
 
 /** The sets a job trains on, from either manifest: an empty validation or test set is none. */
-export function trainingFiles(m: DatasetManifest): { train: PreparedFile; validation?: PreparedFile; test?: PreparedFile } {
+export function trainingFiles(m: DatasetManifest): {
+  train: PreparedFile;
+  validation?: PreparedFile;
+  test?: PreparedFile;
+} {
   const { train, validation } = m.outputs;
   const test = m.kind === 'split' ? m.outputs.test : undefined;
   return {

@@ -54,5 +54,9 @@ export function readJsonLines<S extends z.ZodType>(schema: S, text: string, key:
 }
 
 /** JSON Lines checked line by line against their schema before they are written (small files, off the hot paths). */
-export const writeJsonLines = <S extends z.ZodType>(schema: S, values: ReadonlyArray<z.infer<S>>, key: string): string =>
+export const writeJsonLines = <S extends z.ZodType>(
+  schema: S,
+  values: ReadonlyArray<z.infer<S>>,
+  key: string,
+): string =>
   values.map((v, i) => `${JSON.stringify(parseArtifact(schema, v, key, `${key} line ${i + 1}`))}\n`).join('');

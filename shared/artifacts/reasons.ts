@@ -23,7 +23,11 @@ export type RejectReason = z.infer<typeof RejectReason>;
 export const DUPLICATE = 'filtered:duplicate' satisfies RejectReason;
 
 /** The reasons that drop a record for its length: the report's length histogram shows them past the limit. */
-export const LENGTH_REASONS: readonly RejectReason[] = ['filtered:too_long_chars', 'filtered:too_many_tokens', 'filtered:sentence_too_long'];
+export const LENGTH_REASONS: readonly RejectReason[] = [
+  'filtered:too_long_chars',
+  'filtered:too_many_tokens',
+  'filtered:sentence_too_long',
+];
 
 export const isRejected = (reason: RejectReason): boolean => reason.startsWith('rejected:');
 

@@ -25,7 +25,9 @@ export const makeBedrock = () => new BedrockClient({});
 export const makeBedrockRuntime = () => new BedrockRuntimeClient({});
 export const makeSns = () => new SNSClient({});
 
-/** Reads a required environment variable; the error names the variable so a misdeployed function says what is missing. */
+/**
+ * Reads a required environment variable; the error names the variable so a misdeployed function says what is missing.
+ */
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
   const value = env[name];
   if (!value) throw new Error(`Environment variable ${name} is not set`);
@@ -66,8 +68,17 @@ function envFingerprint(env: NodeJS.ProcessEnv): string {
 export function withUnsignedPayloads(s3: S3Client): S3Client {
   s3.middlewareStack.add(
     (next) => async (args) => {
-      const request = args.request as { protocol?: string; hostname?: string; headers?: Record<string, string>; body?: unknown };
-      if (request.headers && request.body !== undefined && (request.protocol === 'https:' || isLoopback(request.hostname))) {
+      const request = args.request as {
+        protocol?: string;
+        hostname?: string;
+        headers?: Record<string, string>;
+        body?: unknown;
+      };
+      if (
+        request.headers &&
+        request.body !== undefined &&
+        (request.protocol === 'https:' || isLoopback(request.hostname))
+      ) {
         request.headers['x-amz-content-sha256'] ??= 'UNSIGNED-PAYLOAD';
       }
       return next(args);
@@ -77,7 +88,8 @@ export function withUnsignedPayloads(s3: S3Client): S3Client {
   return s3;
 }
 
-const isLoopback = (host: string | undefined) => host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host ?? '');
+const isLoopback = (host: string | undefined) =>
+  host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host ?? '');
 
 /**
  * The SDK's handler, except that a request whose body is a stream goes on a connection of its own. A streamed body
@@ -86,7 +98,10 @@ const isLoopback = (host: string | undefined) => host === 'localhost' || host ==
  * such closes late) it would fail where a retried request would not. Other requests share the pool as before.
  */
 export class StreamsOnFreshConnections extends NodeHttpHandler {
-  private readonly fresh = new NodeHttpHandler({ httpAgent: new HttpAgent({ keepAlive: false }), httpsAgent: new HttpsAgent({ keepAlive: false }) });
+  private readonly fresh = new NodeHttpHandler({
+    httpAgent: new HttpAgent({ keepAlive: false }),
+    httpsAgent: new HttpsAgent({ keepAlive: false }),
+  });
 
   override handle(...[request, options]: Parameters<NodeHttpHandler['handle']>): ReturnType<NodeHttpHandler['handle']> {
     return request.body instanceof Readable ? this.fresh.handle(request, options) : super.handle(request, options);

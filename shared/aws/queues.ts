@@ -11,7 +11,8 @@ export const buildPublish =
       new SendMessageCommand({
         QueueUrl: queueUrl,
         MessageBody: JSON.stringify(message),
-        DelaySeconds: opts.delaySeconds === undefined ? undefined : Math.min(900, Math.max(0, Math.round(opts.delaySeconds))),
+        DelaySeconds:
+          opts.delaySeconds === undefined ? undefined : Math.min(900, Math.max(0, Math.round(opts.delaySeconds))),
         MessageAttributes: {
           type: { DataType: 'String', StringValue: message.type },
           runId: { DataType: 'String', StringValue: message.runId },
@@ -20,7 +21,10 @@ export const buildPublish =
     );
   };
 
-/** The URLs of the queues messages are sent to, as serverless.yml gives them (BTP_<QUEUE>_QUEUE_URL); unset ones are absent. */
+/**
+ * The URLs of the queues messages are sent to, as serverless.yml gives them (BTP_<QUEUE>_QUEUE_URL); unset ones are
+ * absent.
+ */
 export function queueUrlsFromEnv(env: NodeJS.ProcessEnv): QueueUrls {
   const urls: QueueUrls = {};
   for (const queue of new Set(MESSAGE_QUEUE.values())) {
@@ -31,4 +35,5 @@ export function queueUrlsFromEnv(env: NodeJS.ProcessEnv): QueueUrls {
 }
 
 /** The send port over SQS, to the queues in the environment: what every function that sends builds. */
-export const sendFromEnv = (env: NodeJS.ProcessEnv, now: () => Date): Send => buildSend(buildPublish(makeSqs()), queueUrlsFromEnv(env), now);
+export const sendFromEnv = (env: NodeJS.ProcessEnv, now: () => Date): Send =>
+  buildSend(buildPublish(makeSqs()), queueUrlsFromEnv(env), now);

@@ -1,4 +1,10 @@
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { AsyncBuffer } from 'hyparquet';
 import { createInterface } from 'node:readline';
@@ -16,13 +22,21 @@ import type { ArtifactStore, DatasetStore, ObjectInfo, WriteTarget } from '../pr
 /** A missing object: GetObject says NoSuchKey, HeadObject (no body) only NotFound / 404. */
 export const isMissing = (err: unknown) => {
   const name = (err as { name?: string }).name;
-  return name === 'NoSuchKey' || name === 'NotFound' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404;
+  return (
+    name === 'NoSuchKey' ||
+    name === 'NotFound' ||
+    (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+  );
 };
 
 export async function headObject(s3: S3Client, ref: S3ObjectRef): Promise<ObjectInfo | undefined> {
   try {
     const out = await s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }));
-    return { size: out.ContentLength ?? 0, etag: out.ETag?.replace(/^"|"$/g, ''), versionId: out.VersionId ?? undefined };
+    return {
+      size: out.ContentLength ?? 0,
+      etag: out.ETag?.replace(/^"|"$/g, ''),
+      versionId: out.VersionId ?? undefined,
+    };
   } catch (err) {
     if (isMissing(err)) return undefined;
     throw err;
@@ -30,7 +44,11 @@ export async function headObject(s3: S3Client, ref: S3ObjectRef): Promise<Object
 }
 
 /** The object, or bytes [start, end) of it, as a Node stream. */
-export async function openObject(s3: S3Client, ref: S3ObjectRef, range?: { start: number; end: number }): Promise<Readable> {
+export async function openObject(
+  s3: S3Client,
+  ref: S3ObjectRef,
+  range?: { start: number; end: number },
+): Promise<Readable> {
   if (range && range.end <= range.start) return Readable.from([]);
   const out = await s3.send(
     new GetObjectCommand({
@@ -54,9 +72,20 @@ export async function readText(s3: S3Client, bucket: string, key: string): Promi
 }
 
 /** A streamed write: what is written to `stream` is uploaded in parts of `partBytes` (8 MiB; one PUT when smaller). */
-export function uploadStream(s3: S3Client, bucket: string, key: string, contentType: string, partBytes = 8 * 1024 * 1024): WriteTarget {
+export function uploadStream(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  contentType: string,
+  partBytes = 8 * 1024 * 1024,
+): WriteTarget {
   const stream = new PassThrough();
-  const upload = new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: stream, ContentType: contentType }, partSize: partBytes, queueSize: 4 });
+  const upload = new Upload({
+    client: s3,
+    params: { Bucket: bucket, Key: key, Body: stream, ContentType: contentType },
+    partSize: partBytes,
+    queueSize: 4,
+  });
   let failed = false;
   const done = upload.done().then(() => undefined);
   // A failed upload fails the stream (a writer waiting on it stops); a stream failed by its writer aborts the upload,
@@ -99,7 +128,10 @@ export function putStream(s3: S3Client, bucket: string, key: string, contentType
   );
   stream.once('error', (err) => body.destroy(err));
   stream.pipe(body);
-  const sent = s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: size, ContentType: contentType }), { abortSignal: abort.signal });
+  const sent = s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: size, ContentType: contentType }),
+    { abortSignal: abort.signal },
+  );
   const done = Promise.race([sent, failed]).then(() => undefined);
   done.catch((err: Error) => stream.destroy(err));
   return { stream, done };
@@ -130,7 +162,10 @@ export const buildDatasetStore = (s3: S3Client): DatasetStore => ({
 });
 
 export const buildArtifactStore = (s3: S3Client, bucket: string): ArtifactStore => ({
-  write: (key, contentType, opts) => (opts?.size !== undefined ? putStream(s3, bucket, key, contentType, opts.size) : uploadStream(s3, bucket, key, contentType, opts?.partBytes)),
+  write: (key, contentType, opts) =>
+    opts?.size !== undefined
+      ? putStream(s3, bucket, key, contentType, opts.size)
+      : uploadStream(s3, bucket, key, contentType, opts?.partBytes),
   read: (key) => openObject(s3, { bucket, key }),
   put: async (key, body, contentType) => {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));

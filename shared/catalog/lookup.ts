@@ -1,4 +1,11 @@
-import { BASE_MODELS, type BaseModel, type CustomizationSpec, type CustomizationType, type HyperParameterSpec, type TokenLimitRow } from './models';
+import {
+  BASE_MODELS,
+  type BaseModel,
+  type CustomizationSpec,
+  type CustomizationType,
+  type HyperParameterSpec,
+  type TokenLimitRow,
+} from './models';
 
 const FOUNDATION_ARN = /^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}::foundation-model\/(.+)$/;
 
@@ -22,8 +29,7 @@ export function customizationSpec(model: BaseModel, type: CustomizationType): Cu
 }
 
 export type TokenLimit =
-  | { defined: true; row: TokenLimitRow }
-  | { defined: false; reason: string; outcome?: 'job-fails-during-training' };
+  { defined: true; row: TokenLimitRow } | { defined: false; reason: string; outcome?: 'job-fails-during-training' };
 
 /**
  * The per-record token limit at a batch size, or why there is none. `batchSize` undefined means the model's
@@ -33,12 +39,16 @@ export function tokenLimitFor(model: BaseModel, type: CustomizationType, batchSi
   const spec = customizationSpec(model, type);
   if (!spec) return { defined: false, reason: `${model.id} does not support ${type}` };
   const size = batchSize ?? spec.hyperParameters.find((h) => h.name === 'batchSize')?.default ?? undefined;
-  const row = spec.tokenLimits.find((r) => r.batchSizes === null || (size !== undefined && size >= r.batchSizes[0] && size <= r.batchSizes[1]));
+  const row = spec.tokenLimits.find(
+    (r) => r.batchSizes === null || (size !== undefined && size >= r.batchSizes[0] && size <= r.batchSizes[1]),
+  );
   if (row) return { defined: true, row };
   if (spec.tokenLimits.length === 0) {
     return { defined: false, reason: `no per-record token limit is published for ${model.id} ${type}` };
   }
-  const covered = spec.tokenLimits.map((r) => (r.batchSizes ? `${r.batchSizes[0]}-${r.batchSizes[1]}` : 'any')).join(', ');
+  const covered = spec.tokenLimits
+    .map((r) => (r.batchSizes ? `${r.batchSizes[0]}-${r.batchSizes[1]}` : 'any'))
+    .join(', ');
   const result: TokenLimit = {
     defined: false,
     reason: `no token limit is defined for ${model.id} ${type} at batchSize ${size}; limits are defined for batch sizes ${covered}`,
@@ -48,7 +58,8 @@ export function tokenLimitFor(model: BaseModel, type: CustomizationType, batchSi
 }
 
 /**
- * Bedrock's failure text for a record over its limit (docs/bedrock-api.md §6.4), or undefined when it fits. The input side is
+ * Bedrock's failure text for a record over its limit (docs/bedrock-api.md §6.4), or undefined when it fits. The input
+ * side is
  * checked first, then the output side, then the sum, the order the texts are listed in.
  */
 export function tokenLimitViolation(
@@ -71,12 +82,11 @@ export function tokenLimitViolation(
   return undefined;
 }
 
-export type HyperParameterCheck =
-  | { ok: true; values: Record<string, number> }
-  | { ok: false; errors: string[] };
+export type HyperParameterCheck = { ok: true; values: Record<string, number> } | { ok: false; errors: string[] };
 
 /**
- * Checks names, types and ranges of a `hyperParameters` map (strings on the wire, docs/bedrock-api.md §1) and fills in defaults.
+ * Checks names, types and ranges of a `hyperParameters` map (strings on the wire, docs/bedrock-api.md §1) and fills in
+ * defaults.
  * Values are parsed strictly: `"2.5"` is not an int, `"1e-5"` is a float, `" 3"` or `""` is neither.
  */
 export function checkHyperParameters(spec: CustomizationSpec, given: Record<string, string> = {}): HyperParameterCheck {
@@ -115,7 +125,10 @@ function parseHyperParameter(h: HyperParameterSpec, raw: string): number | strin
 }
 
 const CUSTOM_MODEL_ARN = /^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]+:\d{12}:custom-model\/(.+)\/[a-z0-9]{12}$/;
-/** The catalog id of the base model behind a foundation-model id or ARN or a custom-model ARN (docs/bedrock-api.md §12 ARN formats). */
+/**
+ * The catalog id of the base model behind a foundation-model id or ARN or a custom-model ARN (docs/bedrock-api.md §12
+ * ARN formats).
+ */
 export function baseModelIdOf(identifier: string): string {
   return CUSTOM_MODEL_ARN.exec(identifier)?.[2] ?? FOUNDATION_ARN.exec(identifier)?.[2] ?? identifier;
 }

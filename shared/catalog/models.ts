@@ -22,11 +22,7 @@ export const SOURCES = {
 } as const;
 
 export type CustomizationType =
-  | 'FINE_TUNING'
-  | 'CONTINUED_PRE_TRAINING'
-  | 'DISTILLATION'
-  | 'REINFORCEMENT_FINE_TUNING'
-  | 'IMPORTED';
+  'FINE_TUNING' | 'CONTINUED_PRE_TRAINING' | 'DISTILLATION' | 'REINFORCEMENT_FINE_TUNING' | 'IMPORTED';
 
 /** One JSON object per line; see docs/bedrock-api.md §7.1 for each layout. */
 export type DataFormat = 'prompt-completion' | 'input' | 'bedrock-conversation-2024' | 'claude-messages';
@@ -127,16 +123,37 @@ const figure = <T>(value: T, ref: string, url: string, confirmed = true, note?: 
 
 /** A hyperparameter's range and default; `ref` is a section of docs/bedrock-api.md and the page it cites. */
 type HpRef = { ref: string; url: string };
-const hp = (name: string, type: 'int' | 'float', min: number, max: number, dflt: number | null, src: HpRef, confirmed = true, note?: string): HyperParameterSpec => ({
-  name, type, min, max, default: dflt,
+const hp = (
+  name: string,
+  type: 'int' | 'float',
+  min: number,
+  max: number,
+  dflt: number | null,
+  src: HpRef,
+  confirmed = true,
+  note?: string,
+): HyperParameterSpec => ({
+  name,
+  type,
+  min,
+  max,
+  default: dflt,
   source: note === undefined ? { ...src, confirmed } : { ...src, confirmed, note },
 });
 
 const TITAN_HP_REF: HpRef = { ref: 'docs/bedrock-api.md §8', url: SOURCES.titanHyperParameters };
 const titanHyperParameters: HyperParameterSpec[] = [
   hp('epochCount', 'int', 1, 10, 5, TITAN_HP_REF),
-  hp('batchSize', 'int', 1, 64, 1, TITAN_HP_REF, true,
-    'The range is documented as 1-64, but token limits are defined only for small batch sizes: see tokenLimits and docs/bedrock-api.md §8.1.'),
+  hp(
+    'batchSize',
+    'int',
+    1,
+    64,
+    1,
+    TITAN_HP_REF,
+    true,
+    'The range is documented as 1-64, but token limits are defined only for small batch sizes: see tokenLimits and docs/bedrock-api.md §8.1.',
+  ),
   hp('learningRate', 'float', 0, 1, 0.00001, TITAN_HP_REF),
   hp('learningRateWarmupSteps', 'int', 0, 250, 5, TITAN_HP_REF),
 ];
@@ -153,15 +170,32 @@ const LLAMA31_HP_REF: HpRef = { ref: 'docs/bedrock-api.md §8', url: SOURCES.hyp
 const llama31HyperParameters: HyperParameterSpec[] = [
   hp('epochCount', 'int', 1, 10, 5, LLAMA31_HP_REF, true, 'type not stated on the page; int as for Llama 2'),
   hp('batchSize', 'int', 1, 1, 1, LLAMA31_HP_REF, true, 'type not stated on the page; int as for Llama 2'),
-  hp('learningRate', 'float', 0.000005, 0.1, 0.0001, LLAMA31_HP_REF, true, 'type not stated on the page; float as for Llama 2'),
+  hp(
+    'learningRate',
+    'float',
+    0.000005,
+    0.1,
+    0.0001,
+    LLAMA31_HP_REF,
+    true,
+    'type not stated on the page; float as for Llama 2',
+  ),
 ];
 
 const COHERE_HP_REF: HpRef = { ref: 'docs/bedrock-api.md §8', url: SOURCES.cohereHyperParameters };
 const cohereHyperParameters = (maxBatch: number): HyperParameterSpec[] => [
   hp('epochCount', 'int', 1, 100, 1, COHERE_HP_REF),
   hp('batchSize', 'int', 8, maxBatch, 8, COHERE_HP_REF),
-  hp('learningRate', 'float', 0.000005, 0.1, 0.00001, COHERE_HP_REF, true,
-    'with a validation dataset, AWS recommends not providing a value'),
+  hp(
+    'learningRate',
+    'float',
+    0.000005,
+    0.1,
+    0.00001,
+    COHERE_HP_REF,
+    true,
+    'with a validation dataset, AWS recommends not providing a value',
+  ),
   hp('earlyStoppingThreshold', 'float', 0, 0.1, 0.01, COHERE_HP_REF),
   hp('earlyStoppingPatience', 'int', 1, 10, 6, COHERE_HP_REF),
   hp('evalPercentage', 'float', 5, 50, 20, COHERE_HP_REF),
@@ -196,19 +230,34 @@ const TITAN_TRAP_SOURCE: Source = {
 };
 const titanRecords = {
   minTotal: unknown<number>('no Titan record minimum found (docs/bedrock-api.md §14 item 2)'),
-  maxTraining: unknown<number>('default quota not published; account-specific (Service Quotas L-3B82104D FT / L-91554672 CPT, docs/bedrock-api.md §7.2)', 'docs/bedrock-api.md §7.2, §14', SOURCES.quotas),
-  maxValidation: unknown<number>('default quota not published; account-specific (docs/bedrock-api.md §7.2)', 'docs/bedrock-api.md §7.2, §14', SOURCES.quotas),
-  maxTotal: unknown<number>('"Sum of training and validation records" quota; default value not found (docs/bedrock-api.md §14 item 2)', 'docs/bedrock-api.md §7.2, §14', SOURCES.quotas),
+  maxTraining: unknown<number>(
+    'default quota not published; account-specific (Service Quotas L-3B82104D FT / L-91554672 CPT, docs/bedrock-api.md §7.2)',
+    'docs/bedrock-api.md §7.2, §14',
+    SOURCES.quotas,
+  ),
+  maxValidation: unknown<number>(
+    'default quota not published; account-specific (docs/bedrock-api.md §7.2)',
+    'docs/bedrock-api.md §7.2, §14',
+    SOURCES.quotas,
+  ),
+  maxTotal: unknown<number>(
+    '"Sum of training and validation records" quota; default value not found (docs/bedrock-api.md §14 item 2)',
+    'docs/bedrock-api.md §7.2, §14',
+    SOURCES.quotas,
+  ),
 };
 const titanFileSize = (type: 'FINE_TUNING' | 'CONTINUED_PRE_TRAINING') => ({
   maxTrainingBytes: figure(type === 'FINE_TUNING' ? 1 * GB : 10 * GB, TITAN_LIMIT_REF, SOURCES.prepare),
   maxValidationBytes: figure(100 * MB, TITAN_LIMIT_REF, SOURCES.prepare),
 });
 // The CPT record is `{"input": ...}`: the page's per-record limit is applied to it as the whole record.
-const CPT_TOKENS_NOTE = 'The page gives one per-record table; applying it to continued pre-training records is an inference.';
+const CPT_TOKENS_NOTE =
+  'The page gives one per-record table; applying it to continued pre-training records is an inference.';
 
 const titanLimitSource = (confirmed: boolean, note?: string): Source =>
-  note ? { ref: TITAN_LIMIT_REF, url: SOURCES.prepare, confirmed, note } : { ref: TITAN_LIMIT_REF, url: SOURCES.prepare, confirmed };
+  note
+    ? { ref: TITAN_LIMIT_REF, url: SOURCES.prepare, confirmed, note }
+    : { ref: TITAN_LIMIT_REF, url: SOURCES.prepare, confirmed };
 const titanLiteTokenRows = (confirmed: boolean, note?: string): TokenLimitRow[] => [
   { batchSizes: [1, 2], maxTokens: 4096, source: titanLimitSource(confirmed, note) },
   { batchSizes: [3, 6], maxTokens: 2048, source: titanLimitSource(confirmed, note) },
@@ -243,160 +292,349 @@ const titan = (rows: (confirmed: boolean, note?: string) => TokenLimitRow[]): Cu
 
 const COHERE_LIMIT_REF = 'docs/bedrock-api.md §7.2';
 const COHERE_LIMIT_URL = `${SOURCES.prepare}#quotas-cm-cohere-command`;
-const cohere = (maxBatch: number): CustomizationSpec[] => [{
-  type: 'FINE_TUNING',
-  dataFormat: 'prompt-completion',
-  hyperParameters: cohereHyperParameters(maxBatch),
-  tokenLimits: [{ batchSizes: [8, maxBatch], maxInputTokens: 4096, maxOutputTokens: 2048, source: { ref: COHERE_LIMIT_REF, url: COHERE_LIMIT_URL, confirmed: true } }],
-  records: {
-    minTotal: unknown('no minimum stated'),
-    maxTraining: figure(10_000, COHERE_LIMIT_REF, COHERE_LIMIT_URL),
-    maxValidation: figure(1_000, COHERE_LIMIT_REF, COHERE_LIMIT_URL),
-    maxTotal: unknown('not stated separately'),
+const cohere = (maxBatch: number): CustomizationSpec[] => [
+  {
+    type: 'FINE_TUNING',
+    dataFormat: 'prompt-completion',
+    hyperParameters: cohereHyperParameters(maxBatch),
+    tokenLimits: [
+      {
+        batchSizes: [8, maxBatch],
+        maxInputTokens: 4096,
+        maxOutputTokens: 2048,
+        source: { ref: COHERE_LIMIT_REF, url: COHERE_LIMIT_URL, confirmed: true },
+      },
+    ],
+    records: {
+      minTotal: unknown('no minimum stated'),
+      maxTraining: figure(10_000, COHERE_LIMIT_REF, COHERE_LIMIT_URL),
+      maxValidation: figure(1_000, COHERE_LIMIT_REF, COHERE_LIMIT_URL),
+      maxTotal: unknown('not stated separately'),
+    },
+    fileSize: {
+      maxTrainingBytes: unknown('not stated (docs/bedrock-api.md §7.2)'),
+      maxValidationBytes: unknown('not stated (docs/bedrock-api.md §7.2)'),
+    },
   },
-  fileSize: { maxTrainingBytes: unknown('not stated (docs/bedrock-api.md §7.2)'), maxValidationBytes: unknown('not stated (docs/bedrock-api.md §7.2)') },
-}];
+];
 
-const llama2: CustomizationSpec[] = [{
-  type: 'FINE_TUNING',
-  dataFormat: 'prompt-completion',
-  hyperParameters: llama2HyperParameters,
-  tokenLimits: [],
-  records: {
-    minTotal: unknown('Llama 2 limits are no longer on the page (models EOL), docs/bedrock-api.md §14 item 3'),
-    maxTraining: unknown('Llama 2 limits are no longer on the page (models EOL), docs/bedrock-api.md §14 item 3'),
-    maxValidation: unknown('Llama 2 limits are no longer on the page (models EOL), docs/bedrock-api.md §14 item 3'),
-    maxTotal: unknown('Llama 2 limits are no longer on the page (models EOL), docs/bedrock-api.md §14 item 3'),
+const llama2: CustomizationSpec[] = [
+  {
+    type: 'FINE_TUNING',
+    dataFormat: 'prompt-completion',
+    hyperParameters: llama2HyperParameters,
+    tokenLimits: [],
+    records: {
+      minTotal: unknown('Llama 2 limits are no longer on the page (models EOL), docs/bedrock-api.md §14 item 3'),
+      maxTraining: unknown('Llama 2 limits are no longer on the page (models EOL), docs/bedrock-api.md §14 item 3'),
+      maxValidation: unknown('Llama 2 limits are no longer on the page (models EOL), docs/bedrock-api.md §14 item 3'),
+      maxTotal: unknown('Llama 2 limits are no longer on the page (models EOL), docs/bedrock-api.md §14 item 3'),
+    },
+    fileSize: {
+      maxTrainingBytes: unknown('not stated, docs/bedrock-api.md §14 item 3'),
+      maxValidationBytes: unknown('not stated, docs/bedrock-api.md §14 item 3'),
+    },
   },
-  fileSize: { maxTrainingBytes: unknown('not stated, docs/bedrock-api.md §14 item 3'), maxValidationBytes: unknown('not stated, docs/bedrock-api.md §14 item 3') },
-}];
+];
 
 const LLAMA31_LIMIT_REF = 'docs/bedrock-api.md §7.2';
 const LLAMA31_LIMIT_URL = `${SOURCES.prepare}#quotas-cm-meta-llama-3-1`;
-const llama31: CustomizationSpec[] = [{
-  type: 'FINE_TUNING',
-  dataFormat: 'prompt-completion',
-  hyperParameters: llama31HyperParameters,
-  tokenLimits: [{ batchSizes: [1, 1], maxTokens: 16_000, maxInputTokens: 16_000, maxOutputTokens: 16_000, source: { ref: LLAMA31_LIMIT_REF, url: LLAMA31_LIMIT_URL, confirmed: true } }],
-  records: {
-    minTotal: figure(100, LLAMA31_LIMIT_REF, LLAMA31_LIMIT_URL, true, 'sum of training and validation records; adjustable'),
-    maxTraining: unknown('only the sum is stated'),
-    maxValidation: unknown('only the sum is stated'),
-    maxTotal: figure(10_000, LLAMA31_LIMIT_REF, LLAMA31_LIMIT_URL, true, 'adjustable'),
+const llama31: CustomizationSpec[] = [
+  {
+    type: 'FINE_TUNING',
+    dataFormat: 'prompt-completion',
+    hyperParameters: llama31HyperParameters,
+    tokenLimits: [
+      {
+        batchSizes: [1, 1],
+        maxTokens: 16_000,
+        maxInputTokens: 16_000,
+        maxOutputTokens: 16_000,
+        source: { ref: LLAMA31_LIMIT_REF, url: LLAMA31_LIMIT_URL, confirmed: true },
+      },
+    ],
+    records: {
+      minTotal: figure(
+        100,
+        LLAMA31_LIMIT_REF,
+        LLAMA31_LIMIT_URL,
+        true,
+        'sum of training and validation records; adjustable',
+      ),
+      maxTraining: unknown('only the sum is stated'),
+      maxValidation: unknown('only the sum is stated'),
+      maxTotal: figure(10_000, LLAMA31_LIMIT_REF, LLAMA31_LIMIT_URL, true, 'adjustable'),
+    },
+    fileSize: {
+      maxTrainingBytes: unknown('not stated (docs/bedrock-api.md §7.2)'),
+      maxValidationBytes: unknown('not stated (docs/bedrock-api.md §7.2)'),
+    },
   },
-  fileSize: { maxTrainingBytes: unknown('not stated (docs/bedrock-api.md §7.2)'), maxValidationBytes: unknown('not stated (docs/bedrock-api.md §7.2)') },
-}];
+];
 
 const NOVA_LIMIT_REF = 'docs/bedrock-api.md §7.2';
-const nova: CustomizationSpec[] = [{
-  type: 'FINE_TUNING',
-  dataFormat: 'bedrock-conversation-2024',
-  hyperParameters: novaHyperParameters,
-  tokenLimits: [{ batchSizes: null, maxTokens: 32_000, source: { ref: NOVA_LIMIT_REF, url: SOURCES.novaData, confirmed: true, note: 'stated as a 32k context length' } }],
-  records: {
-    minTotal: figure(8, NOVA_LIMIT_REF, SOURCES.novaData),
-    maxTraining: unknown('only the sample count is stated'),
-    maxValidation: unknown('only the sample count is stated'),
-    maxTotal: figure(20_000, NOVA_LIMIT_REF, SOURCES.novaData),
+const nova: CustomizationSpec[] = [
+  {
+    type: 'FINE_TUNING',
+    dataFormat: 'bedrock-conversation-2024',
+    hyperParameters: novaHyperParameters,
+    tokenLimits: [
+      {
+        batchSizes: null,
+        maxTokens: 32_000,
+        source: { ref: NOVA_LIMIT_REF, url: SOURCES.novaData, confirmed: true, note: 'stated as a 32k context length' },
+      },
+    ],
+    records: {
+      minTotal: figure(8, NOVA_LIMIT_REF, SOURCES.novaData),
+      maxTraining: unknown('only the sample count is stated'),
+      maxValidation: unknown('only the sample count is stated'),
+      maxTotal: figure(20_000, NOVA_LIMIT_REF, SOURCES.novaData),
+    },
+    fileSize: {
+      maxTrainingBytes: unknown('not stated for text (docs/bedrock-api.md §7.2)'),
+      maxValidationBytes: unknown('not stated for text (docs/bedrock-api.md §7.2)'),
+    },
   },
-  fileSize: { maxTrainingBytes: unknown('not stated for text (docs/bedrock-api.md §7.2)'), maxValidationBytes: unknown('not stated for text (docs/bedrock-api.md §7.2)') },
-}];
+];
 
 const HAIKU_LIMIT_REF = 'docs/bedrock-api.md §7.2';
 const HAIKU_LIMIT_URL = `${SOURCES.prepare}#anthropic-claude-3-haiku`;
-const haiku: CustomizationSpec[] = [{
-  type: 'FINE_TUNING',
-  dataFormat: 'claude-messages',
-  hyperParameters: haikuHyperParameters,
-  tokenLimits: [{ batchSizes: [4, 256], maxTokens: 32_000, source: { ref: HAIKU_LIMIT_REF, url: HAIKU_LIMIT_URL, confirmed: true } }],
-  records: {
-    minTotal: figure(32, HAIKU_LIMIT_REF, HAIKU_LIMIT_URL),
-    maxTraining: figure(10_000, HAIKU_LIMIT_REF, HAIKU_LIMIT_URL, true, 'adjustable'),
-    maxValidation: figure(1_000, HAIKU_LIMIT_REF, HAIKU_LIMIT_URL, true, 'adjustable'),
-    maxTotal: figure(10_000, HAIKU_LIMIT_REF, HAIKU_LIMIT_URL, true, 'adjustable'),
+const haiku: CustomizationSpec[] = [
+  {
+    type: 'FINE_TUNING',
+    dataFormat: 'claude-messages',
+    hyperParameters: haikuHyperParameters,
+    tokenLimits: [
+      {
+        batchSizes: [4, 256],
+        maxTokens: 32_000,
+        source: { ref: HAIKU_LIMIT_REF, url: HAIKU_LIMIT_URL, confirmed: true },
+      },
+    ],
+    records: {
+      minTotal: figure(32, HAIKU_LIMIT_REF, HAIKU_LIMIT_URL),
+      maxTraining: figure(10_000, HAIKU_LIMIT_REF, HAIKU_LIMIT_URL, true, 'adjustable'),
+      maxValidation: figure(1_000, HAIKU_LIMIT_REF, HAIKU_LIMIT_URL, true, 'adjustable'),
+      maxTotal: figure(10_000, HAIKU_LIMIT_REF, HAIKU_LIMIT_URL, true, 'adjustable'),
+    },
+    fileSize: {
+      maxTrainingBytes: figure(10 * GB, HAIKU_LIMIT_REF, HAIKU_LIMIT_URL),
+      maxValidationBytes: figure(1 * GB, HAIKU_LIMIT_REF, HAIKU_LIMIT_URL),
+    },
   },
-  fileSize: {
-    maxTrainingBytes: figure(10 * GB, HAIKU_LIMIT_REF, HAIKU_LIMIT_URL),
-    maxValidationBytes: figure(1 * GB, HAIKU_LIMIT_REF, HAIKU_LIMIT_URL),
-  },
-}];
+];
 
 const ID_REF = 'docs/bedrock-api.md §6.1';
-const idSeen: Source = { ref: ID_REF, url: SOURCES.createJob, confirmed: true, note: 'seen in ListFoundationModels output / provider code' };
-const idFromThirdParty: Source = { ref: `${ID_REF}, §14 item 9`, url: SOURCES.createJob, confirmed: false, note: 'only from third-party code' };
-const idInNovaGuide: Source = { ref: ID_REF, url: SOURCES.createJob, confirmed: true, note: 'listed as a model_type in the Nova user guide' };
+const idSeen: Source = {
+  ref: ID_REF,
+  url: SOURCES.createJob,
+  confirmed: true,
+  note: 'seen in ListFoundationModels output / provider code',
+};
+const idFromThirdParty: Source = {
+  ref: `${ID_REF}, §14 item 9`,
+  url: SOURCES.createJob,
+  confirmed: false,
+  note: 'only from third-party code',
+};
+const idInNovaGuide: Source = {
+  ref: ID_REF,
+  url: SOURCES.createJob,
+  confirmed: true,
+  note: 'listed as a model_type in the Nova user guide',
+};
 const TITAN_INFERENCE_REF = 'docs/bedrock-api.md §11.2';
 const titanInference = (maxTokens: number) => figure(maxTokens, TITAN_INFERENCE_REF, SOURCES.titanInference);
 
 export const BASE_MODELS: readonly BaseModel[] = [
   {
-    id: 'amazon.titan-text-lite-v1:0:4k', idSource: { ref: `${ID_REF}, §12`, url: SOURCES.createJob, confirmed: true },
-    inferenceId: 'amazon.titan-text-lite-v1', name: 'Titan Text G1 - Lite', provider: 'Amazon', family: 'titan-text',
-    customizations: titan(titanLiteTokenRows), maxOutputTokensAtInference: titanInference(4096),
+    id: 'amazon.titan-text-lite-v1:0:4k',
+    idSource: { ref: `${ID_REF}, §12`, url: SOURCES.createJob, confirmed: true },
+    inferenceId: 'amazon.titan-text-lite-v1',
+    name: 'Titan Text G1 - Lite',
+    provider: 'Amazon',
+    family: 'titan-text',
+    customizations: titan(titanLiteTokenRows),
+    maxOutputTokensAtInference: titanInference(4096),
   },
   {
-    id: 'amazon.titan-text-express-v1:0:8k', idSource: { ref: ID_REF, url: SOURCES.createJob, confirmed: true },
-    inferenceId: 'amazon.titan-text-express-v1', name: 'Titan Text G1 - Express', provider: 'Amazon', family: 'titan-text',
-    customizations: titan(titanExpressTokenRows), maxOutputTokensAtInference: titanInference(8192),
+    id: 'amazon.titan-text-express-v1:0:8k',
+    idSource: { ref: ID_REF, url: SOURCES.createJob, confirmed: true },
+    inferenceId: 'amazon.titan-text-express-v1',
+    name: 'Titan Text G1 - Express',
+    provider: 'Amazon',
+    family: 'titan-text',
+    customizations: titan(titanExpressTokenRows),
+    maxOutputTokensAtInference: titanInference(8192),
   },
   {
-    id: 'cohere.command-text-v14:7:4k', idSource: idSeen, inferenceId: 'cohere.command-text-v14',
-    name: 'Cohere Command', provider: 'Cohere', family: 'cohere-command',
-    customizations: cohere(8), maxOutputTokensAtInference: unknown('no published figure found', 'docs/bedrock-api.md §11.2', SOURCES.titanInference),
+    id: 'cohere.command-text-v14:7:4k',
+    idSource: idSeen,
+    inferenceId: 'cohere.command-text-v14',
+    name: 'Cohere Command',
+    provider: 'Cohere',
+    family: 'cohere-command',
+    customizations: cohere(8),
+    maxOutputTokensAtInference: unknown(
+      'no published figure found',
+      'docs/bedrock-api.md §11.2',
+      SOURCES.titanInference,
+    ),
   },
   {
-    id: 'cohere.command-light-text-v14:7:4k', idSource: idSeen, inferenceId: 'cohere.command-light-text-v14',
-    name: 'Cohere Command Light', provider: 'Cohere', family: 'cohere-command',
-    customizations: cohere(32), maxOutputTokensAtInference: unknown('no published figure found', 'docs/bedrock-api.md §11.2', SOURCES.titanInference),
+    id: 'cohere.command-light-text-v14:7:4k',
+    idSource: idSeen,
+    inferenceId: 'cohere.command-light-text-v14',
+    name: 'Cohere Command Light',
+    provider: 'Cohere',
+    family: 'cohere-command',
+    customizations: cohere(32),
+    maxOutputTokensAtInference: unknown(
+      'no published figure found',
+      'docs/bedrock-api.md §11.2',
+      SOURCES.titanInference,
+    ),
   },
   {
-    id: 'meta.llama2-13b-v1:0:4k', idSource: idSeen, inferenceId: 'meta.llama2-13b-v1',
-    name: 'Llama 2 13B', provider: 'Meta', family: 'meta-llama',
-    customizations: llama2, maxOutputTokensAtInference: unknown('no published figure found', 'docs/bedrock-api.md §11.2', SOURCES.titanInference),
+    id: 'meta.llama2-13b-v1:0:4k',
+    idSource: idSeen,
+    inferenceId: 'meta.llama2-13b-v1',
+    name: 'Llama 2 13B',
+    provider: 'Meta',
+    family: 'meta-llama',
+    customizations: llama2,
+    maxOutputTokensAtInference: unknown(
+      'no published figure found',
+      'docs/bedrock-api.md §11.2',
+      SOURCES.titanInference,
+    ),
   },
   {
-    id: 'meta.llama2-70b-v1:0:4k', idSource: idSeen, inferenceId: 'meta.llama2-70b-v1',
-    name: 'Llama 2 70B', provider: 'Meta', family: 'meta-llama',
-    customizations: llama2, maxOutputTokensAtInference: unknown('no published figure found', 'docs/bedrock-api.md §11.2', SOURCES.titanInference),
+    id: 'meta.llama2-70b-v1:0:4k',
+    idSource: idSeen,
+    inferenceId: 'meta.llama2-70b-v1',
+    name: 'Llama 2 70B',
+    provider: 'Meta',
+    family: 'meta-llama',
+    customizations: llama2,
+    maxOutputTokensAtInference: unknown(
+      'no published figure found',
+      'docs/bedrock-api.md §11.2',
+      SOURCES.titanInference,
+    ),
   },
   {
-    id: 'meta.llama3-1-8b-instruct-v1:0:128k', idSource: idFromThirdParty, inferenceId: 'meta.llama3-1-8b-instruct-v1:0',
-    name: 'Llama 3.1 8B Instruct', provider: 'Meta', family: 'meta-llama',
-    customizations: llama31, maxOutputTokensAtInference: unknown('no published figure found', 'docs/bedrock-api.md §11.2', SOURCES.titanInference),
+    id: 'meta.llama3-1-8b-instruct-v1:0:128k',
+    idSource: idFromThirdParty,
+    inferenceId: 'meta.llama3-1-8b-instruct-v1:0',
+    name: 'Llama 3.1 8B Instruct',
+    provider: 'Meta',
+    family: 'meta-llama',
+    customizations: llama31,
+    maxOutputTokensAtInference: unknown(
+      'no published figure found',
+      'docs/bedrock-api.md §11.2',
+      SOURCES.titanInference,
+    ),
   },
   {
-    id: 'meta.llama3-1-70b-instruct-v1:0:128k', idSource: idFromThirdParty, inferenceId: 'meta.llama3-1-70b-instruct-v1:0',
-    name: 'Llama 3.1 70B Instruct', provider: 'Meta', family: 'meta-llama',
-    customizations: llama31, maxOutputTokensAtInference: unknown('no published figure found', 'docs/bedrock-api.md §11.2', SOURCES.titanInference),
+    id: 'meta.llama3-1-70b-instruct-v1:0:128k',
+    idSource: idFromThirdParty,
+    inferenceId: 'meta.llama3-1-70b-instruct-v1:0',
+    name: 'Llama 3.1 70B Instruct',
+    provider: 'Meta',
+    family: 'meta-llama',
+    customizations: llama31,
+    maxOutputTokensAtInference: unknown(
+      'no published figure found',
+      'docs/bedrock-api.md §11.2',
+      SOURCES.titanInference,
+    ),
   },
   {
-    id: 'amazon.nova-micro-v1:0:128k', idSource: idInNovaGuide,
-    inferenceId: 'amazon.nova-micro-v1:0', name: 'Nova Micro', provider: 'Amazon', family: 'amazon-nova',
-    customizations: nova, maxOutputTokensAtInference: unknown('no published figure found', 'docs/bedrock-api.md §11.2', SOURCES.titanInference),
+    id: 'amazon.nova-micro-v1:0:128k',
+    idSource: idInNovaGuide,
+    inferenceId: 'amazon.nova-micro-v1:0',
+    name: 'Nova Micro',
+    provider: 'Amazon',
+    family: 'amazon-nova',
+    customizations: nova,
+    maxOutputTokensAtInference: unknown(
+      'no published figure found',
+      'docs/bedrock-api.md §11.2',
+      SOURCES.titanInference,
+    ),
   },
   {
-    id: 'amazon.nova-lite-v1:0:300k', idSource: idInNovaGuide,
-    inferenceId: 'amazon.nova-lite-v1:0', name: 'Nova Lite', provider: 'Amazon', family: 'amazon-nova',
-    customizations: nova, maxOutputTokensAtInference: unknown('no published figure found', 'docs/bedrock-api.md §11.2', SOURCES.titanInference),
+    id: 'amazon.nova-lite-v1:0:300k',
+    idSource: idInNovaGuide,
+    inferenceId: 'amazon.nova-lite-v1:0',
+    name: 'Nova Lite',
+    provider: 'Amazon',
+    family: 'amazon-nova',
+    customizations: nova,
+    maxOutputTokensAtInference: unknown(
+      'no published figure found',
+      'docs/bedrock-api.md §11.2',
+      SOURCES.titanInference,
+    ),
   },
   {
-    id: 'amazon.nova-pro-v1:0:300k', idSource: idInNovaGuide,
-    inferenceId: 'amazon.nova-pro-v1:0', name: 'Nova Pro', provider: 'Amazon', family: 'amazon-nova',
-    customizations: nova, maxOutputTokensAtInference: unknown('no published figure found', 'docs/bedrock-api.md §11.2', SOURCES.titanInference),
+    id: 'amazon.nova-pro-v1:0:300k',
+    idSource: idInNovaGuide,
+    inferenceId: 'amazon.nova-pro-v1:0',
+    name: 'Nova Pro',
+    provider: 'Amazon',
+    family: 'amazon-nova',
+    customizations: nova,
+    maxOutputTokensAtInference: unknown(
+      'no published figure found',
+      'docs/bedrock-api.md §11.2',
+      SOURCES.titanInference,
+    ),
   },
   {
-    id: 'anthropic.claude-3-haiku-20240307-v1:0:200k', idSource: idFromThirdParty, inferenceId: 'anthropic.claude-3-haiku-20240307-v1:0',
-    name: 'Claude 3 Haiku', provider: 'Anthropic', family: 'anthropic-claude',
-    customizations: haiku, maxOutputTokensAtInference: unknown('no published figure found', 'docs/bedrock-api.md §11.2', SOURCES.titanInference),
+    id: 'anthropic.claude-3-haiku-20240307-v1:0:200k',
+    idSource: idFromThirdParty,
+    inferenceId: 'anthropic.claude-3-haiku-20240307-v1:0',
+    name: 'Claude 3 Haiku',
+    provider: 'Anthropic',
+    family: 'anthropic-claude',
+    customizations: haiku,
+    maxOutputTokensAtInference: unknown(
+      'no published figure found',
+      'docs/bedrock-api.md §11.2',
+      SOURCES.titanInference,
+    ),
   },
 ];
 
 /**
- * Account-level Provisioned Throughput facts (docs/bedrock-api.md §11.1). The no-commitment figures come from an older, undated
+ * Account-level Provisioned Throughput facts (docs/bedrock-api.md §11.1). The no-commitment figures come from an older,
+ * undated
  * version of the Provisioned Throughput page; the current one no longer states them.
  */
 export const PROVISIONED_THROUGHPUT_QUOTAS = {
-  noCommitmentThroughputsPerAccount: figure(2, 'docs/bedrock-api.md §11.1', SOURCES.provisionedThroughput, false, 'an older version of the page'),
-  modelUnitsPerNoCommitmentThroughput: figure(1, 'docs/bedrock-api.md §11.1', SOURCES.provisionedThroughput, false, 'an older version of the page'),
-  commitmentModelUnits: figure(0, 'docs/bedrock-api.md §11.1', SOURCES.createThroughput, true, 'by default an account has no model units for commitment purchases'),
+  noCommitmentThroughputsPerAccount: figure(
+    2,
+    'docs/bedrock-api.md §11.1',
+    SOURCES.provisionedThroughput,
+    false,
+    'an older version of the page',
+  ),
+  modelUnitsPerNoCommitmentThroughput: figure(
+    1,
+    'docs/bedrock-api.md §11.1',
+    SOURCES.provisionedThroughput,
+    false,
+    'an older version of the page',
+  ),
+  commitmentModelUnits: figure(
+    0,
+    'docs/bedrock-api.md §11.1',
+    SOURCES.createThroughput,
+    true,
+    'by default an account has no model units for commitment purchases',
+  ),
 } as const;

@@ -1,10 +1,12 @@
 /**
  * Prices for the cost estimate: customization is billed as (tokens in the training data x epochs) at a per-1,000-token
- * price, plus a monthly storage fee per custom model, plus Provisioned Throughput per model unit per hour (docs/bedrock-api.md §11.3;
+ * price, plus a monthly storage fee per custom model, plus Provisioned Throughput per model unit per hour
+ * (docs/bedrock-api.md §11.3;
  * a custom model's PT price is its base model's, docs/bedrock-api.md §11.1).
  *
  * None of the dollar figures below is confirmed against the pricing page (https://aws.amazon.com/bedrock/pricing/):
- * they are values commonly quoted for 2024 (docs/bedrock-api.md §11.3, §14 item 1), recorded as exactly that — `confirmed: false`
+ * they are values commonly quoted for 2024 (docs/bedrock-api.md §11.3, §14 item 1), recorded as exactly that —
+ * `confirmed: false`
  * with the confidence given for each — so an estimate built on them says so. Where no figure is known, `usd` is null:
  * the estimate reports the part as unknown rather than inventing it. Check the pricing page or the AWS Price List API
  * before relying on any of them.
@@ -45,7 +47,15 @@ const unverified = (usd: number, unit: Price['unit'], confidence: string): Price
   note: `UNVERIFIED: ${confidence} confidence; check ${URL}`,
 });
 
-const missing = (unit: Price['unit'], note: string): Price => ({ usd: null, unit, asOf: AS_OF, source: SOURCE, url: URL, confirmed: false, note });
+const missing = (unit: Price['unit'], note: string): Price => ({
+  usd: null,
+  unit,
+  asOf: AS_OF,
+  source: SOURCE,
+  url: URL,
+  confirmed: false,
+  note,
+});
 
 export const PRICES: readonly ModelPrices[] = [
   {
@@ -70,7 +80,9 @@ export const PRICES: readonly ModelPrices[] = [
   },
 ];
 
-/** Prices for a base model id, or undefined when the catalog has none (the estimate then lists every part as unknown). */
+/**
+ * Prices for a base model id, or undefined when the catalog has none (the estimate then lists every part as unknown).
+ */
 export function findPrices(modelId: string, prices: readonly ModelPrices[] = PRICES): ModelPrices | undefined {
   return prices.find((p) => p.modelId === modelId);
 }

@@ -12,11 +12,15 @@ export const PrepConfig = z
     format: z
       .enum(['auto', 'jsonl', 'json', 'csv', 'tsv', 'parquet'])
       .default('auto')
-      .describe('Input format; `auto` detects JSON Lines, JSON array, CSV/TSV and Parquet (gzip or not) from the bytes.'),
+      .describe(
+        'Input format; `auto` detects JSON Lines, JSON array, CSV/TSV and Parquet (gzip or not) from the bytes.',
+      ),
     encoding: z
       .string()
       .optional()
-      .describe('Text encoding to convert from when the file is not UTF-8 (e.g. `shift_jis`, `utf-16le`); absent: UTF-8.'),
+      .describe(
+        'Text encoding to convert from when the file is not UTF-8 (e.g. `shift_jis`, `utf-16le`); absent: UTF-8.',
+      ),
     template: z
       .object({
         kind: z
@@ -28,19 +32,27 @@ export const PrepConfig = z
               '(continued pre-training).',
           ),
         instructionField: z.string().default('instruction').describe('For `dolly`: the field holding the instruction.'),
-        inputField: z.string().default('input').describe('For `dolly`: the field holding the optional input (context).'),
+        inputField: z
+          .string()
+          .default('input')
+          .describe('For `dolly`: the field holding the optional input (context).'),
         outputField: z.string().default('output').describe('For `dolly`: the field holding the expected answer.'),
         promptField: z.string().default('prompt').describe('For `fields`: the field taken as the prompt.'),
         completionField: z.string().default('completion').describe('For `fields`: the field taken as the completion.'),
         textField: z.string().default('text').describe('For `text` (continued pre-training): the document field.'),
-        inputPrefix: z.string().default('入力:').describe('For `dolly`, in a record with an input: the prefix of the prompt (`<prefix><instruction><separator><input>`).'),
+        inputPrefix: z
+          .string()
+          .default('入力:')
+          .describe(
+            'For `dolly`, in a record with an input: the prefix of the prompt (`<prefix><instruction><separator><input>`).',
+          ),
         knowledgeSeparator: z
           .string()
           .default('\n知識:')
           .describe('For `dolly`, in a record with an input: the separator between the instruction and the input.'),
       })
       .prefault({})
-      .describe('How records map to the model\'s format, and which fields hold what (CSV columns are fields too).'),
+      .describe("How records map to the model's format, and which fields hold what (CSV columns are fields too)."),
     filters: z
       .object({
         maxChars: z
@@ -54,13 +66,19 @@ export const PrepConfig = z
           .int()
           .positive()
           .optional()
-          .describe('Estimated tokens per record; absent: the base model\'s limit for the batch size.'),
+          .describe("Estimated tokens per record; absent: the base model's limit for the batch size."),
         dropEmpty: z.boolean().default(true).describe('Drop records with an empty (blank) prompt or completion.'),
-        dropDuplicates: z.boolean().default(true).describe('Drop records whose content repeats an earlier kept record.'),
+        dropDuplicates: z
+          .boolean()
+          .default(true)
+          .describe('Drop records whose content repeats an earlier kept record.'),
       })
       .prefault({})
       .describe('Which records are kept; every record dropped is counted under its reason.'),
-    categoryField: z.string().default('category').describe('Field used for category counts and optional stratification.'),
+    categoryField: z
+      .string()
+      .default('category')
+      .describe('Field used for category counts and optional stratification.'),
     chunkBytes: z
       .number()
       .int()
@@ -77,7 +95,12 @@ export const PrepConfig = z
           'than `minChunkBytes`, so a mid-sized file is transformed by several functions at once. Only where a chunk can be ' +
           'read by itself (uncompressed UTF-8 text, Parquet); a gzip or converted chunk is read from the start of the file.',
       ),
-    minChunkBytes: z.number().int().positive().default(8 * 1024 * 1024).describe('The smallest chunk `fanOut` makes, in bytes.'),
+    minChunkBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(8 * 1024 * 1024)
+      .describe('The smallest chunk `fanOut` makes, in bytes.'),
   })
   .describe('Reading and preparing the input.');
 export type PrepConfig = z.infer<typeof PrepConfig>;
@@ -86,16 +109,28 @@ export const SplitConfig = z
   .object({
     train: z.number().int().nonnegative().default(10_000).describe('Records in the training set.'),
     validation: z.number().int().nonnegative().default(1_000).describe('Records in the validation set.'),
-    test: z.number().int().nonnegative().default(50).describe('Records held out for evaluation (`provisioning.evaluateSamples`).'),
-    seed: z.string().default('btp-default-seed').describe('Seed of the shuffle: the same seed and input give the same sets.'),
+    test: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(50)
+      .describe('Records held out for evaluation (`provisioning.evaluateSamples`).'),
+    seed: z
+      .string()
+      .default('btp-default-seed')
+      .describe('Seed of the shuffle: the same seed and input give the same sets.'),
     stratifyBy: z
       .string()
       .optional()
-      .describe('Field whose values keep their shares in every set (e.g. the category field); absent: a plain shuffle.'),
+      .describe(
+        'Field whose values keep their shares in every set (e.g. the category field); absent: a plain shuffle.',
+      ),
     whenShort: z
       .enum(['shrink', 'fail'])
       .default('shrink')
-      .describe('When fewer eligible records than asked: shrink every set by the same ratio (with a warning), or fail.'),
+      .describe(
+        'When fewer eligible records than asked: shrink every set by the same ratio (with a warning), or fail.',
+      ),
   })
   .describe('How the kept records are split into training, validation and test sets.');
 export type SplitConfig = z.infer<typeof SplitConfig>;
@@ -106,21 +141,33 @@ export const TrainingConfig = z
     customizationType: z
       .enum(['FINE_TUNING', 'CONTINUED_PRE_TRAINING'])
       .default('FINE_TUNING')
-      .describe('Bedrock\'s customization type: fine-tuning on prompt/completion pairs, or continued pre-training on text.'),
+      .describe(
+        "Bedrock's customization type: fine-tuning on prompt/completion pairs, or continued pre-training on text.",
+      ),
     hyperParameters: z
       .record(z.string(), z.string())
       .default({ epochCount: '1', batchSize: '1', learningRate: '0.00001' })
-      .describe('Bedrock hyperparameters as strings, as Bedrock takes them; names and ranges come from the model catalog.'),
+      .describe(
+        'Bedrock hyperparameters as strings, as Bedrock takes them; names and ranges come from the model catalog.',
+      ),
     budgetUsd: z
       .number()
       .positive()
       .optional()
       .describe('Stop-loss for cost: a run whose estimate exceeds it is not submitted; absent: no limit.'),
-    maxJobHours: z.number().positive().default(12).describe('A job running longer than this is flagged once (a warning on the run and a `job.overdue` event); it is not stopped.'),
+    maxJobHours: z
+      .number()
+      .positive()
+      .default(12)
+      .describe(
+        'A job running longer than this is flagged once (a warning on the run and a `job.overdue` event); it is not stopped.',
+      ),
     autoRemediate: z
       .boolean()
       .default(true)
-      .describe('Resubmit once with a corrected setting after a known recoverable failure (the Titan batch-size trap).'),
+      .describe(
+        'Resubmit once with a corrected setting after a known recoverable failure (the Titan batch-size trap).',
+      ),
     knownTraps: z
       .enum(['fail', 'warn'])
       .default('fail')
@@ -136,14 +183,17 @@ export const TrainingConfig = z
         maxTotalRecords: z.number().int().positive().optional().describe('Training plus validation records.'),
       })
       .default({})
-      .describe('Quotas the account has raised (Service Quotas); they win over the catalog\'s published defaults.'),
+      .describe("Quotas the account has raised (Service Quotas); they win over the catalog's published defaults."),
   })
   .describe('The customization job.');
 export type TrainingConfig = z.infer<typeof TrainingConfig>;
 
 export const ProvisioningConfig = z
   .object({
-    enabled: z.boolean().default(true).describe('Buy Provisioned Throughput for the trained model (needed to call it).'),
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('Buy Provisioned Throughput for the trained model (needed to call it).'),
     modelUnits: z.number().int().positive().default(1).describe('Model units of the throughput.'),
     ttlHours: z
       .number()
@@ -160,7 +210,7 @@ export const ProvisioningConfig = z
       .nonnegative()
       .default(5)
       .describe(
-        'Once the throughput is in service, send this many held-out test records (the last stage\'s ' +
+        "Once the throughput is in service, send this many held-out test records (the last stage's " +
           '`prepared/test.jsonl`) to the new model and keep its answers in `runs/<id>/evaluation/samples.jsonl`; 0 skips ' +
           'the evaluate step.',
       ),
@@ -179,17 +229,25 @@ export type ProvisioningConfig = z.infer<typeof ProvisioningConfig>;
 export const StageConfig = z.object({
   dataset: z
     .object({
-      bucket: z.string().min(3).optional().describe('Bucket of the stage\'s dataset; absent: the run\'s source bucket.'),
-      key: z.string().min(1).describe('Key of the stage\'s dataset.'),
+      bucket: z.string().min(3).optional().describe("Bucket of the stage's dataset; absent: the run's source bucket."),
+      key: z.string().min(1).describe("Key of the stage's dataset."),
     })
     .optional()
-    .describe('The stage\'s dataset: none for stage 0 (it trains on the run\'s own source), required for every later stage.'),
+    .describe(
+      "The stage's dataset: none for stage 0 (it trains on the run's own source), required for every later stage.",
+    ),
   customizationType: z
     .enum(['FINE_TUNING', 'CONTINUED_PRE_TRAINING'])
     .optional()
-    .describe('The stage\'s customization type; absent: `training.customizationType`.'),
-  prep: z.record(z.string(), z.unknown()).optional().describe('Settings of `prep` for this stage, merged over the run\'s.'),
-  split: z.record(z.string(), z.unknown()).optional().describe('Settings of `split` for this stage, merged over the run\'s.'),
+    .describe("The stage's customization type; absent: `training.customizationType`."),
+  prep: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("Settings of `prep` for this stage, merged over the run's."),
+  split: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("Settings of `split` for this stage, merged over the run's."),
   hyperParameters: z
     .record(z.string(), z.string())
     .optional()
@@ -201,7 +259,7 @@ export const StageConfig = z.object({
     .optional()
     .describe(
       'A training set larger than this becomes sequential jobs of (about) equal parts, each starting from the previous ' +
-        'part\'s model: a corpus over one job\'s record quota.',
+        "part's model: a corpus over one job's record quota.",
     ),
 });
 export type StageConfig = z.infer<typeof StageConfig>;
@@ -222,16 +280,27 @@ export const RunConfig = z
       .max(9)
       .optional()
       .describe(
-        'A chained run\'s stages, in order, each starting from the previous stage\'s model; at most 9, so job names stay ' +
+        "A chained run's stages, in order, each starting from the previous stage's model; at most 9, so job names stay " +
           'within 63 characters. Absent: one stage, as configured above.',
       ),
   })
   .superRefine((config, ctx) => {
     config.stages?.forEach((stage, i) => {
-      if (i === 0 && stage.dataset) ctx.addIssue({ code: 'custom', path: ['stages', 0, 'dataset'], message: 'stage 0 trains on the run\'s own source and names no dataset' });
-      if (i > 0 && !stage.dataset) ctx.addIssue({ code: 'custom', path: ['stages', i, 'dataset'], message: 'every stage after the first names its dataset' });
+      if (i === 0 && stage.dataset)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stages', 0, 'dataset'],
+          message: "stage 0 trains on the run's own source and names no dataset",
+        });
+      if (i > 0 && !stage.dataset)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stages', i, 'dataset'],
+          message: 'every stage after the first names its dataset',
+        });
       const parsed = RunConfigBase.safeParse(stageLayer(config, stage));
-      for (const issue of parsed.error?.issues ?? []) ctx.addIssue({ code: 'custom', path: ['stages', i, ...issue.path.map(String)], message: issue.message });
+      for (const issue of parsed.error?.issues ?? [])
+        ctx.addIssue({ code: 'custom', path: ['stages', i, ...issue.path.map(String)], message: issue.message });
     });
   });
 export type RunConfig = z.infer<typeof RunConfig>;
@@ -267,7 +336,10 @@ export function stageConfig(config: RunConfig, n: number): RunConfig {
 
 /** Deep-merges partial configurations, later ones winning, then validates and applies defaults. */
 export function resolveRunConfig(...layers: Array<unknown>): RunConfig {
-  const merged = layers.reduce<Record<string, unknown>>((acc, layer) => deepMerge(acc, (layer ?? {}) as Record<string, unknown>), {});
+  const merged = layers.reduce<Record<string, unknown>>(
+    (acc, layer) => deepMerge(acc, (layer ?? {}) as Record<string, unknown>),
+    {},
+  );
   return RunConfig.parse(merged);
 }
 
@@ -280,4 +352,5 @@ function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Reco
   return out;
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);

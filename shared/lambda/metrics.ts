@@ -11,7 +11,12 @@ import { logger } from './logger';
 export const metrics = new Metrics({
   // Most invocations count nothing (a transform, a poll): Powertools warns of that on every flush, so its warnings
   // are debug lines here.
-  logger: { debug: logger.debug.bind(logger), info: logger.info.bind(logger), warn: logger.debug.bind(logger), error: logger.error.bind(logger) },
+  logger: {
+    debug: logger.debug.bind(logger),
+    info: logger.info.bind(logger),
+    warn: logger.debug.bind(logger),
+    error: logger.error.bind(logger),
+  },
 });
 
 /** The figures operations watch, with their units. */

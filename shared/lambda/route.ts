@@ -7,7 +7,10 @@ type Outcome = string | object | void;
 
 /** A queue's handlers: each is given its message (or AWS event) and the SQS record it came in. */
 export type RouteHandlers<Q extends QueueName> = {
-  [K in keyof QueueHandlers<Q, void>]: (body: Parameters<QueueHandlers<Q, void>[K]>[0], record: SQSRecord) => Promise<Outcome>;
+  [K in keyof QueueHandlers<Q, void>]: (
+    body: Parameters<QueueHandlers<Q, void>[K]>[0],
+    record: SQSRecord,
+  ) => Promise<Outcome>;
 };
 
 /**

@@ -10,11 +10,12 @@ import { logger } from './logger';
 import { metrics } from './metrics';
 
 /** Every handler's middleware: the logger gets the invocation's context, and the figures counted are flushed as EMF. */
-export function withObservability<E, R>(handle: (event: E, context: Context) => Promise<R>): (event: E, context: Context) => Promise<R> {
-  return middy(handle).use(injectLambdaContext(logger, { resetKeys: true })).use(logMetrics(metrics)) as unknown as (
-    event: E,
-    context: Context,
-  ) => Promise<R>;
+export function withObservability<E, R>(
+  handle: (event: E, context: Context) => Promise<R>,
+): (event: E, context: Context) => Promise<R> {
+  return middy(handle)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics)) as unknown as (event: E, context: Context) => Promise<R>;
 }
 
 /**

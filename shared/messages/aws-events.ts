@@ -20,11 +20,14 @@ export const S3Notification = S3Schema.extend({
 export type S3Notification = z.infer<typeof S3Notification>;
 
 /** The test event S3 sends once when a notification configuration is put on a bucket; it starts nothing. */
-export const S3TestEvent = z.object({ Service: z.literal('Amazon S3'), Event: z.literal('s3:TestEvent'), Bucket: z.string() }).loose();
+export const S3TestEvent = z
+  .object({ Service: z.literal('Amazon S3'), Event: z.literal('s3:TestEvent'), Bucket: z.string() })
+  .loose();
 export type S3TestEvent = z.infer<typeof S3TestEvent>;
 
 /**
- * Bedrock's EventBridge event as the rule delivers it to the monitor queue (docs/bedrock-api.md §10); the status is `detail.jobStatus`.
+ * Bedrock's EventBridge event as the rule delivers it to the monitor queue (docs/bedrock-api.md §10); the status is
+ * `detail.jobStatus`.
  * https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-eventbridge.html
  */
 export const JobStateChange = EventBridgeSchema.extend({

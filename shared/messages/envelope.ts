@@ -23,14 +23,21 @@ export interface MessageDefinition<T extends string, P extends z.ZodType> {
 }
 
 /** Declares a message type: its envelope schema is derived, so producer and consumer share one definition. */
-export function defineMessage<T extends string, P extends z.ZodType>(type: T, version: number, payload: P): MessageDefinition<T, P> {
-  const schema = Envelope.extend({ type: z.literal(type), version: z.literal(version), payload }) as unknown as z.ZodType<
-    Envelope & { type: T; payload: z.infer<P> }
-  >;
+export function defineMessage<T extends string, P extends z.ZodType>(
+  type: T,
+  version: number,
+  payload: P,
+): MessageDefinition<T, P> {
+  const schema = Envelope.extend({
+    type: z.literal(type),
+    version: z.literal(version),
+    payload,
+  }) as unknown as z.ZodType<Envelope & { type: T; payload: z.infer<P> }>;
   return { type, version, payload, schema };
 }
 
-export type MessageOf<D> = D extends MessageDefinition<infer T, infer P> ? Envelope & { type: T; payload: z.infer<P> } : never;
+export type MessageOf<D> =
+  D extends MessageDefinition<infer T, infer P> ? Envelope & { type: T; payload: z.infer<P> } : never;
 
 /** Builds a message, validating its payload before it leaves the producer. */
 export function buildMessage<T extends string, P extends z.ZodType>(
@@ -40,12 +47,24 @@ export function buildMessage<T extends string, P extends z.ZodType>(
   correlationId: string = randomUUID(),
   now: () => Date = () => new Date(),
 ): Envelope & { type: T; payload: z.infer<P> } {
-  return def.schema.parse({ type: def.type, version: def.version, runId, correlationId, sentAt: now().toISOString(), payload });
+  return def.schema.parse({
+    type: def.type,
+    version: def.version,
+    runId,
+    correlationId,
+    sentAt: now().toISOString(),
+    payload,
+  });
 }
 
-/** A message body that is not valid: the error says what and where, so the record can be dead-lettered with a reason. */
+/**
+ * A message body that is not valid: the error says what and where, so the record can be dead-lettered with a reason.
+ */
 export class InvalidMessageError extends Error {
-  constructor(message: string, readonly issues: z.core.$ZodIssue[] = []) {
+  constructor(
+    message: string,
+    readonly issues: z.core.$ZodIssue[] = [],
+  ) {
     super(message);
     this.name = 'InvalidMessageError';
   }
@@ -60,7 +79,10 @@ export function parseJson(body: string): unknown {
 }
 
 /** Parses a message body against one definition; throws InvalidMessageError naming each failing field. */
-export function parseMessage<T extends string, P extends z.ZodType>(def: MessageDefinition<T, P>, body: string | unknown) {
+export function parseMessage<T extends string, P extends z.ZodType>(
+  def: MessageDefinition<T, P>,
+  body: string | unknown,
+) {
   const value = typeof body === 'string' ? parseJson(body) : body;
   const result = def.schema.safeParse(value);
   if (!result.success) {

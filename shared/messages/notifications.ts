@@ -29,7 +29,12 @@ export const RunStatusChanged = defineMessage(
         stage: z.string(),
         reason: z.string(),
         location: z
-          .object({ file: z.string().optional(), line: z.number().optional(), row: z.number().optional(), field: z.string().optional() })
+          .object({
+            file: z.string().optional(),
+            line: z.number().optional(),
+            row: z.number().optional(),
+            field: z.string().optional(),
+          })
           .optional(),
         at: z.string(),
       })

@@ -31,7 +31,9 @@ export const ChunkPlan = z.object({
   /** Byte range [start, end) of the source, on record boundaries (for text formats). */
   start: z.number().int().nonnegative().optional(),
   end: z.number().int().nonnegative().optional(),
-  /** 1-based line (text formats) or 0-based row (Parquet, JSON array element) the chunk starts at, for error locations. */
+  /**
+   * 1-based line (text formats) or 0-based row (Parquet, JSON array element) the chunk starts at, for error locations.
+   */
   firstLine: z.number().int().nonnegative().optional(),
   /**
    * Ingest cut the file (JSON Lines) by byte ranges without reading it: transform checks the chunk's UTF-8, and numbers
@@ -42,7 +44,10 @@ export const ChunkPlan = z.object({
 });
 export type ChunkPlan = z.infer<typeof ChunkPlan>;
 
-/** `stage` indexes a chained run's stages (0 for single-stage runs), so a late chunk of one stage never counts for the next. */
+/**
+ * `stage` indexes a chained run's stages (0 for single-stage runs), so a late chunk of one stage never counts for the
+ * next.
+ */
 export const ChunkRequested = defineMessage(
   'chunk.requested',
   1,
@@ -52,7 +57,11 @@ export const ChunkRequested = defineMessage(
 export const ChunkTransformed = defineMessage(
   'chunk.transformed',
   1,
-  z.object({ chunkIndex: z.number().int().nonnegative(), total: z.number().int().positive(), stage: z.number().int().nonnegative().default(0) }),
+  z.object({
+    chunkIndex: z.number().int().nonnegative(),
+    total: z.number().int().positive(),
+    stage: z.number().int().nonnegative().default(0),
+  }),
 );
 
 /** The split is written; submit takes it from here. `stage` indexes the run's stages (0 for single-stage runs). */
@@ -65,7 +74,11 @@ export const DatasetPrepared = defineMessage(
 export const JobSubmitted = defineMessage(
   'job.submitted',
   1,
-  z.object({ jobArn: z.string().min(1), attempt: z.number().int().positive(), stage: z.number().int().nonnegative().default(0) }),
+  z.object({
+    jobArn: z.string().min(1),
+    attempt: z.number().int().positive(),
+    stage: z.number().int().nonnegative().default(0),
+  }),
 );
 
 /** A delayed self-message: EventBridge delivery is best effort, so monitor also polls. */

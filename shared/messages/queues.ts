@@ -28,7 +28,11 @@ export interface AwsEvent<S extends z.ZodType = z.ZodType> {
   schema: S;
 }
 
-const awsEvent = <S extends z.ZodType>(describe: string, is: AwsEvent['is'], schema: S): AwsEvent<S> => ({ describe, is, schema });
+const awsEvent = <S extends z.ZodType>(describe: string, is: AwsEvent['is'], schema: S): AwsEvent<S> => ({
+  describe,
+  is,
+  schema,
+});
 
 interface QueueContract {
   /** The pipeline's messages the queue carries (their `type` routes them). */
@@ -58,10 +62,20 @@ export const QUEUES = {
   submit: { messages: [DatasetPrepared, JobRequested, RunResume], events: {}, urlEnv: 'BTP_SUBMIT_QUEUE_URL' },
   monitor: {
     messages: [JobSubmitted, JobPoll, RunCancel],
-    events: { 'aws.bedrock.job-state-change': awsEvent('a Bedrock job state-change event', (b) => b.source === 'aws.bedrock', JobStateChange) },
+    events: {
+      'aws.bedrock.job-state-change': awsEvent(
+        'a Bedrock job state-change event',
+        (b) => b.source === 'aws.bedrock',
+        JobStateChange,
+      ),
+    },
     urlEnv: 'BTP_MONITOR_QUEUE_URL',
   },
-  provision: { messages: [ModelReady, ThroughputPoll, ThroughputExpire, ModelProvision], events: {}, urlEnv: 'BTP_PROVISION_QUEUE_URL' },
+  provision: {
+    messages: [ModelReady, ThroughputPoll, ThroughputExpire, ModelProvision],
+    events: {},
+    urlEnv: 'BTP_PROVISION_QUEUE_URL',
+  },
   evaluate: { messages: [EvaluationRequested], events: {}, urlEnv: 'BTP_EVALUATE_QUEUE_URL' },
   /** Subscribed to the run notifications topic (raw message delivery), filtered to runs that ended. */
   report: { messages: [RunStatusChanged], events: {} },
@@ -78,7 +92,8 @@ export type SendQueue = { [Q in QueueName]: Contract<Q> extends { urlEnv: string
 type EventOf<E> = E extends AwsEvent<infer S> ? z.infer<S> : never;
 
 /** Everything a queue carries: its messages (discriminated on `type`) and its AWS events. */
-export type QueueMessage<Q extends QueueName> = MessageOf<QueueDefinitions<Q>> | EventOf<QueueEvents<Q>[keyof QueueEvents<Q>]>;
+export type QueueMessage<Q extends QueueName> =
+  MessageOf<QueueDefinitions<Q>> | EventOf<QueueEvents<Q>[keyof QueueEvents<Q>]>;
 
 /** One handler per message type and AWS event a queue carries: the compiler checks that none is missing or extra. */
 export type QueueHandlers<Q extends QueueName, R> = {
@@ -96,7 +111,9 @@ export interface QueueItem {
   runId?: string;
 }
 
-/** The queue each message type goes to: the one queue whose contract lists it (the report queue is fed by the topic). */
+/**
+ * The queue each message type goes to: the one queue whose contract lists it (the report queue is fed by the topic).
+ */
 export const MESSAGE_QUEUE: ReadonlyMap<string, SendQueue> = new Map(
   (Object.entries(QUEUES) as Array<[QueueName, QueueContract]>)
     .filter(([, contract]) => contract.urlEnv)
@@ -121,7 +138,9 @@ export function parseQueueItem(queue: QueueName, body: string): QueueItem {
   const contract: QueueContract = QUEUES[queue];
   const value = parseJson(body);
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    throw new InvalidMessageError(`the ${queue} queue takes ${describeQueue(queue)}, not ${JSON.stringify(value)?.slice(0, 80)}`);
+    throw new InvalidMessageError(
+      `the ${queue} queue takes ${describeQueue(queue)}, not ${JSON.stringify(value)?.slice(0, 80)}`,
+    );
   }
   const fields = value as Record<string, unknown>;
   for (const [name, event] of Object.entries(contract.events)) {
@@ -129,7 +148,10 @@ export function parseQueueItem(queue: QueueName, body: string): QueueItem {
     const parsed = event.schema.safeParse(fields);
     if (!parsed.success) {
       const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-      throw new InvalidMessageError(`${event.describe} on the ${queue} queue is not valid: ${where}`, parsed.error.issues);
+      throw new InvalidMessageError(
+        `${event.describe} on the ${queue} queue is not valid: ${where}`,
+        parsed.error.issues,
+      );
     }
     return { type: name, body: parsed.data };
   }

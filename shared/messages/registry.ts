@@ -60,7 +60,11 @@ export const PUBLIC_MESSAGES: readonly PublicMessage[] = [
     direction: 'in',
     channel: 'SubmitQueue',
     description: 'Resumes a failed run from a named stage, reusing the artifacts of the stages before it.',
-    example: envelope(RunResume, { fromStage: 'train', hyperParameters: { batchSize: '4' }, requestedBy: 'alice@example.com' }),
+    example: envelope(RunResume, {
+      fromStage: 'train',
+      hyperParameters: { batchSize: '4' },
+      requestedBy: 'alice@example.com',
+    }),
   },
   {
     definition: ModelProvision,
@@ -78,7 +82,7 @@ export const PUBLIC_MESSAGES: readonly PublicMessage[] = [
     direction: 'out',
     channel: 'RunNotificationsTopic',
     description:
-      'Published after every change of a run\'s status. Order notifications of one run by `payload.version`; read the run from the table (or `btp status`) for everything else.',
+      "Published after every change of a run's status. Order notifications of one run by `payload.version`; read the run from the table (or `btp status`) for everything else.",
     example: envelope(RunStatusChanged, {
       from: 'training',
       to: 'succeeded',
@@ -87,12 +91,23 @@ export const PUBLIC_MESSAGES: readonly PublicMessage[] = [
       event: 'job.completed',
       source: { bucket: 'bedrock-tuning-pipeline-dev-datasets-123456789012', key: 'datasets/dolly-ja.jsonl' },
       artifactsPrefix: `s3://bedrock-tuning-pipeline-dev-artifacts-123456789012/runs/${EXAMPLE_RUN}/`,
-      counts: { input: 15015, kept: 14210, filtered: 790, rejected: 15, byReason: { 'filtered:too_long_chars': 612, 'filtered:duplicate': 178, 'rejected:not_json': 15 }, train: 10000, validation: 1000, test: 50 },
-      jobArn: 'arn:aws:bedrock:us-east-1:123456789012:model-customization-job/amazon.titan-text-lite-v1:0:4k/lo7152tvvl3f',
+      counts: {
+        input: 15015,
+        kept: 14210,
+        filtered: 790,
+        rejected: 15,
+        byReason: { 'filtered:too_long_chars': 612, 'filtered:duplicate': 178, 'rejected:not_json': 15 },
+        train: 10000,
+        validation: 1000,
+        test: 50,
+      },
+      jobArn:
+        'arn:aws:bedrock:us-east-1:123456789012:model-customization-job/amazon.titan-text-lite-v1:0:4k/lo7152tvvl3f',
       modelArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-text-lite-v1:0:4k/abcd1234efgh',
     }),
   },
 ];
 
 /** `run.requested.v1.json`: one file per type and version, so a new version is a new file beside the old. */
-export const schemaFileName = (m: Pick<PublicMessage, 'definition'>) => `${m.definition.type}.v${m.definition.version}.json`;
+export const schemaFileName = (m: Pick<PublicMessage, 'definition'>) =>
+  `${m.definition.type}.v${m.definition.version}.json`;

@@ -21,7 +21,12 @@ export interface SendOptions {
  * evaluate queue is optional: without it a run succeeds without evaluation).
  */
 export interface Send {
-  <D extends AnyMessageDefinition>(def: D, runId: string, payload: z.input<D['payload']>, opts?: SendOptions): Promise<MessageOf<D>>;
+  <D extends AnyMessageDefinition>(
+    def: D,
+    runId: string,
+    payload: z.input<D['payload']>,
+    opts?: SendOptions,
+  ): Promise<MessageOf<D>>;
   reaches(def: AnyMessageDefinition): boolean;
 }
 
@@ -31,7 +36,12 @@ export function buildSend(publish: Publish, urls: QueueUrls, now: () => Date = (
     if (!queue) throw new Error(`no queue carries ${def.type} messages (shared/messages/queues.ts)`);
     return queue;
   };
-  const send = async <D extends AnyMessageDefinition>(def: D, runId: string, payload: z.input<D['payload']>, opts: SendOptions = {}) => {
+  const send = async <D extends AnyMessageDefinition>(
+    def: D,
+    runId: string,
+    payload: z.input<D['payload']>,
+    opts: SendOptions = {},
+  ) => {
     const queue = queueOf(def);
     const url = urls[queue];
     if (!url) throw new Error(`${queueUrlEnv(queue)} is not set: cannot send ${def.type} to the ${queue} queue`);

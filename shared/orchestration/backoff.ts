@@ -10,7 +10,10 @@ export interface BackoffOptions {
 }
 
 /** Exponential backoff with jitter: base x 2^retry, capped, then reduced by up to `jitter` of itself. */
-export function backoffSeconds(retry: number, { baseSeconds, maxSeconds, jitter = 0.2, random = Math.random }: BackoffOptions): number {
+export function backoffSeconds(
+  retry: number,
+  { baseSeconds, maxSeconds, jitter = 0.2, random = Math.random }: BackoffOptions,
+): number {
   const raw = Math.min(maxSeconds, baseSeconds * 2 ** Math.max(0, retry));
   return Math.max(0, Math.round(raw * (1 - jitter * random())));
 }

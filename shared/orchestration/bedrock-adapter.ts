@@ -8,11 +8,21 @@ import {
   type BedrockClient,
 } from '@aws-sdk/client-bedrock';
 import { InvokeModelCommand, type BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
-import { BedrockCallError, type BedrockErrorKind, type BedrockPort, type JobStatus, type ThroughputStatus } from './ports';
+import {
+  BedrockCallError,
+  type BedrockErrorKind,
+  type BedrockPort,
+  type JobStatus,
+  type ThroughputStatus,
+} from './ports';
 
-const tags = (t: Record<string, string> | undefined) => (t ? Object.entries(t).map(([key, value]) => ({ key, value })) : undefined);
+const tags = (t: Record<string, string> | undefined) =>
+  t ? Object.entries(t).map(([key, value]) => ({ key, value })) : undefined;
 
-/** Maps an SDK error (its `name` is the service's error code, docs/bedrock-api.md §1.1) to the orchestration's error kinds. */
+/**
+ * Maps an SDK error (its `name` is the service's error code, docs/bedrock-api.md §1.1) to the orchestration's error
+ * kinds.
+ */
 export function toBedrockCallError(err: unknown): unknown {
   if (!(err instanceof Error)) return err;
   const e = err as Error & { $fault?: string; $metadata?: { httpStatusCode?: number } };
@@ -89,7 +99,9 @@ export function buildBedrockPort(client: BedrockClient): BedrockPort {
           creationTime: j.creationTime,
           endTime: j.endTime,
           trainingLoss: j.trainingMetrics?.trainingLoss,
-          validationLosses: (j.validationMetrics ?? []).map((v) => v.validationLoss).filter((v): v is number => typeof v === 'number'),
+          validationLosses: (j.validationMetrics ?? [])
+            .map((v) => v.validationLoss)
+            .filter((v): v is number => typeof v === 'number'),
           outputS3Uri: j.outputDataConfig?.s3Uri,
           hyperParameters: j.hyperParameters,
         };

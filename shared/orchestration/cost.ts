@@ -51,12 +51,19 @@ export function estimateCost(args: {
   let throughputHours = 0;
   if (p.enabled) {
     const term = p.commitmentDuration;
-    const price = term === 'OneMonth' ? prices?.throughput.oneMonth : term === 'SixMonths' ? prices?.throughput.sixMonths : prices?.throughput.noCommitment;
+    const price =
+      term === 'OneMonth'
+        ? prices?.throughput.oneMonth
+        : term === 'SixMonths'
+          ? prices?.throughput.sixMonths
+          : prices?.throughput.noCommitment;
     const perUnit = use('throughput', price);
     throughputUsdPerHour = perUnit === null ? null : round(perUnit * p.modelUnits);
     throughputHours = term ? COMMITMENT_HOURS[term] : p.ttlHours;
   }
-  const totalUsd = round((trainingUsd ?? 0) + (storageUsdPerMonth ?? 0) + (throughputUsdPerHour ?? 0) * throughputHours);
+  const totalUsd = round(
+    (trainingUsd ?? 0) + (storageUsdPerMonth ?? 0) + (throughputUsdPerHour ?? 0) * throughputHours,
+  );
   return {
     currency: 'USD',
     modelId: args.modelId,
@@ -81,7 +88,8 @@ export function budgetProblem(estimate: CostEstimate, budgetUsd: number | undefi
     `throughput $${estimate.throughputUsdPerHour ?? '?'}/hour x ${estimate.throughputHours} h`,
   ];
   let message = `estimated cost $${estimate.totalUsd} exceeds the budget of $${budgetUsd}: ${parts.join(', ')}`;
-  if (estimate.unconfirmed.length) message += `; prices for ${estimate.unconfirmed.join(', ')} are unconfirmed 2024 figures`;
+  if (estimate.unconfirmed.length)
+    message += `; prices for ${estimate.unconfirmed.join(', ')} are unconfirmed 2024 figures`;
   if (estimate.unknown.length) message += `; no price known for ${estimate.unknown.join(', ')} (not counted)`;
   return `${message}. Raise training.budgetUsd, reduce epochs or data, or shorten provisioning.ttlHours.`;
 }

@@ -30,7 +30,11 @@ export interface PreparedDataset {
  * (parts/<k>.manifest.json), read through their schema (shared/artifacts). The manifest describes each set, so no set
  * is read here; an empty validation or test set is none.
  */
-export async function loadPreparedDataset(objects: ObjectStore, bucket: string, manifestKey: string): Promise<PreparedDataset> {
+export async function loadPreparedDataset(
+  objects: ObjectStore,
+  bucket: string,
+  manifestKey: string,
+): Promise<PreparedDataset> {
   const text = await objects.getText(bucket, manifestKey);
   if (text === undefined) throw new ArtifactError(`manifest s3://${bucket}/${manifestKey} does not exist`, manifestKey);
   const files = trainingFiles(readJsonArtifact(DatasetManifest, text, manifestKey));

@@ -8,7 +8,10 @@ import { currentPrepare } from '../runs/record';
  * and the sweeper (which re-sends a lost request).
  */
 
-/** The final stage's held-out test set, and how many of its records to send (`provisioning.evaluateSamples`, at most the records there are). */
+/**
+ * The final stage's held-out test set, and how many of its records to send (`provisioning.evaluateSamples`, at most the
+ * records there are).
+ */
 export type EvaluationPlan = NonNullable<EvaluationRecord['plan']>;
 
 /**
@@ -32,5 +35,10 @@ export async function requestEvaluation(
   { send }: { send: Send },
 ): Promise<void> {
   const { retry, delaySeconds, correlationId } = opts;
-  await send(EvaluationRequested, runId, { provisionedModelArn, retry }, { correlationId, ...(delaySeconds ? { delaySeconds } : {}) });
+  await send(
+    EvaluationRequested,
+    runId,
+    { provisionedModelArn, retry },
+    { correlationId, ...(delaySeconds ? { delaySeconds } : {}) },
+  );
 }

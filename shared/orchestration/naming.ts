@@ -1,7 +1,8 @@
 /**
  * Names and idempotency keys of the Bedrock resources a run creates. Everything derives from the run's business
  * identity (run id, stage, attempt), never from an SQS message id, so a redelivered or replayed message computes the
- * same job name and clientRequestToken and cannot create a second job (docs/bedrock-api.md §5: a repeated token is ignored; a repeated
+ * same job name and clientRequestToken and cannot create a second job (docs/bedrock-api.md §5: a repeated token is
+ * ignored; a repeated
  * job name is refused with "The provided job name is currently in use.").
  *
  * The run id is recoverable from a job name, which is how Bedrock's state-change events (which carry `jobName`, api
@@ -22,10 +23,16 @@ export interface JobKey {
 export const jobName = ({ runId, stage, attempt, part }: JobKey): string =>
   `${PREFIX}-${runId}-s${stage}${part ? `p${part}` : ''}-a${attempt}`;
 
-/** The job name doubles as the clientRequestToken: both are unique per attempt, and the patterns overlap (docs/bedrock-api.md §3). */
+/**
+ * The job name doubles as the clientRequestToken: both are unique per attempt, and the patterns overlap
+ * (docs/bedrock-api.md §3).
+ */
 export const jobClientToken = (key: JobKey): string => jobName(key);
 
-/** `customModelName` allows no dots and no doubled separators (docs/bedrock-api.md §3), which the run id check below guarantees. */
+/**
+ * `customModelName` allows no dots and no doubled separators (docs/bedrock-api.md §3), which the run id check below
+ * guarantees.
+ */
 export const customModelName = (key: JobKey): string => jobName(key);
 
 export const throughputName = (runId: string, stage: number): string => `${PREFIX}-${runId}-s${stage}-pt`;

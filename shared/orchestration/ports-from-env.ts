@@ -23,8 +23,14 @@ const BUILDERS: { [K in Port]: (env: NodeJS.ProcessEnv, now: () => Date) => Orch
  * The orchestration ports a function names, and no others: each services/<fn>/deps.ts lists what its step uses, so
  * a function gets no client (and reads no environment) it does not need.
  */
-export function portsFromEnv<K extends Port>(env: NodeJS.ProcessEnv, wanted: readonly K[]): Pick<OrchestrationDeps, K> & Pick<OrchestrationDeps, 'now'> {
+export function portsFromEnv<K extends Port>(
+  env: NodeJS.ProcessEnv,
+  wanted: readonly K[],
+): Pick<OrchestrationDeps, K> & Pick<OrchestrationDeps, 'now'> {
   const now = () => new Date();
-  const ports = Object.fromEntries(wanted.map((name) => [name, BUILDERS[name](env, now)])) as Pick<OrchestrationDeps, K>;
+  const ports = Object.fromEntries(wanted.map((name) => [name, BUILDERS[name](env, now)])) as Pick<
+    OrchestrationDeps,
+    K
+  >;
   return { ...ports, now };
 }

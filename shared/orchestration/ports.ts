@@ -67,7 +67,10 @@ export interface BedrockPort {
   createThroughput(req: CreateThroughputRequest): Promise<string>;
   getThroughput(id: string): Promise<ThroughputView>;
   deleteThroughput(id: string): Promise<void>;
-  /** Titan text generation on a provisioned model (bedrock-runtime InvokeModel, docs/bedrock-api.md §11.2); optional sampling. */
+  /**
+   * Titan text generation on a provisioned model (bedrock-runtime InvokeModel, docs/bedrock-api.md §11.2); optional
+   * sampling.
+   */
   invokeText?(modelId: string, prompt: string, maxTokenCount: number): Promise<string>;
 }
 

@@ -1,4 +1,10 @@
-import { checkHyperParameters, customizationSpec, findBaseModel, findByInferenceId, tokenLimitFor } from '../catalog/lookup';
+import {
+  checkHyperParameters,
+  customizationSpec,
+  findBaseModel,
+  findByInferenceId,
+  tokenLimitFor,
+} from '../catalog/lookup';
 import type { BaseModel, CustomizationSpec } from '../catalog/models';
 import type { TrainingConfig } from '../config/run-config';
 import type { PreparedDataset } from './dataset';
@@ -7,7 +13,9 @@ import { runIdNameProblem } from './naming';
 export interface PreflightInput {
   runId: string;
   training: TrainingConfig;
-  /** The catalog id of the model the job customizes (for a later stage: the base model of the previous stage's output). */
+  /**
+   * The catalog id of the model the job customizes (for a later stage: the base model of the previous stage's output).
+   */
   baseModelId: string;
   hyperParameters: Record<string, string>;
   dataset: PreparedDataset;
@@ -24,8 +32,10 @@ export interface PreflightResult {
 
 /**
  * Everything that can be known to fail before a job is paid for: the model and customization type, the
- * hyperparameters against their documented ranges, the Titan batch-size trap (docs/bedrock-api.md §8.1), each record against the
- * per-record token limit at the chosen batch size (docs/bedrock-api.md §7.2), and the dataset against the record and file-size
+ * hyperparameters against their documented ranges, the Titan batch-size trap (docs/bedrock-api.md §8.1), each record
+ * against the
+ * per-record token limit at the chosen batch size (docs/bedrock-api.md §7.2), and the dataset against the record and
+ * file-size
  * quotas (the account's raised quotas in `training.quotas` win over the catalog).
  */
 export function preflight(input: PreflightInput): PreflightResult {
@@ -85,31 +95,55 @@ export function preflight(input: PreflightInput): PreflightResult {
   const q = training.quotas ?? {};
   const records = spec.records;
   const checks: Array<[string, number, number | null, string]> = [
-    ['training records', train.stats.records, quota(q.maxTrainingRecords, records.maxTraining), 'training.quotas.maxTrainingRecords'],
-    ['validation records', validation?.stats.records ?? 0, quota(q.maxValidationRecords, records.maxValidation), 'training.quotas.maxValidationRecords'],
-    ['training and validation records', train.stats.records + (validation?.stats.records ?? 0), quota(q.maxTotalRecords, records.maxTotal), 'training.quotas.maxTotalRecords'],
+    [
+      'training records',
+      train.stats.records,
+      quota(q.maxTrainingRecords, records.maxTraining),
+      'training.quotas.maxTrainingRecords',
+    ],
+    [
+      'validation records',
+      validation?.stats.records ?? 0,
+      quota(q.maxValidationRecords, records.maxValidation),
+      'training.quotas.maxValidationRecords',
+    ],
+    [
+      'training and validation records',
+      train.stats.records + (validation?.stats.records ?? 0),
+      quota(q.maxTotalRecords, records.maxTotal),
+      'training.quotas.maxTotalRecords',
+    ],
   ];
   const unknownQuotas: string[] = [];
   for (const [what, count, limit, setting] of checks) {
     if (limit === null) unknownQuotas.push(what);
     else if (count > limit) {
-      errors.push(`${count} ${what} exceed the quota of ${limit} for ${model.name} ${spec.type}; if your account's quota is higher, set ${setting}`);
+      errors.push(
+        `${count} ${what} exceed the quota of ${limit} for ${model.name} ${spec.type}; if your account's quota is higher, set ${setting}`,
+      );
     }
   }
   if (unknownQuotas.length > 0) {
-    warnings.push(`no published quota for ${unknownQuotas.join(', ')} of ${model.name} ${spec.type}; set training.quotas if your account has one`);
+    warnings.push(
+      `no published quota for ${unknownQuotas.join(', ')} of ${model.name} ${spec.type}; set training.quotas if your account has one`,
+    );
   }
   const minTotal = records.minTotal.value;
   const total = train.stats.records + (validation?.stats.records ?? 0);
-  if (minTotal !== null && total < minTotal) errors.push(`${total} records is below the minimum of ${minTotal} for ${model.name}`);
+  if (minTotal !== null && total < minTotal)
+    errors.push(`${total} records is below the minimum of ${minTotal} for ${model.name}`);
 
   const maxTrainBytes = spec.fileSize.maxTrainingBytes.value;
   if (maxTrainBytes !== null && train.stats.bytes > maxTrainBytes) {
-    errors.push(`the training file is ${train.stats.bytes} bytes, over the ${maxTrainBytes}-byte limit for ${model.name} ${spec.type}`);
+    errors.push(
+      `the training file is ${train.stats.bytes} bytes, over the ${maxTrainBytes}-byte limit for ${model.name} ${spec.type}`,
+    );
   }
   const maxValBytes = spec.fileSize.maxValidationBytes.value;
   if (validation && maxValBytes !== null && validation.stats.bytes > maxValBytes) {
-    errors.push(`the validation file is ${validation.stats.bytes} bytes, over the ${maxValBytes}-byte limit for ${model.name}`);
+    errors.push(
+      `the validation file is ${validation.stats.bytes} bytes, over the ${maxValBytes}-byte limit for ${model.name}`,
+    );
   }
   return result;
 }

@@ -21,9 +21,13 @@ export interface ChunkOutputs {
   keptKey: string;
   metaKey: string;
   rejectsKey: string;
-  /** The line breaks in the chunk's range (text formats): what split adds to the line numbers of the chunks after it. */
+  /**
+   * The line breaks in the chunk's range (text formats): what split adds to the line numbers of the chunks after it.
+   */
   lines?: number;
-  /** The chunk's line numbers (in meta.jsonl and rejects.jsonl) count from its start, not the file's (see ChunkPlan). */
+  /**
+   * The chunk's line numbers (in meta.jsonl and rejects.jsonl) count from its start, not the file's (see ChunkPlan).
+   */
   relativeLines?: true;
 }
 
@@ -87,14 +91,20 @@ export async function processChunk(args: {
     wait = undefined;
     return w;
   };
-  const processor = new ChunkProcessor(rules, {
-    kept: (meta, record) => {
-      hold(args.meta.write(meta));
-      hold(args.kept.writeBytes(record));
+  const processor = new ChunkProcessor(
+    rules,
+    {
+      kept: (meta, record) => {
+        hold(args.meta.write(meta));
+        hold(args.kept.writeBytes(record));
+      },
+      reject: (line) => hold(args.rejects.write(line)),
+      rejectBytes: (line) => hold(args.rejects.writeBytes(line)),
     },
-    reject: (line) => hold(args.rejects.write(line)),
-    rejectBytes: (line) => hold(args.rejects.writeBytes(line)),
-  }, args.run === undefined ? undefined : { run: args.run, chunk: plan.index, relativeLines: plan.relativeLines === true });
+    args.run === undefined
+      ? undefined
+      : { run: args.run, chunk: plan.index, relativeLines: plan.relativeLines === true },
+  );
   const onRecord = processor.handle.bind(processor);
 
   if (plan.format === 'parquet') {
@@ -104,7 +114,8 @@ export async function processChunk(args: {
   const encoding = checkEncoding(rules.config.prep.encoding);
   const opened: Readable[] = [];
   const openLogical = async (start: number, end: number | undefined): Promise<Readable> => {
-    if (isRangeable(plan, encoding)) return datasets.open(source, { start, end: end ?? source.size ?? Number.MAX_SAFE_INTEGER });
+    if (isRangeable(plan, encoding))
+      return datasets.open(source, { start, end: end ?? source.size ?? Number.MAX_SAFE_INTEGER });
     const raw = await datasets.open(source);
     opened.push(raw); // a sliced read stops early: the connection underneath is closed when the chunk is done
     return sliceStream(logicalStream(raw, plan.compression, encoding), start, end);
@@ -119,7 +130,12 @@ export async function processChunk(args: {
   const validator = plan.relativeLines ? new Utf8Validator(file, { countLines: false, offset: start }) : undefined;
   let lines: number;
   try {
-    ({ lines } = await readTextChunk(await openLogical(start, plan.end), plan, { file, header, between, validator, onJsonBytes: processor.handleJsonBytes.bind(processor) }, onRecord));
+    ({ lines } = await readTextChunk(
+      await openLogical(start, plan.end),
+      plan,
+      { file, header, between, validator, onJsonBytes: processor.handleJsonBytes.bind(processor) },
+      onRecord,
+    ));
   } catch (err) {
     // The same check from the file's start names the line in the file (and throws that error).
     if (validator && err instanceof InputError) await checkUtf8From0(datasets, source, plan.end ?? start, file);
@@ -152,6 +168,6 @@ async function parquetFile(datasets: DatasetStore, source: S3ObjectRef, plan: Ch
 
 export const bufferAsAsync = (buf: Buffer): AsyncBuffer => ({
   byteLength: buf.length,
-  slice: (s: number, e?: number) => buf.buffer.slice(buf.byteOffset + s, buf.byteOffset + (e ?? buf.length)) as ArrayBuffer,
+  slice: (s: number, e?: number) =>
+    buf.buffer.slice(buf.byteOffset + s, buf.byteOffset + (e ?? buf.length)) as ArrayBuffer,
 });
-

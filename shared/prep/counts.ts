@@ -17,7 +17,13 @@ export function countOutcome(c: RunCounts, outcome: 'kept' | RejectReason): void
 export function addCounts(a: RunCounts, b: RunCounts): RunCounts {
   const byReason = { ...a.byReason };
   for (const [k, v] of Object.entries(b.byReason)) byReason[k] = (byReason[k] ?? 0) + v;
-  return { input: a.input + b.input, kept: a.kept + b.kept, filtered: a.filtered + b.filtered, rejected: a.rejected + b.rejected, byReason };
+  return {
+    input: a.input + b.input,
+    kept: a.kept + b.kept,
+    filtered: a.filtered + b.filtered,
+    rejected: a.rejected + b.rejected,
+    byReason,
+  };
 }
 
 /** input = kept + filtered + rejected, and the reasons add up to filtered + rejected: nothing is lost. */

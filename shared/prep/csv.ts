@@ -24,7 +24,8 @@ export function parseDelimited(record: string, delimiter: string): string[] | { 
       }
       fields.push(value);
       if (i === n) return fields;
-      if (record[i] !== delimiter) return { error: `unexpected character '${record[i]}' after a quoted field (field ${fields.length})` };
+      if (record[i] !== delimiter)
+        return { error: `unexpected character '${record[i]}' after a quoted field (field ${fields.length})` };
       i++;
     } else {
       const d = record.indexOf(delimiter, i);

@@ -104,7 +104,8 @@ export class FlatObjectReader {
   }
 }
 
-const HEX = (c: number) => (c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1);
+const HEX = (c: number) =>
+  c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
 
 /** The end of a JSON string's content from `s`: its first quote not escaped by a backslash. Nothing else is checked. */
 function delimitString(b: Buffer, s: number): FieldRange | undefined {
@@ -140,12 +141,26 @@ export function checkString(b: Buffer, s: number): FieldRange | undefined {
         let code: number;
         if (e === 0x75) {
           const h = HEX(b[i + 2] ?? 0) * 4096 + HEX(b[i + 3] ?? 0) * 256 + HEX(b[i + 4] ?? 0) * 16 + HEX(b[i + 5] ?? 0);
-          if (HEX(b[i + 2] ?? 0) < 0 || HEX(b[i + 3] ?? 0) < 0 || HEX(b[i + 4] ?? 0) < 0 || HEX(b[i + 5] ?? 0) < 0) return undefined;
+          if (HEX(b[i + 2] ?? 0) < 0 || HEX(b[i + 3] ?? 0) < 0 || HEX(b[i + 4] ?? 0) < 0 || HEX(b[i + 5] ?? 0) < 0)
+            return undefined;
           if (h >= 0xd800 && h <= 0xdfff) return undefined; // surrogates (pairs or lone) go the general way
           code = h;
           i += 6;
         } else {
-          code = e === 0x6e ? 10 : e === 0x72 ? 13 : e === 0x74 ? 9 : e === 0x66 ? 12 : e === 0x62 ? 8 : e === QUOTE || e === BACKSLASH || e === 0x2f ? e : -1;
+          code =
+            e === 0x6e
+              ? 10
+              : e === 0x72
+                ? 13
+                : e === 0x74
+                  ? 9
+                  : e === 0x66
+                    ? 12
+                    : e === 0x62
+                      ? 8
+                      : e === QUOTE || e === BACKSLASH || e === 0x2f
+                        ? e
+                        : -1;
           if (code < 0) return undefined;
           i += 2;
         }
@@ -174,7 +189,9 @@ export function checkString(b: Buffer, s: number): FieldRange | undefined {
 /** The text of a string field: its bytes decoded, or JSON-parsed when it holds escapes. */
 export function fieldText(b: Buffer, r: FieldRange | undefined): string {
   if (!r) return '';
-  return r.escaped ? (JSON.parse(b.toString('utf8', r.start - 1, r.end + 1)) as string) : b.toString('utf8', r.start, r.end);
+  return r.escaped
+    ? (JSON.parse(b.toString('utf8', r.start - 1, r.end + 1)) as string)
+    : b.toString('utf8', r.start, r.end);
 }
 
 /**

@@ -13,7 +13,11 @@ const NL = 10;
  * a JSON string, where every quote is escaped, so the one there is the key. A plain loop over the bytes: a
  * repetitive corpus has hundreds of thousands of these lines, too many for a few library calls each.
  */
-export async function* shiftLineNumbers(source: AsyncIterable<Buffer>, chunk: number, offsets: readonly number[]): AsyncGenerator<Buffer> {
+export async function* shiftLineNumbers(
+  source: AsyncIterable<Buffer>,
+  chunk: number,
+  offsets: readonly number[],
+): AsyncGenerator<Buffer> {
   const own = offsets[chunk];
   if (own === undefined) throw new Error(`no line offset for chunk ${chunk}`);
   const grow = 2 * String(Math.max(...offsets)).length; // two numbers a line, each longer by at most this
@@ -40,11 +44,19 @@ export async function* shiftLineNumbers(source: AsyncIterable<Buffer>, chunk: nu
     if (last + 1 < piece.length) carry = Buffer.from(piece.subarray(last + 1));
     yield shiftLines(piece, from, last + 1, own, offsets, grow);
   }
-  if (carry?.length) yield shiftLines(Buffer.concat([carry, Buffer.from([NL])]), 0, carry.length + 1, own, offsets, grow);
+  if (carry?.length)
+    yield shiftLines(Buffer.concat([carry, Buffer.from([NL])]), 0, carry.length + 1, own, offsets, grow);
 }
 
 /** Shifts the whole lines in buf[start, end) (each ending with a line break) into a new buffer. */
-function shiftLines(buf: Buffer, start: number, end: number, own: number, offsets: readonly number[], grow: number): Buffer {
+function shiftLines(
+  buf: Buffer,
+  start: number,
+  end: number,
+  own: number,
+  offsets: readonly number[],
+  grow: number,
+): Buffer {
   // Every reject line is longer than 32 bytes, and grows by at most `grow`.
   const out = Buffer.allocUnsafe(end - start + Math.ceil((end - start) / 32) * grow + 64);
   let o = 0;

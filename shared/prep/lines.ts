@@ -28,7 +28,10 @@ export async function* readLines(stream: Readable): AsyncGenerator<string> {
  * (records copied as they are). Each line is handed to `onLine` before the next buffer is read; a line may be a view of
  * the buffer, valid only during the call.
  */
-export async function eachLineBytes(stream: Readable, onLine: (line: Buffer) => Promise<void> | undefined): Promise<void> {
+export async function eachLineBytes(
+  stream: Readable,
+  onLine: (line: Buffer) => Promise<void> | undefined,
+): Promise<void> {
   let carry: Buffer | undefined;
   const emit = async (b: Buffer, s: number, nl: number) => {
     const e = nl > s && b[nl - 1] === 13 ? nl - 1 : nl;
@@ -142,8 +145,14 @@ export class LineWriter {
     this.written(buf);
     this.bytes += buf.length;
     // A stream that failed (its upload did) emits no more events: waiting on it would wait for ever.
-    if (this.stream.destroyed) return this.failure(this.stream.errored ?? new Error(`${this.key}: the write was abandoned`));
-    return this.stream.write(buf) ? undefined : once(this.stream, 'drain').then(() => undefined, (err: unknown) => this.failure(err));
+    if (this.stream.destroyed)
+      return this.failure(this.stream.errored ?? new Error(`${this.key}: the write was abandoned`));
+    return this.stream.write(buf)
+      ? undefined
+      : once(this.stream, 'drain').then(
+          () => undefined,
+          (err: unknown) => this.failure(err),
+        );
   }
 
   /** A failed write: the store's own failure (the upload's) says more than the stream's, often only that it closed. */

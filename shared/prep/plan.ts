@@ -64,14 +64,23 @@ export async function planText(
   const onRecord = (r: RawRecord) => {
     if ((format === 'csv' || format === 'tsv') && !columns) {
       const fields = parseDelimited(r.bytes.toString('utf8'), format === 'tsv' ? '\t' : ',');
-      if (!Array.isArray(fields)) throw new InputError(`the header (line ${r.line}) is malformed: ${fields.error}`, { file, line: r.line });
+      if (!Array.isArray(fields))
+        throw new InputError(`the header (line ${r.line}) is malformed: ${fields.error}`, { file, line: r.line });
       columns = fields;
       checkColumns(columns, prep, file);
       return;
     }
     records++;
     if (r.pos - chunkStart >= chunkBytes && records > 1) {
-      chunks.push({ index: chunks.length, total: 1, format: format!, compression: opts.compression, start: chunkStart, end: r.pos, firstLine: chunkFirst });
+      chunks.push({
+        index: chunks.length,
+        total: 1,
+        format: format!,
+        compression: opts.compression,
+        start: chunkStart,
+        end: r.pos,
+        firstLine: chunkFirst,
+      });
       chunkStart = r.pos;
       chunkFirst = format === 'json' ? r.index : r.line;
     }
@@ -106,10 +115,27 @@ export async function planText(
   }
   validator?.end();
   splitter!.end(onRecord);
-  if (records === 0) throw new InputError(columns ? 'the file has a header but no data rows' : 'the file holds no records', { file });
+  if (records === 0)
+    throw new InputError(columns ? 'the file has a header but no data rows' : 'the file holds no records', { file });
   const bytes = splitter!.position;
-  chunks.push({ index: chunks.length, total: 1, format: format!, compression: opts.compression, start: chunkStart, end: bytes, firstLine: chunkFirst });
-  return { format: format!, compression: opts.compression, encoding: opts.encoding, chunks: withTotal(chunks), records, bytes, columns };
+  chunks.push({
+    index: chunks.length,
+    total: 1,
+    format: format!,
+    compression: opts.compression,
+    start: chunkStart,
+    end: bytes,
+    firstLine: chunkFirst,
+  });
+  return {
+    format: format!,
+    compression: opts.compression,
+    encoding: opts.encoding,
+    chunks: withTotal(chunks),
+    records,
+    bytes,
+    columns,
+  };
 }
 
 /**
@@ -155,7 +181,9 @@ export async function planJsonLinesByRanges(
 const PROBE_BYTES = 64 * 1024;
 const PROBES_AT_ONCE = 8;
 
-/** The offset just past the first line break at or after `at - 1` (so a cut already on a line start stays), or `size`. */
+/**
+ * The offset just past the first line break at or after `at - 1` (so a cut already on a line start stays), or `size`.
+ */
 async function nextLineStart(datasets: DatasetStore, source: S3ObjectRef, at: number, size: number): Promise<number> {
   for (let from = at - 1; from < size; from += PROBE_BYTES) {
     const bytes = await readRange(datasets, source, from, Math.min(size, from + PROBE_BYTES));
@@ -176,24 +204,41 @@ async function readRange(datasets: DatasetStore, source: S3ObjectRef, start: num
  * would make fewer than `fanOut` chunks of it, about a `fanOut`th of it but no less than `minChunkBytes` (each chunk
  * reads only its own row groups).
  */
-export async function planParquet(file: AsyncBuffer, opts: { file: string; prep: PrepConfig; compression: Compression }): Promise<Plan> {
+export async function planParquet(
+  file: AsyncBuffer,
+  opts: { file: string; prep: PrepConfig; compression: Compression },
+): Promise<Plan> {
   let metadata;
   try {
     metadata = await parquetMetadataAsync(file);
   } catch (err) {
     throw new InputError(`the Parquet file cannot be read: ${(err as Error).message}`, { file: opts.file });
   }
-  const columns = metadata.schema.slice(1).filter((s) => !s.num_children).map((s) => s.name);
+  const columns = metadata.schema
+    .slice(1)
+    .filter((s) => !s.num_children)
+    .map((s) => s.name);
   checkColumns(columns, opts.prep, opts.file);
   const ranges = rowGroupRanges(metadata);
-  const chunkBytes = chunkTarget(opts.prep, ranges.reduce((n, r) => n + r.bytes, 0), opts.compression === 'none');
+  const chunkBytes = chunkTarget(
+    opts.prep,
+    ranges.reduce((n, r) => n + r.bytes, 0),
+    opts.compression === 'none',
+  );
   const chunks: ChunkPlan[] = [];
   let group: number[] = [];
   let bytes = 0;
   let first = 0;
   ranges.forEach((r, i) => {
     if (group.length && bytes + r.bytes > chunkBytes) {
-      chunks.push({ index: chunks.length, total: 1, format: 'parquet', compression: opts.compression, rowGroups: group, firstLine: first });
+      chunks.push({
+        index: chunks.length,
+        total: 1,
+        format: 'parquet',
+        compression: opts.compression,
+        rowGroups: group,
+        firstLine: first,
+      });
       group = [];
       bytes = 0;
       first = r.start;
@@ -203,8 +248,22 @@ export async function planParquet(file: AsyncBuffer, opts: { file: string; prep:
   });
   const records = Number(metadata.num_rows);
   if (records === 0 || !group.length) throw new InputError('the Parquet file has no rows', { file: opts.file });
-  chunks.push({ index: chunks.length, total: 1, format: 'parquet', compression: opts.compression, rowGroups: group, firstLine: first });
-  return { format: 'parquet', compression: opts.compression, chunks: withTotal(chunks), records, bytes: file.byteLength, columns };
+  chunks.push({
+    index: chunks.length,
+    total: 1,
+    format: 'parquet',
+    compression: opts.compression,
+    rowGroups: group,
+    firstLine: first,
+  });
+  return {
+    format: 'parquet',
+    compression: opts.compression,
+    chunks: withTotal(chunks),
+    records,
+    bytes: file.byteLength,
+    columns,
+  };
 }
 
 const withTotal = (chunks: ChunkPlan[]) => chunks.map((c) => ({ ...c, total: chunks.length }));
@@ -212,10 +271,18 @@ const withTotal = (chunks: ChunkPlan[]) => chunks.map((c) => ({ ...c, total: chu
 /** For tabular input, a column the template needs and the header lacks fails the run at once, naming it. */
 function checkColumns(columns: string[], prep: PrepConfig, file: string) {
   const t = prep.template;
-  const needed = t.kind === 'text' ? [t.textField] : t.kind === 'fields' ? [t.promptField, t.completionField] : [t.instructionField, t.outputField];
+  const needed =
+    t.kind === 'text'
+      ? [t.textField]
+      : t.kind === 'fields'
+        ? [t.promptField, t.completionField]
+        : [t.instructionField, t.outputField];
   for (const name of needed) {
     if (!columns.includes(name)) {
-      throw new InputError(`column "${name}" (prep.template) is not in the file; its columns are: ${columns.join(', ')}`, { file, line: 1, field: name });
+      throw new InputError(
+        `column "${name}" (prep.template) is not in the file; its columns are: ${columns.join(', ')}`,
+        { file, line: 1, field: name },
+      );
     }
   }
 }

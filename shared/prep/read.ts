@@ -18,7 +18,13 @@ export type OnJsonBytes = (bytes: Buffer, pos: number, line: number | undefined,
 export async function readTextChunk(
   stream: Readable,
   plan: ChunkPlan,
-  opts: { file: string; header?: string[]; between?: () => Promise<void> | undefined; onJsonBytes?: OnJsonBytes; validator?: Utf8Validator },
+  opts: {
+    file: string;
+    header?: string[];
+    between?: () => Promise<void> | undefined;
+    onJsonBytes?: OnJsonBytes;
+    validator?: Utf8Validator;
+  },
   onRecord: OnSource,
 ): Promise<{ header?: string[]; lines: number }> {
   const format = plan.format as TextFormat;
@@ -37,7 +43,11 @@ export async function readTextChunk(
   const delimiter = format === 'tsv' ? '\t' : ',';
   const onJsonBytes = format === 'csv' || format === 'tsv' ? undefined : opts.onJsonBytes;
   const onRaw = (r: RawRecord) => {
-    if (onJsonBytes && (isJson ? onJsonBytes(r.bytes, r.pos, undefined, r.index) : onJsonBytes(r.bytes, r.pos, r.line, undefined))) return;
+    if (
+      onJsonBytes &&
+      (isJson ? onJsonBytes(r.bytes, r.pos, undefined, r.index) : onJsonBytes(r.bytes, r.pos, r.line, undefined))
+    )
+      return;
     const raw = r.bytes.toString('utf8');
     if (format === 'csv' || format === 'tsv') {
       const fields = parseDelimited(raw, delimiter);
@@ -52,7 +62,12 @@ export async function readTextChunk(
     try {
       onRecord({ pos: r.pos, ...at, value: JSON.parse(raw), raw });
     } catch (err) {
-      onRecord({ pos: r.pos, ...at, raw, error: { reason: 'rejected:not_json', detail: `not JSON: ${(err as Error).message}` } });
+      onRecord({
+        pos: r.pos,
+        ...at,
+        raw,
+        error: { reason: 'rejected:not_json', detail: `not JSON: ${(err as Error).message}` },
+      });
     }
   };
   const { validator } = opts;
@@ -67,8 +82,14 @@ export async function readTextChunk(
   return { header, lines: splitter.line - firstLine };
 }
 
-function delimitedRecord(raw: string, fields: string[] | { error: string }, header: string[], r: RawRecord): SourceRecord {
-  if (!Array.isArray(fields)) return { pos: r.pos, line: r.line, raw, error: { reason: 'rejected:bad_row', detail: fields.error } };
+function delimitedRecord(
+  raw: string,
+  fields: string[] | { error: string },
+  header: string[],
+  r: RawRecord,
+): SourceRecord {
+  if (!Array.isArray(fields))
+    return { pos: r.pos, line: r.line, raw, error: { reason: 'rejected:bad_row', detail: fields.error } };
   if (fields.length !== header.length) {
     return {
       pos: r.pos,
@@ -94,10 +115,11 @@ export async function readHeader(stream: Readable, format: 'csv' | 'tsv'): Promi
     });
     if (header) break;
   }
-  if (!header) splitter.end((r) => {
-    const f = parseDelimited(r.bytes.toString('utf8'), format === 'tsv' ? '\t' : ',');
-    if (Array.isArray(f)) header = f;
-  });
+  if (!header)
+    splitter.end((r) => {
+      const f = parseDelimited(r.bytes.toString('utf8'), format === 'tsv' ? '\t' : ',');
+      if (Array.isArray(f)) header = f;
+    });
   stream.destroy();
   if (!header) throw new Error('the CSV header could not be read');
   return header;
@@ -114,14 +136,24 @@ export function rowGroupRanges(metadata: FileMetaData): Array<{ start: number; e
   });
 }
 
-/** Reads the rows of a Parquet chunk's row groups, one row group at a time (a row group is Parquet's unit of reading). */
-export async function readParquetChunk(file: AsyncBuffer, plan: ChunkPlan, onRecord: OnSource, between?: () => Promise<void> | undefined) {
+/**
+ * Reads the rows of a Parquet chunk's row groups, one row group at a time (a row group is Parquet's unit of reading).
+ */
+export async function readParquetChunk(
+  file: AsyncBuffer,
+  plan: ChunkPlan,
+  onRecord: OnSource,
+  between?: () => Promise<void> | undefined,
+) {
   const metadata = await parquetMetadataAsync(file);
   const ranges = rowGroupRanges(metadata);
   for (const g of plan.rowGroups ?? []) {
     const range = ranges[g];
     if (!range) throw new Error(`row group ${g} is not in the file (it has ${ranges.length})`);
-    const rows = (await parquetReadObjects({ file, metadata, rowStart: range.start, rowEnd: range.end })) as Record<string, unknown>[];
+    const rows = (await parquetReadObjects({ file, metadata, rowStart: range.start, rowEnd: range.end })) as Record<
+      string,
+      unknown
+    >[];
     rows.forEach((row, i) => {
       const value = plainRow(row);
       onRecord({ pos: range.start + i, row: range.start + i, value, raw: JSON.stringify(value) });
@@ -133,6 +165,7 @@ export async function readParquetChunk(file: AsyncBuffer, plan: ChunkPlan, onRec
 /** Parquet INT64 values arrive as BigInt, which JSON cannot hold. */
 function plainRow(row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(row)) out[k] = typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : String(v)) : v;
+  for (const [k, v] of Object.entries(row))
+    out[k] = typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : String(v)) : v;
   return out;
 }

@@ -34,7 +34,9 @@ export interface SourceRecord {
   value?: unknown;
   /** The record's text, for reject lines. */
   raw: string;
-  /** The record's bytes, when it was read without decoding it (then `raw` is empty and reject lines decode its head). */
+  /**
+   * The record's bytes, when it was read without decoding it (then `raw` is empty and reject lines decode its head).
+   */
   bytes?: Buffer;
   error?: { reason: RejectReason; detail: string; field?: string };
 }

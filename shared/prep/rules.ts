@@ -4,7 +4,8 @@ import { InputError } from './errors';
 
 /**
  * What transform needs to know about the base model, resolved once per run from the catalog: the line format it
- * trains on (docs/bedrock-api.md §7.1) and the per-record token limit at the run's batch size (docs/bedrock-api.md §7.2).
+ * trains on (docs/bedrock-api.md §7.1) and the per-record token limit at the run's batch size (docs/bedrock-api.md
+ * §7.2).
  */
 export interface RecordRules {
   config: RunConfig;
@@ -19,10 +20,16 @@ export function resolveRecordRules(config: RunConfig): RecordRules {
   const { baseModelId, customizationType, hyperParameters } = config.training;
   const model = findBaseModel(baseModelId);
   const spec = model && customizationSpec(model, customizationType);
-  const dataFormat: DataFormat = spec?.dataFormat ?? (customizationType === 'CONTINUED_PRE_TRAINING' ? 'input' : 'prompt-completion');
-  if (!model) warnings.push(`base model ${baseModelId} is not in the catalog: records are written as ${dataFormat} with no token limit`);
+  const dataFormat: DataFormat =
+    spec?.dataFormat ?? (customizationType === 'CONTINUED_PRE_TRAINING' ? 'input' : 'prompt-completion');
+  if (!model)
+    warnings.push(
+      `base model ${baseModelId} is not in the catalog: records are written as ${dataFormat} with no token limit`,
+    );
   if (config.prep.template.kind === 'text' && dataFormat !== 'input') {
-    throw new InputError(`prep.template.kind "text" makes continued pre-training records, but ${baseModelId} ${customizationType} trains on ${dataFormat}`);
+    throw new InputError(
+      `prep.template.kind "text" makes continued pre-training records, but ${baseModelId} ${customizationType} trains on ${dataFormat}`,
+    );
   }
   let tokenLimit: RecordRules['tokenLimit'];
   if (config.prep.filters.maxTokens !== undefined) {

@@ -28,7 +28,8 @@ export const profileOf = (key: string): string | undefined => {
 };
 
 /** Whether an object key can start a run: under datasets/, and not a sidecar configuration. */
-export const isDatasetKey = (key: string) => key.startsWith(DATASETS_PREFIX) && !key.endsWith(SIDECAR_SUFFIX) && !key.endsWith('/');
+export const isDatasetKey = (key: string) =>
+  key.startsWith(DATASETS_PREFIX) && !key.endsWith(SIDECAR_SUFFIX) && !key.endsWith('/');
 
 export function resolveLayers(key: string, sidecar: unknown, message: unknown): RunConfig {
   const profile = profileOf(key);
@@ -51,7 +52,11 @@ export const stripQuotes = (etag: string | undefined) => etag?.replace(/^"|"$/g,
 function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(v as object)
+        .sort()
+        .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+    );
   }
   return v;
 }

@@ -137,11 +137,14 @@ class LineSplitter implements RecordSplitter {
 
   end(onRecord: OnRecord): void {
     if (this.quoted && this.inQuote) {
-      throw new InputError(`a quoted field opened on line ${this.pendingLine} is never closed: the file ends inside it`, {
-        file: this.opts.file,
-        line: this.pendingLine,
-        offset: this.pendingStart,
-      });
+      throw new InputError(
+        `a quoted field opened on line ${this.pendingLine} is never closed: the file ends inside it`,
+        {
+          file: this.opts.file,
+          line: this.pendingLine,
+          offset: this.pendingStart,
+        },
+      );
     }
     if (this.pending.length) {
       const bytes = Buffer.concat(this.pending);
@@ -199,17 +202,23 @@ class JsonArraySplitter implements RecordSplitter {
         case J.Before:
           if (isWs(c)) continue;
           if (base + i < 3 && c === BOM[base + i]) continue; // a byte-order mark, possibly split across buffers
-          if (c !== 0x5b) this.fail(`expected a JSON array ('[') at line ${this.line}, found '${String.fromCharCode(c)}'`, base + i);
+          if (c !== 0x5b)
+            this.fail(`expected a JSON array ('[') at line ${this.line}, found '${String.fromCharCode(c)}'`, base + i);
           this.state = J.Expect;
           continue;
         case J.Expect:
           if (isWs(c)) continue;
           if (c === 0x5d) {
-            if (this.sawElement) this.fail(`a comma before ']' at line ${this.line} (element ${this.index}) leaves an empty element`, base + i);
+            if (this.sawElement)
+              this.fail(
+                `a comma before ']' at line ${this.line} (element ${this.index}) leaves an empty element`,
+                base + i,
+              );
             this.state = J.Done;
             continue;
           }
-          if (c === 0x2c) this.fail(`an empty element (two commas) at line ${this.line}, element ${this.index}`, base + i);
+          if (c === 0x2c)
+            this.fail(`an empty element (two commas) at line ${this.line}, element ${this.index}`, base + i);
           this.state = J.InElement;
           this.elemStart = base + i;
           this.elemLine = this.line;
@@ -259,10 +268,18 @@ class JsonArraySplitter implements RecordSplitter {
   end(_onRecord: OnRecord): void {
     const last = this.opts.last ?? true;
     if (this.state === J.InElement) {
-      if (this.inString) this.fail(`a string in element ${this.index} (from line ${this.elemLine}) is never closed: the file ends inside it`, this.elemStart);
-      this.fail(`the JSON array is not closed: the file ends inside element ${this.index} (from line ${this.elemLine})`, this.elemStart);
+      if (this.inString)
+        this.fail(
+          `a string in element ${this.index} (from line ${this.elemLine}) is never closed: the file ends inside it`,
+          this.elemStart,
+        );
+      this.fail(
+        `the JSON array is not closed: the file ends inside element ${this.index} (from line ${this.elemLine})`,
+        this.elemStart,
+      );
     }
     if (this.state === J.Before) this.fail('the file holds no JSON array', this.position);
-    if (last && this.state !== J.Done) this.fail(`the JSON array is not closed: no ']' before the end of the file (line ${this.line})`, this.position);
+    if (last && this.state !== J.Done)
+      this.fail(`the JSON array is not closed: no ']' before the end of the file (line ${this.line})`, this.position);
   }
 }

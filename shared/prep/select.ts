@@ -44,12 +44,16 @@ export function chooseSizes(
     sizes.train = caps.maxTraining;
   }
   if (caps.maxValidation != null && sizes.validation > caps.maxValidation) {
-    warnings.push(`validation set capped at the model's quota of ${caps.maxValidation} records (asked ${sizes.validation})`);
+    warnings.push(
+      `validation set capped at the model's quota of ${caps.maxValidation} records (asked ${sizes.validation})`,
+    );
     sizes.validation = caps.maxValidation;
   }
   if (caps.maxTotal != null && sizes.train + sizes.validation > caps.maxTotal) {
     const keep = caps.maxTotal - sizes.validation;
-    warnings.push(`training set capped at ${keep} records so training plus validation stay within the model's quota of ${caps.maxTotal}`);
+    warnings.push(
+      `training set capped at ${keep} records so training plus validation stay within the model's quota of ${caps.maxTotal}`,
+    );
     sizes.train = Math.max(0, keep);
   }
   const asked = sizes.train + sizes.validation + sizes.test;
@@ -63,7 +67,9 @@ export function chooseSizes(
     test: Math.floor(sizes.test * ratio),
   };
   if (shrunk.train === 0) return { sizes, warnings, failure: `${what}: too few to train on` };
-  warnings.push(`${what}: every set shrunk by the ratio ${ratio.toFixed(4)} to ${shrunk.train} / ${shrunk.validation} / ${shrunk.test}`);
+  warnings.push(
+    `${what}: every set shrunk by the ratio ${ratio.toFixed(4)} to ${shrunk.train} / ${shrunk.validation} / ${shrunk.test}`,
+  );
   return { sizes: shrunk, warnings };
 }
 
@@ -72,7 +78,12 @@ export function chooseSizes(
  * and seed give the same sets whatever the chunking. With `stratify`, each stratum is ordered by hash and the strata
  * are interleaved in proportion to their sizes, so every set holds each stratum in (within one record) its share.
  */
-export function selectSets(cands: readonly Candidate[], sizes: Sizes, seed: string, stratify?: (c: Candidate) => string): Map<string, SetName> {
+export function selectSets(
+  cands: readonly Candidate[],
+  sizes: Sizes,
+  seed: string,
+  stratify?: (c: Candidate) => string,
+): Map<string, SetName> {
   const ranked = cands.map((c) => ({ c, rank: seededRank(seed, c.key) }));
   const byRank = (a: { rank: string; c: Candidate }, b: { rank: string; c: Candidate }) =>
     a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : a.c.key < b.c.key ? -1 : 1;

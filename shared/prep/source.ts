@@ -15,7 +15,8 @@ export const isParquet = (head: Buffer) => head.subarray(0, 4).toString('latin1'
 /** Whether an encoding name is one we can convert from (iconv-lite's names: shift_jis, cp932, euc-jp, utf-16le...). */
 export function checkEncoding(encoding: string | undefined): string | undefined {
   if (!encoding) return undefined;
-  if (!iconv.encodingExists(encoding)) throw new InputError(`prep.encoding "${encoding}" is not an encoding this pipeline can convert from`);
+  if (!iconv.encodingExists(encoding))
+    throw new InputError(`prep.encoding "${encoding}" is not an encoding this pipeline can convert from`);
   return /^utf-?8$/i.test(encoding) ? undefined : encoding;
 }
 
@@ -62,7 +63,10 @@ export function sliceStream(source: Readable, start: number, end: number | undef
 export const isRangeable = (plan: Pick<ChunkPlan, 'compression'>, encoding: string | undefined) =>
   plan.compression === 'none' && !encoding;
 
-/** Formats told by the first bytes of the (decompressed, decoded) input, with the key's extension as a hint for CSV vs TSV. */
+/**
+ * Formats told by the first bytes of the (decompressed, decoded) input, with the key's extension as a hint for CSV vs
+ * TSV.
+ */
 export function sniffTextFormat(head: Buffer, key: string): TextFormat {
   let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
   while (i < head.length && (head[i] === 32 || head[i] === 9 || head[i] === 10 || head[i] === 13)) i++;
@@ -76,12 +80,17 @@ export function sniffTextFormat(head: Buffer, key: string): TextFormat {
   const tabs = firstLine.split('\t').length - 1;
   const commas = firstLine.split(',').length - 1;
   if (tabs === 0 && commas === 0) {
-    throw new InputError(`cannot tell the format: the file does not start with '[' or '{', and its first line has no comma or tab`, { line: 1 });
+    throw new InputError(
+      `cannot tell the format: the file does not start with '[' or '{', and its first line has no comma or tab`,
+      { line: 1 },
+    );
   }
   return tabs > commas ? 'tsv' : 'csv';
 }
 
-/** Refuses UTF-16 input unless an encoding to convert from is named: the error says what it looks like and what to set. */
+/**
+ * Refuses UTF-16 input unless an encoding to convert from is named: the error says what it looks like and what to set.
+ */
 export function checkNotUtf16(head: Buffer, file: string) {
   const utf16 = detectUtf16(head);
   if (utf16) {

@@ -7,7 +7,15 @@ export function summarize(values: number[]): Summary {
   const sorted = [...values].sort((a, b) => a - b);
   const total = sorted.reduce((s, v) => s + v, 0);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1)))]!;
-  return { count: sorted.length, total, min: sorted[0]!, max: sorted[sorted.length - 1]!, mean: Math.round((total / sorted.length) * 10) / 10, p50: at(0.5), p95: at(0.95) };
+  return {
+    count: sorted.length,
+    total,
+    min: sorted[0]!,
+    max: sorted[sorted.length - 1]!,
+    mean: Math.round((total / sorted.length) * 10) / 10,
+    p50: at(0.5),
+    p95: at(0.95),
+  };
 }
 
 export function tally(values: Iterable<string | undefined>): Record<string, number> {
@@ -27,7 +35,11 @@ export type { LengthBin } from '../artifacts/manifest';
  */
 export function lengthBins(lengths: Iterable<number>, limit: number, over: number): LengthBin[] {
   const width = Math.max(1, Math.ceil(limit / 10));
-  const bins: LengthBin[] = Array.from({ length: Math.ceil(limit / width) }, (_, i) => ({ from: i * width, to: Math.min(limit, (i + 1) * width), count: 0 }));
+  const bins: LengthBin[] = Array.from({ length: Math.ceil(limit / width) }, (_, i) => ({
+    from: i * width,
+    to: Math.min(limit, (i + 1) * width),
+    count: 0,
+  }));
   const past: LengthBin = { from: limit, to: limit * 2, count: over };
   for (const n of lengths) {
     if (n >= limit) past.count++;

@@ -21,7 +21,8 @@ export function applyTemplate(value: unknown, t: PrepConfig['template']): MapRes
 /** The template applied to a record whose fields passed `fieldsVerdict`. */
 export function mapRecord(rec: Record<string, unknown>, t: PrepConfig['template']): Mapped {
   if (t.kind === 'text') return { kind: 'text', text: textOf(rec, t.textField) };
-  if (t.kind === 'fields') return { kind: 'pair', prompt: textOf(rec, t.promptField), completion: textOf(rec, t.completionField) };
+  if (t.kind === 'fields')
+    return { kind: 'pair', prompt: textOf(rec, t.promptField), completion: textOf(rec, t.completionField) };
   const instruction = textOf(rec, t.instructionField);
   const input = textOf(rec, t.inputField);
   const prompt = input.trim() === '' ? instruction : t.inputPrefix + instruction + t.knowledgeSeparator + input;
@@ -29,7 +30,8 @@ export function mapRecord(rec: Record<string, unknown>, t: PrepConfig['template'
 }
 
 /** A field of a parsed record: its own property only (a field named `constructor` is not Object's). */
-export const fieldOf = (rec: Record<string, unknown>, name: string): unknown => (Object.hasOwn(rec, name) ? rec[name] : undefined);
+export const fieldOf = (rec: Record<string, unknown>, name: string): unknown =>
+  Object.hasOwn(rec, name) ? rec[name] : undefined;
 
 /** A field's text: a string as it is, a number or boolean written out, nothing as ''. */
 function textOf(rec: Record<string, unknown>, name: string): string {
@@ -53,7 +55,12 @@ export function bedrockRecord(m: Mapped, format: DataFormat): Record<string, unk
         ],
       };
     case 'claude-messages':
-      return { messages: [{ role: 'user', content: m.prompt }, { role: 'assistant', content: m.completion }] };
+      return {
+        messages: [
+          { role: 'user', content: m.prompt },
+          { role: 'assistant', content: m.completion },
+        ],
+      };
     default:
       return { prompt: m.prompt, completion: m.completion };
   }

@@ -78,8 +78,19 @@ export async function splitRun(args: {
   warnings.push(...chosen.warnings);
   if (!chosen.ok) return { ok: false, failure: chosen.failure, counts, warnings };
 
-  const written = await writeSets(store, keys, chunks, kept, chosen.sets, args.streamedSetsMaxKeptBytes ?? STREAMED_SETS_MAX_KEPT_BYTES);
-  const sizes: Sizes = { train: written.train.records, validation: written.validation.records, test: written.test.records };
+  const written = await writeSets(
+    store,
+    keys,
+    chunks,
+    kept,
+    chosen.sets,
+    args.streamedSetsMaxKeptBytes ?? STREAMED_SETS_MAX_KEPT_BYTES,
+  );
+  const sizes: Sizes = {
+    train: written.train.records,
+    validation: written.validation.records,
+    test: written.test.records,
+  };
   const finalCounts: RunCounts = { ...counts, ...sizes };
 
   const described = describeSets(kept.candidates, chosen.sets, config.prep.filters.maxChars, finalCounts);
@@ -103,12 +114,25 @@ export async function splitRun(args: {
     },
     counts: finalCounts,
     ...described,
-    outputs: { train: prepared('train'), validation: prepared('validation'), test: prepared('test'), rejects: written.rejects },
+    outputs: {
+      train: prepared('train'),
+      validation: prepared('validation'),
+      test: prepared('test'),
+      rejects: written.rejects,
+    },
     warnings,
     createdAt: (args.now ?? (() => new Date()))().toISOString(),
   };
   await store.put(keys.manifest, writeJsonArtifact(SplitManifest, manifest, keys.manifest), 'application/json');
-  return { ok: true, counts: finalCounts, sizes, manifestKey: keys.manifest, manifest, trainTokens: written.trainTokens, warnings };
+  return {
+    ok: true,
+    counts: finalCounts,
+    sizes,
+    manifestKey: keys.manifest,
+    manifest,
+    trainTokens: written.trainTokens,
+    warnings,
+  };
 }
 
 /** Pass 1's result: the distinct records, and what it noted of every kept line for pass 2. */
@@ -146,38 +170,49 @@ const candidateOf = (key: string, m: KeptMeta, line: number | undefined): Candid
  */
 async function readCandidates(store: ArtifactStore, chunks: ChunkResult[], dedup: boolean): Promise<KeptRecords> {
   const best = new Map<string, number>();
-  const kept: KeptRecords = { candidates: [], reps: [], notes: chunks.map(() => new LineNotes()), lineOffsets: lineOffsetsOf(chunks), lines: 0, bytes: 0 };
+  const kept: KeptRecords = {
+    candidates: [],
+    reps: [],
+    notes: chunks.map(() => new LineNotes()),
+    lineOffsets: lineOffsetsOf(chunks),
+    lines: 0,
+    bytes: 0,
+  };
   const { candidates, reps } = kept;
   let lines = 0;
   let bytes = 0;
-  await readingAhead(store, chunks.map((c) => c.metaKey), async (next) => {
-    for (const [j] of chunks.entries()) {
-      const notes = kept.notes[j]!;
-      const offset = kept.lineOffsets[j]!;
-      await eachLineBytes(await next(), (metaLine) => {
-        const meta = parseMetaBytes(metaLine);
-        const line = offset && meta.l !== undefined ? meta.l + offset : meta.l;
-        const key = dedup ? meta.k : `${meta.k}@${meta.p}.${meta.q}`;
-        let ci = best.get(key);
-        if (ci === undefined) {
-          ci = candidates.push(candidateOf(key, meta, line)) - 1;
-          best.set(key, ci);
-          reps.push(lines);
-        } else {
-          const prev = candidates[ci]!;
-          // Chunks are read in source order, so the first seen is the first; this only guards that assumption.
-          if (meta.p < prev.position || (meta.p === prev.position && meta.q < prev.piece)) {
-            candidates[ci] = candidateOf(key, meta, line);
-            reps[ci] = lines;
+  await readingAhead(
+    store,
+    chunks.map((c) => c.metaKey),
+    async (next) => {
+      for (const [j] of chunks.entries()) {
+        const notes = kept.notes[j]!;
+        const offset = kept.lineOffsets[j]!;
+        await eachLineBytes(await next(), (metaLine) => {
+          const meta = parseMetaBytes(metaLine);
+          const line = offset && meta.l !== undefined ? meta.l + offset : meta.l;
+          const key = dedup ? meta.k : `${meta.k}@${meta.p}.${meta.q}`;
+          let ci = best.get(key);
+          if (ci === undefined) {
+            ci = candidates.push(candidateOf(key, meta, line)) - 1;
+            best.set(key, ci);
+            reps.push(lines);
+          } else {
+            const prev = candidates[ci]!;
+            // Chunks are read in source order, so the first seen is the first; this only guards that assumption.
+            if (meta.p < prev.position || (meta.p === prev.position && meta.q < prev.piece)) {
+              candidates[ci] = candidateOf(key, meta, line);
+              reps[ci] = lines;
+            }
           }
-        }
-        notes.push(ci, line, meta.w);
-        lines++;
-        bytes += meta.b + 1;
-        return undefined;
-      });
-    }
-  });
+          notes.push(ci, line, meta.w);
+          lines++;
+          bytes += meta.b + 1;
+          return undefined;
+        });
+      }
+    },
+  );
   return { ...kept, lines, bytes };
 }
 
@@ -188,7 +223,9 @@ async function readCandidates(store: ArtifactStore, chunks: ChunkResult[], dedup
 function chooseSets(
   candidates: readonly Candidate[],
   config: RunConfig,
-): { ok: false; failure: string; warnings: string[] } | { ok: true; sets: Array<SetName | undefined>; warnings: string[] } {
+):
+  | { ok: false; failure: string; warnings: string[] }
+  | { ok: true; sets: Array<SetName | undefined>; warnings: string[] } {
   const model = findBaseModel(config.training.baseModelId);
   const spec = model && customizationSpec(model, config.training.customizationType);
   const chosen = chooseSizes(candidates.length, config.split, {
@@ -198,13 +235,18 @@ function chooseSets(
   });
   if (chosen.failure) return { ok: false, failure: chosen.failure, warnings: chosen.warnings };
   const stratifyBy = config.split.stratifyBy;
-  const stratum = stratifyBy ? (c: Candidate) => (stratifyBy === config.prep.categoryField ? c.category : c.stratum) ?? '' : undefined;
+  const stratum = stratifyBy
+    ? (c: Candidate) => (stratifyBy === config.prep.categoryField ? c.category : c.stratum) ?? ''
+    : undefined;
   const assign = selectSets(candidates, chosen.sizes, config.split.seed, stratum);
   return { ok: true, sets: candidates.map((c) => assign.get(c.key)), warnings: chosen.warnings };
 }
 
 /** Each set's size in bytes: its records' lines and line breaks. */
-function bytesOfSets(candidates: readonly Candidate[], sets: ReadonlyArray<SetName | undefined>): Record<SetName, number> {
+function bytesOfSets(
+  candidates: readonly Candidate[],
+  sets: ReadonlyArray<SetName | undefined>,
+): Record<SetName, number> {
   const bytes: Record<SetName, number> = { train: 0, validation: 0, test: 0 };
   for (let i = 0; i < candidates.length; i++) {
     const set = sets[i];
@@ -234,7 +276,8 @@ async function writeSets(
   // smallest parts: most of a set is then sent while this pass still reads, and less is left to send when it ends.
   // The rejects, whose length is not known before they are written, keep the default parts.
   const setBytes = kept.bytes <= streamedMaxKeptBytes ? bytesOfSets(candidates, sets) : undefined;
-  const set = (name: SetName) => open(keys.prepared(name), setBytes ? { size: setBytes[name] } : { partBytes: SET_PART_BYTES });
+  const set = (name: SetName) =>
+    open(keys.prepared(name), setBytes ? { size: setBytes[name] } : { partBytes: SET_PART_BYTES });
   const writers = { train: set('train'), validation: set('validation'), test: set('test') };
   const rejects = open(keys.rejects);
   const trainTokens: number[] = [];
@@ -254,41 +297,59 @@ async function writeSets(
   });
   const files = [writers.train, writers.validation, writers.test, rejects];
   try {
-    await readingAhead(store, chunks.flatMap((c, j) => (needed[j] ? [c.rejectsKey, c.keptKey] : [c.rejectsKey])), async (next) => {
-      for (const [j, chunk] of chunks.entries()) {
-        const chunkRejects = await next();
-        await rejects.copyFrom(chunk.relativeLines && j > 0 ? shiftLineNumbers(chunkRejects, j, lineOffsets) : chunkRejects);
-        const notes = lines[j]!;
-        const first = firsts[j]!;
-        const chosen = chosenIn(j);
-        const duplicate = (i: number) => {
-          const ci = notes.candidate(i);
-          if (reps[ci] === first + i) return undefined;
-          const f = candidates[ci]!;
-          const detail = f.line !== undefined ? `same text as line ${f.line}` : f.row !== undefined ? `same text as row ${f.row}` : 'same text as an earlier record';
-          return rejects.write(`{"reason":"${DUPLICATE}","detail":"${detail}"${notes.at(i)}}`);
-        };
-        if (!needed[j]) {
-          // No record of this chunk is in a set: pass 1's notes are all its reject lines need, the file is not read again.
-          for (let i = 0; i < notes.length; i++) {
-            const wait = duplicate(i);
-            if (wait) await wait;
+    await readingAhead(
+      store,
+      chunks.flatMap((c, j) => (needed[j] ? [c.rejectsKey, c.keptKey] : [c.rejectsKey])),
+      async (next) => {
+        for (const [j, chunk] of chunks.entries()) {
+          const chunkRejects = await next();
+          await rejects.copyFrom(
+            chunk.relativeLines && j > 0 ? shiftLineNumbers(chunkRejects, j, lineOffsets) : chunkRejects,
+          );
+          const notes = lines[j]!;
+          const first = firsts[j]!;
+          const chosen = chosenIn(j);
+          const duplicate = (i: number) => {
+            const ci = notes.candidate(i);
+            if (reps[ci] === first + i) return undefined;
+            const f = candidates[ci]!;
+            const detail =
+              f.line !== undefined
+                ? `same text as line ${f.line}`
+                : f.row !== undefined
+                  ? `same text as row ${f.row}`
+                  : 'same text as an earlier record';
+            return rejects.write(`{"reason":"${DUPLICATE}","detail":"${detail}"${notes.at(i)}}`);
+          };
+          if (!needed[j]) {
+            // No record of this chunk is in a set: pass 1's notes are all its reject lines need, the file is not read
+            // again.
+            for (let i = 0; i < notes.length; i++) {
+              const wait = duplicate(i);
+              if (wait) await wait;
+            }
+            continue;
           }
-          continue;
+          let i = 0;
+          await eachLineBytes(await next(), (line) => {
+            const set = chosen(i);
+            if (set === 'train') trainTokens.push(candidates[notes.candidate(i)]!.tokens);
+            const wait = set ? writers[set].writeBytes(line) : duplicate(i);
+            i++;
+            return wait;
+          });
+          if (i !== notes.length)
+            throw new Error(`${chunk.keptKey} has ${i} lines where ${chunk.metaKey} has ${notes.length}`);
         }
-        let i = 0;
-        await eachLineBytes(await next(), (line) => {
-          const set = chosen(i);
-          if (set === 'train') trainTokens.push(candidates[notes.candidate(i)]!.tokens);
-          const wait = set ? writers[set].writeBytes(line) : duplicate(i);
-          i++;
-          return wait;
-        });
-        if (i !== notes.length) throw new Error(`${chunk.keptKey} has ${i} lines where ${chunk.metaKey} has ${notes.length}`);
-      }
-    });
+      },
+    );
     // The four uploads finish side by side.
-    const [train, validation, test, rejected] = await Promise.all([writers.train.close(), writers.validation.close(), writers.test.close(), rejects.close()]);
+    const [train, validation, test, rejected] = await Promise.all([
+      writers.train.close(),
+      writers.validation.close(),
+      writers.test.close(),
+      rejects.close(),
+    ]);
     return { train, validation, test, rejects: rejected, trainTokens };
   } catch (err) {
     // Nothing half-written is left to be stored, nor a request waiting for the rest of a body.
@@ -326,7 +387,10 @@ function describeSets(
     p95: lengths.train.chars.p95,
     max: lengths.train.chars.max,
   };
-  const tokenEstimate = { estimator: 'shared/catalog/tokens.ts estimateTokens (conservative: one token per CJK character)', total: tokenTotals };
+  const tokenEstimate = {
+    estimator: 'shared/catalog/tokens.ts estimateTokens (conservative: one token per CJK character)',
+    total: tokenTotals,
+  };
   return { byCategory, lengths, lengthHistogram, tokenEstimate };
 }
 
@@ -339,7 +403,10 @@ function lineOffsetsOf(chunks: Array<Pick<ChunkResult, 'index' | 'lines' | 'rela
   return chunks.map((c, j) => {
     const offset = c.relativeLines ? before : 0;
     if (chunks[j + 1]?.relativeLines) {
-      if (c.lines === undefined) throw new Error(`chunk ${c.index} has no line count, and the lines of the chunks after it are counted from their own start`);
+      if (c.lines === undefined)
+        throw new Error(
+          `chunk ${c.index} has no line count, and the lines of the chunks after it are counted from their own start`,
+        );
       before += c.lines;
     }
     return offset;
@@ -389,7 +456,11 @@ class LineNotes {
  * request's round trip to the store is spent while the previous object is still being worked on, not between the two.
  * A read started ahead and not taken (the work stopped on an error) is ended.
  */
-async function readingAhead(store: ArtifactStore, keys: string[], work: (next: () => Promise<Readable>) => Promise<void>): Promise<void> {
+async function readingAhead(
+  store: ArtifactStore,
+  keys: string[],
+  work: (next: () => Promise<Readable>) => Promise<void>,
+): Promise<void> {
   const started: Array<Promise<Readable>> = [];
   const start = (i: number) => {
     if (i >= keys.length || started[i]) return;
@@ -407,6 +478,10 @@ async function readingAhead(store: ArtifactStore, keys: string[], work: (next: (
   try {
     await work(next);
   } finally {
-    for (const p of started.slice(taken)) p?.then((r) => r.destroy(), () => undefined);
+    for (const p of started.slice(taken))
+      p?.then(
+        (r) => r.destroy(),
+        () => undefined,
+      );
   }
 }

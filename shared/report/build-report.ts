@@ -12,8 +12,14 @@ export interface RunReport {
 }
 
 const esc = (s: unknown) =>
-  String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-const mdEsc = (s: unknown) => String(s ?? '').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  String(s ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
+const mdEsc = (s: unknown) =>
+  String(s ?? '')
+    .replace(/\|/g, '\\|')
+    .replace(/\r?\n/g, ' ');
 const fmt = (n: number | undefined) => (n === undefined ? '–' : n.toLocaleString('en-US'));
 const pct = (n: number, of: number) => (of > 0 ? `${((100 * n) / of).toFixed(1)}%` : '–');
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
@@ -34,7 +40,11 @@ function funnelOf({ run, manifest }: ReportInputs): Funnel | undefined {
     { name: 'kept by filters', value: c.kept },
   ];
   if (c.train !== undefined) {
-    stages.push({ name: 'training', value: c.train }, { name: 'validation', value: c.validation ?? 0 }, { name: 'test', value: c.test ?? 0 });
+    stages.push(
+      { name: 'training', value: c.train },
+      { name: 'validation', value: c.validation ?? 0 },
+      { name: 'test', value: c.test ?? 0 },
+    );
   }
   const reasons = Object.entries(c.byReason)
     .flatMap(([reason, count]) => (count === undefined ? [] : [{ reason, outcome: reason.split(':')[0] ?? '', count }]))
@@ -47,22 +57,34 @@ function lengthLimit(inputs: ReportInputs): number | undefined {
 }
 
 /** Records per category (of the eligible records), and per category and set. */
-function categoriesOf(m: SplitManifest): { byCategory: Record<string, number>; bySet: Record<string, Record<string, number>> } {
+function categoriesOf(m: SplitManifest): {
+  byCategory: Record<string, number>;
+  bySet: Record<string, Record<string, number>>;
+} {
   const bySet: Record<string, Record<string, number>> = {};
-  for (const set of SET_NAMES) for (const [category, n] of Object.entries(m.byCategory[set])) (bySet[category] ??= {})[set] = n;
+  for (const set of SET_NAMES)
+    for (const [category, n] of Object.entries(m.byCategory[set])) (bySet[category] ??= {})[set] = n;
   return { byCategory: m.byCategory.eligible, bySet };
 }
 
-const section = (id: string, title: string, body: string) => `<section id="${id}"><h2>${esc(title)}</h2>${body}</section>`;
+const section = (id: string, title: string, body: string) =>
+  `<section id="${id}"><h2>${esc(title)}</h2>${body}</section>`;
 const figure = (kind: string, svg: string, caption: string) =>
   `<figure class="chart" data-chart="${kind}">${svg}<figcaption>${esc(caption)}</figcaption></figure>`;
 const missing = (what: string) => `<p class="missing">${esc(what)}</p>`;
 const table = (head: string[], rows: Array<Array<string | number | undefined>>, numeric: number[] = []) =>
   `<table><thead><tr>${head.map((h, i) => `<th${numeric.includes(i) ? ' class="num"' : ''}>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
-    .map((r) => `<tr>${r.map((c, i) => `<td${numeric.includes(i) ? ' class="num"' : ''}>${esc(typeof c === 'number' ? fmt(c) : c)}</td>`).join('')}</tr>`)
+    .map(
+      (r) =>
+        `<tr>${r.map((c, i) => `<td${numeric.includes(i) ? ' class="num"' : ''}>${esc(typeof c === 'number' ? fmt(c) : c)}</td>`).join('')}</tr>`,
+    )
     .join('')}</tbody></table>`;
 const mdTable = (head: string[], rows: Array<Array<string | number | undefined>>) =>
-  [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map((c) => mdEsc(typeof c === 'number' ? fmt(c) : c ?? '–')).join(' | ')} |`)].join('\n');
+  [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.map((c) => mdEsc(typeof c === 'number' ? fmt(c) : (c ?? '–'))).join(' | ')} |`),
+  ].join('\n');
 
 function overview(run: Run): Array<[string, string | undefined]> {
   const t = run.config?.training;
@@ -112,13 +134,19 @@ export function buildReport(inputs: ReportInputs): RunReport {
   const training = inputs.training ?? [];
   const validation = inputs.validation ?? [];
   // The samples the model answered; the others' errors are on the run (evaluation.warning).
-  const samples = (inputs.evaluationSamples ?? []).flatMap((s) => (s.modelOutput === undefined ? [] : [{ ...s, modelOutput: s.modelOutput }])).slice(0, 20);
+  const samples = (inputs.evaluationSamples ?? [])
+    .flatMap((s) => (s.modelOutput === undefined ? [] : [{ ...s, modelOutput: s.modelOutput }]))
+    .slice(0, 20);
   const html: string[] = [];
-  const md: string[] = [`# Run report: ${run.runId}`, '', `Generated ${inputs.generatedAt}.`, '', mdTable(['', ''], overview(run))];
+  const md: string[] = [
+    `# Run report: ${run.runId}`,
+    '',
+    `Generated ${inputs.generatedAt}.`,
+    '',
+    mdTable(['', ''], overview(run)),
+  ];
 
-  html.push(
-    section('overview', 'Overview', table(['', ''], overview(run))),
-  );
+  html.push(section('overview', 'Overview', table(['', ''], overview(run))));
 
   // A chained run's stages: the charts below describe stage 0's data and the last job.
   const stages = describeStages(run);
@@ -136,8 +164,24 @@ export function buildReport(inputs: ReportInputs): RunReport {
         st.trainingLoss !== undefined ? String(st.trainingLoss) : '–',
       ];
     });
-    const head = ['stage', 'type', 'data', 'input records', 'kept', 'train / validation / test', 'models', 'final training loss'];
-    html.push(section('stages', 'Stages', `<p>A chained run: each stage trains on the model of the one before. The sections below describe stage 0's data and the last job.</p>` + table(head, rows, [3, 4])));
+    const head = [
+      'stage',
+      'type',
+      'data',
+      'input records',
+      'kept',
+      'train / validation / test',
+      'models',
+      'final training loss',
+    ];
+    html.push(
+      section(
+        'stages',
+        'Stages',
+        `<p>A chained run: each stage trains on the model of the one before. The sections below describe stage 0's data and the last job.</p>` +
+          table(head, rows, [3, 4]),
+      ),
+    );
     md.push('', '## Stages', '', mdTable(head, rows));
   }
 
@@ -150,19 +194,49 @@ export function buildReport(inputs: ReportInputs): RunReport {
       section(
         'funnel',
         'From input records to training, validation and test',
-        figure('funnel', funnelChart(funnel.stages), `input ${fmt(c.input)} = kept ${fmt(c.kept)} + filtered ${fmt(c.filtered)} + rejected ${fmt(c.rejected)}${unused ? `; ${fmt(unused)} kept records were not sampled into any set` : ''}`) +
-          table(['stage', 'records', 'share of input'], funnel.stages.map((s) => [s.name, s.value, pct(s.value, c.input)]), [1, 2]) +
+        figure(
+          'funnel',
+          funnelChart(funnel.stages),
+          `input ${fmt(c.input)} = kept ${fmt(c.kept)} + filtered ${fmt(c.filtered)} + rejected ${fmt(c.rejected)}${unused ? `; ${fmt(unused)} kept records were not sampled into any set` : ''}`,
+        ) +
+          table(
+            ['stage', 'records', 'share of input'],
+            funnel.stages.map((s) => [s.name, s.value, pct(s.value, c.input)]),
+            [1, 2],
+          ) +
           (funnel.reasons.length
-            ? figure('reasons', reasonsChart(Object.fromEntries(funnel.reasons.map((r) => [r.reason, r.count]))), 'records dropped, by reason') +
-              table(['reason', 'outcome', 'records', 'share of input'], reasonRows, [2, 3])
+            ? figure(
+                'reasons',
+                reasonsChart(Object.fromEntries(funnel.reasons.map((r) => [r.reason, r.count]))),
+                'records dropped, by reason',
+              ) + table(['reason', 'outcome', 'records', 'share of input'], reasonRows, [2, 3])
             : '<p>No record was filtered or rejected.</p>'),
       ),
     );
-    md.push('', '## Records', '', mdTable(['stage', 'records', 'share of input'], funnel.stages.map((s) => [s.name, s.value, pct(s.value, c.input)])));
+    md.push(
+      '',
+      '## Records',
+      '',
+      mdTable(
+        ['stage', 'records', 'share of input'],
+        funnel.stages.map((s) => [s.name, s.value, pct(s.value, c.input)]),
+      ),
+    );
     if (unused) md.push('', `${fmt(unused)} kept records were not sampled into any set.`);
-    md.push('', funnel.reasons.length ? mdTable(['reason', 'outcome', 'records', 'share of input'], reasonRows) : 'No record was filtered or rejected.');
+    md.push(
+      '',
+      funnel.reasons.length
+        ? mdTable(['reason', 'outcome', 'records', 'share of input'], reasonRows)
+        : 'No record was filtered or rejected.',
+    );
   } else {
-    html.push(section('funnel', 'From input records to training, validation and test', missing('No record counts yet: the data preparation has not finished.')));
+    html.push(
+      section(
+        'funnel',
+        'From input records to training, validation and test',
+        missing('No record counts yet: the data preparation has not finished.'),
+      ),
+    );
     md.push('', '## Records', '', '_No record counts yet._');
   }
 
@@ -172,8 +246,31 @@ export function buildReport(inputs: ReportInputs): RunReport {
   if (byCategory && Object.keys(byCategory).length) {
     const rows = Object.entries(byCategory).sort((a, b) => b[1] - a[1]);
     const total = rows.reduce((s, [, n]) => s + n, 0);
-    html.push(section('categories', 'Categories', figure('categories', categoryChart(byCategory, Object.keys(categories.bySet).length ? categories.bySet : undefined), `${rows.length} categories, ${fmt(total)} records`) + table(['category', 'records', 'share'], rows.map(([c, n]) => [c, n, pct(n, total)]), [1, 2])));
-    md.push('', '## Categories', '', mdTable(['category', 'records', 'share'], rows.map(([c, n]) => [c, n, pct(n, total)])));
+    html.push(
+      section(
+        'categories',
+        'Categories',
+        figure(
+          'categories',
+          categoryChart(byCategory, Object.keys(categories.bySet).length ? categories.bySet : undefined),
+          `${rows.length} categories, ${fmt(total)} records`,
+        ) +
+          table(
+            ['category', 'records', 'share'],
+            rows.map(([c, n]) => [c, n, pct(n, total)]),
+            [1, 2],
+          ),
+      ),
+    );
+    md.push(
+      '',
+      '## Categories',
+      '',
+      mdTable(
+        ['category', 'records', 'share'],
+        rows.map(([c, n]) => [c, n, pct(n, total)]),
+      ),
+    );
   } else {
     html.push(section('categories', 'Categories', missing('The manifest has no category counts.')));
   }
@@ -182,10 +279,35 @@ export function buildReport(inputs: ReportInputs): RunReport {
   const lengths = manifest?.lengthHistogram;
   if (lengths?.bins.length) {
     const over = limit === undefined ? 0 : lengths.bins.filter((b) => b.from >= limit).reduce((s, b) => s + b.count, 0);
-    const stats = [lengths.p50 !== undefined ? `median ${fmt(lengths.p50)}` : '', lengths.p95 !== undefined ? `p95 ${fmt(lengths.p95)}` : '', lengths.max !== undefined ? `longest ${fmt(lengths.max)}` : ''].filter(Boolean).join(', ');
+    const stats = [
+      lengths.p50 !== undefined ? `median ${fmt(lengths.p50)}` : '',
+      lengths.p95 !== undefined ? `p95 ${fmt(lengths.p95)}` : '',
+      lengths.max !== undefined ? `longest ${fmt(lengths.max)}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
     const caption = `prompt + completion length in ${lengths.unit}${limit !== undefined ? `; limit ${fmt(limit)} (dashed), ${fmt(over)} records at or past it` : ''}${stats ? `; ${stats}` : ''}`;
-    html.push(section('lengths', 'Prompt + completion length', figure('lengths', lengthChart(lengths.bins, limit, lengths.unit), caption)));
-    md.push('', '## Prompt + completion length', '', caption, '', mdTable([`${lengths.unit}`, 'records'], lengths.bins.map((b) => [`${b.from}–${b.to}${limit !== undefined && b.from >= limit ? ' (over the limit)' : ''}`, b.count])));
+    html.push(
+      section(
+        'lengths',
+        'Prompt + completion length',
+        figure('lengths', lengthChart(lengths.bins, limit, lengths.unit), caption),
+      ),
+    );
+    md.push(
+      '',
+      '## Prompt + completion length',
+      '',
+      caption,
+      '',
+      mdTable(
+        [`${lengths.unit}`, 'records'],
+        lengths.bins.map((b) => [
+          `${b.from}–${b.to}${limit !== undefined && b.from >= limit ? ' (over the limit)' : ''}`,
+          b.count,
+        ]),
+      ),
+    );
   } else {
     html.push(section('lengths', 'Prompt + completion length', missing('The manifest has no length histogram.')));
   }
@@ -203,22 +325,69 @@ export function buildReport(inputs: ReportInputs): RunReport {
         `<p>Estimated cost: <strong>${esc(costText ?? 'not estimated yet')}</strong>${budget !== undefined ? ` (budget $${esc(budget.toFixed(2))})` : ''}. The estimate covers training tokens × epochs at the catalog's price; storage and Provisioned Throughput hours are billed separately.</p>`,
     ),
   );
-  md.push('', '## Hyperparameters and cost', '', hpRows.length ? mdTable(['hyperparameter', 'value'], hpRows) : '_No hyperparameters recorded._', '', `Estimated cost: ${costText ?? 'not estimated yet'}${budget !== undefined ? ` (budget $${budget.toFixed(2)})` : ''}.`);
+  md.push(
+    '',
+    '## Hyperparameters and cost',
+    '',
+    hpRows.length ? mdTable(['hyperparameter', 'value'], hpRows) : '_No hyperparameters recorded._',
+    '',
+    `Estimated cost: ${costText ?? 'not estimated yet'}${budget !== undefined ? ` (budget $${budget.toFixed(2)})` : ''}.`,
+  );
 
   // Loss
   const metrics = runMetrics(run);
   const finalLoss = `final training loss ${metrics?.trainingLoss ?? training.at(-1)?.loss ?? '–'}, validation loss ${metrics?.validationLoss ?? validation.at(-1)?.loss ?? '–'}`;
   if (training.length || validation.length) {
-    html.push(section('loss', 'Training and validation loss', figure('loss', lossChart(training, validation), `${training.length} training steps, ${validation.length} validation points; ${finalLoss}`)));
+    html.push(
+      section(
+        'loss',
+        'Training and validation loss',
+        figure(
+          'loss',
+          lossChart(training, validation),
+          `${training.length} training steps, ${validation.length} validation points; ${finalLoss}`,
+        ),
+      ),
+    );
   } else {
-    html.push(section('loss', 'Training and validation loss', missing(`No metrics files from the job yet${metrics ? `; ${finalLoss}` : ''}.`)));
+    html.push(
+      section(
+        'loss',
+        'Training and validation loss',
+        missing(`No metrics files from the job yet${metrics ? `; ${finalLoss}` : ''}.`),
+      ),
+    );
   }
-  md.push('', '## Loss', '', training.length || validation.length ? `${training.length} training steps, ${validation.length} validation points; ${finalLoss}.` : `No metrics files from the job yet${metrics ? `; ${finalLoss}` : ''}.`);
+  md.push(
+    '',
+    '## Loss',
+    '',
+    training.length || validation.length
+      ? `${training.length} training steps, ${validation.length} validation points; ${finalLoss}.`
+      : `No metrics files from the job yet${metrics ? `; ${finalLoss}` : ''}.`,
+  );
 
   // Evaluation samples
   if (samples.length) {
-    html.push(section('samples', 'Evaluation samples', table(['prompt', 'reference', 'model output'], samples.map((s) => [clip(s.prompt, 600), clip(s.reference, 600), clip(s.modelOutput, 600)]))));
-    md.push('', '## Evaluation samples', '', mdTable(['prompt', 'reference', 'model output'], samples.map((s) => [clip(s.prompt, 200), clip(s.reference, 200), clip(s.modelOutput, 200)])));
+    html.push(
+      section(
+        'samples',
+        'Evaluation samples',
+        table(
+          ['prompt', 'reference', 'model output'],
+          samples.map((s) => [clip(s.prompt, 600), clip(s.reference, 600), clip(s.modelOutput, 600)]),
+        ),
+      ),
+    );
+    md.push(
+      '',
+      '## Evaluation samples',
+      '',
+      mdTable(
+        ['prompt', 'reference', 'model output'],
+        samples.map((s) => [clip(s.prompt, 200), clip(s.reference, 200), clip(s.modelOutput, 200)]),
+      ),
+    );
   }
 
   const page = `<!doctype html>

@@ -16,7 +16,11 @@ echarts.use([BarChart, LineChart, GridComponent, LegendComponent, MarkLineCompon
 type Option = Record<string, unknown>;
 
 const COLORS = { primary: '#2f6fb3', warn: '#c8553d', ok: '#3a8f5c', muted: '#8a94a6', validation: '#d08a1f' };
-const BASE: Option = { animation: false, backgroundColor: '#ffffff', textStyle: { fontFamily: 'system-ui, sans-serif' } };
+const BASE: Option = {
+  animation: false,
+  backgroundColor: '#ffffff',
+  textStyle: { fontFamily: 'system-ui, sans-serif' },
+};
 
 export function renderSvg(option: Option, width = 720, height = 320): string {
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
@@ -61,7 +65,10 @@ export function reasonsChart(byReason: Record<string, number>): string {
       series: [
         {
           type: 'bar',
-          data: entries.map(([r, n]) => ({ value: n, itemStyle: { color: r.startsWith('rejected') ? COLORS.warn : COLORS.muted } })),
+          data: entries.map(([r, n]) => ({
+            value: n,
+            itemStyle: { color: r.startsWith('rejected') ? COLORS.warn : COLORS.muted },
+          })),
           label: { show: true, position: 'right' },
         },
       ],
@@ -71,12 +78,31 @@ export function reasonsChart(byReason: Record<string, number>): string {
   );
 }
 
-export function categoryChart(byCategory: Record<string, number>, bySplit?: Record<string, Record<string, number>>): string {
-  const cats = Object.entries(byCategory).sort((a, b) => b[1] - a[1]).map(([c]) => c);
-  const splits = bySplit ? [...new Set(Object.values(bySplit).flatMap((s) => Object.keys(s)))].filter((s) => s !== 'total') : [];
+export function categoryChart(
+  byCategory: Record<string, number>,
+  bySplit?: Record<string, Record<string, number>>,
+): string {
+  const cats = Object.entries(byCategory)
+    .sort((a, b) => b[1] - a[1])
+    .map(([c]) => c);
+  const splits = bySplit
+    ? [...new Set(Object.values(bySplit).flatMap((s) => Object.keys(s)))].filter((s) => s !== 'total')
+    : [];
   const series = splits.length
-    ? splits.map((split) => ({ type: 'bar', name: split, stack: 'all', data: cats.map((c) => bySplit?.[c]?.[split] ?? 0) }))
-    : [{ type: 'bar', name: 'records', data: cats.map((c) => byCategory[c] ?? 0), itemStyle: { color: COLORS.primary } }];
+    ? splits.map((split) => ({
+        type: 'bar',
+        name: split,
+        stack: 'all',
+        data: cats.map((c) => bySplit?.[c]?.[split] ?? 0),
+      }))
+    : [
+        {
+          type: 'bar',
+          name: 'records',
+          data: cats.map((c) => byCategory[c] ?? 0),
+          itemStyle: { color: COLORS.primary },
+        },
+      ];
   return renderSvg({
     color: [COLORS.primary, COLORS.validation, COLORS.ok, COLORS.muted],
     legend: splits.length ? { top: 0 } : undefined,
@@ -90,20 +116,42 @@ export function categoryChart(byCategory: Record<string, number>, bySplit?: Reco
 /** Prompt + completion length; bins past the limit are the ones the filter drops, and the limit is marked. */
 export function lengthChart(bins: LengthBin[], limit: number | undefined, unit: string): string {
   const labels = bins.map((b) => (b.to > b.from ? `${b.from}–${b.to}` : `${b.from}`));
-  const limitBin = limit === undefined ? -1 : bins.findIndex((b) => limit >= b.from && limit < Math.max(b.to, b.from + 1));
-  const limitLabel = limitBin >= 0 ? labels[limitBin] : limit !== undefined && bins.length && limit >= bins.at(-1)!.to ? labels.at(-1) : undefined;
+  const limitBin =
+    limit === undefined ? -1 : bins.findIndex((b) => limit >= b.from && limit < Math.max(b.to, b.from + 1));
+  const limitLabel =
+    limitBin >= 0
+      ? labels[limitBin]
+      : limit !== undefined && bins.length && limit >= bins.at(-1)!.to
+        ? labels.at(-1)
+        : undefined;
   return renderSvg({
     grid: { left: 60, right: 30, top: 40, bottom: 70 },
-    xAxis: { type: 'category', data: labels, name: unit, nameLocation: 'middle', nameGap: 50, axisLabel: { rotate: 35 } },
+    xAxis: {
+      type: 'category',
+      data: labels,
+      name: unit,
+      nameLocation: 'middle',
+      nameGap: 50,
+      axisLabel: { rotate: 35 },
+    },
     yAxis: { type: 'value', name: 'records' },
     series: [
       {
         type: 'bar',
         barCategoryGap: '5%',
-        data: bins.map((b) => ({ value: b.count, itemStyle: { color: limit !== undefined && b.from >= limit ? COLORS.warn : COLORS.primary } })),
+        data: bins.map((b) => ({
+          value: b.count,
+          itemStyle: { color: limit !== undefined && b.from >= limit ? COLORS.warn : COLORS.primary },
+        })),
         markLine:
           limitLabel !== undefined
-            ? { symbol: 'none', silent: true, lineStyle: { color: COLORS.warn, type: 'dashed', width: 2 }, label: { formatter: `limit ${limit}` }, data: [{ xAxis: limitLabel }] }
+            ? {
+                symbol: 'none',
+                silent: true,
+                lineStyle: { color: COLORS.warn, type: 'dashed', width: 2 },
+                label: { formatter: `limit ${limit}` },
+                data: [{ xAxis: limitLabel }],
+              }
             : undefined,
       },
     ],
@@ -118,8 +166,23 @@ export function lossChart(training: LossPoint[], validation: LossPoint[]): strin
     xAxis: { type: 'value', name: 'step', nameLocation: 'middle', nameGap: 30, min: 'dataMin', max: 'dataMax' },
     yAxis: { type: 'value', name: 'loss', scale: true },
     series: [
-      { type: 'line', name: 'training loss', showSymbol: training.length <= 50, data: training.map((p) => [p.step, p.loss]) },
-      ...(validation.length ? [{ type: 'line', name: 'validation loss', showSymbol: true, symbolSize: 7, data: validation.map((p) => [p.step, p.loss]) }] : []),
+      {
+        type: 'line',
+        name: 'training loss',
+        showSymbol: training.length <= 50,
+        data: training.map((p) => [p.step, p.loss]),
+      },
+      ...(validation.length
+        ? [
+            {
+              type: 'line',
+              name: 'validation loss',
+              showSymbol: true,
+              symbolSize: 7,
+              data: validation.map((p) => [p.step, p.loss]),
+            },
+          ]
+        : []),
     ],
   });
 }

@@ -2,7 +2,14 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { readText } from '../aws/s3-io';
 import { lastSubmittedJob } from '../runs/record';
 import type { Run } from '../runs/run';
-import { EvaluationSample, readJobMetrics, type JobMetrics, readJsonArtifact, readJsonLines, SplitManifest } from '../artifacts';
+import {
+  EvaluationSample,
+  readJobMetrics,
+  type JobMetrics,
+  readJsonArtifact,
+  readJsonLines,
+  SplitManifest,
+} from '../artifacts';
 import { buildReport, type RunReport } from './build-report';
 import type { ReportInputs } from './inputs';
 
@@ -20,7 +27,11 @@ export const reportKeys = (run: Run, fallbackBucket?: string) => {
 };
 
 /** Gathers the report's inputs from the run and its artifacts, each read through its schema; each may be absent. */
-export async function loadReportInputs(run: Run, s3: S3Client, opts: { artifactsBucket?: string; now?: () => Date } = {}): Promise<ReportInputs> {
+export async function loadReportInputs(
+  run: Run,
+  s3: S3Client,
+  opts: { artifactsBucket?: string; now?: () => Date } = {},
+): Promise<ReportInputs> {
   const { bucket, prefix } = artifactsLocation(run, opts.artifactsBucket);
   const read = (key: string) => readText(s3, bucket, key);
   // The run's data preparation is its first stage's (a chained run's later stages are summarized from its record).
@@ -38,16 +49,35 @@ export async function loadReportInputs(run: Run, s3: S3Client, opts: { artifacts
     manifest: manifest === undefined ? undefined : readJsonArtifact(SplitManifest, manifest, manifestKey),
     training: metrics.training?.points,
     validation: metrics.validation?.points,
-    evaluationSamples: samples === undefined || !samplesKey ? undefined : readJsonLines(EvaluationSample, samples, samplesKey),
+    evaluationSamples:
+      samples === undefined || !samplesKey ? undefined : readJsonLines(EvaluationSample, samples, samplesKey),
     generatedAt: (opts.now ?? (() => new Date()))().toISOString(),
   };
 }
 
 /** Builds the report and writes it beside the run's artifacts: `report.html` and `report.md`. */
-export async function writeReport(run: Run, s3: S3Client, opts: { artifactsBucket?: string; now?: () => Date } = {}): Promise<RunReport & { bucket: string; htmlKey: string; markdownKey: string }> {
+export async function writeReport(
+  run: Run,
+  s3: S3Client,
+  opts: { artifactsBucket?: string; now?: () => Date } = {},
+): Promise<RunReport & { bucket: string; htmlKey: string; markdownKey: string }> {
   const report = buildReport(await loadReportInputs(run, s3, opts));
   const keys = reportKeys(run, opts.artifactsBucket);
-  await s3.send(new PutObjectCommand({ Bucket: keys.bucket, Key: keys.html, Body: report.html, ContentType: 'text/html; charset=utf-8' }));
-  await s3.send(new PutObjectCommand({ Bucket: keys.bucket, Key: keys.markdown, Body: report.markdown, ContentType: 'text/markdown; charset=utf-8' }));
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: keys.bucket,
+      Key: keys.html,
+      Body: report.html,
+      ContentType: 'text/html; charset=utf-8',
+    }),
+  );
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: keys.bucket,
+      Key: keys.markdown,
+      Body: report.markdown,
+      ContentType: 'text/markdown; charset=utf-8',
+    }),
+  );
   return { ...report, bucket: keys.bucket, htmlKey: keys.html, markdownKey: keys.markdown };
 }

@@ -31,18 +31,31 @@ export class DynamoRunStore implements RunStore {
   async create(run: Run, event: { type: string; detail?: Record<string, unknown> }): Promise<boolean> {
     try {
       await this.db.send(
-        new PutCommand({ TableName: this.tableName, Item: this.toItem(run), ConditionExpression: 'attribute_not_exists(pk)' }),
+        new PutCommand({
+          TableName: this.tableName,
+          Item: this.toItem(run),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
       );
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return false;
       throw err;
     }
-    await this.putEvent({ runId: run.runId, seq: run.version, at: run.createdAt, type: event.type, to: run.status, detail: event.detail });
+    await this.putEvent({
+      runId: run.runId,
+      seq: run.version,
+      at: run.createdAt,
+      type: event.type,
+      to: run.status,
+      detail: event.detail,
+    });
     return true;
   }
 
   async get(runId: string): Promise<Run | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: runKey(runId), ConsistentRead: true }));
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: runKey(runId), ConsistentRead: true }),
+    );
     return out.Item ? fromItem(out.Item) : undefined;
   }
 
@@ -79,7 +92,8 @@ export class DynamoRunStore implements RunStore {
   ): Promise<Run | undefined> {
     for (let attempt = 0; attempt < MAX_RACE_RETRIES; attempt++) {
       // The caller's copy saves the first read when it could be current; a stale one only fails the condition below.
-      const current = attempt === 0 && seen?.runId === runId && froms.includes(seen.status) ? seen : await this.get(runId);
+      const current =
+        attempt === 0 && seen?.runId === runId && froms.includes(seen.status) ? seen : await this.get(runId);
       if (!current || !froms.includes(current.status)) return undefined;
       const status = to ?? current.status;
       if (to && !canTransition(current.status, to)) {
@@ -102,7 +116,15 @@ export class DynamoRunStore implements RunStore {
         throw err;
       }
       if (event) {
-        await this.putEvent({ runId, seq: next.version, at, type: event.type, from: current.status, to: status, detail: event.detail });
+        await this.putEvent({
+          runId,
+          seq: next.version,
+          at,
+          type: event.type,
+          from: current.status,
+          to: status,
+          detail: event.detail,
+        });
       }
       return next;
     }
@@ -127,7 +149,12 @@ export class DynamoRunStore implements RunStore {
 
   async hasChunk(runId: string, stage: number, index: number): Promise<boolean> {
     const out = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: `RUN#${runId}`, sk: chunkSk(stage, index) }, ConsistentRead: true, ProjectionExpression: 'sk' }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: `RUN#${runId}`, sk: chunkSk(stage, index) },
+        ConsistentRead: true,
+        ProjectionExpression: 'sk',
+      }),
     );
     return out.Item !== undefined;
   }
@@ -163,7 +190,10 @@ export class DynamoRunStore implements RunStore {
   private async putEvent(event: RunEvent): Promise<void> {
     // Idempotent: a retried write of the same event replaces it with itself.
     await this.db.send(
-      new PutCommand({ TableName: this.tableName, Item: { pk: `RUN#${event.runId}`, sk: `EVENT#${pad(event.seq)}`, ...event } }),
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: `RUN#${event.runId}`, sk: `EVENT#${pad(event.seq)}`, ...event },
+      }),
     );
   }
 
@@ -210,6 +240,8 @@ function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   throw new RunRecordError(`${what} does not fit the run record schema (shared/runs/run.ts): ${fields}`);
 }
 
-const describe = (item: Record<string, unknown>) => `item ${String(item.sk)} of run ${String(item.pk).replace(/^RUN#/, '')}`;
-const parseItem = <T>(schema: z.ZodType<T>, item: Record<string, unknown>): T => check(schema, strip(item), describe(item));
+const describe = (item: Record<string, unknown>) =>
+  `item ${String(item.sk)} of run ${String(item.pk).replace(/^RUN#/, '')}`;
+const parseItem = <T>(schema: z.ZodType<T>, item: Record<string, unknown>): T =>
+  check(schema, strip(item), describe(item));
 const fromItem = (item: Record<string, unknown>): Run => parseItem(Run, item);

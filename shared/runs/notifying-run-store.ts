@@ -21,18 +21,29 @@ const attributesOf = (m: RunStatusChanged) => ({
 export const buildSnsNotify =
   (sns: SNSClient, topicArn: string): Notify =>
   async (m) => {
-    await sns.send(new PublishCommand({ TopicArn: topicArn, Message: JSON.stringify(m), MessageAttributes: attributesOf(m) }));
+    await sns.send(
+      new PublishCommand({ TopicArn: topicArn, Message: JSON.stringify(m), MessageAttributes: attributesOf(m) }),
+    );
   };
 
 /** SQS adapter: the local stack has no SNS, so notifications go straight to a queue (BTP_NOTIFICATIONS_QUEUE_URL). */
 export const buildSqsNotify =
   (sqs: SQSClient, queueUrl: string): Notify =>
   async (m) => {
-    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(m), MessageAttributes: attributesOf(m) }));
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify(m),
+        MessageAttributes: attributesOf(m),
+      }),
+    );
   };
 
 /** The Notify adapter the environment asks for: the topic if one is set, else the queue, else none. */
-export function notifyFromEnv(env: NodeJS.ProcessEnv, clients: { sns: () => SNSClient; sqs: () => SQSClient }): Notify | undefined {
+export function notifyFromEnv(
+  env: NodeJS.ProcessEnv,
+  clients: { sns: () => SNSClient; sqs: () => SQSClient },
+): Notify | undefined {
   if (env.BTP_NOTIFICATIONS_TOPIC_ARN) return buildSnsNotify(clients.sns(), env.BTP_NOTIFICATIONS_TOPIC_ARN);
   if (env.BTP_NOTIFICATIONS_QUEUE_URL) return buildSqsNotify(clients.sqs(), env.BTP_NOTIFICATIONS_QUEUE_URL);
   return undefined;
@@ -72,14 +83,27 @@ export class NotifyingRunStore implements RunStore {
     return this.inner.get(runId);
   }
 
-  async transition(runId: string, from: RunStatus | readonly RunStatus[], to: RunStatus, patch: Partial<Run>, event: EventInput, opts?: WriteOptions): Promise<Run | undefined> {
+  async transition(
+    runId: string,
+    from: RunStatus | readonly RunStatus[],
+    to: RunStatus,
+    patch: Partial<Run>,
+    event: EventInput,
+    opts?: WriteOptions,
+  ): Promise<Run | undefined> {
     const next = await this.inner.transition(runId, from, to, patch, event, opts);
     if (!next) return undefined;
     await this.publish(next, await this.previousStatus(next, from), event.type, next.updatedAt);
     return next;
   }
 
-  update(runId: string, inStatus: RunStatus | readonly RunStatus[], patch: Partial<Run>, event?: EventInput, opts?: WriteOptions): Promise<Run | undefined> {
+  update(
+    runId: string,
+    inStatus: RunStatus | readonly RunStatus[],
+    patch: Partial<Run>,
+    event?: EventInput,
+    opts?: WriteOptions,
+  ): Promise<Run | undefined> {
     return this.inner.update(runId, inStatus, patch, event, opts);
   }
 
@@ -145,8 +169,19 @@ export class NotifyingRunStore implements RunStore {
 }
 
 const defaultOnError = (err: Error, run: { runId: string; to: RunStatus }) =>
-  console.error(JSON.stringify({ level: 'ERROR', message: 'run notification not published', runId: run.runId, to: run.to, error: err.message }));
+  console.error(
+    JSON.stringify({
+      level: 'ERROR',
+      message: 'run notification not published',
+      runId: run.runId,
+      to: run.to,
+      error: err.message,
+    }),
+  );
 
 /** Wraps a store when the environment configures notifications; returns it unchanged otherwise. */
-export const withNotifications = (store: RunStore, notify: Notify | undefined, opts?: NotifyingRunStoreOptions): RunStore =>
-  notify ? new NotifyingRunStore(store, notify, opts) : store;
+export const withNotifications = (
+  store: RunStore,
+  notify: Notify | undefined,
+  opts?: NotifyingRunStoreOptions,
+): RunStore => (notify ? new NotifyingRunStore(store, notify, opts) : store);

@@ -28,14 +28,21 @@ export const runCounts = (run: Pick<Run, 'stages'>): RunCounts | undefined => ru
 
 /** The run's final losses: its last finished job's. */
 export function runMetrics(run: Pick<Run, 'stages'>): { trainingLoss?: number; validationLoss?: number } | undefined {
-  const last = allJobs(run).filter((j) => j.status === 'done').at(-1);
+  const last = allJobs(run)
+    .filter((j) => j.status === 'done')
+    .at(-1);
   if (!last || (last.trainingLoss === undefined && last.validationLoss === undefined)) return undefined;
-  return { ...(last.trainingLoss !== undefined ? { trainingLoss: last.trainingLoss } : {}), ...(last.validationLoss !== undefined ? { validationLoss: last.validationLoss } : {}) };
+  return {
+    ...(last.trainingLoss !== undefined ? { trainingLoss: last.trainingLoss } : {}),
+    ...(last.validationLoss !== undefined ? { validationLoss: last.validationLoss } : {}),
+  };
 }
 
 /** The cost estimate of the run's latest preflight. */
 export const runCostEstimateUsd = (run: Pick<Run, 'stages'>): number | undefined =>
-  allJobs(run).filter((j) => j.preflight).at(-1)?.preflight?.costEstimate.totalUsd;
+  allJobs(run)
+    .filter((j) => j.preflight)
+    .at(-1)?.preflight?.costEstimate.totalUsd;
 
 /** The run's stages with stage `n`'s prepare record patched (a stage not started yet is started). */
 export function withPrepare(run: Pick<Run, 'stages'>, n: number, patch: Partial<PrepareRecord>): StageState[] {
@@ -89,10 +96,20 @@ export function failRun(
   detail: Record<string, unknown> = {},
 ): Promise<Run | undefined> {
   const at = now.toISOString();
-  const patch: Partial<Run> = { failure: { stage: failure.stage, reason: failure.reason, ...(failure.location ? { location: failure.location } : {}), at } };
+  const patch: Partial<Run> = {
+    failure: {
+      stage: failure.stage,
+      reason: failure.reason,
+      ...(failure.location ? { location: failure.location } : {}),
+      at,
+    },
+  };
   const ended = { status: 'failed' as const, endedAt: at };
   if (failure.record === 'prepare') patch.stages = withPrepare(run, currentStage(run), ended);
   if (failure.record === 'job') patch.stages = withCurrentJob(run, ended);
   if (failure.record === 'provision' && run.provision) patch.provision = { ...run.provision, ...ended };
-  return runs.transition(run.runId, from, 'failed', patch, { type: `${failure.stage}.failed`, detail: { reason: failure.reason, ...detail } });
+  return runs.transition(run.runId, from, 'failed', patch, {
+    type: `${failure.stage}.failed`,
+    detail: { reason: failure.reason, ...detail },
+  });
 }

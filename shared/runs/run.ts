@@ -32,7 +32,14 @@ export const RunFailure = z.object({
   stage: z.string().min(1),
   reason: z.string(),
   /** Where the problem is, when it is in the input: file, line or row, field. */
-  location: z.object({ file: z.string().optional(), line: z.number().optional(), row: z.number().optional(), field: z.string().optional() }).optional(),
+  location: z
+    .object({
+      file: z.string().optional(),
+      line: z.number().optional(),
+      row: z.number().optional(),
+      field: z.string().optional(),
+    })
+    .optional(),
   at: Iso,
 });
 export type RunFailure = z.infer<typeof RunFailure>;
@@ -44,7 +51,12 @@ export type StepStatus = z.infer<typeof StepStatus>;
 const SetFile = z.object({ key: z.string().min(1), records: Count, sha256: z.string().optional() });
 
 /** One sequential job's training data (a stage with `maxRecordsPerJob` under its training set, stages.ts planParts). */
-export const RecordedPart = z.object({ part: Count, manifestKey: z.string().min(1), trainKey: z.string().min(1), records: Count });
+export const RecordedPart = z.object({
+  part: Count,
+  manifestKey: z.string().min(1),
+  trainKey: z.string().min(1),
+  records: Count,
+});
 export type RecordedPart = z.infer<typeof RecordedPart>;
 
 /** A stage's data preparation: ingest's plan, then the split's outputs and counts. */
@@ -131,9 +143,13 @@ export const JobRecord = z.object({
   trainingSteps: Count.optional(),
   jobEndedAt: Iso.optional(),
   /** The automatic remedy applied once (monitor planRemediation). */
-  remediation: z.object({ setting: z.string(), from: z.string(), to: z.string(), failureMessage: z.string(), at: Iso }).optional(),
+  remediation: z
+    .object({ setting: z.string(), from: z.string(), to: z.string(), failureMessage: z.string(), at: Iso })
+    .optional(),
   /** Earlier attempts' jobs that failed. */
-  previousJobs: z.array(z.object({ jobArn: z.string(), attempt: z.number().int().positive(), failureMessage: z.string() })).optional(),
+  previousJobs: z
+    .array(z.object({ jobArn: z.string(), attempt: z.number().int().positive(), failureMessage: z.string() }))
+    .optional(),
   /** The failure a `resume` started this attempt from. */
   resumedFrom: RunFailure.optional(),
 });

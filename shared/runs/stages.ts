@@ -7,7 +7,10 @@ import type { Run, RunCounts } from './run';
  * without `stages` is stage 0 with one part.
  */
 
-/** The object stage `n` prepares: the run's source for stage 0, the stage's `dataset` (in the source's bucket by default) after. */
+/**
+ * The object stage `n` prepares: the run's source for stage 0, the stage's `dataset` (in the source's bucket by
+ * default) after.
+ */
 export function stageSource(run: Pick<Run, 'source' | 'config'>, stage: number): S3ObjectRef {
   if (stage === 0) return run.source;
   const dataset = run.config.stages?.[stage]?.dataset;
@@ -42,7 +45,8 @@ export function planParts(records: number, maxRecordsPerJob?: number): PartPlan[
 }
 
 /** What follows a completed job: the stage's next part, the next stage, or the end (the final model). */
-export type NextStep = { kind: 'part'; stage: number; part: number } | { kind: 'stage'; stage: number } | { kind: 'final' };
+export type NextStep =
+  { kind: 'part'; stage: number; part: number } | { kind: 'stage'; stage: number } | { kind: 'final' };
 
 export function nextStep(config: RunConfig, stage: number, part: number, parts: number): NextStep {
   if (part + 1 < parts) return { kind: 'part', stage, part: part + 1 };

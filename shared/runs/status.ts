@@ -25,7 +25,8 @@ const ALLOWED: Record<RunStatus, readonly RunStatus[]> = {
   splitting: ['submitting', 'succeeded'],
   submitting: ['queued', 'training'],
   queued: ['submitting'],
-  // training -> submitting: a known recoverable job failure is resubmitted once; -> preparing: the next stage of a chained run
+  // training -> submitting: a known recoverable job failure is resubmitted once; -> preparing: the next stage of a
+  // chained run
   training: ['provisioning', 'evaluating', 'succeeded', 'submitting', 'preparing'],
   provisioning: ['evaluating', 'succeeded'],
   evaluating: ['succeeded'],

@@ -8,7 +8,10 @@ const dolly = path.resolve(root, '..', 'shared', 'data', 'databricks-dolly-15k-j
 /** Runs `npm start` as a user would, in a child process, and returns its exit code and output. */
 function npmStart(args: string[], timeoutMs: number): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['start', '--silent', '--', ...args], { cwd: root, env: { ...process.env, NODE_OPTIONS: '' } });
+    const child = spawn('npm', ['start', '--silent', '--', ...args], {
+      cwd: root,
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -34,7 +37,9 @@ describe('npm start: a whole customization run through the local stack', () => {
     expect(out).toMatch(/no model is trained/i);
     expect(field(out, 'status')).toBe('succeeded');
     const records = field(out, 'records')!;
-    const [, input, kept, filtered, rejected] = records.match(/input (\d+) = kept (\d+) \+ filtered (\d+) \+ rejected (\d+)/)!.map(Number);
+    const [, input, kept, filtered, rejected] = records
+      .match(/input (\d+) = kept (\d+) \+ filtered (\d+) \+ rejected (\d+)/)!
+      .map(Number);
     expect(input).toBe(401);
     expect(kept! + filtered! + rejected!).toBe(input);
     expect(filtered).toBeGreaterThanOrEqual(3); // the over-long, the empty and the duplicate record
@@ -52,7 +57,9 @@ describe('npm start: a whole customization run through the local stack', () => {
       const { code, out } = await npmStart([dolly], 600_000);
       if (code !== 0) throw new Error(`npm start exited ${code}:\n${out}`);
       expect(field(out, 'status')).toBe('succeeded');
-      const [, input, kept, filtered, rejected] = field(out, 'records')!.match(/input (\d+) = kept (\d+) \+ filtered (\d+) \+ rejected (\d+)/)!.map(Number);
+      const [, input, kept, filtered, rejected] = field(out, 'records')!
+        .match(/input (\d+) = kept (\d+) \+ filtered (\d+) \+ rejected (\d+)/)!
+        .map(Number);
       expect(input).toBe(15015);
       expect(kept! + filtered! + rejected!).toBe(15015);
       expect(field(out, 'split')).toBe('train 10000, validation 1000, test 50');

@@ -5,7 +5,14 @@ import { resolveRunConfig, type RunConfigInput } from '../../../shared/config/ru
 import type { Envelope } from '../../../shared/messages/envelope';
 import { stageKeys } from '../../../shared/runs/keys';
 import type { CostEstimate } from '../../../shared/orchestration/cost';
-import { Run, type ChunkResult, type JobRecord, type RunCounts, type RunEvent, type StageState } from '../../../shared/runs/run';
+import {
+  Run,
+  type ChunkResult,
+  type JobRecord,
+  type RunCounts,
+  type RunEvent,
+  type StageState,
+} from '../../../shared/runs/run';
 import { canTransition, type RunStatus } from '../../../shared/runs/status';
 import type { RunStore } from '../../../shared/runs/store';
 import {
@@ -32,27 +39,71 @@ export class MemoryRunStore implements RunStore {
   async create(run: Run, event: { type: string; detail?: Record<string, unknown> }): Promise<boolean> {
     if (this.items.has(run.runId)) return false;
     this.items.set(run.runId, Run.parse(structuredClone(run)));
-    this.events.push({ runId: run.runId, seq: run.version, at: run.createdAt, type: event.type, to: run.status, detail: event.detail });
+    this.events.push({
+      runId: run.runId,
+      seq: run.version,
+      at: run.createdAt,
+      type: event.type,
+      to: run.status,
+      detail: event.detail,
+    });
     return true;
   }
   async get(runId: string) {
     const r = this.items.get(runId);
     return r ? (JSON.parse(JSON.stringify(r)) as Run) : undefined; // JSON drops undefined, as DynamoDB does
   }
-  async transition(runId: string, from: RunStatus | readonly RunStatus[], to: RunStatus, patch: Partial<Run>, event: { type: string; detail?: Record<string, unknown> }) {
+  async transition(
+    runId: string,
+    from: RunStatus | readonly RunStatus[],
+    to: RunStatus,
+    patch: Partial<Run>,
+    event: { type: string; detail?: Record<string, unknown> },
+  ) {
     return this.write(runId, typeof from === 'string' ? [from] : from, to, patch, event);
   }
-  async update(runId: string, inStatus: RunStatus | readonly RunStatus[], patch: Partial<Run>, event?: { type: string; detail?: Record<string, unknown> }) {
+  async update(
+    runId: string,
+    inStatus: RunStatus | readonly RunStatus[],
+    patch: Partial<Run>,
+    event?: { type: string; detail?: Record<string, unknown> },
+  ) {
     return this.write(runId, typeof inStatus === 'string' ? [inStatus] : inStatus, undefined, patch, event);
   }
-  private async write(runId: string, froms: readonly RunStatus[], to: RunStatus | undefined, patch: Partial<Run>, event?: { type: string; detail?: Record<string, unknown> }) {
+  private async write(
+    runId: string,
+    froms: readonly RunStatus[],
+    to: RunStatus | undefined,
+    patch: Partial<Run>,
+    event?: { type: string; detail?: Record<string, unknown> },
+  ) {
     const current = this.items.get(runId);
     if (!current || !froms.includes(current.status)) return undefined;
-    if (to && !canTransition(current.status, to)) throw new Error(`run ${runId}: transition ${current.status} -> ${to} is not allowed`);
+    if (to && !canTransition(current.status, to))
+      throw new Error(`run ${runId}: transition ${current.status} -> ${to} is not allowed`);
     const at = this.now().toISOString();
-    const next = Run.parse(JSON.parse(JSON.stringify({ ...current, ...patch, status: to ?? current.status, version: current.version + 1, updatedAt: at })));
+    const next = Run.parse(
+      JSON.parse(
+        JSON.stringify({
+          ...current,
+          ...patch,
+          status: to ?? current.status,
+          version: current.version + 1,
+          updatedAt: at,
+        }),
+      ),
+    );
     this.items.set(runId, next);
-    if (event) this.events.push({ runId, seq: next.version, at, type: event.type, from: current.status, to: next.status, detail: event.detail });
+    if (event)
+      this.events.push({
+        runId,
+        seq: next.version,
+        at,
+        type: event.type,
+        from: current.status,
+        to: next.status,
+        detail: event.detail,
+      });
     return structuredClone(next);
   }
   async putChunk(_chunk: ChunkResult) {
@@ -79,7 +130,10 @@ interface FakeJob extends JobView {
   request: CreateJobRequest;
 }
 
-/** A Bedrock fake: token and name idempotency as the API notes describe (docs/bedrock-api.md §5), scripted errors and job states. */
+/**
+ * A Bedrock fake: token and name idempotency as the API notes describe (docs/bedrock-api.md §5), scripted errors and
+ * job states.
+ */
 export class FakeBedrock implements BedrockPort {
   readonly jobs = new Map<string, FakeJob>();
   readonly throughputs = new Map<string, ThroughputView & { request: CreateThroughputRequest; deleted?: boolean }>();
@@ -103,7 +157,15 @@ export class FakeBedrock implements BedrockPort {
     }
     const id = `job${String(++this.seq).padStart(9, '0')}`;
     const jobArn = `arn:aws:bedrock:us-east-1:000000000000:model-customization-job/amazon.titan-text-lite-v1:0:4k/${id}`;
-    this.jobs.set(req.jobName, { jobArn, jobName: req.jobName, status: 'InProgress', validationLosses: [], creationTime: this.now(), request: req, hyperParameters: req.hyperParameters });
+    this.jobs.set(req.jobName, {
+      jobArn,
+      jobName: req.jobName,
+      status: 'InProgress',
+      validationLosses: [],
+      creationTime: this.now(),
+      request: req,
+      hyperParameters: req.hyperParameters,
+    });
     return jobArn;
   }
   async getJob(id: string) {
@@ -121,7 +183,17 @@ export class FakeBedrock implements BedrockPort {
   }
   complete(jobName: string, patch: Partial<JobView> = {}) {
     const job = this.jobs.get(jobName)!;
-    Object.assign(job, { status: 'Completed', outputModelArn: `arn:aws:bedrock:us-east-1:000000000000:custom-model/amazon.titan-text-lite-v1:0:4k/mdl${job.jobArn.slice(-9)}`, endTime: this.now(), trainingLoss: 1.5, validationLosses: [1.7] }, patch);
+    Object.assign(
+      job,
+      {
+        status: 'Completed',
+        outputModelArn: `arn:aws:bedrock:us-east-1:000000000000:custom-model/amazon.titan-text-lite-v1:0:4k/mdl${job.jobArn.slice(-9)}`,
+        endTime: this.now(),
+        trainingLoss: 1.5,
+        validationLosses: [1.7],
+      },
+      patch,
+    );
     return job;
   }
   fail(jobName: string, failureMessage: string) {
@@ -132,7 +204,14 @@ export class FakeBedrock implements BedrockPort {
     const existing = [...this.throughputs.values()].find((t) => t.name === req.name && !t.deleted);
     if (existing) return existing.arn;
     const arn = `arn:aws:bedrock:us-east-1:000000000000:provisioned-model/pt${String(++this.seq).padStart(10, '0')}`;
-    this.throughputs.set(arn, { arn, name: req.name, status: 'Creating', modelArn: req.modelId, request: req, commitmentDuration: req.commitmentDuration });
+    this.throughputs.set(arn, {
+      arn,
+      name: req.name,
+      status: 'Creating',
+      modelArn: req.modelId,
+      request: req,
+      commitmentDuration: req.commitmentDuration,
+    });
     return arn;
   }
   async getThroughput(id: string) {
@@ -152,8 +231,14 @@ export class FakeBedrock implements BedrockPort {
   async invokeText(modelId: string, prompt: string, maxTokenCount: number) {
     this.maybeFail('invokeText');
     const t = this.throughputs.get(modelId);
-    if (!t || t.deleted) throw new BedrockCallError('not-found', 'ResourceNotFoundException', `The provisioned model ${modelId} could not be found.`);
-    if (t.status !== 'InService') throw new BedrockCallError('validation', 'ValidationException', `The provisioned model ${t.name} is not ready.`);
+    if (!t || t.deleted)
+      throw new BedrockCallError(
+        'not-found',
+        'ResourceNotFoundException',
+        `The provisioned model ${modelId} could not be found.`,
+      );
+    if (t.status !== 'InService')
+      throw new BedrockCallError('validation', 'ValidationException', `The provisioned model ${t.name} is not ready.`);
     this.invocations.push({ modelId, prompt, maxTokenCount });
     return `answer to ${prompt}`;
   }
@@ -171,7 +256,9 @@ export class MemoryObjects implements ObjectStore {
     return this.files.get(`${bucket}/${key}`);
   }
   async listKeys(bucket: string, prefix: string) {
-    return [...this.files.keys()].filter((k) => k.startsWith(`${bucket}/${prefix}`)).map((k) => k.slice(bucket.length + 1));
+    return [...this.files.keys()]
+      .filter((k) => k.startsWith(`${bucket}/${prefix}`))
+      .map((k) => k.slice(bucket.length + 1));
   }
   async *lines(bucket: string, key: string) {
     const text = this.files.get(`${bucket}/${key}`);
@@ -238,12 +325,17 @@ export function makeWorld(start = new Date('2026-01-01T00:00:00Z')) {
 const fmt = (i: number) => ({ prompt: `質問 ${i}: これは何ですか？`, completion: `答え ${i}: テストです。` });
 
 /** Writes a small prepared dataset and its manifest, as the split step leaves them. */
-export function putPrepared(objects: MemoryObjects, runId: string, opts: { train?: number; validation?: number; test?: number; longRecordTokens?: number; config?: RunConfigInput } = {}) {
+export function putPrepared(
+  objects: MemoryObjects,
+  runId: string,
+  opts: { train?: number; validation?: number; test?: number; longRecordTokens?: number; config?: RunConfigInput } = {},
+) {
   const train = Array.from({ length: opts.train ?? 20 }, (_, i) => fmt(i));
   if (opts.longRecordTokens) train.push({ prompt: 'あ'.repeat(opts.longRecordTokens), completion: 'い' });
   const validation = Array.from({ length: opts.validation ?? 5 }, (_, i) => fmt(100 + i));
   const test = Array.from({ length: opts.test ?? 0 }, (_, i) => fmt(200 + i));
-  for (const o of preparedSets(runId, resolveRunConfig(opts.config ?? {}), { train, validation, test })) objects.put('artifacts', o.key, o.body);
+  for (const o of preparedSets(runId, resolveRunConfig(opts.config ?? {}), { train, validation, test }))
+    objects.put('artifacts', o.key, o.body);
 }
 
 /** A run as data preparation leaves it: in `submitting`, with counts. */
@@ -258,7 +350,18 @@ export function makeRun(runId: string, config: RunConfigInput = {}, now = new Da
     source: { bucket: 'datasets', key: 'datasets/dolly.jsonl' },
     config: resolveRunConfig(config),
     artifactsPrefix: `s3://artifacts/runs/${runId}/`,
-    stages: [preparedStage(runId, { input: 25, kept: 25, filtered: 0, rejected: 0, byReason: {}, train: 20, validation: 5, test: 0 })],
+    stages: [
+      preparedStage(runId, {
+        input: 25,
+        kept: 25,
+        filtered: 0,
+        rejected: 0,
+        byReason: {},
+        train: 20,
+        validation: 5,
+        test: 0,
+      }),
+    ],
   };
 }
 
@@ -271,7 +374,14 @@ export function preparedStage(runId: string, counts: RunCounts, at = '2026-01-01
       status: 'done',
       endedAt: at,
       counts,
-      split: { startedAt: at, manifestKey: keys.manifest, train: file('train'), validation: file('validation'), test: file('test'), rejects: { key: keys.rejects, records: counts.filtered + counts.rejected } },
+      split: {
+        startedAt: at,
+        manifestKey: keys.manifest,
+        train: file('train'),
+        validation: file('validation'),
+        test: file('test'),
+        rejects: { key: keys.rejects, records: counts.filtered + counts.rejected },
+      },
     },
     jobs: [],
   };
@@ -281,17 +391,35 @@ export function preparedStage(runId: string, counts: RunCounts, at = '2026-01-01
  * A run's stage 0 as the steps record it, for tests that move a run through the store by hand: planned into
  * `chunks`, prepared with `counts`, a preflight's cost estimate, and the job as far as `job` says.
  */
-export function stage0(runId: string, r: { chunks?: number; counts?: RunCounts; costEstimateUsd?: number; job?: Partial<JobRecord> }): StageState[] {
+export function stage0(
+  runId: string,
+  r: { chunks?: number; counts?: RunCounts; costEstimateUsd?: number; job?: Partial<JobRecord> },
+): StageState[] {
   const stage = r.counts ? preparedStage(runId, r.counts) : { prepare: { status: 'running' as const }, jobs: [] };
-  if (r.chunks) stage.prepare.plan = { format: 'jsonl', compression: 'none', encoding: 'utf-8', bytes: 0, chunks: r.chunks };
+  if (r.chunks)
+    stage.prepare.plan = { format: 'jsonl', compression: 'none', encoding: 'utf-8', bytes: 0, chunks: r.chunks };
   if (r.costEstimateUsd === undefined && !r.job) return [stage];
   const keys = stageKeys(runId, 0);
   const usd = r.costEstimateUsd ?? 0;
   const costEstimate: CostEstimate = {
-    currency: 'USD', modelId: 'amazon.titan-text-lite-v1:0:4k', trainingTokens: 0, epochs: 1, trainingUsd: usd,
-    storageUsdPerMonth: null, throughputUsdPerHour: null, throughputHours: 0, totalUsd: usd, unknown: [], unconfirmed: [],
+    currency: 'USD',
+    modelId: 'amazon.titan-text-lite-v1:0:4k',
+    trainingTokens: 0,
+    epochs: 1,
+    trainingUsd: usd,
+    storageUsdPerMonth: null,
+    throughputUsdPerHour: null,
+    throughputHours: 0,
+    totalUsd: usd,
+    unknown: [],
+    unconfirmed: [],
   };
   const train = { key: keys.prepared('train'), records: r.counts?.train ?? 0, bytes: 0, tokens: 0, maxRecordTokens: 0 };
-  const job: JobRecord = { status: 'running', attempt: 1, preflight: { attempt: 1, manifestKey: keys.manifest, train, warnings: [], costEstimate }, ...r.job };
+  const job: JobRecord = {
+    status: 'running',
+    attempt: 1,
+    preflight: { attempt: 1, manifestKey: keys.manifest, train, warnings: [], costEstimate },
+    ...r.job,
+  };
   return [{ ...stage, jobs: [job] }];
 }

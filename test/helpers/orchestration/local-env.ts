@@ -1,9 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+  type Message,
+} from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { startBedrockEmulator, type BedrockEmulator, type BedrockEmulatorOptions, type ModelCustomizationJobStateChange } from '../../../local/bedrock';
+import {
+  startBedrockEmulator,
+  type BedrockEmulator,
+  type BedrockEmulatorOptions,
+  type ModelCustomizationJobStateChange,
+} from '../../../local/bedrock';
 import { startDynamo, type DynamoEmulator } from '../../../local/emulators/dynamodb';
 import { startS3, type S3Emulator } from '../../../local/emulators/s3';
 import { startSqs, type SqsEmulator } from '../../../local/emulators/sqs';
@@ -43,8 +55,14 @@ export interface LocalEnv {
   close(): Promise<void>;
 }
 
-export async function startLocalEnv(opts: { bedrock?: Partial<Omit<BedrockEmulatorOptions, 's3'>>; env?: Record<string, string> } = {}): Promise<LocalEnv> {
-  const [s3e, sqse, dynamo]: [S3Emulator, SqsEmulator, DynamoEmulator] = await Promise.all([startS3(), startSqs(), startDynamo()]);
+export async function startLocalEnv(
+  opts: { bedrock?: Partial<Omit<BedrockEmulatorOptions, 's3'>>; env?: Record<string, string> } = {},
+): Promise<LocalEnv> {
+  const [s3e, sqse, dynamo]: [S3Emulator, SqsEmulator, DynamoEmulator] = await Promise.all([
+    startS3(),
+    startSqs(),
+    startDynamo(),
+  ]);
   const previous = { ...process.env };
   const base: Record<string, string> = {
     AWS_REGION: 'us-east-1',
@@ -72,12 +90,21 @@ export async function startLocalEnv(opts: { bedrock?: Partial<Omit<BedrockEmulat
     new CreateTableCommand({
       TableName: TABLE,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: ['pk', 'sk', 'gsi1pk', 'gsi1sk'].map((n) => ({ AttributeName: n, AttributeType: 'S' as const })),
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+      AttributeDefinitions: ['pk', 'sk', 'gsi1pk', 'gsi1sk'].map((n) => ({
+        AttributeName: n,
+        AttributeType: 'S' as const,
+      })),
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
       GlobalSecondaryIndexes: [
         {
           IndexName: 'byStatus',
-          KeySchema: [{ AttributeName: 'gsi1pk', KeyType: 'HASH' }, { AttributeName: 'gsi1sk', KeyType: 'RANGE' }],
+          KeySchema: [
+            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+          ],
           Projection: { ProjectionType: 'ALL' },
         },
       ],
@@ -90,7 +117,8 @@ export async function startLocalEnv(opts: { bedrock?: Partial<Omit<BedrockEmulat
     simulatedHoursPerSecond: 3600,
     onEvent: async (event) => {
       events.push(event);
-      if (!options.dropEvents) await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl.monitor, MessageBody: JSON.stringify(event) }));
+      if (!options.dropEvents)
+        await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl.monitor, MessageBody: JSON.stringify(event) }));
     },
     ...opts.bedrock,
   });
@@ -150,7 +178,10 @@ export function sqsRecord(body: string, queueArn: string, message?: Message): SQ
       ApproximateFirstReceiveTimestamp: String(Date.now()),
     },
     messageAttributes: Object.fromEntries(
-      Object.entries(message?.MessageAttributes ?? {}).map(([k, v]) => [k, { dataType: v.DataType ?? 'String', stringValue: v.StringValue }]),
+      Object.entries(message?.MessageAttributes ?? {}).map(([k, v]) => [
+        k,
+        { dataType: v.DataType ?? 'String', stringValue: v.StringValue },
+      ]),
     ),
     md5OfBody: message?.MD5OfBody ?? '',
     eventSource: 'aws:sqs',
@@ -160,7 +191,12 @@ export function sqsRecord(body: string, queueArn: string, message?: Message): SQ
 }
 
 export const context = (name: string) =>
-  ({ functionName: name, awsRequestId: randomUUID(), invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`, getRemainingTimeInMillis: () => 60_000 }) as unknown as Context;
+  ({
+    functionName: name,
+    awsRequestId: randomUUID(),
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
+    getRemainingTimeInMillis: () => 60_000,
+  }) as unknown as Context;
 
 /**
  * Drives messages from the queues to the handlers as Lambda's SQS event source mapping would: receive, invoke with a
@@ -178,7 +214,13 @@ export async function drive(
     let received = 0;
     for (const [queue, handler] of Object.entries(handlers) as Array<[QueueName, Handler]>) {
       const out = await env.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: env.queueUrl[queue], MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }),
+        new ReceiveMessageCommand({
+          QueueUrl: env.queueUrl[queue],
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
       );
       const messages = out.Messages ?? [];
       received += messages.length;
@@ -188,7 +230,9 @@ export async function drive(
       for (const m of messages) {
         const verdict = opts.beforeInvoke?.(queue, m.Body ?? '') ?? 'deliver';
         if (verdict === 'drop') {
-          await env.sqs.send(new DeleteMessageCommand({ QueueUrl: env.queueUrl[queue], ReceiptHandle: m.ReceiptHandle! }));
+          await env.sqs.send(
+            new DeleteMessageCommand({ QueueUrl: env.queueUrl[queue], ReceiptHandle: m.ReceiptHandle! }),
+          );
           continue;
         }
         const record = sqsRecord(m.Body ?? '', `arn:aws:sqs:us-east-1:000000000000:btp-${queue}`, m);
@@ -201,7 +245,10 @@ export async function drive(
       if (duplicates.length) await handler({ Records: duplicates }, context(queue));
       const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
       for (const m of messages) {
-        if (!failed.has(m.MessageId!)) await env.sqs.send(new DeleteMessageCommand({ QueueUrl: env.queueUrl[queue], ReceiptHandle: m.ReceiptHandle! })).catch(() => undefined);
+        if (!failed.has(m.MessageId!))
+          await env.sqs
+            .send(new DeleteMessageCommand({ QueueUrl: env.queueUrl[queue], ReceiptHandle: m.ReceiptHandle! }))
+            .catch(() => undefined);
       }
     }
     if (received === 0) await new Promise((r) => setTimeout(r, 150));
@@ -221,7 +268,9 @@ export async function givenPreparedRun(
   data: { train: unknown[]; validation?: unknown[]; test?: unknown[] },
 ): Promise<string> {
   for (const o of preparedSets(runId, resolveRunConfig(config), data)) {
-    await env.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: o.key, Body: o.body, ContentLength: Buffer.byteLength(o.body) }));
+    await env.s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: o.key, Body: o.body, ContentLength: Buffer.byteLength(o.body) }),
+    );
   }
   const at = new Date().toISOString();
   const run: Run = {
@@ -234,7 +283,20 @@ export async function givenPreparedRun(
     config: resolveRunConfig(config),
     artifactsPrefix: `s3://${BUCKET}/runs/${runId}/`,
     stages: [
-      preparedStage(runId, { input: data.train.length, kept: data.train.length, filtered: 0, rejected: 0, byReason: {}, train: data.train.length, validation: data.validation?.length ?? 0, test: data.test?.length ?? 0 }, at),
+      preparedStage(
+        runId,
+        {
+          input: data.train.length,
+          kept: data.train.length,
+          filtered: 0,
+          rejected: 0,
+          byReason: {},
+          train: data.train.length,
+          validation: data.validation?.length ?? 0,
+          test: data.test?.length ?? 0,
+        },
+        at,
+      ),
     ],
   };
   await env.runs.create(run, { type: 'run.created' });
@@ -242,9 +304,14 @@ export async function givenPreparedRun(
 }
 
 export async function send(env: LocalEnv, queue: QueueName, body: string, delaySeconds?: number): Promise<void> {
-  await env.sqs.send(new SendMessageCommand({ QueueUrl: env.queueUrl[queue], MessageBody: body, DelaySeconds: delaySeconds }));
+  await env.sqs.send(
+    new SendMessageCommand({ QueueUrl: env.queueUrl[queue], MessageBody: body, DelaySeconds: delaySeconds }),
+  );
 }
 
 /** Small prompt/completion records from dolly-15k-ja's shape. */
 export const records = (n: number, offset = 0) =>
-  Array.from({ length: n }, (_, i) => ({ prompt: `質問${i + offset}: 日本で一番高い山は？`, completion: `答え${i + offset}: 富士山です。` }));
+  Array.from({ length: n }, (_, i) => ({
+    prompt: `質問${i + offset}: 日本で一番高い山は？`,
+    completion: `答え${i + offset}: 富士山です。`,
+  }));

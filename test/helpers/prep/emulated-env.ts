@@ -45,13 +45,24 @@ export async function startPrepEnv(): Promise<PrepEnv> {
     POWERTOOLS_LOG_LEVEL: 'ERROR',
   });
   const common = { region: REGION, credentials: CREDENTIALS };
-  const s3 = new S3Client({ ...common, endpoint: s3e.endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+  const s3 = new S3Client({
+    ...common,
+    endpoint: s3e.endpoint,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
   const sqs = new SQSClient({ ...common, endpoint: sqse.endpoint });
   const ddb = new DynamoDBClient({ ...common, endpoint: ddbe.endpoint });
 
   const buckets = { datasets: 'btp-test-datasets', artifacts: 'btp-test-artifacts' };
   for (const b of Object.values(buckets)) await s3.send(new CreateBucketCommand({ Bucket: b }));
-  const queues = { transform: 'btp-test-transform', split: 'btp-test-split', submit: 'btp-test-submit', dlq: 'btp-test-dlq' };
+  const queues = {
+    transform: 'btp-test-transform',
+    split: 'btp-test-split',
+    submit: 'btp-test-submit',
+    dlq: 'btp-test-dlq',
+  };
   for (const q of Object.values(queues)) await sqs.send(new CreateQueueCommand({ QueueName: q }));
   const urls = Object.fromEntries(Object.entries(queues).map(([k, q]) => [k, sqse.queueUrl(q)])) as PrepEnv['queues'];
   const table = 'btp-test-runs';
@@ -59,7 +70,10 @@ export async function startPrepEnv(): Promise<PrepEnv> {
     new CreateTableCommand({
       TableName: table,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: ['pk', 'sk', 'gsi1pk', 'gsi1sk'].map((AttributeName) => ({ AttributeName, AttributeType: 'S' as const })),
+      AttributeDefinitions: ['pk', 'sk', 'gsi1pk', 'gsi1sk'].map((AttributeName) => ({
+        AttributeName,
+        AttributeType: 'S' as const,
+      })),
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },
         { AttributeName: 'sk', KeyType: 'RANGE' },
@@ -97,11 +111,19 @@ export async function startPrepEnv(): Promise<PrepEnv> {
       const out = await s3.send(new PutObjectCommand({ Bucket: buckets.datasets, Key: key, Body: buf }));
       return { eTag: (out.ETag ?? '').replace(/"/g, ''), size: buf.length };
     },
-    text: async (bucket, key) => (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString('utf8'),
+    text: async (bucket, key) =>
+      (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString('utf8'),
     drain: async (queueUrl) => {
       const out: Array<{ body: string; receiveCount: number }> = [];
       for (;;) {
-        const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }));
+        const got = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 0,
+            MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+          }),
+        );
         if (!got.Messages?.length) return out;
         for (const m of got.Messages) {
           out.push({ body: m.Body!, receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 1) });
@@ -159,9 +181,16 @@ export const lambdaContext = (name: string): Context =>
   }) as Context;
 
 /** The notification S3 sends to SQS for an upload: keys URL-encoded, spaces as '+'. */
-/** The notification S3 sends for an upload, made by the local stack's writer of S3's shape (local/stack/s3-notifications.ts). */
+/**
+ * The notification S3 sends for an upload, made by the local stack's writer of S3's shape
+ * (local/stack/s3-notifications.ts).
+ */
 export function s3Notification(bucket: string, key: string, size: number, eTag: string): string {
-  const event = { eventName: 'ObjectCreated:Put', eventTime: new Date().toISOString(), s3: { bucket: { name: bucket }, object: { key, size, eTag, sequencer: '0' } } };
+  const event = {
+    eventName: 'ObjectCreated:Put',
+    eventTime: new Date().toISOString(),
+    s3: { bucket: { name: bucket }, object: { key, size, eTag, sequencer: '0' } },
+  };
   return JSON.stringify(toS3Notification(event, 'datasets', REGION));
 }
 

@@ -18,15 +18,24 @@ export function describeWithData(file: string): jest.Describe {
 export type Row = Record<string, string> & { instruction: string; input: string; output: string; category: string };
 
 export const readJsonl = (file: string): Row[] =>
-  readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row);
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Row);
 
 export const toJsonl = (rows: readonly object[], eol = '\n') => rows.map((r) => JSON.stringify(r)).join(eol) + eol;
-export const toJsonArray = (rows: readonly object[], pretty = false) => JSON.stringify(rows, null, pretty ? 2 : undefined);
+export const toJsonArray = (rows: readonly object[], pretty = false) =>
+  JSON.stringify(rows, null, pretty ? 2 : undefined);
 
-const quote = (v: string, delimiter: string) => (/[",\n\r\t]/.test(v) || v.includes(delimiter) ? `"${v.replace(/"/g, '""')}"` : v);
+const quote = (v: string, delimiter: string) =>
+  /[",\n\r\t]/.test(v) || v.includes(delimiter) ? `"${v.replace(/"/g, '""')}"` : v;
 export function toDelimited(rows: readonly Row[], delimiter = ',', eol = '\n'): string {
   const cols = Object.keys(rows[0]!);
-  return [cols.join(delimiter), ...rows.map((r) => cols.map((c) => quote(r[c] ?? '', delimiter)).join(delimiter))].join(eol) + eol;
+  return (
+    [cols.join(delimiter), ...rows.map((r) => cols.map((c) => quote(r[c] ?? '', delimiter)).join(delimiter))].join(
+      eol,
+    ) + eol
+  );
 }
 
 export function toParquet(rows: readonly Row[], rowGroupSize = 2000): Buffer {
@@ -44,7 +53,13 @@ export const shiftJis = (s: string) => iconv.encode(s, 'shift_jis');
 export const utf16le = (s: string, bom = true) => iconv.encode(s, 'utf-16le', { addBOM: bom });
 
 /** A small dolly record, numbered. */
-export const dollyRecord = (i: number, extra: Record<string, unknown> = {}) => ({ instruction: `質問${i}`, input: '', output: `答え${i}`, category: 'open_qa', ...extra });
+export const dollyRecord = (i: number, extra: Record<string, unknown> = {}) => ({
+  instruction: `質問${i}`,
+  input: '',
+  output: `答え${i}`,
+  category: 'open_qa',
+  ...extra,
+});
 
 /**
  * JSON Lines with one bad record of each kind, lines 2-7: not JSON, a missing field, not an object, a field of the

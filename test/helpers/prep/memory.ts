@@ -63,7 +63,8 @@ export class MemoryObjects {
           stream.on('end', () => {
             const body = Buffer.concat(parts);
             // A length announced beforehand must be the length written, as for S3's PUT of that length.
-            if (opts?.size !== undefined && body.length !== opts.size) return reject(new Error(`${key}: ${body.length} bytes written, where ${opts.size} were announced`));
+            if (opts?.size !== undefined && body.length !== opts.size)
+              return reject(new Error(`${key}: ${body.length} bytes written, where ${opts.size} were announced`));
             this.put(bucket, key, body);
             resolve();
           });
@@ -91,7 +92,13 @@ export class MemoryRunStore implements RunStore {
     const r = this.runs.get(runId);
     return r && structuredClone(r);
   }
-  async transition(runId: string, from: RunStatus | readonly RunStatus[], to: RunStatus, patch: Partial<Run>, event: { type: string }) {
+  async transition(
+    runId: string,
+    from: RunStatus | readonly RunStatus[],
+    to: RunStatus,
+    patch: Partial<Run>,
+    event: { type: string },
+  ) {
     const r = this.runs.get(runId);
     const froms = typeof from === 'string' ? [from] : from;
     if (!r || !froms.includes(r.status)) return undefined;
@@ -119,7 +126,9 @@ export class MemoryRunStore implements RunStore {
     return this.chunks.has(`${runId}#${stage}#${index}`);
   }
   async listChunks(runId: string, stage: number) {
-    return [...this.chunks.values()].filter((c) => c.runId === runId && c.stage === stage).sort((a, b) => a.index - b.index);
+    return [...this.chunks.values()]
+      .filter((c) => c.runId === runId && c.stage === stage)
+      .sort((a, b) => a.index - b.index);
   }
   async listEvents(runId: string) {
     return this.events.filter((e) => e.runId === runId);

@@ -46,14 +46,25 @@ export async function runPipeline(
   const datasets = objects.datasets();
   const artifacts = objects.artifacts(ARTIFACTS);
   const source = { bucket: DATASETS, key };
-  const result = await ingest(config ? { kind: 'request', source, config, correlationId: 'c-1' } : { kind: 'upload', source }, {
-    runs, send, datasets, artifactsBucket: ARTIFACTS, now,
-  });
-  const chunkMsgs = publish.sent.filter((m) => m.queueUrl === QUEUE_URLS.transform).map((m) => parseMessage(ChunkRequested, m.message));
+  const result = await ingest(
+    config ? { kind: 'request', source, config, correlationId: 'c-1' } : { kind: 'upload', source },
+    {
+      runs,
+      send,
+      datasets,
+      artifactsBucket: ARTIFACTS,
+      now,
+    },
+  );
+  const chunkMsgs = publish.sent
+    .filter((m) => m.queueUrl === QUEUE_URLS.transform)
+    .map((m) => parseMessage(ChunkRequested, m.message));
   for (const msg of order === 'reverse' ? [...chunkMsgs].reverse() : chunkMsgs) {
     await transformChunk(msg, { runs, send, datasets, artifacts, now });
   }
-  const doneMsgs = publish.sent.filter((m) => m.queueUrl === QUEUE_URLS.split).map((m) => parseMessage(ChunkTransformed, m.message));
+  const doneMsgs = publish.sent
+    .filter((m) => m.queueUrl === QUEUE_URLS.split)
+    .map((m) => parseMessage(ChunkTransformed, m.message));
   for (const msg of doneMsgs) await splitOnChunk(msg, { runs, send, artifacts, count: () => undefined, now });
   const runId = 'runId' in result ? result.runId : undefined;
   const base = `runs/${runId}/stages/0/`;

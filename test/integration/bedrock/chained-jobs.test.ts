@@ -1,7 +1,21 @@
 import { GetCustomModelCommand, GetModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
-import { BUCKET, LITE, createJob, jobInput, promptCompletion, putJsonl, serviceError, startStack, waitForJob, type Stack } from './harness';
+import {
+  BUCKET,
+  LITE,
+  createJob,
+  jobInput,
+  promptCompletion,
+  putJsonl,
+  serviceError,
+  startStack,
+  waitForJob,
+  type Stack,
+} from './harness';
 
-/** Customizing a custom model (docs/bedrock-api.md §12: baseModelIdentifier takes a custom-model ARN): the seed recipe's CPT -> FT chain. */
+/**
+ * Customizing a custom model (docs/bedrock-api.md §12: baseModelIdentifier takes a custom-model ARN): the seed recipe's
+ * CPT -> FT chain.
+ */
 describe('a job on a custom model through the real Bedrock client', () => {
   let stack: Stack;
   beforeAll(async () => {
@@ -10,15 +24,39 @@ describe('a job on a custom model through the real Bedrock client', () => {
   afterAll(() => stack.close());
 
   it('given a continued pre-training model, a fine-tuning job on its ARN completes and reports it as its base model', async () => {
-    const corpus = await putJsonl(stack, 'chain/corpus.jsonl', Array.from({ length: 30 }, (_, i) => ({ input: `日本の首都は東京である。文 ${i}。` })));
-    const cpt = await createJob(stack, jobInput(corpus, { customizationType: 'CONTINUED_PRE_TRAINING', outputDataConfig: { s3Uri: `s3://${BUCKET}/chain/out` } }));
+    const corpus = await putJsonl(
+      stack,
+      'chain/corpus.jsonl',
+      Array.from({ length: 30 }, (_, i) => ({ input: `日本の首都は東京である。文 ${i}。` })),
+    );
+    const cpt = await createJob(
+      stack,
+      jobInput(corpus, {
+        customizationType: 'CONTINUED_PRE_TRAINING',
+        outputDataConfig: { s3Uri: `s3://${BUCKET}/chain/out` },
+      }),
+    );
     const first = await waitForJob(stack, cpt);
-    expect(first).toMatchObject({ status: 'Completed', customizationType: 'CONTINUED_PRE_TRAINING', baseModelArn: `arn:aws:bedrock:us-east-1::foundation-model/${LITE}` });
+    expect(first).toMatchObject({
+      status: 'Completed',
+      customizationType: 'CONTINUED_PRE_TRAINING',
+      baseModelArn: `arn:aws:bedrock:us-east-1::foundation-model/${LITE}`,
+    });
 
     const instructions = await putJsonl(stack, 'chain/train.jsonl', promptCompletion(20));
-    const ft = await createJob(stack, jobInput(instructions, { baseModelIdentifier: first.outputModelArn!, outputDataConfig: { s3Uri: `s3://${BUCKET}/chain/out` } }));
+    const ft = await createJob(
+      stack,
+      jobInput(instructions, {
+        baseModelIdentifier: first.outputModelArn!,
+        outputDataConfig: { s3Uri: `s3://${BUCKET}/chain/out` },
+      }),
+    );
     const second = await waitForJob(stack, ft);
-    expect(second).toMatchObject({ status: 'Completed', customizationType: 'FINE_TUNING', baseModelArn: first.outputModelArn });
+    expect(second).toMatchObject({
+      status: 'Completed',
+      customizationType: 'FINE_TUNING',
+      baseModelArn: first.outputModelArn,
+    });
     expect(second.outputModelArn).toMatch(new RegExp(`custom-model/${LITE}/[a-z0-9]{12}$`));
     const model = await stack.bedrock.send(new GetCustomModelCommand({ modelIdentifier: second.outputModelArn! }));
     expect(model.baseModelArn).toBe(first.outputModelArn);

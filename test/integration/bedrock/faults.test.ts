@@ -1,6 +1,15 @@
 import { BedrockClient, GetModelCustomizationJobCommand, ListCustomModelsCommand } from '@aws-sdk/client-bedrock';
 import { InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
-import { createJob, jobInput, promptCompletion, putJsonl, serviceError, startStack, waitForJob, type Stack } from './harness';
+import {
+  createJob,
+  jobInput,
+  promptCompletion,
+  putJsonl,
+  serviceError,
+  startStack,
+  waitForJob,
+  type Stack,
+} from './harness';
 
 describe('fault injection', () => {
   let stack: Stack;
@@ -18,15 +27,25 @@ describe('fault injection', () => {
   it('throttles the next N calls with 429 ThrottlingException, on the control plane and the runtime', async () => {
     stack.emulator.faults.throttleNext(2);
     expect(await serviceError(list())).toMatchObject({ name: 'ThrottlingException', status: 429, fault: 'client' });
-    const runtime = await serviceError(stack.runtime.send(new InvokeModelCommand({
-      modelId: 'arn:aws:bedrock:us-east-1:000000000000:provisioned-model/abcdefabcdef', body: '{}', contentType: 'application/json',
-    })));
+    const runtime = await serviceError(
+      stack.runtime.send(
+        new InvokeModelCommand({
+          modelId: 'arn:aws:bedrock:us-east-1:000000000000:provisioned-model/abcdefabcdef',
+          body: '{}',
+          contentType: 'application/json',
+        }),
+      ),
+    );
     expect(runtime).toMatchObject({ name: 'ThrottlingException', status: 429 });
     await expect(list()).resolves.toBeDefined();
   });
 
-  it('lets the SDK\'s default retries ride out a short throttle', async () => {
-    const retrying = new BedrockClient({ endpoint: stack.emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  it("lets the SDK's default retries ride out a short throttle", async () => {
+    const retrying = new BedrockClient({
+      endpoint: stack.emulator.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
     try {
       stack.emulator.faults.throttleNext(1);
       const out = await retrying.send(new ListCustomModelsCommand({}));
@@ -56,31 +75,49 @@ describe('fault injection', () => {
   it('fails a running job by name with the given message, and emits the Failed event', async () => {
     const input = jobInput(train);
     const jobArn = await createJob(stack, input);
-    stack.emulator.faults.failJob(input.jobName!, 'Encountered an unexpected error when processing the request, please try again');
+    stack.emulator.faults.failJob(
+      input.jobName!,
+      'Encountered an unexpected error when processing the request, please try again',
+    );
     const job = await stack.bedrock.send(new GetModelCustomizationJobCommand({ jobIdentifier: jobArn }));
-    expect(job).toMatchObject({ status: 'Failed', failureMessage: 'Encountered an unexpected error when processing the request, please try again' });
-    expect(stack.events.filter((e) => e.detail.jobArn === jobArn).map((e) => e.detail.jobStatus)).toEqual(['InProgress', 'Failed']);
+    expect(job).toMatchObject({
+      status: 'Failed',
+      failureMessage: 'Encountered an unexpected error when processing the request, please try again',
+    });
+    expect(stack.events.filter((e) => e.detail.jobArn === jobArn).map((e) => e.detail.jobStatus)).toEqual([
+      'InProgress',
+      'Failed',
+    ]);
   });
 
   it('fails a job created later under that name, after it has shown InProgress', async () => {
     const input = jobInput(train);
     stack.emulator.faults.failJob(input.jobName!, 'Injected: hours later');
     const jobArn = await createJob(stack, input);
-    expect((await stack.bedrock.send(new GetModelCustomizationJobCommand({ jobIdentifier: jobArn }))).status).toBe('InProgress');
-    expect(await waitForJob(stack, jobArn)).toMatchObject({ status: 'Failed', failureMessage: 'Injected: hours later' });
+    expect((await stack.bedrock.send(new GetModelCustomizationJobCommand({ jobIdentifier: jobArn }))).status).toBe(
+      'InProgress',
+    );
+    expect(await waitForJob(stack, jobArn)).toMatchObject({
+      status: 'Failed',
+      failureMessage: 'Injected: hours later',
+    });
   });
 
   it('changes quotas', async () => {
     stack.emulator.faults.setQuotas({ concurrentJobs: 0 });
     try {
-      expect(await serviceError(createJob(stack, jobInput(train)))).toMatchObject({ name: 'ServiceQuotaExceededException', status: 400 });
+      expect(await serviceError(createJob(stack, jobInput(train)))).toMatchObject({
+        name: 'ServiceQuotaExceededException',
+        status: 400,
+      });
     } finally {
       stack.emulator.faults.setQuotas({ concurrentJobs: 10 });
     }
   });
 
   it('takes the same faults over HTTP, for other processes of the stack', async () => {
-    const post = (body: unknown) => fetch(`${stack.emulator.endpoint}/_emulator/faults`, { method: 'POST', body: JSON.stringify(body) });
+    const post = (body: unknown) =>
+      fetch(`${stack.emulator.endpoint}/_emulator/faults`, { method: 'POST', body: JSON.stringify(body) });
     const answer = await post({ throttleNext: 1, quotas: { concurrentJobs: 7 } });
     expect(answer.status).toBe(200);
     expect(((await answer.json()) as { quotas: { concurrentJobs: number } }).quotas.concurrentJobs).toBe(7);
@@ -90,7 +127,9 @@ describe('fault injection', () => {
     const input = jobInput(train);
     const jobArn = await createJob(stack, input);
     await post({ failJob: { jobName: input.jobName, message: 'failed over HTTP' } });
-    expect((await stack.bedrock.send(new GetModelCustomizationJobCommand({ jobIdentifier: jobArn }))).failureMessage).toBe('failed over HTTP');
+    expect(
+      (await stack.bedrock.send(new GetModelCustomizationJobCommand({ jobIdentifier: jobArn }))).failureMessage,
+    ).toBe('failed over HTTP');
 
     await post({ internalErrorRate: 1 });
     expect(await serviceError(list())).toMatchObject({ name: 'InternalServerException', status: 500 });

@@ -1,11 +1,19 @@
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
-  BedrockClient, CreateModelCustomizationJobCommand, GetModelCustomizationJobCommand,
-  type CreateModelCustomizationJobCommandInput, type GetModelCustomizationJobCommandOutput,
+  BedrockClient,
+  CreateModelCustomizationJobCommand,
+  GetModelCustomizationJobCommand,
+  type CreateModelCustomizationJobCommandInput,
+  type GetModelCustomizationJobCommandOutput,
 } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { startS3, type S3Emulator } from '../../../local/emulators/s3';
-import { startBedrockEmulator, type BedrockEmulator, type BedrockEmulatorOptions, type ModelCustomizationJobStateChange } from '../../../local/bedrock';
+import {
+  startBedrockEmulator,
+  type BedrockEmulator,
+  type BedrockEmulatorOptions,
+  type ModelCustomizationJobStateChange,
+} from '../../../local/bedrock';
 
 export const BUCKET = 'bedrock-data';
 export const LITE = 'amazon.titan-text-lite-v1:0:4k';
@@ -24,20 +32,36 @@ export interface Stack {
 export async function startStack(opts: Partial<Omit<BedrockEmulatorOptions, 's3'>> = {}): Promise<Stack> {
   const s3e: S3Emulator = await startS3();
   const s3 = new S3Client({
-    endpoint: s3e.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    endpoint: s3e.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
   });
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   const events: ModelCustomizationJobStateChange[] = [];
   const emulator = await startBedrockEmulator({
-    s3, simulatedHoursPerSecond: 36_000, onEvent: async (e) => void events.push(e), ...opts,
+    s3,
+    simulatedHoursPerSecond: 36_000,
+    onEvent: async (e) => void events.push(e),
+    ...opts,
   });
   // Any SigV4 credentials do: the emulator does not check signatures.
   const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'local' };
   const bedrock = new BedrockClient({ endpoint: emulator.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
-  const runtime = new BedrockRuntimeClient({ endpoint: emulator.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+  const runtime = new BedrockRuntimeClient({
+    endpoint: emulator.endpoint,
+    region: 'us-east-1',
+    credentials,
+    maxAttempts: 1,
+  });
   return {
-    s3, bedrock, runtime, emulator, events,
+    s3,
+    bedrock,
+    runtime,
+    emulator,
+    events,
     close: async () => {
       bedrock.destroy();
       runtime.destroy();
@@ -60,12 +84,17 @@ export async function getText(stack: Stack, key: string): Promise<string> {
   return got.Body!.transformToString();
 }
 
-export const promptCompletion = (n: number, make = (i: number) => ({ prompt: `質問 ${i}: 日本の首都は？`, completion: `答え ${i}: 東京です。` })) =>
-  Array.from({ length: n }, (_, i) => make(i));
+export const promptCompletion = (
+  n: number,
+  make = (i: number) => ({ prompt: `質問 ${i}: 日本の首都は？`, completion: `答え ${i}: 東京です。` }),
+) => Array.from({ length: n }, (_, i) => make(i));
 
 let jobCounter = 0;
 /** A valid Titan Lite fine-tuning request; `overrides` replace members. */
-export function jobInput(trainingUri: string, overrides: Partial<CreateModelCustomizationJobCommandInput> = {}): CreateModelCustomizationJobCommandInput {
+export function jobInput(
+  trainingUri: string,
+  overrides: Partial<CreateModelCustomizationJobCommandInput> = {},
+): CreateModelCustomizationJobCommandInput {
   jobCounter++;
   return {
     jobName: `job-${jobCounter}`,
@@ -85,7 +114,12 @@ export async function createJob(stack: Stack, input: CreateModelCustomizationJob
 }
 
 /** Polls GetModelCustomizationJob, as the pipeline's monitor does, until the job leaves `InProgress`/`Stopping`. */
-export async function waitForJob(stack: Stack, jobArn: string, until: string[] = ['Completed', 'Failed', 'Stopped'], timeoutMs = 15_000): Promise<GetModelCustomizationJobCommandOutput> {
+export async function waitForJob(
+  stack: Stack,
+  jobArn: string,
+  until: string[] = ['Completed', 'Failed', 'Stopped'],
+  timeoutMs = 15_000,
+): Promise<GetModelCustomizationJobCommandOutput> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const job = await stack.bedrock.send(new GetModelCustomizationJobCommand({ jobIdentifier: jobArn }));
@@ -96,7 +130,9 @@ export async function waitForJob(stack: Stack, jobArn: string, until: string[] =
 }
 
 /** Runs `call` and returns the service error it throws, failing the test if it succeeds. */
-export async function serviceError(call: Promise<unknown>): Promise<{ name: string; message: string; status: number | undefined; fault: string }> {
+export async function serviceError(
+  call: Promise<unknown>,
+): Promise<{ name: string; message: string; status: number | undefined; fault: string }> {
   try {
     await call;
   } catch (err) {

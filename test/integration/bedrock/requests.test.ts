@@ -1,5 +1,19 @@
-import { CreateModelCustomizationJobCommand, GetCustomModelCommand, GetModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
-import { BUCKET, createJob, jobInput, promptCompletion, putJsonl, serviceError, startStack, waitForJob, type Stack } from './harness';
+import {
+  CreateModelCustomizationJobCommand,
+  GetCustomModelCommand,
+  GetModelCustomizationJobCommand,
+} from '@aws-sdk/client-bedrock';
+import {
+  BUCKET,
+  createJob,
+  jobInput,
+  promptCompletion,
+  putJsonl,
+  serviceError,
+  startStack,
+  waitForJob,
+  type Stack,
+} from './harness';
 
 /** Each check CreateModelCustomizationJob makes synchronously, with the error name and HTTP status Bedrock uses. */
 describe('CreateModelCustomizationJob request checks', () => {
@@ -18,7 +32,9 @@ describe('CreateModelCustomizationJob request checks', () => {
     const e = await create({ roleArn: undefined, customModelName: undefined });
     expect(e).toMatchObject({ name: 'ValidationException', status: 400, fault: 'client' });
     expect(e.message).toContain('2 validation errors detected');
-    expect(e.message).toContain("Value null at 'customModelName' failed to satisfy constraint: Member must not be null");
+    expect(e.message).toContain(
+      "Value null at 'customModelName' failed to satisfy constraint: Member must not be null",
+    );
     expect(e.message).toContain("Value null at 'roleArn'");
   });
 
@@ -28,10 +44,26 @@ describe('CreateModelCustomizationJob request checks', () => {
     ['customModelName', { customModelName: 'my model' }, 'Member must satisfy regular expression pattern'],
     ['roleArn', { roleArn: 'arn:aws:iam::123:user/me' }, 'Member must satisfy regular expression pattern'],
     ['clientRequestToken', { clientRequestToken: '-bad-' }, 'Member must satisfy regular expression pattern'],
-    ['trainingDataConfig.s3Uri', { trainingDataConfig: { s3Uri: 'https://bucket/train.jsonl' } }, 'Member must satisfy regular expression pattern'],
-    ['outputDataConfig.s3Uri', { outputDataConfig: { s3Uri: 's3://Upper-Case/out' } }, 'Member must satisfy regular expression pattern'],
+    [
+      'trainingDataConfig.s3Uri',
+      { trainingDataConfig: { s3Uri: 'https://bucket/train.jsonl' } },
+      'Member must satisfy regular expression pattern',
+    ],
+    [
+      'outputDataConfig.s3Uri',
+      { outputDataConfig: { s3Uri: 's3://Upper-Case/out' } },
+      'Member must satisfy regular expression pattern',
+    ],
     ['customizationType', { customizationType: 'PRETRAINING' as never }, 'Member must satisfy enum value set'],
-    ['validationDataConfig.validators', { validationDataConfig: { validators: Array.from({ length: 11 }, () => ({ s3Uri: 's3://bedrock-data/v.jsonl' })) } }, 'Member must have length less than or equal to 10'],
+    [
+      'validationDataConfig.validators',
+      {
+        validationDataConfig: {
+          validators: Array.from({ length: 11 }, () => ({ s3Uri: 's3://bedrock-data/v.jsonl' })),
+        },
+      },
+      'Member must have length less than or equal to 10',
+    ],
   ])('checks %s', async (member, overrides, constraint) => {
     const e = await create(overrides);
     expect(e).toMatchObject({ name: 'ValidationException', status: 400 });
@@ -47,19 +79,36 @@ describe('CreateModelCustomizationJob request checks', () => {
   });
 
   it('accepts the foundation-model ARN of a base model', async () => {
-    const arn = await createJob(stack, jobInput(train, { baseModelIdentifier: 'arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1:0:8k' }));
+    const arn = await createJob(
+      stack,
+      jobInput(train, {
+        baseModelIdentifier: 'arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1:0:8k',
+      }),
+    );
     expect(arn).toContain('model-customization-job/amazon.titan-text-express-v1:0:8k/');
-    stack.emulator.faults.failJob((await stack.bedrock.send(new GetModelCustomizationJobCommand({ jobIdentifier: arn }))).jobName!, 'cleanup');
+    stack.emulator.faults.failJob(
+      (await stack.bedrock.send(new GetModelCustomizationJobCommand({ jobIdentifier: arn }))).jobName!,
+      'cleanup',
+    );
   });
 
   it('rejects a customization type the base model does not support', async () => {
-    const e = await create({ baseModelIdentifier: 'cohere.command-text-v14:7:4k', customizationType: 'CONTINUED_PRE_TRAINING', hyperParameters: {} });
+    const e = await create({
+      baseModelIdentifier: 'cohere.command-text-v14:7:4k',
+      customizationType: 'CONTINUED_PRE_TRAINING',
+      hyperParameters: {},
+    });
     expect(e).toMatchObject({ name: 'ValidationException', status: 400 });
-    expect(e.message).toBe('The base model cohere.command-text-v14:7:4k does not support customization type CONTINUED_PRE_TRAINING. Supported: FINE_TUNING.');
+    expect(e.message).toBe(
+      'The base model cohere.command-text-v14:7:4k does not support customization type CONTINUED_PRE_TRAINING. Supported: FINE_TUNING.',
+    );
   });
 
   it.each([
-    [{ epochs: '2' }, 'Unknown hyperparameter epochs; supported: epochCount, batchSize, learningRate, learningRateWarmupSteps'],
+    [
+      { epochs: '2' },
+      'Unknown hyperparameter epochs; supported: epochCount, batchSize, learningRate, learningRateWarmupSteps',
+    ],
     [{ epochCount: 'two' }, 'Hyperparameter epochCount must be an integer, got "two"'],
     [{ epochCount: '11' }, 'Hyperparameter epochCount value 11 is out of range; it must be between 1 and 10'],
     [{ batchSize: '65' }, 'Hyperparameter batchSize value 65 is out of range; it must be between 1 and 64'],
@@ -69,23 +118,31 @@ describe('CreateModelCustomizationJob request checks', () => {
     expect(e).toMatchObject({ name: 'ValidationException', status: 400, message });
   });
 
-  it('checks hyperparameters against the base model\'s own table (Cohere batchSize is 8)', async () => {
-    const e = await create({ baseModelIdentifier: 'cohere.command-text-v14:7:4k', hyperParameters: { batchSize: '4' } });
+  it("checks hyperparameters against the base model's own table (Cohere batchSize is 8)", async () => {
+    const e = await create({
+      baseModelIdentifier: 'cohere.command-text-v14:7:4k',
+      hyperParameters: { batchSize: '4' },
+    });
     expect(e.message).toBe('Hyperparameter batchSize value 4 is out of range; it must be between 8 and 8');
   });
 
   it('checks that the training and validation objects exist and the output bucket is writable', async () => {
     const missing = await create({ trainingDataConfig: { s3Uri: `s3://${BUCKET}/checks/nope.jsonl` } });
     expect(missing).toMatchObject({
-      name: 'ValidationException', status: 400,
+      name: 'ValidationException',
+      status: 400,
       message: `Could not validate GetObject permissions to access Amazon S3 bucket: ${BUCKET} at key checks/nope.jsonl`,
     });
-    const missingValidation = await create({ validationDataConfig: { validators: [{ s3Uri: `s3://${BUCKET}/checks/v-nope.jsonl` }] } });
+    const missingValidation = await create({
+      validationDataConfig: { validators: [{ s3Uri: `s3://${BUCKET}/checks/v-nope.jsonl` }] },
+    });
     expect(missingValidation.message).toContain('at key checks/v-nope.jsonl');
     const noBucket = await create({ outputDataConfig: { s3Uri: 's3://no-such-bucket/out' } });
     expect(noBucket).toMatchObject({
-      name: 'ValidationException', status: 400,
-      message: 'Amazon S3 perms missing (PutObject): Could not validate PutObject permissions to access S3 bucket: no-such-bucket at key out/.write_access_check_file.tmp',
+      name: 'ValidationException',
+      status: 400,
+      message:
+        'Amazon S3 perms missing (PutObject): Could not validate PutObject permissions to access S3 bucket: no-such-bucket at key out/.write_access_check_file.tmp',
     });
   });
 
@@ -93,9 +150,17 @@ describe('CreateModelCustomizationJob request checks', () => {
     const first = jobInput(train);
     await createJob(stack, first);
     const sameJob = await create({ jobName: first.jobName });
-    expect(sameJob).toMatchObject({ name: 'ValidationException', status: 400, message: 'The provided job name is currently in use.' });
+    expect(sameJob).toMatchObject({
+      name: 'ValidationException',
+      status: 400,
+      message: 'The provided job name is currently in use.',
+    });
     const sameModel = await create({ customModelName: first.customModelName });
-    expect(sameModel).toMatchObject({ name: 'ValidationException', status: 400, message: 'The provided custom model name is currently in use.' });
+    expect(sameModel).toMatchObject({
+      name: 'ValidationException',
+      status: 400,
+      message: 'The provided custom model name is currently in use.',
+    });
     stack.emulator.faults.failJob(first.jobName!, 'cleanup');
   });
 
@@ -116,12 +181,21 @@ describe('CreateModelCustomizationJob request checks', () => {
   });
 
   it('answers 404 ResourceNotFoundException for unknown jobs and models, and decodes ARNs in paths', async () => {
-    const job = await serviceError(stack.bedrock.send(new GetModelCustomizationJobCommand({
-      jobIdentifier: 'arn:aws:bedrock:us-east-1:000000000000:model-customization-job/amazon.titan-text-lite-v1:0:4k/abcdef123456',
-    })));
+    const job = await serviceError(
+      stack.bedrock.send(
+        new GetModelCustomizationJobCommand({
+          jobIdentifier:
+            'arn:aws:bedrock:us-east-1:000000000000:model-customization-job/amazon.titan-text-lite-v1:0:4k/abcdef123456',
+        }),
+      ),
+    );
     expect(job).toMatchObject({ name: 'ResourceNotFoundException', status: 404 });
-    expect(job.message).toContain('model-customization-job/amazon.titan-text-lite-v1:0:4k/abcdef123456 could not be found');
-    const model = await serviceError(stack.bedrock.send(new GetCustomModelCommand({ modelIdentifier: 'nothing-here' })));
+    expect(job.message).toContain(
+      'model-customization-job/amazon.titan-text-lite-v1:0:4k/abcdef123456 could not be found',
+    );
+    const model = await serviceError(
+      stack.bedrock.send(new GetCustomModelCommand({ modelIdentifier: 'nothing-here' })),
+    );
     expect(model).toMatchObject({ name: 'ResourceNotFoundException', status: 404 });
   });
 

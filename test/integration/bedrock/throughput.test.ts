@@ -1,7 +1,10 @@
 import http2 from 'node:http2';
 import {
-  CreateProvisionedModelThroughputCommand, DeleteCustomModelCommand, DeleteProvisionedModelThroughputCommand,
-  GetProvisionedModelThroughputCommand, ListProvisionedModelThroughputsCommand,
+  CreateProvisionedModelThroughputCommand,
+  DeleteCustomModelCommand,
+  DeleteProvisionedModelThroughputCommand,
+  GetProvisionedModelThroughputCommand,
+  ListProvisionedModelThroughputsCommand,
 } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
@@ -44,22 +47,40 @@ describe('Provisioned Throughput and InvokeModel', () => {
   afterAll(() => stack.close());
 
   const create = (input: Partial<ConstructorParameters<typeof CreateProvisionedModelThroughputCommand>[0]>) =>
-    stack.bedrock.send(new CreateProvisionedModelThroughputCommand({ modelId: modelArn, provisionedModelName: 'pt', modelUnits: 1, ...input }));
+    stack.bedrock.send(
+      new CreateProvisionedModelThroughputCommand({
+        modelId: modelArn,
+        provisionedModelName: 'pt',
+        modelUnits: 1,
+        ...input,
+      }),
+    );
 
   it('goes Creating -> InService, lists, and is removed by delete', async () => {
     const { provisionedModelArn } = await create({ provisionedModelName: 'lifecycle-pt' });
     expect(provisionedModelArn).toMatch(/^arn:aws:bedrock:us-east-1:000000000000:provisioned-model\/[a-z0-9]{12}$/);
-    const creating = await stack.bedrock.send(new GetProvisionedModelThroughputCommand({ provisionedModelId: provisionedModelArn }));
+    const creating = await stack.bedrock.send(
+      new GetProvisionedModelThroughputCommand({ provisionedModelId: provisionedModelArn }),
+    );
     expect(creating).toMatchObject({
-      status: 'Creating', modelArn, desiredModelArn: modelArn, modelUnits: 1, desiredModelUnits: 1, provisionedModelName: 'lifecycle-pt',
+      status: 'Creating',
+      modelArn,
+      desiredModelArn: modelArn,
+      modelUnits: 1,
+      desiredModelUnits: 1,
+      provisionedModelName: 'lifecycle-pt',
       foundationModelArn: `arn:aws:bedrock:us-east-1::foundation-model/${LITE}`,
     });
     expect(creating.creationTime).toBeInstanceOf(Date);
     await waitForThroughput(stack, provisionedModelArn!);
-    const listed = await stack.bedrock.send(new ListProvisionedModelThroughputsCommand({ statusEquals: 'InService', modelArnEquals: modelArn }));
+    const listed = await stack.bedrock.send(
+      new ListProvisionedModelThroughputsCommand({ statusEquals: 'InService', modelArnEquals: modelArn }),
+    );
     expect(listed.provisionedModelSummaries!.map((p) => p.provisionedModelArn)).toEqual([provisionedModelArn]);
     await stack.bedrock.send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: 'lifecycle-pt' }));
-    const gone = await serviceError(stack.bedrock.send(new GetProvisionedModelThroughputCommand({ provisionedModelId: provisionedModelArn })));
+    const gone = await serviceError(
+      stack.bedrock.send(new GetProvisionedModelThroughputCommand({ provisionedModelId: provisionedModelArn })),
+    );
     expect(gone).toMatchObject({ name: 'ResourceNotFoundException', status: 404 });
   });
 
@@ -67,9 +88,13 @@ describe('Provisioned Throughput and InvokeModel', () => {
     const first = await create({ provisionedModelName: 'replayed-pt', clientRequestToken: 'run-7-provision' });
     const again = await create({ provisionedModelName: 'replayed-pt', clientRequestToken: 'run-7-provision' });
     expect(again.provisionedModelArn).toBe(first.provisionedModelArn);
-    const listed = await stack.bedrock.send(new ListProvisionedModelThroughputsCommand({ nameContains: 'replayed-pt' }));
+    const listed = await stack.bedrock.send(
+      new ListProvisionedModelThroughputsCommand({ nameContains: 'replayed-pt' }),
+    );
     expect(listed.provisionedModelSummaries).toHaveLength(1);
-    await stack.bedrock.send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: first.provisionedModelArn }));
+    await stack.bedrock.send(
+      new DeleteProvisionedModelThroughputCommand({ provisionedModelId: first.provisionedModelArn }),
+    );
   });
 
   it('is only for an existing custom model: not a base model, not an unknown model', async () => {
@@ -86,7 +111,9 @@ describe('Provisioned Throughput and InvokeModel', () => {
   it('enforces Provisioned Throughput quotas: one model unit without commitment, no commitment units by default', async () => {
     const units = await serviceError(create({ provisionedModelName: 'big-pt', modelUnits: 2 }));
     expect(units).toMatchObject({ name: 'ServiceQuotaExceededException', status: 400 });
-    const committed = await serviceError(create({ provisionedModelName: 'committed-pt', commitmentDuration: 'OneMonth' }));
+    const committed = await serviceError(
+      create({ provisionedModelName: 'committed-pt', commitmentDuration: 'OneMonth' }),
+    );
     expect(committed).toMatchObject({ name: 'ServiceQuotaExceededException', status: 400 });
     expect(committed.message).toContain('By default an account has no model units for commitment purchases');
   });
@@ -105,7 +132,14 @@ describe('Provisioned Throughput and InvokeModel', () => {
     });
 
     const invoke = (client: BedrockRuntimeClient, body: unknown, modelId = ptArn) =>
-      client.send(new InvokeModelCommand({ modelId, contentType: 'application/json', accept: 'application/json', body: JSON.stringify(body) }));
+      client.send(
+        new InvokeModelCommand({
+          modelId,
+          contentType: 'application/json',
+          accept: 'application/json',
+          body: JSON.stringify(body),
+        }),
+      );
 
     it('refuses a Provisioned Throughput that is still Creating', async () => {
       const e = await serviceError(invoke(stack.runtime, { inputText: 'hi' }));
@@ -114,9 +148,12 @@ describe('Provisioned Throughput and InvokeModel', () => {
       await waitForThroughput(stack, ptArn);
     });
 
-    it('answers over HTTP/2, the runtime client\'s default, in Titan\'s response shape', async () => {
+    it("answers over HTTP/2, the runtime client's default, in Titan's response shape", async () => {
       expect(stack.runtime.config.requestHandler).toBeInstanceOf(NodeHttp2Handler);
-      const out = await invoke(stack.runtime, { inputText: '日本の首都はどこですか？', textGenerationConfig: { maxTokenCount: 512 } });
+      const out = await invoke(stack.runtime, {
+        inputText: '日本の首都はどこですか？',
+        textGenerationConfig: { maxTokenCount: 512 },
+      });
       expect(out.contentType).toBe('application/json');
       const body = JSON.parse(out.body.transformToString());
       expect(body).toMatchObject({
@@ -129,8 +166,11 @@ describe('Provisioned Throughput and InvokeModel', () => {
 
     it('answers over HTTP/1.1 with a NodeHttpHandler, on the same port', async () => {
       const h1 = new BedrockRuntimeClient({
-        endpoint: stack.emulator.endpoint, region: 'us-east-1', maxAttempts: 1,
-        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, requestHandler: new NodeHttpHandler(),
+        endpoint: stack.emulator.endpoint,
+        region: 'us-east-1',
+        maxAttempts: 1,
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        requestHandler: new NodeHttpHandler(),
       });
       try {
         const out = JSON.parse((await invoke(h1, { inputText: 'What is Bedrock?' })).body.transformToString());
@@ -156,7 +196,14 @@ describe('Provisioned Throughput and InvokeModel', () => {
     });
 
     it('honours maxTokenCount: cuts the answer and says LENGTH; is deterministic for an unseen prompt', async () => {
-      const out = JSON.parse((await invoke(stack.runtime, { inputText: '日本の首都はどこですか？', textGenerationConfig: { maxTokenCount: 5 } })).body.transformToString());
+      const out = JSON.parse(
+        (
+          await invoke(stack.runtime, {
+            inputText: '日本の首都はどこですか？',
+            textGenerationConfig: { maxTokenCount: 5 },
+          })
+        ).body.transformToString(),
+      );
       expect(out.results[0]).toEqual({ outputText: '日本の首都', tokenCount: 5, completionReason: 'LENGTH' });
       const a = JSON.parse((await invoke(stack.runtime, { inputText: 'unseen question' })).body.transformToString());
       const b = JSON.parse((await invoke(stack.runtime, { inputText: 'unseen question' })).body.transformToString());
@@ -169,12 +216,20 @@ describe('Provisioned Throughput and InvokeModel', () => {
       const noInput = await serviceError(invoke(stack.runtime, { prompt: 'hi' }));
       expect(noInput).toMatchObject({ name: 'ValidationException', status: 400 });
       expect(noInput.message).toContain('required key [inputText] not found');
-      const tooMany = await serviceError(invoke(stack.runtime, { inputText: 'hi', textGenerationConfig: { maxTokenCount: 4097 } }));
+      const tooMany = await serviceError(
+        invoke(stack.runtime, { inputText: 'hi', textGenerationConfig: { maxTokenCount: 4097 } }),
+      );
       expect(tooMany.message).toContain('4097 is not less or equal to 4096');
       const direct = await serviceError(invoke(stack.runtime, { inputText: 'hi' }, modelArn));
       expect(direct).toMatchObject({ name: 'ValidationException', status: 400 });
       expect(direct.message).toContain('Provisioned Throughput');
-      const unknown = await serviceError(invoke(stack.runtime, { inputText: 'hi' }, 'arn:aws:bedrock:us-east-1:000000000000:provisioned-model/abcdefabcdef'));
+      const unknown = await serviceError(
+        invoke(
+          stack.runtime,
+          { inputText: 'hi' },
+          'arn:aws:bedrock:us-east-1:000000000000:provisioned-model/abcdefabcdef',
+        ),
+      );
       expect(unknown).toMatchObject({ name: 'ResourceNotFoundException', status: 404 });
     });
   });

@@ -30,9 +30,12 @@ export interface Fakes {
   gone?: string[];
 }
 
-const notFound = (arn: string) => Object.assign(new Error(`${arn} was not found`), { name: 'ResourceNotFoundException' });
+const notFound = (arn: string) =>
+  Object.assign(new Error(`${arn} was not found`), { name: 'ResourceNotFoundException' });
 
-/** A CLI context on the stack's own clients, with Bedrock deletions recorded instead of sent (or failed as not found). */
+/**
+ * A CLI context on the stack's own clients, with Bedrock deletions recorded instead of sent (or failed as not found).
+ */
 export function stackContext(stack: Stack, fakes: Fakes): CliContext {
   const db = DynamoDBDocumentClient.from(stack.clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } });
   const names = resolveNames(stackEnv(stack), {}, stack.clients.sqs);
@@ -69,7 +72,12 @@ export async function btp(stack: Stack, fakes: Fakes, ...args: string[]) {
     confirm: async () => fakes.answers.shift() ?? false,
   };
   const code = await runCli(args, { io, context: () => stackContext(stack, fakes) });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n'), json: <T = Record<string, unknown>>() => JSON.parse(out.join('\n')) as T };
+  return {
+    code,
+    stdout: out.join('\n'),
+    stderr: err.join('\n'),
+    json: <T = Record<string, unknown>>() => JSON.parse(out.join('\n')) as T,
+  };
 }
 
 export const seedRun = (stack: Stack, runId: string, over: Partial<Run> = {}): Run => {

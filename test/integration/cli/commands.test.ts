@@ -23,7 +23,8 @@ describe('btp against the local stack', () => {
   let store: DynamoRunStore;
   const fakes: Fakes = { deleted: [], answers: [] };
   const cli = (...args: string[]) => btp(stack, fakes, ...args);
-  const jobArn = 'arn:aws:bedrock:us-east-1:000000000000:model-customization-job/amazon.titan-text-lite-v1:0:4k/abc123def456';
+  const jobArn =
+    'arn:aws:bedrock:us-east-1:000000000000:model-customization-job/amazon.titan-text-lite-v1:0:4k/abc123def456';
   let counts: RunCounts;
   let manifestText: string;
   const ev = (type: string) => ({ type });
@@ -31,9 +32,20 @@ describe('btp against the local stack', () => {
   const drain = async (queueUrl: string) => {
     const got: Array<{ body: string; attributes: Record<string, string | undefined> }> = [];
     for (let i = 0; i < 5; i++) {
-      const out = await stack.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }));
+      const out = await stack.clients.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+          MessageAttributeNames: ['All'],
+        }),
+      );
       if (!out.Messages?.length) break;
-      for (const m of out.Messages) got.push({ body: m.Body!, attributes: Object.fromEntries(Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue])) });
+      for (const m of out.Messages)
+        got.push({
+          body: m.Body!,
+          attributes: Object.fromEntries(Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue])),
+        });
     }
     return got;
   };
@@ -43,29 +55,101 @@ describe('btp against the local stack', () => {
     ({ manifestText, run } = await reportFixture());
     counts = runCounts(run)!;
     stack = await startStack({ functions: 'none' });
-    store = new DynamoRunStore(DynamoDBDocumentClient.from(stack.clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } }), stack.tableName('RunsTable'));
+    store = new DynamoRunStore(
+      DynamoDBDocumentClient.from(stack.clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
+      stack.tableName('RunsTable'),
+    );
     const toSubmitting = async (runId: string) => {
       await store.create(seedRun(stack, runId), ev('run.created'));
-      await store.transition(runId, 'requested', 'preparing', { stages: stage0(runId, { chunks: 2 }) }, ev('ingest.planned'));
+      await store.transition(
+        runId,
+        'requested',
+        'preparing',
+        { stages: stage0(runId, { chunks: 2 }) },
+        ev('ingest.planned'),
+      );
       await store.transition(runId, 'preparing', 'splitting', {}, ev('chunks.done'));
-      await store.transition(runId, 'splitting', 'submitting', { stages: stage0(runId, { chunks: 2, counts, costEstimateUsd: 3.46 }) }, ev('dataset.prepared'));
+      await store.transition(
+        runId,
+        'splitting',
+        'submitting',
+        { stages: stage0(runId, { chunks: 2, counts, costEstimateUsd: 3.46 }) },
+        ev('dataset.prepared'),
+      );
     };
     await toSubmitting('r-ok');
     const submitted = { chunks: 2, counts, costEstimateUsd: 3.46 };
-    await store.transition('r-ok', 'submitting', 'training', { stages: stage0('r-ok', { ...submitted, job: { jobArn, jobStatus: 'InProgress' } }) }, ev('job.submitted'));
-    const completed = { status: 'done', jobArn, jobStatus: 'Completed', modelArn: 'arn:model/m1', trainingLoss: 0.61, validationLoss: 0.74 } as const;
-    await store.transition('r-ok', 'training', 'provisioning', { modelArn: 'arn:model/m1', stages: stage0('r-ok', { ...submitted, job: completed }) }, ev('job.completed'));
-    await store.transition('r-ok', 'provisioning', 'succeeded', { provisionedModelArn: 'arn:pt/p1' }, ev('throughput.ready'));
+    await store.transition(
+      'r-ok',
+      'submitting',
+      'training',
+      { stages: stage0('r-ok', { ...submitted, job: { jobArn, jobStatus: 'InProgress' } }) },
+      ev('job.submitted'),
+    );
+    const completed = {
+      status: 'done',
+      jobArn,
+      jobStatus: 'Completed',
+      modelArn: 'arn:model/m1',
+      trainingLoss: 0.61,
+      validationLoss: 0.74,
+    } as const;
+    await store.transition(
+      'r-ok',
+      'training',
+      'provisioning',
+      { modelArn: 'arn:model/m1', stages: stage0('r-ok', { ...submitted, job: completed }) },
+      ev('job.completed'),
+    );
+    await store.transition(
+      'r-ok',
+      'provisioning',
+      'succeeded',
+      { provisionedModelArn: 'arn:pt/p1' },
+      ev('throughput.ready'),
+    );
     await toSubmitting('r-failed');
-    await store.transition('r-failed', 'submitting', 'failed', { failure: { stage: 'submit', reason: 'ValidationException: batchSize 8 is over 6 for Titan Lite', at: new Date().toISOString() } }, ev('job.rejected'));
+    await store.transition(
+      'r-failed',
+      'submitting',
+      'failed',
+      {
+        failure: {
+          stage: 'submit',
+          reason: 'ValidationException: batchSize 8 is over 6 for Titan Lite',
+          at: new Date().toISOString(),
+        },
+      },
+      ev('job.rejected'),
+    );
     await toSubmitting('r-training');
-    await store.transition('r-training', 'submitting', 'training', { stages: stage0('r-training', { chunks: 2, counts, costEstimateUsd: 3.46, job: { jobArn: `${jobArn}x`, jobStatus: 'InProgress' } }) }, ev('job.submitted'));
+    await store.transition(
+      'r-training',
+      'submitting',
+      'training',
+      {
+        stages: stage0('r-training', {
+          chunks: 2,
+          counts,
+          costEstimateUsd: 3.46,
+          job: { jobArn: `${jobArn}x`, jobStatus: 'InProgress' },
+        }),
+      },
+      ev('job.submitted'),
+    );
 
     const artifacts = stack.bucketName('ArtifactsBucket');
-    const put = (Key: string, Body: string) => stack.clients.s3.send(new PutObjectCommand({ Bucket: artifacts, Key, Body }));
+    const put = (Key: string, Body: string) =>
+      stack.clients.s3.send(new PutObjectCommand({ Bucket: artifacts, Key, Body }));
     await put('runs/r-ok/stages/0/manifest.json', manifestText);
-    await put('runs/r-ok/stages/0/output/model-customization-job-abc123def456/training_artifacts/step_wise_training_metrics.csv', trainingCsv);
-    await put('runs/r-ok/stages/0/output/model-customization-job-abc123def456/validation_artifacts/post_fine_tuning_validation/validation_metrics.csv', validationCsv);
+    await put(
+      'runs/r-ok/stages/0/output/model-customization-job-abc123def456/training_artifacts/step_wise_training_metrics.csv',
+      trainingCsv,
+    );
+    await put(
+      'runs/r-ok/stages/0/output/model-customization-job-abc123def456/validation_artifacts/post_fine_tuning_validation/validation_metrics.csv',
+      validationCsv,
+    );
     await put('runs/r-ok/stages/0/prepared/train.jsonl', '{"prompt":"a","completion":"b"}\n');
   });
   afterAll(() => stack?.stop());
@@ -81,13 +165,28 @@ describe('btp against the local stack', () => {
       expect(r.code).toBe(0);
       const { runs } = r.json<{ runs: Array<Record<string, unknown>> }>();
       expect(runs.map((x) => x.runId)).toEqual(['r-training', 'r-failed', 'r-ok']);
-      expect(Object.keys(runs[0]!).sort()).toEqual(expect.arrayContaining(['runId', 'status', 'createdAt', 'updatedAt', 'source']));
-      expect(runs[2]).toMatchObject({ runId: 'r-ok', status: 'succeeded', counts: { input: 72 }, costEstimateUsd: 3.46 });
+      expect(Object.keys(runs[0]!).sort()).toEqual(
+        expect.arrayContaining(['runId', 'status', 'createdAt', 'updatedAt', 'source']),
+      );
+      expect(runs[2]).toMatchObject({
+        runId: 'r-ok',
+        status: 'succeeded',
+        counts: { input: 72 },
+        costEstimateUsd: 3.46,
+      });
     });
 
     it('filters by status and time, and shows a table for people', async () => {
-      expect((await cli('list', '--status', 'failed,training', '--json')).json<{ runs: Array<{ runId: string }> }>().runs.map((x) => x.runId).sort()).toEqual(['r-failed', 'r-training']);
-      expect((await cli('list', '--since', '2000-01-01', '--status', 'succeeded', '--json')).json<{ runs: unknown[] }>().runs).toHaveLength(1);
+      expect(
+        (await cli('list', '--status', 'failed,training', '--json'))
+          .json<{ runs: Array<{ runId: string }> }>()
+          .runs.map((x) => x.runId)
+          .sort(),
+      ).toEqual(['r-failed', 'r-training']);
+      expect(
+        (await cli('list', '--since', '2000-01-01', '--status', 'succeeded', '--json')).json<{ runs: unknown[] }>()
+          .runs,
+      ).toHaveLength(1);
       const future = new Date(Date.now() + 3_600_000).toISOString();
       expect((await cli('list', '--since', future, '--json')).json<{ runs: unknown[] }>().runs).toHaveLength(0);
       const table = await cli('list');
@@ -127,7 +226,10 @@ describe('btp against the local stack', () => {
 
     it('events gives the history in order, as JSON and as a table', async () => {
       const r = await cli('events', 'r-ok', '--json');
-      const body = r.json<{ runId: string; events: Array<{ seq: number; type: string; from?: string; to?: string }> }>();
+      const body = r.json<{
+        runId: string;
+        events: Array<{ seq: number; type: string; from?: string; to?: string }>;
+      }>();
       expect(body.runId).toBe('r-ok');
       expect(body.events.map((e) => `${e.seq}:${e.type}:${e.from ?? '-'}>${e.to}`)).toEqual([
         '1:run.created:->requested',
@@ -151,7 +253,10 @@ describe('btp against the local stack', () => {
       expect(r.json()).toMatchObject({ runId: 'r-training', posted: 'run.cancel', status: 'training' });
       const [msg, ...rest] = await drain(stack.queueUrl('MonitorQueue'));
       expect(rest).toHaveLength(0);
-      expect(parseMessage(RunCancel, msg!.body)).toMatchObject({ runId: 'r-training', payload: { reason: 'wrong data' } });
+      expect(parseMessage(RunCancel, msg!.body)).toMatchObject({
+        runId: 'r-training',
+        payload: { reason: 'wrong data' },
+      });
       expect(msg!.attributes.type).toBe('run.cancel');
     });
 
@@ -173,13 +278,23 @@ describe('btp against the local stack', () => {
     it('resume posts a valid run.resume with the changed hyperparameters to the submit queue', async () => {
       const r = await cli('resume', 'r-failed', '--from', 'train', '--hp', 'batchSize=4', '--json');
       expect(r.code).toBe(0);
-      expect(r.json()).toMatchObject({ runId: 'r-failed', posted: 'run.resume', fromStage: 'train', hyperParameters: { batchSize: '4' } });
+      expect(r.json()).toMatchObject({
+        runId: 'r-failed',
+        posted: 'run.resume',
+        fromStage: 'train',
+        hyperParameters: { batchSize: '4' },
+      });
       const [msg] = await drain(stack.queueUrl('SubmitQueue'));
-      expect(parseMessage(RunResume, msg!.body).payload).toMatchObject({ fromStage: 'train', hyperParameters: { batchSize: '4' } });
+      expect(parseMessage(RunResume, msg!.body).payload).toMatchObject({
+        fromStage: 'train',
+        hyperParameters: { batchSize: '4' },
+      });
     });
 
     it('resume refuses a run that did not fail, and an unknown stage', async () => {
-      expect((await cli('resume', 'r-training', '--from', 'train')).stderr).toContain('only a failed run can be resumed; run r-training is training');
+      expect((await cli('resume', 'r-training', '--from', 'train')).stderr).toContain(
+        'only a failed run can be resumed; run r-training is training',
+      );
       const bad = await cli('resume', 'r-failed', '--from', 'ingest');
       expect(bad.code).toBe(2);
       expect(bad.stderr).toContain('use --from train');
@@ -191,13 +306,23 @@ describe('btp against the local stack', () => {
       fakes.answers.push(true, false, false); // throughput yes, model no, artifacts no
       const r = await cli('cleanup', 'r-ok', '--json');
       expect(r.code).toBe(0);
-      expect(r.json<{ results: Array<{ item: string; outcome: string }> }>().results.map((x) => `${x.item}:${x.outcome}`)).toEqual(['throughput:deleted', 'model:skipped', 'artifacts:skipped']);
+      expect(
+        r.json<{ results: Array<{ item: string; outcome: string }> }>().results.map((x) => `${x.item}:${x.outcome}`),
+      ).toEqual(['throughput:deleted', 'model:skipped', 'artifacts:skipped']);
       expect(fakes.deleted).toEqual(['throughput arn:pt/p1']);
     });
 
     const seedSucceeded = async (runId: string) => {
-      await store.create(seedRun(stack, runId, { status: 'succeeded', modelArn: `arn:model/${runId}`, provisionedModelArn: `arn:pt/${runId}` }), ev('run.created'));
-      const put = (Key: string, Body: string) => stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.bucketName('ArtifactsBucket'), Key, Body }));
+      await store.create(
+        seedRun(stack, runId, {
+          status: 'succeeded',
+          modelArn: `arn:model/${runId}`,
+          provisionedModelArn: `arn:pt/${runId}`,
+        }),
+        ev('run.created'),
+      );
+      const put = (Key: string, Body: string) =>
+        stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.bucketName('ArtifactsBucket'), Key, Body }));
       await put(`runs/${runId}/stages/0/manifest.json`, manifestText);
       await put(`runs/${runId}/stages/0/prepared/train.jsonl`, '{"prompt":"a","completion":"b"}\n');
     };
@@ -208,9 +333,14 @@ describe('btp against the local stack', () => {
       const results = r.json<{ results: Array<{ item: string; outcome: string; detail?: string }> }>().results;
       expect(results.map((x) => `${x.item}:${x.outcome}`)).toEqual(['model:deleted', 'artifacts:deleted']);
       expect(results[1]!.detail).toBe('2 objects');
-      const left = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: stack.bucketName('ArtifactsBucket'), Prefix: 'runs/r-clean/' }));
+      const left = await stack.clients.s3.send(
+        new ListObjectsV2Command({ Bucket: stack.bucketName('ArtifactsBucket'), Prefix: 'runs/r-clean/' }),
+      );
       expect(left.Contents ?? []).toHaveLength(0);
-      expect((await store.listEvents('r-clean')).at(-1)).toMatchObject({ type: 'run.cleaned', detail: { deleted: ['model', 'artifacts'] } });
+      expect((await store.listEvents('r-clean')).at(-1)).toMatchObject({
+        type: 'run.cleaned',
+        detail: { deleted: ['model', 'artifacts'] },
+      });
     });
 
     it('once cleaned up: status shows no throughput nor cleanup, a second cleanup finds nothing, report writes nothing back', async () => {
@@ -236,7 +366,9 @@ describe('btp against the local stack', () => {
       const report = await cli('report', 'r-gone');
       expect(report.code).toBe(1);
       expect(report.stderr).toContain('were deleted by btp cleanup');
-      const left = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: stack.bucketName('ArtifactsBucket'), Prefix: 'runs/r-gone/' }));
+      const left = await stack.clients.s3.send(
+        new ListObjectsV2Command({ Bucket: stack.bucketName('ArtifactsBucket'), Prefix: 'runs/r-gone/' }),
+      );
       expect(left.Contents ?? []).toHaveLength(0);
     });
 
@@ -248,19 +380,29 @@ describe('btp against the local stack', () => {
       expect(r.json()).toMatchObject({ results: [{ item: 'throughput', outcome: 'absent', detail: 'already gone' }] });
     });
 
-    it('deletes the models a chained run\'s earlier stages made too, each asked for apart', async () => {
+    it("deletes the models a chained run's earlier stages made too, each asked for apart", async () => {
       // Stage 0 (continued pre-training) made a model of its own before the final one, then the run failed.
       await store.create(seedRun(stack, 'r-chain'), ev('run.created'));
-      await store.transition('r-chain', 'requested', 'failed', {
-        modelArn: 'arn:model/ft',
-        stages: [
-          { prepare: { status: 'done' }, jobs: [{ status: 'done', attempt: 1, modelArn: 'arn:model/cpt' }] },
-          { prepare: { status: 'done' }, jobs: [{ status: 'done', attempt: 1, modelArn: 'arn:model/ft' }] },
-        ],
-      }, ev('provision.failed'));
+      await store.transition(
+        'r-chain',
+        'requested',
+        'failed',
+        {
+          modelArn: 'arn:model/ft',
+          stages: [
+            { prepare: { status: 'done' }, jobs: [{ status: 'done', attempt: 1, modelArn: 'arn:model/cpt' }] },
+            { prepare: { status: 'done' }, jobs: [{ status: 'done', attempt: 1, modelArn: 'arn:model/ft' }] },
+          ],
+        },
+        ev('provision.failed'),
+      );
       fakes.answers.push(true, false);
       const r = await cli('cleanup', 'r-chain', '--model', '--json');
-      expect(r.json<{ results: Array<{ item: string; target: string; outcome: string }> }>().results.map((x) => `${x.target}:${x.outcome}`)).toEqual(['arn:model/cpt:deleted', 'arn:model/ft:skipped']);
+      expect(
+        r
+          .json<{ results: Array<{ item: string; target: string; outcome: string }> }>()
+          .results.map((x) => `${x.target}:${x.outcome}`),
+      ).toEqual(['arn:model/cpt:deleted', 'arn:model/ft:skipped']);
       expect(fakes.deleted).toEqual(['model arn:model/cpt']);
     });
 
@@ -274,11 +416,30 @@ describe('btp against the local stack', () => {
   describe('redrive', () => {
     it('moves dead-lettered messages back to their queue, with a count and the invalid ones apart', async () => {
       const dlq = stack.queueUrl('TransformDLQ');
-      await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: '{"a":1}', MessageAttributes: { type: { DataType: 'String', StringValue: 'chunk.requested' } } }));
-      await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: '{"b":2}', MessageAttributes: { 'btp-error': { DataType: 'String', StringValue: 'invalid chunk.requested v1 message: payload: Required' } } }));
+      await stack.clients.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: dlq,
+          MessageBody: '{"a":1}',
+          MessageAttributes: { type: { DataType: 'String', StringValue: 'chunk.requested' } },
+        }),
+      );
+      await stack.clients.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: dlq,
+          MessageBody: '{"b":2}',
+          MessageAttributes: {
+            'btp-error': { DataType: 'String', StringValue: 'invalid chunk.requested v1 message: payload: Required' },
+          },
+        }),
+      );
       const r = await cli('redrive', 'transform', '--yes', '--json');
       expect(r.code).toBe(0);
-      expect(r.json()).toMatchObject({ queue: 'transform', moved: 2, invalid: 1, byReason: { 'invalid chunk.requested v1 message: payload: Required': 1 } });
+      expect(r.json()).toMatchObject({
+        queue: 'transform',
+        moved: 2,
+        invalid: 1,
+        byReason: { 'invalid chunk.requested v1 message: payload: Required': 1 },
+      });
       const back = await drain(stack.queueUrl('TransformQueue'));
       expect(back.map((m) => m.body).sort()).toEqual(['{"a":1}', '{"b":2}']);
       expect(back.flatMap((m) => Object.keys(m.attributes)).filter((k) => k.startsWith('btp-'))).toEqual([]);
@@ -287,21 +448,34 @@ describe('btp against the local stack', () => {
       expect((await cli('redrive', 'nowhere', '--yes')).code).toBe(2);
     });
 
-    it('stops at --max, and says how many it left and each moved message\'s btp-error', async () => {
+    it("stops at --max, and says how many it left and each moved message's btp-error", async () => {
       const dlq = stack.queueUrl('SplitDLQ');
       for (const n of [1, 2, 3]) {
         const body = JSON.stringify({ type: 'split.requested', runId: `r-dl-${n}` });
-        await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: body, MessageAttributes: { 'btp-error': { DataType: 'String', StringValue: `bad ${n}` } } }));
+        await stack.clients.sqs.send(
+          new SendMessageCommand({
+            QueueUrl: dlq,
+            MessageBody: body,
+            MessageAttributes: { 'btp-error': { DataType: 'String', StringValue: `bad ${n}` } },
+          }),
+        );
       }
       const r = await cli('redrive', 'split', '--max', '2', '--yes');
       expect(r.code).toBe(0);
-      expect(r.stdout).toContain('moved 2 message(s) from split\'s dead-letter queue back to split; 1 left in the dead-letter queue');
+      expect(r.stdout).toContain(
+        "moved 2 message(s) from split's dead-letter queue back to split; 1 left in the dead-letter queue",
+      );
       expect(r.stdout.match(/split\.requested run r-dl-\d\n {6}btp-error: bad \d/g)).toHaveLength(2);
       expect(await drain(stack.queueUrl('SplitQueue'))).toHaveLength(2);
       expect((await cli('redrive', 'split', '--max', 'all', '--yes')).code).toBe(2);
       // without --max: what the queue held when it began
       const rest = await cli('redrive', 'split-dlq', '--yes', '--json');
-      expect(rest.json()).toMatchObject({ max: 1, moved: 1, left: 0, messages: [{ error: expect.stringMatching(/^bad \d$/) }] });
+      expect(rest.json()).toMatchObject({
+        max: 1,
+        moved: 1,
+        left: 0,
+        messages: [{ error: expect.stringMatching(/^bad \d$/) }],
+      });
       await drain(stack.queueUrl('SplitQueue'));
     });
 
@@ -318,21 +492,31 @@ describe('btp against the local stack', () => {
   });
 
   describe('report', () => {
-    it('writes report.html and report.md to the run\'s artifacts and saves the page here', async () => {
+    it("writes report.html and report.md to the run's artifacts and saves the page here", async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'btp-report-'));
       try {
         const file = path.join(dir, 'r.html');
         const r = await cli('report', 'r-ok', '--out', file, '--json');
         expect(r.code).toBe(0);
         const bucket = stack.bucketName('ArtifactsBucket');
-        expect(r.json()).toEqual({ runId: 'r-ok', status: 'succeeded', html: `s3://${bucket}/runs/r-ok/report.html`, markdown: `s3://${bucket}/runs/r-ok/report.md`, file });
+        expect(r.json()).toEqual({
+          runId: 'r-ok',
+          status: 'succeeded',
+          html: `s3://${bucket}/runs/r-ok/report.html`,
+          markdown: `s3://${bucket}/runs/r-ok/report.md`,
+          file,
+        });
         expect(existsSync(file)).toBe(true);
         const html = readFileSync(file, 'utf8');
         expect(html).toContain('data-chart="loss"');
         expect(html).toContain('data-chart="lengths"');
-        const head = await stack.clients.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'runs/r-ok/report.html' }));
+        const head = await stack.clients.s3.send(
+          new HeadObjectCommand({ Bucket: bucket, Key: 'runs/r-ok/report.html' }),
+        );
         expect(head.ContentType).toContain('text/html');
-        const md = await (await stack.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'runs/r-ok/report.md' }))).Body!.transformToString();
+        const md = await (
+          await stack.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'runs/r-ok/report.md' }))
+        ).Body!.transformToString();
         expect(md).toContain('# Run report: r-ok');
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -355,7 +539,13 @@ describe('btp against the local stack', () => {
     });
 
     it('--print prints the Markdown summary of a run that failed before its job, from the run and its manifest', async () => {
-      await stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.bucketName('ArtifactsBucket'), Key: 'runs/r-failed/stages/0/manifest.json', Body: manifestText }));
+      await stack.clients.s3.send(
+        new PutObjectCommand({
+          Bucket: stack.bucketName('ArtifactsBucket'),
+          Key: 'runs/r-failed/stages/0/manifest.json',
+          Body: manifestText,
+        }),
+      );
       const r = await cli('report', 'r-failed', '--print');
       expect(r.stdout).toContain('limit 300 (dashed), 6 records at or past it');
       expect(r.code).toBe(0);

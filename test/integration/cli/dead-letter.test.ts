@@ -25,14 +25,24 @@ describe('an invalid run request through the local stack', () => {
     });
 
     // when another team posts it to the ingest queue
-    await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrl('IngestQueue'), MessageBody: body }));
+    await stack.clients.sqs.send(
+      new SendMessageCommand({ QueueUrl: stack.queueUrl('IngestQueue'), MessageBody: body }),
+    );
 
     // then it is in the ingest DLQ, with the validation error naming the field
     const dlq = stack.queueUrl('IngestDLQ');
     let found: { Body?: string; MessageAttributes?: Record<string, { StringValue?: string }> } | undefined;
     const deadline = Date.now() + 30_000;
     while (!found && Date.now() < deadline) {
-      const out = await stack.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 1, MessageAttributeNames: ['All'] }));
+      const out = await stack.clients.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: dlq,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          VisibilityTimeout: 1,
+          MessageAttributeNames: ['All'],
+        }),
+      );
       found = out.Messages?.find((m) => m.Body === body);
     }
     expect(found).toBeDefined();
@@ -43,7 +53,14 @@ describe('an invalid run request through the local stack', () => {
     // and it was not retried: nothing of it is left on the ingest queue, and no run was made
     // (the S3 test event the stack sends at start may still be in flight: wait for the queue to settle)
     const onQueue = async () => {
-      const a = (await stack.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.queueUrl('IngestQueue'), AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))).Attributes;
+      const a = (
+        await stack.clients.sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: stack.queueUrl('IngestQueue'),
+            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+          }),
+        )
+      ).Attributes;
       return Number(a?.ApproximateNumberOfMessages) + Number(a?.ApproximateNumberOfMessagesNotVisible);
     };
     const settleBy = Date.now() + 10_000;
@@ -60,7 +77,9 @@ describe('an invalid run request through the local stack', () => {
     // Visible or held (fauxqs counts a message whose visibility timeout ran out as held until the next receive).
     const depth = async () => {
       const names = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] as const;
-      const a = (await stack.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: [...names] }))).Attributes;
+      const a = (
+        await stack.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: [...names] }))
+      ).Attributes;
       return names.reduce((n, k) => n + Number(a?.[k] ?? 0), 0);
     };
     const inDlq = async () => {

@@ -27,7 +27,10 @@ describe('btp run, and the btp bin', () => {
 
   beforeAll(async () => {
     stack = await startStack({ functions: 'none' });
-    store = new DynamoRunStore(DynamoDBDocumentClient.from(stack.clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } }), stack.tableName('RunsTable'));
+    store = new DynamoRunStore(
+      DynamoDBDocumentClient.from(stack.clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
+      stack.tableName('RunsTable'),
+    );
     dir = mkdtempSync(path.join(tmpdir(), 'btp-run-'));
   });
   afterAll(async () => {
@@ -39,30 +42,72 @@ describe('btp run, and the btp bin', () => {
   async function pipelineFor(key: string, runId: string, end: 'succeeded' | 'failed') {
     const Bucket = stack.bucketName('DatasetsBucket');
     for (let i = 0; i < 100; i++) {
-      const there = await stack.clients.s3.send(new HeadObjectCommand({ Bucket, Key: key })).then(() => true, () => false);
+      const there = await stack.clients.s3.send(new HeadObjectCommand({ Bucket, Key: key })).then(
+        () => true,
+        () => false,
+      );
       if (there) break;
       await sleep(100);
     }
     const ev = (type: string) => ({ type });
     await store.create(seedRun(stack, runId, { source: { bucket: Bucket, key } }), ev('run.created'));
-    await store.transition(runId, 'requested', 'preparing', { stages: stage0(runId, { chunks: 2 }) }, ev('ingest.planned'));
+    await store.transition(
+      runId,
+      'requested',
+      'preparing',
+      { stages: stage0(runId, { chunks: 2 }) },
+      ev('ingest.planned'),
+    );
     const counts = { input: 3, kept: 2, filtered: 1, rejected: 0, byReason: { 'filtered:too_long': 1 } };
     for (const index of [0, 1]) {
       await sleep(300);
-      await store.putChunk({ runId, stage: 0, index, counts, keptKey: `k${index}`, metaKey: `m${index}`, rejectsKey: `r${index}`, doneAt: new Date().toISOString() });
+      await store.putChunk({
+        runId,
+        stage: 0,
+        index,
+        counts,
+        keptKey: `k${index}`,
+        metaKey: `m${index}`,
+        rejectsKey: `r${index}`,
+        doneAt: new Date().toISOString(),
+      });
     }
     await store.transition(runId, 'preparing', 'splitting', {}, ev('chunks.done'));
     const prepared = { chunks: 2, counts: { ...counts, train: 1, validation: 1, test: 0 } };
-    await store.transition(runId, 'splitting', 'submitting', { stages: stage0(runId, prepared) }, ev('dataset.prepared'));
+    await store.transition(
+      runId,
+      'splitting',
+      'submitting',
+      { stages: stage0(runId, prepared) },
+      ev('dataset.prepared'),
+    );
     await sleep(200);
     if (end === 'failed') {
-      await store.transition(runId, 'submitting', 'failed', { failure: { stage: 'submit', reason: 'ValidationException: too few records', at: new Date().toISOString() } }, ev('job.rejected'));
+      await store.transition(
+        runId,
+        'submitting',
+        'failed',
+        { failure: { stage: 'submit', reason: 'ValidationException: too few records', at: new Date().toISOString() } },
+        ev('job.rejected'),
+      );
       return;
     }
-    await store.transition(runId, 'submitting', 'training', { stages: stage0(runId, { ...prepared, job: { jobArn: 'arn:job/j1', jobStatus: 'InProgress' } }) }, ev('job.submitted'));
+    await store.transition(
+      runId,
+      'submitting',
+      'training',
+      { stages: stage0(runId, { ...prepared, job: { jobArn: 'arn:job/j1', jobStatus: 'InProgress' } }) },
+      ev('job.submitted'),
+    );
     await sleep(300);
     const done = { status: 'done', jobArn: 'arn:job/j1', jobStatus: 'Completed', modelArn: 'arn:model/m1' } as const;
-    await store.transition(runId, 'training', 'succeeded', { modelArn: 'arn:model/m1', stages: stage0(runId, { ...prepared, job: done }) }, ev('job.completed'));
+    await store.transition(
+      runId,
+      'training',
+      'succeeded',
+      { modelArn: 'arn:model/m1', stages: stage0(runId, { ...prepared, job: done }) },
+      ev('job.completed'),
+    );
   }
 
   it('uploads the dataset and its configuration, follows the run with progress, and ends with a summary', async () => {
@@ -73,22 +118,36 @@ describe('btp run, and the btp bin', () => {
     writeFileSync(config, JSON.stringify({ split: { train: 1, validation: 1, test: 0 } }));
 
     // when the data team runs it
-    const [r] = await Promise.all([btp(stack, fakes, 'run', file, '--config', config, '--poll-ms', '50', '--json'), pipelineFor('datasets/qa.jsonl', 'run-cli-1', 'succeeded')]);
+    const [r] = await Promise.all([
+      btp(stack, fakes, 'run', file, '--config', config, '--poll-ms', '50', '--json'),
+      pipelineFor('datasets/qa.jsonl', 'run-cli-1', 'succeeded'),
+    ]);
 
     // then it exits 0 with the final run, having shown progress on stderr
     expect(r.code).toBe(0);
-    expect(r.json()).toMatchObject({ runId: 'run-cli-1', status: 'succeeded', run: { runId: 'run-cli-1', counts: { input: 3 } } });
+    expect(r.json()).toMatchObject({
+      runId: 'run-cli-1',
+      status: 'succeeded',
+      run: { runId: 'run-cli-1', counts: { input: 3 } },
+    });
     expect(r.stderr).toContain('upload   [########################] 100%');
     expect(r.stderr).toMatch(/prepare {2}\[#+\.*\]\s+\d+%\s+[12]\/2 chunks/);
     expect(r.stderr).toContain('run run-cli-1 started');
-    const sidecar = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.bucketName('DatasetsBucket'), Key: 'datasets/qa.jsonl.run.json' }));
-    expect(JSON.parse(await sidecar.Body!.transformToString())).toEqual({ split: { train: 1, validation: 1, test: 0 } });
+    const sidecar = await stack.clients.s3.send(
+      new GetObjectCommand({ Bucket: stack.bucketName('DatasetsBucket'), Key: 'datasets/qa.jsonl.run.json' }),
+    );
+    expect(JSON.parse(await sidecar.Body!.transformToString())).toEqual({
+      split: { train: 1, validation: 1, test: 0 },
+    });
   });
 
   it('exits 1 with the failure and the next step when the run fails', async () => {
     const file = path.join(dir, 'small.jsonl');
     writeFileSync(file, '{"instruction":"a","output":"b"}\n');
-    const [r] = await Promise.all([btp(stack, fakes, 'run', file, '--poll-ms', '50'), pipelineFor('datasets/small.jsonl', 'run-cli-2', 'failed')]);
+    const [r] = await Promise.all([
+      btp(stack, fakes, 'run', file, '--poll-ms', '50'),
+      pipelineFor('datasets/small.jsonl', 'run-cli-2', 'failed'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('failure:     [submit] ValidationException: too few records');
     expect(r.stdout).toContain('next:        `btp resume run-cli-2 --from train`');
@@ -97,18 +156,32 @@ describe('btp run, and the btp bin', () => {
   it('does not reuse the configuration an earlier `btp run --config` of the same file left', async () => {
     // given the sidecar of an earlier run with a configuration
     const Bucket = stack.bucketName('DatasetsBucket');
-    await stack.clients.s3.send(new PutObjectCommand({ Bucket, Key: 'datasets/again.jsonl.run.json', Body: JSON.stringify({ split: { train: 1, validation: 1, test: 0 } }) }));
+    await stack.clients.s3.send(
+      new PutObjectCommand({
+        Bucket,
+        Key: 'datasets/again.jsonl.run.json',
+        Body: JSON.stringify({ split: { train: 1, validation: 1, test: 0 } }),
+      }),
+    );
     const file = path.join(dir, 'again.jsonl');
     writeFileSync(file, '{"instruction":"again","output":"b"}\n');
 
     // when the file is run without --config
-    const [r] = await Promise.all([btp(stack, fakes, 'run', file, '--poll-ms', '50', '--no-follow'), pipelineFor('datasets/again.jsonl', 'run-cli-3', 'failed')]);
+    const [r] = await Promise.all([
+      btp(stack, fakes, 'run', file, '--poll-ms', '50', '--no-follow'),
+      pipelineFor('datasets/again.jsonl', 'run-cli-3', 'failed'),
+    ]);
 
     // then the sidecar is gone before the upload, and the run says so
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('removed the run configuration s3://');
     expect(r.stderr.indexOf('removed the run configuration')).toBeLessThan(r.stderr.indexOf('uploaded s3://'));
-    const left = await stack.clients.s3.send(new HeadObjectCommand({ Bucket, Key: 'datasets/again.jsonl.run.json' })).then(() => true, () => false);
+    const left = await stack.clients.s3
+      .send(new HeadObjectCommand({ Bucket, Key: 'datasets/again.jsonl.run.json' }))
+      .then(
+        () => true,
+        () => false,
+      );
     expect(left).toBe(false);
   });
 
@@ -122,7 +195,9 @@ describe('btp run, and the btp bin', () => {
     const runId = runIdFor(source, resolveLayers(source.key, undefined, undefined));
     const long = new Date(Date.now() - 3_600_000).toISOString();
     const failure = { stage: 'submit', reason: 'ValidationException: too few records', at: long };
-    await store.create(seedRun(stack, runId, { source, status: 'failed', createdAt: long, updatedAt: long, failure }), { type: 'run.created' });
+    await store.create(seedRun(stack, runId, { source, status: 'failed', createdAt: long, updatedAt: long, failure }), {
+      type: 'run.created',
+    });
 
     // when the same file is run again
     const began = Date.now();
@@ -152,11 +227,15 @@ describe('btp run, and the btp bin', () => {
     const envFile = path.join(dir, 'stack.env');
     const env = stackEnv(stack);
     writeEnvFile(envFile, env);
-    const { stdout } = await promisify(execFile)('npx', ['--no-install', 'btp', '--endpoint-env', envFile, 'list', '--status', 'succeeded', '--json'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
-      timeout: 60_000,
-    });
+    const { stdout } = await promisify(execFile)(
+      'npx',
+      ['--no-install', 'btp', '--endpoint-env', envFile, 'list', '--status', 'succeeded', '--json'],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME },
+        timeout: 60_000,
+      },
+    );
     expect(JSON.parse(stdout)).toMatchObject({ runs: [{ runId: 'run-cli-1', status: 'succeeded' }] });
   }, 90_000);
 });

@@ -12,9 +12,18 @@ afterAll(() => stack?.stop());
 describe('the Bedrock emulator in the local stack', () => {
   it("delivers job state-change events to the queue serverless.yml's EventBridge rule targets", async () => {
     const bucket = stack.bucketName('ArtifactsBucket');
-    const lines = Array.from({ length: 20 }, (_, i) => JSON.stringify({ prompt: `質問${i}`, completion: `回答${i}` })).join('\n');
-    await stack.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'runs/r1/stages/0/prepared/train.jsonl', Body: lines }));
-    const bedrock = new BedrockClient({ endpoint: stack.endpoints.bedrock, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const lines = Array.from({ length: 20 }, (_, i) =>
+      JSON.stringify({ prompt: `質問${i}`, completion: `回答${i}` }),
+    ).join('\n');
+    await stack.clients.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'runs/r1/stages/0/prepared/train.jsonl', Body: lines }),
+    );
+    const bedrock = new BedrockClient({
+      endpoint: stack.endpoints.bedrock,
+      region: 'us-east-1',
+      credentials: LOCAL_CREDENTIALS,
+      maxAttempts: 1,
+    });
     const { jobArn } = await bedrock.send(
       new CreateModelCustomizationJobCommand({
         jobName: 'events-test-job',
@@ -31,7 +40,13 @@ describe('the Bedrock emulator in the local stack', () => {
     const statuses: string[] = [];
     const end = Date.now() + 30000;
     while (!statuses.includes('Completed') && Date.now() < end) {
-      const out = await stack.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.queueUrl('MonitorQueue'), MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      const out = await stack.clients.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: stack.queueUrl('MonitorQueue'),
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+        }),
+      );
       for (const m of out.Messages ?? []) {
         const event = JSON.parse(m.Body!);
         expect(event['detail-type']).toBe('Model Customization Job State Change');

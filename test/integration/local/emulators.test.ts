@@ -9,7 +9,14 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, GetQueueUrlCommand, ListQueuesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueUrlCommand,
+  ListQueuesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { startS3 } from '../../../local/emulators/s3';
 import { startSqs } from '../../../local/emulators/sqs';
@@ -23,10 +30,18 @@ describe('embedded emulators speak the real wire protocols to the real SDK clien
     try {
       const events: unknown[] = [];
       s3.onEvent((e) => events.push(e));
-      const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', credentials: creds, forcePathStyle: true,
-        requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+      const client = new S3Client({
+        endpoint: s3.endpoint,
+        region: 'us-east-1',
+        credentials: creds,
+        forcePathStyle: true,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      });
       await client.send(new CreateBucketCommand({ Bucket: 'bucket-one' }));
-      await client.send(new PutObjectCommand({ Bucket: 'bucket-one', Key: 'datasets/日本語 file.jsonl', Body: '{"a":1}\n' }));
+      await client.send(
+        new PutObjectCommand({ Bucket: 'bucket-one', Key: 'datasets/日本語 file.jsonl', Body: '{"a":1}\n' }),
+      );
       const got = await client.send(new GetObjectCommand({ Bucket: 'bucket-one', Key: 'datasets/日本語 file.jsonl' }));
       expect(await got.Body!.transformToString()).toBe('{"a":1}\n');
       expect(events).toHaveLength(1);
@@ -35,36 +50,68 @@ describe('embedded emulators speak the real wire protocols to the real SDK clien
     }
   });
 
-  it('S3: a multipart upload is joined in part order with S3\'s ETag, refuses a wrong part ETag, and reads back in ranges', async () => {
+  it("S3: a multipart upload is joined in part order with S3's ETag, refuses a wrong part ETag, and reads back in ranges", async () => {
     const s3 = await startS3();
     try {
-      const events: Array<{ Records: Array<{ eventName: string; s3: { object: { key: string; size?: number } } }> }> = [];
+      const events: Array<{ Records: Array<{ eventName: string; s3: { object: { key: string; size?: number } } }> }> =
+        [];
       s3.onEvent((e) => events.push(e));
-      const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', credentials: creds, forcePathStyle: true,
-        requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+      const client = new S3Client({
+        endpoint: s3.endpoint,
+        region: 'us-east-1',
+        credentials: creds,
+        forcePathStyle: true,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      });
       await client.send(new CreateBucketCommand({ Bucket: 'bucket-two' }));
       const MB = 1024 * 1024;
       const parts = [Buffer.alloc(5 * MB, 'a'), Buffer.alloc(5 * MB, 'b'), Buffer.from('tail')];
-      const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: 'bucket-two', Key: 'k/big', ContentType: 'application/x-ndjson' }));
+      const { UploadId } = await client.send(
+        new CreateMultipartUploadCommand({ Bucket: 'bucket-two', Key: 'k/big', ContentType: 'application/x-ndjson' }),
+      );
       // Parts sent out of order: the object is joined by part number.
       const etags: string[] = [];
       for (const i of [2, 0, 1]) {
-        etags[i] = (await client.send(new UploadPartCommand({ Bucket: 'bucket-two', Key: 'k/big', UploadId, PartNumber: i + 1, Body: parts[i] }))).ETag!;
+        etags[i] = (
+          await client.send(
+            new UploadPartCommand({ Bucket: 'bucket-two', Key: 'k/big', UploadId, PartNumber: i + 1, Body: parts[i] }),
+          )
+        ).ETag!;
       }
       const complete = (tags: string[]) =>
-        client.send(new CompleteMultipartUploadCommand({ Bucket: 'bucket-two', Key: 'k/big', UploadId, MultipartUpload: { Parts: tags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } }));
+        client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: 'bucket-two',
+            Key: 'k/big',
+            UploadId,
+            MultipartUpload: { Parts: tags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+          }),
+        );
       await expect(complete([etags[0]!, etags[0]!, etags[2]!])).rejects.toMatchObject({ name: 'InvalidPart' });
       const done = await complete(etags);
       const md5 = (b: Buffer) => createHash('md5').update(b).digest();
-      const expected = `"${createHash('md5').update(Buffer.concat(parts.map(md5))).digest('hex')}-3"`;
+      const expected = `"${createHash('md5')
+        .update(Buffer.concat(parts.map(md5)))
+        .digest('hex')}-3"`;
       expect(done.ETag).toBe(expected);
       const head = await client.send(new HeadObjectCommand({ Bucket: 'bucket-two', Key: 'k/big' }));
       expect(head).toMatchObject({ ETag: expected, ContentLength: 10 * MB + 4, ContentType: 'application/x-ndjson' });
-      const whole = Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: 'bucket-two', Key: 'k/big' }))).Body!.transformToByteArray());
+      const whole = Buffer.from(
+        await (
+          await client.send(new GetObjectCommand({ Bucket: 'bucket-two', Key: 'k/big' }))
+        ).Body!.transformToByteArray(),
+      );
       expect(whole.equals(Buffer.concat(parts))).toBe(true);
-      const range = await client.send(new GetObjectCommand({ Bucket: 'bucket-two', Key: 'k/big', Range: `bytes=${5 * MB - 2}-${10 * MB + 1}` }));
-      expect(Buffer.from(await range.Body!.transformToByteArray()).toString('latin1')).toBe('aa' + 'b'.repeat(5 * MB) + 'ta');
-      expect(events.map((e) => [e.Records[0]!.eventName, e.Records[0]!.s3.object.key, e.Records[0]!.s3.object.size])).toEqual([['ObjectCreated:Post', 'k/big', 10 * MB + 4]]);
+      const range = await client.send(
+        new GetObjectCommand({ Bucket: 'bucket-two', Key: 'k/big', Range: `bytes=${5 * MB - 2}-${10 * MB + 1}` }),
+      );
+      expect(Buffer.from(await range.Body!.transformToByteArray()).toString('latin1')).toBe(
+        'aa' + 'b'.repeat(5 * MB) + 'ta',
+      );
+      expect(
+        events.map((e) => [e.Records[0]!.eventName, e.Records[0]!.s3.object.key, e.Records[0]!.s3.object.size]),
+      ).toEqual([['ObjectCreated:Post', 'k/big', 10 * MB + 4]]);
     } finally {
       await s3.close();
     }
@@ -90,7 +137,11 @@ describe('embedded emulators speak the real wire protocols to the real SDK clien
       const created = await client.send(new CreateQueueCommand({ QueueName: 'q2' }));
       const listed = await client.send(new ListQueuesCommand({}));
       const got = await client.send(new GetQueueUrlCommand({ QueueName: 'q2' }));
-      expect([created.QueueUrl, listed.QueueUrls, got.QueueUrl]).toEqual([sqs.queueUrl('q2'), [sqs.queueUrl('q2')], sqs.queueUrl('q2')]);
+      expect([created.QueueUrl, listed.QueueUrls, got.QueueUrl]).toEqual([
+        sqs.queueUrl('q2'),
+        [sqs.queueUrl('q2')],
+        sqs.queueUrl('q2'),
+      ]);
       expect(new URL(sqs.queueUrl('q2')).hostname).toBe('127.0.0.1');
       // a client that sends to the queue URL itself (as boto3 and the AWS CLI v1 may) reaches the emulator
       expect((await fetch(listed.QueueUrls![0]!)).status).toBeGreaterThan(0);
@@ -103,8 +154,14 @@ describe('embedded emulators speak the real wire protocols to the real SDK clien
     const ddb = await startDynamo();
     try {
       const client = new DynamoDBClient({ endpoint: ddb.endpoint, region: 'us-east-1', credentials: creds });
-      await client.send(new CreateTableCommand({ TableName: 'table1', BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }] }));
+      await client.send(
+        new CreateTableCommand({
+          TableName: 'table1',
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        }),
+      );
       const tables = await client.send(new ListTablesCommand({}));
       expect(tables.TableNames).toContain('table1');
     } finally {

@@ -1,4 +1,10 @@
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { startSqs, type SqsEmulator } from '../../../local/emulators/sqs';
 import { startEventSourceMapping, type FunctionRuntime } from '../../../local/stack/lambda-runner';
@@ -27,7 +33,10 @@ async function makeQueue(maxReceiveCount = 3) {
   await sqs.send(
     new CreateQueueCommand({
       QueueName: name,
-      Attributes: { VisibilityTimeout: '30', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: sqsEmu.queueArn(dlqName), maxReceiveCount }) },
+      Attributes: {
+        VisibilityTimeout: '30',
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: sqsEmu.queueArn(dlqName), maxReceiveCount }),
+      },
     }),
   );
   return { url: sqsEmu.queueUrl(name), arn: sqsEmu.queueArn(name), dlqUrl: sqsEmu.queueUrl(dlqName) };
@@ -54,26 +63,54 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs = 15000)
   throw new Error('condition not met in time');
 }
 
-const mapping = (q: { url: string; arn: string }, fn: FunctionRuntime, extra: Partial<Parameters<typeof startEventSourceMapping>[0]> = {}) =>
+const mapping = (
+  q: { url: string; arn: string },
+  fn: FunctionRuntime,
+  extra: Partial<Parameters<typeof startEventSourceMapping>[0]> = {},
+) =>
   startEventSourceMapping({
-    sqs, fn, functionName: 'test', queueUrl: q.url, queueArn: q.arn, region: 'us-east-1',
-    batchSize: 10, batchingWindowSeconds: 0, maximumConcurrency: 2, retryDelaySeconds: 0, waitTimeSeconds: 1, ...extra,
+    sqs,
+    fn,
+    functionName: 'test',
+    queueUrl: q.url,
+    queueArn: q.arn,
+    region: 'us-east-1',
+    batchSize: 10,
+    batchingWindowSeconds: 0,
+    maximumConcurrency: 2,
+    retryDelaySeconds: 0,
+    waitTimeSeconds: 1,
+    ...extra,
   });
 
 describe('the local event source mapping behaves as Lambda with SQS', () => {
   it('builds the event Lambda builds', async () => {
     const q = await makeQueue();
     const { fn, events } = recordingFunction(() => ({ batchItemFailures: [] }));
-    await sqs.send(new SendMessageCommand({
-      QueueUrl: q.url, MessageBody: '{"hello":"世界"}',
-      MessageAttributes: { type: { DataType: 'String', StringValue: 'run.requested' } },
-    }));
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: q.url,
+        MessageBody: '{"hello":"世界"}',
+        MessageAttributes: { type: { DataType: 'String', StringValue: 'run.requested' } },
+      }),
+    );
     const m = mapping(q, fn);
     await until(() => events.length === 1);
     await m.stop();
     const record = events[0]!.Records[0]!;
     expect(Object.keys(record).sort()).toEqual(
-      ['attributes', 'awsRegion', 'body', 'eventSource', 'eventSourceARN', 'md5OfBody', 'md5OfMessageAttributes', 'messageAttributes', 'messageId', 'receiptHandle'].sort(),
+      [
+        'attributes',
+        'awsRegion',
+        'body',
+        'eventSource',
+        'eventSourceARN',
+        'md5OfBody',
+        'md5OfMessageAttributes',
+        'messageAttributes',
+        'messageId',
+        'receiptHandle',
+      ].sort(),
     );
     expect(record.body).toBe('{"hello":"世界"}');
     expect(record.eventSource).toBe('aws:sqs');
@@ -83,7 +120,12 @@ describe('the local event source mapping behaves as Lambda with SQS', () => {
     expect(record.attributes.SentTimestamp).toMatch(/^\d+$/);
     expect(record.attributes.ApproximateFirstReceiveTimestamp).toMatch(/^\d+$/);
     expect(record.attributes.SenderId).toBeTruthy();
-    expect(record.messageAttributes.type).toEqual({ stringValue: 'run.requested', stringListValues: [], binaryListValues: [], dataType: 'String' });
+    expect(record.messageAttributes.type).toEqual({
+      stringValue: 'run.requested',
+      stringListValues: [],
+      binaryListValues: [],
+      dataType: 'String',
+    });
     expect(record.md5OfBody).toMatch(/^[0-9a-f]{32}$/);
   });
 
@@ -92,7 +134,8 @@ describe('the local event source mapping behaves as Lambda with SQS', () => {
     const { fn, events } = recordingFunction((event) => ({
       batchItemFailures: event.Records.filter((r) => r.body === 'bad').map((r) => ({ itemIdentifier: r.messageId })),
     }));
-    for (const body of ['good-1', 'bad', 'good-2']) await sqs.send(new SendMessageCommand({ QueueUrl: q.url, MessageBody: body }));
+    for (const body of ['good-1', 'bad', 'good-2'])
+      await sqs.send(new SendMessageCommand({ QueueUrl: q.url, MessageBody: body }));
     const m = mapping(q, fn, { batchingWindowSeconds: 1 });
     await until(() => events.flatMap((e) => e.Records).filter((r) => r.body === 'bad').length >= 2);
     await m.stop();
@@ -120,7 +163,9 @@ describe('the local event source mapping behaves as Lambda with SQS', () => {
 
   it('moves a record that fails maxReceiveCount times to the dead-letter queue', async () => {
     const q = await makeQueue(3);
-    const { fn, events } = recordingFunction((event) => ({ batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) }));
+    const { fn, events } = recordingFunction((event) => ({
+      batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })),
+    }));
     await sqs.send(new SendMessageCommand({ QueueUrl: q.url, MessageBody: 'poison' }));
     const m = mapping(q, fn);
     let dlqBody: string | undefined;
@@ -132,7 +177,9 @@ describe('the local event source mapping behaves as Lambda with SQS', () => {
     await m.stop();
     expect(dlqBody).toBe('poison');
     expect(events.flatMap((e) => e.Records).filter((r) => r.body === 'poison')).toHaveLength(3);
-    const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.url, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    const attrs = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: q.url, AttributeNames: ['ApproximateNumberOfMessages'] }),
+    );
     expect(attrs.Attributes?.ApproximateNumberOfMessages).toBe('0');
   });
 

@@ -28,24 +28,36 @@ describe('a whole run through the local stack announces every status change', ()
     const final = await followRun(store, run!.runId, { timeoutMs: 60000, print: () => undefined });
     expect(final?.status).toBe('succeeded');
 
-    const statusChanges = (await store.listEvents(run!.runId)).filter((e) => e.to !== undefined && e.from !== e.to).map((e) => `${e.from ?? '-'}>${e.to}`);
+    const statusChanges = (await store.listEvents(run!.runId))
+      .filter((e) => e.to !== undefined && e.from !== e.to)
+      .map((e) => `${e.from ?? '-'}>${e.to}`);
     const seen: string[] = [];
     const end = Date.now() + 15000;
     while (seen.length < statusChanges.length && Date.now() < end) {
-      const out = await stack.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.topicSubscriberQueueUrl('RunNotificationsTopic'), MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      const out = await stack.clients.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: stack.topicSubscriberQueueUrl('RunNotificationsTopic'),
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+        }),
+      );
       for (const m of out.Messages ?? []) {
         const msg = JSON.parse(m.Body!);
         expect(msg.type).toBe('run.status.changed');
         if (msg.runId === run!.runId) seen.push(`${msg.payload.from ?? '-'}>${msg.payload.to}`);
       }
     }
-    expect(statusChanges).toEqual(expect.arrayContaining(['-' + '>requested', 'requested>preparing', 'provisioning>succeeded']));
+    expect(statusChanges).toEqual(
+      expect.arrayContaining(['-' + '>requested', 'requested>preparing', 'provisioning>succeeded']),
+    );
     expect(seen.sort()).toEqual([...statusChanges].sort());
 
     let keys: string[] = [];
     // report.md is written after report.html
     for (let i = 0; i < 60 && !keys.some((k) => k.endsWith('/report.md')); i++) {
-      keys = (await listArtifacts(stack.clients.s3, stack.bucketName('ArtifactsBucket'), `runs/${run!.runId}/`)).map((a) => a.key);
+      keys = (await listArtifacts(stack.clients.s3, stack.bucketName('ArtifactsBucket'), `runs/${run!.runId}/`)).map(
+        (a) => a.key,
+      );
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(keys).toEqual(expect.arrayContaining([`runs/${run!.runId}/report.html`, `runs/${run!.runId}/report.md`]));

@@ -17,12 +17,19 @@ let store: DynamoRunStore;
 
 beforeAll(async () => {
   dynamo = await startDynamo();
-  ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  ddb = new DynamoDBClient({
+    endpoint: dynamo.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+  });
   await ddb.send(
     new CreateTableCommand({
       TableName: TABLE,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: ['pk', 'sk', 'gsi1pk', 'gsi1sk'].map((AttributeName) => ({ AttributeName, AttributeType: 'S' as const })),
+      AttributeDefinitions: ['pk', 'sk', 'gsi1pk', 'gsi1sk'].map((AttributeName) => ({
+        AttributeName,
+        AttributeType: 'S' as const,
+      })),
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },
         { AttributeName: 'sk', KeyType: 'RANGE' },
@@ -59,7 +66,17 @@ let n = 0;
 const newRun = async (): Promise<Run> => {
   const at = new Date().toISOString();
   const runId = `r-store-${++n}`;
-  const run: Run = { runId, status: 'requested', version: 1, createdAt: at, updatedAt: at, source: { bucket: 'datasets', key: 'datasets/x.jsonl' }, config: resolveRunConfig(), artifactsPrefix: `s3://a/runs/${runId}/`, stages: [] };
+  const run: Run = {
+    runId,
+    status: 'requested',
+    version: 1,
+    createdAt: at,
+    updatedAt: at,
+    source: { bucket: 'datasets', key: 'datasets/x.jsonl' },
+    config: resolveRunConfig(),
+    artifactsPrefix: `s3://a/runs/${runId}/`,
+    stages: [],
+  };
   expect(await store.create(run, { type: 'run.requested' })).toBe(true);
   return run;
 };
@@ -72,11 +89,22 @@ const readsDuring = async <T>(f: () => Promise<T>): Promise<[T, number]> => {
 describe('a write given the run as the caller saw it', () => {
   it('is made on that version without reading the run again', async () => {
     const run = await newRun();
-    const [moved, r] = await readsDuring(() => store.transition(run.runId, 'requested', 'preparing', { stages: stage0(run.runId, { chunks: 3 }) }, { type: 'ingest.planned' }, { seen: run }));
+    const [moved, r] = await readsDuring(() =>
+      store.transition(
+        run.runId,
+        'requested',
+        'preparing',
+        { stages: stage0(run.runId, { chunks: 3 }) },
+        { type: 'ingest.planned' },
+        { seen: run },
+      ),
+    );
     expect(moved).toMatchObject({ status: 'preparing', version: 2 });
     expect(currentPrepare(moved!)?.plan?.chunks).toBe(3);
     expect(r).toBe(0);
-    const [updated, r2] = await readsDuring(() => store.update(run.runId, 'preparing', { warnings: ['w'] }, undefined, { seen: moved }));
+    const [updated, r2] = await readsDuring(() =>
+      store.update(run.runId, 'preparing', { warnings: ['w'] }, undefined, { seen: moved }),
+    );
     expect(updated).toMatchObject({ status: 'preparing', version: 3, warnings: ['w'] });
     expect(currentPrepare(updated!)?.plan?.chunks).toBe(3);
     expect(r2).toBe(0);
@@ -86,24 +114,53 @@ describe('a write given the run as the caller saw it', () => {
   it('is refused when the run has changed since, then made on the run read afresh: nothing written since is lost', async () => {
     const run = await newRun();
     await store.update(run.runId, 'requested', { warnings: ['written by another delivery'] });
-    const [moved, r] = await readsDuring(() => store.transition(run.runId, 'requested', 'preparing', { stages: stage0(run.runId, { chunks: 2 }) }, { type: 'ingest.planned' }, { seen: run }));
+    const [moved, r] = await readsDuring(() =>
+      store.transition(
+        run.runId,
+        'requested',
+        'preparing',
+        { stages: stage0(run.runId, { chunks: 2 }) },
+        { type: 'ingest.planned' },
+        { seen: run },
+      ),
+    );
     expect(moved).toMatchObject({ status: 'preparing', version: 3, warnings: ['written by another delivery'] });
     expect(currentPrepare(moved!)?.plan?.chunks).toBe(2);
     expect(r).toBe(1);
-    const stored = await makeDocumentClient(ddb).send(new GetCommand({ TableName: TABLE, Key: { pk: `RUN#${run.runId}`, sk: 'RUN' } }));
+    const stored = await makeDocumentClient(ddb).send(
+      new GetCommand({ TableName: TABLE, Key: { pk: `RUN#${run.runId}`, sk: 'RUN' } }),
+    );
     expect(stored.Item).toMatchObject({ status: 'preparing', version: 3, warnings: ['written by another delivery'] });
   });
 
   it('is not made when another delivery moved the run on meanwhile', async () => {
     const run = await newRun();
     await store.transition(run.runId, 'requested', 'preparing', {}, { type: 'ingest.planned' });
-    expect(await store.transition(run.runId, 'requested', 'preparing', { stages: stage0(run.runId, { chunks: 9 }) }, { type: 'ingest.planned' }, { seen: run })).toBeUndefined();
+    expect(
+      await store.transition(
+        run.runId,
+        'requested',
+        'preparing',
+        { stages: stage0(run.runId, { chunks: 9 }) },
+        { type: 'ingest.planned' },
+        { seen: run },
+      ),
+    ).toBeUndefined();
     expect(await store.get(run.runId)).toMatchObject({ status: 'preparing', version: 2, stages: [] });
   });
 
   it('a copy in another status than the write expects is not trusted: the run is read', async () => {
     const run = await newRun();
-    const [moved, r] = await readsDuring(() => store.transition(run.runId, 'requested', 'preparing', {}, { type: 'ingest.planned' }, { seen: { ...run, status: 'failed' } }));
+    const [moved, r] = await readsDuring(() =>
+      store.transition(
+        run.runId,
+        'requested',
+        'preparing',
+        {},
+        { type: 'ingest.planned' },
+        { seen: { ...run, status: 'failed' } },
+      ),
+    );
     expect(moved).toMatchObject({ status: 'preparing', version: 2 });
     expect(r).toBe(1);
   });
@@ -143,24 +200,48 @@ describe('an item that does not fit the run record schema', () => {
   it('is refused on read with the run, the item and the field', async () => {
     const run = await newRun();
     const doc = makeDocumentClient(ddb);
-    const stored = (await doc.send(new GetCommand({ TableName: TABLE, Key: { pk: `RUN#${run.runId}`, sk: 'RUN' } }))).Item!;
-    await doc.send(new PutCommand({ TableName: TABLE, Item: { ...stored, stages: [{ prepare: { status: 'half-done' }, jobs: [] }] } }));
-    await expect(store.get(run.runId)).rejects.toThrow(`item RUN of run ${run.runId} does not fit the run record schema (shared/runs/run.ts): stages.0.prepare.status:`);
+    const stored = (await doc.send(new GetCommand({ TableName: TABLE, Key: { pk: `RUN#${run.runId}`, sk: 'RUN' } })))
+      .Item!;
+    await doc.send(
+      new PutCommand({
+        TableName: TABLE,
+        Item: { ...stored, stages: [{ prepare: { status: 'half-done' }, jobs: [] }] },
+      }),
+    );
+    await expect(store.get(run.runId)).rejects.toThrow(
+      `item RUN of run ${run.runId} does not fit the run record schema (shared/runs/run.ts): stages.0.prepare.status:`,
+    );
     await expect(store.listByStatus('requested')).rejects.toThrow(/stages\.0\.prepare\.status/);
   });
 
   it('is refused on write, before it is stored', async () => {
     const run = await newRun();
-    await expect(store.update(run.runId, 'requested', { stages: [{ prepare: { status: 'done' }, jobs: [{ status: 'running', attempt: 0 }] }] })).rejects.toThrow(
-      /stages\.0\.jobs\.0\.attempt/,
-    );
+    await expect(
+      store.update(run.runId, 'requested', {
+        stages: [{ prepare: { status: 'done' }, jobs: [{ status: 'running', attempt: 0 }] }],
+      }),
+    ).rejects.toThrow(/stages\.0\.jobs\.0\.attempt/);
     expect(await store.get(run.runId)).toMatchObject({ version: 1, stages: [] });
   });
 
   it('a chunk result is read only in its own shape', async () => {
     const run = await newRun();
     const doc = makeDocumentClient(ddb);
-    await doc.send(new PutCommand({ TableName: TABLE, Item: { pk: `RUN#${run.runId}`, sk: 'CHUNK#S000000000#000000000', runId: run.runId, stage: 0, index: 0, doneAt: 'x' } }));
-    await expect(store.listChunks(run.runId, 0)).rejects.toThrow(`item CHUNK#S000000000#000000000 of run ${run.runId} does not fit the run record schema (shared/runs/run.ts): counts:`);
+    await doc.send(
+      new PutCommand({
+        TableName: TABLE,
+        Item: {
+          pk: `RUN#${run.runId}`,
+          sk: 'CHUNK#S000000000#000000000',
+          runId: run.runId,
+          stage: 0,
+          index: 0,
+          doneAt: 'x',
+        },
+      }),
+    );
+    await expect(store.listChunks(run.runId, 0)).rejects.toThrow(
+      `item CHUNK#S000000000#000000000 of run ${run.runId} does not fit the run record schema (shared/runs/run.ts): counts:`,
+    );
   });
 });

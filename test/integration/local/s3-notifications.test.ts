@@ -1,8 +1,7 @@
-import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { PutObjectCommand as S3Put } from '@aws-sdk/client-s3';
 import { startStack, type Stack } from '../../../local/stack';
 import { encodeS3EventKey } from '../../../local/stack/s3-notifications';
-
 
 let stack: Stack;
 beforeAll(async () => {
@@ -13,7 +12,9 @@ afterAll(() => stack?.stop());
 async function receiveAll(queueUrl: string, want: number) {
   const bodies: unknown[] = [];
   for (let i = 0; i < 20 && bodies.length < want; i++) {
-    const out = await stack.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    const out = await stack.clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
     bodies.push(...(out.Messages ?? []).map((m) => JSON.parse(m.Body!)));
   }
   return bodies;
@@ -23,7 +24,9 @@ describe('S3 event notifications reach the ingest queue as S3 sends them', () =>
   it('sends the s3:TestEvent on setup and a notification, URL-encoded, for a key with spaces and Japanese', async () => {
     const bucket = stack.bucketName('DatasetsBucket');
     const key = 'datasets/日本語 データ (1).jsonl';
-    await stack.clients.s3.send(new S3Put({ Bucket: bucket, Key: key, Body: '{"instruction":"a","input":"","output":"b"}\n' }));
+    await stack.clients.s3.send(
+      new S3Put({ Bucket: bucket, Key: key, Body: '{"instruction":"a","input":"","output":"b"}\n' }),
+    );
     await stack.clients.s3.send(new S3Put({ Bucket: bucket, Key: 'elsewhere/ignored.jsonl', Body: 'x' }));
     const bodies = (await receiveAll(stack.queueUrl('IngestQueue'), 2)) as Array<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(bodies).toHaveLength(2);
@@ -62,7 +65,11 @@ describe('encodeS3EventKey', () => {
 describe('SNS topics of serverless.yml', () => {
   it('exist locally with a subscribed queue that receives what is published', async () => {
     const { SNSClient, PublishCommand } = await import('@aws-sdk/client-sns');
-    const sns = new SNSClient({ endpoint: stack.endpoints.sqs, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const sns = new SNSClient({
+      endpoint: stack.endpoints.sqs,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
     const topicArn = stack.functionEnv('ingest').BTP_NOTIFICATIONS_TOPIC_ARN!;
     expect(topicArn).toMatch(/^arn:aws:sns:us-east-1:000000000000:bedrock-tuning-pipeline-local-run-notifications$/);
     await sns.send(new PublishCommand({ TopicArn: topicArn, Message: '{"hello":1}' }));

@@ -69,7 +69,9 @@ describe('a PUT of known length, streamed as it is written', () => {
     const t = putStream(s3, BUCKET, 'streamed/short.jsonl', 'application/x-ndjson', bytesOf(ls) + 5);
     const w = new LineWriter('streamed/short.jsonl', t.stream, t.done);
     for (const l of ls) await w.write(l);
-    await expect(w.close()).rejects.toThrow(`streamed/short.jsonl: only ${bytesOf(ls)} bytes written, where ${bytesOf(ls) + 5} were announced`);
+    await expect(w.close()).rejects.toThrow(
+      `streamed/short.jsonl: only ${bytesOf(ls)} bytes written, where ${bytesOf(ls) + 5} were announced`,
+    );
     expect(await read('streamed/short.jsonl')).toBeUndefined();
   });
 
@@ -78,7 +80,9 @@ describe('a PUT of known length, streamed as it is written', () => {
     const t = putStream(s3, BUCKET, 'streamed/long.jsonl', 'application/x-ndjson', bytesOf(ls) - 1);
     const w = new LineWriter('streamed/long.jsonl', t.stream, t.done);
     for (const l of ls) w.write(l);
-    await expect(w.close()).rejects.toThrow(/streamed\/long\.jsonl: more than \d+ bytes written, where \d+ were announced/);
+    await expect(w.close()).rejects.toThrow(
+      /streamed\/long\.jsonl: more than \d+ bytes written, where \d+ were announced/,
+    );
     expect(await read('streamed/long.jsonl')).toBeUndefined();
   });
 
@@ -97,7 +101,7 @@ describe('a PUT of known length, streamed as it is written', () => {
 });
 
 describe('a multipart write', () => {
-  it('that fails (no such bucket) fails its writer with S3\'s reason, not the closing of its stream', async () => {
+  it("that fails (no such bucket) fails its writer with S3's reason, not the closing of its stream", async () => {
     const t = uploadStream(s3, 'btp-no-such-bucket', 'parts/x.jsonl', 'application/x-ndjson', 5 * 1024 * 1024);
     const w = new LineWriter('parts/x.jsonl', t.stream, t.done);
     const writing = (async () => {

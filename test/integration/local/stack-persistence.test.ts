@@ -15,17 +15,25 @@ describe('the local stack with a data directory', () => {
       const table = stack.tableName('RunsTable');
       const queue = 'SubmitQueue';
       await stack.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'runs/x/kept.txt', Body: 'kept' }));
-      await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrl(queue), MessageBody: 'still here' }));
-      await stack.clients.dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'RUN#x' }, sk: { S: 'RUN' }, v: { N: '1' } } }));
+      await stack.clients.sqs.send(
+        new SendMessageCommand({ QueueUrl: stack.queueUrl(queue), MessageBody: 'still here' }),
+      );
+      await stack.clients.dynamodb.send(
+        new PutItemCommand({ TableName: table, Item: { pk: { S: 'RUN#x' }, sk: { S: 'RUN' }, v: { N: '1' } } }),
+      );
       await stack.stop();
 
       stack = await startStack({ dataDir, functions: 'none' });
       try {
         const obj = await stack.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'runs/x/kept.txt' }));
         expect(await obj.Body!.transformToString()).toBe('kept');
-        const msgs = await stack.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.queueUrl(queue), WaitTimeSeconds: 1 }));
+        const msgs = await stack.clients.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: stack.queueUrl(queue), WaitTimeSeconds: 1 }),
+        );
         expect(msgs.Messages?.[0]?.Body).toBe('still here');
-        const item = await stack.clients.dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'RUN#x' }, sk: { S: 'RUN' } } }));
+        const item = await stack.clients.dynamodb.send(
+          new GetItemCommand({ TableName: table, Key: { pk: { S: 'RUN#x' }, sk: { S: 'RUN' } } }),
+        );
         expect(item.Item?.v?.N).toBe('1');
       } finally {
         await stack.stop();

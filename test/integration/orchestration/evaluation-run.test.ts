@@ -5,7 +5,15 @@ import { handler as provision } from '../../../services/provision/handler';
 import { handler as evaluate } from '../../../services/evaluate/handler';
 import { EvaluationSample, readJsonLines } from '../../../shared/artifacts';
 import type { Run } from '../../../shared/runs/run';
-import { BUCKET, drive, givenPreparedRun, records, send, startLocalEnv, type LocalEnv } from '../../helpers/orchestration/local-env';
+import {
+  BUCKET,
+  drive,
+  givenPreparedRun,
+  records,
+  send,
+  startLocalEnv,
+  type LocalEnv,
+} from '../../helpers/orchestration/local-env';
 
 jest.setTimeout(120_000);
 
@@ -20,14 +28,22 @@ afterAll(async () => {
 });
 
 const run = async (runId: string) => (await env.runs.get(runId))!;
-const inStatus = (runId: string, ...statuses: Run['status'][]) => async () => statuses.includes((await run(runId)).status);
+const inStatus =
+  (runId: string, ...statuses: Run['status'][]) =>
+  async () =>
+    statuses.includes((await run(runId)).status);
 
 describe('a fine-tuning run tries its new model before it succeeds', () => {
-  it('goes provisioning -> evaluating -> succeeded with the Bedrock emulator\'s answers in evaluation/samples.jsonl', async () => {
+  it("goes provisioning -> evaluating -> succeeded with the Bedrock emulator's answers in evaluation/samples.jsonl", async () => {
     // given a prepared run whose held-out test set repeats two training prompts and has one the model never saw
     const train = records(40);
     const test = [...records(2), ...records(2, 900)];
-    const prepared = await givenPreparedRun(env, 'ft-eval', { provisioning: { evaluateSamples: 3 } }, { train, validation: records(8, 100), test });
+    const prepared = await givenPreparedRun(
+      env,
+      'ft-eval',
+      { provisioning: { evaluateSamples: 3 } },
+      { train, validation: records(8, 100), test },
+    );
     await send(env, 'submit', prepared);
     // when the handlers run until the run ends, every message delivered twice
     await drive(env, handlers, inStatus('ft-eval', 'succeeded', 'failed'), { beforeInvoke: () => 'duplicate' });
@@ -39,12 +55,19 @@ describe('a fine-tuning run tries its new model before it succeeds', () => {
     const moves = events.filter((e) => e.from && e.to && e.from !== e.to).map((e) => `${e.from}->${e.to}`);
     expect(moves.slice(-2)).toEqual(['provisioning->evaluating', 'evaluating->succeeded']);
     expect(events.filter((e) => e.type === 'evaluation.done')).toHaveLength(1);
-    expect(r.evaluation?.result).toEqual({ samplesKey: 'runs/ft-eval/evaluation/samples.jsonl', samples: 3, failed: 0 });
+    expect(r.evaluation?.result).toEqual({
+      samplesKey: 'runs/ft-eval/evaluation/samples.jsonl',
+      samples: 3,
+      failed: 0,
+    });
     // and the samples are the first three test prompts with the provisioned model's answers: the emulator answers a
     // prompt it was trained on with that record's completion, and any other with one of its training completions
     const out = await env.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: r.evaluation!.result!.samplesKey }));
     const text = await out.Body!.transformToString();
-    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l.prompt)).toEqual(test.slice(0, 3).map((t) => t.prompt));
     expect(lines.map((l) => l.reference)).toEqual(test.slice(0, 3).map((t) => t.completion));
     expect(lines[0]!.modelOutput).toBe(train[0]!.completion);

@@ -1,4 +1,8 @@
-import { BedrockClient, ListModelCustomizationJobsCommand, ListProvisionedModelThroughputsCommand } from '@aws-sdk/client-bedrock';
+import {
+  BedrockClient,
+  ListModelCustomizationJobsCommand,
+  ListProvisionedModelThroughputsCommand,
+} from '@aws-sdk/client-bedrock';
 import { handler as submit } from '../../../services/submit/handler';
 import { handler as monitor } from '../../../services/monitor/handler';
 import { handler as provision } from '../../../services/provision/handler';
@@ -6,7 +10,15 @@ import { handler as sweeper } from '../../../services/sweeper/handler';
 import { buildMessage } from '../../../shared/messages/envelope';
 import { RunCancel, RunResume } from '../../../shared/messages/control';
 import type { Run } from '../../../shared/runs/run';
-import { context, drive, givenPreparedRun, records, send, startLocalEnv, type LocalEnv } from '../../helpers/orchestration/local-env';
+import {
+  context,
+  drive,
+  givenPreparedRun,
+  records,
+  send,
+  startLocalEnv,
+  type LocalEnv,
+} from '../../helpers/orchestration/local-env';
 import { currentJob, runCostEstimateUsd, runMetrics } from '../../../shared/runs/record';
 
 jest.setTimeout(120_000);
@@ -29,11 +41,16 @@ afterEach(() => {
 });
 
 const run = async (runId: string) => (await env.runs.get(runId))!;
-const inStatus = (runId: string, ...statuses: Run['status'][]) => async () => statuses.includes((await run(runId)).status);
+const inStatus =
+  (runId: string, ...statuses: Run['status'][]) =>
+  async () =>
+    statuses.includes((await run(runId)).status);
 const jobsOf = async (runId: string) =>
-  (await bedrock.send(new ListModelCustomizationJobsCommand({ nameContains: runId }))).modelCustomizationJobSummaries ?? [];
+  (await bedrock.send(new ListModelCustomizationJobsCommand({ nameContains: runId }))).modelCustomizationJobSummaries ??
+  [];
 const throughputsOf = async (runId: string) =>
-  ((await bedrock.send(new ListProvisionedModelThroughputsCommand({ nameContains: runId }))).provisionedModelSummaries ?? []);
+  (await bedrock.send(new ListProvisionedModelThroughputsCommand({ nameContains: runId }))).provisionedModelSummaries ??
+  [];
 
 describe('a fine-tuning run through the local stack', () => {
   it('goes from dataset.prepared to succeeded with metrics and throughput, once, under duplicated messages', async () => {
@@ -66,7 +83,12 @@ describe('a fine-tuning run through the local stack', () => {
   });
 
   it('fails a run in preflight without calling Bedrock', async () => {
-    const prepared = await givenPreparedRun(env, 'ft-preflight', { training: { hyperParameters: { epochCount: '1', batchSize: '8', learningRate: '0.00001' } } }, { train: records(10) });
+    const prepared = await givenPreparedRun(
+      env,
+      'ft-preflight',
+      { training: { hyperParameters: { epochCount: '1', batchSize: '8', learningRate: '0.00001' } } },
+      { train: records(10) },
+    );
     await send(env, 'submit', prepared);
     await drive(env, handlers, inStatus('ft-preflight', 'failed', 'training'));
     const r = await run('ft-preflight');
@@ -80,22 +102,38 @@ describe('a fine-tuning run through the local stack', () => {
     const prepared = await givenPreparedRun(
       env,
       'ft-trap',
-      { provisioning: { enabled: false }, training: { knownTraps: 'warn', hyperParameters: { epochCount: '1', batchSize: '8', learningRate: '0.00001' } } },
+      {
+        provisioning: { enabled: false },
+        training: { knownTraps: 'warn', hyperParameters: { epochCount: '1', batchSize: '8', learningRate: '0.00001' } },
+      },
       { train: records(20) },
     );
     await send(env, 'submit', prepared);
     await drive(env, handlers, inStatus('ft-trap', 'succeeded', 'failed'));
     const r = await run('ft-trap');
     expect(r.status).toBe('succeeded');
-    // the records are short, so the largest batch size with a token limit (6: 2,048 tokens, docs/bedrock-api.md §7.2) holds them
-    expect(currentJob(r)).toMatchObject({ attempt: 2, hyperParameters: { batchSize: '6' }, remediation: { from: '8', to: '6' } });
+    // the records are short, so the largest batch size with a token limit (6: 2,048 tokens, docs/bedrock-api.md §7.2)
+    // holds them
+    expect(currentJob(r)).toMatchObject({
+      attempt: 2,
+      hyperParameters: { batchSize: '6' },
+      remediation: { from: '8', to: '6' },
+    });
     const jobs = await jobsOf('ft-trap');
-    expect(jobs.map((j) => `${j.jobName}:${j.status}`).sort()).toEqual(['btp-ft-trap-s0-a1:Failed', 'btp-ft-trap-s0-a2:Completed']);
+    expect(jobs.map((j) => `${j.jobName}:${j.status}`).sort()).toEqual([
+      'btp-ft-trap-s0-a1:Failed',
+      'btp-ft-trap-s0-a2:Completed',
+    ]);
   });
 
   it('queues on the concurrent-jobs quota and submits when a slot frees', async () => {
     env.bedrock.faults.setQuotas({ concurrentJobs: 0 });
-    const prepared = await givenPreparedRun(env, 'ft-quota', { provisioning: { enabled: false } }, { train: records(10) });
+    const prepared = await givenPreparedRun(
+      env,
+      'ft-quota',
+      { provisioning: { enabled: false } },
+      { train: records(10) },
+    );
     await send(env, 'submit', prepared);
     await drive(env, handlers, inStatus('ft-quota', 'queued'));
     env.bedrock.faults.setQuotas({ concurrentJobs: 2 });
@@ -107,7 +145,12 @@ describe('a fine-tuning run through the local stack', () => {
   });
 
   it('backs off on throttling and then submits', async () => {
-    const prepared = await givenPreparedRun(env, 'ft-throttle', { provisioning: { enabled: false } }, { train: records(10) });
+    const prepared = await givenPreparedRun(
+      env,
+      'ft-throttle',
+      { provisioning: { enabled: false } },
+      { train: records(10) },
+    );
     await send(env, 'submit', prepared);
     env.bedrock.faults.throttleNext(2);
     await drive(env, handlers, inStatus('ft-throttle', 'training', 'failed'));
@@ -116,14 +159,22 @@ describe('a fine-tuning run through the local stack', () => {
   });
 
   it('deletes the throughput when its time to live ends, also when the delayed message was dropped', async () => {
-    const prepared = await givenPreparedRun(env, 'ft-ttl', { provisioning: { ttlHours: 0.001 } }, { train: records(10) });
+    const prepared = await givenPreparedRun(
+      env,
+      'ft-ttl',
+      { provisioning: { ttlHours: 0.001 } },
+      { train: records(10) },
+    );
     await send(env, 'submit', prepared);
-    const dropExpiry = (_q: string, body: string) => (body.includes('"throughput.expire"') ? 'drop' : 'deliver') as 'drop' | 'deliver';
+    const dropExpiry = (_q: string, body: string) =>
+      (body.includes('"throughput.expire"') ? 'drop' : 'deliver') as 'drop' | 'deliver';
     await drive(env, handlers, inStatus('ft-ttl', 'succeeded', 'failed'), { beforeInvoke: dropExpiry });
     const r = await run('ft-ttl');
     expect(r.status).toBe('succeeded');
     expect(await throughputsOf('ft-ttl')).toHaveLength(1);
-    await new Promise((res) => setTimeout(res, Math.max(0, new Date(r.throughputExpiresAt!).getTime() - Date.now()) + 100));
+    await new Promise((res) =>
+      setTimeout(res, Math.max(0, new Date(r.throughputExpiresAt!).getTime() - Date.now()) + 100),
+    );
     const report = await sweeper({}, context('sweeper'));
     expect(report.deleted).toContain('ft-ttl');
     expect(await throughputsOf('ft-ttl')).toHaveLength(0);
@@ -136,20 +187,39 @@ describe('a fine-tuning run through the local stack', () => {
     await drive(env, { submit }, inStatus('ft-cancel', 'training', 'failed'));
     await send(env, 'monitor', JSON.stringify(buildMessage(RunCancel, 'ft-cancel', { reason: 'wrong dataset' })));
     await drive(env, handlers, inStatus('ft-cancel', 'cancelled'));
-    await drive(env, handlers, async () => ['Stopping', 'Stopped'].includes((await jobsOf('ft-cancel'))[0]?.status ?? ''));
+    await drive(env, handlers, async () =>
+      ['Stopping', 'Stopped'].includes((await jobsOf('ft-cancel'))[0]?.status ?? ''),
+    );
     expect((await run('ft-cancel')).failure).toMatchObject({ stage: 'cancel', reason: 'wrong dataset' });
   });
 
   it('resumes a failed run from train with a new attempt on the same prepared data', async () => {
-    env.bedrock.faults.failJob('btp-ft-resume-s0-a1', 'Encountered an unexpected error when processing the request, please try again');
-    const prepared = await givenPreparedRun(env, 'ft-resume', { provisioning: { enabled: false } }, { train: records(10) });
+    env.bedrock.faults.failJob(
+      'btp-ft-resume-s0-a1',
+      'Encountered an unexpected error when processing the request, please try again',
+    );
+    const prepared = await givenPreparedRun(
+      env,
+      'ft-resume',
+      { provisioning: { enabled: false } },
+      { train: records(10) },
+    );
     await send(env, 'submit', prepared);
     await drive(env, handlers, inStatus('ft-resume', 'failed'));
     expect((await run('ft-resume')).failure!.reason).toMatch(/unexpected error/);
-    await send(env, 'submit', JSON.stringify(buildMessage(RunResume, 'ft-resume', { fromStage: 'train', hyperParameters: { epochCount: '2' } })));
+    await send(
+      env,
+      'submit',
+      JSON.stringify(
+        buildMessage(RunResume, 'ft-resume', { fromStage: 'train', hyperParameters: { epochCount: '2' } }),
+      ),
+    );
     await drive(env, handlers, inStatus('ft-resume', 'succeeded'));
     const jobs = await jobsOf('ft-resume');
-    expect(jobs.map((j) => `${j.jobName}:${j.status}`).sort()).toEqual(['btp-ft-resume-s0-a1:Failed', 'btp-ft-resume-s0-a2:Completed']);
+    expect(jobs.map((j) => `${j.jobName}:${j.status}`).sort()).toEqual([
+      'btp-ft-resume-s0-a1:Failed',
+      'btp-ft-resume-s0-a2:Completed',
+    ]);
     expect((await run('ft-resume')).failure).toBeUndefined();
   });
 });

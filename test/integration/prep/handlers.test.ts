@@ -5,7 +5,14 @@ import { handler as transformHandler } from '../../../services/transform/handler
 import { handler as splitHandler } from '../../../services/split/handler';
 import { countsBalance } from '../../../shared/prep/counts';
 import { DOLLY, describeWithData, shiftJis, toJsonArray, readJsonl } from '../../helpers/prep/fixtures';
-import { lambdaContext, s3Notification, sqsEvent, sqsRecord, startPrepEnv, type PrepEnv } from '../../helpers/prep/emulated-env';
+import {
+  lambdaContext,
+  s3Notification,
+  sqsEvent,
+  sqsRecord,
+  startPrepEnv,
+  type PrepEnv,
+} from '../../helpers/prep/emulated-env';
 import { runCounts } from '../../../shared/runs/record';
 
 /**
@@ -28,18 +35,28 @@ async function deliver(handler: typeof ingestHandler, bodies: string[], name: st
 
 async function runUpload(key: string, body: Buffer | string) {
   const { eTag, size } = await env.put(key, body);
-  const ingestOut = await ingestHandler(sqsEvent(sqsRecord(s3Notification(env.buckets.datasets, key, size, eTag))), lambdaContext('ingest'));
+  const ingestOut = await ingestHandler(
+    sqsEvent(sqsRecord(s3Notification(env.buckets.datasets, key, size, eTag))),
+    lambdaContext('ingest'),
+  );
   const chunks = (await env.drain(env.queues.transform)).map((m) => m.body);
   await deliver(transformHandler, chunks.reverse(), 'transform');
   const done = (await env.drain(env.queues.split)).map((m) => m.body);
   await deliver(splitHandler, done, 'split');
-  const submit = (await env.drain(env.queues.submit)).map((m) => JSON.parse(m.body) as { runId: string; type: string; payload: { manifestKey: string } });
+  const submit = (await env.drain(env.queues.submit)).map(
+    (m) => JSON.parse(m.body) as { runId: string; type: string; payload: { manifestKey: string } },
+  );
   return { ingestOut, chunks, done, submit };
 }
 
 describe('ingest, transform and split handlers on the emulators', () => {
   it('acknowledges the S3 test event and dead-letters a record that is no message at all', async () => {
-    const test = JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: new Date().toISOString(), Bucket: env.buckets.datasets });
+    const test = JSON.stringify({
+      Service: 'Amazon S3',
+      Event: 's3:TestEvent',
+      Time: new Date().toISOString(),
+      Bucket: env.buckets.datasets,
+    });
     const bad = sqsRecord('{"neither":"nor"}');
     const out = await ingestHandler(sqsEvent(sqsRecord(test), bad), lambdaContext('ingest'));
     expect(out.batchItemFailures).toEqual([]);
@@ -61,7 +78,9 @@ describe('ingest, transform and split handlers on the emulators', () => {
 
   it('bytes that are not UTF-8 deep in JSON Lines cut by ranges fail the run from their chunk, at their line in the file', async () => {
     const key = 'datasets/late break.jsonl';
-    const lines = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ instruction: `質問${i}`, input: '', output: `答え${i}` }));
+    const lines = Array.from({ length: 3000 }, (_, i) =>
+      JSON.stringify({ instruction: `質問${i}`, input: '', output: `答え${i}` }),
+    );
     const body = Buffer.from(lines.join('\n') + '\n');
     body[body.indexOf(Buffer.from('質問2499"'))] = 0xff; // line 2500, far past the head ingest reads
     await env.put(`${key}.run.json`, JSON.stringify({ prep: { chunkBytes: 20_000 } }));
@@ -70,17 +89,29 @@ describe('ingest, transform and split handlers on the emulators', () => {
     expect(submit).toHaveLength(0);
     const failed = (await env.runs.listByStatus('failed')).find((r) => r.source?.key === key);
     expect(failed).toMatchObject({
-      failure: { stage: 'transform', reason: expect.stringMatching(/not valid UTF-8: invalid byte sequence \(ff .*\) at line 2500, byte offset/), location: { line: 2500 } },
+      failure: {
+        stage: 'transform',
+        reason: expect.stringMatching(/not valid UTF-8: invalid byte sequence \(ff .*\) at line 2500, byte offset/),
+        location: { line: 2500 },
+      },
     });
     expect((await env.runs.listEvents(failed!.runId)).map((e) => e.type)).toContain('transform.failed');
   });
 
   it('a redelivered chunk is not transformed again: its record and its outputs stay as the first delivery left them', async () => {
     const key = 'datasets/redelivered.jsonl';
-    const lines = Array.from({ length: 600 }, (_, i) => JSON.stringify({ instruction: `質問${i % 500}`, input: '', output: `答え${i % 500}` }));
-    await env.put(`${key}.run.json`, JSON.stringify({ prep: { chunkBytes: 8_000 }, split: { train: 300, validation: 100, test: 10 } }));
+    const lines = Array.from({ length: 600 }, (_, i) =>
+      JSON.stringify({ instruction: `質問${i % 500}`, input: '', output: `答え${i % 500}` }),
+    );
+    await env.put(
+      `${key}.run.json`,
+      JSON.stringify({ prep: { chunkBytes: 8_000 }, split: { train: 300, validation: 100, test: 10 } }),
+    );
     const { eTag, size } = await env.put(key, lines.join('\n') + '\n');
-    await ingestHandler(sqsEvent(sqsRecord(s3Notification(env.buckets.datasets, key, size, eTag))), lambdaContext('ingest'));
+    await ingestHandler(
+      sqsEvent(sqsRecord(s3Notification(env.buckets.datasets, key, size, eTag))),
+      lambdaContext('ingest'),
+    );
     const chunks = (await env.drain(env.queues.transform)).map((m) => m.body);
     expect(chunks.length).toBeGreaterThan(3);
     await deliver(transformHandler, chunks, 'transform');
@@ -90,12 +121,23 @@ describe('ingest, transform and split handlers on the emulators', () => {
     const marked = [recorded[1]!.keptKey, recorded[1]!.metaKey, recorded[1]!.rejectsKey];
     for (const key of marked) {
       const body = await env.text(env.buckets.artifacts, key);
-      await env.s3.send(new PutObjectCommand({ Bucket: env.buckets.artifacts, Key: key, Body: body, ContentLength: Buffer.byteLength(body), Metadata: { written: 'first-delivery' } }));
+      await env.s3.send(
+        new PutObjectCommand({
+          Bucket: env.buckets.artifacts,
+          Key: key,
+          Body: body,
+          ContentLength: Buffer.byteLength(body),
+          Metadata: { written: 'first-delivery' },
+        }),
+      );
     }
     // Every chunk again, the second in a batch with a chunk of a run that does not exist.
     const other = JSON.stringify({ ...(JSON.parse(chunks[1]!) as object), runId: 'no-such-run' });
     await deliver(transformHandler, [chunks[0]!], 'transform');
-    const batch = await transformHandler(sqsEvent(sqsRecord(chunks[1]!, { queue: 'transform' }), sqsRecord(other, { queue: 'transform' })), lambdaContext('transform'));
+    const batch = await transformHandler(
+      sqsEvent(sqsRecord(chunks[1]!, { queue: 'transform' }), sqsRecord(other, { queue: 'transform' })),
+      lambdaContext('transform'),
+    );
     expect(batch.batchItemFailures).toEqual([]);
     await deliver(transformHandler, chunks.slice(2), 'transform');
     expect(await env.runs.listChunks(runId, 0)).toEqual(recorded);
@@ -107,7 +149,14 @@ describe('ingest, transform and split handlers on the emulators', () => {
     expect(done).toHaveLength(2 * chunks.length); // split is told again, which is harmless
     await deliver(splitHandler, done, 'split');
     const run = (await env.runs.get(runId))!;
-    expect(runCounts(run)).toMatchObject({ input: 600, kept: 500, filtered: 100, train: 300, validation: 100, test: 10 });
+    expect(runCounts(run)).toMatchObject({
+      input: 600,
+      kept: 500,
+      filtered: 100,
+      train: 300,
+      validation: 100,
+      test: 10,
+    });
     expect(countsBalance(runCounts(run)!)).toBe(true);
     await env.drain(env.queues.submit);
   });
@@ -118,9 +167,16 @@ describeWithData(DOLLY)('databricks-dolly-15k-ja through the handlers', () => {
     const text = readFileSync(DOLLY, 'utf8');
     const source = text.split('\n');
     const { submit, chunks } = await runUpload('datasets/dolly/ranges.jsonl', text);
-    expect(chunks.map((c) => (JSON.parse(c) as { payload: { chunk: { relativeLines?: boolean } } }).payload.chunk.relativeLines)).toEqual([true, true]);
+    expect(
+      chunks.map(
+        (c) => (JSON.parse(c) as { payload: { chunk: { relativeLines?: boolean } } }).payload.chunk.relativeLines,
+      ),
+    ).toEqual([true, true]);
     const run = (await env.runs.get(submit[0]!.runId))!;
-    const rejects = (await env.text(env.buckets.artifacts, `runs/${run.runId}/stages/0/rejects.jsonl`)).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { line: number; record?: string });
+    const rejects = (await env.text(env.buckets.artifacts, `runs/${run.runId}/stages/0/rejects.jsonl`))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { line: number; record?: string });
     expect(rejects).toHaveLength(runCounts(run)!.filtered + runCounts(run)!.rejected);
     const quoted = rejects.filter((r) => r.record !== undefined);
     expect(quoted.length).toBeGreaterThan(400);
@@ -129,30 +185,35 @@ describeWithData(DOLLY)('databricks-dolly-15k-ja through the handlers', () => {
     expect(quoted.some((r) => r.line > source.length / 2)).toBe(true); // some are in the second chunk
   });
 
-
   it('as a JSON array in many chunks: 10,000 / 1,000 / 50, counts on the run, manifest with hashes, dataset.prepared for one manifest', async () => {
     const rows = readJsonl(DOLLY);
     const key = 'datasets/dolly/dolly 15k.json';
     await env.put(`${key}.run.json`, JSON.stringify({ prep: { chunkBytes: 4 * 1024 * 1024 } }));
     const { submit, chunks } = await runUpload(key, toJsonArray(rows));
     expect(chunks.length).toBeGreaterThanOrEqual(4);
-    // The first delivery to find every chunk done splits; later ones find the run submitting and republish (submit is idempotent).
+    // The first delivery to find every chunk done splits; later ones find the run submitting and republish (submit is
+    // idempotent).
     expect(submit).toHaveLength(chunks.length);
     expect(new Set(submit.map((m) => `${m.type} ${m.runId} ${m.payload.manifestKey}`)).size).toBe(1);
     const run = (await env.runs.get(submit[0]!.runId))!;
     expect(run.status).toBe('submitting');
     expect(runCounts(run)).toMatchObject({ input: 15_015, train: 10_000, validation: 1_000, test: 50 });
     expect(countsBalance(runCounts(run)!)).toBe(true);
-    const manifest = JSON.parse(await env.text(env.buckets.artifacts, submit[0]!.payload.manifestKey)) as { outputs: Record<string, { key: string; sha256: string; records: number }> };
+    const manifest = JSON.parse(await env.text(env.buckets.artifacts, submit[0]!.payload.manifestKey)) as {
+      outputs: Record<string, { key: string; sha256: string; records: number }>;
+    };
     const train = await env.text(env.buckets.artifacts, manifest.outputs.train!.key);
     expect(manifest.outputs.train!.key).toBe(`runs/${run.runId}/stages/0/prepared/train.jsonl`);
     expect(train.split('\n').filter(Boolean)).toHaveLength(10_000);
     const { createHash } = await import('node:crypto');
     expect(createHash('sha256').update(train).digest('hex')).toBe(manifest.outputs.train!.sha256);
-    const rejects = (await env.text(env.buckets.artifacts, `runs/${run.runId}/stages/0/rejects.jsonl`)).split('\n').filter(Boolean);
+    const rejects = (await env.text(env.buckets.artifacts, `runs/${run.runId}/stages/0/rejects.jsonl`))
+      .split('\n')
+      .filter(Boolean);
     expect(rejects).toHaveLength(runCounts(run)!.filtered + runCounts(run)!.rejected);
 
-    // Replays: the same notification again starts nothing; a redelivered chunk.transformed republishes dataset.prepared.
+    // Replays: the same notification again starts nothing; a redelivered chunk.transformed republishes
+    // dataset.prepared.
     const again = await runUpload(key, toJsonArray(rows));
     expect(again.chunks).toHaveLength(0);
     expect(again.submit).toHaveLength(0);

@@ -8,7 +8,13 @@ import { ARTIFACTS, runPipeline } from '../../helpers/prep/pipeline';
  * and checks what they wrote against the schemas, line for line.
  */
 const rec = (i: number, over: Record<string, unknown> = {}) =>
-  JSON.stringify({ instruction: `質問 ${i % 40}`, input: i % 3 ? '' : `文脈 ${i}`, output: `答え ${i % 40}`, category: ['open_qa', 'say "hi"', 'back\\slash', 'qa'][i % 4], ...over });
+  JSON.stringify({
+    instruction: `質問 ${i % 40}`,
+    input: i % 3 ? '' : `文脈 ${i}`,
+    output: `答え ${i % 40}`,
+    category: ['open_qa', 'say "hi"', 'back\\slash', 'qa'][i % 4],
+    ...over,
+  });
 const lines = [
   ...Array.from({ length: 120 }, (_, i) => rec(i)),
   rec(500, { output: '長'.repeat(200) }),
@@ -23,7 +29,10 @@ const lines = [
 describe('what the steps write matches the artifact schemas', () => {
   let r: Awaited<ReturnType<typeof runPipeline>>;
   beforeAll(async () => {
-    r = await runPipeline(lines.join('\n'), 'datasets/all.jsonl', { prep: { filters: { maxChars: 100 }, chunkBytes: 2000 }, split: { train: 20, validation: 5, test: 5 } });
+    r = await runPipeline(lines.join('\n'), 'datasets/all.jsonl', {
+      prep: { filters: { maxChars: 100 }, chunkBytes: 2000 },
+      split: { train: 20, validation: 5, test: 5 },
+    });
   });
   const keys = (part: string) => r.objects.keys(ARTIFACTS).filter((k) => k.endsWith(part));
 
@@ -34,7 +43,10 @@ describe('what the steps write matches the artifact schemas', () => {
     for (const key of metaKeys) {
       const text = r.objects.text(ARTIFACTS, key);
       const bySchema = readJsonLines(KeptMeta, text, key);
-      const byBytes = text.split('\n').filter(Boolean).map((l) => parseMetaBytes(Buffer.from(l)));
+      const byBytes = text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => parseMetaBytes(Buffer.from(l)));
       expect(byBytes).toEqual(bySchema);
       n += bySchema.length;
     }
@@ -42,12 +54,21 @@ describe('what the steps write matches the artifact schemas', () => {
     expect(n).toBeGreaterThan(40);
   });
 
-  it('rejects.jsonl, the chunks\' and the run\'s: every line a RejectLine, every reason one the union names', () => {
+  it("rejects.jsonl, the chunks' and the run's: every line a RejectLine, every reason one the union names", () => {
     const rejectKeys = keys('rejects.jsonl');
     const reasons = new Set<string>();
-    for (const key of rejectKeys) for (const line of readJsonLines(RejectLine, r.objects.text(ARTIFACTS, key), key)) reasons.add(line.reason);
+    for (const key of rejectKeys)
+      for (const line of readJsonLines(RejectLine, r.objects.text(ARTIFACTS, key), key)) reasons.add(line.reason);
     expect([...reasons].sort()).toEqual(
-      ['filtered:duplicate', 'filtered:empty', 'filtered:too_long_chars', 'rejected:missing_field', 'rejected:not_json', 'rejected:not_object', 'rejected:wrong_type'].sort(),
+      [
+        'filtered:duplicate',
+        'filtered:empty',
+        'filtered:too_long_chars',
+        'rejected:missing_field',
+        'rejected:not_json',
+        'rejected:not_object',
+        'rejected:wrong_type',
+      ].sort(),
     );
     expect(REJECT_REASONS).toEqual(expect.arrayContaining([...reasons]));
   });

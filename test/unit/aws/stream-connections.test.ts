@@ -45,7 +45,8 @@ const client = (requestHandler: NodeHttpHandler) =>
     requestChecksumCalculation: 'WHEN_REQUIRED',
     requestHandler,
   });
-const put = (s3: S3Client, body: string | Readable, length?: number) => s3.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'k', Body: body, ContentLength: length }));
+const put = (s3: S3Client, body: string | Readable, length?: number) =>
+  s3.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'k', Body: body, ContentLength: length }));
 const stream = (text: string) => Readable.from([Buffer.from(text)]);
 
 describe('streamed uploads go on connections of their own', () => {

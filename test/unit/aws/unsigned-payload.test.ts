@@ -9,7 +9,11 @@ type SentRequest = { headers: Record<string, string> };
  * answers as S3 does for PutObject stands in for the network. (That the emulated S3 accepts unsigned payloads is
  * covered by every stack test, whose functions upload this way.)
  */
-const sent = async (endpoint: string, body: Buffer | Readable = Buffer.from('{"prompt":"a","completion":"b"}\n'), length?: number): Promise<SentRequest> => {
+const sent = async (
+  endpoint: string,
+  body: Buffer | Readable = Buffer.from('{"prompt":"a","completion":"b"}\n'),
+  length?: number,
+): Promise<SentRequest> => {
   let seen: SentRequest | undefined;
   const s3 = withUnsignedPayloads(
     new S3Client({
@@ -43,7 +47,11 @@ describe('uploads are not hashed just to be signed', () => {
   });
 
   it('a streamed body of known length (a set split writes in one PUT) goes as aws-chunked with a CRC32 trailer', async () => {
-    const req = await sent('https://s3.us-east-1.amazonaws.com', Readable.from([Buffer.from('{"prompt":"a",'), Buffer.from('"completion":"b"}\n')]), 32);
+    const req = await sent(
+      'https://s3.us-east-1.amazonaws.com',
+      Readable.from([Buffer.from('{"prompt":"a",'), Buffer.from('"completion":"b"}\n')]),
+      32,
+    );
     expect(req.headers['x-amz-content-sha256']).toBe('STREAMING-UNSIGNED-PAYLOAD-TRAILER');
     expect(req.headers['content-encoding']).toBe('aws-chunked');
     expect(req.headers['x-amz-decoded-content-length']).toBe('32');

@@ -19,7 +19,7 @@ describe('estimateTokens', () => {
     expect(estimateTokens('The quick brown fox jumps over the lazy dog')).toBe(11);
   });
 
-  it('is more conservative than AWS\'s 6-characters-per-token rule on both scripts', () => {
+  it("is more conservative than AWS's 6-characters-per-token rule on both scripts", () => {
     const english = 'Bedrock customization jobs validate their training data asynchronously.';
     const japanese = 'ヴァージン・オーストラリア航空は2000年8月31日に運航を開始した。';
     expect(estimateTokens(english)).toBeGreaterThan(english.length / 6);

@@ -35,13 +35,30 @@ describe('btp with the env file of a stack that has stopped', () => {
     // given an env file naming endpoints on a port nothing listens on
     const endpoint = `http://127.0.0.1:${await closedPort()}`;
     const envFile = path.join(dir, 'stack.env');
-    const env = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_ENDPOINT_URL_DYNAMODB: endpoint, AWS_ENDPOINT_URL_S3: endpoint, AWS_ENDPOINT_URL_SQS: endpoint, BTP_RUNS_TABLE: 'runs', AWS_MAX_ATTEMPTS: '1' };
-    writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n'));
+    const env = {
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+      AWS_ENDPOINT_URL_S3: endpoint,
+      AWS_ENDPOINT_URL_SQS: endpoint,
+      BTP_RUNS_TABLE: 'runs',
+      AWS_MAX_ATTEMPTS: '1',
+    };
+    writeFileSync(
+      envFile,
+      Object.entries(env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n'),
+    );
     const err: string[] = [];
     const io: Io = { out: () => undefined, err: (t) => err.push(t), interactive: false, confirm: async () => false };
 
     // when a command reads the table
-    const code = await runCli(['--endpoint-env', envFile, 'status', 'r-1'], { io, context: (o) => buildContext(o, {}) });
+    const code = await runCli(['--endpoint-env', envFile, 'status', 'r-1'], {
+      io,
+      context: (o) => buildContext(o, {}),
+    });
 
     // then it fails naming the endpoint, the file and the way out
     expect(code).toBe(1);

@@ -18,7 +18,8 @@ describe('the run configuration reference (docs/configuration.md)', () => {
 
   it('shows the defaults a configuration left empty resolves to', () => {
     const resolved = RunConfig.parse({}) as unknown as Record<string, unknown>;
-    const at = (p: string) => p.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], resolved);
+    const at = (p: string) =>
+      p.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], resolved);
     for (const s of settings.filter((x) => !x.path.includes('[]') && !x.schema.properties)) {
       expect([s.path, s.schema.default]).toEqual([s.path, at(s.path)]);
     }

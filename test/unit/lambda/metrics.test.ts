@@ -1,6 +1,9 @@
 import type { Context } from 'aws-lambda';
 
-type Modules = { observability: typeof import('../../../shared/lambda/sqs-handler'); metrics: typeof import('../../../shared/lambda/metrics') };
+type Modules = {
+  observability: typeof import('../../../shared/lambda/sqs-handler');
+  metrics: typeof import('../../../shared/lambda/metrics');
+};
 
 /** The shared metrics instance reads its environment when it is built, so each case loads the modules afresh. */
 function load(env: Record<string, string | undefined>): Modules {
@@ -10,7 +13,10 @@ function load(env: Record<string, string | undefined>): Modules {
   let mods!: Modules;
   try {
     jest.isolateModules(() => {
-      mods = { observability: require('../../../shared/lambda/sqs-handler'), metrics: require('../../../shared/lambda/metrics') };
+      mods = {
+        observability: require('../../../shared/lambda/sqs-handler'),
+        metrics: require('../../../shared/lambda/metrics'),
+      };
     });
   } finally {
     process.env = saved;
@@ -18,13 +24,20 @@ function load(env: Record<string, string | undefined>): Modules {
   return mods;
 }
 
-const context = { functionName: 'btp-submit', awsRequestId: 'req-1', invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:btp-submit' } as unknown as Context;
+const context = {
+  functionName: 'btp-submit',
+  awsRequestId: 'req-1',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:btp-submit',
+} as unknown as Context;
 
 async function emfLines(mods: Modules, body: () => void): Promise<Array<Record<string, unknown>>> {
   const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
   try {
     await mods.observability.withObservability(async () => body())({}, context);
-    return write.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    return write.mock.calls
+      .map((c) => String(c[0]))
+      .filter((l) => l.includes('"_aws"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   } finally {
     write.mockRestore();
   }
@@ -32,14 +45,29 @@ async function emfLines(mods: Modules, body: () => void): Promise<Array<Record<s
 
 describe('figures for CloudWatch (Powertools Metrics, EMF)', () => {
   it('the handler wrapper flushes what an invocation counted as one EMF line, in the namespace and service from the environment', async () => {
-    const mods = load({ POWERTOOLS_METRICS_DISABLED: undefined, POWERTOOLS_METRICS_NAMESPACE: 'BtpTest', POWERTOOLS_SERVICE_NAME: 'btp-test' });
+    const mods = load({
+      POWERTOOLS_METRICS_DISABLED: undefined,
+      POWERTOOLS_METRICS_NAMESPACE: 'BtpTest',
+      POWERTOOLS_SERVICE_NAME: 'btp-test',
+    });
     const lines = await emfLines(mods, () => {
       mods.metrics.countFigure('JobsSubmitted', 1);
       mods.metrics.countFigure('ThroughputHours', 2.5);
     });
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
-      _aws: { CloudWatchMetrics: [{ Namespace: 'BtpTest', Dimensions: [['service']], Metrics: [{ Name: 'JobsSubmitted', Unit: 'Count' }, { Name: 'ThroughputHours', Unit: 'Count' }] }] },
+      _aws: {
+        CloudWatchMetrics: [
+          {
+            Namespace: 'BtpTest',
+            Dimensions: [['service']],
+            Metrics: [
+              { Name: 'JobsSubmitted', Unit: 'Count' },
+              { Name: 'ThroughputHours', Unit: 'Count' },
+            ],
+          },
+        ],
+      },
       service: 'btp-test',
       JobsSubmitted: 1,
       ThroughputHours: 2.5,

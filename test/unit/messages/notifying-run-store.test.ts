@@ -5,7 +5,6 @@ import type { Run } from '../../../shared/runs/run';
 import { RunConfig } from '../../../shared/config/run-config';
 import { MemoryRunStore, stage0 } from '../../helpers/orchestration/fakes';
 
-
 const newRun = (runId: string): Run => ({
   runId,
   status: 'requested',
@@ -30,10 +29,22 @@ describe('NotifyingRunStore', () => {
   it('publishes one valid notification per status change, in order, and none for updates', async () => {
     const { store, sent } = given();
     await store.create(newRun('r1'), { type: 'run.created' });
-    await store.transition('r1', 'requested', 'preparing', { stages: stage0('r1', { chunks: 2 }) }, { type: 'ingest.planned' });
+    await store.transition(
+      'r1',
+      'requested',
+      'preparing',
+      { stages: stage0('r1', { chunks: 2 }) },
+      { type: 'ingest.planned' },
+    );
     await store.update('r1', 'preparing', { warnings: ['w'] });
     await store.transition('r1', ['preparing', 'splitting'], 'splitting', {}, { type: 'chunks.done' });
-    await store.transition('r1', 'splitting', 'failed', { failure: { stage: 'split', reason: 'too few records', at: '2025-06-01T10:00:00.000Z' } }, { type: 'split.failed' });
+    await store.transition(
+      'r1',
+      'splitting',
+      'failed',
+      { failure: { stage: 'split', reason: 'too few records', at: '2025-06-01T10:00:00.000Z' } },
+      { type: 'split.failed' },
+    );
 
     expect(sent.map((m) => [m.payload.from, m.payload.to, m.payload.event])).toEqual([
       [undefined, 'requested', 'run.created'],
@@ -59,7 +70,13 @@ describe('NotifyingRunStore', () => {
   it('keeps the state change when publishing fails, and reports the error', async () => {
     const inner = new MemoryRunStore(() => new Date());
     const errors: string[] = [];
-    const store = new NotifyingRunStore(inner, async () => { throw new Error('topic gone'); }, { onError: (e, r) => errors.push(`${r.runId}->${r.to}: ${e.message}`) });
+    const store = new NotifyingRunStore(
+      inner,
+      async () => {
+        throw new Error('topic gone');
+      },
+      { onError: (e, r) => errors.push(`${r.runId}->${r.to}: ${e.message}`) },
+    );
     await store.create(newRun('r1'), { type: 'run.created' });
     const next = await store.transition('r1', 'requested', 'preparing', {}, { type: 'a' });
     expect(next?.status).toBe('preparing');

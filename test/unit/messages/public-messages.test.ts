@@ -1,7 +1,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidMessageError, parseMessage, type MessageDefinition } from '../../../shared/messages/envelope';
-import { ModelProvision, PUBLIC_MESSAGES, RunCancel, RunRequested, RunResume, RunStatusChanged, schemaFileName } from '../../../shared/messages/registry';
+import {
+  ModelProvision,
+  PUBLIC_MESSAGES,
+  RunCancel,
+  RunRequested,
+  RunResume,
+  RunStatusChanged,
+  schemaFileName,
+} from '../../../shared/messages/registry';
 import { MESSAGES_DIR, renderMessageSchemas } from '../../../scripts/generate-message-schemas';
 
 const envelope = (type: string, version: number, payload: unknown) => ({
@@ -24,7 +32,10 @@ interface Case {
 const cases: Case[] = [
   {
     def: RunRequested,
-    valid: [{ source: { bucket: 'my-bucket', key: 'datasets/a.jsonl' } }, { source: { bucket: 'my-bucket', key: 'k', versionId: 'v1' }, config: { split: { train: 10 } } }],
+    valid: [
+      { source: { bucket: 'my-bucket', key: 'datasets/a.jsonl' } },
+      { source: { bucket: 'my-bucket', key: 'k', versionId: 'v1' }, config: { split: { train: 10 } } },
+    ],
     invalid: [
       { payload: { source: { bucket: 'my-bucket' } }, field: 'payload.source.key' },
       { payload: { source: { bucket: 'b', key: 'k' } }, field: 'payload.source.bucket' },
@@ -41,12 +52,18 @@ const cases: Case[] = [
     valid: [{ fromStage: 'train' }, { fromStage: 'provision', hyperParameters: { epochCount: '2' } }],
     invalid: [
       { payload: { fromStage: 'ingest' }, field: 'payload.fromStage' },
-      { payload: { fromStage: 'train', hyperParameters: { epochCount: 2 } }, field: 'payload.hyperParameters.epochCount' },
+      {
+        payload: { fromStage: 'train', hyperParameters: { epochCount: 2 } },
+        field: 'payload.hyperParameters.epochCount',
+      },
     ],
   },
   {
     def: ModelProvision,
-    valid: [{ modelArn: 'arn:aws:bedrock:us-east-1:1:custom-model/x' }, { modelArn: 'arn:x', modelUnits: 2, ttlHours: 0.5 }],
+    valid: [
+      { modelArn: 'arn:aws:bedrock:us-east-1:1:custom-model/x' },
+      { modelArn: 'arn:x', modelUnits: 2, ttlHours: 0.5 },
+    ],
     invalid: [
       { payload: {}, field: 'payload.modelArn' },
       { payload: { modelArn: 'arn:x', modelUnits: 0 }, field: 'payload.modelUnits' },
@@ -56,7 +73,14 @@ const cases: Case[] = [
     def: RunStatusChanged,
     valid: [
       { to: 'requested', at: '2025-06-01T09:30:00.000Z', version: 1, event: 'run.created' },
-      { from: 'preparing', to: 'failed', at: '2025-06-01T09:30:00.000Z', version: 3, event: 'chunk.failed', failure: { stage: 'transform', reason: 'bad JSON', location: { line: 7 }, at: '2025-06-01T09:30:00.000Z' } },
+      {
+        from: 'preparing',
+        to: 'failed',
+        at: '2025-06-01T09:30:00.000Z',
+        version: 3,
+        event: 'chunk.failed',
+        failure: { stage: 'transform', reason: 'bad JSON', location: { line: 7 }, at: '2025-06-01T09:30:00.000Z' },
+      },
     ],
     invalid: [
       { payload: { to: 'exploded', at: '2025-06-01T09:30:00.000Z', version: 1, event: 'x' }, field: 'payload.to' },
@@ -87,7 +111,9 @@ describe('public message schemas', () => {
       expect(() => parseMessage(def, envelope(def.type, def.version + 1, payload))).toThrow('version:');
       expect(() => parseMessage(def, envelope('other.type', def.version, payload))).toThrow('type:');
       expect(() => parseMessage(def, '{not json')).toThrow('not JSON');
-      expect(() => parseMessage(def, { ...envelope(def.type, def.version, payload), sentAt: 'now' })).toThrow('sentAt:');
+      expect(() => parseMessage(def, { ...envelope(def.type, def.version, payload), sentAt: 'now' })).toThrow(
+        'sentAt:',
+      );
     });
   });
 
@@ -102,17 +128,29 @@ describe('published JSON Schemas (docs/messages)', () => {
   it('are exactly what the zod schemas generate: change a schema, regenerate, and review the diff', () => {
     // A failure here means a schema changed without `npm run messages:schemas`. If the change removes or renames a
     // field, narrows a type or adds a required field, it breaks subscribers and posters: give it a new version.
-    const onDisk = readdirSync(MESSAGES_DIR).filter((f) => f.endsWith('.json')).sort();
+    const onDisk = readdirSync(MESSAGES_DIR)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
     expect(onDisk).toEqual([...rendered.keys()].sort());
-    for (const [file, text] of rendered) expect([file, readFileSync(path.join(MESSAGES_DIR, file), 'utf8')]).toEqual([file, text]);
+    for (const [file, text] of rendered)
+      expect([file, readFileSync(path.join(MESSAGES_DIR, file), 'utf8')]).toEqual([file, text]);
   });
 
-  it.each(PUBLIC_MESSAGES.map((m) => [schemaFileName(m), m]))('%s carries an example its message accepts', (file, m) => {
-    const published = JSON.parse(readFileSync(path.join(MESSAGES_DIR, file), 'utf8')) as { examples: unknown[]; required: string[]; properties: Record<string, { const?: unknown }> };
-    expect(published.examples).toHaveLength(1);
-    expect(() => parseMessage(m.definition, published.examples[0])).not.toThrow();
-    expect(published.properties.type?.const).toBe(m.definition.type);
-    expect(published.properties.version?.const).toBe(m.definition.version);
-    expect(published.required).toEqual(expect.arrayContaining(['type', 'version', 'runId', 'correlationId', 'sentAt', 'payload']));
-  });
+  it.each(PUBLIC_MESSAGES.map((m) => [schemaFileName(m), m]))(
+    '%s carries an example its message accepts',
+    (file, m) => {
+      const published = JSON.parse(readFileSync(path.join(MESSAGES_DIR, file), 'utf8')) as {
+        examples: unknown[];
+        required: string[];
+        properties: Record<string, { const?: unknown }>;
+      };
+      expect(published.examples).toHaveLength(1);
+      expect(() => parseMessage(m.definition, published.examples[0])).not.toThrow();
+      expect(published.properties.type?.const).toBe(m.definition.type);
+      expect(published.properties.version?.const).toBe(m.definition.version);
+      expect(published.required).toEqual(
+        expect.arrayContaining(['type', 'version', 'runId', 'correlationId', 'sentAt', 'payload']),
+      );
+    },
+  );
 });

@@ -9,7 +9,8 @@ const RUN = '01JZ8Q6W5N3V7Q2K4Y8T9R1M0C';
 
 function recorder() {
   const sent: Array<{ queueUrl: string; message: Envelope; delaySeconds?: number }> = [];
-  const publish = async (queueUrl: string, message: Envelope, opts?: { delaySeconds?: number }) => void sent.push({ queueUrl, message, ...opts });
+  const publish = async (queueUrl: string, message: Envelope, opts?: { delaySeconds?: number }) =>
+    void sent.push({ queueUrl, message, ...opts });
   return { sent, publish };
 }
 
@@ -23,33 +24,65 @@ describe('one contract per queue', () => {
     expect(MESSAGE_QUEUE.get(ThroughputExpire.type)).toBe('provision');
   });
 
-  it.each(Object.keys(QUEUES) as QueueName[])('the %s queue refuses a type it does not carry, saying what it takes', (queue) => {
-    const body = JSON.stringify({ type: 'no.such', version: 1, runId: RUN, correlationId: 'c', sentAt: '2025-06-01T09:30:00.000Z', payload: {} });
-    expect(() => parseQueueItem(queue, body)).toThrow(InvalidMessageError);
-    expect(() => parseQueueItem(queue, body)).toThrow(new RegExp(`^the ${queue} queue takes .+, not a no\\.such message$`));
-  });
+  it.each(Object.keys(QUEUES) as QueueName[])(
+    'the %s queue refuses a type it does not carry, saying what it takes',
+    (queue) => {
+      const body = JSON.stringify({
+        type: 'no.such',
+        version: 1,
+        runId: RUN,
+        correlationId: 'c',
+        sentAt: '2025-06-01T09:30:00.000Z',
+        payload: {},
+      });
+      expect(() => parseQueueItem(queue, body)).toThrow(InvalidMessageError);
+      expect(() => parseQueueItem(queue, body)).toThrow(
+        new RegExp(`^the ${queue} queue takes .+, not a no\\.such message$`),
+      );
+    },
+  );
 
   it('names what the monitor queue takes, and checks a Bedrock event against its schema', () => {
     expect(() => parseQueueItem('monitor', '{"type":"chunk.requested"}')).toThrow(
       'the monitor queue takes job.submitted, job.poll, run.cancel or a Bedrock job state-change event, not a chunk.requested message',
     );
-    expect(() => parseQueueItem('monitor', JSON.stringify({ source: 'aws.bedrock', 'detail-type': 'Model Customization Job State Change', detail: {} }))).toThrow(
-      /^a Bedrock job state-change event on the monitor queue is not valid: .*detail\.jobArn/,
-    );
+    expect(() =>
+      parseQueueItem(
+        'monitor',
+        JSON.stringify({ source: 'aws.bedrock', 'detail-type': 'Model Customization Job State Change', detail: {} }),
+      ),
+    ).toThrow(/^a Bedrock job state-change event on the monitor queue is not valid: .*detail\.jobArn/);
     expect(() => parseQueueItem('submit', 'not json')).toThrow(/message body is not JSON/);
   });
 });
 
 describe('send', () => {
-  it('validates once, puts the message on its type\'s queue, and returns it', async () => {
+  it("validates once, puts the message on its type's queue, and returns it", async () => {
     const { sent, publish } = recorder();
-    const send = buildSend(publish, { monitor: 'q://monitor', transform: 'q://transform' }, () => new Date('2025-06-01T09:30:00Z'));
-    const msg = await send(JobPoll, RUN, { jobArn: 'arn:job', attempt: 1, poll: 2 }, { correlationId: 'c-1', delaySeconds: 300 });
+    const send = buildSend(
+      publish,
+      { monitor: 'q://monitor', transform: 'q://transform' },
+      () => new Date('2025-06-01T09:30:00Z'),
+    );
+    const msg = await send(
+      JobPoll,
+      RUN,
+      { jobArn: 'arn:job', attempt: 1, poll: 2 },
+      { correlationId: 'c-1', delaySeconds: 300 },
+    );
     expect(sent).toEqual([{ queueUrl: 'q://monitor', message: msg, delaySeconds: 300 }]);
-    expect(msg).toMatchObject({ type: 'job.poll', version: 1, runId: RUN, correlationId: 'c-1', sentAt: '2025-06-01T09:30:00.000Z' });
+    expect(msg).toMatchObject({
+      type: 'job.poll',
+      version: 1,
+      runId: RUN,
+      correlationId: 'c-1',
+      sentAt: '2025-06-01T09:30:00.000Z',
+    });
     // a default is applied on the way out (stage 0), so the consumer reads what the schema says
     const chunk = { index: 0, total: 1, format: 'jsonl', compression: 'none' } as const;
-    expect((await send(ChunkRequested, RUN, { source: { bucket: 'bkt', key: 'datasets/a.jsonl' }, chunk })).payload.stage).toBe(0);
+    expect(
+      (await send(ChunkRequested, RUN, { source: { bucket: 'bkt', key: 'datasets/a.jsonl' }, chunk })).payload.stage,
+    ).toBe(0);
   });
 
   it('refuses an invalid payload, and a message whose queue is not configured, before anything is sent', async () => {
@@ -65,6 +98,12 @@ describe('send', () => {
   });
 
   it('takes the queue URLs from the environment serverless.yml gives every function', () => {
-    expect(queueUrlsFromEnv({ BTP_SUBMIT_QUEUE_URL: 'https://sqs/submit', BTP_EVALUATE_QUEUE_URL: '', BTP_DLQ_URL: 'https://sqs/dlq' })).toEqual({ submit: 'https://sqs/submit' });
+    expect(
+      queueUrlsFromEnv({
+        BTP_SUBMIT_QUEUE_URL: 'https://sqs/submit',
+        BTP_EVALUATE_QUEUE_URL: '',
+        BTP_DLQ_URL: 'https://sqs/dlq',
+      }),
+    ).toEqual({ submit: 'https://sqs/submit' });
   });
 });

@@ -37,9 +37,13 @@ async function toInService(w: ReturnType<typeof given>) {
 }
 
 const run = async (w: ReturnType<typeof makeWorld>) => (await w.runs.get(RUN))!;
-const transitions = (w: ReturnType<typeof makeWorld>) => w.runs.events.filter((e) => e.from !== e.to && e.from).map((e) => `${e.from}->${e.to}`);
+const transitions = (w: ReturnType<typeof makeWorld>) =>
+  w.runs.events.filter((e) => e.from !== e.to && e.from).map((e) => `${e.from}->${e.to}`);
 const sampleLines = (w: ReturnType<typeof makeWorld>) =>
-  (w.objects.files.get(`artifacts/${SAMPLES_KEY}`) ?? '').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  (w.objects.files.get(`artifacts/${SAMPLES_KEY}`) ?? '')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('provision hands an in-service model to evaluate', () => {
   it('moves the run to evaluating and asks for an evaluation of its throughput', async () => {
@@ -50,10 +54,16 @@ describe('provision hands an in-service model to evaluate', () => {
     // then the run is evaluating, and one evaluation.requested went to the evaluate queue
     const r = await run(w);
     expect(r.status).toBe('evaluating');
-    expect(r.evaluation).toMatchObject({ status: 'pending', plan: { testKey: `runs/${RUN}/stages/0/prepared/test.jsonl`, samples: 5 } });
+    expect(r.evaluation).toMatchObject({
+      status: 'pending',
+      plan: { testKey: `runs/${RUN}/stages/0/prepared/test.jsonl`, samples: 5 },
+    });
     const [request, ...more] = w.take('evaluation.requested');
     expect(more).toEqual([]);
-    expect(request).toMatchObject({ queueUrl: 'q://evaluate', message: { runId: RUN, payload: { provisionedModelArn: pt.arn, retry: 0 } } });
+    expect(request).toMatchObject({
+      queueUrl: 'q://evaluate',
+      message: { runId: RUN, payload: { provisionedModelArn: pt.arn, retry: 0 } },
+    });
     // and a copy of the poll changes nothing
     expect(await pollThroughput(RUN, pt.arn, 2, w.deps)).toBe('stale');
     expect(w.take('evaluation.requested')).toEqual([]);
@@ -82,19 +92,37 @@ describe('evaluate', () => {
     // when the evaluation is requested
     expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('evaluated');
     // then the model got the first three test prompts, at temperature 0 (the adapter's) and the token cap
-    expect(w.bedrock.invocations).toEqual([0, 1, 2].map((i) => ({ modelId: pt.arn, prompt: `質問 ${200 + i}: これは何ですか？`, maxTokenCount: MAX_TOKEN_COUNT })));
+    expect(w.bedrock.invocations).toEqual(
+      [0, 1, 2].map((i) => ({
+        modelId: pt.arn,
+        prompt: `質問 ${200 + i}: これは何ですか？`,
+        maxTokenCount: MAX_TOKEN_COUNT,
+      })),
+    );
     // and samples.jsonl holds prompt, expected completion and the model's answer, one line per record
     const lines = sampleLines(w);
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toEqual({ index: 0, kind: 'prompt-completion', prompt: '質問 200: これは何ですか？', reference: '答え 200: テストです。', modelOutput: 'answer to 質問 200: これは何ですか？' });
+    expect(lines[0]).toEqual({
+      index: 0,
+      kind: 'prompt-completion',
+      prompt: '質問 200: これは何ですか？',
+      reference: '答え 200: テストです。',
+      modelOutput: 'answer to 質問 200: これは何ですか？',
+    });
     // which the report reads through the same schema
-    expect(readJsonLines(EvaluationSample, w.objects.files.get(`artifacts/${SAMPLES_KEY}`)!, SAMPLES_KEY)).toEqual(lines);
+    expect(readJsonLines(EvaluationSample, w.objects.files.get(`artifacts/${SAMPLES_KEY}`)!, SAMPLES_KEY)).toEqual(
+      lines,
+    );
     // and the run succeeded through evaluating, with the samples recorded
     const r = await run(w);
     expect(r.status).toBe('succeeded');
     expect(r.evaluation?.result).toEqual({ samplesKey: SAMPLES_KEY, samples: 3, failed: 0 });
     expect((r.warnings ?? []).filter((x) => x.startsWith('evaluation'))).toEqual([]);
-    expect(r.evaluation).toMatchObject({ status: 'done', attempts: 1, result: { samplesKey: SAMPLES_KEY, samples: 3, failed: 0 } });
+    expect(r.evaluation).toMatchObject({
+      status: 'done',
+      attempts: 1,
+      result: { samplesKey: SAMPLES_KEY, samples: 3, failed: 0 },
+    });
     expect(transitions(w).slice(-2)).toEqual(['provisioning->evaluating', 'evaluating->succeeded']);
   });
 
@@ -107,17 +135,26 @@ describe('evaluate', () => {
     expect(w.runs.eventTypes(RUN).filter((t) => t === 'evaluation.done')).toHaveLength(1);
     expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('stale');
     // and a request for another throughput than the run's is stale too
-    expect(await evaluateModel(RUN, 'arn:aws:bedrock:us-east-1:000000000000:provisioned-model/other', w.deps)).toBe('stale');
+    expect(await evaluateModel(RUN, 'arn:aws:bedrock:us-east-1:000000000000:provisioned-model/other', w.deps)).toBe(
+      'stale',
+    );
   });
 
   it('records a model that cannot be invoked as a warning and still succeeds', async () => {
     const w = given();
     const pt = await toInService(w);
-    w.bedrock.failNext.invokeText = [new BedrockCallError('access-denied', 'AccessDeniedException', 'not authorized to invoke')];
+    w.bedrock.failNext.invokeText = [
+      new BedrockCallError('access-denied', 'AccessDeniedException', 'not authorized to invoke'),
+    ];
     expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('partial');
     const r = await run(w);
     expect(r.status).toBe('succeeded');
-    expect(r.evaluation?.result).toMatchObject({ samplesKey: SAMPLES_KEY, samples: 0, failed: 5, warning: expect.stringMatching(/could not answer 5 of 5 .*AccessDeniedException/) });
+    expect(r.evaluation?.result).toMatchObject({
+      samplesKey: SAMPLES_KEY,
+      samples: 0,
+      failed: 5,
+      warning: expect.stringMatching(/could not answer 5 of 5 .*AccessDeniedException/),
+    });
     expect(r.warnings).toContainEqual(expect.stringMatching(/^evaluation: .*not authorized/));
     // access denied holds for every prompt: the model was asked once
     expect(w.bedrock.calls.filter((c) => c === 'invokeText')).toHaveLength(1);
@@ -153,7 +190,10 @@ describe('evaluate', () => {
     const pt = await toInService(w);
     w.bedrock.failNext.invokeText = [new BedrockCallError('throttled', 'ThrottlingException', 'slow down')];
     expect(await evaluateModel(RUN, pt.arn, w.deps, { retry: w.deps.settings.maxThrottleRetries })).toBe('partial');
-    expect(await run(w)).toMatchObject({ status: 'succeeded', evaluation: { result: { samples: 0, failed: 5, warning: expect.stringMatching(/still throttled/) } } });
+    expect(await run(w)).toMatchObject({
+      status: 'succeeded',
+      evaluation: { result: { samples: 0, failed: 5, warning: expect.stringMatching(/still throttled/) } },
+    });
   });
 
   it('lets a transient error return the message to the queue', async () => {
@@ -174,7 +214,10 @@ describe('the sweeper and a lost evaluation request', () => {
     w.advance(2 * 900 + 1);
     expect((await sweep(w.deps)).reevaluated).toEqual([RUN]);
     const [resent] = w.take('evaluation.requested');
-    expect(resent).toMatchObject({ queueUrl: 'q://evaluate', message: { payload: { provisionedModelArn: pt.arn, retry: 0 } } });
+    expect(resent).toMatchObject({
+      queueUrl: 'q://evaluate',
+      message: { payload: { provisionedModelArn: pt.arn, retry: 0 } },
+    });
     expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('evaluated');
     expect((await sweep(w.deps)).reevaluated).toEqual([]);
   });
@@ -182,19 +225,37 @@ describe('the sweeper and a lost evaluation request', () => {
 
 describe('test prompts', () => {
   it('sends a fine-tuning record as it was trained, and the first half of a continued pre-training text', () => {
-    expect(testPrompt(JSON.stringify({ prompt: 'p', completion: 'c' }))).toEqual({ kind: 'prompt-completion', prompt: 'p', reference: 'c' });
-    expect(testPrompt(JSON.stringify({ input: '富士山は日本で一番高い山' }))).toEqual({ kind: 'continuation', prompt: '富士山は日本', reference: 'で一番高い山' });
+    expect(testPrompt(JSON.stringify({ prompt: 'p', completion: 'c' }))).toEqual({
+      kind: 'prompt-completion',
+      prompt: 'p',
+      reference: 'c',
+    });
+    expect(testPrompt(JSON.stringify({ input: '富士山は日本で一番高い山' }))).toEqual({
+      kind: 'continuation',
+      prompt: '富士山は日本',
+      reference: 'で一番高い山',
+    });
     const long = testPrompt(JSON.stringify({ input: 'あ'.repeat(5000) }))!;
     expect([...long.prompt]).toHaveLength(1000);
     expect([...long.reference]).toHaveLength(1000);
     expect(testPrompt('{"text": 1}')).toBeUndefined();
   });
 
-  it('evaluates the last stage of a chained run on that stage\'s test set', () => {
+  it("evaluates the last stage of a chained run on that stage's test set", () => {
     const r = makeRun(RUN, { stages: [{}, { dataset: { key: 'datasets/ft.jsonl' } }] });
     const stage0 = r.stages[0]!;
-    const file = (set: string) => ({ key: `runs/${RUN}/stages/1/prepared/${set}.jsonl`, records: set === 'test' ? 2 : 10 });
-    const split = { startedAt: r.createdAt, manifestKey: `runs/${RUN}/stages/1/manifest.json`, train: file('train'), validation: file('validation'), test: file('test'), rejects: file('rejects') };
+    const file = (set: string) => ({
+      key: `runs/${RUN}/stages/1/prepared/${set}.jsonl`,
+      records: set === 'test' ? 2 : 10,
+    });
+    const split = {
+      startedAt: r.createdAt,
+      manifestKey: `runs/${RUN}/stages/1/manifest.json`,
+      train: file('train'),
+      validation: file('validation'),
+      test: file('test'),
+      rejects: file('rejects'),
+    };
     r.stages = [stage0, { prepare: { status: 'done', split }, jobs: [] }];
     expect(evaluationPlan(r)).toEqual({ testKey: `runs/${RUN}/stages/1/prepared/test.jsonl`, samples: 2 });
     r.stages = [stage0];

@@ -1,7 +1,12 @@
 import { BedrockCallError } from '../../../shared/orchestration/ports';
 import { submitJob, resumeRun } from '../../../services/submit/submit';
 import { cancelRun, observeJob } from '../../../services/monitor/monitor';
-import { expireThroughput, pollThroughput, provisionExistingModel, provisionModel } from '../../../services/provision/provision';
+import {
+  expireThroughput,
+  pollThroughput,
+  provisionExistingModel,
+  provisionModel,
+} from '../../../services/provision/provision';
 import { sweep } from '../../../services/sweeper/sweeper';
 import type { RunConfigInput } from '../../../shared/config/run-config';
 import { makeRun, makeWorld, putPrepared } from '../../helpers/orchestration/fakes';
@@ -37,7 +42,12 @@ describe('a fine-tuning run, submit to succeeded', () => {
     });
     let run = await status(w);
     expect(run.status).toBe('training');
-    expect(currentJob(run)).toMatchObject({ status: 'running', attempt: 1, jobArn: job.jobArn, jobStatus: 'InProgress' });
+    expect(currentJob(run)).toMatchObject({
+      status: 'running',
+      attempt: 1,
+      jobArn: job.jobArn,
+      jobStatus: 'InProgress',
+    });
     expect(job.jobName).toBe(`btp-${RUN}-s0-a1`);
     expect(runCostEstimateUsd(run)).toBeGreaterThan(0);
     expect(currentJob(run)!.preflight!.costEstimate).toMatchObject({ unknown: ['throughput'] });
@@ -50,15 +60,27 @@ describe('a fine-tuning run, submit to succeeded', () => {
     expect(await observeJob(signal, w.deps)).toBe('duplicate');
     const [poll1] = w.take('job.poll');
     expect(poll1!.delaySeconds).toBe(300);
-    expect(await observeJob({ kind: 'poll', runId: RUN, jobArn: job.jobArn, attempt: 1, poll: 1 }, w.deps)).toBe('running');
-    expect(await observeJob({ kind: 'poll', runId: RUN, jobArn: job.jobArn, attempt: 1, poll: 1 }, w.deps)).toBe('duplicate');
+    expect(await observeJob({ kind: 'poll', runId: RUN, jobArn: job.jobArn, attempt: 1, poll: 1 }, w.deps)).toBe(
+      'running',
+    );
+    expect(await observeJob({ kind: 'poll', runId: RUN, jobArn: job.jobArn, attempt: 1, poll: 1 }, w.deps)).toBe(
+      'duplicate',
+    );
     expect(w.take('job.poll')).toHaveLength(1);
 
     // when the job completes and Bedrock's event arrives (twice)
     const done = w.bedrock.complete(job.jobName);
     const jobId = job.jobArn.split('/').at(-1);
-    w.objects.put('artifacts', `runs/${RUN}/stages/0/output/model-customization-job-${jobId}/training_artifacts/step_wise_training_metrics.csv`, 'step_number,epoch_number,training_loss,perplexity\n0,0,2.1,8.1\n1,0,1.234,3.43\n');
-    w.objects.put('artifacts', `runs/${RUN}/stages/0/output/model-customization-job-${jobId}/validation_artifacts/post_fine_tuning_validation/validation_metrics.csv`, 'step_number,epoch_number,validation_loss,perplexity\n1,0,1.456,4.28\n');
+    w.objects.put(
+      'artifacts',
+      `runs/${RUN}/stages/0/output/model-customization-job-${jobId}/training_artifacts/step_wise_training_metrics.csv`,
+      'step_number,epoch_number,training_loss,perplexity\n0,0,2.1,8.1\n1,0,1.234,3.43\n',
+    );
+    w.objects.put(
+      'artifacts',
+      `runs/${RUN}/stages/0/output/model-customization-job-${jobId}/validation_artifacts/post_fine_tuning_validation/validation_metrics.csv`,
+      'step_number,epoch_number,validation_loss,perplexity\n1,0,1.456,4.28\n',
+    );
     const event = { kind: 'event' as const, jobName: job.jobName, jobArn: job.jobArn, jobStatus: 'Completed' };
     expect(await observeJob(event, w.deps)).toBe('completed');
     expect(await observeJob(event, w.deps)).toBe('stale');
@@ -69,12 +91,18 @@ describe('a fine-tuning run, submit to succeeded', () => {
 
     // then provision buys one throughput, with a time to live, however often model.ready arrives
     expect(ready!.message.payload).toEqual({ modelArn: done.outputModelArn });
-    expect(await provisionModel(RUN, 'arn:aws:bedrock:us-east-1:000000000000:custom-model/other/abcdefabcdef', w.deps)).toBe('stale');
+    expect(
+      await provisionModel(RUN, 'arn:aws:bedrock:us-east-1:000000000000:custom-model/other/abcdefabcdef', w.deps),
+    ).toBe('stale');
     expect(await provisionModel(RUN, done.outputModelArn!, w.deps)).toBe('created');
     expect(await provisionModel(RUN, done.outputModelArn!, w.deps)).toBe('duplicate');
     expect(w.bedrock.live()).toHaveLength(1);
     const pt = w.bedrock.live()[0]!;
-    expect(pt.request).toMatchObject({ name: `btp-${RUN}-s0-pt`, clientRequestToken: `btp-${RUN}-s0-pt`, modelUnits: 1 });
+    expect(pt.request).toMatchObject({
+      name: `btp-${RUN}-s0-pt`,
+      clientRequestToken: `btp-${RUN}-s0-pt`,
+      modelUnits: 1,
+    });
     expect(pt.request.commitmentDuration).toBeUndefined();
     run = await status(w);
     expect(run.provisionedModelArn).toBe(pt.arn);
@@ -87,7 +115,13 @@ describe('a fine-tuning run, submit to succeeded', () => {
     expect(await pollThroughput(RUN, pt.arn, 2, w.deps)).toBe('in-service');
     run = await status(w);
     expect(run.status).toBe('succeeded');
-    expect(w.runs.eventTypes(RUN)).toEqual(['preflight.passed', 'job.submitted', 'job.completed', 'throughput.created', 'throughput.in-service']);
+    expect(w.runs.eventTypes(RUN)).toEqual([
+      'preflight.passed',
+      'job.submitted',
+      'job.completed',
+      'throughput.created',
+      'throughput.in-service',
+    ]);
 
     // and the time to live deletes the throughput: early messages wait, the due one deletes, a late one does nothing
     expect(await expireThroughput(RUN, pt.arn, w.deps)).toBe('waiting');
@@ -97,14 +131,19 @@ describe('a fine-tuning run, submit to succeeded', () => {
     expect(w.bedrock.live()).toHaveLength(0);
     expect((await status(w)).throughputExpiresAt).toBeUndefined();
     // and operations' figures count the one job and the two hours the throughput was held, once each
-    expect(w.figures).toEqual([['JobsSubmitted', 1], ['ThroughputHours', 2]]);
+    expect(w.figures).toEqual([
+      ['JobsSubmitted', 1],
+      ['ThroughputHours', 2],
+    ]);
   });
 
   it('goes straight to succeeded when provisioning is disabled', async () => {
     const w = given({ provisioning: { enabled: false } });
     await submitJob(RUN, prepared, w.deps);
     const job = w.bedrock.complete(`btp-${RUN}-s0-a1`);
-    expect(await observeJob({ kind: 'poll', runId: RUN, jobArn: job.jobArn, attempt: 1, poll: 1 }, w.deps)).toBe('completed');
+    expect(await observeJob({ kind: 'poll', runId: RUN, jobArn: job.jobArn, attempt: 1, poll: 1 }, w.deps)).toBe(
+      'completed',
+    );
     expect(await status(w)).toMatchObject({ status: 'succeeded' });
     expect(runMetrics(await status(w))).toEqual({ trainingLoss: 1.5, validationLoss: 1.7 });
     expect(w.take('model.ready')).toHaveLength(0);
@@ -117,8 +156,15 @@ describe('a fine-tuning run, submit to succeeded', () => {
     expect(w.bedrock.jobs.size).toBe(1);
     async function firstRequest() {
       return {
-        jobName: `btp-${RUN}-s0-a1`, customModelName: `btp-${RUN}-s0-a1`, roleArn: 'r', clientRequestToken: 't', baseModelIdentifier: 'amazon.titan-text-lite-v1:0:4k',
-        customizationType: 'FINE_TUNING' as const, trainingS3Uri: 's3://a/b', outputS3Uri: 's3://a/o/', hyperParameters: {},
+        jobName: `btp-${RUN}-s0-a1`,
+        customModelName: `btp-${RUN}-s0-a1`,
+        roleArn: 'r',
+        clientRequestToken: 't',
+        baseModelIdentifier: 'amazon.titan-text-lite-v1:0:4k',
+        customizationType: 'FINE_TUNING' as const,
+        trainingS3Uri: 's3://a/b',
+        outputS3Uri: 's3://a/o/',
+        hyperParameters: {},
       };
     }
   });
@@ -134,9 +180,21 @@ describe('a fine-tuning run, submit to succeeded', () => {
 
 describe('preflight and budget', () => {
   it.each([
-    [{ training: { hyperParameters: { epochCount: '11', batchSize: '1', learningRate: '0.00001' } } }, {}, /epochCount value 11 is out of range/],
-    [{ training: { hyperParameters: { epochCount: '1', batchSize: '8', learningRate: '0.00001' } } }, {}, /batchSize 8 .* would fail after it starts/],
-    [{ training: { baseModelId: 'amazon.titan-text-lite-v1' } }, {}, /on-demand inference id; customization needs amazon.titan-text-lite-v1:0:4k/],
+    [
+      { training: { hyperParameters: { epochCount: '11', batchSize: '1', learningRate: '0.00001' } } },
+      {},
+      /epochCount value 11 is out of range/,
+    ],
+    [
+      { training: { hyperParameters: { epochCount: '1', batchSize: '8', learningRate: '0.00001' } } },
+      {},
+      /batchSize 8 .* would fail after it starts/,
+    ],
+    [
+      { training: { baseModelId: 'amazon.titan-text-lite-v1' } },
+      {},
+      /on-demand inference id; customization needs amazon.titan-text-lite-v1:0:4k/,
+    ],
     [{ training: { quotas: { maxTrainingRecords: 10 } } }, {}, /20 training records exceed the quota of 10/],
     [{}, { longRecordTokens: 5000 }, /over Titan Text G1 - Lite's limit of 4096 per record/],
   ])('fails the run in seconds, before Bedrock is called: %j', async (config, data, reason) => {
@@ -157,9 +215,13 @@ describe('preflight and budget', () => {
 
   it('fails with a hint about the role on access denied', async () => {
     const w = given();
-    w.bedrock.failNext.createJob = [new BedrockCallError('access-denied', 'AccessDeniedException', 'not authorized to perform iam:PassRole')];
+    w.bedrock.failNext.createJob = [
+      new BedrockCallError('access-denied', 'AccessDeniedException', 'not authorized to perform iam:PassRole'),
+    ];
     expect(await submitJob(RUN, prepared, w.deps)).toBe('failed');
-    expect((await status(w)).failure!.reason).toMatch(/BTP_BEDROCK_ROLE_ARN.*trusts bedrock.amazonaws.com.*iam:PassRole/);
+    expect((await status(w)).failure!.reason).toMatch(
+      /BTP_BEDROCK_ROLE_ARN.*trusts bedrock.amazonaws.com.*iam:PassRole/,
+    );
   });
 });
 
@@ -173,13 +235,24 @@ describe('quota and throttling', () => {
     expect(await submitJob(RUN, prepared, w.deps)).toBe('queued');
     expect((await status(w)).status).toBe('queued');
     const [retry0] = w.take('job.requested');
-    expect(retry0).toMatchObject({ queueUrl: 'q://submit', delaySeconds: 540, message: { payload: { reason: 'queued', retry: 0 } } });
+    expect(retry0).toMatchObject({
+      queueUrl: 'q://submit',
+      delaySeconds: 540,
+      message: { payload: { reason: 'queued', retry: 0 } },
+    });
     expect(await submitJob(RUN, prepared, w.deps)).toBe('duplicate'); // a redelivered dataset.prepared waits for the retry
     expect(await submitJob(RUN, { kind: 'requested', stage: 0, reason: 'queued', retry: 0 }, w.deps)).toBe('queued');
     const [retry1] = w.take('job.requested');
     expect(retry1!.delaySeconds).toBe(810); // 900 less the jitter
     expect(await submitJob(RUN, { kind: 'requested', stage: 0, reason: 'queued', retry: 1 }, w.deps)).toBe('submitted');
-    expect(w.runs.eventTypes(RUN)).toEqual(['preflight.passed', 'job.queued', 'submit.retry', 'job.queued', 'submit.retry', 'job.submitted']);
+    expect(w.runs.eventTypes(RUN)).toEqual([
+      'preflight.passed',
+      'job.queued',
+      'submit.retry',
+      'job.queued',
+      'submit.retry',
+      'job.submitted',
+    ]);
     expect(w.bedrock.jobs.size).toBe(1);
   });
 
@@ -188,19 +261,33 @@ describe('quota and throttling', () => {
     const throttle = () => new BedrockCallError('throttled', 'ThrottlingException', 'slow down');
     w.bedrock.failNext.createJob = [throttle(), throttle()];
     expect(await submitJob(RUN, prepared, w.deps)).toBe('throttled');
-    expect(w.take('job.requested')[0]).toMatchObject({ delaySeconds: 27, message: { payload: { reason: 'throttled', retry: 0 } } });
-    expect(await submitJob(RUN, { kind: 'requested', stage: 0, reason: 'throttled', retry: 0 }, w.deps)).toBe('throttled');
+    expect(w.take('job.requested')[0]).toMatchObject({
+      delaySeconds: 27,
+      message: { payload: { reason: 'throttled', retry: 0 } },
+    });
+    expect(await submitJob(RUN, { kind: 'requested', stage: 0, reason: 'throttled', retry: 0 }, w.deps)).toBe(
+      'throttled',
+    );
     expect(w.take('job.requested')[0]!.delaySeconds).toBe(54);
-    expect(await submitJob(RUN, { kind: 'requested', stage: 0, reason: 'throttled', retry: 1 }, w.deps)).toBe('submitted');
+    expect(await submitJob(RUN, { kind: 'requested', stage: 0, reason: 'throttled', retry: 1 }, w.deps)).toBe(
+      'submitted',
+    );
     w.bedrock.failNext.createJob = [throttle()];
     const w2 = given();
     w2.bedrock.failNext.createJob = [throttle()];
-    await expect(submitJob(RUN, { kind: 'requested', stage: 0, reason: 'throttled', retry: 3 }, w2.deps)).rejects.toThrow('slow down');
+    await expect(
+      submitJob(RUN, { kind: 'requested', stage: 0, reason: 'throttled', retry: 3 }, w2.deps),
+    ).rejects.toThrow('slow down');
   });
 });
 
 describe('the batch-size trap', () => {
-  const trap = { training: { knownTraps: 'warn' as const, hyperParameters: { epochCount: '1', batchSize: '8', learningRate: '0.00001' } } };
+  const trap = {
+    training: {
+      knownTraps: 'warn' as const,
+      hyperParameters: { epochCount: '1', batchSize: '8', learningRate: '0.00001' },
+    },
+  };
 
   it('resubmits once with a batch size the token limits cover', async () => {
     const w = given(trap);
@@ -208,19 +295,35 @@ describe('the batch-size trap', () => {
     expect((await status(w)).warnings!.join()).toMatch(/batchSize 8/);
     w.bedrock.fail(`btp-${RUN}-s0-a1`, 'Max sum of input and output token length 2100 exceeds total limit of 2048');
     const first = w.bedrock.jobs.get(`btp-${RUN}-s0-a1`)!;
-    expect(await observeJob({ kind: 'event', jobName: first.jobName, jobArn: first.jobArn, jobStatus: 'Failed' }, w.deps)).toBe('remediating');
+    expect(
+      await observeJob({ kind: 'event', jobName: first.jobName, jobArn: first.jobArn, jobStatus: 'Failed' }, w.deps),
+    ).toBe('remediating');
     const run = await status(w);
     expect(run.status).toBe('submitting');
-    expect(currentJob(run)).toMatchObject({ attempt: 2, hyperParameters: { batchSize: '2' }, remediation: { from: '8', to: '2' } });
+    expect(currentJob(run)).toMatchObject({
+      attempt: 2,
+      hyperParameters: { batchSize: '2' },
+      remediation: { from: '8', to: '2' },
+    });
     const [req] = w.take('job.requested');
-    expect(await submitJob(RUN, { kind: 'requested', ...(req!.message.payload as { stage: number; reason: 'remediation'; retry: number }) }, w.deps)).toBe('submitted');
+    expect(
+      await submitJob(
+        RUN,
+        { kind: 'requested', ...(req!.message.payload as { stage: number; reason: 'remediation'; retry: number }) },
+        w.deps,
+      ),
+    ).toBe('submitted');
     const second = w.bedrock.jobs.get(`btp-${RUN}-s0-a2`)!;
     expect(second.request.hyperParameters.batchSize).toBe('2');
     // a late signal about the first job is ignored
-    expect(await observeJob({ kind: 'event', jobName: first.jobName, jobArn: first.jobArn, jobStatus: 'Failed' }, w.deps)).toBe('stale');
+    expect(
+      await observeJob({ kind: 'event', jobName: first.jobName, jobArn: first.jobArn, jobStatus: 'Failed' }, w.deps),
+    ).toBe('stale');
     // and a second trap failure is not remediated again
     w.bedrock.fail(second.jobName, 'Max sum of input and output token length 2100 exceeds total limit of 2048');
-    expect(await observeJob({ kind: 'event', jobName: second.jobName, jobArn: second.jobArn, jobStatus: 'Failed' }, w.deps)).toBe('failed');
+    expect(
+      await observeJob({ kind: 'event', jobName: second.jobName, jobArn: second.jobArn, jobStatus: 'Failed' }, w.deps),
+    ).toBe('failed');
     expect((await status(w)).failure!.reason).toMatch(/failed: Max sum .* reduce batchSize/);
   });
 
@@ -229,7 +332,9 @@ describe('the batch-size trap', () => {
     await submitJob(RUN, prepared, w.deps);
     const job = w.bedrock.jobs.get(`btp-${RUN}-s0-a1`)!;
     w.bedrock.fail(job.jobName, 'Max sum of input and output token length 2100 exceeds total limit of 2048');
-    expect(await observeJob({ kind: 'poll', runId: RUN, jobArn: job.jobArn, attempt: 1, poll: 1 }, w.deps)).toBe('failed');
+    expect(await observeJob({ kind: 'poll', runId: RUN, jobArn: job.jobArn, attempt: 1, poll: 1 }, w.deps)).toBe(
+      'failed',
+    );
   });
 });
 
@@ -299,7 +404,9 @@ describe('control messages', () => {
     expect(await cancelRun(RUN, 'wrong data', w.deps)).toBe('cancelled');
     expect(job.status).toBe('Stopped');
     expect(await status(w)).toMatchObject({ status: 'cancelled', failure: { stage: 'cancel', reason: 'wrong data' } });
-    expect(await observeJob({ kind: 'poll', runId: RUN, jobArn: job.jobArn, attempt: 1, poll: 1 }, w.deps)).toBe('stale');
+    expect(await observeJob({ kind: 'poll', runId: RUN, jobArn: job.jobArn, attempt: 1, poll: 1 }, w.deps)).toBe(
+      'stale',
+    );
   });
 
   it('cancel of a provisioning run deletes its throughput', async () => {
@@ -308,7 +415,13 @@ describe('control messages', () => {
     w.take();
     expect(await cancelRun(RUN, 'no longer needed', w.deps)).toBe('cancelled');
     const [expire] = w.take('throughput.expire');
-    expect(await expireThroughput(RUN, (expire!.message.payload as { provisionedModelArn: string }).provisionedModelArn, w.deps)).toBe('deleted');
+    expect(
+      await expireThroughput(
+        RUN,
+        (expire!.message.payload as { provisionedModelArn: string }).provisionedModelArn,
+        w.deps,
+      ),
+    ).toBe('deleted');
     expect(w.bedrock.throughputs.get(pt.arn)!.deleted).toBe(true);
   });
 
@@ -319,12 +432,17 @@ describe('control messages', () => {
     w.bedrock.fail(job.jobName, 'Encountered an unexpected error when processing the request, please try again');
     await observeJob({ kind: 'poll', runId: RUN, jobArn: job.jobArn, attempt: 1, poll: 1 }, w.deps);
     expect((await status(w)).status).toBe('failed');
-    expect(await resumeRun(RUN, { fromStage: 'train', hyperParameters: { epochCount: '2' } }, w.deps)).toBe('submitted');
+    expect(await resumeRun(RUN, { fromStage: 'train', hyperParameters: { epochCount: '2' } }, w.deps)).toBe(
+      'submitted',
+    );
     const run = await status(w);
     expect(run.status).toBe('training');
     expect(currentJob(run)).toMatchObject({ attempt: 2, jobArn: w.bedrock.jobs.get(`btp-${RUN}-s0-a2`)!.jobArn });
     expect(run.failure).toBeUndefined();
-    expect(w.bedrock.jobs.get(`btp-${RUN}-s0-a2`)!.request.hyperParameters).toMatchObject({ epochCount: '2', batchSize: '1' });
+    expect(w.bedrock.jobs.get(`btp-${RUN}-s0-a2`)!.request.hyperParameters).toMatchObject({
+      epochCount: '2',
+      batchSize: '1',
+    });
     expect(await resumeRun(RUN, { fromStage: 'train' }, w.deps)).toBe('not-failed');
   });
 

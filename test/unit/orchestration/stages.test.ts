@@ -9,12 +9,17 @@ const twoStage = () =>
     training: { customizationType: 'CONTINUED_PRE_TRAINING' },
     stages: [
       { prep: { template: { kind: 'text' } }, split: { validation: 0, test: 0 }, maxRecordsPerJob: 100_000 },
-      { dataset: { key: 'inputs/dolly.jsonl' }, customizationType: 'FINE_TUNING', prep: { template: { kind: 'dolly' } }, hyperParameters: { epochCount: '2' } },
+      {
+        dataset: { key: 'inputs/dolly.jsonl' },
+        customizationType: 'FINE_TUNING',
+        prep: { template: { kind: 'dolly' } },
+        hyperParameters: { epochCount: '2' },
+      },
     ],
   });
 
 describe('chained runs: stage and part planning', () => {
-  it('splits a corpus over one job\'s quota into equal sequential parts: the seed\'s five jobs of 100,000', () => {
+  it("splits a corpus over one job's quota into equal sequential parts: the seed's five jobs of 100,000", () => {
     const parts = planParts(500_000, 100_000);
     expect(parts).toHaveLength(5);
     expect(parts.map((p) => p.end - p.start)).toEqual([100_000, 100_000, 100_000, 100_000, 100_000]);
@@ -42,7 +47,7 @@ describe('chained runs: stage and part planning', () => {
     expect(nextStep(resolveRunConfig(), 0, 0, 1)).toEqual({ kind: 'final' }); // a single-stage run, as today
   });
 
-  it('gives each stage its configuration: the run\'s own with the stage\'s overrides', () => {
+  it("gives each stage its configuration: the run's own with the stage's overrides", () => {
     const config = twoStage();
     const cpt = stageConfig(config, 0);
     expect(cpt.training.customizationType).toBe('CONTINUED_PRE_TRAINING');
@@ -59,7 +64,7 @@ describe('chained runs: stage and part planning', () => {
     expect(stageConfig(single, 0)).toBe(single);
   });
 
-  it('reads stage 0 from the run\'s source and later stages from their dataset, in the source bucket by default', () => {
+  it("reads stage 0 from the run's source and later stages from their dataset, in the source bucket by default", () => {
     const config = twoStage();
     const source = { bucket: 'datasets-bucket', key: 'datasets/jawiki.jsonl', etag: 'e' };
     expect(stageSource({ source, config }, 0)).toBe(source);
@@ -67,12 +72,16 @@ describe('chained runs: stage and part planning', () => {
   });
 
   it('refuses stages that break the dataset rule or carry an invalid override', () => {
-    expect(() => resolveRunConfig({ stages: [{ dataset: { key: 'a.jsonl' } }] })).toThrow(/stage 0 trains on the run's own source/);
+    expect(() => resolveRunConfig({ stages: [{ dataset: { key: 'a.jsonl' } }] })).toThrow(
+      /stage 0 trains on the run's own source/,
+    );
     expect(() => resolveRunConfig({ stages: [{}, {}] })).toThrow(/every stage after the first names its dataset/);
-    expect(() => resolveRunConfig({ stages: [{ split: { train: -1 } }] })).toThrow(/"stages",\s*0,\s*"split",\s*"train"/);
+    expect(() => resolveRunConfig({ stages: [{ split: { train: -1 } }] })).toThrow(
+      /"stages",\s*0,\s*"split",\s*"train"/,
+    );
   });
 
-  it('puts every stage\'s artifacts under stages/<n>/', () => {
+  it("puts every stage's artifacts under stages/<n>/", () => {
     expect(stageKeys('r-1', 0).prepared('train')).toBe('runs/r-1/stages/0/prepared/train.jsonl');
     expect(stageKeys('r-1', 1).prepared('train')).toBe('runs/r-1/stages/1/prepared/train.jsonl');
     expect(stageKeys('r-1', 1).manifest).toBe('runs/r-1/stages/1/manifest.json');

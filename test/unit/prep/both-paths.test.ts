@@ -161,7 +161,9 @@ function dollyLike(n: number, seed = 1): object[] {
   return out;
 }
 
-/** Records of exactly `chars` code points (prompt plus completion), with astral characters that are two UTF-16 units. */
+/**
+ * Records of exactly `chars` code points (prompt plus completion), with astral characters that are two UTF-16 units.
+ */
 function ofLength(chars: number, i: number, withInput: boolean) {
   const prefixChars = [...'入力:'].length + [...'\n知識:'].length;
   const output = `${i}𠮷`.padEnd(10, 'x');

@@ -1,6 +1,17 @@
 import type { ChunkPlan } from '../../../shared/messages/pipeline';
 import { countsBalance } from '../../../shared/prep/counts';
-import { DOLLY, describeWithData, gzip, readJsonl, toDelimited, toJsonArray, toJsonl, toParquet, withBom, type Row } from '../../helpers/prep/fixtures';
+import {
+  DOLLY,
+  describeWithData,
+  gzip,
+  readJsonl,
+  toDelimited,
+  toJsonArray,
+  toJsonl,
+  toParquet,
+  withBom,
+  type Row,
+} from '../../helpers/prep/fixtures';
 import { runPipeline, type PipelineResult } from '../../helpers/prep/pipeline';
 import { currentPrepare, runCounts } from '../../../shared/runs/record';
 
@@ -11,9 +22,14 @@ import { currentPrepare, runCounts } from '../../../shared/runs/record';
 describeWithData(DOLLY)('databricks-dolly-15k-ja in every format gives the same split', () => {
   let rows: Row[];
   let reference: PipelineResult;
-  const sets = (r: PipelineResult) => ({ train: r.prepared('train'), validation: r.prepared('validation'), test: r.prepared('test') });
+  const sets = (r: PipelineResult) => ({
+    train: r.prepared('train'),
+    validation: r.prepared('validation'),
+    test: r.prepared('test'),
+  });
   // Reject lines in line order: chunks write theirs in their own order, and split adds the duplicates it finds.
-  const rejectsByLine = (r: PipelineResult) => r.rejects().sort((a, b) => Number(a.line) - Number(b.line) || String(a.reason).localeCompare(String(b.reason)));
+  const rejectsByLine = (r: PipelineResult) =>
+    r.rejects().sort((a, b) => Number(a.line) - Number(b.line) || String(a.reason).localeCompare(String(b.reason)));
 
   beforeAll(async () => {
     rows = readJsonl(DOLLY);
@@ -29,11 +45,15 @@ describeWithData(DOLLY)('databricks-dolly-15k-ja in every format gives the same 
     expect(sets(byDefault)).toEqual(sets(reference));
     // Cut by byte ranges without ingest reading it: the second chunk counted its lines from its start, and split put
     // them back in the file's numbering, so every reject line names the same line as in one chunk.
-    const plans = byDefault.published.filter((m) => m.queueUrl === 'q://transform').map((m) => (m.message.payload as { chunk: ChunkPlan }).chunk);
+    const plans = byDefault.published
+      .filter((m) => m.queueUrl === 'q://transform')
+      .map((m) => (m.message.payload as { chunk: ChunkPlan }).chunk);
     expect(plans.map((c) => c.relativeLines)).toEqual([true, true]);
     expect(rejectsByLine(byDefault)).toEqual(rejectsByLine(reference));
     // A gzip chunk would be read from the start of the file: gzip input is cut only by chunkBytes.
-    expect(currentPrepare((await runPipeline(gzip(toJsonl(rows)), 'datasets/dolly/default.jsonl.gz')).run!)?.plan?.chunks).toBe(1);
+    expect(
+      currentPrepare((await runPipeline(gzip(toJsonl(rows)), 'datasets/dolly/default.jsonl.gz')).run!)?.plan?.chunks,
+    ).toBe(1);
   });
 
   it('knows the data: 15,015 records, 4,598 with an input, three with characters outside the BMP', () => {
@@ -58,7 +78,9 @@ describeWithData(DOLLY)('databricks-dolly-15k-ja in every format gives the same 
       expect([...(r.prompt + r.completion)].length).toBeLessThanOrEqual(1500);
     }
     // Every record dropped for length is longer than 1,500 code points, and every kept one is not: recompute by hand.
-    const byHand = rows.filter((r) => [...((r.input ? `入力:${r.instruction}\n知識:${r.input}` : r.instruction) + r.output)].length <= 1500).length;
+    const byHand = rows.filter(
+      (r) => [...((r.input ? `入力:${r.instruction}\n知識:${r.input}` : r.instruction) + r.output)].length <= 1500,
+    ).length;
     expect(c.kept + (c.byReason['filtered:duplicate'] ?? 0)).toBe(byHand);
     expect(reference.rejects()).toHaveLength(c.filtered + c.rejected);
     const m = reference.manifest();
@@ -91,16 +113,25 @@ describeWithData(DOLLY)('databricks-dolly-15k-ja in every format gives the same 
     ['a JSON array', 'datasets/dolly/c.json', () => toJsonArray(rows)],
     ['CSV', 'datasets/dolly/c.csv', () => toDelimited(rows)],
     ['gzip JSON Lines', 'datasets/dolly/c.jsonl.gz', () => gzip(toJsonl(rows))],
-  ] as Array<[string, string, () => string | Buffer]>)('%s cut into many chunks gives the same split as one chunk', async (_n, key, make) => {
-    const r = await runPipeline(make(), key, { prep: { chunkBytes: 700_000 } });
-    expect(currentPrepare(r.run!)?.plan?.chunks).toBeGreaterThan(15);
-    expect(runCounts(r.run!)).toEqual(runCounts(reference.run!));
-    expect(sets(r)).toEqual(sets(reference));
-    if (key.endsWith('.jsonl')) expect(rejectsByLine(r)).toEqual(rejectsByLine(reference));
-  });
+  ] as Array<[string, string, () => string | Buffer]>)(
+    '%s cut into many chunks gives the same split as one chunk',
+    async (_n, key, make) => {
+      const r = await runPipeline(make(), key, { prep: { chunkBytes: 700_000 } });
+      expect(currentPrepare(r.run!)?.plan?.chunks).toBeGreaterThan(15);
+      expect(runCounts(r.run!)).toEqual(runCounts(reference.run!));
+      expect(sets(r)).toEqual(sets(reference));
+      if (key.endsWith('.jsonl')) expect(rejectsByLine(r)).toEqual(rejectsByLine(reference));
+    },
+  );
 
   it('JSON Lines cut by ranges and transformed first to last, as one warm environment does, names the same lines', async () => {
-    const r = await runPipeline(toJsonl(rows), 'datasets/dolly/f.jsonl', { prep: { chunkBytes: 700_000 } }, undefined, 'forward');
+    const r = await runPipeline(
+      toJsonl(rows),
+      'datasets/dolly/f.jsonl',
+      { prep: { chunkBytes: 700_000 } },
+      undefined,
+      'forward',
+    );
     expect(runCounts(r.run!)).toEqual(runCounts(reference.run!));
     expect(sets(r)).toEqual(sets(reference));
     expect(rejectsByLine(r)).toEqual(rejectsByLine(reference));

@@ -13,7 +13,15 @@ function readFlatObject(b: Buffer, wanted: ReadonlySet<string>): Map<string, Fie
 describe('the byte path of JSON records', () => {
   it('given texts of every kind, the escaped head built from bytes is the one JSON.stringify(prefix(text)) holds', () => {
     const out = Buffer.alloc(4096);
-    const texts = ['', 'short "q" \\ \t\r\u0001\u007f', 'x'.repeat(119) + '😀tail', 'x'.repeat(118) + '😀tail', 'あ'.repeat(200), '𠮷'.repeat(70), 'a'.repeat(120)];
+    const texts = [
+      '',
+      'short "q" \\ \t\r\u0001\u007f',
+      'x'.repeat(119) + '😀tail',
+      'x'.repeat(118) + '😀tail',
+      'あ'.repeat(200),
+      '𠮷'.repeat(70),
+      'a'.repeat(120),
+    ];
     for (const t of texts) {
       const end = writePrefixJson(Buffer.from(t), 120, out, 0);
       expect(out.toString('utf8', 0, end)).toBe(JSON.stringify(prefix(t)).slice(1, -1));
@@ -22,9 +30,22 @@ describe('the byte path of JSON records', () => {
 
   it('given a record this reader does not fully check, it answers undefined so the record is parsed as before', () => {
     const wanted = new Set(['instruction', 'output']);
-    expect(readFlatObject(Buffer.from('{"instruction":"a","output":"b"}'), wanted)?.get('output')).toMatchObject({ chars: 1, blank: false });
-    expect(readFlatObject(Buffer.from('{"instruction":"\u3000","output":"b"}'), wanted)?.get('instruction')).toMatchObject({ chars: 1, blank: true });
-    for (const bad of ['{"instruction":1}', '{"instruction":"\\ud83d\\ude00"}', '{"instruction":"a",}', '{"instruction":"a"}x', '{"instruction":"\\x"}', '{}', '{"instruction":"a\tb"}']) {
+    expect(readFlatObject(Buffer.from('{"instruction":"a","output":"b"}'), wanted)?.get('output')).toMatchObject({
+      chars: 1,
+      blank: false,
+    });
+    expect(
+      readFlatObject(Buffer.from('{"instruction":"\u3000","output":"b"}'), wanted)?.get('instruction'),
+    ).toMatchObject({ chars: 1, blank: true });
+    for (const bad of [
+      '{"instruction":1}',
+      '{"instruction":"\\ud83d\\ude00"}',
+      '{"instruction":"a",}',
+      '{"instruction":"a"}x',
+      '{"instruction":"\\x"}',
+      '{}',
+      '{"instruction":"a\tb"}',
+    ]) {
       expect(readFlatObject(Buffer.from(bad), wanted)).toBeUndefined();
     }
   });

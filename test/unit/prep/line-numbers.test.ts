@@ -18,7 +18,7 @@ describe('reject lines of a chunk numbered from its own start are renumbered as 
     '{"reason":"rejected:missing_field","detail":"field \\"output\\" is missing","record":"{\\"a\\":\\"same text as line 4,\\\\\\"line\\\\\\":5\\"","line":11,"field":"output"}',
   ];
 
-  it('adds the lines of the chunks before to every line number, and to a duplicate\'s first line in this chunk or the one named', async () => {
+  it("adds the lines of the chunks before to every line number, and to a duplicate's first line in this chunk or the one named", async () => {
     const out = (await shifted(lines.join('\n') + '\n', 2, [0, 100, 250])).split('\n');
     expect(out[0]).toBe('{"reason":"filtered:too_long_chars","detail":"1501 characters","record":"長い","line":253}');
     expect(out[1]).toBe('{"reason":"filtered:duplicate","detail":"same text as line 253","line":259}');
@@ -35,6 +35,8 @@ describe('reject lines of a chunk numbered from its own start are renumbered as 
   });
 
   it('a line that names a chunk the run does not have is an error, not a wrong number', async () => {
-    await expect(shifted('{"reason":"filtered:duplicate","detail":"same text as line 1 of chunk 9","line":2}\n', 1, [0, 5])).rejects.toThrow(/chunk 9/);
+    await expect(
+      shifted('{"reason":"filtered:duplicate","detail":"same text as line 1 of chunk 9","line":2}\n', 1, [0, 5]),
+    ).rejects.toThrow(/chunk 9/);
   });
 });

@@ -47,11 +47,16 @@ describe('writing lines', () => {
     await writeAll(w);
     const file = await w.close();
     const bytes = Buffer.from(t.text());
-    expect(file).toEqual({ key: 'k', bytes: bytes.length, records: 6, sha256: createHash('sha256').update(bytes).digest('hex') });
+    expect(file).toEqual({
+      key: 'k',
+      bytes: bytes.length,
+      records: 6,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    });
     expect(t.text().split('\n').slice(0, 3)).toEqual(['{"a":"あ"}', '{"b":"𠮷"}', '{"c":1}']);
   });
 
-  it('a plain writer (a chunk\'s files, whose hashes no one reads) writes the same and hashes nothing', async () => {
+  it("a plain writer (a chunk's files, whose hashes no one reads) writes the same and hashes nothing", async () => {
     const [a, b] = [target(), target()];
     const plain = new LineWriter('k', a.stream, a.done);
     const hashing = new HashingLineWriter('k', b.stream, b.done);

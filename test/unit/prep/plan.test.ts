@@ -30,7 +30,8 @@ describe('chunk size: chunkBytes at most, spread over fanOut functions for a mid
 });
 
 describe('JSON Lines bigger than a chunk is cut by byte ranges without being read', () => {
-  const line = (i: number, pad = 0) => JSON.stringify({ instruction: `質問${i}`, input: '', output: `答え${'あ'.repeat(pad)}${i}` });
+  const line = (i: number, pad = 0) =>
+    JSON.stringify({ instruction: `質問${i}`, input: '', output: `答え${'あ'.repeat(pad)}${i}` });
   const store = (body: Buffer | string, key = 'datasets/a.jsonl') => {
     const objects = new MemoryObjects();
     objects.put('b', key, body);
@@ -38,7 +39,8 @@ describe('JSON Lines bigger than a chunk is cut by byte ranges without being rea
     const size = objects.get('b', key)!.length;
     return { datasets, size, source: { bucket: 'b', key, size }, body: objects.get('b', key)! };
   };
-  const plan = (s: ReturnType<typeof store>, p: Record<string, unknown>) => planJsonLinesByRanges(s.datasets, s.source, { file: 's3://b/a.jsonl', prep: prep(p), size: s.size });
+  const plan = (s: ReturnType<typeof store>, p: Record<string, unknown>) =>
+    planJsonLinesByRanges(s.datasets, s.source, { file: 's3://b/a.jsonl', prep: prep(p), size: s.size });
 
   it('cuts just past a line break near each even offset, reading only a little around each cut', async () => {
     const s = store(Array.from({ length: 20_000 }, (_, i) => line(i, i % 7)).join('\n') + '\n');
@@ -48,7 +50,14 @@ describe('JSON Lines bigger than a chunk is cut by byte ranges without being rea
     expect(p.chunks[0]!.start).toBe(0);
     expect(p.chunks.at(-1)!.end).toBe(s.size);
     for (const [i, c] of p.chunks.entries()) {
-      expect(c).toMatchObject({ index: i, total: p.chunks.length, format: 'jsonl', compression: 'none', firstLine: 1, relativeLines: true });
+      expect(c).toMatchObject({
+        index: i,
+        total: p.chunks.length,
+        format: 'jsonl',
+        compression: 'none',
+        firstLine: 1,
+        relativeLines: true,
+      });
       if (i > 0) expect(c.start).toBe(p.chunks[i - 1]!.end);
       if (i > 0) expect(s.body[c.start! - 1]).toBe(10); // each chunk starts a line
     }
@@ -69,16 +78,25 @@ describe('JSON Lines bigger than a chunk is cut by byte ranges without being rea
     const s = store(ten.join('\n') + '\n');
     expect(s.size).toBe(1000);
     const p = (await plan(s, { chunkBytes: 500 }))!;
-    expect(p.chunks.map((c) => [c.start, c.end])).toEqual([[0, 500], [500, 1000]]);
+    expect(p.chunks.map((c) => [c.start, c.end])).toEqual([
+      [0, 500],
+      [500, 1000],
+    ]);
   });
 
   it('leaves other formats, and a file of one chunk, to be read whole', async () => {
-    expect(await plan(store('instruction,input,output\n' + 'q,,a\n'.repeat(500), 'datasets/a.csv'), { chunkBytes: 100 })).toBeUndefined();
+    expect(
+      await plan(store('instruction,input,output\n' + 'q,,a\n'.repeat(500), 'datasets/a.csv'), { chunkBytes: 100 }),
+    ).toBeUndefined();
     expect(await plan(store(line(1) + '\n'), { chunkBytes: 1000 })).toBeUndefined();
   });
 
   it('a file whose head is not UTF-8 fails here, before any chunk is queued', async () => {
-    const sjis = Buffer.concat([Buffer.from('{"instruction":"'), Buffer.from([0x8e, 0xbf, 0x96, 0xe2]), Buffer.from('","output":"a"}\n')]);
+    const sjis = Buffer.concat([
+      Buffer.from('{"instruction":"'),
+      Buffer.from([0x8e, 0xbf, 0x96, 0xe2]),
+      Buffer.from('","output":"a"}\n'),
+    ]);
     const s = store(Buffer.concat(Array.from({ length: 100 }, () => sjis)));
     await expect(plan(s, { chunkBytes: 1000 })).rejects.toThrow(/not valid UTF-8.*line 1.*Shift_JIS/);
   });

@@ -13,13 +13,16 @@ const process = (values: unknown[], config: Record<string, unknown> = {}) => {
     kept: (meta, record) => kept.push({ meta: KeptMeta.parse(JSON.parse(meta)), record: record.toString('utf8') }),
     reject: (l) => rejects.push(JSON.parse(l) as Record<string, unknown>),
   });
-  values.forEach((value, i) => p.handle({ pos: i * 100, line: i + 1, value, raw: JSON.stringify(value) } as SourceRecord));
+  values.forEach((value, i) =>
+    p.handle({ pos: i * 100, line: i + 1, value, raw: JSON.stringify(value) } as SourceRecord),
+  );
   return { kept, rejects, counts: p.counts };
 };
 
 describe('characters are counted in Unicode code points', () => {
   it('agrees with [...s].length, not s.length, on characters outside the BMP', () => {
-    for (const s of ['', 'abc', '𠮷野家', '😀😀', 'a\uD800b', '\uDC00', 'ｶﾀｶﾅ']) expect(codePointLength(s)).toBe([...s].length);
+    for (const s of ['', 'abc', '𠮷野家', '😀😀', 'a\uD800b', '\uDC00', 'ｶﾀｶﾅ'])
+      expect(codePointLength(s)).toBe([...s].length);
     expect('𠮷'.length).toBe(2);
     expect(codePointLength('𠮷')).toBe(1);
   });
@@ -39,14 +42,28 @@ describe('characters are counted in Unicode code points', () => {
 describe('the seed recipe template', () => {
   const t = resolveRunConfig().prep.template;
   it('uses the instruction alone when the input is empty', () => {
-    expect(applyTemplate({ instruction: 'Q', input: '', output: 'A' }, t)).toEqual({ kind: 'pair', prompt: 'Q', completion: 'A' });
+    expect(applyTemplate({ instruction: 'Q', input: '', output: 'A' }, t)).toEqual({
+      kind: 'pair',
+      prompt: 'Q',
+      completion: 'A',
+    });
   });
   it('prefixes the instruction and appends the knowledge when there is an input', () => {
-    expect(applyTemplate({ instruction: 'Q', input: 'K', output: 'A' }, t)).toEqual({ kind: 'pair', prompt: '入力:Q\n知識:K', completion: 'A' });
+    expect(applyTemplate({ instruction: 'Q', input: 'K', output: 'A' }, t)).toEqual({
+      kind: 'pair',
+      prompt: '入力:Q\n知識:K',
+      completion: 'A',
+    });
   });
   it('names the missing or mistyped field', () => {
-    expect(applyTemplate({ input: '', output: 'A' }, t)).toMatchObject({ reason: 'rejected:missing_field', field: 'instruction' });
-    expect(applyTemplate({ instruction: ['x'], output: 'A' }, t)).toMatchObject({ reason: 'rejected:wrong_type', field: 'instruction' });
+    expect(applyTemplate({ input: '', output: 'A' }, t)).toMatchObject({
+      reason: 'rejected:missing_field',
+      field: 'instruction',
+    });
+    expect(applyTemplate({ instruction: ['x'], output: 'A' }, t)).toMatchObject({
+      reason: 'rejected:wrong_type',
+      field: 'instruction',
+    });
     expect(applyTemplate([1, 2], t)).toMatchObject({ reason: 'rejected:not_object' });
   });
 });
@@ -66,7 +83,10 @@ describe('filters, each with its reason, and counts that add up', () => {
     expect(rejects.map((r) => r.reason)).toEqual(['filtered:duplicate', 'filtered:empty', 'filtered:too_many_tokens']);
     expect(rejects[0]!.detail).toBe('same text as line 1');
     expect(counts).toEqual({
-      input: 4, kept: 1, filtered: 3, rejected: 0,
+      input: 4,
+      kept: 1,
+      filtered: 3,
+      rejected: 0,
       byReason: { 'filtered:duplicate': 1, 'filtered:empty': 1, 'filtered:too_many_tokens': 1 },
     });
   });
@@ -74,16 +94,23 @@ describe('filters, each with its reason, and counts that add up', () => {
   it('applies the base model token limit from the catalog (Titan Lite: 4,096 at batch size 1)', () => {
     const rules = resolveRecordRules(resolveRunConfig({ prep: { filters: { maxChars: 100_000 } } }));
     expect(rules.tokenLimit?.maxTokens).toBe(4096);
-    const { rejects } = process([{ instruction: 'Q', input: '', output: 'あ'.repeat(4100) }], { prep: { filters: { maxChars: 100_000 } } });
+    const { rejects } = process([{ instruction: 'Q', input: '', output: 'あ'.repeat(4100) }], {
+      prep: { filters: { maxChars: 100_000 } },
+    });
     expect(rejects[0]).toMatchObject({ reason: 'filtered:too_many_tokens' });
     expect(String(rejects[0]!.detail)).toContain('exceeds total limit of 4096');
   });
 
   it('writes the conversation format for models that train on it', () => {
-    const { kept } = process([{ instruction: 'Q', input: '', output: 'A' }], { training: { baseModelId: 'amazon.nova-micro-v1:0:128k' } });
+    const { kept } = process([{ instruction: 'Q', input: '', output: 'A' }], {
+      training: { baseModelId: 'amazon.nova-micro-v1:0:128k' },
+    });
     expect(JSON.parse(kept[0]!.record)).toMatchObject({
       schemaVersion: 'bedrock-conversation-2024',
-      messages: [{ role: 'user', content: [{ text: 'Q' }] }, { role: 'assistant', content: [{ text: 'A' }] }],
+      messages: [
+        { role: 'user', content: [{ text: 'Q' }] },
+        { role: 'assistant', content: [{ text: 'A' }] },
+      ],
     });
   });
 
@@ -103,8 +130,14 @@ describe('continued pre-training documents', () => {
   });
 
   it('counts each piece as a record, so input = kept + filtered + rejected', () => {
-    const config = { prep: { template: { kind: 'text' }, filters: { maxChars: 12 } }, training: { customizationType: 'CONTINUED_PRE_TRAINING' } };
-    const { kept, counts } = process([{ text: 'これは文です。これも文です。とてもとてもとても長すぎる文です。' }, { text: '' }], config);
+    const config = {
+      prep: { template: { kind: 'text' }, filters: { maxChars: 12 } },
+      training: { customizationType: 'CONTINUED_PRE_TRAINING' },
+    };
+    const { kept, counts } = process(
+      [{ text: 'これは文です。これも文です。とてもとてもとても長すぎる文です。' }, { text: '' }],
+      config,
+    );
     expect(kept.map((k) => JSON.parse(k.record))).toEqual([{ input: 'これは文です。' }, { input: 'これも文です。' }]);
     expect(counts.byReason['filtered:sentence_too_long']).toBe(1);
     expect(counts.byReason['filtered:empty']).toBe(1);
@@ -115,11 +148,15 @@ describe('continued pre-training documents', () => {
 describe('kept lines', () => {
   it('metadata read from its bytes is what JSON.parse gives, whatever the category holds', () => {
     const categories = ['open_qa', 'カテゴリ', 'say "hi"', 'back\\slash', 'tab\tnew\nline', '\uD800 lone', '𠮷', ''];
-    const { kept } = process(categories.map((category, i) => ({ instruction: `q${i}`, input: '', output: 'a', category })));
+    const { kept } = process(
+      categories.map((category, i) => ({ instruction: `q${i}`, input: '', output: 'a', category })),
+    );
     expect(kept).toHaveLength(categories.length);
     for (const k of kept) expect(parseMetaBytes(Buffer.from(JSON.stringify(k.meta)))).toEqual(k.meta);
     expect(kept.map((k) => parseMetaBytes(Buffer.from(JSON.stringify(k.meta))).c)).toEqual(categories);
-    expect(kept.map((k) => JSON.parse(k.record))).toEqual(categories.map((_, i) => ({ prompt: `q${i}`, completion: 'a' })));
+    expect(kept.map((k) => JSON.parse(k.record))).toEqual(
+      categories.map((_, i) => ({ prompt: `q${i}`, completion: 'a' })),
+    );
   });
 });
 
@@ -130,7 +167,10 @@ describe('the byte path and what it remembers across chunks', () => {
     const rejects: Array<Record<string, unknown>> = [];
     const p = new ChunkProcessor(
       resolveRecordRules(resolveRunConfig(config)),
-      { kept: (meta, record) => kept.push({ meta: KeptMeta.parse(JSON.parse(meta)), record: record.toString('utf8') }), reject: (l) => rejects.push(JSON.parse(l) as Record<string, unknown>) },
+      {
+        kept: (meta, record) => kept.push({ meta: KeptMeta.parse(JSON.parse(meta)), record: record.toString('utf8') }),
+        reject: (l) => rejects.push(JSON.parse(l) as Record<string, unknown>),
+      },
       scope,
     );
     values.forEach((v, i) => {
@@ -157,8 +197,12 @@ describe('the byte path and what it remembers across chunks', () => {
     const later = run({}, [other], { run: 'r1', chunk: 3 });
     expect(later.kept).toHaveLength(0);
     expect(later.rejects).toEqual([{ reason: 'filtered:duplicate', detail: 'same text as line 1', line: 1 }]);
-    // Chunk 0 again (a redelivery), or another run: kept, the same record and metadata as the first time (bar its place).
-    for (const scope of [{ run: 'r1', chunk: 0 }, { run: 'r2', chunk: 5 }]) {
+    // Chunk 0 again (a redelivery), or another run: kept, the same record and metadata as the first time (bar its
+    // place).
+    for (const scope of [
+      { run: 'r1', chunk: 0 },
+      { run: 'r2', chunk: 5 },
+    ]) {
       const again = run({}, [other], scope);
       expect(again.kept).toHaveLength(1);
       expect(again.kept[0]!.record).toBe(first.kept[0]!.record);

@@ -52,7 +52,13 @@ describe('record splitters find the same records however the bytes arrive', () =
   });
 
   it('a fragment of a JSON array (a later chunk) starts after a comma and may end without the bracket', () => {
-    expect(split('json', '{"a":2}, {"a":3},', 5, { mode: 'fragment', offset: 100, index: 7, last: false }).map((r) => [r.text, r.index, r.pos])).toEqual([
+    expect(
+      split('json', '{"a":2}, {"a":3},', 5, { mode: 'fragment', offset: 100, index: 7, last: false }).map((r) => [
+        r.text,
+        r.index,
+        r.pos,
+      ]),
+    ).toEqual([
       ['{"a":2}', 7, 100],
       ['{"a":3}', 8, 109],
     ]);
@@ -69,12 +75,16 @@ describe('a broken file is an InputError that says what and where', () => {
     }
     throw new Error('expected an InputError');
   };
-  it('an unclosed JSON array', () => expect(fails('json', '[{"a":1},\n{"a":2')).toMatch(/not closed.*element 1 \(from line 2\)/));
-  it('an unclosed string in a JSON array', () => expect(fails('json', '[{"a":"x}]')).toMatch(/string in element 0.*never closed/));
+  it('an unclosed JSON array', () =>
+    expect(fails('json', '[{"a":1},\n{"a":2')).toMatch(/not closed.*element 1 \(from line 2\)/));
+  it('an unclosed string in a JSON array', () =>
+    expect(fails('json', '[{"a":"x}]')).toMatch(/string in element 0.*never closed/));
   it('not a JSON array', () => expect(fails('json', '{"a":1}')).toMatch(/expected a JSON array/));
-  it('content after the array', () => expect(fails('json', '[1]\n[2]')).toMatch(/after the end of the JSON array at line 2/));
+  it('content after the array', () =>
+    expect(fails('json', '[1]\n[2]')).toMatch(/after the end of the JSON array at line 2/));
   it('a trailing comma', () => expect(fails('json', '[1,]')).toMatch(/comma before '\]'/));
-  it('an unclosed quoted CSV field', () => expect(fails('csv', 'a,b\n1,"x\n2,y\n')).toMatch(/quoted field opened on line 2 is never closed/));
+  it('an unclosed quoted CSV field', () =>
+    expect(fails('csv', 'a,b\n1,"x\n2,y\n')).toMatch(/quoted field opened on line 2 is never closed/));
 });
 
 describe('UTF-8 validation', () => {
@@ -90,7 +100,8 @@ describe('UTF-8 validation', () => {
     const b = Buffer.concat([Buffer.from('{"a":"ok"}\n{"a":"ok"}\n'), iconv.encode('{"a":"日本語"}\n', 'shift_jis')]);
     expect(() => check(b, 7)).toThrow(/not valid UTF-8.*line 3, byte offset 28; it looks like Shift_JIS/);
   });
-  it('rejects a truncated character at the end', () => expect(() => check(Buffer.from([0x61, 0xe3, 0x81]), 1)).toThrow(/line 1/));
+  it('rejects a truncated character at the end', () =>
+    expect(() => check(Buffer.from([0x61, 0xe3, 0x81]), 1)).toThrow(/line 1/));
   it('given bytes cut into buffers anywhere, accepts exactly what isUtf8 accepts whole, failing at the line and offset one whole buffer fails at', () => {
     // Text with 1- to 4-byte characters, some with one byte changed, cut at every step up to 6 bytes.
     const text = Buffer.from('aé\nあ𠮷z\nいう😀'.repeat(3));

@@ -12,7 +12,9 @@ import { MemoryObjects, MemoryRunStore, memoryPublish, QUEUE_URLS } from '../../
 import { currentPrepare, runCounts } from '../../../shared/runs/record';
 
 const B = 'datasets-bucket';
-const body = Array.from({ length: 50 }, (_, i) => JSON.stringify({ instruction: `q${i}`, input: '', output: `a${i}`, category: i % 2 ? 'x' : 'y' })).join('\n');
+const body = Array.from({ length: 50 }, (_, i) =>
+  JSON.stringify({ instruction: `q${i}`, input: '', output: `a${i}`, category: i % 2 ? 'x' : 'y' }),
+).join('\n');
 const now = () => new Date('2025-01-01T00:00:00Z');
 
 function setup() {
@@ -25,7 +27,13 @@ function setup() {
   const figures: Array<[string, number]> = [];
   const ingestDeps: IngestDeps = { runs, send, datasets, artifactsBucket: 'artifacts', now };
   const transformDeps: TransformDeps = { runs, send, datasets, artifacts, now };
-  const splitDeps: SplitDeps = { runs, send, artifacts, count: (figure, value) => void figures.push([figure, value]), now };
+  const splitDeps: SplitDeps = {
+    runs,
+    send,
+    artifacts,
+    count: (figure, value) => void figures.push([figure, value]),
+    now,
+  };
   const on = (q: string) => publish.sent.filter((m) => m.queueUrl === q);
   return { objects, runs, publish, datasets, ingestDeps, transformDeps, splitDeps, on, figures };
 }
@@ -41,7 +49,10 @@ describe('ingest records: S3 notifications and run requests', () => {
       eventName: 'ObjectCreated:Put',
       userIdentity: { principalId: 'AWS:AIDAEXAMPLE' },
       requestParameters: { sourceIPAddress: '203.0.113.9' },
-      responseElements: { 'x-amz-request-id': 'C3D13FE58DE4C810', 'x-amz-id-2': 'FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD' },
+      responseElements: {
+        'x-amz-request-id': 'C3D13FE58DE4C810',
+        'x-amz-id-2': 'FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD',
+      },
       s3: {
         s3SchemaVersion: '1.0',
         configurationId: 'datasets',
@@ -51,27 +62,40 @@ describe('ingest records: S3 notifications and run requests', () => {
     };
     const parsed = parseQueueItem('ingest', JSON.stringify({ Records: [record] }));
     expect(parsed.type).toBe('aws.s3.notification');
-    expect(uploadsOf(parsed.body as S3Notification)).toEqual([{ kind: 'upload', source: { bucket: B, key: 'datasets/my file 日.jsonl', size: 3, etag: 'abc', versionId: undefined } }]);
+    expect(uploadsOf(parsed.body as S3Notification)).toEqual([
+      {
+        kind: 'upload',
+        source: { bucket: B, key: 'datasets/my file 日.jsonl', size: 3, etag: 'abc', versionId: undefined },
+      },
+    ]);
     // an upload through S3's dual-stack endpoint names an IPv6 requester
     const ipv6 = { ...record, requestParameters: { sourceIPAddress: '2001:db8::1' } };
     expect(parseQueueItem('ingest', JSON.stringify({ Records: [ipv6] })).type).toBe('aws.s3.notification');
-    expect(parseQueueItem('ingest', JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: B })).type).toBe('aws.s3.test');
+    expect(
+      parseQueueItem('ingest', JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: B })).type,
+    ).toBe('aws.s3.test');
     expect(() => parseQueueItem('ingest', '{"hello":1}')).toThrow(
       'the ingest queue takes run.requested, stage.requested, an S3 event notification or an s3:TestEvent, not a body without a message type',
     );
-    expect(() => parseQueueItem('ingest', '{"type":"job.poll"}')).toThrow(/^the ingest queue takes .*, not a job.poll message$/);
-    expect(() => parseQueueItem('ingest', '{"type":"run.requested","version":1}')).toThrow(/invalid run.requested/);
-    expect(() => parseQueueItem('ingest', JSON.stringify({ Records: [{ ...record, eventSource: 'aws:sqs' }] }))).toThrow(
-      /^an S3 event notification on the ingest queue is not valid: Records.0.eventSource/,
+    expect(() => parseQueueItem('ingest', '{"type":"job.poll"}')).toThrow(
+      /^the ingest queue takes .*, not a job.poll message$/,
     );
+    expect(() => parseQueueItem('ingest', '{"type":"run.requested","version":1}')).toThrow(/invalid run.requested/);
+    expect(() =>
+      parseQueueItem('ingest', JSON.stringify({ Records: [{ ...record, eventSource: 'aws:sqs' }] })),
+    ).toThrow(/^an S3 event notification on the ingest queue is not valid: Records.0.eventSource/);
   });
 
   it('ignores keys outside datasets/ and sidecar configurations', async () => {
     const { objects, ingestDeps } = setup();
     objects.put(B, 'other/x.jsonl', body);
     objects.put(B, 'datasets/x.jsonl.run.json', '{}');
-    expect(await ingest({ kind: 'upload', source: { bucket: B, key: 'other/x.jsonl' } }, ingestDeps)).toMatchObject({ outcome: 'ignored' });
-    expect(await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/x.jsonl.run.json' } }, ingestDeps)).toMatchObject({ outcome: 'ignored' });
+    expect(await ingest({ kind: 'upload', source: { bucket: B, key: 'other/x.jsonl' } }, ingestDeps)).toMatchObject({
+      outcome: 'ignored',
+    });
+    expect(
+      await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/x.jsonl.run.json' } }, ingestDeps),
+    ).toMatchObject({ outcome: 'ignored' });
   });
 });
 
@@ -92,16 +116,35 @@ describe('ingest is idempotent on the object and its configuration', () => {
     objects.put(B, 'datasets/a.jsonl', body);
     await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, ingestDeps);
     const opened: string[] = [];
-    const datasets = { ...ingestDeps.datasets, open: async (...args: Parameters<typeof ingestDeps.datasets.open>) => (opened.push(args[0].key), ingestDeps.datasets.open(...args)) };
-    expect(await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, { ...ingestDeps, datasets })).toMatchObject({ outcome: 'replayed' });
+    const datasets = {
+      ...ingestDeps.datasets,
+      open: async (...args: Parameters<typeof ingestDeps.datasets.open>) => (
+        opened.push(args[0].key),
+        ingestDeps.datasets.open(...args)
+      ),
+    };
+    expect(
+      await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, { ...ingestDeps, datasets }),
+    ).toMatchObject({ outcome: 'replayed' });
     expect(opened).toEqual([]);
   });
 
   it('another configuration is another run', async () => {
     const { objects, ingestDeps } = setup();
     objects.put(B, 'datasets/a.jsonl', body);
-    const a = await ingest({ kind: 'request', source: { bucket: B, key: 'datasets/a.jsonl' }, correlationId: 'c' }, ingestDeps);
-    const b = await ingest({ kind: 'request', source: { bucket: B, key: 'datasets/a.jsonl' }, config: { split: { seed: 's2' } }, correlationId: 'c' }, ingestDeps);
+    const a = await ingest(
+      { kind: 'request', source: { bucket: B, key: 'datasets/a.jsonl' }, correlationId: 'c' },
+      ingestDeps,
+    );
+    const b = await ingest(
+      {
+        kind: 'request',
+        source: { bucket: B, key: 'datasets/a.jsonl' },
+        config: { split: { seed: 's2' } },
+        correlationId: 'c',
+      },
+      ingestDeps,
+    );
     expect((a as { runId: string }).runId).not.toBe((b as { runId: string }).runId);
     expect((a as { runId: string }).runId).toMatch(/^r-[0-9a-f]{20}$/);
   });
@@ -109,8 +152,15 @@ describe('ingest is idempotent on the object and its configuration', () => {
   it('a run planned but not all queued (a crash while publishing) is queued again, and then no more', async () => {
     const { objects, ingestDeps, runs, on } = setup();
     objects.put(B, 'datasets/a.jsonl', body);
-    const crashing = { ...ingestDeps, send: buildSend(async () => { throw new Error('SQS down'); }, QUEUE_URLS) };
-    await expect(ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, crashing)).rejects.toThrow('SQS down');
+    const crashing = {
+      ...ingestDeps,
+      send: buildSend(async () => {
+        throw new Error('SQS down');
+      }, QUEUE_URLS),
+    };
+    await expect(ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, crashing)).rejects.toThrow(
+      'SQS down',
+    );
     const planned = [...runs.runs.values()][0]!;
     expect(planned.status).toBe('preparing');
     expect(currentPrepare(planned)?.plan?.chunks).toBe(1);
@@ -118,7 +168,9 @@ describe('ingest is idempotent on the object and its configuration', () => {
     await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, ingestDeps);
     expect(on('q://transform')).toHaveLength(1);
     expect(currentPrepare([...runs.runs.values()][0]!)?.chunksQueued).toBe(true);
-    expect(await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, ingestDeps)).toMatchObject({ outcome: 'replayed' });
+    expect(await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, ingestDeps)).toMatchObject({
+      outcome: 'replayed',
+    });
     expect(on('q://transform')).toHaveLength(1);
   });
 
@@ -126,7 +178,15 @@ describe('ingest is idempotent on the object and its configuration', () => {
     const { objects, ingestDeps, runs } = setup();
     objects.put(B, 'datasets/pairs/a.jsonl', JSON.stringify({ prompt: 'p', completion: 'c' }));
     objects.put(B, 'datasets/pairs/a.jsonl.run.json', JSON.stringify({ split: { seed: 'side', train: 5 } }));
-    const r = await ingest({ kind: 'request', source: { bucket: B, key: 'datasets/pairs/a.jsonl' }, config: { split: { train: 7 } }, correlationId: 'c' }, ingestDeps);
+    const r = await ingest(
+      {
+        kind: 'request',
+        source: { bucket: B, key: 'datasets/pairs/a.jsonl' },
+        config: { split: { train: 7 } },
+        correlationId: 'c',
+      },
+      ingestDeps,
+    );
     const run = runs.runs.get((r as { runId: string }).runId)!;
     expect(run.config.prep.template.kind).toBe(PROFILES.pairs!.prep!.template!.kind);
     expect(run.config.split).toMatchObject({ seed: 'side', train: 7, validation: 1000 });
@@ -138,7 +198,15 @@ describe('transform and split under redelivery', () => {
   async function planned(chunkBytes = 200) {
     const s = setup();
     s.objects.put(B, 'datasets/a.jsonl', body);
-    await ingest({ kind: 'request', source: { bucket: B, key: 'datasets/a.jsonl' }, config: { prep: { chunkBytes }, split: { train: 30, validation: 10, test: 5 } }, correlationId: 'c' }, s.ingestDeps);
+    await ingest(
+      {
+        kind: 'request',
+        source: { bucket: B, key: 'datasets/a.jsonl' },
+        config: { prep: { chunkBytes }, split: { train: 30, validation: 10, test: 5 } },
+        correlationId: 'c',
+      },
+      s.ingestDeps,
+    );
     const chunks = s.on('q://transform').map((m) => parseMessage(ChunkRequested, m.message));
     return { ...s, chunks, runId: chunks[0]!.runId };
   }
@@ -147,13 +215,16 @@ describe('transform and split under redelivery', () => {
     const s = setup();
     s.objects.put(B, 'datasets/a.jsonl', body);
     const outcomes: unknown[] = [];
-    await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } }, {
-      ...s.ingestDeps,
-      send: buildSend(async (...args: Parameters<Publish>) => {
-        await s.publish(...args);
-        outcomes.push(await transformChunk(parseMessage(ChunkRequested, args[1]), s.transformDeps));
-      }, QUEUE_URLS),
-    });
+    await ingest(
+      { kind: 'upload', source: { bucket: B, key: 'datasets/a.jsonl' } },
+      {
+        ...s.ingestDeps,
+        send: buildSend(async (...args: Parameters<Publish>) => {
+          await s.publish(...args);
+          outcomes.push(await transformChunk(parseMessage(ChunkRequested, args[1]), s.transformDeps));
+        }, QUEUE_URLS),
+      },
+    );
     expect(outcomes).toEqual([{ outcome: 'done', recorded: true }]);
   });
 
@@ -171,7 +242,9 @@ describe('transform and split under redelivery', () => {
     for (const d of done.slice(1)) results.push(await splitOnChunk(d, s.splitDeps));
     expect(results.every((r) => r.outcome === 'prepared' && r.republished)).toBe(true);
     const prepared = s.on('q://submit').map((m) => parseMessage(DatasetPrepared, m.message));
-    expect(new Set(prepared.map((p) => p.payload.manifestKey))).toEqual(new Set([`runs/${s.runId}/stages/0/manifest.json`]));
+    expect(new Set(prepared.map((p) => p.payload.manifestKey))).toEqual(
+      new Set([`runs/${s.runId}/stages/0/manifest.json`]),
+    );
     expect(s.runs.events.filter((e) => e.to === 'splitting')).toHaveLength(1);
     const run = await s.runs.get(s.runId);
     expect(runCounts(run!)).toMatchObject({ input: 50, kept: 50, train: 30, validation: 10, test: 5 });
@@ -216,7 +289,12 @@ describe('transform and split under redelivery', () => {
     const s = await planned();
     for (const c of s.chunks) await transformChunk(c, s.transformDeps);
     const d = parseMessage(ChunkTransformed, s.on('q://split')[0]!.message);
-    const crashing = { ...s.splitDeps, send: buildSend(async () => { throw new Error('crash before publishing'); }, QUEUE_URLS) };
+    const crashing = {
+      ...s.splitDeps,
+      send: buildSend(async () => {
+        throw new Error('crash before publishing');
+      }, QUEUE_URLS),
+    };
     await expect(splitOnChunk(d, crashing)).rejects.toThrow('crash');
     expect((await s.runs.get(s.runId))!.status).toBe('submitting');
     expect(await splitOnChunk(d, s.splitDeps)).toMatchObject({ outcome: 'prepared', republished: true });

@@ -8,7 +8,9 @@ const rec = (i: number) => ({ instruction: `質問${i}`, input: '', output: `答
 const body = Array.from({ length: 60 }, (_, i) => JSON.stringify(rec(i % 40))).join('\n') + '\n';
 const config = { prep: { chunkBytes: 600 }, split: { train: 20, validation: 5, test: 5 } };
 
-/** The artifacts of a prepared run, read through a store that notes each read, when its stream ends, and the streams. */
+/**
+ * The artifacts of a prepared run, read through a store that notes each read, when its stream ends, and the streams.
+ */
 function watched(r: PipelineResult) {
   const base = r.objects.artifacts(ARTIFACTS);
   const log: string[] = [];
@@ -39,7 +41,14 @@ describe("split reads each chunk's files one ahead", () => {
     const before = ['train', 'validation', 'test'].map(written);
     r.objects.objects.delete(`${ARTIFACTS}/runs/${r.run!.runId}/stages/0/prepared/train.jsonl`);
     const { store, log } = watched(r);
-    const again = await splitRun({ runId: r.run!.runId, keys: stageKeys(r.run!.runId, 0), source: r.run!.source, config: r.run!.config, chunks, store });
+    const again = await splitRun({
+      runId: r.run!.runId,
+      keys: stageKeys(r.run!.runId, 0),
+      source: r.run!.source,
+      config: r.run!.config,
+      chunks,
+      store,
+    });
     expect(again.ok).toBe(true);
     const sorted = [...chunks].sort((a, b) => a.index - b.index);
     for (let j = 0; j + 1 < sorted.length; j++) {
@@ -56,7 +65,16 @@ describe("split reads each chunk's files one ahead", () => {
     r.objects.put(ARTIFACTS, chunks[0]!.keptKey, '');
     try {
       const { store, streams } = watched(r);
-      await expect(splitRun({ runId: r.run!.runId, keys: stageKeys(r.run!.runId, 0), source: r.run!.source, config: r.run!.config, chunks, store })).rejects.toThrow(/has 0 lines where/);
+      await expect(
+        splitRun({
+          runId: r.run!.runId,
+          keys: stageKeys(r.run!.runId, 0),
+          source: r.run!.source,
+          config: r.run!.config,
+          chunks,
+          store,
+        }),
+      ).rejects.toThrow(/has 0 lines where/);
       const ahead = streams.get(chunks[1]!.rejectsKey)!;
       expect(ahead).toBeDefined();
       await new Promise((resolve) => setImmediate(resolve));
@@ -74,7 +92,10 @@ describe('how split writes the sets', () => {
   });
 
   /** Splits again through a store that notes how each file was asked to be written. */
-  const splitNoting = async (chunks: Awaited<ReturnType<PipelineResult['runs']['listChunks']>>, streamedSetsMaxKeptBytes?: number) => {
+  const splitNoting = async (
+    chunks: Awaited<ReturnType<PipelineResult['runs']['listChunks']>>,
+    streamedSetsMaxKeptBytes?: number,
+  ) => {
     const base = r.objects.artifacts(ARTIFACTS);
     const asked = new Map<string, { partBytes?: number; size?: number } | undefined>();
     const store: ArtifactStore = {
@@ -84,12 +105,20 @@ describe('how split writes the sets', () => {
         return base.write(key, type, opts);
       },
     };
-    const out = await splitRun({ runId: r.run!.runId, keys: stageKeys(r.run!.runId, 0), source: r.run!.source, config: r.run!.config, chunks, store, streamedSetsMaxKeptBytes });
+    const out = await splitRun({
+      runId: r.run!.runId,
+      keys: stageKeys(r.run!.runId, 0),
+      source: r.run!.source,
+      config: r.run!.config,
+      chunks,
+      store,
+      streamedSetsMaxKeptBytes,
+    });
     return { out, asked };
   };
   const prepared = (set: string) => r.objects.text(ARTIFACTS, `runs/${r.run!.runId}/stages/0/prepared/${set}.jsonl`);
 
-  it('announces each set\'s exact length, worked out from the metadata before a record is read', async () => {
+  it("announces each set's exact length, worked out from the metadata before a record is read", async () => {
     const { out, asked } = await splitNoting(await r.runs.listChunks(r.run!.runId, 0));
     expect(out.ok).toBe(true);
     for (const set of ['train', 'validation', 'test']) {
@@ -104,8 +133,8 @@ describe('how split writes the sets', () => {
     const before = ['train', 'validation', 'test'].map(prepared);
     const { out, asked } = await splitNoting(chunks, 0);
     expect(out.ok).toBe(true);
-    for (const set of ['train', 'validation', 'test']) expect(asked.get(`${set}.jsonl`)).toEqual({ partBytes: 5 * 1024 * 1024 });
+    for (const set of ['train', 'validation', 'test'])
+      expect(asked.get(`${set}.jsonl`)).toEqual({ partBytes: 5 * 1024 * 1024 });
     expect(['train', 'validation', 'test'].map(prepared)).toEqual(before);
   });
-
 });

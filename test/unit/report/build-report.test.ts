@@ -3,7 +3,8 @@ import { buildReport } from '../../../shared/report/build-report';
 import { ArtifactError, readJsonArtifact, SplitManifest } from '../../../shared/artifacts';
 import { finishedRun, reportFixture, reportInputs, type ReportFixture } from './report-fixture';
 
-const chartsOf = (html: string) => [...html.matchAll(/<figure class="chart" data-chart="([a-z]+)"><svg[^>]*>/g)].map((m) => m[1]);
+const chartsOf = (html: string) =>
+  [...html.matchAll(/<figure class="chart" data-chart="([a-z]+)"><svg[^>]*>/g)].map((m) => m[1]);
 
 let fixture: ReportFixture;
 beforeAll(async () => {
@@ -15,23 +16,39 @@ describe('buildReport', () => {
     const { html } = buildReport(reportInputs(fixture));
     expect(chartsOf(html)).toEqual(['funnel', 'reasons', 'categories', 'lengths', 'loss']);
     // self-contained: nothing to fetch (the only URLs are SVG namespaces)
-    expect(html.replace(/xmlns(:xlink)?="http:\/\/www\.w3\.org\/[^"]+"/g, '')).not.toMatch(/(src|href)\s*=\s*["']?(https?:)?\/\//i);
+    expect(html.replace(/xmlns(:xlink)?="http:\/\/www\.w3\.org\/[^"]+"/g, '')).not.toMatch(
+      /(src|href)\s*=\s*["']?(https?:)?\/\//i,
+    );
     expect(html).not.toMatch(/<link|<img|@import/i);
   });
 
   it('shows the funnel with every reason split wrote, the limit, hyperparameters, cost, losses and samples', () => {
     const { html, markdown } = buildReport(reportInputs(fixture));
-    for (const text of ['filtered:too_long_chars', 'filtered:duplicate', 'rejected:not_json', 'rejected:missing_field', 'limit 300', 'epochCount', '$3.46', 'budget $50.00', '日本の首都は？']) {
+    for (const text of [
+      'filtered:too_long_chars',
+      'filtered:duplicate',
+      'rejected:not_json',
+      'rejected:missing_field',
+      'limit 300',
+      'epochCount',
+      '$3.46',
+      'budget $50.00',
+      '日本の首都は？',
+    ]) {
       expect(html).toContain(text);
     }
-    expect(html).toContain('input 72 = kept 60 + filtered 10 + rejected 2; 5 kept records were not sampled into any set');
+    expect(html).toContain(
+      'input 72 = kept 60 + filtered 10 + rejected 2; 5 kept records were not sampled into any set',
+    );
     expect(html).toContain('6 records at or past it');
     expect(markdown).toContain('| training | 40 | 55.6% |');
     expect(markdown).toContain('| filtered:too_long_chars | filtered | 6 | 8.3% |');
     expect(markdown).toContain('| 300–600 (over the limit) | 6 |');
     expect(markdown).toContain('| summarization | 12 | 20.0% |');
     expect(markdown).toContain('Estimated cost: $3.46 (budget $50.00).');
-    expect(markdown).toContain('40 training steps, 2 validation points; final training loss 0.61, validation loss 0.74.');
+    expect(markdown).toContain(
+      '40 training steps, 2 validation points; final training loss 0.61, validation loss 0.74.',
+    );
   });
 
   it('takes the counts from the manifest when the run has none', () => {
@@ -40,7 +57,11 @@ describe('buildReport', () => {
   });
 
   it('escapes what comes from the data', () => {
-    const { html } = buildReport(reportInputs(fixture, { run: finishedRun({ ...fixture.run, runId: 'r<script>', warnings: ['<img src=x onerror=alert(1)>'] }) }));
+    const { html } = buildReport(
+      reportInputs(fixture, {
+        run: finishedRun({ ...fixture.run, runId: 'r<script>', warnings: ['<img src=x onerror=alert(1)>'] }),
+      }),
+    );
     expect(html).not.toContain('<img src=x');
     expect(html).not.toContain('r<script>');
     expect(html).toContain('&lt;img src=x');
@@ -48,7 +69,11 @@ describe('buildReport', () => {
   });
 
   it('reports a run that has only just started, saying what is not there yet', () => {
-    const run = finishedRun({ status: 'preparing', stages: [{ prepare: { status: 'running' }, jobs: [] }], modelArn: undefined });
+    const run = finishedRun({
+      status: 'preparing',
+      stages: [{ prepare: { status: 'running' }, jobs: [] }],
+      modelArn: undefined,
+    });
     const { html, markdown } = buildReport({ run, generatedAt: '2025-06-01T12:00:00.000Z' });
     expect(chartsOf(html)).toEqual([]);
     expect(html).toContain('No record counts yet');
@@ -63,17 +88,28 @@ describe('the manifest, read through its schema', () => {
     expect(readJsonArtifact(SplitManifest, fixture.manifestText, key)).toEqual(fixture.manifest);
   });
   it('refuses another shape, naming the key and the field', () => {
-    const old = JSON.stringify({ ...fixture.manifest, byCategory: undefined, categories: fixture.manifest.byCategory.eligible });
+    const old = JSON.stringify({
+      ...fixture.manifest,
+      byCategory: undefined,
+      categories: fixture.manifest.byCategory.eligible,
+    });
     expect(() => readJsonArtifact(SplitManifest, old, key)).toThrow(ArtifactError);
-    expect(() => readJsonArtifact(SplitManifest, old, key)).toThrow(/^runs\/r\/manifest\.json does not match its schema: byCategory: /);
-    const unknownReason = JSON.stringify({ ...fixture.manifest, counts: { ...fixture.manifest.counts, byReason: { 'filtered:too_long': 1 } } });
+    expect(() => readJsonArtifact(SplitManifest, old, key)).toThrow(
+      /^runs\/r\/manifest\.json does not match its schema: byCategory: /,
+    );
+    const unknownReason = JSON.stringify({
+      ...fixture.manifest,
+      counts: { ...fixture.manifest.counts, byReason: { 'filtered:too_long': 1 } },
+    });
     expect(() => readJsonArtifact(SplitManifest, unknownReason, key)).toThrow(/counts\.byReason/);
-    expect(() => readJsonArtifact(SplitManifest, '{"schemaVersion": 1', key)).toThrow(/^runs\/r\/manifest\.json is not JSON/);
+    expect(() => readJsonArtifact(SplitManifest, '{"schemaVersion": 1', key)).toThrow(
+      /^runs\/r\/manifest\.json is not JSON/,
+    );
   });
 });
 
 describe('a chained run', () => {
-  it('gets a table of its stages: each one\'s data, records, models and loss; a single-stage run gets none', () => {
+  it("gets a table of its stages: each one's data, records, models and loss; a single-stage run gets none", () => {
     const config = RunConfig.parse({
       stages: [
         { customizationType: 'CONTINUED_PRE_TRAINING', prep: { template: { kind: 'text' } } },
@@ -83,17 +119,39 @@ describe('a chained run', () => {
     const run = finishedRun({
       config,
       stages: [
-        { prepare: fixture.run.stages[0]!.prepare, jobs: [{ status: 'done', attempt: 1, modelArn: 'arn:cpt-a', trainingLoss: 2.5 }, { status: 'done', attempt: 1, modelArn: 'arn:cpt-b', trainingLoss: 2.1 }] },
         {
-          prepare: { status: 'done', counts: { input: 15015, kept: 14598, filtered: 417, rejected: 0, byReason: {}, train: 400, validation: 40, test: 10 } },
+          prepare: fixture.run.stages[0]!.prepare,
+          jobs: [
+            { status: 'done', attempt: 1, modelArn: 'arn:cpt-a', trainingLoss: 2.5 },
+            { status: 'done', attempt: 1, modelArn: 'arn:cpt-b', trainingLoss: 2.1 },
+          ],
+        },
+        {
+          prepare: {
+            status: 'done',
+            counts: {
+              input: 15015,
+              kept: 14598,
+              filtered: 417,
+              rejected: 0,
+              byReason: {},
+              train: 400,
+              validation: 40,
+              test: 10,
+            },
+          },
           jobs: [{ status: 'done', attempt: 1, modelArn: 'arn:ft', trainingLoss: 0.61 }],
         },
       ],
     });
     const { html, markdown } = buildReport({ ...reportInputs(fixture), run });
     expect(html).toContain('<h2>Stages</h2>');
-    expect(markdown).toContain('| 0 | CONTINUED_PRE_TRAINING | s3://btp-datasets/datasets/dolly-ja.jsonl | 72 | 60 | 40 / 10 / 5 | arn:cpt-a, arn:cpt-b | 2.1 |');
-    expect(markdown).toContain('| 1 | FINE_TUNING | s3://btp-datasets/inputs/dolly.jsonl | 15,015 | 14,598 | 400 / 40 / 10 | arn:ft | 0.61 |');
+    expect(markdown).toContain(
+      '| 0 | CONTINUED_PRE_TRAINING | s3://btp-datasets/datasets/dolly-ja.jsonl | 72 | 60 | 40 / 10 / 5 | arn:cpt-a, arn:cpt-b | 2.1 |',
+    );
+    expect(markdown).toContain(
+      '| 1 | FINE_TUNING | s3://btp-datasets/inputs/dolly.jsonl | 15,015 | 14,598 | 400 / 40 / 10 | arn:ft | 0.61 |',
+    );
     expect(buildReport(reportInputs(fixture)).markdown).not.toContain('## Stages');
   });
 });

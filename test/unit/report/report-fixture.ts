@@ -12,7 +12,12 @@ import { stage0 } from '../../helpers/orchestration/fakes';
  */
 const CATEGORIES = ['open_qa', 'general_qa', 'classification', 'brainstorming <b>', 'summarization'];
 const record = (i: number, output = `答え ${i}: テストです。`) =>
-  JSON.stringify({ instruction: `質問 ${i}: これは何ですか？`, input: '', output, category: CATEGORIES[i % CATEGORIES.length] });
+  JSON.stringify({
+    instruction: `質問 ${i}: これは何ですか？`,
+    input: '',
+    output,
+    category: CATEGORIES[i % CATEGORIES.length],
+  });
 const input = [
   ...Array.from({ length: 60 }, (_, i) => record(i)),
   ...Array.from({ length: 6 }, (_, i) => record(100 + i, '長'.repeat(400))),
@@ -21,7 +26,11 @@ const input = [
   JSON.stringify({ instruction: 'no response', category: 'open_qa' }),
 ].join('\n');
 
-export const RUN_CONFIG = { prep: { filters: { maxChars: 300 } }, split: { train: 40, validation: 10, test: 5 }, training: { hyperParameters: { epochCount: '2', batchSize: '4', learningRate: '0.00001' }, budgetUsd: 50 } };
+export const RUN_CONFIG = {
+  prep: { filters: { maxChars: 300 } },
+  split: { train: 40, validation: 10, test: 5 },
+  training: { hyperParameters: { epochCount: '2', batchSize: '4', learningRate: '0.00001' }, budgetUsd: 50 },
+};
 
 export interface ReportFixture {
   run: Run;
@@ -36,7 +45,10 @@ export async function reportFixture(): Promise<ReportFixture> {
   const manifestText = r.objects.text(ARTIFACTS, `runs/${prepared.runId}/stages/0/manifest.json`);
   // The finished run's stage 0: the data preparation as the pipeline recorded it, then the job.
   const [stage] = finishedRun().stages;
-  const run = finishedRun({ config: prepared.config, stages: [{ prepare: prepared.stages[0]!.prepare, jobs: stage!.jobs }] });
+  const run = finishedRun({
+    config: prepared.config,
+    stages: [{ prepare: prepared.stages[0]!.prepare, jobs: stage!.jobs }],
+  });
   return { run, manifestText, manifest: SplitManifest.parse(JSON.parse(manifestText)) };
 }
 
@@ -54,7 +66,8 @@ export const finishedRun = (over: Partial<Run> = {}): Run => ({
     costEstimateUsd: 3.456,
     job: {
       status: 'done',
-      jobArn: 'arn:aws:bedrock:us-east-1:000000000000:model-customization-job/amazon.titan-text-lite-v1:0:4k/abc123def456',
+      jobArn:
+        'arn:aws:bedrock:us-east-1:000000000000:model-customization-job/amazon.titan-text-lite-v1:0:4k/abc123def456',
       modelArn: 'arn:aws:bedrock:us-east-1:000000000000:custom-model/amazon.titan-text-lite-v1:0:4k/m1',
       trainingLoss: 0.61,
       validationLoss: 0.74,
@@ -64,10 +77,19 @@ export const finishedRun = (over: Partial<Run> = {}): Run => ({
   ...over,
 });
 
-export const trainingCsv = ['step_number,epoch_number,training_loss,perplexity', ...Array.from({ length: 40 }, (_, i) => `${i},${Math.floor(i / 20)},${(2.4 * Math.exp(-i / 12) + 0.6).toFixed(4)},1`)].join('\n');
+export const trainingCsv = [
+  'step_number,epoch_number,training_loss,perplexity',
+  ...Array.from({ length: 40 }, (_, i) => `${i},${Math.floor(i / 20)},${(2.4 * Math.exp(-i / 12) + 0.6).toFixed(4)},1`),
+].join('\n');
 export const validationCsv = 'step_number,epoch_number,validation_loss,perplexity\n19,0,1.1,3\n39,1,0.74,2.1\n';
 export const samples: EvaluationSample[] = [
-  EvaluationSample.parse({ index: 0, kind: 'prompt-completion', prompt: '日本の首都は？', reference: '東京です。', modelOutput: '東京です。' }),
+  EvaluationSample.parse({
+    index: 0,
+    kind: 'prompt-completion',
+    prompt: '日本の首都は？',
+    reference: '東京です。',
+    modelOutput: '東京です。',
+  }),
 ];
 
 export const reportInputs = (f: ReportFixture, over: Partial<ReportInputs> = {}): ReportInputs => ({
