@@ -7,6 +7,7 @@ import type { ChunkResult } from '../shared/runs/run';
 import { transformChunkFiles } from '../shared/prep/chunk';
 import { resolveRecordRules } from '../shared/prep/rules';
 import { splitRun } from '../shared/prep/write-sets';
+import { ingestPlanOf } from '../shared/prep/plan';
 import { stageKeys } from '../shared/runs/keys';
 import { planInput } from '../services/ingest/ingest';
 import { fileArtifacts, fileDatasets } from './fs-stores';
@@ -55,6 +56,7 @@ export async function prepareCore(opts: {
     config,
     chunks,
     store: artifacts,
+    plan: ingestPlanOf(plan),
     warnings: rules.warnings,
   });
   const phases = { plan: secs(t1 - t0), transform: secs(t2 - t1), split: secs(performance.now() - t2) };

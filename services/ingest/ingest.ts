@@ -6,12 +6,12 @@ import { mapLimited } from '../../shared/aws/limited';
 import { resolveRunConfig, stageConfig, type RunConfig } from '../../shared/config/run-config';
 import { runBase } from '../../shared/runs/keys';
 import { currentPrepare, currentStage, withPrepare } from '../../shared/runs/record';
-import type { PrepareRecord, Run } from '../../shared/runs/run';
+import type { Run } from '../../shared/runs/run';
 import { stageSource } from '../../shared/runs/stages';
 import type { RunStore } from '../../shared/runs/store';
 import { bufferAsAsync, sourceName } from '../../shared/prep/chunk';
 import { InputError } from '../../shared/prep/errors';
-import { planJsonLinesByRanges, planParquet, planText, type Plan } from '../../shared/prep/plan';
+import { ingestPlanOf, planJsonLinesByRanges, planParquet, planText, type Plan } from '../../shared/prep/plan';
 import type { DatasetStore } from '../../shared/prep/ports';
 import { resolveRecordRules } from '../../shared/prep/rules';
 import { isDatasetKey, resolveLayers, runIdFor, SIDECAR_SUFFIX, stripQuotes } from '../../shared/prep/run-setup';
@@ -124,7 +124,7 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
   // before its run is ready for it: a chunk that did would wait out the transform queue's whole visibility timeout.
   // A crash between the two leaves the run `preparing` without `chunksQueued`; a redelivery plans and queues again
   // (the plan is deterministic, and transform does each chunk once).
-  const prepare = { status: 'running' as const, startedAt: now().toISOString(), plan: planRecord(plan) };
+  const prepare = { status: 'running' as const, startedAt: now().toISOString(), plan: ingestPlanOf(plan) };
   const moved = await runs.transition(
     runId,
     'requested',
@@ -167,17 +167,6 @@ const settle = <T>(p: Promise<T>): Promise<{ value: T } | { error: unknown }> =>
 function awaitingChunks(run: Run): boolean {
   return run.status === 'preparing' && currentStage(run) === 0 && currentPrepare(run)?.chunksQueued !== true;
 }
-
-/** What the prepare record keeps of a plan (its chunks go out as messages). */
-const planRecord = (plan: Plan): NonNullable<PrepareRecord['plan']> => ({
-  format: plan.format,
-  compression: plan.compression,
-  encoding: plan.encoding ?? 'utf-8',
-  bytes: plan.bytes,
-  ...(plan.records !== undefined ? { records: plan.records } : {}),
-  chunks: plan.chunks.length,
-  ...(plan.columns ? { columns: plan.columns } : {}),
-});
 
 /**
  * Plans a chained run's next stage: monitor moved the run to `preparing` at this stage when the previous stage's
@@ -236,7 +225,11 @@ async function prepareStage(
       runId,
       'preparing',
       {
-        stages: withPrepare(run, stage, { status: 'running', startedAt: now().toISOString(), plan: planRecord(plan) }),
+        stages: withPrepare(run, stage, {
+          status: 'running',
+          startedAt: now().toISOString(),
+          plan: ingestPlanOf(plan),
+        }),
       },
       {
         type: 'ingest.planned',

@@ -81,6 +81,9 @@ export async function splitOnChunk(
   const started = now().toISOString();
   const config = stageConfig(run.config, stage);
   const rules = resolveRecordRules(config);
+  const plan = currentPrepare(run)?.plan;
+  // Ingest records the plan before it queues a chunk, so a run without one was not made by this pipeline.
+  if (!plan) throw new Error(`run ${run.runId} has no ingest plan for stage ${stage}: nothing to split`);
   const result = await splitRun({
     runId: run.runId,
     keys: stageKeys(run.runId, stage),
@@ -88,7 +91,7 @@ export async function splitOnChunk(
     config,
     chunks,
     store: deps.artifacts,
-    input: currentPrepare(run)?.plan,
+    plan,
     warnings: rules.warnings,
     now,
   });

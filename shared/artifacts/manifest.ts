@@ -43,20 +43,23 @@ export type Summary = z.infer<typeof Summary>;
 export const LengthBin = z.object({ from: z.number(), to: z.number(), count });
 export type LengthBin = z.infer<typeof LengthBin>;
 
-/** What ingest noted of the input: the prepare stage's inputs, which split copies into the manifest. */
-export const IngestNotes = z.object({
-  source: S3ObjectRef.optional(),
-  format: z.string().optional(),
-  compression: z.string().optional(),
-  encoding: z.string().optional(),
-  bytes: count.optional(),
+/**
+ * What ingest found and planned (the run's `stages[n].prepare.plan`, which split copies into the manifest's `input`);
+ * its `chunks` is the number of chunks the split waits for.
+ */
+export const IngestPlan = z.object({
+  format: z.string(),
+  compression: z.string(),
+  encoding: z.string(),
+  bytes: count,
   records: count.optional(),
+  chunks: count,
   columns: z.array(z.string()).optional(),
-  chunks: count.optional(),
 });
+export type IngestPlan = z.infer<typeof IngestPlan>;
 
 /** The manifest's `input`: ingest's notes, and what split adds (chunks, eligible records, duplicates across chunks). */
-const ManifestInput = IngestNotes.extend({ chunks: count, eligible: count, duplicatesAcrossChunks: count });
+const ManifestInput = IngestPlan.extend({ eligible: count, duplicatesAcrossChunks: count });
 
 /** `manifest.json` of a stage's split: what was read, what was kept and why not, and the sets written. */
 export const SplitManifest = z.object({

@@ -1,5 +1,5 @@
 import type { RunCounts } from '../runs/run';
-import { isRejected, type RejectReason } from '../artifacts/reasons';
+import { isRejected, REJECT_REASONS, type RejectReason } from '../artifacts/reasons';
 
 export const emptyCounts = (): RunCounts => ({ input: 0, kept: 0, filtered: 0, rejected: 0, byReason: {} });
 
@@ -16,7 +16,10 @@ export function countOutcome(c: RunCounts, outcome: 'kept' | RejectReason): void
 
 export function addCounts(a: RunCounts, b: RunCounts): RunCounts {
   const byReason = { ...a.byReason };
-  for (const [k, v] of Object.entries(b.byReason)) byReason[k] = (byReason[k] ?? 0) + v;
+  for (const reason of REJECT_REASONS) {
+    const n = b.byReason[reason];
+    if (n !== undefined) byReason[reason] = (byReason[reason] ?? 0) + n;
+  }
   return {
     input: a.input + b.input,
     kept: a.kept + b.kept,

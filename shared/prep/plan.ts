@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { parquetMetadataAsync, type AsyncBuffer } from 'hyparquet';
 import { mapLimited } from '../aws/limited';
+import type { IngestPlan } from '../artifacts/manifest';
 import type { PrepConfig } from '../config/run-config';
 import type { ChunkPlan, S3ObjectRef } from '../messages/pipeline';
 import { parseDelimited } from './csv';
@@ -26,6 +27,17 @@ export interface Plan {
   bytes: number;
   columns?: string[];
 }
+
+/** What the run's prepare record and the manifest keep of a plan (its chunks go out as messages). */
+export const ingestPlanOf = (plan: Plan): IngestPlan => ({
+  format: plan.format,
+  compression: plan.compression,
+  encoding: plan.encoding ?? 'utf-8',
+  bytes: plan.bytes,
+  ...(plan.records !== undefined ? { records: plan.records } : {}),
+  chunks: plan.chunks.length,
+  ...(plan.columns ? { columns: plan.columns } : {}),
+});
 
 const SNIFF_BYTES = 64 * 1024;
 

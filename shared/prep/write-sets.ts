@@ -4,9 +4,9 @@ import { customizationSpec, findBaseModel } from '../catalog';
 import type { S3ObjectRef } from '../messages/pipeline';
 import type { ChunkResult, RunCounts } from '../runs/run';
 import { DUPLICATE } from '../artifacts/reasons';
-import { IngestNotes, SplitManifest, type PreparedFile, type WrittenFile } from '../artifacts/manifest';
+import { SplitManifest, type IngestPlan, type PreparedFile, type WrittenFile } from '../artifacts/manifest';
 import type { KeptMeta } from '../artifacts/line-formats';
-import { parseArtifact, writeJsonArtifact } from '../artifacts/parse';
+import { writeJsonArtifact } from '../artifacts/parse';
 import type { StageKeys } from '../runs/keys';
 import { addCounts, emptyCounts } from './counts';
 import { shiftLineNumbers } from './line-numbers';
@@ -54,8 +54,8 @@ export async function splitRun(args: {
   config: RunConfig;
   chunks: ChunkResult[];
   store: ArtifactStore;
-  /** What ingest noted of the input (the prepare stage's inputs). */
-  input?: unknown;
+  /** What ingest found and planned (the stage's `prepare.plan`). */
+  plan: IngestPlan;
   warnings?: string[];
   now?: () => Date;
   /** Kept bytes up to which each set is streamed in one PUT; past it, in parts. STREAMED_SETS_MAX_KEPT_BYTES. */
@@ -107,7 +107,7 @@ export async function splitRun(args: {
     config,
     seed: config.split.seed,
     input: {
-      ...parseArtifact(IngestNotes, args.input ?? {}, keys.manifest, `${keys.manifest}: the prepare stage's inputs`),
+      ...args.plan,
       chunks: chunks.length,
       eligible: kept.candidates.length,
       duplicatesAcrossChunks: crossDuplicates,

@@ -2,6 +2,8 @@ import * as z from 'zod';
 import { RunConfig } from '../config/run-config';
 import { S3ObjectRef } from '../messages/pipeline';
 import { CostEstimate } from '../orchestration/cost';
+import { IngestPlan, PreparedFile } from '../artifacts/manifest';
+import { RecordCounts } from '../artifacts/reasons';
 import { RUN_STATUSES } from './status';
 
 /**
@@ -14,18 +16,9 @@ import { RUN_STATUSES } from './status';
 const Iso = z.string().min(1);
 const Count = z.number().int().nonnegative();
 
-/** Record counts of the data preparation, by outcome and reason. input = kept + filtered + rejected, always. */
-export const RunCounts = z.object({
-  input: Count,
-  kept: Count,
-  filtered: Count,
-  rejected: Count,
-  byReason: z.record(z.string(), Count),
-  train: Count.optional(),
-  validation: Count.optional(),
-  test: Count.optional(),
-});
-export type RunCounts = z.infer<typeof RunCounts>;
+/** Record counts of the data preparation, as the manifest has them (one schema: shared/artifacts/reasons.ts). */
+export const RunCounts = RecordCounts;
+export type RunCounts = RecordCounts;
 
 /** Where a run failed: the step (ingest, transform, split, submit, train, provision, cancel) and why. */
 export const RunFailure = z.object({
@@ -65,17 +58,7 @@ export const PrepareRecord = z.object({
   startedAt: Iso.optional(),
   endedAt: Iso.optional(),
   /** What ingest found and planned; its `chunks` is the number of chunks the split waits for. */
-  plan: z
-    .object({
-      format: z.string(),
-      compression: z.string(),
-      encoding: z.string(),
-      bytes: Count,
-      records: Count.optional(),
-      chunks: Count,
-      columns: z.array(z.string()).optional(),
-    })
-    .optional(),
+  plan: IngestPlan.optional(),
   /** Every chunk message of the plan was sent (a crash before leaves the run for a redelivery to queue them again). */
   chunksQueued: z.boolean().optional(),
   /** The stage's record counts (stage 0's are the run's, record.ts runCounts), once split or failed. */
@@ -95,14 +78,8 @@ export const PrepareRecord = z.object({
 });
 export type PrepareRecord = z.infer<typeof PrepareRecord>;
 
-/** Size figures of a prepared file as the preflight read them (shared/orchestration/dataset.ts FileStats). */
-const FileFigures = z.object({
-  key: z.string().min(1),
-  records: Count,
-  bytes: Count,
-  tokens: z.number().nonnegative(),
-  maxRecordTokens: z.number().nonnegative(),
-});
+/** Size figures of a prepared file as the preflight read them from its manifest (the manifest's own schema). */
+const FileFigures = PreparedFile.pick({ key: true, records: true, bytes: true, tokens: true, maxRecordTokens: true });
 
 export const JOB_STATUSES = ['InProgress', 'Completed', 'Failed', 'Stopping', 'Stopped'] as const;
 

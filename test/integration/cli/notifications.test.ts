@@ -71,7 +71,7 @@ describe('run state-change notifications through the local stack', () => {
       kept: 8,
       filtered: 2,
       rejected: 0,
-      byReason: { 'filtered:too_long': 2 },
+      byReason: { 'filtered:too_long_chars': 2 },
       train: 6,
       validation: 1,
       test: 1,

@@ -58,7 +58,7 @@ describe('btp run, and the btp bin', () => {
       { stages: stage0(runId, { chunks: 2 }) },
       ev('ingest.planned'),
     );
-    const counts = { input: 3, kept: 2, filtered: 1, rejected: 0, byReason: { 'filtered:too_long': 1 } };
+    const counts = { input: 3, kept: 2, filtered: 1, rejected: 0, byReason: { 'filtered:too_long_chars': 1 } };
     for (const index of [0, 1]) {
       await sleep(300);
       await store.putChunk({

@@ -3,6 +3,7 @@ import type { ArtifactStore } from '../../../shared/prep/ports';
 import { splitRun } from '../../../shared/prep/write-sets';
 import { ARTIFACTS, runPipeline, type PipelineResult } from '../../helpers/prep/pipeline';
 import { stageKeys } from '../../../shared/runs/keys';
+import { currentPrepare } from '../../../shared/runs/record';
 
 const rec = (i: number) => ({ instruction: `質問${i}`, input: '', output: `答え${i}`, category: 'open_qa' });
 const body = Array.from({ length: 60 }, (_, i) => JSON.stringify(rec(i % 40))).join('\n') + '\n';
@@ -46,6 +47,7 @@ describe("split reads each chunk's files one ahead", () => {
       keys: stageKeys(r.run!.runId, 0),
       source: r.run!.source,
       config: r.run!.config,
+      plan: currentPrepare(r.run!)!.plan!,
       chunks,
       store,
     });
@@ -71,6 +73,7 @@ describe("split reads each chunk's files one ahead", () => {
           keys: stageKeys(r.run!.runId, 0),
           source: r.run!.source,
           config: r.run!.config,
+          plan: currentPrepare(r.run!)!.plan!,
           chunks,
           store,
         }),
@@ -110,6 +113,7 @@ describe('how split writes the sets', () => {
       keys: stageKeys(r.run!.runId, 0),
       source: r.run!.source,
       config: r.run!.config,
+      plan: currentPrepare(r.run!)!.plan!,
       chunks,
       store,
       streamedSetsMaxKeptBytes,
