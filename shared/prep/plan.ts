@@ -241,16 +241,18 @@ export async function planParquet(
   let group: number[] = [];
   let bytes = 0;
   let first = 0;
+  const cut = () =>
+    chunks.push({
+      index: chunks.length,
+      total: 1,
+      format: 'parquet',
+      compression: opts.compression,
+      rowGroups: group,
+      firstLine: first,
+    });
   ranges.forEach((r, i) => {
     if (group.length && bytes + r.bytes > chunkBytes) {
-      chunks.push({
-        index: chunks.length,
-        total: 1,
-        format: 'parquet',
-        compression: opts.compression,
-        rowGroups: group,
-        firstLine: first,
-      });
+      cut();
       group = [];
       bytes = 0;
       first = r.start;
@@ -260,14 +262,7 @@ export async function planParquet(
   });
   const records = Number(metadata.num_rows);
   if (records === 0 || !group.length) throw new InputError('the Parquet file has no rows', { file: opts.file });
-  chunks.push({
-    index: chunks.length,
-    total: 1,
-    format: 'parquet',
-    compression: opts.compression,
-    rowGroups: group,
-    firstLine: first,
-  });
+  cut();
   return {
     format: 'parquet',
     compression: opts.compression,
