@@ -29,6 +29,15 @@ function watched(r: PipelineResult) {
   return { store, log, streams };
 }
 
+/** What splitRun is told of the run a pipeline prepared: the same as split's own call (services/split). */
+const runOf = (r: PipelineResult) => ({
+  runId: r.run!.runId,
+  keys: stageKeys(r.run!.runId, 0),
+  source: r.run!.source,
+  config: r.run!.config,
+  plan: currentPrepare(r.run!)!.plan!,
+});
+
 describe("split reads each chunk's files one ahead", () => {
   let r: PipelineResult;
   beforeAll(async () => {
@@ -43,11 +52,7 @@ describe("split reads each chunk's files one ahead", () => {
     r.objects.objects.delete(`${ARTIFACTS}/runs/${r.run!.runId}/stages/0/prepared/train.jsonl`);
     const { store, log } = watched(r);
     const again = await splitRun({
-      runId: r.run!.runId,
-      keys: stageKeys(r.run!.runId, 0),
-      source: r.run!.source,
-      config: r.run!.config,
-      plan: currentPrepare(r.run!)!.plan!,
+      ...runOf(r),
       chunks,
       store,
     });
@@ -69,11 +74,7 @@ describe("split reads each chunk's files one ahead", () => {
       const { store, streams } = watched(r);
       await expect(
         splitRun({
-          runId: r.run!.runId,
-          keys: stageKeys(r.run!.runId, 0),
-          source: r.run!.source,
-          config: r.run!.config,
-          plan: currentPrepare(r.run!)!.plan!,
+          ...runOf(r),
           chunks,
           store,
         }),
@@ -109,11 +110,7 @@ describe('how split writes the sets', () => {
       },
     };
     const out = await splitRun({
-      runId: r.run!.runId,
-      keys: stageKeys(r.run!.runId, 0),
-      source: r.run!.source,
-      config: r.run!.config,
-      plan: currentPrepare(r.run!)!.plan!,
+      ...runOf(r),
       chunks,
       store,
       streamedSetsMaxKeptBytes,
