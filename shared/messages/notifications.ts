@@ -1,4 +1,6 @@
 import * as z from 'zod';
+import { RecordCounts } from '../artifacts/reasons';
+import { RunFailure } from '../runs/run';
 import { RUN_STATUSES } from '../runs/status';
 import { defineMessage } from './envelope';
 
@@ -24,33 +26,10 @@ export const RunStatusChanged = defineMessage(
     event: z.string().min(1),
     source: z.object({ bucket: z.string(), key: z.string() }).optional(),
     artifactsPrefix: z.string().optional(),
-    failure: z
-      .object({
-        stage: z.string(),
-        reason: z.string(),
-        location: z
-          .object({
-            file: z.string().optional(),
-            line: z.number().optional(),
-            row: z.number().optional(),
-            field: z.string().optional(),
-          })
-          .optional(),
-        at: z.string(),
-      })
-      .optional(),
-    counts: z
-      .object({
-        input: z.number().int().nonnegative(),
-        kept: z.number().int().nonnegative(),
-        filtered: z.number().int().nonnegative(),
-        rejected: z.number().int().nonnegative(),
-        byReason: z.record(z.string(), z.number()),
-        train: z.number().int().nonnegative().optional(),
-        validation: z.number().int().nonnegative().optional(),
-        test: z.number().int().nonnegative().optional(),
-      })
-      .optional(),
+    /** The run's failure, as the run record keeps it. */
+    failure: RunFailure.optional(),
+    /** The run's record counts, as the run record keeps them. */
+    counts: RecordCounts.optional(),
     jobArn: z.string().optional(),
     modelArn: z.string().optional(),
     provisionedModelArn: z.string().optional(),

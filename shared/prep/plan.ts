@@ -84,19 +84,21 @@ export async function planText(
     }
     records++;
     if (r.pos - chunkStart >= chunkBytes && records > 1) {
-      chunks.push({
-        index: chunks.length,
-        total: 1,
-        format: format!,
-        compression: opts.compression,
-        start: chunkStart,
-        end: r.pos,
-        firstLine: chunkFirst,
-      });
+      cutChunk(r.pos);
       chunkStart = r.pos;
       chunkFirst = format === 'json' ? r.index : r.line;
     }
   };
+  const cutChunk = (end: number) =>
+    chunks.push({
+      index: chunks.length,
+      total: 1,
+      format: format!,
+      compression: opts.compression,
+      start: chunkStart,
+      end,
+      firstLine: chunkFirst,
+    });
 
   const begin = (first: Buffer) => {
     if (!opts.encoding) checkNotUtf16(first, file);
@@ -130,15 +132,7 @@ export async function planText(
   if (records === 0)
     throw new InputError(columns ? 'the file has a header but no data rows' : 'the file holds no records', { file });
   const bytes = splitter!.position;
-  chunks.push({
-    index: chunks.length,
-    total: 1,
-    format: format!,
-    compression: opts.compression,
-    start: chunkStart,
-    end: bytes,
-    firstLine: chunkFirst,
-  });
+  cutChunk(bytes);
   return {
     format: format!,
     compression: opts.compression,
