@@ -27,3 +27,6 @@ export const internal = () =>
     500,
     'Encountered an unexpected error when processing the request, please try again',
   );
+/** 503, as bedrock-runtime documents ServiceUnavailableException ("The service isn't currently available"). */
+export const unavailable = () =>
+  new BedrockError('ServiceUnavailableException', 503, "The service isn't currently available. Try again later.");

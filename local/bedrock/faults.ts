@@ -1,4 +1,4 @@
-import { internal, throttled } from './errors';
+import { internal, throttled, unavailable, validation } from './errors';
 
 /**
  * Account quotas the emulator enforces. Where the catalog has a published figure it wins; these are the emulator's
@@ -35,17 +35,29 @@ export interface FaultInjector {
   failJob(jobName: string, message: string): void;
   /** A share (0..1) of API calls answer InternalServerException (500); deterministic: 0.5 fails every second call. */
   internalErrorRate(rate: number): void;
+  /**
+   * Every API call (control plane and runtime) fails for `seconds` of real time from now, with `error`: 500
+   * InternalServerException (default), 503 ServiceUnavailableException or 429 ThrottlingException. Real time, not
+   * the simulated clock: what rides out an outage is the pipeline's retries, and they wait in real seconds (SQS
+   * delays). `outage(0)` ends one early.
+   */
+  outage(seconds: number, error?: OutageError): void;
   /** Changes quotas from now on. */
   setQuotas(quotas: Partial<EmulatorQuotas>): void;
-  /** Clears throttling, error rate and pending job failures (quotas stay). */
+  /** Clears throttling, error rate, an outage and pending job failures (quotas stay). */
   reset(): void;
 }
+
+/** What an outage answers every call with. */
+export type OutageError = 'internal' | 'unavailable' | 'throttled';
+const OUTAGE_ERRORS = { internal, unavailable, throttled } as const;
 
 /** The body of `POST /_emulator/faults`, for other processes of the stack. */
 export interface FaultRequest {
   throttleNext?: number;
   failJob?: { jobName: string; message: string };
   internalErrorRate?: number;
+  outage?: { seconds: number; error?: OutageError };
   quotas?: Partial<EmulatorQuotas>;
   reset?: boolean;
 }
@@ -54,6 +66,8 @@ export class Faults implements FaultInjector {
   private throttleRemaining = 0;
   private errorRate = 0;
   private errorCredit = 0;
+  private outageUntil = 0;
+  private outageError: OutageError = 'internal';
   readonly pendingJobFailures = new Map<string, string>();
 
   constructor(
@@ -75,6 +89,15 @@ export class Faults implements FaultInjector {
     this.errorCredit = 0;
   }
 
+  outage(seconds: number, error: OutageError = 'internal'): void {
+    if (!Number.isFinite(seconds) || seconds < 0)
+      throw validation(`outage.seconds must be a number >= 0, got ${seconds}`);
+    if (!Object.hasOwn(OUTAGE_ERRORS, error))
+      throw validation(`outage.error must be one of ${Object.keys(OUTAGE_ERRORS).join(', ')}, got ${error}`);
+    this.outageUntil = Date.now() + seconds * 1000;
+    this.outageError = error;
+  }
+
   setQuotas(quotas: Partial<EmulatorQuotas>): void {
     Object.assign(this.quotas, quotas);
   }
@@ -83,11 +106,13 @@ export class Faults implements FaultInjector {
     this.throttleRemaining = 0;
     this.errorRate = 0;
     this.errorCredit = 0;
+    this.outageUntil = 0;
     this.pendingJobFailures.clear();
   }
 
   /** Called before each API call; throws the injected error, if any. */
   beforeCall(): void {
+    if (Date.now() < this.outageUntil) throw OUTAGE_ERRORS[this.outageError]();
     if (this.throttleRemaining > 0) {
       this.throttleRemaining--;
       throw throttled();
@@ -106,6 +131,7 @@ export class Faults implements FaultInjector {
     if (request.quotas) this.setQuotas(request.quotas);
     if (request.throttleNext !== undefined) this.throttleNext(request.throttleNext);
     if (request.internalErrorRate !== undefined) this.internalErrorRate(request.internalErrorRate);
+    if (request.outage) this.outage(request.outage.seconds, request.outage.error);
     if (request.failJob) this.failJob(request.failJob.jobName, request.failJob.message);
   }
 }

@@ -8,7 +8,7 @@ import { invokeModel } from './runtime';
 import { listen, type EmulatorRequest, type EmulatorResponse } from './server';
 
 export type { ModelCustomizationJobStateChange } from './events';
-export type { EmulatorQuotas, FaultInjector, FaultRequest } from './faults';
+export type { EmulatorQuotas, FaultInjector, FaultRequest, OutageError } from './faults';
 export { TIMINGS, type Timings } from './control-plane';
 
 export interface BedrockEmulatorOptions {

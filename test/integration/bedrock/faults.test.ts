@@ -72,6 +72,31 @@ describe('fault injection', () => {
     expect(outcomes).toEqual(['ok', 'InternalServerException', 'ok', 'InternalServerException']);
   });
 
+  it('fails every call, control plane and runtime, for the length of an outage, then answers again', async () => {
+    stack.emulator.faults.outage(0.4);
+    expect(await serviceError(list())).toMatchObject({ name: 'InternalServerException', status: 500 });
+    const runtime = await serviceError(
+      stack.runtime.send(
+        new InvokeModelCommand({
+          modelId: 'arn:aws:bedrock:us-east-1:000000000000:provisioned-model/abcdefabcdef',
+          body: '{}',
+          contentType: 'application/json',
+        }),
+      ),
+    );
+    expect(runtime).toMatchObject({ name: 'InternalServerException', status: 500 });
+    expect(await serviceError(list())).toMatchObject({ name: 'InternalServerException' });
+    await new Promise((r) => setTimeout(r, 450));
+    await expect(list()).resolves.toBeDefined();
+
+    stack.emulator.faults.outage(60, 'unavailable');
+    expect(await serviceError(list())).toMatchObject({ name: 'ServiceUnavailableException', status: 503 });
+    stack.emulator.faults.outage(60, 'throttled');
+    expect(await serviceError(list())).toMatchObject({ name: 'ThrottlingException', status: 429 });
+    stack.emulator.faults.outage(0);
+    await expect(list()).resolves.toBeDefined();
+  });
+
   it('fails a running job by name with the given message, and emits the Failed event', async () => {
     const input = jobInput(train);
     const jobArn = await createJob(stack, input);
@@ -134,6 +159,12 @@ describe('fault injection', () => {
     await post({ internalErrorRate: 1 });
     expect(await serviceError(list())).toMatchObject({ name: 'InternalServerException', status: 500 });
     await post({ reset: true, quotas: { concurrentJobs: 10 } });
+    await expect(list()).resolves.toBeDefined();
+
+    expect((await post({ outage: { seconds: 60, error: 'unavailable' } })).status).toBe(200);
+    expect(await serviceError(list())).toMatchObject({ name: 'ServiceUnavailableException', status: 503 });
+    expect((await post({ outage: { seconds: 60, error: 'teapot' } })).status).toBe(400);
+    await post({ reset: true });
     await expect(list()).resolves.toBeDefined();
   });
 });
