@@ -107,6 +107,15 @@ export async function resume(
       { runId, stage: run.status },
     );
   }
+  if (run.children?.length) {
+    const failed = run.children.map((c) => c.runId).join(', ');
+    throw new CliError(
+      `run ${runId} is an experiment: its variants are runs of their own (${failed})`,
+      `resume the variant that failed: \`btp resume <variant run> --from ${from.data}\` (\`btp status ${runId}\` lists them)`,
+      1,
+      { runId, stage: run.failure?.stage },
+    );
+  }
   if (from.data === 'provision' && !run.modelArn) {
     throw new CliError(`run ${runId} has no trained model to provision`, `resume with --from train`, 1, {
       runId,

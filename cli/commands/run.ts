@@ -9,7 +9,7 @@ import type { Run } from '../../shared/runs/run';
 import { isTerminal } from '../../shared/runs/status';
 import type { CliContext } from '../context';
 import { CliError, progressBar, type Io } from '../io';
-import { nextStep, runSummary } from './runs';
+import { childRuns, nextStep, runSummary } from './runs';
 import { currentJob, currentPrepare, currentStage } from '../../shared/runs/record';
 
 export interface RunOptions {
@@ -199,7 +199,7 @@ export async function run(ctx: CliContext, io: Io, file: string, opts: RunOption
       ),
     );
   else {
-    io.out(summarize(final, artifacts, ctx.names.artifactsBucket));
+    io.out(summarize(final, artifacts, ctx.names.artifactsBucket, await childRuns(ctx, final)));
     const next = nextStep(final);
     if (next) io.out(`next:        ${next}`);
   }
@@ -233,11 +233,14 @@ export async function follow(
   while (Date.now() < end) {
     run = await ctx.runs.get(runId);
     if (run) {
-      if (run.status !== lastStatus) {
+      // An experiment's progress is its variants': one line whenever any of them changes status.
+      const children = run.children ? await childRuns(ctx, run) : [];
+      const progress = `${run.status} ${children.map((c) => c.status).join(',')}`;
+      if (progress !== lastStatus) {
         line.done();
-        io.err(`[${((Date.now() - began) / 1000).toFixed(0).padStart(5)}s] ${describeProgress(run)}`);
-        lastStatus = run.status;
-        stageStarted = Date.now();
+        io.err(`[${((Date.now() - began) / 1000).toFixed(0).padStart(5)}s] ${describeProgress(run, children)}`);
+        if (run.status !== lastStatus.split(' ')[0]) stageStarted = Date.now();
+        lastStatus = progress;
       } else if (run.status === 'preparing' && currentPrepare(run)?.plan?.chunks) {
         const done = (await ctx.runs.listChunks(runId, currentStage(run))).length;
         line.show(`prepare  ${progressBar(done, currentPrepare(run)!.plan!.chunks, 'chunks')}`);

@@ -30,7 +30,16 @@ export const runSummary = (r: Run) => ({
   throughputExpiresAt: r.throughputExpiresAt,
   metrics: runMetrics(r),
   failure: r.failure,
+  parentRunId: r.parentRunId,
+  variant: r.variant?.name,
+  children: r.children,
 });
+
+/** An experiment's variants' runs, as the table has them now (in the configuration's order; a missing one left out). */
+export async function childRuns(ctx: CliContext, run: Run): Promise<Run[]> {
+  const found = await Promise.all((run.children ?? []).map((c) => ctx.runs.get(c.runId)));
+  return found.filter((c): c is Run => c !== undefined);
+}
 
 export async function getRun(ctx: CliContext, runId: string): Promise<Run> {
   const run = await ctx.runs.get(runId);
@@ -101,8 +110,10 @@ export async function list(
   io.out(
     table(
       ['RUN', 'STATUS', 'UPDATED', 'SOURCE', 'INPUT', 'TRAIN', 'JOB'],
-      runs.map((r) => [
-        r.runId,
+      withChildrenUnderParents(runs).map((r) => [
+        r.parentRunId && runs.some((p) => p.runId === r.parentRunId)
+          ? `  └ ${r.runId} ${r.variant?.name ?? ''}`
+          : r.runId,
         r.status,
         r.updatedAt.replace(/\.\d+Z$/, 'Z'),
         r.source.key,
@@ -115,6 +126,19 @@ export async function list(
   return 0;
 }
 
+/** Runs in their order, each experiment's variants moved under it (a variant whose parent is not listed stays). */
+function withChildrenUnderParents(runs: Run[]): Run[] {
+  const listed = new Set(runs.map((r) => r.runId));
+  const out: Run[] = [];
+  for (const r of runs) {
+    if (r.parentRunId && listed.has(r.parentRunId)) continue;
+    out.push(r);
+    const children = runs.filter((c) => c.parentRunId === r.runId);
+    out.push(...children.sort((a, b) => (a.variant?.index ?? 0) - (b.variant?.index ?? 0)));
+  }
+  return out;
+}
+
 export async function status(ctx: CliContext, io: Io, runId: string, opts: { json?: boolean }): Promise<number> {
   const stored = await getRun(ctx, runId);
   const cleaned = cleanedOf(await ctx.runs.listEvents(runId));
@@ -124,15 +148,26 @@ export async function status(ctx: CliContext, io: Io, runId: string, opts: { jso
     chunksTotal && run.status === 'preparing'
       ? (await ctx.runs.listChunks(runId, currentStage(run))).length
       : undefined;
+  const children = await childRuns(ctx, run);
   if (opts.json) {
     io.out(
-      JSON.stringify({ run, chunksDone, cleaned: [...cleaned.targets.keys()], next: nextStep(run, cleaned) }, null, 2),
+      JSON.stringify(
+        {
+          run,
+          chunksDone,
+          cleaned: [...cleaned.targets.keys()],
+          next: nextStep(run, cleaned),
+          ...(run.children ? { children: children.map(runSummary) } : {}),
+        },
+        null,
+        2,
+      ),
     );
     return 0;
   }
-  io.out(summarize(run, [], '').trimStart());
+  io.out(summarize(run, [], '', children).trimStart());
   io.out(
-    `progress:    ${describeProgress(run)}${chunksDone !== undefined ? `  chunks done=${chunksDone}/${chunksTotal}` : ''}`,
+    `progress:    ${describeProgress(run, children)}${chunksDone !== undefined ? `  chunks done=${chunksDone}/${chunksTotal}` : ''}`,
   );
   for (const [target, at] of cleaned.targets) io.out(`cleaned up:  ${target} (deleted by btp cleanup at ${at})`);
   const next = nextStep(run, cleaned);

@@ -59,8 +59,9 @@ export async function followRun(store: DynamoRunStore, runId: string, opts: Foll
   return run;
 }
 
-export function describeProgress(run: Run): string {
+export function describeProgress(run: Run, children: Run[] = []): string {
   const parts = [`status=${run.status}`];
+  if (children.length) parts.push(`variants: ${variantTally(children)}`);
   const chunks = currentPrepare(run)?.plan?.chunks;
   if (chunks) parts.push(`chunks=${chunks}`);
   const c = runCounts(run);
@@ -89,7 +90,15 @@ export async function listArtifacts(
   return out;
 }
 
-export function summarize(run: Run, artifacts: Array<{ key: string; size: number }>, bucket: string): string {
+/**
+ * The run summary. `children`: an experiment's variants' runs as read now (one line each, then their state).
+ */
+export function summarize(
+  run: Run,
+  artifacts: Array<{ key: string; size: number }>,
+  bucket: string,
+  children: Run[] = [],
+): string {
   const lines = [
     '',
     '==== run summary ====',
@@ -97,6 +106,8 @@ export function summarize(run: Run, artifacts: Array<{ key: string; size: number
     `status:      ${run.status}`,
     `source:      s3://${run.source.bucket}/${run.source.key}`,
   ];
+  if (run.parentRunId && run.variant)
+    lines.push(`variant:     ${run.variant.name} of experiment ${run.parentRunId}${variantTraining(run)}`);
   const c = runCounts(run);
   if (c) {
     lines.push(`records:     input ${c.input} = kept ${c.kept} + filtered ${c.filtered} + rejected ${c.rejected}`);
@@ -105,6 +116,7 @@ export function summarize(run: Run, artifacts: Array<{ key: string; size: number
       lines.push(`split:       train ${c.train}, validation ${c.validation ?? 0}, test ${c.test ?? 0}`);
   }
   lines.push(...chainedStages(run));
+  lines.push(...variantLines(children));
   for (const w of run.warnings ?? []) lines.push(`warning:     ${w}`);
   const cost = runCostEstimateUsd(run);
   if (cost !== undefined) lines.push(`cost est.:   $${cost.toFixed(2)}`);
@@ -144,6 +156,45 @@ function chainedStages(run: Run): string[] {
       : 'not prepared yet';
     lines.push(`  ${st.stage}: ${st.customizationType} on s3://${st.source.bucket}/${st.source.key}: ${records}`);
     for (const arn of st.models) lines.push(`     model ${arn}`);
+  }
+  return lines;
+}
+
+/** How many of an experiment's variants are in each status: `2 training, 1 queued, 1 succeeded`. */
+export function variantTally(children: Run[]): string {
+  const counts = new Map<string, number>();
+  for (const c of children) counts.set(c.status, (counts.get(c.status) ?? 0) + 1);
+  return [...counts].map(([status, n]) => `${n} ${status}`).join(', ');
+}
+
+const hyperParameterText = (hp: Record<string, string>): string =>
+  Object.entries(hp)
+    .map(([k, x]) => `${k}=${x}`)
+    .join(' ');
+
+/** What a variant trains: its hyperparameters, and the shared pre-training it starts from. */
+const variantTraining = (run: Run): string => {
+  const v = run.variant;
+  if (!v) return '';
+  const from = v.pretrained
+    ? `from stage ${v.pretrained.stage}'s model ${v.pretrained.modelArn}`
+    : 'from the base model';
+  return ` (${hyperParameterText(v.hyperParameters)}; ${from})`;
+};
+
+/** An experiment's variants, one block each: name, run, status, job, model and throughput. */
+function variantLines(children: Run[]): string[] {
+  if (!children.length) return [];
+  const lines = ['variants:'];
+  for (const c of children) {
+    const job = lastSubmittedJob(c);
+    const from = c.variant?.pretrained ? 'on the pre-trained model' : 'on the base model';
+    const hp = c.variant ? hyperParameterText(c.variant.hyperParameters) : '';
+    lines.push(`  ${c.variant?.name ?? '?'}: run ${c.runId} ${c.status}, ${from}, ${hp}`);
+    if (job?.jobStatus) lines.push(`     job ${job.jobArn} (${job.jobStatus})`);
+    if (c.modelArn) lines.push(`     model ${c.modelArn}`);
+    if (c.provisionedModelArn) lines.push(`     throughput ${c.provisionedModelArn}`);
+    if (c.failure) lines.push(`     failure [${c.failure.stage}] ${c.failure.reason}`);
   }
   return lines;
 }

@@ -107,3 +107,44 @@ export function sampleJsonl(count?: number): string {
       .join('\n') + '\n'
   );
 }
+
+/** A document of a continued pre-training corpus, in the Japanese Wikipedia corpus's schema (id, title, text). */
+export interface CorpusRecord {
+  id: string;
+  title: string;
+  text: string;
+}
+
+/**
+ * A small corpus of long Japanese documents in the schema of a Japanese Wikipedia corpus (id, title, text), for
+ * continued pre-training where no real corpus is at hand. Deterministic. Each document is several paragraphs
+ * (about 330-450 code points), several times a dolly answer: what makes a model pre-trained on it answer at length
+ * (docs/bedrock-emulator.md).
+ */
+export function generateCorpusRecords(count = 200): CorpusRecord[] {
+  const records: CorpusRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const [topic, fact] = TOPICS[i % TOPICS.length]!;
+    const [other, otherFact] = TOPICS[(i * 7 + 3) % TOPICS.length]!;
+    const n = Math.floor(i / TOPICS.length) + 1;
+    const paragraphs = [
+      `${topic}（第${n}稿）は、${fact}`,
+      `歴史の上では、${topic}は長い時間をかけて人々の暮らしに根づいてきた。各地の記録には${topic}に関する記述が数多く残されており、` +
+        `研究者によってその起源や広がりが調べられている。地域ごとに異なる呼び名や習慣があることも知られている。`,
+      `${topic}は${other}とも比べられることがある。${otherFact}両者はまったく異なるものであるが、どちらも日本の文化や自然を語るうえで欠かせない題材である。`,
+      `現代においても${topic}への関心は高く、書籍や雑誌、放送などで繰り返し取り上げられている。教育の場でも${topic}は扱われ、` +
+        `子どもたちが実際に体験したり調べたりする機会が設けられている。`.repeat(1 + (i % 3)),
+      `関連項目：${topic}の歴史、${topic}と地域社会、${other}。`,
+    ];
+    records.push({ id: `sample-${i}`, title: topic, text: paragraphs.join('\n') });
+  }
+  return records;
+}
+
+export function sampleCorpusJsonl(count?: number): string {
+  return (
+    generateCorpusRecords(count)
+      .map((r) => JSON.stringify(r))
+      .join('\n') + '\n'
+  );
+}

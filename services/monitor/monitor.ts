@@ -389,7 +389,8 @@ async function resendLostFollowUp(run: Run, signal: JobSignal, deps: MonitorDeps
 
 /**
  * Cancels a run: stops its job if one is running, moves the run to `cancelled`, and hands a live throughput to the
- * provision step for deletion. A queued retry or a late poll then finds the run cancelled and stops.
+ * provision step for deletion; an experiment's variants are cancelled with it. A queued retry or a late poll then
+ * finds the run cancelled and stops.
  */
 export async function cancelRun(
   runId: string,
@@ -425,6 +426,8 @@ export async function cancelRun(
   } else if (run.status !== 'cancelled' && !run.throughputExpiresAt) {
     return 'already-final';
   }
+  // An experiment's variants go with it (after it, so no variant's end settles it as failed first).
+  for (const child of cancelled.children ?? []) await cancelRun(child.runId, `experiment ${runId}: ${reason}`, deps);
   if (cancelled.provisionedModelArn && cancelled.throughputExpiresAt) {
     await send(ThroughputExpire, runId, {
       provisionedModelArn: cancelled.provisionedModelArn,

@@ -7,6 +7,7 @@ import { loadPreparedDataset, type DatasetFile, type PreparedDataset } from '../
 import { customModelName, jobClientToken, jobName } from '../../shared/orchestration/naming';
 import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
 import { preflight } from '../../shared/orchestration/preflight';
+import { startVariants, startsVariants } from '../../shared/orchestration/variants';
 import { baseModelIdOf } from '../../shared/catalog/lookup';
 import { stageKeys } from '../../shared/runs/keys';
 import {
@@ -38,7 +39,7 @@ export type SubmitTrigger =
       correlationId?: string;
     };
 
-export type SubmitOutcome = 'submitted' | 'duplicate' | 'queued' | 'throttled' | 'failed' | 'skipped';
+export type SubmitOutcome = 'submitted' | 'variants' | 'duplicate' | 'queued' | 'throttled' | 'failed' | 'skipped';
 
 /**
  * Submits the run's current training attempt, once. Preflight and cost estimate first (a failing preflight or a
@@ -75,6 +76,8 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
     if (!run) return 'duplicate';
   }
   if (run.status !== 'submitting') return 'skipped';
+  // An experiment's last stage is trained by its variants' child runs, not by a job of the parent's.
+  if (startsVariants(run)) return (await startVariants(run, deps, trigger.correlationId)) ? 'variants' : 'duplicate';
 
   const job = currentJob(run);
   const attempt = job?.attempt ?? 1;
@@ -273,7 +276,7 @@ async function requestAgain(
   await send(JobRequested, run.runId, { stage, reason, retry }, { correlationId, delaySeconds });
 }
 
-export type ResumeOutcome = SubmitOutcome | 'provisioning' | 'not-failed' | 'no-model' | 'unknown-run';
+export type ResumeOutcome = SubmitOutcome | 'provisioning' | 'not-failed' | 'no-model' | 'unknown-run' | 'experiment';
 
 /**
  * Resumes a failed run from a named stage, reusing what earlier stages left: `train` submits a new attempt (a new job
@@ -292,6 +295,8 @@ export async function resumeRun(
   const { runs, send } = deps;
   const run = await runs.get(runId);
   if (!run) return 'unknown-run';
+  // An experiment's last stage is its variants' runs: a failed variant is resumed as its own run.
+  if (startsVariants(run)) return 'experiment';
   const stage = currentStage(run);
   if (request.fromStage === 'train') {
     if (run.status === 'submitting')

@@ -264,6 +264,31 @@ export const StageConfig = z.object({
 });
 export type StageConfig = z.infer<typeof StageConfig>;
 
+/**
+ * One variant of an experiment: the run trains one child run per variant, each with its own job, model and
+ * throughput, on data prepared once. A variant changes the fine-tuning (the run's last stage) and chooses whether it
+ * builds on the shared continued pre-training (the run's earlier `stages`, trained once for all the variants that do).
+ */
+export const VariantConfig = z.object({
+  name: z
+    .string()
+    .regex(/^[a-z0-9](-?[a-z0-9])*$/, 'lower-case letters, digits and single hyphens')
+    .max(24)
+    .describe("The variant's name, unique in the run (lower-case letters, digits, single hyphens; at most 24)."),
+  hyperParameters: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe("Hyperparameters of the variant's fine-tuning, merged over the last stage's (e.g. `epochCount`)."),
+  continuedPreTraining: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Start from the model of the run's earlier `stages` (the shared continued pre-training, trained once for every " +
+        'variant that sets this); false: fine-tune the base model.',
+    ),
+});
+export type VariantConfig = z.infer<typeof VariantConfig>;
+
 export const RunConfig = z
   .object({
     prep: PrepConfig.prefault({}),
@@ -283,8 +308,41 @@ export const RunConfig = z
         "A chained run's stages, in order, each starting from the previous stage's model; at most 9, so job names stay " +
           'within 63 characters. Absent: one stage, as configured above.',
       ),
+    variants: z
+      .array(VariantConfig)
+      .min(1)
+      .max(9)
+      .optional()
+      .describe(
+        'An experiment: one child run per variant (at most 9), each fine-tuning with its own hyperparameters, with or ' +
+          'without the shared continued pre-training of the earlier `stages`. The data of each stage is prepared once ' +
+          'for all. Absent: the run trains one model.',
+      ),
   })
   .superRefine((config, ctx) => {
+    const names = new Set<string>();
+    config.variants?.forEach((variant, i) => {
+      if (names.has(variant.name))
+        ctx.addIssue({ code: 'custom', path: ['variants', i, 'name'], message: `"${variant.name}" is used twice` });
+      names.add(variant.name);
+    });
+    if (config.variants) {
+      const pretrained = config.variants.some((v) => v.continuedPreTraining);
+      const chained = (config.stages?.length ?? 1) > 1;
+      if (pretrained && !chained)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['variants'],
+          message:
+            'a variant with continuedPreTraining needs `stages`: the pre-training stage(s), then the fine-tuning',
+        });
+      if (!pretrained && chained)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stages'],
+          message: 'no variant uses continuedPreTraining, so the stages before the last would be trained for none',
+        });
+    }
     config.stages?.forEach((stage, i) => {
       if (i === 0 && stage.dataset)
         ctx.addIssue({
@@ -315,8 +373,8 @@ const RunConfigBase = z.object({
   labels: z.record(z.string(), z.string()).default({}),
 });
 
-function stageLayer(config: { stages?: unknown }, stage: StageConfig): Record<string, unknown> {
-  const { stages: _stages, ...base } = config;
+function stageLayer(config: { stages?: unknown; variants?: unknown }, stage: StageConfig): Record<string, unknown> {
+  const { stages: _stages, variants: _variants, ...base } = config;
   const training: Record<string, unknown> = {};
   if (stage.customizationType) training.customizationType = stage.customizationType;
   if (stage.hyperParameters) training.hyperParameters = stage.hyperParameters;
@@ -354,3 +412,13 @@ function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Reco
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The configuration a variant's child run trains with: the run's last stage (the fine-tuning), the variant's
+ * hyperparameters merged over it, and neither `stages` nor `variants` (the child is one stage).
+ */
+export function variantConfig(config: RunConfig, variant: VariantConfig): RunConfig {
+  const last = stageConfig(config, stageCount(config) - 1);
+  const hyperParameters = { ...last.training.hyperParameters, ...variant.hyperParameters };
+  return RunConfigBase.parse({ ...last, training: { ...last.training, hyperParameters } });
+}

@@ -35,7 +35,8 @@ export async function loadReportInputs(
   const { bucket, prefix } = artifactsLocation(run, opts.artifactsBucket);
   const read = (key: string) => readText(s3, bucket, key);
   // The run's data preparation is its first stage's (a chained run's later stages are summarized from its record).
-  const manifestKey = `${prefix}stages/0/manifest.json`;
+  // (A variant's run trains on its experiment's prepared data: the split recorded where that manifest is.)
+  const manifestKey = run.stages[0]?.prepare.split?.manifestKey ?? `${prefix}stages/0/manifest.json`;
   const samplesKey = run.evaluation?.result?.samplesKey;
   const job = lastSubmittedJob(run);
   const [manifest, metrics, samples] = await Promise.all([

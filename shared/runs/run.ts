@@ -174,6 +174,23 @@ export const EvaluationRecord = z.object({
 });
 export type EvaluationRecord = z.infer<typeof EvaluationRecord>;
 
+/**
+ * What a variant's child run trains (config `variants`): its name and place in the parent's list, its
+ * hyperparameters as merged over the fine-tuning stage's, and, when it builds on the shared continued pre-training,
+ * the parent's stage and model it starts from.
+ */
+export const VariantRecord = z.object({
+  name: z.string().min(1),
+  index: Count,
+  hyperParameters: z.record(z.string(), z.string()),
+  pretrained: z.object({ stage: Count, modelArn: z.string().min(1) }).optional(),
+});
+export type VariantRecord = z.infer<typeof VariantRecord>;
+
+/** One child of an experiment run, as the parent lists it: the child's run id and its variant's name. */
+export const ChildRef = z.object({ runId: z.string().min(1), variant: z.string().min(1) });
+export type ChildRef = z.infer<typeof ChildRef>;
+
 /** The run item in the runs table. */
 export const Run = z.object({
   runId: z.string().min(1),
@@ -196,6 +213,11 @@ export const Run = z.object({
   provision: ProvisionRecord.optional(),
   evaluation: EvaluationRecord.optional(),
   failure: RunFailure.optional(),
+  /** A variant's run: the experiment run it belongs to, and what it trains (shared/orchestration/variants.ts). */
+  parentRunId: z.string().min(1).optional(),
+  variant: VariantRecord.optional(),
+  /** An experiment run (config `variants`): its children, one per variant, in the configuration's order. */
+  children: z.array(ChildRef).optional(),
 });
 export type Run = z.infer<typeof Run>;
 
