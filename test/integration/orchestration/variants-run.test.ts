@@ -140,9 +140,9 @@ describe('an experiment: variants as child runs of one parent', () => {
     expect(children.map((c) => c.variant?.pretrained?.modelArn)).toEqual([undefined, pretrainedModel, pretrainedModel]);
   }, 360_000);
 
-  it('keeps four variants within a concurrent-jobs quota of two: the others wait queued, none fails', async () => {
-    // given a quota of two concurrent jobs and an experiment of four fine-tuning variants
-    stack.bedrock.faults.setQuotas({ concurrentJobs: 2 });
+  it('keeps four variants within a concurrent-jobs quota of two: they wait queued, none fails', async () => {
+    // given an experiment of four fine-tuning variants, while the account's jobs quota is used up
+    stack.bedrock.faults.setQuotas({ concurrentJobs: 0 });
     const config = {
       provisioning: { enabled: false },
       split: { train: 200, validation: 20, test: 10 },
@@ -152,8 +152,17 @@ describe('an experiment: variants as child runs of one parent', () => {
       })),
     };
 
-    // when it runs
+    // when it runs, the four variants wait in `queued` rather than fail
     await request('quota', 'inputs/instructions.jsonl', config);
+    const waiting = await waitFor(async () => {
+      const parent = await findParent(store, 'inputs/instructions.jsonl');
+      const children = await Promise.all((parent?.children ?? []).map((c) => store.get(c.runId)));
+      return children.length === 4 && children.every((c) => c?.status === 'queued') ? children : undefined;
+    }, 120_000);
+    expect(waiting).toHaveLength(4);
+
+    // and once the quota is two again
+    stack.bedrock.faults.setQuotas({ concurrentJobs: 2 });
 
     // then every variant succeeds
     const parent = await waitForParent(store, 'inputs/instructions.jsonl', 300_000);
@@ -161,11 +170,11 @@ describe('an experiment: variants as child runs of one parent', () => {
     const children = (await Promise.all(parent.children!.map((c) => store.get(c.runId)))) as Run[];
     expect(children.map((c) => c.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
 
-    // and some of them waited in `queued` for the quota rather than failing
+    // and each of them waited in `queued` for the quota
     const queued = await Promise.all(
       children.map(async (c) => (await store.listEvents(c.runId)).some((e) => e.type === 'job.queued')),
     );
-    expect(queued.filter(Boolean).length).toBeGreaterThanOrEqual(2);
+    expect(queued).toEqual([true, true, true, true]);
 
     // and no more than two of their jobs were ever in progress at once
     const jobs = (await Promise.all(children.map((c) => jobsOf(c.runId)))).flat();
@@ -182,21 +191,27 @@ describe('an experiment: variants as child runs of one parent', () => {
   }, 360_000);
 });
 
-/** The experiment run made from a source (not one of its variants' runs), once it has ended. */
-async function waitForParent(store: DynamoRunStore, key: string, timeoutMs: number): Promise<Run> {
+/** The experiment run made from a source (not one of its variants' runs), as it is now. */
+async function findParent(store: DynamoRunStore, key: string): Promise<Run | undefined> {
+  const statuses = ['preparing', 'splitting', 'submitting', 'training', 'succeeded', 'failed', 'cancelled'] as const;
+  const runs = (await Promise.all(statuses.map((s) => store.listByStatus(s)))).flat();
+  return runs.find((r) => r.source.key === key && r.config.variants);
+}
+
+async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let last: Run | undefined;
   while (Date.now() < deadline) {
-    const runs = (
-      await Promise.all(
-        ['training', 'succeeded', 'failed', 'cancelled'].map((s) => store.listByStatus(s as Run['status'])),
-      )
-    )
-      .flat()
-      .filter((r) => r.source.key === key && r.children);
-    last = runs[0];
-    if (last && isTerminal(last.status)) return last;
+    const found = await check();
+    if (found !== undefined) return found;
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new Error(`the experiment did not end in ${timeoutMs} ms; last seen: ${JSON.stringify(last && last.status)}`);
+  throw new Error(`not reached in ${timeoutMs} ms`);
+}
+
+/** The experiment run made from a source, once it has ended. */
+async function waitForParent(store: DynamoRunStore, key: string, timeoutMs: number): Promise<Run> {
+  return waitFor(async () => {
+    const parent = await findParent(store, key);
+    return parent && isTerminal(parent.status) ? parent : undefined;
+  }, timeoutMs);
 }
