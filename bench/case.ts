@@ -140,6 +140,9 @@ async function stack() {
     result.MBPerSecond = Math.round((bytes / 1e6 / out.seconds) * 10) / 10;
   }
   result.peakRssMB = Math.round(peakRssMB());
+  // The whole process's CPU (start-up included), to set against the Python peers' (bench/run.ts).
+  const cpu = process.cpuUsage();
+  result.processCpuSeconds = Math.round((cpu.user + cpu.system) / 1e4) / 100;
   process.stdout.write(JSON.stringify(result) + '\n');
   process.exit(0);
 })().catch((err) => {

@@ -2,7 +2,8 @@
 
 read_json(lines=True), build the prompt/completion columns, keep prompt + completion <= 1,500 characters (Python's
 len counts code points), sample 10,000 training and 1,000 validation records with a seed, write each with to_json.
-Prints one JSON line: records, seconds, peak RSS.
+Prints one JSON line: records, eligible, seconds (the steps alone), and the whole process's CPU seconds and peak RSS
+so far.
 """
 import json, os, resource, sys, time
 
@@ -22,5 +23,6 @@ os.makedirs(out, exist_ok=True)
 train[["prompt", "completion"]].to_json(os.path.join(out, "train.jsonl"), orient="records", lines=True, force_ascii=False)
 validation[["prompt", "completion"]].to_json(os.path.join(out, "validation.jsonl"), orient="records", lines=True, force_ascii=False)
 seconds = time.perf_counter() - t0
+usage = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"records": int(len(has_input)), "eligible": int(len(df)), "seconds": seconds,
-                  "peakRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "cpuSeconds": usage.ru_utime + usage.ru_stime, "peakRssMB": usage.ru_maxrss / 1024}))

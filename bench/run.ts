@@ -1,14 +1,17 @@
 /**
  * `npm run bench`: the data preparation benchmark. One JSON line per case: records, bytes, seconds, records/s, MB/s,
  * peak RSS. Cases: the core on databricks-dolly-15k-ja and on a ~650 MB corpus made here (dolly x 40, unique indexes);
- * the pandas way of the seed recipe on both, when python3-pandas is installed, with the ratios; and upload to
- * split-done through the local stack on both. Each case runs in its own process, so each peak RSS is its own, and
- * BENCH_ROUNDS times (default 3), the cases taking turns; each line is the case's median run. And the cold start of
- * every function (bench/coldstart.ts), which takes seconds; and the hand-written CSV and JSON-array readers against
- * csv-parse and stream-json (bench/readers.ts, `readers`), a few seconds.
+ * the seed recipe's steps in pandas, DuckDB and polars on both (Python peers, from the bench's own environment that
+ * `npm run bench:setup` makes, or any python3 that has them; a missing one is skipped with a word), each a whole
+ * process, with the core's ratios against each; and upload to split-done through the local stack on both. Each case
+ * runs in its own process, so each peak RSS is its own, and BENCH_ROUNDS times (default 3), the cases taking turns;
+ * each line is the case's median run. And the cold start of every function (bench/coldstart.ts), which takes seconds;
+ * and the hand-written CSV and JSON-array readers against csv-parse and stream-json (bench/readers.ts, `readers`), a
+ * few seconds.
  *
  * `npm run bench -- <name>...` runs only the cases whose names start with one of the names given (`coldstart`,
- * `readers`, `core`, `stack`, `pandas`, or a whole name such as `core dolly-15k-ja`); with none, every case.
+ * `readers`, `core`, `stack`, `pandas`, `duckdb`, `polars`, or a whole name such as `core dolly-15k-ja`); with none,
+ * every case.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, createWriteStream, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -37,6 +40,7 @@ function runNode(mode: string, file: string, workers?: string): Record<string, u
     '--expose-gc',
     ...(mode === 'stack' ? ['--single-threaded-gc', '--no-flush-bytecode'] : []),
   ];
+  const t0 = process.hrtime.bigint();
   const r = spawnSync(
     process.execPath,
     [...flags, '--import', 'tsx', path.join(__dirname, 'case.ts'), mode, file, ...(workers ? [workers] : [])],
@@ -47,34 +51,78 @@ function runNode(mode: string, file: string, workers?: string): Record<string, u
       env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR' },
     },
   );
+  // The whole process, from spawn to exit (the runtime's start and tsx's compilation of the TypeScript included), as
+  // the peers are measured.
+  const wallSeconds = round2(Number(process.hrtime.bigint() - t0) / 1e9);
   const last = r.stdout.trim().split('\n').pop() ?? '';
   try {
-    return JSON.parse(last) as Record<string, unknown>;
+    return { ...(JSON.parse(last) as Record<string, unknown>), wallSeconds };
   } catch {
     return { error: `exit ${r.status}: ${r.stderr.slice(-2000)}` };
   }
 }
 
-function runPandas(file: string, out: string): Record<string, unknown> {
-  // Debian's python3-pandas lives under /usr/bin/python3, which a pyenv or venv python3 on PATH may hide.
-  const python = ['python3', '/usr/bin/python3'].find(
-    (p) => spawnSync(p, ['-c', 'import pandas'], { encoding: 'utf8' }).status === 0,
-  );
-  if (!python) return { skipped: 'pandas is not installed (apt-get install python3-pandas)' };
-  const probe = spawnSync(python, ['-c', 'import pandas; print(pandas.__version__)'], { encoding: 'utf8' });
-  const r = spawnSync(python, [path.join(__dirname, 'pandas_baseline.py'), file, out], {
+/** The bench's own Python environment (`npm run bench:setup`): duckdb, polars and pandas from the package registry. */
+const VENV_PYTHON = path.join(__dirname, '.venv', 'bin', 'python');
+
+/** The Python peers: each does the seed recipe's steps i-iv its own way, on the same file, in a process of its own. */
+const PEERS = {
+  pandas: 'pandas_baseline.py',
+  duckdb: 'duckdb_peer.py',
+  polars: 'polars_peer.py',
+} as const;
+type Peer = keyof typeof PEERS;
+
+const pythons = new Map<Peer, string | undefined>();
+/**
+ * The first Python that imports the peer's library: the bench's environment, then python3 on PATH, then Debian's
+ * (/usr/bin/python3, where python3-pandas installs, which a pyenv python3 on PATH may hide).
+ */
+function pythonFor(peer: Peer): string | undefined {
+  if (!pythons.has(peer)) {
+    const candidates = [...(existsSync(VENV_PYTHON) ? [VENV_PYTHON] : []), 'python3', '/usr/bin/python3'];
+    const found = candidates.find((p) => spawnSync(p, ['-c', `import ${peer}`], { encoding: 'utf8' }).status === 0);
+    if (!found)
+      process.stderr.write(`${peer} is not installed: skipping its cases (run \`npm run bench:setup\` once)\n`);
+    pythons.set(peer, found);
+  }
+  return pythons.get(peer);
+}
+
+/**
+ * One run of a Python peer as a whole process: its wall time from spawn to exit (interpreter start and imports
+ * included, as a user would run it), and the whole process's CPU seconds and peak RSS as it reports them at its end;
+ * `seconds` is the time of its steps alone.
+ */
+function runPeer(peer: Peer, file: string, out: string): Record<string, unknown> {
+  const python = pythonFor(peer);
+  if (!python) return { skipped: `${peer} is not installed (run \`npm run bench:setup\` once; see bench/README.md)` };
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(python, [path.join(__dirname, PEERS[peer]), file, out], {
     encoding: 'utf8',
     maxBuffer: 16 * 1024 * 1024,
   });
+  const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  rmSync(out, { recursive: true, force: true });
   if (r.status !== 0) return { error: r.stderr.slice(-2000) };
-  const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { records: number; seconds: number; peakRssMB: number };
+  const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+    records: number;
+    seconds: number;
+    cpuSeconds?: number;
+    peakRssMB: number;
+  };
   return {
-    pandas: probe.stdout.trim(),
+    ...(peer === 'pandas' ? { pandas: pandasVersion(python) } : {}),
     ...res,
+    wallSeconds: round2(wallSeconds),
+    ...(res.cpuSeconds !== undefined ? { cpuSeconds: round2(res.cpuSeconds) } : {}),
     recordsPerSecond: Math.round(res.records / res.seconds),
     peakRssMB: Math.round(res.peakRssMB),
   };
 }
+
+const pandasVersion = (python: string) =>
+  spawnSync(python, ['-c', 'import pandas; print(pandas.__version__)'], { encoding: 'utf8' }).stdout.trim();
 
 /** dolly-15k-ja repeated with unique indexes: the same records 40 times, about 650 MB. */
 async function makeCorpus(file: string) {
@@ -118,10 +166,14 @@ async function makeCorpus(file: string) {
     const allCases: Array<[string, () => Record<string, unknown>]> = [
       ['core dolly-15k-ja', () => runNode('core', dolly)],
       ['stack dolly-15k-ja', () => runNode('stack', dolly)],
-      ['pandas dolly-15k-ja', () => runPandas(dolly, path.join(tmp, 'pandas-dolly'))],
+      ['pandas dolly-15k-ja', () => runPeer('pandas', dolly, path.join(tmp, 'pandas-dolly'))],
+      ['duckdb dolly-15k-ja', () => runPeer('duckdb', dolly, path.join(tmp, 'duckdb-dolly'))],
+      ['polars dolly-15k-ja', () => runPeer('polars', dolly, path.join(tmp, 'polars-dolly'))],
       ['stack corpus-650mb', () => runNode('stack', corpus)],
       ['core corpus-650mb', () => runNode('core', corpus)],
-      ['pandas corpus-650mb', () => runPandas(corpus, path.join(tmp, 'pandas-corpus'))],
+      ['pandas corpus-650mb', () => runPeer('pandas', corpus, path.join(tmp, 'pandas-corpus'))],
+      ['duckdb corpus-650mb', () => runPeer('duckdb', corpus, path.join(tmp, 'duckdb-corpus'))],
+      ['polars corpus-650mb', () => runPeer('polars', corpus, path.join(tmp, 'polars-corpus'))],
       ['core corpus-650mb, chunks in parallel', () => runNode('core', corpus, String(availableParallelism()))],
     ];
     const cases = allCases.filter(([name]) => selected(name));
@@ -146,6 +198,32 @@ async function makeCorpus(file: string) {
         ? { ...timed[Math.floor((timed.length - 1) / 2)]!, runs: all.map((r) => r.seconds ?? null) }
         : all[0]!;
       print({ case: name, ...results[name] });
+    }
+    // The core against each peer on the same file, each a whole process: the core's wall time, CPU seconds and peak
+    // RSS over the peer's (below 1: the core took less). The targets are DuckDB's (issue 16): wall <= 1, memory <= 1/3.
+    for (const file of ['dolly-15k-ja', 'corpus-650mb']) {
+      const cores = [`core ${file}`, ...(file === 'corpus-650mb' ? [`core ${file}, chunks in parallel`] : [])];
+      for (const coreName of cores) {
+        const core = results[coreName];
+        for (const peer of Object.keys(PEERS) as Peer[]) {
+          const other = results[`${peer} ${file}`];
+          if (typeof core?.wallSeconds !== 'number' || typeof other?.wallSeconds !== 'number') continue;
+          // The core's whole-process CPU is processCpuSeconds (its cpuSeconds is the measured part's).
+          const ratio = (key: string, coreKey = key) =>
+            typeof core[coreKey] === 'number' && typeof other[key] === 'number'
+              ? Math.round(((core[coreKey] as number) / (other[key] as number)) * 1000) / 1000
+              : null;
+          print({
+            case: `${coreName} vs ${peer}`,
+            wallRatio: ratio('wallSeconds'),
+            cpuRatio: ratio('cpuSeconds', 'processCpuSeconds'),
+            memoryRatio: ratio('peakRssMB'),
+            core: { wallSeconds: core.wallSeconds, cpuSeconds: core.processCpuSeconds, peakRssMB: core.peakRssMB },
+            [peer]: { wallSeconds: other.wallSeconds, cpuSeconds: other.cpuSeconds, peakRssMB: other.peakRssMB },
+            ...(peer === 'duckdb' ? { targets: { wallRatio: '<= 1', memoryRatio: '<= 0.33' } } : {}),
+          });
+        }
+      }
     }
     const pandas = results['pandas corpus-650mb'];
     for (const name of ['core corpus-650mb', 'core corpus-650mb, chunks in parallel']) {
