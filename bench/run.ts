@@ -3,15 +3,16 @@
  * peak RSS. Cases: the core on databricks-dolly-15k-ja and on a ~650 MB corpus made here (dolly x 40, unique indexes);
  * the seed recipe's steps in pandas, DuckDB and polars on both (Python peers, from the bench's own environment that
  * `npm run bench:setup` makes, or any python3 that has them; a missing one is skipped with a word), each a whole
- * process, with the core's ratios against each; and upload to split-done through the local stack on both. Each case
- * runs in its own process, so each peak RSS is its own, and BENCH_ROUNDS times (default 3), the cases taking turns;
- * each line is the case's median run. And the cold start of every function (bench/coldstart.ts), which takes seconds;
- * and the hand-written CSV and JSON-array readers against csv-parse and stream-json (bench/readers.ts, `readers`), a
- * few seconds.
+ * process, with the core's ratios against each; upload to split-done through the local stack on both; and on
+ * dolly-15k-ja, upload to CreateModelCustomizationJob and its job's Bedrock status calls per simulated hour
+ * (bench/submit.ts). Each case runs in its own process, so each peak RSS is its own, and BENCH_ROUNDS times (default
+ * 3), the cases taking turns; each line is the case's median run. And the cold start of every function
+ * (bench/coldstart.ts), which takes seconds; and the hand-written CSV and JSON-array readers against csv-parse and
+ * stream-json (bench/readers.ts, `readers`), a few seconds.
  *
  * `npm run bench -- <name>...` runs only the cases whose names start with one of the names given (`coldstart`,
- * `readers`, `core`, `stack`, `pandas`, `duckdb`, `polars`, or a whole name such as `core dolly-15k-ja`); with none,
- * every case.
+ * `readers`, `core`, `stack`, `submit`, `pandas`, `duckdb`, `polars`, or a whole name such as `core dolly-15k-ja`);
+ * with none, every case.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, createWriteStream, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -34,23 +35,21 @@ const SELECTORS = process.argv.slice(2);
 const selected = (name: string) => SELECTORS.length === 0 || SELECTORS.some((s) => name.startsWith(s));
 
 function runNode(mode: string, file: string, workers?: string): Record<string, unknown> {
-  // The stack case runs with the flags `npm start` gives the local stack (see package.json).
+  // The stack cases run with the flags `npm start` gives the local stack (see package.json).
   const flags = [
     '--openssl-legacy-provider',
     '--expose-gc',
-    ...(mode === 'stack' ? ['--single-threaded-gc', '--no-flush-bytecode'] : []),
+    ...(mode === 'stack' || mode === 'submit' ? ['--single-threaded-gc', '--no-flush-bytecode'] : []),
   ];
+  // The submit case has a script of its own (bench/submit.ts); the others are modes of bench/case.ts.
+  const script = mode === 'submit' ? [path.join(__dirname, 'submit.ts')] : [path.join(__dirname, 'case.ts'), mode];
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(
-    process.execPath,
-    [...flags, '--import', 'tsx', path.join(__dirname, 'case.ts'), mode, file, ...(workers ? [workers] : [])],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-      env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR' },
-    },
-  );
+  const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', ...script, file, ...(workers ? [workers] : [])], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR' },
+  });
   // The whole process, from spawn to exit (the runtime's start and tsx's compilation of the TypeScript included), as
   // the peers are measured.
   const wallSeconds = round2(Number(process.hrtime.bigint() - t0) / 1e9);
@@ -169,6 +168,7 @@ async function makeCorpus(file: string) {
       ['pandas dolly-15k-ja', () => runPeer('pandas', dolly, path.join(tmp, 'pandas-dolly'))],
       ['duckdb dolly-15k-ja', () => runPeer('duckdb', dolly, path.join(tmp, 'duckdb-dolly'))],
       ['polars dolly-15k-ja', () => runPeer('polars', dolly, path.join(tmp, 'polars-dolly'))],
+      ['submit dolly-15k-ja', () => runNode('submit', dolly)],
       ['stack corpus-650mb', () => runNode('stack', corpus)],
       ['core corpus-650mb', () => runNode('core', corpus)],
       ['pandas corpus-650mb', () => runPeer('pandas', corpus, path.join(tmp, 'pandas-corpus'))],

@@ -40,6 +40,8 @@ export interface StackOptions {
   scheduleEverySeconds?: number;
   /** The Bedrock emulator's clock: simulated hours per real second (default 3600). */
   simulatedHoursPerSecond?: number;
+  /** Set on every function's environment over serverless.yml's and the stack's own (a bench's settings, endpoints). */
+  environment?: Record<string, string>;
   /** Also set the stack's client environment (endpoints, region, credentials) on this process. */
   applyEnv?: boolean;
   onInvoke?: (info: { functionName: string; records: number; failed: number; error?: Error }) => void;
@@ -158,6 +160,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
         ...fn.environment,
         ...clientEnv,
+        ...opts.environment,
         NODE_OPTIONS: '',
       };
     };
