@@ -55,6 +55,41 @@ function zodImportsAsNamespace(code) {
   });
 }
 
+/**
+ * Libraries whose modules do nothing at load but define things, and whose package.json does not say so
+ * ("sideEffects": false), as the SDK's clients' do. Said here, esbuild leaves such a library out of a bundle whose
+ * function uses none of it, where it would otherwise keep every module reached through an import: lib-storage's Upload
+ * (a class extending EventEmitter, which esbuild must assume may throw) kept the S3 client's 70 KB of schemas in
+ * functions that never upload, paid for at each cold start.
+ */
+const SIDE_EFFECT_FREE = ['@aws-sdk/lib-storage'];
+const inSideEffectFree = (file) =>
+  SIDE_EFFECT_FREE.some((name) =>
+    file.includes(`${path.sep}node_modules${path.sep}${name.split('/').join(path.sep)}${path.sep}`),
+  );
+
+const sideEffectFreeLibraries = {
+  name: 'side-effect-free-libraries',
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.pluginData === sideEffectFreeLibraries) return undefined; // the resolve below, asking again
+      if (!SIDE_EFFECT_FREE.some((name) => args.path.startsWith(name)) && !inSideEffectFree(args.importer)) {
+        return undefined;
+      }
+      const result = await build.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        namespace: args.namespace,
+        resolveDir: args.resolveDir,
+        with: args.with,
+        pluginData: sideEffectFreeLibraries,
+      });
+      if (result.errors.length > 0 || !inSideEffectFree(result.path)) return undefined;
+      return { path: result.path, namespace: result.namespace, external: result.external, sideEffects: false };
+    });
+  },
+};
+
 /** Rewrites a source map in place without the segments whose source is under node_modules. */
 function trimMap(file) {
   const map = JSON.parse(readFileSync(file, 'utf8'));
@@ -94,5 +129,5 @@ function trimMap(file) {
   writeFileSync(file, JSON.stringify(trimmed));
 }
 
-module.exports = [zodAsNamespace, projectSourcesOnly];
+module.exports = [zodAsNamespace, sideEffectFreeLibraries, projectSourcesOnly];
 module.exports.trimMap = trimMap;

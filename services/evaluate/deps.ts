@@ -1,6 +1,6 @@
 import { lazyByEnv, makeBedrockRuntime } from '../../shared/aws/clients';
 import { buildInvokeText } from '../../shared/orchestration/bedrock-adapter';
-import { portsFromEnv } from '../../shared/orchestration/ports-from-env';
+import { objects, portsFromEnv, runs, send, settings } from '../../shared/orchestration/ports-from-env';
 import type { EvaluateDeps } from './evaluate';
 
 /**
@@ -8,7 +8,7 @@ import type { EvaluateDeps } from './evaluate';
  * control plane; it sends its own delayed retries when the model is throttled.
  */
 export const buildDeps = (env: NodeJS.ProcessEnv): EvaluateDeps => ({
-  ...portsFromEnv(env, ['runs', 'objects', 'send', 'settings']),
+  ...portsFromEnv(env, { runs, objects, send, settings }),
   bedrock: { invokeText: buildInvokeText(makeBedrockRuntime()) },
 });
 

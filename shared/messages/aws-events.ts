@@ -1,4 +1,7 @@
-import { EventBridgeSchema, S3Schema } from '@aws-lambda-powertools/parser/schemas';
+// The two schema modules, not the package's barrel: the barrel builds all of its ~25 event schemas when a function
+// starts (its modules have side effects a bundler keeps), where the pipeline reads these two.
+import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
+import { S3Schema } from '@aws-lambda-powertools/parser/schemas/s3';
 import * as z from 'zod';
 
 /**

@@ -8,29 +8,31 @@ import type { OrchestrationDeps } from './ports';
 import { settingsFromEnv } from './settings';
 
 type Port = Exclude<keyof OrchestrationDeps, 'now' | 'random'>;
-
-/** How each port is built from the environment: its SDK client is made only when a function asks for the port. */
-const BUILDERS: { [K in Port]: (env: NodeJS.ProcessEnv, now: () => Date) => OrchestrationDeps[K] } = {
-  runs: (env) => runStoreFromEnv(env),
-  bedrock: () => buildBedrockPort(makeBedrock()),
-  objects: () => buildObjectStore(makeS3()),
-  send: (env, now) => sendFromEnv(env, now),
-  count: () => countFigure,
-  settings: (env) => settingsFromEnv(env),
-};
+type Builder<K extends Port> = (env: NodeJS.ProcessEnv, now: () => Date) => OrchestrationDeps[K];
 
 /**
- * The orchestration ports a function names, and no others: each services/<fn>/deps.ts lists what its step uses, so
- * a function gets no client (and reads no environment) it does not need.
+ * How each port is built from the environment. Each builder is an export of its own, which a function's deps.ts
+ * imports by name: a bundle then holds the SDK clients of the ports its function uses and no others (a table of every
+ * builder kept the S3 client in functions that never read an object, paid for at each cold start).
+ */
+export const runs: Builder<'runs'> = (env) => runStoreFromEnv(env);
+export const bedrock: Builder<'bedrock'> = () => buildBedrockPort(makeBedrock());
+export const objects: Builder<'objects'> = () => buildObjectStore(makeS3());
+export const send: Builder<'send'> = (env, now) => sendFromEnv(env, now);
+export const count: Builder<'count'> = () => countFigure;
+export const settings: Builder<'settings'> = (env) => settingsFromEnv(env);
+
+/**
+ * The orchestration ports a function names, and no others: each services/<fn>/deps.ts passes the builders of what its
+ * step uses, so a function gets no client (and reads no environment) it does not need.
  */
 export function portsFromEnv<K extends Port>(
   env: NodeJS.ProcessEnv,
-  wanted: readonly K[],
+  builders: { [P in K]: Builder<P> },
 ): Pick<OrchestrationDeps, K> & Pick<OrchestrationDeps, 'now'> {
   const now = () => new Date();
-  const ports = Object.fromEntries(wanted.map((name) => [name, BUILDERS[name](env, now)])) as Pick<
-    OrchestrationDeps,
-    K
-  >;
+  const ports = Object.fromEntries(
+    (Object.keys(builders) as K[]).map((name) => [name, builders[name](env, now)]),
+  ) as Pick<OrchestrationDeps, K>;
   return { ...ports, now };
 }
