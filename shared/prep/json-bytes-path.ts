@@ -1,5 +1,4 @@
 import { isUtf8 } from 'node:buffer';
-import { hash } from 'node:crypto';
 import { estimateTokens } from '../catalog';
 import { decide, type FieldState, type FilterPolicy, type Place, type Verdict } from './filter-policy';
 import { checkString, fieldText, FlatObjectReader, type FieldRange } from './json-fields';
@@ -60,7 +59,7 @@ export class JsonBytesPath {
     this.reader = new FlatObjectReader(wanted, lazy);
     const slots = { a: slot(names.a), b: slot(names.b), input: slot(names.input), c: slot(names.c), g: slot(names.g) };
     this.memo = ByteMemo.for(JSON.stringify([t, rules.dataFormat]));
-    this.facts = new ByteFacts(rules, this.reader, slots, keptBefore, this.memo);
+    this.facts = new ByteFacts(rules, this.reader, slots, keptBefore);
   }
 
   /**
@@ -90,13 +89,14 @@ export class JsonBytesPath {
 
   /**
    * What is known of the text fields' bytes: from the memo (exact repeats are known by their bytes: the same bytes
-   * are the same text, so the same lengths, content key, token estimate and Bedrock record), or checked now.
+   * are the same text, so the same lengths, content key and token estimates), or checked now.
    * Undefined when a field is not a valid JSON string.
    */
   private known(bytes: Buffer, a: FieldRange, input: FieldRange | undefined, b: FieldRange): ByteKnown | undefined {
-    const exact = exactBytesKey(bytes, a, input, b);
-    const known = this.memo.get(exact);
-    if (known && samePlaces(known.places, a, input, b)) return known; // same bytes, other fields: not cached
+    const lo = Math.min(a.start, b.start, input?.start ?? a.start);
+    const hi = Math.max(a.end, b.end, input?.end ?? a.end);
+    const known = this.memo.get(bytes, lo, hi);
+    if (known && samePlaces(known.places, lo, a, input, b)) return known; // same bytes, other fields: not cached
     const ca = checkString(bytes, a.start);
     const cb = checkString(bytes, b.start);
     const ci = input && checkString(bytes, input.start);
@@ -104,12 +104,12 @@ export class JsonBytesPath {
     // A prompt with an input holds it, so it is blank only without one.
     const withInput = ci !== undefined && !ci.blank;
     const fresh: ByteKnown = {
-      places: placesOf(a, input, b),
+      places: placesOf(lo, a, input, b),
       chars: ca.chars + cb.chars + (withInput ? this.facts.prefixChars + ci.chars : 0),
       withInput,
       blank: !withInput && ca.blank ? 'prompt' : cb.blank ? 'completion' : undefined,
     };
-    if (!known) this.memo.set(exact, fresh);
+    if (!known) this.memo.set(bytes, lo, hi, fresh);
     return fresh;
   }
 }
@@ -125,11 +125,13 @@ interface ByteKnown {
   chars: number;
   withInput: boolean;
   blank: 'prompt' | 'completion' | undefined;
-  /** Derived when first asked: the content key, the token estimates, the rendered Bedrock record. */
+  /** Derived when first asked: the content key, the token estimates. */
   k?: string;
   tIn?: number;
   tOut?: number;
-  record?: Buffer;
+  /** The memo's: the field bytes this is known by, and the next entry with the same fingerprint. */
+  bytes?: Buffer;
+  next?: ByteKnown;
 }
 
 /**
@@ -149,7 +151,6 @@ class ByteFacts implements KeptFacts {
     private readonly reader: FlatObjectReader,
     readonly slots: { a: number; b: number; input: number; c: number; g: number },
     private readonly lookup: (k: string) => Place | undefined,
-    private readonly memo: ByteMemo,
   ) {
     const t = rules.config.prep.template;
     this.prefixChars = t.kind === 'dolly' ? codePointLength(t.inputPrefix) + codePointLength(t.knowledgeSeparator) : 0;
@@ -203,14 +204,11 @@ class ByteFacts implements KeptFacts {
     return this.known!.tOut;
   }
 
+  // Not memoised: a run keeps each text once, so its record is rendered once (the memo would only hold it).
   record(): Buffer {
-    const known = this.known!;
-    if (known.record === undefined) {
-      this.decode();
-      const m: Mapped = { kind: 'pair', prompt: this.prompt!, completion: this.completion! };
-      this.memo.noteRecord(known, Buffer.from(JSON.stringify(bedrockRecord(m, this.rules.dataFormat))));
-    }
-    return known.record!;
+    this.decode();
+    const m: Mapped = { kind: 'pair', prompt: this.prompt!, completion: this.completion! };
+    return Buffer.from(JSON.stringify(bedrockRecord(m, this.rules.dataFormat)));
   }
 
   category(): string | undefined {
@@ -241,12 +239,18 @@ class ByteFacts implements KeptFacts {
 
 const MEMO_ENTRIES = 20_000;
 const MEMO_BYTES = 32 * 1024 * 1024;
+/** Entries a fingerprint may name before the memo takes no more of it: a bound on the byte comparisons of a look-up. */
+const MEMO_CHAIN = 8;
 
 /**
  * The byte path's memo, kept by the module, so it outlives one chunk: an environment (a warm Lambda, a worker)
  * that transforms several chunks of a repetitive input derives each distinct text once. Everything in it is a pure
  * function of the field bytes and of the template and record format (its signature: a new one starts it afresh),
- * so it changes no outcome. Bounded by entries and by the bytes of the rendered records it holds.
+ * so it changes no outcome. Bounded by entries and by the bytes it holds.
+ *
+ * An entry is found by its exact bytes: a cheap fingerprint of the bytes from the first text field to the last (what
+ * lies between is part of them, which only makes the match stricter) picks the candidates, and a byte comparison
+ * decides. A cryptographic hash of every record's bytes cost more than the rest of a repeat's handling.
  */
 class ByteMemo {
   private static current?: ByteMemo;
@@ -255,44 +259,54 @@ class ByteMemo {
     return ByteMemo.current;
   }
 
-  private readonly map = new Map<string, ByteKnown>();
+  private readonly map = new Map<number, ByteKnown>();
   private bytes = 0;
   private constructor(private readonly signature: string) {}
 
-  get(key: string): ByteKnown | undefined {
-    return this.map.get(key);
+  /** The entry whose bytes are b[lo, hi), if there is one. */
+  get(b: Buffer, lo: number, hi: number): ByteKnown | undefined {
+    for (let e = this.map.get(fingerprint(b, lo, hi)); e; e = e.next)
+      if (e.bytes!.length === hi - lo && e.bytes!.compare(b, lo, hi) === 0) return e;
+    return undefined;
   }
 
-  set(key: string, known: ByteKnown) {
+  /** Notes what is known of the bytes b[lo, hi), which `get` did not find. */
+  set(b: Buffer, lo: number, hi: number, known: ByteKnown) {
     if (this.map.size >= MEMO_ENTRIES || this.bytes >= MEMO_BYTES) {
       this.map.clear();
       this.bytes = 0;
     }
-    this.map.set(key, known);
-    this.bytes += key.length + 64;
-  }
-
-  noteRecord(known: ByteKnown, record: Buffer) {
-    known.record = record;
-    this.bytes += record.length;
+    const f = fingerprint(b, lo, hi);
+    const first = this.map.get(f);
+    let chain = 0;
+    for (let e = first; e; e = e.next) if (++chain >= MEMO_CHAIN) return;
+    known.bytes = Buffer.from(b.subarray(lo, hi));
+    known.next = first;
+    this.map.set(f, known);
+    this.bytes += hi - lo + 128;
   }
 }
 
 /**
- * A key for exact repeats of a record's text fields: SHA-256 of the bytes from the first field to the last (what lies
- * between is part of it, which only makes it stricter), as a flat 32-character string. The fields' places in those
- * bytes are checked apart (`samePlaces`): equal key and places mean equal field bytes, so a record matching one whose
- * fields were checked needs no check of its own.
+ * A fingerprint of b[lo, hi) for the memo's map: its length and 4-byte words taken at up to 64 places spread over it,
+ * and its last 4 bytes, mixed into a small integer. Not every byte counts: equal fingerprints are only candidates.
  */
-function exactBytesKey(b: Buffer, a: FieldRange, input: FieldRange | undefined, c: FieldRange): string {
-  const lo = Math.min(a.start, c.start, input?.start ?? a.start);
-  const hi = Math.max(a.end, c.end, input?.end ?? a.end);
-  return hash('sha256', b.subarray(lo, hi), 'binary'); // 'binary': latin1, one character a byte
+function fingerprint(b: Buffer, lo: number, hi: number): number {
+  const n = hi - lo;
+  let h = Math.imul(n, 0x9e3779b1);
+  const step = n > 256 ? Math.floor(n / 64) : 4;
+  for (let i = lo; i + 4 <= hi; i += step) h = mix(h, b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24));
+  if (n >= 4) h = mix(h, b[hi - 4]! | (b[hi - 3]! << 8) | (b[hi - 2]! << 16) | (b[hi - 1]! << 24));
+  return (h ^ (h >>> 16)) & 0x3fffffff; // a small integer: a fast key
 }
 
-/** The fields' offsets from the first field's start: text fields (a, input, output), then -1 for no input. */
-function placesOf(a: FieldRange, input: FieldRange | undefined, c: FieldRange): number[] {
-  const lo = Math.min(a.start, c.start, input?.start ?? a.start);
+const mix = (h: number, w: number) => {
+  const x = Math.imul(h ^ w, 0x85ebca6b);
+  return x ^ (x >>> 13);
+};
+
+/** The fields' offsets from `lo`, the first field's start: text fields (a, input, output), then -1 for no input. */
+function placesOf(lo: number, a: FieldRange, input: FieldRange | undefined, c: FieldRange): number[] {
   return [
     a.start - lo,
     a.end - lo,
@@ -303,8 +317,14 @@ function placesOf(a: FieldRange, input: FieldRange | undefined, c: FieldRange): 
   ];
 }
 
-function samePlaces(p: readonly number[], a: FieldRange, input: FieldRange | undefined, c: FieldRange): boolean {
-  const lo = Math.min(a.start, c.start, input?.start ?? a.start);
+/** Whether the fields sit where an entry's did: equal bytes and places mean equal field bytes. */
+function samePlaces(
+  p: readonly number[],
+  lo: number,
+  a: FieldRange,
+  input: FieldRange | undefined,
+  c: FieldRange,
+): boolean {
   return (
     p[0] === a.start - lo &&
     p[1] === a.end - lo &&
