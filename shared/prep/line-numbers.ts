@@ -3,6 +3,7 @@ import { DUPLICATE } from '../artifacts/reasons';
 const DUPLICATE_HEAD = Buffer.from(`{"reason":"${DUPLICATE}","detail":"same text as line `);
 const OF_CHUNK = Buffer.from(' of chunk ');
 const LINE_KEY = Buffer.from(',"line":');
+const DETAIL_END_LINE_KEY = Buffer.from('","line":');
 const NL = 10;
 
 /**
@@ -63,6 +64,12 @@ function shiftLines(
   let s = start;
   while (s < end) {
     const e = buf.indexOf(NL, s); // the line is [s, e)
+    const fast = shiftDuplicate(buf, s, e, own, offsets, out, o);
+    if (fast >= 0) {
+      o = fast;
+      s = e + 1;
+      continue;
+    }
     let p = s; // bytes of the line before p are written
     if (e - s > DUPLICATE_HEAD.length && startsWith(buf, s, DUPLICATE_HEAD)) {
       const at = s + DUPLICATE_HEAD.length;
@@ -102,6 +109,52 @@ function shiftLines(
     s = e + 1;
   }
   return out.subarray(0, o);
+}
+
+/**
+ * A duplicate's line as transform writes it, `{"reason":"filtered:duplicate","detail":"same text as line N[ of chunk
+ * C]","line":M}`, renumbered into `out` at `o` without copying it piece by piece (most reject lines of a repetitive
+ * corpus are these): the new end in `out`, or -1 for any other line, which the general loop handles.
+ */
+function shiftDuplicate(
+  buf: Buffer,
+  s: number,
+  e: number,
+  own: number,
+  offsets: readonly number[],
+  out: Buffer,
+  o: number,
+): number {
+  if (e - s <= DUPLICATE_HEAD.length || !startsWith(buf, s, DUPLICATE_HEAD)) return -1;
+  let q = s + DUPLICATE_HEAD.length;
+  const at = q;
+  let n = 0;
+  while (q < e && buf[q]! >= 0x30 && buf[q]! <= 0x39) n = n * 10 + buf[q++]! - 0x30;
+  if (q === at) return -1;
+  let by = own;
+  if (startsWith(buf, q, OF_CHUNK)) {
+    q += OF_CHUNK.length;
+    const cs = q;
+    let c = 0;
+    while (q < e && buf[q]! >= 0x30 && buf[q]! <= 0x39) c = c * 10 + buf[q++]! - 0x30;
+    if (q === cs) return -1;
+    const other = offsets[c];
+    if (other === undefined) throw new Error(`a reject line names chunk ${c}, which the run does not have`);
+    by = other;
+  }
+  if (!startsWith(buf, q, DETAIL_END_LINE_KEY)) return -1;
+  q += DETAIL_END_LINE_KEY.length;
+  const ms = q;
+  let m = 0;
+  while (q < e && buf[q]! >= 0x30 && buf[q]! <= 0x39) m = m * 10 + buf[q++]! - 0x30;
+  if (q === ms || q + 1 !== e || buf[q] !== 0x7d) return -1;
+  out.set(DUPLICATE_HEAD, o);
+  o = writeInt(out, o + DUPLICATE_HEAD.length, n + by);
+  out.set(DETAIL_END_LINE_KEY, o);
+  o = writeInt(out, o + DETAIL_END_LINE_KEY.length, m + own);
+  out[o] = 0x7d;
+  out[o + 1] = NL;
+  return o + 2;
 }
 
 function startsWith(buf: Buffer, at: number, prefix: Buffer): boolean {
