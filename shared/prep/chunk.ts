@@ -104,6 +104,8 @@ export async function processChunk(args: {
     args.run === undefined
       ? undefined
       : { run: args.run, chunk: plan.index, relativeLines: plan.relativeLines === true },
+    // The validator below checks each buffer before its records are read from it.
+    { utf8Checked: plan.relativeLines === true && plan.format !== 'parquet' },
   );
   const onRecord = processor.handle.bind(processor);
 
@@ -125,7 +127,8 @@ export async function processChunk(args: {
   if ((plan.format === 'csv' || plan.format === 'tsv') && start > 0) {
     header = await readHeader(await openLogical(0, Math.min(start, 1024 * 1024)), plan.format);
   }
-  // A chunk cut without ingest reading it (relativeLines) has had its bytes checked by no one yet. Only checked here:
+  // A chunk cut without ingest reading it (relativeLines) has had its bytes checked by no one yet. Only checked here
+  // (readTextChunk checks each buffer before it reads records from it, so the byte path need not check them again):
   // a failure is located by checking again from the file's start.
   const validator = plan.relativeLines ? new Utf8Validator(file, { countLines: false, offset: start }) : undefined;
   let lines: number;

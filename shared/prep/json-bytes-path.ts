@@ -28,6 +28,7 @@ export class JsonBytesPath {
     policy: FilterPolicy,
     keptBefore: (k: string) => Place | undefined,
     out: Settle,
+    utf8Checked = false,
   ): JsonBytesPath | undefined {
     const t = rules.config.prep.template;
     // The template's own strings are concatenated to the record's: a lone surrogate in them could pair across the
@@ -35,7 +36,7 @@ export class JsonBytesPath {
     const plain = (s: string) => !/[\uD800-\uDFFF]/.test(s);
     if (!((t.kind === 'dolly' && plain(t.inputPrefix) && plain(t.knowledgeSeparator)) || t.kind === 'fields'))
       return undefined;
-    return new JsonBytesPath(rules, policy, keptBefore, out);
+    return new JsonBytesPath(rules, policy, keptBefore, out, utf8Checked);
   }
 
   private constructor(
@@ -43,6 +44,8 @@ export class JsonBytesPath {
     private readonly policy: FilterPolicy,
     keptBefore: (k: string) => Place | undefined,
     private readonly out: Settle,
+    /** Every record's bytes are known to be UTF-8 (see ChunkProcessor): not checked again here. */
+    private readonly utf8Checked: boolean,
   ) {
     const { template: t, categoryField } = rules.config.prep;
     const stratifyBy = rules.config.split.stratifyBy;
@@ -67,7 +70,7 @@ export class JsonBytesPath {
    * take the record (the caller parses it).
    */
   take(bytes: Buffer, pos: number, line: number | undefined, row: number | undefined): boolean {
-    if (!isUtf8(bytes) || !this.reader.read(bytes)) return false;
+    if (!(this.utf8Checked || isUtf8(bytes)) || !this.reader.read(bytes)) return false;
     const f = this.reader.fields;
     const { slots } = this.facts;
     const a = f[slots.a];
@@ -288,13 +291,13 @@ class ByteMemo {
 }
 
 /**
- * A fingerprint of b[lo, hi) for the memo's map: its length and 4-byte words taken at up to 64 places spread over it,
+ * A fingerprint of b[lo, hi) for the memo's map: its length and 4-byte words taken at 16 places spread over it,
  * and its last 4 bytes, mixed into a small integer. Not every byte counts: equal fingerprints are only candidates.
  */
 function fingerprint(b: Buffer, lo: number, hi: number): number {
   const n = hi - lo;
   let h = Math.imul(n, 0x9e3779b1);
-  const step = n > 256 ? Math.floor(n / 64) : 4;
+  const step = n > 64 ? Math.floor(n / 16) : 4;
   for (let i = lo; i + 4 <= hi; i += step) h = mix(h, b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24));
   if (n >= 4) h = mix(h, b[hi - 4]! | (b[hi - 3]! << 8) | (b[hi - 2]! << 16) | (b[hi - 1]! << 24));
   return (h ^ (h >>> 16)) & 0x3fffffff; // a small integer: a fast key

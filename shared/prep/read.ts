@@ -72,6 +72,7 @@ export async function readTextChunk(
   };
   const { validator } = opts;
   for await (const buf of stream) {
+    // Checked before any record is read from it: the byte path counts on it (ChunkProcessor's utf8Checked).
     validator?.push(buf as Buffer);
     splitter.push(buf as Buffer, onRaw);
     await opts.between?.();

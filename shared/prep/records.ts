@@ -79,17 +79,20 @@ export class ChunkProcessor {
    * `scope`: the run (and stage) and the index of this chunk. Texts kept by earlier chunks of the same scope that this
    * environment transformed are then dropped here as duplicates, instead of being written and dropped by split:
    * a chunk of a smaller index holds smaller positions, so its record is the one split would keep.
+   * `utf8Checked`: the caller has checked that every record's bytes are UTF-8 before handing them in, so the byte path
+   * does not check them again.
    */
   constructor(
     private readonly rules: RecordRules,
     private readonly sink: ChunkSink,
     private readonly scope?: { run: string; chunk: number; relativeLines?: boolean },
+    opts: { utf8Checked?: boolean } = {},
   ) {
     this.policy = filterPolicy(rules, scope?.relativeLines === true);
     this.earlier = scope && rules.config.prep.filters.dropDuplicates ? KeptIndex.for(scope.run) : undefined;
     const keptBefore = (k: string) => this.firstOf(k);
     this.parsed = new ParsedFacts(rules, keptBefore);
-    this.bytePath = JsonBytesPath.for(rules, this.policy, keptBefore, this);
+    this.bytePath = JsonBytesPath.for(rules, this.policy, keptBefore, this, opts.utf8Checked === true);
   }
 
   /**
