@@ -108,6 +108,7 @@ export class JsonBytesPath {
     const withInput = ci !== undefined && !ci.blank;
     const fresh: ByteKnown = {
       places: placesOf(lo, a, input, b),
+      plain: !ca.escaped && !cb.escaped && !ci?.escaped,
       chars: ca.chars + cb.chars + (withInput ? this.facts.prefixChars + ci.chars : 0),
       withInput,
       blank: !withInput && ca.blank ? 'prompt' : cb.blank ? 'completion' : undefined,
@@ -125,6 +126,8 @@ export interface Settle {
 /** What the byte path derives from the exact bytes of a record's text fields. */
 interface ByteKnown {
   places: number[];
+  /** No text field holds an escape: their bytes are their text. */
+  plain: boolean;
   chars: number;
   withInput: boolean;
   blank: 'prompt' | 'completion' | undefined;
@@ -229,12 +232,15 @@ class ByteFacts implements KeptFacts {
     if (this.prompt === undefined) {
       const t = this.rules.config.prep.template;
       const f = this.reader.fields;
-      const a = fieldText(this.bytes, f[this.slots.a]);
+      // The reader only delimits the text fields, so whether they hold escapes is known from their first check.
+      const text = (r: FieldRange | undefined) =>
+        this.known!.plain && r ? this.bytes.toString('utf8', r.start, r.end) : fieldText(this.bytes, r);
+      const a = text(f[this.slots.a]);
       this.prompt =
         t.kind === 'dolly' && this.known!.withInput
-          ? t.inputPrefix + a + t.knowledgeSeparator + fieldText(this.bytes, f[this.slots.input])
+          ? t.inputPrefix + a + t.knowledgeSeparator + text(f[this.slots.input])
           : a;
-      this.completion = fieldText(this.bytes, f[this.slots.b]);
+      this.completion = text(f[this.slots.b]);
     }
     return this;
   }

@@ -11,7 +11,10 @@ export interface FieldRange {
   /** Bytes of the string's content, between the quotes. */
   start: number;
   end: number;
-  /** Whether the content holds backslash escapes (then its bytes are not its text). */
+  /**
+   * Whether the content holds backslash escapes (then its bytes are not its text). A lazy field, not checked, says
+   * true: it may.
+   */
   escaped: boolean;
   /** Length of the text in Unicode code points. */
   chars: number;
@@ -107,7 +110,10 @@ export class FlatObjectReader {
 const HEX = (c: number) =>
   c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
 
-/** The end of a JSON string's content from `s`: its first quote not escaped by a backslash. Nothing else is checked. */
+/**
+ * The end of a JSON string's content from `s`: its first quote not escaped by a backslash. Nothing else is checked,
+ * not even whether it holds escapes (a repeat's text is known without its field being read again).
+ */
 function delimitString(b: Buffer, s: number): FieldRange | undefined {
   let from = s;
   for (;;) {
@@ -115,10 +121,7 @@ function delimitString(b: Buffer, s: number): FieldRange | undefined {
     if (q < 0) return undefined;
     let k = q - 1;
     while (k >= s && b[k] === BACKSLASH) k--;
-    if ((q - 1 - k) % 2 === 0) {
-      const bs = b.indexOf(BACKSLASH, s);
-      return { start: s, end: q, escaped: bs !== -1 && bs < q, chars: -1, blank: false, checked: false };
-    }
+    if ((q - 1 - k) % 2 === 0) return { start: s, end: q, escaped: true, chars: -1, blank: false, checked: false };
     from = q + 1;
   }
 }
