@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { estimateTokens } from '../catalog';
 import { decide, type FieldState, type FilterPolicy, type Place, type Verdict } from './filter-policy';
 import { checkString, fieldText, FlatObjectReader, type FieldRange } from './json-fields';
-import type { KeptFacts, SourceRecord } from './records';
+import type { KeptFacts, KeptLookup, SourceRecord } from './records';
 import type { RecordRules } from './rules';
 import { bedrockRecord, type Mapped } from './template';
 import { codePointLength, contentKey } from './text';
@@ -26,7 +26,7 @@ export class JsonBytesPath {
   static for(
     rules: RecordRules,
     policy: FilterPolicy,
-    keptBefore: (k: string) => Place | undefined,
+    kept: KeptLookup,
     out: Settle,
     utf8Checked = false,
   ): JsonBytesPath | undefined {
@@ -36,13 +36,13 @@ export class JsonBytesPath {
     const plain = (s: string) => !/[\uD800-\uDFFF]/.test(s);
     if (!((t.kind === 'dolly' && plain(t.inputPrefix) && plain(t.knowledgeSeparator)) || t.kind === 'fields'))
       return undefined;
-    return new JsonBytesPath(rules, policy, keptBefore, out, utf8Checked);
+    return new JsonBytesPath(rules, policy, kept, out, utf8Checked);
   }
 
   private constructor(
     rules: RecordRules,
     private readonly policy: FilterPolicy,
-    keptBefore: (k: string) => Place | undefined,
+    kept: KeptLookup,
     private readonly out: Settle,
     /** Every record's bytes are known to be UTF-8 (see ChunkProcessor): not checked again here. */
     private readonly utf8Checked: boolean,
@@ -62,7 +62,7 @@ export class JsonBytesPath {
     this.reader = new FlatObjectReader(wanted, lazy);
     const slots = { a: slot(names.a), b: slot(names.b), input: slot(names.input), c: slot(names.c), g: slot(names.g) };
     this.memo = ByteMemo.for(JSON.stringify([t, rules.dataFormat]));
-    this.facts = new ByteFacts(rules, this.reader, slots, keptBefore);
+    this.facts = new ByteFacts(rules, this.reader, slots, kept);
   }
 
   /**
@@ -135,6 +135,9 @@ interface ByteKnown {
   k?: string;
   tIn?: number;
   tOut?: number;
+  /** Where the text was kept before, as the lookup with this stamp answered (see ByteFacts.keptBefore). */
+  first?: Place;
+  firstFor?: object;
   /** The memo's: the field bytes this is known by, and the next entry with the same fingerprint. */
   bytes?: Buffer;
   next?: ByteKnown;
@@ -156,7 +159,7 @@ class ByteFacts implements KeptFacts {
     private readonly rules: RecordRules,
     private readonly reader: FlatObjectReader,
     readonly slots: { a: number; b: number; input: number; c: number; g: number },
-    private readonly lookup: (k: string) => Place | undefined,
+    private readonly kept: KeptLookup,
   ) {
     const t = rules.config.prep.template;
     this.prefixChars = t.kind === 'dolly' ? codePointLength(t.inputPrefix) + codePointLength(t.knowledgeSeparator) : 0;
@@ -196,8 +199,17 @@ class ByteFacts implements KeptFacts {
     return this.known!.k;
   }
 
+  /** Asked of nearly every repeat: the place is noted in the memo's entry while the lookup's stamp holds. */
   keptBefore(): Place | undefined {
-    return this.lookup(this.key());
+    const known = this.known!;
+    const stamp = this.kept.stamp();
+    if (known.firstFor === stamp) return known.first;
+    const first = this.kept.firstOf(this.key());
+    if (first) {
+      known.first = first;
+      known.firstFor = stamp;
+    }
+    return first;
   }
 
   tokensIn(): number {

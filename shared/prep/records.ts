@@ -59,6 +59,16 @@ export interface KeptFacts extends RecordFacts {
   stratum(): string | undefined;
 }
 
+/** Where a text was kept before (see ChunkProcessor.firstOf), for the byte path, which notes the answers it gets. */
+export interface KeptLookup {
+  firstOf(k: string): Place | undefined;
+  /**
+   * An object that stays the same as long as every place `firstOf` has answered stays its answer: a place noted with
+   * it may be used instead of asking again.
+   */
+  stamp(): object;
+}
+
 /**
  * Applies the template and the filter policy (filter-policy.ts) to each record of one chunk, in order, and writes
  * kept and rejected lines. A JSON record is first offered to the byte path (json-bytes-path.ts), which decides on its
@@ -66,7 +76,7 @@ export interface KeptFacts extends RecordFacts {
  * ask the same `decide`. Duplicates within the chunk are dropped here (the first, i.e. smallest position, stays);
  * split drops those across chunks by the same rule, so the result does not depend on the chunking.
  */
-export class ChunkProcessor {
+export class ChunkProcessor implements KeptLookup {
   readonly counts: RunCounts = emptyCounts();
   private readonly seen = new Map<string, Place>();
   private readonly policy: FilterPolicy;
@@ -90,9 +100,8 @@ export class ChunkProcessor {
   ) {
     this.policy = filterPolicy(rules, scope?.relativeLines === true);
     this.earlier = scope && rules.config.prep.filters.dropDuplicates ? KeptIndex.for(scope.run) : undefined;
-    const keptBefore = (k: string) => this.firstOf(k);
-    this.parsed = new ParsedFacts(rules, keptBefore);
-    this.bytePath = JsonBytesPath.for(rules, this.policy, keptBefore, this, opts.utf8Checked === true);
+    this.parsed = new ParsedFacts(rules, (k) => this.firstOf(k));
+    this.bytePath = JsonBytesPath.for(rules, this.policy, this, this, opts.utf8Checked === true);
   }
 
   /**
@@ -137,9 +146,25 @@ export class ChunkProcessor {
   }
 
   /** Where the same text was kept before: in this chunk, or in an earlier chunk of the run. */
-  private firstOf(k: string): Place | undefined {
+  firstOf(k: string): Place | undefined {
     return this.seen.get(k) ?? this.earlier?.before(k, this.scope!.chunk);
   }
+
+  /**
+   * A place once answered stays the answer: `seen` only grows (a text is noted once, when first kept), and an earlier
+   * chunk's place changes only when the run's index forgets or replaces one (its generation).
+   */
+  stamp(): object {
+    const g = this.earlier?.generation ?? 0;
+    if (g !== this.stampGeneration) {
+      this.stampGeneration = g;
+      this.currentStamp = {};
+    }
+    return this.currentStamp;
+  }
+
+  private stampGeneration = 0;
+  private currentStamp = {};
 
   /**
    * Continued pre-training: a document becomes pieces under the record limits, cut between sentences. Each piece
@@ -355,6 +380,8 @@ class KeptIndex {
   }
 
   private readonly map = new Map<string, { chunk: number; line?: number; row?: number }>();
+  /** Counts the changes that can change an answer of `before`: forgetting, and replacing an entry. */
+  generation = 0;
   private constructor(private readonly run: string) {}
 
   before(k: string, chunk: number): { line?: number; row?: number } | undefined {
@@ -365,7 +392,11 @@ class KeptIndex {
   note(k: string, chunk: number, line: number | undefined, row: number | undefined) {
     const e = this.map.get(k);
     if (e && e.chunk <= chunk) return;
-    if (this.map.size >= KEPT_INDEX_SIZE) this.map.clear();
+    if (e) this.generation++;
+    if (this.map.size >= KEPT_INDEX_SIZE) {
+      this.map.clear();
+      this.generation++;
+    }
     this.map.set(k, { chunk, line, row });
   }
 }

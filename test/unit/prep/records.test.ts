@@ -210,4 +210,29 @@ describe('the byte path and what it remembers across chunks', () => {
     }
     expect(countsBalance(later.counts)).toBe(true);
   });
+
+  it('names the place the run knows now when an earlier chunk keeps the text after a later chunk asked', () => {
+    const rules = resolveRecordRules(resolveRunConfig({}));
+    const processor = (chunk: number) => {
+      const rejects: string[] = [];
+      const p = new ChunkProcessor(
+        rules,
+        { kept: () => undefined, reject: (l) => rejects.push(l) },
+        { run: 'r-order', chunk, relativeLines: true },
+      );
+      return { p, rejects };
+    };
+    const bytes = bytesOf(rec);
+    const [c1, c2, c0] = [processor(1), processor(2), processor(0)];
+    expect(c1.p.handleJsonBytes(bytes, 0, 4, undefined)).toBe(true); // kept by chunk 1
+    c2.p.handleJsonBytes(bytes, 0, 1, undefined);
+    // Chunk 0 (delivered late, transformed beside chunk 2) keeps it: the run's first place is now chunk 0's line.
+    c0.p.handleJsonBytes(bytes, 0, 7, undefined);
+    c2.p.handleJsonBytes(bytes, 100, 2, undefined);
+    expect(c2.rejects.map((l) => (JSON.parse(l) as { detail: string }).detail)).toEqual([
+      'same text as line 4 of chunk 1',
+      'same text as line 7 of chunk 0',
+    ]);
+    expect(c0.p.counts.kept).toBe(1);
+  });
 });
