@@ -22,6 +22,7 @@ import {
   startEventSourceMapping,
   startFunction,
   type EventSourceMapping,
+  type FaultHook,
   type FunctionRuntime,
 } from './stack/lambda-runner';
 import { matchesEventPattern } from './stack/event-pattern';
@@ -44,6 +45,10 @@ export interface StackOptions {
   environment?: Record<string, string>;
   /** Also set the stack's client environment (endpoints, region, credentials) on this process. */
   applyEnv?: boolean;
+  /** How many times each SQS batch is delivered to its function (the reliability suite; default once). */
+  deliveries?: () => number;
+  /** Injected crashes inside the functions (the reliability suite): see FaultHook in local/stack/lambda-runner.ts. */
+  faults?: FaultHook;
   onInvoke?: (info: { functionName: string; records: number; failed: number; error?: Error }) => void;
   log?: (line: string) => void;
 }
@@ -193,6 +198,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
           region,
           accountId: topology.accountId,
           environments,
+          faults: opts.faults,
         });
         runtimes[key] = runtime;
         closers.push(() => runtime.close());
@@ -232,6 +238,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
             maximumConcurrency: environments,
             retryDelaySeconds: opts.retryDelaySeconds,
             waitTimeSeconds: opts.waitTimeSeconds,
+            deliveries: opts.deliveries,
             onInvoke: opts.onInvoke,
           });
           mappings.push(mapping);

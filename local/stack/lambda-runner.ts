@@ -26,7 +26,27 @@ export interface FunctionDefinition {
   memoryMb: number;
   region: string;
   accountId: string;
+  /** Injected crashes (the reliability suite): asked before each invocation where, if anywhere, to kill it. */
+  faults?: FaultHook;
 }
+
+/** Where an invocation dies: at its Nth AWS SDK call (from 1), before the request leaves or as its response arrives. */
+export interface CrashPoint {
+  atCall: number;
+  when: 'before' | 'after';
+}
+
+export interface FaultHook {
+  /** Asked before each invocation of a function; a crash point kills that invocation's environment there. */
+  plan(functionKey: string, event: unknown): CrashPoint | undefined;
+  /**
+   * Told after each invocation: the SDK calls it made (up to the crash, if one fired) and the crash point that fired.
+   */
+  done?(functionKey: string, outcome: { sdkCalls: number; crashed?: CrashPoint }): void;
+}
+
+/** The exit code lambda-worker.js ends an environment with when an injected crash point is reached. */
+const INJECTED_CRASH_EXIT = 86;
 
 /**
  * Starts a function's execution environments: worker threads with the function's environment variables, as many as
@@ -34,18 +54,25 @@ export interface FunctionDefinition {
  * invocation per environment at a time, so invocations really run in parallel (a chunk's transform is CPU work); when
  * all are busy, to the least busy one. Started at once: with environments started as invocations arrived, transform
  * took chunks before ingest had moved the run to preparing (seen on a 650 MB input, not with environments started up
- * front), and those chunks then waited out the queue's visibility timeout.
+ * front), and those chunks then waited out the queue's visibility timeout. An environment whose thread dies (an
+ * injected crash, an uncaught error) fails its invocations with Lambda's `Runtime.ExitError` and is replaced by a
+ * fresh one, as Lambda resets an environment after its runtime exits.
  */
 export function startFunction(def: FunctionDefinition & { environments?: number }): FunctionRuntime {
   const max = Math.max(1, def.environments ?? 1);
   const envs: Environment[] = [];
+  let closing = false;
+  const replace = (dead: Environment) => {
+    const i = envs.indexOf(dead);
+    if (i >= 0 && !closing) envs[i] = startEnvironment(def, replace);
+  };
   const pick = (): Environment => {
     const live = envs.filter((e) => !e.crashed);
     const idle = live.find((e) => e.pending.size === 0);
     if (idle) return idle;
     return (live.length ? live : envs).reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
   };
-  while (envs.length < max) envs.push(startEnvironment(def));
+  while (envs.length < max) envs.push(startEnvironment(def, replace));
   return {
     invoke(event, timeoutMs = def.timeoutSeconds * 1000) {
       const env = pick();
@@ -60,31 +87,43 @@ export function startFunction(def: FunctionDefinition & { environments?: number 
         logGroupName: `/aws/lambda/${def.name}`,
         logStreamName: `local/${id}`,
       };
+      const fault = def.faults?.plan(def.key, event);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           env.pending.delete(id);
           reject(new Error(`Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`));
         }, timeoutMs);
+        const settle = (sdkCalls: number, crashed: boolean) => {
+          clearTimeout(timer);
+          if (crashed && fault) def.faults?.done?.(def.key, { sdkCalls: fault.atCall, crashed: fault });
+          else def.faults?.done?.(def.key, { sdkCalls });
+        };
         env.pending.set(id, {
-          resolve: (v) => (clearTimeout(timer), resolve(v)),
-          reject: (e) => (clearTimeout(timer), reject(e)),
+          resolve: (v, sdkCalls) => (settle(sdkCalls, false), resolve(v)),
+          reject: (e, sdkCalls, crashed) => (settle(sdkCalls, crashed), reject(e)),
         });
-        env.worker.postMessage({ id, event, context, timeoutMs });
+        env.worker.postMessage({ id, event, context, timeoutMs, fault });
       });
     },
     async close() {
+      closing = true;
       await Promise.all(envs.map((e) => e.worker.terminate()));
     },
   };
 }
 
+interface Pending {
+  resolve: (v: unknown, sdkCalls: number) => void;
+  reject: (e: Error, sdkCalls: number, crashed: boolean) => void;
+}
+
 interface Environment {
   worker: Worker;
-  pending: Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>;
+  pending: Map<string, Pending>;
   crashed?: Error;
 }
 
-function startEnvironment(def: FunctionDefinition): Environment {
+function startEnvironment(def: FunctionDefinition, onDeath: (env: Environment) => void): Environment {
   const worker = new Worker(path.join(__dirname, 'lambda-worker.js'), {
     workerData: { bundlePath: def.bundlePath, exportName: def.exportName },
     env: def.environment,
@@ -92,21 +131,37 @@ function startEnvironment(def: FunctionDefinition): Environment {
   const env: Environment = { worker, pending: new Map() };
   worker.on(
     'message',
-    (msg: { id: string; ok: boolean; result?: unknown; error?: { name: string; message: string; stack?: string } }) => {
+    (msg: {
+      id: string;
+      ok: boolean;
+      result?: unknown;
+      sdkCalls?: number;
+      error?: { name: string; message: string; stack?: string };
+    }) => {
       const p = env.pending.get(msg.id);
       if (!p) return;
       env.pending.delete(msg.id);
-      if (msg.ok) p.resolve(msg.result);
+      if (msg.ok) p.resolve(msg.result, msg.sdkCalls ?? 0);
       else
         p.reject(
           Object.assign(new Error(msg.error?.message), { name: msg.error?.name ?? 'Error', stack: msg.error?.stack }),
+          msg.sdkCalls ?? 0,
+          false,
         );
     },
   );
-  worker.on('error', (err) => {
+  const die = (err: Error, injected: boolean) => {
+    if (env.crashed) return;
     env.crashed = err;
-    for (const p of env.pending.values()) p.reject(err);
+    for (const p of env.pending.values()) p.reject(err, 0, injected);
     env.pending.clear();
+    onDeath(env);
+  };
+  worker.on('error', (err) => die(err, false));
+  worker.on('exit', (code) => {
+    const injected = code === INJECTED_CRASH_EXIT;
+    const why = injected ? 'an injected crash' : `exit status ${code}`;
+    die(Object.assign(new Error(`Runtime exited with error: ${why}`), { name: 'Runtime.ExitError' }), injected);
   });
   return env;
 }
@@ -128,6 +183,11 @@ export interface EventSourceMappingOptions {
   retryDelaySeconds?: number;
   /** Long-poll wait, in seconds (Lambda uses 20). */
   waitTimeSeconds?: number;
+  /**
+   * How many times each batch is delivered (the reliability suite; default 1): SQS delivers at least once, so a
+   * handler must do the same thing whether it sees a message once or several times, even at the same moment.
+   */
+  deliveries?: () => number;
   onInvoke?: (info: { functionName: string; records: number; failed: number; error?: Error }) => void;
 }
 
@@ -200,16 +260,27 @@ export function startEventSourceMapping(opts: EventSourceMappingOptions): EventS
 
   const invokeBatch = async (messages: Message[]) => {
     const event: SQSEvent = { Records: messages.map((m) => toLambdaRecord(m, opts.queueArn, opts.region)) };
-    let failedIds: Set<string>;
-    let error: Error | undefined;
-    try {
-      const response = (await opts.fn.invoke(event)) as SQSBatchResponse | null;
-      failedIds = failuresOf(response, messages);
-    } catch (err) {
-      error = err as Error;
-      failedIds = new Set(messages.map((m) => m.MessageId!));
-    }
-    opts.onInvoke?.({ functionName: opts.functionName, records: messages.length, failed: failedIds.size, error });
+    const once = async (): Promise<{ failedIds: Set<string>; error?: Error }> => {
+      try {
+        const response = (await opts.fn.invoke(event)) as SQSBatchResponse | null;
+        return { failedIds: failuresOf(response, messages) };
+      } catch (err) {
+        return { failedIds: new Set(messages.map((m) => m.MessageId!)), error: err as Error };
+      }
+    };
+    // Copies beyond the first: the second at the same moment (two pollers got the message), the rest after.
+    const copies = Math.max(1, opts.deliveries?.() ?? 1);
+    const outcomes = await Promise.all(copies >= 2 ? [once(), once()] : [once()]);
+    for (let i = 2; i < copies; i++) outcomes.push(await once());
+    // The original delivery decides what is deleted; the copies only have to do no harm.
+    const { failedIds } = outcomes[0]!;
+    for (const o of outcomes)
+      opts.onInvoke?.({
+        functionName: opts.functionName,
+        records: messages.length,
+        failed: o.failedIds.size,
+        error: o.error,
+      });
     const succeeded = messages.filter((m) => !failedIds.has(m.MessageId!));
     const failed = messages.filter((m) => failedIds.has(m.MessageId!));
     if (succeeded.length > 0) {
