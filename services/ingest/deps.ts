@@ -12,6 +12,7 @@ export function buildDeps(env: NodeJS.ProcessEnv): IngestDeps {
     send: sendFromEnv(env, now),
     datasets: buildDatasetStore(makeS3()),
     artifactsBucket: requireEnv('BTP_ARTIFACTS_BUCKET', env),
+    datasetsBucket: env.BTP_DATASETS_BUCKET || undefined,
     now,
   };
 }

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ChunkRequested, type S3ObjectRef } from '../../shared/messages/pipeline';
+import { InvalidMessageError } from '../../shared/messages/envelope';
 import type { Send } from '../../shared/messages/send';
 import { mapLimited } from '../../shared/aws/limited';
 import { resolveRunConfig, stageConfig, type RunConfig } from '../../shared/config/run-config';
@@ -23,6 +24,8 @@ export interface IngestDeps {
   send: Send;
   datasets: DatasetStore;
   artifactsBucket: string;
+  /** The one bucket runs read datasets from (BTP_DATASETS_BUCKET); a request naming another is refused. */
+  datasetsBucket?: string;
   now: () => Date;
 }
 
@@ -46,6 +49,7 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
   if (input.kind === 'stage') return prepareStage(input.runId, input.stage, input.correlationId, deps);
   if (input.kind === 'upload' && !isDatasetKey(input.source.key))
     return { outcome: 'ignored', why: `${input.source.key} is not a dataset under datasets/` };
+  if (input.kind === 'request') refuseOutsideDatasets(input.source, deps.datasetsBucket);
   // The configuration depends only on the key (its sidecar, its profile), so it is read while the object is looked up.
   const [info, resolved] = await Promise.all([
     datasets.head(input.source),
@@ -327,3 +331,27 @@ function describeConfigError(err: unknown): string {
 }
 
 const withoutOffset = ({ offset: _o, ...rest }: InputError['location']) => rest;
+
+/**
+ * Where a run may read its input: the prefixes of the datasets bucket that serverless.yml's
+ * `custom.access.inputObjects` lets ingest and transform read (datasets/, where an upload starts a run, and inputs/,
+ * for datasets that must not).
+ */
+export const INPUT_PREFIXES = ['datasets/', 'inputs/'] as const;
+
+/**
+ * A run request may name only an object this pipeline is meant to read: under an input prefix of the datasets bucket.
+ * Anything else is refused before any read, so another team's message cannot widen what a run reads (or, where the
+ * role's policy would deny the read, fail later with a less clear error); the message is dead-lettered with why.
+ */
+function refuseOutsideDatasets(source: { bucket: string; key: string }, datasetsBucket: string | undefined): void {
+  if (datasetsBucket !== undefined && source.bucket !== datasetsBucket)
+    throw new InvalidMessageError(
+      `run.requested names the bucket "${source.bucket}": runs read datasets only from the bucket "${datasetsBucket}"`,
+    );
+  if (!INPUT_PREFIXES.some((p) => source.key.startsWith(p)) || source.key.endsWith(SIDECAR_SUFFIX))
+    throw new InvalidMessageError(
+      `run.requested names the key "${source.key}": a dataset is an object under ${INPUT_PREFIXES.join(' or ')} ` +
+        `(not a ${SIDECAR_SUFFIX} sidecar)`,
+    );
+}

@@ -1,4 +1,4 @@
-import { route } from '../../shared/lambda/route';
+import { refuseUnknownRun, route } from '../../shared/lambda/route';
 import { sqsHandler } from '../../shared/lambda/sqs-handler';
 import { getDeps } from './deps';
 import { cancelRun, observeJob } from './monitor';
@@ -10,7 +10,7 @@ export const handler = sqsHandler(
       observeJob({ kind: 'submitted', runId: msg.runId, ...msg.payload, correlationId: msg.correlationId }, getDeps()),
     'job.poll': (msg) =>
       observeJob({ kind: 'poll', runId: msg.runId, ...msg.payload, correlationId: msg.correlationId }, getDeps()),
-    'run.cancel': (msg) => cancelRun(msg.runId, msg.payload.reason, getDeps()),
+    'run.cancel': async (msg) => refuseUnknownRun(msg, await cancelRun(msg.runId, msg.payload.reason, getDeps())),
     'aws.bedrock.job-state-change': ({ detail: { jobArn, jobName, jobStatus } }) =>
       observeJob({ kind: 'event', jobArn, jobName, jobStatus }, getDeps()),
   }),

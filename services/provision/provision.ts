@@ -120,6 +120,12 @@ export async function pollThroughput(
 ): Promise<'in-service' | 'creating' | 'failed' | 'stale' | 'throttled'> {
   const { runs, bedrock, now, settings } = deps;
   const run = await runs.get(runId);
+  if (run?.status === 'evaluating' && run.provisionedModelArn === arn && run.evaluation?.status === 'pending') {
+    // A redelivery of the poll that moved the run: the crash that brought it back may have come before the request
+    // below was sent, and nothing else would send it. A second request is harmless (evaluate is idempotent).
+    await requestEvaluation(runId, arn, { retry: 0 }, deps);
+    return 'in-service';
+  }
   if (!run || run.status !== 'provisioning' || run.provisionedModelArn !== arn) return 'stale';
   let status: string;
   let failureMessage: string | undefined;
@@ -154,8 +160,7 @@ export async function pollThroughput(
       },
     );
     if (!done) return 'stale';
-    // A crash between the transition and this send leaves the run `evaluating` with no message: the sweeper re-sends
-    // it.
+    // A crash between the transition and this send brings this poll back: the branch above sends it then.
     if (plan) await requestEvaluation(runId, arn, { retry: 0 }, deps);
     return 'in-service';
   }

@@ -10,6 +10,7 @@ import { splitRun } from '../../shared/prep/write-sets';
 import { PartManifest, type PreparedFile } from '../../shared/artifacts/manifest';
 import { writeJsonArtifact } from '../../shared/artifacts/parse';
 import { HashingLineWriter, readLines } from '../../shared/prep/lines';
+import { sourceName } from '../../shared/prep/chunk';
 import { stageConfig } from '../../shared/config/run-config';
 import { stageKeys } from '../../shared/runs/keys';
 import { currentPrepare, currentStage, withPrepare } from '../../shared/runs/record';
@@ -107,6 +108,8 @@ export async function splitOnChunk(
         failure: {
           stage: 'split',
           reason: stage === 0 ? result.failure : `stage ${stage}: ${result.failure}`,
+          // The input as a whole is short of records: the file is where to look.
+          location: { file: sourceName(stageSource(run, stage)) },
           at: now().toISOString(),
         },
         stages: withPrepare(run, stage, { status: 'failed', endedAt: now().toISOString(), counts: result.counts }),

@@ -1,4 +1,4 @@
-import { route } from '../../shared/lambda/route';
+import { refuseUnknownRun, route } from '../../shared/lambda/route';
 import { sqsHandler } from '../../shared/lambda/sqs-handler';
 import { getDeps } from './deps';
 import { resumeRun, submitJob } from './submit';
@@ -19,6 +19,6 @@ export const handler = sqsHandler(
       ),
     'job.requested': (msg) =>
       submitJob(msg.runId, { kind: 'requested', ...msg.payload, correlationId: msg.correlationId }, getDeps()),
-    'run.resume': (msg) => resumeRun(msg.runId, msg.payload, getDeps()),
+    'run.resume': async (msg) => refuseUnknownRun(msg, await resumeRun(msg.runId, msg.payload, getDeps())),
   }),
 );

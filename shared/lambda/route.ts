@@ -1,4 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
+import { InvalidMessageError } from '../messages/envelope';
 import { parseQueueItem, type QueueHandlers, type QueueName } from '../messages/queues';
 import { logger } from './logger';
 
@@ -27,4 +28,14 @@ export function route<Q extends QueueName>(queue: Q, handlers: RouteHandlers<Q>)
     const fields = typeof outcome === 'object' && outcome !== null ? outcome : outcome === undefined ? {} : { outcome };
     logger.info(queue, { type: item.type, ...(item.runId ? { runId: item.runId } : {}), ...fields });
   };
+}
+
+/**
+ * A control message (run.cancel, run.resume) about a run that does not exist is refused, not dropped: the wrapper
+ * dead-letters it with this reason, so whoever sent it can see that nothing happened and why.
+ */
+export function refuseUnknownRun<T>(msg: { type: string; runId: string }, outcome: T): T {
+  if (outcome === 'unknown-run')
+    throw new InvalidMessageError(`${msg.type} names the run ${msg.runId}, which does not exist`);
+  return outcome;
 }

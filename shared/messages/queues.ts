@@ -134,8 +134,19 @@ export function describeQueue(queue: QueueName): string {
  * Parses one record's body for a queue. A body that is none of the queue's messages or events, or that fails its
  * schema, throws InvalidMessageError naming the queue and what it takes (the record goes to the dead-letter queue).
  */
+/**
+ * The longest message body any queue takes. Every message of the pipeline, S3's notifications and Bedrock's events
+ * are a few kilobytes (a run request's configuration included); a body far past that is refused before it is parsed.
+ */
+export const MAX_MESSAGE_CHARS = 64 * 1024;
+
 export function parseQueueItem(queue: QueueName, body: string): QueueItem {
   const contract: QueueContract = QUEUES[queue];
+  if (body.length > MAX_MESSAGE_CHARS) {
+    throw new InvalidMessageError(
+      `the message is ${body.length} characters long; messages on the ${queue} queue are at most ${MAX_MESSAGE_CHARS}`,
+    );
+  }
   const value = parseJson(body);
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     throw new InvalidMessageError(

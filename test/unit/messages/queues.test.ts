@@ -1,7 +1,14 @@
 import { InvalidMessageError, type Envelope } from '../../../shared/messages/envelope';
 import { ChunkRequested, EvaluationRequested, JobPoll, ThroughputExpire } from '../../../shared/messages/pipeline';
 import { RunCancel } from '../../../shared/messages/control';
-import { MESSAGE_QUEUE, QUEUES, parseQueueItem, type QueueName } from '../../../shared/messages/queues';
+import {
+  MAX_MESSAGE_CHARS,
+  MESSAGE_QUEUE,
+  QUEUES,
+  parseQueueItem,
+  type QueueName,
+} from '../../../shared/messages/queues';
+import { refuseUnknownRun } from '../../../shared/lambda/route';
 import { buildSend } from '../../../shared/messages/send';
 import { queueUrlsFromEnv } from '../../../shared/aws/queues';
 
@@ -53,6 +60,27 @@ describe('one contract per queue', () => {
       ),
     ).toThrow(/^a Bedrock job state-change event on the monitor queue is not valid: .*detail\.jobArn/);
     expect(() => parseQueueItem('submit', 'not json')).toThrow(/message body is not JSON/);
+  });
+});
+
+describe('what a queue refuses before parsing', () => {
+  it('a body longer than any message of the pipeline, whatever it holds', () => {
+    const body = JSON.stringify({
+      ...JSON.parse(JSON.stringify({ type: 'run.cancel', version: 1, runId: RUN, correlationId: 'c', payload: {} })),
+      sentAt: new Date().toISOString(),
+      padding: 'x'.repeat(MAX_MESSAGE_CHARS),
+    });
+    expect(() => parseQueueItem('monitor', body)).toThrow(InvalidMessageError);
+    expect(() => parseQueueItem('monitor', body)).toThrow(/characters long/);
+  });
+});
+
+describe('control messages about runs that do not exist', () => {
+  it('are refused with the run named, so the wrapper dead-letters them', () => {
+    const msg = { type: 'run.cancel', runId: 'r-missing' };
+    expect(() => refuseUnknownRun(msg, 'unknown-run')).toThrow(InvalidMessageError);
+    expect(() => refuseUnknownRun(msg, 'unknown-run')).toThrow(/run\.cancel names the run r-missing/);
+    expect(refuseUnknownRun(msg, 'cancelled')).toBe('cancelled');
   });
 });
 

@@ -64,9 +64,22 @@ describe('provision hands an in-service model to evaluate', () => {
       queueUrl: 'q://evaluate',
       message: { runId: RUN, payload: { provisionedModelArn: pt.arn, retry: 0 } },
     });
-    // and a copy of the poll changes nothing
-    expect(await pollThroughput(RUN, pt.arn, 2, w.deps)).toBe('stale');
+    // and a redelivered poll (the first delivery may have died between the transition and the send) asks again
+    expect(await pollThroughput(RUN, pt.arn, 1, w.deps)).toBe('in-service');
+    const again = w.take('evaluation.requested');
+    expect(again).toHaveLength(1);
+    expect(again[0]).toMatchObject({ queueUrl: request!.queueUrl, message: { payload: request!.message.payload } });
+    expect((await run(w)).version).toBe(r.version);
+  });
+
+  it('a redelivered poll after the evaluation started changes nothing', async () => {
+    const w = given();
+    const pt = await toInService(w);
+    const [request] = w.take('evaluation.requested');
+    expect(await evaluateModel(RUN, pt.arn, w.deps, { retry: 0 })).toBe('evaluated');
+    expect(await pollThroughput(RUN, pt.arn, 1, w.deps)).toBe('stale');
     expect(w.take('evaluation.requested')).toEqual([]);
+    expect(request).toBeDefined();
   });
 
   it('succeeds at once when evaluateSamples is 0', async () => {

@@ -149,6 +149,28 @@ describe('ingest is idempotent on the object and its configuration', () => {
     expect((a as { runId: string }).runId).toMatch(/^r-[0-9a-f]{20}$/);
   });
 
+  it('refuses a run request for another bucket or for a key outside the input prefixes, before reading it', async () => {
+    const { objects, ingestDeps, runs } = setup();
+    objects.put(B, 'private/a.jsonl', body);
+    objects.put('other-bucket', 'datasets/a.jsonl', body);
+    const deps = { ...ingestDeps, datasetsBucket: B };
+    const request = (bucket: string, key: string) =>
+      ingest({ kind: 'request', source: { bucket, key }, correlationId: 'c' }, deps);
+    await expect(request('other-bucket', 'datasets/a.jsonl')).rejects.toMatchObject({
+      name: 'InvalidMessageError',
+      message: expect.stringContaining('"other-bucket"'),
+    });
+    await expect(request(B, 'private/a.jsonl')).rejects.toMatchObject({
+      name: 'InvalidMessageError',
+      message: expect.stringContaining('"private/a.jsonl"'),
+    });
+    await expect(request(B, 'datasets/a.jsonl.run.json')).rejects.toMatchObject({ name: 'InvalidMessageError' });
+    expect(runs.runs.size).toBe(0);
+    // inputs/ is where a chained run's later datasets live: a request may name it
+    objects.put(B, 'inputs/a.jsonl', body);
+    expect(await request(B, 'inputs/a.jsonl')).toMatchObject({ outcome: 'planned' });
+  });
+
   it('a run planned but not all queued (a crash while publishing) is queued again, and then no more', async () => {
     const { objects, ingestDeps, runs, on } = setup();
     objects.put(B, 'datasets/a.jsonl', body);
