@@ -12,6 +12,7 @@ import {
   type TokenLimit,
 } from '../../shared/catalog';
 import { readDataset, type DatasetResult, type Sample } from './dataset';
+import type { LineageStep } from './answers';
 import { conflict, notFound, quotaExceeded, validation } from './errors';
 import { stateChangeEvent, type JobStatus, type ModelCustomizationJobStateChange } from './events';
 import type { EmulatorQuotas } from './faults';
@@ -91,6 +92,8 @@ export interface CustomModel {
   status: 'Active' | 'Creating' | 'Failed';
   /** Training examples, for emulated inference. */
   samples: Sample[];
+  /** The customizations that made the model, from its foundation model's first to its own (answers.ts). */
+  lineage: LineageStep[];
 }
 
 export interface Throughput {
@@ -501,6 +504,15 @@ export class ControlPlane {
       creationTime: new Date(),
       status: 'Active',
       samples: training.samples,
+      lineage: [
+        ...((job.sourceModelArn && this.models.get(job.sourceModelArn)?.lineage) || []),
+        {
+          customizationType: job.customizationType,
+          epochs: job.values.epochCount ?? 1,
+          records: training.records,
+          samples: training.samples,
+        },
+      ],
     };
     this.models.set(model.arn, model);
     job.outputModelArn = model.arn;

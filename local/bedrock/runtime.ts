@@ -1,16 +1,16 @@
-import { estimateTokens, truncateToTokens } from '../../shared/catalog';
+import { estimateTokens } from '../../shared/catalog';
+import { answerText, type LineageStep } from './answers';
 import type { ControlPlane } from './control-plane';
 import { BedrockError, notFound, validation } from './errors';
-import { hash } from './metrics';
 
 const PROVISIONED_ARN = /^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:provisioned-model\/[a-z0-9]{12}$/;
 const CUSTOM_MODEL_ARN = /^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:custom-model\//;
 const DEFAULT_MAX_TOKEN_COUNT = 512;
 
 /**
- * InvokeModel on a Provisioned Throughput. Nothing is generated: the answer is a training completion of the
- * custom model (the one whose prompt matches the input, else one picked by a hash of the input), cut to
- * `maxTokenCount`, in the Titan response shape (docs/bedrock-api.md §11.2). An `emulation` member (which the SDK passes
+ * InvokeModel on a Provisioned Throughput. No model runs: the answer is drawn from the custom model's training data
+ * by the deterministic rules of answers.ts (docs/bedrock-emulator.md, "Answers"), cut to `maxTokenCount`, in the Titan
+ * response shape (docs/bedrock-api.md §11.2). An `emulation` member (which the SDK passes
  * through
  * untouched in the raw body) says so, so no one mistakes it for a model's output.
  * https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-titan-text.html
@@ -45,7 +45,7 @@ export function invokeModel(
   }
   return {
     contentType: 'application/json',
-    body: titanResponse(tp.model.samples, tp.model.job.baseModel.maxOutputTokensAtInference.value, body),
+    body: titanResponse(tp.model.lineage, tp.model.job.baseModel.maxOutputTokensAtInference.value, body),
   };
 }
 
@@ -54,7 +54,7 @@ export function invokeModel(
  * text Bedrock
  * gives for a body the model's schema rejects (https://repost.aws/knowledge-center/bedrock-validation-exception-errors).
  */
-function titanResponse(samples: Array<{ prompt: string; completion: string }>, maxAllowed: number | null, raw: Buffer) {
+function titanResponse(lineage: LineageStep[], maxAllowed: number | null, raw: Buffer) {
   let request: { inputText?: unknown; textGenerationConfig?: { maxTokenCount?: unknown } };
   try {
     request = JSON.parse(raw.toString('utf8'));
@@ -79,19 +79,20 @@ function titanResponse(samples: Array<{ prompt: string; completion: string }>, m
     );
   }
   const input = request.inputText;
-  const exact = samples.findIndex((s) => s.prompt === input);
-  const index = exact >= 0 ? exact : samples.length ? hash(input) % samples.length : -1;
-  const answer = index >= 0 ? samples[index]!.completion : '';
-  const { text, truncated } = truncateToTokens(answer, maxTokenCount);
+  const answer = answerText(lineage, input, maxTokenCount);
+  const { text, truncated } = answer;
   return {
     inputTextTokenCount: estimateTokens(input),
     results: [
       { tokenCount: estimateTokens(text), outputText: text, completionReason: truncated ? 'LENGTH' : 'FINISHED' },
     ],
     emulation: {
-      note: 'Bedrock emulator: no model ran; outputText is a training completion of this custom model.',
-      trainingExample: index >= 0 ? index : null,
-      matchedPrompt: exact >= 0,
+      note:
+        "Bedrock emulator: no model ran; outputText is drawn from this custom model's training data by the rules in " +
+        'docs/bedrock-emulator.md (Answers).',
+      trainingExample: answer.trainingExample,
+      matchedPrompt: answer.matchedPrompt,
+      rules: answer.rules,
     },
   };
 }

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttp2Handler, NodeHttpHandler } from '@smithy/node-http-handler';
+import { ENGLISH } from '../../../local/bedrock/answers';
 import { LITE, createJob, jobInput, putJsonl, serviceError, startStack, type Stack } from './harness';
 
 const DATA = [
@@ -208,7 +209,10 @@ describe('Provisioned Throughput and InvokeModel', () => {
       const a = JSON.parse((await invoke(stack.runtime, { inputText: 'unseen question' })).body.transformToString());
       const b = JSON.parse((await invoke(stack.runtime, { inputText: 'unseen question' })).body.transformToString());
       expect(a).toEqual(b);
-      expect(DATA.map((d) => d.completion)).toContain(a.results[0].outputText);
+      // an unseen prompt gets a training completion, or (this model trained 2 epochs on 3 records) often the English
+      // answer of a model that lost its Japanese: docs/bedrock-emulator.md, "Answers"
+      const drifted = (a.emulation.rules as string[]).includes('english');
+      expect(drifted ? [ENGLISH] : DATA.map((d) => d.completion)).toContain(a.results[0].outputText);
       expect(a.emulation.matchedPrompt).toBe(false);
     });
 
