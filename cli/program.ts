@@ -49,6 +49,10 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
     .command('run <file>')
     .description('upload a dataset and follow its run to the end, with a summary (exit 0 only if it succeeded)')
     .option('--config <file>', "run configuration (JSON), uploaded as the dataset's sidecar <key>.run.json")
+    .option(
+      '--input <key=file...>',
+      "files to upload first, each as inputs/<name>=<file> (the datasets a chained run's later stages name)",
+    )
     .option('--key <name>', 'object name under datasets/ (default: the file name)')
     .option('--timeout-minutes <n>', 'stop following after this long (the run goes on)', '180')
     .option('--poll-ms <ms>', 'how often to read the run', '1000')

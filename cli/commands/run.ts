@@ -14,6 +14,8 @@ import { currentJob, currentPrepare, currentStage } from '../../shared/runs/reco
 
 export interface RunOptions {
   config?: string;
+  /** `inputs/<key>=<file>`: files uploaded before the dataset (a chained run's later stages read them). */
+  input?: string[];
   key?: string;
   timeoutMinutes?: string;
   pollMs?: string;
@@ -64,6 +66,22 @@ function validateConfig(file: string): Buffer {
   return bytes;
 }
 
+/** `inputs/<key>=<file>` of `--input`: a key under inputs/ (an upload under datasets/ would start a run of its own). */
+function parseInput(spec: string): { key: string; file: string } {
+  const at = spec.indexOf('=');
+  const key = at > 0 ? spec.slice(0, at) : '';
+  const file = spec.slice(at + 1);
+  if (!key.startsWith('inputs/') || key.length <= 'inputs/'.length)
+    throw new CliError(
+      `--input ${spec}: give a key under inputs/ and a file, as inputs/<name>=<file>`,
+      'name the key a stage of the run configuration reads (its `dataset.key`)',
+      2,
+    );
+  if (!existsSync(file) || !statSync(file).isFile())
+    throw new CliError(`--input ${spec}: file ${file} not found`, 'give the path of the file to upload', 2);
+  return { key, file };
+}
+
 async function exists(ctx: CliContext, bucket: string, key: string): Promise<boolean> {
   try {
     await ctx.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
@@ -104,7 +122,19 @@ export async function run(ctx: CliContext, io: Io, file: string, opts: RunOption
       2,
     );
   const config = opts.config ? validateConfig(opts.config) : undefined;
+  const inputs = (opts.input ?? []).map(parseInput);
   const bucket = ctx.names.datasetsBucket;
+  for (const input of inputs) {
+    // Before the dataset: its upload starts the run, whose later stages read these.
+    const size = statSync(input.file).size;
+    const upload = new Upload({
+      client: ctx.s3,
+      params: { Bucket: bucket, Key: input.key, Body: createReadStream(input.file) },
+      partSize: 16 * 1024 * 1024,
+    });
+    await upload.done();
+    io.err(`uploaded s3://${bucket}/${input.key} (${size} bytes)`);
+  }
   const key = `datasets/${opts.key ?? path.basename(file)}`;
   const line = liveLine(io);
   const sidecarKey = `${key}${SIDECAR_SUFFIX}`;

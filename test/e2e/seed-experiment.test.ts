@@ -1,0 +1,103 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { startStack, type Stack } from '../../local/stack';
+import { sampleCorpusJsonl, sampleJsonl } from '../../local/sample/generate';
+import { EvaluationSample, readJsonLines } from '../../shared/artifacts';
+import type { Run } from '../../shared/runs/run';
+import { btp, stackContext, type Fakes } from '../integration/cli/cli-harness';
+
+const root = path.resolve(__dirname, '..', '..');
+const JAWIKI = path.resolve(root, '..', 'shared', 'data', 'jawiki_corpus.jsonl');
+const DOLLY = path.resolve(root, '..', 'shared', 'data', 'databricks-dolly-15k-ja.jsonl');
+
+/**
+ * The example experiment end to end, as a user runs it: `btp run` of the corpus with examples/seed-experiment.json
+ * and the instruction set as the fine-tuning stage's input, on the whole local stack. The corpus and the instruction
+ * set are the team's Japanese Wikipedia corpus and databricks-dolly-15k-ja where they are beside the checkout, else
+ * the project's generated samples.
+ */
+describe('examples/seed-experiment.json: the four variants of the 2024 recipe', () => {
+  let stack: Stack;
+  let dir: string;
+  const fakes: Fakes = { deleted: [], answers: [] };
+  beforeAll(async () => {
+    stack = await startStack({ waitTimeSeconds: 1, retryDelaySeconds: 1 });
+    // Four variants each buy a throughput; the emulator's default quota is two no-commitment throughputs.
+    stack.bedrock.faults.setQuotas({ noCommitmentThroughputs: 4 });
+    dir = mkdtempSync(path.join(tmpdir(), 'btp-seed-'));
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('trains, provisions and evaluates every variant, and their answers move as the recipe saw', async () => {
+    // given the corpus and the instruction set
+    const corpus = existsSync(JAWIKI) ? JAWIKI : path.join(dir, 'sample-jawiki.jsonl');
+    if (corpus !== JAWIKI) writeFileSync(corpus, sampleCorpusJsonl(200));
+    // (the generated sample is made as large as the recipe's split, so the test set keeps its 50 prompts)
+    const instructions = existsSync(DOLLY) ? DOLLY : path.join(dir, 'sample-dolly-ja.jsonl');
+    if (instructions !== DOLLY) writeFileSync(instructions, sampleJsonl(12_000));
+
+    // when the user runs the example
+    const result = await btp(
+      stack,
+      fakes,
+      'run',
+      corpus,
+      '--key',
+      'seed-corpus.jsonl',
+      '--config',
+      path.join(root, 'examples', 'seed-experiment.json'),
+      '--input',
+      `inputs/dolly-15k-ja.jsonl=${instructions}`,
+      '--timeout-minutes',
+      '5',
+      '--json',
+    );
+
+    // then the experiment succeeds with its four variants, each with its own job, model and throughput
+    expect(result.stderr).not.toMatch(/error/i);
+    expect(result.code).toBe(0);
+    const { runId } = result.json<{ runId: string }>();
+    const store = stackContext(stack, fakes).runs;
+    const parent = (await store.get(runId))!;
+    expect(parent.status).toBe('succeeded');
+    expect(parent.children!.map((c) => c.variant)).toEqual(['ft-1ep', 'ft-5ep', 'cpt-ft-1ep', 'cpt-ft-5ep']);
+    const children = (await Promise.all(parent.children!.map((c) => store.get(c.runId)))) as Run[];
+    expect(children.map((c) => c.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    expect(new Set(children.map((c) => c.modelArn)).size).toBe(4);
+    expect(new Set(children.map((c) => c.provisionedModelArn)).size).toBe(4);
+
+    // and each variant answered the same held-out prompts
+    const samples = await Promise.all(
+      children.map(async (c) => {
+        const key = c.evaluation!.result!.samplesKey;
+        const body = await stack.clients.s3.send(
+          new GetObjectCommand({ Bucket: stack.bucketName('ArtifactsBucket'), Key: key }),
+        );
+        return readJsonLines(EvaluationSample, await body.Body!.transformToString(), key);
+      }),
+    );
+    const [ft1, ft5, cpt1, cpt5] = samples.map((lines) => lines.filter((l) => l.modelOutput !== undefined));
+    expect(ft1!.length).toBe(50);
+    expect(new Set(samples.map((lines) => lines.map((l) => l.prompt).join('\n'))).size).toBe(1);
+
+    // and the emulator's answers move the way the recipe saw: fine-tuning alone at 5 epochs loses Japanese, the
+    // pre-trained variants keep more of it and answer at length
+    const ja = (lines: EvaluationSample[]) =>
+      lines.filter((l) => /[\u3040-\u30ff\u4e00-\u9fff]/.test(l.modelOutput!)).length / lines.length;
+    const chars = (lines: EvaluationSample[]) =>
+      lines.reduce((n, l) => n + [...l.modelOutput!].length, 0) / lines.length;
+    expect(ja(ft5!)).toBeLessThan(ja(ft1!));
+    expect(ja(cpt5!)).toBeGreaterThan(ja(ft5!));
+    expect(chars(cpt1!)).toBeGreaterThan(2 * chars(ft1!));
+
+    // and the run summary shows the experiment with its variants
+    const status = await btp(stack, fakes, 'status', runId);
+    expect(status.stdout).toContain('variants:');
+    for (const c of children) expect(status.stdout).toContain(`run ${c.runId} succeeded`);
+  }, 300_000);
+});
