@@ -25,7 +25,10 @@ describe('an experiment: variants as child runs of one parent', () => {
   let bucket: string;
   let artifacts: string;
   beforeAll(async () => {
-    stack = await startStack({ waitTimeSeconds: 1, retryDelaySeconds: 1 });
+    // Titan Text G1 - Lite, the model with continued pre-training here, has reached end of life: the stack plays the
+    // catalog of 2024 (#18's setting).
+    const historical = { catalogDate: '2024-10-01' };
+    stack = await startStack({ waitTimeSeconds: 1, retryDelaySeconds: 1, ...historical });
     bedrock = new BedrockClient({
       endpoint: stack.endpoints.bedrock,
       region: 'us-east-1',
@@ -72,6 +75,7 @@ describe('an experiment: variants as child runs of one parent', () => {
     // given a corpus for continued pre-training and an instruction set, and three variants: two on the pre-trained
     // model (1 and 2 epochs), one on the base model
     const config = {
+      training: { baseModelId: 'amazon.titan-text-lite-v1:0:4k' },
       provisioning: { enabled: false },
       stages: [
         {
@@ -144,6 +148,7 @@ describe('an experiment: variants as child runs of one parent', () => {
     // given an experiment of four fine-tuning variants, while the account's jobs quota is used up
     stack.bedrock.faults.setQuotas({ concurrentJobs: 0 });
     const config = {
+      training: { baseModelId: 'amazon.titan-text-lite-v1:0:4k' },
       provisioning: { enabled: false },
       split: { train: 200, validation: 20, test: 10 },
       variants: ['1', '2', '3', '4'].map((epochs) => ({
