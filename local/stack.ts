@@ -43,6 +43,12 @@ export interface StackOptions {
   simulatedHoursPerSecond?: number;
   /** Set on every function's environment over serverless.yml's and the stack's own (a bench's settings, endpoints). */
   environment?: Record<string, string>;
+  /**
+   * The day Bedrock's model lifecycle is played at (`YYYY-MM-DD`); absent: today. Sets the Bedrock emulator's
+   * `catalogDate` and `BTP_CATALOG_DATE` for the functions and clients, so preflight reads the catalog on the same day
+   * (TITAN_RECIPE_DATE runs the 2024 Titan recipe).
+   */
+  catalogDate?: string;
   /** Also set the stack's client environment (endpoints, region, credentials) on this process. */
   applyEnv?: boolean;
   /** How many times each SQS batch is delivered to its function (the reliability suite; default once). */
@@ -148,6 +154,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     closers.push(() => bedrock.close());
     clientEnv.AWS_ENDPOINT_URL_BEDROCK = bedrock.endpoint;
     clientEnv.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = bedrock.endpoint;
+    if (opts.catalogDate) clientEnv.BTP_CATALOG_DATE = opts.catalogDate;
     if (opts.applyEnv) Object.assign(process.env, clientEnv);
 
     const functionEnv = (key: string): Record<string, string> => {
@@ -428,6 +435,7 @@ async function startBedrock(
     region: topology.region,
     accountId: topology.accountId,
     simulatedHoursPerSecond: opts.simulatedHoursPerSecond,
+    ...(opts.catalogDate ? { catalogDate: opts.catalogDate } : {}),
     onEvent: async (event) => {
       for (const rule of topology.eventRules) {
         if (!matchesEventPattern(rule.pattern, event as unknown as Record<string, unknown>)) continue;

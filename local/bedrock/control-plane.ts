@@ -5,6 +5,7 @@ import {
   customizationSpec,
   findBaseModel,
   findByInferenceId,
+  lifecycleOn,
   tokenLimitFor,
   type BaseModel,
   type CustomizationSpec,
@@ -33,6 +34,8 @@ export const TIMINGS: Timings = {
   batchTrapFailAfterMs: 60 * 60_000,
   stoppingMs: 5 * 60_000,
   throughputCreatingMs: 15 * 60_000,
+  /** A custom model deployment from Creating to Active; an emulator assumption, as are the others. */
+  deploymentCreatingMs: 10 * 60_000,
 };
 
 export interface Timings {
@@ -42,6 +45,7 @@ export interface Timings {
   batchTrapFailAfterMs: number;
   stoppingMs: number;
   throughputCreatingMs: number;
+  deploymentCreatingMs: number;
 }
 
 export interface ControlPlaneConfig {
@@ -54,6 +58,8 @@ export interface ControlPlaneConfig {
   schedule: (simulatedMs: number, fn: () => void) => void;
   emit: (event: ModelCustomizationJobStateChange) => void;
   pendingJobFailures: Map<string, string>;
+  /** The day Bedrock's model lifecycle is played at (BedrockEmulatorOptions.catalogDate): today, or a fixed day. */
+  catalogDate: () => Date;
 }
 
 interface Job {
@@ -106,6 +112,19 @@ export interface Throughput {
   status: 'Creating' | 'InService' | 'Updating' | 'Failed';
   creationTime: Date;
   lastModifiedTime: Date;
+  /** The model an update is moving the throughput to (UpdateProvisionedModelThroughput). */
+  desiredModel?: CustomModel;
+}
+
+/** A custom model deployment: on-demand serving of a custom model, invoked by its ARN (docs/bedrock-api.md §11.4). */
+export interface Deployment {
+  arn: string;
+  name: string;
+  model: CustomModel;
+  description?: string;
+  status: 'Creating' | 'Active' | 'Failed';
+  createdAt: Date;
+  lastUpdatedAt: Date;
 }
 
 type Body = Record<string, unknown>;
@@ -121,6 +140,8 @@ export class ControlPlane {
   readonly jobs = new Map<string, Job>();
   readonly models = new Map<string, CustomModel>();
   readonly throughputs = new Map<string, Throughput>();
+  readonly deployments = new Map<string, Deployment>();
+  readonly deploymentTokens = new Map<string, string>();
   private readonly jobTokens = new Map<string, string>();
   /** Creates still checking S3 (see createJob): their names are taken, and their tokens answer with the same job. */
   private readonly creatingNames = new Set<string>();
@@ -129,7 +150,16 @@ export class ControlPlane {
   /** S3 work running in the background (dataset reads, output writes): close waits for it before S3 goes away. */
   private readonly background = new Set<Promise<unknown>>();
 
-  constructor(private readonly cfg: ControlPlaneConfig) {}
+  /** CreateCustomModelDeployment and the rest (the Deployments class below). */
+  readonly deploymentOps: Deployments;
+
+  constructor(private readonly cfg: ControlPlaneConfig) {
+    this.deploymentOps = new Deployments(this, cfg);
+  }
+
+  updateThroughput(identifier: string, body: Body): void {
+    applyThroughputUpdate(this, this.cfg, identifier, body);
+  }
 
   async settle(): Promise<void> {
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
@@ -140,6 +170,34 @@ export class ControlPlane {
     const done = () => this.background.delete(work);
     work.then(done, done);
     return work;
+  }
+
+  /**
+   * Bedrock's model lifecycle at the emulator's catalog date: a model that did not exist yet is an unknown id, and
+   * requests to an end-of-life model, or to a custom model of one, fail. The EOL text is the one Bedrock gives on
+   * InvokeModel (aws-solutions-library-samples/accelerated-intelligent-document-processing-on-aws issue #708); that the
+   * control plane answers the same is an assumption (docs/bedrock-api.md §15).
+   * https://docs.aws.amazon.com/bedrock/latest/userguide/model-lifecycle.html
+   */
+  requireLive(base: BaseModel, identifier: string): void {
+    const at = this.cfg.catalogDate();
+    const state = lifecycleOn(base.lifecycle, at);
+    const day = at.toISOString().slice(0, 10);
+    if (state.status === 'not-yet-available') {
+      throw validation(
+        `The provided model identifier is invalid: ${identifier} is not a base model that supports customization. ` +
+          `(Bedrock emulator: on its catalog date ${day}, ${base.name} was not yet offered.)`,
+      );
+    }
+    if (state.status === 'end-of-life') {
+      const successor = base.lifecycle.successor
+        ? ` Its successor in the catalog: ${base.lifecycle.successor.id}.`
+        : '';
+      throw notFound(
+        'This model version has reached the end of its life. Please refer to the AWS documentation for more details. ' +
+          `(Bedrock emulator: ${base.name} reached end of life on ${state.since}; catalog date ${day}.${successor})`,
+      );
+    }
   }
 
   // ---------------- customization jobs ----------------
@@ -196,6 +254,7 @@ export class ControlPlane {
           : `The provided model identifier is invalid: ${identifier} is not a base model that supports customization.`,
       );
     }
+    this.requireLive(baseModel, identifier);
     const type = (body.customizationType as CustomizationType | undefined) ?? 'FINE_TUNING';
     const spec = customizationSpec(baseModel, type);
     if (!spec) {
@@ -713,10 +772,12 @@ export class ControlPlane {
   /** A model that a Provisioned Throughput serves cannot go (error type not documented: ConflictException, [U]). */
   deleteModel(identifier: string): void {
     const m = this.requireModel(identifier);
-    const users = [...this.throughputs.values()].filter((t) => t.model === m).map((t) => t.name);
+    const users = [...this.throughputs.values(), ...this.deployments.values()]
+      .filter((t) => t.model === m)
+      .map((t) => t.name);
     if (users.length)
       throw conflict(
-        `The custom model ${m.name} is used by Provisioned Throughput ${users.join(', ')}; delete it first.`,
+        `The custom model ${m.name} is used by Provisioned Throughput or deployment ${users.join(', ')}; delete it first.`,
       );
     this.models.delete(m.arn);
   }
@@ -750,6 +811,7 @@ export class ControlPlane {
     const model = this.requireModel(modelId);
     if (model.status !== 'Active')
       throw validation(`The custom model ${model.name} is not Active (status ${model.status}).`);
+    this.requireLive(model.job.baseModel, model.arn);
 
     const units = body.modelUnits as number;
     const commitment = body.commitmentDuration as Throughput['commitmentDuration'];
@@ -816,7 +878,7 @@ export class ControlPlane {
       provisionedModelName: t.name,
       provisionedModelArn: t.arn,
       modelArn: t.model.arn,
-      desiredModelArn: t.model.arn,
+      desiredModelArn: (t.desiredModel ?? t.model).arn,
       foundationModelArn: this.foundationArn(t.model.job.baseModel),
       modelUnits: t.modelUnits,
       desiredModelUnits: t.modelUnits,
@@ -863,6 +925,168 @@ export class ControlPlane {
   }
 }
 
+/**
+ * UpdateProvisionedModelThroughput: a new name and/or another custom model of the same base model
+ * (docs/bedrock-api.md §11.1). The throughput is `Updating` for as long as a creation takes, serving the old model,
+ * then `InService` on the new one. What Bedrock answers for an update while one is under way is not documented
+ * (ConflictException here, [U]).
+ * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_UpdateProvisionedModelThroughput.html
+ */
+function applyThroughputUpdate(plane: ControlPlane, cfg: ThroughputUpdateConfig, identifier: string, body: Body) {
+  new Checker(body)
+    .string('desiredProvisionedModelName', { min: 1, max: 63, pattern: PATTERNS.ProvisionedModelName })
+    .string('desiredModelId', { min: 1, max: 2048 })
+    .done();
+  const tp = plane.findThroughput(identifier);
+  if (!tp) throw notFound(`The specified provisioned model ${identifier} could not be found.`);
+  if (tp.status !== 'InService')
+    throw conflict(`The provisioned model ${tp.name} cannot be updated while its status is ${tp.status}.`);
+  const name = body.desiredProvisionedModelName as string | undefined;
+  if (name !== undefined && name !== tp.name && plane.findThroughput(name))
+    throw validation('The provided provisioned model name is currently in use.');
+  const modelId = body.desiredModelId as string | undefined;
+  const desired = modelId === undefined ? undefined : plane.findModel(modelId);
+  if (modelId !== undefined && !desired) throw notFound(`The specified custom model ${modelId} could not be found.`);
+  if (desired) {
+    if (desired.status !== 'Active') throw validation(`The custom model ${desired.name} is not Active.`);
+    if (desired.job.baseModel.id !== tp.model.job.baseModel.id)
+      throw validation(
+        `The custom model ${desired.name} is not customized from ${tp.model.job.baseModel.id}, the base model of ` +
+          `${tp.name}: a throughput can only change to a model of the same base model.`,
+      );
+    plane.requireLive(desired.job.baseModel, desired.arn);
+  }
+  if (name !== undefined) tp.name = name;
+  tp.lastModifiedTime = new Date();
+  if (!desired || desired === tp.model) return;
+  tp.status = 'Updating';
+  tp.desiredModel = desired;
+  cfg.schedule(cfg.timings.throughputCreatingMs, () => {
+    if (plane.throughputs.get(tp.arn) !== tp || tp.desiredModel !== desired) return;
+    tp.model = desired;
+    delete tp.desiredModel;
+    tp.status = 'InService';
+    tp.lastModifiedTime = new Date();
+  });
+}
+
+type ThroughputUpdateConfig = Pick<ControlPlaneConfig, 'schedule' | 'timings'>;
+
+const DEPLOYMENT_ARN = (region: string, account: string, id: string) =>
+  `arn:aws:bedrock:${region}:${account}:custom-model-deployment/${id}`;
+
+/**
+ * Custom model deployments: on-demand serving of a custom model, for the base models the catalog says support it
+ * (Nova Micro, Lite and Pro, docs/bedrock-api.md §11.4). Create answers 202 with the ARN; the deployment is
+ * `Creating`, then `Active`, and InvokeModel takes its ARN as the model id.
+ * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateCustomModelDeployment.html
+ */
+export class Deployments {
+  constructor(
+    private readonly plane: ControlPlane,
+    private readonly cfg: Pick<ControlPlaneConfig, 'schedule' | 'timings' | 'region' | 'accountId'>,
+  ) {}
+
+  create(body: Body): { customModelDeploymentArn: string } {
+    new Checker(body)
+      .required('modelDeploymentName')
+      .string('modelDeploymentName', { min: 1, max: 63, pattern: PATTERNS.ProvisionedModelName })
+      .required('modelArn')
+      .string('modelArn', { min: 1, max: 1011 })
+      .string('description', { min: 1, max: 200 })
+      .string('clientRequestToken', { min: 1, max: 256, pattern: PATTERNS.IdempotencyToken })
+      .tags('tags')
+      .done();
+    const plane = this.plane;
+    const token = body.clientRequestToken as string | undefined;
+    const replayed = token ? plane.deploymentTokens.get(token) : undefined;
+    if (replayed) return { customModelDeploymentArn: replayed };
+    const name = body.modelDeploymentName as string;
+    if (this.find(name)) throw validation('The provided deployment name is currently in use.');
+    const model = plane.findModel(body.modelArn as string);
+    if (!model) throw notFound(`The specified custom model ${String(body.modelArn)} could not be found.`);
+    if (model.status !== 'Active') throw validation(`The custom model ${model.name} is not Active.`);
+    const base = model.job.baseModel;
+    plane.requireLive(base, model.arn);
+    if (base.lifecycle.serving.value !== 'deployment')
+      throw validation(
+        `Custom models of ${base.name} cannot be deployed for on-demand inference; use Provisioned Throughput. ` +
+          '(Bedrock emulator: the catalog lists on-demand deployment for Nova Micro, Lite and Pro only.)',
+      );
+    const now = new Date();
+    const d: Deployment = {
+      arn: DEPLOYMENT_ARN(this.cfg.region, this.cfg.accountId, newId()),
+      name,
+      model,
+      status: 'Creating',
+      createdAt: now,
+      lastUpdatedAt: now,
+    };
+    if (typeof body.description === 'string') d.description = body.description;
+    plane.deployments.set(d.arn, d);
+    if (token) plane.deploymentTokens.set(token, d.arn);
+    this.cfg.schedule(this.cfg.timings.deploymentCreatingMs, () => {
+      if (plane.deployments.get(d.arn) !== d) return;
+      d.status = 'Active';
+      d.lastUpdatedAt = new Date();
+    });
+    return { customModelDeploymentArn: d.arn };
+  }
+
+  find(identifier: string): Deployment | undefined {
+    const all = this.plane.deployments;
+    return all.get(identifier) ?? [...all.values()].find((d) => d.name === identifier);
+  }
+
+  private require(identifier: string): Deployment {
+    const d = this.find(identifier);
+    if (!d) throw notFound(`The specified custom model deployment ${identifier} could not be found.`);
+    return d;
+  }
+
+  get(identifier: string): Body {
+    const d = this.require(identifier);
+    return {
+      customModelDeploymentArn: d.arn,
+      modelDeploymentName: d.name,
+      modelArn: d.model.arn,
+      createdAt: iso(d.createdAt),
+      status: d.status,
+      description: d.description,
+      lastUpdatedAt: iso(d.lastUpdatedAt),
+    };
+  }
+
+  list(query: URLSearchParams): Body {
+    const q = new ListQuery(query, ['Creating', 'Active', 'Failed'], 'statusEquals', ['createdAfter', 'createdBefore']);
+    const nameContains = query.get('nameContains');
+    const modelArn = query.get('modelArnEquals');
+    const items = [...this.plane.deployments.values()].filter(
+      (d) =>
+        q.matchesTime(d.createdAt) &&
+        q.matchesStatus(d.status) &&
+        (!nameContains || d.name.includes(nameContains)) &&
+        (!modelArn || d.model.arn === modelArn),
+    );
+    const { page, nextToken } = q.paginate(items, (d) => d.createdAt);
+    return {
+      nextToken,
+      modelDeploymentSummaries: page.map((d) => ({
+        customModelDeploymentArn: d.arn,
+        customModelDeploymentName: d.name,
+        modelArn: d.model.arn,
+        createdAt: iso(d.createdAt),
+        status: d.status,
+        lastUpdatedAt: iso(d.lastUpdatedAt),
+      })),
+    };
+  }
+
+  delete(identifier: string): void {
+    this.plane.deployments.delete(this.require(identifier).arn);
+  }
+}
+
 /** Filters, sort and pagination shared by the List operations. */
 class ListQuery {
   private readonly after?: Date;
@@ -872,7 +1096,12 @@ class ListQuery {
   private readonly offset: number;
   private readonly descending: boolean;
 
-  constructor(query: URLSearchParams, statuses: string[], statusParam = 'statusEquals') {
+  constructor(
+    query: URLSearchParams,
+    statuses: string[],
+    statusParam = 'statusEquals',
+    [afterParam, beforeParam] = ['creationTimeAfter', 'creationTimeBefore'],
+  ) {
     const parseTime = (name: string) => {
       const raw = query.get(name);
       if (raw === null) return undefined;
@@ -881,8 +1110,8 @@ class ListQuery {
         throw validation(`Value '${raw}' at '${name}' failed to satisfy constraint: Member must be a timestamp`);
       return d;
     };
-    this.after = parseTime('creationTimeAfter');
-    this.before = parseTime('creationTimeBefore');
+    this.after = parseTime(afterParam!);
+    this.before = parseTime(beforeParam!);
     const status = query.get(statusParam);
     if (status !== null && !statuses.includes(status)) {
       throw validation(

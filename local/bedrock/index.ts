@@ -30,6 +30,12 @@ export interface BedrockEmulatorOptions {
   quotas?: Partial<EmulatorQuotas>;
   /** Simulated durations of the lifecycle steps (an addition to the agreed interface; defaults: TIMINGS). */
   timings?: Partial<Timings>;
+  /**
+   * The day Bedrock's model lifecycle is played at (`YYYY-MM-DD`): absent, today, as Bedrock is now (end-of-life base
+   * models, and custom models of them, are refused); an earlier day plays the catalog as it was then, e.g.
+   * TITAN_RECIPE_DATE for the 2024 Titan recipe.
+   */
+  catalogDate?: string;
 }
 
 /**
@@ -94,6 +100,7 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions): Promis
   };
 
   const quotas: EmulatorQuotas = { ...DEFAULT_QUOTAS, ...opts.quotas };
+  const catalogDate = fixedDate(opts.catalogDate);
   // The fault injector fails live jobs through the control plane, which is built just below.
   const faults = new Faults(quotas, (name, message) => plane.failByName(name, message));
   const plane: ControlPlane = new ControlPlane({
@@ -105,6 +112,7 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions): Promis
     schedule,
     emit,
     pendingJobFailures: faults.pendingJobFailures,
+    catalogDate: catalogDate ? () => catalogDate : () => new Date(),
   });
 
   const listener = await listen(opts.port ?? 0, (req) => route(plane, faults, req));
@@ -124,6 +132,13 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions): Promis
 }
 
 const json = (status: number, body: unknown): EmulatorResponse => ({ status, body });
+
+function fixedDate(day: string | undefined): Date | undefined {
+  if (day === undefined || day === '') return undefined;
+  const d = new Date(day);
+  if (Number.isNaN(d.getTime())) throw new Error(`catalogDate must be a date (YYYY-MM-DD), got "${day}"`);
+  return d;
+}
 
 function parseBody(req: EmulatorRequest): Record<string, unknown> {
   if (req.body.length === 0) return {};
@@ -179,6 +194,20 @@ async function route(plane: ControlPlane, faults: Faults, req: EmulatorRequest):
     if (second !== undefined && m === 'GET') return json(200, plane.getThroughput(second));
     if (second !== undefined && m === 'DELETE') {
       plane.deleteThroughput(second);
+      return json(200, {});
+    }
+  }
+  if (first === 'provisioned-model-throughput' && second !== undefined && third === undefined && m === 'PATCH') {
+    plane.updateThroughput(second, parseBody(req));
+    return json(200, {});
+  }
+  if (first === 'model-customization' && second === 'custom-model-deployments') {
+    const deployments = plane.deploymentOps;
+    if (third === undefined && m === 'POST') return json(202, deployments.create(parseBody(req)));
+    if (third === undefined && m === 'GET') return json(200, deployments.list(req.query));
+    if (third !== undefined && m === 'GET') return json(200, deployments.get(third));
+    if (third !== undefined && m === 'DELETE') {
+      deployments.delete(third);
       return json(200, {});
     }
   }

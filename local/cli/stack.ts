@@ -1,5 +1,6 @@
 /**
- * `npm run stack [-- --data-dir .local/state] [--env-file .local/stack.env]`: the local stack in the foreground.
+ * `npm run stack [-- --data-dir .local/state] [--env-file .local/stack.env] [--catalog-date YYYY-MM-DD]`: the local
+ * stack in the foreground.
  * Prints the endpoints and writes an env file so any AWS client (the AWS CLI, boto3, an SDK) can upload datasets,
  * post queue messages and query the table. Ctrl-C stops it cleanly.
  */
@@ -10,11 +11,17 @@ import { startStack, writeEnvFile } from '../stack';
 
 async function main() {
   const { values } = parseArgs({
-    options: { 'data-dir': { type: 'string' }, 'env-file': { type: 'string', default: '.local/stack.env' } },
+    options: {
+      'data-dir': { type: 'string' },
+      'env-file': { type: 'string', default: '.local/stack.env' },
+      // Plays Bedrock's model lifecycle as of that day (e.g. 2024-02-01 for the 2024 Titan recipe); absent: today.
+      'catalog-date': { type: 'string' },
+    },
   });
   const stack = await startStack({
     dataDir: values['data-dir'] ? path.resolve(values['data-dir']) : undefined,
     retryDelaySeconds: 2,
+    ...(values['catalog-date'] ? { catalogDate: values['catalog-date'] } : {}),
     onInvoke: ({ functionName, records, failed, error }) =>
       console.log(
         `${new Date().toISOString()} ${functionName}: ${records} record(s), ${failed} failed${error ? ` (${error.message})` : ''}`,

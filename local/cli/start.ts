@@ -1,7 +1,8 @@
 /**
- * `npm start [-- <dataset file>] [--config <run config>]`: starts the local stack, uploads the dataset under
- * `datasets/` (the upload starts the run, as in AWS), follows the run, prints a summary, stops the stack, and exits
- * 0 only if the run succeeded. With no file it uses a generated sample in databricks-dolly-15k-ja's schema.
+ * `npm start [-- <dataset file>] [--config <run config>] [--catalog-date YYYY-MM-DD]`: starts the local stack,
+ * uploads the dataset under `datasets/` (the upload starts the run, as in AWS), follows the run, prints a summary,
+ * stops the stack, and exits 0 only if the run succeeded. With no file it uses a generated sample in
+ * databricks-dolly-15k-ja's schema.
  *
  * Nothing is trained: the Bedrock emulator validates the job and the data as Bedrock does and plays out the job's
  * lifecycle on a fast clock, writing plausible, synthetic metrics.
@@ -22,6 +23,8 @@ async function main(): Promise<number> {
     allowPositionals: true,
     options: {
       config: { type: 'string' },
+      // Plays Bedrock's model lifecycle as of that day (e.g. 2024-02-01 for the 2024 Titan recipe); absent: today.
+      'catalog-date': { type: 'string' },
       'data-dir': { type: 'string' },
       'timeout-minutes': { type: 'string', default: '30' },
       quiet: { type: 'boolean', default: false },
@@ -41,6 +44,7 @@ async function main(): Promise<number> {
     dataDir: values['data-dir'],
     retryDelaySeconds: 2,
     applyEnv: true,
+    ...(values['catalog-date'] ? { catalogDate: values['catalog-date'] } : {}),
     onInvoke: values.quiet
       ? undefined
       : ({ functionName, records, failed, error }) => {

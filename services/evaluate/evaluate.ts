@@ -4,6 +4,7 @@ import { backoffSeconds } from '../../shared/orchestration/backoff';
 import { evaluationPlan, requestEvaluation, type EvaluationPlan } from '../../shared/orchestration/evaluation';
 import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
 import { evaluationSamplesKey } from '../../shared/runs/keys';
+import { invokeServedModel, servedModelOf } from '../../shared/orchestration/serving';
 
 export type EvaluateDeps = Pick<OrchestrationDeps, 'runs' | 'objects' | 'send' | 'settings' | 'now' | 'random'> & {
   bedrock: Pick<OrchestrationDeps['bedrock'], 'invokeText'>;
@@ -26,7 +27,8 @@ interface TestPrompt {
 }
 
 /**
- * The prompt of a prepared test record. Fine-tuning records (`{prompt, completion}`) are sent as they were trained.
+ * The prompt of a prepared test record. Fine-tuning records (`{prompt, completion}`, or a conversation's user turn)
+ * are sent as they were trained.
  * A continued pre-training record (`{input}`) is a document: its first half, at most 1,000 characters (code points),
  * is the prompt and the next as many characters are the expected continuation, so the samples show whether the
  * model continues text of the corpus the way the corpus does.
@@ -40,6 +42,7 @@ export function testPrompt(line: string): TestPrompt | undefined {
   }
   if (typeof rec !== 'object' || rec === null) return undefined;
   const r = rec as Record<string, unknown>;
+  if (Array.isArray(r.messages)) return conversationPrompt(r.messages);
   if (typeof r.prompt === 'string')
     return {
       kind: 'prompt-completion',
@@ -56,6 +59,32 @@ export function testPrompt(line: string): TestPrompt | undefined {
     };
   }
   return undefined;
+}
+
+/**
+ * A conversation record (Nova's `bedrock-conversation-2024`, Claude's messages): the user turns are the prompt, the
+ * assistant's answer the reference.
+ */
+function conversationPrompt(messages: unknown[]): TestPrompt | undefined {
+  const text = (content: unknown): string =>
+    typeof content === 'string'
+      ? content
+      : Array.isArray(content)
+        ? content
+            .map((c) => (c as { text?: unknown } | null)?.text)
+            .filter((t) => typeof t === 'string')
+            .join('\n')
+        : '';
+  const turns = messages.map((m) => m as { role?: unknown; content?: unknown } | null);
+  const prompt = turns
+    .filter((m) => m?.role === 'user')
+    .map((m) => text(m?.content))
+    .join('\n');
+  const reference = turns
+    .filter((m) => m?.role === 'assistant')
+    .map((m) => text(m?.content))
+    .join('\n');
+  return prompt === '' ? undefined : { kind: 'prompt-completion', prompt, reference };
 }
 
 /**
@@ -81,7 +110,8 @@ export async function evaluateModel(
   const { runs, bedrock, objects, settings, now } = deps;
   const run = await runs.get(runId);
   if (!run) return 'unknown-run';
-  if (run.status !== 'evaluating' || run.provisionedModelArn !== provisionedModelArn) return 'stale';
+  // The message names what serves the model: its throughput, or its custom model deployment.
+  if (run.status !== 'evaluating' || servedModelOf(run)?.arn !== provisionedModelArn) return 'stale';
   const plan = recordedPlan(run);
   const samplesKey = evaluationSamplesKey(runId);
   const bucket = settings.artifactsBucket;
@@ -89,7 +119,9 @@ export async function evaluateModel(
   const lines: EvaluationSample[] = [];
   let warning: string | undefined;
   const text = plan ? await objects.getText(bucket, plan.testKey) : undefined;
-  const invoke = bedrock.invokeText?.bind(bedrock);
+  const invoke = bedrock.invokeText
+    ? (prompt: string) => invokeServedModel(bedrock, run, prompt, MAX_TOKEN_COUNT)
+    : undefined;
   if (!plan || text === undefined) {
     warning = `no test records to evaluate${plan ? `: ${plan.testKey} does not exist` : ''}`;
   } else if (!invoke) {
@@ -117,7 +149,7 @@ export async function evaluateModel(
         continue;
       }
       try {
-        lines.push({ index, ...p, modelOutput: await invoke(provisionedModelArn, p.prompt, MAX_TOKEN_COUNT) });
+        lines.push({ index, ...p, modelOutput: await invoke(p.prompt) });
       } catch (err) {
         if (isBedrockError(err, 'throttled', 'quota')) {
           const retry = (opts.retry ?? 0) + 1;

@@ -2,6 +2,7 @@ import { lazyByEnv, makeS3, requireEnv } from '../../shared/aws/clients';
 import { sendFromEnv } from '../../shared/aws/queues';
 import { buildDatasetStore } from '../../shared/aws/s3-io';
 import { runStoreFromEnv } from '../../shared/runs/from-env';
+import { catalogDateSetting } from '../../shared/catalog/lifecycle';
 import type { IngestDeps } from './ingest';
 
 /** Composition root: environment -> SDK clients -> adapters. */
@@ -14,6 +15,7 @@ export function buildDeps(env: NodeJS.ProcessEnv): IngestDeps {
     artifactsBucket: requireEnv('BTP_ARTIFACTS_BUCKET', env),
     datasetsBucket: env.BTP_DATASETS_BUCKET || undefined,
     now,
+    ...(catalogDateSetting(env) ? { catalogDate: catalogDateSetting(env) } : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import { stageSource } from '../../shared/runs/stages';
 import type { RunStore } from '../../shared/runs/store';
 import { bufferAsAsync, sourceName } from '../../shared/prep/chunk';
 import { InputError } from '../../shared/prep/errors';
+import { modelProblems } from '../../shared/orchestration/preflight';
 import { ingestPlanOf, planJsonLinesByRanges, planParquet, planText, type Plan } from '../../shared/prep/plan';
 import type { DatasetStore } from '../../shared/prep/ports';
 import { resolveRecordRules } from '../../shared/prep/rules';
@@ -27,6 +28,8 @@ export interface IngestDeps {
   /** The one bucket runs read datasets from (BTP_DATASETS_BUCKET); a request naming another is refused. */
   datasetsBucket?: string;
   now: () => Date;
+  /** The day the catalog's model lifecycle is read at (BTP_CATALOG_DATE); absent: today. */
+  catalogDate?: string;
 }
 
 export type IngestResult =
@@ -115,6 +118,9 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
     return { outcome: 'failed' as const, runId, reason };
   };
   if (configError) return fail(configError);
+  // A model Bedrock does not offer (end of life, or no such customization) fails the run now, before any data is read.
+  const refused = modelProblems(config, deps.catalogDate ? new Date(deps.catalogDate) : now());
+  if (refused) return fail(`preflight: ${refused}`);
 
   const planOutcome = await planning!;
   if ('error' in planOutcome) {

@@ -8,6 +8,7 @@ import { customModelName, jobClientToken, jobName } from '../../shared/orchestra
 import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
 import { preflight } from '../../shared/orchestration/preflight';
 import { startVariants, startsVariants } from '../../shared/orchestration/variants';
+import { catalogAt } from '../../shared/orchestration/settings';
 import { baseModelIdOf } from '../../shared/catalog/lookup';
 import { stageKeys } from '../../shared/runs/keys';
 import {
@@ -106,7 +107,15 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
     return 'failed';
   }
 
-  const pf = preflight({ runId, training, baseModelId: baseModelIdOf(baseModelIdentifier), hyperParameters, dataset });
+  const pf = preflight({
+    runId,
+    training,
+    baseModelId: baseModelIdOf(baseModelIdentifier),
+    modelIdentifier: baseModelIdentifier,
+    hyperParameters,
+    dataset,
+    at: catalogAt(settings, now),
+  });
   if (pf.errors.length > 0) {
     await failRun(
       runs,

@@ -10,6 +10,7 @@ export const REJECT_REASONS = [
   'filtered:too_many_tokens',
   'filtered:sentence_too_long',
   'filtered:duplicate',
+  'filtered:reserved_word',
   'rejected:not_json',
   'rejected:bad_row',
   'rejected:not_object',

@@ -1,3 +1,4 @@
 export * from './models';
 export * from './lookup';
 export * from './tokens';
+export * from './lifecycle';

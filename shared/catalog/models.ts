@@ -7,6 +7,8 @@
  * preflight's config).
  */
 
+import { LIFECYCLES, type Lifecycle } from './lifecycle';
+
 /** The public AWS pages the figures below come from. */
 export const SOURCES = {
   prepare: 'https://docs.aws.amazon.com/bedrock/latest/userguide/model-customization-prepare.html',
@@ -81,6 +83,8 @@ export interface CustomizationSpec {
    * docs/bedrock-api.md describes it (docs/bedrock-api.md §8.1, the Titan batch-size trap).
    */
   undefinedBatchSize?: { outcome: 'job-fails-during-training'; source: Source };
+  /** Words the prompt may not contain: a record holding one fails the job (Nova's reserved keywords). */
+  reservedWords?: { words: readonly string[]; source: Source };
   records: {
     minTotal: Figure<number>;
     maxTraining: Figure<number>;
@@ -105,6 +109,8 @@ export interface BaseModel {
   customizations: CustomizationSpec[];
   /** Largest `maxTokenCount` (or equivalent) accepted at inference, where documented. */
   maxOutputTokensAtInference: Figure<number>;
+  /** Active, Legacy or EOL by date, regions, successor, and how its custom models are served (lifecycle.ts). */
+  lifecycle: Lifecycle;
 }
 
 const GB = 1024 ** 3;
@@ -378,6 +384,15 @@ const nova: CustomizationSpec[] = [
     type: 'FINE_TUNING',
     dataFormat: 'bedrock-conversation-2024',
     hyperParameters: novaHyperParameters,
+    reservedWords: {
+      words: ['User:', 'Bot:', 'Assistant:', 'System:', '<image>', '<video>', '[EOS]'],
+      source: {
+        ref: 'docs/bedrock-api.md §7.1',
+        url: SOURCES.novaData,
+        confirmed: true,
+        note: 'reserved keywords: a user or system prompt that holds one makes the job fail on data issues',
+      },
+    },
     tokenLimits: [
       {
         batchSizes: null,
@@ -447,7 +462,7 @@ const idInNovaGuide: Source = {
 const TITAN_INFERENCE_REF = 'docs/bedrock-api.md §11.2';
 const titanInference = (maxTokens: number) => figure(maxTokens, TITAN_INFERENCE_REF, SOURCES.titanInference);
 
-export const BASE_MODELS: readonly BaseModel[] = [
+const MODELS: ReadonlyArray<Omit<BaseModel, 'lifecycle'>> = [
   {
     id: 'amazon.titan-text-lite-v1:0:4k',
     idSource: { ref: `${ID_REF}, §12`, url: SOURCES.createJob, confirmed: true },
@@ -609,6 +624,12 @@ export const BASE_MODELS: readonly BaseModel[] = [
     ),
   },
 ];
+
+export const BASE_MODELS: readonly BaseModel[] = MODELS.map((m) => {
+  const lifecycle = LIFECYCLES[m.id];
+  if (!lifecycle) throw new Error(`the catalog has no lifecycle for ${m.id} (shared/catalog/lifecycle.ts)`);
+  return { ...m, lifecycle };
+});
 
 /**
  * Account-level Provisioned Throughput facts (docs/bedrock-api.md §11.1). The no-commitment figures come from an older,

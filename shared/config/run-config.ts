@@ -2,8 +2,10 @@ import * as z from 'zod';
 
 /**
  * A run's configuration, resolved by ingest (message > sidecar `<key>.run.json` > profile under `datasets/<profile>/` >
- * these defaults) and recorded on the run. Defaults follow the seed recipe: Titan Text G1 - Lite fine-tuned on
- * databricks-dolly-15k-ja with 10,000 training / 1,000 validation records.
+ * these defaults) and recorded on the run. Defaults follow the seed recipe's data (databricks-dolly-15k-ja, 10,000
+ * training / 1,000 validation records) on a model Bedrock offers today: Nova Micro, fine-tuned on the
+ * `bedrock-conversation-2024` format (the recipe's Titan Text G1 - Lite has reached end of life,
+ * shared/catalog/lifecycle.ts).
  */
 // Each setting's meaning is its `.describe()` text: docs/configuration.md is generated from them
 // (`npm run config:docs`), and a test fails when a setting has none or the page is stale.
@@ -137,7 +139,13 @@ export type SplitConfig = z.infer<typeof SplitConfig>;
 
 export const TrainingConfig = z
   .object({
-    baseModelId: z.string().default('amazon.titan-text-lite-v1:0:4k').describe('The Bedrock base model to customize.'),
+    baseModelId: z
+      .string()
+      .default('amazon.nova-micro-v1:0:128k')
+      .describe(
+        'The Bedrock base model to customize (its customization id). The 2024 recipe used ' +
+          '`amazon.titan-text-lite-v1:0:4k`, now at end of life.',
+      ),
     customizationType: z
       .enum(['FINE_TUNING', 'CONTINUED_PRE_TRAINING'])
       .default('FINE_TUNING')
@@ -146,7 +154,7 @@ export const TrainingConfig = z
       ),
     hyperParameters: z
       .record(z.string(), z.string())
-      .default({ epochCount: '1', batchSize: '1', learningRate: '0.00001' })
+      .default({ epochCount: '1', learningRate: '0.00001' })
       .describe(
         'Bedrock hyperparameters as strings, as Bedrock takes them; names and ranges come from the model catalog.',
       ),

@@ -8,6 +8,7 @@ import {
   type BedrockClient,
 } from '@aws-sdk/client-bedrock';
 import { InvokeModelCommand, type BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import type { ModelFamily } from '../catalog/models';
 import {
   BedrockCallError,
   type BedrockErrorKind,
@@ -144,19 +145,66 @@ export function buildBedrockPort(client: BedrockClient): BedrockPort {
   };
 }
 
-/** Titan text generation on a provisioned model over the runtime client: the evaluate step's only Bedrock call. */
+/**
+ * Text generation on a served custom model over the runtime client, in the family's InvokeModel bodies
+ * (docs/bedrock-api.md §11.2): the evaluate step's only Bedrock call, and `btp chat`'s.
+ */
 export function buildInvokeText(runtime: BedrockRuntimeClient): NonNullable<BedrockPort['invokeText']> {
-  return (modelId, prompt, maxTokenCount) =>
+  return (modelId, prompt, maxTokens, family = 'titan-text') =>
     call(async () => {
+      const shape = INVOKE_BODIES[family];
       const out = await runtime.send(
         new InvokeModelCommand({
           modelId,
           contentType: 'application/json',
           accept: 'application/json',
-          body: JSON.stringify({ inputText: prompt, textGenerationConfig: { maxTokenCount, temperature: 0 } }),
+          body: JSON.stringify(shape.request(prompt, maxTokens)),
         }),
       );
-      const body = JSON.parse(new TextDecoder().decode(out.body)) as { results?: Array<{ outputText?: string }> };
-      return body.results?.[0]?.outputText ?? '';
+      return shape.text(JSON.parse(new TextDecoder().decode(out.body)) as Record<string, unknown>);
     });
 }
+
+type Json = Record<string, unknown>;
+const at = (v: unknown, ...path: Array<string | number>): unknown =>
+  path.reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Json)[k] : undefined), v);
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+/**
+ * Each family's InvokeModel request for one user prompt at temperature 0, and the answer text in its response (the
+ * model-parameters pages: https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters.html).
+ */
+export const INVOKE_BODIES: Record<
+  ModelFamily,
+  { request(prompt: string, maxTokens: number): Json; text(b: Json): string }
+> = {
+  'titan-text': {
+    request: (inputText, maxTokenCount) => ({ inputText, textGenerationConfig: { maxTokenCount, temperature: 0 } }),
+    text: (b) => str(at(b, 'results', 0, 'outputText')),
+  },
+  'amazon-nova': {
+    request: (prompt, maxTokens) => ({
+      schemaVersion: 'messages-v1',
+      messages: [{ role: 'user', content: [{ text: prompt }] }],
+      inferenceConfig: { maxTokens, temperature: 0 },
+    }),
+    text: (b) => str(at(b, 'output', 'message', 'content', 0, 'text')),
+  },
+  'cohere-command': {
+    request: (prompt, max_tokens) => ({ prompt, max_tokens, temperature: 0 }),
+    text: (b) => str(at(b, 'generations', 0, 'text')),
+  },
+  'meta-llama': {
+    request: (prompt, max_gen_len) => ({ prompt, max_gen_len, temperature: 0 }),
+    text: (b) => str(at(b, 'generation')),
+  },
+  'anthropic-claude': {
+    request: (prompt, max_tokens) => ({
+      anthropic_version: 'bedrock-2023-05-31',
+      max_tokens,
+      temperature: 0,
+      messages: [{ role: 'user', content: [{ type: 'text', text: prompt }] }],
+    }),
+    text: (b) => str(at(b, 'content', 0, 'text')),
+  },
+};

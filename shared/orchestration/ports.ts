@@ -1,6 +1,7 @@
 import type { CountFigure } from '../lambda/metrics';
 import type { Send } from '../messages/send';
 import type { RunStore } from '../runs/store';
+import type { ModelFamily } from '../catalog/models';
 
 /**
  * The ports of the submit, monitor, provision, evaluate and sweeper steps; each step picks the ones it uses. Domain
@@ -68,10 +69,11 @@ export interface BedrockPort {
   getThroughput(id: string): Promise<ThroughputView>;
   deleteThroughput(id: string): Promise<void>;
   /**
-   * Titan text generation on a provisioned model (bedrock-runtime InvokeModel, docs/bedrock-api.md §11.2); optional
-   * sampling.
+   * Text generation on a served custom model (bedrock-runtime InvokeModel on a throughput or deployment ARN), in the
+   * request and response shapes of the model's family (docs/bedrock-api.md §11.2; default Titan). Callers go through
+   * invokeServedModel (serving.ts), which picks the ARN and the family from the run.
    */
-  invokeText?(modelId: string, prompt: string, maxTokenCount: number): Promise<string>;
+  invokeText?(modelId: string, prompt: string, maxTokenCount: number, family?: ModelFamily): Promise<string>;
 }
 
 /**
@@ -132,6 +134,11 @@ export interface OrchestrationSettings {
    * simulated hour in about a second (3600).
    */
   timeScale: number;
+  /**
+   * The day preflight reads the catalog's model lifecycle at (`YYYY-MM-DD`, BTP_CATALOG_DATE); absent: today. Only a
+   * local stack playing an earlier Bedrock sets it (StackOptions.catalogDate).
+   */
+  catalogDate?: string;
 }
 
 export interface OrchestrationDeps {

@@ -1,12 +1,14 @@
 import {
+  baseModelIdOf,
   checkHyperParameters,
   customizationSpec,
   findBaseModel,
   findByInferenceId,
   tokenLimitFor,
 } from '../catalog/lookup';
-import type { BaseModel, CustomizationSpec } from '../catalog/models';
-import type { TrainingConfig } from '../config/run-config';
+import { catalogDay, lifecycleChecked, lifecycleOn } from '../catalog/lifecycle';
+import { BASE_MODELS, type BaseModel, type CustomizationSpec, type CustomizationType } from '../catalog/models';
+import { stageConfig, stageCount, type RunConfig, type TrainingConfig } from '../config/run-config';
 import type { PreparedDataset } from './dataset';
 import { runIdNameProblem } from './naming';
 
@@ -19,6 +21,10 @@ export interface PreflightInput {
   baseModelId: string;
   hyperParameters: Record<string, string>;
   dataset: PreparedDataset;
+  /** The day the catalog's lifecycle is read at: today in AWS, BTP_CATALOG_DATE on a local stack playing the past. */
+  at: Date;
+  /** The identifier the job is given, when it is a custom model (a later stage starts from one). */
+  modelIdentifier?: string;
 }
 
 export interface PreflightResult {
@@ -47,21 +53,12 @@ export function preflight(input: PreflightInput): PreflightResult {
   const nameProblem = runIdNameProblem(input.runId);
   if (nameProblem) errors.push(nameProblem);
 
-  const model = findBaseModel(input.baseModelId);
-  if (!model) {
-    const byInference = findByInferenceId(input.baseModelId);
-    errors.push(
-      byInference
-        ? `${input.baseModelId} is the on-demand inference id; customization needs ${byInference.id}`
-        : `base model ${input.baseModelId} is not in the model catalog (shared/catalog/models.ts)`,
-    );
-    return { errors, warnings };
-  }
-  const spec = customizationSpec(model, training.customizationType);
-  if (!spec) {
-    errors.push(`${model.name} (${model.id}) does not support ${training.customizationType}`);
-    return { errors, warnings, model };
-  }
+  const checked = checkModel(input.modelIdentifier ?? input.baseModelId, training.customizationType, input.at);
+  errors.push(...checked.errors);
+  warnings.push(...checked.warnings);
+  const { model, spec } = checked;
+  if (!model) return { errors, warnings };
+  if (!spec) return { errors, warnings, model };
   const result: PreflightResult = { errors, warnings, model, spec };
 
   const hp = checkHyperParameters(spec, input.hyperParameters);
@@ -160,4 +157,97 @@ export function safeBatchSize(spec: CustomizationSpec, maxRecordTokens: number):
     if (maxRecordTokens <= max) best = Math.max(best ?? 0, row.batchSizes[1]);
   }
   return best;
+}
+
+export interface ModelCheck {
+  errors: string[];
+  warnings: string[];
+  model?: BaseModel;
+  spec?: CustomizationSpec;
+}
+
+/**
+ * What can be known from the model alone, before any data is read (so ingest runs it too, and a run on a model
+ * Bedrock no longer offers fails in seconds): the base model is in the catalog, offered on the catalog date and not
+ * at its end of life (nor the base of a custom model: a custom model works only until its base model's EOL,
+ * https://docs.aws.amazon.com/bedrock/latest/userguide/model-lifecycle.html), and supports the customization type.
+ * A Legacy model, or one whose lifecycle the catalog has not confirmed, is a warning.
+ */
+export function checkModel(identifier: string, type: CustomizationType, at: Date): ModelCheck {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const id = baseModelIdOf(identifier);
+  const custom = id !== identifier && identifier.includes(':custom-model/') ? `custom model ${identifier}: ` : '';
+  const model = findBaseModel(id);
+  if (!model) {
+    const byInference = findByInferenceId(id);
+    errors.push(
+      byInference
+        ? `${id} is the on-demand inference id; customization needs ${byInference.id}`
+        : `base model ${id} is not in the model catalog (shared/catalog/models.ts)`,
+    );
+    return { errors, warnings };
+  }
+  const day = catalogDay(at)!;
+  const state = lifecycleOn(model.lifecycle, at);
+  const { successor, endOfLife } = model.lifecycle;
+  const instead = successor ? `; use ${successor.id} (${findBaseModel(successor.id)?.name ?? 'its successor'})` : '';
+  if (state.status === 'not-yet-available') {
+    errors.push(
+      `${custom}${model.name} (${model.id}) was not offered for customization on ${day}, the catalog date ` +
+        `(from ${model.lifecycle.availableFrom.value})`,
+    );
+  } else if (state.status === 'end-of-life') {
+    const known = endOfLife.source.confirmed ? '' : ' (the latest date known; docs/bedrock-api.md §15)';
+    errors.push(
+      `${custom ? `${custom}its base model ` : ''}${model.name} (${model.id}) reached end of life on ${state.since}` +
+        `${known}: Bedrock refuses ${custom ? 'the custom model' : 'it'} from that day${instead}. To replay the ` +
+        `2024 recipe on the local stack, set the catalog date (npm start -- --catalog-date 2024-02-01)`,
+    );
+  } else if (state.status === 'legacy') {
+    warnings.push(
+      `${custom}${model.name} (${model.id}) is Legacy since ${state.since}` +
+        `${endOfLife.value ? ` and reaches end of life on ${endOfLife.value}` : ''}: new customers cannot use it and ` +
+        `accounts lose access after inactivity${instead}`,
+    );
+  } else if (!lifecycleChecked(model.lifecycle)) {
+    warnings.push(`the lifecycle of ${model.name} (${model.id}) is not in the catalog: check ${LIFECYCLE_PAGE}`);
+  }
+  const spec = customizationSpec(model, type);
+  if (!spec) {
+    const offering = BASE_MODELS.filter(
+      (m) => customizationSpec(m, type) && lifecycleOn(m.lifecycle, at).status === 'active',
+    );
+    errors.push(
+      `${model.name} (${model.id}) has no ${type} on Bedrock` +
+        (type === 'CONTINUED_PRE_TRAINING'
+          ? `: continued pre-training is documented only for Titan Text G1 - Lite and Express (docs/bedrock-api.md §6.1)` +
+            (offering.length
+              ? `; on ${day} it is offered for ${offering.map((m) => m.id).join(', ')}`
+              : `, none of which is offered on ${day}`)
+          : ''),
+    );
+    return { errors, warnings, model };
+  }
+  return { errors, warnings, model, spec };
+}
+
+const LIFECYCLE_PAGE = 'https://docs.aws.amazon.com/bedrock/latest/userguide/model-lifecycle.html';
+
+/**
+ * The model checks of every stage of a run, as one reason, or undefined when there is nothing to refuse: what ingest
+ * checks before reading any data. Every stage customizes the run's base model (a later stage starts from the
+ * previous stage's custom model, whose base it is).
+ */
+export function modelProblems(config: RunConfig, at: Date): string | undefined {
+  const n = stageCount(config);
+  const problems: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const { baseModelId, customizationType } = stageConfig(config, i).training;
+    for (const e of checkModel(baseModelId, customizationType, at).errors) {
+      const line = n > 1 ? `stage ${i}: ${e}` : e;
+      if (!problems.some((p) => p.endsWith(e))) problems.push(line);
+    }
+  }
+  return problems.length ? problems.join('; ') : undefined;
 }

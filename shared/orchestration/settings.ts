@@ -1,4 +1,5 @@
 import { requireEnv } from '../aws/clients';
+import { catalogDateSetting } from '../catalog/lifecycle';
 import type { OrchestrationSettings } from './ports';
 
 const num = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
@@ -26,5 +27,10 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Orchestra
     throttleRetrySeconds: num(env, 'BTP_THROTTLE_RETRY_SECONDS', 30),
     maxThrottleRetries: num(env, 'BTP_MAX_THROTTLE_RETRIES', 8),
     timeScale: num(env, 'BTP_TIME_SCALE', 1),
+    ...(catalogDateSetting(env) ? { catalogDate: catalogDateSetting(env) } : {}),
   };
 }
+
+/** The day the catalog is read at: the settings' catalog date, else today. */
+export const catalogAt = (settings: Pick<OrchestrationSettings, 'catalogDate'>, now: () => Date): Date =>
+  settings.catalogDate ? new Date(settings.catalogDate) : now();

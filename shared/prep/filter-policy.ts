@@ -37,6 +37,8 @@ export interface RecordFacts {
   field(name: string): FieldState;
   /** The first part of the mapped record that is empty or whitespace only, if any. */
   blankPart(): 'prompt' | 'completion' | 'text' | undefined;
+  /** The mapped record's prompt ('' for a document). */
+  promptText(): string;
   /** Code points of the mapped record's parts (prompt and completion, or the text). */
   chars(): number;
   /** Where a record with the same text was kept first (in this chunk or an earlier one of the run), if one was. */
@@ -52,6 +54,8 @@ export interface FilterPolicy {
   dropDuplicates: boolean;
   maxChars: number;
   tokenLimit?: Pick<TokenLimitRow, 'maxTokens' | 'maxInputTokens' | 'maxOutputTokens'>;
+  /** Words a prompt may not hold (the base model reserves them); absent: no such filter. */
+  reservedWords?: readonly string[];
   /** Lines of the chunk being read count from its own start: a duplicate of an earlier chunk's record names both. */
   relativeLines: boolean;
 }
@@ -64,6 +68,7 @@ export function filterPolicy(rules: RecordRules, relativeLines = false): FilterP
     dropDuplicates: filters.dropDuplicates,
     maxChars: filters.maxChars,
     tokenLimit: rules.tokenLimit,
+    ...(rules.reservedWords ? { reservedWords: rules.reservedWords } : {}),
     relativeLines,
   };
 }
@@ -108,9 +113,9 @@ export function fieldsVerdict(
 }
 
 /**
- * The filters on the mapped text, in order: empty, too long, a duplicate, too many tokens. Duplicates are looked up
- * before the token estimate: most dropped records of a repetitive corpus are duplicates, and a record counts as
- * kept (so as seen) only once it passed every filter, so the outcome is the same in either order.
+ * The filters on the mapped text, in order: empty, too long, a reserved word, a duplicate, too many tokens. Duplicates
+ * are looked up before the token estimate: most dropped records of a repetitive corpus are duplicates, and a record
+ * counts as kept (so as seen) only once it passed every filter, so the outcome is the same in either order.
  */
 export function textVerdict(f: RecordFacts, p: FilterPolicy): Verdict | undefined {
   if (p.dropEmpty) {
@@ -123,6 +128,15 @@ export function textVerdict(f: RecordFacts, p: FilterPolicy): Verdict | undefine
       reason: 'filtered:too_long_chars',
       detail: `${chars} characters (Unicode code points) > the limit of ${p.maxChars}`,
     };
+  if (p.reservedWords) {
+    const prompt = f.promptText();
+    const word = p.reservedWords.find((w) => prompt.includes(w));
+    if (word !== undefined)
+      return {
+        reason: 'filtered:reserved_word',
+        detail: `the prompt holds "${word}", a keyword the base model reserves (the job would fail on it)`,
+      };
+  }
   if (p.dropDuplicates) {
     const first = f.keptBefore();
     if (first) return { reason: DUPLICATE, detail: sameAs(first, p.relativeLines) };

@@ -191,6 +191,10 @@ class ByteFacts implements KeptFacts {
     return this.known!.chars;
   }
 
+  promptText(): string {
+    return this.decode().prompt!;
+  }
+
   key(): string {
     if (this.known!.k === undefined) {
       this.decode();

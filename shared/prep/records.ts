@@ -296,6 +296,11 @@ class ParsedFacts implements KeptFacts {
     return m.prompt.trim() === '' ? 'prompt' : m.completion.trim() === '' ? 'completion' : undefined;
   }
 
+  promptText(): string {
+    const m = this.mapped();
+    return m.kind === 'pair' ? m.prompt : '';
+  }
+
   chars(): number {
     if (this.n < 0) {
       const m = this.mapped();

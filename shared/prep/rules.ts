@@ -12,6 +12,8 @@ export interface RecordRules {
   dataFormat: DataFormat;
   /** The catalog's limit row, or a limit of our own from `prep.filters.maxTokens`; undefined: no token filter. */
   tokenLimit?: Pick<TokenLimitRow, 'maxTokens' | 'maxInputTokens' | 'maxOutputTokens'>;
+  /** Words the model reserves: a prompt holding one would fail the job (Nova, docs/bedrock-api.md §7.1). */
+  reservedWords?: readonly string[];
   warnings: string[];
 }
 
@@ -40,5 +42,6 @@ export function resolveRecordRules(config: RunConfig): RecordRules {
     if (limit.defined) tokenLimit = limit.row;
     else warnings.push(`no per-record token limit applies: ${limit.reason}`);
   }
-  return { config, dataFormat, tokenLimit, warnings };
+  const reservedWords = spec?.reservedWords?.words;
+  return { config, dataFormat, tokenLimit, ...(reservedWords ? { reservedWords } : {}), warnings };
 }

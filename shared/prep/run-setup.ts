@@ -11,10 +11,18 @@ export const PROFILES: Record<string, RunConfigInput> = {
   dolly: {},
   /** Data sets that already have prompt and completion fields. */
   pairs: { prep: { template: { kind: 'fields' } } },
-  /** Continued pre-training on documents with a `text` field (e.g. a Wikipedia dump). */
+  /**
+   * Continued pre-training on documents with a `text` field (e.g. a Wikipedia dump). Bedrock documents continued
+   * pre-training only for Titan Text G1 - Lite and Express, both at end of life: such a run fails preflight on today's
+   * Bedrock and runs on a local stack that plays an earlier catalog date (the 2024 recipe).
+   */
   corpus: {
     prep: { template: { kind: 'text' }, filters: { maxChars: 20_000 } },
-    training: { customizationType: 'CONTINUED_PRE_TRAINING' },
+    training: {
+      baseModelId: 'amazon.titan-text-lite-v1:0:4k',
+      customizationType: 'CONTINUED_PRE_TRAINING',
+      hyperParameters: { epochCount: '1', batchSize: '1', learningRate: '0.00001' },
+    },
   },
 };
 

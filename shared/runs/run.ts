@@ -210,6 +210,11 @@ export const Run = z.object({
   /** The throughput the run holds, and when a no-commitment one is to be deleted (absent once deleted). */
   provisionedModelArn: z.string().optional(),
   throughputExpiresAt: Iso.optional(),
+  /**
+   * The custom model deployment that serves the run's model on demand (instead of a throughput, where the catalog
+   * says the base model supports it: provisioning.serving); absent once deleted.
+   */
+  deploymentArn: z.string().optional(),
   provision: ProvisionRecord.optional(),
   evaluation: EvaluationRecord.optional(),
   failure: RunFailure.optional(),

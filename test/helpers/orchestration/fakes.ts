@@ -276,6 +276,17 @@ export interface Sent {
   delaySeconds?: number;
 }
 
+/**
+ * The 2024 recipe's model, which tests about Titan pin (the default is Nova now): Titan Text G1 - Lite with the
+ * recipe's hyperparameters. Such tests read the catalog at TITAN_RECIPE_DATE, when Titan was active.
+ */
+export const TITAN_2024: RunConfigInput = {
+  training: {
+    baseModelId: 'amazon.titan-text-lite-v1:0:4k',
+    hyperParameters: { epochCount: '1', batchSize: '1', learningRate: '0.00001' },
+  },
+};
+
 export const SETTINGS: OrchestrationSettings = {
   artifactsBucket: 'artifacts',
   bedrockRoleArn: 'arn:aws:iam::000000000000:role/btp-bedrock',

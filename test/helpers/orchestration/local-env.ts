@@ -56,7 +56,12 @@ export interface LocalEnv {
 }
 
 export async function startLocalEnv(
-  opts: { bedrock?: Partial<Omit<BedrockEmulatorOptions, 's3'>>; env?: Record<string, string> } = {},
+  opts: {
+    bedrock?: Partial<Omit<BedrockEmulatorOptions, 's3'>>;
+    env?: Record<string, string>;
+    /** Plays Bedrock's model lifecycle as of this day, in the emulator and in the steps' preflight (StackOptions). */
+    catalogDate?: string;
+  } = {},
 ): Promise<LocalEnv> {
   const [s3e, sqse, dynamo]: [S3Emulator, SqsEmulator, DynamoEmulator] = await Promise.all([
     startS3(),
@@ -115,6 +120,7 @@ export async function startLocalEnv(
   const bedrock = await startBedrockEmulator({
     s3,
     simulatedHoursPerSecond: 3600,
+    ...(opts.catalogDate ? { catalogDate: opts.catalogDate } : {}),
     onEvent: async (event) => {
       events.push(event);
       if (!options.dropEvents)
@@ -141,6 +147,7 @@ export async function startLocalEnv(
     BTP_QUEUED_RETRY_SECONDS: '1',
     BTP_THROTTLE_RETRY_SECONDS: '1',
     BTP_TIME_SCALE: '3600',
+    ...(opts.catalogDate ? { BTP_CATALOG_DATE: opts.catalogDate } : {}),
     ...opts.env,
   };
   Object.assign(process.env, env);

@@ -7,6 +7,7 @@ import {
   type GetModelCustomizationJobCommandOutput,
 } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { TITAN_RECIPE_DATE } from '../../../shared/catalog';
 import { startS3, type S3Emulator } from '../../../local/emulators/s3';
 import {
   startBedrockEmulator,
@@ -44,6 +45,8 @@ export async function startStack(opts: Partial<Omit<BedrockEmulatorOptions, 's3'
   const emulator = await startBedrockEmulator({
     s3,
     simulatedHoursPerSecond: 36_000,
+    // These tests are about Titan Text G1 (LITE), now at end of life: the emulator plays Bedrock as it was in 2024.
+    catalogDate: TITAN_RECIPE_DATE,
     onEvent: async (e) => void events.push(e),
     ...opts,
   });

@@ -13,6 +13,8 @@ import { findRunBySource, summarize } from '../../../local/cli/follow';
 import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
 import type { Run } from '../../../shared/runs/run';
 import { currentPart, currentStage, runCounts } from '../../../shared/runs/record';
+import { TITAN_RECIPE_DATE } from '../../../shared/catalog';
+import { TITAN_2024 } from '../../helpers/orchestration/fakes';
 
 const data = path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'data');
 const JAWIKI = path.join(data, 'jawiki_corpus.jsonl');
@@ -34,7 +36,8 @@ if (!haveData)
     let store: DynamoRunStore;
     let db: DynamoDBDocumentClient;
     beforeAll(async () => {
-      stack = await startStack({ waitTimeSeconds: 1, retryDelaySeconds: 1 });
+      // The 2024 recipe: continued pre-training exists only on Titan Text G1, now at end of life; Bedrock as it was then.
+      stack = await startStack({ waitTimeSeconds: 1, retryDelaySeconds: 1, catalogDate: TITAN_RECIPE_DATE });
       bedrock = new BedrockClient({
         endpoint: stack.endpoints.bedrock,
         region: 'us-east-1',
@@ -60,6 +63,7 @@ if (!haveData)
         await stack.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(file) }));
       }
       const config = {
+        ...TITAN_2024,
         stages: [
           {
             customizationType: 'CONTINUED_PRE_TRAINING',

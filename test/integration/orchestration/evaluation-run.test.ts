@@ -5,6 +5,10 @@ import { handler as provision } from '../../../services/provision/handler';
 import { handler as evaluate } from '../../../services/evaluate/handler';
 import { EvaluationSample, readJsonLines } from '../../../shared/artifacts';
 import type { Run } from '../../../shared/runs/run';
+import { resolveRunConfig, type RunConfigInput } from '../../../shared/config/run-config';
+import { TITAN_RECIPE_DATE } from '../../../shared/catalog';
+import { TITAN_2024 } from '../../helpers/orchestration/fakes';
+
 import {
   BUCKET,
   drive,
@@ -15,13 +19,17 @@ import {
   type LocalEnv,
 } from '../../helpers/orchestration/local-env';
 
+/** The 2024 Titan recipe's configuration, with a test's own settings over it. */
+const titan = (config: RunConfigInput = {}) => resolveRunConfig(TITAN_2024, config);
+
 jest.setTimeout(120_000);
 
 let env: LocalEnv;
 const handlers = { submit, monitor, provision, evaluate };
 
 beforeAll(async () => {
-  env = await startLocalEnv();
+  // These runs are the 2024 Titan recipe's (prompt/completion records): Bedrock as it was then.
+  env = await startLocalEnv({ catalogDate: TITAN_RECIPE_DATE });
 });
 afterAll(async () => {
   await env?.close();
@@ -38,12 +46,11 @@ describe('a fine-tuning run tries its new model before it succeeds', () => {
     // given a prepared run whose held-out test set repeats two training prompts and has one the model never saw
     const train = records(40);
     const test = [...records(2), ...records(2, 900)];
-    const prepared = await givenPreparedRun(
-      env,
-      'ft-eval',
-      { provisioning: { evaluateSamples: 3 } },
-      { train, validation: records(8, 100), test },
-    );
+    const prepared = await givenPreparedRun(env, 'ft-eval', titan({ provisioning: { evaluateSamples: 3 } }), {
+      train,
+      validation: records(8, 100),
+      test,
+    });
     await send(env, 'submit', prepared);
     // when the handlers run until the run ends, every message delivered twice
     await drive(env, handlers, inStatus('ft-eval', 'succeeded', 'failed'), { beforeInvoke: () => 'duplicate' });

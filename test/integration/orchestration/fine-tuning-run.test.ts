@@ -1,3 +1,7 @@
+import { resolveRunConfig, type RunConfigInput } from '../../../shared/config/run-config';
+import { TITAN_RECIPE_DATE } from '../../../shared/catalog';
+import { TITAN_2024 } from '../../helpers/orchestration/fakes';
+
 import {
   BedrockClient,
   ListModelCustomizationJobsCommand,
@@ -21,6 +25,9 @@ import {
 } from '../../helpers/orchestration/local-env';
 import { currentJob, runCostEstimateUsd, runMetrics } from '../../../shared/runs/record';
 
+/** The 2024 Titan recipe's configuration, with a test's own settings over it. */
+const titan = (config: RunConfigInput = {}) => resolveRunConfig(TITAN_2024, config);
+
 jest.setTimeout(120_000);
 
 let env: LocalEnv;
@@ -28,7 +35,8 @@ let bedrock: BedrockClient;
 const handlers = { submit, monitor, provision };
 
 beforeAll(async () => {
-  env = await startLocalEnv();
+  // These runs are the 2024 Titan recipe's (prompt/completion records): Bedrock as it was then.
+  env = await startLocalEnv({ catalogDate: TITAN_RECIPE_DATE });
   bedrock = new BedrockClient({ endpoint: env.env.AWS_ENDPOINT_URL_BEDROCK, maxAttempts: 1 });
 });
 afterAll(async () => {
@@ -55,7 +63,10 @@ const throughputsOf = async (runId: string) =>
 describe('a fine-tuning run through the local stack', () => {
   it('goes from dataset.prepared to succeeded with metrics and throughput, once, under duplicated messages', async () => {
     // given a prepared run, and a queue that delivers every message twice
-    const prepared = await givenPreparedRun(env, 'ft-dup', {}, { train: records(40), validation: records(8, 100) });
+    const prepared = await givenPreparedRun(env, 'ft-dup', titan(), {
+      train: records(40),
+      validation: records(8, 100),
+    });
     await send(env, 'submit', prepared);
     // when the handlers run until the run ends, every message delivered twice
     await drive(env, handlers, inStatus('ft-dup', 'succeeded', 'failed'), { beforeInvoke: () => 'duplicate' });
@@ -86,7 +97,7 @@ describe('a fine-tuning run through the local stack', () => {
     const prepared = await givenPreparedRun(
       env,
       'ft-preflight',
-      { training: { hyperParameters: { epochCount: '1', batchSize: '8', learningRate: '0.00001' } } },
+      titan({ training: { hyperParameters: { epochCount: '1', batchSize: '8', learningRate: '0.00001' } } }),
       { train: records(10) },
     );
     await send(env, 'submit', prepared);
@@ -102,10 +113,10 @@ describe('a fine-tuning run through the local stack', () => {
     const prepared = await givenPreparedRun(
       env,
       'ft-trap',
-      {
+      titan({
         provisioning: { enabled: false },
         training: { knownTraps: 'warn', hyperParameters: { epochCount: '1', batchSize: '8', learningRate: '0.00001' } },
-      },
+      }),
       { train: records(20) },
     );
     await send(env, 'submit', prepared);
@@ -128,12 +139,9 @@ describe('a fine-tuning run through the local stack', () => {
 
   it('queues on the concurrent-jobs quota and submits when a slot frees', async () => {
     env.bedrock.faults.setQuotas({ concurrentJobs: 0 });
-    const prepared = await givenPreparedRun(
-      env,
-      'ft-quota',
-      { provisioning: { enabled: false } },
-      { train: records(10) },
-    );
+    const prepared = await givenPreparedRun(env, 'ft-quota', titan({ provisioning: { enabled: false } }), {
+      train: records(10),
+    });
     await send(env, 'submit', prepared);
     await drive(env, handlers, inStatus('ft-quota', 'queued'));
     env.bedrock.faults.setQuotas({ concurrentJobs: 2 });
@@ -145,12 +153,9 @@ describe('a fine-tuning run through the local stack', () => {
   });
 
   it('backs off on throttling and then submits', async () => {
-    const prepared = await givenPreparedRun(
-      env,
-      'ft-throttle',
-      { provisioning: { enabled: false } },
-      { train: records(10) },
-    );
+    const prepared = await givenPreparedRun(env, 'ft-throttle', titan({ provisioning: { enabled: false } }), {
+      train: records(10),
+    });
     await send(env, 'submit', prepared);
     env.bedrock.faults.throttleNext(2);
     await drive(env, handlers, inStatus('ft-throttle', 'training', 'failed'));
@@ -159,12 +164,9 @@ describe('a fine-tuning run through the local stack', () => {
   });
 
   it('deletes the throughput when its time to live ends, also when the delayed message was dropped', async () => {
-    const prepared = await givenPreparedRun(
-      env,
-      'ft-ttl',
-      { provisioning: { ttlHours: 0.001 } },
-      { train: records(10) },
-    );
+    const prepared = await givenPreparedRun(env, 'ft-ttl', titan({ provisioning: { ttlHours: 0.001 } }), {
+      train: records(10),
+    });
     await send(env, 'submit', prepared);
     const dropExpiry = (_q: string, body: string) =>
       (body.includes('"throughput.expire"') ? 'drop' : 'deliver') as 'drop' | 'deliver';
@@ -182,7 +184,7 @@ describe('a fine-tuning run through the local stack', () => {
   });
 
   it('cancels a training run: the job is stopped', async () => {
-    const prepared = await givenPreparedRun(env, 'ft-cancel', {}, { train: records(2000) });
+    const prepared = await givenPreparedRun(env, 'ft-cancel', titan(), { train: records(2000) });
     await send(env, 'submit', prepared);
     await drive(env, { submit }, inStatus('ft-cancel', 'training', 'failed'));
     await send(env, 'monitor', JSON.stringify(buildMessage(RunCancel, 'ft-cancel', { reason: 'wrong dataset' })));
@@ -198,12 +200,9 @@ describe('a fine-tuning run through the local stack', () => {
       'btp-ft-resume-s0-a1',
       'Encountered an unexpected error when processing the request, please try again',
     );
-    const prepared = await givenPreparedRun(
-      env,
-      'ft-resume',
-      { provisioning: { enabled: false } },
-      { train: records(10) },
-    );
+    const prepared = await givenPreparedRun(env, 'ft-resume', titan({ provisioning: { enabled: false } }), {
+      train: records(10),
+    });
     await send(env, 'submit', prepared);
     await drive(env, handlers, inStatus('ft-resume', 'failed'));
     expect((await run('ft-resume')).failure!.reason).toMatch(/unexpected error/);

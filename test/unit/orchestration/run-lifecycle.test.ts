@@ -8,17 +8,21 @@ import {
   provisionModel,
 } from '../../../services/provision/provision';
 import { sweep } from '../../../services/sweeper/sweeper';
-import type { RunConfigInput } from '../../../shared/config/run-config';
-import { makeRun, makeWorld, putPrepared } from '../../helpers/orchestration/fakes';
+import { resolveRunConfig, type RunConfigInput } from '../../../shared/config/run-config';
+import { TITAN_RECIPE_DATE } from '../../../shared/catalog';
+import { makeRun, makeWorld, putPrepared, SETTINGS, TITAN_2024 } from '../../helpers/orchestration/fakes';
 import { currentJob, runCostEstimateUsd, runMetrics } from '../../../shared/runs/record';
 
 const RUN = 'run-0001';
 const prepared = { kind: 'prepared', manifestKey: `runs/${RUN}/stages/0/manifest.json`, stage: 0 } as const;
 
+/** A run of the 2024 Titan recipe (what these tests are about), with the catalog read at the recipe's date. */
 function given(config: RunConfigInput = {}, data: Parameters<typeof putPrepared>[2] = {}) {
   const world = makeWorld();
-  world.runs.items.set(RUN, makeRun(RUN, config));
-  putPrepared(world.objects, RUN, data);
+  world.deps.settings = { ...SETTINGS, catalogDate: TITAN_RECIPE_DATE };
+  const pinned = resolveRunConfig(TITAN_2024, config);
+  world.runs.items.set(RUN, makeRun(RUN, pinned));
+  putPrepared(world.objects, RUN, { config: pinned, ...data });
   return world;
 }
 

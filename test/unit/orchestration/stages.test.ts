@@ -3,9 +3,11 @@ import { jobName } from '../../../shared/orchestration/naming';
 import { stageKeys } from '../../../shared/runs/keys';
 import { currentPart, currentStage, withJob, withPrepare } from '../../../shared/runs/record';
 import { nextStep, planParts, stageSource } from '../../../shared/runs/stages';
+import { TITAN_2024 } from '../../helpers/orchestration/fakes';
 
+/** The 2024 Titan recipe's chain: continued pre-training, then fine-tuning (Titan is the model that has both). */
 const twoStage = () =>
-  resolveRunConfig({
+  resolveRunConfig(TITAN_2024, {
     training: { customizationType: 'CONTINUED_PRE_TRAINING' },
     stages: [
       { prep: { template: { kind: 'text' } }, split: { validation: 0, test: 0 }, maxRecordsPerJob: 100_000 },

@@ -62,7 +62,7 @@ describeWithData(DOLLY)('databricks-dolly-15k-ja in every format gives the same 
     expect(rows.filter((r) => /[\u{10000}-\u{10FFFF}]/u.test(r.instruction + r.input + r.output)).length).toBe(3);
   });
 
-  it('prepares the seed recipe: 10,000 / 1,000 / 50, disjoint, every record within 1,500 code points, counts that add up', () => {
+  it('prepares the default (the seed recipe on Nova Micro): 10,000 / 1,000 / 50 conversations, disjoint, every record within 1,500 code points, none with a reserved word, counts that add up', () => {
     const run = reference.run!;
     expect(run.status).toBe('submitting');
     const c = runCounts(run)!;
@@ -72,14 +72,20 @@ describeWithData(DOLLY)('databricks-dolly-15k-ja in every format gives the same 
     const s = sets(reference);
     const texts = [...s.train, ...s.validation, ...s.test];
     expect(new Set(texts).size).toBe(texts.length);
+    const reserved = ['User:', 'Bot:', 'Assistant:', 'System:', '<image>', '<video>', '[EOS]'];
     for (const line of texts) {
-      const r = JSON.parse(line) as { prompt: string; completion: string };
-      expect(Object.keys(r)).toEqual(['prompt', 'completion']);
-      expect([...(r.prompt + r.completion)].length).toBeLessThanOrEqual(1500);
+      const r = JSON.parse(line) as { messages: Array<{ role: string; content: Array<{ text: string }> }> };
+      expect(Object.keys(r)).toEqual(['schemaVersion', 'system', 'messages']);
+      expect(r.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
+      const [prompt, completion] = r.messages.map((m) => m.content[0]!.text);
+      expect([...(prompt! + completion!)].length).toBeLessThanOrEqual(1500);
+      expect(reserved.filter((w) => prompt!.includes(w))).toEqual([]);
     }
-    // Every record dropped for length is longer than 1,500 code points, and every kept one is not: recompute by hand.
+    // Every record dropped for length is longer than 1,500 code points, every one dropped for a reserved word has one
+    // in its prompt, and every kept one has neither: recompute by hand.
+    const promptOf = (r: Row) => (r.input ? `入力:${r.instruction}\n知識:${r.input}` : r.instruction);
     const byHand = rows.filter(
-      (r) => [...((r.input ? `入力:${r.instruction}\n知識:${r.input}` : r.instruction) + r.output)].length <= 1500,
+      (r) => [...(promptOf(r) + r.output)].length <= 1500 && !reserved.some((w) => promptOf(r).includes(w)),
     ).length;
     expect(c.kept + (c.byReason['filtered:duplicate'] ?? 0)).toBe(byHand);
     expect(reference.rejects()).toHaveLength(c.filtered + c.rejected);

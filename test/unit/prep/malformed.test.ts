@@ -1,4 +1,5 @@
 import { countsBalance } from '../../../shared/prep/counts';
+import { TITAN_2024 } from '../../helpers/orchestration/fakes';
 import { BAD_JSON_LINES, dollyRecord as rec, gzip, shiftJis, toDelimited, utf16le } from '../../helpers/prep/fixtures';
 import { runPipeline } from '../../helpers/prep/pipeline';
 import { SplitManifest } from '../../../shared/artifacts';
@@ -289,7 +290,9 @@ describe('the manifest carries the length histogram the report draws', () => {
     const lines = Array.from({ length: 60 }, (_, i) =>
       JSON.stringify(rec(i, { output: '答'.repeat((i * 7) % 130) + '𠮷' })),
     );
+    // Titan's prompt/completion records: their text is read back below.
     const r = await runPipeline(jsonl(lines), 'datasets/h.jsonl', {
+      ...TITAN_2024,
       prep: { filters: { maxChars: 100 }, chunkBytes: 800 },
       split: { train: 30, validation: 10, test: 5 },
     });

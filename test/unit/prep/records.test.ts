@@ -5,6 +5,10 @@ import { resolveRecordRules } from '../../../shared/prep/rules';
 import { applyTemplate, splitSentences } from '../../../shared/prep/template';
 import { codePointLength, contentKey } from '../../../shared/prep/text';
 import { countsBalance } from '../../../shared/prep/counts';
+import { TITAN_2024 } from '../../helpers/orchestration/fakes';
+
+/** The 2024 recipe's Titan Text G1 - Lite (prompt/completion records), for tests about that layout or its limits. */
+const titan = (config: Record<string, unknown> = {}) => resolveRunConfig(TITAN_2024, config);
 
 const process = (values: unknown[], config: Record<string, unknown> = {}) => {
   const kept: Array<{ meta: KeptMeta; record: string }> = [];
@@ -16,6 +20,22 @@ const process = (values: unknown[], config: Record<string, unknown> = {}) => {
   values.forEach((value, i) =>
     p.handle({ pos: i * 100, line: i + 1, value, raw: JSON.stringify(value) } as SourceRecord),
   );
+  return { kept, rejects, counts: p.counts };
+};
+
+/** The same records offered to the byte path first (json-bytes-path.ts), as transform reads JSON Lines. */
+const byBytes = (config: Record<string, unknown>, values: unknown[]) => {
+  const kept: Array<{ meta: KeptMeta; record: string }> = [];
+  const rejects: Array<Record<string, unknown>> = [];
+  const p = new ChunkProcessor(resolveRecordRules(resolveRunConfig(config)), {
+    kept: (meta, record) => kept.push({ meta: KeptMeta.parse(JSON.parse(meta)), record: record.toString('utf8') }),
+    reject: (l) => rejects.push(JSON.parse(l) as Record<string, unknown>),
+  });
+  values.forEach((v, i) => {
+    const raw = JSON.stringify(v);
+    if (!p.handleJsonBytes(Buffer.from(raw), i * 100, i + 1, undefined))
+      p.handle({ pos: i * 100, line: i + 1, value: v, raw } as SourceRecord);
+  });
   return { kept, rejects, counts: p.counts };
 };
 
@@ -92,11 +112,12 @@ describe('filters, each with its reason, and counts that add up', () => {
   });
 
   it('applies the base model token limit from the catalog (Titan Lite: 4,096 at batch size 1)', () => {
-    const rules = resolveRecordRules(resolveRunConfig({ prep: { filters: { maxChars: 100_000 } } }));
+    const rules = resolveRecordRules(titan({ prep: { filters: { maxChars: 100_000 } } }));
     expect(rules.tokenLimit?.maxTokens).toBe(4096);
-    const { rejects } = process([{ instruction: 'Q', input: '', output: 'あ'.repeat(4100) }], {
-      prep: { filters: { maxChars: 100_000 } },
-    });
+    const { rejects } = process(
+      [{ instruction: 'Q', input: '', output: 'あ'.repeat(4100) }],
+      titan({ prep: { filters: { maxChars: 100_000 } } }),
+    );
     expect(rejects[0]).toMatchObject({ reason: 'filtered:too_many_tokens' });
     expect(String(rejects[0]!.detail)).toContain('exceeds total limit of 4096');
   });
@@ -112,6 +133,33 @@ describe('filters, each with its reason, and counts that add up', () => {
         { role: 'assistant', content: [{ text: 'A' }] },
       ],
     });
+  });
+
+  it("drops a prompt holding one of Nova's reserved keywords, on either path, and keeps it for Titan", () => {
+    const values = [
+      { instruction: 'User: 次の文を要約して', input: '', output: '要約です。' },
+      { instruction: '要約して', input: 'Bot: こんにちは', output: '挨拶です。' },
+      { instruction: '普通の質問', input: '', output: 'Assistant: と答える' }, // only the prompt is checked
+      { instruction: '画像 <image> を説明して', input: '', output: '説明です。' },
+    ];
+    const nova = resolveRunConfig(); // the default: Nova Micro
+    expect(resolveRecordRules(nova).reservedWords).toEqual(expect.arrayContaining(['User:', 'Bot:', '[EOS]']));
+    const parsed = process(values, nova);
+    const bytes = byBytes(nova, values);
+    for (const r of [parsed, bytes]) {
+      expect(r.rejects.map((x) => [x.reason, x.line])).toEqual([
+        ['filtered:reserved_word', 1],
+        ['filtered:reserved_word', 2],
+        ['filtered:reserved_word', 4],
+      ]);
+      expect(String(r.rejects[1]!.detail)).toContain('"Bot:"');
+      expect(r.kept).toHaveLength(1);
+      expect(r.counts.byReason['filtered:reserved_word']).toBe(3);
+      expect(countsBalance(r.counts)).toBe(true);
+    }
+    expect(bytes.rejects).toEqual(parsed.rejects);
+    expect(bytes.kept).toEqual(parsed.kept);
+    expect(process(values, titan()).kept).toHaveLength(4);
   });
 
   it('gives duplicates one content key whatever their width and spacing', () => {
@@ -150,6 +198,7 @@ describe('kept lines', () => {
     const categories = ['open_qa', 'カテゴリ', 'say "hi"', 'back\\slash', 'tab\tnew\nline', '\uD800 lone', '𠮷', ''];
     const { kept } = process(
       categories.map((category, i) => ({ instruction: `q${i}`, input: '', output: 'a', category })),
+      titan(),
     );
     expect(kept).toHaveLength(categories.length);
     for (const k of kept) expect(parseMetaBytes(Buffer.from(JSON.stringify(k.meta)))).toEqual(k.meta);
@@ -182,8 +231,8 @@ describe('the byte path and what it remembers across chunks', () => {
   const rec = { instruction: '質問', input: '文脈', output: '答え', category: 'qa' };
 
   it('renders the same bytes anew for another template, not from what it remembers of the last one', () => {
-    const a = run({}, [rec]);
-    const b = run({ prep: { template: { kind: 'dolly', inputPrefix: 'Q:' } } }, [rec]);
+    const a = run(titan(), [rec]);
+    const b = run(titan({ prep: { template: { kind: 'dolly', inputPrefix: 'Q:' } } }), [rec]);
     expect(JSON.parse(a.kept[0]!.record).prompt).toBe('入力:質問\n知識:文脈');
     expect(JSON.parse(b.kept[0]!.record).prompt).toBe('Q:質問\n知識:文脈');
     expect(b.kept[0]!.meta.n).toBe(a.kept[0]!.meta.n - 1); // '入力:' is one code point longer than 'Q:'
