@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Run, RunEvent } from '../shared/runs/run';
 import { allJobs } from '../shared/runs/record';
 
-export const CLEANUP_ITEMS = ['throughput', 'model', 'artifacts'] as const;
+export const CLEANUP_ITEMS = ['throughput', 'deployment', 'model', 'artifacts'] as const;
 export type CleanupItem = (typeof CLEANUP_ITEMS)[number];
 
 /**
@@ -53,6 +53,7 @@ export function modelsOf(run: Run): string[] {
 export function leftAfterCleanup(run: Run, cleaned: Cleaned): CleanupItem[] {
   const left: CleanupItem[] = [];
   if (run.provisionedModelArn && !cleaned.targets.has(run.provisionedModelArn)) left.push('throughput');
+  if (run.deploymentArn && !cleaned.targets.has(run.deploymentArn)) left.push('deployment');
   if (modelsOf(run).some((arn) => !cleaned.targets.has(arn))) left.push('model');
   if (!cleaned.items.has('artifacts')) left.push('artifacts');
   return left;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import {
   BedrockClient,
   DeleteCustomModelCommand,
+  DeleteCustomModelDeploymentCommand,
   DeleteProvisionedModelThroughputCommand,
 } from '@aws-sdk/client-bedrock';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -34,7 +35,11 @@ export interface CliContext {
   runs: DynamoRunStore;
   s3: S3Client;
   sqs: SQSClient;
-  bedrock: { deleteThroughput(arn: string): Promise<void>; deleteCustomModel(arn: string): Promise<void> };
+  bedrock: {
+    deleteThroughput(arn: string): Promise<void>;
+    deleteDeployment(arn: string): Promise<void>;
+    deleteCustomModel(arn: string): Promise<void>;
+  };
   now: () => Date;
   sleep: (ms: number) => Promise<void>;
   close(): void;
@@ -200,6 +205,8 @@ export function buildContext(opts: GlobalOptions, processEnv: NodeJS.ProcessEnv 
     bedrock: {
       deleteThroughput: async (arn) =>
         void (await br().send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: arn }))),
+      deleteDeployment: async (arn) =>
+        void (await br().send(new DeleteCustomModelDeploymentCommand({ customModelDeploymentIdentifier: arn }))),
       deleteCustomModel: async (arn) => void (await br().send(new DeleteCustomModelCommand({ modelIdentifier: arn }))),
     },
     now: () => new Date(),

@@ -221,6 +221,14 @@ export async function cleanup(
       },
     );
   }
+  if (all || opts.throughput) {
+    // A deployment bills per token only, but it is what serves the model: it goes with the throughput option.
+    if (run.deploymentArn)
+      await step('deployment', run.deploymentArn, `Delete custom model deployment ${run.deploymentArn}?`, async () => {
+        await ctx.bedrock.deleteDeployment(run.deploymentArn!);
+        return {};
+      });
+  }
   if (all || opts.model) {
     const models = modelsOf(run);
     if (!models.length) await step('model', undefined, '', async () => ({}));

@@ -28,6 +28,7 @@ export const runSummary = (r: Run) => ({
   modelArn: r.modelArn,
   provisionedModelArn: r.provisionedModelArn,
   throughputExpiresAt: r.throughputExpiresAt,
+  deploymentArn: r.deploymentArn,
   metrics: runMetrics(r),
   failure: r.failure,
   parentRunId: r.parentRunId,

@@ -72,6 +72,7 @@ export function describeProgress(run: Run, children: Run[] = []): string {
   const jobStatus = lastSubmittedJob(run)?.jobStatus;
   if (jobStatus) parts.push(`job=${jobStatus}`);
   if (run.provisionedModelArn) parts.push('throughput=yes');
+  if (run.deploymentArn) parts.push('deployment=yes');
   return parts.join('  ');
 }
 
@@ -130,6 +131,7 @@ export function summarize(
     lines.push(
       `throughput:  ${run.provisionedModelArn}${run.throughputExpiresAt ? ` (expires ${run.throughputExpiresAt})` : ''}`,
     );
+  if (run.deploymentArn) lines.push(`deployment:  ${run.deploymentArn} (on demand: billed per token, no hourly bill)`);
   if (run.failure) {
     const loc = run.failure.location;
     const where = loc

@@ -7,6 +7,7 @@ import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestrati
 import { runBase } from '../../shared/runs/keys';
 import { currentStage, failRun } from '../../shared/runs/record';
 import { evaluationPlan, requestEvaluation } from '../../shared/orchestration/evaluation';
+import { servedModelOf, servingFor } from '../../shared/orchestration/serving';
 
 export type ProvisionDeps = Pick<
   OrchestrationDeps,
@@ -34,6 +35,7 @@ export async function provisionModel(
   if (run.status !== 'provisioning' || run.modelArn !== modelArn) return 'stale';
   const stage = currentStage(run);
   const p = run.config.provisioning;
+  if (servingFor(run.config, modelArn) === 'deployment') return deployModel(run, modelArn, deps, correlationId);
   if (run.provisionedModelArn && run.provision?.modelArn === modelArn) {
     // Created by an earlier delivery; make sure it is being watched.
     await schedulePoll(run, run.provisionedModelArn, 1, settings.throughputPollSeconds, deps, correlationId);
@@ -120,17 +122,23 @@ export async function pollThroughput(
 ): Promise<'in-service' | 'creating' | 'failed' | 'stale' | 'throttled'> {
   const { runs, bedrock, now, settings } = deps;
   const run = await runs.get(runId);
-  if (run?.status === 'evaluating' && run.provisionedModelArn === arn && run.evaluation?.status === 'pending') {
+  if (run?.status === 'evaluating' && servedModelOf(run)?.arn === arn && run.evaluation?.status === 'pending') {
     // A redelivery of the poll that moved the run: the crash that brought it back may have come before the request
     // below was sent, and nothing else would send it. A second request is harmless (evaluate is idempotent).
     await requestEvaluation(runId, arn, { retry: 0 }, deps);
     return 'in-service';
   }
-  if (!run || run.status !== 'provisioning' || run.provisionedModelArn !== arn) return 'stale';
+  // The poll follows what serves the model: its throughput, or its deployment (whose Active reads as InService).
+  if (!run || run.status !== 'provisioning' || servedModelOf(run)?.arn !== arn) return 'stale';
+  const deployment = run.deploymentArn === arn;
   let status: string;
   let failureMessage: string | undefined;
   try {
-    ({ status, failureMessage } = await bedrock.getThroughput(arn));
+    if (deployment) {
+      const d = await bedrock.getDeployment!(arn);
+      ({ failureMessage } = d);
+      status = d.status === 'Active' ? 'InService' : d.status;
+    } else ({ status, failureMessage } = await bedrock.getThroughput(arn));
   } catch (err) {
     if (!isBedrockError(err, 'throttled')) throw err;
     await schedulePoll(
@@ -154,10 +162,15 @@ export async function pollThroughput(
         ...(run.provision ? { provision: { ...run.provision, status: 'done', endedAt: at, inServiceAt: at } } : {}),
         ...(plan ? { evaluation: { status: 'pending', attempts: 0, plan } } : {}),
       },
-      {
-        type: 'throughput.in-service',
-        detail: { provisionedModelArn: arn, ...(plan ? { evaluateSamples: plan.samples } : {}) },
-      },
+      deployment
+        ? {
+            type: 'deployment.active',
+            detail: { deploymentArn: arn, ...(plan ? { evaluateSamples: plan.samples } : {}) },
+          }
+        : {
+            type: 'throughput.in-service',
+            detail: { provisionedModelArn: arn, ...(plan ? { evaluateSamples: plan.samples } : {}) },
+          },
     );
     if (!done) return 'stale';
     // A crash between the transition and this send brings this poll back: the branch above sends it then.
@@ -165,18 +178,20 @@ export async function pollThroughput(
     return 'in-service';
   }
   if (status === 'Failed') {
+    const what = deployment ? 'Custom model deployment' : 'Provisioned Throughput';
     await failRun(
       runs,
       run,
       'provisioning',
       {
         stage: 'provision',
-        reason: `Provisioned Throughput ${arn} failed: ${failureMessage ?? 'no failure message'}`,
+        reason: `${what} ${arn} failed: ${failureMessage ?? 'no failure message'}`,
         record: 'provision',
       },
       now(),
     );
-    await expireThroughput(runId, arn, deps, { force: true });
+    if (deployment) await deleteDeploymentQuietly(arn, deps);
+    else await expireThroughput(runId, arn, deps, { force: true });
     return 'failed';
   }
   await schedulePoll(
@@ -250,6 +265,93 @@ export async function expireThroughput(
   if (since)
     deps.count('ThroughputHours', ((Date.parse(at) - Date.parse(since)) / 3_600_000) * deps.settings.timeScale);
   return 'deleted';
+}
+
+/**
+ * Serves the run's model with a custom model deployment (on demand, billed per token: no hourly bill, so no time to
+ * live), once: the name and clientRequestToken derive from the run, as a throughput's do. The deployment is followed
+ * by the same poll as a throughput, to Active, and then evaluated the same way.
+ * https://docs.aws.amazon.com/bedrock/latest/userguide/deploy-custom-model-on-demand.html
+ */
+async function deployModel(
+  run: Run,
+  modelArn: string,
+  deps: ProvisionDeps,
+  correlationId?: string,
+): Promise<ProvisionOutcome> {
+  const { runs, bedrock, now, settings } = deps;
+  const { runId } = run;
+  const stage = currentStage(run);
+  const p = run.config.provisioning;
+  if (run.deploymentArn && run.provision?.modelArn === modelArn) {
+    await schedulePoll(run, run.deploymentArn, 1, settings.throughputPollSeconds, deps, correlationId);
+    return 'duplicate';
+  }
+  const refuse = async (reason: string, code?: string) => {
+    await failRun(
+      runs,
+      run,
+      'provisioning',
+      { stage: 'provision', reason, record: 'provision' },
+      now(),
+      code ? { code } : undefined,
+    );
+    return 'failed' as const;
+  };
+  if (!bedrock.createDeployment || !bedrock.getDeployment)
+    return refuse('this deployment of the pipeline cannot create custom model deployments');
+  const name = throughputName(runId, stage).replace(/-pt$/, '-od');
+  let arn: string;
+  try {
+    arn = await bedrock.createDeployment({
+      name,
+      clientRequestToken: throughputClientToken(runId, stage).replace(/-pt$/, '-od'),
+      modelArn,
+      tags: { 'btp:run-id': runId },
+    });
+  } catch (err) {
+    if (isBedrockError(err, 'validation', 'conflict') && /name|exist|in use/i.test(err.message)) {
+      arn = (await bedrock.getDeployment(name)).arn; // this run's deployment already exists
+    } else if (isBedrockError(err, 'quota')) {
+      return refuse(
+        `custom model deployment quota reached (${err.message}). The model ${modelArn} is trained; delete an unused ` +
+          `deployment or raise the quota, then post model.provision for run ${runId}.`,
+      );
+    } else if (isBedrockError(err, 'access-denied', 'validation', 'not-found')) {
+      return refuse(`Bedrock refused the deployment: ${err.message}`, err.code);
+    } else {
+      throw err; // throttling and transient errors: the message returns to the queue and is retried later
+    }
+  }
+  const at = now().toISOString();
+  const recorded = await runs.update(
+    runId,
+    'provisioning',
+    {
+      deploymentArn: arn,
+      provision: {
+        status: 'running',
+        attempts: (run.provision?.attempts ?? 0) + 1,
+        startedAt: at,
+        modelArn,
+        modelUnits: p.modelUnits,
+        via: 'deployment',
+        ttlHours: p.ttlHours,
+      },
+    },
+    { type: 'deployment.created', detail: { deploymentArn: arn, modelArn } },
+  );
+  if (!recorded) return 'cancelled'; // the run left `provisioning` meanwhile; a deployment costs nothing idle
+  await schedulePoll(recorded, arn, 1, settings.throughputPollSeconds, deps, correlationId);
+  return 'created';
+}
+
+async function deleteDeploymentQuietly(arn: string, { bedrock }: ProvisionDeps): Promise<void> {
+  try {
+    await bedrock.deleteDeployment?.(arn);
+  } catch (err) {
+    if (!isBedrockError(err, 'not-found')) throw err;
+  }
 }
 
 async function deleteQuietly(arn: string, { bedrock }: ProvisionDeps): Promise<void> {

@@ -9,6 +9,7 @@ import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestrati
 import { preflight } from '../../shared/orchestration/preflight';
 import { startVariants, startsVariants } from '../../shared/orchestration/variants';
 import { catalogAt } from '../../shared/orchestration/settings';
+import { servingFor } from '../../shared/orchestration/serving';
 import { baseModelIdOf } from '../../shared/catalog/lookup';
 import { stageKeys } from '../../shared/runs/keys';
 import {
@@ -135,6 +136,7 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
     trainingTokens: dataset.train.stats.tokens,
     epochs: pf.values?.epochCount ?? 1,
     provisioning: run.config.provisioning,
+    serving: servingFor(run.config, pf.model!.id),
   });
   const overBudget = budgetProblem(estimate, training.budgetUsd);
   if (overBudget) {

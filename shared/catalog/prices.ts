@@ -14,7 +14,12 @@
 export interface Price {
   /** US dollars per `unit`; null when no figure was found. */
   usd: number | null;
-  unit: 'per 1,000 training tokens' | 'per custom model per month' | 'per model unit per hour';
+  unit:
+    | 'per 1,000 training tokens'
+    | 'per custom model per month'
+    | 'per model unit per hour'
+    | 'per 1,000 input tokens'
+    | 'per 1,000 output tokens';
   /** When the figure was (said to be) current. */
   asOf: string;
   /** The section of docs/bedrock-api.md that describes the figure. */
@@ -31,6 +36,8 @@ export interface ModelPrices {
   training: Price;
   storage: Price;
   throughput: { noCommitment: Price; oneMonth: Price; sixMonths: Price };
+  /** On-demand inference through a custom model deployment, billed per token (docs/bedrock-api.md §11.4). */
+  onDemand?: { input: Price; output: Price };
 }
 
 const SOURCE = 'docs/bedrock-api.md §11.3 (2024 figures, commonly quoted, not confirmed)';
@@ -57,7 +64,34 @@ const missing = (unit: Price['unit'], note: string): Price => ({
   note,
 });
 
+const NOVA_NOTE =
+  "UNVERIFIED: the base model's on-demand prices as commonly quoted since its launch; that a deployed custom model " +
+  `bills the same per token is not confirmed; check ${URL}`;
+const novaOnDemand = (input: number, output: number): ModelPrices['onDemand'] => ({
+  input: { ...unverified(input, 'per 1,000 input tokens', 'medium'), asOf: '2024-12', note: NOVA_NOTE },
+  output: { ...unverified(output, 'per 1,000 output tokens', 'medium'), asOf: '2024-12', note: NOVA_NOTE },
+});
+const noThroughputFigures = {
+  noCommitment: missing('per model unit per hour', 'no figure known'),
+  oneMonth: missing('per model unit per hour', 'no figure known'),
+  sixMonths: missing('per model unit per hour', 'no figure known'),
+};
+
 export const PRICES: readonly ModelPrices[] = [
+  {
+    modelId: 'amazon.nova-micro-v1:0:128k',
+    training: missing('per 1,000 training tokens', 'no figure known'),
+    storage: missing('per custom model per month', 'no figure known'),
+    throughput: noThroughputFigures,
+    onDemand: novaOnDemand(0.000035, 0.00014),
+  },
+  {
+    modelId: 'amazon.nova-lite-v1:0:300k',
+    training: missing('per 1,000 training tokens', 'no figure known'),
+    storage: missing('per custom model per month', 'no figure known'),
+    throughput: noThroughputFigures,
+    onDemand: novaOnDemand(0.00006, 0.00024),
+  },
   {
     modelId: 'amazon.titan-text-lite-v1:0:4k',
     training: unverified(0.0004, 'per 1,000 training tokens', 'low'),

@@ -201,7 +201,14 @@ export const ProvisioningConfig = z
     enabled: z
       .boolean()
       .default(true)
-      .describe('Buy Provisioned Throughput for the trained model (needed to call it).'),
+      .describe('Serve the trained model (a custom model can be called only through a deployment or a throughput).'),
+    serving: z
+      .enum(['auto', 'deployment', 'provisioned-throughput'])
+      .default('auto')
+      .describe(
+        '`auto`: a custom model deployment (on demand, billed per token, no hourly bill) where the catalog says the base ' +
+          'model supports it (Nova), else Provisioned Throughput; or either one by name.',
+      ),
     modelUnits: z.number().int().positive().default(1).describe('Model units of the throughput.'),
     ttlHours: z
       .number()
@@ -223,7 +230,7 @@ export const ProvisioningConfig = z
           'the evaluate step.',
       ),
   })
-  .describe('Provisioned Throughput for the trained model, and its evaluation.');
+  .describe('Serving the trained model (a deployment or Provisioned Throughput), and its evaluation.');
 export type ProvisioningConfig = z.infer<typeof ProvisioningConfig>;
 
 /**

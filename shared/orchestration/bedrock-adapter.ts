@@ -1,4 +1,7 @@
 import {
+  CreateCustomModelDeploymentCommand,
+  DeleteCustomModelDeploymentCommand,
+  GetCustomModelDeploymentCommand,
   CreateModelCustomizationJobCommand,
   CreateProvisionedModelThroughputCommand,
   DeleteProvisionedModelThroughputCommand,
@@ -13,6 +16,7 @@ import {
   BedrockCallError,
   type BedrockErrorKind,
   type BedrockPort,
+  type DeploymentStatus,
   type JobStatus,
   type ThroughputStatus,
 } from './ports';
@@ -141,6 +145,33 @@ export function buildBedrockPort(client: BedrockClient): BedrockPort {
     deleteThroughput: (id) =>
       call(async () => {
         await client.send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: id }));
+      }),
+    createDeployment: (r) =>
+      call(async () => {
+        const out = await client.send(
+          new CreateCustomModelDeploymentCommand({
+            modelDeploymentName: r.name,
+            modelArn: r.modelArn,
+            clientRequestToken: r.clientRequestToken,
+            tags: tags(r.tags),
+          }),
+        );
+        return out.customModelDeploymentArn!;
+      }),
+    getDeployment: (id) =>
+      call(async () => {
+        const d = await client.send(new GetCustomModelDeploymentCommand({ customModelDeploymentIdentifier: id }));
+        return {
+          arn: d.customModelDeploymentArn!,
+          name: d.modelDeploymentName!,
+          status: d.status as DeploymentStatus,
+          modelArn: d.modelArn!,
+          failureMessage: d.failureMessage,
+        };
+      }),
+    deleteDeployment: (id) =>
+      call(async () => {
+        await client.send(new DeleteCustomModelDeploymentCommand({ customModelDeploymentIdentifier: id }));
       }),
   };
 }

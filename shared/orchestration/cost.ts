@@ -16,6 +16,10 @@ export const CostEstimate = z.object({
   throughputUsdPerHour: z.number().nullable(),
   /** Hours of throughput the run will pay for: its time to live, or the commitment term. */
   throughputHours: z.number(),
+  /** What serves the model; a deployment has no hourly bill, only the per-token prices below. */
+  serving: z.enum(['deployment', 'provisioned-throughput']).optional(),
+  /** On-demand prices of a deployment, per 1,000 tokens (null where unknown); not in the total, which has no usage. */
+  inferenceUsdPer1kTokens: z.object({ input: z.number().nullable(), output: z.number().nullable() }).optional(),
   /** Training + one month of storage + the throughput hours, over the parts whose price is known. */
   totalUsd: z.number(),
   /** Parts left out of the total because no price is known. */
@@ -31,6 +35,8 @@ export function estimateCost(args: {
   epochs: number;
   provisioning: ProvisioningConfig;
   prices?: ModelPrices | undefined;
+  /** What will serve the model (serving.ts servingFor); absent: Provisioned Throughput. */
+  serving?: 'deployment' | 'provisioned-throughput';
 }): CostEstimate {
   const prices = args.prices ?? findPrices(args.modelId);
   const unknown: string[] = [];
@@ -49,7 +55,14 @@ export function estimateCost(args: {
   const p = args.provisioning;
   let throughputUsdPerHour: number | null = null;
   let throughputHours = 0;
-  if (p.enabled) {
+  const deployed = p.enabled && args.serving === 'deployment';
+  let inferenceUsdPer1kTokens: CostEstimate['inferenceUsdPer1kTokens'];
+  if (deployed) {
+    inferenceUsdPer1kTokens = {
+      input: use('inference input tokens', prices?.onDemand?.input),
+      output: use('inference output tokens', prices?.onDemand?.output),
+    };
+  } else if (p.enabled) {
     const term = p.commitmentDuration;
     const price =
       term === 'OneMonth'
@@ -73,6 +86,8 @@ export function estimateCost(args: {
     storageUsdPerMonth,
     throughputUsdPerHour,
     throughputHours,
+    ...(args.serving ? { serving: args.serving } : {}),
+    ...(inferenceUsdPer1kTokens ? { inferenceUsdPer1kTokens } : {}),
     totalUsd,
     unknown,
     unconfirmed,
@@ -85,7 +100,9 @@ export function budgetProblem(estimate: CostEstimate, budgetUsd: number | undefi
   const parts = [
     `training $${estimate.trainingUsd ?? '?'} (${estimate.trainingTokens} tokens x ${estimate.epochs} epochs)`,
     `storage $${estimate.storageUsdPerMonth ?? '?'}/month`,
-    `throughput $${estimate.throughputUsdPerHour ?? '?'}/hour x ${estimate.throughputHours} h`,
+    estimate.serving === 'deployment'
+      ? `on-demand inference $${estimate.inferenceUsdPer1kTokens?.input ?? '?'} / $${estimate.inferenceUsdPer1kTokens?.output ?? '?'} per 1,000 input / output tokens (not in the total)`
+      : `throughput $${estimate.throughputUsdPerHour ?? '?'}/hour x ${estimate.throughputHours} h`,
   ];
   let message = `estimated cost $${estimate.totalUsd} exceeds the budget of $${budgetUsd}: ${parts.join(', ')}`;
   if (estimate.unconfirmed.length)

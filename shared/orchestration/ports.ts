@@ -60,6 +60,23 @@ export interface ThroughputView {
   commitmentExpirationTime?: Date;
 }
 
+export type DeploymentStatus = 'Creating' | 'Active' | 'Failed';
+
+export interface CreateDeploymentRequest {
+  name: string;
+  clientRequestToken: string;
+  modelArn: string;
+  tags?: Record<string, string>;
+}
+
+export interface DeploymentView {
+  arn: string;
+  name: string;
+  status: DeploymentStatus;
+  modelArn: string;
+  failureMessage?: string;
+}
+
 export interface BedrockPort {
   createJob(req: CreateJobRequest): Promise<string>;
   /** By ARN or name (docs/bedrock-api.md §12 "Identifier lookup"). */
@@ -68,6 +85,10 @@ export interface BedrockPort {
   createThroughput(req: CreateThroughputRequest): Promise<string>;
   getThroughput(id: string): Promise<ThroughputView>;
   deleteThroughput(id: string): Promise<void>;
+  /** Custom model deployments: on-demand serving of a custom model (docs/bedrock-api.md §11.4). */
+  createDeployment?(req: CreateDeploymentRequest): Promise<string>;
+  getDeployment?(id: string): Promise<DeploymentView>;
+  deleteDeployment?(id: string): Promise<void>;
   /**
    * Text generation on a served custom model (bedrock-runtime InvokeModel on a throughput or deployment ARN), in the
    * request and response shapes of the model's family (docs/bedrock-api.md §11.2; default Titan). Callers go through

@@ -1,6 +1,7 @@
 import { baseModelIdOf, findBaseModel } from '../catalog/lookup';
 import type { ModelFamily } from '../catalog/models';
 import type { Run } from '../runs/run';
+import type { RunConfig } from '../config/run-config';
 import type { BedrockPort } from './ports';
 
 /**
@@ -22,6 +23,19 @@ export function servedModelOf(
   if (run.deploymentArn) return { arn: run.deploymentArn, via: 'deployment', family };
   if (run.provisionedModelArn) return { arn: run.provisionedModelArn, via: 'provisioned-throughput', family };
   return undefined;
+}
+
+/**
+ * How the run's model is to be served: `provisioning.serving`, where `auto` follows the catalog (a deployment for
+ * Nova, docs/bedrock-api.md §11.4; Provisioned Throughput otherwise).
+ */
+export function servingFor(
+  config: Pick<RunConfig, 'provisioning'>,
+  modelIdOrArn: string,
+): 'deployment' | 'provisioned-throughput' {
+  const chosen = config.provisioning.serving;
+  if (chosen !== 'auto') return chosen;
+  return findBaseModel(baseModelIdOf(modelIdOrArn))?.lifecycle.serving.value ?? 'provisioned-throughput';
 }
 
 /** The family of the base model behind a model id or ARN; Titan's when the catalog does not know it. */

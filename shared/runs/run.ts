@@ -144,6 +144,8 @@ export const ProvisionRecord = z.object({
   endedAt: Iso.optional(),
   modelArn: z.string().min(1),
   modelUnits: z.number().int().positive(),
+  /** What serves the model: a custom model deployment, or (absent, as before) a Provisioned Throughput. */
+  via: z.enum(['deployment', 'provisioned-throughput']).optional(),
   commitmentDuration: z.string().optional(),
   ttlHours: z.number().positive(),
   inServiceAt: Iso.optional(),

@@ -45,7 +45,9 @@ describe('npm start: a whole customization run through the local stack', () => {
     expect(filtered).toBeGreaterThanOrEqual(3); // the over-long, the empty and the duplicate record
     expect(field(out, 'job')).toMatch(/^arn:aws:bedrock:us-east-1:000000000000:model-customization-job\//);
     expect(field(out, 'model')).toMatch(/^arn:aws:bedrock:us-east-1:000000000000:custom-model\//);
-    expect(field(out, 'throughput')).toMatch(/^arn:aws:bedrock:us-east-1:000000000000:provisioned-model\//);
+    // The default: Nova Micro, served on demand by a custom model deployment (no Provisioned Throughput).
+    expect(field(out, 'deployment')).toMatch(/^arn:aws:bedrock:us-east-1:000000000000:custom-model-deployment\//);
+    expect(field(out, 'throughput')).toBeUndefined();
     expect(out).toMatch(/prepared\/train\.jsonl/);
     expect(out).toMatch(/manifest\.json/);
     expect(out).toMatch(/report\.html/); // written by the report function when it hears the run ended

@@ -50,6 +50,10 @@ export function stackContext(stack: Stack, fakes: Fakes): CliContext {
         if (fakes.gone?.includes(arn)) throw notFound(arn);
         fakes.deleted.push(`throughput ${arn}`);
       },
+      deleteDeployment: async (arn) => {
+        if (fakes.gone?.includes(arn)) throw notFound(arn);
+        fakes.deleted.push(`deployment ${arn}`);
+      },
       deleteCustomModel: async (arn) => {
         if (fakes.gone?.includes(arn)) throw notFound(arn);
         fakes.deleted.push(`model ${arn}`);

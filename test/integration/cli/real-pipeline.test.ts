@@ -3,7 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { BedrockClient, GetCustomModelCommand, GetProvisionedModelThroughputCommand } from '@aws-sdk/client-bedrock';
+import { BedrockClient, GetCustomModelCommand, GetCustomModelDeploymentCommand } from '@aws-sdk/client-bedrock';
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { resolveRunConfig } from '../../../shared/config/run-config';
+import { buildInvokeText } from '../../../shared/orchestration/bedrock-adapter';
+import { invokeServedModel } from '../../../shared/orchestration/serving';
 import { startStack, LOCAL_CREDENTIALS, type Stack } from '../../../local/stack';
 import { sampleJsonl } from '../../../local/sample/generate';
 import { stackEnv } from './cli-harness';
@@ -31,17 +35,31 @@ describe('btp against the real pipeline', () => {
       maxBuffer: 16 * 1024 * 1024,
     });
 
-  it('given a dataset, when the user runs `btp run` then `btp cleanup --yes`, then the run succeeds and its throughput and model are gone from Bedrock', async () => {
+  it('given a dataset, when the user runs `btp run` with the default configuration, then Nova Micro is fine-tuned and deployed, answers through its deployment, and `btp cleanup --yes` removes the deployment and the model', async () => {
     const file = path.join(dir, 'cli-sample.jsonl');
     writeFileSync(file, sampleJsonl(150));
     const { stdout } = await btp('run', file, '--json', '--poll-ms', '200');
     const finalRun = (
       JSON.parse(stdout.slice(stdout.indexOf('{'))) as {
-        run: { runId: string; status: string; provisionedModelArn?: string; modelArn?: string };
+        run: { runId: string; status: string; provisionedModelArn?: string; deploymentArn?: string; modelArn?: string };
       }
     ).run;
     expect(finalRun.status).toBe('succeeded');
-    expect(finalRun.provisionedModelArn).toMatch(/:provisioned-model\//);
+    expect(finalRun.modelArn).toMatch(/:custom-model\/amazon\.nova-micro-v1:0:128k\//);
+    expect(finalRun.deploymentArn).toMatch(/:custom-model-deployment\/[a-z0-9]{12}$/);
+    expect(finalRun.provisionedModelArn).toBeUndefined(); // no hourly Provisioned Throughput bill
+
+    // The deployed model answers through its deployment (the emulator answers with a training completion).
+    const runtime = new BedrockRuntimeClient({
+      endpoint: stack.endpoints.bedrock,
+      region: 'us-east-1',
+      credentials: LOCAL_CREDENTIALS,
+      maxAttempts: 1,
+    });
+    const served = { ...finalRun, config: resolveRunConfig() };
+    const answer = await invokeServedModel({ invokeText: buildInvokeText(runtime) }, served, 'こんにちは', 200);
+    expect(answer.length).toBeGreaterThan(0);
+    runtime.destroy();
 
     await btp('cleanup', finalRun.runId, '--yes');
     const bedrock = new BedrockClient({
@@ -51,7 +69,7 @@ describe('btp against the real pipeline', () => {
       maxAttempts: 1,
     });
     await expect(
-      bedrock.send(new GetProvisionedModelThroughputCommand({ provisionedModelId: finalRun.provisionedModelArn! })),
+      bedrock.send(new GetCustomModelDeploymentCommand({ customModelDeploymentIdentifier: finalRun.deploymentArn! })),
     ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     await expect(
       bedrock.send(new GetCustomModelCommand({ modelIdentifier: finalRun.modelArn! })),

@@ -2,10 +2,11 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { BedrockClient, CreateModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
 import { startStack, type Stack, LOCAL_CREDENTIALS } from '../../../local/stack';
+import { TITAN_RECIPE_DATE } from '../../../shared/catalog';
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ functions: 'none' });
+  stack = await startStack({ functions: 'none', catalogDate: TITAN_RECIPE_DATE });
 }, 60000);
 afterAll(() => stack?.stop());
 
@@ -24,6 +25,7 @@ describe('the Bedrock emulator in the local stack', () => {
       credentials: LOCAL_CREDENTIALS,
       maxAttempts: 1,
     });
+    // A Titan job: the stack plays Bedrock as it was in 2024 (catalogDate).
     const { jobArn } = await bedrock.send(
       new CreateModelCustomizationJobCommand({
         jobName: 'events-test-job',
