@@ -36,7 +36,7 @@ if (!haveData)
     let store: DynamoRunStore;
     let db: DynamoDBDocumentClient;
     beforeAll(async () => {
-      // The 2024 recipe: continued pre-training exists only on Titan Text G1, now at end of life; Bedrock as it was then.
+      // The 2024 recipe: continued pre-training exists only on Titan Text G1, now end of life; Bedrock as it was then.
       stack = await startStack({ waitTimeSeconds: 1, retryDelaySeconds: 1, catalogDate: TITAN_RECIPE_DATE });
       bedrock = new BedrockClient({
         endpoint: stack.endpoints.bedrock,
