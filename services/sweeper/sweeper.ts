@@ -4,6 +4,7 @@ import type { OrchestrationDeps } from '../../shared/orchestration/ports';
 import { currentJob, currentStage } from '../../shared/runs/record';
 import { requestEvaluation } from '../../shared/orchestration/evaluation';
 import { expireThroughput } from '../provision/provision';
+import { servedModelOf } from '../../shared/orchestration/serving';
 
 export type SweeperDeps = Pick<
   OrchestrationDeps,
@@ -59,8 +60,9 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   }
   // Evaluate touches the run on every throttled retry, so only a lost request leaves it this long unchanged.
   for (const run of send.reaches(EvaluationRequested) ? await runs.listByStatus('evaluating') : []) {
-    if (!run.provisionedModelArn || new Date(run.updatedAt).getTime() > staleBefore) continue;
-    await requestEvaluation(run.runId, run.provisionedModelArn, { retry: 0 }, deps);
+    const served = servedModelOf(run); // its throughput or its deployment
+    if (!served || new Date(run.updatedAt).getTime() > staleBefore) continue;
+    await requestEvaluation(run.runId, served.arn, { retry: 0 }, deps);
     report.reevaluated.push(run.runId);
   }
   return report;
