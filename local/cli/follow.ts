@@ -71,6 +71,7 @@ export function describeProgress(run: Run, children: Run[] = []): string {
   }
   const jobStatus = lastSubmittedJob(run)?.jobStatus;
   if (jobStatus) parts.push(`job=${jobStatus}`);
+  if (run.status === 'queued' && run.waiting) parts.push(`waiting=${run.waiting.slot}`);
   if (run.provisionedModelArn) parts.push('throughput=yes');
   return parts.join('  ');
 }

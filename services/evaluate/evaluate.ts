@@ -1,6 +1,6 @@
 import type { Run } from '../../shared/runs/run';
 import { EvaluationSample, writeJsonLines } from '../../shared/artifacts';
-import { backoffSeconds } from '../../shared/orchestration/backoff';
+import { retryDelaySeconds } from '../../shared/orchestration/backoff';
 import { evaluationPlan, requestEvaluation, type EvaluationPlan } from '../../shared/orchestration/evaluation';
 import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
 import { evaluationSamplesKey } from '../../shared/runs/keys';
@@ -65,11 +65,12 @@ export function testPrompt(line: string): TestPrompt | undefined {
  * `runs/<id>/evaluation/samples.jsonl`, where the report shows them; then `evaluating -> succeeded`.
  *
  * Idempotent: at temperature 0 a redelivery writes the same file and then loses the conditional transition.
- * Throttling backs off with a delayed copy of the request (as submit does) up to `maxThrottleRetries`; transient and
- * unknown errors throw, so SQS retries the message. A model that cannot answer (ValidationException, access denied,
- * a throughput deleted meanwhile) does not fail the run: the model was trained and provisioned, which is what the run
- * delivers, and the throughput bills by the hour whatever the evaluation does, so failing the run would only hide a
- * usable model behind a `failed` status (and invite a resume that buys throughput again). The reason is recorded as
+ * Throttling and transient errors (5xx, timeouts) back off with a delayed copy of the request (as submit does) up to
+ * `maxThrottleRetries`; unknown errors throw, so SQS retries the message. A model that cannot answer
+ * (ValidationException, access denied, a throughput deleted meanwhile) does not fail the run: the model was trained
+ * and provisioned, which is what the run delivers, and the throughput bills by the hour whatever the evaluation
+ * does, so failing the run would only hide a usable model behind a `failed` status (and invite a resume that buys
+ * throughput again). The reason is recorded as
  * a warning on the run, in `evaluation.warning` and on each sample line it affected, and the run succeeds.
  */
 export async function evaluateModel(
@@ -119,20 +120,20 @@ export async function evaluateModel(
       try {
         lines.push({ index, ...p, modelOutput: await invoke(provisionedModelArn, p.prompt, MAX_TOKEN_COUNT) });
       } catch (err) {
-        if (isBedrockError(err, 'throttled', 'quota')) {
+        if (isBedrockError(err, 'throttled', 'quota', 'transient')) {
           const retry = (opts.retry ?? 0) + 1;
           if (retry <= settings.maxThrottleRetries) {
             await backOff(run, retry, deps, opts.correlationId);
             return 'throttled';
           }
-          stopped = `still throttled after ${settings.maxThrottleRetries} retries: ${err.message}`;
+          stopped = `still ${err.kind === 'transient' ? 'failing' : 'throttled'} after ${settings.maxThrottleRetries} retries: ${err.message}`;
         } else if (isBedrockError(err, 'validation')) {
           lines.push({ index, ...p, error: `${err.code}: ${err.message}` }); // may be this prompt alone: try the next
           continue;
         } else if (isBedrockError(err, 'access-denied', 'not-found', 'conflict')) {
           stopped = `${err.code}: ${err.message}`;
         } else {
-          throw err; // transient or unknown: the message returns to the queue and is retried
+          throw err; // unknown: the message returns to the queue and is retried
         }
         lines.push({ index, ...p, error: stopped });
       }
@@ -182,11 +183,7 @@ const recordedPlan = (run: Run): EvaluationPlan | undefined => run.evaluation?.p
  */
 async function backOff(run: Run, retry: number, deps: EvaluateDeps, correlationId?: string) {
   const { runs, settings } = deps;
-  const delaySeconds = backoffSeconds(retry, {
-    baseSeconds: settings.throttleRetrySeconds,
-    maxSeconds: 900,
-    random: deps.random,
-  });
+  const delaySeconds = retryDelaySeconds(retry, settings, deps.random);
   await runs.update(run.runId, 'evaluating', {
     evaluation: { status: 'running', attempts: 0, ...run.evaluation, throttledRetries: retry },
   });

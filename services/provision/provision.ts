@@ -1,11 +1,18 @@
-import { EvaluationRequested, ThroughputExpire, ThroughputPoll } from '../../shared/messages/pipeline';
+import { EvaluationRequested, ModelReady, ThroughputExpire, ThroughputPoll } from '../../shared/messages/pipeline';
 import type { Run } from '../../shared/runs/run';
-import { backoffSeconds, sqsDelay } from '../../shared/orchestration/backoff';
+import { backoffSeconds, retryDelaySeconds, sqsDelay } from '../../shared/orchestration/backoff';
 import { runIdNameProblem, throughputClientToken, throughputName } from '../../shared/orchestration/naming';
 import { resolveRunConfig } from '../../shared/config/run-config';
-import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
+import {
+  isBedrockError,
+  isRetryable,
+  type CreateThroughputRequest,
+  type OrchestrationDeps,
+} from '../../shared/orchestration/ports';
+import { PROVISIONED_THROUGHPUT_QUOTAS } from '../../shared/catalog/models';
+import { queueForSlot, THROUGHPUT_SLOT_QUOTA, waitsFor } from '../../shared/orchestration/slots';
 import { runBase } from '../../shared/runs/keys';
-import { currentStage, failRun } from '../../shared/runs/record';
+import { currentStage, failRun, recordRetry } from '../../shared/runs/record';
 import { evaluationPlan, requestEvaluation } from '../../shared/orchestration/evaluation';
 
 export type ProvisionDeps = Pick<
@@ -13,7 +20,8 @@ export type ProvisionDeps = Pick<
   'runs' | 'bedrock' | 'send' | 'count' | 'settings' | 'now' | 'random'
 >;
 
-export type ProvisionOutcome = 'created' | 'duplicate' | 'stale' | 'failed' | 'cancelled' | 'unknown-run';
+export type ProvisionOutcome =
+  'created' | 'duplicate' | 'stale' | 'failed' | 'cancelled' | 'queued' | 'throttled' | 'unknown-run';
 
 /**
  * Buys Provisioned Throughput for the run's new custom model (a custom model can only be used through it, api
@@ -27,11 +35,15 @@ export async function provisionModel(
   modelArn: string,
   deps: ProvisionDeps,
   correlationId?: string,
+  retry = 0,
 ): Promise<ProvisionOutcome> {
-  const { runs, bedrock, now, settings } = deps;
+  const { runs, now, settings } = deps;
   const run = await runs.get(runId);
   if (!run) return 'unknown-run';
-  if (run.status !== 'provisioning' || run.modelArn !== modelArn) return 'stale';
+  if (run.modelArn !== modelArn) return 'stale';
+  // A run queued for a throughput slot is tried from `queued`, and moves on only once it has one.
+  const queued = waitsFor(run, 'throughput');
+  if (run.status !== 'provisioning' && !queued) return 'stale';
   const stage = currentStage(run);
   const p = run.config.provisioning;
   if (run.provisionedModelArn && run.provision?.modelArn === modelArn) {
@@ -42,28 +54,37 @@ export async function provisionModel(
   const name = throughputName(runId, stage);
   let arn: string;
   try {
-    arn = await bedrock.createThroughput({
-      name,
-      clientRequestToken: throughputClientToken(runId, stage),
-      modelId: modelArn,
-      modelUnits: p.modelUnits,
-      ...(p.commitmentDuration ? { commitmentDuration: p.commitmentDuration } : {}),
-      tags: { 'btp:run-id': runId },
-    });
+    arn = await createOrFindThroughput(
+      {
+        name,
+        clientRequestToken: throughputClientToken(runId, stage),
+        modelId: modelArn,
+        modelUnits: p.modelUnits,
+        ...(p.commitmentDuration ? { commitmentDuration: p.commitmentDuration } : {}),
+        tags: { 'btp:run-id': runId },
+      },
+      deps,
+    );
   } catch (err) {
-    if (isBedrockError(err, 'validation', 'conflict') && /name|exist|in use/i.test(err.message)) {
-      arn = (await bedrock.getThroughput(name)).arn; // this run's throughput already exists
+    if (isBedrockError(err, 'quota') && waitable(p)) {
+      // Every no-commitment slot of the account is taken: wait for one (a time to live frees one within hours).
+      const reason = `${err.message} The model ${modelArn} is trained; the run waits for a throughput to be deleted.`;
+      const wait = { slot: 'throughput' as const, quota: THROUGHPUT_SLOT_QUOTA, reason };
+      const delaySeconds = await queueForSlot(runs, run, 'provisioning', wait, deps);
+      if (delaySeconds === undefined) return 'duplicate';
+      await deps.send(ModelReady, runId, { modelArn, retry: 0 }, { correlationId, delaySeconds });
+      return 'queued';
     } else if (isBedrockError(err, 'quota')) {
       const reason =
-        `Provisioned Throughput quota reached (${err.message}). The model ${modelArn} is trained; delete an unused ` +
-        `throughput or raise the quota, then post model.provision for run ${runId}.`;
-      await failRun(runs, run, 'provisioning', { stage: 'provision', reason, record: 'provision' }, now());
+        `Provisioned Throughput quota reached (${err.message}). The model ${modelArn} is trained; raise the quota ` +
+        `or change provisioning (modelUnits, commitmentDuration), then post model.provision for run ${runId}.`;
+      await failRun(runs, run, run.status, { stage: 'provision', reason, record: 'provision' }, now());
       return 'failed';
-    } else if (isBedrockError(err, 'access-denied', 'validation', 'not-found')) {
+    } else if (isBedrockError(err, 'access-denied', 'validation', 'not-found', 'conflict')) {
       await failRun(
         runs,
         run,
-        'provisioning',
+        run.status,
         { stage: 'provision', reason: `Bedrock refused the throughput: ${err.message}`, record: 'provision' },
         now(),
         {
@@ -71,40 +92,68 @@ export async function provisionModel(
         },
       );
       return 'failed';
+    } else if (isRetryable(err) && retry < settings.maxThrottleRetries) {
+      if (!(await recordRetry(runs, run, run.status, 'provision', err, retry + 1, now()))) return 'duplicate';
+      const delaySeconds = retryDelaySeconds(retry + 1, settings, deps.random);
+      await deps.send(ModelReady, runId, { modelArn, retry: retry + 1 }, { correlationId, delaySeconds });
+      return 'throttled';
     } else {
-      throw err; // throttling and transient errors: the message returns to the queue and is retried later
+      throw err; // unknown, or retried for long enough: SQS retries it, and the sweeper drives the run again later
     }
   }
-  const latest = await runs.get(runId);
-  if (latest?.provisionedModelArn === arn) return 'duplicate'; // a concurrent delivery recorded it meanwhile
   const at = now();
-  const expiresAt = p.commitmentDuration ? undefined : new Date(at.getTime() + p.ttlHours * 3_600_000).toISOString();
-  const recorded = await runs.update(
-    runId,
-    'provisioning',
-    {
-      provisionedModelArn: arn,
-      ...(expiresAt ? { throughputExpiresAt: expiresAt } : {}),
-      provision: {
-        status: 'running',
-        attempts: (run.provision?.attempts ?? 0) + 1,
-        startedAt: at.toISOString(),
-        modelArn,
-        modelUnits: p.modelUnits,
-        ...(p.commitmentDuration ? { commitmentDuration: p.commitmentDuration } : {}),
-        ttlHours: p.ttlHours,
-      },
+  // The time to live runs on the clock Bedrock's time runs on: modelled hours, fast against the local emulator.
+  const ttlMs = Math.max((p.ttlHours * 3_600_000) / settings.timeScale, settings.minTtlSeconds * 1000);
+  const expiresAt = p.commitmentDuration ? undefined : new Date(at.getTime() + ttlMs).toISOString();
+  const patch: Partial<Run> = {
+    provisionedModelArn: arn,
+    ...(expiresAt ? { throughputExpiresAt: expiresAt } : {}),
+    provision: {
+      status: 'running',
+      attempts: (run.provision?.attempts ?? 0) + 1,
+      startedAt: at.toISOString(),
+      modelArn,
+      modelUnits: p.modelUnits,
+      ...(p.commitmentDuration ? { commitmentDuration: p.commitmentDuration } : {}),
+      ttlHours: p.ttlHours,
     },
-    { type: 'throughput.created', detail: { provisionedModelArn: arn, modelUnits: p.modelUnits, expiresAt } },
-  );
+  };
+  const event = {
+    type: 'throughput.created',
+    detail: { provisionedModelArn: arn, modelUnits: p.modelUnits, expiresAt },
+  };
+  const recorded = queued
+    ? await runs.transition(runId, 'queued', 'provisioning', { ...patch, waiting: undefined }, event)
+    : await runs.update(runId, 'provisioning', patch, event);
   if (!recorded) {
-    // The run left `provisioning` while we bought (a cancel): do not leave an hourly bill behind.
+    const latest = await runs.get(runId);
+    if (latest?.provisionedModelArn === arn) return 'duplicate'; // a concurrent delivery recorded it meanwhile
+    // The run left its status while we bought (a cancel): do not leave an hourly bill behind.
     if (!p.commitmentDuration) await deleteQuietly(arn, deps);
     return 'cancelled';
   }
   await schedulePoll(recorded, arn, 1, settings.throughputPollSeconds, deps, correlationId);
   if (expiresAt) await scheduleExpiry(runId, arn, expiresAt, deps, correlationId);
   return 'created';
+}
+
+/** Creates the run's throughput, or finds it when an earlier delivery created it (its name is the run's). */
+async function createOrFindThroughput(req: CreateThroughputRequest, { bedrock }: ProvisionDeps): Promise<string> {
+  try {
+    return await bedrock.createThroughput(req);
+  } catch (err) {
+    if (!(isBedrockError(err, 'validation', 'conflict') && /name|exist|in use/i.test(err.message))) throw err;
+    return (await bedrock.getThroughput(req.name)).arn;
+  }
+}
+
+/**
+ * A full quota that a slot freeing up will satisfy: the count of no-commitment throughputs. A commitment needs model
+ * units AWS support grants, and a no-commitment throughput of more model units than the quota allows never fits.
+ */
+function waitable(p: Run['config']['provisioning']): boolean {
+  const perThroughput = PROVISIONED_THROUGHPUT_QUOTAS.modelUnitsPerNoCommitmentThroughput.value;
+  return !p.commitmentDuration && (perThroughput == null || p.modelUnits <= perThroughput);
 }
 
 /**
@@ -127,19 +176,18 @@ export async function pollThroughput(
     return 'in-service';
   }
   if (!run || run.status !== 'provisioning' || run.provisionedModelArn !== arn) return 'stale';
+  const lastPoll = run.provision?.lastPoll;
+  if (lastPoll !== undefined && poll <= lastPoll) return 'stale'; // a copy of a poll already made
   let status: string;
   let failureMessage: string | undefined;
   try {
     ({ status, failureMessage } = await bedrock.getThroughput(arn));
   } catch (err) {
-    if (!isBedrockError(err, 'throttled')) throw err;
-    await schedulePoll(
-      run,
-      arn,
-      poll + 1,
-      backoffSeconds(poll, { baseSeconds: settings.throttleRetrySeconds, maxSeconds: 900, random: deps.random }),
-      deps,
-    );
+    if (!isRetryable(err)) throw err;
+    // The throughput is being created whatever the API answers now: look again after a capped, jittered backoff.
+    await recordRetry(runs, run, 'provisioning', 'provision', err, poll, now());
+    const delaySeconds = retryDelaySeconds(Math.min(poll, settings.maxThrottleRetries), settings, deps.random);
+    await schedulePoll(run, arn, poll + 1, delaySeconds, deps);
     return 'throttled';
   }
   if (status === 'InService') {
@@ -191,6 +239,9 @@ export async function pollThroughput(
     }),
     deps,
   );
+  // Recording the poll keeps the run's updatedAt fresh while the throughput is created, so the sweeper knows it is
+  // watched, and makes a copy of this poll a duplicate.
+  if (run.provision) await runs.update(runId, 'provisioning', { provision: { ...run.provision, lastPoll: poll } });
   return 'creating';
 }
 
@@ -219,6 +270,15 @@ export async function expireThroughput(
     await scheduleExpiry(runId, arn, run.throughputExpiresAt, deps);
     return 'waiting';
   }
+  if (!opts.force && run.status === 'provisioning') {
+    // Not seen in service yet: the run's poll decides (in service, the run moves on and the next expiry deletes it;
+    // failed, the poll deletes it). Deleting it now would fail a run whose model is trained only because its
+    // throughput was slow to come up, or its poll slow to look.
+    const { delaySeconds } = sqsDelay(Math.max(1, deps.settings.throughputPollSeconds));
+    const payload = { provisionedModelArn: arn, expiresAt: run.throughputExpiresAt };
+    await deps.send(ThroughputExpire, runId, payload, { delaySeconds });
+    return 'waiting';
+  }
   await deleteQuietly(arn, deps);
   const at = now().toISOString();
   const patch: Partial<Run> = {
@@ -230,14 +290,14 @@ export async function expireThroughput(
     detail: { provisionedModelArn: arn, expiresAt: run.throughputExpiresAt, forced: Boolean(opts.force) },
   };
   if (run.status === 'provisioning') {
-    // Its time ran out before it was ever in service: the run cannot succeed with it.
+    // Deleted (forced) before it was ever in service: the run cannot succeed with it.
     await failRun(
       runs,
       { ...run, ...patch },
       'provisioning',
       {
         stage: 'provision',
-        reason: `throughput ${arn} reached its time to live before it was in service`,
+        reason: `throughput ${arn} was deleted before it was in service`,
         record: 'provision',
       },
       now(),

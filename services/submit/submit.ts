@@ -1,11 +1,16 @@
 import { JobRequested, JobSubmitted, ModelReady } from '../../shared/messages/pipeline';
 import type { Run } from '../../shared/runs/run';
-import { backoffSeconds } from '../../shared/orchestration/backoff';
+import { queuedDelaySeconds, retryDelaySeconds } from '../../shared/orchestration/backoff';
 import { budgetProblem, estimateCost } from '../../shared/orchestration/cost';
 import { ArtifactError } from '../../shared/artifacts';
 import { loadPreparedDataset, type DatasetFile, type PreparedDataset } from '../../shared/orchestration/dataset';
 import { customModelName, jobClientToken, jobName } from '../../shared/orchestration/naming';
-import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
+import {
+  isBedrockError,
+  isRetryable,
+  type CreateJobRequest,
+  type OrchestrationDeps,
+} from '../../shared/orchestration/ports';
 import { preflight } from '../../shared/orchestration/preflight';
 import { startVariants, startsVariants } from '../../shared/orchestration/variants';
 import { baseModelIdOf } from '../../shared/catalog/lookup';
@@ -17,6 +22,7 @@ import {
   currentStage,
   failRun,
   recordedParts,
+  recordRetry,
   withCurrentJob,
 } from '../../shared/runs/record';
 import { stageConfig } from '../../shared/config/run-config';
@@ -34,7 +40,7 @@ export type SubmitTrigger =
   | {
       kind: 'requested';
       stage: number;
-      reason: 'queued' | 'throttled' | 'remediation' | 'resume';
+      reason: 'queued' | 'throttled' | 'remediation' | 'resume' | 'redrive';
       retry: number;
       correlationId?: string;
     };
@@ -49,7 +55,7 @@ export type SubmitOutcome = 'submitted' | 'variants' | 'duplicate' | 'queued' | 
  * fails with a hint about the role.
  */
 export async function submitJob(runId: string, trigger: SubmitTrigger, deps: SubmitDeps): Promise<SubmitOutcome> {
-  const { runs, bedrock, objects, settings, now } = deps;
+  const { runs, objects, settings, now } = deps;
   const stage = trigger.stage;
   let run = await runs.get(runId);
   if (!run) throw new Error(`run ${runId} does not exist (yet): retry`);
@@ -65,6 +71,7 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
     return 'duplicate';
   }
   if (run.status === 'queued') {
+    if (run.waiting) return 'skipped'; // queued for another slot (a throughput): its training is done
     if (trigger.kind !== 'requested' || trigger.reason !== 'queued') return 'duplicate'; // the delayed retry is already on its way
     run = await runs.transition(
       runId,
@@ -185,12 +192,9 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
   };
   let jobArn: string;
   try {
-    jobArn = await bedrock.createJob(request);
+    jobArn = await createOrFindJob(request, deps);
   } catch (err) {
-    if (isBedrockError(err, 'name-in-use')) {
-      // This attempt's job exists: an earlier delivery created it and died before recording it.
-      jobArn = (await bedrock.getJob(request.jobName)).jobArn;
-    } else if (isBedrockError(err, 'quota')) {
+    if (isBedrockError(err, 'quota')) {
       const retry = trigger.kind === 'requested' && trigger.reason === 'queued' ? trigger.retry + 1 : 0;
       const queued = await runs.transition(
         runId,
@@ -200,21 +204,15 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
         { type: 'job.queued', detail: { reason: err.message, retry } },
       );
       if (!queued) return 'duplicate';
-      const delaySeconds = backoffSeconds(retry, {
-        baseSeconds: settings.queuedRetrySeconds,
-        maxSeconds: 900,
-        random: deps.random,
-      });
+      const delaySeconds = queuedDelaySeconds(retry, settings, deps.random);
       await requestAgain(run, stage, 'queued', retry, delaySeconds, deps, trigger.correlationId);
       return 'queued';
-    } else if (isBedrockError(err, 'throttled')) {
+    } else if (isRetryable(err)) {
       const retry = trigger.kind === 'requested' && trigger.reason === 'throttled' ? trigger.retry + 1 : 0;
-      if (retry > settings.maxThrottleRetries) throw err; // let SQS retry it and, in the end, dead-letter it
-      const delaySeconds = backoffSeconds(retry, {
-        baseSeconds: settings.throttleRetrySeconds,
-        maxSeconds: 900,
-        random: deps.random,
-      });
+      if (retry > settings.maxThrottleRetries) throw err; // let SQS retry it; the sweeper drives the run again later
+      // Recorded on the run (`btp status` shows it), which also tells the sweeper a retry is on its way.
+      if (!(await recordRetry(runs, run, 'submitting', 'submit', err, retry, now()))) return 'duplicate';
+      const delaySeconds = retryDelaySeconds(retry, settings, deps.random);
       await requestAgain(run, stage, 'throttled', retry, delaySeconds, deps, trigger.correlationId);
       return 'throttled';
     } else if (isBedrockError(err, 'access-denied')) {
@@ -235,7 +233,7 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
       );
       return 'failed';
     } else {
-      throw err; // transient: the message returns to the queue
+      throw err; // an unknown error: the message returns to the queue
     }
   }
 
@@ -256,6 +254,16 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
   deps.count('JobsSubmitted', 1); // once per job: only the delivery that recorded it gets here
   await announce(submittedRun, stage, deps, trigger.correlationId);
   return 'submitted';
+}
+
+/** Creates the attempt's job, or finds it when an earlier delivery created it and died before recording it. */
+async function createOrFindJob(request: CreateJobRequest, { bedrock }: SubmitDeps): Promise<string> {
+  try {
+    return await bedrock.createJob(request);
+  } catch (err) {
+    if (!isBedrockError(err, 'name-in-use')) throw err;
+    return (await bedrock.getJob(request.jobName)).jobArn;
+  }
 }
 
 async function announce(run: Run, stage: number, { send }: SubmitDeps, correlationId?: string): Promise<void> {

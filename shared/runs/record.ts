@@ -113,3 +113,21 @@ export function failRun(
     detail: { reason: failure.reason, ...detail },
   });
 }
+
+/**
+ * Records on the run that a step is riding out a throttled or transient Bedrock error (retry `retry`, 0 for the
+ * first), with an event; `undefined` when the run has left `status` meanwhile. The write also keeps the run's
+ * `updatedAt` fresh, which tells the sweeper that the step's retry is on its way.
+ */
+export function recordRetry(
+  runs: RunStore,
+  run: Run,
+  status: RunStatus,
+  step: string,
+  err: { code: string; message: string },
+  retry: number,
+  now: Date,
+): Promise<Run | undefined> {
+  const lastRetry = { status, step, code: err.code, message: err.message, retry, at: now.toISOString() };
+  return runs.update(run.runId, status, { lastRetry }, { type: `${step}.retrying`, detail: { ...lastRetry } });
+}

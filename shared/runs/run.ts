@@ -148,6 +148,8 @@ export const ProvisionRecord = z.object({
   ttlHours: z.number().positive(),
   inServiceAt: Iso.optional(),
   deletedAt: Iso.optional(),
+  /** The last poll of the throughput while it is created (a copy of an older poll is then a duplicate). */
+  lastPoll: Count.optional(),
 });
 export type ProvisionRecord = z.infer<typeof ProvisionRecord>;
 
@@ -191,6 +193,33 @@ export type VariantRecord = z.infer<typeof VariantRecord>;
 export const ChildRef = z.object({ runId: z.string().min(1), variant: z.string().min(1) });
 export type ChildRef = z.infer<typeof ChildRef>;
 
+/**
+ * A run whose next step needs a slot of an account quota that is full, waiting in `queued` for one to free (it is
+ * never failed for it): a Provisioned Throughput or a custom model deployment for its trained model. A run queued on
+ * the concurrent-jobs quota keeps its wait on the job's record (JobRecord.queued).
+ */
+export const SlotWait = z.object({
+  slot: z.enum(['throughput', 'deployment']),
+  /** The quota, as the catalog publishes it (an account's own may be higher). */
+  quota: z.object({ name: z.string().min(1), value: z.number().optional() }),
+  /** Bedrock's refusal. */
+  reason: z.string(),
+  since: Iso,
+  retries: Count,
+});
+export type SlotWait = z.infer<typeof SlotWait>;
+
+/** The last throttled or transient Bedrock error a step retried, with its count: `btp status` shows it. */
+export const RetryRecord = z.object({
+  status: z.enum(RUN_STATUSES),
+  step: z.string().min(1),
+  code: z.string(),
+  message: z.string(),
+  retry: Count,
+  at: Iso,
+});
+export type RetryRecord = z.infer<typeof RetryRecord>;
+
 /** The run item in the runs table. */
 export const Run = z.object({
   runId: z.string().min(1),
@@ -212,6 +241,9 @@ export const Run = z.object({
   throughputExpiresAt: Iso.optional(),
   provision: ProvisionRecord.optional(),
   evaluation: EvaluationRecord.optional(),
+  /** The slot a `queued` run waits for (absent while it waits for a job slot, and once it has one). */
+  waiting: SlotWait.optional(),
+  lastRetry: RetryRecord.optional(),
   failure: RunFailure.optional(),
   /** A variant's run: the experiment run it belongs to, and what it trains (shared/orchestration/variants.ts). */
   parentRunId: z.string().min(1).optional(),

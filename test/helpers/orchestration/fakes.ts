@@ -139,7 +139,7 @@ export class FakeBedrock implements BedrockPort {
   readonly throughputs = new Map<string, ThroughputView & { request: CreateThroughputRequest; deleted?: boolean }>();
   readonly calls: string[] = [];
   /** Errors thrown by the next calls of an operation, in order. */
-  readonly failNext: Record<string, BedrockCallError[]> = {};
+  readonly failNext: Record<string, Error[]> = {};
   private seq = 0;
   constructor(private readonly now: () => Date = () => new Date()) {}
 
@@ -283,9 +283,13 @@ export const SETTINGS: OrchestrationSettings = {
   maxPollSeconds: 900,
   throughputPollSeconds: 120,
   queuedRetrySeconds: 600,
+  maxQueuedRetrySeconds: 900,
   throttleRetrySeconds: 30,
+  maxRetrySeconds: 300,
   maxThrottleRetries: 3,
+  staleAfterSeconds: 1800,
   timeScale: 1,
+  minTtlSeconds: 0,
 };
 
 export function makeWorld(start = new Date('2026-01-01T00:00:00Z')) {

@@ -209,11 +209,23 @@ describe('evaluate', () => {
     });
   });
 
-  it('lets a transient error return the message to the queue', async () => {
+  it('backs off on a transient error (a 5xx) as on throttling, then evaluates', async () => {
     const w = given();
     const pt = await toInService(w);
+    w.take();
     w.bedrock.failNext.invokeText = [new BedrockCallError('transient', 'InternalServerException', 'oops')];
-    await expect(evaluateModel(RUN, pt.arn, w.deps)).rejects.toThrow('oops');
+    expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('throttled');
+    expect((await run(w)).status).toBe('evaluating');
+    const [again] = w.take('evaluation.requested');
+    expect(again!.message.payload).toEqual({ provisionedModelArn: pt.arn, retry: 1 });
+    expect(await evaluateModel(RUN, pt.arn, w.deps, { retry: 1 })).toBe('evaluated');
+  });
+
+  it('lets an unknown error return the message to the queue', async () => {
+    const w = given();
+    const pt = await toInService(w);
+    w.bedrock.failNext.invokeText = [new Error('socket hang up')];
+    await expect(evaluateModel(RUN, pt.arn, w.deps)).rejects.toThrow('socket hang up');
     expect((await run(w)).status).toBe('evaluating');
   });
 });
