@@ -8,7 +8,7 @@ import {
   ThroughputPoll,
 } from '../../shared/messages/pipeline';
 import type { Run } from '../../shared/runs/run';
-import type { RunStatus } from '../../shared/runs/status';
+import { isTerminal, RUN_STATUSES, type RunStatus } from '../../shared/runs/status';
 import type { OrchestrationDeps } from '../../shared/orchestration/ports';
 import { currentJob, currentPrepare, currentStage } from '../../shared/runs/record';
 import { requestEvaluation } from '../../shared/orchestration/evaluation';
@@ -24,16 +24,7 @@ export type SweeperDeps = Pick<
 const MAY_HOLD_THROUGHPUT: readonly RunStatus[] = ['provisioning', 'evaluating', 'succeeded', 'failed', 'cancelled'];
 
 /** Every status a run leaves only when a message moves it on. */
-const DRIVEN: readonly RunStatus[] = [
-  'requested',
-  'preparing',
-  'splitting',
-  'submitting',
-  'queued',
-  'training',
-  'provisioning',
-  'evaluating',
-];
+const DRIVEN: readonly RunStatus[] = RUN_STATUSES.filter((s) => !isTerminal(s));
 
 export interface SweepReport {
   deleted: string[];
