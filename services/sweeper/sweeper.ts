@@ -13,6 +13,7 @@ import type { OrchestrationDeps } from '../../shared/orchestration/ports';
 import { currentJob, currentPrepare, currentStage } from '../../shared/runs/record';
 import { requestEvaluation } from '../../shared/orchestration/evaluation';
 import { waitsFor } from '../../shared/orchestration/slots';
+import { settleExperiment } from '../../shared/orchestration/variants';
 import { expireThroughput } from '../provision/provision';
 
 export type SweeperDeps = Pick<
@@ -111,6 +112,14 @@ async function redrive(run: Run, staleBefore: number, report: SweepReport, deps:
       report.requeued.push(runId);
       return;
     case 'training':
+      if (run.children?.length) {
+        // An experiment waits for its variants' runs, each driven on its own; it ends when the last does, which the
+        // report function hears of. Should that be lost, its end is settled again here.
+        const first = run.children[0]!;
+        const outcome = await settleExperiment({ runId: first.runId, status: 'succeeded', parentRunId: runId }, deps);
+        if (outcome === 'settled') redriven();
+        return;
+      }
       if (!job?.jobArn) break;
       await send(JobPoll, runId, { jobArn: job.jobArn, attempt: job.attempt, poll: (job.lastPoll ?? 0) + 1, retry: 0 });
       report.repolled.push(runId);
