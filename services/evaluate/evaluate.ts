@@ -1,9 +1,18 @@
 import type { Run } from '../../shared/runs/run';
-import { EvaluationSample, writeJsonLines } from '../../shared/artifacts';
+import {
+  EvaluationSample,
+  EvaluationScores,
+  OVERLAP_METRIC,
+  writeJsonLines,
+  type HeldOutCheck,
+} from '../../shared/artifacts';
+import { checkHeldOut } from '../../shared/evaluation/held-out';
+import { scoreSample, scoreTable } from '../../shared/evaluation/scores';
 import { retryDelaySeconds } from '../../shared/orchestration/backoff';
 import { evaluationPlan, requestEvaluation, type EvaluationPlan } from '../../shared/orchestration/evaluation';
 import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
-import { evaluationSamplesKey } from '../../shared/runs/keys';
+import { evaluationSamplesKey, evaluationScoresKey } from '../../shared/runs/keys';
+import { currentPrepare } from '../../shared/runs/record';
 
 export type EvaluateDeps = Pick<OrchestrationDeps, 'runs' | 'objects' | 'send' | 'settings' | 'now' | 'random'> & {
   bedrock: Pick<OrchestrationDeps['bedrock'], 'invokeText'>;
@@ -12,7 +21,8 @@ export type EvaluateDeps = Pick<OrchestrationDeps, 'runs' | 'objects' | 'send' |
 export type EvaluateOutcome = 'evaluated' | 'partial' | 'throttled' | 'duplicate' | 'stale' | 'unknown-run';
 
 /**
- * Titan's output cap per sample (textGenerationConfig.maxTokenCount): enough for a dolly-style answer, cheap to run.
+ * Titan's output cap per sample (textGenerationConfig.maxTokenCount) by default (config `evaluation.maxTokenCount`):
+ * enough for a dolly-style answer, cheap to run.
  */
 export const MAX_TOKEN_COUNT = 512;
 
@@ -61,8 +71,11 @@ export function testPrompt(line: string): TestPrompt | undefined {
 /**
  * Tries the run's new model on held-out data, the product's "buy Provisioned Throughput, try the model": the first
  * `provisioning.evaluateSamples` records of the last stage's `prepared/test.jsonl` are sent to the provisioned model
- * (InvokeModel, Titan body, temperature 0) and the prompts, expected completions and answers are written to
- * `runs/<id>/evaluation/samples.jsonl`, where the report shows them; then `evaluating -> succeeded`.
+ * (InvokeModel, Titan body, temperature 0, `evaluation.maxTokenCount`) and the prompts, expected completions and
+ * answers are written to `runs/<id>/evaluation/samples.jsonl`, where the report shows them, each answer with its
+ * scores (shared/evaluation); the training and validation sets are read to prove the test prompts were held out; the
+ * score table goes to `evaluation/scores.json` and, overall and by category, onto the run; then
+ * `evaluating -> succeeded`.
  *
  * Idempotent: at temperature 0 a redelivery writes the same file and then loses the conditional transition.
  * Throttling and transient errors (5xx, timeouts) back off with a delayed copy of the request (as submit does) up to
@@ -88,6 +101,8 @@ export async function evaluateModel(
   const bucket = settings.artifactsBucket;
 
   const lines: EvaluationSample[] = [];
+  const { maxTokenCount, overlongRatio } = run.config.evaluation;
+  let testLines: string[] = [];
   let warning: string | undefined;
   const text = plan ? await objects.getText(bucket, plan.testKey) : undefined;
   const invoke = bedrock.invokeText?.bind(bedrock);
@@ -96,11 +111,11 @@ export async function evaluateModel(
   } else if (!invoke) {
     warning = 'this deployment has no Bedrock runtime client, so the model was not invoked';
   } else {
-    const prompts = text
+    testLines = text
       .split('\n')
       .filter((l) => l.trim() !== '')
-      .slice(0, plan.samples)
-      .map(testPrompt);
+      .slice(0, plan.samples);
+    const prompts = testLines.map(testPrompt);
     let stopped: string | undefined; // an error that every later call would get too
     for (const [index, p] of prompts.entries()) {
       if (!p) {
@@ -118,7 +133,7 @@ export async function evaluateModel(
         continue;
       }
       try {
-        lines.push({ index, ...p, modelOutput: await invoke(provisionedModelArn, p.prompt, MAX_TOKEN_COUNT) });
+        lines.push({ index, ...p, modelOutput: await invoke(provisionedModelArn, p.prompt, maxTokenCount) });
       } catch (err) {
         if (isBedrockError(err, 'throttled', 'quota', 'transient')) {
           const retry = (opts.retry ?? 0) + 1;
@@ -143,16 +158,65 @@ export async function evaluateModel(
       warning = `the model could not answer ${failed.length} of ${lines.length} test prompts (${failed[0]!.error})`;
   }
 
+  let heldOut: HeldOutCheck | undefined;
+  if (plan && testLines.length) {
+    const sets = currentPrepare(run)?.split;
+    try {
+      heldOut = await checkHeldOut(
+        objects,
+        bucket,
+        { key: plan.testKey, lines: testLines.map((line, index) => ({ index, line })) },
+        sets ? [sets.train, sets.validation].filter((f) => f.records > 0) : [],
+      );
+    } catch (err) {
+      const why = `the held-out check could not read the training sets (${(err as Error).message})`;
+      warning = warning ? `${warning}; ${why}` : why;
+    }
+  }
+  const seen = new Set(heldOut?.overlappingIndexes);
+  if (heldOut && heldOut.overlapping > 0) {
+    const why = `${heldOut.overlapping} test prompt(s) are in the training or validation set and are not scored`;
+    warning = warning ? `${warning}; ${why}` : why;
+  }
+  const scored = lines.map((l): EvaluationSample => {
+    const marked: EvaluationSample = { ...l, source: 'test', ...(seen.has(l.index) ? { seenInTraining: true } : {}) };
+    if (l.modelOutput === undefined) return marked;
+    const { prompt, reference, modelOutput: answer } = l;
+    return { ...marked, scores: scoreSample({ prompt, reference, answer }, { overlongRatio }) };
+  });
+  const table = scoreTable(scored);
+  const scoresKey = evaluationScoresKey(runId);
+
   // Rewritten by a redelivery with the same content (temperature 0, no timestamps in it).
   await objects.putText(
     bucket,
     samplesKey,
-    writeJsonLines(EvaluationSample, lines, samplesKey),
+    writeJsonLines(EvaluationSample, scored, samplesKey),
     'application/x-ndjson',
   );
+  const scores = EvaluationScores.parse({
+    schemaVersion: 1,
+    runId,
+    model: { kind: 'custom', id: provisionedModelArn },
+    maxTokenCount,
+    overlongRatio,
+    overlapMetric: OVERLAP_METRIC,
+    samplesKey,
+    ...(heldOut ? { heldOut } : {}),
+    ...table,
+  });
+  await objects.putText(bucket, scoresKey, `${JSON.stringify(scores, null, 2)}\n`, 'application/json');
   const answered = lines.filter((l) => l.modelOutput !== undefined).length;
   const at = now().toISOString();
-  const result = { samplesKey, samples: answered, failed: lines.length - answered, ...(warning ? { warning } : {}) };
+  const result = {
+    samplesKey,
+    samples: answered,
+    failed: lines.length - answered,
+    ...(warning ? { warning } : {}),
+    scoresKey,
+    scores: { overall: table.overall, byCategory: table.byCategory },
+    ...(heldOut ? { heldOut } : {}),
+  };
   const done = await runs.transition(
     runId,
     'evaluating',
@@ -168,7 +232,15 @@ export async function evaluateModel(
         result,
       },
     },
-    { type: 'evaluation.done', detail: { provisionedModelArn, ...result } },
+    {
+      type: 'evaluation.done',
+      detail: {
+        provisionedModelArn,
+        ...result,
+        scores: table.overall,
+        ...(heldOut ? { heldOut: { checked: heldOut.checked, overlapping: heldOut.overlapping } } : {}),
+      },
+    },
   );
   if (!done) return 'duplicate';
   return warning ? 'partial' : 'evaluated';

@@ -4,6 +4,7 @@ import { S3ObjectRef } from '../messages/pipeline';
 import { CostEstimate } from '../orchestration/cost';
 import { IngestPlan, PreparedFile } from '../artifacts/manifest';
 import { RecordCounts } from '../artifacts/reasons';
+import { HeldOutCheck, ScoreSummary } from '../artifacts/evaluation';
 import { RUN_STATUSES } from './status';
 
 /**
@@ -171,6 +172,11 @@ export const EvaluationRecord = z.object({
       failed: Count,
       /** Why the evaluation is partial or missing, when it is; the run still succeeds (see services/evaluate). */
       warning: z.string().optional(),
+      /** The scores (all of them in `scoresKey`, an EvaluationScores file): overall and by category. */
+      scoresKey: z.string().min(1).optional(),
+      scores: z.object({ overall: ScoreSummary, byCategory: z.record(z.string(), ScoreSummary) }).optional(),
+      /** The proof that the test records were held out from training and validation. */
+      heldOut: HeldOutCheck.optional(),
     })
     .optional(),
 });
