@@ -125,7 +125,11 @@ describe('evaluate', () => {
       modelOutput: 'answer to 質問 200: これは何ですか？',
       source: 'test',
       scores: scoreSample(
-        { prompt: '質問 200: これは何ですか？', reference: '答え 200: テストです。', answer: lines[0]!.modelOutput! },
+        {
+          prompt: '質問 200: これは何ですか？',
+          reference: '答え 200: テストです。',
+          answer: 'answer to 質問 200: これは何ですか？',
+        },
         { overlongRatio: 2 },
       ),
     });
