@@ -1,11 +1,14 @@
-import type { Run } from '../../shared/runs/run';
+import type { GateRecord, Run } from '../../shared/runs/run';
 import {
   EvaluationSample,
   EvaluationScores,
   OVERLAP_METRIC,
   writeJsonLines,
   type HeldOutCheck,
+  type ScoreSummary,
 } from '../../shared/artifacts';
+import { decideGate } from '../../shared/evaluation/gate';
+import { expireThroughput } from '../provision/provision';
 import { checkHeldOut } from '../../shared/evaluation/held-out';
 import { scoreSample, scoreTable } from '../../shared/evaluation/scores';
 import { retryDelaySeconds } from '../../shared/orchestration/backoff';
@@ -14,9 +17,10 @@ import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestrati
 import { evaluationSamplesKey, evaluationScoresKey } from '../../shared/runs/keys';
 import { currentPrepare } from '../../shared/runs/record';
 
-export type EvaluateDeps = Pick<OrchestrationDeps, 'runs' | 'objects' | 'send' | 'settings' | 'now' | 'random'> & {
-  bedrock: Pick<OrchestrationDeps['bedrock'], 'invokeText'>;
-};
+export type EvaluateDeps = Pick<
+  OrchestrationDeps,
+  'runs' | 'bedrock' | 'objects' | 'send' | 'settings' | 'now' | 'random' | 'count'
+>;
 
 export type EvaluateOutcome = 'evaluated' | 'partial' | 'throttled' | 'duplicate' | 'stale' | 'unknown-run';
 
@@ -95,6 +99,15 @@ export async function evaluateModel(
   const { runs, bedrock, objects, settings, now } = deps;
   const run = await runs.get(runId);
   if (!run) return 'unknown-run';
+  // A redelivery after the decision: finish what a crash may have left of it (enforceGate does nothing twice).
+  if (
+    run.status === 'succeeded' &&
+    run.gate?.decision === 'delete' &&
+    run.provisionedModelArn === provisionedModelArn
+  ) {
+    await enforceGate(run, deps);
+    return 'duplicate';
+  }
   if (run.status !== 'evaluating' || run.provisionedModelArn !== provisionedModelArn) return 'stale';
   const plan = recordedPlan(run);
   const samplesKey = evaluationSamplesKey(runId);
@@ -208,6 +221,7 @@ export async function evaluateModel(
   await objects.putText(bucket, scoresKey, `${JSON.stringify(scores, null, 2)}\n`, 'application/json');
   const answered = lines.filter((l) => l.modelOutput !== undefined).length;
   const at = now().toISOString();
+  const gate = gateApplies(run) ? judge(table.overall, run, at) : undefined;
   const result = {
     samplesKey,
     samples: answered,
@@ -223,6 +237,7 @@ export async function evaluateModel(
     'succeeded',
     {
       ...(warning ? { warnings: [...(run.warnings ?? []), `evaluation: ${warning}`] } : {}),
+      ...(gate ? { gate } : {}),
       evaluation: {
         ...run.evaluation,
         ...(plan ? { plan } : {}),
@@ -239,11 +254,75 @@ export async function evaluateModel(
         ...result,
         scores: table.overall,
         ...(heldOut ? { heldOut: { checked: heldOut.checked, overlapping: heldOut.overlapping } } : {}),
+        ...(gate ? { gate: { decision: gate.decision, reasons: gate.reasons } } : {}),
       },
     },
   );
   if (!done) return 'duplicate';
+  if (gate?.decision === 'delete') await enforceGate(done, deps);
   return warning ? 'partial' : 'evaluated';
+}
+
+/**
+ * Whether the gate judges this run (config `evaluation.gate.appliesTo`). Variants are the runs an experiment makes
+ * (`parentRunId`); `every-run` judges a single model too.
+ */
+function gateApplies(run: Run): boolean {
+  const { appliesTo } = run.config.evaluation.gate;
+  return appliesTo === 'every-run' || (appliesTo === 'variants' && isVariant(run));
+}
+
+/** A variant's child run names its parent (the record field the variants of an experiment carry). */
+const isVariant = (run: Run): boolean => typeof (run as { parentRunId?: unknown }).parentRunId === 'string';
+
+/**
+ * The gate's decision on the run's scores. The base model's scores are not measured by this pipeline yet, so the
+ * overlap condition is reported as not compared (shared/evaluation/gate.ts).
+ */
+function judge(scores: ScoreSummary, run: Run, at: string): GateRecord {
+  return { ...decideGate(scores, undefined, run.config.evaluation.gate), decidedAt: at };
+}
+
+/**
+ * Carries out a `delete` decision: deletes the run's throughput now (its time to live no longer matters; a commitment
+ * term cannot be deleted and stays), then its custom model when `evaluation.gate.deleteModels` is set, and records
+ * each on the run's gate. Each deletion is done once: what the record says is deleted is not deleted again, and a
+ * deletion Bedrock reports as already done counts as done, so a redelivered message finishes a crashed one.
+ */
+export async function enforceGate(run: Run, deps: EvaluateDeps): Promise<void> {
+  const { runs, bedrock, now } = deps;
+  let gate = run.gate!;
+  if (!gate.throughputDeletedAt && run.provisionedModelArn) {
+    const outcome = await expireThroughput(run.runId, run.provisionedModelArn, deps, { force: true });
+    if (outcome === 'commitment') return; // a commitment term is paid for whatever we do; nothing else to delete
+    gate = { ...gate, throughputDeletedAt: now().toISOString() };
+    const updated = await runs.update(
+      run.runId,
+      run.status,
+      { gate },
+      {
+        type: 'gate.throughput-deleted',
+        detail: { provisionedModelArn: run.provisionedModelArn, reasons: gate.reasons },
+      },
+    );
+    if (!updated) return; // the run moved on (a cleanup, a resume): it owns what is left
+  }
+  if (run.config.evaluation.gate.deleteModels && run.modelArn && !gate.modelDeletedAt && bedrock.deleteCustomModel) {
+    try {
+      await bedrock.deleteCustomModel(run.modelArn);
+    } catch (err) {
+      if (!isBedrockError(err, 'not-found')) throw err;
+    }
+    await runs.update(
+      run.runId,
+      run.status,
+      { gate: { ...gate, modelDeletedAt: now().toISOString() } },
+      {
+        type: 'gate.model-deleted',
+        detail: { modelArn: run.modelArn },
+      },
+    );
+  }
 }
 
 /** The plan provision recorded when it moved the run to `evaluating` (recomputed for a run that lacks it). */

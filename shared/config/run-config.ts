@@ -238,6 +238,13 @@ export const EvaluationConfig = z
       ),
     gate: z
       .object({
+        appliesTo: z
+          .enum(['variants', 'every-run', 'none'])
+          .default('variants')
+          .describe(
+            'Which evaluated runs the gate judges: the variants of an experiment (config `variants`), every run (a ' +
+              'single model too), or none.',
+          ),
         minJapaneseRatio: z
           .number()
           .min(0)

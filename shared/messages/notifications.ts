@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { RecordCounts } from '../artifacts/reasons';
-import { RunFailure } from '../runs/run';
+import { GateRecord, RunFailure } from '../runs/run';
 import { RUN_STATUSES } from '../runs/status';
 import { defineMessage } from './envelope';
 
@@ -33,6 +33,8 @@ export const RunStatusChanged = defineMessage(
     jobArn: z.string().optional(),
     modelArn: z.string().optional(),
     provisionedModelArn: z.string().optional(),
+    /** The gate's decision on the run's evaluation (keep or delete its throughput) and why, once taken. */
+    gate: GateRecord.pick({ decision: true, reasons: true }).optional(),
   }),
 );
 export type RunStatusChanged = z.infer<typeof RunStatusChanged.schema>;

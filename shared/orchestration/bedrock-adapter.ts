@@ -1,6 +1,7 @@
 import {
   CreateModelCustomizationJobCommand,
   CreateProvisionedModelThroughputCommand,
+  DeleteCustomModelCommand,
   DeleteProvisionedModelThroughputCommand,
   GetModelCustomizationJobCommand,
   GetProvisionedModelThroughputCommand,
@@ -152,6 +153,10 @@ export function buildBedrockPort(client: BedrockClient): BedrockPort {
     deleteThroughput: (id) =>
       call(async () => {
         await client.send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: id }));
+      }),
+    deleteCustomModel: (modelArn) =>
+      call(async () => {
+        await client.send(new DeleteCustomModelCommand({ modelIdentifier: modelArn }));
       }),
   };
 }

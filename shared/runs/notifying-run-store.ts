@@ -161,6 +161,7 @@ export class NotifyingRunStore implements RunStore {
         jobArn: lastSubmittedJob(run)?.jobArn,
         modelArn: run.modelArn,
         provisionedModelArn: run.provisionedModelArn,
+        gate: run.gate && { decision: run.gate.decision, reasons: run.gate.reasons },
       },
       `${run.runId}:${run.version}`,
       this.opts.now,

@@ -226,6 +226,22 @@ export const RetryRecord = z.object({
 });
 export type RetryRecord = z.infer<typeof RetryRecord>;
 
+/**
+ * The gate's decision on an evaluated run (config `evaluation.gate`, shared/evaluation/gate.ts): keep the throughput
+ * until its time to live, or delete it (and the custom model, if configured) as soon as the evaluation ends; then
+ * what was deleted, so a redelivered message finishes the deletion and never repeats it.
+ */
+export const GateRecord = z.object({
+  decision: z.enum(['keep', 'delete']),
+  reasons: z.array(z.string()),
+  decidedAt: Iso,
+  /** The base model's mean overlap the run was compared with, when there was one. */
+  baseOverlap: z.number().optional(),
+  throughputDeletedAt: Iso.optional(),
+  modelDeletedAt: Iso.optional(),
+});
+export type GateRecord = z.infer<typeof GateRecord>;
+
 /** The run item in the runs table. */
 export const Run = z.object({
   runId: z.string().min(1),
@@ -250,6 +266,7 @@ export const Run = z.object({
   /** The slot a `queued` run waits for (absent while it waits for a job slot, and once it has one). */
   waiting: SlotWait.optional(),
   lastRetry: RetryRecord.optional(),
+  gate: GateRecord.optional(),
   failure: RunFailure.optional(),
   /** A variant's run: the experiment run it belongs to, and what it trains (shared/orchestration/variants.ts). */
   parentRunId: z.string().min(1).optional(),

@@ -226,6 +226,16 @@ export class FakeBedrock implements BedrockPort {
     if (!t || t.deleted) throw new BedrockCallError('not-found', 'ResourceNotFoundException', 'not found');
     t.deleted = true;
   }
+  /** Custom models deleted, in order. */
+  readonly deletedModels: string[] = [];
+  async deleteCustomModel(modelArn: string) {
+    this.maybeFail('deleteCustomModel');
+    if (this.deletedModels.includes(modelArn))
+      throw new BedrockCallError('not-found', 'ResourceNotFoundException', 'not found');
+    this.deletedModels.push(modelArn);
+  }
+  /** What a provisioned model answers; by default `answer to <prompt>`. */
+  answer: (modelId: string, prompt: string) => string = (_modelId, prompt) => `answer to ${prompt}`;
   /** Prompts sent to InvokeModel, in order. */
   readonly invocations: Array<{ modelId: string; prompt: string; maxTokenCount: number }> = [];
   async invokeText(modelId: string, prompt: string, maxTokenCount: number) {
@@ -240,7 +250,7 @@ export class FakeBedrock implements BedrockPort {
     if (t.status !== 'InService')
       throw new BedrockCallError('validation', 'ValidationException', `The provisioned model ${t.name} is not ready.`);
     this.invocations.push({ modelId, prompt, maxTokenCount });
-    return `answer to ${prompt}`;
+    return this.answer(modelId, prompt);
   }
   live() {
     return [...this.throughputs.values()].filter((t) => !t.deleted);
