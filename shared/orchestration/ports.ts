@@ -67,7 +67,7 @@ export interface BedrockPort {
   createThroughput(req: CreateThroughputRequest): Promise<string>;
   getThroughput(id: string): Promise<ThroughputView>;
   deleteThroughput(id: string): Promise<void>;
-  /** Deletes a custom model (the gate, with `evaluation.gate.deleteModels`); optional: only the evaluate step uses it. */
+  /** Deletes a custom model (the gate, with `evaluation.gate.deleteModels`); only the evaluate step uses it. */
   deleteCustomModel?(modelArn: string): Promise<void>;
   /**
    * Titan text generation on a provisioned model (bedrock-runtime InvokeModel, docs/bedrock-api.md §11.2); optional
