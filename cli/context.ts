@@ -5,10 +5,12 @@ import {
   DeleteCustomModelCommand,
   DeleteProvisionedModelThroughputCommand,
 } from '@aws-sdk/client-bedrock';
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { buildInvokeText } from '../shared/orchestration/bedrock-adapter';
 import { DynamoRunStore } from '../shared/runs/dynamo-run-store';
 import { CliError } from './io';
 
@@ -34,7 +36,12 @@ export interface CliContext {
   runs: DynamoRunStore;
   s3: S3Client;
   sqs: SQSClient;
-  bedrock: { deleteThroughput(arn: string): Promise<void>; deleteCustomModel(arn: string): Promise<void> };
+  bedrock: {
+    deleteThroughput(arn: string): Promise<void>;
+    deleteCustomModel(arn: string): Promise<void>;
+    /** Text generation on a served model (`btp chat`, `btp invoke`). */
+    invokeText(modelId: string, prompt: string, maxTokenCount: number): Promise<string>;
+  };
   now: () => Date;
   sleep: (ms: number) => Promise<void>;
   close(): void;
@@ -188,6 +195,8 @@ export function buildContext(opts: GlobalOptions, processEnv: NodeJS.ProcessEnv 
   const names = resolveNames(env, opts, sqs);
   let bedrock: BedrockClient | undefined;
   const br = () => (bedrock ??= new BedrockClient({ region }));
+  let runtime: BedrockRuntimeClient | undefined;
+  let invokeText: ((modelId: string, prompt: string, maxTokenCount: number) => Promise<string>) | undefined;
   return {
     names,
     envFile: envFileOf(opts, processEnv),
@@ -201,6 +210,12 @@ export function buildContext(opts: GlobalOptions, processEnv: NodeJS.ProcessEnv 
       deleteThroughput: async (arn) =>
         void (await br().send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: arn }))),
       deleteCustomModel: async (arn) => void (await br().send(new DeleteCustomModelCommand({ modelIdentifier: arn }))),
+      invokeText: (modelId, prompt, maxTokenCount) =>
+        (invokeText ??= buildInvokeText((runtime = new BedrockRuntimeClient({ region }))))(
+          modelId,
+          prompt,
+          maxTokenCount,
+        ),
     },
     now: () => new Date(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
@@ -209,6 +224,7 @@ export function buildContext(opts: GlobalOptions, processEnv: NodeJS.ProcessEnv 
       sqs.destroy();
       dynamodb.destroy();
       bedrock?.destroy();
+      runtime?.destroy();
     },
   };
 }
