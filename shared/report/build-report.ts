@@ -1,7 +1,7 @@
 import type { Run, RunCounts } from '../runs/run';
 import { SET_NAMES, type RecordCounts, type SplitManifest } from '../artifacts';
-import { categoryChart, funnelChart, lengthChart, lossChart, reasonsChart } from './charts';
-import type { ReportInputs } from './inputs';
+import { categoryChart, funnelChart, lengthChart, lossChart, reasonsChart, scoreChart } from './charts';
+import type { ComparedRun, ReportInputs } from './inputs';
 import { describeStages } from '../runs/stages';
 import { lastSubmittedJob, runCostEstimateUsd, runCounts, runMetrics } from '../runs/record';
 
@@ -367,6 +367,13 @@ export function buildReport(inputs: ReportInputs): RunReport {
       : `No metrics files from the job yet${metrics ? `; ${finalLoss}` : ''}.`,
   );
 
+  // Evaluation scores, compared across runs, and their answers side by side
+  if (inputs.comparison?.length) {
+    const compared = comparisonSections(inputs.comparison);
+    html.push(...compared.html);
+    md.push(...compared.md);
+  }
+
   // Evaluation samples
   if (samples.length) {
     html.push(
@@ -401,4 +408,90 @@ ${html.join('\n')}
 </main>${DRAWN_CHECK}</body></html>
 `;
   return { html: page, markdown: `${md.join('\n')}\n` };
+}
+
+const ratio = (x: number | null, digits = 2) => (x === null ? undefined : x.toFixed(digits));
+
+/**
+ * The scores section (a table by run and category, charts of the Japanese answers and the overlap, the held-out proof
+ * and the gate's decisions) and, with more than one run, their answers to the same prompts side by side.
+ */
+function comparisonSections(compared: ComparedRun[]): { html: string[]; md: string[] } {
+  const scored = compared.flatMap((c) => {
+    const scores = c.run.evaluation?.result?.scores;
+    return scores ? [{ ...c, scores }] : [];
+  });
+  const head = [
+    'run',
+    'category',
+    'samples',
+    'answered',
+    'Japanese',
+    'chars',
+    'len/ref',
+    'overlong',
+    'count met',
+    'chrF',
+  ];
+  const rows = scored.flatMap(({ label, scores }) =>
+    [['all', scores.overall] as const, ...Object.entries(scores.byCategory)].map(([category, s]) => [
+      label,
+      category,
+      s.samples,
+      s.answered,
+      ratio(s.japaneseRatio),
+      s.meanChars === null ? undefined : Math.round(s.meanChars),
+      ratio(s.lengthRatio),
+      s.overlong,
+      s.countRequests ? `${s.countMet}/${s.countRequests}` : undefined,
+      ratio(s.overlap, 1),
+    ]),
+  );
+  const categories = ['all', ...new Set(scored.flatMap((c) => Object.keys(c.scores.byCategory)))];
+  const values = (key: 'japaneseRatio' | 'overlap') =>
+    scored.map(({ label, scores }) => ({
+      name: label,
+      values: categories.map((c) => (c === 'all' ? scores.overall : scores.byCategory[c])?.[key] ?? null),
+    }));
+  const notes = scored.flatMap(({ label, run }) => {
+    const held = run.evaluation?.result?.heldOut;
+    const proof = held
+      ? `${label}: ${held.checked} test prompts looked for in ${held.against.map((a) => `${a.key} (${fmt(a.records)} records)`).join(' and ')}: ${held.overlapping} found there${held.overlapping ? ' (not scored)' : ''}.`
+      : `${label}: the held-out check did not run.`;
+    const gate = run.gate ? `${label}: the gate says ${run.gate.decision} (${run.gate.reasons.join('; ')}).` : '';
+    return [proof, gate].filter(Boolean);
+  });
+  const html = [
+    section(
+      'scores',
+      'Evaluation scores',
+      `<p>Japanese: share of answers mostly in Japanese script. len/ref: answer length over the reference's (code points). Overlong: past the prompt's limit or twice the reference. Count met: list answers with as many items as asked. chrF: character n-gram overlap with the reference, 0-100.</p>` +
+        table(head, rows, [2, 3, 4, 5, 6, 7, 9]) +
+        figure(
+          'japanese',
+          scoreChart(categories, values('japaneseRatio'), 'Japanese answers'),
+          'share of answers mostly in Japanese, by category',
+        ) +
+        figure(
+          'overlap',
+          scoreChart(categories, values('overlap'), 'chrF'),
+          'mean chrF against the reference, by category',
+        ) +
+        notes.map((n) => `<p>${esc(n)}</p>`).join(''),
+    ),
+  ];
+  const md = ['', '## Evaluation scores', '', mdTable(head, rows), '', ...notes.flatMap((n) => [n, ''])];
+  if (scored.length > 1) {
+    const answers = scored.map((c) => new Map(c.samples.map((s) => [s.prompt, s])));
+    const common = scored[0]!.samples.filter((s) => answers.every((a) => a.has(s.prompt))).slice(0, 10);
+    const sideHead = ['prompt', 'reference', ...scored.map((c) => c.label)];
+    const sideRows = common.map((s) => [
+      clip(s.prompt, 300),
+      clip(s.reference, 300),
+      ...answers.map((a) => clip(a.get(s.prompt)?.modelOutput ?? a.get(s.prompt)?.error ?? '', 300)),
+    ]);
+    html.push(section('answers', 'Answers side by side', table(sideHead, sideRows)));
+    md.push('## Answers side by side', '', mdTable(sideHead, sideRows));
+  }
+  return { html, md };
 }

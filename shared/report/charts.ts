@@ -186,3 +186,19 @@ export function lossChart(training: LossPoint[], validation: LossPoint[]): strin
     ],
   });
 }
+
+/** One score by category, a bar per compared run in each category (Japanese answers, chrF...). */
+export function scoreChart(
+  categories: string[],
+  runs: Array<{ name: string; values: Array<number | null> }>,
+  axis: string,
+) {
+  return renderSvg({
+    color: [COLORS.primary, COLORS.validation, COLORS.ok, COLORS.warn, COLORS.muted],
+    legend: runs.length > 1 ? { top: 0 } : undefined,
+    grid: { left: 60, right: 20, top: 40, bottom: 90 },
+    xAxis: { type: 'category', data: categories, axisLabel: { rotate: 35, interval: 0 } },
+    yAxis: { type: 'value', name: axis },
+    series: runs.map((r) => ({ type: 'bar', name: r.name, data: r.values.map((v) => v ?? 0) })),
+  });
+}

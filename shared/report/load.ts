@@ -45,13 +45,17 @@ export async function loadReportInputs(
     job?.jobArn ? readJobMetrics(read, `${prefix}stages/${job.stage}/output/`, job.jobArn) : ({} as JobMetrics),
     samplesKey ? read(samplesKey) : undefined,
   ]);
+  const evaluationSamples =
+    samples === undefined || !samplesKey ? undefined : readJsonLines(EvaluationSample, samples, samplesKey);
   return {
     run,
     manifest: manifest === undefined ? undefined : readJsonArtifact(SplitManifest, manifest, manifestKey),
     training: metrics.training?.points,
     validation: metrics.validation?.points,
-    evaluationSamples:
-      samples === undefined || !samplesKey ? undefined : readJsonLines(EvaluationSample, samples, samplesKey),
+    evaluationSamples,
+    comparison: run.evaluation?.result?.scores
+      ? [{ run, label: run.runId, samples: evaluationSamples ?? [] }]
+      : undefined,
     generatedAt: (opts.now ?? (() => new Date()))().toISOString(),
   };
 }

@@ -43,29 +43,7 @@ describe('btp against the real pipeline', () => {
     expect(finalRun.status).toBe('succeeded');
     expect(finalRun.provisionedModelArn).toMatch(/:provisioned-model\//);
 
-    // the served model answers through the Bedrock emulator: a prompt in the training template, the answer cut to
-    // --max-tokens, and a note that no model ran
-    const invoked = JSON.parse(
-      (await btp('invoke', finalRun.runId, '日本の首都は？', '--input', '東京は日本の首都です。', '--max-tokens', '8'))
-        .stdout,
-    ) as { prompt: string; answer: string; modelId: string; note?: string };
-    expect(invoked).toMatchObject({
-      prompt: '入力:日本の首都は？\n知識:東京は日本の首都です。',
-      modelId: finalRun.provisionedModelArn,
-    });
-    expect(invoked.answer.length).toBeGreaterThan(0);
-    expect(invoked.note).toMatch(/Bedrock emulator answered, no model ran/);
-    const chatted = await btp('chat', finalRun.runId, 'こんにちは');
-    expect(chatted.stdout.trim().length).toBeGreaterThan(0);
-
     await btp('cleanup', finalRun.runId, '--yes');
-    // and once the throughput is gone, chat refuses and says how to get one
-    const refused = await btp('chat', finalRun.runId, 'こんにちは').then(
-      () => undefined,
-      (err: { code: number; stderr: string }) => err,
-    );
-    expect(refused?.code).toBe(1);
-    expect(refused?.stderr).toContain(`run ${finalRun.runId} has no throughput: it was deleted by \`btp cleanup\``);
     const bedrock = new BedrockClient({
       endpoint: stack.endpoints.bedrock,
       region: 'us-east-1',
@@ -79,5 +57,5 @@ describe('btp against the real pipeline', () => {
       bedrock.send(new GetCustomModelCommand({ modelIdentifier: finalRun.modelArn! })),
     ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     bedrock.destroy();
-  }, 240000);
+  }, 120000);
 });
