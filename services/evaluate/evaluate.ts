@@ -9,7 +9,7 @@ import {
 } from '../../shared/artifacts';
 import { decideGate } from '../../shared/evaluation/gate';
 import { expireThroughput } from '../provision/provision';
-import { checkHeldOut } from '../../shared/evaluation/held-out';
+import { checkHeldOut, preparedRecord } from '../../shared/evaluation/held-out';
 import { scoreSample, scoreTable } from '../../shared/evaluation/scores';
 import { retryDelaySeconds } from '../../shared/orchestration/backoff';
 import { evaluationPlan, requestEvaluation, type EvaluationPlan } from '../../shared/orchestration/evaluation';
@@ -46,14 +46,8 @@ interface TestPrompt {
  * model continues text of the corpus the way the corpus does.
  */
 export function testPrompt(line: string): TestPrompt | undefined {
-  let rec: unknown;
-  try {
-    rec = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (typeof rec !== 'object' || rec === null) return undefined;
-  const r = rec as Record<string, unknown>;
+  const r = preparedRecord(line);
+  if (!r) return undefined;
   if (typeof r.prompt === 'string')
     return {
       kind: 'prompt-completion',

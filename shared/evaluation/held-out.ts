@@ -11,15 +11,19 @@ export interface SetLines {
  * model the answer's shape, so the prompt alone decides.
  */
 export function recordIdentity(line: string): string | undefined {
+  const r = preparedRecord(line);
+  return typeof r?.prompt === 'string' ? `p:${r.prompt}` : typeof r?.input === 'string' ? `i:${r.input}` : undefined;
+}
+
+/** A line of a prepared set as an object, or undefined when it is not a JSON object. */
+export function preparedRecord(line: string): Record<string, unknown> | undefined {
   let rec: unknown;
   try {
     rec = JSON.parse(line);
   } catch {
     return undefined;
   }
-  if (typeof rec !== 'object' || rec === null) return undefined;
-  const r = rec as Record<string, unknown>;
-  return typeof r.prompt === 'string' ? `p:${r.prompt}` : typeof r.input === 'string' ? `i:${r.input}` : undefined;
+  return typeof rec === 'object' && rec !== null && !Array.isArray(rec) ? (rec as Record<string, unknown>) : undefined;
 }
 
 /**

@@ -4,7 +4,8 @@ import type { Io } from '../../../cli/io';
 import { runCli } from '../../../cli/program';
 import type { EvaluationSample } from '../../../shared/artifacts';
 import { RunConfig } from '../../../shared/config/run-config';
-import { scoreSample, scoreTable } from '../../../shared/evaluation/scores';
+import { scoreTable } from '../../../shared/evaluation/scores';
+import { scoredSample } from '../../helpers/evaluation';
 import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { btp, seedRun, stackContext, type Fakes } from './cli-harness';
@@ -15,16 +16,8 @@ describe('btp chat / invoke / compare against the local stack', () => {
   const fakes: Fakes = { deleted: [], answers: [], invoked: [] };
   const cli = (...args: string[]) => btp(stack, fakes, ...args);
 
-  const scored = (category: string, answer: string, reference: string, prompt = '質問'): EvaluationSample => ({
-    index: 0,
-    kind: 'prompt-completion',
-    prompt,
-    reference,
-    modelOutput: answer,
-    category,
-    source: 'test',
-    scores: scoreSample({ prompt, reference, answer }, { overlongRatio: 2 }),
-  });
+  const scored = (category: string, answer: string, reference: string, prompt = '質問') =>
+    scoredSample(prompt, reference, answer, category);
   const evaluation = (lines: EvaluationSample[]) => {
     const t = scoreTable(lines);
     return {

@@ -1,7 +1,8 @@
 import { RunConfig } from '../../../shared/config/run-config';
 import { buildReport } from '../../../shared/report/build-report';
 import { ArtifactError, readJsonArtifact, SplitManifest, type EvaluationSample } from '../../../shared/artifacts';
-import { scoreSample, scoreTable } from '../../../shared/evaluation/scores';
+import { scoreTable } from '../../../shared/evaluation/scores';
+import { scoredSample } from '../../helpers/evaluation';
 import { finishedRun, reportFixture, reportInputs, type ReportFixture } from './report-fixture';
 
 const chartsOf = (html: string) =>
@@ -158,16 +159,7 @@ describe('a chained run', () => {
 });
 
 describe('the comparison section', () => {
-  const line = (prompt: string, reference: string, answer: string, category: string): EvaluationSample => ({
-    index: 0,
-    kind: 'prompt-completion',
-    prompt,
-    reference,
-    modelOutput: answer,
-    category,
-    source: 'test',
-    scores: scoreSample({ prompt, reference, answer }, { overlongRatio: 2 }),
-  });
+  const line = scoredSample;
   const evaluated = (runId: string, lines: EvaluationSample[], decision: 'keep' | 'delete') => {
     const t = scoreTable(lines);
     return {
