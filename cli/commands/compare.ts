@@ -2,11 +2,13 @@ import type { ScoreSummary } from '../../shared/artifacts';
 import type { Run } from '../../shared/runs/run';
 import type { CliContext } from '../context';
 import { CliError, table, type Io } from '../io';
-import { getRun } from './runs';
+import { childRuns, getRun } from './runs';
 
 /** One row of the comparison: a run's scores in one category (`all`: every sample), and the gate's decision. */
 export interface ComparisonRow {
   runId: string;
+  /** The variant's name, for a variant's run. */
+  variant?: string;
   category: string;
   scores: ScoreSummary;
   gate?: 'keep' | 'delete';
@@ -20,6 +22,7 @@ export function comparisonRows(runs: readonly Run[]): ComparisonRow[] {
     const gate = run.gate?.decision;
     const row = (category: string, s: ScoreSummary): ComparisonRow => ({
       runId: run.runId,
+      ...(run.variant ? { variant: run.variant.name } : {}),
       category,
       scores: s,
       ...(gate ? { gate } : {}),
@@ -31,12 +34,15 @@ export function comparisonRows(runs: readonly Run[]): ComparisonRow[] {
 const fixed = (x: number | null, digits: number) => (x === null ? undefined : Number(x.toFixed(digits)));
 
 /**
- * `btp compare <run...>`: the evaluation scores of the runs side by side, one row per run and category: answers,
+ * `btp compare <run...>`: the evaluation scores of the runs (an experiment's: its variants') side by side, one row per
+ * run and category: answers,
  * share in Japanese, mean length and its ratio to the references', overlong answers, list counts met, mean chrF and
  * the gate's decision.
  */
 export async function compare(ctx: CliContext, io: Io, runIds: string[], opts: { json?: boolean }): Promise<number> {
-  const runs = await Promise.all(runIds.map((id) => getRun(ctx, id)));
+  // An experiment run stands for its variants.
+  const named = await Promise.all(runIds.map((id) => getRun(ctx, id)));
+  const runs = (await Promise.all(named.map(async (r) => (r.children ? childRuns(ctx, r) : [r])))).flat();
   const unscored = runs.filter((r) => !r.evaluation?.result?.scores).map((r) => `${r.runId} (${r.status})`);
   const rows = comparisonRows(runs);
   if (opts.json) {
@@ -63,8 +69,8 @@ export async function compare(ctx: CliContext, io: Io, runIds: string[], opts: {
         'CHRF',
         'GATE',
       ],
-      rows.map(({ runId, category, scores: s, gate }) => [
-        runId,
+      rows.map(({ runId, variant, category, scores: s, gate }) => [
+        variant ? `${variant} (${runId})` : runId,
         category,
         s.samples,
         s.answered,

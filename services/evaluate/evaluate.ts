@@ -266,8 +266,8 @@ function gateApplies(run: Run): boolean {
   return appliesTo === 'every-run' || (appliesTo === 'variants' && isVariant(run));
 }
 
-/** A variant's child run names its parent (the record field the variants of an experiment carry). */
-const isVariant = (run: Run): boolean => typeof (run as { parentRunId?: unknown }).parentRunId === 'string';
+/** A variant's run names the experiment it belongs to. */
+const isVariant = (run: Run): boolean => run.parentRunId !== undefined;
 
 /**
  * The gate's decision on the run's scores. The base model's scores are not measured by this pipeline yet, so the

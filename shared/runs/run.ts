@@ -235,8 +235,6 @@ export const GateRecord = z.object({
   decision: z.enum(['keep', 'delete']),
   reasons: z.array(z.string()),
   decidedAt: Iso,
-  /** The base model's mean overlap the run was compared with, when there was one. */
-  baseOverlap: z.number().optional(),
   throughputDeletedAt: Iso.optional(),
   modelDeletedAt: Iso.optional(),
 });

@@ -60,13 +60,14 @@ describe('decideGate', () => {
 });
 
 /** Runs trained and provisioned in one world; the fake model of `english` runs answers in English. */
-async function givenEvaluating(ids: string[], english: string[], config: RunConfigInput) {
+async function givenEvaluating(ids: string[], english: string[], config: RunConfigInput, parentRunId?: string) {
   const w = makeWorld();
   const arns = new Map<string, string>();
   for (const id of ids) {
     const run = makeRun(id, { provisioning: { evaluateSamples: 4 }, ...config });
     run.stages[0]!.prepare.counts!.test = 4;
     run.stages[0]!.prepare.split!.test.records = 4;
+    if (parentRunId) run.parentRunId = parentRunId;
     w.runs.items.set(id, run);
     putPrepared(w.objects, id, { test: 4 });
     await submitJob(id, { kind: 'prepared', manifestKey: `runs/${id}/stages/0/manifest.json`, stage: 0 }, w.deps);
@@ -141,6 +142,14 @@ describe('the gate in the evaluate step', () => {
     const v1 = (await w.runs.get('v1'))!;
     expect(w.bedrock.deletedModels).toEqual([v1.modelArn]);
     expect(v1.gate?.modelDeletedAt).toBeDefined();
+  });
+
+  test("judges an experiment's variants by default", async () => {
+    const { w, arns } = await givenEvaluating(['v1', 'v2'], ['v2'], {}, 'experiment');
+    for (const [id, arn] of arns) await evaluateModel(id, arn, w.deps);
+    expect((await w.runs.get('v1'))!.gate?.decision).toBe('keep');
+    expect((await w.runs.get('v2'))!.gate?.decision).toBe('delete');
+    expect(w.bedrock.live().map((t) => t.arn)).toEqual([arns.get('v1')]);
   });
 
   test('judges no single run by default: the gate is for the variants of an experiment', async () => {
