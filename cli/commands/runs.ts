@@ -8,6 +8,7 @@ import {
   currentJob,
   currentPrepare,
   currentStage,
+  jobStatusShown,
   lastSubmittedJob,
   runCostEstimateUsd,
   runCounts,
@@ -22,7 +23,7 @@ export const runSummary = (r: Run) => ({
   updatedAt: r.updatedAt,
   source: { bucket: r.source.bucket, key: r.source.key },
   counts: runCounts(r),
-  jobStatus: lastSubmittedJob(r)?.jobStatus,
+  jobStatus: jobStatusShown(r, lastSubmittedJob(r)),
   costEstimateUsd: runCostEstimateUsd(r),
   // What a script does next needs the resources the run made: the job, the model and the throughput to call.
   jobArn: lastSubmittedJob(r)?.jobArn,
@@ -120,7 +121,7 @@ export async function list(
         r.source.key,
         runCounts(r)?.input,
         runCounts(r)?.train,
-        lastSubmittedJob(r)?.jobStatus,
+        jobStatusShown(r, lastSubmittedJob(r)),
       ]),
     ),
   );

@@ -3,6 +3,9 @@ import { createGunzip } from 'node:zlib';
 import { ChunkRequested, type S3ObjectRef } from '../../shared/messages/pipeline';
 import { InvalidMessageError } from '../../shared/messages/envelope';
 import type { Send } from '../../shared/messages/send';
+import { buildMessage } from '../../shared/messages/envelope';
+import { RunRejected } from '../../shared/messages/notifications';
+import { requestAttributes, type Notify } from '../../shared/runs/notifying-run-store';
 import { mapLimited } from '../../shared/aws/limited';
 import { resolveRunConfig, stageConfig, type RunConfig } from '../../shared/config/run-config';
 import { runBase } from '../../shared/runs/keys';
@@ -27,10 +30,13 @@ export interface IngestDeps {
   /** The one bucket runs read datasets from (BTP_DATASETS_BUCKET); a request naming another is refused. */
   datasetsBucket?: string;
   now: () => Date;
+  /** The notifications topic: a request that cannot start a run is announced there (run.rejected). */
+  notify?: Notify;
 }
 
 export type IngestResult =
   | { outcome: 'ignored'; why: string }
+  | { outcome: 'rejected'; why: string; request: { runId: string; correlationId: string } }
   | { outcome: 'replayed'; runId: string }
   | { outcome: 'failed'; runId: string; reason: string }
   | { outcome: 'planned'; runId: string; chunks: number; stage?: number };
@@ -55,7 +61,17 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
     datasets.head(input.source),
     resolveConfig(input.source, input.kind === 'request' ? input.config : undefined, datasets),
   ]);
-  if (!info) return { outcome: 'ignored', why: `${sourceName(input.source)} no longer exists` };
+  const request = input.kind === 'request' ? input.request : undefined;
+  if (!info) {
+    const why = `${sourceName(input.source)} does not exist`;
+    // A request that names no object cannot start a run: its sender hears of it (run.rejected) and the message is
+    // kept, with the reason, in the dead-letter queue. An upload's object deleted since is nothing to report.
+    if (request) {
+      await rejectRequest(why, request, input.source, deps);
+      return { outcome: 'rejected', why, request };
+    }
+    return { outcome: 'ignored', why: `${sourceName(input.source)} no longer exists` };
+  }
   const source: S3ObjectRef = {
     bucket: input.source.bucket,
     key: input.source.key,
@@ -85,8 +101,12 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
       config,
       artifactsPrefix: `s3://${deps.artifactsBucket}/${runBase(runId)}`,
       stages: [{ prepare: { status: 'running', startedAt: at }, jobs: [] }],
+      ...(request ? { request } : {}),
     };
-    const created = await runs.create(run, { type: 'run.requested', detail: { trigger: input.kind } });
+    const created = await runs.create(run, {
+      type: 'run.requested',
+      detail: { trigger: input.kind, ...(request ? { request } : {}) },
+    });
     seen = run;
     if (!created) {
       const raced = await runs.get(runId);
@@ -95,7 +115,7 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
     }
   }
 
-  const fail = async (reason: string, location: InputError['location'] = {}) => {
+  const fail = async (reason: string, hint: string, location: InputError['location'] = {}) => {
     await runs.transition(
       runId,
       'requested',
@@ -104,6 +124,7 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
         failure: {
           stage: 'ingest',
           reason,
+          hint,
           location: { file: sourceName(source), ...withoutOffset(location) },
           at: now().toISOString(),
         },
@@ -114,12 +135,12 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
     );
     return { outcome: 'failed' as const, runId, reason };
   };
-  if (configError) return fail(configError);
+  if (configError) return fail(configError, CONFIG_HINT);
 
   const planOutcome = await planning!;
   if ('error' in planOutcome) {
     const err = planOutcome.error;
-    if (err instanceof InputError) return fail(`${sourceName(source)}: ${err.message}`, err.location);
+    if (err instanceof InputError) return fail(`${sourceName(source)}: ${err.message}`, err.hint, err.location);
     throw err;
   }
   const plan = planOutcome.value;
@@ -150,6 +171,32 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
   });
   return { outcome: 'planned', runId, chunks: plan.chunks.length };
 }
+
+/** Tells the sender of a `run.requested` that no run was started, and why (the handler then dead-letters it). */
+async function rejectRequest(
+  reason: string,
+  request: { runId: string; correlationId: string },
+  source: S3ObjectRef,
+  deps: IngestDeps,
+): Promise<void> {
+  if (!deps.notify) return;
+  const payload = {
+    reason,
+    request: { type: 'run.requested', ...request },
+    source: { bucket: source.bucket, key: source.key },
+    at: deps.now().toISOString(),
+  };
+  await deps.notify(
+    buildMessage(RunRejected, request.runId, payload, request.correlationId, deps.now),
+    requestAttributes(request),
+  );
+}
+
+/** What to do about a configuration that does not parse (the reason names the setting and the layer). */
+const CONFIG_HINT =
+  'fix the setting named above in the configuration it comes from (the run.requested config, the <key>.run.json ' +
+  'sidecar or the profile); every setting is in docs/configuration.md, and `btp run <file> --config <run.json>` checks ' +
+  'a configuration before uploading';
 
 /** Chunk messages sent at once: transform's environments start on them together, not one round trip apart. */
 const PUBLISH_AT_ONCE = 10;
@@ -189,7 +236,7 @@ async function prepareStage(
   if (!run) return { outcome: 'ignored', why: `run ${runId} does not exist` };
   if (run.status !== 'preparing' || currentStage(run) !== stage) return { outcome: 'replayed', runId };
   const ref = stageSource(run, stage);
-  const fail = async (reason: string, location: InputError['location'] = {}) => {
+  const fail = async (reason: string, hint: string, location: InputError['location'] = {}) => {
     await runs.transition(
       runId,
       'preparing',
@@ -198,6 +245,7 @@ async function prepareStage(
         failure: {
           stage: 'ingest',
           reason: `stage ${stage}: ${reason}`,
+          hint,
           location: { file: sourceName(ref), ...withoutOffset(location) },
           at: now().toISOString(),
         },
@@ -208,7 +256,11 @@ async function prepareStage(
     return { outcome: 'failed' as const, runId, reason };
   };
   const info = await datasets.head(ref);
-  if (!info) return fail(`${sourceName(ref)} does not exist`);
+  if (!info)
+    return fail(
+      `${sourceName(ref)} does not exist`,
+      `upload it, or set stages[${stage}].dataset to an object that exists (under inputs/ of the datasets bucket)`,
+    );
   const source: S3ObjectRef = {
     ...ref,
     size: info.size,
@@ -221,7 +273,7 @@ async function prepareStage(
     resolveRecordRules(config);
     plan = await planInput(source, config, datasets);
   } catch (err) {
-    if (err instanceof InputError) return fail(`${sourceName(source)}: ${err.message}`, err.location);
+    if (err instanceof InputError) return fail(`${sourceName(source)}: ${err.message}`, err.hint, err.location);
     throw err;
   }
   if (currentPrepare(run)?.plan === undefined) {

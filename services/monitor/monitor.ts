@@ -126,7 +126,12 @@ export async function observeJob(signal: JobSignal, deps: MonitorDeps): Promise<
         runs,
         run,
         'training',
-        { stage: 'train', reason: `training job ${job.jobName} was stopped outside the pipeline`, record: 'job' },
+        {
+          stage: 'train',
+          reason: `training job ${job.jobName} was stopped outside the pipeline`,
+          hint: `someone stopped the job in Bedrock; to train again: btp resume ${run.runId} --from train`,
+          record: 'job',
+        },
         now(),
         {
           jobArn: job.jobArn,
@@ -280,15 +285,14 @@ async function failedJob(run: Run, job: JobView, deps: MonitorDeps): Promise<Mon
     await deps.send(JobRequested, run.runId, { stage, reason: 'remediation', retry: 0 });
     return 'remediating';
   }
-  const hint =
-    TOKEN_LIMIT.test(message) || BATCH_SIZE.test(message)
-      ? ' (a batch-size/token-limit failure; reduce batchSize, see docs/bedrock-api.md §8.1)'
-      : '';
+  const tokenLimit = TOKEN_LIMIT.test(message) || BATCH_SIZE.test(message);
+  const note = tokenLimit ? ' (a batch-size/token-limit failure; reduce batchSize, see docs/bedrock-api.md §8.1)' : '';
+  const hint = jobFailureHint(run, message, tokenLimit);
   await failRun(
     runs,
     { ...run, stages: withCurrentJob(run, { jobStatus: 'Failed' }) },
     'training',
-    { stage: 'train', reason: `training job ${job.jobName} failed: ${message}${hint}`, record: 'job' },
+    { stage: 'train', reason: `training job ${job.jobName} failed: ${message}${note}`, hint, record: 'job' },
     now(),
     {
       jobArn: job.jobArn,
@@ -296,6 +300,21 @@ async function failedJob(run: Run, job: JobView, deps: MonitorDeps): Promise<Mon
     },
   );
   return 'failed';
+}
+
+/** What to change after Bedrock failed the job: the setting behind the failure message, where it is a known one. */
+function jobFailureHint(run: Run, message: string, tokenLimit: boolean): string {
+  const stage = currentStage(run);
+  const at = run.config.stages ? `stages[${stage}].` : '';
+  const resume = `then btp resume ${run.runId} --from train`;
+  if (tokenLimit)
+    return `set a smaller training.hyperParameters.batchSize (or ${at}hyperParameters.batchSize), or ${at}prep.filters.maxTokens, ${resume}`;
+  if (/\brecords?\b/i.test(message) && /more than|maximum|exceed|quota|limit/i.test(message))
+    return (
+      `keep each job within the model's record quota: ${run.config.stages ? `stages[${stage}].maxRecordsPerJob or ` : ''}` +
+      `${at}split.train (or declare the account's quota in training.quotas so the preflight checks it), and run again`
+    );
+  return `change the setting Bedrock's message names (the data, training.hyperParameters), ${resume}`;
 }
 
 /**
@@ -426,7 +445,14 @@ export async function cancelRun(
       runId,
       run.status,
       'cancelled',
-      { failure: { stage: 'cancel', reason, at: now().toISOString() } },
+      {
+        failure: {
+          stage: 'cancel',
+          reason,
+          hint: 'the run was cancelled on request and cannot be resumed; to train, start a new run (btp run <file>)',
+          at: now().toISOString(),
+        },
+      },
       {
         type: 'run.cancelled',
         detail: { reason, jobArn },

@@ -78,14 +78,20 @@ export async function provisionModel(
       const reason =
         `Provisioned Throughput quota reached (${err.message}). The model ${modelArn} is trained; raise the quota ` +
         `or change provisioning (modelUnits, commitmentDuration), then post model.provision for run ${runId}.`;
-      await failRun(runs, run, run.status, { stage: 'provision', reason, record: 'provision' }, now());
+      const hint = `raise the quota, or change provisioning.modelUnits / provisioning.commitmentDuration, then btp resume ${runId} --from provision`;
+      await failRun(runs, run, run.status, { stage: 'provision', reason, hint, record: 'provision' }, now());
       return 'failed';
     } else if (isBedrockError(err, 'access-denied', 'validation', 'not-found', 'conflict')) {
       await failRun(
         runs,
         run,
         run.status,
-        { stage: 'provision', reason: `Bedrock refused the throughput: ${err.message}`, record: 'provision' },
+        {
+          stage: 'provision',
+          reason: `Bedrock refused the throughput: ${err.message}`,
+          hint: `change what Bedrock names (provisioning.modelUnits, provisioning.commitmentDuration, the provision role), then btp resume ${runId} --from provision`,
+          record: 'provision',
+        },
         now(),
         {
           code: err.code,
@@ -220,6 +226,7 @@ export async function pollThroughput(
       {
         stage: 'provision',
         reason: `Provisioned Throughput ${arn} failed: ${failureMessage ?? 'no failure message'}`,
+        hint: `the model is trained; buy throughput again: btp resume ${runId} --from provision`,
         record: 'provision',
       },
       now(),
@@ -298,6 +305,7 @@ export async function expireThroughput(
       {
         stage: 'provision',
         reason: `throughput ${arn} was deleted before it was in service`,
+        hint: `raise provisioning.ttlHours, then btp resume ${runId} --from provision`,
         record: 'provision',
       },
       now(),

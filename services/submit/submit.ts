@@ -95,7 +95,12 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
       runs,
       run,
       'submitting',
-      { stage: 'submit', reason: `stage ${stage} has no prepared data recorded`, record: 'job' },
+      {
+        stage: 'submit',
+        reason: `stage ${stage} has no prepared data recorded`,
+        hint: 'prepare the data again: run the dataset again (btp run <file>, or a new run.requested)',
+        record: 'job',
+      },
       now(),
     );
     return 'failed';
@@ -109,17 +114,33 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
     dataset = await loadPreparedDataset(objects, settings.artifactsBucket, manifestKey);
   } catch (err) {
     if (!(err instanceof ArtifactError)) throw err;
-    await failRun(runs, run, 'submitting', { stage: 'submit', reason: err.message, record: 'job' }, now());
+    const hint =
+      'the prepared data is missing or unreadable: run the dataset again (btp run <file>) to prepare it afresh';
+    await failRun(runs, run, 'submitting', { stage: 'submit', reason: err.message, hint, record: 'job' }, now());
     return 'failed';
   }
 
-  const pf = preflight({ runId, training, baseModelId: baseModelIdOf(baseModelIdentifier), hyperParameters, dataset });
+  const perJob = run.config.stages?.[stage]?.maxRecordsPerJob;
+  const pf = preflight({
+    runId,
+    training,
+    baseModelId: baseModelIdOf(baseModelIdentifier),
+    hyperParameters,
+    dataset,
+    ...(perJob ? { maxRecordsPerJob: { value: perJob, setting: `stages[${stage}].maxRecordsPerJob` } } : {}),
+    ...(settings.recordQuotas ? { deploymentQuotas: settings.recordQuotas } : {}),
+  });
   if (pf.errors.length > 0) {
     await failRun(
       runs,
       run,
       'submitting',
-      { stage: 'submit', reason: `preflight failed: ${pf.errors.join('; ')}`, record: 'job' },
+      {
+        stage: 'submit',
+        reason: `preflight failed: ${pf.errors.join('; ')}`,
+        hint: preflightHint(pf.errors),
+        record: 'job',
+      },
       now(),
       {
         errors: pf.errors,
@@ -136,7 +157,8 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
   });
   const overBudget = budgetProblem(estimate, training.budgetUsd);
   if (overBudget) {
-    await failRun(runs, run, 'submitting', { stage: 'submit', reason: overBudget, record: 'job' }, now(), {
+    const hint = `raise training.budgetUsd, or lower the cost: fewer records (split.train) or epochs (training.hyperParameters.epochCount)`;
+    await failRun(runs, run, 'submitting', { stage: 'submit', reason: overBudget, hint, record: 'job' }, now(), {
       costEstimate: estimate,
     });
     return 'failed';
@@ -220,14 +242,20 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
         `Bedrock denied CreateModelCustomizationJob (${err.message}). Check that the role ${settings.bedrockRoleArn} ` +
         `(BTP_BEDROCK_ROLE_ARN) trusts bedrock.amazonaws.com, may read ${dataset.train.s3Uri} and write ${outputS3Uri}, ` +
         `and that the submit function may iam:PassRole it; and that model access to ${baseModelIdentifier} is enabled.`;
-      await failRun(runs, run, 'submitting', { stage: 'submit', reason, record: 'job' }, now());
+      const hint = `fix the role or model access named above, then btp resume ${runId} --from train`;
+      await failRun(runs, run, 'submitting', { stage: 'submit', reason, hint, record: 'job' }, now());
       return 'failed';
     } else if (isBedrockError(err, 'validation', 'conflict', 'not-found')) {
       await failRun(
         runs,
         run,
         'submitting',
-        { stage: 'submit', reason: `Bedrock refused the job: ${err.message}`, record: 'job' },
+        {
+          stage: 'submit',
+          reason: `Bedrock refused the job: ${err.message}`,
+          hint: `change the setting Bedrock names (training.baseModelId, training.hyperParameters), then btp resume ${runId} --from train`,
+          record: 'job',
+        },
         now(),
         { code: err.code },
       );
@@ -353,4 +381,16 @@ export async function resumeRun(
   if (!resumed) return 'duplicate';
   await send(ModelReady, runId, { modelArn: run.modelArn });
   return 'provisioning';
+}
+
+/**
+ * What to change after a failed preflight: every error names its setting ("set X", "use a smaller batch size"...);
+ * the hint repeats the first such advice and says how to run again.
+ */
+export function preflightHint(errors: string[]): string {
+  const advice = errors
+    .map((e) => /(?:;|:) ((?:set|use|if your account)[^;]*)$/.exec(e)?.[1])
+    .filter((a): a is string => a !== undefined);
+  const change = advice.length > 0 ? advice.join('; ') : 'change the settings the preflight names';
+  return `${change}; then upload the data again with the new configuration (btp run <file> --config <run.json>)`;
 }

@@ -38,3 +38,24 @@ export const RunStatusChanged = defineMessage(
   }),
 );
 export type RunStatusChanged = z.infer<typeof RunStatusChanged.schema>;
+
+/**
+ * Published when a `run.requested` cannot start a run (the object it names does not exist, say), so its sender hears
+ * of it instead of waiting for a run that never comes. The envelope's `runId` and `correlationId` are the request's;
+ * the request itself is kept, with the same reason in its `btp-error` attribute, in the ingest dead-letter queue.
+ */
+export const RunRejected = defineMessage(
+  'run.rejected',
+  1,
+  z.object({
+    /** Why no run was started. */
+    reason: z.string().min(1),
+    /** The rejected message: its type and its envelope ids. */
+    request: z.object({ type: z.string().min(1), runId: z.string().min(1), correlationId: z.string().min(1) }),
+    /** The object the request named. */
+    source: z.object({ bucket: z.string(), key: z.string() }).optional(),
+    /** When it was rejected. */
+    at: z.iso.datetime(),
+  }),
+);
+export type RunRejected = z.infer<typeof RunRejected.schema>;

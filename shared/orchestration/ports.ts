@@ -1,6 +1,7 @@
 import type { CountFigure } from '../lambda/metrics';
 import type { Send } from '../messages/send';
 import type { RunStore } from '../runs/store';
+import type { DeploymentRecordQuotas } from './record-limits';
 
 /**
  * The ports of the submit, monitor, provision, evaluate and sweeper steps; each step picks the ones it uses. Domain
@@ -154,6 +155,8 @@ export interface OrchestrationSettings {
    * live is 2 s, less than a throughput takes to be seen in service there; the local stage sets a floor.
    */
   minTtlSeconds: number;
+  /** Record quotas the deployment declares for models the catalog publishes none for (BTP_RECORD_QUOTAS). */
+  recordQuotas?: DeploymentRecordQuotas;
 }
 
 export interface OrchestrationDeps {

@@ -9,6 +9,7 @@ import type { BaseModel, CustomizationSpec } from '../catalog/models';
 import type { TrainingConfig } from '../config/run-config';
 import type { PreparedDataset } from './dataset';
 import { runIdNameProblem } from './naming';
+import { recordLimitProblems, type DeploymentRecordQuotas } from './record-limits';
 
 export interface PreflightInput {
   runId: string;
@@ -19,6 +20,10 @@ export interface PreflightInput {
   baseModelId: string;
   hyperParameters: Record<string, string>;
   dataset: PreparedDataset;
+  /** The stage's `maxRecordsPerJob` and its setting's path, when set (record-limits.ts). */
+  maxRecordsPerJob?: { value: number; setting: string };
+  /** Record quotas the deployment declares for models the catalog publishes none for (record-limits.ts). */
+  deploymentQuotas?: DeploymentRecordQuotas;
 }
 
 export interface PreflightResult {
@@ -91,43 +96,18 @@ export function preflight(input: PreflightInput): PreflightResult {
 
   if (train.stats.records === 0) errors.push(`the training file ${train.s3Uri} has no records`);
 
-  const quota = (override: number | undefined, figure: { value: number | null }) => override ?? figure.value;
-  const q = training.quotas ?? {};
+  const limits = recordLimitProblems({
+    model,
+    spec,
+    training,
+    trainRecords: train.stats.records,
+    validationRecords: validation?.stats.records ?? 0,
+    ...(input.maxRecordsPerJob ? { maxRecordsPerJob: input.maxRecordsPerJob } : {}),
+    ...(input.deploymentQuotas ? { deploymentQuotas: input.deploymentQuotas } : {}),
+  });
+  errors.push(...limits.errors);
+  warnings.push(...limits.warnings);
   const records = spec.records;
-  const checks: Array<[string, number, number | null, string]> = [
-    [
-      'training records',
-      train.stats.records,
-      quota(q.maxTrainingRecords, records.maxTraining),
-      'training.quotas.maxTrainingRecords',
-    ],
-    [
-      'validation records',
-      validation?.stats.records ?? 0,
-      quota(q.maxValidationRecords, records.maxValidation),
-      'training.quotas.maxValidationRecords',
-    ],
-    [
-      'training and validation records',
-      train.stats.records + (validation?.stats.records ?? 0),
-      quota(q.maxTotalRecords, records.maxTotal),
-      'training.quotas.maxTotalRecords',
-    ],
-  ];
-  const unknownQuotas: string[] = [];
-  for (const [what, count, limit, setting] of checks) {
-    if (limit === null) unknownQuotas.push(what);
-    else if (count > limit) {
-      errors.push(
-        `${count} ${what} exceed the quota of ${limit} for ${model.name} ${spec.type}; if your account's quota is higher, set ${setting}`,
-      );
-    }
-  }
-  if (unknownQuotas.length > 0) {
-    warnings.push(
-      `no published quota for ${unknownQuotas.join(', ')} of ${model.name} ${spec.type}; set training.quotas if your account has one`,
-    );
-  }
   const minTotal = records.minTotal.value;
   const total = train.stats.records + (validation?.stats.records ?? 0);
   if (minTotal !== null && total < minTotal)

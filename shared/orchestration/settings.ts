@@ -1,5 +1,6 @@
 import { requireEnv } from '../aws/clients';
 import type { OrchestrationSettings } from './ports';
+import { recordQuotasFromEnv } from './record-limits';
 
 const num = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
   const raw = env[name];
@@ -30,5 +31,6 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Orchestra
     staleAfterSeconds: num(env, 'BTP_STALE_AFTER_SECONDS', 1800),
     timeScale: num(env, 'BTP_TIME_SCALE', 1),
     minTtlSeconds: num(env, 'BTP_MIN_TTL_SECONDS', 0),
+    recordQuotas: recordQuotasFromEnv(env.BTP_RECORD_QUOTAS),
   };
 }

@@ -3,7 +3,7 @@ import { SET_NAMES, type RecordCounts, type SplitManifest } from '../artifacts';
 import { categoryChart, funnelChart, lengthChart, lossChart, reasonsChart, scoreChart } from './charts';
 import type { ComparedRun, ReportInputs } from './inputs';
 import { describeStages } from '../runs/stages';
-import { lastSubmittedJob, runCostEstimateUsd, runCounts, runMetrics } from '../runs/record';
+import { jobStatusShown, lastSubmittedJob, runCostEstimateUsd, runCounts, runMetrics } from '../runs/record';
 
 export interface RunReport {
   /** One self-contained page: inline CSS and SVG charts, no external resource, viewable offline. */
@@ -96,12 +96,13 @@ function overview(run: Run): Array<[string, string | undefined]> {
     ['updated', run.updatedAt],
     ['base model', t?.baseModelId],
     ['customization', t?.customizationType],
-    ['job', job?.jobArn ? `${job.jobArn}${job.jobStatus ? ` (${job.jobStatus})` : ''}` : undefined],
+    ['job', job?.jobArn ? `${job.jobArn}${job.jobStatus ? ` (${jobStatusShown(run, job)})` : ''}` : undefined],
     ['custom model', run.modelArn],
     ['throughput', run.provisionedModelArn],
     ['artifacts', run.artifactsPrefix],
   ];
   if (run.failure) rows.push(['failure', `[${run.failure.stage}] ${run.failure.reason}`]);
+  if (run.failure?.hint) rows.push(['hint', run.failure.hint]);
   for (const w of run.warnings ?? []) rows.push(['warning', w]);
   return rows.filter(([, v]) => v !== undefined);
 }

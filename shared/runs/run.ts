@@ -25,6 +25,8 @@ export type RunCounts = RecordCounts;
 export const RunFailure = z.object({
   stage: z.string().min(1),
   reason: z.string(),
+  /** What to change to make the run work, naming the setting where there is one (absent on records made before). */
+  hint: z.string().optional(),
   /** Where the problem is, when it is in the input: file, line or row, field. */
   location: z
     .object({
@@ -240,6 +242,13 @@ export const GateRecord = z.object({
 });
 export type GateRecord = z.infer<typeof GateRecord>;
 
+/**
+ * The `run.requested` message that started the run, as its sender identified it: its envelope's `runId` (the sender's
+ * own id for the request; the run's id derives from the object and configuration) and `correlationId`.
+ */
+export const RunRequest = z.object({ runId: z.string().min(1), correlationId: z.string().min(1) });
+export type RunRequest = z.infer<typeof RunRequest>;
+
 /** The run item in the runs table. */
 export const Run = z.object({
   runId: z.string().min(1),
@@ -271,6 +280,8 @@ export const Run = z.object({
   variant: VariantRecord.optional(),
   /** An experiment run (config `variants`): its children, one per variant, in the configuration's order. */
   children: z.array(ChildRef).optional(),
+  /** Present when a `run.requested` message started the run (absent for an upload). */
+  request: RunRequest.optional(),
 });
 export type Run = z.infer<typeof Run>;
 

@@ -90,7 +90,10 @@ describe('the gate in the evaluate step', () => {
   test("deletes exactly the losers' throughput as their evaluation ends; a redelivered message deletes nothing more", async () => {
     const { w, arns } = await givenEvaluating(['v1', 'v2', 'v3'], ['v2'], gateConfig);
     const notified: RunStatusChanged[] = [];
-    const deps = { ...w.deps, runs: new NotifyingRunStore(w.runs, async (m) => void notified.push(m)) };
+    const deps = {
+      ...w.deps,
+      runs: new NotifyingRunStore(w.runs, async (m) => void notified.push(m as RunStatusChanged)),
+    };
     for (const [id, arn] of arns) await evaluateModel(id, arn, deps);
     // then only v2's throughput is gone, and each decision is on its run with its reasons
     expect(w.bedrock.live().map((t) => t.arn)).toEqual([arns.get('v1'), arns.get('v3')]);

@@ -203,6 +203,7 @@ describe('preflight and budget', () => {
     const run = await status(w);
     expect(run.status).toBe('failed');
     expect(run.failure!.reason).toMatch(reason);
+    expect(run.failure!.hint).toMatch(/then upload the data again with the new configuration/);
     expect(w.bedrock.calls).toEqual([]);
   });
 

@@ -133,7 +133,7 @@ describe('ingest is idempotent on the object and its configuration', () => {
     const { objects, ingestDeps } = setup();
     objects.put(B, 'datasets/a.jsonl', body);
     const a = await ingest(
-      { kind: 'request', source: { bucket: B, key: 'datasets/a.jsonl' }, correlationId: 'c' },
+      { kind: 'request', source: { bucket: B, key: 'datasets/a.jsonl' }, request: { runId: 'r', correlationId: 'c' } },
       ingestDeps,
     );
     const b = await ingest(
@@ -141,7 +141,7 @@ describe('ingest is idempotent on the object and its configuration', () => {
         kind: 'request',
         source: { bucket: B, key: 'datasets/a.jsonl' },
         config: { split: { seed: 's2' } },
-        correlationId: 'c',
+        request: { runId: 'r', correlationId: 'c' },
       },
       ingestDeps,
     );
@@ -155,7 +155,7 @@ describe('ingest is idempotent on the object and its configuration', () => {
     objects.put('other-bucket', 'datasets/a.jsonl', body);
     const deps = { ...ingestDeps, datasetsBucket: B };
     const request = (bucket: string, key: string) =>
-      ingest({ kind: 'request', source: { bucket, key }, correlationId: 'c' }, deps);
+      ingest({ kind: 'request', source: { bucket, key }, request: { runId: 'r', correlationId: 'c' } }, deps);
     await expect(request('other-bucket', 'datasets/a.jsonl')).rejects.toMatchObject({
       name: 'InvalidMessageError',
       message: expect.stringContaining('"other-bucket"'),
@@ -205,7 +205,7 @@ describe('ingest is idempotent on the object and its configuration', () => {
         kind: 'request',
         source: { bucket: B, key: 'datasets/pairs/a.jsonl' },
         config: { split: { train: 7 } },
-        correlationId: 'c',
+        request: { runId: 'r', correlationId: 'c' },
       },
       ingestDeps,
     );
@@ -225,7 +225,7 @@ describe('transform and split under redelivery', () => {
         kind: 'request',
         source: { bucket: B, key: 'datasets/a.jsonl' },
         config: { prep: { chunkBytes }, split: { train: 30, validation: 10, test: 5 } },
-        correlationId: 'c',
+        request: { runId: 'r', correlationId: 'c' },
       },
       s.ingestDeps,
     );
