@@ -26,8 +26,11 @@ export const RunStatusChanged = defineMessage(
     event: z.string().min(1),
     source: z.object({ bucket: z.string(), key: z.string() }).optional(),
     artifactsPrefix: z.string().optional(),
-    /** The run's failure, as the run record keeps it. */
-    failure: RunFailure.optional(),
+    /**
+     * The run's failure, as the run record keeps it, without the `hint` added after v1 was published (v1 allows no
+     * other member; the hint is on the run: `btp status`).
+     */
+    failure: RunFailure.omit({ hint: true }).optional(),
     /** The run's record counts, as the run record keeps them. */
     counts: RecordCounts.optional(),
     jobArn: z.string().optional(),
