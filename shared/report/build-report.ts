@@ -1,6 +1,7 @@
 import type { Run, RunCounts } from '../runs/run';
 import { SET_NAMES, type RecordCounts, type SplitManifest } from '../artifacts';
-import { categoryChart, funnelChart, lengthChart, lossChart, reasonsChart, scoreChart } from './charts';
+import { categoryChart, FONT_STACK, funnelChart, lengthChart, lossChart, reasonsChart, scoreChart } from './charts';
+import { stageConfig } from '../config/run-config';
 import type { ComparedRun, ReportInputs } from './inputs';
 import { describeStages } from '../runs/stages';
 import { jobStatusShown, lastSubmittedJob, runCostEstimateUsd, runCounts, runMetrics } from '../runs/record';
@@ -24,6 +25,32 @@ const fmt = (n: number | undefined) => (n === undefined ? '–' : n.toLocaleStri
 const pct = (n: number, of: number) => (of > 0 ? `${((100 * n) / of).toFixed(1)}%` : '–');
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
+/**
+ * What the report's counts count: records, or for a continued pre-training input (the `text` template) the pieces its
+ * documents were cut into, each counted as one (a document that could not be read or was empty counts as one too).
+ */
+interface Unit {
+  /** Plural noun for the charts' axes and captions. */
+  many: string;
+  /** The source's documents, as ingest counted them, when the unit is pieces. */
+  documents?: number;
+}
+
+function unitOf(run: Run): Unit {
+  if (!run.config || stageConfig(run.config, 0).prep.template.kind !== 'text') return { many: 'records' };
+  const documents = run.stages[0]?.prepare.plan?.records;
+  return documents === undefined ? { many: 'pieces' } : { many: 'pieces', documents };
+}
+
+/** A run's customization: its own, or a chained run's stages' in order. */
+function customizationOf(run: Run): string | undefined {
+  if (!run.config) return undefined;
+  const stages = run.config.stages;
+  if (!stages || stages.length < 2) return stageConfig(run.config, 0).training.customizationType;
+  const types = stages.map((_, n) => stageConfig(run.config, n).training.customizationType);
+  return `${types.join(' → ')} (a chained run of ${stages.length} stages)`;
+}
+
 interface Funnel {
   counts: RunCounts | RecordCounts;
   stages: Array<{ name: string; value: number }>;
@@ -31,11 +58,11 @@ interface Funnel {
 }
 
 /** The run's counts, else the manifest's: input = kept + filtered + rejected, then kept splits into the sets. */
-function funnelOf({ run, manifest }: ReportInputs): Funnel | undefined {
+function funnelOf({ run, manifest }: ReportInputs, unit: Unit): Funnel | undefined {
   const c = runCounts(run) ?? manifest?.counts;
   if (!c) return undefined;
   const stages = [
-    { name: 'input records', value: c.input },
+    { name: `input ${unit.many}`, value: c.input },
     { name: 'readable', value: c.input - c.rejected },
     { name: 'kept by filters', value: c.kept },
   ];
@@ -95,7 +122,7 @@ function overview(run: Run): Array<[string, string | undefined]> {
     ['created', run.createdAt],
     ['updated', run.updatedAt],
     ['base model', t?.baseModelId],
-    ['customization', t?.customizationType],
+    ['customization', customizationOf(run)],
     ['job', job?.jobArn ? `${job.jobArn}${job.jobStatus ? ` (${jobStatusShown(run, job)})` : ''}` : undefined],
     ['custom model', run.modelArn],
     ['throughput', run.provisionedModelArn],
@@ -108,7 +135,7 @@ function overview(run: Run): Array<[string, string | undefined]> {
 }
 
 const STYLE = `
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2330;margin:0;background:#f5f6f8}
+body{font:15px/1.45 ${FONT_STACK};color:#1d2330;margin:0;background:#f5f6f8}
 main{max-width:980px;margin:0 auto;padding:24px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:0 0 12px;border-bottom:1px solid #dde1e7;padding-bottom:4px}
 section{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:16px 20px;margin:16px 0}
@@ -129,7 +156,8 @@ const DRAWN_CHECK = `<script>for(const f of document.querySelectorAll('figure[da
 /** Builds the run report from its inputs: pure, so it is tested without S3 or DynamoDB. */
 export function buildReport(inputs: ReportInputs): RunReport {
   const { run, manifest } = inputs;
-  const funnel = funnelOf(inputs);
+  const unit = unitOf(run);
+  const funnel = funnelOf(inputs, unit);
   const limit = lengthLimit(inputs);
   const hp = Object.entries(run.config?.training?.hyperParameters ?? {});
   const training = inputs.training ?? [];
@@ -158,7 +186,7 @@ export function buildReport(inputs: ReportInputs): RunReport {
         String(st.stage),
         st.customizationType,
         `s3://${st.source.bucket}/${st.source.key}`,
-        c ? fmt(c.input) : '–',
+        c ? `${fmt(c.input)}${stageConfig(run.config, st.stage).prep.template.kind === 'text' ? ' pieces' : ''}` : '–',
         c ? fmt(c.kept) : '–',
         c?.train !== undefined ? `${fmt(c.train)} / ${fmt(c.validation ?? 0)} / ${fmt(c.test ?? 0)}` : '–',
         st.models.length ? st.models.join(', ') : '–',
@@ -169,7 +197,7 @@ export function buildReport(inputs: ReportInputs): RunReport {
       'stage',
       'type',
       'data',
-      'input records',
+      'input records or pieces',
       'kept',
       'train / validation / test',
       'models',
@@ -179,8 +207,11 @@ export function buildReport(inputs: ReportInputs): RunReport {
       section(
         'stages',
         'Stages',
-        `<p>A chained run: each stage trains on the model of the one before. The sections below describe stage 0's data and the last job.</p>` +
-          table(head, rows, [3, 4]),
+        `<p>A chained run: each stage trains on the model of the one before. The sections below describe stage 0's data${
+          unit.documents !== undefined
+            ? ` (${fmt(unit.documents)} documents, counted as the pieces they were cut into)`
+            : ''
+        } and the last job.</p>` + table(head, rows, [3, 4]),
       ),
     );
     md.push('', '## Stages', '', mdTable(head, rows));
@@ -197,8 +228,8 @@ export function buildReport(inputs: ReportInputs): RunReport {
         'From input records to training, validation and test',
         figure(
           'funnel',
-          funnelChart(funnel.stages),
-          `input ${fmt(c.input)} = kept ${fmt(c.kept)} + filtered ${fmt(c.filtered)} + rejected ${fmt(c.rejected)}${unused ? `; ${fmt(unused)} kept records were not sampled into any set` : ''}`,
+          funnelChart(funnel.stages, unit.many),
+          `${unit.documents !== undefined ? `${fmt(unit.documents)} documents cut into pieces; ` : ''}input ${unit.many}: ${fmt(c.input)} = kept ${fmt(c.kept)} + filtered ${fmt(c.filtered)} + rejected ${fmt(c.rejected)}${unused ? `; ${fmt(unused)} kept ${unit.many} were not sampled into any set` : ''}`,
         ) +
           table(
             ['stage', 'records', 'share of input'],
@@ -208,8 +239,8 @@ export function buildReport(inputs: ReportInputs): RunReport {
           (funnel.reasons.length
             ? figure(
                 'reasons',
-                reasonsChart(Object.fromEntries(funnel.reasons.map((r) => [r.reason, r.count]))),
-                'records dropped, by reason',
+                reasonsChart(Object.fromEntries(funnel.reasons.map((r) => [r.reason, r.count])), unit.many),
+                `input ${unit.many} dropped, by reason: ${fmt(c.filtered + c.rejected)} of ${fmt(c.input)}`,
               ) + table(['reason', 'outcome', 'records', 'share of input'], reasonRows, [2, 3])
             : '<p>No record was filtered or rejected.</p>'),
       ),
@@ -247,14 +278,21 @@ export function buildReport(inputs: ReportInputs): RunReport {
   if (byCategory && Object.keys(byCategory).length) {
     const rows = Object.entries(byCategory).sort((a, b) => b[1] - a[1]);
     const total = rows.reduce((s, [, n]) => s + n, 0);
+    const inSets = SET_NAMES.reduce(
+      (s, set) => s + Object.values(manifest!.byCategory[set]).reduce((a, n) => a + n, 0),
+      0,
+    );
+    const captionCategories =
+      `${fmt(total)} eligible (kept, distinct) ${unit.many} in ${rows.length} categories; each bar stacks its ` +
+      `training, validation and test ${unit.many} (${fmt(inSets)} in all) and those not sampled into any set`;
     html.push(
       section(
         'categories',
         'Categories',
         figure(
           'categories',
-          categoryChart(byCategory, Object.keys(categories.bySet).length ? categories.bySet : undefined),
-          `${rows.length} categories, ${fmt(total)} records`,
+          categoryChart(byCategory, Object.keys(categories.bySet).length ? categories.bySet : undefined, unit.many),
+          captionCategories,
         ) +
           table(
             ['category', 'records', 'share'],
@@ -266,6 +304,8 @@ export function buildReport(inputs: ReportInputs): RunReport {
     md.push(
       '',
       '## Categories',
+      '',
+      captionCategories,
       '',
       mdTable(
         ['category', 'records', 'share'],
@@ -287,12 +327,17 @@ export function buildReport(inputs: ReportInputs): RunReport {
     ]
       .filter(Boolean)
       .join(', ');
-    const caption = `prompt + completion length in ${lengths.unit}${limit !== undefined ? `; limit ${fmt(limit)} (dashed), ${fmt(over)} records at or past it` : ''}${stats ? `; ${stats}` : ''}`;
+    const counted = lengths.bins.reduce((s, b) => s + b.count, 0);
+    const what = unit.documents !== undefined ? 'text length' : 'prompt + completion length';
+    const caption =
+      `${what} in ${lengths.unit} of the ${fmt(counted - over)} ${unit.many} in the training, validation and test sets` +
+      `${limit !== undefined ? ` and the ${fmt(over)} dropped for their length; limit ${fmt(limit)} (dashed), ${fmt(over)} ${unit.many} at or past it` : ''}` +
+      `${stats ? `; training set: ${stats}` : ''}`;
     html.push(
       section(
         'lengths',
         'Prompt + completion length',
-        figure('lengths', lengthChart(lengths.bins, limit, lengths.unit), caption),
+        figure('lengths', lengthChart(lengths.bins, limit, lengths.unit, unit.many), caption),
       ),
     );
     md.push(

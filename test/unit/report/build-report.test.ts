@@ -40,9 +40,19 @@ describe('buildReport', () => {
       expect(html).toContain(text);
     }
     expect(html).toContain(
-      'input 72 = kept 60 + filtered 10 + rejected 2; 5 kept records were not sampled into any set',
+      'input records: 72 = kept 60 + filtered 10 + rejected 2; 5 kept records were not sampled into any set',
     );
-    expect(html).toContain('6 records at or past it');
+    expect(html).toContain('input records dropped, by reason: 12 of 72');
+    // every chart's caption says which records it counts, and the chart counts those
+    expect(html).toContain(
+      'prompt + completion length in characters of the 55 records in the training, validation and test sets and the 6 ' +
+        'dropped for their length; limit 300 (dashed), 6 records at or past it',
+    );
+    expect(html).toContain(
+      '60 eligible (kept, distinct) records in 5 categories; each bar stacks its training, validation and test records ' +
+        '(55 in all) and those not sampled into any set',
+    );
+    expect(html).toMatch(/<text[^>]*>not sampled<\/text>/);
     expect(markdown).toContain('| training | 40 | 55.6% |');
     expect(markdown).toContain('| filtered:too_long_chars | filtered | 6 | 8.3% |');
     expect(markdown).toContain('| 300–600 (over the limit) | 6 |');
@@ -149,11 +159,16 @@ describe('a chained run', () => {
     const { html, markdown } = buildReport({ ...reportInputs(fixture), run });
     expect(html).toContain('<h2>Stages</h2>');
     expect(markdown).toContain(
-      '| 0 | CONTINUED_PRE_TRAINING | s3://btp-datasets/datasets/dolly-ja.jsonl | 72 | 60 | 40 / 10 / 5 | arn:cpt-a, arn:cpt-b | 2.1 |',
+      '| 0 | CONTINUED_PRE_TRAINING | s3://btp-datasets/datasets/dolly-ja.jsonl | 72 pieces | 60 | 40 / 10 / 5 | arn:cpt-a, arn:cpt-b | 2.1 |',
     );
     expect(markdown).toContain(
       '| 1 | FINE_TUNING | s3://btp-datasets/inputs/dolly.jsonl | 15,015 | 14,598 | 400 / 40 / 10 | arn:ft | 0.61 |',
     );
+    // the header and the labels say what the run and its counts are: stage 0 cut documents into pieces
+    expect(markdown).toContain('| customization | CONTINUED_PRE_TRAINING → FINE_TUNING (a chained run of 2 stages) |');
+    expect(markdown).toContain('| input pieces | 72 | 100.0% |');
+    expect(html).toContain('input pieces: 72 = kept 60');
+    expect(markdown).not.toContain('| input records |');
     expect(buildReport(reportInputs(fixture)).markdown).not.toContain('## Stages');
   });
 });
