@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ChunkRequested, type S3ObjectRef } from '../../shared/messages/pipeline';
-import { InvalidMessageError } from '../../shared/messages/envelope';
 import type { Send } from '../../shared/messages/send';
 import { buildMessage } from '../../shared/messages/envelope';
 import { RunRejected } from '../../shared/messages/notifications';
@@ -55,7 +54,13 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
   if (input.kind === 'stage') return prepareStage(input.runId, input.stage, input.correlationId, deps);
   if (input.kind === 'upload' && !isDatasetKey(input.source.key))
     return { outcome: 'ignored', why: `${input.source.key} is not a dataset under datasets/` };
-  if (input.kind === 'request') refuseOutsideDatasets(input.source, deps.datasetsBucket);
+  if (input.kind === 'request') {
+    const outside = outsideDatasets(input.source, deps.datasetsBucket);
+    if (outside) {
+      await rejectRequest(outside, input.request, input.source, deps);
+      return { outcome: 'rejected', why: outside, request: input.request };
+    }
+  }
   // The configuration depends only on the key (its sidecar, its profile), so it is read while the object is looked up.
   const [info, resolved] = await Promise.all([
     datasets.head(input.source),
@@ -394,16 +399,16 @@ export const INPUT_PREFIXES = ['datasets/', 'inputs/'] as const;
 /**
  * A run request may name only an object this pipeline is meant to read: under an input prefix of the datasets bucket.
  * Anything else is refused before any read, so another team's message cannot widen what a run reads (or, where the
- * role's policy would deny the read, fail later with a less clear error); the message is dead-lettered with why.
+ * role's policy would deny the read, fail later with a less clear error): its sender hears why (run.rejected), and the
+ * message is dead-lettered with the reason.
  */
-function refuseOutsideDatasets(source: { bucket: string; key: string }, datasetsBucket: string | undefined): void {
+function outsideDatasets(source: { bucket: string; key: string }, datasetsBucket: string | undefined) {
   if (datasetsBucket !== undefined && source.bucket !== datasetsBucket)
-    throw new InvalidMessageError(
-      `run.requested names the bucket "${source.bucket}": runs read datasets only from the bucket "${datasetsBucket}"`,
-    );
+    return `run.requested names the bucket "${source.bucket}": runs read datasets only from the bucket "${datasetsBucket}"`;
   if (!INPUT_PREFIXES.some((p) => source.key.startsWith(p)) || source.key.endsWith(SIDECAR_SUFFIX))
-    throw new InvalidMessageError(
+    return (
       `run.requested names the key "${source.key}": a dataset is an object under ${INPUT_PREFIXES.join(' or ')} ` +
-        `(not a ${SIDECAR_SUFFIX} sidecar)`,
+      `(not a ${SIDECAR_SUFFIX} sidecar)`
     );
+  return undefined;
 }

@@ -153,18 +153,23 @@ describe('ingest is idempotent on the object and its configuration', () => {
     const { objects, ingestDeps, runs } = setup();
     objects.put(B, 'private/a.jsonl', body);
     objects.put('other-bucket', 'datasets/a.jsonl', body);
-    const deps = { ...ingestDeps, datasetsBucket: B };
+    const rejections: unknown[] = [];
+    const notify = async (message: unknown) => void rejections.push(message);
+    const deps = { ...ingestDeps, datasetsBucket: B, notify };
     const request = (bucket: string, key: string) =>
       ingest({ kind: 'request', source: { bucket, key }, request: { runId: 'r', correlationId: 'c' } }, deps);
-    await expect(request('other-bucket', 'datasets/a.jsonl')).rejects.toMatchObject({
-      name: 'InvalidMessageError',
-      message: expect.stringContaining('"other-bucket"'),
+    expect(await request('other-bucket', 'datasets/a.jsonl')).toMatchObject({
+      outcome: 'rejected',
+      why: expect.stringContaining('"other-bucket"'),
     });
-    await expect(request(B, 'private/a.jsonl')).rejects.toMatchObject({
-      name: 'InvalidMessageError',
-      message: expect.stringContaining('"private/a.jsonl"'),
+    expect(await request(B, 'private/a.jsonl')).toMatchObject({
+      outcome: 'rejected',
+      why: expect.stringContaining('"private/a.jsonl"'),
     });
-    await expect(request(B, 'datasets/a.jsonl.run.json')).rejects.toMatchObject({ name: 'InvalidMessageError' });
+    expect(await request(B, 'datasets/a.jsonl.run.json')).toMatchObject({ outcome: 'rejected' });
+    // each sender hears why (run.rejected), under its request's ids
+    expect(rejections).toHaveLength(3);
+    expect(rejections[0]).toMatchObject({ type: 'run.rejected', runId: 'r', correlationId: 'c' });
     expect(runs.runs.size).toBe(0);
     // inputs/ is where a chained run's later datasets live: a request may name it
     objects.put(B, 'inputs/a.jsonl', body);
