@@ -1,7 +1,7 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoRunStore } from '../../shared/runs/dynamo-run-store';
+import { DynamoRunStore, fromItem } from '../../shared/runs/dynamo-run-store';
 import type { Run } from '../../shared/runs/run';
 import {
   currentPrepare,
@@ -33,7 +33,7 @@ export async function findRunBySource(
         ExclusiveStartKey: startKey,
       }),
     );
-    found.push(...((out.Items ?? []) as Run[]));
+    found.push(...(out.Items ?? []).map(fromItem));
     startKey = out.LastEvaluatedKey;
   } while (startKey);
   return found.sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
