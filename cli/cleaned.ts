@@ -59,8 +59,11 @@ export function leftAfterCleanup(run: Run, cleaned: Cleaned): CleanupItem[] {
   return left;
 }
 
-/** The run as `btp status` shows it: a throughput a cleanup deleted is no longer the run's. */
+/** The run as `btp status` shows it: a throughput or deployment a cleanup deleted is no longer the run's. */
 export function withoutCleaned(run: Run, cleaned: Cleaned): Run {
-  if (!run.provisionedModelArn || !cleaned.targets.has(run.provisionedModelArn)) return run;
-  return { ...run, provisionedModelArn: undefined, throughputExpiresAt: undefined };
+  let shown = run;
+  if (run.provisionedModelArn && cleaned.targets.has(run.provisionedModelArn))
+    shown = { ...shown, provisionedModelArn: undefined, throughputExpiresAt: undefined };
+  if (run.deploymentArn && cleaned.targets.has(run.deploymentArn)) shown = { ...shown, deploymentArn: undefined };
+  return shown;
 }

@@ -6,10 +6,13 @@ import {
   DeleteCustomModelDeploymentCommand,
   DeleteProvisionedModelThroughputCommand,
 } from '@aws-sdk/client-bedrock';
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { buildInvokeText } from '../shared/orchestration/bedrock-adapter';
+import type { ModelFamily } from '../shared/catalog/models';
 import { DynamoRunStore } from '../shared/runs/dynamo-run-store';
 import { CliError } from './io';
 
@@ -39,6 +42,8 @@ export interface CliContext {
     deleteThroughput(arn: string): Promise<void>;
     deleteDeployment(arn: string): Promise<void>;
     deleteCustomModel(arn: string): Promise<void>;
+    /** Text generation on a served model (`btp chat`, `btp invoke`), in its family's request and response shapes. */
+    invokeText(modelId: string, prompt: string, maxTokenCount: number, family?: ModelFamily): Promise<string>;
   };
   now: () => Date;
   sleep: (ms: number) => Promise<void>;
@@ -193,6 +198,8 @@ export function buildContext(opts: GlobalOptions, processEnv: NodeJS.ProcessEnv 
   const names = resolveNames(env, opts, sqs);
   let bedrock: BedrockClient | undefined;
   const br = () => (bedrock ??= new BedrockClient({ region }));
+  let runtime: BedrockRuntimeClient | undefined;
+  let invokeText: ((modelId: string, prompt: string, maxTokenCount: number) => Promise<string>) | undefined;
   return {
     names,
     envFile: envFileOf(opts, processEnv),
@@ -208,6 +215,13 @@ export function buildContext(opts: GlobalOptions, processEnv: NodeJS.ProcessEnv 
       deleteDeployment: async (arn) =>
         void (await br().send(new DeleteCustomModelDeploymentCommand({ customModelDeploymentIdentifier: arn }))),
       deleteCustomModel: async (arn) => void (await br().send(new DeleteCustomModelCommand({ modelIdentifier: arn }))),
+      invokeText: (modelId, prompt, maxTokenCount, family) =>
+        (invokeText ??= buildInvokeText((runtime = new BedrockRuntimeClient({ region }))))(
+          modelId,
+          prompt,
+          maxTokenCount,
+          family,
+        ),
     },
     now: () => new Date(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
@@ -216,6 +230,7 @@ export function buildContext(opts: GlobalOptions, processEnv: NodeJS.ProcessEnv 
       sqs.destroy();
       dynamodb.destroy();
       bedrock?.destroy();
+      runtime?.destroy();
     },
   };
 }

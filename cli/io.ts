@@ -8,6 +8,14 @@ export interface Io {
   interactive: boolean;
   /** Asks a yes/no question; false when there is no terminal to ask on. */
   confirm(question: string): Promise<boolean>;
+  /** Standard input, for commands that read prompts (`btp chat`). */
+  input?: {
+    isTTY: boolean;
+    /** All of it, to the end. */
+    readAll(): Promise<string>;
+    /** Lines typed at a prompt, until the end of input. */
+    lines(prompt: string): AsyncIterable<string>;
+  };
 }
 
 export function processIo(): Io {
@@ -23,6 +31,26 @@ export function processIo(): Io {
       } finally {
         rl.close();
       }
+    },
+    input: {
+      isTTY: !!process.stdin.isTTY,
+      readAll: async () => {
+        const chunks: Buffer[] = [];
+        for await (const c of process.stdin) chunks.push(c as Buffer);
+        return Buffer.concat(chunks).toString('utf8');
+      },
+      lines: async function* (prompt) {
+        const rl = createInterface({ input: process.stdin, output: process.stderr });
+        try {
+          while (true) {
+            const line = await rl.question(prompt).catch(() => undefined); // Ctrl-D closes the interface
+            if (line === undefined) return;
+            yield line;
+          }
+        } finally {
+          rl.close();
+        }
+      },
     },
   };
 }

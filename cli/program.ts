@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { buildContext, STEPS, type CliContext, type GlobalOptions } from './context';
 import { CliError, formatError, processIo, type Io } from './io';
 import { cancel, cleanup, redrive, resume } from './commands/control';
+import { chat, invoke } from './commands/chat';
+import { compare } from './commands/compare';
 import { report } from './commands/report';
 import { run } from './commands/run';
 import { events, list, status } from './commands/runs';
@@ -134,6 +136,36 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
     .option('--open', 'open the page in a browser (saved under --out, else in the temporary directory)')
     .option('--json', 'JSON: { runId, status, html, markdown, file }')
     .action(action((c, id: string, o: Parameters<typeof report>[3]) => report(c, io, id, o)));
+
+  program
+    .command('compare <runs...>')
+    .description("evaluation scores of runs side by side, by category, with the gate's decisions")
+    .option('--json', 'JSON: { rows: [{ runId, category, scores, gate }], unscored }')
+    .action(action((c, ids: string[], o: { json?: boolean }) => compare(c, io, ids, o)));
+
+  program
+    .command('chat <run> [prompt]')
+    .description(
+      "send a prompt to a run's served model (its id, or its model's ARN), in the template it was trained with; " +
+        'prompt from the argument, standard input, or typed line by line',
+    )
+    .option('--input <text>', 'knowledge for a closed-QA prompt (sent as 入力:<prompt>\n知識:<text> with dolly)')
+    .option('--max-tokens <n>', "the answer's token cap (default: the run's evaluation.maxTokenCount)")
+    .option('--json', 'JSON per answer: { runId, modelId, maxTokens, prompt, answer }')
+    .action(
+      action((c, id: string, prompt: string | undefined, o: Parameters<typeof chat>[4]) => chat(c, io, id, prompt, o)),
+    );
+
+  program
+    .command('invoke <run> <prompt>')
+    .description(
+      "one prompt to a run's served model, for scripts: prints JSON { runId, modelId, maxTokens, prompt, answer }",
+    )
+    .option('--input <text>', 'knowledge for a closed-QA prompt')
+    .option('--max-tokens <n>', "the answer's token cap (default: the run's evaluation.maxTokenCount)")
+    .option('--json', 'JSON (the default)')
+    .option('--no-json', 'print the answer alone')
+    .action(action((c, id: string, prompt: string, o: Parameters<typeof invoke>[4]) => invoke(c, io, id, prompt, o)));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

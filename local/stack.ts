@@ -37,9 +37,15 @@ export interface StackOptions {
   retryDelaySeconds?: number;
   /** Long-poll wait of the event source mappings (Lambda uses 20 s; tests use less to stop faster). */
   waitTimeSeconds?: number;
-  /** Run scheduled functions (`schedule: rate(...)`) this often instead of at their real rate. */
+  /**
+   * Run scheduled functions (`schedule: rate(...)`) this often. By default their rate runs on the emulator's fast
+   * clock, as every time-based setting of the local stage does, but no more often than every 10 s.
+   */
   scheduleEverySeconds?: number;
-  /** The Bedrock emulator's clock: simulated hours per real second (default 3600). */
+  /**
+   * The Bedrock emulator's clock: simulated seconds per real second (default 3600, an hour a second). The functions'
+   * BTP_TIME_SCALE follows it, so throughputs' times to live and the overdue check run on the same clock.
+   */
   simulatedHoursPerSecond?: number;
   /** Set on every function's environment over serverless.yml's and the stack's own (a bench's settings, endpoints). */
   environment?: Record<string, string>;
@@ -80,6 +86,9 @@ export interface Stack {
   idle(): boolean;
   stop(): Promise<void>;
 }
+
+/** The shortest interval of a scheduled function on the fast clock: a sweep every 0.25 s would only add load. */
+const MIN_SCHEDULE_SECONDS = 10;
 
 export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }; // s3rver accepts only these
 
@@ -171,6 +180,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         // No CloudWatch here to read the EMF lines; POWERTOOLS_METRICS_DISABLED=false prints them with the logs.
         POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
         ...fn.environment,
+        ...(opts.simulatedHoursPerSecond ? { BTP_TIME_SCALE: String(opts.simulatedHoursPerSecond) } : {}),
         ...clientEnv,
         ...opts.environment,
         NODE_OPTIONS: '',
@@ -209,7 +219,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         });
         runtimes[key] = runtime;
         closers.push(() => runtime.close());
-        const every = opts.scheduleEverySeconds ?? fn.scheduleSeconds;
+        const timeScale = Number(functionEnv(key).BTP_TIME_SCALE ?? 1) || 1;
+        const every =
+          opts.scheduleEverySeconds ??
+          (fn.scheduleSeconds === undefined
+            ? undefined
+            : Math.max(MIN_SCHEDULE_SECONDS, fn.scheduleSeconds / timeScale));
         if (fn.scheduleSeconds !== undefined && every !== undefined) {
           // EventBridge Scheduler's event, as a scheduled rule delivers it.
           const timer = setInterval(() => {

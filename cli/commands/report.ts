@@ -6,7 +6,7 @@ import { artifactsLocation, writeReport } from '../../shared/report/load';
 import { cleanedOf } from '../cleaned';
 import type { CliContext } from '../context';
 import { CliError, type Io } from '../io';
-import { getRun } from './runs';
+import { childRuns, getRun } from './runs';
 
 /**
  * `btp report <run>`: builds the run's report from the run and its artifacts, writes it beside them
@@ -31,7 +31,11 @@ export async function report(
       { runId },
     );
   }
-  const written = await writeReport(run, ctx.s3, { artifactsBucket: ctx.names.artifactsBucket, now: ctx.now });
+  const written = await writeReport(run, ctx.s3, {
+    artifactsBucket: ctx.names.artifactsBucket,
+    now: ctx.now,
+    children: await childRuns(ctx, run),
+  });
   const html = `s3://${written.bucket}/${written.htmlKey}`;
   const markdown = `s3://${written.bucket}/${written.markdownKey}`;
   if (opts.print) {

@@ -5,8 +5,10 @@ import { cleanedOf, leftAfterCleanup, withoutCleaned, type Cleaned } from '../cl
 import type { CliContext } from '../context';
 import { CliError, parseSince, table, type Io } from '../io';
 import {
+  currentJob,
   currentPrepare,
   currentStage,
+  jobStatusShown,
   lastSubmittedJob,
   runCostEstimateUsd,
   runCounts,
@@ -21,7 +23,7 @@ export const runSummary = (r: Run) => ({
   updatedAt: r.updatedAt,
   source: { bucket: r.source.bucket, key: r.source.key },
   counts: runCounts(r),
-  jobStatus: lastSubmittedJob(r)?.jobStatus,
+  jobStatus: jobStatusShown(r, lastSubmittedJob(r)),
   costEstimateUsd: runCostEstimateUsd(r),
   // What a script does next needs the resources the run made: the job, the model and the throughput to call.
   jobArn: lastSubmittedJob(r)?.jobArn,
@@ -120,7 +122,7 @@ export async function list(
         r.source.key,
         runCounts(r)?.input,
         runCounts(r)?.train,
-        lastSubmittedJob(r)?.jobStatus,
+        jobStatusShown(r, lastSubmittedJob(r)),
       ]),
     ),
   );
@@ -170,10 +172,36 @@ export async function status(ctx: CliContext, io: Io, runId: string, opts: { jso
   io.out(
     `progress:    ${describeProgress(run, children)}${chunksDone !== undefined ? `  chunks done=${chunksDone}/${chunksTotal}` : ''}`,
   );
+  for (const line of describeWaits(run)) io.out(line);
   for (const [target, at] of cleaned.targets) io.out(`cleaned up:  ${target} (deleted by btp cleanup at ${at})`);
   const next = nextStep(run, cleaned);
   if (next) io.out(`next:        ${next}`);
   return 0;
+}
+
+/**
+ * What a run that is not moving waits for: the slot of a full quota (and the quota), or the Bedrock error its step is
+ * riding out. The retry line is shown while the run is still in the status the error was met in.
+ */
+export function describeWaits(run: Run): string[] {
+  const lines: string[] = [];
+  const queuedJob = currentJob(run)?.queued;
+  if (run.status === 'queued' && run.waiting) {
+    const w = run.waiting;
+    const what = w.slot === 'throughput' ? 'a Provisioned Throughput slot' : 'a custom model deployment slot';
+    const quota = `${w.quota.name}${w.quota.value !== undefined ? `: ${w.quota.value} by AWS's published default` : ''}`;
+    lines.push(`waiting:     for ${what} since ${w.since} (${w.retries} retries); quota: ${quota}`);
+    lines.push(`             ${w.reason}`);
+  } else if (run.status === 'queued' && queuedJob) {
+    lines.push(
+      `waiting:     for a customization job slot (the account's concurrent-jobs quota) since ${queuedJob.at} ` +
+        `(${queuedJob.retries} retries)`,
+    );
+  }
+  const r = run.lastRetry;
+  if (r && r.status === run.status && !isTerminal(run.status))
+    lines.push(`retrying:    ${r.step}: Bedrock ${r.code} at ${r.at} (retry ${r.retry}): ${r.message}`);
+  return lines;
 }
 
 export const eventRow = (e: RunEvent) => [

@@ -1,9 +1,16 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoRunStore } from '../../shared/runs/dynamo-run-store';
+import { DynamoRunStore, fromItem } from '../../shared/runs/dynamo-run-store';
 import type { Run } from '../../shared/runs/run';
-import { currentPrepare, lastSubmittedJob, runCostEstimateUsd, runCounts, runMetrics } from '../../shared/runs/record';
+import {
+  currentPrepare,
+  jobStatusShown,
+  lastSubmittedJob,
+  runCostEstimateUsd,
+  runCounts,
+  runMetrics,
+} from '../../shared/runs/record';
 import { describeStages } from '../../shared/runs/stages';
 import { isTerminal } from '../../shared/runs/status';
 
@@ -26,7 +33,7 @@ export async function findRunBySource(
         ExclusiveStartKey: startKey,
       }),
     );
-    found.push(...((out.Items ?? []) as Run[]));
+    found.push(...(out.Items ?? []).map(fromItem));
     startKey = out.LastEvaluatedKey;
   } while (startKey);
   return found.sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
@@ -69,8 +76,9 @@ export function describeProgress(run: Run, children: Run[] = []): string {
     parts.push(`records in=${c.input} kept=${c.kept} filtered=${c.filtered} rejected=${c.rejected}`);
     if (c.train !== undefined) parts.push(`train=${c.train} validation=${c.validation ?? 0} test=${c.test ?? 0}`);
   }
-  const jobStatus = lastSubmittedJob(run)?.jobStatus;
+  const jobStatus = jobStatusShown(run, lastSubmittedJob(run));
   if (jobStatus) parts.push(`job=${jobStatus}`);
+  if (run.status === 'queued' && run.waiting) parts.push(`waiting=${run.waiting.slot}`);
   if (run.provisionedModelArn) parts.push('throughput=yes');
   if (run.deploymentArn) parts.push('deployment=yes');
   return parts.join('  ');
@@ -109,6 +117,7 @@ export function summarize(
   ];
   if (run.parentRunId && run.variant)
     lines.push(`variant:     ${run.variant.name} of experiment ${run.parentRunId}${variantTraining(run)}`);
+  if (run.request) lines.push(`request:     runId ${run.request.runId}, correlationId ${run.request.correlationId}`);
   const c = runCounts(run);
   if (c) {
     lines.push(`records:     input ${c.input} = kept ${c.kept} + filtered ${c.filtered} + rejected ${c.rejected}`);
@@ -122,7 +131,7 @@ export function summarize(
   const cost = runCostEstimateUsd(run);
   if (cost !== undefined) lines.push(`cost est.:   $${cost.toFixed(2)}`);
   const job = lastSubmittedJob(run);
-  if (job) lines.push(`job:         ${job.jobArn} (${job.jobStatus ?? '?'})`);
+  if (job) lines.push(`job:         ${job.jobArn} (${jobStatusShown(run, job) ?? '?'})`);
   if (run.modelArn) lines.push(`model:       ${run.modelArn}`);
   const metrics = runMetrics(run);
   if (metrics)
@@ -138,6 +147,7 @@ export function summarize(
       ? ` at ${[loc.file, loc.line !== undefined ? `line ${loc.line}` : '', loc.row !== undefined ? `row ${loc.row}` : '', loc.field ? `field ${loc.field}` : ''].filter(Boolean).join(', ')}`
       : '';
     lines.push(`failure:     [${run.failure.stage}] ${run.failure.reason}${where}`);
+    if (run.failure.hint) lines.push(`hint:        ${run.failure.hint}`);
   }
   if (artifacts.length) {
     lines.push('artifacts:');

@@ -1,19 +1,33 @@
-import type { Run } from '../../shared/runs/run';
-import { EvaluationSample, writeJsonLines } from '../../shared/artifacts';
-import { backoffSeconds } from '../../shared/orchestration/backoff';
+import type { GateRecord, Run } from '../../shared/runs/run';
+import {
+  EvaluationSample,
+  EvaluationScores,
+  OVERLAP_METRIC,
+  writeJsonLines,
+  type HeldOutCheck,
+  type ScoreSummary,
+} from '../../shared/artifacts';
+import { decideGate } from '../../shared/evaluation/gate';
+import { deleteDeployment, expireThroughput } from '../provision/provision';
+import { checkHeldOut, conversationTurns, preparedRecord } from '../../shared/evaluation/held-out';
+import { scoreSample, scoreTable } from '../../shared/evaluation/scores';
+import { retryDelaySeconds } from '../../shared/orchestration/backoff';
 import { evaluationPlan, requestEvaluation, type EvaluationPlan } from '../../shared/orchestration/evaluation';
 import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
-import { evaluationSamplesKey } from '../../shared/runs/keys';
+import { evaluationSamplesKey, evaluationScoresKey } from '../../shared/runs/keys';
+import { currentPrepare } from '../../shared/runs/record';
 import { invokeServedModel, servedModelOf } from '../../shared/orchestration/serving';
 
-export type EvaluateDeps = Pick<OrchestrationDeps, 'runs' | 'objects' | 'send' | 'settings' | 'now' | 'random'> & {
-  bedrock: Pick<OrchestrationDeps['bedrock'], 'invokeText'>;
-};
+export type EvaluateDeps = Pick<
+  OrchestrationDeps,
+  'runs' | 'bedrock' | 'objects' | 'send' | 'settings' | 'now' | 'random' | 'count'
+>;
 
 export type EvaluateOutcome = 'evaluated' | 'partial' | 'throttled' | 'duplicate' | 'stale' | 'unknown-run';
 
 /**
- * Titan's output cap per sample (textGenerationConfig.maxTokenCount): enough for a dolly-style answer, cheap to run.
+ * Titan's output cap per sample (textGenerationConfig.maxTokenCount) by default (config `evaluation.maxTokenCount`):
+ * enough for a dolly-style answer, cheap to run.
  */
 export const MAX_TOKEN_COUNT = 512;
 
@@ -34,15 +48,10 @@ interface TestPrompt {
  * model continues text of the corpus the way the corpus does.
  */
 export function testPrompt(line: string): TestPrompt | undefined {
-  let rec: unknown;
-  try {
-    rec = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (typeof rec !== 'object' || rec === null) return undefined;
-  const r = rec as Record<string, unknown>;
-  if (Array.isArray(r.messages)) return conversationPrompt(r.messages);
+  const r = preparedRecord(line);
+  if (!r) return undefined;
+  const turns = conversationTurns(r);
+  if (turns) return { kind: 'prompt-completion', ...turns };
   if (typeof r.prompt === 'string')
     return {
       kind: 'prompt-completion',
@@ -62,43 +71,21 @@ export function testPrompt(line: string): TestPrompt | undefined {
 }
 
 /**
- * A conversation record (Nova's `bedrock-conversation-2024`, Claude's messages): the user turns are the prompt, the
- * assistant's answer the reference.
- */
-function conversationPrompt(messages: unknown[]): TestPrompt | undefined {
-  const text = (content: unknown): string =>
-    typeof content === 'string'
-      ? content
-      : Array.isArray(content)
-        ? content
-            .map((c) => (c as { text?: unknown } | null)?.text)
-            .filter((t) => typeof t === 'string')
-            .join('\n')
-        : '';
-  const turns = messages.map((m) => m as { role?: unknown; content?: unknown } | null);
-  const prompt = turns
-    .filter((m) => m?.role === 'user')
-    .map((m) => text(m?.content))
-    .join('\n');
-  const reference = turns
-    .filter((m) => m?.role === 'assistant')
-    .map((m) => text(m?.content))
-    .join('\n');
-  return prompt === '' ? undefined : { kind: 'prompt-completion', prompt, reference };
-}
-
-/**
  * Tries the run's new model on held-out data, the product's "buy Provisioned Throughput, try the model": the first
  * `provisioning.evaluateSamples` records of the last stage's `prepared/test.jsonl` are sent to the provisioned model
- * (InvokeModel, Titan body, temperature 0) and the prompts, expected completions and answers are written to
- * `runs/<id>/evaluation/samples.jsonl`, where the report shows them; then `evaluating -> succeeded`.
+ * (InvokeModel, Titan body, temperature 0, `evaluation.maxTokenCount`) and the prompts, expected completions and
+ * answers are written to `runs/<id>/evaluation/samples.jsonl`, where the report shows them, each answer with its
+ * scores (shared/evaluation); the training and validation sets are read to prove the test prompts were held out; the
+ * score table goes to `evaluation/scores.json` and, overall and by category, onto the run; then
+ * `evaluating -> succeeded`.
  *
  * Idempotent: at temperature 0 a redelivery writes the same file and then loses the conditional transition.
- * Throttling backs off with a delayed copy of the request (as submit does) up to `maxThrottleRetries`; transient and
- * unknown errors throw, so SQS retries the message. A model that cannot answer (ValidationException, access denied,
- * a throughput deleted meanwhile) does not fail the run: the model was trained and provisioned, which is what the run
- * delivers, and the throughput bills by the hour whatever the evaluation does, so failing the run would only hide a
- * usable model behind a `failed` status (and invite a resume that buys throughput again). The reason is recorded as
+ * Throttling and transient errors (5xx, timeouts) back off with a delayed copy of the request (as submit does) up to
+ * `maxThrottleRetries`; unknown errors throw, so SQS retries the message. A model that cannot answer
+ * (ValidationException, access denied, a throughput deleted meanwhile) does not fail the run: the model was trained
+ * and provisioned, which is what the run delivers, and the throughput bills by the hour whatever the evaluation
+ * does, so failing the run would only hide a usable model behind a `failed` status (and invite a resume that buys
+ * throughput again). The reason is recorded as
  * a warning on the run, in `evaluation.warning` and on each sample line it affected, and the run succeeds.
  */
 export async function evaluateModel(
@@ -111,27 +98,35 @@ export async function evaluateModel(
   const run = await runs.get(runId);
   if (!run) return 'unknown-run';
   // The message names what serves the model: its throughput, or its custom model deployment.
-  if (run.status !== 'evaluating' || servedModelOf(run)?.arn !== provisionedModelArn) return 'stale';
+  const served = servedModelOf(run)?.arn === provisionedModelArn;
+  // A redelivery after the decision: finish what a crash may have left of it (enforceGate does nothing twice).
+  if (run.status === 'succeeded' && run.gate?.decision === 'delete' && served) {
+    await enforceGate(run, deps);
+    return 'duplicate';
+  }
+  if (run.status !== 'evaluating' || !served) return 'stale';
   const plan = recordedPlan(run);
   const samplesKey = evaluationSamplesKey(runId);
   const bucket = settings.artifactsBucket;
 
   const lines: EvaluationSample[] = [];
+  const { maxTokenCount, overlongRatio } = run.config.evaluation;
+  let testLines: string[] = [];
   let warning: string | undefined;
   const text = plan ? await objects.getText(bucket, plan.testKey) : undefined;
   const invoke = bedrock.invokeText
-    ? (prompt: string) => invokeServedModel(bedrock, run, prompt, MAX_TOKEN_COUNT)
+    ? (prompt: string) => invokeServedModel(bedrock, run, prompt, maxTokenCount)
     : undefined;
   if (!plan || text === undefined) {
     warning = `no test records to evaluate${plan ? `: ${plan.testKey} does not exist` : ''}`;
   } else if (!invoke) {
     warning = 'this deployment has no Bedrock runtime client, so the model was not invoked';
   } else {
-    const prompts = text
+    testLines = text
       .split('\n')
       .filter((l) => l.trim() !== '')
-      .slice(0, plan.samples)
-      .map(testPrompt);
+      .slice(0, plan.samples);
+    const prompts = testLines.map(testPrompt);
     let stopped: string | undefined; // an error that every later call would get too
     for (const [index, p] of prompts.entries()) {
       if (!p) {
@@ -151,20 +146,20 @@ export async function evaluateModel(
       try {
         lines.push({ index, ...p, modelOutput: await invoke(p.prompt) });
       } catch (err) {
-        if (isBedrockError(err, 'throttled', 'quota')) {
+        if (isBedrockError(err, 'throttled', 'quota', 'transient')) {
           const retry = (opts.retry ?? 0) + 1;
           if (retry <= settings.maxThrottleRetries) {
             await backOff(run, retry, deps, opts.correlationId);
             return 'throttled';
           }
-          stopped = `still throttled after ${settings.maxThrottleRetries} retries: ${err.message}`;
+          stopped = `still ${err.kind === 'transient' ? 'failing' : 'throttled'} after ${settings.maxThrottleRetries} retries: ${err.message}`;
         } else if (isBedrockError(err, 'validation')) {
           lines.push({ index, ...p, error: `${err.code}: ${err.message}` }); // may be this prompt alone: try the next
           continue;
         } else if (isBedrockError(err, 'access-denied', 'not-found', 'conflict')) {
           stopped = `${err.code}: ${err.message}`;
         } else {
-          throw err; // transient or unknown: the message returns to the queue and is retried
+          throw err; // unknown: the message returns to the queue and is retried
         }
         lines.push({ index, ...p, error: stopped });
       }
@@ -174,22 +169,73 @@ export async function evaluateModel(
       warning = `the model could not answer ${failed.length} of ${lines.length} test prompts (${failed[0]!.error})`;
   }
 
+  let heldOut: HeldOutCheck | undefined;
+  if (plan && testLines.length) {
+    const sets = currentPrepare(run)?.split;
+    try {
+      heldOut = await checkHeldOut(
+        objects,
+        bucket,
+        { key: plan.testKey, lines: testLines.map((line, index) => ({ index, line })) },
+        sets ? [sets.train, sets.validation].filter((f) => f.records > 0) : [],
+      );
+    } catch (err) {
+      const why = `the held-out check could not read the training sets (${(err as Error).message})`;
+      warning = warning ? `${warning}; ${why}` : why;
+    }
+  }
+  const seen = new Set(heldOut?.overlappingIndexes);
+  if (heldOut && heldOut.overlapping > 0) {
+    const why = `${heldOut.overlapping} test prompt(s) are in the training or validation set and are not scored`;
+    warning = warning ? `${warning}; ${why}` : why;
+  }
+  const scored = lines.map((l): EvaluationSample => {
+    const marked: EvaluationSample = { ...l, source: 'test', ...(seen.has(l.index) ? { seenInTraining: true } : {}) };
+    if (l.modelOutput === undefined) return marked;
+    const { prompt, reference, modelOutput: answer } = l;
+    return { ...marked, scores: scoreSample({ prompt, reference, answer }, { overlongRatio }) };
+  });
+  const table = scoreTable(scored);
+  const scoresKey = evaluationScoresKey(runId);
+
   // Rewritten by a redelivery with the same content (temperature 0, no timestamps in it).
   await objects.putText(
     bucket,
     samplesKey,
-    writeJsonLines(EvaluationSample, lines, samplesKey),
+    writeJsonLines(EvaluationSample, scored, samplesKey),
     'application/x-ndjson',
   );
+  const scores = EvaluationScores.parse({
+    schemaVersion: 1,
+    runId,
+    model: { kind: 'custom', id: provisionedModelArn },
+    maxTokenCount,
+    overlongRatio,
+    overlapMetric: OVERLAP_METRIC,
+    samplesKey,
+    ...(heldOut ? { heldOut } : {}),
+    ...table,
+  });
+  await objects.putText(bucket, scoresKey, `${JSON.stringify(scores, null, 2)}\n`, 'application/json');
   const answered = lines.filter((l) => l.modelOutput !== undefined).length;
   const at = now().toISOString();
-  const result = { samplesKey, samples: answered, failed: lines.length - answered, ...(warning ? { warning } : {}) };
+  const gate = gateApplies(run) ? judge(table.overall, run, at) : undefined;
+  const result = {
+    samplesKey,
+    samples: answered,
+    failed: lines.length - answered,
+    ...(warning ? { warning } : {}),
+    scoresKey,
+    scores: { overall: table.overall, byCategory: table.byCategory },
+    ...(heldOut ? { heldOut } : {}),
+  };
   const done = await runs.transition(
     runId,
     'evaluating',
     'succeeded',
     {
       ...(warning ? { warnings: [...(run.warnings ?? []), `evaluation: ${warning}`] } : {}),
+      ...(gate ? { gate } : {}),
       evaluation: {
         ...run.evaluation,
         ...(plan ? { plan } : {}),
@@ -199,10 +245,95 @@ export async function evaluateModel(
         result,
       },
     },
-    { type: 'evaluation.done', detail: { provisionedModelArn, ...result } },
+    {
+      type: 'evaluation.done',
+      detail: {
+        provisionedModelArn,
+        ...result,
+        scores: table.overall,
+        ...(heldOut ? { heldOut: { checked: heldOut.checked, overlapping: heldOut.overlapping } } : {}),
+        ...(gate ? { gate: { decision: gate.decision, reasons: gate.reasons } } : {}),
+      },
+    },
   );
   if (!done) return 'duplicate';
+  if (gate?.decision === 'delete') await enforceGate(done, deps);
   return warning ? 'partial' : 'evaluated';
+}
+
+/**
+ * Whether the gate judges this run (config `evaluation.gate.appliesTo`). Variants are the runs an experiment makes
+ * (`parentRunId`); `every-run` judges a single model too.
+ */
+function gateApplies(run: Run): boolean {
+  const { appliesTo } = run.config.evaluation.gate;
+  return appliesTo === 'every-run' || (appliesTo === 'variants' && isVariant(run));
+}
+
+/** A variant's run names the experiment it belongs to. */
+const isVariant = (run: Run): boolean => run.parentRunId !== undefined;
+
+/**
+ * The gate's decision on the run's scores. The base model's scores are not measured by this pipeline yet, so the
+ * overlap condition is reported as not compared (shared/evaluation/gate.ts).
+ */
+function judge(scores: ScoreSummary, run: Run, at: string): GateRecord {
+  return { ...decideGate(scores, undefined, run.config.evaluation.gate), decidedAt: at };
+}
+
+/**
+ * Carries out a `delete` decision: deletes the run's custom model deployment, or its throughput now (its time to live
+ * no longer matters; a commitment term cannot be deleted and stays), then its custom model when
+ * `evaluation.gate.deleteModels` is set, and records each on the run's gate. Each deletion is done once: what the
+ * record says is deleted is not deleted again, and a deletion Bedrock reports as already done counts as done, so a
+ * redelivered message finishes a crashed one.
+ */
+export async function enforceGate(run: Run, deps: EvaluateDeps): Promise<void> {
+  const { runs, bedrock, now } = deps;
+  let gate = run.gate!;
+  if (!gate.deploymentDeletedAt && run.deploymentArn) {
+    // A deployment bills per token, not by the hour, but a losing model is not to be served either.
+    await deleteDeployment(run.runId, run.deploymentArn, deps);
+    gate = { ...gate, deploymentDeletedAt: now().toISOString() };
+    const updated = await runs.update(
+      run.runId,
+      run.status,
+      { gate },
+      { type: 'gate.deployment-deleted', detail: { deploymentArn: run.deploymentArn, reasons: gate.reasons } },
+    );
+    if (!updated) return; // the run moved on (a cleanup, a resume): it owns what is left
+  }
+  if (!gate.throughputDeletedAt && run.provisionedModelArn) {
+    const outcome = await expireThroughput(run.runId, run.provisionedModelArn, deps, { force: true });
+    if (outcome === 'commitment') return; // a commitment term is paid for whatever we do; nothing else to delete
+    gate = { ...gate, throughputDeletedAt: now().toISOString() };
+    const updated = await runs.update(
+      run.runId,
+      run.status,
+      { gate },
+      {
+        type: 'gate.throughput-deleted',
+        detail: { provisionedModelArn: run.provisionedModelArn, reasons: gate.reasons },
+      },
+    );
+    if (!updated) return; // the run moved on (a cleanup, a resume): it owns what is left
+  }
+  if (run.config.evaluation.gate.deleteModels && run.modelArn && !gate.modelDeletedAt && bedrock.deleteCustomModel) {
+    try {
+      await bedrock.deleteCustomModel(run.modelArn);
+    } catch (err) {
+      if (!isBedrockError(err, 'not-found')) throw err;
+    }
+    await runs.update(
+      run.runId,
+      run.status,
+      { gate: { ...gate, modelDeletedAt: now().toISOString() } },
+      {
+        type: 'gate.model-deleted',
+        detail: { modelArn: run.modelArn },
+      },
+    );
+  }
 }
 
 /** The plan provision recorded when it moved the run to `evaluating` (recomputed for a run that lacks it). */
@@ -214,17 +345,13 @@ const recordedPlan = (run: Run): EvaluationPlan | undefined => run.evaluation?.p
  */
 async function backOff(run: Run, retry: number, deps: EvaluateDeps, correlationId?: string) {
   const { runs, settings } = deps;
-  const delaySeconds = backoffSeconds(retry, {
-    baseSeconds: settings.throttleRetrySeconds,
-    maxSeconds: 900,
-    random: deps.random,
-  });
+  const delaySeconds = retryDelaySeconds(retry, settings, deps.random);
   await runs.update(run.runId, 'evaluating', {
     evaluation: { status: 'running', attempts: 0, ...run.evaluation, throttledRetries: retry },
   });
   await requestEvaluation(
     run.runId,
-    run.provisionedModelArn!,
+    servedModelOf(run)!.arn,
     { retry, delaySeconds, ...(correlationId ? { correlationId } : {}) },
     deps,
   );

@@ -3,6 +3,8 @@ import { sendFromEnv } from '../../shared/aws/queues';
 import { buildDatasetStore } from '../../shared/aws/s3-io';
 import { runStoreFromEnv } from '../../shared/runs/from-env';
 import { catalogDateSetting } from '../../shared/catalog/lifecycle';
+import { makeSns, makeSqs } from '../../shared/aws/clients';
+import { notifyFromEnv } from '../../shared/runs/notifying-run-store';
 import type { IngestDeps } from './ingest';
 
 /** Composition root: environment -> SDK clients -> adapters. */
@@ -14,6 +16,7 @@ export function buildDeps(env: NodeJS.ProcessEnv): IngestDeps {
     datasets: buildDatasetStore(makeS3()),
     artifactsBucket: requireEnv('BTP_ARTIFACTS_BUCKET', env),
     datasetsBucket: env.BTP_DATASETS_BUCKET || undefined,
+    notify: notifyFromEnv(env, { sns: makeSns, sqs: makeSqs }),
     now,
     ...(catalogDateSetting(env) ? { catalogDate: catalogDateSetting(env) } : {}),
   };

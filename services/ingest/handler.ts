@@ -1,3 +1,4 @@
+import { InvalidMessageError } from '../../shared/messages/envelope';
 import { route } from '../../shared/lambda/route';
 import { sqsHandler } from '../../shared/lambda/sqs-handler';
 import { getDeps } from './deps';
@@ -7,11 +8,16 @@ import { uploadsOf } from './s3-event';
 /** Ingest queue: S3 notifications for datasets/, run.requested from other teams, stage.requested from monitor. */
 export const handler = sqsHandler(
   route('ingest', {
-    'run.requested': (msg) =>
-      ingest(
-        { kind: 'request', source: msg.payload.source, config: msg.payload.config, correlationId: msg.correlationId },
+    'run.requested': async (msg) => {
+      const request = { runId: msg.runId, correlationId: msg.correlationId };
+      const result = await ingest(
+        { kind: 'request', source: msg.payload.source, config: msg.payload.config, request },
         getDeps(),
-      ),
+      );
+      // No run was started (run.rejected is published): the request goes to the dead-letter queue with the reason.
+      if (result.outcome === 'rejected') throw new InvalidMessageError(`run.requested rejected: ${result.why}`);
+      return result;
+    },
     'stage.requested': (msg) =>
       ingest(
         { kind: 'stage', runId: msg.runId, stage: msg.payload.stage, correlationId: msg.correlationId },

@@ -1,8 +1,10 @@
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ChunkRequested, type S3ObjectRef } from '../../shared/messages/pipeline';
-import { InvalidMessageError } from '../../shared/messages/envelope';
 import type { Send } from '../../shared/messages/send';
+import { buildMessage } from '../../shared/messages/envelope';
+import { RunRejected } from '../../shared/messages/notifications';
+import { requestAttributes, type Notify } from '../../shared/runs/notifying-run-store';
 import { mapLimited } from '../../shared/aws/limited';
 import { resolveRunConfig, stageConfig, type RunConfig } from '../../shared/config/run-config';
 import { runBase } from '../../shared/runs/keys';
@@ -12,7 +14,7 @@ import { stageSource } from '../../shared/runs/stages';
 import type { RunStore } from '../../shared/runs/store';
 import { bufferAsAsync, sourceName } from '../../shared/prep/chunk';
 import { InputError } from '../../shared/prep/errors';
-import { modelProblems } from '../../shared/orchestration/preflight';
+import { modelProblems, preflightHint } from '../../shared/orchestration/preflight';
 import { ingestPlanOf, planJsonLinesByRanges, planParquet, planText, type Plan } from '../../shared/prep/plan';
 import type { DatasetStore } from '../../shared/prep/ports';
 import { resolveRecordRules } from '../../shared/prep/rules';
@@ -28,12 +30,15 @@ export interface IngestDeps {
   /** The one bucket runs read datasets from (BTP_DATASETS_BUCKET); a request naming another is refused. */
   datasetsBucket?: string;
   now: () => Date;
+  /** The notifications topic: a request that cannot start a run is announced there (run.rejected). */
+  notify?: Notify;
   /** The day the catalog's model lifecycle is read at (BTP_CATALOG_DATE); absent: today. */
   catalogDate?: string;
 }
 
 export type IngestResult =
   | { outcome: 'ignored'; why: string }
+  | { outcome: 'rejected'; why: string; request: { runId: string; correlationId: string } }
   | { outcome: 'replayed'; runId: string }
   | { outcome: 'failed'; runId: string; reason: string }
   | { outcome: 'planned'; runId: string; chunks: number; stage?: number };
@@ -52,13 +57,29 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
   if (input.kind === 'stage') return prepareStage(input.runId, input.stage, input.correlationId, deps);
   if (input.kind === 'upload' && !isDatasetKey(input.source.key))
     return { outcome: 'ignored', why: `${input.source.key} is not a dataset under datasets/` };
-  if (input.kind === 'request') refuseOutsideDatasets(input.source, deps.datasetsBucket);
+  if (input.kind === 'request') {
+    const outside = outsideDatasets(input.source, deps.datasetsBucket);
+    if (outside) {
+      await rejectRequest(outside, input.request, input.source, deps);
+      return { outcome: 'rejected', why: outside, request: input.request };
+    }
+  }
   // The configuration depends only on the key (its sidecar, its profile), so it is read while the object is looked up.
   const [info, resolved] = await Promise.all([
     datasets.head(input.source),
     resolveConfig(input.source, input.kind === 'request' ? input.config : undefined, datasets),
   ]);
-  if (!info) return { outcome: 'ignored', why: `${sourceName(input.source)} no longer exists` };
+  const request = input.kind === 'request' ? input.request : undefined;
+  if (!info) {
+    const why = `${sourceName(input.source)} does not exist`;
+    // A request that names no object cannot start a run: its sender hears of it (run.rejected) and the message is
+    // kept, with the reason, in the dead-letter queue. An upload's object deleted since is nothing to report.
+    if (request) {
+      await rejectRequest(why, request, input.source, deps);
+      return { outcome: 'rejected', why, request };
+    }
+    return { outcome: 'ignored', why: `${sourceName(input.source)} no longer exists` };
+  }
   const source: S3ObjectRef = {
     bucket: input.source.bucket,
     key: input.source.key,
@@ -88,8 +109,12 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
       config,
       artifactsPrefix: `s3://${deps.artifactsBucket}/${runBase(runId)}`,
       stages: [{ prepare: { status: 'running', startedAt: at }, jobs: [] }],
+      ...(request ? { request } : {}),
     };
-    const created = await runs.create(run, { type: 'run.requested', detail: { trigger: input.kind } });
+    const created = await runs.create(run, {
+      type: 'run.requested',
+      detail: { trigger: input.kind, ...(request ? { request } : {}) },
+    });
     seen = run;
     if (!created) {
       const raced = await runs.get(runId);
@@ -98,7 +123,7 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
     }
   }
 
-  const fail = async (reason: string, location: InputError['location'] = {}) => {
+  const fail = async (reason: string, hint: string, location: InputError['location'] = {}) => {
     await runs.transition(
       runId,
       'requested',
@@ -107,6 +132,7 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
         failure: {
           stage: 'ingest',
           reason,
+          hint,
           location: { file: sourceName(source), ...withoutOffset(location) },
           at: now().toISOString(),
         },
@@ -117,15 +143,15 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
     );
     return { outcome: 'failed' as const, runId, reason };
   };
-  if (configError) return fail(configError);
+  if (configError) return fail(configError, CONFIG_HINT);
   // A model Bedrock does not offer (end of life, or no such customization) fails the run now, before any data is read.
   const refused = modelProblems(config, deps.catalogDate ? new Date(deps.catalogDate) : now());
-  if (refused) return fail(`preflight: ${refused}`);
+  if (refused) return fail(`preflight: ${refused}`, preflightHint([refused]));
 
   const planOutcome = await planning!;
   if ('error' in planOutcome) {
     const err = planOutcome.error;
-    if (err instanceof InputError) return fail(`${sourceName(source)}: ${err.message}`, err.location);
+    if (err instanceof InputError) return fail(`${sourceName(source)}: ${err.message}`, err.hint, err.location);
     throw err;
   }
   const plan = planOutcome.value;
@@ -156,6 +182,32 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
   });
   return { outcome: 'planned', runId, chunks: plan.chunks.length };
 }
+
+/** Tells the sender of a `run.requested` that no run was started, and why (the handler then dead-letters it). */
+async function rejectRequest(
+  reason: string,
+  request: { runId: string; correlationId: string },
+  source: S3ObjectRef,
+  deps: IngestDeps,
+): Promise<void> {
+  if (!deps.notify) return;
+  const payload = {
+    reason,
+    request: { type: 'run.requested', ...request },
+    source: { bucket: source.bucket, key: source.key },
+    at: deps.now().toISOString(),
+  };
+  await deps.notify(
+    buildMessage(RunRejected, request.runId, payload, request.correlationId, deps.now),
+    requestAttributes(request),
+  );
+}
+
+/** What to do about a configuration that does not parse (the reason names the setting and the layer). */
+const CONFIG_HINT =
+  'fix the setting named above in the configuration it comes from (the run.requested config, the <key>.run.json ' +
+  'sidecar or the profile); every setting is in docs/configuration.md, and `btp run <file> --config <run.json>` checks ' +
+  'a configuration before uploading';
 
 /** Chunk messages sent at once: transform's environments start on them together, not one round trip apart. */
 const PUBLISH_AT_ONCE = 10;
@@ -195,7 +247,7 @@ async function prepareStage(
   if (!run) return { outcome: 'ignored', why: `run ${runId} does not exist` };
   if (run.status !== 'preparing' || currentStage(run) !== stage) return { outcome: 'replayed', runId };
   const ref = stageSource(run, stage);
-  const fail = async (reason: string, location: InputError['location'] = {}) => {
+  const fail = async (reason: string, hint: string, location: InputError['location'] = {}) => {
     await runs.transition(
       runId,
       'preparing',
@@ -204,6 +256,7 @@ async function prepareStage(
         failure: {
           stage: 'ingest',
           reason: `stage ${stage}: ${reason}`,
+          hint,
           location: { file: sourceName(ref), ...withoutOffset(location) },
           at: now().toISOString(),
         },
@@ -214,7 +267,11 @@ async function prepareStage(
     return { outcome: 'failed' as const, runId, reason };
   };
   const info = await datasets.head(ref);
-  if (!info) return fail(`${sourceName(ref)} does not exist`);
+  if (!info)
+    return fail(
+      `${sourceName(ref)} does not exist`,
+      `upload it, or set stages[${stage}].dataset to an object that exists (under inputs/ of the datasets bucket)`,
+    );
   const source: S3ObjectRef = {
     ...ref,
     size: info.size,
@@ -227,7 +284,7 @@ async function prepareStage(
     resolveRecordRules(config);
     plan = await planInput(source, config, datasets);
   } catch (err) {
-    if (err instanceof InputError) return fail(`${sourceName(source)}: ${err.message}`, err.location);
+    if (err instanceof InputError) return fail(`${sourceName(source)}: ${err.message}`, err.hint, err.location);
     throw err;
   }
   if (currentPrepare(run)?.plan === undefined) {
@@ -348,16 +405,16 @@ export const INPUT_PREFIXES = ['datasets/', 'inputs/'] as const;
 /**
  * A run request may name only an object this pipeline is meant to read: under an input prefix of the datasets bucket.
  * Anything else is refused before any read, so another team's message cannot widen what a run reads (or, where the
- * role's policy would deny the read, fail later with a less clear error); the message is dead-lettered with why.
+ * role's policy would deny the read, fail later with a less clear error): its sender hears why (run.rejected), and the
+ * message is dead-lettered with the reason.
  */
-function refuseOutsideDatasets(source: { bucket: string; key: string }, datasetsBucket: string | undefined): void {
+function outsideDatasets(source: { bucket: string; key: string }, datasetsBucket: string | undefined) {
   if (datasetsBucket !== undefined && source.bucket !== datasetsBucket)
-    throw new InvalidMessageError(
-      `run.requested names the bucket "${source.bucket}": runs read datasets only from the bucket "${datasetsBucket}"`,
-    );
+    return `run.requested names the bucket "${source.bucket}": runs read datasets only from the bucket "${datasetsBucket}"`;
   if (!INPUT_PREFIXES.some((p) => source.key.startsWith(p)) || source.key.endsWith(SIDECAR_SUFFIX))
-    throw new InvalidMessageError(
+    return (
       `run.requested names the key "${source.key}": a dataset is an object under ${INPUT_PREFIXES.join(' or ')} ` +
-        `(not a ${SIDECAR_SUFFIX} sidecar)`,
+      `(not a ${SIDECAR_SUFFIX} sidecar)`
     );
+  return undefined;
 }

@@ -3,7 +3,13 @@ import type { S3ObjectRef } from '../../shared/messages/pipeline';
 
 export type IngestInput =
   | { kind: 'upload'; source: S3ObjectRef }
-  | { kind: 'request'; source: S3ObjectRef; config?: Record<string, unknown>; correlationId: string }
+  | {
+      kind: 'request';
+      source: S3ObjectRef;
+      config?: Record<string, unknown>;
+      /** The request's envelope ids, kept on the run, its first event and its notifications. */
+      request: { runId: string; correlationId: string };
+    }
   /** The next stage of a chained run (from monitor). */
   | { kind: 'stage'; runId: string; stage: number; correlationId: string };
 

@@ -9,10 +9,10 @@ import {
 } from '../../shared/messages/pipeline';
 import type { JobRecord, Run } from '../../shared/runs/run';
 import { isTerminal } from '../../shared/runs/status';
-import { backoffSeconds } from '../../shared/orchestration/backoff';
+import { backoffSeconds, retryDelaySeconds } from '../../shared/orchestration/backoff';
 import { finalLoss, readJobMetrics } from '../../shared/artifacts/bedrock-metrics';
 import { runIdOfJobName } from '../../shared/orchestration/naming';
-import { isBedrockError, type JobView, type OrchestrationDeps } from '../../shared/orchestration/ports';
+import { isBedrockError, isRetryable, type JobView, type OrchestrationDeps } from '../../shared/orchestration/ports';
 import { safeBatchSize } from '../../shared/orchestration/preflight';
 import { baseModelIdOf } from '../../shared/catalog/lookup';
 import { stageKeys } from '../../shared/runs/keys';
@@ -25,6 +25,7 @@ import {
   currentStage,
   failRun,
   recordedParts,
+  recordRetry,
   withCurrentJob,
   withJob,
   withPrepare,
@@ -40,7 +41,15 @@ export type MonitorDeps = Pick<
 /** What woke the monitor: the submit step's announcement, its own delayed poll, or Bedrock's state-change event. */
 export type JobSignal =
   | { kind: 'submitted'; runId: string; jobArn: string; attempt: number; stage: number; correlationId?: string }
-  | { kind: 'poll'; runId: string; jobArn: string; attempt: number; poll: number; correlationId?: string }
+  | {
+      kind: 'poll';
+      runId: string;
+      jobArn: string;
+      attempt: number;
+      poll: number;
+      retry?: number;
+      correlationId?: string;
+    }
   | { kind: 'event'; jobName: string; jobArn: string; jobStatus: string };
 
 export type MonitorOutcome =
@@ -81,14 +90,14 @@ export async function observeJob(signal: JobSignal, deps: MonitorDeps): Promise<
   try {
     job = await bedrock.getJob(signal.jobArn);
   } catch (err) {
-    if (!isBedrockError(err, 'throttled')) throw err;
+    if (!isRetryable(err)) throw err;
+    // The job runs on whatever Bedrock's API does: poll again after a capped, jittered backoff, for as long as it
+    // takes (an event's copy starts a poll too; a chain already running makes it a duplicate).
     const next = signal.kind === 'poll' ? signal.poll + 1 : 1;
-    const delay = backoffSeconds(next, {
-      baseSeconds: deps.settings.throttleRetrySeconds,
-      maxSeconds: 900,
-      random: deps.random,
-    });
-    await schedulePoll(run, signal.jobArn, attempt, next, delay, deps);
+    const retry = signal.kind === 'poll' ? (signal.retry ?? 0) + 1 : 1;
+    await recordRetry(runs, run, 'training', 'monitor', err, retry, now());
+    const delay = retryDelaySeconds(Math.min(retry, deps.settings.maxThrottleRetries), deps.settings, deps.random);
+    await schedulePoll(run, signal.jobArn, attempt, next, delay, deps, undefined, retry);
     return 'throttled';
   }
 
@@ -117,7 +126,12 @@ export async function observeJob(signal: JobSignal, deps: MonitorDeps): Promise<
         runs,
         run,
         'training',
-        { stage: 'train', reason: `training job ${job.jobName} was stopped outside the pipeline`, record: 'job' },
+        {
+          stage: 'train',
+          reason: `training job ${job.jobName} was stopped outside the pipeline`,
+          hint: `someone stopped the job in Bedrock; to train again: btp resume ${run.runId} --from train`,
+          record: 'job',
+        },
         now(),
         {
           jobArn: job.jobArn,
@@ -271,15 +285,14 @@ async function failedJob(run: Run, job: JobView, deps: MonitorDeps): Promise<Mon
     await deps.send(JobRequested, run.runId, { stage, reason: 'remediation', retry: 0 });
     return 'remediating';
   }
-  const hint =
-    TOKEN_LIMIT.test(message) || BATCH_SIZE.test(message)
-      ? ' (a batch-size/token-limit failure; reduce batchSize, see docs/bedrock-api.md §8.1)'
-      : '';
+  const tokenLimit = TOKEN_LIMIT.test(message) || BATCH_SIZE.test(message);
+  const note = tokenLimit ? ' (a batch-size/token-limit failure; reduce batchSize, see docs/bedrock-api.md §8.1)' : '';
+  const hint = jobFailureHint(run, message, tokenLimit);
   await failRun(
     runs,
     { ...run, stages: withCurrentJob(run, { jobStatus: 'Failed' }) },
     'training',
-    { stage: 'train', reason: `training job ${job.jobName} failed: ${message}${hint}`, record: 'job' },
+    { stage: 'train', reason: `training job ${job.jobName} failed: ${message}${note}`, hint, record: 'job' },
     now(),
     {
       jobArn: job.jobArn,
@@ -287,6 +300,21 @@ async function failedJob(run: Run, job: JobView, deps: MonitorDeps): Promise<Mon
     },
   );
   return 'failed';
+}
+
+/** What to change after Bedrock failed the job: the setting behind the failure message, where it is a known one. */
+function jobFailureHint(run: Run, message: string, tokenLimit: boolean): string {
+  const stage = currentStage(run);
+  const at = run.config.stages ? `stages[${stage}].` : '';
+  const resume = `then btp resume ${run.runId} --from train`;
+  if (tokenLimit)
+    return `set a smaller training.hyperParameters.batchSize (or ${at}hyperParameters.batchSize), or ${at}prep.filters.maxTokens, ${resume}`;
+  if (/\brecords?\b/i.test(message) && /more than|maximum|exceed|quota|limit/i.test(message))
+    return (
+      `keep each job within the model's record quota: ${run.config.stages ? `stages[${stage}].maxRecordsPerJob or ` : ''}` +
+      `${at}split.train (or declare the account's quota in training.quotas so the preflight checks it), and run again`
+    );
+  return `change the setting Bedrock's message names (the data, training.hyperParameters), ${resume}`;
 }
 
 /**
@@ -354,8 +382,9 @@ async function schedulePoll(
   delaySeconds: number,
   { send }: MonitorDeps,
   correlationId?: string,
+  retry = 0,
 ) {
-  await send(JobPoll, run.runId, { jobArn, attempt, poll }, { correlationId, delaySeconds });
+  await send(JobPoll, run.runId, { jobArn, attempt, poll, retry }, { correlationId, delaySeconds });
 }
 
 async function recordPoll(run: Run, poll: number, { runs }: MonitorDeps): Promise<void> {
@@ -363,7 +392,7 @@ async function recordPoll(run: Run, poll: number, { runs }: MonitorDeps): Promis
 }
 
 async function announceModel(run: Run, { send }: MonitorDeps): Promise<void> {
-  await send(ModelReady, run.runId, { modelArn: run.modelArn! });
+  await send(ModelReady, run.runId, { modelArn: run.modelArn!, retry: 0 });
 }
 
 /**
@@ -416,7 +445,14 @@ export async function cancelRun(
       runId,
       run.status,
       'cancelled',
-      { failure: { stage: 'cancel', reason, at: now().toISOString() } },
+      {
+        failure: {
+          stage: 'cancel',
+          reason,
+          hint: 'the run was cancelled on request and cannot be resumed; to train, start a new run (btp run <file>)',
+          at: now().toISOString(),
+        },
+      },
       {
         type: 'run.cancelled',
         detail: { reason, jobArn },

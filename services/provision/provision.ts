@@ -1,11 +1,18 @@
-import { EvaluationRequested, ThroughputExpire, ThroughputPoll } from '../../shared/messages/pipeline';
+import { EvaluationRequested, ModelReady, ThroughputExpire, ThroughputPoll } from '../../shared/messages/pipeline';
 import type { Run } from '../../shared/runs/run';
-import { backoffSeconds, sqsDelay } from '../../shared/orchestration/backoff';
+import { backoffSeconds, retryDelaySeconds, sqsDelay } from '../../shared/orchestration/backoff';
 import { runIdNameProblem, throughputClientToken, throughputName } from '../../shared/orchestration/naming';
 import { resolveRunConfig } from '../../shared/config/run-config';
-import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
+import {
+  isBedrockError,
+  isRetryable,
+  type CreateThroughputRequest,
+  type OrchestrationDeps,
+} from '../../shared/orchestration/ports';
+import { PROVISIONED_THROUGHPUT_QUOTAS } from '../../shared/catalog/models';
+import { queueForSlot, THROUGHPUT_SLOT_QUOTA, waitsFor } from '../../shared/orchestration/slots';
 import { runBase } from '../../shared/runs/keys';
-import { currentStage, failRun } from '../../shared/runs/record';
+import { currentStage, failRun, recordRetry } from '../../shared/runs/record';
 import { evaluationPlan, requestEvaluation } from '../../shared/orchestration/evaluation';
 import { servedModelOf, servingFor } from '../../shared/orchestration/serving';
 
@@ -14,7 +21,8 @@ export type ProvisionDeps = Pick<
   'runs' | 'bedrock' | 'send' | 'count' | 'settings' | 'now' | 'random'
 >;
 
-export type ProvisionOutcome = 'created' | 'duplicate' | 'stale' | 'failed' | 'cancelled' | 'unknown-run';
+export type ProvisionOutcome =
+  'created' | 'duplicate' | 'stale' | 'failed' | 'cancelled' | 'queued' | 'throttled' | 'unknown-run';
 
 /**
  * Buys Provisioned Throughput for the run's new custom model (a custom model can only be used through it, api
@@ -28,14 +36,18 @@ export async function provisionModel(
   modelArn: string,
   deps: ProvisionDeps,
   correlationId?: string,
+  retry = 0,
 ): Promise<ProvisionOutcome> {
-  const { runs, bedrock, now, settings } = deps;
+  const { runs, now, settings } = deps;
   const run = await runs.get(runId);
   if (!run) return 'unknown-run';
-  if (run.status !== 'provisioning' || run.modelArn !== modelArn) return 'stale';
+  if (run.modelArn !== modelArn) return 'stale';
+  // A run queued for a throughput slot is tried from `queued`, and moves on only once it has one.
+  const queued = waitsFor(run, 'throughput');
+  if (run.status !== 'provisioning' && !queued) return 'stale';
   const stage = currentStage(run);
   const p = run.config.provisioning;
-  if (servingFor(run.config, modelArn) === 'deployment') return deployModel(run, modelArn, deps, correlationId);
+  if (servingFor(run.config, modelArn) === 'deployment') return deployModel(run, modelArn, deps, correlationId, retry);
   if (run.provisionedModelArn && run.provision?.modelArn === modelArn) {
     // Created by an earlier delivery; make sure it is being watched.
     await schedulePoll(run, run.provisionedModelArn, 1, settings.throughputPollSeconds, deps, correlationId);
@@ -44,69 +56,112 @@ export async function provisionModel(
   const name = throughputName(runId, stage);
   let arn: string;
   try {
-    arn = await bedrock.createThroughput({
-      name,
-      clientRequestToken: throughputClientToken(runId, stage),
-      modelId: modelArn,
-      modelUnits: p.modelUnits,
-      ...(p.commitmentDuration ? { commitmentDuration: p.commitmentDuration } : {}),
-      tags: { 'btp:run-id': runId },
-    });
+    arn = await createOrFindThroughput(
+      {
+        name,
+        clientRequestToken: throughputClientToken(runId, stage),
+        modelId: modelArn,
+        modelUnits: p.modelUnits,
+        ...(p.commitmentDuration ? { commitmentDuration: p.commitmentDuration } : {}),
+        tags: { 'btp:run-id': runId },
+      },
+      deps,
+    );
   } catch (err) {
-    if (isBedrockError(err, 'validation', 'conflict') && /name|exist|in use/i.test(err.message)) {
-      arn = (await bedrock.getThroughput(name)).arn; // this run's throughput already exists
+    if (isBedrockError(err, 'quota') && waitable(p)) {
+      // Every no-commitment slot of the account is taken: wait for one (a time to live frees one within hours).
+      const reason = `${err.message} The model ${modelArn} is trained; the run waits for a throughput to be deleted.`;
+      const wait = { slot: 'throughput' as const, quota: THROUGHPUT_SLOT_QUOTA, reason };
+      const delaySeconds = await queueForSlot(runs, run, 'provisioning', wait, deps);
+      if (delaySeconds === undefined) return 'duplicate';
+      await deps.send(ModelReady, runId, { modelArn, retry: 0 }, { correlationId, delaySeconds });
+      return 'queued';
     } else if (isBedrockError(err, 'quota')) {
       const reason =
-        `Provisioned Throughput quota reached (${err.message}). The model ${modelArn} is trained; delete an unused ` +
-        `throughput or raise the quota, then post model.provision for run ${runId}.`;
-      await failRun(runs, run, 'provisioning', { stage: 'provision', reason, record: 'provision' }, now());
+        `Provisioned Throughput quota reached (${err.message}). The model ${modelArn} is trained; raise the quota ` +
+        `or change provisioning (modelUnits, commitmentDuration), then post model.provision for run ${runId}.`;
+      const hint = `raise the quota, or change provisioning.modelUnits / provisioning.commitmentDuration, then btp resume ${runId} --from provision`;
+      await failRun(runs, run, run.status, { stage: 'provision', reason, hint, record: 'provision' }, now());
       return 'failed';
-    } else if (isBedrockError(err, 'access-denied', 'validation', 'not-found')) {
+    } else if (isBedrockError(err, 'access-denied', 'validation', 'not-found', 'conflict')) {
       await failRun(
         runs,
         run,
-        'provisioning',
-        { stage: 'provision', reason: `Bedrock refused the throughput: ${err.message}`, record: 'provision' },
+        run.status,
+        {
+          stage: 'provision',
+          reason: `Bedrock refused the throughput: ${err.message}`,
+          hint: `change what Bedrock names (provisioning.modelUnits, provisioning.commitmentDuration, the provision role), then btp resume ${runId} --from provision`,
+          record: 'provision',
+        },
         now(),
         {
           code: err.code,
         },
       );
       return 'failed';
+    } else if (isRetryable(err) && retry < settings.maxThrottleRetries) {
+      if (!(await recordRetry(runs, run, run.status, 'provision', err, retry + 1, now()))) return 'duplicate';
+      const delaySeconds = retryDelaySeconds(retry + 1, settings, deps.random);
+      await deps.send(ModelReady, runId, { modelArn, retry: retry + 1 }, { correlationId, delaySeconds });
+      return 'throttled';
     } else {
-      throw err; // throttling and transient errors: the message returns to the queue and is retried later
+      throw err; // unknown, or retried for long enough: SQS retries it, and the sweeper drives the run again later
     }
   }
-  const latest = await runs.get(runId);
-  if (latest?.provisionedModelArn === arn) return 'duplicate'; // a concurrent delivery recorded it meanwhile
   const at = now();
-  const expiresAt = p.commitmentDuration ? undefined : new Date(at.getTime() + p.ttlHours * 3_600_000).toISOString();
-  const recorded = await runs.update(
-    runId,
-    'provisioning',
-    {
-      provisionedModelArn: arn,
-      ...(expiresAt ? { throughputExpiresAt: expiresAt } : {}),
-      provision: {
-        status: 'running',
-        attempts: (run.provision?.attempts ?? 0) + 1,
-        startedAt: at.toISOString(),
-        modelArn,
-        modelUnits: p.modelUnits,
-        ...(p.commitmentDuration ? { commitmentDuration: p.commitmentDuration } : {}),
-        ttlHours: p.ttlHours,
-      },
+  // The time to live runs on the clock Bedrock's time runs on: modelled hours, fast against the local emulator.
+  const ttlMs = Math.max((p.ttlHours * 3_600_000) / settings.timeScale, settings.minTtlSeconds * 1000);
+  const expiresAt = p.commitmentDuration ? undefined : new Date(at.getTime() + ttlMs).toISOString();
+  const patch: Partial<Run> = {
+    provisionedModelArn: arn,
+    ...(expiresAt ? { throughputExpiresAt: expiresAt } : {}),
+    provision: {
+      status: 'running',
+      attempts: (run.provision?.attempts ?? 0) + 1,
+      startedAt: at.toISOString(),
+      modelArn,
+      modelUnits: p.modelUnits,
+      ...(p.commitmentDuration ? { commitmentDuration: p.commitmentDuration } : {}),
+      ttlHours: p.ttlHours,
     },
-    { type: 'throughput.created', detail: { provisionedModelArn: arn, modelUnits: p.modelUnits, expiresAt } },
-  );
+  };
+  const event = {
+    type: 'throughput.created',
+    detail: { provisionedModelArn: arn, modelUnits: p.modelUnits, expiresAt },
+  };
+  const recorded = queued
+    ? await runs.transition(runId, 'queued', 'provisioning', { ...patch, waiting: undefined }, event)
+    : await runs.update(runId, 'provisioning', patch, event);
   if (!recorded) {
-    // The run left `provisioning` while we bought (a cancel): do not leave an hourly bill behind.
+    const latest = await runs.get(runId);
+    if (latest?.provisionedModelArn === arn) return 'duplicate'; // a concurrent delivery recorded it meanwhile
+    // The run left its status while we bought (a cancel): do not leave an hourly bill behind.
     if (!p.commitmentDuration) await deleteQuietly(arn, deps);
     return 'cancelled';
   }
   await schedulePoll(recorded, arn, 1, settings.throughputPollSeconds, deps, correlationId);
   if (expiresAt) await scheduleExpiry(runId, arn, expiresAt, deps, correlationId);
   return 'created';
+}
+
+/** Creates the run's throughput, or finds it when an earlier delivery created it (its name is the run's). */
+async function createOrFindThroughput(req: CreateThroughputRequest, { bedrock }: ProvisionDeps): Promise<string> {
+  try {
+    return await bedrock.createThroughput(req);
+  } catch (err) {
+    if (!(isBedrockError(err, 'validation', 'conflict') && /name|exist|in use/i.test(err.message))) throw err;
+    return (await bedrock.getThroughput(req.name)).arn;
+  }
+}
+
+/**
+ * A full quota that a slot freeing up will satisfy: the count of no-commitment throughputs. A commitment needs model
+ * units AWS support grants, and a no-commitment throughput of more model units than the quota allows never fits.
+ */
+function waitable(p: Run['config']['provisioning']): boolean {
+  const perThroughput = PROVISIONED_THROUGHPUT_QUOTAS.modelUnitsPerNoCommitmentThroughput.value;
+  return !p.commitmentDuration && (perThroughput == null || p.modelUnits <= perThroughput);
 }
 
 /**
@@ -131,6 +186,8 @@ export async function pollThroughput(
   // The poll follows what serves the model: its throughput, or its deployment (whose Active reads as InService).
   if (!run || run.status !== 'provisioning' || servedModelOf(run)?.arn !== arn) return 'stale';
   const deployment = run.deploymentArn === arn;
+  const lastPoll = run.provision?.lastPoll;
+  if (lastPoll !== undefined && poll <= lastPoll) return 'stale'; // a copy of a poll already made
   let status: string;
   let failureMessage: string | undefined;
   try {
@@ -140,14 +197,11 @@ export async function pollThroughput(
       status = d.status === 'Active' ? 'InService' : d.status;
     } else ({ status, failureMessage } = await bedrock.getThroughput(arn));
   } catch (err) {
-    if (!isBedrockError(err, 'throttled')) throw err;
-    await schedulePoll(
-      run,
-      arn,
-      poll + 1,
-      backoffSeconds(poll, { baseSeconds: settings.throttleRetrySeconds, maxSeconds: 900, random: deps.random }),
-      deps,
-    );
+    if (!isRetryable(err)) throw err;
+    // The throughput is being created whatever the API answers now: look again after a capped, jittered backoff.
+    await recordRetry(runs, run, 'provisioning', 'provision', err, poll, now());
+    const delaySeconds = retryDelaySeconds(Math.min(poll, settings.maxThrottleRetries), settings, deps.random);
+    await schedulePoll(run, arn, poll + 1, delaySeconds, deps);
     return 'throttled';
   }
   if (status === 'InService') {
@@ -186,11 +240,12 @@ export async function pollThroughput(
       {
         stage: 'provision',
         reason: `${what} ${arn} failed: ${failureMessage ?? 'no failure message'}`,
+        hint: `the model is trained; ${deployment ? 'deploy it' : 'buy throughput'} again: btp resume ${runId} --from provision`,
         record: 'provision',
       },
       now(),
     );
-    if (deployment) await deleteDeploymentQuietly(arn, deps);
+    if (deployment) await deleteDeployment(runId, arn, deps);
     else await expireThroughput(runId, arn, deps, { force: true });
     return 'failed';
   }
@@ -206,6 +261,9 @@ export async function pollThroughput(
     }),
     deps,
   );
+  // Recording the poll keeps the run's updatedAt fresh while the throughput is created, so the sweeper knows it is
+  // watched, and makes a copy of this poll a duplicate.
+  if (run.provision) await runs.update(runId, 'provisioning', { provision: { ...run.provision, lastPoll: poll } });
   return 'creating';
 }
 
@@ -234,6 +292,15 @@ export async function expireThroughput(
     await scheduleExpiry(runId, arn, run.throughputExpiresAt, deps);
     return 'waiting';
   }
+  if (!opts.force && run.status === 'provisioning') {
+    // Not seen in service yet: the run's poll decides (in service, the run moves on and the next expiry deletes it;
+    // failed, the poll deletes it). Deleting it now would fail a run whose model is trained only because its
+    // throughput was slow to come up, or its poll slow to look.
+    const { delaySeconds } = sqsDelay(Math.max(1, deps.settings.throughputPollSeconds));
+    const payload = { provisionedModelArn: arn, expiresAt: run.throughputExpiresAt };
+    await deps.send(ThroughputExpire, runId, payload, { delaySeconds });
+    return 'waiting';
+  }
   await deleteQuietly(arn, deps);
   const at = now().toISOString();
   const patch: Partial<Run> = {
@@ -245,14 +312,15 @@ export async function expireThroughput(
     detail: { provisionedModelArn: arn, expiresAt: run.throughputExpiresAt, forced: Boolean(opts.force) },
   };
   if (run.status === 'provisioning') {
-    // Its time ran out before it was ever in service: the run cannot succeed with it.
+    // Deleted (forced) before it was ever in service: the run cannot succeed with it.
     await failRun(
       runs,
       { ...run, ...patch },
       'provisioning',
       {
         stage: 'provision',
-        reason: `throughput ${arn} reached its time to live before it was in service`,
+        reason: `throughput ${arn} was deleted before it was in service`,
+        hint: `raise provisioning.ttlHours, then btp resume ${runId} --from provision`,
         record: 'provision',
       },
       now(),
@@ -270,36 +338,39 @@ export async function expireThroughput(
 /**
  * Serves the run's model with a custom model deployment (on demand, billed per token: no hourly bill, so no time to
  * live), once: the name and clientRequestToken derive from the run, as a throughput's do. The deployment is followed
- * by the same poll as a throughput, to Active, and then evaluated the same way.
+ * by the same poll as a throughput, to Active, and then evaluated the same way. Throttling and transient errors back
+ * off as a throughput's creation does.
  * https://docs.aws.amazon.com/bedrock/latest/userguide/deploy-custom-model-on-demand.html
  */
 async function deployModel(
   run: Run,
   modelArn: string,
   deps: ProvisionDeps,
-  correlationId?: string,
+  correlationId: string | undefined,
+  retry: number,
 ): Promise<ProvisionOutcome> {
   const { runs, bedrock, now, settings } = deps;
   const { runId } = run;
   const stage = currentStage(run);
   const p = run.config.provisioning;
-  if (run.deploymentArn && run.provision?.modelArn === modelArn) {
+  if (run.deploymentArn && run.provision?.modelArn === modelArn && !run.provision.deletedAt) {
     await schedulePoll(run, run.deploymentArn, 1, settings.throughputPollSeconds, deps, correlationId);
     return 'duplicate';
   }
-  const refuse = async (reason: string, code?: string) => {
+  const refuse = async (reason: string, hint: string, code?: string) => {
     await failRun(
       runs,
       run,
-      'provisioning',
-      { stage: 'provision', reason, record: 'provision' },
+      run.status,
+      { stage: 'provision', reason, hint, record: 'provision' },
       now(),
       code ? { code } : undefined,
     );
     return 'failed' as const;
   };
+  const instead = `or serve it with Provisioned Throughput (provisioning.serving: "provisioned-throughput"), then btp resume ${runId} --from provision`;
   if (!bedrock.createDeployment || !bedrock.getDeployment)
-    return refuse('this deployment of the pipeline cannot create custom model deployments');
+    return refuse('this deployment of the pipeline cannot create custom model deployments', instead);
   const name = throughputName(runId, stage).replace(/-pt$/, '-od');
   let arn: string;
   try {
@@ -316,11 +387,21 @@ async function deployModel(
       return refuse(
         `custom model deployment quota reached (${err.message}). The model ${modelArn} is trained; delete an unused ` +
           `deployment or raise the quota, then post model.provision for run ${runId}.`,
+        `delete an unused custom model deployment or raise the quota, ${instead}`,
       );
     } else if (isBedrockError(err, 'access-denied', 'validation', 'not-found')) {
-      return refuse(`Bedrock refused the deployment: ${err.message}`, err.code);
+      return refuse(
+        `Bedrock refused the deployment: ${err.message}`,
+        `change what Bedrock names, ${instead}`,
+        err.code,
+      );
+    } else if (isRetryable(err) && retry < settings.maxThrottleRetries) {
+      if (!(await recordRetry(runs, run, run.status, 'provision', err, retry + 1, now()))) return 'duplicate';
+      const delaySeconds = retryDelaySeconds(retry + 1, settings, deps.random);
+      await deps.send(ModelReady, runId, { modelArn, retry: retry + 1 }, { correlationId, delaySeconds });
+      return 'throttled';
     } else {
-      throw err; // throttling and transient errors: the message returns to the queue and is retried later
+      throw err; // unknown, or retried for long enough: SQS retries it, and the sweeper drives the run again later
     }
   }
   const at = now().toISOString();
@@ -346,12 +427,32 @@ async function deployModel(
   return 'created';
 }
 
-async function deleteDeploymentQuietly(arn: string, { bedrock }: ProvisionDeps): Promise<void> {
+/**
+ * Deletes the run's custom model deployment (a failed one, or the gate's decision) and records when on the run's
+ * provision record; the ARN stays on the run, as a deleted throughput's does. Deleting one already gone is done.
+ */
+export async function deleteDeployment(
+  runId: string,
+  arn: string,
+  deps: ProvisionDeps,
+): Promise<'deleted' | 'already-deleted' | 'unknown-run'> {
+  const { runs, bedrock, now } = deps;
+  const run = await runs.get(runId);
+  if (!run) return 'unknown-run';
+  if (run.deploymentArn !== arn || run.provision?.deletedAt) return 'already-deleted';
   try {
     await bedrock.deleteDeployment?.(arn);
   } catch (err) {
-    if (!isBedrockError(err, 'not-found')) throw err;
+    if (!isBedrockError(err, 'not-found')) throw err; // already gone: the goal is met
   }
+  const at = now().toISOString();
+  await runs.update(
+    runId,
+    run.status,
+    { ...(run.provision ? { provision: { ...run.provision, deletedAt: at } } : {}) },
+    { type: 'deployment.deleted', detail: { deploymentArn: arn } },
+  );
+  return 'deleted';
 }
 
 async function deleteQuietly(arn: string, { bedrock }: ProvisionDeps): Promise<void> {
@@ -429,13 +530,21 @@ export async function provisionExistingModel(
   } else if (run.status === 'provisioning') {
     if (run.modelArn !== request.modelArn) return 'busy';
   } else {
-    if (run.throughputExpiresAt || (run.status !== 'succeeded' && run.status !== 'failed')) return 'busy';
+    // A live throughput, or a live deployment (which costs nothing idle, and already serves the model), is in use.
+    const deployed = run.deploymentArn !== undefined && !run.provision?.deletedAt;
+    if (run.throughputExpiresAt || deployed || (run.status !== 'succeeded' && run.status !== 'failed')) return 'busy';
     const config = { ...run.config, provisioning: { ...run.config.provisioning, enabled: true, ...overrides } };
     const moved = await runs.transition(
       runId,
       run.status,
       'provisioning',
-      { modelArn: request.modelArn, provisionedModelArn: undefined, failure: undefined, config },
+      {
+        modelArn: request.modelArn,
+        provisionedModelArn: undefined,
+        deploymentArn: undefined,
+        failure: undefined,
+        config,
+      },
       { type: 'model.provision.requested', detail },
     );
     if (!moved) return 'duplicate';

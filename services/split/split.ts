@@ -1,3 +1,4 @@
+import { tooFewRecordsHint } from '../../shared/runs/hints';
 import type { MessageOf } from '../../shared/messages/envelope';
 import { ChunkTransformed, DatasetPrepared } from '../../shared/messages/pipeline';
 import type { Send } from '../../shared/messages/send';
@@ -110,6 +111,7 @@ export async function splitOnChunk(
           reason: stage === 0 ? result.failure : `stage ${stage}: ${result.failure}`,
           // The input as a whole is short of records: the file is where to look.
           location: { file: sourceName(stageSource(run, stage)) },
+          hint: tooFewRecordsHint(result.counts, config, run.config.stages ? `stages[${stage}].` : ''),
           at: now().toISOString(),
         },
         stages: withPrepare(run, stage, { status: 'failed', endedAt: now().toISOString(), counts: result.counts }),

@@ -1,12 +1,17 @@
 import { JobRequested, JobSubmitted, ModelReady } from '../../shared/messages/pipeline';
 import type { Run } from '../../shared/runs/run';
-import { backoffSeconds } from '../../shared/orchestration/backoff';
+import { queuedDelaySeconds, retryDelaySeconds } from '../../shared/orchestration/backoff';
 import { budgetProblem, estimateCost } from '../../shared/orchestration/cost';
 import { ArtifactError } from '../../shared/artifacts';
 import { loadPreparedDataset, type DatasetFile, type PreparedDataset } from '../../shared/orchestration/dataset';
 import { customModelName, jobClientToken, jobName } from '../../shared/orchestration/naming';
-import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestration/ports';
-import { preflight } from '../../shared/orchestration/preflight';
+import {
+  isBedrockError,
+  isRetryable,
+  type CreateJobRequest,
+  type OrchestrationDeps,
+} from '../../shared/orchestration/ports';
+import { preflight, preflightHint } from '../../shared/orchestration/preflight';
 import { startVariants, startsVariants } from '../../shared/orchestration/variants';
 import { catalogAt } from '../../shared/orchestration/settings';
 import { servingFor } from '../../shared/orchestration/serving';
@@ -19,6 +24,7 @@ import {
   currentStage,
   failRun,
   recordedParts,
+  recordRetry,
   withCurrentJob,
 } from '../../shared/runs/record';
 import { stageConfig } from '../../shared/config/run-config';
@@ -36,7 +42,7 @@ export type SubmitTrigger =
   | {
       kind: 'requested';
       stage: number;
-      reason: 'queued' | 'throttled' | 'remediation' | 'resume';
+      reason: 'queued' | 'throttled' | 'remediation' | 'resume' | 'redrive';
       retry: number;
       correlationId?: string;
     };
@@ -51,7 +57,7 @@ export type SubmitOutcome = 'submitted' | 'variants' | 'duplicate' | 'queued' | 
  * fails with a hint about the role.
  */
 export async function submitJob(runId: string, trigger: SubmitTrigger, deps: SubmitDeps): Promise<SubmitOutcome> {
-  const { runs, bedrock, objects, settings, now } = deps;
+  const { runs, objects, settings, now } = deps;
   const stage = trigger.stage;
   let run = await runs.get(runId);
   if (!run) throw new Error(`run ${runId} does not exist (yet): retry`);
@@ -67,6 +73,7 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
     return 'duplicate';
   }
   if (run.status === 'queued') {
+    if (run.waiting) return 'skipped'; // queued for another slot (a throughput): its training is done
     if (trigger.kind !== 'requested' || trigger.reason !== 'queued') return 'duplicate'; // the delayed retry is already on its way
     run = await runs.transition(
       runId,
@@ -90,7 +97,12 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
       runs,
       run,
       'submitting',
-      { stage: 'submit', reason: `stage ${stage} has no prepared data recorded`, record: 'job' },
+      {
+        stage: 'submit',
+        reason: `stage ${stage} has no prepared data recorded`,
+        hint: 'prepare the data again: run the dataset again (btp run <file>, or a new run.requested)',
+        record: 'job',
+      },
       now(),
     );
     return 'failed';
@@ -104,10 +116,13 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
     dataset = await loadPreparedDataset(objects, settings.artifactsBucket, manifestKey);
   } catch (err) {
     if (!(err instanceof ArtifactError)) throw err;
-    await failRun(runs, run, 'submitting', { stage: 'submit', reason: err.message, record: 'job' }, now());
+    const hint =
+      'the prepared data is missing or unreadable: run the dataset again (btp run <file>) to prepare it afresh';
+    await failRun(runs, run, 'submitting', { stage: 'submit', reason: err.message, hint, record: 'job' }, now());
     return 'failed';
   }
 
+  const perJob = run.config.stages?.[stage]?.maxRecordsPerJob;
   const pf = preflight({
     runId,
     training,
@@ -116,13 +131,20 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
     hyperParameters,
     dataset,
     at: catalogAt(settings, now),
+    ...(perJob ? { maxRecordsPerJob: { value: perJob, setting: `stages[${stage}].maxRecordsPerJob` } } : {}),
+    ...(settings.recordQuotas ? { deploymentQuotas: settings.recordQuotas } : {}),
   });
   if (pf.errors.length > 0) {
     await failRun(
       runs,
       run,
       'submitting',
-      { stage: 'submit', reason: `preflight failed: ${pf.errors.join('; ')}`, record: 'job' },
+      {
+        stage: 'submit',
+        reason: `preflight failed: ${pf.errors.join('; ')}`,
+        hint: preflightHint(pf.errors),
+        record: 'job',
+      },
       now(),
       {
         errors: pf.errors,
@@ -140,7 +162,8 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
   });
   const overBudget = budgetProblem(estimate, training.budgetUsd);
   if (overBudget) {
-    await failRun(runs, run, 'submitting', { stage: 'submit', reason: overBudget, record: 'job' }, now(), {
+    const hint = `raise training.budgetUsd, or lower the cost: fewer records (split.train) or epochs (training.hyperParameters.epochCount)`;
+    await failRun(runs, run, 'submitting', { stage: 'submit', reason: overBudget, hint, record: 'job' }, now(), {
       costEstimate: estimate,
     });
     return 'failed';
@@ -196,12 +219,9 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
   };
   let jobArn: string;
   try {
-    jobArn = await bedrock.createJob(request);
+    jobArn = await createOrFindJob(request, deps);
   } catch (err) {
-    if (isBedrockError(err, 'name-in-use')) {
-      // This attempt's job exists: an earlier delivery created it and died before recording it.
-      jobArn = (await bedrock.getJob(request.jobName)).jobArn;
-    } else if (isBedrockError(err, 'quota')) {
+    if (isBedrockError(err, 'quota')) {
       const retry = trigger.kind === 'requested' && trigger.reason === 'queued' ? trigger.retry + 1 : 0;
       const queued = await runs.transition(
         runId,
@@ -211,21 +231,15 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
         { type: 'job.queued', detail: { reason: err.message, retry } },
       );
       if (!queued) return 'duplicate';
-      const delaySeconds = backoffSeconds(retry, {
-        baseSeconds: settings.queuedRetrySeconds,
-        maxSeconds: 900,
-        random: deps.random,
-      });
+      const delaySeconds = queuedDelaySeconds(retry, settings, deps.random);
       await requestAgain(run, stage, 'queued', retry, delaySeconds, deps, trigger.correlationId);
       return 'queued';
-    } else if (isBedrockError(err, 'throttled')) {
+    } else if (isRetryable(err)) {
       const retry = trigger.kind === 'requested' && trigger.reason === 'throttled' ? trigger.retry + 1 : 0;
-      if (retry > settings.maxThrottleRetries) throw err; // let SQS retry it and, in the end, dead-letter it
-      const delaySeconds = backoffSeconds(retry, {
-        baseSeconds: settings.throttleRetrySeconds,
-        maxSeconds: 900,
-        random: deps.random,
-      });
+      if (retry > settings.maxThrottleRetries) throw err; // let SQS retry it; the sweeper drives the run again later
+      // Recorded on the run (`btp status` shows it), which also tells the sweeper a retry is on its way.
+      if (!(await recordRetry(runs, run, 'submitting', 'submit', err, retry, now()))) return 'duplicate';
+      const delaySeconds = retryDelaySeconds(retry, settings, deps.random);
       await requestAgain(run, stage, 'throttled', retry, delaySeconds, deps, trigger.correlationId);
       return 'throttled';
     } else if (isBedrockError(err, 'access-denied')) {
@@ -233,20 +247,26 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
         `Bedrock denied CreateModelCustomizationJob (${err.message}). Check that the role ${settings.bedrockRoleArn} ` +
         `(BTP_BEDROCK_ROLE_ARN) trusts bedrock.amazonaws.com, may read ${dataset.train.s3Uri} and write ${outputS3Uri}, ` +
         `and that the submit function may iam:PassRole it; and that model access to ${baseModelIdentifier} is enabled.`;
-      await failRun(runs, run, 'submitting', { stage: 'submit', reason, record: 'job' }, now());
+      const hint = `fix the role or model access named above, then btp resume ${runId} --from train`;
+      await failRun(runs, run, 'submitting', { stage: 'submit', reason, hint, record: 'job' }, now());
       return 'failed';
     } else if (isBedrockError(err, 'validation', 'conflict', 'not-found')) {
       await failRun(
         runs,
         run,
         'submitting',
-        { stage: 'submit', reason: `Bedrock refused the job: ${err.message}`, record: 'job' },
+        {
+          stage: 'submit',
+          reason: `Bedrock refused the job: ${err.message}`,
+          hint: `change the setting Bedrock names (training.baseModelId, training.hyperParameters), then btp resume ${runId} --from train`,
+          record: 'job',
+        },
         now(),
         { code: err.code },
       );
       return 'failed';
     } else {
-      throw err; // transient: the message returns to the queue
+      throw err; // an unknown error: the message returns to the queue
     }
   }
 
@@ -267,6 +287,16 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
   deps.count('JobsSubmitted', 1); // once per job: only the delivery that recorded it gets here
   await announce(submittedRun, stage, deps, trigger.correlationId);
   return 'submitted';
+}
+
+/** Creates the attempt's job, or finds it when an earlier delivery created it and died before recording it. */
+async function createOrFindJob(request: CreateJobRequest, { bedrock }: SubmitDeps): Promise<string> {
+  try {
+    return await bedrock.createJob(request);
+  } catch (err) {
+    if (!isBedrockError(err, 'name-in-use')) throw err;
+    return (await bedrock.getJob(request.jobName)).jobArn;
+  }
 }
 
 async function announce(run: Run, stage: number, { send }: SubmitDeps, correlationId?: string): Promise<void> {
@@ -347,7 +377,12 @@ export async function resumeRun(
     runId,
     'failed',
     'provisioning',
-    { failure: undefined, ...(run.throughputExpiresAt ? {} : { provisionedModelArn: undefined }) },
+    {
+      failure: undefined,
+      ...(run.throughputExpiresAt ? {} : { provisionedModelArn: undefined }),
+      // A deleted deployment (a failed one is deleted) is made again; a live one is followed to Active.
+      ...(run.provision?.deletedAt ? { deploymentArn: undefined } : {}),
+    },
     {
       type: 'run.resumed',
       detail: { fromStage: 'provision', requestedBy: request.requestedBy, previousFailure: run.failure },

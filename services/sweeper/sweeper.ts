@@ -1,8 +1,19 @@
-import { EvaluationRequested, JobPoll, JobRequested } from '../../shared/messages/pipeline';
-import type { RunStatus } from '../../shared/runs/status';
+import {
+  ChunkTransformed,
+  EvaluationRequested,
+  JobPoll,
+  JobRequested,
+  ModelReady,
+  StageRequested,
+  ThroughputPoll,
+} from '../../shared/messages/pipeline';
+import type { Run } from '../../shared/runs/run';
+import { isTerminal, RUN_STATUSES, type RunStatus } from '../../shared/runs/status';
 import type { OrchestrationDeps } from '../../shared/orchestration/ports';
-import { currentJob, currentStage } from '../../shared/runs/record';
+import { currentJob, currentPrepare, currentStage } from '../../shared/runs/record';
 import { requestEvaluation } from '../../shared/orchestration/evaluation';
+import { waitsFor } from '../../shared/orchestration/slots';
+import { settleExperiment } from '../../shared/orchestration/variants';
 import { expireThroughput } from '../provision/provision';
 import { servedModelOf } from '../../shared/orchestration/serving';
 
@@ -14,26 +25,34 @@ export type SweeperDeps = Pick<
 /** Statuses in which a run may still hold a throughput. */
 const MAY_HOLD_THROUGHPUT: readonly RunStatus[] = ['provisioning', 'evaluating', 'succeeded', 'failed', 'cancelled'];
 
+/** Every status a run leaves only when a message moves it on. */
+const DRIVEN: readonly RunStatus[] = RUN_STATUSES.filter((s) => !isTerminal(s));
+
 export interface SweepReport {
   deleted: string[];
+  /** Queued runs whose retry (for a job or a throughput slot) was sent again. */
   requeued: string[];
   repolled: string[];
   reevaluated: string[];
+  /** Other runs whose step was driven again, as `runId: status`. */
+  redriven: string[];
+  /** Stale runs the sweeper cannot drive again, as `runId: status` (a `requested` run: see below). */
+  stranded: string[];
 }
 
 /**
- * The scheduled safety net. Delayed SQS messages can be lost (a deleted queue, a purge, a bug), and an hourly
- * throughput nobody deletes is the most expensive way for this pipeline to fail, so the sweeper needs nothing but
- * the runs table:
+ * The scheduled safety net. Delayed SQS messages can be lost (a deleted queue, a purge, a bug), a step that gave up
+ * on a long Bedrock outage leaves its message in the dead-letter queue, and an hourly throughput nobody deletes is
+ * the most expensive way for this pipeline to fail, so the sweeper needs nothing but the runs table:
  * - deletes every no-commitment throughput whose time to live has passed;
- * - re-sends the retry of a run queued for longer than a retry could take;
- * - re-starts the poll chain of a run whose job has not been looked at for longer than a poll could take;
- * - re-sends the `evaluation.requested` of a run left `evaluating` for longer than a request (or its backoff) could
- * take.
+ * - finds every run in a non-final status left untouched for longer than any message of ours can take
+ *   (`staleAfterSeconds`; every step that waits on purpose writes the run as it does) and sends again the message
+ *   that drives its step. Every step is idempotent on the run, so a copy of a message that was not lost after all
+ *   does nothing.
  */
 export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
-  const { runs, now, send } = deps;
-  const report: SweepReport = { deleted: [], requeued: [], repolled: [], reevaluated: [] };
+  const { runs, now } = deps;
+  const report: SweepReport = { deleted: [], requeued: [], repolled: [], reevaluated: [], redriven: [], stranded: [] };
   const at = now();
   for (const status of MAY_HOLD_THROUGHPUT) {
     for (const run of await runs.listByStatus(status)) {
@@ -43,27 +62,92 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
         report.deleted.push(run.runId);
     }
   }
-  // A wait longer than the longest delay a message of ours can have (900 s), twice over, means the message is lost.
-  const staleBefore = at.getTime() - 2 * 900 * 1000;
-  for (const run of await runs.listByStatus('queued')) {
-    if (new Date(run.updatedAt).getTime() > staleBefore) continue;
-    const retry = (currentJob(run)?.queued?.retries ?? 0) + 1;
-    await send(JobRequested, run.runId, { stage: currentStage(run), reason: 'queued', retry });
-    report.requeued.push(run.runId);
-  }
-  for (const run of await runs.listByStatus('training')) {
-    const job = currentJob(run);
-    if (!job?.jobArn || new Date(run.updatedAt).getTime() > staleBefore) continue;
-    const poll = (job.lastPoll ?? 0) + 1;
-    await send(JobPoll, run.runId, { jobArn: job.jobArn, attempt: job.attempt, poll });
-    report.repolled.push(run.runId);
-  }
-  // Evaluate touches the run on every throttled retry, so only a lost request leaves it this long unchanged.
-  for (const run of send.reaches(EvaluationRequested) ? await runs.listByStatus('evaluating') : []) {
-    const served = servedModelOf(run); // its throughput or its deployment
-    if (!served || new Date(run.updatedAt).getTime() > staleBefore) continue;
-    await requestEvaluation(run.runId, served.arn, { retry: 0 }, deps);
-    report.reevaluated.push(run.runId);
+  const staleBefore = at.getTime() - deps.settings.staleAfterSeconds * 1000;
+  for (const status of DRIVEN) {
+    for (const run of await runs.listByStatus(status)) {
+      if (new Date(run.updatedAt).getTime() > staleBefore) continue;
+      await redrive(run, staleBefore, report, deps);
+    }
   }
   return report;
+}
+
+/** Sends the message that drives a stale run's step. */
+async function redrive(run: Run, staleBefore: number, report: SweepReport, deps: SweeperDeps): Promise<void> {
+  const { runs, send } = deps;
+  const { runId } = run;
+  const stage = currentStage(run);
+  const job = currentJob(run);
+  const redriven = () => void report.redriven.push(`${runId}: ${run.status}`);
+  switch (run.status) {
+    case 'preparing': {
+      // Transform records chunks, not the run: a chunk done lately means the stage is moving.
+      const total = currentPrepare(run)?.plan?.chunks;
+      const chunks = await runs.listChunks(runId, stage);
+      if (chunks.some((c) => new Date(c.doneAt).getTime() > staleBefore)) return;
+      if (total !== undefined && chunks.length >= total) {
+        // Every chunk is done but the message that starts the split was lost.
+        await send(ChunkTransformed, runId, { chunkIndex: total - 1, total, stage });
+      } else {
+        // Plans the stage again and queues its chunks; transform skips the chunks already recorded.
+        await send(StageRequested, runId, { stage });
+      }
+      return redriven();
+    }
+    case 'splitting': {
+      const total = currentPrepare(run)?.plan?.chunks;
+      if (total === undefined) break;
+      await send(ChunkTransformed, runId, { chunkIndex: total - 1, total, stage }); // split redoes a dead split
+      return redriven();
+    }
+    case 'submitting':
+      await send(JobRequested, runId, { stage, reason: 'redrive', retry: 0 });
+      return redriven();
+    case 'queued':
+      if (waitsFor(run, 'throughput') && run.modelArn) {
+        await send(ModelReady, runId, { modelArn: run.modelArn, retry: 0 });
+      } else if (!run.waiting) {
+        const retry = (job?.queued?.retries ?? 0) + 1;
+        await send(JobRequested, runId, { stage, reason: 'queued', retry });
+      } else break; // a slot of a kind this version does not drive
+      report.requeued.push(runId);
+      return;
+    case 'training':
+      if (run.children?.length) {
+        // An experiment waits for its variants' runs, each driven on its own; it ends when the last does, which the
+        // report function hears of. Should that be lost, its end is settled again here.
+        const first = run.children[0]!;
+        const outcome = await settleExperiment({ runId: first.runId, status: 'succeeded', parentRunId: runId }, deps);
+        if (outcome === 'settled') redriven();
+        return;
+      }
+      if (!job?.jobArn) break;
+      await send(JobPoll, runId, { jobArn: job.jobArn, attempt: job.attempt, poll: (job.lastPoll ?? 0) + 1, retry: 0 });
+      report.repolled.push(runId);
+      return;
+    case 'provisioning': {
+      const served = servedModelOf(run); // its throughput, or its custom model deployment: one poll follows both
+      if (served) {
+        const poll = (run.provision?.lastPoll ?? 0) + 1;
+        await send(ThroughputPoll, runId, { provisionedModelArn: served.arn, poll });
+      } else if (run.modelArn) {
+        await send(ModelReady, runId, { modelArn: run.modelArn, retry: 0 });
+      } else break;
+      return redriven();
+    }
+    case 'evaluating': {
+      // Evaluate touches the run on every throttled retry, so only a lost request leaves it this long unchanged.
+      const served = servedModelOf(run);
+      if (!served || !send.reaches(EvaluationRequested)) break;
+      await requestEvaluation(runId, served.arn, { retry: 0 }, deps);
+      report.reevaluated.push(runId);
+      return;
+    }
+    default:
+      // `requested`: ingest died before planning, and what started the run (an upload's notification or a
+      // run.requested with its configuration) is not in the table to send again. Uploading the file again, or
+      // `btp cancel`, ends it; the sweeper reports it.
+      break;
+  }
+  report.stranded.push(`${runId}: ${run.status}`);
 }

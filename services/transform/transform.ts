@@ -106,7 +106,13 @@ async function failOnInput(
     deps.runs,
     run,
     'preparing',
-    { stage: 'transform', reason, record: 'prepare', location: { ...location, file: sourceName(source) } },
+    {
+      stage: 'transform',
+      reason,
+      hint: err.hint,
+      record: 'prepare',
+      location: { ...location, file: sourceName(source) },
+    },
     deps.now(),
     { chunk },
   );

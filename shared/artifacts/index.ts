@@ -6,7 +6,8 @@
  *                                                  DatasetManifest, both describing the sets in `outputs`
  *   rejects.jsonl, a chunk's too   RejectLine      transform (shared/prep/records.ts), split
  *   chunks/<i>/meta.jsonl          KeptMeta        transform -> split
- *   evaluation/samples.jsonl       EvaluationSample  evaluate -> report
+ *   evaluation/samples.jsonl       EvaluationSample  evaluate -> report, btp compare
+ *   evaluation/scores.json         EvaluationScores  evaluate -> gate, btp compare, report
  *   Bedrock's metrics CSVs         bedrock-metrics.ts  Bedrock -> monitor, report
  * and the reasons a record is dropped (RejectReason), which reject lines, counts and the report share.
  *
@@ -22,6 +23,7 @@
  * test/unit/artifacts checks real writer output against these schemas, line for line.
  */
 export * from './bedrock-metrics';
+export * from './evaluation';
 export * from './line-formats';
 export * from './manifest';
 export * from './parse';

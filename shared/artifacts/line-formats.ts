@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { SampleScores } from './evaluation';
 import { RejectReason } from './reasons';
 
 const count = z.number().int().nonnegative();
@@ -48,7 +49,9 @@ export type RejectLine = z.infer<typeof RejectLine>;
 /**
  * One line of `runs/<id>/evaluation/samples.jsonl`, written by services/evaluate, shown by the report: a test
  * record's prompt, its expected completion (for continued pre-training, the text that follows the prompt) and the
- * provisioned model's answer, or why there is none.
+ * provisioned model's answer, or why there is none; and since the scores came, where the prompt came from (the
+ * held-out test set or the user's prompt file), its category, and the answer's scores. Those are optional, so a file
+ * written before them still reads.
  */
 export const EvaluationSample = z.object({
   index: count,
@@ -57,5 +60,10 @@ export const EvaluationSample = z.object({
   reference: z.string(),
   modelOutput: z.string().optional(),
   error: z.string().optional(),
+  source: z.enum(['test', 'prompts']).optional(),
+  category: z.string().optional(),
+  scores: SampleScores.optional(),
+  /** The prompt is in the training or validation set (HeldOutCheck): its answer is kept but not scored. */
+  seenInTraining: z.literal(true).optional(),
 });
 export type EvaluationSample = z.infer<typeof EvaluationSample>;

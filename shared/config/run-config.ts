@@ -233,6 +233,59 @@ export const ProvisioningConfig = z
   .describe('Serving the trained model (a deployment or Provisioned Throughput), and its evaluation.');
 export type ProvisioningConfig = z.infer<typeof ProvisioningConfig>;
 
+export const EvaluationConfig = z
+  .object({
+    maxTokenCount: z
+      .number()
+      .int()
+      .positive()
+      .default(512)
+      .describe(
+        "The model's output cap per evaluated prompt (Titan's `textGenerationConfig.maxTokenCount`); `btp chat` uses it too.",
+      ),
+    overlongRatio: z
+      .number()
+      .positive()
+      .default(2)
+      .describe(
+        'An answer to a prompt that sets no length limit ("100文字以内") is overlong when it is longer than this many ' +
+          'times its reference (code points).',
+      ),
+    gate: z
+      .object({
+        appliesTo: z
+          .enum(['variants', 'every-run', 'none'])
+          .default('variants')
+          .describe(
+            'Which evaluated runs the gate judges: the variants of an experiment (config `variants`), every run (a ' +
+              'single model too), or none.',
+          ),
+        minJapaneseRatio: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.9)
+          .describe('A variant keeps its throughput only if at least this share of its answers is mostly in Japanese.'),
+        overlapAboveBase: z
+          .boolean()
+          .default(true)
+          .describe(
+            "...and only if its mean overlap score (chrF) is above the base model's, when the base model was evaluated.",
+          ),
+        deleteModels: z
+          .boolean()
+          .default(false)
+          .describe("Delete a losing variant's custom model too, not only its throughput."),
+      })
+      .prefault({})
+      .describe(
+        'The rule that decides, once every variant of a run is evaluated, which keep their Provisioned Throughput (until ' +
+          'their time to live) and whose throughput is deleted at once.',
+      ),
+  })
+  .describe('How the evaluate step scores answers, and the gate over variants.');
+export type EvaluationConfig = z.infer<typeof EvaluationConfig>;
+
 /**
  * One stage of a chained run (continued pre-training on a corpus, then fine-tuning on an instruction set...). Each
  * stage's job starts from the previous stage's model. The rule for datasets: stage 0 trains on the run's own source
@@ -310,6 +363,7 @@ export const RunConfig = z
     split: SplitConfig.prefault({}),
     training: TrainingConfig.prefault({}),
     provisioning: ProvisioningConfig.prefault({}),
+    evaluation: EvaluationConfig.prefault({}),
     labels: z
       .record(z.string(), z.string())
       .default({})
@@ -385,6 +439,7 @@ const RunConfigBase = z.object({
   split: SplitConfig.prefault({}),
   training: TrainingConfig.prefault({}),
   provisioning: ProvisioningConfig.prefault({}),
+  evaluation: EvaluationConfig.prefault({}),
   labels: z.record(z.string(), z.string()).default({}),
 });
 

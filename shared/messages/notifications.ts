@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { RecordCounts } from '../artifacts/reasons';
-import { RunFailure } from '../runs/run';
+import { GateRecord, RunFailure } from '../runs/run';
 import { RUN_STATUSES } from '../runs/status';
 import { defineMessage } from './envelope';
 
@@ -26,13 +26,39 @@ export const RunStatusChanged = defineMessage(
     event: z.string().min(1),
     source: z.object({ bucket: z.string(), key: z.string() }).optional(),
     artifactsPrefix: z.string().optional(),
-    /** The run's failure, as the run record keeps it. */
-    failure: RunFailure.optional(),
+    /**
+     * The run's failure, as the run record keeps it, without the `hint` added after v1 was published (v1 allows no
+     * other member; the hint is on the run: `btp status`).
+     */
+    failure: RunFailure.omit({ hint: true }).optional(),
     /** The run's record counts, as the run record keeps them. */
     counts: RecordCounts.optional(),
     jobArn: z.string().optional(),
     modelArn: z.string().optional(),
     provisionedModelArn: z.string().optional(),
+    /** The gate's decision on the run's evaluation (keep or delete its throughput) and why, once taken. */
+    gate: GateRecord.pick({ decision: true, reasons: true }).optional(),
   }),
 );
 export type RunStatusChanged = z.infer<typeof RunStatusChanged.schema>;
+
+/**
+ * Published when a `run.requested` cannot start a run (the object it names does not exist, say), so its sender hears
+ * of it instead of waiting for a run that never comes. The envelope's `runId` and `correlationId` are the request's;
+ * the request itself is kept, with the same reason in its `btp-error` attribute, in the ingest dead-letter queue.
+ */
+export const RunRejected = defineMessage(
+  'run.rejected',
+  1,
+  z.object({
+    /** Why no run was started. */
+    reason: z.string().min(1),
+    /** The rejected message: its type and its envelope ids. */
+    request: z.object({ type: z.string().min(1), runId: z.string().min(1), correlationId: z.string().min(1) }),
+    /** The object the request named. */
+    source: z.object({ bucket: z.string(), key: z.string() }).optional(),
+    /** When it was rejected. */
+    at: z.iso.datetime(),
+  }),
+);
+export type RunRejected = z.infer<typeof RunRejected.schema>;

@@ -81,14 +81,26 @@ export const JobSubmitted = defineMessage(
   }),
 );
 
+/** How many times in a row the sender has retried a throttled or transient Bedrock call; drives the backoff. */
+const retry = z.number().int().nonnegative().default(0);
+
 /** A delayed self-message: EventBridge delivery is best effort, so monitor also polls. */
 export const JobPoll = defineMessage(
   'job.poll',
   1,
-  z.object({ jobArn: z.string().min(1), attempt: z.number().int().positive(), poll: z.number().int().nonnegative() }),
+  z.object({
+    jobArn: z.string().min(1),
+    attempt: z.number().int().positive(),
+    poll: z.number().int().nonnegative(),
+    retry,
+  }),
 );
 
-export const ModelReady = defineMessage('model.ready', 1, z.object({ modelArn: z.string().min(1) }));
+/**
+ * To the provision queue: buy throughput for the run's model. Sent again, delayed, by provision itself while the
+ * run waits for a throughput slot or rides out a throttled or transient error.
+ */
+export const ModelReady = defineMessage('model.ready', 1, z.object({ modelArn: z.string().min(1), retry }));
 
 export const ThroughputPoll = defineMessage(
   'throughput.poll',
@@ -106,7 +118,8 @@ export const JobRequested = defineMessage(
   1,
   z.object({
     stage: z.number().int().nonnegative().default(0),
-    reason: z.enum(['queued', 'throttled', 'remediation', 'resume']),
+    /** `throttled`: a throttled or transient error; `redrive`: the sweeper found the run left untouched. */
+    reason: z.enum(['queued', 'throttled', 'remediation', 'resume', 'redrive']),
     /** How many times this wait has been retried; drives the backoff. */
     retry: z.number().int().nonnegative().default(0),
   }),
@@ -122,8 +135,9 @@ export const ThroughputExpire = defineMessage(
 /**
  * From monitor to the ingest queue: a chained run's previous stage is trained and the run is `preparing` for this
  * stage; plan the stage's dataset into chunks. Ingest reads everything else from the run, so a copy is harmless.
+ * The sweeper sends it too (stage 0 included) for a run left `preparing` with chunks that never came back.
  */
-export const StageRequested = defineMessage('stage.requested', 1, z.object({ stage: z.number().int().positive() }));
+export const StageRequested = defineMessage('stage.requested', 1, z.object({ stage: z.number().int().nonnegative() }));
 
 /**
  * From provision (and the sweeper, when the first copy was lost) to the evaluate queue: the run's throughput is in

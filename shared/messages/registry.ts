@@ -2,11 +2,11 @@ import type * as z from 'zod';
 import type { Envelope, MessageDefinition } from './envelope';
 import { RunRequested } from './pipeline';
 import { ModelProvision, RunCancel, RunResume } from './control';
-import { RunStatusChanged } from './notifications';
+import { RunRejected, RunStatusChanged } from './notifications';
 
 export { RunRequested } from './pipeline';
 export { ModelProvision, RunCancel, RunResume } from './control';
-export { RunStatusChanged } from './notifications';
+export { RunRejected, RunStatusChanged } from './notifications';
 
 /**
  * The public contract: every message type other teams may post to the pipeline or consume from it. The
@@ -104,6 +104,19 @@ export const PUBLIC_MESSAGES: readonly PublicMessage[] = [
       jobArn:
         'arn:aws:bedrock:us-east-1:123456789012:model-customization-job/amazon.titan-text-lite-v1:0:4k/lo7152tvvl3f',
       modelArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-text-lite-v1:0:4k/abcd1234efgh',
+    }),
+  },
+  {
+    definition: RunRejected,
+    direction: 'out',
+    channel: 'RunNotificationsTopic',
+    description:
+      "Published when a `run.requested` cannot start a run (the object it names does not exist). The envelope's `runId` and `correlationId` are the request's; the request is kept in the ingest dead-letter queue with the reason in its `btp-error` attribute. A run a request started carries the request's ids on its record (`request`), its first event and, as the `requestRunId` and `requestCorrelationId` message attributes, every `run.status.changed`.",
+    example: envelope(RunRejected, {
+      reason: 's3://bedrock-tuning-pipeline-dev-datasets-123456789012/datasets/dolly-ja.jsonl does not exist',
+      request: { type: 'run.requested', runId: EXAMPLE_RUN, correlationId: 'c0ffee00-1111-4222-8333-444455556666' },
+      source: { bucket: 'bedrock-tuning-pipeline-dev-datasets-123456789012', key: 'datasets/dolly-ja.jsonl' },
+      at,
     }),
   },
 ];

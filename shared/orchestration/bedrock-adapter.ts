@@ -4,6 +4,7 @@ import {
   GetCustomModelDeploymentCommand,
   CreateModelCustomizationJobCommand,
   CreateProvisionedModelThroughputCommand,
+  DeleteCustomModelCommand,
   DeleteProvisionedModelThroughputCommand,
   GetModelCustomizationJobCommand,
   GetProvisionedModelThroughputCommand,
@@ -57,8 +58,20 @@ export function toBedrockCallError(err: unknown): unknown {
     default:
       if (status === 429) kind = 'throttled';
       else if (e.$fault === 'server' || (status !== undefined && status >= 500)) kind = 'transient';
+      else if (status === undefined && isNetworkError(e)) kind = 'transient';
   }
   return kind ? new BedrockCallError(kind, e.name, e.message) : err;
+}
+
+/**
+ * No answer at all: the SDK's request or connection timeout (TimeoutError), a connection refused, reset or cut, a
+ * name that did not resolve. Nothing reached Bedrock or its answer was lost; the call's idempotency (the job's name
+ * and token, the throughput's) makes trying again safe.
+ * https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
+ */
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+function isNetworkError(e: Error & { code?: string }): boolean {
+  return e.name === 'TimeoutError' || (e.code !== undefined && NETWORK_CODES.has(e.code));
 }
 
 async function call<T>(fn: () => Promise<T>): Promise<T> {
@@ -172,6 +185,10 @@ export function buildBedrockPort(client: BedrockClient): BedrockPort {
     deleteDeployment: (id) =>
       call(async () => {
         await client.send(new DeleteCustomModelDeploymentCommand({ customModelDeploymentIdentifier: id }));
+      }),
+    deleteCustomModel: (modelArn) =>
+      call(async () => {
+        await client.send(new DeleteCustomModelCommand({ modelIdentifier: modelArn }));
       }),
   };
 }

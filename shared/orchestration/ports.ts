@@ -2,6 +2,7 @@ import type { CountFigure } from '../lambda/metrics';
 import type { Send } from '../messages/send';
 import type { RunStore } from '../runs/store';
 import type { ModelFamily } from '../catalog/models';
+import type { DeploymentRecordQuotas } from './record-limits';
 
 /**
  * The ports of the submit, monitor, provision, evaluate and sweeper steps; each step picks the ones it uses. Domain
@@ -89,6 +90,8 @@ export interface BedrockPort {
   createDeployment?(req: CreateDeploymentRequest): Promise<string>;
   getDeployment?(id: string): Promise<DeploymentView>;
   deleteDeployment?(id: string): Promise<void>;
+  /** Deletes a custom model (the gate, with `evaluation.gate.deleteModels`); only the evaluate step uses it. */
+  deleteCustomModel?(modelArn: string): Promise<void>;
   /**
    * Text generation on a served custom model (bedrock-runtime InvokeModel on a throughput or deployment ARN), in the
    * request and response shapes of the model's family (docs/bedrock-api.md §11.2; default Titan). Callers go through
@@ -109,7 +112,7 @@ export type BedrockErrorKind =
   | 'validation' // other ValidationException: the request is wrong; retrying will not help
   | 'conflict' // ConflictException
   | 'not-found' // ResourceNotFoundException
-  | 'transient'; // 5xx, network: retry
+  | 'transient'; // 5xx, network errors, timeouts: retry
 
 export class BedrockCallError extends Error {
   constructor(
@@ -124,6 +127,9 @@ export class BedrockCallError extends Error {
 
 export const isBedrockError = (err: unknown, ...kinds: BedrockErrorKind[]): err is BedrockCallError =>
   err instanceof BedrockCallError && (kinds.length === 0 || kinds.includes(err.kind));
+
+/** An error a later try of the same call may not get: throttling, 5xx, a timeout or a broken connection. */
+export const isRetryable = (err: unknown): err is BedrockCallError => isBedrockError(err, 'throttled', 'transient');
 
 /** Access to the artifacts bucket: reads, and the small writes of the evaluate step. */
 export interface ObjectStore {
@@ -144,17 +150,36 @@ export interface OrchestrationSettings {
   maxPollSeconds: number;
   /** Poll interval of a throughput being created. */
   throughputPollSeconds: number;
-  /** First wait before resubmitting a run queued on the concurrent-jobs quota. */
+  /** First wait of a run queued for a slot (the concurrent-jobs or the throughput quota); doubles up to the next. */
   queuedRetrySeconds: number;
-  /** First wait after ThrottlingException. */
+  maxQueuedRetrySeconds: number;
+  /** First wait after a throttled or transient Bedrock error (5xx, timeout); doubles, with jitter, up to the next. */
   throttleRetrySeconds: number;
-  /** Give up (and let the message reach the DLQ) after this many throttled retries of one step. */
+  /** The ceiling of one such wait: minutes, so an outage of an hour costs a job of hours no more than minutes more. */
+  maxRetrySeconds: number;
+  /**
+   * A step retries a throttled or transient error itself this many times (16 at 30 s doubling to 300 s: about an
+   * hour); after that the message goes back to SQS and, in the end, to the dead-letter queue, and the sweeper
+   * drives the run again once it has been left untouched for `staleAfterSeconds`.
+   */
   maxThrottleRetries: number;
+  /**
+   * A run in a non-final state not written for this long has lost the message that would move it on (the longest
+   * delay of ours is 900 s): the sweeper drives its step again.
+   */
+  staleAfterSeconds: number;
   /**
    * Modelled seconds per real second, for the max-duration check: 1 on AWS; the local Bedrock emulator runs a
    * simulated hour in about a second (3600).
    */
   timeScale: number;
+  /**
+   * The shortest time to live a throughput gets, in real seconds: 0 on AWS. On the fast local clock a 2-hour time to
+   * live is 2 s, less than a throughput takes to be seen in service there; the local stage sets a floor.
+   */
+  minTtlSeconds: number;
+  /** Record quotas the deployment declares for models the catalog publishes none for (BTP_RECORD_QUOTAS). */
+  recordQuotas?: DeploymentRecordQuotas;
   /**
    * The day preflight reads the catalog's model lifecycle at (`YYYY-MM-DD`, BTP_CATALOG_DATE); absent: today. Only a
    * local stack playing an earlier Bedrock sets it (StackOptions.catalogDate).

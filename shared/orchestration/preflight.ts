@@ -11,6 +11,7 @@ import { BASE_MODELS, type BaseModel, type CustomizationSpec, type Customization
 import { stageConfig, stageCount, type RunConfig, type TrainingConfig } from '../config/run-config';
 import type { PreparedDataset } from './dataset';
 import { runIdNameProblem } from './naming';
+import { recordLimitProblems, type DeploymentRecordQuotas } from './record-limits';
 
 export interface PreflightInput {
   runId: string;
@@ -25,6 +26,10 @@ export interface PreflightInput {
   at: Date;
   /** The identifier the job is given, when it is a custom model (a later stage starts from one). */
   modelIdentifier?: string;
+  /** The stage's `maxRecordsPerJob` and its setting's path, when set (record-limits.ts). */
+  maxRecordsPerJob?: { value: number; setting: string };
+  /** Record quotas the deployment declares for models the catalog publishes none for (record-limits.ts). */
+  deploymentQuotas?: DeploymentRecordQuotas;
 }
 
 export interface PreflightResult {
@@ -88,43 +93,18 @@ export function preflight(input: PreflightInput): PreflightResult {
 
   if (train.stats.records === 0) errors.push(`the training file ${train.s3Uri} has no records`);
 
-  const quota = (override: number | undefined, figure: { value: number | null }) => override ?? figure.value;
-  const q = training.quotas ?? {};
+  const limits = recordLimitProblems({
+    model,
+    spec,
+    training,
+    trainRecords: train.stats.records,
+    validationRecords: validation?.stats.records ?? 0,
+    ...(input.maxRecordsPerJob ? { maxRecordsPerJob: input.maxRecordsPerJob } : {}),
+    ...(input.deploymentQuotas ? { deploymentQuotas: input.deploymentQuotas } : {}),
+  });
+  errors.push(...limits.errors);
+  warnings.push(...limits.warnings);
   const records = spec.records;
-  const checks: Array<[string, number, number | null, string]> = [
-    [
-      'training records',
-      train.stats.records,
-      quota(q.maxTrainingRecords, records.maxTraining),
-      'training.quotas.maxTrainingRecords',
-    ],
-    [
-      'validation records',
-      validation?.stats.records ?? 0,
-      quota(q.maxValidationRecords, records.maxValidation),
-      'training.quotas.maxValidationRecords',
-    ],
-    [
-      'training and validation records',
-      train.stats.records + (validation?.stats.records ?? 0),
-      quota(q.maxTotalRecords, records.maxTotal),
-      'training.quotas.maxTotalRecords',
-    ],
-  ];
-  const unknownQuotas: string[] = [];
-  for (const [what, count, limit, setting] of checks) {
-    if (limit === null) unknownQuotas.push(what);
-    else if (count > limit) {
-      errors.push(
-        `${count} ${what} exceed the quota of ${limit} for ${model.name} ${spec.type}; if your account's quota is higher, set ${setting}`,
-      );
-    }
-  }
-  if (unknownQuotas.length > 0) {
-    warnings.push(
-      `no published quota for ${unknownQuotas.join(', ')} of ${model.name} ${spec.type}; set training.quotas if your account has one`,
-    );
-  }
   const minTotal = records.minTotal.value;
   const total = train.stats.records + (validation?.stats.records ?? 0);
   if (minTotal !== null && total < minTotal)
@@ -250,4 +230,16 @@ export function modelProblems(config: RunConfig, at: Date): string | undefined {
     }
   }
   return problems.length ? problems.join('; ') : undefined;
+}
+
+/**
+ * What to change after a failed preflight: every error names its setting ("set X", "use a smaller batch size"...);
+ * the hint repeats the first such advice and says how to run again.
+ */
+export function preflightHint(errors: string[]): string {
+  const advice = errors
+    .map((e) => /(?:;|:) ((?:set|use|if your account)[^;]*)$/.exec(e)?.[1])
+    .filter((a): a is string => a !== undefined);
+  const change = advice.length > 0 ? advice.join('; ') : 'change the settings the preflight names';
+  return `${change}; then upload the data again with the new configuration (btp run <file> --config <run.json>)`;
 }

@@ -1,6 +1,7 @@
 import { requireEnv } from '../aws/clients';
 import { catalogDateSetting } from '../catalog/lifecycle';
 import type { OrchestrationSettings } from './ports';
+import { recordQuotasFromEnv } from './record-limits';
 
 const num = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
   const raw = env[name];
@@ -24,9 +25,14 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Orchestra
     maxPollSeconds: num(env, 'BTP_MAX_POLL_SECONDS', 900),
     throughputPollSeconds: num(env, 'BTP_THROUGHPUT_POLL_SECONDS', 120),
     queuedRetrySeconds: num(env, 'BTP_QUEUED_RETRY_SECONDS', 600),
+    maxQueuedRetrySeconds: num(env, 'BTP_MAX_QUEUED_RETRY_SECONDS', 900),
     throttleRetrySeconds: num(env, 'BTP_THROTTLE_RETRY_SECONDS', 30),
-    maxThrottleRetries: num(env, 'BTP_MAX_THROTTLE_RETRIES', 8),
+    maxRetrySeconds: num(env, 'BTP_MAX_RETRY_SECONDS', 300),
+    maxThrottleRetries: num(env, 'BTP_MAX_THROTTLE_RETRIES', 16),
+    staleAfterSeconds: num(env, 'BTP_STALE_AFTER_SECONDS', 1800),
     timeScale: num(env, 'BTP_TIME_SCALE', 1),
+    minTtlSeconds: num(env, 'BTP_MIN_TTL_SECONDS', 0),
+    recordQuotas: recordQuotasFromEnv(env.BTP_RECORD_QUOTAS),
     ...(catalogDateSetting(env) ? { catalogDate: catalogDateSetting(env) } : {}),
   };
 }

@@ -12,11 +12,19 @@ export interface InputLocation {
 }
 
 export class InputError extends Error {
+  /** What to change, naming the setting, where the error knows it; else `hint` gives the general advice. */
+  readonly hint: string;
   constructor(
     message: string,
     readonly location: InputLocation = {},
+    hint?: string,
   ) {
     super(message);
     this.name = 'InputError';
+    this.hint = hint ?? INPUT_HINT;
   }
 }
+
+const INPUT_HINT =
+  'fix the file where the error points (file, line, field) and upload it again; if its format or encoding was ' +
+  'detected wrongly, set prep.format or prep.encoding in the run configuration (docs/configuration.md)';

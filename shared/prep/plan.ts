@@ -272,17 +272,27 @@ const withTotal = (chunks: ChunkPlan[]) => chunks.map((c) => ({ ...c, total: chu
 /** For tabular input, a column the template needs and the header lacks fails the run at once, naming it. */
 function checkColumns(columns: string[], prep: PrepConfig, file: string) {
   const t = prep.template;
-  const needed =
+  const needed: Array<[keyof typeof t, string]> =
     t.kind === 'text'
-      ? [t.textField]
+      ? [['textField', t.textField]]
       : t.kind === 'fields'
-        ? [t.promptField, t.completionField]
-        : [t.instructionField, t.outputField];
-  for (const name of needed) {
+        ? [
+            ['promptField', t.promptField],
+            ['completionField', t.completionField],
+          ]
+        : [
+            ['instructionField', t.instructionField],
+            ['outputField', t.outputField],
+          ];
+  for (const [setting, name] of needed) {
     if (!columns.includes(name)) {
       throw new InputError(
-        `column "${name}" (prep.template) is not in the file; its columns are: ${columns.join(', ')}`,
+        `column "${name}" (prep.template.${setting}) is not in the file; its columns are: ${columns.join(', ')}`,
         { file, line: 1, field: name },
+        `set prep.template.${setting} to the column that holds it (one of: ${columns.join(', ')})` +
+          (t.kind === 'dolly'
+            ? '; for one text column, set prep.template.kind to "text" and prep.template.textField'
+            : ''),
       );
     }
   }

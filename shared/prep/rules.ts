@@ -31,6 +31,9 @@ export function resolveRecordRules(config: RunConfig): RecordRules {
   if (config.prep.template.kind === 'text' && dataFormat !== 'input') {
     throw new InputError(
       `prep.template.kind "text" makes continued pre-training records, but ${baseModelId} ${customizationType} trains on ${dataFormat}`,
+      {},
+      "set training.customizationType (or the stage's customizationType) to CONTINUED_PRE_TRAINING, or prep.template.kind " +
+        'to "dolly" or "fields" for fine-tuning',
     );
   }
   let tokenLimit: RecordRules['tokenLimit'];

@@ -16,7 +16,11 @@ export const isParquet = (head: Buffer) => head.subarray(0, 4).toString('latin1'
 export function checkEncoding(encoding: string | undefined): string | undefined {
   if (!encoding) return undefined;
   if (!iconv.encodingExists(encoding))
-    throw new InputError(`prep.encoding "${encoding}" is not an encoding this pipeline can convert from`);
+    throw new InputError(
+      `prep.encoding "${encoding}" is not an encoding this pipeline can convert from`,
+      {},
+      'set prep.encoding to an encoding name iconv-lite knows (e.g. shift_jis, cp932, euc-jp, utf-16le), or remove it for UTF-8',
+    );
   return /^utf-?8$/i.test(encoding) ? undefined : encoding;
 }
 
@@ -83,6 +87,7 @@ export function sniffTextFormat(head: Buffer, key: string): TextFormat {
     throw new InputError(
       `cannot tell the format: the file does not start with '[' or '{', and its first line has no comma or tab`,
       { line: 1 },
+      'set prep.format (jsonl, json, csv, tsv, parquet) in the run configuration',
     );
   }
   return tabs > commas ? 'tsv' : 'csv';
@@ -97,6 +102,7 @@ export function checkNotUtf16(head: Buffer, file: string) {
     throw new InputError(
       `the file is ${utf16.toUpperCase()}${head[0] === 0xff || head[0] === 0xfe ? ' (it starts with a UTF-16 byte-order mark)' : ' (NUL bytes every other byte)'}, not UTF-8: set prep.encoding to "${utf16}" in the run configuration to convert it`,
       { file, line: 1, offset: 0 },
+      `set prep.encoding to "${utf16}"`,
     );
   }
 }

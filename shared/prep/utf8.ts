@@ -66,6 +66,7 @@ export class Utf8Validator {
     throw new InputError(
       `the file is not valid UTF-8: invalid byte sequence (${bytes}) at ${counted ? `line ${this.line}, ` : ''}byte offset ${at}; ${guessEncoding(b.subarray(bad))}`,
       counted ? { file: this.file, line: this.line, offset: at } : { file: this.file, offset: at },
+      "set prep.encoding to the file's encoding (e.g. shift_jis or cp932 for Japanese Windows files), or save it as UTF-8",
     );
   }
 }

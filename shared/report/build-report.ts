@@ -1,9 +1,10 @@
 import type { Run, RunCounts } from '../runs/run';
 import { SET_NAMES, type RecordCounts, type SplitManifest } from '../artifacts';
-import { categoryChart, funnelChart, lengthChart, lossChart, reasonsChart } from './charts';
-import type { ReportInputs } from './inputs';
+import { categoryChart, FONT_STACK, funnelChart, lengthChart, lossChart, reasonsChart, scoreChart } from './charts';
+import { stageConfig } from '../config/run-config';
+import type { ComparedRun, ReportInputs } from './inputs';
 import { describeStages } from '../runs/stages';
-import { lastSubmittedJob, runCostEstimateUsd, runCounts, runMetrics } from '../runs/record';
+import { jobStatusShown, lastSubmittedJob, runCostEstimateUsd, runCounts, runMetrics } from '../runs/record';
 
 export interface RunReport {
   /** One self-contained page: inline CSS and SVG charts, no external resource, viewable offline. */
@@ -24,6 +25,32 @@ const fmt = (n: number | undefined) => (n === undefined ? '–' : n.toLocaleStri
 const pct = (n: number, of: number) => (of > 0 ? `${((100 * n) / of).toFixed(1)}%` : '–');
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
+/**
+ * What the report's counts count: records, or for a continued pre-training input (the `text` template) the pieces its
+ * documents were cut into, each counted as one (a document that could not be read or was empty counts as one too).
+ */
+interface Unit {
+  /** Plural noun for the charts' axes and captions. */
+  many: string;
+  /** The source's documents, as ingest counted them, when the unit is pieces. */
+  documents?: number;
+}
+
+function unitOf(run: Run): Unit {
+  if (!run.config || stageConfig(run.config, 0).prep.template.kind !== 'text') return { many: 'records' };
+  const documents = run.stages[0]?.prepare.plan?.records;
+  return documents === undefined ? { many: 'pieces' } : { many: 'pieces', documents };
+}
+
+/** A run's customization: its own, or a chained run's stages' in order. */
+function customizationOf(run: Run): string | undefined {
+  if (!run.config) return undefined;
+  const stages = run.config.stages;
+  if (!stages || stages.length < 2) return stageConfig(run.config, 0).training.customizationType;
+  const types = stages.map((_, n) => stageConfig(run.config, n).training.customizationType);
+  return `${types.join(' → ')} (a chained run of ${stages.length} stages)`;
+}
+
 interface Funnel {
   counts: RunCounts | RecordCounts;
   stages: Array<{ name: string; value: number }>;
@@ -31,11 +58,11 @@ interface Funnel {
 }
 
 /** The run's counts, else the manifest's: input = kept + filtered + rejected, then kept splits into the sets. */
-function funnelOf({ run, manifest }: ReportInputs): Funnel | undefined {
+function funnelOf({ run, manifest }: ReportInputs, unit: Unit): Funnel | undefined {
   const c = runCounts(run) ?? manifest?.counts;
   if (!c) return undefined;
   const stages = [
-    { name: 'input records', value: c.input },
+    { name: `input ${unit.many}`, value: c.input },
     { name: 'readable', value: c.input - c.rejected },
     { name: 'kept by filters', value: c.kept },
   ];
@@ -95,19 +122,20 @@ function overview(run: Run): Array<[string, string | undefined]> {
     ['created', run.createdAt],
     ['updated', run.updatedAt],
     ['base model', t?.baseModelId],
-    ['customization', t?.customizationType],
-    ['job', job?.jobArn ? `${job.jobArn}${job.jobStatus ? ` (${job.jobStatus})` : ''}` : undefined],
+    ['customization', customizationOf(run)],
+    ['job', job?.jobArn ? `${job.jobArn}${job.jobStatus ? ` (${jobStatusShown(run, job)})` : ''}` : undefined],
     ['custom model', run.modelArn],
     ['throughput', run.provisionedModelArn],
     ['artifacts', run.artifactsPrefix],
   ];
   if (run.failure) rows.push(['failure', `[${run.failure.stage}] ${run.failure.reason}`]);
+  if (run.failure?.hint) rows.push(['hint', run.failure.hint]);
   for (const w of run.warnings ?? []) rows.push(['warning', w]);
   return rows.filter(([, v]) => v !== undefined);
 }
 
 const STYLE = `
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2330;margin:0;background:#f5f6f8}
+body{font:15px/1.45 ${FONT_STACK};color:#1d2330;margin:0;background:#f5f6f8}
 main{max-width:980px;margin:0 auto;padding:24px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:0 0 12px;border-bottom:1px solid #dde1e7;padding-bottom:4px}
 section{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:16px 20px;margin:16px 0}
@@ -128,7 +156,8 @@ const DRAWN_CHECK = `<script>for(const f of document.querySelectorAll('figure[da
 /** Builds the run report from its inputs: pure, so it is tested without S3 or DynamoDB. */
 export function buildReport(inputs: ReportInputs): RunReport {
   const { run, manifest } = inputs;
-  const funnel = funnelOf(inputs);
+  const unit = unitOf(run);
+  const funnel = funnelOf(inputs, unit);
   const limit = lengthLimit(inputs);
   const hp = Object.entries(run.config?.training?.hyperParameters ?? {});
   const training = inputs.training ?? [];
@@ -157,7 +186,7 @@ export function buildReport(inputs: ReportInputs): RunReport {
         String(st.stage),
         st.customizationType,
         `s3://${st.source.bucket}/${st.source.key}`,
-        c ? fmt(c.input) : '–',
+        c ? `${fmt(c.input)}${stageConfig(run.config, st.stage).prep.template.kind === 'text' ? ' pieces' : ''}` : '–',
         c ? fmt(c.kept) : '–',
         c?.train !== undefined ? `${fmt(c.train)} / ${fmt(c.validation ?? 0)} / ${fmt(c.test ?? 0)}` : '–',
         st.models.length ? st.models.join(', ') : '–',
@@ -168,7 +197,7 @@ export function buildReport(inputs: ReportInputs): RunReport {
       'stage',
       'type',
       'data',
-      'input records',
+      'input records or pieces',
       'kept',
       'train / validation / test',
       'models',
@@ -178,8 +207,11 @@ export function buildReport(inputs: ReportInputs): RunReport {
       section(
         'stages',
         'Stages',
-        `<p>A chained run: each stage trains on the model of the one before. The sections below describe stage 0's data and the last job.</p>` +
-          table(head, rows, [3, 4]),
+        `<p>A chained run: each stage trains on the model of the one before. The sections below describe stage 0's data${
+          unit.documents !== undefined
+            ? ` (${fmt(unit.documents)} documents, counted as the pieces they were cut into)`
+            : ''
+        } and the last job.</p>` + table(head, rows, [3, 4]),
       ),
     );
     md.push('', '## Stages', '', mdTable(head, rows));
@@ -196,8 +228,8 @@ export function buildReport(inputs: ReportInputs): RunReport {
         'From input records to training, validation and test',
         figure(
           'funnel',
-          funnelChart(funnel.stages),
-          `input ${fmt(c.input)} = kept ${fmt(c.kept)} + filtered ${fmt(c.filtered)} + rejected ${fmt(c.rejected)}${unused ? `; ${fmt(unused)} kept records were not sampled into any set` : ''}`,
+          funnelChart(funnel.stages, unit.many),
+          `${unit.documents !== undefined ? `${fmt(unit.documents)} documents cut into pieces; ` : ''}input ${unit.many}: ${fmt(c.input)} = kept ${fmt(c.kept)} + filtered ${fmt(c.filtered)} + rejected ${fmt(c.rejected)}${unused ? `; ${fmt(unused)} kept ${unit.many} were not sampled into any set` : ''}`,
         ) +
           table(
             ['stage', 'records', 'share of input'],
@@ -207,8 +239,8 @@ export function buildReport(inputs: ReportInputs): RunReport {
           (funnel.reasons.length
             ? figure(
                 'reasons',
-                reasonsChart(Object.fromEntries(funnel.reasons.map((r) => [r.reason, r.count]))),
-                'records dropped, by reason',
+                reasonsChart(Object.fromEntries(funnel.reasons.map((r) => [r.reason, r.count])), unit.many),
+                `input ${unit.many} dropped, by reason: ${fmt(c.filtered + c.rejected)} of ${fmt(c.input)}`,
               ) + table(['reason', 'outcome', 'records', 'share of input'], reasonRows, [2, 3])
             : '<p>No record was filtered or rejected.</p>'),
       ),
@@ -246,14 +278,21 @@ export function buildReport(inputs: ReportInputs): RunReport {
   if (byCategory && Object.keys(byCategory).length) {
     const rows = Object.entries(byCategory).sort((a, b) => b[1] - a[1]);
     const total = rows.reduce((s, [, n]) => s + n, 0);
+    const inSets = SET_NAMES.reduce(
+      (s, set) => s + Object.values(manifest!.byCategory[set]).reduce((a, n) => a + n, 0),
+      0,
+    );
+    const captionCategories =
+      `${fmt(total)} eligible (kept, distinct) ${unit.many} in ${rows.length} categories; each bar stacks its ` +
+      `training, validation and test ${unit.many} (${fmt(inSets)} in all) and those not sampled into any set`;
     html.push(
       section(
         'categories',
         'Categories',
         figure(
           'categories',
-          categoryChart(byCategory, Object.keys(categories.bySet).length ? categories.bySet : undefined),
-          `${rows.length} categories, ${fmt(total)} records`,
+          categoryChart(byCategory, Object.keys(categories.bySet).length ? categories.bySet : undefined, unit.many),
+          captionCategories,
         ) +
           table(
             ['category', 'records', 'share'],
@@ -265,6 +304,8 @@ export function buildReport(inputs: ReportInputs): RunReport {
     md.push(
       '',
       '## Categories',
+      '',
+      captionCategories,
       '',
       mdTable(
         ['category', 'records', 'share'],
@@ -286,12 +327,17 @@ export function buildReport(inputs: ReportInputs): RunReport {
     ]
       .filter(Boolean)
       .join(', ');
-    const caption = `prompt + completion length in ${lengths.unit}${limit !== undefined ? `; limit ${fmt(limit)} (dashed), ${fmt(over)} records at or past it` : ''}${stats ? `; ${stats}` : ''}`;
+    const counted = lengths.bins.reduce((s, b) => s + b.count, 0);
+    const what = unit.documents !== undefined ? 'text length' : 'prompt + completion length';
+    const caption =
+      `${what} in ${lengths.unit} of the ${fmt(counted - over)} ${unit.many} in the training, validation and test sets` +
+      `${limit !== undefined ? ` and the ${fmt(over)} dropped for their length; limit ${fmt(limit)} (dashed), ${fmt(over)} ${unit.many} at or past it` : ''}` +
+      `${stats ? `; training set: ${stats}` : ''}`;
     html.push(
       section(
         'lengths',
         'Prompt + completion length',
-        figure('lengths', lengthChart(lengths.bins, limit, lengths.unit), caption),
+        figure('lengths', lengthChart(lengths.bins, limit, lengths.unit, unit.many), caption),
       ),
     );
     md.push(
@@ -367,6 +413,13 @@ export function buildReport(inputs: ReportInputs): RunReport {
       : `No metrics files from the job yet${metrics ? `; ${finalLoss}` : ''}.`,
   );
 
+  // Evaluation scores, compared across runs, and their answers side by side
+  if (inputs.comparison?.length) {
+    const compared = comparisonSections(inputs.comparison);
+    html.push(...compared.html);
+    md.push(...compared.md);
+  }
+
   // Evaluation samples
   if (samples.length) {
     html.push(
@@ -401,4 +454,90 @@ ${html.join('\n')}
 </main>${DRAWN_CHECK}</body></html>
 `;
   return { html: page, markdown: `${md.join('\n')}\n` };
+}
+
+const ratio = (x: number | null, digits = 2) => (x === null ? undefined : x.toFixed(digits));
+
+/**
+ * The scores section (a table by run and category, charts of the Japanese answers and the overlap, the held-out proof
+ * and the gate's decisions) and, with more than one run, their answers to the same prompts side by side.
+ */
+function comparisonSections(compared: ComparedRun[]): { html: string[]; md: string[] } {
+  const scored = compared.flatMap((c) => {
+    const scores = c.run.evaluation?.result?.scores;
+    return scores ? [{ ...c, scores }] : [];
+  });
+  const head = [
+    'run',
+    'category',
+    'samples',
+    'answered',
+    'Japanese',
+    'chars',
+    'len/ref',
+    'overlong',
+    'count met',
+    'chrF',
+  ];
+  const rows = scored.flatMap(({ label, scores }) =>
+    [['all', scores.overall] as const, ...Object.entries(scores.byCategory)].map(([category, s]) => [
+      label,
+      category,
+      s.samples,
+      s.answered,
+      ratio(s.japaneseRatio),
+      s.meanChars === null ? undefined : Math.round(s.meanChars),
+      ratio(s.lengthRatio),
+      s.overlong,
+      s.countRequests ? `${s.countMet}/${s.countRequests}` : undefined,
+      ratio(s.overlap, 1),
+    ]),
+  );
+  const categories = ['all', ...new Set(scored.flatMap((c) => Object.keys(c.scores.byCategory)))];
+  const values = (key: 'japaneseRatio' | 'overlap') =>
+    scored.map(({ label, scores }) => ({
+      name: label,
+      values: categories.map((c) => (c === 'all' ? scores.overall : scores.byCategory[c])?.[key] ?? null),
+    }));
+  const notes = scored.flatMap(({ label, run }) => {
+    const held = run.evaluation?.result?.heldOut;
+    const proof = held
+      ? `${label}: ${held.checked} test prompts looked for in ${held.against.map((a) => `${a.key} (${fmt(a.records)} records)`).join(' and ')}: ${held.overlapping} found there${held.overlapping ? ' (not scored)' : ''}.`
+      : `${label}: the held-out check did not run.`;
+    const gate = run.gate ? `${label}: the gate says ${run.gate.decision} (${run.gate.reasons.join('; ')}).` : '';
+    return [proof, gate].filter(Boolean);
+  });
+  const html = [
+    section(
+      'scores',
+      'Evaluation scores',
+      `<p>Japanese: share of answers mostly in Japanese script. len/ref: answer length over the reference's (code points). Overlong: past the prompt's limit or twice the reference. Count met: list answers with as many items as asked. chrF: character n-gram overlap with the reference, 0-100.</p>` +
+        table(head, rows, [2, 3, 4, 5, 6, 7, 9]) +
+        figure(
+          'japanese',
+          scoreChart(categories, values('japaneseRatio'), 'Japanese answers'),
+          'share of answers mostly in Japanese, by category',
+        ) +
+        figure(
+          'overlap',
+          scoreChart(categories, values('overlap'), 'chrF'),
+          'mean chrF against the reference, by category',
+        ) +
+        notes.map((n) => `<p>${esc(n)}</p>`).join(''),
+    ),
+  ];
+  const md = ['', '## Evaluation scores', '', mdTable(head, rows), '', ...notes.flatMap((n) => [n, ''])];
+  if (scored.length > 1) {
+    const answers = scored.map((c) => new Map(c.samples.map((s) => [s.prompt, s])));
+    const common = scored[0]!.samples.filter((s) => answers.every((a) => a.has(s.prompt))).slice(0, 10);
+    const sideHead = ['prompt', 'reference', ...scored.map((c) => c.label)];
+    const sideRows = common.map((s) => [
+      clip(s.prompt, 300),
+      clip(s.reference, 300),
+      ...answers.map((a) => clip(a.get(s.prompt)?.modelOutput ?? a.get(s.prompt)?.error ?? '', 300)),
+    ]);
+    html.push(section('answers', 'Answers side by side', table(sideHead, sideRows)));
+    md.push('## Answers side by side', '', mdTable(sideHead, sideRows));
+  }
+  return { html, md };
 }

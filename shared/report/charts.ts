@@ -5,6 +5,15 @@ import { SVGRenderer } from 'echarts/renderers';
 import type { LengthBin, LossPoint } from './inputs';
 
 /**
+ * A font stack that draws Japanese wherever the viewer has any Japanese font (Noto CJK on Linux, Hiragino on macOS, Yu
+ * Gothic or Meiryo on Windows), before the generic family: a generic sans-serif alone may pick a font without the
+ * glyphs and draw empty boxes. The page and the charts' SVG text both use it.
+ */
+export const FONT_STACK =
+  'system-ui, -apple-system, "Segoe UI", "Noto Sans CJK JP", "Noto Sans JP", "Hiragino Sans", ' +
+  '"Hiragino Kaku Gothic ProN", "Yu Gothic", Meiryo, sans-serif';
+
+/**
  * Charts are drawn with Apache ECharts' server-side renderer into SVG strings when the report is built, so the page
  * needs no script and no network to show them (ECharts SSR: `renderer: 'svg', ssr: true`, `renderToSVGString()`).
  * Only the parts these charts use are registered, from ECharts' per-part entry points: the whole library
@@ -19,7 +28,7 @@ const COLORS = { primary: '#2f6fb3', warn: '#c8553d', ok: '#3a8f5c', muted: '#8a
 const BASE: Option = {
   animation: false,
   backgroundColor: '#ffffff',
-  textStyle: { fontFamily: 'system-ui, sans-serif' },
+  textStyle: { fontFamily: FONT_STACK },
 };
 
 export function renderSvg(option: Option, width = 720, height = 320): string {
@@ -33,12 +42,12 @@ export function renderSvg(option: Option, width = 720, height = 320): string {
 }
 
 /** Input records down to the sets Bedrock trains on: each bar is what is left after the step before it. */
-export function funnelChart(stages: Array<{ name: string; value: number }>): string {
+export function funnelChart(stages: Array<{ name: string; value: number }>, unit = 'records'): string {
   const names = stages.map((s) => s.name).reverse();
   return renderSvg(
     {
       grid: { left: 130, right: 70, top: 20, bottom: 30 },
-      xAxis: { type: 'value', name: 'records' },
+      xAxis: { type: 'value', name: unit },
       yAxis: { type: 'category', data: names },
       series: [
         {
@@ -55,12 +64,12 @@ export function funnelChart(stages: Array<{ name: string; value: number }>): str
 }
 
 /** Records dropped, by reason (filtered: by a rule; rejected: unreadable). */
-export function reasonsChart(byReason: Record<string, number>): string {
+export function reasonsChart(byReason: Record<string, number>, unit = 'records'): string {
   const entries = Object.entries(byReason).sort((a, b) => a[1] - b[1]);
   return renderSvg(
     {
       grid: { left: 230, right: 70, top: 20, bottom: 30 },
-      xAxis: { type: 'value', name: 'records' },
+      xAxis: { type: 'value', name: unit },
       yAxis: { type: 'category', data: entries.map(([r]) => r) },
       series: [
         {
@@ -81,6 +90,7 @@ export function reasonsChart(byReason: Record<string, number>): string {
 export function categoryChart(
   byCategory: Record<string, number>,
   bySplit?: Record<string, Record<string, number>>,
+  unit = 'records',
 ): string {
   const cats = Object.entries(byCategory)
     .sort((a, b) => b[1] - a[1])
@@ -88,17 +98,24 @@ export function categoryChart(
   const splits = bySplit
     ? [...new Set(Object.values(bySplit).flatMap((s) => Object.keys(s)))].filter((s) => s !== 'total')
     : [];
+  // Each bar is the category's eligible records: the sets' shares stacked, then what no set took, so the bars count
+  // what the caption and the table count.
+  const inSets = (c: string) => splits.reduce((s, split) => s + (bySplit?.[c]?.[split] ?? 0), 0);
+  const unsampled = cats.map((c) => Math.max(0, (byCategory[c] ?? 0) - inSets(c)));
   const series = splits.length
-    ? splits.map((split) => ({
-        type: 'bar',
-        name: split,
-        stack: 'all',
-        data: cats.map((c) => bySplit?.[c]?.[split] ?? 0),
-      }))
+    ? [
+        ...splits.map((split) => ({
+          type: 'bar',
+          name: split,
+          stack: 'all',
+          data: cats.map((c) => bySplit?.[c]?.[split] ?? 0),
+        })),
+        ...(unsampled.some((n) => n > 0) ? [{ type: 'bar', name: 'not sampled', stack: 'all', data: unsampled }] : []),
+      ]
     : [
         {
           type: 'bar',
-          name: 'records',
+          name: unit,
           data: cats.map((c) => byCategory[c] ?? 0),
           itemStyle: { color: COLORS.primary },
         },
@@ -108,13 +125,13 @@ export function categoryChart(
     legend: splits.length ? { top: 0 } : undefined,
     grid: { left: 60, right: 20, top: 40, bottom: 90 },
     xAxis: { type: 'category', data: cats, axisLabel: { rotate: 35, interval: 0 } },
-    yAxis: { type: 'value', name: 'records' },
+    yAxis: { type: 'value', name: unit },
     series,
   });
 }
 
 /** Prompt + completion length; bins past the limit are the ones the filter drops, and the limit is marked. */
-export function lengthChart(bins: LengthBin[], limit: number | undefined, unit: string): string {
+export function lengthChart(bins: LengthBin[], limit: number | undefined, unit: string, counted = 'records'): string {
   const labels = bins.map((b) => (b.to > b.from ? `${b.from}–${b.to}` : `${b.from}`));
   const limitBin =
     limit === undefined ? -1 : bins.findIndex((b) => limit >= b.from && limit < Math.max(b.to, b.from + 1));
@@ -134,7 +151,7 @@ export function lengthChart(bins: LengthBin[], limit: number | undefined, unit: 
       nameGap: 50,
       axisLabel: { rotate: 35 },
     },
-    yAxis: { type: 'value', name: 'records' },
+    yAxis: { type: 'value', name: counted },
     series: [
       {
         type: 'bar',
@@ -184,5 +201,21 @@ export function lossChart(training: LossPoint[], validation: LossPoint[]): strin
           ]
         : []),
     ],
+  });
+}
+
+/** One score by category, a bar per compared run in each category (Japanese answers, chrF...). */
+export function scoreChart(
+  categories: string[],
+  runs: Array<{ name: string; values: Array<number | null> }>,
+  axis: string,
+) {
+  return renderSvg({
+    color: [COLORS.primary, COLORS.validation, COLORS.ok, COLORS.warn, COLORS.muted],
+    legend: runs.length > 1 ? { top: 0 } : undefined,
+    grid: { left: 60, right: 20, top: 40, bottom: 90 },
+    xAxis: { type: 'category', data: categories, axisLabel: { rotate: 35, interval: 0 } },
+    yAxis: { type: 'value', name: axis },
+    series: runs.map((r) => ({ type: 'bar', name: r.name, data: r.values.map((v) => v ?? 0) })),
   });
 }

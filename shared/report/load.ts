@@ -11,7 +11,7 @@ import {
   SplitManifest,
 } from '../artifacts';
 import { buildReport, type RunReport } from './build-report';
-import type { ReportInputs } from './inputs';
+import type { ComparedRun, ReportInputs } from './inputs';
 
 /** Where a run's artifacts are: its artifactsPrefix (`s3://<bucket>/runs/<runId>/`), else the given bucket. */
 export function artifactsLocation(run: Run, fallbackBucket?: string): { bucket: string; prefix: string } {
@@ -26,12 +26,24 @@ export const reportKeys = (run: Run, fallbackBucket?: string) => {
   return { bucket, html: `${prefix}report.html`, markdown: `${prefix}report.md` };
 };
 
+export interface ReportOptions {
+  artifactsBucket?: string;
+  now?: () => Date;
+  /** An experiment's variants' runs: the report compares their evaluations. */
+  children?: Run[];
+}
+
+/** An evaluated run's sample lines, from its artifacts; none when it has no scores. */
+async function comparedRun(run: Run, s3: S3Client, fallbackBucket?: string): Promise<ComparedRun | undefined> {
+  const samplesKey = run.evaluation?.result?.samplesKey;
+  if (!run.evaluation?.result?.scores || !samplesKey) return undefined;
+  const text = await readText(s3, artifactsLocation(run, fallbackBucket).bucket, samplesKey);
+  const samples = text === undefined ? [] : readJsonLines(EvaluationSample, text, samplesKey);
+  return { run, label: run.variant?.name ?? run.runId, samples };
+}
+
 /** Gathers the report's inputs from the run and its artifacts, each read through its schema; each may be absent. */
-export async function loadReportInputs(
-  run: Run,
-  s3: S3Client,
-  opts: { artifactsBucket?: string; now?: () => Date } = {},
-): Promise<ReportInputs> {
+export async function loadReportInputs(run: Run, s3: S3Client, opts: ReportOptions = {}): Promise<ReportInputs> {
   const { bucket, prefix } = artifactsLocation(run, opts.artifactsBucket);
   const read = (key: string) => readText(s3, bucket, key);
   // The run's data preparation is its first stage's (a chained run's later stages are summarized from its record).
@@ -45,13 +57,21 @@ export async function loadReportInputs(
     job?.jobArn ? readJobMetrics(read, `${prefix}stages/${job.stage}/output/`, job.jobArn) : ({} as JobMetrics),
     samplesKey ? read(samplesKey) : undefined,
   ]);
+  const evaluationSamples =
+    samples === undefined || !samplesKey ? undefined : readJsonLines(EvaluationSample, samples, samplesKey);
+  // The run's own evaluation, else its variants' (an experiment run is not evaluated itself).
+  const compared = run.evaluation?.result?.scores
+    ? [{ run, label: run.variant?.name ?? run.runId, samples: evaluationSamples ?? [] }]
+    : (await Promise.all((opts.children ?? []).map((c) => comparedRun(c, s3, opts.artifactsBucket)))).filter(
+        (c): c is ComparedRun => c !== undefined,
+      );
   return {
     run,
     manifest: manifest === undefined ? undefined : readJsonArtifact(SplitManifest, manifest, manifestKey),
     training: metrics.training?.points,
     validation: metrics.validation?.points,
-    evaluationSamples:
-      samples === undefined || !samplesKey ? undefined : readJsonLines(EvaluationSample, samples, samplesKey),
+    evaluationSamples,
+    comparison: compared.length ? compared : undefined,
     generatedAt: (opts.now ?? (() => new Date()))().toISOString(),
   };
 }
@@ -60,7 +80,7 @@ export async function loadReportInputs(
 export async function writeReport(
   run: Run,
   s3: S3Client,
-  opts: { artifactsBucket?: string; now?: () => Date } = {},
+  opts: ReportOptions = {},
 ): Promise<RunReport & { bucket: string; htmlKey: string; markdownKey: string }> {
   const report = buildReport(await loadReportInputs(run, s3, opts));
   const keys = reportKeys(run, opts.artifactsBucket);

@@ -244,4 +244,5 @@ const describe = (item: Record<string, unknown>) =>
   `item ${String(item.sk)} of run ${String(item.pk).replace(/^RUN#/, '')}`;
 const parseItem = <T>(schema: z.ZodType<T>, item: Record<string, unknown>): T =>
   check(schema, strip(item), describe(item));
-const fromItem = (item: Record<string, unknown>): Run => parseItem(Run, item);
+/** A run item as the table holds it, checked against the run record's schema (the error names the run and field). */
+export const fromItem = (item: Record<string, unknown>): Run => parseItem(Run, item);

@@ -31,3 +31,4 @@ export type StageKeys = ReturnType<typeof stageKeys>;
 
 /** Where a run's evaluation samples go; the report finds them there (shared/report/load.ts). */
 export const evaluationSamplesKey = (runId: string): string => `${runBase(runId)}evaluation/samples.jsonl`;
+export const evaluationScoresKey = (runId: string): string => `${runBase(runId)}evaluation/scores.json`;

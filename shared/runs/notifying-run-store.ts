@@ -1,40 +1,58 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { buildMessage } from '../messages/envelope';
-import { RunStatusChanged } from '../messages/notifications';
+import { RunStatusChanged, type RunRejected } from '../messages/notifications';
 import { lastSubmittedJob, runCounts } from './record';
 import type { ChunkResult, Run, RunEvent } from './run';
 import type { RunStatus } from './status';
 import type { RunStore, WriteOptions } from './store';
 
-/** The notification port: publishes one run state-change notification. */
-export type Notify = (message: RunStatusChanged) => Promise<void>;
+/** What the pipeline publishes on its notifications topic (docs/messages). */
+export type Notification = RunStatusChanged | RunRejected;
 
-/** Attributes a subscriber can filter on (an SNS subscription filter policy on `to`, say) without reading the body. */
-const attributesOf = (m: RunStatusChanged) => ({
-  type: { DataType: 'String', StringValue: m.type },
-  runId: { DataType: 'String', StringValue: m.runId },
-  to: { DataType: 'String', StringValue: m.payload.to },
-});
+/**
+ * The notification port: publishes one notification, with attributes a subscriber may filter on beside the ones
+ * every notification carries.
+ */
+export type Notify = (message: Notification, attributes?: Record<string, string>) => Promise<void>;
+
+/**
+ * Attributes a subscriber can filter on (an SNS subscription filter policy on `to`, say) without reading the body:
+ * the type, the run, a status change's `to`, and the ids of the `run.requested` that started the run
+ * (`requestRunId`, `requestCorrelationId`), so a team can follow its own requests.
+ */
+const attributesOf = (m: Notification, extra: Record<string, string> = {}) => {
+  const values: Record<string, string> = { type: m.type, runId: m.runId, ...extra };
+  if (m.type === 'run.status.changed') values.to = m.payload.to;
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]));
+};
+
+/** The attributes naming the request that started a run, when one did. */
+export const requestAttributes = (request: Run['request']): Record<string, string> =>
+  request ? { requestRunId: request.runId, requestCorrelationId: request.correlationId } : {};
 
 /** SNS adapter: the deployed pipeline publishes to the topic in BTP_NOTIFICATIONS_TOPIC_ARN. */
 export const buildSnsNotify =
   (sns: SNSClient, topicArn: string): Notify =>
-  async (m) => {
+  async (m, attributes) => {
     await sns.send(
-      new PublishCommand({ TopicArn: topicArn, Message: JSON.stringify(m), MessageAttributes: attributesOf(m) }),
+      new PublishCommand({
+        TopicArn: topicArn,
+        Message: JSON.stringify(m),
+        MessageAttributes: attributesOf(m, attributes),
+      }),
     );
   };
 
 /** SQS adapter: the local stack has no SNS, so notifications go straight to a queue (BTP_NOTIFICATIONS_QUEUE_URL). */
 export const buildSqsNotify =
   (sqs: SQSClient, queueUrl: string): Notify =>
-  async (m) => {
+  async (m, attributes) => {
     await sqs.send(
       new SendMessageCommand({
         QueueUrl: queueUrl,
         MessageBody: JSON.stringify(m),
-        MessageAttributes: attributesOf(m),
+        MessageAttributes: attributesOf(m, attributes),
       }),
     );
   };
@@ -137,7 +155,7 @@ export class NotifyingRunStore implements RunStore {
 
   private async publish(run: Run, from: RunStatus | undefined, eventType: string, at: string): Promise<void> {
     try {
-      await this.notify(this.build(run, from, eventType, at));
+      await this.notify(this.build(run, from, eventType, at), requestAttributes(run.request));
     } catch (err) {
       (this.opts.onError ?? defaultOnError)(err as Error, { runId: run.runId, to: run.status });
     }
@@ -161,6 +179,7 @@ export class NotifyingRunStore implements RunStore {
         jobArn: lastSubmittedJob(run)?.jobArn,
         modelArn: run.modelArn,
         provisionedModelArn: run.provisionedModelArn,
+        gate: run.gate && { decision: run.gate.decision, reasons: run.gate.reasons },
       },
       `${run.runId}:${run.version}`,
       this.opts.now,

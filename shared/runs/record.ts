@@ -1,5 +1,5 @@
 import type { JobRecord, PrepareRecord, Run, RunCounts, RunFailure, StageState } from './run';
-import type { RunStatus } from './status';
+import { isTerminal, type RunStatus } from './status';
 import type { RunStore } from './store';
 
 /**
@@ -22,6 +22,17 @@ export const allJobs = (run: Pick<Run, 'stages'>): Array<JobRecord & { stage: nu
 
 /** The run's latest job submitted to Bedrock (a job record with an ARN), with its stage and part. */
 export const lastSubmittedJob = (run: Pick<Run, 'stages'>) => allJobs(run).findLast((j) => j.jobArn !== undefined);
+
+/**
+ * A job's status as a summary shows it. Once the run has ended, a job last seen running (`InProgress`, `Stopping`)
+ * is shown as what it was when the run ended, not as if it were still running: nothing polls it any more.
+ */
+export function jobStatusShown(run: Pick<Run, 'status'>, job: Pick<JobRecord, 'jobStatus'> | undefined) {
+  const s = job?.jobStatus;
+  if (!s) return undefined;
+  if ((s === 'InProgress' || s === 'Stopping') && isTerminal(run.status)) return `${s} when the run ${run.status}`;
+  return s;
+}
 
 /** The run's data preparation counts: its first stage's (what the report draws and notifications carry). */
 export const runCounts = (run: Pick<Run, 'stages'>): RunCounts | undefined => run.stages[0]?.prepare.counts;
@@ -91,7 +102,7 @@ export function failRun(
   runs: RunStore,
   run: Run,
   from: RunStatus | readonly RunStatus[],
-  failure: { stage: string; reason: string; record?: FailedRecord; location?: RunFailure['location'] },
+  failure: { stage: string; reason: string; hint: string; record?: FailedRecord; location?: RunFailure['location'] },
   now: Date,
   detail: Record<string, unknown> = {},
 ): Promise<Run | undefined> {
@@ -100,6 +111,7 @@ export function failRun(
     failure: {
       stage: failure.stage,
       reason: failure.reason,
+      hint: failure.hint,
       ...(failure.location ? { location: failure.location } : {}),
       at,
     },
@@ -110,6 +122,24 @@ export function failRun(
   if (failure.record === 'provision' && run.provision) patch.provision = { ...run.provision, ...ended };
   return runs.transition(run.runId, from, 'failed', patch, {
     type: `${failure.stage}.failed`,
-    detail: { reason: failure.reason, ...detail },
+    detail: { reason: failure.reason, hint: failure.hint, ...detail },
   });
+}
+
+/**
+ * Records on the run that a step is riding out a throttled or transient Bedrock error (retry `retry`, 0 for the
+ * first), with an event; `undefined` when the run has left `status` meanwhile. The write also keeps the run's
+ * `updatedAt` fresh, which tells the sweeper that the step's retry is on its way.
+ */
+export function recordRetry(
+  runs: RunStore,
+  run: Run,
+  status: RunStatus,
+  step: string,
+  err: { code: string; message: string },
+  retry: number,
+  now: Date,
+): Promise<Run | undefined> {
+  const lastRetry = { status, step, code: err.code, message: err.message, retry, at: now.toISOString() };
+  return runs.update(run.runId, status, { lastRetry }, { type: `${step}.retrying`, detail: { ...lastRetry } });
 }

@@ -4,6 +4,7 @@ import { S3ObjectRef } from '../messages/pipeline';
 import { CostEstimate } from '../orchestration/cost';
 import { IngestPlan, PreparedFile } from '../artifacts/manifest';
 import { RecordCounts } from '../artifacts/reasons';
+import { HeldOutCheck, ScoreSummary } from '../artifacts/evaluation';
 import { RUN_STATUSES } from './status';
 
 /**
@@ -24,6 +25,8 @@ export type RunCounts = RecordCounts;
 export const RunFailure = z.object({
   stage: z.string().min(1),
   reason: z.string(),
+  /** What to change to make the run work, naming the setting where there is one (absent on records made before). */
+  hint: z.string().optional(),
   /** Where the problem is, when it is in the input: file, line or row, field. */
   location: z
     .object({
@@ -150,6 +153,8 @@ export const ProvisionRecord = z.object({
   ttlHours: z.number().positive(),
   inServiceAt: Iso.optional(),
   deletedAt: Iso.optional(),
+  /** The last poll of the throughput while it is created (a copy of an older poll is then a duplicate). */
+  lastPoll: Count.optional(),
 });
 export type ProvisionRecord = z.infer<typeof ProvisionRecord>;
 
@@ -171,6 +176,11 @@ export const EvaluationRecord = z.object({
       failed: Count,
       /** Why the evaluation is partial or missing, when it is; the run still succeeds (see services/evaluate). */
       warning: z.string().optional(),
+      /** The scores (all of them in `scoresKey`, an EvaluationScores file): overall and by category. */
+      scoresKey: z.string().min(1).optional(),
+      scores: z.object({ overall: ScoreSummary, byCategory: z.record(z.string(), ScoreSummary) }).optional(),
+      /** The proof that the test records were held out from training and validation. */
+      heldOut: HeldOutCheck.optional(),
     })
     .optional(),
 });
@@ -193,6 +203,56 @@ export type VariantRecord = z.infer<typeof VariantRecord>;
 export const ChildRef = z.object({ runId: z.string().min(1), variant: z.string().min(1) });
 export type ChildRef = z.infer<typeof ChildRef>;
 
+/**
+ * A run whose next step needs a slot of an account quota that is full, waiting in `queued` for one to free (it is
+ * never failed for it): a Provisioned Throughput or a custom model deployment for its trained model. A run queued on
+ * the concurrent-jobs quota keeps its wait on the job's record (JobRecord.queued).
+ */
+export const SlotWait = z.object({
+  slot: z.enum(['throughput', 'deployment']),
+  /** The quota, as the catalog publishes it (an account's own may be higher). */
+  quota: z.object({ name: z.string().min(1), value: z.number().optional() }),
+  /** Bedrock's refusal. */
+  reason: z.string(),
+  since: Iso,
+  retries: Count,
+});
+export type SlotWait = z.infer<typeof SlotWait>;
+
+/** The last throttled or transient Bedrock error a step retried, with its count: `btp status` shows it. */
+export const RetryRecord = z.object({
+  status: z.enum(RUN_STATUSES),
+  step: z.string().min(1),
+  code: z.string(),
+  message: z.string(),
+  retry: Count,
+  at: Iso,
+});
+export type RetryRecord = z.infer<typeof RetryRecord>;
+
+/**
+ * The gate's decision on an evaluated run (config `evaluation.gate`, shared/evaluation/gate.ts): keep the throughput
+ * until its time to live, or delete it (and the custom model, if configured) as soon as the evaluation ends; then
+ * what was deleted, so a redelivered message finishes the deletion and never repeats it.
+ */
+export const GateRecord = z.object({
+  decision: z.enum(['keep', 'delete']),
+  reasons: z.array(z.string()),
+  decidedAt: Iso,
+  throughputDeletedAt: Iso.optional(),
+  /** When the gate deleted the custom model deployment serving the run's model (instead of a throughput). */
+  deploymentDeletedAt: Iso.optional(),
+  modelDeletedAt: Iso.optional(),
+});
+export type GateRecord = z.infer<typeof GateRecord>;
+
+/**
+ * The `run.requested` message that started the run, as its sender identified it: its envelope's `runId` (the sender's
+ * own id for the request; the run's id derives from the object and configuration) and `correlationId`.
+ */
+export const RunRequest = z.object({ runId: z.string().min(1), correlationId: z.string().min(1) });
+export type RunRequest = z.infer<typeof RunRequest>;
+
 /** The run item in the runs table. */
 export const Run = z.object({
   runId: z.string().min(1),
@@ -214,17 +274,24 @@ export const Run = z.object({
   throughputExpiresAt: Iso.optional(),
   /**
    * The custom model deployment that serves the run's model on demand (instead of a throughput, where the catalog
-   * says the base model supports it: provisioning.serving); absent once deleted.
+   * says the base model supports it: provisioning.serving). Kept once deleted, as a throughput's ARN is:
+   * `provision.deletedAt` says when.
    */
   deploymentArn: z.string().optional(),
   provision: ProvisionRecord.optional(),
   evaluation: EvaluationRecord.optional(),
+  /** The slot a `queued` run waits for (absent while it waits for a job slot, and once it has one). */
+  waiting: SlotWait.optional(),
+  lastRetry: RetryRecord.optional(),
+  gate: GateRecord.optional(),
   failure: RunFailure.optional(),
   /** A variant's run: the experiment run it belongs to, and what it trains (shared/orchestration/variants.ts). */
   parentRunId: z.string().min(1).optional(),
   variant: VariantRecord.optional(),
   /** An experiment run (config `variants`): its children, one per variant, in the configuration's order. */
   children: z.array(ChildRef).optional(),
+  /** Present when a `run.requested` message started the run (absent for an upload). */
+  request: RunRequest.optional(),
 });
 export type Run = z.infer<typeof Run>;
 

@@ -24,11 +24,12 @@ const ALLOWED: Record<RunStatus, readonly RunStatus[]> = {
   preparing: ['splitting'],
   splitting: ['submitting', 'succeeded'],
   submitting: ['queued', 'training'],
-  queued: ['submitting'],
+  // queued: waiting for a slot of a full quota (run.waiting says which): a customization job's, or a throughput's
+  queued: ['submitting', 'provisioning'],
   // training -> submitting: a known recoverable job failure is resubmitted once; -> preparing: the next stage of a
   // chained run
   training: ['provisioning', 'evaluating', 'succeeded', 'submitting', 'preparing'],
-  provisioning: ['evaluating', 'succeeded'],
+  provisioning: ['evaluating', 'succeeded', 'queued'],
   evaluating: ['succeeded'],
   // succeeded -> provisioning: `model.provision` buys throughput again for the run's model after its TTL deleted it
   succeeded: ['provisioning'],

@@ -25,7 +25,10 @@ describe('examples/seed-experiment.json: the four variants of the 2024 recipe', 
   beforeAll(async () => {
     // The recipe's Titan Text G1 - Lite has reached end of life: the stack plays the catalog of 2024 (#18's setting).
     const historical = { catalogDate: '2024-10-01' };
-    stack = await startStack({ waitTimeSeconds: 1, retryDelaySeconds: 1, ...historical });
+    // On the fast clock the recipe's 2-hour time to live is the local stage's floor of 10 s, which a loaded machine
+    // can spend evaluating 50 prompts: the throughputs live past the test instead.
+    const environment = { BTP_MIN_TTL_SECONDS: '600' };
+    stack = await startStack({ waitTimeSeconds: 1, retryDelaySeconds: 1, environment, ...historical });
     // Four variants each buy a throughput; the emulator's default quota is two no-commitment throughputs.
     stack.bedrock.faults.setQuotas({ noCommitmentThroughputs: 4 });
     dir = mkdtempSync(path.join(tmpdir(), 'btp-seed-'));

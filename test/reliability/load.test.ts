@@ -13,7 +13,10 @@ jest.setTimeout(1_200_000);
 const RUNS = 20;
 const CONFIG: RunConfigInput = {
   split: { train: 40, validation: 6, test: 0 },
-  provisioning: { enabled: true, evaluateSamples: 0 },
+  // A time to live far past the test's end: on the fast clock the default 2 hours pass in seconds, and the sweeper
+  // would delete an early run's throughput before the last run ends and the test counts them.
+  // Provisioned Throughput by name: the suite counts each run's throughputs (the default Nova model deploys instead).
+  provisioning: { enabled: true, serving: 'provisioned-throughput', evaluateSamples: 0, ttlHours: 10_000 },
 };
 
 let rig: Rig;

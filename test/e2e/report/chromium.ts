@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -45,4 +45,41 @@ export function chartsDrawn(dom: string): Array<{ chart: string; drawn: boolean;
     if (!chart) return [];
     return [{ chart, drawn: /data-drawn="true"/.test(tag), marks: Number(/data-marks="(\d+)"/.exec(tag)?.[1] ?? 0) }];
   });
+}
+
+/** Whether fontconfig knows a font with Japanese glyphs (CI installs Debian's fonts-noto-cjk). */
+export function hasJapaneseFont(): boolean {
+  try {
+    return execFileSync('fc-list', [':lang=ja', 'family'], { encoding: 'utf8' }).trim() !== '';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A script for the page under test: draws each character of `text` in the page's own font stack (the body's computed
+ * font-family) on a canvas, and compares its pixels with the missing-glyph box drawn for a code point no font has
+ * (U+10FFFD). A character drawn as that box (tofu), or as nothing, is not drawn. Two missing code points must draw the
+ * same box, or the comparison could not tell. The result goes on `<body data-glyphs>`.
+ */
+export const glyphCheckScript = (text: string) =>
+  `<script>(()=>{const f=getComputedStyle(document.body).fontFamily;const c=document.createElement('canvas');` +
+  `c.width=72;c.height=72;const x=c.getContext('2d');const shape=(ch)=>{x.clearRect(0,0,72,72);x.font='56px '+f;` +
+  `x.fillStyle='#000';x.textBaseline='top';x.fillText(ch,4,4);const d=x.getImageData(0,0,72,72).data;let s='';` +
+  `for(let i=3;i<d.length;i+=4)s+=d[i]>127?'1':'0';return s;};const tofu=shape('\\u{10FFFD}');` +
+  `const chars=[...${JSON.stringify(text)}];const shapes=chars.map(shape);` +
+  `document.body.setAttribute('data-glyphs',JSON.stringify({family:f,tofuSeen:tofu===shape('\\u{10FFFC}'),` +
+  `chars:chars.length,drawn:shapes.filter((s)=>s!==tofu&&s.includes('1')).length,distinct:new Set(shapes).size}));})()</script>`;
+
+/** The glyph check's result, from the DOM Chromium dumped. */
+export function glyphsOf(dom: string): {
+  family: string;
+  tofuSeen: boolean;
+  chars: number;
+  drawn: number;
+  distinct: number;
+} {
+  const raw = /<body[^>]*data-glyphs="([^"]*)"/.exec(dom)?.[1];
+  if (!raw) throw new Error('the page did not run the glyph check');
+  return JSON.parse(raw.replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as ReturnType<typeof glyphsOf>;
 }

@@ -1,6 +1,6 @@
 import { buildReport } from '../../../shared/report/build-report';
 import { reportFixture, reportInputs } from '../../unit/report/report-fixture';
-import { chartsDrawn, CHROMIUM, dumpDom, hasChromium } from './chromium';
+import { chartsDrawn, CHROMIUM, dumpDom, glyphCheckScript, glyphsOf, hasChromium, hasJapaneseFont } from './chromium';
 
 // The charts are SVG drawn at build time; this checks a real browser lays them out, offline. CI installs Debian's
 // chromium; without it the test is reported as skipped, with this message, never passed silently.
@@ -9,6 +9,12 @@ if (!hasChromium)
     `SKIPPED: ${CHROMIUM} is not installed (apt-get install -y chromium); the report is not checked in a browser`,
   );
 const withChromium = hasChromium ? it : it.skip;
+const japaneseFont = hasChromium && hasJapaneseFont();
+if (hasChromium && !japaneseFont)
+  console.warn(
+    'SKIPPED: no Japanese font is installed (apt-get install -y fonts-noto-cjk); Japanese glyphs are not checked',
+  );
+const withJapaneseFont = japaneseFont ? it : it.skip;
 
 describe('the run report in headless Chromium', () => {
   withChromium(
@@ -28,6 +34,27 @@ describe('the run report in headless Chromium', () => {
         expect(c.marks).toBeGreaterThan(5);
       }
       expect(dom).toContain('日本の首都は？');
+    },
+    90_000,
+  );
+
+  withJapaneseFont(
+    "draws the data's Japanese with the report's font stack, not as empty boxes",
+    async () => {
+      // given a report whose samples are Japanese, and the page's own font stack
+      const { html } = buildReport(reportInputs(await reportFixture()));
+      const text = '日本の首都は？東京です。';
+      expect(html).toContain('日本の首都は？');
+
+      // when Chromium draws that text in the page's font
+      const glyphs = glyphsOf(await dumpDom(html.replace('</body>', `${glyphCheckScript(text)}</body>`)));
+
+      // then the check can see a missing glyph (two missing code points draw the same box), the page declares a
+      // Japanese font, and every character is drawn as a glyph of its own, none as that box
+      expect(glyphs.tofuSeen).toBe(true);
+      expect(glyphs.family).toMatch(/Noto Sans CJK JP/);
+      expect(glyphs).toMatchObject({ chars: [...text].length, drawn: [...text].length });
+      expect(glyphs.distinct).toBe(new Set(text).size);
     },
     90_000,
   );

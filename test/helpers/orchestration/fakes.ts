@@ -18,8 +18,10 @@ import type { RunStore } from '../../../shared/runs/store';
 import {
   BedrockCallError,
   type BedrockPort,
+  type CreateDeploymentRequest,
   type CreateJobRequest,
   type CreateThroughputRequest,
+  type DeploymentView,
   type JobView,
   type ObjectStore,
   type OrchestrationDeps,
@@ -139,7 +141,7 @@ export class FakeBedrock implements BedrockPort {
   readonly throughputs = new Map<string, ThroughputView & { request: CreateThroughputRequest; deleted?: boolean }>();
   readonly calls: string[] = [];
   /** Errors thrown by the next calls of an operation, in order. */
-  readonly failNext: Record<string, BedrockCallError[]> = {};
+  readonly failNext: Record<string, Error[]> = {};
   private seq = 0;
   constructor(private readonly now: () => Date = () => new Date()) {}
 
@@ -226,10 +228,47 @@ export class FakeBedrock implements BedrockPort {
     if (!t || t.deleted) throw new BedrockCallError('not-found', 'ResourceNotFoundException', 'not found');
     t.deleted = true;
   }
+  /** Custom model deployments, by ARN; a deleted one stays, marked. */
+  readonly deployments = new Map<string, DeploymentView & { request: CreateDeploymentRequest; deleted?: boolean }>();
+  async createDeployment(req: CreateDeploymentRequest) {
+    this.maybeFail('createDeployment');
+    const existing = [...this.deployments.values()].find((d) => d.name === req.name && !d.deleted);
+    if (existing) return existing.arn;
+    const arn = `arn:aws:bedrock:us-east-1:000000000000:custom-model-deployment/od${String(++this.seq).padStart(10, '0')}`;
+    this.deployments.set(arn, { arn, name: req.name, status: 'Creating', modelArn: req.modelArn, request: req });
+    return arn;
+  }
+  async getDeployment(id: string) {
+    this.maybeFail('getDeployment');
+    const d = this.deployments.get(id) ?? [...this.deployments.values()].find((x) => x.name === id && !x.deleted);
+    if (!d || d.deleted) throw new BedrockCallError('not-found', 'ResourceNotFoundException', 'not found');
+    return { ...d };
+  }
+  async deleteDeployment(id: string) {
+    this.maybeFail('deleteDeployment');
+    const d = this.deployments.get(id);
+    if (!d || d.deleted) throw new BedrockCallError('not-found', 'ResourceNotFoundException', 'not found');
+    d.deleted = true;
+  }
+  /** Custom models deleted, in order. */
+  readonly deletedModels: string[] = [];
+  async deleteCustomModel(modelArn: string) {
+    this.maybeFail('deleteCustomModel');
+    if (this.deletedModels.includes(modelArn))
+      throw new BedrockCallError('not-found', 'ResourceNotFoundException', 'not found');
+    this.deletedModels.push(modelArn);
+  }
+  /** What a provisioned model answers; by default `answer to <prompt>`. */
+  answer: (modelId: string, prompt: string) => string = (_modelId, prompt) => `answer to ${prompt}`;
   /** Prompts sent to InvokeModel, in order. */
   readonly invocations: Array<{ modelId: string; prompt: string; maxTokenCount: number }> = [];
   async invokeText(modelId: string, prompt: string, maxTokenCount: number) {
     this.maybeFail('invokeText');
+    const d = this.deployments.get(modelId);
+    if (d && !d.deleted && d.status === 'Active') {
+      this.invocations.push({ modelId, prompt, maxTokenCount });
+      return this.answer(modelId, prompt);
+    }
     const t = this.throughputs.get(modelId);
     if (!t || t.deleted)
       throw new BedrockCallError(
@@ -240,7 +279,7 @@ export class FakeBedrock implements BedrockPort {
     if (t.status !== 'InService')
       throw new BedrockCallError('validation', 'ValidationException', `The provisioned model ${t.name} is not ready.`);
     this.invocations.push({ modelId, prompt, maxTokenCount });
-    return `answer to ${prompt}`;
+    return this.answer(modelId, prompt);
   }
   live() {
     return [...this.throughputs.values()].filter((t) => !t.deleted);
@@ -294,9 +333,13 @@ export const SETTINGS: OrchestrationSettings = {
   maxPollSeconds: 900,
   throughputPollSeconds: 120,
   queuedRetrySeconds: 600,
+  maxQueuedRetrySeconds: 900,
   throttleRetrySeconds: 30,
+  maxRetrySeconds: 300,
   maxThrottleRetries: 3,
+  staleAfterSeconds: 1800,
   timeScale: 1,
+  minTtlSeconds: 0,
 };
 
 export function makeWorld(start = new Date('2026-01-01T00:00:00Z')) {

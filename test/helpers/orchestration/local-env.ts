@@ -145,8 +145,12 @@ export async function startLocalEnv(
     BTP_MAX_POLL_SECONDS: '2',
     BTP_THROUGHPUT_POLL_SECONDS: '1',
     BTP_QUEUED_RETRY_SECONDS: '1',
+    BTP_MAX_QUEUED_RETRY_SECONDS: '4',
     BTP_THROTTLE_RETRY_SECONDS: '1',
+    BTP_MAX_RETRY_SECONDS: '4',
+    BTP_STALE_AFTER_SECONDS: '60',
     BTP_TIME_SCALE: '3600',
+    BTP_MIN_TTL_SECONDS: '10',
     ...(opts.catalogDate ? { BTP_CATALOG_DATE: opts.catalogDate } : {}),
     ...opts.env,
   };

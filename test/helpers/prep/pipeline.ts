@@ -47,7 +47,9 @@ export async function runPipeline(
   const artifacts = objects.artifacts(ARTIFACTS);
   const source = { bucket: DATASETS, key };
   const result = await ingest(
-    config ? { kind: 'request', source, config, correlationId: 'c-1' } : { kind: 'upload', source },
+    config
+      ? { kind: 'request', source, config, request: { runId: 'r-1', correlationId: 'c-1' } }
+      : { kind: 'upload', source },
     {
       runs,
       send,

@@ -28,6 +28,8 @@ export interface Fakes {
   answers: boolean[];
   /** ARNs Bedrock no longer has (deleted by hand): deleting them fails as Bedrock does. */
   gone?: string[];
+  /** What `btp chat` and `btp invoke` sent, when recorded. */
+  invoked?: Array<{ modelId: string; prompt: string }>;
 }
 
 const notFound = (arn: string) =>
@@ -57,6 +59,10 @@ export function stackContext(stack: Stack, fakes: Fakes): CliContext {
       deleteCustomModel: async (arn) => {
         if (fakes.gone?.includes(arn)) throw notFound(arn);
         fakes.deleted.push(`model ${arn}`);
+      },
+      invokeText: async (modelId, prompt) => {
+        fakes.invoked?.push({ modelId, prompt });
+        return `answer to ${prompt}`;
       },
     },
     now: () => new Date(),

@@ -62,11 +62,25 @@ describe('a fine-tuning run tries its new model before it succeeds', () => {
     const moves = events.filter((e) => e.from && e.to && e.from !== e.to).map((e) => `${e.from}->${e.to}`);
     expect(moves.slice(-2)).toEqual(['provisioning->evaluating', 'evaluating->succeeded']);
     expect(events.filter((e) => e.type === 'evaluation.done')).toHaveLength(1);
-    expect(r.evaluation?.result).toEqual({
+    expect(r.evaluation?.result).toMatchObject({
       samplesKey: 'runs/ft-eval/evaluation/samples.jsonl',
       samples: 3,
       failed: 0,
+      scoresKey: 'runs/ft-eval/evaluation/scores.json',
     });
+    // and the held-out check read the training and validation sets from S3 and found the two repeated prompts, which
+    // are left out of the scores
+    expect(r.evaluation?.result?.heldOut).toEqual({
+      testKey: 'runs/ft-eval/stages/0/prepared/test.jsonl',
+      checked: 3,
+      against: [
+        { key: 'runs/ft-eval/stages/0/prepared/train.jsonl', records: 40 },
+        { key: 'runs/ft-eval/stages/0/prepared/validation.jsonl', records: 8 },
+      ],
+      overlapping: 2,
+      overlappingIndexes: [0, 1],
+    });
+    expect(r.evaluation?.result?.scores?.overall).toMatchObject({ samples: 1, answered: 1 });
     // and the samples are the first three test prompts with the provisioned model's answers: the emulator answers a
     // prompt it was trained on with that record's completion, and any other with one of its training completions
     const out = await env.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: r.evaluation!.result!.samplesKey }));

@@ -63,7 +63,8 @@ const throughputsOf = async (runId: string) =>
 describe('a fine-tuning run through the local stack', () => {
   it('goes from dataset.prepared to succeeded with metrics and throughput, once, under duplicated messages', async () => {
     // given a prepared run, and a queue that delivers every message twice
-    const prepared = await givenPreparedRun(env, 'ft-dup', titan(), {
+    // (a time to live of 100 modelled hours: 100 s on the emulator's clock, longer than the run takes)
+    const prepared = await givenPreparedRun(env, 'ft-dup', titan({ provisioning: { ttlHours: 100 } }), {
       train: records(40),
       validation: records(8, 100),
     });

@@ -22,7 +22,7 @@ describe('NotifyingRunStore', () => {
     const now = () => new Date('2025-06-01T10:00:00.000Z');
     const inner = new MemoryRunStore(now);
     const sent: RunStatusChanged[] = [];
-    const store = new NotifyingRunStore(inner, async (m) => void sent.push(m), { now });
+    const store = new NotifyingRunStore(inner, async (m) => void sent.push(m as RunStatusChanged), { now });
     return { inner, store, sent };
   };
 

@@ -6,6 +6,7 @@ import {
   PUBLIC_MESSAGES,
   RunCancel,
   RunRequested,
+  RunRejected,
   RunResume,
   RunStatusChanged,
   schemaFileName,
@@ -86,6 +87,27 @@ const cases: Case[] = [
       { payload: { to: 'exploded', at: '2025-06-01T09:30:00.000Z', version: 1, event: 'x' }, field: 'payload.to' },
       { payload: { to: 'failed', at: 'yesterday', version: 1, event: 'x' }, field: 'payload.at' },
       { payload: { to: 'failed', at: '2025-06-01T09:30:00.000Z', version: 0, event: 'x' }, field: 'payload.version' },
+    ],
+  },
+  {
+    def: RunRejected,
+    valid: [
+      {
+        reason: 's3://b/k does not exist',
+        request: { type: 'run.requested', runId: 'mine-1', correlationId: 'c-1' },
+        at: '2025-06-01T09:30:00.000Z',
+      },
+    ],
+    invalid: [
+      {
+        payload: {
+          reason: '',
+          request: { type: 'run.requested', runId: 'r', correlationId: 'c' },
+          at: '2025-06-01T09:30:00.000Z',
+        },
+        field: 'payload.reason',
+      },
+      { payload: { reason: 'x', at: '2025-06-01T09:30:00.000Z' }, field: 'payload.request' },
     ],
   },
 ];

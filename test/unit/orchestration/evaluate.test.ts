@@ -6,11 +6,13 @@ import { sweep } from '../../../services/sweeper/sweeper';
 import type { RunConfigInput } from '../../../shared/config/run-config';
 import { evaluationPlan } from '../../../shared/orchestration/evaluation';
 import { BedrockCallError } from '../../../shared/orchestration/ports';
-import { EvaluationSample, readJsonLines } from '../../../shared/artifacts';
+import { EvaluationSample, EvaluationScores, readJsonLines } from '../../../shared/artifacts';
+import { scoreSample } from '../../../shared/evaluation/scores';
 import { makeRun, makeWorld, putPrepared } from '../../helpers/orchestration/fakes';
 
 const RUN = 'run-eval';
 const SAMPLES_KEY = `runs/${RUN}/evaluation/samples.jsonl`;
+const SCORES_KEY = `runs/${RUN}/evaluation/scores.json`;
 const prepared = { kind: 'prepared', manifestKey: `runs/${RUN}/stages/0/manifest.json`, stage: 0 } as const;
 
 /** A prepared run with `test` held-out records, as the split leaves it. */
@@ -121,6 +123,15 @@ describe('evaluate', () => {
       prompt: '質問 200: これは何ですか？',
       reference: '答え 200: テストです。',
       modelOutput: 'answer to 質問 200: これは何ですか？',
+      source: 'test',
+      scores: scoreSample(
+        {
+          prompt: '質問 200: これは何ですか？',
+          reference: '答え 200: テストです。',
+          answer: 'answer to 質問 200: これは何ですか？',
+        },
+        { overlongRatio: 2 },
+      ),
     });
     // which the report reads through the same schema
     expect(readJsonLines(EvaluationSample, w.objects.files.get(`artifacts/${SAMPLES_KEY}`)!, SAMPLES_KEY)).toEqual(
@@ -129,7 +140,7 @@ describe('evaluate', () => {
     // and the run succeeded through evaluating, with the samples recorded
     const r = await run(w);
     expect(r.status).toBe('succeeded');
-    expect(r.evaluation?.result).toEqual({ samplesKey: SAMPLES_KEY, samples: 3, failed: 0 });
+    expect(r.evaluation?.result).toMatchObject({ samplesKey: SAMPLES_KEY, samples: 3, failed: 0 });
     expect((r.warnings ?? []).filter((x) => x.startsWith('evaluation'))).toEqual([]);
     expect(r.evaluation).toMatchObject({
       status: 'done',
@@ -137,6 +148,51 @@ describe('evaluate', () => {
       result: { samplesKey: SAMPLES_KEY, samples: 3, failed: 0 },
     });
     expect(transitions(w).slice(-2)).toEqual(['provisioning->evaluating', 'evaluating->succeeded']);
+  });
+
+  it('scores every answer, proves the test prompts held out, and keeps the scores on the run and in scores.json', async () => {
+    const w = given({ provisioning: { evaluateSamples: 4 }, evaluation: { maxTokenCount: 64 } });
+    const pt = await toInService(w);
+    expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('evaluated');
+    // the configured cap went with every prompt
+    expect(w.bedrock.invocations.map((i) => i.maxTokenCount)).toEqual([64, 64, 64, 64]);
+    const r = await run(w);
+    const file = EvaluationScores.parse(JSON.parse(w.objects.files.get(`artifacts/${SCORES_KEY}`)!));
+    // the held-out proof: the four test prompts were looked for in all 20 training and 5 validation records
+    expect(file.heldOut).toEqual({
+      testKey: `runs/${RUN}/stages/0/prepared/test.jsonl`,
+      checked: 4,
+      against: [
+        { key: `runs/${RUN}/stages/0/prepared/train.jsonl`, records: 20 },
+        { key: `runs/${RUN}/stages/0/prepared/validation.jsonl`, records: 5 },
+      ],
+      overlapping: 0,
+      overlappingIndexes: [],
+    });
+    expect(file).toMatchObject({ runId: RUN, model: { kind: 'custom', id: pt.arn }, maxTokenCount: 64 });
+    expect(file.overall).toMatchObject({ samples: 4, answered: 4, japaneseRatio: 1, overlong: 0 });
+    expect(Object.keys(file.byCategory)).toEqual(['test']);
+    expect(r.evaluation?.result).toMatchObject({
+      scoresKey: SCORES_KEY,
+      scores: { overall: file.overall, byCategory: file.byCategory },
+      heldOut: file.heldOut,
+    });
+  });
+
+  it('flags a test prompt that is also a training prompt and leaves it out of the scores', async () => {
+    const w = given({ provisioning: { evaluateSamples: 3 } });
+    const train = `runs/${RUN}/stages/0/prepared/train.jsonl`;
+    const testLine = w.objects.files.get(`artifacts/runs/${RUN}/stages/0/prepared/test.jsonl`)!.split('\n')[1]!;
+    // the same prompt with another completion is still a leak
+    const leaked = JSON.stringify({ ...JSON.parse(testLine), completion: '別の答え' });
+    w.objects.put('artifacts', train, `${w.objects.files.get(`artifacts/${train}`)!}${leaked}\n`);
+    const pt = await toInService(w);
+    expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('partial');
+    const r = await run(w);
+    expect(r.evaluation?.result?.heldOut).toMatchObject({ checked: 3, overlapping: 1, overlappingIndexes: [1] });
+    expect(r.evaluation?.result?.scores?.overall).toMatchObject({ samples: 2, answered: 2 });
+    expect(sampleLines(w).map((l) => l.seenInTraining)).toEqual([undefined, true, undefined]);
+    expect(r.warnings?.join()).toMatch(/1 test prompt\(s\) are in the training or validation set/);
   });
 
   it('is idempotent: concurrent copies write the same file and one transition; a late copy does nothing', async () => {
@@ -209,11 +265,23 @@ describe('evaluate', () => {
     });
   });
 
-  it('lets a transient error return the message to the queue', async () => {
+  it('backs off on a transient error (a 5xx) as on throttling, then evaluates', async () => {
     const w = given();
     const pt = await toInService(w);
+    w.take();
     w.bedrock.failNext.invokeText = [new BedrockCallError('transient', 'InternalServerException', 'oops')];
-    await expect(evaluateModel(RUN, pt.arn, w.deps)).rejects.toThrow('oops');
+    expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('throttled');
+    expect((await run(w)).status).toBe('evaluating');
+    const [again] = w.take('evaluation.requested');
+    expect(again!.message.payload).toEqual({ provisionedModelArn: pt.arn, retry: 1 });
+    expect(await evaluateModel(RUN, pt.arn, w.deps, { retry: 1 })).toBe('evaluated');
+  });
+
+  it('lets an unknown error return the message to the queue', async () => {
+    const w = given();
+    const pt = await toInService(w);
+    w.bedrock.failNext.invokeText = [new Error('socket hang up')];
+    await expect(evaluateModel(RUN, pt.arn, w.deps)).rejects.toThrow('socket hang up');
     expect((await run(w)).status).toBe('evaluating');
   });
 });

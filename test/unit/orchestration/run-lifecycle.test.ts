@@ -94,7 +94,7 @@ describe('a fine-tuning run, submit to succeeded', () => {
     const [ready] = w.take('model.ready');
 
     // then provision buys one throughput, with a time to live, however often model.ready arrives
-    expect(ready!.message.payload).toEqual({ modelArn: done.outputModelArn });
+    expect(ready!.message.payload).toEqual({ modelArn: done.outputModelArn, retry: 0 });
     expect(
       await provisionModel(RUN, 'arn:aws:bedrock:us-east-1:000000000000:custom-model/other/abcdefabcdef', w.deps),
     ).toBe('stale');
@@ -207,6 +207,7 @@ describe('preflight and budget', () => {
     const run = await status(w);
     expect(run.status).toBe('failed');
     expect(run.failure!.reason).toMatch(reason);
+    expect(run.failure!.hint).toMatch(/then upload the data again with the new configuration/);
     expect(w.bedrock.calls).toEqual([]);
   });
 
@@ -241,13 +242,13 @@ describe('quota and throttling', () => {
     const [retry0] = w.take('job.requested');
     expect(retry0).toMatchObject({
       queueUrl: 'q://submit',
-      delaySeconds: 540,
+      delaySeconds: 450, // 600 less up to half of it at random (0.5 here)
       message: { payload: { reason: 'queued', retry: 0 } },
     });
     expect(await submitJob(RUN, prepared, w.deps)).toBe('duplicate'); // a redelivered dataset.prepared waits for the retry
     expect(await submitJob(RUN, { kind: 'requested', stage: 0, reason: 'queued', retry: 0 }, w.deps)).toBe('queued');
     const [retry1] = w.take('job.requested');
-    expect(retry1!.delaySeconds).toBe(810); // 900 less the jitter
+    expect(retry1!.delaySeconds).toBe(675); // the 900 s ceiling less the jitter
     expect(await submitJob(RUN, { kind: 'requested', stage: 0, reason: 'queued', retry: 1 }, w.deps)).toBe('submitted');
     expect(w.runs.eventTypes(RUN)).toEqual([
       'preflight.passed',
@@ -266,13 +267,13 @@ describe('quota and throttling', () => {
     w.bedrock.failNext.createJob = [throttle(), throttle()];
     expect(await submitJob(RUN, prepared, w.deps)).toBe('throttled');
     expect(w.take('job.requested')[0]).toMatchObject({
-      delaySeconds: 27,
+      delaySeconds: 23,
       message: { payload: { reason: 'throttled', retry: 0 } },
     });
     expect(await submitJob(RUN, { kind: 'requested', stage: 0, reason: 'throttled', retry: 0 }, w.deps)).toBe(
       'throttled',
     );
-    expect(w.take('job.requested')[0]!.delaySeconds).toBe(54);
+    expect(w.take('job.requested')[0]!.delaySeconds).toBe(45);
     expect(await submitJob(RUN, { kind: 'requested', stage: 0, reason: 'throttled', retry: 1 }, w.deps)).toBe(
       'submitted',
     );

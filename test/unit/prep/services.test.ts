@@ -133,7 +133,7 @@ describe('ingest is idempotent on the object and its configuration', () => {
     const { objects, ingestDeps } = setup();
     objects.put(B, 'datasets/a.jsonl', body);
     const a = await ingest(
-      { kind: 'request', source: { bucket: B, key: 'datasets/a.jsonl' }, correlationId: 'c' },
+      { kind: 'request', source: { bucket: B, key: 'datasets/a.jsonl' }, request: { runId: 'r', correlationId: 'c' } },
       ingestDeps,
     );
     const b = await ingest(
@@ -141,7 +141,7 @@ describe('ingest is idempotent on the object and its configuration', () => {
         kind: 'request',
         source: { bucket: B, key: 'datasets/a.jsonl' },
         config: { split: { seed: 's2' } },
-        correlationId: 'c',
+        request: { runId: 'r', correlationId: 'c' },
       },
       ingestDeps,
     );
@@ -153,18 +153,23 @@ describe('ingest is idempotent on the object and its configuration', () => {
     const { objects, ingestDeps, runs } = setup();
     objects.put(B, 'private/a.jsonl', body);
     objects.put('other-bucket', 'datasets/a.jsonl', body);
-    const deps = { ...ingestDeps, datasetsBucket: B };
+    const rejections: unknown[] = [];
+    const notify = async (message: unknown) => void rejections.push(message);
+    const deps = { ...ingestDeps, datasetsBucket: B, notify };
     const request = (bucket: string, key: string) =>
-      ingest({ kind: 'request', source: { bucket, key }, correlationId: 'c' }, deps);
-    await expect(request('other-bucket', 'datasets/a.jsonl')).rejects.toMatchObject({
-      name: 'InvalidMessageError',
-      message: expect.stringContaining('"other-bucket"'),
+      ingest({ kind: 'request', source: { bucket, key }, request: { runId: 'r', correlationId: 'c' } }, deps);
+    expect(await request('other-bucket', 'datasets/a.jsonl')).toMatchObject({
+      outcome: 'rejected',
+      why: expect.stringContaining('"other-bucket"'),
     });
-    await expect(request(B, 'private/a.jsonl')).rejects.toMatchObject({
-      name: 'InvalidMessageError',
-      message: expect.stringContaining('"private/a.jsonl"'),
+    expect(await request(B, 'private/a.jsonl')).toMatchObject({
+      outcome: 'rejected',
+      why: expect.stringContaining('"private/a.jsonl"'),
     });
-    await expect(request(B, 'datasets/a.jsonl.run.json')).rejects.toMatchObject({ name: 'InvalidMessageError' });
+    expect(await request(B, 'datasets/a.jsonl.run.json')).toMatchObject({ outcome: 'rejected' });
+    // each sender hears why (run.rejected), under its request's ids
+    expect(rejections).toHaveLength(3);
+    expect(rejections[0]).toMatchObject({ type: 'run.rejected', runId: 'r', correlationId: 'c' });
     expect(runs.runs.size).toBe(0);
     // inputs/ is where a chained run's later datasets live: a request may name it
     objects.put(B, 'inputs/a.jsonl', body);
@@ -205,7 +210,7 @@ describe('ingest is idempotent on the object and its configuration', () => {
         kind: 'request',
         source: { bucket: B, key: 'datasets/pairs/a.jsonl' },
         config: { split: { train: 7 } },
-        correlationId: 'c',
+        request: { runId: 'r', correlationId: 'c' },
       },
       ingestDeps,
     );
@@ -225,7 +230,7 @@ describe('transform and split under redelivery', () => {
         kind: 'request',
         source: { bucket: B, key: 'datasets/a.jsonl' },
         config: { prep: { chunkBytes }, split: { train: 30, validation: 10, test: 5 } },
-        correlationId: 'c',
+        request: { runId: 'r', correlationId: 'c' },
       },
       s.ingestDeps,
     );

@@ -1,6 +1,8 @@
 import { RunConfig } from '../../../shared/config/run-config';
 import { buildReport } from '../../../shared/report/build-report';
-import { ArtifactError, readJsonArtifact, SplitManifest } from '../../../shared/artifacts';
+import { ArtifactError, readJsonArtifact, SplitManifest, type EvaluationSample } from '../../../shared/artifacts';
+import { scoreTable } from '../../../shared/evaluation/scores';
+import { scoredSample } from '../../helpers/evaluation';
 import { finishedRun, reportFixture, reportInputs, type ReportFixture } from './report-fixture';
 
 const chartsOf = (html: string) =>
@@ -38,9 +40,19 @@ describe('buildReport', () => {
       expect(html).toContain(text);
     }
     expect(html).toContain(
-      'input 72 = kept 60 + filtered 10 + rejected 2; 5 kept records were not sampled into any set',
+      'input records: 72 = kept 60 + filtered 10 + rejected 2; 5 kept records were not sampled into any set',
     );
-    expect(html).toContain('6 records at or past it');
+    expect(html).toContain('input records dropped, by reason: 12 of 72');
+    // every chart's caption says which records it counts, and the chart counts those
+    expect(html).toContain(
+      'prompt + completion length in characters of the 55 records in the training, validation and test sets and the 6 ' +
+        'dropped for their length; limit 300 (dashed), 6 records at or past it',
+    );
+    expect(html).toContain(
+      '60 eligible (kept, distinct) records in 5 categories; each bar stacks its training, validation and test records ' +
+        '(55 in all) and those not sampled into any set',
+    );
+    expect(html).toMatch(/<text[^>]*>not sampled<\/text>/);
     expect(markdown).toContain('| training | 40 | 55.6% |');
     expect(markdown).toContain('| filtered:too_long_chars | filtered | 6 | 8.3% |');
     expect(markdown).toContain('| 300–600 (over the limit) | 6 |');
@@ -147,11 +159,89 @@ describe('a chained run', () => {
     const { html, markdown } = buildReport({ ...reportInputs(fixture), run });
     expect(html).toContain('<h2>Stages</h2>');
     expect(markdown).toContain(
-      '| 0 | CONTINUED_PRE_TRAINING | s3://btp-datasets/datasets/dolly-ja.jsonl | 72 | 60 | 40 / 10 / 5 | arn:cpt-a, arn:cpt-b | 2.1 |',
+      '| 0 | CONTINUED_PRE_TRAINING | s3://btp-datasets/datasets/dolly-ja.jsonl | 72 pieces | 60 | 40 / 10 / 5 | arn:cpt-a, arn:cpt-b | 2.1 |',
     );
     expect(markdown).toContain(
       '| 1 | FINE_TUNING | s3://btp-datasets/inputs/dolly.jsonl | 15,015 | 14,598 | 400 / 40 / 10 | arn:ft | 0.61 |',
     );
+    // the header and the labels say what the run and its counts are: stage 0 cut documents into pieces
+    expect(markdown).toContain('| customization | CONTINUED_PRE_TRAINING → FINE_TUNING (a chained run of 2 stages) |');
+    expect(markdown).toContain('| input pieces | 72 | 100.0% |');
+    expect(html).toContain('input pieces: 72 = kept 60');
+    expect(markdown).not.toContain('| input records |');
     expect(buildReport(reportInputs(fixture)).markdown).not.toContain('## Stages');
+  });
+});
+
+describe('the comparison section', () => {
+  const line = scoredSample;
+  const evaluated = (runId: string, lines: EvaluationSample[], decision: 'keep' | 'delete') => {
+    const t = scoreTable(lines);
+    return {
+      run: finishedRun({
+        runId,
+        evaluation: {
+          status: 'done',
+          attempts: 1,
+          result: {
+            samplesKey: `runs/${runId}/evaluation/samples.jsonl`,
+            samples: lines.length,
+            failed: 0,
+            scores: { overall: t.overall, byCategory: t.byCategory },
+            heldOut: {
+              testKey: `runs/${runId}/stages/0/prepared/test.jsonl`,
+              checked: lines.length,
+              against: [{ key: `runs/${runId}/stages/0/prepared/train.jsonl`, records: 100 }],
+              overlapping: 0,
+              overlappingIndexes: [],
+            },
+          },
+        },
+        gate: {
+          decision,
+          reasons: [decision === 'keep' ? 'Japanese answers 1 >= 0.900' : 'Japanese answers 0 < 0.900'],
+          decidedAt: '2026-01-01T00:00:00.000Z',
+        },
+      }),
+      label: runId,
+      samples: lines,
+    };
+  };
+
+  it('tables and charts the scores of each run by category, and puts their answers to the same prompts side by side', () => {
+    const a = evaluated(
+      'r-ep1',
+      [
+        line('日本の首都は？', '東京です。', '東京です。', 'open_qa'),
+        line('山を3つ挙げて', '富士山、北岳、槍ヶ岳', '富士山、北岳', 'brainstorming'),
+      ],
+      'keep',
+    );
+    const b = evaluated(
+      'r-ep5',
+      [
+        line('日本の首都は？', '東京です。', 'Tokyo.', 'open_qa'),
+        line('山を3つ挙げて', '富士山、北岳、槍ヶ岳', 'Fuji', 'brainstorming'),
+      ],
+      'delete',
+    );
+    const { html, markdown } = buildReport(reportInputs(fixture, { comparison: [a, b] }));
+    expect(chartsOf(html)).toEqual(['funnel', 'reasons', 'categories', 'lengths', 'loss', 'japanese', 'overlap']);
+    expect(markdown).toContain('| r-ep1 | open_qa | 1 | 1 | 1.00 | 5 | 1.00 | 0 | – | 100.0 |');
+    expect(markdown).toContain('| r-ep5 | brainstorming | 1 | 1 | 0.00 | 4 | 0.40 | 0 | 0/1 | 0.0 |');
+    expect(markdown).toContain('r-ep5: the gate says delete (Japanese answers 0 < 0.900).');
+    expect(markdown).toContain(
+      'r-ep1: 2 test prompts looked for in runs/r-ep1/stages/0/prepared/train.jsonl (100 records): 0 found there.',
+    );
+    expect(markdown).toContain('| prompt | reference | r-ep1 | r-ep5 |');
+    expect(markdown).toContain('| 日本の首都は？ | 東京です。 | 東京です。 | Tokyo. |');
+    expect(html).toContain('<h2>Answers side by side</h2>');
+  });
+
+  it('shows one run scores without answers side by side', () => {
+    const a = evaluated('r-one', [line('日本の首都は？', '東京です。', '東京です。', 'open_qa')], 'keep');
+    const { html } = buildReport(reportInputs(fixture, { comparison: [a] }));
+    expect(html).toContain('<h2>Evaluation scores</h2>');
+    expect(html).not.toContain('Answers side by side');
   });
 });

@@ -1,0 +1,89 @@
+import type { ScoreSummary } from '../../shared/artifacts';
+import type { Run } from '../../shared/runs/run';
+import type { CliContext } from '../context';
+import { CliError, table, type Io } from '../io';
+import { childRuns, getRun } from './runs';
+
+/** One row of the comparison: a run's scores in one category (`all`: every sample), and the gate's decision. */
+export interface ComparisonRow {
+  runId: string;
+  /** The variant's name, for a variant's run. */
+  variant?: string;
+  category: string;
+  scores: ScoreSummary;
+  gate?: 'keep' | 'delete';
+}
+
+/** Every evaluated run's scores, overall first, then by category in name order. */
+export function comparisonRows(runs: readonly Run[]): ComparisonRow[] {
+  return runs.flatMap((run) => {
+    const scores = run.evaluation?.result?.scores;
+    if (!scores) return [];
+    const gate = run.gate?.decision;
+    const row = (category: string, s: ScoreSummary): ComparisonRow => ({
+      runId: run.runId,
+      ...(run.variant ? { variant: run.variant.name } : {}),
+      category,
+      scores: s,
+      ...(gate ? { gate } : {}),
+    });
+    return [row('all', scores.overall), ...Object.entries(scores.byCategory).map(([c, s]) => row(c, s))];
+  });
+}
+
+const fixed = (x: number | null, digits: number) => (x === null ? undefined : Number(x.toFixed(digits)));
+
+/**
+ * `btp compare <run...>`: the evaluation scores of the runs (an experiment's: its variants') side by side, one row per
+ * run and category: answers,
+ * share in Japanese, mean length and its ratio to the references', overlong answers, list counts met, mean chrF and
+ * the gate's decision.
+ */
+export async function compare(ctx: CliContext, io: Io, runIds: string[], opts: { json?: boolean }): Promise<number> {
+  // An experiment run stands for its variants.
+  const named = await Promise.all(runIds.map((id) => getRun(ctx, id)));
+  const runs = (await Promise.all(named.map(async (r) => (r.children ? childRuns(ctx, r) : [r])))).flat();
+  const unscored = runs.filter((r) => !r.evaluation?.result?.scores).map((r) => `${r.runId} (${r.status})`);
+  const rows = comparisonRows(runs);
+  if (opts.json) {
+    io.out(JSON.stringify({ rows, unscored }, null, 2));
+    return 0;
+  }
+  if (!rows.length)
+    throw new CliError(
+      `no scores to compare: ${unscored.join(', ')} ha${unscored.length === 1 ? 's' : 've'} not been evaluated`,
+      'a run is scored when its throughput is in service and provisioning.evaluateSamples > 0; see `btp status <run>`',
+    );
+  io.out(
+    table(
+      [
+        'RUN',
+        'CATEGORY',
+        'SAMPLES',
+        'ANSWERED',
+        'JAPANESE',
+        'CHARS',
+        'LEN/REF',
+        'OVERLONG',
+        'COUNT MET',
+        'CHRF',
+        'GATE',
+      ],
+      rows.map(({ runId, variant, category, scores: s, gate }) => [
+        variant ? `${variant} (${runId})` : runId,
+        category,
+        s.samples,
+        s.answered,
+        fixed(s.japaneseRatio, 2),
+        fixed(s.meanChars, 0),
+        fixed(s.lengthRatio, 2),
+        s.overlong,
+        s.countRequests ? `${s.countMet}/${s.countRequests}` : undefined,
+        fixed(s.overlap, 1),
+        gate,
+      ]),
+    ),
+  );
+  if (unscored.length) io.err(`not evaluated: ${unscored.join(', ')}`);
+  return 0;
+}

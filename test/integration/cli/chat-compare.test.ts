@@ -1,0 +1,172 @@
+import { startStack, type Stack } from '../../../local/stack';
+import { chatPrompt, EMULATOR_NOTE } from '../../../cli/commands/chat';
+import type { Io } from '../../../cli/io';
+import { runCli } from '../../../cli/program';
+import type { EvaluationSample } from '../../../shared/artifacts';
+import { RunConfig } from '../../../shared/config/run-config';
+import { scoreTable } from '../../../shared/evaluation/scores';
+import { scoredSample } from '../../helpers/evaluation';
+import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { btp, seedRun, stackContext, type Fakes } from './cli-harness';
+
+/** `btp chat`, `btp invoke` and `btp compare` on runs seeded in the local stack's table (Bedrock calls recorded). */
+describe('btp chat / invoke / compare against the local stack', () => {
+  let stack: Stack;
+  const fakes: Fakes = { deleted: [], answers: [], invoked: [] };
+  const cli = (...args: string[]) => btp(stack, fakes, ...args);
+
+  const scored = (category: string, answer: string, reference: string, prompt = '質問') =>
+    scoredSample(prompt, reference, answer, category);
+  const evaluation = (lines: EvaluationSample[]) => {
+    const t = scoreTable(lines);
+    return {
+      status: 'done' as const,
+      attempts: 1,
+      result: {
+        samplesKey: 'k',
+        samples: lines.length,
+        failed: 0,
+        scoresKey: 's',
+        scores: { overall: t.overall, byCategory: t.byCategory },
+      },
+    };
+  };
+
+  beforeAll(async () => {
+    stack = await startStack({ functions: 'none' });
+    const store = new DynamoRunStore(
+      DynamoDBDocumentClient.from(stack.clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
+      stack.tableName('RunsTable'),
+    );
+    const at = new Date().toISOString();
+    await store.create(
+      seedRun(stack, 'r-live', {
+        status: 'succeeded',
+        modelArn: 'arn:model/live',
+        provisionedModelArn: 'arn:pt/live',
+        throughputExpiresAt: at,
+        evaluation: evaluation([
+          scored('open_qa', '東京です。', '東京です。'),
+          scored('brainstorming', '1. a\n2. b', '', '3つ挙げて'),
+        ]),
+        gate: { decision: 'keep', reasons: ['Japanese answers 1 >= 0.900'], decidedAt: at },
+      }),
+      { type: 'run.created' },
+    );
+    await store.create(
+      seedRun(stack, 'r-gated', {
+        status: 'succeeded',
+        modelArn: 'arn:model/gated',
+        provisionedModelArn: 'arn:pt/gated',
+        provision: {
+          status: 'done',
+          attempts: 1,
+          modelArn: 'arn:model/gated',
+          modelUnits: 1,
+          ttlHours: 2,
+          deletedAt: at,
+        },
+        evaluation: evaluation([scored('open_qa', 'Tokyo.', '東京です。')]),
+        gate: { decision: 'delete', reasons: ['Japanese answers 0 < 0.900'], decidedAt: at, throughputDeletedAt: at },
+      }),
+      { type: 'run.created' },
+    );
+    await store.create(seedRun(stack, 'r-training', { status: 'training' }), { type: 'run.created' });
+  }, 60_000);
+  afterAll(() => stack?.stop());
+
+  test('chat sends the prompt in the training template, with knowledge as 入力/知識, and prints the answer', async () => {
+    fakes.invoked!.length = 0;
+    const r = await cli('chat', 'r-live', '日本の首都は？', '--input', '日本の首都は東京です。', '--max-tokens', '64');
+    expect(r.code).toBe(0);
+    expect(fakes.invoked).toEqual([
+      { modelId: 'arn:pt/live', prompt: '入力:日本の首都は？\n知識:日本の首都は東京です。' },
+    ]);
+    expect(r.stdout).toBe('answer to 入力:日本の首都は？\n知識:日本の首都は東京です。');
+    expect(r.stderr).toContain(EMULATOR_NOTE);
+  });
+
+  test('invoke prints JSON for scripts', async () => {
+    const r = await cli('invoke', 'arn:model/live', '富士山の高さは？');
+    expect(r.code).toBe(0);
+    expect(r.json()).toEqual({
+      runId: 'r-live',
+      modelId: 'arn:pt/live',
+      maxTokens: 512,
+      prompt: '富士山の高さは？',
+      answer: 'answer to 富士山の高さは？',
+      note: EMULATOR_NOTE,
+    });
+  });
+
+  test('chat reads the prompt from standard input, or line by line at a terminal', async () => {
+    const run = async (input: NonNullable<Io['input']>) => {
+      const out: string[] = [];
+      const io: Io = {
+        out: (t) => out.push(t),
+        err: () => undefined,
+        interactive: false,
+        confirm: async () => false,
+        input,
+      };
+      const code = await runCli(['chat', 'r-live'], { io, context: () => stackContext(stack, fakes) });
+      return { code, out };
+    };
+    const piped = await run({ isTTY: false, readAll: async () => '  標準入力の質問\n', lines: async function* () {} });
+    expect(piped).toEqual({ code: 0, out: ['answer to 標準入力の質問'] });
+    const typed = await run({
+      isTTY: true,
+      readAll: async () => '',
+      lines: async function* () {
+        yield* ['一つ目', '二つ目', '', '読まれない'];
+      },
+    });
+    expect(typed).toEqual({ code: 0, out: ['answer to 一つ目', 'answer to 二つ目'] });
+  });
+
+  test('refuses a run without a live throughput and says why and how to get one', async () => {
+    fakes.invoked!.length = 0;
+    const gated = await cli('chat', 'r-gated', 'こんにちは');
+    expect(gated.code).toBe(1);
+    expect(gated.stderr).toContain('run r-gated has no live throughput: the gate deleted it after the evaluation');
+    expect(gated.stderr).toContain('Japanese answers 0 < 0.900');
+    expect(gated.stderr).toContain(
+      'next: buy throughput for its model with a model.provision message naming arn:model/gated',
+    );
+    const training = await cli('invoke', 'r-training', 'こんにちは');
+    expect(training.code).toBe(1);
+    expect(training.stderr).toContain('run r-training is training: it has no model to chat with yet');
+    expect(fakes.invoked).toEqual([]);
+  });
+
+  test('compare prints the runs side by side, by category, with the gate decisions', async () => {
+    const r = await cli('compare', 'r-live', 'r-gated', 'r-training');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(
+      /^RUN\s+CATEGORY\s+SAMPLES\s+ANSWERED\s+JAPANESE\s+CHARS\s+LEN\/REF\s+OVERLONG\s+COUNT MET\s+CHRF\s+GATE$/,
+    );
+    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual([
+      'r-live all',
+      'r-live brainstorming',
+      'r-live open_qa',
+      'r-gated all',
+      'r-gated open_qa',
+    ]);
+    expect(lines[2]).toMatch(/\s0\/1\s+-\s+keep$/); // two items where three were asked
+    expect(lines[4]).toMatch(/^r-gated\s+all\s+1\s+1\s+0\s+6\s+1\.2\s+0\s+-\s+0\s+delete$/);
+    expect(r.stderr).toContain('not evaluated: r-training (training)');
+    const json = (await cli('compare', 'r-gated', '--json')).json<{
+      rows: Array<{ scores: { japaneseRatio: number } }>;
+    }>();
+    expect(json.rows[0]!.scores.japaneseRatio).toBe(0);
+  });
+
+  test('chatPrompt leaves a question without knowledge as it is, and a fields run without the dolly frame', () => {
+    const dolly = { config: RunConfig.parse({}) };
+    expect(chatPrompt(dolly, '質問')).toBe('質問');
+    const fields = { config: RunConfig.parse({ prep: { template: { kind: 'fields' } } }) };
+    expect(chatPrompt(fields, '質問', '知識')).toBe('質問\n知識');
+  });
+});

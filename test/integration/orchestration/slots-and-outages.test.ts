@@ -1,0 +1,125 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  BedrockClient,
+  ListModelCustomizationJobsCommand,
+  ListProvisionedModelThroughputsCommand,
+} from '@aws-sdk/client-bedrock';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { LOCAL_CREDENTIALS, startStack, type Stack } from '../../../local/stack';
+import { sampleJsonl } from '../../../local/sample/generate';
+import { findRunBySource, followRun } from '../../../local/cli/follow';
+import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
+import type { Run } from '../../../shared/runs/run';
+
+/**
+ * Whole runs through the local stack (every function from its queue, the Bedrock emulator on its fast clock, the
+ * sweeper on its schedule): a full throughput quota makes runs wait their turn instead of failing, and an outage of
+ * every Bedrock call is ridden out by the steps' own retries.
+ */
+jest.setTimeout(600_000);
+
+let stack: Stack;
+let store: DynamoRunStore;
+let db: DynamoDBDocumentClient;
+let bedrock: BedrockClient;
+beforeAll(async () => {
+  stack = await startStack({ retryDelaySeconds: 1, waitTimeSeconds: 1 });
+  db = DynamoDBDocumentClient.from(stack.clients.dynamodb);
+  store = new DynamoRunStore(db, stack.tableName('RunsTable'));
+  bedrock = new BedrockClient({
+    endpoint: stack.endpoints.bedrock,
+    region: 'us-east-1',
+    credentials: LOCAL_CREDENTIALS,
+  });
+}, 300_000);
+afterAll(async () => {
+  bedrock?.destroy();
+  await stack?.stop();
+});
+afterEach(() => stack.bedrock.faults.reset());
+
+/** Uploads a small dataset with its configuration; the upload starts the run, as in AWS. Returns the run id. */
+async function upload(name: string, config: Record<string, unknown>): Promise<string> {
+  const bucket = stack.bucketName('DatasetsBucket');
+  const key = `datasets/slots/${name}.jsonl`;
+  const put = (Key: string, Body: string) => stack.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
+  await put(`${key}.run.json`, JSON.stringify(config)); // the sidecar first: the dataset's notification reads it
+  await put(key, sampleJsonl(120));
+  for (let i = 0; i < 600; i++) {
+    const run = await findRunBySource(db, stack.tableName('RunsTable'), bucket, key);
+    if (run) return run.runId;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no run started from ${key}`);
+}
+
+const follow = (runId: string) => followRun(store, runId, { timeoutMs: 480_000, pollMs: 500, print: () => undefined });
+
+const jobsOf = async (runId: string) =>
+  (await bedrock.send(new ListModelCustomizationJobsCommand({ nameContains: runId }))).modelCustomizationJobSummaries ??
+  [];
+/** The throughputs a run recorded (concurrent copies of one delivery may each record the same one). */
+const throughputsCreated = async (runId: string) =>
+  new Set(
+    (await store.listEvents(runId))
+      .filter((e) => e.type === 'throughput.created')
+      .map((e) => e.detail?.provisionedModelArn),
+  ).size;
+
+describe('a full throughput quota', () => {
+  it('given 20 runs at once and a quota of 2 throughputs, every run waits its turn and succeeds', async () => {
+    stack.bedrock.faults.setQuotas({ noCommitmentThroughputs: 2, concurrentJobs: 20 });
+    // Each throughput lives 2 modelled hours (the default), 2 s on the fast clock but at least the local stage's
+    // minTtlSeconds (10 s), then frees its slot for a waiting run.
+    // (Provisioned Throughput by name: the default Nova model would be served by a deployment, which takes no slot)
+    const config = { provisioning: { serving: 'provisioned-throughput', evaluateSamples: 0 } };
+    const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => upload(`quota-${i}`, config)));
+    const finals = await Promise.all(ids.map(follow));
+    expect(finals.map((r) => `${r?.runId}: ${r?.status} ${r?.failure?.reason ?? ''}`.trim())).toEqual(
+      ids.map((id) => `${id}: succeeded`),
+    );
+    // in turn: most runs waited in `queued` for a throughput slot, and none held more than one throughput
+    const waited: string[] = [];
+    for (const id of ids) {
+      const types = (await store.listEvents(id)).map((e) => e.type);
+      if (types.includes('throughput.queued')) waited.push(id);
+      expect(await throughputsCreated(id)).toBe(1);
+    }
+    expect(waited.length).toBeGreaterThanOrEqual(10);
+  });
+});
+
+describe('a Bedrock outage', () => {
+  it('given every Bedrock call failing for 30 s as the run submits, trains and provisions, the run succeeds with one job and one throughput', async () => {
+    const provisioning = { serving: 'provisioned-throughput', ttlHours: 24, evaluateSamples: 0 };
+    const runId = await upload('outage', { provisioning });
+    // An outage of 30 real seconds (the steps' retries wait in real seconds) starts as the run reaches each Bedrock
+    // step: while it splits (so submit meets it), once its job trains (the monitor's polls), and once it provisions.
+    const phases: Array<[string, readonly string[]]> = [
+      ['submit', ['splitting', 'submitting']],
+      ['monitor', ['training']],
+      ['provision', ['provisioning']],
+    ];
+    const started = new Set<string>();
+    let run: Run | undefined;
+    for (let i = 0; i < 20_000 && !['succeeded', 'failed', 'cancelled'].includes(run?.status ?? ''); i++) {
+      run = await store.get(runId);
+      const phase = phases.find(([name, statuses]) => !started.has(name) && statuses.includes(run?.status ?? ''));
+      if (phase) {
+        stack.bedrock.faults.outage(30);
+        started.add(phase[0]);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(run).toMatchObject({ status: 'succeeded' });
+    expect([...started]).toEqual(['submit', 'monitor', 'provision']);
+    const types = (await store.listEvents(runId)).map((e) => e.type);
+    for (const step of ['submit', 'monitor', 'provision']) expect(types).toContain(`${step}.retrying`);
+    expect(await jobsOf(runId)).toHaveLength(1);
+    expect(await throughputsCreated(runId)).toBe(1);
+    const throughputs =
+      (await bedrock.send(new ListProvisionedModelThroughputsCommand({ nameContains: runId })))
+        .provisionedModelSummaries ?? [];
+    expect(throughputs).toHaveLength(1);
+  });
+});
