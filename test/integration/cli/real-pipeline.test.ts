@@ -31,10 +31,13 @@ describe('btp against the real pipeline', () => {
       maxBuffer: 16 * 1024 * 1024,
     });
 
-  it('given a dataset, when the user runs `btp run` then `btp cleanup --yes`, then the run succeeds and its throughput and model are gone from Bedrock', async () => {
+  it('given a dataset, when the user runs `btp run`, asks the model, then `btp cleanup --yes`, then the run succeeds, the emulator answers, and its throughput and model are gone from Bedrock', async () => {
     const file = path.join(dir, 'cli-sample.jsonl');
     writeFileSync(file, sampleJsonl(150));
-    const { stdout } = await btp('run', file, '--json', '--poll-ms', '200');
+    // A time to live far past the test: on the fast clock the default 2 hours pass in seconds.
+    const config = path.join(dir, 'run.json');
+    writeFileSync(config, JSON.stringify({ provisioning: { ttlHours: 10_000 } }));
+    const { stdout } = await btp('run', file, '--config', config, '--json', '--poll-ms', '200');
     const finalRun = (
       JSON.parse(stdout.slice(stdout.indexOf('{'))) as {
         run: { runId: string; status: string; provisionedModelArn?: string; modelArn?: string };
@@ -43,7 +46,22 @@ describe('btp against the real pipeline', () => {
     expect(finalRun.status).toBe('succeeded');
     expect(finalRun.provisionedModelArn).toMatch(/:provisioned-model\//);
 
+    // The model answers through the emulator's InvokeModel, and the CLI says no model ran.
+    const asked = await btp('invoke', finalRun.runId, '日本の首都はどこですか？', '--json', '--max-tokens', '64');
+    const answer = JSON.parse(asked.stdout) as { modelId: string; answer: string; note?: string; prompt: string };
+    expect(answer).toMatchObject({ modelId: finalRun.provisionedModelArn, prompt: '日本の首都はどこですか？' });
+    expect(answer.answer.length).toBeGreaterThan(0);
+    expect(answer.note).toMatch(/Bedrock emulator answered, no model ran/);
+    expect(asked.stderr).toMatch(/note: local stack: the Bedrock emulator answered/);
+
     await btp('cleanup', finalRun.runId, '--yes');
+    // After the cleanup there is nothing to chat with, and the CLI says why and what to do.
+    const refused = await btp('chat', finalRun.runId, '質問').then(
+      () => undefined,
+      (err: { code?: number; stderr?: string }) => err,
+    );
+    expect(refused?.code).toBe(1);
+    expect(refused?.stderr).toMatch(/has no throughput: it was deleted by `btp cleanup`/);
     const bedrock = new BedrockClient({
       endpoint: stack.endpoints.bedrock,
       region: 'us-east-1',
@@ -57,5 +75,5 @@ describe('btp against the real pipeline', () => {
       bedrock.send(new GetCustomModelCommand({ modelIdentifier: finalRun.modelArn! })),
     ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     bedrock.destroy();
-  }, 120000);
+  }, 600_000);
 });
