@@ -123,26 +123,8 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
     }
   }
 
-  const fail = async (reason: string, hint: string, location: InputError['location'] = {}) => {
-    await runs.transition(
-      runId,
-      'requested',
-      'failed',
-      {
-        failure: {
-          stage: 'ingest',
-          reason,
-          hint,
-          location: { file: sourceName(source), ...withoutOffset(location) },
-          at: now().toISOString(),
-        },
-        stages: withPrepare(seen!, 0, { status: 'failed', endedAt: now().toISOString() }),
-      },
-      { type: 'ingest.failed', detail: { reason } },
-      { seen },
-    );
-    return { outcome: 'failed' as const, runId, reason };
-  };
+  const fail = (reason: string, hint: string, location: InputError['location'] = {}) =>
+    failRequested(seen!, reason, hint, location, deps);
   if (configError) return fail(configError, CONFIG_HINT);
   // A model Bedrock does not offer (end of life, or no such customization) fails the run now, before any data is read.
   const refused = modelProblems(config, deps.catalogDate ? new Date(deps.catalogDate) : now());
@@ -154,27 +136,64 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
     if (err instanceof InputError) return fail(`${sourceName(source)}: ${err.message}`, err.hint, err.location);
     throw err;
   }
-  const plan = planOutcome.value;
+  return startPreparing(seen!, planOutcome.value, runId, deps);
+}
 
-  // The plan is recorded (the run moves to `preparing`) before any chunk is queued, so no chunk reaches transform
-  // before its run is ready for it: a chunk that did would wait out the transform queue's whole visibility timeout.
-  // A crash between the two leaves the run `preparing` without `chunksQueued`; a redelivery plans and queues again
-  // (the plan is deterministic, and transform does each chunk once).
+/** Fails a run that ingest recorded but did not plan: its input or configuration cannot start a run. */
+async function failRequested(
+  seen: Run,
+  reason: string,
+  hint: string,
+  location: InputError['location'],
+  deps: IngestDeps,
+): Promise<IngestResult> {
+  const { runId, source } = seen;
+  const at = deps.now().toISOString();
+  await deps.runs.transition(
+    runId,
+    'requested',
+    'failed',
+    {
+      failure: {
+        stage: 'ingest',
+        reason,
+        hint,
+        location: { file: sourceName(source), ...withoutOffset(location) },
+        at,
+      },
+      stages: withPrepare(seen, 0, { status: 'failed', endedAt: at }),
+    },
+    { type: 'ingest.failed', detail: { reason } },
+    { seen },
+  );
+  return { outcome: 'failed', runId, reason };
+}
+
+/**
+ * Records a recorded run's first plan (the run moves to `preparing`), then queues its chunks and marks them queued.
+ *
+ * The plan is recorded before any chunk is queued, so no chunk reaches transform before its run is ready for it: a
+ * chunk that did would wait out the transform queue's whole visibility timeout. A crash between the two leaves the
+ * run `preparing` without `chunksQueued`; a redelivery plans and queues again (the plan is deterministic, and
+ * transform does each chunk once).
+ */
+async function startPreparing(seen: Run, plan: Plan, correlationId: string, deps: IngestDeps): Promise<IngestResult> {
+  const { runs, now } = deps;
+  const { runId, source } = seen;
   const prepare = { status: 'running' as const, startedAt: now().toISOString(), plan: ingestPlanOf(plan) };
   const moved = await runs.transition(
     runId,
     'requested',
     'preparing',
-    { stages: withPrepare(seen!, 0, prepare) },
+    { stages: withPrepare(seen, 0, prepare) },
     { type: 'ingest.planned', detail: { chunks: plan.chunks.length, format: plan.format, records: plan.records } },
     { seen },
   );
   const planned = moved ?? (await runs.get(runId));
   if (!planned || !awaitingChunks(planned)) return { outcome: 'replayed', runId };
 
-  const sourceForChunks: S3ObjectRef = { ...source };
   await mapLimited(plan.chunks, PUBLISH_AT_ONCE, (chunk) =>
-    deps.send(ChunkRequested, runId, { source: sourceForChunks, chunk }, { correlationId: runId }),
+    deps.send(ChunkRequested, runId, { source, chunk }, { correlationId }),
   );
   // If the chunks were quick, split may already have moved the run on; then there is nothing left to mark.
   await runs.update(runId, 'preparing', { stages: withPrepare(planned, 0, { chunksQueued: true }) }, undefined, {
@@ -231,6 +250,44 @@ function awaitingChunks(run: Run): boolean {
 }
 
 /**
+ * Plans a run left in `requested`: ingest recorded it and stopped before planning it (the function crashed or timed
+ * out), and what started it (an upload's notification, a run.requested) is not delivered again. The sweeper sends
+ * stage.requested for its stage 0. The run carries its source and resolved configuration, so it is checked and
+ * planned as its first delivery would have done; a source replaced or deleted since, or a configuration that did not
+ * resolve (its run id then derives from the invalid layers, not from the configuration kept), fails it with the
+ * reason instead.
+ */
+async function resumeRequested(run: Run, correlationId: string, deps: IngestDeps): Promise<IngestResult> {
+  const { source } = run;
+  const name = sourceName(source);
+  const info = await deps.datasets.head(source);
+  if (!info) return failRequested(run, `${name} no longer exists`, 'upload the dataset again to start a run', {}, deps);
+  if (!source.versionId && stripQuotes(info.etag) !== source.etag)
+    return failRequested(
+      run,
+      `${name} was replaced after the run was recorded (ETag ${source.etag}, now ${stripQuotes(info.etag)})`,
+      'the new upload starts a run of its own; this one has nothing left to read',
+      {},
+      deps,
+    );
+  if (runIdFor(source, run.config) !== run.runId)
+    return failRequested(
+      run,
+      `${name}: the run configuration did not resolve when the run was recorded`,
+      CONFIG_HINT,
+      {},
+      deps,
+    );
+  const planned = await settle(planFirstStage(source, run.config, deps.datasets));
+  if ('error' in planned) {
+    const err = planned.error;
+    if (err instanceof InputError) return failRequested(run, `${name}: ${err.message}`, err.hint, err.location, deps);
+    throw err;
+  }
+  return startPreparing(run, planned.value, correlationId, deps);
+}
+
+/**
  * Plans a chained run's next stage: monitor moved the run to `preparing` at this stage when the previous stage's
  * model was ready. The stage's dataset is checked and planned with the stage's configuration, the plan is recorded,
  * then the chunks are queued. A redelivery while the run is still preparing this stage plans and queues again (the
@@ -245,6 +302,7 @@ async function prepareStage(
   const { runs, datasets, now } = deps;
   const run = await runs.get(runId);
   if (!run) return { outcome: 'ignored', why: `run ${runId} does not exist` };
+  if (run.status === 'requested' && stage === 0) return resumeRequested(run, correlationId, deps);
   if (run.status !== 'preparing' || currentStage(run) !== stage) return { outcome: 'replayed', runId };
   const ref = stageSource(run, stage);
   const fail = async (reason: string, hint: string, location: InputError['location'] = {}) => {

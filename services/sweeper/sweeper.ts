@@ -36,7 +36,7 @@ export interface SweepReport {
   reevaluated: string[];
   /** Other runs whose step was driven again, as `runId: status`. */
   redriven: string[];
-  /** Stale runs the sweeper cannot drive again, as `runId: status` (a `requested` run: see below). */
+  /** Stale runs the sweeper cannot drive again, as `runId: status` (one missing what its step needs). */
   stranded: string[];
 }
 
@@ -143,10 +143,12 @@ async function redrive(run: Run, staleBefore: number, report: SweepReport, deps:
       report.reevaluated.push(runId);
       return;
     }
+    case 'requested':
+      // Ingest recorded the run and stopped before planning it; the run keeps its source and configuration, so
+      // ingest plans its first stage from the record (or fails it, should its source have gone since).
+      await send(StageRequested, runId, { stage: 0 });
+      return redriven();
     default:
-      // `requested`: ingest died before planning, and what started the run (an upload's notification or a
-      // run.requested with its configuration) is not in the table to send again. Uploading the file again, or
-      // `btp cancel`, ends it; the sweeper reports it.
       break;
   }
   report.stranded.push(`${runId}: ${run.status}`);

@@ -135,7 +135,8 @@ export const ThroughputExpire = defineMessage(
 /**
  * From monitor to the ingest queue: a chained run's previous stage is trained and the run is `preparing` for this
  * stage; plan the stage's dataset into chunks. Ingest reads everything else from the run, so a copy is harmless.
- * The sweeper sends it too (stage 0 included) for a run left `preparing` with chunks that never came back.
+ * The sweeper sends it too (stage 0 included) for a run left `preparing` with chunks that never came back, and for
+ * stage 0 of a run left `requested` (recorded by ingest, never planned).
  */
 export const StageRequested = defineMessage('stage.requested', 1, z.object({ stage: z.number().int().nonnegative() }));
 

@@ -4,10 +4,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { BedrockClient, GetCustomModelCommand, GetCustomModelDeploymentCommand } from '@aws-sdk/client-bedrock';
-import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
-import { resolveRunConfig } from '../../../shared/config/run-config';
-import { buildInvokeText } from '../../../shared/orchestration/bedrock-adapter';
-import { invokeServedModel } from '../../../shared/orchestration/serving';
 import { startStack, LOCAL_CREDENTIALS, type Stack } from '../../../local/stack';
 import { sampleJsonl } from '../../../local/sample/generate';
 import { stackEnv } from './cli-harness';
@@ -35,9 +31,10 @@ describe('btp against the real pipeline', () => {
       maxBuffer: 16 * 1024 * 1024,
     });
 
-  it('given a dataset, when the user runs `btp run` with the default configuration, then Nova Micro is fine-tuned and deployed, answers through its deployment, and `btp cleanup --yes` removes the deployment and the model', async () => {
+  it('given a dataset, when the user runs `btp run` with the default configuration, asks the model, then `btp cleanup --yes`, then Nova Micro is fine-tuned and deployed, the emulator answers through its deployment, and the deployment and the model are gone from Bedrock', async () => {
     const file = path.join(dir, 'cli-sample.jsonl');
     writeFileSync(file, sampleJsonl(150));
+    // (a deployment has no time to live: the default configuration's model stays served past the test)
     const { stdout } = await btp('run', file, '--json', '--poll-ms', '200');
     const finalRun = (
       JSON.parse(stdout.slice(stdout.indexOf('{'))) as {
@@ -49,19 +46,23 @@ describe('btp against the real pipeline', () => {
     expect(finalRun.deploymentArn).toMatch(/:custom-model-deployment\/[a-z0-9]{12}$/);
     expect(finalRun.provisionedModelArn).toBeUndefined(); // no hourly Provisioned Throughput bill
 
-    // The deployed model answers through its deployment (the emulator answers with a training completion).
-    const runtime = new BedrockRuntimeClient({
-      endpoint: stack.endpoints.bedrock,
-      region: 'us-east-1',
-      credentials: LOCAL_CREDENTIALS,
-      maxAttempts: 1,
-    });
-    const served = { ...finalRun, config: resolveRunConfig() };
-    const answer = await invokeServedModel({ invokeText: buildInvokeText(runtime) }, served, 'こんにちは', 200);
-    expect(answer.length).toBeGreaterThan(0);
-    runtime.destroy();
+    // The model answers through the emulator's InvokeModel on its deployment (Nova's bodies), and the CLI says no
+    // model ran.
+    const asked = await btp('invoke', finalRun.runId, '日本の首都はどこですか？', '--json', '--max-tokens', '64');
+    const answer = JSON.parse(asked.stdout) as { modelId: string; answer: string; note?: string; prompt: string };
+    expect(answer).toMatchObject({ modelId: finalRun.deploymentArn, prompt: '日本の首都はどこですか？' });
+    expect(answer.answer.length).toBeGreaterThan(0);
+    expect(answer.note).toMatch(/Bedrock emulator answered, no model ran/);
+    expect(asked.stderr).toMatch(/note: local stack: the Bedrock emulator answered/);
 
     await btp('cleanup', finalRun.runId, '--yes');
+    // After the cleanup there is nothing to chat with, and the CLI says why and what to do.
+    const refused = await btp('chat', finalRun.runId, '質問').then(
+      () => undefined,
+      (err: { code?: number; stderr?: string }) => err,
+    );
+    expect(refused?.code).toBe(1);
+    expect(refused?.stderr).toMatch(/has no deployment: it was deleted by `btp cleanup`/);
     const bedrock = new BedrockClient({
       endpoint: stack.endpoints.bedrock,
       region: 'us-east-1',
@@ -75,5 +76,5 @@ describe('btp against the real pipeline', () => {
       bedrock.send(new GetCustomModelCommand({ modelIdentifier: finalRun.modelArn! })),
     ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     bedrock.destroy();
-  }, 120000);
+  }, 600_000);
 });

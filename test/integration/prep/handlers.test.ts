@@ -14,6 +14,10 @@ import {
   type PrepEnv,
 } from '../../helpers/prep/emulated-env';
 import { runCounts } from '../../../shared/runs/record';
+import { ingest } from '../../../services/ingest/ingest';
+import { buildDeps as ingestDeps } from '../../../services/ingest/deps';
+import { buildMessage } from '../../../shared/messages/envelope';
+import { StageRequested } from '../../../shared/messages/pipeline';
 
 /**
  * The handlers against the emulators with the real SDK clients: S3 notification -> ingest -> transform queue ->
@@ -159,6 +163,94 @@ describe('ingest, transform and split handlers on the emulators', () => {
     });
     expect(countsBalance(runCounts(run)!)).toBe(true);
     await env.drain(env.queues.submit);
+  });
+});
+
+describe('a run ingest recorded and stopped before planning (the sweeper re-drives it)', () => {
+  /**
+   * Ingest as a function that dies when it first reads the dataset's bytes or, with `atWrite`, when it first moves
+   * the run on: the run stays `requested`.
+   */
+  async function crashedIngest(key: string, body: string, atWrite = false) {
+    const { eTag, size } = await env.put(key, body);
+    const deps = ingestDeps(process.env);
+    const stop = () => Promise.reject(new Error('the function was stopped here'));
+    const crashing = atWrite
+      ? { ...deps, runs: Object.assign(Object.create(deps.runs) as typeof deps.runs, { transition: stop }) }
+      : { ...deps, datasets: { ...deps.datasets, open: stop } };
+    const source = { bucket: env.buckets.datasets, key, size, etag: eTag };
+    await expect(ingest({ kind: 'upload', source }, crashing)).rejects.toThrow('stopped here');
+    const [run] = (await env.runs.listByStatus('requested')).filter((r) => r.source.key === key);
+    expect(run).toBeDefined();
+    return run!;
+  }
+  /** The sweeper's message for a stale `requested` run, delivered to the ingest handler. */
+  const redrive = async (runId: string) => {
+    const body = JSON.stringify(buildMessage(StageRequested, runId, { stage: 0 }, runId));
+    const out = await ingestHandler(sqsEvent(sqsRecord(body, { queue: 'ingest' })), lambdaContext('ingest'));
+    expect(out.batchItemFailures).toEqual([]);
+  };
+  const lines = (n: number) =>
+    Array.from({ length: n }, (_, i) => JSON.stringify({ instruction: `質問${i}`, input: '', output: `答え${i}` }))
+      .join('\n')
+      .concat('\n');
+
+  it('is planned from its record and prepared to the end; a second copy of the message queues nothing more', async () => {
+    const key = 'datasets/stranded.jsonl';
+    await env.put(`${key}.run.json`, JSON.stringify({ split: { train: 40, validation: 10, test: 5 } }));
+    const stranded = await crashedIngest(key, lines(60));
+
+    await redrive(stranded.runId);
+    const chunks = (await env.drain(env.queues.transform)).map((m) => m.body);
+    expect(chunks.length).toBeGreaterThan(0);
+    expect((await env.runs.get(stranded.runId))!.status).toBe('preparing');
+    await redrive(stranded.runId); // a copy, once the run is planned: chunks again at most, no second plan
+    const again = (await env.drain(env.queues.transform)).map((m) => m.body);
+    await deliver(transformHandler, [...chunks, ...again], 'transform');
+    await deliver(
+      splitHandler,
+      (await env.drain(env.queues.split)).map((m) => m.body),
+      'split',
+    );
+    const submit = await env.drain(env.queues.submit);
+    expect(submit.length).toBeGreaterThan(0);
+    const run = (await env.runs.get(stranded.runId))!;
+    expect(runCounts(run)).toMatchObject({ input: 60, kept: 60, train: 40, validation: 10, test: 5 });
+    expect(countsBalance(runCounts(run)!)).toBe(true);
+    const events = (await env.runs.listEvents(stranded.runId)).map((e) => e.type);
+    expect(events.filter((t) => t === 'ingest.planned')).toHaveLength(1);
+  });
+
+  it('fails, pointing at the configuration, when its configuration did not resolve', async () => {
+    const key = 'datasets/bad-sidecar.jsonl';
+    await env.put(`${key}.run.json`, JSON.stringify({ split: { train: -5 } }));
+    const stranded = await crashedIngest(key, lines(30), true);
+    await redrive(stranded.runId);
+    expect(await env.drain(env.queues.transform)).toHaveLength(0);
+    expect(await env.runs.get(stranded.runId)).toMatchObject({
+      status: 'failed',
+      failure: {
+        reason: expect.stringMatching(/the run configuration did not resolve/),
+        hint: expect.stringMatching(/sidecar/),
+      },
+    });
+  });
+
+  it('fails with the reason when its dataset was replaced since', async () => {
+    const key = 'datasets/replaced.jsonl';
+    const stranded = await crashedIngest(key, lines(30));
+    await env.put(key, lines(31)); // a new upload (whose own notification starts its own run)
+    await redrive(stranded.runId);
+    expect(await env.drain(env.queues.transform)).toHaveLength(0);
+    expect(await env.runs.get(stranded.runId)).toMatchObject({
+      status: 'failed',
+      failure: {
+        stage: 'ingest',
+        reason: expect.stringMatching(/replaced.jsonl was replaced after the run was recorded/),
+        hint: expect.stringMatching(/new upload starts a run of its own/),
+        location: { file: expect.stringContaining(key) },
+      },
+    });
   });
 });
 

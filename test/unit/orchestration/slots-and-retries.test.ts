@@ -195,16 +195,20 @@ describe('the sweeper drives every stale run again', () => {
     expect(w.take('throughput.poll')[0]!.message.payload).toMatchObject({ poll: 1 });
   });
 
-  it('re-plans a stale preparing run, and reports a requested run it cannot drive', async () => {
+  it('re-plans a stale preparing run, and has ingest plan a requested run from its record', async () => {
     const w = makeWorld();
     const base = makeRun('prep-1');
     w.runs.items.set('prep-1', { ...base, status: 'preparing' });
     w.runs.items.set('req-1', { ...makeRun('req-1'), status: 'requested' });
     w.advance(SETTINGS.staleAfterSeconds + 1);
     const report = await sweep(w.deps);
-    expect(report.redriven).toEqual(['prep-1: preparing']);
-    expect(report.stranded).toEqual(['req-1: requested']);
-    expect(w.take('stage.requested')[0]!.message.payload).toEqual({ stage: 0 });
+    expect(report.redriven.sort()).toEqual(['prep-1: preparing', 'req-1: requested']);
+    expect(report.stranded).toEqual([]);
+    const sent = w.take('stage.requested').map((s) => [s.message.runId, s.message.payload]);
+    expect(sent.sort()).toEqual([
+      ['prep-1', { stage: 0 }],
+      ['req-1', { stage: 0 }],
+    ]);
   });
 });
 
