@@ -122,7 +122,10 @@ describe('the examples in README.md and docs/', () => {
   });
 });
 
-/** Each AWS CLI major version installed, by its absolute path: the one on PATH, and another one in /usr if any. */
+/**
+ * Each AWS CLI major version installed, by its absolute path: the one on PATH, another one in /usr if any, and
+ * Debian's v2 unpacked into .local by .ci/install-aws-cli-v2 (CI does, so that it does not take v1's place on PATH).
+ */
 function awsClis(): Map<number, string> {
   const found = new Map<number, string>();
   const onPath = (() => {
@@ -132,7 +135,7 @@ function awsClis(): Map<number, string> {
       return undefined;
     }
   })();
-  for (const bin of [onPath, '/usr/bin/aws', '/usr/local/bin/aws']) {
+  for (const bin of [onPath, '/usr/bin/aws', '/usr/local/bin/aws', path.join(ROOT, '.local/aws-cli-v2/bin/aws')]) {
     if (!bin || !existsSync(bin)) continue;
     try {
       const v = execFileSync(bin, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
