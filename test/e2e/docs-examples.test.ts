@@ -164,10 +164,11 @@ for (const major of [1, 2])
     const line = (i: number) =>
       JSON.stringify({ instruction: `質問${i}`, input: '', output: `答え${i}`, category: 'qa' });
     writeFileSync(path.join(dir, 'my-data.jsonl'), Array.from({ length: 40 }, (_, i) => line(i)).join('\n') + '\n');
-    // Node reads an `--env-file` argument even after the script name and exits when the file is missing, so the file
-    // exists (empty) before the stack fills it in.
-    writeFileSync(envFile, '');
-    stack = spawn('npm', ['run', 'stack', '--', '--env-file', envFile], { cwd: ROOT, detached: true, stdio: 'ignore' });
+    stack = spawn('npm', ['run', 'stack', '--', '--endpoint-env', envFile], {
+      cwd: ROOT,
+      detached: true,
+      stdio: 'ignore',
+    });
     const written = () => existsSync(envFile) && readFileSync(envFile, 'utf8').includes('BTP_RUNS_TABLE=');
     const by = Date.now() + 150_000;
     while (!written() && Date.now() < by) await new Promise((r) => setTimeout(r, 500));
