@@ -105,6 +105,7 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions): Promis
     schedule,
     emit,
     pendingJobFailures: faults.pendingJobFailures,
+    throughputFaults: faults.throughputFaults,
   });
 
   const listener = await listen(opts.port ?? 0, (req) => route(plane, faults, req));
