@@ -60,6 +60,8 @@ export interface ControlPlaneConfig {
   pendingJobFailures: Map<string, string>;
   /** The day Bedrock's model lifecycle is played at (BedrockEmulatorOptions.catalogDate): today, or a fixed day. */
   catalogDate: () => Date;
+  /** Throughputs by name that fail or stay Creating instead of coming into service (faults.ts). */
+  throughputFaults: Map<string, { fail: string } | 'hold'>;
 }
 
 interface Job {
@@ -110,6 +112,7 @@ export interface Throughput {
   commitmentDuration?: 'OneMonth' | 'SixMonths';
   commitmentExpirationTime?: Date;
   status: 'Creating' | 'InService' | 'Updating' | 'Failed';
+  failureMessage?: string;
   creationTime: Date;
   lastModifiedTime: Date;
   /** The model an update is moving the throughput to (UpdateProvisionedModelThroughput). */
@@ -857,7 +860,13 @@ export class ControlPlane {
     if (token) this.throughputTokens.set(token, tp.arn);
     this.cfg.schedule(this.cfg.timings.throughputCreatingMs, () => {
       if (this.throughputs.get(tp.arn) !== tp) return;
-      tp.status = 'InService';
+      const fault = this.cfg.throughputFaults.get(tp.name);
+      if (fault === 'hold') return; // stays Creating until deleted
+      if (fault) {
+        this.cfg.throughputFaults.delete(tp.name);
+        tp.status = 'Failed';
+        tp.failureMessage = fault.fail.slice(0, 2048);
+      } else tp.status = 'InService';
       tp.lastModifiedTime = new Date();
     });
     return { provisionedModelArn: tp.arn };
@@ -891,7 +900,10 @@ export class ControlPlane {
   }
 
   getThroughput(identifier: string): Body {
-    return this.throughputSummary(this.requireThroughput(identifier));
+    const tp = this.requireThroughput(identifier);
+    // GetProvisionedModelThroughput carries failureMessage; the list's summaries do not.
+    // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_GetProvisionedModelThroughput.html
+    return { ...this.throughputSummary(tp), failureMessage: tp.failureMessage };
   }
 
   listThroughputs(query: URLSearchParams): Body {

@@ -42,9 +42,16 @@ export interface FaultInjector {
    * delays). `outage(0)` ends one early.
    */
   outage(seconds: number, error?: OutageError): void;
+  /**
+   * The throughput named `name` (a live one still Creating, or the next created under that name) ends Failed with
+   * `message` instead of coming into service, as a Provisioned Throughput whose creation fails does.
+   */
+  failThroughput(name: string, message: string): void;
+  /** The throughput named `name` (live or next created) stays Creating until it is deleted. */
+  holdThroughput(name: string): void;
   /** Changes quotas from now on. */
   setQuotas(quotas: Partial<EmulatorQuotas>): void;
-  /** Clears throttling, error rate, an outage and pending job failures (quotas stay). */
+  /** Clears throttling, error rate, an outage and pending job and throughput faults (quotas stay). */
   reset(): void;
 }
 
@@ -56,6 +63,8 @@ const OUTAGE_ERRORS = { internal, unavailable, throttled } as const;
 export interface FaultRequest {
   throttleNext?: number;
   failJob?: { jobName: string; message: string };
+  failThroughput?: { name: string; message: string };
+  holdThroughput?: { name: string };
   internalErrorRate?: number;
   outage?: { seconds: number; error?: OutageError };
   quotas?: Partial<EmulatorQuotas>;
@@ -69,6 +78,8 @@ export class Faults implements FaultInjector {
   private outageUntil = 0;
   private outageError: OutageError = 'internal';
   readonly pendingJobFailures = new Map<string, string>();
+  /** Throughputs by name that fail (with their message) or stay Creating (`hold`) instead of coming into service. */
+  readonly throughputFaults = new Map<string, { fail: string } | 'hold'>();
 
   constructor(
     readonly quotas: EmulatorQuotas,
@@ -82,6 +93,14 @@ export class Faults implements FaultInjector {
 
   failJob(jobName: string, message: string): void {
     if (!this.failLiveJob(jobName, message)) this.pendingJobFailures.set(jobName, message);
+  }
+
+  failThroughput(name: string, message: string): void {
+    this.throughputFaults.set(name, { fail: message });
+  }
+
+  holdThroughput(name: string): void {
+    this.throughputFaults.set(name, 'hold');
   }
 
   internalErrorRate(rate: number): void {
@@ -108,6 +127,7 @@ export class Faults implements FaultInjector {
     this.errorCredit = 0;
     this.outageUntil = 0;
     this.pendingJobFailures.clear();
+    this.throughputFaults.clear();
   }
 
   /** Called before each API call; throws the injected error, if any. */
@@ -133,5 +153,7 @@ export class Faults implements FaultInjector {
     if (request.internalErrorRate !== undefined) this.internalErrorRate(request.internalErrorRate);
     if (request.outage) this.outage(request.outage.seconds, request.outage.error);
     if (request.failJob) this.failJob(request.failJob.jobName, request.failJob.message);
+    if (request.failThroughput) this.failThroughput(request.failThroughput.name, request.failThroughput.message);
+    if (request.holdThroughput) this.holdThroughput(request.holdThroughput.name);
   }
 }

@@ -113,6 +113,7 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions): Promis
     emit,
     pendingJobFailures: faults.pendingJobFailures,
     catalogDate: catalogDate ? () => catalogDate : () => new Date(),
+    throughputFaults: faults.throughputFaults,
   });
 
   const listener = await listen(opts.port ?? 0, (req) => route(plane, faults, req));

@@ -1,6 +1,10 @@
 // Runs fauxqs in its own process: it is an ES module that needs Node >= 22.5 (node:sqlite), which keeps it out of
 // Jest's CommonJS module system and off the event loop that runs the handlers.
+import { createServer } from 'node:http';
 import { startFauxqs } from 'fauxqs';
+// TypeScript, loaded by Node's type stripping (Node >= 22.18 strips types by default; older 22s need the flag sqs.ts
+// passes).
+import { sqsQueryFront } from './sqs-query.ts';
 
 // Queue URLs: fauxqs names queues `http://sqs.<region>.<host>:<port>/<account>/<name>` with its `host` setting
 // (default `localhost`), and ListQueues and GetQueueUrl hand those names to boto3 and the AWS CLI, which cannot resolve
@@ -15,13 +19,18 @@ SqsStore.prototype.buildQueueUrl = function (queueName, port, requestHost, regio
   return buildQueueUrl.call({ ...this, host: '' }, queueName, port, requestHost, region);
 };
 
-const server = await startFauxqs({
-  port: Number(process.env.FAUXQS_PORT ?? 0),
-  logger: false,
-  dataDir: process.env.FAUXQS_DATA_DIR || undefined,
+// fauxqs listens on a port of its own; the emulator's port is the front's, which answers SQS's query protocol
+// (AWS CLI v2 before 2.13 and older SDKs) and passes every other request on (sqs-query.ts).
+const server = await startFauxqs({ port: 0, logger: false, dataDir: process.env.FAUXQS_DATA_DIR || undefined });
+const front = createServer(sqsQueryFront(server.port));
+await new Promise((resolve, reject) => {
+  front.once('error', reject);
+  front.listen(Number(process.env.FAUXQS_PORT ?? 0), '127.0.0.1', resolve);
 });
-process.stdout.write(JSON.stringify({ port: server.port }) + '\n');
+process.stdout.write(JSON.stringify({ port: front.address().port }) + '\n');
 const stop = async () => {
+  front.closeAllConnections();
+  front.close();
   await server.stop();
   process.exit(0);
 };

@@ -15,8 +15,9 @@ export interface SqsEmulator {
 }
 
 /**
- * SQS (and SNS) on 127.0.0.1 backed by fauxqs, in a child process of the same Node (it needs Node >= 22.5, which
- * the project's npm scripts bring). State is kept in `dataDir` when given.
+ * SQS (and SNS) on 127.0.0.1 backed by fauxqs, in a child process of the same Node (it needs Node >= 22.6, which
+ * the project's npm scripts bring). Both SQS protocols are answered: AWS JSON 1.0 by fauxqs, the older query protocol
+ * by a front in the child (sqs-query.ts). State is kept in `dataDir` when given.
  */
 export async function startSqs(opts: { dataDir?: string; port?: number } = {}): Promise<SqsEmulator> {
   let dataDir = '';
@@ -24,12 +25,15 @@ export async function startSqs(opts: { dataDir?: string; port?: number } = {}): 
     dataDir = path.join(opts.dataDir, 'sqs');
     mkdirSync(dataDir, { recursive: true });
   }
-  const child = spawn(process.execPath, [path.join(__dirname, 'sqs-child.mjs')], {
+  // The child imports sqs-query.ts: Node strips its types by default from 22.18, earlier 22s need the flag.
+  const stripTypes = (process.features as { typescript?: unknown }).typescript ? [] : ['--experimental-strip-types'];
+  const child = spawn(process.execPath, [...stripTypes, path.join(__dirname, 'sqs-child.mjs')], {
     env: {
       ...process.env,
       FAUXQS_PORT: String(opts.port ?? 0),
       FAUXQS_DATA_DIR: dataDir,
-      NODE_OPTIONS: '--disable-warning=ExperimentalWarning',
+      // sqs-query.ts has ES module syntax in a package without "type": Node says so once, and loads it.
+      NODE_OPTIONS: '--disable-warning=ExperimentalWarning --disable-warning=MODULE_TYPELESS_PACKAGE_JSON',
     },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -38,7 +42,7 @@ export async function startSqs(opts: { dataDir?: string; port?: number } = {}): 
     child.once('exit', (code) =>
       reject(
         new Error(
-          `SQS emulator (fauxqs) exited with code ${code} before it started; it needs Node >= 22.5, this is ${process.version}`,
+          `SQS emulator (fauxqs) exited with code ${code} before it started; it needs Node >= 22.6, this is ${process.version}`,
         ),
       ),
     );

@@ -34,6 +34,8 @@ export interface FunctionDefinition {
 export interface CrashPoint {
   atCall: number;
   when: 'before' | 'after';
+  /** Counts only the calls of this operation (`PutItem`, `SendMessage`: named by DynamoDB's and SQS's X-Amz-Target). */
+  operation?: string;
 }
 
 export interface FaultHook {

@@ -20,13 +20,20 @@ if (typeof handler !== 'function') {
 // the request leaves (`before`: the write never happened) or as its response arrives (`after`: the write happened and
 // the handler never learns it), as a Lambda environment dies on an out-of-memory kill or a host failure. The channels
 // are this thread's own, so the stack's other functions and emulators are untouched.
-let current; // { calls, fault, marked: WeakSet } while an invocation runs
+// A crash point may name an `operation`: then only the calls of that operation are counted toward `atCall`, named by
+// the X-Amz-Target header of the JSON protocols (DynamoDB, SQS), so a test can aim at one write whatever retries or
+// reads come before it.
+let current; // { calls, matched, fault, marked: WeakSet } while an invocation runs
 const crash = () => process.exit(INJECTED_CRASH_EXIT);
+const operationOf = (request) => String((request.getHeader && request.getHeader('x-amz-target')) || '');
 const onStart = (request) => {
   if (!current) return;
   current.calls++;
   const fault = current.fault;
-  if (!fault || current.calls !== fault.atCall) return;
+  if (!fault) return;
+  if (fault.operation) {
+    if (!operationOf(request).endsWith(`.${fault.operation}`) || ++current.matched !== fault.atCall) return;
+  } else if (current.calls !== fault.atCall) return;
   if (fault.when === 'before') crash();
   else current.marked.add(request);
 };
@@ -48,7 +55,7 @@ parentPort.on('message', async (msg) => {
     fail: () => undefined,
     succeed: () => undefined,
   };
-  const invocation = { calls: 0, fault: msg.fault, marked: new WeakSet() };
+  const invocation = { calls: 0, matched: 0, fault: msg.fault, marked: new WeakSet() };
   current = invocation;
   try {
     const result = await handler(msg.event, context);

@@ -94,7 +94,9 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
   if (existing && existing.status !== 'requested' && !awaitingChunks(existing)) return { outcome: 'replayed', runId };
   // Not a replay: the input is checked and planned while the run is recorded (the plan needs only the object and the
   // configuration). Should another delivery record the run first and move it on, this plan is left unused.
-  const planning = configError ? undefined : settle(planFirstStage(source, config, datasets));
+  const relative = relativeSegments(source.key);
+  const hostile = relative && `the dataset key "${source.key}" ${relative}`;
+  const planning = configError || hostile ? undefined : settle(planFirstStage(source, config, datasets));
   // The run as last read or written, so the writes below need not read it first.
   let seen = existing;
   if (!existing) {
@@ -125,6 +127,7 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
 
   const fail = (reason: string, hint: string, location: InputError['location'] = {}) =>
     failRequested(seen!, reason, hint, location, deps);
+  if (hostile) return fail(hostile, KEY_HINT);
   if (configError) return fail(configError, CONFIG_HINT);
   // A model Bedrock does not offer (end of life, or no such customization) fails the run now, before any data is read.
   const refused = modelProblems(config, deps.catalogDate ? new Date(deps.catalogDate) : now());
@@ -221,6 +224,9 @@ async function rejectRequest(
     requestAttributes(request),
   );
 }
+
+/** What to do about a dataset key with a `.` or `..` segment. */
+const KEY_HINT = 'upload the dataset again under a key without "." or ".." path segments';
 
 /** What to do about a configuration that does not parse (the reason names the setting and the layer). */
 const CONFIG_HINT =
@@ -469,10 +475,22 @@ export const INPUT_PREFIXES = ['datasets/', 'inputs/'] as const;
 function outsideDatasets(source: { bucket: string; key: string }, datasetsBucket: string | undefined) {
   if (datasetsBucket !== undefined && source.bucket !== datasetsBucket)
     return `run.requested names the bucket "${source.bucket}": runs read datasets only from the bucket "${datasetsBucket}"`;
+  const relative = relativeSegments(source.key);
+  if (relative) return `run.requested names the key "${source.key}": ${relative}`;
   if (!INPUT_PREFIXES.some((p) => source.key.startsWith(p)) || source.key.endsWith(SIDECAR_SUFFIX))
     return (
       `run.requested names the key "${source.key}": a dataset is an object under ${INPUT_PREFIXES.join(' or ')} ` +
       `(not a ${SIDECAR_SUFFIX} sidecar)`
     );
   return undefined;
+}
+
+/**
+ * A key with a `.` or `..` segment. S3 keys are names, not paths, so S3 itself resolves nothing; but such a key reads
+ * as a path out of the input prefixes (`datasets/../private/x.jsonl`) to a person, a log search, an IAM prefix check
+ * or a tool that copies the object to a file system, which may resolve it. A run is never started on one.
+ */
+function relativeSegments(key: string): string | undefined {
+  const segment = key.split('/').find((s) => s === '.' || s === '..');
+  return segment && `has a "${segment}" path segment: a dataset's key is a plain path under its prefix`;
 }

@@ -165,9 +165,9 @@ function waitable(p: Run['config']['provisioning']): boolean {
 }
 
 /**
- * Follows a throughput to InService or Failed (the run fails and the throughput is deleted). In service, the run
- * moves to `evaluating` (the evaluate step tries the model) when `provisioning.evaluateSamples` > 0 and its last
- * stage has test records, else it succeeds.
+ * Follows a throughput to InService or Failed (the run fails and the throughput is deleted; so too when it is still
+ * Creating when its time to live ends). In service, the run moves to `evaluating` (the evaluate step tries the model)
+ * when `provisioning.evaluateSamples` > 0 and its last stage has test records, else it succeeds.
  */
 export async function pollThroughput(
   runId: string,
@@ -249,6 +249,26 @@ export async function pollThroughput(
     else await expireThroughput(runId, arn, deps, { force: true });
     return 'failed';
   }
+  if (!deployment && run.throughputExpiresAt && Date.parse(run.throughputExpiresAt) <= now().getTime()) {
+    // Still not in service when its time to live ended (stuck Creating): nothing may use it before it is to be deleted,
+    // and the expiry leaves a throughput that is not in service to this poll, so the poll deletes it and fails the run.
+    await failRun(
+      runs,
+      run,
+      'provisioning',
+      {
+        stage: 'provision',
+        reason:
+          `Provisioned Throughput ${arn} was still ${status} when its time to live ` +
+          `(provisioning.ttlHours: ${run.config.provisioning.ttlHours}) ended; it was deleted`,
+        hint: `the model is trained; raise provisioning.ttlHours if creation takes that long, then btp resume ${runId} --from provision`,
+        record: 'provision',
+      },
+      now(),
+    );
+    await expireThroughput(runId, arn, deps, { force: true });
+    return 'failed';
+  }
   await schedulePoll(
     run,
     arn,
@@ -294,8 +314,8 @@ export async function expireThroughput(
   }
   if (!opts.force && run.status === 'provisioning') {
     // Not seen in service yet: the run's poll decides (in service, the run moves on and the next expiry deletes it;
-    // failed, the poll deletes it). Deleting it now would fail a run whose model is trained only because its
-    // throughput was slow to come up, or its poll slow to look.
+    // failed, or still Creating past its time to live, the poll deletes it). Deleting it now would fail a run whose
+    // model is trained only because its throughput was slow to come up, or its poll slow to look.
     const { delaySeconds } = sqsDelay(Math.max(1, deps.settings.throughputPollSeconds));
     const payload = { provisionedModelArn: arn, expiresAt: run.throughputExpiresAt };
     await deps.send(ThroughputExpire, runId, payload, { delaySeconds });

@@ -38,7 +38,17 @@ export interface SweepReport {
   redriven: string[];
   /** Stale runs the sweeper cannot drive again, as `runId: status` (one missing what its step needs). */
   stranded: string[];
+  /** Runs whose last status change is published again: its writer died before publishing it. */
+  announced: string[];
 }
+
+/**
+ * A status change is published the moment after its write; one still marked unannounced this long after was lost
+ * with its writer (real time: the crash happened now, whatever the emulator's clock).
+ */
+const ANNOUNCE_AFTER_MS = 15_000;
+/** How far back the sweeper looks for a run whose last status change was not announced. */
+const ANNOUNCE_WINDOW_MS = 24 * 3_600_000;
 
 /**
  * The scheduled safety net. Delayed SQS messages can be lost (a deleted queue, a purge, a bug), a step that gave up
@@ -48,11 +58,21 @@ export interface SweepReport {
  * - finds every run in a non-final status left untouched for longer than any message of ours can take
  *   (`staleAfterSeconds`; every step that waits on purpose writes the run as it does) and sends again the message
  *   that drives its step. Every step is idempotent on the run, so a copy of a message that was not lost after all
- *   does nothing.
+ *   does nothing;
+ * - publishes again the `run.status.changed` of a status change whose writer died before publishing it (the run is
+ *   marked `unannounced` until it is published), so a run's end is always heard of and its report written.
  */
 export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
   const { runs, now } = deps;
-  const report: SweepReport = { deleted: [], requeued: [], repolled: [], reevaluated: [], redriven: [], stranded: [] };
+  const report: SweepReport = {
+    deleted: [],
+    requeued: [],
+    repolled: [],
+    reevaluated: [],
+    redriven: [],
+    stranded: [],
+    announced: [],
+  };
   const at = now();
   for (const status of MAY_HOLD_THROUGHPUT) {
     for (const run of await runs.listByStatus(status)) {
@@ -67,6 +87,16 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     for (const run of await runs.listByStatus(status)) {
       if (new Date(run.updatedAt).getTime() > staleBefore) continue;
       await redrive(run, staleBefore, report, deps);
+    }
+  }
+  if (runs.announce) {
+    // A run's end that no one heard of has no report, and its subscribers wait for it: publish it now.
+    const since = new Date(at.getTime() - ANNOUNCE_WINDOW_MS).toISOString();
+    for (const status of RUN_STATUSES) {
+      for (const run of await runs.listByStatus(status, since)) {
+        if (!run.unannounced || new Date(run.updatedAt).getTime() > at.getTime() - ANNOUNCE_AFTER_MS) continue;
+        if (await runs.announce(run)) report.announced.push(`${run.runId}: ${run.status}`);
+      }
     }
   }
   return report;

@@ -92,8 +92,9 @@ export class NotifyingRunStore implements RunStore {
   ) {}
 
   async create(run: Run, event: EventInput): Promise<boolean> {
-    const created = await this.inner.create(run, event);
-    if (created) await this.publish(run, undefined, event.type, run.createdAt);
+    const marked: Run = { ...run, unannounced: { to: run.status, event: event.type } };
+    const created = await this.inner.create(marked, event);
+    if (created && (await this.publish(marked, undefined, event.type, run.createdAt))) await this.clear(marked);
     return created;
   }
 
@@ -109,10 +110,29 @@ export class NotifyingRunStore implements RunStore {
     event: EventInput,
     opts?: WriteOptions,
   ): Promise<Run | undefined> {
-    const next = await this.inner.transition(runId, from, to, patch, event, opts);
+    // The change is marked unannounced in its own write, and the mark cleared once published: a crash in between
+    // (the function killed, a timeout) leaves the mark, and the sweeper publishes it (announce, below). Without it,
+    // a run's end could go unheard, and its report never written: the redelivered message finds the run moved on.
+    const unannounced = { to, event: event.type, ...(typeof from === 'string' ? { from } : {}) };
+    const next = await this.inner.transition(runId, from, to, { ...patch, unannounced }, event, opts);
     if (!next) return undefined;
-    await this.publish(next, await this.previousStatus(next, from), event.type, next.updatedAt);
-    return next;
+    const previous = await this.previousStatus(next, from);
+    if (!(await this.publish(next, previous, event.type, next.updatedAt))) return next;
+    return (await this.clear(next)) ?? next;
+  }
+
+  async announce(run: Run): Promise<boolean> {
+    const mark = run.unannounced;
+    if (!mark || mark.to !== run.status) return false;
+    const from = mark.from ?? (await this.inner.listEvents(run.runId)).findLast((e) => e.to === run.status)?.from;
+    if (!(await this.publish(run, from, mark.event, run.updatedAt))) return false;
+    await this.clear(run);
+    return true;
+  }
+
+  /** Clears the unannounced mark while the run is still in the status that was announced. */
+  private clear(run: Run): Promise<Run | undefined> {
+    return this.inner.update(run.runId, run.status, { unannounced: undefined }, undefined, { seen: run });
   }
 
   update(
@@ -153,11 +173,14 @@ export class NotifyingRunStore implements RunStore {
     return events.find((e) => e.seq === next.version)?.from;
   }
 
-  private async publish(run: Run, from: RunStatus | undefined, eventType: string, at: string): Promise<void> {
+  /** Whether it was published. */
+  private async publish(run: Run, from: RunStatus | undefined, eventType: string, at: string): Promise<boolean> {
     try {
       await this.notify(this.build(run, from, eventType, at), requestAttributes(run.request));
+      return true;
     } catch (err) {
       (this.opts.onError ?? defaultOnError)(err as Error, { runId: run.runId, to: run.status });
+      return false;
     }
   }
 

@@ -292,6 +292,13 @@ export const Run = z.object({
   children: z.array(ChildRef).optional(),
   /** Present when a `run.requested` message started the run (absent for an upload). */
   request: RunRequest.optional(),
+  /**
+   * A status change whose `run.status.changed` may not have gone out: written with the change and cleared once it is
+   * published, so a crash between the two leaves it for the sweeper to publish (shared/runs/notifying-run-store.ts).
+   */
+  unannounced: z
+    .object({ to: z.enum(RUN_STATUSES), from: z.enum(RUN_STATUSES).optional(), event: z.string().min(1) })
+    .optional(),
 });
 export type Run = z.infer<typeof Run>;
 

@@ -41,4 +41,10 @@ export interface RunStore {
   listEvents(runId: string): Promise<RunEvent[]>;
   /** Runs in a status, newest first, optionally only those updated since a time (the status GSI). */
   listByStatus(status: RunStatus, since?: string): Promise<Run[]>;
+  /**
+   * Publishes the run's last status change again when its first publication may have been lost (`run.unannounced`
+   * names it), and clears the mark; `false` when there was nothing to publish. Absent from a store that publishes
+   * nothing.
+   */
+  announce?(run: Run): Promise<boolean>;
 }

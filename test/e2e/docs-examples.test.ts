@@ -122,7 +122,10 @@ describe('the examples in README.md and docs/', () => {
   });
 });
 
-/** Each AWS CLI major version installed, by its absolute path: the one on PATH, and another one in /usr if any. */
+/**
+ * Each AWS CLI major version installed, by its absolute path: the one on PATH, another one in /usr if any, and
+ * Debian's v2 unpacked into .local by .ci/install-aws-cli-v2 (CI does, so that it does not take v1's place on PATH).
+ */
 function awsClis(): Map<number, string> {
   const found = new Map<number, string>();
   const onPath = (() => {
@@ -132,7 +135,7 @@ function awsClis(): Map<number, string> {
       return undefined;
     }
   })();
-  for (const bin of [onPath, '/usr/bin/aws', '/usr/local/bin/aws']) {
+  for (const bin of [onPath, '/usr/bin/aws', '/usr/local/bin/aws', path.join(ROOT, '.local/aws-cli-v2/bin/aws')]) {
     if (!bin || !existsSync(bin)) continue;
     try {
       const v = execFileSync(bin, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -161,10 +164,11 @@ for (const major of [1, 2])
     const line = (i: number) =>
       JSON.stringify({ instruction: `質問${i}`, input: '', output: `答え${i}`, category: 'qa' });
     writeFileSync(path.join(dir, 'my-data.jsonl'), Array.from({ length: 40 }, (_, i) => line(i)).join('\n') + '\n');
-    // Node reads an `--env-file` argument even after the script name and exits when the file is missing, so the file
-    // exists (empty) before the stack fills it in.
-    writeFileSync(envFile, '');
-    stack = spawn('npm', ['run', 'stack', '--', '--env-file', envFile], { cwd: ROOT, detached: true, stdio: 'ignore' });
+    stack = spawn('npm', ['run', 'stack', '--', '--endpoint-env', envFile], {
+      cwd: ROOT,
+      detached: true,
+      stdio: 'ignore',
+    });
     const written = () => existsSync(envFile) && readFileSync(envFile, 'utf8').includes('BTP_RUNS_TABLE=');
     const by = Date.now() + 150_000;
     while (!written() && Date.now() < by) await new Promise((r) => setTimeout(r, 500));

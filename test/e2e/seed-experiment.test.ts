@@ -25,10 +25,10 @@ describe('examples/seed-experiment.json: the four variants of the 2024 recipe', 
   beforeAll(async () => {
     // The recipe's Titan Text G1 - Lite has reached end of life: the stack plays the catalog of 2024 (#18's setting).
     const historical = { catalogDate: '2024-10-01' };
-    // On the fast clock the recipe's 2-hour time to live is the local stage's floor of 10 s, which a loaded machine
-    // can spend evaluating 50 prompts: the throughputs live past the test instead.
-    const environment = { BTP_MIN_TTL_SECONDS: '600' };
-    stack = await startStack({ waitTimeSeconds: 1, retryDelaySeconds: 1, environment, ...historical });
+    // The example's throughputs live 2 hours, 10 s on the local stage's fast clock: on a loaded machine the sweeper
+    // deleted one while its 50 prompts were being evaluated (ResourceNotFoundException). They outlive the test here.
+    const throughputsOutliveTheTest = { environment: { BTP_MIN_TTL_SECONDS: '3600' } };
+    stack = await startStack({ waitTimeSeconds: 1, retryDelaySeconds: 1, ...historical, ...throughputsOutliveTheTest });
     // Four variants each buy a throughput; the emulator's default quota is two no-commitment throughputs.
     stack.bedrock.faults.setQuotas({ noCommitmentThroughputs: 4 });
     dir = mkdtempSync(path.join(tmpdir(), 'btp-seed-'));

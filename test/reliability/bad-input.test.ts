@@ -145,7 +145,12 @@ const DATASETS: DatasetCase[] = [
   },
   { name: 'key with spaces', key: 'datasets/bad/with spaces + plus.jsonl', body: GOOD, reasons: {} },
   { name: 'key in Japanese', key: 'datasets/bad/日本語のデータ 一.jsonl', body: GOOD, reasons: {} },
-  { name: 'path traversal in the key', key: 'datasets/../../runs/other/../datasets/x.jsonl', body: GOOD, reasons: {} },
+  {
+    name: 'path traversal in the key',
+    key: 'datasets/../../runs/other/../datasets/x.jsonl',
+    body: GOOD,
+    fails: { reason: /"\.\." path segment/ },
+  },
   { name: 'sidecar that is not JSON', body: GOOD, config: '{ not json', fails: { reason: /sidecar.*not JSON/ } },
   {
     name: 'sidecar with a wrong value',
@@ -284,6 +289,12 @@ function MESSAGES(datasets: string): MessageCase[] {
       queue: 'IngestQueue',
       body: (request) => request({ bucket: datasets, key: 'private/x.jsonl' }),
       reason: /private\/x\.jsonl.*datasets\//,
+    },
+    {
+      name: 'path traversal in a requested key',
+      queue: 'IngestQueue',
+      body: (request) => request({ bucket: datasets, key: 'datasets/../private/x.jsonl' }),
+      reason: /"\.\." path segment/,
     },
     {
       name: 'run.cancel for a run that does not exist',

@@ -1,5 +1,6 @@
 import { sampleJsonl } from '../../local/sample/generate';
 import type { RunConfigInput } from '../../shared/config/run-config';
+import { throughputName } from '../../shared/orchestration/naming';
 import type { Run } from '../../shared/runs/run';
 import { figure, sleep, startRig, type Rig } from './harness';
 
@@ -35,6 +36,17 @@ async function runOf(key: string): Promise<Run> {
     if (run) return run;
     await sleep(100);
   }
+}
+
+/** Waits until the run holds no throughput in Bedrock (it deletes it after recording the failure). */
+async function noThroughputOf(run: Run) {
+  const end = Date.now() + 60_000;
+  let left = await rig.throughputsOf(run.runId);
+  while (left.length && Date.now() < end) {
+    await sleep(500);
+    left = await rig.throughputsOf(run.runId);
+  }
+  expect(left.map((t) => `${t.provisionedModelName} ${t.status}`)).toEqual([]);
 }
 
 async function expectOneOfEach(run: Run, jobs: number, throughputs: number) {
@@ -88,6 +100,32 @@ describe('Bedrock faults', () => {
     expect(run.status).toBe('succeeded');
     expect((await rig.events(run.runId)).map((e) => e.type)).toContain('job.queued');
     await expectOneOfEach(run, 1, 1);
+  });
+
+  it('a throughput whose creation fails: the run fails with the message Bedrock gave, and the throughput is deleted', async () => {
+    const key = await rig.upload('datasets/faults/tp-failed.jsonl', DATA, CONFIG);
+    const { runId } = await runOf(key);
+    rig.stack.bedrock.faults.failThroughput(throughputName(runId, 0), 'Capacity could not be allocated (emulated).');
+    const run = await rig.endedRunOf(key, 240_000);
+    outcomes.push(`throughput creation failing: ${run.status}`);
+    expect(run.status).toBe('failed');
+    expect(run.failure).toMatchObject({ stage: 'provision', reason: expect.stringContaining('(emulated).') });
+    expect(await rig.jobsOf(run.runId)).toHaveLength(1);
+    await noThroughputOf(run);
+  });
+
+  it('a throughput stuck in Creating: deleted when its time to live ends, and the run fails saying so', async () => {
+    // the default time to live (2 hours, seconds on the fast clock): the run must not wait past it
+    const config = { ...CONFIG, provisioning: { ...CONFIG.provisioning, ttlHours: 2 } };
+    const key = await rig.upload('datasets/faults/tp-stuck.jsonl', DATA, config);
+    const { runId } = await runOf(key);
+    rig.stack.bedrock.faults.holdThroughput(throughputName(runId, 0));
+    const run = await rig.endedRunOf(key, 240_000);
+    outcomes.push(`throughput stuck in Creating: ${run.status}`);
+    expect(run.status).toBe('failed');
+    expect(run.failure?.reason).toMatch(/still Creating when its time to live \(provisioning\.ttlHours: 2\) ended/);
+    expect(await rig.jobsOf(run.runId)).toHaveLength(1);
+    await noThroughputOf(run);
   });
 
   afterAll(() => figure(`bedrock faults: ${outcomes.length} scenarios (${outcomes.join(', ')})`));

@@ -219,7 +219,8 @@ export function figure(line: string): void {
 /**
  * A run's artifacts as the pipeline wrote them, with what differs between two runs of the same bytes under different
  * keys made equal: the run id, the key, times, Bedrock's resource ids. What Bedrock writes (the job's output folder:
- * metrics the emulator makes up per job) is not the pipeline's and is left out.
+ * metrics the emulator makes up per job) is not the pipeline's and is left out; the report (report.html, report.md)
+ * tells the run's own story (how long each step took, its retries) and is compared for its presence only.
  */
 export function normalizeArtifacts(run: Run, files: Map<string, Buffer>): Map<string, string> {
   const ids = new Map<string, string>();
@@ -239,7 +240,8 @@ export function normalizeArtifacts(run: Run, files: Map<string, Buffer>): Map<st
       );
   const out = new Map<string, string>();
   for (const [key, bytes] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
-    if (!/^stages\/\d+\/output\//.test(key)) out.set(norm(key), norm(bytes.toString('utf8')));
+    if (/^report\.(html|md)$/.test(key)) out.set(key, 'present');
+    else if (!/^stages\/\d+\/output\//.test(key)) out.set(norm(key), norm(bytes.toString('utf8')));
   }
   return out;
 }
@@ -261,7 +263,10 @@ export async function differencesFrom(
   if (JSON.stringify(runCounts(run)) !== JSON.stringify(runCounts(reference.run)))
     problems.push(`${name}: counts differ`);
   const got = normalizeArtifacts(run, await rig.artifactBytes(run.runId));
-  for (const [key, text] of reference.artifacts) if (got.get(key) !== text) problems.push(`${name}: ${key} differs`);
+  for (const [key, text] of reference.artifacts) {
+    const mine = got.get(key);
+    if (mine !== text) problems.push(`${name}: ${key} ${mine === undefined ? 'missing' : firstDifference(text, mine)}`);
+  }
   for (const key of got.keys()) if (!reference.artifacts.has(key)) problems.push(`${name}: extra artifact ${key}`);
   const runs = (await rig.runsOf(name)).length;
   if (runs !== 1) problems.push(`${name}: ${runs} runs`);
@@ -270,6 +275,16 @@ export async function differencesFrom(
   const [tps, refTps] = await Promise.all([rig.throughputsOf(run.runId), rig.throughputsOf(reference.run.runId)]);
   if (tps.length !== refTps.length) problems.push(`${name}: ${tps.length} throughputs`);
   return problems;
+}
+
+/** Where two texts first differ, by line, each side cut short: enough to tell a reordering from a failed call. */
+function firstDifference(expected: string, got: string): string {
+  const a = expected.split('\n');
+  const b = got.split('\n');
+  const line = a.findIndex((l, i) => l !== b[i]);
+  const at = line < 0 ? a.length : line;
+  const cut = (l: string | undefined) => (l === undefined ? '(none)' : l.length > 300 ? `${l.slice(0, 300)}...` : l);
+  return `differs at line ${at + 1}: expected ${cut(a[at])}, got ${cut(b[at])}`;
 }
 
 /** input = kept + filtered + rejected, kept = train + validation + test, and the reasons add up to what was dropped. */
@@ -294,6 +309,17 @@ export function seeded(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Waits for a run's report (written when the run's end is announced), failing with the run at the timeout. */
+export async function reportOf(rig: Rig, run: Run, timeoutMs = 120_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if ((await rig.artifactBytes(run.runId)).has('report.md')) return;
+    await sleep(500);
+  }
+  const now = await rig.store.get(run.runId);
+  throw new Error(`${run.source.key}: no report in ${timeoutMs} ms (unannounced: ${JSON.stringify(now?.unannounced)})`);
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -53,9 +53,10 @@ describe('NotifyingRunStore', () => {
       ['splitting', 'failed', 'split.failed'],
     ]);
     for (const m of sent) expect(() => parseMessage(RunStatusChanged, JSON.stringify(m))).not.toThrow();
-    expect(sent.map((m) => m.payload.version)).toEqual([1, 2, 4, 5]);
+    // each the version its change wrote (clearing the change's unannounced mark is a write of its own)
+    expect(sent.map((m) => m.payload.version)).toEqual([1, 3, 6, 8]);
     expect(sent[3]!.payload.failure?.reason).toBe('too few records');
-    expect(sent[1]!.correlationId).toBe('r1:2');
+    expect(sent[1]!.correlationId).toBe('r1:3');
   });
 
   it('publishes nothing for a replayed create or a transition that lost its race', async () => {
@@ -81,6 +82,36 @@ describe('NotifyingRunStore', () => {
     const next = await store.transition('r1', 'requested', 'preparing', {}, { type: 'a' });
     expect(next?.status).toBe('preparing');
     expect(errors).toEqual(['r1->requested: topic gone', 'r1->preparing: topic gone']);
+  });
+
+  it('a change whose publication was lost stays marked until announce publishes it, once', async () => {
+    const { inner, store, sent } = given();
+    await store.create(newRun('r1'), { type: 'run.created' });
+    await store.transition('r1', 'requested', 'preparing', {}, { type: 'ingest.planned' });
+    expect((await inner.get('r1'))!.unannounced).toBeUndefined();
+    expect(await store.announce((await inner.get('r1'))!)).toBe(false); // nothing lost: nothing published again
+    // a writer that died between its write and its publication: the change is written, marked, and unheard of
+    const dying = new NotifyingRunStore(
+      inner,
+      async () => {
+        throw new Error('killed');
+      },
+      { onError: () => undefined },
+    );
+    await dying.transition('r1', ['preparing', 'splitting'], 'failed', {}, { type: 'split.failed' });
+    const marked = (await inner.get('r1'))!;
+    expect(marked.unannounced).toEqual({ to: 'failed', event: 'split.failed' });
+    expect(sent).toHaveLength(2);
+
+    expect(await store.announce(marked)).toBe(true);
+    expect(sent.map((m) => [m.payload.from, m.payload.to, m.payload.event])).toEqual([
+      [undefined, 'requested', 'run.created'],
+      ['requested', 'preparing', 'ingest.planned'],
+      ['preparing', 'failed', 'split.failed'],
+    ]);
+    expect((await inner.get('r1'))!.unannounced).toBeUndefined();
+    expect(await store.announce((await inner.get('r1'))!)).toBe(false);
+    expect(sent).toHaveLength(3);
   });
 
   it('withNotifications leaves the store as it is when notifications are not configured', () => {

@@ -167,13 +167,35 @@ describe('ingest is idempotent on the object and its configuration', () => {
       why: expect.stringContaining('"private/a.jsonl"'),
     });
     expect(await request(B, 'datasets/a.jsonl.run.json')).toMatchObject({ outcome: 'rejected' });
+    objects.put(B, 'datasets/../private/a.jsonl', body);
+    expect(await request(B, 'datasets/../private/a.jsonl')).toMatchObject({
+      outcome: 'rejected',
+      why: expect.stringContaining('".." path segment'),
+    });
     // each sender hears why (run.rejected), under its request's ids
-    expect(rejections).toHaveLength(3);
+    expect(rejections).toHaveLength(4);
     expect(rejections[0]).toMatchObject({ type: 'run.rejected', runId: 'r', correlationId: 'c' });
     expect(runs.runs.size).toBe(0);
     // inputs/ is where a chained run's later datasets live: a request may name it
     objects.put(B, 'inputs/a.jsonl', body);
     expect(await request(B, 'inputs/a.jsonl')).toMatchObject({ outcome: 'planned' });
+  });
+
+  it('fails the run of an upload whose key has a "." or ".." segment, naming the key', async () => {
+    const { objects, ingestDeps, runs } = setup();
+    for (const key of ['datasets/../private/a.jsonl', 'datasets/./a.jsonl']) {
+      objects.put(B, key, body);
+      const out = await ingest({ kind: 'upload', source: { bucket: B, key } }, ingestDeps);
+      expect(out).toMatchObject({ outcome: 'failed', reason: expect.stringContaining(`"${key}"`) });
+      const run = runs.runs.get((out as { runId: string }).runId)!;
+      expect(run.status).toBe('failed');
+      expect(run.failure).toMatchObject({ stage: 'ingest', location: { file: expect.stringContaining(key) } });
+    }
+    // a dot inside a name is no segment of its own
+    objects.put(B, 'datasets/v1..2/a.b.jsonl', body);
+    expect(
+      await ingest({ kind: 'upload', source: { bucket: B, key: 'datasets/v1..2/a.b.jsonl' } }, ingestDeps),
+    ).toMatchObject({ outcome: 'planned' });
   });
 
   it('a run planned but not all queued (a crash while publishing) is queued again, and then no more', async () => {
