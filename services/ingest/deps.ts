@@ -5,6 +5,7 @@ import { runStoreFromEnv } from '../../shared/runs/from-env';
 import { catalogDateSetting } from '../../shared/catalog/lifecycle';
 import { makeSns, makeSqs } from '../../shared/aws/clients';
 import { notifyFromEnv } from '../../shared/runs/notifying-run-store';
+import { recordQuotasFromEnv } from '../../shared/orchestration/record-limits';
 import type { IngestDeps } from './ingest';
 
 /** Composition root: environment -> SDK clients -> adapters. */
@@ -17,6 +18,7 @@ export function buildDeps(env: NodeJS.ProcessEnv): IngestDeps {
     artifactsBucket: requireEnv('BTP_ARTIFACTS_BUCKET', env),
     datasetsBucket: env.BTP_DATASETS_BUCKET || undefined,
     notify: notifyFromEnv(env, { sns: makeSns, sqs: makeSqs }),
+    recordQuotas: recordQuotasFromEnv(env.BTP_RECORD_QUOTAS),
     now,
     ...(catalogDateSetting(env) ? { catalogDate: catalogDateSetting(env) } : {}),
   };

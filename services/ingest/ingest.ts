@@ -6,7 +6,12 @@ import { buildMessage } from '../../shared/messages/envelope';
 import { RunRejected } from '../../shared/messages/notifications';
 import { requestAttributes, type Notify } from '../../shared/runs/notifying-run-store';
 import { mapLimited } from '../../shared/aws/limited';
-import { resolveRunConfig, stageConfig, type RunConfig } from '../../shared/config/run-config';
+import { resolveRunConfig, stageConfig, stageCount, type RunConfig } from '../../shared/config/run-config';
+import {
+  recordLimitHint,
+  stageRecordLimitErrors,
+  type DeploymentRecordQuotas,
+} from '../../shared/orchestration/record-limits';
 import { runBase } from '../../shared/runs/keys';
 import { currentPrepare, currentStage, withPrepare } from '../../shared/runs/record';
 import type { Run } from '../../shared/runs/run';
@@ -32,6 +37,8 @@ export interface IngestDeps {
   now: () => Date;
   /** The notifications topic: a request that cannot start a run is announced there (run.rejected). */
   notify?: Notify;
+  /** Record quotas the deployment declares (BTP_RECORD_QUOTAS), for the stages' record limits. */
+  recordQuotas?: DeploymentRecordQuotas;
   /** The day the catalog's model lifecycle is read at (BTP_CATALOG_DATE); absent: today. */
   catalogDate?: string;
 }
@@ -132,6 +139,8 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
   // A model Bedrock does not offer (end of life, or no such customization) fails the run now, before any data is read.
   const refused = modelProblems(config, deps.catalogDate ? new Date(deps.catalogDate) : now());
   if (refused) return fail(`preflight: ${refused}`, preflightHint([refused]));
+  const limits = configRecordLimits(config, deps.recordQuotas);
+  if (limits) return fail(limits.reason, limits.hint);
 
   const planOutcome = await planning!;
   if ('error' in planOutcome) {
@@ -237,6 +246,25 @@ const CONFIG_HINT =
 /** Chunk messages sent at once: transform's environments start on them together, not one round trip apart. */
 const PUBLISH_AT_ONCE = 10;
 
+/**
+ * A stage whose `maxRecordsPerJob` is over the records one job may hold fails every one of its jobs: every stage's is
+ * checked before the first is prepared, so a chained run does not train its first stages to fail at a later one.
+ */
+function configRecordLimits(
+  config: RunConfig,
+  quotas: DeploymentRecordQuotas | undefined,
+): { reason: string; hint: string } | undefined {
+  for (let n = 0; n < stageCount(config); n++) {
+    const errors = stageRecordLimitErrors(config, n, undefined, quotas);
+    if (errors.length > 0)
+      return {
+        reason: `${config.stages ? `stage ${n}: ` : ''}${errors.join('; ')}`,
+        hint: recordLimitHint(errors, config.stages ? `stages[${n}].` : ''),
+      };
+  }
+  return undefined;
+}
+
 /** The first stage's plan; a template that cannot produce the model's format fails here, not in every chunk. */
 async function planFirstStage(source: S3ObjectRef, config: RunConfig, datasets: DatasetStore): Promise<Plan> {
   resolveRecordRules(stageConfig(config, 0));
@@ -284,6 +312,8 @@ async function resumeRequested(run: Run, correlationId: string, deps: IngestDeps
       {},
       deps,
     );
+  const limits = configRecordLimits(run.config, deps.recordQuotas);
+  if (limits) return failRequested(run, limits.reason, limits.hint, {}, deps);
   const planned = await settle(planFirstStage(source, run.config, deps.datasets));
   if ('error' in planned) {
     const err = planned.error;

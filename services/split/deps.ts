@@ -3,6 +3,7 @@ import { sendFromEnv } from '../../shared/aws/queues';
 import { buildArtifactStore } from '../../shared/aws/s3-io';
 import { countFigure } from '../../shared/lambda/metrics';
 import { runStoreFromEnv } from '../../shared/runs/from-env';
+import { recordQuotasFromEnv } from '../../shared/orchestration/record-limits';
 import type { SplitDeps } from './split';
 
 /** Composition root: environment -> SDK clients -> adapters. */
@@ -13,6 +14,7 @@ export function buildDeps(env: NodeJS.ProcessEnv): SplitDeps {
     send: sendFromEnv(env, now),
     artifacts: buildArtifactStore(makeS3(), requireEnv('BTP_ARTIFACTS_BUCKET', env)),
     count: countFigure,
+    recordQuotas: recordQuotasFromEnv(env.BTP_RECORD_QUOTAS),
     now,
   };
 }

@@ -16,6 +16,11 @@ import { stageConfig } from '../../shared/config/run-config';
 import { stageKeys } from '../../shared/runs/keys';
 import { currentPrepare, currentStage, withPrepare } from '../../shared/runs/record';
 import { planParts, stageSource } from '../../shared/runs/stages';
+import {
+  recordLimitHint,
+  stageRecordLimitErrors,
+  type DeploymentRecordQuotas,
+} from '../../shared/orchestration/record-limits';
 
 export interface SplitDeps {
   runs: RunStore;
@@ -24,6 +29,8 @@ export interface SplitDeps {
   count: CountFigure;
   artifacts: ArtifactStore;
   now: () => Date;
+  /** Record quotas the deployment declares (BTP_RECORD_QUOTAS), for the stage's record limits. */
+  recordQuotas?: DeploymentRecordQuotas;
 }
 
 export type SplitResult =
@@ -122,6 +129,31 @@ export async function splitOnChunk(
     return { outcome: 'failed', reason: result.failure };
   }
   const o = result.manifest.outputs;
+  // The counts are known now: a job they would take over a record quota fails the run here, with the limit and the
+  // count, not at submit's preflight or at Bedrock.
+  const prefix = run.config.stages ? `stages[${stage}].` : '';
+  const limits = stageRecordLimitErrors(
+    run.config,
+    stage,
+    { train: o.train.records, validation: o.validation.records },
+    deps.recordQuotas,
+  );
+  if (limits.length > 0) {
+    const reason = `${stage > 0 ? `stage ${stage}: ` : ''}${limits.join('; ')}`;
+    await runs.transition(
+      run.runId,
+      'splitting',
+      'failed',
+      {
+        warnings,
+        failure: { stage: 'split', reason, hint: recordLimitHint(limits, prefix), at: now().toISOString() },
+        stages: withPrepare(run, stage, { status: 'failed', endedAt: now().toISOString(), counts: result.counts }),
+      },
+      { type: 'split.failed', detail: { reason, stage } },
+      { seen: run },
+    );
+    return { outcome: 'failed', reason };
+  }
   const parts = await writeParts(run.runId, stage, result, run.config.stages?.[stage]?.maxRecordsPerJob, deps);
   const file = (f: { key: string; records: number; sha256?: string }) => ({
     key: f.key,

@@ -27,10 +27,11 @@ export const RunStatusChanged = defineMessage(
     source: z.object({ bucket: z.string(), key: z.string() }).optional(),
     artifactsPrefix: z.string().optional(),
     /**
-     * The run's failure, as the run record keeps it, without the `hint` added after v1 was published (v1 allows no
-     * other member; the hint is on the run: `btp status`).
+     * The run's failure, as the run record keeps it: its stage, reason, where in the input, and `hint`, what to change
+     * (naming the setting where there is one). The hint is optional: notifications published before it was added, and
+     * failures recorded before hints existed, have none.
      */
-    failure: RunFailure.omit({ hint: true }).optional(),
+    failure: RunFailure.optional(),
     /** The run's record counts, as the run record keeps them. */
     counts: RecordCounts.optional(),
     jobArn: z.string().optional(),

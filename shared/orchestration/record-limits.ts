@@ -1,6 +1,8 @@
 import * as z from 'zod';
+import { customizationSpec, findBaseModel } from '../catalog/lookup';
 import type { BaseModel, CustomizationSpec, Figure } from '../catalog/models';
-import type { TrainingConfig } from '../config/run-config';
+import { stageConfig, type RunConfig, type TrainingConfig } from '../config/run-config';
+import { planParts } from '../runs/stages';
 
 /**
  * Record quotas a deployment declares for the models whose quota the catalog does not publish (Titan Text's are
@@ -114,4 +116,55 @@ export function recordLimitProblems(input: RecordLimitInput): { errors: string[]
     );
   }
   return { errors, warnings };
+}
+
+/**
+ * Stage `n`'s record limits, from what is known of it: with `counts` (the split's training and validation records)
+ * its largest job's records against the quotas, as submit's preflight will check them; without, only its
+ * `maxRecordsPerJob` against the records one job may hold, which the configuration alone decides. A model or
+ * customization type the catalog lacks gives nothing here: the preflight names it.
+ */
+export function stageRecordLimitErrors(
+  config: RunConfig,
+  n: number,
+  counts: { train: number; validation: number } | undefined,
+  deploymentQuotas?: DeploymentRecordQuotas,
+): string[] {
+  const { training } = stageConfig(config, n);
+  const model = findBaseModel(training.baseModelId);
+  const spec = model && customizationSpec(model, training.customizationType);
+  if (!model || !spec) return [];
+  const perJob = config.stages?.[n]?.maxRecordsPerJob;
+  // A stage trained in sequential jobs: each job holds one part, the largest of which is checked.
+  const largestJob = counts ? Math.max(...planParts(counts.train, perJob).map((p) => p.end - p.start)) : 0;
+  return recordLimitProblems({
+    model,
+    spec,
+    training,
+    trainRecords: largestJob,
+    validationRecords: counts?.validation ?? 0,
+    ...(perJob ? { maxRecordsPerJob: { value: perJob, setting: `stages[${n}].maxRecordsPerJob` } } : {}),
+    ...(deploymentQuotas ? { deploymentQuotas } : {}),
+  }).errors;
+}
+
+/**
+ * What to change for record-limit errors: each error's own advice (the setting to lower or raise), and, for records
+ * over a quota, fewer records per job. `prefix` is the stage's settings path (`stages[1].`, or '' for a run without
+ * stages).
+ */
+export function recordLimitHint(errors: string[], prefix: string): string {
+  const advice = errors
+    .map((e) => /(?:;|:) ((?:set|if your account)[^;]*)$/.exec(e)?.[1])
+    .filter((a): a is string => a !== undefined);
+  const fewer = errors.some((e) => / exceed the quota of /.test(e))
+    ? [
+        `lower ${prefix}split.train (or ${prefix}split.validation) under the quota, or train in sequential jobs ` +
+          `(${prefix ? `${prefix}maxRecordsPerJob` : 'stages[].maxRecordsPerJob'})`,
+      ]
+    : [];
+  return (
+    [...fewer, ...new Set(advice)].join('; ') +
+    '; then upload the data again with the new configuration (btp run <file> --config <run.json>)'
+  );
 }

@@ -7,11 +7,13 @@ import type { LengthBin, LossPoint } from './inputs';
 /**
  * A font stack that draws Japanese wherever the viewer has any Japanese font (Noto CJK on Linux, Hiragino on macOS, Yu
  * Gothic or Meiryo on Windows), before the generic family: a generic sans-serif alone may pick a font without the
- * glyphs and draw empty boxes. The page and the charts' SVG text both use it.
+ * glyphs and draw empty boxes. The page and the charts' SVG text both use it. Names are in single quotes: ECharts
+ * writes the stack into each SVG text's `style="..."` attribute unescaped, and a double quote there ended the
+ * attribute, so the text only inherited the page's font.
  */
 export const FONT_STACK =
-  'system-ui, -apple-system, "Segoe UI", "Noto Sans CJK JP", "Noto Sans JP", "Hiragino Sans", ' +
-  '"Hiragino Kaku Gothic ProN", "Yu Gothic", Meiryo, sans-serif';
+  "system-ui, -apple-system, 'Segoe UI', 'Noto Sans CJK JP', 'Noto Sans JP', 'Hiragino Sans', " +
+  "'Hiragino Kaku Gothic ProN', 'Yu Gothic', Meiryo, sans-serif";
 
 /**
  * Charts are drawn with Apache ECharts' server-side renderer into SVG strings when the report is built, so the page

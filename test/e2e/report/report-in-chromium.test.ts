@@ -1,6 +1,16 @@
 import { buildReport } from '../../../shared/report/build-report';
 import { reportFixture, reportInputs } from '../../unit/report/report-fixture';
-import { chartsDrawn, CHROMIUM, dumpDom, glyphCheckScript, glyphsOf, hasChromium, hasJapaneseFont } from './chromium';
+import {
+  chartsDrawn,
+  CHROMIUM,
+  dumpDom,
+  glyphCheckScript,
+  glyphsOf,
+  hasChromium,
+  hasJapaneseFont,
+  svgGlyphCheckScript,
+  svgGlyphsOf,
+} from './chromium';
 
 // The charts are SVG drawn at build time; this checks a real browser lays them out, offline. CI installs Debian's
 // chromium; without it the test is reported as skipped, with this message, never passed silently.
@@ -55,6 +65,29 @@ describe('the run report in headless Chromium', () => {
       expect(glyphs.family).toMatch(/Noto Sans CJK JP/);
       expect(glyphs).toMatchObject({ chars: [...text].length, drawn: [...text].length });
       expect(glyphs.distinct).toBe(new Set(text).size);
+    },
+    90_000,
+  );
+
+  withJapaneseFont(
+    "draws the Japanese inside the charts' SVG (category labels) in a Japanese font, not as empty boxes",
+    async () => {
+      // given a report whose records' categories are Japanese, so the category chart's labels are
+      const categories = ['自由回答', '一般的な質問', '分類', 'ブレインストーミング', '要約'];
+      const { html } = buildReport(reportInputs(await reportFixture({ categories })));
+
+      // when Chromium draws each character of the charts' SVG text in that text element's own computed font
+      const charts = svgGlyphsOf(await dumpDom(html.replace('</body>', `${svgGlyphCheckScript()}</body>`)));
+
+      // then the category chart has those labels, its text declares the Japanese font itself (not only inherits it
+      // from the page: the SVG must hold on its own), the check can see a missing glyph in that font, and every
+      // character is drawn as a glyph of its own, none as the box
+      const labels = charts.categories!;
+      expect(labels.distinctChars).toBe(new Set(categories.join('')).size);
+      for (const [chart, g] of Object.entries(charts).filter(([, g]) => g.chars > 0)) {
+        expect([chart, [...g.families, ...g.declared].filter((f) => !/Noto Sans CJK JP/.test(f))]).toEqual([chart, []]);
+        expect([chart, g.tofuSeen, g.drawn, g.distinct]).toEqual([chart, true, g.chars, g.distinctChars]);
+      }
     },
     90_000,
   );

@@ -42,7 +42,14 @@ describe('NotifyingRunStore', () => {
       'r1',
       'splitting',
       'failed',
-      { failure: { stage: 'split', reason: 'too few records', at: '2025-06-01T10:00:00.000Z' } },
+      {
+        failure: {
+          stage: 'split',
+          reason: 'too few records',
+          hint: 'lower split.train',
+          at: '2025-06-01T10:00:00.000Z',
+        },
+      },
       { type: 'split.failed' },
     );
 
@@ -55,7 +62,8 @@ describe('NotifyingRunStore', () => {
     for (const m of sent) expect(() => parseMessage(RunStatusChanged, JSON.stringify(m))).not.toThrow();
     // each the version its change wrote (clearing the change's unannounced mark is a write of its own)
     expect(sent.map((m) => m.payload.version)).toEqual([1, 3, 6, 8]);
-    expect(sent[3]!.payload.failure?.reason).toBe('too few records');
+    // the failure as the run keeps it, its hint (what to change) included
+    expect(sent[3]!.payload.failure).toMatchObject({ reason: 'too few records', hint: 'lower split.train' });
     expect(sent[1]!.correlationId).toBe('r1:3');
   });
 

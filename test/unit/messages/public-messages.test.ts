@@ -82,11 +82,34 @@ const cases: Case[] = [
         event: 'chunk.failed',
         failure: { stage: 'transform', reason: 'bad JSON', location: { line: 7 }, at: '2025-06-01T09:30:00.000Z' },
       },
+      {
+        from: 'splitting',
+        to: 'failed',
+        at: '2025-06-01T09:30:00.000Z',
+        version: 4,
+        event: 'split.failed',
+        failure: {
+          stage: 'split',
+          reason: 'only 0 eligible records',
+          hint: 'set prep.template to "text"',
+          at: '2025-06-01T09:30:00.000Z',
+        },
+      },
     ],
     invalid: [
       { payload: { to: 'exploded', at: '2025-06-01T09:30:00.000Z', version: 1, event: 'x' }, field: 'payload.to' },
       { payload: { to: 'failed', at: 'yesterday', version: 1, event: 'x' }, field: 'payload.at' },
       { payload: { to: 'failed', at: '2025-06-01T09:30:00.000Z', version: 0, event: 'x' }, field: 'payload.version' },
+      {
+        payload: {
+          to: 'failed',
+          at: '2025-06-01T09:30:00.000Z',
+          version: 2,
+          event: 'x',
+          failure: { stage: 'split', reason: 'r', hint: 3, at: '2025-06-01T09:30:00.000Z' },
+        },
+        field: 'payload.failure.hint',
+      },
     ],
   },
   {

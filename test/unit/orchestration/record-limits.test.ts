@@ -1,6 +1,15 @@
 import { findBaseModel, customizationSpec } from '../../../shared/catalog/lookup';
 import { resolveRunConfig } from '../../../shared/config/run-config';
-import { recordLimitProblems, recordQuotasFromEnv } from '../../../shared/orchestration/record-limits';
+import {
+  recordLimitHint,
+  recordLimitProblems,
+  recordQuotasFromEnv,
+  stageRecordLimitErrors,
+} from '../../../shared/orchestration/record-limits';
+import { ingest } from '../../../services/ingest/ingest';
+import { runPipeline } from '../../helpers/prep/pipeline';
+import { MemoryObjects, MemoryRunStore, memoryPublish, QUEUE_URLS } from '../../helpers/prep/memory';
+import { buildSend } from '../../../shared/messages/send';
 import { settingsFromEnv } from '../../../shared/orchestration/settings';
 import { submitJob } from '../../../services/submit/submit';
 import { makeRun, makeWorld, putPrepared } from '../../helpers/orchestration/fakes';
@@ -101,5 +110,95 @@ describe('record limits in the preflight', () => {
     expect(run.failure!.reason).toMatch(/20 training records exceed the quota of 10/);
     expect(run.failure!.reason).toMatch(/set stages\[0\]\.maxRecordsPerJob to at most 10/);
     expect(world.bedrock.calls).toEqual([]);
+  });
+});
+
+describe('record limits caught as early as they are known', () => {
+  const dolly = (n: number) =>
+    Array.from({ length: n }, (_, i) =>
+      JSON.stringify({ instruction: `質問 ${i}`, input: '', output: `答え ${i}`, category: 'qa' }),
+    ).join('\n');
+  // The run's own quota (training.quotas) applies whatever the default base model, so these do not depend on it.
+  const quota30 = { training: { quotas: { maxTrainingRecords: 30 } } };
+
+  it("from the configuration alone: a later stage's maxRecordsPerJob over the quota fails the run at ingest", async () => {
+    // given a chained run whose second stage would train in jobs of 100 records, where one job may hold 30
+    const config = resolveRunConfig({
+      ...quota30,
+      stages: [{}, { dataset: { key: 'inputs/b.jsonl' }, maxRecordsPerJob: 100 }],
+    });
+    expect(stageRecordLimitErrors(config, 0, undefined)).toEqual([]);
+    expect(stageRecordLimitErrors(config, 1, undefined)).toEqual([
+      expect.stringMatching(/^stages\[1\]\.maxRecordsPerJob is 100, over the 30 training records /),
+    ]);
+
+    // when its dataset is requested
+    const objects = new MemoryObjects();
+    objects.put('datasets-bucket', 'datasets/a.jsonl', dolly(60));
+    const runs = new MemoryRunStore();
+    const publish = memoryPublish();
+    const now = () => new Date('2025-01-01T00:00:00Z');
+    const result = await ingest(
+      {
+        kind: 'request',
+        source: { bucket: 'datasets-bucket', key: 'datasets/a.jsonl' },
+        config: { ...quota30, stages: [{}, { dataset: { key: 'inputs/b.jsonl' }, maxRecordsPerJob: 100 }] },
+        request: { runId: 'r-1', correlationId: 'c-1' },
+      },
+      { runs, send: buildSend(publish, QUEUE_URLS, now), datasets: objects.datasets(), artifactsBucket: 'a', now },
+    );
+
+    // then the run fails before any of its data is prepared or any stage trains, with the limit and what to change
+    expect(result.outcome).toBe('failed');
+    const run = (await runs.get((result as { runId: string }).runId))!;
+    expect(run.status).toBe('failed');
+    expect(run.failure).toMatchObject({ stage: 'ingest' });
+    expect(run.failure!.reason).toMatch(/^stage 1: stages\[1\]\.maxRecordsPerJob is 100, over the 30 training records/);
+    expect(run.failure!.hint).toMatch(/set stages\[1\]\.maxRecordsPerJob to at most 30; then upload the data again/);
+    expect(publish.sent.filter((m) => m.queueUrl === QUEUE_URLS.transform)).toEqual([]);
+  });
+
+  it('from the counts: a split whose training set is over the quota fails the run at split, not at submit', async () => {
+    // given 60 records and a run asking for 40 training records where a job may hold 30
+    const r = await runPipeline(dolly(60), 'datasets/a.jsonl', {
+      ...quota30,
+      split: { train: 40, validation: 5, test: 5 },
+    });
+
+    // then the run fails at split with the count, the limit and the settings to change; submit is never told
+    expect(r.run!.status).toBe('failed');
+    expect(r.run!.failure).toMatchObject({ stage: 'split' });
+    expect(r.run!.failure!.reason).toMatch(/^40 training records exceed the quota of 30 .*training\.quotas/);
+    expect(r.run!.failure!.hint).toMatch(
+      /^lower split\.train \(or split\.validation\) under the quota, or train in sequential jobs \(stages\[\]\.maxRecordsPerJob\)/,
+    );
+    expect(r.published.filter((m) => m.queueUrl === QUEUE_URLS.submit)).toEqual([]);
+    // and the split's counts stay on the run, so the summary shows what was prepared
+    expect(r.run!.stages[0]!.prepare.counts?.kept).toBe(60);
+  });
+
+  it('a stage trained in sequential jobs under the quota passes: each job holds one part', async () => {
+    const r = await runPipeline(dolly(60), 'datasets/a.jsonl', {
+      ...quota30,
+      split: { train: 40, validation: 5, test: 5 },
+      stages: [{ maxRecordsPerJob: 20 }],
+    });
+    expect(r.run!.status).toBe('submitting');
+    expect(r.run!.stages[0]!.prepare.split?.parts?.map((p) => p.records)).toEqual([20, 20]);
+  });
+
+  it("the hint names each error's own setting once, after the way to fewer records per job", () => {
+    const hint = recordLimitHint(
+      [
+        "40 training records exceed the quota of 30 for X (training.quotas.maxTrainingRecords); if your account's " +
+          'quota is higher, set training.quotas.maxTrainingRecords',
+      ],
+      'stages[1].',
+    );
+    expect(hint).toBe(
+      'lower stages[1].split.train (or stages[1].split.validation) under the quota, or train in sequential jobs ' +
+        "(stages[1].maxRecordsPerJob); if your account's quota is higher, set training.quotas.maxTrainingRecords; " +
+        'then upload the data again with the new configuration (btp run <file> --config <run.json>)',
+    );
   });
 });

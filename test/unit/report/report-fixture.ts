@@ -11,20 +11,22 @@ import { stage0 } from '../../helpers/orchestration/fakes';
  * JSON and missing a field. The metrics CSVs are in Bedrock's documented layout.
  */
 const CATEGORIES = ['open_qa', 'general_qa', 'classification', 'brainstorming <b>', 'summarization'];
-const record = (i: number, output = `答え ${i}: テストです。`) =>
-  JSON.stringify({
-    instruction: `質問 ${i}: これは何ですか？`,
-    input: '',
-    output,
-    category: CATEGORIES[i % CATEGORIES.length],
-  });
-const input = [
-  ...Array.from({ length: 60 }, (_, i) => record(i)),
-  ...Array.from({ length: 6 }, (_, i) => record(100 + i, '長'.repeat(400))),
-  ...Array.from({ length: 4 }, (_, i) => record(i)),
-  '{"instruction": "not closed',
-  JSON.stringify({ instruction: 'no response', category: 'open_qa' }),
-].join('\n');
+const inputOf = (categories: string[]) => {
+  const record = (i: number, output = `答え ${i}: テストです。`) =>
+    JSON.stringify({
+      instruction: `質問 ${i}: これは何ですか？`,
+      input: '',
+      output,
+      category: categories[i % categories.length],
+    });
+  return [
+    ...Array.from({ length: 60 }, (_, i) => record(i)),
+    ...Array.from({ length: 6 }, (_, i) => record(100 + i, '長'.repeat(400))),
+    ...Array.from({ length: 4 }, (_, i) => record(i)),
+    '{"instruction": "not closed',
+    JSON.stringify({ instruction: 'no response', category: categories[0] }),
+  ].join('\n');
+};
 
 export const RUN_CONFIG = {
   prep: { filters: { maxChars: 300 } },
@@ -39,8 +41,9 @@ export interface ReportFixture {
   manifest: SplitManifest;
 }
 
-export async function reportFixture(): Promise<ReportFixture> {
-  const r = await runPipeline(input, 'datasets/dolly-ja.jsonl', RUN_CONFIG);
+/** `categories`: the five categories the records cycle through (English dolly names unless given). */
+export async function reportFixture(opts: { categories?: string[] } = {}): Promise<ReportFixture> {
+  const r = await runPipeline(inputOf(opts.categories ?? CATEGORIES), 'datasets/dolly-ja.jsonl', RUN_CONFIG);
   const prepared = r.run!;
   const manifestText = r.objects.text(ARTIFACTS, `runs/${prepared.runId}/stages/0/manifest.json`);
   // The finished run's stage 0: the data preparation as the pipeline recorded it, then the job.
