@@ -102,6 +102,22 @@ describe('Bedrock faults', () => {
     await expectOneOfEach(run, 1, 1);
   });
 
+  it('the throughput quota used up: the run waits queued for a slot, then buys its one throughput', async () => {
+    rig.stack.bedrock.faults.setQuotas({ noCommitmentThroughputs: 0 });
+    const key = await rig.upload('datasets/faults/tp-quota.jsonl', DATA, CONFIG);
+    let run = await runOf(key);
+    for (let i = 0; !(run.status === 'queued' && run.waiting?.slot === 'throughput') && i < 600; i++) {
+      await sleep(200);
+      run = (await rig.store.get(run.runId))!;
+    }
+    expect(run).toMatchObject({ status: 'queued', waiting: { slot: 'throughput' } });
+    rig.stack.bedrock.faults.setQuotas({ noCommitmentThroughputs: 100 });
+    run = await rig.endedRunOf(key, 240_000);
+    outcomes.push(`throughput quota: ${run.status}`);
+    expect(run.status).toBe('succeeded');
+    await expectOneOfEach(run, 1, 1);
+  });
+
   it('a throughput whose creation fails: the run fails with the message Bedrock gave, and the throughput is deleted', async () => {
     const key = await rig.upload('datasets/faults/tp-failed.jsonl', DATA, CONFIG);
     const { runId } = await runOf(key);
