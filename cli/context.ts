@@ -13,6 +13,7 @@ import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { buildInvokeText } from '../shared/orchestration/bedrock-adapter';
 import type { ModelFamily } from '../shared/catalog/models';
+import { catalogDateSetting } from '../shared/catalog/lifecycle';
 import { DynamoRunStore } from '../shared/runs/dynamo-run-store';
 import { CliError } from './io';
 
@@ -50,6 +51,11 @@ export interface CliContext {
   close(): void;
   /** The env file the endpoints came from (`.local/stack.env` of a local stack), to name it when nothing answers. */
   envFile?: string;
+  /**
+   * The day the model catalog's lifecycle is read at (`YYYY-MM-DD`): the local stack's BTP_CATALOG_DATE when it plays
+   * an earlier Bedrock (`npm run stack -- --catalog-date`), else today.
+   */
+  catalogDate?: string;
 }
 
 export interface GlobalOptions {
@@ -200,9 +206,11 @@ export function buildContext(opts: GlobalOptions, processEnv: NodeJS.ProcessEnv 
   const br = () => (bedrock ??= new BedrockClient({ region }));
   let runtime: BedrockRuntimeClient | undefined;
   let invokeText: ((modelId: string, prompt: string, maxTokenCount: number) => Promise<string>) | undefined;
+  const catalogDate = catalogDateSetting(env);
   return {
     names,
     envFile: envFileOf(opts, processEnv),
+    ...(catalogDate ? { catalogDate } : {}),
     db,
     get runs() {
       return new DynamoRunStore(db, names.table);

@@ -4,6 +4,7 @@ import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-s
 import { Upload } from '@aws-sdk/lib-storage';
 import { describeProgress, findRunBySource, listArtifacts, summarize } from '../../local/cli/follow';
 import { resolveRunConfig } from '../../shared/config/run-config';
+import { modelChecks, preflightHint } from '../../shared/orchestration/preflight';
 import { resolveLayers, runIdFor, SIDECAR_SUFFIX, stripQuotes } from '../../shared/prep/run-setup';
 import type { Run } from '../../shared/runs/run';
 import { isTerminal } from '../../shared/runs/status';
@@ -37,6 +38,19 @@ function liveLine(io: Io) {
       last = '';
     },
   };
+}
+
+/**
+ * The models a configuration names, checked against the catalog's lifecycle on the stack's catalog date (today, or
+ * the date a local stack plays) before anything is uploaded: a model Bedrock no longer offers is refused here, with
+ * the date and the successor, as ingest would refuse the run a moment later; a Legacy one is a warning.
+ */
+function checkModels(ctx: CliContext, io: Io, file: string, bytes: Buffer): void {
+  const config = resolveRunConfig(JSON.parse(bytes.toString('utf8')));
+  const at = ctx.catalogDate ? new Date(ctx.catalogDate) : ctx.now();
+  const { errors, warnings } = modelChecks(config, at);
+  if (errors.length) throw new CliError(`${file}: ${errors.join('; ')}`, preflightHint(errors), 2);
+  for (const w of warnings) io.err(`warning: ${file}: ${w}`);
 }
 
 function validateConfig(file: string): Buffer {
@@ -122,6 +136,7 @@ export async function run(ctx: CliContext, io: Io, file: string, opts: RunOption
       2,
     );
   const config = opts.config ? validateConfig(opts.config) : undefined;
+  if (config) checkModels(ctx, io, opts.config!, config);
   const inputs = (opts.input ?? []).map(parseInput);
   const bucket = ctx.names.datasetsBucket;
   for (const input of inputs) {

@@ -220,16 +220,28 @@ const LIFECYCLE_PAGE = 'https://docs.aws.amazon.com/bedrock/latest/userguide/mod
  * previous stage's custom model, whose base it is).
  */
 export function modelProblems(config: RunConfig, at: Date): string | undefined {
+  const { errors } = modelChecks(config, at);
+  return errors.length ? errors.join('; ') : undefined;
+}
+
+/**
+ * Each stage's model checks, errors and warnings (a Legacy model, a lifecycle the catalog lacks), each said once and
+ * prefixed with its stage in a chained run: what `btp run --config` shows before it uploads anything.
+ */
+export function modelChecks(config: RunConfig, at: Date): { errors: string[]; warnings: string[] } {
   const n = stageCount(config);
-  const problems: string[] = [];
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const add = (into: string[], i: number, message: string) => {
+    if (!into.some((p) => p.endsWith(message))) into.push(n > 1 ? `stage ${i}: ${message}` : message);
+  };
   for (let i = 0; i < n; i++) {
     const { baseModelId, customizationType } = stageConfig(config, i).training;
-    for (const e of checkModel(baseModelId, customizationType, at).errors) {
-      const line = n > 1 ? `stage ${i}: ${e}` : e;
-      if (!problems.some((p) => p.endsWith(e))) problems.push(line);
-    }
+    const checked = checkModel(baseModelId, customizationType, at);
+    for (const e of checked.errors) add(errors, i, e);
+    for (const w of checked.warnings) add(warnings, i, w);
   }
-  return problems.length ? problems.join('; ') : undefined;
+  return { errors, warnings };
 }
 
 /**

@@ -41,8 +41,10 @@ const notFound = (arn: string) =>
 export function stackContext(stack: Stack, fakes: Fakes): CliContext {
   const db = DynamoDBDocumentClient.from(stack.clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } });
   const names = resolveNames(stackEnv(stack), {}, stack.clients.sqs);
+  const catalogDate = stack.clientEnv.BTP_CATALOG_DATE;
   return {
     names,
+    ...(catalogDate ? { catalogDate } : {}),
     db,
     runs: new DynamoRunStore(db, names.table),
     s3: stack.clients.s3,

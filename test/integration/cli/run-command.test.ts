@@ -223,6 +223,31 @@ describe('btp run, and the btp bin', () => {
     expect((await btp(stack, fakes, 'run', path.join(dir, 'missing.jsonl'))).stderr).toContain('dataset file');
   });
 
+  it('refuses a configuration whose model has reached end of life before uploading anything, naming the date and the successor', async () => {
+    // given the 2024 recipe's model, on a stack that plays today's Bedrock
+    const file = path.join(dir, 'titan.jsonl');
+    writeFileSync(file, '{"instruction":"a","output":"b"}\n');
+    const config = path.join(dir, 'titan.json');
+    writeFileSync(config, JSON.stringify({ training: { baseModelId: 'amazon.titan-text-lite-v1:0:4k' } }));
+    // when the data team runs it
+    const r = await btp(stack, fakes, 'run', file, '--config', config);
+    // then btp refuses at once, says why and what to use, and uploaded nothing (no run starts)
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /Titan Text G1 - Lite \(amazon\.titan-text-lite-v1:0:4k\) reached end of life on \d{4}-\d{2}-\d{2}/,
+    );
+    expect(r.stderr).toContain('use amazon.nova-micro-v1:0:128k (Nova Micro)');
+    expect(r.stderr).toContain('--catalog-date');
+    const Bucket = stack.bucketName('DatasetsBucket');
+    for (const Key of ['datasets/titan.jsonl', 'datasets/titan.jsonl.run.json'])
+      expect(
+        await stack.clients.s3.send(new HeadObjectCommand({ Bucket, Key })).then(
+          () => true,
+          () => false,
+        ),
+      ).toBe(false);
+  });
+
   it('npx btp works as a separate process with --endpoint-env', async () => {
     const envFile = path.join(dir, 'stack.env');
     const env = stackEnv(stack);

@@ -1,5 +1,5 @@
 import { BASE_MODELS, findBaseModel, lifecycleOn, TITAN_RECIPE_DATE, type Lifecycle } from '../../../shared/catalog';
-import { checkModel, modelProblems } from '../../../shared/orchestration/preflight';
+import { checkModel, modelChecks, modelProblems } from '../../../shared/orchestration/preflight';
 import { resolveRunConfig } from '../../../shared/config/run-config';
 import { makeRun, makeWorld, putPrepared, TITAN_2024 } from '../../helpers/orchestration/fakes';
 import { submitJob } from '../../../services/submit/submit';
@@ -91,6 +91,25 @@ describe('preflight on the model lifecycle', () => {
     expect(modelProblems(chain, TODAY)).toMatch(/^stage 0: Titan Text G1 - Lite .* reached end of life/);
     expect(modelProblems(chain, new Date(TITAN_RECIPE_DATE))).toBeUndefined();
     expect(modelProblems(resolveRunConfig(), TODAY)).toBeUndefined(); // the default: Nova Micro fine-tuning
+  });
+
+  it("gives a run's Legacy warnings once, by stage, beside its refusals (what btp run shows before uploading)", () => {
+    const express = 'amazon.titan-text-express-v1:0:8k';
+    const chain = resolveRunConfig({
+      training: { baseModelId: express, customizationType: 'CONTINUED_PRE_TRAINING' },
+      stages: [
+        { prep: { template: { kind: 'text' } } },
+        { dataset: { key: 'datasets/dolly.jsonl' }, customizationType: 'FINE_TUNING' },
+      ],
+    });
+    const legacy = modelChecks(chain, new Date('2025-06-01'));
+    expect(legacy.errors).toEqual([]);
+    expect(legacy.warnings).toEqual([
+      expect.stringMatching(/^stage 0: Titan Text G1 - Express .* is Legacy since 2025-02-11/),
+    ]);
+    const ended = modelChecks(chain, TODAY);
+    expect(ended.errors).toEqual([expect.stringMatching(/^stage 0: .* reached end of life on 2025-12-29/)]);
+    expect(modelChecks(resolveRunConfig(), TODAY)).toEqual({ errors: [], warnings: [] });
   });
 });
 
