@@ -12,7 +12,9 @@ export const LIFECYCLE_SOURCES = {
   lifecycle: 'https://docs.aws.amazon.com/bedrock/latest/userguide/model-lifecycle.html',
   onDemandDeployment: 'https://docs.aws.amazon.com/bedrock/latest/userguide/deploy-custom-model-on-demand.html',
   novaOnDemand: 'https://docs.aws.amazon.com/nova/latest/userguide/custom-fine-tune-odi.html',
-  customizationRegions: 'https://docs.aws.amazon.com/bedrock/latest/userguide/custom-model-supported.html',
+  /** The table "Supported models and Regions for fine-tuning" (model ids and their single-region support). */
+  customizationRegions:
+    'https://docs.aws.amazon.com/bedrock/latest/userguide/custom-model-fine-tuning.html#custom-model-supported',
 } as const;
 
 export type LifecycleStatus = 'active' | 'legacy' | 'end-of-life';
@@ -87,8 +89,8 @@ const novaLifecycle: Lifecycle = {
     source: {
       ref: REF,
       url: LIFECYCLE_SOURCES.customizationRegions,
-      confirmed: false,
-      note: 'the region every Nova customization page names; other regions not checked',
+      confirmed: true,
+      note: 'the fine-tuning table lists Nova Micro, Lite and Pro with single-region support in us-east-1',
     },
   },
   serving: novaServing,
@@ -119,7 +121,12 @@ const titanLifecycle = (
   },
   regions: {
     value: ['us-east-1', 'us-west-2'],
-    source: { ref: REF, url: LIFECYCLE_SOURCES.customizationRegions, confirmed: false, note: 'as of 2024' },
+    source: {
+      ref: REF,
+      url: LIFECYCLE_SOURCES.customizationRegions,
+      confirmed: false,
+      note: 'as of 2024; the fine-tuning table no longer lists Titan Text G1 (end of life)',
+    },
   },
   serving: ptServing(),
 });
