@@ -206,6 +206,7 @@ function variantLines(children: Run[]): string[] {
     if (job?.jobStatus) lines.push(`     job ${job.jobArn} (${job.jobStatus})`);
     if (c.modelArn) lines.push(`     model ${c.modelArn}`);
     if (c.provisionedModelArn) lines.push(`     throughput ${c.provisionedModelArn}`);
+    if (c.deploymentArn) lines.push(`     deployment ${c.deploymentArn}`);
     if (c.failure) lines.push(`     failure [${c.failure.stage}] ${c.failure.reason}`);
   }
   return lines;

@@ -126,6 +126,7 @@ function overview(run: Run): Array<[string, string | undefined]> {
     ['job', job?.jobArn ? `${job.jobArn}${job.jobStatus ? ` (${jobStatusShown(run, job)})` : ''}` : undefined],
     ['custom model', run.modelArn],
     ['throughput', run.provisionedModelArn],
+    ['deployment', run.deploymentArn],
     ['artifacts', run.artifactsPrefix],
   ];
   if (run.failure) rows.push(['failure', `[${run.failure.stage}] ${run.failure.reason}`]);

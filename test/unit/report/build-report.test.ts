@@ -63,6 +63,15 @@ describe('buildReport', () => {
     );
   });
 
+  it('names what serves the model: its throughput, or its custom model deployment', () => {
+    const arn = 'arn:aws:bedrock:us-east-1:000000000000:custom-model-deployment/abcdefghij12';
+    const run = { ...fixture.run, provisionedModelArn: undefined, deploymentArn: arn };
+    const { html, markdown } = buildReport(reportInputs(fixture, { run }));
+    expect(markdown).toContain(`| deployment | ${arn} |`);
+    expect(markdown).not.toContain('| throughput |');
+    expect(html).toContain(arn);
+  });
+
   it('takes the counts from the manifest when the run has none', () => {
     const { markdown } = buildReport(reportInputs(fixture, { run: finishedRun({ config: fixture.run.config }) }));
     expect(markdown).toContain('| kept by filters | 60 | 83.3% |');
