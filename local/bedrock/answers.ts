@@ -86,6 +86,26 @@ export function answerText(lineage: LineageStep[], prompt: string, maxTokenCount
   return { text: cut.text, truncated: cut.truncated, trainingExample: index, matchedPrompt: exact >= 0, rules };
 }
 
+/**
+ * What a base model answers, invoked on demand by its inference id: it never saw the dataset, so it recalls no
+ * reference answer. Rule 4, base model: it restates the first line of the prompt in a stock Japanese sentence; a
+ * Titan Text base model (which the recipe fine-tunes because it does not chat in Japanese) answers in English half
+ * the time instead. So a variant that learnt the dataset's answers overlaps its references more than the base model.
+ */
+export function baseAnswerText(family: string, prompt: string, maxTokenCount: number): EmulatedAnswer {
+  const rules = ['base'];
+  let text: string;
+  if (family === 'titan-text' && unit('base-english', prompt) < 0.5) {
+    text = ENGLISH;
+    rules.push('english');
+  } else {
+    const first = prompt.split('\n').find((l) => l.trim() !== '') ?? '';
+    text = `「${[...first.trim()].slice(0, 60).join('')}」についてお答えします。一般的な事柄ですので、詳しくは資料をご覧ください。`;
+  }
+  const cut = truncateToTokens(text, maxTokenCount);
+  return { text: cut.text, truncated: cut.truncated, trainingExample: null, matchedPrompt: false, rules };
+}
+
 /** What a model that lost its Japanese answers: the same English text every time (no Japanese script in it). */
 export const ENGLISH =
   'I am sorry, I can answer this only in English. It is a well-known subject; the reference text has the details.';

@@ -1,5 +1,5 @@
-import { estimateTokens, type ModelFamily } from '../../shared/catalog';
-import { answerText } from './answers';
+import { estimateTokens, findByInferenceId, type BaseModel, type ModelFamily } from '../../shared/catalog';
+import { answerText, baseAnswerText } from './answers';
 import type { ControlPlane, CustomModel } from './control-plane';
 import { notFound, validation } from './errors';
 import { hash } from './metrics';
@@ -24,6 +24,8 @@ export function invokeModel(
   modelId: string,
   body: Buffer,
 ): { contentType: string; body: unknown } {
+  const onDemand = findByInferenceId(modelId);
+  if (onDemand) return invokeBaseModel(plane, onDemand, modelId, body);
   const model = servedModel(plane, modelId);
   const base = model.job.baseModel;
   plane.requireLive(base, modelId);
@@ -36,6 +38,26 @@ export function invokeModel(
   return {
     contentType: 'application/json',
     body: { ...shape.write(out), emulation: { note: NOTE, trainingExample, matchedPrompt, rules } },
+  };
+}
+
+const BASE_NOTE =
+  'Bedrock emulator: no model ran; a base model answers by the base-model rule of docs/bedrock-emulator.md (Answers).';
+
+/**
+ * InvokeModel on a base model by its on-demand inference id (the catalog's `inferenceId`), as the evaluation's
+ * comparison with the base model does. The model's lifecycle holds: an end-of-life model is refused as it is for
+ * customization.
+ */
+function invokeBaseModel(plane: ControlPlane, base: BaseModel, modelId: string, body: Buffer) {
+  plane.requireLive(base, modelId);
+  const shape = FAMILY_SHAPES[base.family];
+  const request = shape.read(parseJson(body), base.maxOutputTokensAtInference.value);
+  const answer = baseAnswerText(base.family, request.prompt, request.maxTokens);
+  const out = { prompt: request.prompt, text: answer.text, truncated: answer.truncated, modelId };
+  return {
+    contentType: 'application/json',
+    body: { ...shape.write(out), emulation: { note: BASE_NOTE, rules: answer.rules } },
   };
 }
 

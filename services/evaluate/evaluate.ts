@@ -1,4 +1,4 @@
-import type { GateRecord, Run } from '../../shared/runs/run';
+import type { EvaluationRecord, GateRecord, Run } from '../../shared/runs/run';
 import {
   EvaluationSample,
   EvaluationScores,
@@ -17,6 +17,9 @@ import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestrati
 import { evaluationSamplesKey, evaluationScoresKey } from '../../shared/runs/keys';
 import { currentPrepare } from '../../shared/runs/record';
 import { invokeServedModel, servedModelOf } from '../../shared/orchestration/serving';
+import { evaluateBase } from './base';
+
+type EvaluationResult = NonNullable<EvaluationRecord['result']>;
 
 export type EvaluateDeps = Pick<
   OrchestrationDeps,
@@ -76,8 +79,8 @@ export function testPrompt(line: string): TestPrompt | undefined {
  * (InvokeModel, Titan body, temperature 0, `evaluation.maxTokenCount`) and the prompts, expected completions and
  * answers are written to `runs/<id>/evaluation/samples.jsonl`, where the report shows them, each answer with its
  * scores (shared/evaluation); the training and validation sets are read to prove the test prompts were held out; the
- * score table goes to `evaluation/scores.json` and, overall and by category, onto the run; then
- * `evaluating -> succeeded`.
+ * score table goes to `evaluation/scores.json` and, overall and by category, onto the run; the base model is asked
+ * the same prompts where the gate compares with it (./base.ts); then `evaluating -> succeeded`.
  *
  * Idempotent: at temperature 0 a redelivery writes the same file and then loses the conditional transition.
  * Throttling and transient errors (5xx, timeouts) back off with a delayed copy of the request (as submit does) up to
@@ -198,6 +201,33 @@ export async function evaluateModel(
   const table = scoreTable(scored);
   const scoresKey = evaluationScoresKey(runId);
 
+  // The base model, asked the same prompts, for the gate's comparison (config `evaluation.baseModel`).
+  let base: NonNullable<EvaluationResult['base']> | undefined;
+  const asked = scored.filter((l) => l.prompt !== '');
+  if (asksBase(run) && asked.length && bedrock.invokeText) {
+    const pick = ({ index, kind, prompt, reference, category, seenInTraining }: EvaluationSample) => ({
+      index,
+      kind,
+      prompt,
+      reference,
+      ...(category !== undefined ? { category } : {}),
+      ...(seenInTraining ? { seenInTraining } : {}),
+    });
+    const got = await evaluateBase(run, asked.map(pick), deps);
+    if (got.kind === 'retry') {
+      const retry = (opts.retry ?? 0) + 1;
+      if (retry > settings.maxThrottleRetries) throw got.error; // SQS retries it; the sweeper drives the run later
+      await backOff(run, retry, deps, opts.correlationId);
+      return 'throttled';
+    }
+    if (got.kind === 'scored') base = { modelId: got.modelId, scoresKey: got.scoresKey, overall: got.overall };
+    else {
+      base = { modelId: got.modelId, warning: got.warning };
+      const why = `the base model ${got.modelId} could not answer, so nothing is compared with it (${got.warning})`;
+      warning = warning ? `${warning}; ${why}` : why;
+    }
+  }
+
   // Rewritten by a redelivery with the same content (temperature 0, no timestamps in it).
   await objects.putText(
     bucket,
@@ -219,7 +249,7 @@ export async function evaluateModel(
   await objects.putText(bucket, scoresKey, `${JSON.stringify(scores, null, 2)}\n`, 'application/json');
   const answered = lines.filter((l) => l.modelOutput !== undefined).length;
   const at = now().toISOString();
-  const gate = gateApplies(run) ? judge(table.overall, run, at) : undefined;
+  const gate = gateApplies(run) ? judge(table.overall, base?.overall, run, at) : undefined;
   const result = {
     samplesKey,
     samples: answered,
@@ -228,6 +258,7 @@ export async function evaluateModel(
     scoresKey,
     scores: { overall: table.overall, byCategory: table.byCategory },
     ...(heldOut ? { heldOut } : {}),
+    ...(base ? { base } : {}),
   };
   const done = await runs.transition(
     runId,
@@ -274,11 +305,17 @@ function gateApplies(run: Run): boolean {
 const isVariant = (run: Run): boolean => run.parentRunId !== undefined;
 
 /**
- * The gate's decision on the run's scores. The base model's scores are not measured by this pipeline yet, so the
- * overlap condition is reported as not compared (shared/evaluation/gate.ts).
+ * Whether the base model is asked too (config `evaluation.baseModel`): by default when the gate judges the run and
+ * compares its overlap with the base model's.
  */
-function judge(scores: ScoreSummary, run: Run, at: string): GateRecord {
-  return { ...decideGate(scores, undefined, run.config.evaluation.gate), decidedAt: at };
+function asksBase(run: Run): boolean {
+  const { baseModel, gate } = run.config.evaluation;
+  return baseModel === 'always' || (baseModel === 'when-gated' && gateApplies(run) && gate.overlapAboveBase);
+}
+
+/** The gate's decision on the run's scores, against the base model's where it was asked (shared/evaluation/gate.ts). */
+function judge(scores: ScoreSummary, base: ScoreSummary | undefined, run: Run, at: string): GateRecord {
+  return { ...decideGate(scores, base, run.config.evaluation.gate), decidedAt: at };
 }
 
 /**

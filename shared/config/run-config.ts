@@ -251,6 +251,15 @@ export const EvaluationConfig = z
         'An answer to a prompt that sets no length limit ("100文字以内") is overlong when it is longer than this many ' +
           'times its reference (code points).',
       ),
+    baseModel: z
+      .enum(['when-gated', 'always', 'never'])
+      .default('when-gated')
+      .describe(
+        'Also ask the base model (on demand, by its inference id, billed per token) the same test prompts and score ' +
+          "its answers, so the gate can compare a model's overlap with the base model's: when the gate judges the run " +
+          'and compares overlap (`when-gated`), `always`, or `never`. Variants of one experiment share one base ' +
+          'evaluation.',
+      ),
     gate: z
       .object({
         appliesTo: z

@@ -181,6 +181,18 @@ export const EvaluationRecord = z.object({
       scores: z.object({ overall: ScoreSummary, byCategory: z.record(z.string(), ScoreSummary) }).optional(),
       /** The proof that the test records were held out from training and validation. */
       heldOut: HeldOutCheck.optional(),
+      /**
+       * The base model asked the same prompts (config `evaluation.baseModel`): its scores file and overall scores,
+       * or why it has none (the base model could not be invoked).
+       */
+      base: z
+        .object({
+          modelId: z.string().min(1),
+          scoresKey: z.string().min(1).optional(),
+          overall: ScoreSummary.optional(),
+          warning: z.string().optional(),
+        })
+        .optional(),
     })
     .optional(),
 });

@@ -14,6 +14,7 @@ import {
   type StageState,
 } from '../../../shared/runs/run';
 import { canTransition, type RunStatus } from '../../../shared/runs/status';
+import { findByInferenceId } from '../../../shared/catalog';
 import type { RunStore } from '../../../shared/runs/store';
 import {
   BedrockCallError,
@@ -262,8 +263,14 @@ export class FakeBedrock implements BedrockPort {
   answer: (modelId: string, prompt: string) => string = (_modelId, prompt) => `answer to ${prompt}`;
   /** Prompts sent to InvokeModel, in order. */
   readonly invocations: Array<{ modelId: string; prompt: string; maxTokenCount: number }> = [];
+  /** What a base model answers on demand (by its catalog inference id); by default `base answer to <prompt>`. */
+  baseAnswer: (modelId: string, prompt: string) => string = (_modelId, prompt) => `base answer to ${prompt}`;
   async invokeText(modelId: string, prompt: string, maxTokenCount: number) {
     this.maybeFail('invokeText');
+    if (findByInferenceId(modelId)) {
+      this.invocations.push({ modelId, prompt, maxTokenCount });
+      return this.baseAnswer(modelId, prompt);
+    }
     const d = this.deployments.get(modelId);
     if (d && !d.deleted && d.status === 'Active') {
       this.invocations.push({ modelId, prompt, maxTokenCount });

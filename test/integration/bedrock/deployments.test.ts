@@ -247,3 +247,55 @@ describe('UpdateProvisionedModelThroughput and every family in its own InvokeMod
     expect(malformed.message).toMatch(/^Malformed input request/);
   });
 });
+
+describe('a base model invoked on demand (the evaluation asks it for comparison)', () => {
+  const invoke = (stack: Stack, modelId: string, family: 'titan-text' | 'amazon-nova', prompt: string) =>
+    stack.runtime.send(
+      new InvokeModelCommand({ modelId, body: JSON.stringify(INVOKE_BODIES[family].request(prompt, 100)) }),
+    );
+  const decode = (out: { body: Uint8Array }) =>
+    JSON.parse(new TextDecoder().decode(out.body)) as Record<string, unknown>;
+
+  it('answers by its inference id in its family shape, by the base-model rule, the same every time', async () => {
+    const stack = await startStack({ catalogDate: TODAY });
+    try {
+      const first = decode(await invoke(stack, 'amazon.nova-micro-v1:0', 'amazon-nova', '日本の首都はどこですか？'));
+      const again = decode(await invoke(stack, 'amazon.nova-micro-v1:0', 'amazon-nova', '日本の首都はどこですか？'));
+      expect(first).toEqual(again);
+      expect(first).toMatchObject({
+        output: {
+          message: { role: 'assistant', content: [{ text: expect.stringContaining('日本の首都はどこですか？') }] },
+        },
+        emulation: { rules: ['base'], note: expect.stringMatching(/no model ran/) },
+      });
+      // the customization id is not an on-demand model id
+      const wrong = await serviceError(invoke(stack, NOVA, 'amazon-nova', 'x'));
+      expect(wrong.name).toBe('ValidationException');
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it("answers for Titan Text G1 - Lite at the recipe's date, in English half the time, and refuses it today", async () => {
+    const then = await startStack({ catalogDate: TITAN_RECIPE_DATE });
+    const today = await startStack({ catalogDate: TODAY });
+    try {
+      const prompts = Array.from({ length: 40 }, (_, i) => `質問 ${i}: これは何ですか？`);
+      const answers = [];
+      for (const p of prompts) {
+        const body = decode(await invoke(then, 'amazon.titan-text-lite-v1', 'titan-text', p));
+        answers.push(body as { results: Array<{ outputText: string }>; emulation: { rules: string[] } });
+      }
+      const english = answers.filter((a) => a.emulation.rules.includes('english')).length;
+      expect(english).toBeGreaterThan(10);
+      expect(english).toBeLessThan(30);
+      expect(answers.find((a) => !a.emulation.rules.includes('english'))!.results[0]!.outputText).toMatch(/質問/);
+      const eol = await serviceError(invoke(today, 'amazon.titan-text-lite-v1', 'titan-text', 'x'));
+      expect(eol).toMatchObject({ name: 'ResourceNotFoundException' });
+      expect(eol.message).toMatch(/end of its life/);
+    } finally {
+      await then.close();
+      await today.close();
+    }
+  });
+});

@@ -9,6 +9,8 @@ import type { RunStatusChanged } from '../../../shared/messages/notifications';
 import { NotifyingRunStore } from '../../../shared/runs/notifying-run-store';
 import { BedrockCallError } from '../../../shared/orchestration/ports';
 import { makeRun, makeWorld, putPrepared } from '../../helpers/orchestration/fakes';
+import { baseInferenceId } from '../../../services/evaluate/base';
+import { EvaluationSample, EvaluationScores, readJsonLines } from '../../../shared/artifacts';
 
 const RULE = { appliesTo: 'every-run', minJapaneseRatio: 0.9, overlapAboveBase: true, deleteModels: false } as const;
 const summary = (patch: Partial<ScoreSummary>): ScoreSummary => ({
@@ -160,5 +162,89 @@ describe('the gate in the evaluate step', () => {
     await evaluateModel('v1', arns.get('v1')!, w.deps);
     expect((await w.runs.get('v1'))!.gate).toBeUndefined();
     expect(w.bedrock.live()).toHaveLength(1);
+  });
+});
+
+describe('the comparison with the base model', () => {
+  /** The fake test set's answers: `答え 20x: テストです。` for `質問 20x: これは何ですか？`. */
+  const reference = (prompt: string) => prompt.replace('質問', '答え').replace('これは何ですか？', 'テストです。');
+
+  test('asks the base model the same prompts once per experiment, and keeps only a variant that overlaps more', async () => {
+    const { w, arns } = await givenEvaluating(['v1', 'v2'], [], {}, 'experiment');
+    w.bedrock.answer = (modelId, prompt) => (modelId === arns.get('v1') ? reference(prompt) : 'わかりません。');
+    w.bedrock.baseAnswer = () => 'わかりません。';
+    for (const [id, arn] of arns) expect(await evaluateModel(id, arn, w.deps)).toBe('evaluated');
+    const [v1, v2] = [(await w.runs.get('v1'))!, (await w.runs.get('v2'))!];
+    const baseId = baseInferenceId(v1);
+    // the base model got the four held-out prompts once: the second variant reads its scores back
+    const toBase = w.bedrock.invocations.filter((i) => i.modelId === baseId);
+    expect(toBase.map((i) => i.prompt)).toEqual([0, 1, 2, 3].map((i) => `質問 ${200 + i}: これは何ですか？`));
+    expect(v1.evaluation?.result?.base).toEqual(v2.evaluation?.result?.base);
+    const base = v1.evaluation!.result!.base!;
+    expect(base).toMatchObject({
+      modelId: baseId,
+      scoresKey: expect.stringMatching(/^runs\/experiment\/evaluation\/base\//),
+    });
+    const file = EvaluationScores.parse(JSON.parse(w.objects.files.get(`artifacts/${base.scoresKey}`)!));
+    expect(file).toMatchObject({ model: { kind: 'base', id: baseId }, overall: base.overall });
+    const samples = readJsonLines(
+      EvaluationSample,
+      w.objects.files.get(`artifacts/${file.samplesKey}`)!,
+      file.samplesKey,
+    );
+    expect(samples.map((s) => [s.prompt, s.reference, s.modelOutput])).toEqual(
+      [0, 1, 2, 3].map((i) => [`質問 ${200 + i}: これは何ですか？`, `答え ${200 + i}: テストです。`, 'わかりません。']),
+    );
+    // the variant that gives the references overlaps more than the base model; the one that answers as it does not
+    expect(v1.gate).toMatchObject({
+      decision: 'keep',
+      reasons: [expect.any(String), expect.stringMatching(/^overlap 100 > base model's \d/)],
+    });
+    expect(v2.gate).toMatchObject({
+      decision: 'delete',
+      reasons: [expect.any(String), expect.stringMatching(/not above base model's/)],
+    });
+    expect(w.bedrock.live().map((t) => t.arn)).toEqual([arns.get('v1')]);
+  });
+
+  test('a base model that cannot be invoked leaves the overlap uncompared, and the run says why', async () => {
+    const { w, arns } = await givenEvaluating(['v1'], [], {}, 'experiment');
+    w.bedrock.baseAnswer = () => {
+      throw new BedrockCallError(
+        'not-found',
+        'ResourceNotFoundException',
+        'This model version has reached the end of its life.',
+      );
+    };
+    expect(await evaluateModel('v1', arns.get('v1')!, w.deps)).toBe('partial');
+    const v1 = (await w.runs.get('v1'))!;
+    expect(v1.gate).toMatchObject({
+      decision: 'keep',
+      reasons: [expect.any(String), 'overlap not compared: no base model scores'],
+    });
+    expect(v1.evaluation?.result?.base).toMatchObject({ warning: expect.stringMatching(/end of its life/) });
+    expect(v1.warnings?.join('\n')).toMatch(/the base model .* could not answer, so nothing is compared with it/);
+  });
+
+  test('a throttled base model is asked again after a delay, as the run model is', async () => {
+    const { w, arns } = await givenEvaluating(['v1'], [], {}, 'experiment');
+    let throttles = 1;
+    w.bedrock.baseAnswer = () => {
+      if (throttles-- > 0) throw new BedrockCallError('throttled', 'ThrottlingException', 'slow down');
+      return 'わかりません。';
+    };
+    expect(await evaluateModel('v1', arns.get('v1')!, w.deps)).toBe('throttled');
+    expect(w.take('evaluation.requested').at(-1)).toMatchObject({ message: { payload: { retry: 1 } } });
+    expect(await evaluateModel('v1', arns.get('v1')!, w.deps, { retry: 1 })).toBe('evaluated');
+    expect((await w.runs.get('v1'))!.evaluation?.result?.base?.overall).toBeDefined();
+  });
+
+  test('is not asked when the gate does not judge the run, unless configured', async () => {
+    const single = await givenEvaluating(['v1'], [], {});
+    await evaluateModel('v1', single.arns.get('v1')!, single.w.deps);
+    expect((await single.w.runs.get('v1'))!.evaluation?.result?.base).toBeUndefined();
+    const always = await givenEvaluating(['v1'], [], { evaluation: { baseModel: 'always' } });
+    await evaluateModel('v1', always.arns.get('v1')!, always.w.deps);
+    expect((await always.w.runs.get('v1'))!.evaluation?.result?.base?.overall).toBeDefined();
   });
 });
