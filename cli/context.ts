@@ -12,6 +12,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { buildInvokeText } from '../shared/orchestration/bedrock-adapter';
+import type { BedrockPort, InvokedText } from '../shared/orchestration/ports';
 import type { ModelFamily } from '../shared/catalog/models';
 import { catalogDateSetting } from '../shared/catalog/lifecycle';
 import { DynamoRunStore } from '../shared/runs/dynamo-run-store';
@@ -44,7 +45,7 @@ export interface CliContext {
     deleteDeployment(arn: string): Promise<void>;
     deleteCustomModel(arn: string): Promise<void>;
     /** Text generation on a served model (`btp chat`, `btp invoke`), in its family's request and response shapes. */
-    invokeText(modelId: string, prompt: string, maxTokenCount: number, family?: ModelFamily): Promise<string>;
+    invokeText(modelId: string, prompt: string, maxTokenCount: number, family?: ModelFamily): Promise<InvokedText>;
   };
   now: () => Date;
   sleep: (ms: number) => Promise<void>;
@@ -205,7 +206,7 @@ export function buildContext(opts: GlobalOptions, processEnv: NodeJS.ProcessEnv 
   let bedrock: BedrockClient | undefined;
   const br = () => (bedrock ??= new BedrockClient({ region }));
   let runtime: BedrockRuntimeClient | undefined;
-  let invokeText: ((modelId: string, prompt: string, maxTokenCount: number) => Promise<string>) | undefined;
+  let invokeText: NonNullable<BedrockPort['invokeText']> | undefined;
   const catalogDate = catalogDateSetting(env);
   return {
     names,

@@ -92,14 +92,23 @@ async function session(ctx: CliContext, io: Io, target: string, opts: ChatOption
   const maxTokens = opts.maxTokens === undefined ? run.config.evaluation.maxTokenCount : Number(opts.maxTokens);
   if (!Number.isInteger(maxTokens) || maxTokens <= 0)
     throw new CliError(`--max-tokens ${opts.maxTokens} is not a positive integer`, 'e.g. --max-tokens 256', 2);
-  // Against the local stack no model runs: say so wherever an answer is printed.
-  const note = ctx.names.where.startsWith('local stack') ? EMULATOR_NOTE : undefined;
+  // When the local Bedrock emulator answers, no model ran: its response says so, and so does every answer printed.
+  let told = false;
   const ask = async (question: string) => {
     const prompt = chatPrompt(run, question, opts.input);
-    const answer = await ctx.bedrock.invokeText(served.modelId, prompt, maxTokens, served.family);
-    return { runId: run.runId, modelId: served.modelId, maxTokens, prompt, answer, ...(note ? { note } : {}) };
+    const got = await ctx.bedrock.invokeText(served.modelId, prompt, maxTokens, served.family);
+    const note = got.emulated ? EMULATOR_NOTE : undefined;
+    if (note && !told) io.err(`note: ${note}`);
+    told ||= note !== undefined;
+    return {
+      runId: run.runId,
+      modelId: served.modelId,
+      maxTokens,
+      prompt,
+      answer: got.text,
+      ...(note ? { note } : {}),
+    };
   };
-  if (note) io.err(`note: ${note}`);
   return { run, ask };
 }
 

@@ -69,10 +69,13 @@ export async function evaluateBase(
   if (!bedrock.invokeText) return { kind: 'unavailable', modelId, warning: 'no Bedrock runtime client' };
   const family = findBaseModel(baseModelIdOf(run.config.training.baseModelId))?.family ?? familyOf(modelId);
   const lines: EvaluationSample[] = [];
+  let emulated: string | undefined;
   for (const p of prompts) {
     let answer: string;
     try {
-      answer = await bedrock.invokeText(modelId, p.prompt, maxTokenCount, family);
+      const got = await bedrock.invokeText(modelId, p.prompt, maxTokenCount, family);
+      answer = got.text;
+      emulated ??= got.emulated;
     } catch (err) {
       if (isBedrockError(err, 'throttled', 'quota', 'transient')) return { kind: 'retry', error: err };
       if (isBedrockError(err)) return { kind: 'unavailable', modelId, warning: `${err.code}: ${err.message}` };
@@ -90,6 +93,7 @@ export async function evaluateBase(
     overlongRatio,
     overlapMetric: OVERLAP_METRIC,
     samplesKey,
+    ...(emulated ? { emulated } : {}),
     ...table,
   };
   // The samples first: a scores file is the mark that the base evaluation is complete.

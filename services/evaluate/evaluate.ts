@@ -116,6 +116,8 @@ export async function evaluateModel(
   const { maxTokenCount, overlongRatio } = run.config.evaluation;
   let testLines: string[] = [];
   let warning: string | undefined;
+  /** The emulator's note, when it answered instead of a model (the report says so). */
+  let emulated: string | undefined;
   const text = plan ? await objects.getText(bucket, plan.testKey) : undefined;
   const invoke = bedrock.invokeText
     ? (prompt: string) => invokeServedModel(bedrock, run, prompt, maxTokenCount)
@@ -147,7 +149,9 @@ export async function evaluateModel(
         continue;
       }
       try {
-        lines.push({ index, ...p, modelOutput: await invoke(p.prompt) });
+        const got = await invoke(p.prompt);
+        emulated ??= got.emulated;
+        lines.push({ index, ...p, modelOutput: got.text });
       } catch (err) {
         if (isBedrockError(err, 'throttled', 'quota', 'transient')) {
           const retry = (opts.retry ?? 0) + 1;
@@ -244,6 +248,7 @@ export async function evaluateModel(
     overlapMetric: OVERLAP_METRIC,
     samplesKey,
     ...(heldOut ? { heldOut } : {}),
+    ...(emulated ? { emulated } : {}),
     ...table,
   });
   await objects.putText(bucket, scoresKey, `${JSON.stringify(scores, null, 2)}\n`, 'application/json');
@@ -258,6 +263,7 @@ export async function evaluateModel(
     scoresKey,
     scores: { overall: table.overall, byCategory: table.byCategory },
     ...(heldOut ? { heldOut } : {}),
+    ...(emulated ? { emulated } : {}),
     ...(base ? { base } : {}),
   };
   const done = await runs.transition(

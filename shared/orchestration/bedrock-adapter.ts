@@ -209,7 +209,9 @@ export function buildInvokeText(runtime: BedrockRuntimeClient): NonNullable<Bedr
           body: JSON.stringify(shape.request(prompt, maxTokens)),
         }),
       );
-      return shape.text(JSON.parse(new TextDecoder().decode(out.body)) as Record<string, unknown>);
+      const body = JSON.parse(new TextDecoder().decode(out.body)) as Record<string, unknown>;
+      const note = at(body, 'emulation', 'note');
+      return { text: shape.text(body), ...(typeof note === 'string' ? { emulated: note } : {}) };
     });
 }
 

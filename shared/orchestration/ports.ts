@@ -97,7 +97,17 @@ export interface BedrockPort {
    * request and response shapes of the model's family (docs/bedrock-api.md §11.2; default Titan). Callers go through
    * invokeServedModel (serving.ts), which picks the ARN and the family from the run.
    */
-  invokeText?(modelId: string, prompt: string, maxTokenCount: number, family?: ModelFamily): Promise<string>;
+  invokeText?(modelId: string, prompt: string, maxTokenCount: number, family?: ModelFamily): Promise<InvokedText>;
+}
+
+/** A model's answer. */
+export interface InvokedText {
+  text: string;
+  /**
+   * The local Bedrock emulator's own statement that no model ran, from the `emulation` member it adds to every
+   * InvokeModel response (docs/bedrock-emulator.md); absent for a real model's answer.
+   */
+  emulated?: string;
 }
 
 /**

@@ -2,7 +2,7 @@ import { baseModelIdOf, findBaseModel } from '../catalog/lookup';
 import type { ModelFamily } from '../catalog/models';
 import type { Run } from '../runs/run';
 import type { RunConfig } from '../config/run-config';
-import type { BedrockPort } from './ports';
+import type { BedrockPort, InvokedText } from './ports';
 
 /**
  * What serves a run's custom model, whatever it is: a custom model deployment (on demand, billed per token) or a
@@ -52,7 +52,7 @@ export async function invokeServedModel(
   run: Pick<Run, 'runId' | 'deploymentArn' | 'provisionedModelArn' | 'modelArn' | 'config'>,
   prompt: string,
   maxTokens: number,
-): Promise<string> {
+): Promise<InvokedText> {
   const served = servedModelOf(run);
   if (!served) throw new Error(`run ${run.runId} has no deployment or throughput serving its model`);
   if (!bedrock.invokeText) throw new Error('no Bedrock runtime client to invoke the model with');

@@ -414,6 +414,13 @@ export function buildReport(inputs: ReportInputs): RunReport {
       : `No metrics files from the job yet${metrics ? `; ${finalLoss}` : ''}.`,
   );
 
+  // Answers the local Bedrock emulator gave are not a model's: said once, above the scores and samples.
+  const emulated = [run, ...(inputs.comparison ?? []).map((c) => c.run)].some((r) => r.evaluation?.result?.emulated);
+  if (emulated && (samples.length || inputs.comparison?.length)) {
+    html.push(`<p class="note"><strong>${esc(EMULATED_ANSWERS)}</strong></p>`);
+    md.push('', `**${EMULATED_ANSWERS}**`);
+  }
+
   // Evaluation scores, compared across runs, and their answers side by side
   if (inputs.comparison?.length) {
     const compared = comparisonSections(inputs.comparison);
@@ -459,6 +466,12 @@ ${html.join('\n')}
 
 const ratio = (x: number | null, digits = 2) => (x === null ? undefined : x.toFixed(digits));
 
+/** What the report says when the evaluation's answers came from the local Bedrock emulator. */
+export const EMULATED_ANSWERS =
+  'These answers come from the local Bedrock emulator, not from a trained model: no model was trained or ran, and ' +
+  'the emulator drew each answer from the training data by fixed rules (docs/bedrock-emulator.md), so the scores ' +
+  'show the pipeline working, not model quality.';
+
 /**
  * The scores section (a table by run and category, charts of the Japanese answers and the overlap, the held-out proof
  * and the gate's decisions) and, with more than one run, their answers to the same prompts side by side.
@@ -480,19 +493,28 @@ function comparisonSections(compared: ComparedRun[]): { html: string[]; md: stri
     'count met',
     'chrF',
   ];
-  const rows = scored.flatMap(({ label, scores }) =>
-    [['all', scores.overall] as const, ...Object.entries(scores.byCategory)].map(([category, s]) => [
-      label,
-      category,
-      s.samples,
-      s.answered,
-      ratio(s.japaneseRatio),
-      s.meanChars === null ? undefined : Math.round(s.meanChars),
-      ratio(s.lengthRatio),
-      s.overlong,
-      s.countRequests ? `${s.countMet}/${s.countRequests}` : undefined,
-      ratio(s.overlap, 1),
-    ]),
+  // The base model asked the same prompts (its overall scores; variants of one experiment share it): one row each.
+  const bases = new Map(
+    scored.flatMap(({ run }) => {
+      const b = run.evaluation?.result?.base;
+      return b?.overall ? [[b.modelId, b.overall] as const] : [];
+    }),
+  );
+  const baseRows = [...bases].map(([id, overall]) => [`base model ${id}`, { overall, byCategory: {} }] as const);
+  const rows = [...scored.map(({ label, scores }) => [label, scores] as const), ...baseRows].flatMap(
+    ([label, scores]) =>
+      [['all', scores.overall] as const, ...Object.entries(scores.byCategory)].map(([category, s]) => [
+        label,
+        category,
+        s.samples,
+        s.answered,
+        ratio(s.japaneseRatio),
+        s.meanChars === null ? undefined : Math.round(s.meanChars),
+        ratio(s.lengthRatio),
+        s.overlong,
+        s.countRequests ? `${s.countMet}/${s.countRequests}` : undefined,
+        ratio(s.overlap, 1),
+      ]),
   );
   const categories = ['all', ...new Set(scored.flatMap((c) => Object.keys(c.scores.byCategory)))];
   const values = (key: 'japaneseRatio' | 'overlap') =>

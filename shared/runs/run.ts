@@ -181,6 +181,8 @@ export const EvaluationRecord = z.object({
       scores: z.object({ overall: ScoreSummary, byCategory: z.record(z.string(), ScoreSummary) }).optional(),
       /** The proof that the test records were held out from training and validation. */
       heldOut: HeldOutCheck.optional(),
+      /** The local Bedrock emulator's statement that no model ran, when it gave the answers (no trained model did). */
+      emulated: z.string().optional(),
       /**
        * The base model asked the same prompts (config `evaluation.baseModel`): its scores file and overall scores,
        * or why it has none (the base model could not be invoked).

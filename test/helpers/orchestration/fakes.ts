@@ -269,12 +269,12 @@ export class FakeBedrock implements BedrockPort {
     this.maybeFail('invokeText');
     if (findByInferenceId(modelId)) {
       this.invocations.push({ modelId, prompt, maxTokenCount });
-      return this.baseAnswer(modelId, prompt);
+      return { text: this.baseAnswer(modelId, prompt) };
     }
     const d = this.deployments.get(modelId);
     if (d && !d.deleted && d.status === 'Active') {
       this.invocations.push({ modelId, prompt, maxTokenCount });
-      return this.answer(modelId, prompt);
+      return { text: this.answer(modelId, prompt) };
     }
     const t = this.throughputs.get(modelId);
     if (!t || t.deleted)
@@ -286,7 +286,7 @@ export class FakeBedrock implements BedrockPort {
     if (t.status !== 'InService')
       throw new BedrockCallError('validation', 'ValidationException', `The provisioned model ${t.name} is not ready.`);
     this.invocations.push({ modelId, prompt, maxTokenCount });
-    return this.answer(modelId, prompt);
+    return { text: this.answer(modelId, prompt) };
   }
   live() {
     return [...this.throughputs.values()].filter((t) => !t.deleted);

@@ -64,7 +64,8 @@ export function stackContext(stack: Stack, fakes: Fakes): CliContext {
       },
       invokeText: async (modelId, prompt) => {
         fakes.invoked?.push({ modelId, prompt });
-        return `answer to ${prompt}`;
+        // as the local Bedrock emulator answers: with its note that no model ran
+        return { text: `answer to ${prompt}`, emulated: 'Bedrock emulator: no model ran' };
       },
     },
     now: () => new Date(),

@@ -46,7 +46,8 @@ describe('a fine-tuning run tries its new model before it succeeds', () => {
     // given a prepared run whose held-out test set repeats two training prompts and has one the model never saw
     const train = records(40);
     const test = [...records(2), ...records(2, 900)];
-    const prepared = await givenPreparedRun(env, 'ft-eval', titan({ provisioning: { evaluateSamples: 3 } }), {
+    const config = titan({ provisioning: { evaluateSamples: 3 }, evaluation: { baseModel: 'always' } });
+    const prepared = await givenPreparedRun(env, 'ft-eval', config, {
       train,
       validation: records(8, 100),
       test,
@@ -81,6 +82,14 @@ describe('a fine-tuning run tries its new model before it succeeds', () => {
       overlappingIndexes: [0, 1],
     });
     expect(r.evaluation?.result?.scores?.overall).toMatchObject({ samples: 1, answered: 1 });
+    // the answers are the emulator's, and the run says so (the report shows it)
+    expect(r.evaluation?.result?.emulated).toMatch(/^Bedrock emulator: no model ran/);
+    // and the base model, Titan Text G1 - Lite on demand, was asked the same prompts and scored
+    expect(r.evaluation?.result?.base).toMatchObject({
+      modelId: 'amazon.titan-text-lite-v1',
+      scoresKey: expect.stringMatching(/^runs\/ft-eval\/evaluation\/base\/[0-9a-f]{16}\/scores\.json$/),
+      overall: { samples: 1, answered: 1 },
+    });
     // and the samples are the first three test prompts with the provisioned model's answers: the emulator answers a
     // prompt it was trained on with that record's completion, and any other with one of its training completions
     const out = await env.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: r.evaluation!.result!.samplesKey }));

@@ -1,5 +1,5 @@
 import { RunConfig } from '../../../shared/config/run-config';
-import { buildReport } from '../../../shared/report/build-report';
+import { buildReport, EMULATED_ANSWERS } from '../../../shared/report/build-report';
 import { ArtifactError, readJsonArtifact, SplitManifest, type EvaluationSample } from '../../../shared/artifacts';
 import { scoreTable } from '../../../shared/evaluation/scores';
 import { scoredSample } from '../../helpers/evaluation';
@@ -245,6 +245,28 @@ describe('the comparison section', () => {
     expect(markdown).toContain('| prompt | reference | r-ep1 | r-ep5 |');
     expect(markdown).toContain('| 日本の首都は？ | 東京です。 | 東京です。 | Tokyo. |');
     expect(html).toContain('<h2>Answers side by side</h2>');
+  });
+
+  it("adds the base model's overall row, and says plainly when the answers came from the Bedrock emulator", () => {
+    const a = evaluated('r-var', [line('日本の首都は？', '東京です。', '東京です。', 'open_qa')], 'keep');
+    const base = scoreTable([line('日本の首都は？', '東京です。', 'わかりません。', 'open_qa')]);
+    const result = a.run.evaluation!.result!;
+    a.run.evaluation!.result = {
+      ...result,
+      emulated: 'Bedrock emulator: no model ran',
+      base: {
+        modelId: 'amazon.nova-micro-v1:0',
+        scoresKey: 'runs/x/evaluation/base/d/scores.json',
+        overall: base.overall,
+      },
+    };
+    const { html, markdown } = buildReport(reportInputs(fixture, { comparison: [a] }));
+    expect(markdown).toContain('| base model amazon.nova-micro-v1:0 | all | 1 | 1 | 1.00 |');
+    expect(markdown).toContain(`**${EMULATED_ANSWERS}**`);
+    expect(html).toContain('not from a trained model: no model was trained or ran');
+    // a real model's answers carry no such note
+    const real = evaluated('r-real', [line('日本の首都は？', '東京です。', '東京です。', 'open_qa')], 'keep');
+    expect(buildReport(reportInputs(fixture, { comparison: [real] })).markdown).not.toContain(EMULATED_ANSWERS);
   });
 
   it('shows one run scores without answers side by side', () => {
