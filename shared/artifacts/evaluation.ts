@@ -86,7 +86,7 @@ export const EvaluationScores = z
     overlapMetric: z.literal('chrF: character 1-6-grams, beta 2, whitespace removed (sacreBLEU sentence chrF)'),
     samplesKey: z.string().min(1),
     heldOut: HeldOutCheck.optional(),
-    /** The local Bedrock emulator's statement that no model ran, when it gave the answers (docs/bedrock-emulator.md). */
+    /** The local Bedrock emulator's note that no model ran, when it gave the answers (docs/bedrock-emulator.md). */
     emulated: z.string().optional(),
   })
   .extend(ScoreTable.shape);
