@@ -48,8 +48,8 @@ export const WILDCARD_RESOURCES: Array<{ pattern: RegExp; why: string }> = [
   },
   {
     pattern:
-      /^arn:aws:bedrock:\$\{AWS::Region\}:\$\{AWS::AccountId\}:(model-customization-job|custom-model|provisioned-model)\/\*$/,
-    why: 'Bedrock assigns job, custom model and provisioned model ids on creation (of this account and region)',
+      /^arn:aws:bedrock:\$\{AWS::Region\}:\$\{AWS::AccountId\}:(model-customization-job|custom-model|provisioned-model|custom-model-deployment)\/\*$/,
+    why: 'Bedrock assigns job, custom model, provisioned model and deployment ids on creation (of this account and region)',
   },
   {
     pattern: /^arn:aws:bedrock:\$\{AWS::Region\}::foundation-model\/\*$/,
