@@ -6,7 +6,10 @@ import { childRuns, getRun } from './runs';
 
 /** One row of the comparison: a run's scores in one category (`all`: every sample), and the gate's decision. */
 export interface ComparisonRow {
+  /** The run, or for the base model's row the base model's id. */
   runId: string;
+  /** The base model asked the same prompts (its overall scores only), not a run. */
+  base?: true;
   /** The variant's name, for a variant's run. */
   variant?: string;
   category: string;
@@ -14,8 +17,26 @@ export interface ComparisonRow {
   gate?: 'keep' | 'delete';
 }
 
-/** Every evaluated run's scores, overall first, then by category in name order. */
+/**
+ * Every evaluated run's scores, overall first, then by category in name order; then the base model's overall scores,
+ * once per base model (the variants of an experiment share one).
+ */
 export function comparisonRows(runs: readonly Run[]): ComparisonRow[] {
+  const bases = new Map<string, ScoreSummary>();
+  for (const run of runs) {
+    const b = run.evaluation?.result?.base;
+    if (b?.overall) bases.set(b.modelId, b.overall);
+  }
+  const baseRows = [...bases].map(([modelId, overall]): ComparisonRow => ({
+    runId: modelId,
+    base: true,
+    category: 'all',
+    scores: overall,
+  }));
+  return [...runRows(runs), ...baseRows];
+}
+
+function runRows(runs: readonly Run[]): ComparisonRow[] {
   return runs.flatMap((run) => {
     const scores = run.evaluation?.result?.scores;
     if (!scores) return [];
@@ -69,8 +90,8 @@ export async function compare(ctx: CliContext, io: Io, runIds: string[], opts: {
         'CHRF',
         'GATE',
       ],
-      rows.map(({ runId, variant, category, scores: s, gate }) => [
-        variant ? `${variant} (${runId})` : runId,
+      rows.map(({ runId, base, variant, category, scores: s, gate }) => [
+        base ? `base model ${runId}` : variant ? `${variant} (${runId})` : runId,
         category,
         s.samples,
         s.answered,
@@ -85,5 +106,7 @@ export async function compare(ctx: CliContext, io: Io, runIds: string[], opts: {
     ),
   );
   if (unscored.length) io.err(`not evaluated: ${unscored.join(', ')}`);
+  if (runs.some((r) => r.evaluation?.result?.emulated))
+    io.err('note: the Bedrock emulator gave these answers: no model was trained or ran (docs/bedrock-emulator.md)');
   return 0;
 }

@@ -73,6 +73,22 @@ describe('btp chat / invoke / compare against the local stack', () => {
       { type: 'run.created' },
     );
     await store.create(seedRun(stack, 'r-training', { status: 'training' }), { type: 'run.created' });
+    const based = evaluation([scored('open_qa', '東京です。', '東京です。')]);
+    const base = scoreTable([scored('open_qa', 'わかりません。', '東京です。')]).overall;
+    await store.create(
+      seedRun(stack, 'r-based', {
+        status: 'succeeded',
+        evaluation: {
+          ...based,
+          result: {
+            ...based.result,
+            emulated: 'Bedrock emulator: no model ran',
+            base: { modelId: 'amazon.nova-micro-v1:0', scoresKey: 'b', overall: base },
+          },
+        },
+      }),
+      { type: 'run.created' },
+    );
   }, 60_000);
   afterAll(() => stack?.stop());
 
@@ -161,6 +177,21 @@ describe('btp chat / invoke / compare against the local stack', () => {
       rows: Array<{ scores: { japaneseRatio: number } }>;
     }>();
     expect(json.rows[0]!.scores.japaneseRatio).toBe(0);
+  });
+
+  test("compare adds the base model's overall row, and says when the emulator gave the answers", async () => {
+    const r = await cli('compare', 'r-based');
+    expect(
+      r.stdout
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(/\s+/).slice(0, 4).join(' ')),
+    ).toEqual(['r-based all 1 1', 'r-based open_qa 1 1', 'base model amazon.nova-micro-v1:0 all']);
+    expect(r.stdout).toMatch(/base model amazon\.nova-micro-v1:0\s+all\s+1\s+1\s/);
+    expect(r.stderr).toContain('the Bedrock emulator gave these answers: no model was trained or ran');
+    const json = (await cli('compare', 'r-based', '--json')).json<{ rows: Array<{ runId: string; base?: true }> }>();
+    expect(json.rows.at(-1)).toMatchObject({ runId: 'amazon.nova-micro-v1:0', base: true });
+    expect((await cli('compare', 'r-live')).stderr).not.toContain('emulator');
   });
 
   test('chatPrompt leaves a question without knowledge as it is, and a fields run without the dolly frame', () => {
