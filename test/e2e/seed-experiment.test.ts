@@ -100,6 +100,18 @@ describe('examples/seed-experiment.json: the four variants of the 2024 recipe', 
     expect(ja(cpt5!)).toBeGreaterThan(ja(ft5!));
     expect(chars(cpt1!)).toBeGreaterThan(2 * chars(ft1!));
 
+    // and the base model (Titan Text G1 - Lite on demand) was asked the same prompts once, for every variant's gate,
+    // and each answer set says that the emulator gave it
+    const bases = children.map((c) => c.evaluation!.result!.base);
+    expect(new Set(bases.map((b) => b?.scoresKey)).size).toBe(1);
+    // (scored as the variants are: a held-out prompt found in the training data is left out of both)
+    const answered = children[0]!.evaluation!.result!.scores!.overall.answered;
+    expect(bases[0]).toMatchObject({ modelId: 'amazon.titan-text-lite-v1', overall: { answered } });
+    for (const c of children) {
+      expect(c.evaluation!.result!.emulated).toMatch(/^Bedrock emulator: no model ran/);
+      expect(c.gate?.reasons.join('; ')).toMatch(/base model's/);
+    }
+
     // and the run summary shows the experiment with its variants
     const status = await btp(stack, fakes, 'status', runId);
     expect(status.stdout).toContain('variants:');
