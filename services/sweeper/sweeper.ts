@@ -74,15 +74,19 @@ export async function sweep(deps: SweeperDeps): Promise<SweepReport> {
     announced: [],
   };
   const at = now();
+  const staleBefore = at.getTime() - deps.settings.staleAfterSeconds * 1000;
   for (const status of MAY_HOLD_THROUGHPUT) {
     for (const run of await runs.listByStatus(status)) {
       if (!run.provisionedModelArn || !run.throughputExpiresAt) continue;
       if (new Date(run.throughputExpiresAt).getTime() > at.getTime()) continue;
+      // A throughput its run is being evaluated on is kept until the evaluation ends (which writes the run) or
+      // stalls: deleting it midway would leave the evaluation half done. Hours of time to live rarely end in those
+      // minutes in AWS; on the local stage's fast clock they do.
+      if (run.status === 'evaluating' && new Date(run.updatedAt).getTime() > staleBefore) continue;
       if ((await expireThroughput(run.runId, run.provisionedModelArn, deps)) === 'deleted')
         report.deleted.push(run.runId);
     }
   }
-  const staleBefore = at.getTime() - deps.settings.staleAfterSeconds * 1000;
   for (const status of DRIVEN) {
     for (const run of await runs.listByStatus(status)) {
       if (new Date(run.updatedAt).getTime() > staleBefore) continue;

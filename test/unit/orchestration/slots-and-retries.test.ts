@@ -229,3 +229,29 @@ describe('a time to live that ends before the throughput is seen in service', ()
     expect(w.bedrock.live()).toHaveLength(0);
   });
 });
+
+describe('a time to live that ends while the run is being evaluated', () => {
+  it('keeps the throughput until the evaluation ends or stalls, then deletes it', async () => {
+    const w = given({ provisioning: { ttlHours: 1, evaluateSamples: 2 } });
+    // a held-out test set to evaluate on, as split leaves it
+    const prepared = w.runs.items.get(RUN)!;
+    prepared.stages[0]!.prepare.counts!.test = 4;
+    prepared.stages[0]!.prepare.split!.test.records = 4;
+    putPrepared(w.objects, RUN, { test: 4 });
+    const model = await trained(w);
+    await provisionModel(RUN, model, w.deps);
+    const arn = (await status(w)).provisionedModelArn!;
+    w.bedrock.throughputs.get(arn)!.status = 'InService';
+    expect(await pollThroughput(RUN, arn, 1, w.deps)).toBe('in-service');
+    expect((await status(w)).status).toBe('evaluating');
+    // the time to live has passed, but the evaluation started moments ago
+    w.advance(3600 + 1);
+    await w.runs.update(RUN, 'evaluating', {}); // the evaluation's own write (evaluate touches the run as it goes)
+    expect((await sweep(w.deps)).deleted).toEqual([]);
+    expect(w.bedrock.live()).toHaveLength(1);
+    // once the evaluation has stalled past the stale bound, the throughput goes
+    w.advance(SETTINGS.staleAfterSeconds + 1);
+    expect((await sweep(w.deps)).deleted).toEqual([RUN]);
+    expect(w.bedrock.live()).toHaveLength(0);
+  });
+});
