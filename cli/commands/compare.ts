@@ -8,7 +8,7 @@ import { childRuns, getRun } from './runs';
 export interface ComparisonRow {
   /** The run, or for the base model's row the base model's id. */
   runId: string;
-  /** The base model asked the same prompts (its overall scores only), not a run. */
+  /** The base model asked the same prompts, not a run. */
   base?: true;
   /** The variant's name, for a variant's run. */
   variant?: string;
@@ -18,21 +18,23 @@ export interface ComparisonRow {
 }
 
 /**
- * Every evaluated run's scores, overall first, then by category in name order; then the base model's overall scores,
- * once per base model (the variants of an experiment share one).
+ * Every evaluated run's scores, overall first, then by category in name order; then the base model's, in the same
+ * order, once per base model (the variants of an experiment share one).
  */
 export function comparisonRows(runs: readonly Run[]): ComparisonRow[] {
-  const bases = new Map<string, ScoreSummary>();
+  const bases = new Map<string, { overall: ScoreSummary; byCategory?: Record<string, ScoreSummary> }>();
   for (const run of runs) {
     const b = run.evaluation?.result?.base;
-    if (b?.overall) bases.set(b.modelId, b.overall);
+    if (b?.overall) bases.set(b.modelId, { overall: b.overall, ...(b.byCategory ? { byCategory: b.byCategory } : {}) });
   }
-  const baseRows = [...bases].map(([modelId, overall]): ComparisonRow => ({
-    runId: modelId,
-    base: true,
-    category: 'all',
-    scores: overall,
-  }));
+  const baseRows = [...bases].flatMap(([modelId, { overall, byCategory }]) =>
+    [['all', overall] as const, ...Object.entries(byCategory ?? {})].map(([category, scores]): ComparisonRow => ({
+      runId: modelId,
+      base: true,
+      category,
+      scores,
+    })),
+  );
   return [...runRows(runs), ...baseRows];
 }
 

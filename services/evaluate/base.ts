@@ -15,6 +15,8 @@ import { familyOf } from '../../shared/orchestration/serving';
 import { baseEvaluationKeys } from '../../shared/runs/keys';
 import type { Run } from '../../shared/runs/run';
 
+type ByCategory = Record<string, ScoreSummary>;
+
 type BaseDeps = Pick<OrchestrationDeps, 'bedrock' | 'objects' | 'settings'>;
 
 /** A test prompt as evaluate sends it, with its place in the samples file. */
@@ -24,7 +26,7 @@ export type AskedPrompt = Pick<
 >;
 
 export type BaseEvaluation =
-  | { kind: 'scored'; modelId: string; scoresKey: string; overall: ScoreSummary }
+  | { kind: 'scored'; modelId: string; scoresKey: string; overall: ScoreSummary; byCategory: ByCategory }
   | { kind: 'unavailable'; modelId: string; warning: string }
   /** Throttled or a transient error: the caller backs off and asks again (answers already stored are kept). */
   | { kind: 'retry'; error: BedrockCallError };
@@ -64,7 +66,7 @@ export async function evaluateBase(
   const stored = await objects.getText(bucket, scoresKey);
   if (stored !== undefined) {
     const scores = readJsonArtifact(EvaluationScores, stored, scoresKey);
-    return { kind: 'scored', modelId, scoresKey, overall: scores.overall };
+    return { kind: 'scored', modelId, scoresKey, overall: scores.overall, byCategory: scores.byCategory };
   }
   if (!bedrock.invokeText) return { kind: 'unavailable', modelId, warning: 'no Bedrock runtime client' };
   const family = findBaseModel(baseModelIdOf(run.config.training.baseModelId))?.family ?? familyOf(modelId);
@@ -109,5 +111,5 @@ export async function evaluateBase(
     `${writeJsonArtifact(EvaluationScores, scores, scoresKey)}\n`,
     'application/json',
   );
-  return { kind: 'scored', modelId, scoresKey, overall: table.overall };
+  return { kind: 'scored', modelId, scoresKey, overall: table.overall, byCategory: table.byCategory };
 }

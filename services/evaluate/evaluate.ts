@@ -3,6 +3,8 @@ import {
   EvaluationSample,
   EvaluationScores,
   OVERLAP_METRIC,
+  parseArtifact,
+  TestSetExtras,
   writeJsonLines,
   type HeldOutCheck,
   type ScoreSummary,
@@ -41,6 +43,8 @@ interface TestPrompt {
   kind: EvaluationSample['kind'];
   prompt: string;
   reference: string;
+  /** The record's category, which split put on the test set's line (TestSetExtras). */
+  category?: string;
 }
 
 /**
@@ -50,25 +54,27 @@ interface TestPrompt {
  * is the prompt and the next as many characters are the expected continuation, so the samples show whether the
  * model continues text of the corpus the way the corpus does.
  */
-export function testPrompt(line: string): TestPrompt | undefined {
+export function testPrompt(line: string, where = 'a test record'): TestPrompt | undefined {
   const r = preparedRecord(line);
   if (!r) return undefined;
+  const { category } = parseArtifact(TestSetExtras, r, where);
+  const of = (p: Omit<TestPrompt, 'category'>): TestPrompt => (category ? { ...p, category } : p);
   const turns = conversationTurns(r);
-  if (turns) return { kind: 'prompt-completion', ...turns };
+  if (turns) return of({ kind: 'prompt-completion', ...turns });
   if (typeof r.prompt === 'string')
-    return {
+    return of({
       kind: 'prompt-completion',
       prompt: r.prompt,
       reference: typeof r.completion === 'string' ? r.completion : '',
-    };
+    });
   if (typeof r.input === 'string') {
     const chars = [...r.input];
     const cut = Math.min(CPT_PROMPT_CHARS, Math.ceil(chars.length / 2));
-    return {
+    return of({
       kind: 'continuation',
       prompt: chars.slice(0, cut).join(''),
       reference: chars.slice(cut, cut * 2).join(''),
-    };
+    });
   }
   return undefined;
 }
@@ -131,17 +137,17 @@ export async function evaluateModel(
       .split('\n')
       .filter((l) => l.trim() !== '')
       .slice(0, plan.samples);
-    const prompts = testLines.map(testPrompt);
+    const prompts = testLines.map((line, i) => {
+      try {
+        return testPrompt(line, `${plan.testKey} line ${i + 1}`) ?? 'not a prompt/completion or input record';
+      } catch (err) {
+        return (err as Error).message; // a line split did not write: kept with its reason, the others still asked
+      }
+    });
     let stopped: string | undefined; // an error that every later call would get too
     for (const [index, p] of prompts.entries()) {
-      if (!p) {
-        lines.push({
-          index,
-          kind: 'prompt-completion',
-          prompt: '',
-          reference: '',
-          error: 'not a prompt/completion or input record',
-        });
+      if (typeof p === 'string') {
+        lines.push({ index, kind: 'prompt-completion', prompt: '', reference: '', error: p });
         continue;
       }
       if (stopped) {
@@ -224,8 +230,11 @@ export async function evaluateModel(
       await backOff(run, retry, deps, opts.correlationId);
       return 'throttled';
     }
-    if (got.kind === 'scored') base = { modelId: got.modelId, scoresKey: got.scoresKey, overall: got.overall };
-    else {
+    if (got.kind === 'scored') {
+      const { modelId, scoresKey, overall, byCategory } = got;
+      base = { modelId, scoresKey, overall, byCategory };
+    }
+    if (got.kind === 'unavailable') {
       base = { modelId: got.modelId, warning: got.warning };
       const why = `the base model ${got.modelId} could not answer, so nothing is compared with it (${got.warning})`;
       warning = warning ? `${warning}; ${why}` : why;

@@ -6,6 +6,7 @@
  *                                                  DatasetManifest, both describing the sets in `outputs`
  *   rejects.jsonl, a chunk's too   RejectLine      transform (shared/prep/records.ts), split
  *   chunks/<i>/meta.jsonl          KeptMeta        transform -> split
+ *   prepared/test.jsonl            TestSetExtras   split -> evaluate: a test record and its category
  *   evaluation/samples.jsonl       EvaluationSample  evaluate -> report, btp compare
  *   evaluation/scores.json         EvaluationScores  evaluate -> gate, btp compare, report
  *   Bedrock's metrics CSVs         bedrock-metrics.ts  Bedrock -> monitor, report

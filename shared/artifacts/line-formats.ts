@@ -32,6 +32,23 @@ export const KeptMeta = z.object({
 export type KeptMeta = z.infer<typeof KeptMeta>;
 
 /**
+ * What a line of a stage's held-out test set (`prepared/test.jsonl`) adds to the record as the training set has it:
+ * the category of the record's source (KeptMeta `c`, from prep.categoryField), when it has one, so the evaluation
+ * scores the held-out set per category. The test set is never sent to Bedrock (a customization job takes training
+ * and validation data only), so this field is the project's own; train.jsonl and validation.jsonl stay exactly in
+ * Bedrock's format. Split appends it to the record's line (testLineTail); evaluate reads it back with this schema.
+ */
+export const TestSetExtras = z.object({ category: z.string().min(1).optional() });
+export type TestSetExtras = z.infer<typeof TestSetExtras>;
+
+/**
+ * The members split adds to a test record's JSON object, just before its closing brace: `,"category":"..."`, or
+ * nothing for a record without a category (a corpus document, a dataset without the field).
+ */
+export const testLineTail = (category: string | undefined): string =>
+  category ? `,${JSON.stringify(TestSetExtras.parse({ category })).slice(1, -1)}` : '';
+
+/**
  * One line of rejects.jsonl (a chunk's, and the run's that split writes; the file read is the manifest's `source`).
  * `record` is the head of the record's text (120 UTF-16 units, '…' when cut); a duplicate has none, its `detail`
  * names the line or row of the record it repeats.

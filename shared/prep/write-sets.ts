@@ -5,7 +5,7 @@ import type { S3ObjectRef } from '../messages/pipeline';
 import type { ChunkResult, RunCounts } from '../runs/run';
 import { DUPLICATE } from '../artifacts/reasons';
 import { SplitManifest, type IngestPlan, type PreparedFile, type WrittenFile } from '../artifacts/manifest';
-import type { KeptMeta } from '../artifacts/line-formats';
+import { testLineTail, type KeptMeta } from '../artifacts/line-formats';
 import { writeJsonArtifact } from '../artifacts/parse';
 import type { StageKeys } from '../runs/keys';
 import { addCounts, emptyCounts } from './counts';
@@ -242,7 +242,7 @@ function chooseSets(
   return { ok: true, sets: candidates.map((c) => assign.get(c.key)), warnings: chosen.warnings };
 }
 
-/** Each set's size in bytes: its records' lines and line breaks. */
+/** Each set's size in bytes: its records' lines and line breaks, and in the test set each record's category. */
 function bytesOfSets(
   candidates: readonly Candidate[],
   sets: ReadonlyArray<SetName | undefined>,
@@ -250,9 +250,22 @@ function bytesOfSets(
   const bytes: Record<SetName, number> = { train: 0, validation: 0, test: 0 };
   for (let i = 0; i < candidates.length; i++) {
     const set = sets[i];
-    if (set !== undefined) bytes[set] += candidates[i]!.bytes + 1;
+    if (set === undefined) continue;
+    const c = candidates[i]!;
+    bytes[set] += c.bytes + 1 + (set === 'test' ? Buffer.byteLength(testLineTail(c.category)) : 0);
   }
   return bytes;
+}
+
+/**
+ * A test record's line: the kept record with its category added (TestSetExtras), so the evaluation can score the
+ * held-out set per category. Only the test set gets it; the sets Bedrock reads stay as kept.
+ */
+function testLine(line: Buffer, category: string | undefined, keptKey: string): Buffer {
+  const tail = testLineTail(category);
+  if (!tail) return line;
+  if (line[line.length - 1] !== 0x7d) throw new Error(`${keptKey}: a kept record is not a JSON object`);
+  return Buffer.concat([line.subarray(0, line.length - 1), Buffer.from(`${tail}}`)]);
 }
 
 /**
@@ -334,7 +347,9 @@ async function writeSets(
           await eachLineBytes(await next(), (line) => {
             const set = chosen(i);
             if (set === 'train') trainTokens.push(candidates[notes.candidate(i)]!.tokens);
-            const wait = set ? writers[set].writeBytes(line) : duplicate(i);
+            const bytes =
+              set === 'test' ? testLine(line, candidates[notes.candidate(i)]!.category, chunk.keptKey) : line;
+            const wait = set ? writers[set].writeBytes(bytes) : duplicate(i);
             i++;
             return wait;
           });

@@ -493,14 +493,14 @@ function comparisonSections(compared: ComparedRun[]): { html: string[]; md: stri
     'count met',
     'chrF',
   ];
-  // The base model asked the same prompts (its overall scores; variants of one experiment share it): one row each.
+  // The base model asked the same prompts (variants of one experiment share it): its rows once.
   const bases = new Map(
     scored.flatMap(({ run }) => {
       const b = run.evaluation?.result?.base;
-      return b?.overall ? [[b.modelId, b.overall] as const] : [];
+      return b?.overall ? [[b.modelId, { overall: b.overall, byCategory: b.byCategory ?? {} }] as const] : [];
     }),
   );
-  const baseRows = [...bases].map(([id, overall]) => [`base model ${id}`, { overall, byCategory: {} }] as const);
+  const baseRows = [...bases].map(([id, scores]) => [`base model ${id}`, scores] as const);
   const rows = [...scored.map(({ label, scores }) => [label, scores] as const), ...baseRows].flatMap(
     ([label, scores]) =>
       [['all', scores.overall] as const, ...Object.entries(scores.byCategory)].map(([category, s]) => [

@@ -192,6 +192,8 @@ export const EvaluationRecord = z.object({
           modelId: z.string().min(1),
           scoresKey: z.string().min(1).optional(),
           overall: ScoreSummary.optional(),
+          /** Its scores by category of the prompts (absent on runs evaluated before they were kept). */
+          byCategory: z.record(z.string(), ScoreSummary).optional(),
           warning: z.string().optional(),
         })
         .optional(),

@@ -90,6 +90,26 @@ describe('examples/seed-experiment.json: the four variants of the 2024 recipe', 
     expect(ft1!.length).toBe(50);
     expect(new Set(samples.map((lines) => lines.map((l) => l.prompt).join('\n'))).size).toBe(1);
 
+    // and every held-out prompt kept its dolly category through preparation, so each variant is scored per category
+    const DOLLY_CATEGORIES = [
+      'brainstorming',
+      'classification',
+      'closed_qa',
+      'creative_writing',
+      'general_qa',
+      'information_extraction',
+      'open_qa',
+      'summarization',
+    ];
+    const seen = [...new Set(samples[0]!.map((l) => l.category))];
+    expect(seen.every((c) => DOLLY_CATEGORIES.includes(c!))).toBe(true);
+    expect(seen.length).toBeGreaterThanOrEqual(4);
+    for (const c of children) {
+      const { byCategory } = c.evaluation!.result!.scores!;
+      expect(Object.keys(byCategory)).toEqual(expect.arrayContaining(['open_qa', 'brainstorming']));
+      expect(Object.keys(byCategory).every((k) => DOLLY_CATEGORIES.includes(k))).toBe(true);
+    }
+
     // and the emulator's answers move the way the recipe saw: fine-tuning alone at 5 epochs loses Japanese, the
     // pre-trained variants keep more of it and answer at length
     const ja = (lines: EvaluationSample[]) =>
@@ -107,6 +127,9 @@ describe('examples/seed-experiment.json: the four variants of the 2024 recipe', 
     // (scored as the variants are: a held-out prompt found in the training data is left out of both)
     const answered = children[0]!.evaluation!.result!.scores!.overall.answered;
     expect(bases[0]).toMatchObject({ modelId: 'amazon.titan-text-lite-v1', overall: { answered } });
+    expect(Object.keys(bases[0]!.byCategory!)).toEqual(
+      Object.keys(children[0]!.evaluation!.result!.scores!.byCategory),
+    );
     for (const c of children) {
       expect(c.evaluation!.result!.emulated).toMatch(/^Bedrock emulator: no model ran/);
       expect(c.gate?.reasons.join('; ')).toMatch(/base model's/);
@@ -116,5 +139,11 @@ describe('examples/seed-experiment.json: the four variants of the 2024 recipe', 
     const status = await btp(stack, fakes, 'status', runId);
     expect(status.stdout).toContain('variants:');
     for (const c of children) expect(status.stdout).toContain(`run ${c.runId} succeeded`);
+
+    // and `btp compare` shows each variant and the base model by category
+    const compared = await btp(stack, fakes, 'compare', runId);
+    expect(compared.code).toBe(0);
+    for (const name of ['ft-1ep', 'ft-5ep', 'cpt-ft-1ep', 'cpt-ft-5ep', 'base model amazon.titan-text-lite-v1'])
+      expect(compared.stdout).toMatch(new RegExp(`${name}.*\\s+open_qa\\s`));
   }, 300_000);
 });

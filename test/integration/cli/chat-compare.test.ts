@@ -74,7 +74,7 @@ describe('btp chat / invoke / compare against the local stack', () => {
     );
     await store.create(seedRun(stack, 'r-training', { status: 'training' }), { type: 'run.created' });
     const based = evaluation([scored('open_qa', '東京です。', '東京です。')]);
-    const base = scoreTable([scored('open_qa', 'わかりません。', '東京です。')]).overall;
+    const base = scoreTable([scored('open_qa', 'わかりません。', '東京です。')]);
     await store.create(
       seedRun(stack, 'r-based', {
         status: 'succeeded',
@@ -83,7 +83,7 @@ describe('btp chat / invoke / compare against the local stack', () => {
           result: {
             ...based.result,
             emulated: 'Bedrock emulator: no model ran',
-            base: { modelId: 'amazon.nova-micro-v1:0', scoresKey: 'b', overall: base },
+            base: { modelId: 'amazon.nova-micro-v1:0', scoresKey: 'b', ...base },
           },
         },
       }),
@@ -179,14 +179,19 @@ describe('btp chat / invoke / compare against the local stack', () => {
     expect(json.rows[0]!.scores.japaneseRatio).toBe(0);
   });
 
-  test("compare adds the base model's overall row, and says when the emulator gave the answers", async () => {
+  test("compare adds the base model's rows, overall and by category, and says when the emulator gave the answers", async () => {
     const r = await cli('compare', 'r-based');
     expect(
       r.stdout
         .split('\n')
         .slice(1)
         .map((l) => l.split(/\s+/).slice(0, 4).join(' ')),
-    ).toEqual(['r-based all 1 1', 'r-based open_qa 1 1', 'base model amazon.nova-micro-v1:0 all']);
+    ).toEqual([
+      'r-based all 1 1',
+      'r-based open_qa 1 1',
+      'base model amazon.nova-micro-v1:0 all',
+      'base model amazon.nova-micro-v1:0 open_qa',
+    ]);
     expect(r.stdout).toMatch(/base model amazon\.nova-micro-v1:0\s+all\s+1\s+1\s/);
     expect(r.stderr).toContain('the Bedrock emulator gave these answers: no model was trained or ran');
     const json = (await cli('compare', 'r-based', '--json')).json<{ rows: Array<{ runId: string; base?: true }> }>();

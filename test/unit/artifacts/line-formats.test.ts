@@ -1,4 +1,12 @@
-import { KeptMeta, readJsonLines, RejectLine, REJECT_REASONS, SplitManifest } from '../../../shared/artifacts';
+import {
+  KeptMeta,
+  parseArtifact,
+  readJsonLines,
+  RejectLine,
+  REJECT_REASONS,
+  SplitManifest,
+  TestSetExtras,
+} from '../../../shared/artifacts';
 import { parseMetaBytes } from '../../../shared/prep/records';
 import { ARTIFACTS, runPipeline } from '../../helpers/prep/pipeline';
 
@@ -78,5 +86,28 @@ describe('what the steps write matches the artifact schemas', () => {
     const reasons = Object.values(m.counts.byReason).reduce((s, n) => s + (n ?? 0), 0);
     expect(reasons).toBe(m.counts.filtered + m.counts.rejected);
     expect(m.outputs.train.tokens).toBe(m.lengths.train.tokens.total);
+  });
+
+  it('prepared/test.jsonl: each line is a training-format record plus its category; the sets Bedrock reads have none', () => {
+    const m = SplitManifest.parse(r.manifest());
+    const test = r.prepared('test');
+    expect(test).toHaveLength(5);
+    const categories = test.map(
+      (l, i) => parseArtifact(TestSetExtras, JSON.parse(l), 'test', `line ${i + 1}`).category,
+    );
+    // the categories with a quote or a backslash come back as they were in the input
+    expect(categories.every((c) => ['open_qa', 'say "hi"', 'back\\slash', 'qa'].includes(c!))).toBe(true);
+    expect(
+      Object.entries(m.byCategory.test)
+        .flatMap(([c, n]) => Array<string>(n).fill(c))
+        .sort(),
+    ).toEqual([...categories].sort());
+    for (const l of test)
+      expect(Object.keys(JSON.parse(l) as object)).toEqual(['schemaVersion', 'system', 'messages', 'category']);
+    for (const l of [...r.prepared('train'), ...r.prepared('validation')])
+      expect(Object.keys(JSON.parse(l) as object)).toEqual(['schemaVersion', 'system', 'messages']);
+    // and the manifest describes the file as written
+    const bytes = test.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
+    expect(m.outputs.test).toMatchObject({ records: 5, bytes });
   });
 });

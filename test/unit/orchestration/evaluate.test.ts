@@ -6,7 +6,7 @@ import { sweep } from '../../../services/sweeper/sweeper';
 import type { RunConfigInput } from '../../../shared/config/run-config';
 import { evaluationPlan } from '../../../shared/orchestration/evaluation';
 import { BedrockCallError } from '../../../shared/orchestration/ports';
-import { EvaluationSample, EvaluationScores, readJsonLines } from '../../../shared/artifacts';
+import { EvaluationSample, EvaluationScores, readJsonLines, testLineTail } from '../../../shared/artifacts';
 import { scoreSample } from '../../../shared/evaluation/scores';
 import { makeRun, makeWorld, putPrepared } from '../../helpers/orchestration/fakes';
 
@@ -301,6 +301,43 @@ describe('the sweeper and a lost evaluation request', () => {
     });
     expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('evaluated');
     expect((await sweep(w.deps)).reevaluated).toEqual([]);
+  });
+});
+
+describe('scores per category of the held-out set', () => {
+  /** A test set line as split writes it: the training record, then its category (testLineTail). */
+  const testLine = (i: number, category?: string) =>
+    `${JSON.stringify({ prompt: `質問 ${i}`, completion: `答え ${i}` }).slice(0, -1)}${testLineTail(category)}}`;
+  const TEST_KEY = `artifacts/runs/${RUN}/stages/0/prepared/test.jsonl`;
+
+  it('groups the samples by the category split put on each test line; one without a category counts under test', async () => {
+    const w = given({ provisioning: { evaluateSamples: 5 } }, 5);
+    const categories = ['open_qa', 'brainstorming', 'open_qa', undefined, 'say "hi"'];
+    w.objects.files.set(TEST_KEY, categories.map((c, i) => `${testLine(i, c)}\n`).join(''));
+    const pt = await toInService(w);
+    expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('evaluated');
+    const lines = readJsonLines(EvaluationSample, w.objects.files.get(`artifacts/${SAMPLES_KEY}`)!, SAMPLES_KEY);
+    expect(lines.map((l) => l.category)).toEqual(categories);
+    // the model was sent the record's prompt alone
+    expect(w.bedrock.invocations.map((i) => i.prompt)).toEqual([0, 1, 2, 3, 4].map((i) => `質問 ${i}`));
+    const scores = EvaluationScores.parse(JSON.parse(w.objects.files.get(`artifacts/${SCORES_KEY}`)!));
+    expect(Object.keys(scores.byCategory)).toEqual(['brainstorming', 'open_qa', 'say "hi"', 'test']);
+    expect(Object.values(scores.byCategory).map((s) => s.samples)).toEqual([1, 2, 1, 1]);
+    expect((await run(w)).evaluation?.result?.scores?.byCategory.open_qa).toEqual(scores.byCategory.open_qa);
+  });
+
+  it('a test line whose category is not a string is kept with an error naming the file, line and field', async () => {
+    const w = given({ provisioning: { evaluateSamples: 3 } }, 3);
+    const bad = JSON.stringify({ prompt: '質問 1', completion: '答え 1', category: 5 });
+    w.objects.files.set(TEST_KEY, [testLine(0, 'open_qa'), bad, testLine(2, 'open_qa')].join('\n'));
+    const pt = await toInService(w);
+    expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('partial');
+    const lines = sampleLines(w);
+    expect(lines.map((l) => l.modelOutput !== undefined)).toEqual([true, false, true]);
+    expect(lines[1]!.error).toBe(
+      `runs/${RUN}/stages/0/prepared/test.jsonl line 2 does not match its schema: category: ` +
+        'Invalid input: expected string, received number',
+    );
   });
 });
 

@@ -247,7 +247,7 @@ describe('the comparison section', () => {
     expect(html).toContain('<h2>Answers side by side</h2>');
   });
 
-  it("adds the base model's overall row, and says plainly when the answers came from the Bedrock emulator", () => {
+  it("adds the base model's rows, and says plainly when the answers came from the Bedrock emulator", () => {
     const a = evaluated('r-var', [line('日本の首都は？', '東京です。', '東京です。', 'open_qa')], 'keep');
     const base = scoreTable([line('日本の首都は？', '東京です。', 'わかりません。', 'open_qa')]);
     const result = a.run.evaluation!.result!;
@@ -258,10 +258,12 @@ describe('the comparison section', () => {
         modelId: 'amazon.nova-micro-v1:0',
         scoresKey: 'runs/x/evaluation/base/d/scores.json',
         overall: base.overall,
+        byCategory: base.byCategory,
       },
     };
     const { html, markdown } = buildReport(reportInputs(fixture, { comparison: [a] }));
     expect(markdown).toContain('| base model amazon.nova-micro-v1:0 | all | 1 | 1 | 1.00 |');
+    expect(markdown).toContain('| base model amazon.nova-micro-v1:0 | open_qa | 1 | 1 | 1.00 |');
     expect(markdown).toContain(`**${EMULATED_ANSWERS}**`);
     expect(html).toContain('not from a trained model: no model was trained or ran');
     // a real model's answers carry no such note
