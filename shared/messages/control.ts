@@ -8,15 +8,11 @@ import { defineMessage } from './envelope';
  *   model.provision  -> provision queue (buy throughput for an existing custom model, recorded on a run)
  */
 
-export const RunCancel = defineMessage(
-  'run.cancel',
-  1,
+export const RunCancel = defineMessage('run.cancel', 1, () =>
   z.object({ reason: z.string().min(1).default('cancelled by request'), requestedBy: z.string().optional() }),
 );
 
-export const RunResume = defineMessage(
-  'run.resume',
-  1,
+export const RunResume = defineMessage('run.resume', 1, () =>
   z.object({
     /**
      * `train` submits a new training attempt on the prepared data already in S3; `provision` reuses the trained
@@ -29,9 +25,7 @@ export const RunResume = defineMessage(
   }),
 );
 
-export const ModelProvision = defineMessage(
-  'model.provision',
-  1,
+export const ModelProvision = defineMessage('model.provision', 1, () =>
   z.object({
     /** The custom model's ARN. */
     modelArn: z.string().min(1),

@@ -22,18 +22,38 @@ export interface MessageDefinition<T extends string, P extends z.ZodType> {
   schema: z.ZodType<Envelope & { type: T; payload: z.infer<P> }>;
 }
 
-/** Declares a message type: its envelope schema is derived, so producer and consumer share one definition. */
+/**
+ * Declares a message type: its envelope schema is derived, so producer and consumer share one definition. The payload
+ * schema and the envelope schema are built when first used, not when the module loads: every function imports every
+ * definition (the queues' table, shared/messages/queues.ts), and parses or sends only a few of them, while building a
+ * zod schema costs its cold start (zod v4 sets up each schema's methods and checks when it is made).
+ */
 export function defineMessage<T extends string, P extends z.ZodType>(
   type: T,
   version: number,
-  payload: P,
+  payload: () => P,
 ): MessageDefinition<T, P> {
-  const schema = Envelope.extend({
-    type: z.literal(type),
-    version: z.literal(version),
-    payload,
-  }) as unknown as z.ZodType<Envelope & { type: T; payload: z.infer<P> }>;
-  return { type, version, payload, schema };
+  let built: Pick<MessageDefinition<T, P>, 'payload' | 'schema'> | undefined;
+  const build = () => {
+    if (built) return built;
+    const payloadSchema = payload();
+    const schema = Envelope.extend({
+      type: z.literal(type),
+      version: z.literal(version),
+      payload: payloadSchema,
+    }) as unknown as z.ZodType<Envelope & { type: T; payload: z.infer<P> }>;
+    return (built = { payload: payloadSchema, schema });
+  };
+  return {
+    type,
+    version,
+    get payload() {
+      return build().payload;
+    },
+    get schema() {
+      return build().schema;
+    },
+  };
 }
 
 export type MessageOf<D> =

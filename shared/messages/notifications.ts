@@ -11,9 +11,7 @@ const RunStatusSchema = z.enum(RUN_STATUSES);
  * other teams can subscribe instead of polling the runs table. The table stays the source of truth: a notification
  * says what changed, `version` orders notifications of one run (SNS standard topics do not keep order).
  */
-export const RunStatusChanged = defineMessage(
-  'run.status.changed',
-  1,
+export const RunStatusChanged = defineMessage('run.status.changed', 1, () =>
   z.object({
     /** Absent when the run was just created. */
     from: RunStatusSchema.optional(),
@@ -48,9 +46,7 @@ export type RunStatusChanged = z.infer<typeof RunStatusChanged.schema>;
  * of it instead of waiting for a run that never comes. The envelope's `runId` and `correlationId` are the request's;
  * the request itself is kept, with the same reason in its `btp-error` attribute, in the ingest dead-letter queue.
  */
-export const RunRejected = defineMessage(
-  'run.rejected',
-  1,
+export const RunRejected = defineMessage('run.rejected', 1, () =>
   z.object({
     /** Why no run was started. */
     reason: z.string().min(1),

@@ -12,9 +12,7 @@ export const S3ObjectRef = z.object({
 export type S3ObjectRef = z.infer<typeof S3ObjectRef>;
 
 /** Posted by other teams (or the CLI) to the ingest queue to start a run on an object already in S3. */
-export const RunRequested = defineMessage(
-  'run.requested',
-  1,
+export const RunRequested = defineMessage('run.requested', 1, () =>
   z.object({
     source: S3ObjectRef,
     /** A partial run configuration; see shared/config/run-config.ts. */
@@ -48,15 +46,11 @@ export type ChunkPlan = z.infer<typeof ChunkPlan>;
  * `stage` indexes a chained run's stages (0 for single-stage runs), so a late chunk of one stage never counts for the
  * next.
  */
-export const ChunkRequested = defineMessage(
-  'chunk.requested',
-  1,
+export const ChunkRequested = defineMessage('chunk.requested', 1, () =>
   z.object({ source: S3ObjectRef, chunk: ChunkPlan, stage: z.number().int().nonnegative().default(0) }),
 );
 
-export const ChunkTransformed = defineMessage(
-  'chunk.transformed',
-  1,
+export const ChunkTransformed = defineMessage('chunk.transformed', 1, () =>
   z.object({
     chunkIndex: z.number().int().nonnegative(),
     total: z.number().int().positive(),
@@ -65,15 +59,11 @@ export const ChunkTransformed = defineMessage(
 );
 
 /** The split is written; submit takes it from here. `stage` indexes the run's stages (0 for single-stage runs). */
-export const DatasetPrepared = defineMessage(
-  'dataset.prepared',
-  1,
+export const DatasetPrepared = defineMessage('dataset.prepared', 1, () =>
   z.object({ manifestKey: z.string().min(1), stage: z.number().int().nonnegative().default(0) }),
 );
 
-export const JobSubmitted = defineMessage(
-  'job.submitted',
-  1,
+export const JobSubmitted = defineMessage('job.submitted', 1, () =>
   z.object({
     jobArn: z.string().min(1),
     attempt: z.number().int().positive(),
@@ -85,9 +75,7 @@ export const JobSubmitted = defineMessage(
 const retry = z.number().int().nonnegative().default(0);
 
 /** A delayed self-message: EventBridge delivery is best effort, so monitor also polls. */
-export const JobPoll = defineMessage(
-  'job.poll',
-  1,
+export const JobPoll = defineMessage('job.poll', 1, () =>
   z.object({
     jobArn: z.string().min(1),
     attempt: z.number().int().positive(),
@@ -100,11 +88,9 @@ export const JobPoll = defineMessage(
  * To the provision queue: buy throughput for the run's model. Sent again, delayed, by provision itself while the
  * run waits for a throughput slot or rides out a throttled or transient error.
  */
-export const ModelReady = defineMessage('model.ready', 1, z.object({ modelArn: z.string().min(1), retry }));
+export const ModelReady = defineMessage('model.ready', 1, () => z.object({ modelArn: z.string().min(1), retry }));
 
-export const ThroughputPoll = defineMessage(
-  'throughput.poll',
-  1,
+export const ThroughputPoll = defineMessage('throughput.poll', 1, () =>
   z.object({ provisionedModelArn: z.string().min(1), poll: z.number().int().nonnegative() }),
 );
 
@@ -113,9 +99,7 @@ export const ThroughputPoll = defineMessage(
  * concurrent-jobs quota or backing off from throttling, and at once after a remediation or a resume. The attempt
  * and its settings are read from the run, not from this message, so a stale copy can never submit an old attempt.
  */
-export const JobRequested = defineMessage(
-  'job.requested',
-  1,
+export const JobRequested = defineMessage('job.requested', 1, () =>
   z.object({
     stage: z.number().int().nonnegative().default(0),
     /** `throttled`: a throttled or transient error; `redrive`: the sweeper found the run left untouched. */
@@ -126,9 +110,7 @@ export const JobRequested = defineMessage(
 );
 
 /** To the provision queue: delete the throughput when its time to live is over (re-delayed in 900 s steps). */
-export const ThroughputExpire = defineMessage(
-  'throughput.expire',
-  1,
+export const ThroughputExpire = defineMessage('throughput.expire', 1, () =>
   z.object({ provisionedModelArn: z.string().min(1), expiresAt: z.iso.datetime() }),
 );
 
@@ -138,15 +120,15 @@ export const ThroughputExpire = defineMessage(
  * The sweeper sends it too (stage 0 included) for a run left `preparing` with chunks that never came back, and for
  * stage 0 of a run left `requested` (recorded by ingest, never planned).
  */
-export const StageRequested = defineMessage('stage.requested', 1, z.object({ stage: z.number().int().nonnegative() }));
+export const StageRequested = defineMessage('stage.requested', 1, () =>
+  z.object({ stage: z.number().int().nonnegative() }),
+);
 
 /**
  * From provision (and the sweeper, when the first copy was lost) to the evaluate queue: the run's throughput is in
  * service and the run is `evaluating`; send held-out test prompts to it. How many, and which file, are read from the
  * run, so a copy is harmless. `retry` counts the throttled attempts and drives the backoff.
  */
-export const EvaluationRequested = defineMessage(
-  'evaluation.requested',
-  1,
+export const EvaluationRequested = defineMessage('evaluation.requested', 1, () =>
   z.object({ provisionedModelArn: z.string().min(1), retry: z.number().int().nonnegative().default(0) }),
 );
