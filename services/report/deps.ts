@@ -1,6 +1,6 @@
 import { lazyByEnv, makeS3 } from '../../shared/aws/clients';
 import { settleExperiment } from '../../shared/orchestration/variants';
-import { writeReport } from '../../shared/report';
+import { writeReport } from '../../shared/report/load';
 import { runStoreFromEnv } from '../../shared/runs/from-env';
 import type { Run } from '../../shared/runs/run';
 import type { ReportDeps } from './report';

@@ -10,7 +10,7 @@ import {
   readJsonLines,
   SplitManifest,
 } from '../artifacts';
-import { buildReport, type RunReport } from './build-report';
+import type { RunReport } from './build-report';
 import type { ComparedRun, ReportInputs } from './inputs';
 
 /** Where a run's artifacts are: its artifactsPrefix (`s3://<bucket>/runs/<runId>/`), else the given bucket. */
@@ -82,6 +82,9 @@ export async function writeReport(
   s3: S3Client,
   opts: ReportOptions = {},
 ): Promise<RunReport & { bucket: string; htmlKey: string; markdownKey: string }> {
+  // The builder and its charts (ECharts and zrender: most of the report function's code) load when a report is
+  // written, not when the function starts, which then runs only what reading its message and the run needs.
+  const { buildReport } = await import('./build-report');
   const report = buildReport(await loadReportInputs(run, s3, opts));
   const keys = reportKeys(run, opts.artifactsBucket);
   await s3.send(
