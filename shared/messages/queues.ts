@@ -21,14 +21,17 @@ import {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyMessageDefinition = MessageDefinition<string, any>;
 
-/** An AWS service's event on a queue: `is` says a body is meant to be one (it must then parse, or it is invalid). */
+/**
+ * An AWS service's event on a queue: `is` says a body is meant to be one (it must then parse, or it is invalid).
+ * `schema` gives its schema, built on first use (aws-events.ts).
+ */
 export interface AwsEvent<S extends z.ZodType = z.ZodType> {
   describe: string;
   is(body: Record<string, unknown>): boolean;
-  schema: S;
+  schema: () => S;
 }
 
-const awsEvent = <S extends z.ZodType>(describe: string, is: AwsEvent['is'], schema: S): AwsEvent<S> => ({
+const awsEvent = <S extends z.ZodType>(describe: string, is: AwsEvent['is'], schema: () => S): AwsEvent<S> => ({
   describe,
   is,
   schema,
@@ -156,7 +159,7 @@ export function parseQueueItem(queue: QueueName, body: string): QueueItem {
   const fields = value as Record<string, unknown>;
   for (const [name, event] of Object.entries(contract.events)) {
     if (!event.is(fields)) continue;
-    const parsed = event.schema.safeParse(fields);
+    const parsed = event.schema().safeParse(fields);
     if (!parsed.success) {
       const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
       throw new InvalidMessageError(
