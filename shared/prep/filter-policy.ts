@@ -37,8 +37,8 @@ export interface RecordFacts {
   field(name: string): FieldState;
   /** The first part of the mapped record that is empty or whitespace only, if any. */
   blankPart(): 'prompt' | 'completion' | 'text' | undefined;
-  /** The mapped record's prompt ('' for a document). */
-  promptText(): string;
+  /** The first of `words` that the mapped record's prompt holds (a document has no prompt: none). */
+  reservedWord(words: readonly string[]): string | undefined;
   /** Code points of the mapped record's parts (prompt and completion, or the text). */
   chars(): number;
   /** Where a record with the same text was kept first (in this chunk or an earlier one of the run), if one was. */
@@ -129,8 +129,7 @@ export function textVerdict(f: RecordFacts, p: FilterPolicy): Verdict | undefine
       detail: `${chars} characters (Unicode code points) > the limit of ${p.maxChars}`,
     };
   if (p.reservedWords) {
-    const prompt = f.promptText();
-    const word = p.reservedWords.find((w) => prompt.includes(w));
+    const word = f.reservedWord(p.reservedWords);
     if (word !== undefined)
       return {
         reason: 'filtered:reserved_word',

@@ -135,6 +135,9 @@ interface ByteKnown {
   k?: string;
   tIn?: number;
   tOut?: number;
+  /** The first reserved word the prompt holds, of the words `wordsOf` (see ByteFacts.reservedWord). */
+  word?: string;
+  wordsOf?: readonly string[];
   /** Where the text was kept before, as the lookup with this stamp answered (see ByteFacts.keptBefore). */
   first?: Place;
   firstFor?: object;
@@ -191,8 +194,15 @@ class ByteFacts implements KeptFacts {
     return this.known!.chars;
   }
 
-  promptText(): string {
-    return this.decode().prompt!;
+  /** A pure function of the text and the words: noted in the memo's entry, as a repeat's text is not decoded. */
+  reservedWord(words: readonly string[]): string | undefined {
+    const known = this.known!;
+    if (known.wordsOf !== words) {
+      const prompt = this.decode().prompt!;
+      known.word = words.find((w) => prompt.includes(w));
+      known.wordsOf = words;
+    }
+    return known.word;
   }
 
   key(): string {

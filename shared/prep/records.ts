@@ -296,9 +296,9 @@ class ParsedFacts implements KeptFacts {
     return m.prompt.trim() === '' ? 'prompt' : m.completion.trim() === '' ? 'completion' : undefined;
   }
 
-  promptText(): string {
+  reservedWord(words: readonly string[]): string | undefined {
     const m = this.mapped();
-    return m.kind === 'pair' ? m.prompt : '';
+    return m.kind === 'pair' ? words.find((w) => m.prompt.includes(w)) : undefined;
   }
 
   chars(): number {
