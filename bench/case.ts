@@ -5,49 +5,16 @@
  *   stack <file>    upload to the local stack's S3 and wait for split to finish (ingest, transform, split Lambdas)
  */
 import type { Readable } from 'node:stream';
-import { mkdtempSync, rmSync, statSync, createReadStream } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { statSync, createReadStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { resolveRunConfig } from '../shared/config/run-config';
-import { bundleChunkWorker, prepareCore } from './core';
 import { currentPrepare, runCounts } from '../shared/runs/record';
+import { printCase } from './case-output';
+import { core } from './core-case';
 
 const [mode, file, workersArg] = process.argv.slice(2) as [string, string, string | undefined];
 const bytes = statSync(file).size;
 type Body = Buffer | Readable;
-const peakRssMB = () => process.resourceUsage().maxRSS / 1024;
-
-async function core() {
-  const root = mkdtempSync(path.join(tmpdir(), 'btp-bench-core-'));
-  try {
-    const source = { bucket: path.basename(path.dirname(file)), key: path.basename(file), size: bytes };
-    const workerScript = workersArg && Number(workersArg) > 1 ? await bundleChunkWorker(root) : undefined;
-    const t0 = process.hrtime.bigint();
-    const cpu0 = process.cpuUsage();
-    const { plan, result, workers, phases } = await prepareCore({
-      workerScript,
-      source,
-      config: resolveRunConfig(),
-      datasetsRoot: path.dirname(path.dirname(file)),
-      artifactsRoot: root,
-      workers: workersArg ? Number(workersArg) : 1,
-    });
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const cpu = process.cpuUsage(cpu0);
-    const cpuSeconds = Math.round((cpu.user + cpu.system) / 1e4) / 100;
-    return {
-      records: result.counts.input,
-      chunks: plan.chunks.length,
-      workers,
-      seconds,
-      cpuSeconds,
-      phases,
-      counts: result.counts,
-    };
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
-}
 
 async function stack() {
   let startStack: typeof import('../local/stack').startStack;
@@ -132,20 +99,4 @@ async function stack() {
   }
 }
 
-(async () => {
-  const out: { seconds?: number; records?: number; skipped?: string } = mode === 'core' ? await core() : await stack();
-  const result: Record<string, unknown> = { ...out, bytes };
-  if (typeof out.seconds === 'number') {
-    result.recordsPerSecond = Math.round((out.records ?? 0) / out.seconds);
-    result.MBPerSecond = Math.round((bytes / 1e6 / out.seconds) * 10) / 10;
-  }
-  result.peakRssMB = Math.round(peakRssMB());
-  // The whole process's CPU (start-up included), to set against the Python peers' (bench/run.ts).
-  const cpu = process.cpuUsage();
-  result.processCpuSeconds = Math.round((cpu.user + cpu.system) / 1e4) / 100;
-  process.stdout.write(JSON.stringify(result) + '\n');
-  process.exit(0);
-})().catch((err) => {
-  process.stdout.write(JSON.stringify({ error: (err as Error).stack }) + '\n');
-  process.exit(1);
-});
+printCase(bytes, () => (mode === 'core' ? core(file, workersArg) : stack()));

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { build } from 'esbuild';
 import type { RunConfig } from '../shared/config/run-config';
 import type { ChunkPlan, S3ObjectRef } from '../shared/messages/pipeline';
 import type { ChunkResult } from '../shared/runs/run';
@@ -64,24 +63,6 @@ export async function prepareCore(opts: {
 }
 
 const secs = (ms: number) => Math.round(ms) / 1000;
-
-/**
- * The chunk worker as one esbuild bundle in `outDir`, as the transform Lambda is deployed: a worker started from the
- * TypeScript sources would spend its first 300 ms compiling them.
- */
-export async function bundleChunkWorker(outDir: string): Promise<string> {
-  const outfile = path.join(outDir, 'chunk-worker.js');
-  await build({
-    entryPoints: [path.join(__dirname, 'chunk-worker.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    logLevel: 'silent',
-  });
-  return outfile;
-}
 
 async function inWorkers(
   plans: ChunkPlan[],

@@ -19,6 +19,7 @@ import { copyFileSync, createWriteStream, existsSync, mkdtempSync, mkdirSync, re
 import { once } from 'node:events';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
+import { bundleCore } from './bundle';
 import { coldStart } from './coldstart';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -34,6 +35,9 @@ const print = (line: Record<string, unknown>) => process.stdout.write(JSON.strin
 const SELECTORS = process.argv.slice(2);
 const selected = (name: string) => SELECTORS.length === 0 || SELECTORS.some((s) => name.startsWith(s));
 
+/** The core's case and chunk worker as bundles (bench/bundle.ts), built once before the rounds. */
+let coreBundle: { coreCase: string; chunkWorker: string } | undefined;
+
 function runNode(mode: string, file: string, workers?: string): Record<string, unknown> {
   // The stack cases run with the flags `npm start` gives the local stack (see package.json).
   const flags = [
@@ -41,17 +45,29 @@ function runNode(mode: string, file: string, workers?: string): Record<string, u
     '--expose-gc',
     ...(mode === 'stack' || mode === 'submit' ? ['--single-threaded-gc', '--no-flush-bytecode'] : []),
   ];
-  // The submit case has a script of its own (bench/submit.ts); the others are modes of bench/case.ts.
-  const script = mode === 'submit' ? [path.join(__dirname, 'submit.ts')] : [path.join(__dirname, 'case.ts'), mode];
+  // The core runs as a bundle, as the functions are deployed (bench/bundle.ts); the submit case has a script of its
+  // own (bench/submit.ts); the stack is a mode of bench/case.ts, run from the sources as `npm start` runs it.
+  const script =
+    mode === 'core'
+      ? [coreBundle!.coreCase]
+      : [
+          '--import',
+          'tsx',
+          ...(mode === 'submit' ? [path.join(__dirname, 'submit.ts')] : [path.join(__dirname, 'case.ts'), mode]),
+        ];
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', ...script, file, ...(workers ? [workers] : [])], {
+  const r = spawnSync(process.execPath, [...flags, ...script, file, ...(workers ? [workers] : [])], {
     cwd: ROOT,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR' },
+    env: {
+      ...process.env,
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+      ...(mode === 'core' ? { BENCH_CHUNK_WORKER: coreBundle!.chunkWorker } : {}),
+    },
   });
-  // The whole process, from spawn to exit (the runtime's start and tsx's compilation of the TypeScript included), as
-  // the peers are measured.
+  // The whole process, from spawn to exit (the runtime's start, and for the sources tsx's compilation of the
+  // TypeScript, included), as the peers are measured.
   const wallSeconds = round2(Number(process.hrtime.bigint() - t0) / 1e9);
   const last = r.stdout.trim().split('\n').pop() ?? '';
   try {
@@ -177,6 +193,7 @@ async function makeCorpus(file: string) {
       ['core corpus-650mb, chunks in parallel', () => runNode('core', corpus, String(availableParallelism()))],
     ];
     const cases = allCases.filter(([name]) => selected(name));
+    if (cases.some(([name]) => name.startsWith('core'))) coreBundle = await bundleCore(path.join(tmp, 'bundle'));
     if (cases.some(([name]) => name.includes('corpus'))) await makeCorpus(corpus);
     const samples = new Map<string, Array<Record<string, unknown>>>(cases.map(([name]) => [name, []]));
     for (let round = 1; round <= ROUNDS; round++) {

@@ -1,0 +1,58 @@
+/**
+ * The core's benchmark case: `core-case <file> [workers]` plans, transforms and splits a local file (bench/core.ts),
+ * the chunks in `workers` threads (1: all in this thread). bench/run.ts runs it as a bundle (bench/bundle.ts), as the
+ * functions are deployed; `bench/case.ts core <file> [workers]` runs it from the sources. Prints one JSON line.
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { resolveRunConfig } from '../shared/config/run-config';
+import { printCase } from './case-output';
+import { prepareCore } from './core';
+
+export async function core(file: string, workersArg: string | undefined) {
+  const root = mkdtempSync(path.join(tmpdir(), 'btp-bench-core-'));
+  try {
+    const source = { bucket: path.basename(path.dirname(file)), key: path.basename(file), size: statSync(file).size };
+    const workers = workersArg ? Number(workersArg) : 1;
+    // The worker's bundle, built beforehand by bench/run.ts (BENCH_CHUNK_WORKER), or here when run from the sources.
+    const workerScript =
+      workers > 1
+        ? (process.env.BENCH_CHUNK_WORKER ?? (await (await import('./bundle')).bundle('chunk-worker', root)))
+        : undefined;
+    const t0 = process.hrtime.bigint();
+    const cpu0 = process.cpuUsage();
+    const {
+      plan,
+      result,
+      workers: used,
+      phases,
+    } = await prepareCore({
+      workerScript,
+      source,
+      config: resolveRunConfig(),
+      datasetsRoot: path.dirname(path.dirname(file)),
+      artifactsRoot: root,
+      workers,
+    });
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSeconds = Math.round((cpu.user + cpu.system) / 1e4) / 100;
+    return {
+      records: result.counts.input,
+      chunks: plan.chunks.length,
+      workers: used,
+      seconds,
+      cpuSeconds,
+      phases,
+      counts: result.counts,
+    };
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  const [file, workers] = process.argv.slice(2) as [string, string | undefined];
+  printCase(statSync(file).size, () => core(file, workers));
+}
