@@ -1,4 +1,4 @@
-import { mapRecord } from '../../shared/prep/template';
+import { templatedPrompt } from '../../shared/prep/template';
 import type { Run } from '../../shared/runs/run';
 import { isTerminal } from '../../shared/runs/status';
 import type { ModelFamily } from '../../shared/catalog/models';
@@ -10,17 +10,11 @@ import { CliError, type Io } from '../io';
 import { getRun } from './runs';
 
 /**
- * The prompt a question is sent as: the run's template, the one its training data was made with, so the model sees
- * the form it was trained on. With the seed recipe's `dolly` template a question with knowledge becomes
- * `入力:<question>\n知識:<knowledge>` and a question alone stays as it is; a `fields` or `text` run's prompt is the
- * question itself (knowledge, if given, on the next line).
+ * The prompt a question is sent as: the run's template, the one its training data was made with (templatedPrompt),
+ * so a dolly run's question with knowledge becomes `入力:<question>\n知識:<knowledge>`.
  */
-export function chatPrompt(run: Pick<Run, 'config'>, question: string, knowledge?: string): string {
-  const t = run.config.prep.template;
-  if (t.kind !== 'dolly') return knowledge ? `${question}\n${knowledge}` : question;
-  const mapped = mapRecord({ [t.instructionField]: question, [t.inputField]: knowledge ?? '' }, t);
-  return mapped.kind === 'pair' ? mapped.prompt : question;
-}
+export const chatPrompt = (run: Pick<Run, 'config'>, question: string, knowledge?: string): string =>
+  templatedPrompt(run.config.prep.template, question, knowledge);
 
 /**
  * The model id a run is served by, and its family (which InvokeModel bodies it takes), or why there is none and how to

@@ -108,6 +108,12 @@ export async function compare(ctx: CliContext, io: Io, runIds: string[], opts: {
     ),
   );
   if (unscored.length) io.err(`not evaluated: ${unscored.join(', ')}`);
+  const unreferenced = rows.filter((r) => r.category === 'all' && r.scores.withoutReference);
+  if (unreferenced.length)
+    io.err(
+      'note: answers to prompts without a reference (prompt file lines without one) are left out of CHRF and ' +
+        `LEN/REF: ${unreferenced.map((r) => `${r.variant ?? r.runId} ${r.scores.withoutReference}`).join(', ')}`,
+    );
   if (runs.some((r) => r.evaluation?.result?.emulated))
     io.err('note: the Bedrock emulator gave these answers: no model was trained or ran (docs/bedrock-emulator.md)');
   return 0;

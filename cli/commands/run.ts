@@ -4,6 +4,8 @@ import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-s
 import { Upload } from '@aws-sdk/lib-storage';
 import { describeProgress, findRunBySource, listArtifacts, summarize } from '../../local/cli/follow';
 import { resolveRunConfig } from '../../shared/config/run-config';
+import { readPromptFile } from '../../shared/evaluation/prompt-file';
+import { InputError } from '../../shared/prep/errors';
 import { modelChecks, preflightHint } from '../../shared/orchestration/preflight';
 import { resolveLayers, runIdFor, SIDECAR_SUFFIX, stripQuotes } from '../../shared/prep/run-setup';
 import type { Run } from '../../shared/runs/run';
@@ -106,6 +108,23 @@ async function exists(ctx: CliContext, bucket: string, key: string): Promise<boo
   }
 }
 
+/**
+ * The prompt file the configuration names (`evaluation.promptFile`), when it is one of the files given to upload: read
+ * through the schema ingest reads it with, so a bad line is refused here, with the file, line and field, before any
+ * upload. (Ingest checks it again, wherever it comes from.)
+ */
+function checkPromptFile(config: Buffer, inputs: Array<{ key: string; file: string }>): void {
+  const named = resolveRunConfig(JSON.parse(config.toString('utf8'))).evaluation.promptFile;
+  const input = named && !named.bucket ? inputs.find((i) => i.key === named.key) : undefined;
+  if (!input) return;
+  try {
+    readPromptFile(readFileSync(input.file, 'utf8'), input.file);
+  } catch (err) {
+    if (err instanceof InputError) throw new CliError(err.message, err.hint, 2);
+    throw err;
+  }
+}
+
 /** The run this upload would replay: one with ingest's id for the object and configuration, made before the upload. */
 async function earlierRunOf(
   ctx: CliContext,
@@ -139,6 +158,7 @@ export async function run(ctx: CliContext, io: Io, file: string, opts: RunOption
   if (config) checkModels(ctx, io, opts.config!, config);
   const inputs = (opts.input ?? []).map(parseInput);
   const bucket = ctx.names.datasetsBucket;
+  if (config) checkPromptFile(config, inputs);
   for (const input of inputs) {
     // Before the dataset: its upload starts the run, whose later stages read these.
     const size = statSync(input.file).size;

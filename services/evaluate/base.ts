@@ -22,7 +22,7 @@ type BaseDeps = Pick<OrchestrationDeps, 'bedrock' | 'objects' | 'settings'>;
 /** A test prompt as evaluate sends it, with its place in the samples file. */
 export type AskedPrompt = Pick<
   EvaluationSample,
-  'index' | 'kind' | 'prompt' | 'reference' | 'category' | 'seenInTraining'
+  'index' | 'kind' | 'prompt' | 'reference' | 'source' | 'category' | 'seenInTraining' | 'maxTokenCount' | 'noReference'
 >;
 
 export type BaseEvaluation =
@@ -58,7 +58,14 @@ export async function evaluateBase(
   const modelId = baseInferenceId(run);
   const { maxTokenCount, overlongRatio } = run.config.evaluation;
   const digest = createHash('sha256')
-    .update(JSON.stringify([modelId, maxTokenCount, prompts.map((p) => [p.index, p.prompt, p.reference])]))
+    .update(
+      JSON.stringify([
+        modelId,
+        maxTokenCount,
+        // (a prompt file's own cap only where it set one, so the digest of a held-out set alone stays as it was)
+        prompts.map((p) => [p.index, p.prompt, p.reference, ...(p.maxTokenCount ? [p.maxTokenCount] : [])]),
+      ]),
+    )
     .digest('hex')
     .slice(0, 16);
   const { samplesKey, scoresKey } = baseEvaluationKeys(run.parentRunId ?? run.runId, digest);
@@ -75,7 +82,7 @@ export async function evaluateBase(
   for (const p of prompts) {
     let answer: string;
     try {
-      const got = await bedrock.invokeText(modelId, p.prompt, maxTokenCount, family);
+      const got = await bedrock.invokeText(modelId, p.prompt, p.maxTokenCount ?? maxTokenCount, family);
       answer = got.text;
       emulated ??= got.emulated;
     } catch (err) {
@@ -83,8 +90,9 @@ export async function evaluateBase(
       if (isBedrockError(err)) return { kind: 'unavailable', modelId, warning: `${err.code}: ${err.message}` };
       throw err;
     }
-    const scores = scoreSample({ prompt: p.prompt, reference: p.reference, answer }, { overlongRatio });
-    lines.push({ ...p, source: 'test', modelOutput: answer, scores });
+    const hasReference = p.noReference ? false : undefined;
+    const scores = scoreSample({ prompt: p.prompt, reference: p.reference, answer, hasReference }, { overlongRatio });
+    lines.push({ ...p, source: p.source ?? 'test', modelOutput: answer, scores });
   }
   const table = scoreTable(lines);
   const scores: EvaluationScores = {

@@ -19,7 +19,9 @@ import { isBedrockError, type OrchestrationDeps } from '../../shared/orchestrati
 import { evaluationSamplesKey, evaluationScoresKey } from '../../shared/runs/keys';
 import { currentPrepare } from '../../shared/runs/record';
 import { invokeServedModel, servedModelOf } from '../../shared/orchestration/serving';
-import { evaluateBase } from './base';
+import { evaluateBase, type AskedPrompt } from './base';
+import { filePromptText, promptFileRef, readPromptFile } from '../../shared/evaluation/prompt-file';
+import { InputError } from '../../shared/prep/errors';
 
 type EvaluationResult = NonNullable<EvaluationRecord['result']>;
 
@@ -45,6 +47,51 @@ interface TestPrompt {
   reference: string;
   /** The record's category, which split put on the test set's line (TestSetExtras). */
   category?: string;
+}
+
+/** A prompt as it is asked: a test record's, or a prompt file's line (source `prompts`), with its place in the file. */
+type Ask = Pick<
+  EvaluationSample,
+  'index' | 'kind' | 'prompt' | 'reference' | 'source' | 'category' | 'maxTokenCount' | 'noReference'
+>;
+
+/**
+ * The prompts of the user's prompt file (config `evaluation.promptFile`), read through the schema ingest checked it
+ * with, numbered after the test records. A file deleted or changed into a bad one since the run started is not asked,
+ * and the warning says why (the model is trained by now; the held-out set is still evaluated).
+ */
+async function promptFileAsks(
+  run: Run,
+  first: number,
+  { objects }: Pick<EvaluateDeps, 'objects'>,
+): Promise<{ asks: Ask[]; file?: { bucket: string; key: string; prompts: number }; warning?: string }> {
+  const ref = promptFileRef(run.config, run.source.bucket);
+  if (!ref) return { asks: [] };
+  const name = `s3://${ref.bucket}/${ref.key}`;
+  const text = await objects.getText(ref.bucket, ref.key);
+  if (text === undefined)
+    return { asks: [], warning: `the prompt file ${name} no longer exists: its prompts were not asked` };
+  let prompts;
+  try {
+    prompts = readPromptFile(text, name);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    return {
+      asks: [],
+      warning: `the prompt file changed since the run started (${err.message}): its prompts were not asked`,
+    };
+  }
+  const asks = prompts.map((p, i): Ask => ({
+    index: first + i,
+    kind: 'prompt-completion',
+    prompt: filePromptText(run.config, p),
+    reference: p.reference ?? '',
+    source: 'prompts',
+    category: p.category,
+    ...(p.maxTokenCount !== undefined ? { maxTokenCount: p.maxTokenCount } : {}),
+    ...(p.reference === undefined ? { noReference: true as const } : {}),
+  }));
+  return { asks, file: { ...ref, prompts: prompts.length } };
 }
 
 /**
@@ -82,7 +129,8 @@ export function testPrompt(line: string, where = 'a test record'): TestPrompt | 
 /**
  * Tries the run's new model on held-out data, the product's "buy Provisioned Throughput, try the model": the first
  * `provisioning.evaluateSamples` records of the last stage's `prepared/test.jsonl` are sent to the provisioned model
- * (InvokeModel, Titan body, temperature 0, `evaluation.maxTokenCount`) and the prompts, expected completions and
+ * (InvokeModel, Titan body, temperature 0, `evaluation.maxTokenCount`), then the prompts of the user's prompt file
+ * (`evaluation.promptFile`, promptFileAsks) if there is one, and the prompts, expected completions and
  * answers are written to `runs/<id>/evaluation/samples.jsonl`, where the report shows them, each answer with its
  * scores (shared/evaluation); the training and validation sets are read to prove the test prompts were held out; the
  * score table goes to `evaluation/scores.json` and, overall and by category, onto the run; the base model is asked
@@ -126,8 +174,9 @@ export async function evaluateModel(
   let emulated: string | undefined;
   const text = plan ? await objects.getText(bucket, plan.testKey) : undefined;
   const invoke = bedrock.invokeText
-    ? (prompt: string) => invokeServedModel(bedrock, run, prompt, maxTokenCount)
+    ? (prompt: string, cap = maxTokenCount) => invokeServedModel(bedrock, run, prompt, cap)
     : undefined;
+  let fromFile: Awaited<ReturnType<typeof promptFileAsks>> = { asks: [] };
   if (!plan || text === undefined) {
     warning = `no test records to evaluate${plan ? `: ${plan.testKey} does not exist` : ''}`;
   } else if (!invoke) {
@@ -137,27 +186,40 @@ export async function evaluateModel(
       .split('\n')
       .filter((l) => l.trim() !== '')
       .slice(0, plan.samples);
-    const prompts = testLines.map((line, i) => {
+    // A test line that is no prompt is kept with its reason (`error`), the others are asked.
+    const tests = testLines.map((line, index): Ask & { error?: string } => {
+      const error = (why: string) => ({
+        index,
+        kind: 'prompt-completion' as const,
+        prompt: '',
+        reference: '',
+        source: 'test' as const,
+        error: why,
+      });
       try {
-        return testPrompt(line, `${plan.testKey} line ${i + 1}`) ?? 'not a prompt/completion or input record';
+        const p = testPrompt(line, `${plan.testKey} line ${index + 1}`);
+        return p ? { index, ...p, source: 'test' } : error('not a prompt/completion or input record');
       } catch (err) {
-        return (err as Error).message; // a line split did not write: kept with its reason, the others still asked
+        return error((err as Error).message); // a line split did not write: kept with its reason, the others asked
       }
     });
+    fromFile = await promptFileAsks(run, testLines.length, deps);
+    if (fromFile.warning) warning = fromFile.warning;
     let stopped: string | undefined; // an error that every later call would get too
-    for (const [index, p] of prompts.entries()) {
-      if (typeof p === 'string') {
-        lines.push({ index, kind: 'prompt-completion', prompt: '', reference: '', error: p });
+    const asks: Array<Ask & { error?: string }> = [...tests, ...fromFile.asks];
+    for (const p of asks) {
+      if (p.error !== undefined) {
+        lines.push(p);
         continue;
       }
       if (stopped) {
-        lines.push({ index, ...p, error: stopped });
+        lines.push({ ...p, error: stopped });
         continue;
       }
       try {
-        const got = await invoke(p.prompt);
+        const got = await invoke(p.prompt, p.maxTokenCount);
         emulated ??= got.emulated;
-        lines.push({ index, ...p, modelOutput: got.text });
+        lines.push({ ...p, modelOutput: got.text });
       } catch (err) {
         if (isBedrockError(err, 'throttled', 'quota', 'transient')) {
           const retry = (opts.retry ?? 0) + 1;
@@ -167,19 +229,21 @@ export async function evaluateModel(
           }
           stopped = `still ${err.kind === 'transient' ? 'failing' : 'throttled'} after ${settings.maxThrottleRetries} retries: ${err.message}`;
         } else if (isBedrockError(err, 'validation')) {
-          lines.push({ index, ...p, error: `${err.code}: ${err.message}` }); // may be this prompt alone: try the next
+          lines.push({ ...p, error: `${err.code}: ${err.message}` }); // may be this prompt alone: try the next
           continue;
         } else if (isBedrockError(err, 'access-denied', 'not-found', 'conflict')) {
           stopped = `${err.code}: ${err.message}`;
         } else {
           throw err; // unknown: the message returns to the queue and is retried
         }
-        lines.push({ index, ...p, error: stopped });
+        lines.push({ ...p, error: stopped });
       }
     }
     const failed = lines.filter((l) => l.error !== undefined);
-    if (failed.length)
-      warning = `the model could not answer ${failed.length} of ${lines.length} test prompts (${failed[0]!.error})`;
+    if (failed.length) {
+      const why = `the model could not answer ${failed.length} of ${lines.length} prompts (${failed[0]!.error})`;
+      warning = warning ? `${warning}; ${why}` : why;
+    }
   }
 
   let heldOut: HeldOutCheck | undefined;
@@ -203,10 +267,12 @@ export async function evaluateModel(
     warning = warning ? `${warning}; ${why}` : why;
   }
   const scored = lines.map((l): EvaluationSample => {
-    const marked: EvaluationSample = { ...l, source: 'test', ...(seen.has(l.index) ? { seenInTraining: true } : {}) };
+    const held = l.source === 'test' && seen.has(l.index);
+    const marked: EvaluationSample = { ...l, ...(held ? { seenInTraining: true } : {}) };
     if (l.modelOutput === undefined) return marked;
     const { prompt, reference, modelOutput: answer } = l;
-    return { ...marked, scores: scoreSample({ prompt, reference, answer }, { overlongRatio }) };
+    const hasReference = l.noReference ? false : undefined;
+    return { ...marked, scores: scoreSample({ prompt, reference, answer, hasReference }, { overlongRatio }) };
   });
   const table = scoreTable(scored);
   const scoresKey = evaluationScoresKey(runId);
@@ -215,14 +281,20 @@ export async function evaluateModel(
   let base: NonNullable<EvaluationResult['base']> | undefined;
   const asked = scored.filter((l) => l.prompt !== '');
   if (asksBase(run) && asked.length && bedrock.invokeText) {
-    const pick = ({ index, kind, prompt, reference, category, seenInTraining }: EvaluationSample) => ({
-      index,
-      kind,
-      prompt,
-      reference,
-      ...(category !== undefined ? { category } : {}),
-      ...(seenInTraining ? { seenInTraining } : {}),
-    });
+    const pick = (l: EvaluationSample): AskedPrompt => {
+      const { index, kind, prompt, reference, source, category, seenInTraining, maxTokenCount, noReference } = l;
+      return {
+        index,
+        kind,
+        prompt,
+        reference,
+        ...(source !== undefined ? { source } : {}),
+        ...(category !== undefined ? { category } : {}),
+        ...(seenInTraining ? { seenInTraining } : {}),
+        ...(maxTokenCount !== undefined ? { maxTokenCount } : {}),
+        ...(noReference ? { noReference } : {}),
+      };
+    };
     const got = await evaluateBase(run, asked.map(pick), deps);
     if (got.kind === 'retry') {
       const retry = (opts.retry ?? 0) + 1;
@@ -257,6 +329,7 @@ export async function evaluateModel(
     overlapMetric: OVERLAP_METRIC,
     samplesKey,
     ...(heldOut ? { heldOut } : {}),
+    ...(fromFile.file ? { promptFile: fromFile.file } : {}),
     ...(emulated ? { emulated } : {}),
     ...table,
   });

@@ -7,6 +7,7 @@ import { RunRejected } from '../../shared/messages/notifications';
 import { requestAttributes, type Notify } from '../../shared/runs/notifying-run-store';
 import { mapLimited } from '../../shared/aws/limited';
 import { resolveRunConfig, stageConfig, stageCount, type RunConfig } from '../../shared/config/run-config';
+import { promptFileProblem } from '../../shared/evaluation/prompt-file';
 import {
   recordLimitHint,
   stageRecordLimitErrors,
@@ -141,6 +142,9 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
   if (refused) return fail(`preflight: ${refused}`, preflightHint([refused]));
   const limits = configRecordLimits(config, deps.recordQuotas);
   if (limits) return fail(limits.reason, limits.hint);
+  // The prompt file is asked only once the model is trained: a bad line fails the run now, before any money is spent.
+  const prompts = await promptFileProblem(config, source.bucket, datasets);
+  if (prompts) return fail(prompts.message, prompts.hint, prompts.location);
 
   const planOutcome = await planning!;
   if ('error' in planOutcome) {

@@ -45,6 +45,8 @@ export const ScoreSummary = z.object({
   formatCompliance: ratio.nullable(),
   /** Mean chrF (0-100) of the answers that have a reference. */
   overlap: z.number().min(0).max(100).nullable(),
+  /** Answers without a reference (a prompt file's lines without one): left out of `overlap` and `lengthRatio`. */
+  withoutReference: count.optional(),
 });
 export type ScoreSummary = z.infer<typeof ScoreSummary>;
 
@@ -86,6 +88,8 @@ export const EvaluationScores = z
     overlapMetric: z.literal('chrF: character 1-6-grams, beta 2, whitespace removed (sacreBLEU sentence chrF)'),
     samplesKey: z.string().min(1),
     heldOut: HeldOutCheck.optional(),
+    /** The user's prompt file (config `evaluation.promptFile`) asked beside the test set, and its prompts. */
+    promptFile: z.object({ bucket: z.string().min(1), key: z.string().min(1), prompts: count }).optional(),
     /** The local Bedrock emulator's note that no model ran, when it gave the answers (docs/bedrock-emulator.md). */
     emulated: z.string().optional(),
   })

@@ -8,6 +8,7 @@
  *   chunks/<i>/meta.jsonl          KeptMeta        transform -> split
  *   prepared/test.jsonl            TestSetExtras   split -> evaluate: a test record and its category
  *   evaluation/samples.jsonl       EvaluationSample  evaluate -> report, btp compare
+ *   the user's prompt file         PromptFileLine    the user -> ingest (checks it), evaluate
  *   evaluation/scores.json         EvaluationScores  evaluate -> gate, btp compare, report
  *   Bedrock's metrics CSVs         bedrock-metrics.ts  Bedrock -> monitor, report
  * and the reasons a record is dropped (RejectReason), which reject lines, counts and the report share.
@@ -28,4 +29,5 @@ export * from './evaluation';
 export * from './line-formats';
 export * from './manifest';
 export * from './parse';
+export * from './prompt-file';
 export * from './reasons';

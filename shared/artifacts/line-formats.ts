@@ -82,5 +82,9 @@ export const EvaluationSample = z.object({
   scores: SampleScores.optional(),
   /** The prompt is in the training or validation set (HeldOutCheck): its answer is kept but not scored. */
   seenInTraining: z.literal(true).optional(),
+  /** The prompt file's output cap for this prompt, when it set one instead of `evaluation.maxTokenCount`. */
+  maxTokenCount: z.number().int().positive().optional(),
+  /** A prompt file's line without a reference: the scores that need one (chrF, length against it) are not computed. */
+  noReference: z.literal(true).optional(),
 });
 export type EvaluationSample = z.infer<typeof EvaluationSample>;

@@ -260,6 +260,21 @@ export const EvaluationConfig = z
           'and compares overlap (`when-gated`), `always`, or `never`. Variants of one experiment share one base ' +
           'evaluation.',
       ),
+    promptFile: z
+      .object({
+        bucket: z
+          .string()
+          .min(3)
+          .optional()
+          .describe("Bucket of the prompt file; absent: the run's source bucket (the datasets bucket)."),
+        key: z.string().min(1).describe('Key of the prompt file (under `inputs/`, which runs may read).'),
+      })
+      .optional()
+      .describe(
+        'Your own prompts, asked of the model (and of the base model where it is asked) beside the held-out test set ' +
+          'and scored per category: a JSON Lines file, one `{prompt, input?, reference?, category, maxTokenCount?}` a ' +
+          'line (docs/evaluation.md). A bad line fails the run at its start, naming the file, line and field.',
+      ),
     gate: z
       .object({
         appliesTo: z

@@ -47,6 +47,7 @@ const share = (n: number, of: number): number | null => (of > 0 ? n / of : null)
 export function summarize(lines: readonly EvaluationSample[]): ScoreSummary {
   const scored = lines.flatMap((l) => (l.scores && l.modelOutput !== undefined ? [l.scores] : []));
   const withRef = scored.filter((s) => s.referenceChars !== undefined);
+  const withoutReference = scored.length - withRef.length;
   const requests = scored.filter((s) => s.requestedCount !== undefined);
   return {
     samples: lines.length,
@@ -60,6 +61,7 @@ export function summarize(lines: readonly EvaluationSample[]): ScoreSummary {
     countMet: requests.filter((s) => s.countMet).length,
     formatCompliance: share(requests.filter((s) => s.countMet).length, requests.length),
     overlap: mean(withRef.map((s) => s.overlap!)),
+    ...(withoutReference ? { withoutReference } : {}),
   };
 }
 

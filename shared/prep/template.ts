@@ -29,6 +29,19 @@ export function mapRecord(rec: Record<string, unknown>, t: PrepConfig['template'
   return { kind: 'pair', prompt, completion: textOf(rec, t.outputField) };
 }
 
+/**
+ * The prompt a question is sent to a trained model as: the template its training data was made with, so the model
+ * sees the form it was trained on. With the `dolly` template a question with knowledge becomes
+ * `<inputPrefix><question><knowledgeSeparator><knowledge>` (the seed recipe's `入力:...\n知識:...`) and a question
+ * alone stays as it is; with `fields` or `text` the prompt is the question itself (knowledge, if given, on the next
+ * line). `btp chat` and the evaluation of a prompt file send prompts this way.
+ */
+export function templatedPrompt(t: PrepConfig['template'], question: string, knowledge?: string): string {
+  if (t.kind !== 'dolly') return knowledge ? `${question}\n${knowledge}` : question;
+  const mapped = mapRecord({ [t.instructionField]: question, [t.inputField]: knowledge ?? '' }, t);
+  return mapped.kind === 'pair' ? mapped.prompt : question;
+}
+
 /** A field of a parsed record: its own property only (a field named `constructor` is not Object's). */
 export const fieldOf = (rec: Record<string, unknown>, name: string): unknown =>
   Object.hasOwn(rec, name) ? rec[name] : undefined;

@@ -528,7 +528,11 @@ function comparisonSections(compared: ComparedRun[]): { html: string[]; md: stri
       ? `${label}: ${held.checked} test prompts looked for in ${held.against.map((a) => `${a.key} (${fmt(a.records)} records)`).join(' and ')}: ${held.overlapping} found there${held.overlapping ? ' (not scored)' : ''}.`
       : `${label}: the held-out check did not run.`;
     const gate = run.gate ? `${label}: the gate says ${run.gate.decision} (${run.gate.reasons.join('; ')}).` : '';
-    return [proof, gate].filter(Boolean);
+    const without = run.evaluation?.result?.scores?.overall.withoutReference;
+    const unreferenced = without
+      ? `${label}: ${without} answer(s) to prompts without a reference (the prompt file's) are not in chrF or len/ref.`
+      : '';
+    return [proof, gate, unreferenced].filter(Boolean);
   });
   const html = [
     section(

@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { startStack, type Stack } from '../../local/stack';
 import { sampleCorpusJsonl, sampleJsonl } from '../../local/sample/generate';
 import { EvaluationSample, readJsonLines } from '../../shared/artifacts';
+import { readPromptFile } from '../../shared/evaluation/prompt-file';
 import type { Run } from '../../shared/runs/run';
 import { btp, stackContext, type Fakes } from '../integration/cli/cli-harness';
 
@@ -58,6 +59,8 @@ describe('examples/seed-experiment.json: the four variants of the 2024 recipe', 
       path.join(root, 'examples', 'seed-experiment.json'),
       '--input',
       `inputs/dolly-15k-ja.jsonl=${instructions}`,
+      '--input',
+      `inputs/recipe-prompts.jsonl=${path.join(root, 'examples', 'recipe-prompts.jsonl')}`,
       '--timeout-minutes',
       '5',
       '--json',
@@ -86,7 +89,9 @@ describe('examples/seed-experiment.json: the four variants of the 2024 recipe', 
         return readJsonLines(EvaluationSample, await body.Body!.transformToString(), key);
       }),
     );
-    const [ft1, ft5, cpt1, cpt5] = samples.map((lines) => lines.filter((l) => l.modelOutput !== undefined));
+    const [ft1, ft5, cpt1, cpt5] = samples.map((lines) =>
+      lines.filter((l) => l.modelOutput !== undefined && l.source === 'test'),
+    );
     expect(ft1!.length).toBe(50);
     expect(new Set(samples.map((lines) => lines.map((l) => l.prompt).join('\n'))).size).toBe(1);
 
@@ -101,13 +106,35 @@ describe('examples/seed-experiment.json: the four variants of the 2024 recipe', 
       'open_qa',
       'summarization',
     ];
-    const seen = [...new Set(samples[0]!.map((l) => l.category))];
+    const seen = [...new Set(ft1!.map((l) => l.category))];
     expect(seen.every((c) => DOLLY_CATEGORIES.includes(c!))).toBe(true);
     expect(seen.length).toBeGreaterThanOrEqual(4);
     for (const c of children) {
       const { byCategory } = c.evaluation!.result!.scores!;
-      expect(Object.keys(byCategory)).toEqual(expect.arrayContaining(['open_qa', 'brainstorming']));
+      expect(Object.keys(byCategory)).toEqual(expect.arrayContaining(['open_qa', 'brainstorming', 'summarization']));
       expect(Object.keys(byCategory).every((k) => DOLLY_CATEGORIES.includes(k))).toBe(true);
+    }
+
+    // and each variant was asked the recipe's own prompts (examples/recipe-prompts.jsonl) after the held-out ones, in
+    // the training template, each scored in its category, the one without a reference without chrF
+    const recipe = readPromptFile(
+      readFileSync(path.join(root, 'examples', 'recipe-prompts.jsonl'), 'utf8'),
+      'examples/recipe-prompts.jsonl',
+    );
+    for (const lines of samples) {
+      const asked = lines.filter((l) => l.source === 'prompts');
+      expect(asked.map((l) => [l.index, l.category])).toEqual(recipe.map((p, i) => [50 + i, p.category]));
+      expect(asked.every((l) => l.modelOutput !== undefined && l.scores)).toBe(true);
+      const summary = asked.find((l) => l.category === 'summarization')!;
+      expect(summary.prompt).toMatch(/^入力:次の文章を.*\n知識:/s);
+      const unreferenced = asked.filter((l) => l.noReference);
+      expect(unreferenced).toHaveLength(recipe.filter((p) => p.reference === undefined).length);
+      for (const l of unreferenced) expect(l.scores!.overlap).toBeUndefined();
+    }
+    for (const c of children) {
+      const { byCategory } = c.evaluation!.result!.scores!;
+      expect(byCategory.summarization!.samples).toBeGreaterThanOrEqual(2);
+      expect(c.evaluation!.result!.scores!.overall.withoutReference).toBeGreaterThanOrEqual(1);
     }
 
     // and the emulator's answers move the way the recipe saw: fine-tuning alone at 5 epochs loses Japanese, the

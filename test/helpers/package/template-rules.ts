@@ -324,10 +324,11 @@ export function servicePrincipalFindings(t: Template): string[] {
 
 const S3_READS = new Set(['s3:GetObject', 's3:GetObjectVersion']);
 const S3_WRITES = new Set(['s3:PutObject']);
-const INPUT_READERS = new Set(['ingest', 'transform']);
+/** Functions that read the user's inputs: the datasets, and (evaluate) the prompt file (`evaluation.promptFile`). */
+const INPUT_READERS = new Set(['ingest', 'transform', 'evaluate']);
 
 /**
- * Only allowed buckets and prefixes are ever read or written: input reads (ingest and transform only) within
+ * Only allowed buckets and prefixes are ever read or written: input reads (ingest, transform, evaluate only) within
  * `custom.access.inputObjects`, each a prefix of a bucket, never a whole bucket; every other function's reads and
  * writes within the run artifacts (`artifactObjects`); the Bedrock service role reads `bedrockReads` and writes
  * `bedrockWrites` only, both inside the artifacts; listing only under `artifactPrefixes`.

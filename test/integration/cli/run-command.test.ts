@@ -223,6 +223,29 @@ describe('btp run, and the btp bin', () => {
     expect((await btp(stack, fakes, 'run', path.join(dir, 'missing.jsonl'))).stderr).toContain('dataset file');
   });
 
+  it('refuses a prompt file given to upload whose line is bad, naming the file, line and field, before uploading', async () => {
+    const file = path.join(dir, 'p.jsonl');
+    writeFileSync(file, '{"instruction":"a","output":"b"}\n');
+    const prompts = path.join(dir, 'prompts.jsonl');
+    writeFileSync(
+      prompts,
+      `${JSON.stringify({ prompt: '質問', category: 'open_qa' })}\n{"prompt":"質問","categry":"x"}\n`,
+    );
+    const config = path.join(dir, 'prompts.json');
+    writeFileSync(config, JSON.stringify({ evaluation: { promptFile: { key: 'inputs/prompts.jsonl' } } }));
+    const r = await btp(stack, fakes, 'run', file, '--config', config, '--input', `inputs/prompts.jsonl=${prompts}`);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${prompts} line 2: field categry: Unrecognized key: "categry"`);
+    const Bucket = stack.bucketName('DatasetsBucket');
+    for (const Key of ['inputs/prompts.jsonl', 'datasets/p.jsonl'])
+      expect(
+        await stack.clients.s3.send(new HeadObjectCommand({ Bucket, Key })).then(
+          () => true,
+          () => false,
+        ),
+      ).toBe(false);
+  });
+
   it('refuses a configuration whose model has reached end of life before uploading anything, naming the date and the successor', async () => {
     // given the 2024 recipe's model, on a stack that plays today's Bedrock
     const file = path.join(dir, 'titan.jsonl');

@@ -341,6 +341,67 @@ describe('scores per category of the held-out set', () => {
   });
 });
 
+describe("the user's prompt file", () => {
+  const PROMPTS = [
+    { prompt: '日本で一番高い山は？', reference: '富士山です。', category: 'open_qa' },
+    { prompt: '趣味を5つ挙げてください。', category: 'brainstorming', maxTokenCount: 64 },
+    { prompt: '要約してください。', input: '本文です。', reference: '要約です。', category: 'summarization' },
+  ];
+  const config = {
+    provisioning: { evaluateSamples: 2 },
+    evaluation: { promptFile: { key: 'inputs/prompts.jsonl' }, baseModel: 'always' as const },
+  };
+
+  it('is asked after the held-out prompts, in the training template, each scored in its category', async () => {
+    const w = given(config, 2);
+    w.objects.files.set('datasets/inputs/prompts.jsonl', PROMPTS.map((p) => JSON.stringify(p)).join('\n'));
+    const pt = await toInService(w);
+    expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('evaluated');
+    const mine = w.bedrock.invocations.filter((i) => i.modelId === pt.arn);
+    expect(mine.map((i) => [i.prompt, i.maxTokenCount])).toEqual([
+      ['質問 200: これは何ですか？', MAX_TOKEN_COUNT],
+      ['質問 201: これは何ですか？', MAX_TOKEN_COUNT],
+      ['日本で一番高い山は？', MAX_TOKEN_COUNT],
+      ['趣味を5つ挙げてください。', 64],
+      ['入力:要約してください。\n知識:本文です。', MAX_TOKEN_COUNT],
+    ]);
+    const lines = readJsonLines(EvaluationSample, w.objects.files.get(`artifacts/${SAMPLES_KEY}`)!, SAMPLES_KEY);
+    expect(lines.map((l) => [l.index, l.source, l.category ?? null])).toEqual([
+      [0, 'test', null],
+      [1, 'test', null],
+      [2, 'prompts', 'open_qa'],
+      [3, 'prompts', 'brainstorming'],
+      [4, 'prompts', 'summarization'],
+    ]);
+    // the line without a reference says so, and has no score that needs one
+    expect(lines[3]).toMatchObject({ noReference: true, reference: '', maxTokenCount: 64 });
+    expect(lines[3]!.scores).toMatchObject({ requestedCount: 5 });
+    expect(lines[3]!.scores!.overlap).toBeUndefined();
+    expect(lines[2]!.scores!.overlap).toBeGreaterThanOrEqual(0);
+    const scores = EvaluationScores.parse(JSON.parse(w.objects.files.get(`artifacts/${SCORES_KEY}`)!));
+    expect(scores.promptFile).toEqual({ bucket: 'datasets', key: 'inputs/prompts.jsonl', prompts: 3 });
+    expect(Object.keys(scores.byCategory)).toEqual(['brainstorming', 'open_qa', 'summarization', 'test']);
+    expect(scores.bySource.prompts).toMatchObject({ samples: 3, answered: 3, withoutReference: 1 });
+    expect(scores.bySource.test!.withoutReference).toBeUndefined();
+    // and the base model was asked the same five prompts with the same caps
+    const base = w.bedrock.invocations.filter((i) => i.modelId !== pt.arn);
+    expect(base.map((i) => [i.prompt, i.maxTokenCount])).toEqual(mine.map((i) => [i.prompt, i.maxTokenCount]));
+    expect(Object.keys((await run(w)).evaluation!.result!.base!.byCategory!)).toEqual(Object.keys(scores.byCategory));
+  });
+
+  it('a prompt file broken after the run started is not asked, and the warning says why', async () => {
+    const w = given(config, 2);
+    w.objects.files.set('datasets/inputs/prompts.jsonl', `${JSON.stringify(PROMPTS[0])}\n{"prompt": "x"}`);
+    const pt = await toInService(w);
+    expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('partial');
+    expect(sampleLines(w).map((l) => l.source)).toEqual(['test', 'test']);
+    expect((await run(w)).evaluation!.result!.warning).toBe(
+      'the prompt file changed since the run started (s3://datasets/inputs/prompts.jsonl line 2: field category: ' +
+        'Invalid input: expected string, received undefined): its prompts were not asked',
+    );
+  });
+});
+
 describe('test prompts', () => {
   it('sends a fine-tuning record as it was trained, and the first half of a continued pre-training text', () => {
     expect(testPrompt(JSON.stringify({ prompt: 'p', completion: 'c' }))).toEqual({

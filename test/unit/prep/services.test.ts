@@ -241,6 +241,41 @@ describe('ingest is idempotent on the object and its configuration', () => {
     expect(run.config.split).toMatchObject({ seed: 'side', train: 7, validation: 1000 });
     expect(run.runId).toBe(runIdFor({ bucket: B, key: 'datasets/pairs/a.jsonl', etag: run.source.etag }, run.config));
   });
+
+  it('fails the run before any data is read when its prompt file has a bad line, naming the file, line and field', async () => {
+    const { objects, ingestDeps, runs, on } = setup();
+    objects.put(B, 'datasets/a.jsonl', body);
+    objects.put(
+      B,
+      'inputs/prompts.jsonl',
+      [
+        JSON.stringify({ prompt: '日本で一番高い山は？', category: 'open_qa' }),
+        JSON.stringify({ prompt: '5つ挙げて', category: 'brainstorming', maxTokenCount: 0 }),
+      ].join('\n'),
+    );
+    const request = (key: string) => ({
+      kind: 'request' as const,
+      source: { bucket: B, key: 'datasets/a.jsonl' },
+      config: { evaluation: { promptFile: { key } } },
+      request: { runId: key, correlationId: 'c' },
+    });
+    const out = await ingest(request('inputs/prompts.jsonl'), ingestDeps);
+    expect(out).toMatchObject({ outcome: 'failed' });
+    const run = runs.runs.get((out as { runId: string }).runId)!;
+    expect(run.failure).toMatchObject({
+      stage: 'ingest',
+      reason: expect.stringContaining(`s3://${B}/inputs/prompts.jsonl line 2: field maxTokenCount`),
+      location: { file: `s3://${B}/inputs/prompts.jsonl`, line: 2, field: 'maxTokenCount' },
+      hint: expect.stringContaining('evaluation.promptFile'),
+    });
+    expect(on('q://transform')).toHaveLength(0);
+    // a prompt file that does not exist fails the run too
+    const missing = await ingest(request('inputs/none.jsonl'), ingestDeps);
+    expect(missing).toMatchObject({ outcome: 'failed', reason: `s3://${B}/inputs/none.jsonl does not exist` });
+    // and a good one lets the run start
+    objects.put(B, 'inputs/good.jsonl', JSON.stringify({ prompt: '日本で一番高い山は？', category: 'open_qa' }));
+    expect(await ingest(request('inputs/good.jsonl'), ingestDeps)).toMatchObject({ outcome: 'planned' });
+  });
 });
 
 describe('transform and split under redelivery', () => {

@@ -271,6 +271,18 @@ describe('the comparison section', () => {
     expect(buildReport(reportInputs(fixture, { comparison: [real] })).markdown).not.toContain(EMULATED_ANSWERS);
   });
 
+  it('says how many answers had no reference to be scored against', () => {
+    const a = evaluated(
+      'r-file',
+      [line('首都は？', '東京です。', '東京です。', 'open_qa'), line('5つ挙げて', '', '1. 山', 'brainstorming')],
+      'keep',
+    );
+    const { markdown } = buildReport(reportInputs(fixture, { comparison: [a] }));
+    expect(markdown).toMatch(
+      /r-file\S*: 1 answer\(s\) to prompts without a reference .* are not in chrF or len\/ref\./,
+    );
+  });
+
   it('shows one run scores without answers side by side', () => {
     const a = evaluated('r-one', [line('日本の首都は？', '東京です。', '東京です。', 'open_qa')], 'keep');
     const { html } = buildReport(reportInputs(fixture, { comparison: [a] }));
