@@ -23,7 +23,7 @@ export function route<Q extends QueueName>(queue: Q, handlers: RouteHandlers<Q>)
   // Each handler takes its own type's body; parseQueueItem pairs a body with the name of the handler it was parsed for.
   const byType: Record<string, (body: never, record: SQSRecord) => Promise<Outcome>> = handlers;
   return async (record) => {
-    const item = parseQueueItem(queue, record.body);
+    const item = await parseQueueItem(queue, record.body);
     const outcome = await byType[item.type]!(item.body as never, record);
     const fields = typeof outcome === 'object' && outcome !== null ? outcome : outcome === undefined ? {} : { outcome };
     logger.info(queue, { type: item.type, ...(item.runId ? { runId: item.runId } : {}), ...fields });

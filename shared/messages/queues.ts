@@ -28,10 +28,14 @@ export type AnyMessageDefinition = MessageDefinition<string, any>;
 export interface AwsEvent<S extends z.ZodType = z.ZodType> {
   describe: string;
   is(body: Record<string, unknown>): boolean;
-  schema: () => S;
+  schema: () => Promise<S>;
 }
 
-const awsEvent = <S extends z.ZodType>(describe: string, is: AwsEvent['is'], schema: () => S): AwsEvent<S> => ({
+const awsEvent = <S extends z.ZodType>(
+  describe: string,
+  is: AwsEvent['is'],
+  schema: () => Promise<S>,
+): AwsEvent<S> => ({
   describe,
   is,
   schema,
@@ -143,7 +147,7 @@ export function describeQueue(queue: QueueName): string {
  */
 export const MAX_MESSAGE_CHARS = 64 * 1024;
 
-export function parseQueueItem(queue: QueueName, body: string): QueueItem {
+export async function parseQueueItem(queue: QueueName, body: string): Promise<QueueItem> {
   const contract: QueueContract = QUEUES[queue];
   if (body.length > MAX_MESSAGE_CHARS) {
     throw new InvalidMessageError(
@@ -159,7 +163,7 @@ export function parseQueueItem(queue: QueueName, body: string): QueueItem {
   const fields = value as Record<string, unknown>;
   for (const [name, event] of Object.entries(contract.events)) {
     if (!event.is(fields)) continue;
-    const parsed = event.schema().safeParse(fields);
+    const parsed = (await event.schema()).safeParse(fields);
     if (!parsed.success) {
       const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
       throw new InvalidMessageError(

@@ -33,7 +33,7 @@ describe('one contract per queue', () => {
 
   it.each(Object.keys(QUEUES) as QueueName[])(
     'the %s queue refuses a type it does not carry, saying what it takes',
-    (queue) => {
+    async (queue) => {
       const body = JSON.stringify({
         type: 'no.such',
         version: 1,
@@ -42,36 +42,36 @@ describe('one contract per queue', () => {
         sentAt: '2025-06-01T09:30:00.000Z',
         payload: {},
       });
-      expect(() => parseQueueItem(queue, body)).toThrow(InvalidMessageError);
-      expect(() => parseQueueItem(queue, body)).toThrow(
+      await expect(parseQueueItem(queue, body)).rejects.toThrow(InvalidMessageError);
+      await expect(parseQueueItem(queue, body)).rejects.toThrow(
         new RegExp(`^the ${queue} queue takes .+, not a no\\.such message$`),
       );
     },
   );
 
-  it('names what the monitor queue takes, and checks a Bedrock event against its schema', () => {
-    expect(() => parseQueueItem('monitor', '{"type":"chunk.requested"}')).toThrow(
+  it('names what the monitor queue takes, and checks a Bedrock event against its schema', async () => {
+    await expect(parseQueueItem('monitor', '{"type":"chunk.requested"}')).rejects.toThrow(
       'the monitor queue takes job.submitted, job.poll, run.cancel or a Bedrock job state-change event, not a chunk.requested message',
     );
-    expect(() =>
+    await expect(
       parseQueueItem(
         'monitor',
         JSON.stringify({ source: 'aws.bedrock', 'detail-type': 'Model Customization Job State Change', detail: {} }),
       ),
-    ).toThrow(/^a Bedrock job state-change event on the monitor queue is not valid: .*detail\.jobArn/);
-    expect(() => parseQueueItem('submit', 'not json')).toThrow(/message body is not JSON/);
+    ).rejects.toThrow(/^a Bedrock job state-change event on the monitor queue is not valid: .*detail\.jobArn/);
+    await expect(parseQueueItem('submit', 'not json')).rejects.toThrow(/message body is not JSON/);
   });
 });
 
 describe('what a queue refuses before parsing', () => {
-  it('a body longer than any message of the pipeline, whatever it holds', () => {
+  it('a body longer than any message of the pipeline, whatever it holds', async () => {
     const body = JSON.stringify({
       ...JSON.parse(JSON.stringify({ type: 'run.cancel', version: 1, runId: RUN, correlationId: 'c', payload: {} })),
       sentAt: new Date().toISOString(),
       padding: 'x'.repeat(MAX_MESSAGE_CHARS),
     });
-    expect(() => parseQueueItem('monitor', body)).toThrow(InvalidMessageError);
-    expect(() => parseQueueItem('monitor', body)).toThrow(/characters long/);
+    await expect(parseQueueItem('monitor', body)).rejects.toThrow(InvalidMessageError);
+    await expect(parseQueueItem('monitor', body)).rejects.toThrow(/characters long/);
   });
 });
 

@@ -39,7 +39,7 @@ function setup() {
 }
 
 describe('ingest records: S3 notifications and run requests', () => {
-  it('decodes URL-encoded keys (spaces as +) and ignores S3 test events', () => {
+  it('decodes URL-encoded keys (spaces as +) and ignores S3 test events', async () => {
     // An event as S3 sends it (https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html).
     const record = {
       eventVersion: '2.1',
@@ -60,7 +60,7 @@ describe('ingest records: S3 notifications and run requests', () => {
         object: { key: 'datasets/my+file+%E6%97%A5.jsonl', size: 3, eTag: 'abc', sequencer: '0055AED6DCD90281E5' },
       },
     };
-    const parsed = parseQueueItem('ingest', JSON.stringify({ Records: [record] }));
+    const parsed = await parseQueueItem('ingest', JSON.stringify({ Records: [record] }));
     expect(parsed.type).toBe('aws.s3.notification');
     expect(uploadsOf(parsed.body as S3Notification)).toEqual([
       {
@@ -70,20 +70,22 @@ describe('ingest records: S3 notifications and run requests', () => {
     ]);
     // an upload through S3's dual-stack endpoint names an IPv6 requester
     const ipv6 = { ...record, requestParameters: { sourceIPAddress: '2001:db8::1' } };
-    expect(parseQueueItem('ingest', JSON.stringify({ Records: [ipv6] })).type).toBe('aws.s3.notification');
+    expect((await parseQueueItem('ingest', JSON.stringify({ Records: [ipv6] }))).type).toBe('aws.s3.notification');
     expect(
-      parseQueueItem('ingest', JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: B })).type,
+      (await parseQueueItem('ingest', JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: B }))).type,
     ).toBe('aws.s3.test');
-    expect(() => parseQueueItem('ingest', '{"hello":1}')).toThrow(
+    await expect(parseQueueItem('ingest', '{"hello":1}')).rejects.toThrow(
       'the ingest queue takes run.requested, stage.requested, an S3 event notification or an s3:TestEvent, not a body without a message type',
     );
-    expect(() => parseQueueItem('ingest', '{"type":"job.poll"}')).toThrow(
+    await expect(parseQueueItem('ingest', '{"type":"job.poll"}')).rejects.toThrow(
       /^the ingest queue takes .*, not a job.poll message$/,
     );
-    expect(() => parseQueueItem('ingest', '{"type":"run.requested","version":1}')).toThrow(/invalid run.requested/);
-    expect(() =>
+    await expect(parseQueueItem('ingest', '{"type":"run.requested","version":1}')).rejects.toThrow(
+      /invalid run.requested/,
+    );
+    await expect(
       parseQueueItem('ingest', JSON.stringify({ Records: [{ ...record, eventSource: 'aws:sqs' }] })),
-    ).toThrow(/^an S3 event notification on the ingest queue is not valid: Records.0.eventSource/);
+    ).rejects.toThrow(/^an S3 event notification on the ingest queue is not valid: Records.0.eventSource/);
   });
 
   it('ignores keys outside datasets/ and sidecar configurations', async () => {
