@@ -6,6 +6,7 @@ import { resolveRunConfig } from '../../shared/config/run-config';
 import {
   isBedrockError,
   isRetryable,
+  type BedrockCallError,
   type CreateThroughputRequest,
   type OrchestrationDeps,
 } from '../../shared/orchestration/ports';
@@ -101,10 +102,7 @@ export async function provisionModel(
       );
       return 'failed';
     } else if (isRetryable(err) && retry < settings.maxThrottleRetries) {
-      if (!(await recordRetry(runs, run, run.status, 'provision', err, retry + 1, now()))) return 'duplicate';
-      const delaySeconds = retryDelaySeconds(retry + 1, settings, deps.random);
-      await deps.send(ModelReady, runId, { modelArn, retry: retry + 1 }, { correlationId, delaySeconds });
-      return 'throttled';
+      return retryLater(run, modelArn, err, retry + 1, deps, correlationId);
     } else {
       throw err; // unknown, or retried for long enough: SQS retries it, and the sweeper drives the run again later
     }
@@ -416,10 +414,7 @@ async function deployModel(
         err.code,
       );
     } else if (isRetryable(err) && retry < settings.maxThrottleRetries) {
-      if (!(await recordRetry(runs, run, run.status, 'provision', err, retry + 1, now()))) return 'duplicate';
-      const delaySeconds = retryDelaySeconds(retry + 1, settings, deps.random);
-      await deps.send(ModelReady, runId, { modelArn, retry: retry + 1 }, { correlationId, delaySeconds });
-      return 'throttled';
+      return retryLater(run, modelArn, err, retry + 1, deps, correlationId);
     } else {
       throw err; // unknown, or retried for long enough: SQS retries it, and the sweeper drives the run again later
     }
@@ -473,6 +468,25 @@ export async function deleteDeployment(
     { type: 'deployment.deleted', detail: { deploymentArn: arn } },
   );
   return 'deleted';
+}
+
+/**
+ * A throttled or transient failure to buy what serves the model: the retry is recorded on the run and model.ready is
+ * sent again after a jittered backoff; `duplicate` when another delivery moved the run meanwhile.
+ */
+async function retryLater(
+  run: Run,
+  modelArn: string,
+  err: BedrockCallError,
+  retry: number,
+  deps: ProvisionDeps,
+  correlationId: string | undefined,
+): Promise<'throttled' | 'duplicate'> {
+  const { runs, settings, now } = deps;
+  if (!(await recordRetry(runs, run, run.status, 'provision', err, retry, now()))) return 'duplicate';
+  const delaySeconds = retryDelaySeconds(retry, settings, deps.random);
+  await deps.send(ModelReady, run.runId, { modelArn, retry }, { correlationId, delaySeconds });
+  return 'throttled';
 }
 
 async function deleteQuietly(arn: string, { bedrock }: ProvisionDeps): Promise<void> {
