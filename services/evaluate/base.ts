@@ -76,7 +76,7 @@ export async function evaluateBase(
     return { kind: 'scored', modelId, scoresKey, overall: scores.overall, byCategory: scores.byCategory };
   }
   if (!bedrock.invokeText) return { kind: 'unavailable', modelId, warning: 'no Bedrock runtime client' };
-  const family = findBaseModel(baseModelIdOf(run.config.training.baseModelId))?.family ?? familyOf(modelId);
+  const family = familyOf(run.config.training.baseModelId);
   const lines: EvaluationSample[] = [];
   let emulated: string | undefined;
   for (const p of prompts) {
