@@ -996,7 +996,7 @@ const DEPLOYMENT_ARN = (region: string, account: string, id: string) =>
 export class Deployments {
   constructor(
     private readonly plane: ControlPlane,
-    private readonly cfg: Pick<ControlPlaneConfig, 'schedule' | 'timings' | 'region' | 'accountId'>,
+    private readonly cfg: Pick<ControlPlaneConfig, 'schedule' | 'timings' | 'region' | 'accountId' | 'quotas'>,
   ) {}
 
   create(body: Body): { customModelDeploymentArn: string } {
@@ -1024,6 +1024,11 @@ export class Deployments {
       throw validation(
         `Custom models of ${base.name} cannot be deployed for on-demand inference; use Provisioned Throughput. ` +
           '(Bedrock emulator: the catalog lists on-demand deployment for Nova Micro, Lite and Pro only.)',
+      );
+    const limit = this.cfg.quotas.customModelDeployments;
+    if (plane.deployments.size >= limit)
+      throw quotaExceeded(
+        `The account already has the maximum of ${limit} custom model deployments (Bedrock emulator default quota).`,
       );
     const now = new Date();
     const d: Deployment = {

@@ -23,6 +23,12 @@ export interface EmulatorQuotas {
    * https://docs.aws.amazon.com/bedrock/latest/userguide/prov-throughput.html
    */
   commitmentModelUnits: number;
+  /**
+   * Custom model deployments per account. Emulator default: the per-account figure is in Service Quotas, not in the
+   * documentation found (docs/bedrock-api.md §11.4); CreateCustomModelDeployment documents
+   * ServiceQuotaExceededException. https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateCustomModelDeployment.html
+   */
+  customModelDeployments: number;
 }
 
 export interface FaultInjector {

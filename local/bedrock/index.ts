@@ -54,6 +54,8 @@ export const DEFAULT_QUOTAS: EmulatorQuotas = {
   noCommitmentThroughputs: PROVISIONED_THROUGHPUT_QUOTAS.noCommitmentThroughputsPerAccount.value ?? 2,
   modelUnitsPerNoCommitmentThroughput: PROVISIONED_THROUGHPUT_QUOTAS.modelUnitsPerNoCommitmentThroughput.value ?? 1,
   commitmentModelUnits: PROVISIONED_THROUGHPUT_QUOTAS.commitmentModelUnits.value ?? 0,
+  // Emulator default: no published per-account figure for custom model deployments was found.
+  customModelDeployments: 10,
 };
 
 export interface BedrockEmulator {

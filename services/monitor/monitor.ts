@@ -417,9 +417,9 @@ async function resendLostFollowUp(run: Run, signal: JobSignal, deps: MonitorDeps
 }
 
 /**
- * Cancels a run: stops its job if one is running, moves the run to `cancelled`, and hands a live throughput to the
- * provision step for deletion; an experiment's variants are cancelled with it. A queued retry or a late poll then
- * finds the run cancelled and stops.
+ * Cancels a run: stops its job if one is running, moves the run to `cancelled`, and hands a live throughput or
+ * custom model deployment to the provision step for deletion; an experiment's variants are cancelled with it. A
+ * queued retry or a late poll then finds the run cancelled and stops.
  */
 export async function cancelRun(
   runId: string,
@@ -467,6 +467,13 @@ export async function cancelRun(
   if (cancelled.provisionedModelArn && cancelled.throughputExpiresAt) {
     await send(ThroughputExpire, runId, {
       provisionedModelArn: cancelled.provisionedModelArn,
+      expiresAt: now().toISOString(),
+    });
+  }
+  if (cancelled.status === 'cancelled' && cancelled.deploymentArn && !cancelled.provision?.deletedAt) {
+    // A deployment costs nothing idle but holds a slot of the account's deployment quota: provision deletes it.
+    await send(ThroughputExpire, runId, {
+      provisionedModelArn: cancelled.deploymentArn,
       expiresAt: now().toISOString(),
     });
   }

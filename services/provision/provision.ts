@@ -11,7 +11,7 @@ import {
   type OrchestrationDeps,
 } from '../../shared/orchestration/ports';
 import { PROVISIONED_THROUGHPUT_QUOTAS } from '../../shared/catalog/models';
-import { queueForSlot, THROUGHPUT_SLOT_QUOTA, waitsFor } from '../../shared/orchestration/slots';
+import { DEPLOYMENT_SLOT_QUOTA, queueForSlot, THROUGHPUT_SLOT_QUOTA, waitsFor } from '../../shared/orchestration/slots';
 import { runBase } from '../../shared/runs/keys';
 import { currentStage, failRun, recordRetry } from '../../shared/runs/record';
 import { evaluationPlan, requestEvaluation } from '../../shared/orchestration/evaluation';
@@ -43,12 +43,13 @@ export async function provisionModel(
   const run = await runs.get(runId);
   if (!run) return 'unknown-run';
   if (run.modelArn !== modelArn) return 'stale';
-  // A run queued for a throughput slot is tried from `queued`, and moves on only once it has one.
-  const queued = waitsFor(run, 'throughput');
+  // A run queued for a throughput (or deployment) slot is tried from `queued`, and moves on only once it has one.
+  const serving = servingFor(run.config, modelArn);
+  const queued = waitsFor(run, serving === 'deployment' ? 'deployment' : 'throughput');
   if (run.status !== 'provisioning' && !queued) return 'stale';
   const stage = currentStage(run);
   const p = run.config.provisioning;
-  if (servingFor(run.config, modelArn) === 'deployment') return deployModel(run, modelArn, deps, correlationId, retry);
+  if (serving === 'deployment') return deployModel(run, modelArn, queued, deps, correlationId, retry);
   if (run.provisionedModelArn && run.provision?.modelArn === modelArn) {
     // Created by an earlier delivery; make sure it is being watched.
     await schedulePoll(run, run.provisionedModelArn, 1, settings.throughputPollSeconds, deps, correlationId);
@@ -285,7 +286,8 @@ export async function pollThroughput(
   return 'creating';
 }
 
-export type ExpireOutcome = 'deleted' | 'waiting' | 'already-deleted' | 'commitment' | 'unknown-run';
+export type ExpireOutcome =
+  'deleted' | 'waiting' | 'already-deleted' | 'commitment' | 'deployment-kept' | 'unknown-run';
 
 /**
  * Deletes a run's no-commitment throughput once its time to live is over (or at once with `force`, for a cancel or
@@ -301,6 +303,11 @@ export async function expireThroughput(
   const { runs, now } = deps;
   const run = await runs.get(runId);
   if (!run) return 'unknown-run';
+  if (run.deploymentArn === arn) {
+    // A deployment has no time to live (it costs nothing idle); a cancelled run's is deleted, freeing its quota slot.
+    if (run.status !== 'cancelled' && !opts.force) return 'deployment-kept';
+    return deleteDeployment(runId, arn, deps);
+  }
   if (run.provisionedModelArn !== arn || !run.throughputExpiresAt) return 'already-deleted';
   // A commitment term cannot be deleted before it ends (docs/bedrock-api.md §4.3, §11.1); it never gets a time to live
   // anyway.
@@ -363,6 +370,7 @@ export async function expireThroughput(
 async function deployModel(
   run: Run,
   modelArn: string,
+  queued: boolean,
   deps: ProvisionDeps,
   correlationId: string | undefined,
   retry: number,
@@ -402,11 +410,16 @@ async function deployModel(
     if (isBedrockError(err, 'validation', 'conflict') && /name|exist|in use/i.test(err.message)) {
       arn = (await bedrock.getDeployment(name)).arn; // this run's deployment already exists
     } else if (isBedrockError(err, 'quota')) {
-      return refuse(
-        `custom model deployment quota reached (${err.message}). The model ${modelArn} is trained; delete an unused ` +
-          `deployment or raise the quota, then post model.provision for run ${runId}.`,
-        `delete an unused custom model deployment or raise the quota, ${instead}`,
-      );
+      // Every deployment slot of the account is taken: wait for one. Deployments have no time to live, so the slot
+      // frees when the gate, a cleanup or a user deletes one; `btp status` shows what the run waits for.
+      const reason =
+        `${err.message} The model ${modelArn} is trained; the run waits for a custom model deployment to be ` +
+        'deleted (btp cleanup, or delete an unused one), or for the quota to be raised.';
+      const wait = { slot: 'deployment' as const, quota: DEPLOYMENT_SLOT_QUOTA, reason };
+      const delaySeconds = await queueForSlot(runs, run, 'provisioning', wait, deps);
+      if (delaySeconds === undefined) return 'duplicate';
+      await deps.send(ModelReady, runId, { modelArn, retry: 0 }, { correlationId, delaySeconds });
+      return 'queued';
     } else if (isBedrockError(err, 'access-denied', 'validation', 'not-found')) {
       return refuse(
         `Bedrock refused the deployment: ${err.message}`,
@@ -420,24 +433,33 @@ async function deployModel(
     }
   }
   const at = now().toISOString();
-  const recorded = await runs.update(
-    runId,
-    'provisioning',
-    {
-      deploymentArn: arn,
-      provision: {
-        status: 'running',
-        attempts: (run.provision?.attempts ?? 0) + 1,
-        startedAt: at,
-        modelArn,
-        modelUnits: p.modelUnits,
-        via: 'deployment',
-        ttlHours: p.ttlHours,
-      },
+  const patch: Partial<Run> = {
+    deploymentArn: arn,
+    provision: {
+      status: 'running',
+      attempts: (run.provision?.attempts ?? 0) + 1,
+      startedAt: at,
+      modelArn,
+      modelUnits: p.modelUnits,
+      via: 'deployment',
+      ttlHours: p.ttlHours,
     },
-    { type: 'deployment.created', detail: { deploymentArn: arn, modelArn } },
-  );
-  if (!recorded) return 'cancelled'; // the run left `provisioning` meanwhile; a deployment costs nothing idle
+  };
+  const event = { type: 'deployment.created', detail: { deploymentArn: arn, modelArn } };
+  const recorded = queued
+    ? await runs.transition(runId, 'queued', 'provisioning', { ...patch, waiting: undefined }, event)
+    : await runs.update(runId, 'provisioning', patch, event);
+  if (!recorded) {
+    const latest = await runs.get(runId);
+    if (latest?.deploymentArn === arn) return 'duplicate'; // a concurrent delivery recorded it meanwhile
+    // The run left its status while we deployed (a cancel): free the quota slot the deployment holds.
+    try {
+      await bedrock.deleteDeployment?.(arn);
+    } catch (err) {
+      if (!isBedrockError(err, 'not-found')) throw err;
+    }
+    return 'cancelled';
+  }
   await schedulePoll(recorded, arn, 1, settings.throughputPollSeconds, deps, correlationId);
   return 'created';
 }

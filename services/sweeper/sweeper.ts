@@ -138,7 +138,7 @@ async function redrive(run: Run, staleBefore: number, report: SweepReport, deps:
       await send(JobRequested, runId, { stage, reason: 'redrive', retry: 0 });
       return redriven();
     case 'queued':
-      if (waitsFor(run, 'throughput') && run.modelArn) {
+      if ((waitsFor(run, 'throughput') || waitsFor(run, 'deployment')) && run.modelArn) {
         await send(ModelReady, runId, { modelArn: run.modelArn, retry: 0 });
       } else if (!run.waiting) {
         const retry = (job?.queued?.retries ?? 0) + 1;

@@ -109,7 +109,11 @@ export const JobRequested = defineMessage('job.requested', 1, () =>
   }),
 );
 
-/** To the provision queue: delete the throughput when its time to live is over (re-delayed in 900 s steps). */
+/**
+ * To the provision queue: delete the throughput when its time to live is over (re-delayed in 900 s steps). Sent at
+ * once by a cancel, when `provisionedModelArn` may also be the run's custom model deployment, which has no time to
+ * live and is deleted only for a cancelled run.
+ */
 export const ThroughputExpire = defineMessage('throughput.expire', 1, () =>
   z.object({ provisionedModelArn: z.string().min(1), expiresAt: z.iso.datetime() }),
 );

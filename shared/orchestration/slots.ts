@@ -7,7 +7,7 @@ import type { OrchestrationSettings } from './ports';
 
 /**
  * Waiting for a slot of a full account quota. A run whose model is trained is never failed because the account
- * already holds as many throughputs (or, later, deployments) as its quota allows: it waits in `queued`, with what it
+ * already holds as many throughputs or custom model deployments as its quota allows: it waits in `queued`, with what it
  * waits for recorded (`run.waiting`), and its step tries again after a backoff; the sweeper sends a lost retry again.
  * A step that gets its slot moves the run on from `queued` in the same write that records what it bought.
  */
@@ -25,6 +25,14 @@ export const THROUGHPUT_SLOT_QUOTA: SlotWait['quota'] = {
     ? { value: PROVISIONED_THROUGHPUT_QUOTAS.noCommitmentThroughputsPerAccount.value }
     : {}),
 };
+
+/**
+ * The custom model deployments an account may hold: a figure in Service Quotas, not in the documentation, so the wait
+ * names the quota without a value. A deployment has no time to live (it costs nothing idle): a slot frees when the
+ * gate, a cleanup or a user deletes one.
+ * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateCustomModelDeployment.html
+ */
+export const DEPLOYMENT_SLOT_QUOTA: SlotWait['quota'] = { name: 'custom model deployments per account' };
 
 /**
  * Records that the run waits for `slot`: `from` -> `queued` the first time, one more retry after. Returns the delay

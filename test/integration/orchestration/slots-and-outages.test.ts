@@ -1,15 +1,20 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   BedrockClient,
+  DeleteCustomModelDeploymentCommand,
+  GetCustomModelDeploymentCommand,
   ListModelCustomizationJobsCommand,
   ListProvisionedModelThroughputsCommand,
 } from '@aws-sdk/client-bedrock';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_CREDENTIALS, startStack, type Stack } from '../../../local/stack';
 import { sampleJsonl } from '../../../local/sample/generate';
 import { findRunBySource, followRun } from '../../../local/cli/follow';
 import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
 import type { Run } from '../../../shared/runs/run';
+import { buildMessage } from '../../../shared/messages/envelope';
+import { RunCancel } from '../../../shared/messages/control';
 
 /**
  * Whole runs through the local stack (every function from its queue, the Bedrock emulator on its fast clock, the
@@ -86,6 +91,70 @@ describe('a full throughput quota', () => {
       expect(await throughputsCreated(id)).toBe(1);
     }
     expect(waited.length).toBeGreaterThanOrEqual(10);
+  });
+});
+
+/** Polls the run until `done` holds of it (or, with `untilEnd`, it ends), and returns it. */
+async function waitFor(runId: string, done: (run: Run) => boolean, untilEnd = true): Promise<Run | undefined> {
+  let run: Run | undefined;
+  for (let i = 0; i < 4_000; i++) {
+    run = await store.get(runId);
+    if (run && (done(run) || (untilEnd && ['succeeded', 'failed', 'cancelled'].includes(run.status)))) return run;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return run;
+}
+
+const deploymentGone = async (arn: string) =>
+  bedrock.send(new GetCustomModelDeploymentCommand({ customModelDeploymentIdentifier: arn })).then(
+    () => false,
+    (err: Error) => err.name === 'ResourceNotFoundException',
+  );
+
+describe('a full custom model deployment quota', () => {
+  it("given a quota of one deployment, the second run waits in queued until the first deployment is deleted, then succeeds; a cancel deletes the run's deployment too", async () => {
+    stack.bedrock.faults.setQuotas({ customModelDeployments: 1, concurrentJobs: 20 });
+    // The default configuration fine-tunes Nova Micro and serves it with a custom model deployment.
+    const config = { provisioning: { evaluateSamples: 0 } };
+    const [first, second] = await Promise.all([upload('deploy-a', config), upload('deploy-b', config)]);
+    const queued = (run: Run) => run.status === 'queued' && run.waiting?.slot === 'deployment';
+    // One run gets the only slot and succeeds; the other waits for it, never failed for the quota.
+    const [a, b] = await Promise.all([first, second].map((id) => waitFor(id!, queued)));
+    const [done, waiting] = a?.status === 'succeeded' ? [a, b] : [b, a];
+    expect(done).toMatchObject({ status: 'succeeded' });
+    expect(waiting).toMatchObject({
+      status: 'queued',
+      waiting: { slot: 'deployment', quota: { name: 'custom model deployments per account' } },
+    });
+    expect(waiting?.waiting?.reason).toMatch(/waits for a custom model deployment to be deleted/);
+    // Still waiting after a few more retries: the slot is held until somebody deletes the deployment.
+    const later = await waitFor(waiting!.runId, (run) => (run.waiting?.retries ?? 0) >= 2);
+    expect(later).toMatchObject({ status: 'queued', waiting: { slot: 'deployment' } });
+
+    await bedrock.send(
+      new DeleteCustomModelDeploymentCommand({ customModelDeploymentIdentifier: done!.deploymentArn }),
+    );
+    const served = await follow(waiting!.runId);
+    expect(served).toMatchObject({ status: 'succeeded' });
+    expect(served?.waiting).toBeUndefined();
+    const types = (await store.listEvents(waiting!.runId)).map((e) => e.type);
+    expect(types.filter((t) => t === 'deployment.queued')).toHaveLength(1);
+    expect(types.filter((t) => t === 'deployment.created')).toHaveLength(1);
+
+    // A run cancelled while it is served by a deployment gives its slot back.
+    await bedrock.send(
+      new DeleteCustomModelDeploymentCommand({ customModelDeploymentIdentifier: served!.deploymentArn }),
+    );
+    const third = await upload('deploy-c', config);
+    const deployed = await waitFor(third, (run) => run.deploymentArn !== undefined);
+    expect(deployed?.deploymentArn).toBeDefined();
+    const cancel = buildMessage(RunCancel, third, { reason: 'the dataset was the wrong one' });
+    await stack.clients.sqs.send(
+      new SendMessageCommand({ QueueUrl: stack.queueUrl('MonitorQueue'), MessageBody: JSON.stringify(cancel) }),
+    );
+    const cancelled = await waitFor(third, (run) => run.provision?.deletedAt !== undefined, false);
+    expect(cancelled).toMatchObject({ status: 'cancelled', provision: { deletedAt: expect.any(String) } });
+    expect(await deploymentGone(deployed!.deploymentArn!)).toBe(true);
   });
 });
 
