@@ -35,6 +35,11 @@ export const RunStatusChanged = defineMessage('run.status.changed', 1, () =>
     jobArn: z.string().optional(),
     modelArn: z.string().optional(),
     provisionedModelArn: z.string().optional(),
+    /**
+     * The custom model deployment serving the model, when it is served on demand instead of by Provisioned Throughput
+     * (InvokeModel takes this ARN as its model id). Optional: notifications published before it was added have none.
+     */
+    deploymentArn: z.string().optional(),
     /** The gate's decision on the run's evaluation (keep or delete its throughput) and why, once taken. */
     gate: GateRecord.pick({ decision: true, reasons: true }).optional(),
   }),

@@ -202,6 +202,7 @@ export class NotifyingRunStore implements RunStore {
         jobArn: lastSubmittedJob(run)?.jobArn,
         modelArn: run.modelArn,
         provisionedModelArn: run.provisionedModelArn,
+        deploymentArn: run.deploymentArn,
         gate: run.gate && { decision: run.gate.decision, reasons: run.gate.reasons },
       },
       `${run.runId}:${run.version}`,

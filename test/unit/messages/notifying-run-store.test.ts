@@ -67,6 +67,16 @@ describe('NotifyingRunStore', () => {
     expect(sent[1]!.correlationId).toBe('r1:3');
   });
 
+  it('carries the custom model deployment that serves the model', async () => {
+    const { store, sent } = given();
+    const deploymentArn = 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abcdefghijkl';
+    await store.create({ ...newRun('r1'), status: 'provisioning', modelArn: 'm', deploymentArn }, { type: 'a' });
+    await store.transition('r1', 'provisioning', 'evaluating', {}, { type: 'deployment.active' });
+    expect(sent.map((m) => m.payload.deploymentArn)).toEqual([deploymentArn, deploymentArn]);
+    expect(sent[1]!.payload.provisionedModelArn).toBeUndefined();
+    for (const m of sent) expect(() => parseMessage(RunStatusChanged, JSON.stringify(m))).not.toThrow();
+  });
+
   it('publishes nothing for a replayed create or a transition that lost its race', async () => {
     const { store, sent } = given();
     await store.create(newRun('r1'), { type: 'run.created' });
