@@ -96,6 +96,31 @@ const novaLifecycle: Lifecycle = {
   serving: novaServing,
 };
 
+/**
+ * Nova 2 Lite: fine-tuning in us-east-1 (the fine-tuning table). The on-demand deployment page lists Nova Micro, Lite
+ * and Pro only, so its custom models are served by Provisioned Throughput here until a page says otherwise.
+ */
+const nova2LiteLifecycle: Lifecycle = {
+  availableFrom: day(
+    '2025-12-02',
+    LIFECYCLE_SOURCES.lifecycle,
+    false,
+    'Nova 2 was announced on 2025-12-02; the day its fine-tuning opened on Bedrock was not confirmed',
+  ),
+  legacyFrom: none('Active: no Legacy date is published'),
+  endOfLife: none('Active: no EOL date is published'),
+  regions: {
+    value: ['us-east-1'],
+    source: {
+      ref: REF,
+      url: LIFECYCLE_SOURCES.customizationRegions,
+      confirmed: true,
+      note: 'the fine-tuning table lists Nova 2 Lite with single-region support in us-east-1',
+    },
+  },
+  serving: ptServing('the on-demand deployment page lists Nova Micro, Lite and Pro as its supported base models'),
+};
+
 const titanLifecycle = (
   eol: string,
   eolNote: string,
@@ -171,6 +196,7 @@ export const LIFECYCLES: Readonly<Record<string, Lifecycle>> = {
   'amazon.nova-micro-v1:0:128k': novaLifecycle,
   'amazon.nova-lite-v1:0:300k': novaLifecycle,
   'amazon.nova-pro-v1:0:300k': novaLifecycle,
+  'amazon.nova-2-lite-v1:0:256k': nova2LiteLifecycle,
   'anthropic.claude-3-haiku-20240307-v1:0:200k': unknownLifecycle(NOT_CHECKED),
 };
 

@@ -85,6 +85,8 @@ export interface CustomizationSpec {
   undefinedBatchSize?: { outcome: 'job-fails-during-training'; source: Source };
   /** Words the prompt may not contain: a record holding one fails the job (Nova's reserved keywords). */
   reservedWords?: { words: readonly string[]; source: Source };
+  /** The job accepts a validation set but does not use it (Nova 2 Lite): preflight warns that it is ignored. */
+  validationIgnored?: Source;
   records: {
     minTotal: Figure<number>;
     maxTraining: Figure<number>;
@@ -413,6 +415,33 @@ const nova: CustomizationSpec[] = [
   },
 ];
 
+/**
+ * Nova 2 Lite fine-tunes on the same conversation format as Nova 1 (with optional reasoning content), and the job does
+ * not use a validation set. Its sample counts are not on the Bedrock pages read here: the figures are the ones the
+ * project was given (200 to 20,000), unconfirmed.
+ * https://docs.aws.amazon.com/bedrock/latest/userguide/nova-2-sft-data-prep.html
+ */
+const NOVA2_DATA_URL = 'https://docs.aws.amazon.com/bedrock/latest/userguide/nova-2-sft-data-prep.html';
+const NOVA2_COUNT_NOTE = 'not stated on the pages read here; the figure the project was given for Nova 2 Lite';
+const nova2Lite: CustomizationSpec[] = [
+  {
+    ...nova[0]!,
+    tokenLimits: [],
+    validationIgnored: {
+      ref: NOVA_LIMIT_REF,
+      url: NOVA2_DATA_URL,
+      confirmed: true,
+      note: 'current limitations: a validation set may be accepted but is not supported during SFT training',
+    },
+    records: {
+      minTotal: figure(200, NOVA_LIMIT_REF, NOVA2_DATA_URL, false, NOVA2_COUNT_NOTE),
+      maxTraining: unknown('only the sample count is stated'),
+      maxValidation: unknown('a validation set is not used'),
+      maxTotal: figure(20_000, NOVA_LIMIT_REF, NOVA2_DATA_URL, false, NOVA2_COUNT_NOTE),
+    },
+  },
+];
+
 const HAIKU_LIMIT_REF = 'docs/bedrock-api.md §7.2';
 const HAIKU_LIMIT_URL = `${SOURCES.prepare}#anthropic-claude-3-haiku`;
 const haiku: CustomizationSpec[] = [
@@ -603,6 +632,25 @@ const MODELS: ReadonlyArray<Omit<BaseModel, 'lifecycle'>> = [
     provider: 'Amazon',
     family: 'amazon-nova',
     customizations: nova,
+    maxOutputTokensAtInference: unknown(
+      'no published figure found',
+      'docs/bedrock-api.md §11.2',
+      SOURCES.titanInference,
+    ),
+  },
+  {
+    id: 'amazon.nova-2-lite-v1:0:256k',
+    idSource: {
+      ref: ID_REF,
+      url: 'https://docs.aws.amazon.com/bedrock/latest/userguide/custom-model-fine-tuning.html#custom-model-supported',
+      confirmed: true,
+      note: 'listed in the table of models that can be fine-tuned',
+    },
+    inferenceId: 'amazon.nova-2-lite-v1:0',
+    name: 'Nova 2 Lite',
+    provider: 'Amazon',
+    family: 'amazon-nova',
+    customizations: nova2Lite,
     maxOutputTokensAtInference: unknown(
       'no published figure found',
       'docs/bedrock-api.md §11.2',

@@ -110,6 +110,14 @@ export function preflight(input: PreflightInput): PreflightResult {
   if (minTotal !== null && total < minTotal)
     errors.push(`${total} records is below the minimum of ${minTotal} for ${model.name}`);
 
+  if (spec.validationIgnored && validation && validation.stats.records > 0) {
+    warnings.push(
+      `${model.name} does not use a validation set (${spec.validationIgnored.url}): the job is given its ` +
+        `${validation.stats.records} validation records, but they neither train nor validate it; set split.validation ` +
+        'to 0 to keep them out of the job',
+    );
+  }
+
   const maxTrainBytes = spec.fileSize.maxTrainingBytes.value;
   if (maxTrainBytes !== null && train.stats.bytes > maxTrainBytes) {
     errors.push(
