@@ -23,7 +23,11 @@ const mdEsc = (s: unknown) =>
     .replace(/\r?\n/g, ' ');
 const fmt = (n: number | undefined) => (n === undefined ? '–' : n.toLocaleString('en-US'));
 const pct = (n: number, of: number) => (of > 0 ? `${((100 * n) / of).toFixed(1)}%` : '–');
-const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
+/** The first `n` code points of `s` (never half of a surrogate pair), with an ellipsis when it was longer. */
+export function clip(s: string, n: number): string {
+  const points = [...s];
+  return points.length > n ? `${points.slice(0, n).join('')}…` : s;
+}
 
 /**
  * What the report's counts count: records, or for a continued pre-training input (the `text` template) the pieces its

@@ -1,5 +1,5 @@
 import { RunConfig } from '../../../shared/config/run-config';
-import { buildReport, EMULATED_ANSWERS } from '../../../shared/report/build-report';
+import { buildReport, clip, EMULATED_ANSWERS } from '../../../shared/report/build-report';
 import { ArtifactError, readJsonArtifact, SplitManifest, type EvaluationSample } from '../../../shared/artifacts';
 import { scoreTable } from '../../../shared/evaluation/scores';
 import { scoredSample } from '../../helpers/evaluation';
@@ -288,5 +288,13 @@ describe('the comparison section', () => {
     const { html } = buildReport(reportInputs(fixture, { comparison: [a] }));
     expect(html).toContain('<h2>Evaluation scores</h2>');
     expect(html).not.toContain('Answers side by side');
+  });
+});
+
+describe('clip', () => {
+  it('counts code points, so an astral character is never cut in half', () => {
+    expect(clip('𠮷野家で𩸽を食べる', 3)).toBe('𠮷野家…');
+    expect(clip('𠮷野家', 3)).toBe('𠮷野家');
+    expect(clip('abc', 5)).toBe('abc');
   });
 });
