@@ -80,9 +80,15 @@ describe('a full throughput quota', () => {
     const config = { provisioning: { serving: 'provisioned-throughput', evaluateSamples: 0 } };
     const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => upload(`quota-${i}`, config)));
     const finals = await Promise.all(ids.map(follow));
-    expect(finals.map((r) => `${r?.runId}: ${r?.status} ${r?.failure?.reason ?? ''}`.trim())).toEqual(
-      ids.map((id) => `${id}: succeeded`),
-    );
+    // A run that did not succeed is shown with its last events and what it held, so a stall says where it stopped.
+    const outcome = async (r: Run | undefined) => {
+      const line = `${r?.runId}: ${r?.status} ${r?.failure?.reason ?? ''}`.trim();
+      if (!r || r.status === 'succeeded') return line;
+      const events = (await store.listEvents(r.runId)).slice(-8).map((e) => `${e.at} ${e.type}`);
+      const held = { provision: r.provision, waiting: r.waiting, arn: r.provisionedModelArn, at: r.updatedAt };
+      return `${line}\n${JSON.stringify(held)}\n${events.join('\n')}`;
+    };
+    expect(await Promise.all(finals.map(outcome))).toEqual(ids.map((id) => `${id}: succeeded`));
     // in turn: most runs waited in `queued` for a throughput slot, and none held more than one throughput
     const waited: string[] = [];
     for (const id of ids) {
