@@ -129,9 +129,7 @@ export async function provisionModel(
     type: 'throughput.created',
     detail: { provisionedModelArn: arn, modelUnits: p.modelUnits, expiresAt },
   };
-  const recorded = queued
-    ? await runs.transition(runId, 'queued', 'provisioning', { ...patch, waiting: undefined }, event)
-    : await runs.update(runId, 'provisioning', patch, event);
+  const recorded = await recordServing(runId, queued, patch, event, runs);
   if (!recorded) {
     const latest = await runs.get(runId);
     if (latest?.provisionedModelArn === arn) return 'duplicate'; // a concurrent delivery recorded it meanwhile
@@ -142,6 +140,22 @@ export async function provisionModel(
   await schedulePoll(recorded, arn, 1, settings.throughputPollSeconds, deps, correlationId);
   if (expiresAt) await scheduleExpiry(runId, arn, expiresAt, deps, correlationId);
   return 'created';
+}
+
+/**
+ * Records what now serves the run's model: a run that waited for a slot leaves `queued` in the same write, any other
+ * stays `provisioning`. Undefined when the run has moved meanwhile (another delivery, a cancel).
+ */
+function recordServing(
+  runId: string,
+  queued: boolean,
+  patch: Partial<Run>,
+  event: { type: string; detail: Record<string, unknown> },
+  runs: ProvisionDeps['runs'],
+): Promise<Run | undefined> {
+  return queued
+    ? runs.transition(runId, 'queued', 'provisioning', { ...patch, waiting: undefined }, event)
+    : runs.update(runId, 'provisioning', patch, event);
 }
 
 /** Creates the run's throughput, or finds it when an earlier delivery created it (its name is the run's). */
@@ -446,9 +460,7 @@ async function deployModel(
     },
   };
   const event = { type: 'deployment.created', detail: { deploymentArn: arn, modelArn } };
-  const recorded = queued
-    ? await runs.transition(runId, 'queued', 'provisioning', { ...patch, waiting: undefined }, event)
-    : await runs.update(runId, 'provisioning', patch, event);
+  const recorded = await recordServing(runId, queued, patch, event, runs);
   if (!recorded) {
     const latest = await runs.get(runId);
     if (latest?.deploymentArn === arn) return 'duplicate'; // a concurrent delivery recorded it meanwhile

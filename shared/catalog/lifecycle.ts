@@ -75,12 +75,16 @@ const novaServing: Lifecycle['serving'] = {
   },
 };
 
-const novaLifecycle: Lifecycle = {
+/**
+ * An active Nova model fine-tuned in us-east-1 only (the fine-tuning table): `announced` is the day the family was
+ * announced, not a confirmed day its fine-tuning opened on Bedrock.
+ */
+const activeNova = (family: string, announced: string, models: string, serving: Lifecycle['serving']): Lifecycle => ({
   availableFrom: day(
-    '2024-12-03',
+    announced,
     LIFECYCLE_SOURCES.lifecycle,
     false,
-    'Nova was announced on 2024-12-03; the day its fine-tuning opened on Bedrock was not confirmed',
+    `${family} was announced on ${announced}; the day its fine-tuning opened on Bedrock was not confirmed`,
   ),
   legacyFrom: none('Active: no Legacy date is published'),
   endOfLife: none('Active: no EOL date is published'),
@@ -90,36 +94,24 @@ const novaLifecycle: Lifecycle = {
       ref: REF,
       url: LIFECYCLE_SOURCES.customizationRegions,
       confirmed: true,
-      note: 'the fine-tuning table lists Nova Micro, Lite and Pro with single-region support in us-east-1',
+      note: `the fine-tuning table lists ${models} with single-region support in us-east-1`,
     },
   },
-  serving: novaServing,
-};
+  serving,
+});
+
+const novaLifecycle = activeNova('Nova', '2024-12-03', 'Nova Micro, Lite and Pro', novaServing);
 
 /**
- * Nova 2 Lite: fine-tuning in us-east-1 (the fine-tuning table). The on-demand deployment page lists Nova Micro, Lite
- * and Pro only, so its custom models are served by Provisioned Throughput here until a page says otherwise.
+ * Nova 2 Lite. The on-demand deployment page lists Nova Micro, Lite and Pro only, so its custom models are served by
+ * Provisioned Throughput here until a page says otherwise.
  */
-const nova2LiteLifecycle: Lifecycle = {
-  availableFrom: day(
-    '2025-12-02',
-    LIFECYCLE_SOURCES.lifecycle,
-    false,
-    'Nova 2 was announced on 2025-12-02; the day its fine-tuning opened on Bedrock was not confirmed',
-  ),
-  legacyFrom: none('Active: no Legacy date is published'),
-  endOfLife: none('Active: no EOL date is published'),
-  regions: {
-    value: ['us-east-1'],
-    source: {
-      ref: REF,
-      url: LIFECYCLE_SOURCES.customizationRegions,
-      confirmed: true,
-      note: 'the fine-tuning table lists Nova 2 Lite with single-region support in us-east-1',
-    },
-  },
-  serving: ptServing('the on-demand deployment page lists Nova Micro, Lite and Pro as its supported base models'),
-};
+const nova2LiteLifecycle = activeNova(
+  'Nova 2',
+  '2025-12-02',
+  'Nova 2 Lite',
+  ptServing('the on-demand deployment page lists Nova Micro, Lite and Pro as its supported base models'),
+);
 
 const titanLifecycle = (
   eol: string,
