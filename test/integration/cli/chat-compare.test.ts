@@ -173,6 +173,9 @@ describe('btp chat / invoke / compare against the local stack', () => {
     expect(lines[2]).toMatch(/\s0\/1\s+-\s+keep$/); // two items where three were asked
     expect(lines[4]).toMatch(/^r-gated\s+all\s+1\s+1\s+0\s+6\s+1\.2\s+0\s+-\s+0\s+delete$/);
     expect(r.stderr).toContain('not evaluated: r-training (training)');
+    // r-live's brainstorming answer had no reference: compare says it is left out of chrF and the length ratio
+    expect(r.stderr).toContain('note: answers to prompts without a reference');
+    expect(r.stderr).toMatch(/left out of CHRF and LEN\/REF: r-live 1$/m);
     const json = (await cli('compare', 'r-gated', '--json')).json<{
       rows: Array<{ scores: { japaneseRatio: number } }>;
     }>();
