@@ -100,6 +100,7 @@ export async function processChunk(args: {
       },
       reject: (line) => hold(args.rejects.write(line)),
       rejectBytes: (line) => hold(args.rejects.writeBytes(line)),
+      rejectHead: (head, n) => hold(args.rejects.writeHeadInt(head, n, 0x7d)),
     },
     args.run === undefined
       ? undefined

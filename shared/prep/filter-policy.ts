@@ -14,6 +14,11 @@ export interface Verdict {
   reason: RejectReason;
   detail: string;
   field?: string;
+  /**
+   * What a writer made of a verdict given to many records (a duplicate's: see duplicateOf), kept with it: the chunk
+   * processor's reject line heads as bytes, with a line number and with a row number.
+   */
+  heads?: [Buffer | undefined, Buffer | undefined];
 }
 
 /** What a field of the record holds: text (a string, number or boolean), nothing (absent or null), or another kind. */
@@ -24,6 +29,8 @@ export interface Place {
   line?: number;
   row?: number;
   chunk?: number;
+  /** The duplicate verdicts that name this place, made on first use (see duplicateOf). */
+  verdicts?: [Verdict | undefined, Verdict | undefined];
 }
 
 /**
@@ -138,7 +145,7 @@ export function textVerdict(f: RecordFacts, p: FilterPolicy): Verdict | undefine
   }
   if (p.dropDuplicates) {
     const first = f.keptBefore();
-    if (first) return { reason: DUPLICATE, detail: sameAs(first, p.relativeLines) };
+    if (first) return duplicateOf(first, p.relativeLines);
   }
   if (p.tokenLimit) {
     const violation = tokenLimitViolation(p.tokenLimit, f.tokensIn(), f.tokensOut());
@@ -155,6 +162,17 @@ export const sentenceTooLong = (chars: number): Verdict => ({
   reason: 'filtered:sentence_too_long',
   detail: `one sentence of ${chars} characters exceeds the record limit; it is dropped, not cut`,
 });
+
+/**
+ * The verdict on a record whose text was kept at `first`: made once for the place and the kind of chunk, and kept on
+ * the place, so every record that repeats it (most records of a repetitive corpus) gets the same object and its
+ * reject line can be made once too (see ChunkProcessor.dropDuplicate).
+ */
+function duplicateOf(first: Place, relativeLines: boolean): Verdict {
+  const made = (first.verdicts ??= [undefined, undefined]);
+  const i = relativeLines ? 1 : 0;
+  return (made[i] ??= { reason: DUPLICATE, detail: sameAs(first, relativeLines), heads: undefined });
+}
 
 /**
  * A duplicate's detail. In a chunk whose lines count from its own start (relativeLines), a record kept by an earlier

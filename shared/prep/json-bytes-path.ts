@@ -21,6 +21,8 @@ export class JsonBytesPath {
   private readonly facts: ByteFacts;
   /** What the path knows of a record's text by the exact bytes of its fields. */
   private readonly memo: ByteMemo;
+  /** The record being settled, filled again for each (see Settle). */
+  private readonly rec: SourceRecord = { pos: 0, line: undefined, row: undefined, raw: '', bytes: undefined };
 
   /** The byte path for these rules, or undefined when their template is not one it reads. */
   static for(
@@ -82,10 +84,14 @@ export class JsonBytesPath {
       if (!known) return false; // not valid JSON: rejected the general way
     } else {
       // A missing field is the policy's to judge; the present ones are checked first, as JSON.parse would.
-      for (const r of f) if (r && !r.checked && !checkString(bytes, r.start)) return false;
+      for (const r of f) if (r && !r.checked && !checkString(bytes, r.start, r)) return false;
     }
     const facts = this.facts.reset(bytes, known);
-    const rec: SourceRecord = { pos, line, row, raw: '', bytes };
+    const rec = this.rec;
+    rec.pos = pos;
+    rec.line = line;
+    rec.row = row;
+    rec.bytes = bytes;
     this.out.settle(rec, decide(facts, this.policy), facts, 0);
     return true;
   }
@@ -100,9 +106,10 @@ export class JsonBytesPath {
     const hi = Math.max(a.end, b.end, input?.end ?? a.end);
     const known = this.memo.get(bytes, lo, hi);
     if (known && samePlaces(known.places, lo, a, input, b)) return known; // same bytes, other fields: not cached
-    const ca = checkString(bytes, a.start);
-    const cb = checkString(bytes, b.start);
-    const ci = input && checkString(bytes, input.start);
+    // Checked into the reader's own ranges: they are this record's.
+    const ca = checkString(bytes, a.start, a);
+    const cb = checkString(bytes, b.start, b);
+    const ci = input && checkString(bytes, input.start, input);
     if (!ca || !cb || (input && !ci)) return undefined;
     // A prompt with an input holds it, so it is blank only without one.
     const withInput = ci !== undefined && !ci.blank;
@@ -118,7 +125,10 @@ export class JsonBytesPath {
   }
 }
 
-/** Where the byte path hands a decided record: the chunk processor, which writes its kept or reject line. */
+/**
+ * Where the byte path hands a decided record: the chunk processor, which writes its kept or reject line. The record
+ * is the path's own, filled again for the next: valid during the call only.
+ */
 export interface Settle {
   settle(rec: SourceRecord, verdict: Verdict | undefined, f: KeptFacts, q: number): void;
 }

@@ -35,9 +35,13 @@ const isWs = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d
  * checks them (`checkString`) unless it knows their bytes already. Keys are compared as bytes, nothing is decoded.
  */
 export class FlatObjectReader {
+  /** Valid until the next `read`: the ranges are the reader's own, filled again for each record. */
   readonly fields: (FieldRange | undefined)[];
   private readonly keys: Buffer[];
   private readonly lazy: boolean[];
+  /** One range per wanted key, and one for the values of other keys (checked, then forgotten). */
+  private readonly ranges: FieldRange[];
+  private readonly other = emptyRange();
 
   constructor(
     readonly names: readonly string[],
@@ -46,6 +50,7 @@ export class FlatObjectReader {
     this.keys = names.map((n) => Buffer.from(n, 'utf8'));
     this.lazy = names.map((n) => lazy.has(n));
     this.fields = names.map(() => undefined);
+    this.ranges = names.map(() => emptyRange());
   }
 
   /** False when `b` is not a flat object of strings that this reader checks. */
@@ -77,7 +82,8 @@ export class FlatObjectReader {
       i++;
       while (i < n && isWs(b[i]!)) i++;
       if (b[i] !== QUOTE) return false; // a number, literal, object or array: the general way
-      const r = slot >= 0 && this.lazy[slot] ? delimitString(b, i + 1) : checkString(b, i + 1);
+      const into = slot >= 0 ? this.ranges[slot]! : this.other;
+      const r = slot >= 0 && this.lazy[slot] ? delimitString(b, i + 1, into) : checkString(b, i + 1, into);
       if (!r) return false;
       if (slot >= 0) fields[slot] = r;
       i = r.end + 1;
@@ -114,20 +120,43 @@ const HEX = (c: number) =>
  * The end of a JSON string's content from `s`: its first quote not escaped by a backslash. Nothing else is checked,
  * not even whether it holds escapes (a repeat's text is known without its field being read again).
  */
-function delimitString(b: Buffer, s: number): FieldRange | undefined {
+function delimitString(b: Buffer, s: number, into: FieldRange): FieldRange | undefined {
   let from = s;
   for (;;) {
     const q = b.indexOf(QUOTE, from);
     if (q < 0) return undefined;
     let k = q - 1;
     while (k >= s && b[k] === BACKSLASH) k--;
-    if ((q - 1 - k) % 2 === 0) return { start: s, end: q, escaped: true, chars: -1, blank: false, checked: false };
+    if ((q - 1 - k) % 2 === 0) return fill(into, s, q, true, -1, false, false);
     from = q + 1;
   }
 }
 
-/** A JSON string's content from `s` (after the opening quote) to its closing quote; undefined when it is not valid. */
-export function checkString(b: Buffer, s: number): FieldRange | undefined {
+const emptyRange = (): FieldRange => ({ start: 0, end: 0, escaped: false, chars: 0, blank: false, checked: false });
+
+function fill(
+  r: FieldRange,
+  start: number,
+  end: number,
+  escaped: boolean,
+  chars: number,
+  blank: boolean,
+  checked: boolean,
+): FieldRange {
+  r.start = start;
+  r.end = end;
+  r.escaped = escaped;
+  r.chars = chars;
+  r.blank = blank;
+  r.checked = checked;
+  return r;
+}
+
+/**
+ * A JSON string's content from `s` (after the opening quote) to its closing quote; undefined when it is not valid.
+ * `into`: the range to fill (a reader's own, reused record after record), else a new one.
+ */
+export function checkString(b: Buffer, s: number, into?: FieldRange): FieldRange | undefined {
   const n = b.length;
   let chars = 0;
   let blank = true;
@@ -135,7 +164,7 @@ export function checkString(b: Buffer, s: number): FieldRange | undefined {
   let i = s;
   while (i < n) {
     const c = b[i]!;
-    if (c === QUOTE) return { start: s, end: i, escaped, chars, blank, checked: true };
+    if (c === QUOTE) return fill(into ?? emptyRange(), s, i, escaped, chars, blank, true);
     if (c < 0x80) {
       if (c < 0x20) return undefined; // JSON.parse refuses raw control characters in strings
       if (c === BACKSLASH) {
@@ -231,9 +260,8 @@ export function writePrefixJson(b: Buffer, max: number, out: Buffer, at: number)
     }
     units += w;
     if (len > 1) {
-      b.copy(out, o, i, i + len);
-      o += len;
-      i += len;
+      // Byte by byte: a library copy per character costs more than the few bytes it moves.
+      for (let k = 0; k < len; k++) out[o++] = b[i++]!;
       continue;
     }
     i++;

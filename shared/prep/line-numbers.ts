@@ -1,4 +1,5 @@
 import { DUPLICATE } from '../artifacts/reasons';
+import { writeDecimal } from './lines';
 
 const DUPLICATE_HEAD = Buffer.from(`{"reason":"${DUPLICATE}","detail":"same text as line `);
 const OF_CHUNK = Buffer.from(' of chunk ');
@@ -89,7 +90,7 @@ function shiftLines(
           skip = r;
         }
         o = copy(buf, p, at, out, o);
-        o = writeInt(out, o, n + by);
+        o = writeDecimal(out, o, n + by);
         p = skip;
       }
     }
@@ -101,7 +102,7 @@ function shiftLines(
       while (q < e && buf[q]! >= 0x30 && buf[q]! <= 0x39) n = n * 10 + buf[q++]! - 0x30;
       if (q > at) {
         o = copy(buf, p, at, out, o);
-        o = writeInt(out, o, n + own);
+        o = writeDecimal(out, o, n + own);
         p = q;
       }
     }
@@ -149,9 +150,9 @@ function shiftDuplicate(
   while (q < e && buf[q]! >= 0x30 && buf[q]! <= 0x39) m = m * 10 + buf[q++]! - 0x30;
   if (q === ms || q + 1 !== e || buf[q] !== 0x7d) return -1;
   out.set(DUPLICATE_HEAD, o);
-  o = writeInt(out, o + DUPLICATE_HEAD.length, n + by);
+  o = writeDecimal(out, o + DUPLICATE_HEAD.length, n + by);
   out.set(DETAIL_END_LINE_KEY, o);
-  o = writeInt(out, o + DETAIL_END_LINE_KEY.length, m + own);
+  o = writeDecimal(out, o + DETAIL_END_LINE_KEY.length, m + own);
   out[o] = 0x7d;
   out[o + 1] = NL;
   return o + 2;
@@ -175,15 +176,4 @@ function copy(src: Buffer, from: number, to: number, out: Buffer, o: number): nu
   if (to - from > 64) return o + src.copy(out, o, from, to);
   for (let i = from; i < to; i++) out[o++] = src[i]!;
   return o;
-}
-
-function writeInt(out: Buffer, o: number, n: number): number {
-  if (n < 10) {
-    out[o] = 0x30 + n;
-    return o + 1;
-  }
-  let digits = 0;
-  for (let m = n; m > 0; m = Math.floor(m / 10)) digits++;
-  for (let i = digits - 1, m = n; i >= 0; i--, m = Math.floor(m / 10)) out[o + i] = 0x30 + (m % 10);
-  return o + digits;
 }

@@ -68,6 +68,18 @@ export async function eachLineBytes(
   }
 }
 
+/** Writes the decimal digits of the non-negative integer `n` into `out` at `o`: the new end. */
+export function writeDecimal(out: Buffer, o: number, n: number): number {
+  if (n < 10) {
+    out[o] = 0x30 + n;
+    return o + 1;
+  }
+  let digits = 0;
+  for (let m = n; m > 0; m = Math.floor(m / 10)) digits++;
+  for (let i = digits - 1, m = n; i >= 0; i--, m = Math.floor(m / 10)) out[o + i] = 0x30 + (m % 10);
+  return o + digits;
+}
+
 export interface WrittenLines {
   key: string;
   bytes: number;
@@ -107,6 +119,23 @@ export class LineWriter {
     line.copy(this.pending, this.pendingBytes);
     this.pending[this.pendingBytes + line.length] = 10;
     this.pendingBytes += line.length + 1;
+    return wait;
+  }
+
+  /**
+   * Writes a line made of UTF-8 bytes, a non-negative integer in decimal and one last byte (`…,"line":` 12 `}`): a
+   * line whose head repeats from line to line, kept as bytes by the caller.
+   */
+  writeHeadInt(head: Buffer, n: number, last: number): Promise<void> | undefined {
+    const wait = this.room(head.length + 18);
+    const out = this.pending;
+    let o = this.pendingBytes;
+    // Byte by byte: a library copy costs more than the few bytes of a short head.
+    for (let i = 0; i < head.length; i++) out[o++] = head[i]!;
+    o = writeDecimal(out, o, n);
+    out[o++] = last;
+    out[o++] = 10;
+    this.pendingBytes = o;
     return wait;
   }
 

@@ -47,6 +47,8 @@ export interface ChunkSink {
   reject(line: string): void;
   /** A reject line as UTF-8 bytes (a view of a scratch buffer, to be copied); without it, `reject` takes a string. */
   rejectBytes?(line: Buffer): void;
+  /** A reject line made of `head` (UTF-8 bytes, kept by the caller), the decimal `n` and `}`. */
+  rejectHead?(head: Buffer, n: number): void;
 }
 
 /** What a kept line is made of, asked of the facts the policy kept the record on (see `ChunkProcessor.settle`). */
@@ -127,7 +129,7 @@ export class ChunkProcessor implements KeptLookup {
     const k = f.key();
     // A record counts as seen once it passed every filter.
     if (this.policy.dropDuplicates) {
-      this.seen.set(k, { line: rec.line, row: rec.row });
+      this.seen.set(k, { line: rec.line, row: rec.row, verdicts: undefined });
       this.earlier?.note(k, this.scope!.chunk, rec.line, rec.row);
     }
     const record = f.record();
@@ -190,7 +192,7 @@ export class ChunkProcessor implements KeptLookup {
 
   private drop(rec: SourceRecord, v: Verdict): void {
     const { reason, detail, field } = v;
-    if (reason === DUPLICATE) return this.dropDuplicate(rec, detail);
+    if (reason === DUPLICATE) return this.dropDuplicate(rec, v);
     if (rec.bytes && this.sink.rejectBytes && field === undefined)
       return this.dropBytes(rec, rec.bytes, reason, detail);
     const line: RejectLine = {
@@ -209,10 +211,22 @@ export class ChunkProcessor implements KeptLookup {
    * A duplicate's reject line names the record it repeats instead of quoting its text: in a repetitive corpus most
    * records end here, and the first one's line or row finds the text.
    */
-  private dropDuplicate(rec: SourceRecord, detail: string): void {
-    this.sink.reject(
-      `{"reason":"${DUPLICATE}","detail":${JSON.stringify(detail)}${rec.line !== undefined ? `,"line":${rec.line}` : ''}${rec.row !== undefined ? `,"row":${rec.row}` : ''}}`,
-    );
+  private dropDuplicate(rec: SourceRecord, v: Verdict): void {
+    const { line, row } = rec;
+    if (this.sink.rejectHead && (line === undefined) !== (row === undefined)) {
+      // The head of the line is the same for every record the verdict is given to (see duplicateOf): made once as
+      // bytes and kept with the verdict; then only the line or row number is written.
+      const at = line !== undefined ? 0 : 1;
+      const heads = (v.heads ??= [undefined, undefined]);
+      const head = (heads[at] ??= Buffer.from(
+        `{"reason":"${DUPLICATE}","detail":${JSON.stringify(v.detail)},"${at === 0 ? 'line' : 'row'}":`,
+      ));
+      this.sink.rejectHead(head, line ?? row!);
+    } else {
+      this.sink.reject(
+        `{"reason":"${DUPLICATE}","detail":${JSON.stringify(v.detail)}${line !== undefined ? `,"line":${line}` : ''}${row !== undefined ? `,"row":${row}` : ''}}`,
+      );
+    }
     countOutcome(this.counts, DUPLICATE);
   }
 
@@ -384,12 +398,12 @@ class KeptIndex {
     return KeptIndex.current;
   }
 
-  private readonly map = new Map<string, { chunk: number; line?: number; row?: number }>();
+  private readonly map = new Map<string, Place & { chunk: number }>();
   /** Counts the changes that can change an answer of `before`: forgetting, and replacing an entry. */
   generation = 0;
   private constructor(private readonly run: string) {}
 
-  before(k: string, chunk: number): { line?: number; row?: number } | undefined {
+  before(k: string, chunk: number): Place | undefined {
     const e = this.map.get(k);
     return e && e.chunk < chunk ? e : undefined;
   }
@@ -402,7 +416,7 @@ class KeptIndex {
       this.map.clear();
       this.generation++;
     }
-    this.map.set(k, { chunk, line, row });
+    this.map.set(k, { chunk, line, row, verdicts: undefined });
   }
 }
 
