@@ -40,6 +40,9 @@ async function transform(
       kept: (meta, record) => kept.push(`${meta}\t${record.toString('utf8')}`),
       reject: (line) => rejects.push(line),
       rejectBytes: (line) => rejects.push(line.toString('utf8')),
+      // As the chunk's writer joins them (LineWriter.writeHeadInt): the byte path's duplicates are written so, the
+      // parsed path's as strings, and both must read the same.
+      ...(bytes ? { rejectHead: (head: Buffer, n: number) => rejects.push(`${head.toString('utf8')}${n}}`) } : {}),
     },
     scope,
   );

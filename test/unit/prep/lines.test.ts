@@ -36,6 +36,8 @@ describe('writing lines', () => {
     w.write('{"a":"あ"}');
     w.writeBytes(Buffer.from('{"b":"𠮷"}'));
     w.writeJoined('{"c":', Buffer.from('1}'));
+    w.writeHeadInt(Buffer.from('{"g":"あ","n":'), 1234567, 0x7d);
+    w.writeHeadInt(Buffer.from('{"h":'), 0, 0x7d);
     // A line longer than the writer's buffer, then lines copied from another writer's output.
     w.write(`{"d":"${'い'.repeat(200_000)}"}`);
     await w.copyFrom(Readable.from([Buffer.from('{"e":1}\n{"f":'), Buffer.from('2}\n')]));
@@ -50,10 +52,16 @@ describe('writing lines', () => {
     expect(file).toEqual({
       key: 'k',
       bytes: bytes.length,
-      records: 6,
+      records: 8,
       sha256: createHash('sha256').update(bytes).digest('hex'),
     });
-    expect(t.text().split('\n').slice(0, 3)).toEqual(['{"a":"あ"}', '{"b":"𠮷"}', '{"c":1}']);
+    expect(t.text().split('\n').slice(0, 5)).toEqual([
+      '{"a":"あ"}',
+      '{"b":"𠮷"}',
+      '{"c":1}',
+      '{"g":"あ","n":1234567}',
+      '{"h":0}',
+    ]);
   });
 
   it("a plain writer (a chunk's files, whose hashes no one reads) writes the same and hashes nothing", async () => {
@@ -65,6 +73,6 @@ describe('writing lines', () => {
     const file = await plain.close();
     await hashing.close();
     expect(a.text()).toBe(b.text());
-    expect(file).toEqual({ key: 'k', bytes: Buffer.byteLength(a.text()), records: 6 });
+    expect(file).toEqual({ key: 'k', bytes: Buffer.byteLength(a.text()), records: 8 });
   });
 });
