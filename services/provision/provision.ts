@@ -465,11 +465,7 @@ async function deployModel(
     const latest = await runs.get(runId);
     if (latest?.deploymentArn === arn) return 'duplicate'; // a concurrent delivery recorded it meanwhile
     // The run left its status while we deployed (a cancel): free the quota slot the deployment holds.
-    try {
-      await bedrock.deleteDeployment?.(arn);
-    } catch (err) {
-      if (!isBedrockError(err, 'not-found')) throw err;
-    }
+    await deleteQuietly(arn, deps, 'deployment');
     return 'cancelled';
   }
   await schedulePoll(recorded, arn, 1, settings.throughputPollSeconds, deps, correlationId);
@@ -485,15 +481,11 @@ export async function deleteDeployment(
   arn: string,
   deps: ProvisionDeps,
 ): Promise<'deleted' | 'already-deleted' | 'unknown-run'> {
-  const { runs, bedrock, now } = deps;
+  const { runs, now } = deps;
   const run = await runs.get(runId);
   if (!run) return 'unknown-run';
   if (run.deploymentArn !== arn || run.provision?.deletedAt) return 'already-deleted';
-  try {
-    await bedrock.deleteDeployment?.(arn);
-  } catch (err) {
-    if (!isBedrockError(err, 'not-found')) throw err; // already gone: the goal is met
-  }
+  await deleteQuietly(arn, deps, 'deployment');
   const at = now().toISOString();
   await runs.update(
     runId,
@@ -523,9 +515,14 @@ async function retryLater(
   return 'throttled';
 }
 
-async function deleteQuietly(arn: string, { bedrock }: ProvisionDeps): Promise<void> {
+/** Deletes a throughput or a deployment; one already gone is deleted too. */
+async function deleteQuietly(
+  arn: string,
+  { bedrock }: ProvisionDeps,
+  what: 'throughput' | 'deployment' = 'throughput',
+): Promise<void> {
   try {
-    await bedrock.deleteThroughput(arn);
+    await (what === 'deployment' ? bedrock.deleteDeployment?.(arn) : bedrock.deleteThroughput(arn));
   } catch (err) {
     if (!isBedrockError(err, 'not-found')) throw err; // already gone: the goal is met
   }
