@@ -129,7 +129,7 @@ export async function provisionModel(
     type: 'throughput.created',
     detail: { provisionedModelArn: arn, modelUnits: p.modelUnits, expiresAt },
   };
-  const recorded = await recordServing(runId, queued, patch, event, runs);
+  const recorded = await recordServing(runId, queued, patch, event, runs, (r) => r.provisionedModelArn === arn);
   if (!recorded) {
     const latest = await runs.get(runId);
     if (latest?.provisionedModelArn === arn) return 'duplicate'; // a concurrent delivery recorded it meanwhile
@@ -144,7 +144,9 @@ export async function provisionModel(
 
 /**
  * Records what now serves the run's model: a run that waited for a slot leaves `queued` in the same write, any other
- * stays `provisioning`. Undefined when the run has moved meanwhile (another delivery, a cancel).
+ * stays `provisioning`. Undefined when the run has moved meanwhile (a cancel) or another delivery has recorded the
+ * same throughput or deployment (`recorded`): two deliveries of model.ready buy one under the run's clientRequestToken,
+ * and only one may record it, or its event would be written twice.
  */
 function recordServing(
   runId: string,
@@ -152,10 +154,11 @@ function recordServing(
   patch: Partial<Run>,
   event: { type: string; detail: Record<string, unknown> },
   runs: ProvisionDeps['runs'],
+  recorded: (run: Run) => boolean,
 ): Promise<Run | undefined> {
   return queued
-    ? runs.transition(runId, 'queued', 'provisioning', { ...patch, waiting: undefined }, event)
-    : runs.update(runId, 'provisioning', patch, event);
+    ? runs.transition(runId, 'queued', 'provisioning', { ...patch, waiting: undefined }, event, { unless: recorded })
+    : runs.update(runId, 'provisioning', patch, event, { unless: recorded });
 }
 
 /** Creates the run's throughput, or finds it when an earlier delivery created it (its name is the run's). */
@@ -460,7 +463,7 @@ async function deployModel(
     },
   };
   const event = { type: 'deployment.created', detail: { deploymentArn: arn, modelArn } };
-  const recorded = await recordServing(runId, queued, patch, event, runs);
+  const recorded = await recordServing(runId, queued, patch, event, runs, (r) => r.deploymentArn === arn);
   if (!recorded) {
     const latest = await runs.get(runId);
     if (latest?.deploymentArn === arn) return 'duplicate'; // a concurrent delivery recorded it meanwhile

@@ -68,7 +68,7 @@ export class DynamoRunStore implements RunStore {
     opts?: WriteOptions,
   ): Promise<Run | undefined> {
     const froms: readonly RunStatus[] = typeof from === 'string' ? [from] : from;
-    return this.write(runId, froms, to, patch, event, opts?.seen);
+    return this.write(runId, froms, to, patch, event, opts);
   }
 
   update(
@@ -79,7 +79,7 @@ export class DynamoRunStore implements RunStore {
     opts?: WriteOptions,
   ): Promise<Run | undefined> {
     const statuses: readonly RunStatus[] = typeof inStatus === 'string' ? [inStatus] : inStatus;
-    return this.write(runId, statuses, undefined, patch, event, opts?.seen);
+    return this.write(runId, statuses, undefined, patch, event, opts);
   }
 
   private async write(
@@ -88,13 +88,13 @@ export class DynamoRunStore implements RunStore {
     to: RunStatus | undefined,
     patch: Partial<Run>,
     event: { type: string; detail?: Record<string, unknown> } | undefined,
-    seen: Run | undefined,
+    { seen, unless }: WriteOptions = {},
   ): Promise<Run | undefined> {
     for (let attempt = 0; attempt < MAX_RACE_RETRIES; attempt++) {
       // The caller's copy saves the first read when it could be current; a stale one only fails the condition below.
       const current =
         attempt === 0 && seen?.runId === runId && froms.includes(seen.status) ? seen : await this.get(runId);
-      if (!current || !froms.includes(current.status)) return undefined;
+      if (!current || !froms.includes(current.status) || unless?.(current)) return undefined;
       const status = to ?? current.status;
       if (to && !canTransition(current.status, to)) {
         throw new Error(`run ${runId}: transition ${current.status} -> ${to} is not allowed`);

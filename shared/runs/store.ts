@@ -3,6 +3,12 @@ import type { RunStatus } from './status';
 
 export interface WriteOptions {
   seen?: Run;
+  /**
+   * Refuses the write (the result is `undefined`, as for a run in another status) when this holds of the run as
+   * read; checked again on every read after a conflicting write. For a write that must happen once although two
+   * deliveries reach it in the same status, e.g. recording the throughput both bought under one clientRequestToken.
+   */
+  unless?: (current: Run) => boolean;
 }
 
 /** The run store port: domain code takes it as an argument; DynamoRunStore is the adapter. */
@@ -15,6 +21,7 @@ export interface RunStore {
    * run, or `undefined` when the run was no longer in `from` (another delivery already made the move).
    * `opts.seen`: the run as the caller has just read it. The write is tried on its version without reading the run
    * again; if the run has changed since, the write is refused and the run is read, as without it.
+   * `opts.unless`: see WriteOptions.
    */
   transition(
     runId: string,

@@ -15,7 +15,7 @@ import {
 } from '../../../shared/runs/run';
 import { canTransition, type RunStatus } from '../../../shared/runs/status';
 import { findByInferenceId } from '../../../shared/catalog';
-import type { RunStore } from '../../../shared/runs/store';
+import type { RunStore, WriteOptions } from '../../../shared/runs/store';
 import {
   BedrockCallError,
   type BedrockPort,
@@ -62,16 +62,18 @@ export class MemoryRunStore implements RunStore {
     to: RunStatus,
     patch: Partial<Run>,
     event: { type: string; detail?: Record<string, unknown> },
+    opts?: WriteOptions,
   ) {
-    return this.write(runId, typeof from === 'string' ? [from] : from, to, patch, event);
+    return this.write(runId, typeof from === 'string' ? [from] : from, to, patch, event, opts);
   }
   async update(
     runId: string,
     inStatus: RunStatus | readonly RunStatus[],
     patch: Partial<Run>,
     event?: { type: string; detail?: Record<string, unknown> },
+    opts?: WriteOptions,
   ) {
-    return this.write(runId, typeof inStatus === 'string' ? [inStatus] : inStatus, undefined, patch, event);
+    return this.write(runId, typeof inStatus === 'string' ? [inStatus] : inStatus, undefined, patch, event, opts);
   }
   private async write(
     runId: string,
@@ -79,9 +81,10 @@ export class MemoryRunStore implements RunStore {
     to: RunStatus | undefined,
     patch: Partial<Run>,
     event?: { type: string; detail?: Record<string, unknown> },
+    opts?: WriteOptions,
   ) {
     const current = this.items.get(runId);
-    if (!current || !froms.includes(current.status)) return undefined;
+    if (!current || !froms.includes(current.status) || opts?.unless?.(current)) return undefined;
     if (to && !canTransition(current.status, to))
       throw new Error(`run ${runId}: transition ${current.status} -> ${to} is not allowed`);
     const at = this.now().toISOString();

@@ -60,6 +60,22 @@ describe('a run served by a custom model deployment', () => {
     expect((await run(w)).status).toBe('succeeded');
   });
 
+  it.each([
+    ['a deployment', DEPLOYED, 'deployment.created'],
+    ['a throughput', { provisioning: { evaluateSamples: 4 } }, 'throughput.created'],
+  ] as const)('records %s once when two model.ready deliveries race', async (_, config, created) => {
+    // given a trained model and two deliveries of its model.ready handled at the same time
+    const w = given(config);
+    const modelArn = await trained(w);
+    // when both buy (one resource, under the run's clientRequestToken) and record it
+    const outcomes = await Promise.all([provisionModel(RUN, modelArn, w.deps), provisionModel(RUN, modelArn, w.deps)]);
+    // then one records it and the other finds it recorded: one event, one resource, nothing deleted
+    expect(outcomes.sort()).toEqual(['created', 'duplicate']);
+    expect(w.runs.eventTypes(RUN).filter((t) => t === created)).toHaveLength(1);
+    const live = config === DEPLOYED ? [...w.bedrock.deployments.values()] : [...w.bedrock.throughputs.values()];
+    expect(live.map((r) => r.deleted ?? false)).toEqual([false]);
+  });
+
   it('fails the run with a hint and deletes a deployment that failed', async () => {
     const w = given();
     await provisionModel(RUN, await trained(w), w.deps);
