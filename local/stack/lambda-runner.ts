@@ -68,6 +68,14 @@ export function startFunction(def: FunctionDefinition & { environments?: number 
     const i = envs.indexOf(dead);
     if (i >= 0 && !closing) envs[i] = startEnvironment(def, replace);
   };
+  const timedOut = (env: Environment) => {
+    if (env.crashed) return;
+    env.crashed = Object.assign(new Error('Runtime exited: the invocation timed out'), { name: 'Runtime.ExitError' });
+    for (const p of env.pending.values()) p.reject(env.crashed, 0, false);
+    env.pending.clear();
+    replace(env);
+    void env.worker.terminate();
+  };
   const pick = (): Environment => {
     const live = envs.filter((e) => !e.crashed);
     const idle = live.find((e) => e.pending.size === 0);
@@ -94,6 +102,9 @@ export function startFunction(def: FunctionDefinition & { environments?: number 
         const timer = setTimeout(() => {
           env.pending.delete(id);
           reject(new Error(`Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`));
+          // Lambda stops a timed-out invocation and resets its environment: the handler must not go on writing
+          // after its message was given back (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
+          timedOut(env);
         }, timeoutMs);
         const settle = (sdkCalls: number, crashed: boolean) => {
           clearTimeout(timer);

@@ -6,8 +6,11 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startSqs, type SqsEmulator } from '../../../local/emulators/sqs';
-import { startEventSourceMapping, type FunctionRuntime } from '../../../local/stack/lambda-runner';
+import { startEventSourceMapping, startFunction, type FunctionRuntime } from '../../../local/stack/lambda-runner';
 
 // The event source mapping is tested with an in-process function so the test can see every event it receives;
 // the worker-thread runtime is exercised end to end by the stack tests.
@@ -199,5 +202,47 @@ describe('the local event source mapping behaves as Lambda with SQS', () => {
     await until(() => events.length === 8);
     await m.stop();
     expect(peak).toBe(2);
+  });
+});
+
+describe("a function's execution environment", () => {
+  it('is reset when an invocation times out: the handler writes nothing after, and the next one runs fresh', async () => {
+    // given a handler that counts its invocations in module state and, after a pause it is told, writes a file
+    const dir = mkdtempSync(path.join(tmpdir(), 'btp-runner-'));
+    const bundlePath = path.join(dir, 'handler.js');
+    writeFileSync(
+      bundlePath,
+      `let invocations = 0;
+       exports.handler = async (event) => {
+         invocations++;
+         await new Promise((r) => setTimeout(r, event.pauseMs));
+         require('node:fs').writeFileSync(event.file, 'written');
+         return { invocations };
+       };`,
+    );
+    const fn = startFunction({
+      key: 'slow',
+      name: 'slow',
+      bundlePath,
+      exportName: 'handler',
+      environment: {},
+      timeoutSeconds: 1,
+      memoryMb: 128,
+      region: 'us-east-1',
+      accountId: '000000000000',
+    });
+    try {
+      // when an invocation runs past its timeout
+      const late = path.join(dir, 'late');
+      await expect(fn.invoke({ pauseMs: 1500, file: late }, 300)).rejects.toThrow(/Task timed out after 0.30 seconds/);
+      // then the handler never gets to write, and the next invocation runs in a fresh environment
+      const next = await fn.invoke({ pauseMs: 0, file: path.join(dir, 'next') });
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(existsSync(late)).toBe(false);
+      expect(next).toEqual({ invocations: 1 });
+    } finally {
+      await fn.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
