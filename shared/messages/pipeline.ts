@@ -90,6 +90,12 @@ export const JobPoll = defineMessage('job.poll', 1, () =>
  */
 export const ModelReady = defineMessage('model.ready', 1, () => z.object({ modelArn: z.string().min(1), retry }));
 
+/**
+ * To the provision queue: look at what serves the run's model again, until it is in service or has failed (sent
+ * delayed by provision itself). `provisionedModelArn` is the throughput's ARN, or the custom model deployment's when
+ * the run is served by one (provisioning.serving): the field is named for the first; a v2 would name it for both,
+ * but while the internal queues may hold copies of v1 the name stays.
+ */
 export const ThroughputPoll = defineMessage('throughput.poll', 1, () =>
   z.object({ provisionedModelArn: z.string().min(1), poll: z.number().int().nonnegative() }),
 );
