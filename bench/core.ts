@@ -33,20 +33,28 @@ export async function prepareCore(opts: {
   const t1 = performance.now();
   const rules = resolveRecordRules(config);
   const workers = Math.min(opts.workers ?? 1, plan.chunks.length);
-  const chunks =
-    workers > 1
-      ? await inWorkers(plan.chunks, workers, opts.workerScript ?? path.join(__dirname, 'chunk-worker.ts'), {
-          ...opts,
-          runId,
-        })
-      : [];
-  if (workers <= 1) {
-    const keys = stageKeys(runId, 0);
-    for (const chunk of plan.chunks) {
+  const keys = stageKeys(runId, 0);
+  const queue = [...plan.chunks];
+  const chunks: ChunkResult[] = [];
+  // This thread transforms chunks too, taking them from the same queue as the workers (workers - 1 of them): a
+  // thread of its own would sit idle while they work, and one worker fewer is one runtime's memory less.
+  const transformHere = async () => {
+    for (let chunk = queue.shift(); chunk; chunk = queue.shift()) {
       const outputs = await transformChunkFiles({ plan: chunk, source, rules, datasets, artifacts, keys, run: runId });
       chunks.push({ runId, stage: 0, index: chunk.index, ...outputs, doneAt: '' });
     }
-  }
+  };
+  await Promise.all([
+    transformHere(),
+    ...(workers > 1
+      ? [
+          inWorkers(queue, chunks, workers - 1, opts.workerScript ?? path.join(__dirname, 'chunk-worker.ts'), {
+            ...opts,
+            runId,
+          }),
+        ]
+      : []),
+  ]);
   const t2 = performance.now();
   const result = await splitRun({
     runId,
@@ -65,13 +73,12 @@ export async function prepareCore(opts: {
 const secs = (ms: number) => Math.round(ms) / 1000;
 
 async function inWorkers(
-  plans: ChunkPlan[],
+  queue: ChunkPlan[],
+  results: ChunkResult[],
   n: number,
   script: string,
   data: Record<string, unknown>,
-): Promise<ChunkResult[]> {
-  const queue = [...plans];
-  const results: ChunkResult[] = [];
+): Promise<void> {
   await Promise.all(
     Array.from({ length: n }, () => {
       const w = new Worker(script, { workerData: data });
@@ -87,5 +94,4 @@ async function inWorkers(
       });
     }),
   );
-  return results;
 }
