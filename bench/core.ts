@@ -13,8 +13,8 @@ import { fileArtifacts, fileDatasets } from './fs-stores';
 
 /**
  * The data preparation core, without queues or a run store: plan (the whole input is read and checked once), transform
- * every chunk, split: what the three Lambdas do, on local files. With `workers` > 1 the chunks are transformed in
- * worker threads, as Lambda runs them in parallel.
+ * every chunk, split: what the three Lambdas do, on local files. With `workers` > 1 the chunks are transformed in this
+ * thread and `workers` - 1 worker threads, as Lambda runs them in parallel.
  */
 export async function prepareCore(opts: {
   source: S3ObjectRef;
