@@ -1,7 +1,8 @@
 /**
  * The core's benchmark case: `core-case <file> [workers]` plans, transforms and splits a local file (bench/core.ts),
- * the chunks in `workers` threads (this one and `workers` - 1 workers). bench/run.ts runs it as a bundle (bench/bundle.ts), as the
- * functions are deployed; `bench/case.ts core <file> [workers]` runs it from the sources. Prints one JSON line.
+ * the chunks in `workers` threads (this one and `workers` - 1 workers). bench/run.ts runs it as a bundle
+ * (bench/bundle.ts), as the functions are deployed; `bench/case.ts core <file> [workers]` runs it from the sources.
+ * Prints one JSON line.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
