@@ -1,4 +1,5 @@
 import type { ScoreSummary } from '../../shared/artifacts';
+import { judgeNotes } from '../../shared/evaluation/judge';
 import type { Run } from '../../shared/runs/run';
 import type { CliContext } from '../context';
 import { CliError, table, type Io } from '../io';
@@ -60,7 +61,7 @@ const fixed = (x: number | null, digits: number) => (x === null ? undefined : Nu
  * `btp compare <run...>`: the evaluation scores of the runs (an experiment's: its variants') side by side, one row per
  * run and category: answers,
  * share in Japanese, mean length and its ratio to the references', overlong answers, list counts met, mean chrF and
- * the gate's decision.
+ * the gate's decision; and the judge model's mean grades where one was configured.
  */
 export async function compare(ctx: CliContext, io: Io, runIds: string[], opts: { json?: boolean }): Promise<number> {
   // An experiment run stands for its variants.
@@ -77,6 +78,7 @@ export async function compare(ctx: CliContext, io: Io, runIds: string[], opts: {
       `no scores to compare: ${unscored.join(', ')} ha${unscored.length === 1 ? 's' : 've'} not been evaluated`,
       'a run is scored when its throughput is in service and provisioning.evaluateSamples > 0; see `btp status <run>`',
     );
+  const judged = rows.some((r) => r.scores.judge);
   io.out(
     table(
       [
@@ -90,6 +92,7 @@ export async function compare(ctx: CliContext, io: Io, runIds: string[], opts: {
         'OVERLONG',
         'COUNT MET',
         'CHRF',
+        ...(judged ? ['JUDGE OK', 'JUDGE JA'] : []),
         'GATE',
       ],
       rows.map(({ runId, base, variant, category, scores: s, gate }) => [
@@ -103,6 +106,7 @@ export async function compare(ctx: CliContext, io: Io, runIds: string[], opts: {
         s.overlong,
         s.countRequests ? `${s.countMet}/${s.countRequests}` : undefined,
         fixed(s.overlap, 1),
+        ...(judged ? [fixed(s.judge?.correctness ?? null, 2), fixed(s.judge?.japanese ?? null, 2)] : []),
         gate,
       ]),
     ),
@@ -114,6 +118,7 @@ export async function compare(ctx: CliContext, io: Io, runIds: string[], opts: {
       'note: answers to prompts without a reference (prompt file lines without one) are left out of CHRF and ' +
         `LEN/REF: ${unreferenced.map((r) => `${r.variant ?? r.runId} ${r.scores.withoutReference}`).join(', ')}`,
     );
+  for (const line of judgeNotes(runs)) io.err(`note: ${line}`);
   if (runs.some((r) => r.evaluation?.result?.emulated))
     io.err('note: the Bedrock emulator gave these answers: no model was trained or ran (docs/bedrock-emulator.md)');
   return 0;

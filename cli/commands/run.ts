@@ -4,6 +4,7 @@ import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-s
 import { Upload } from '@aws-sdk/lib-storage';
 import { describeProgress, findRunBySource, listArtifacts, summarize } from '../../local/cli/follow';
 import { resolveRunConfig } from '../../shared/config/run-config';
+import { judgePreflight } from '../../shared/evaluation/judge';
 import { readPromptFile } from '../../shared/evaluation/prompt-file';
 import { InputError } from '../../shared/prep/errors';
 import { modelChecks, preflightHint } from '../../shared/orchestration/preflight';
@@ -45,14 +46,17 @@ function liveLine(io: Io) {
 /**
  * The models a configuration names, checked against the catalog's lifecycle on the stack's catalog date (today, or
  * the date a local stack plays) before anything is uploaded: a model Bedrock no longer offers is refused here, with
- * the date and the successor, as ingest would refuse the run a moment later; a Legacy one is a warning.
+ * the date and the successor, as ingest would refuse the run a moment later; a Legacy one is a warning. The judge
+ * model's cost, when one is configured, is estimated and shown here too.
  */
-function checkModels(ctx: CliContext, io: Io, file: string, bytes: Buffer): void {
+function checkModels(ctx: CliContext, io: Io, file: string, bytes: Buffer, promptLines: number): void {
   const config = resolveRunConfig(JSON.parse(bytes.toString('utf8')));
   const at = ctx.catalogDate ? new Date(ctx.catalogDate) : ctx.now();
   const { errors, warnings } = modelChecks(config, at);
   if (errors.length) throw new CliError(`${file}: ${errors.join('; ')}`, preflightHint(errors), 2);
   for (const w of warnings) io.err(`warning: ${file}: ${w}`);
+  const judge = judgePreflight(config, promptLines);
+  if (judge) io.err(`note: ${file}: ${judge}`);
 }
 
 function validateConfig(file: string): Buffer {
@@ -111,14 +115,14 @@ async function exists(ctx: CliContext, bucket: string, key: string): Promise<boo
 /**
  * The prompt file the configuration names (`evaluation.promptFile`), when it is one of the files given to upload: read
  * through the schema ingest reads it with, so a bad line is refused here, with the file, line and field, before any
- * upload. (Ingest checks it again, wherever it comes from.)
+ * upload. (Ingest checks it again, wherever it comes from.) Its number of prompts, 0 when it is not uploaded here.
  */
-function checkPromptFile(config: Buffer, inputs: Array<{ key: string; file: string }>): void {
+function checkPromptFile(config: Buffer, inputs: Array<{ key: string; file: string }>): number {
   const named = resolveRunConfig(JSON.parse(config.toString('utf8'))).evaluation.promptFile;
   const input = named && !named.bucket ? inputs.find((i) => i.key === named.key) : undefined;
-  if (!input) return;
+  if (!input) return 0;
   try {
-    readPromptFile(readFileSync(input.file, 'utf8'), input.file);
+    return readPromptFile(readFileSync(input.file, 'utf8'), input.file).length;
   } catch (err) {
     if (err instanceof InputError) throw new CliError(err.message, err.hint, 2);
     throw err;
@@ -155,10 +159,9 @@ export async function run(ctx: CliContext, io: Io, file: string, opts: RunOption
       2,
     );
   const config = opts.config ? validateConfig(opts.config) : undefined;
-  if (config) checkModels(ctx, io, opts.config!, config);
   const inputs = (opts.input ?? []).map(parseInput);
   const bucket = ctx.names.datasetsBucket;
-  if (config) checkPromptFile(config, inputs);
+  if (config) checkModels(ctx, io, opts.config!, config, checkPromptFile(config, inputs));
   for (const input of inputs) {
     // Before the dataset: its upload starts the run, whose later stages read these.
     const size = statSync(input.file).size;

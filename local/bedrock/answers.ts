@@ -1,4 +1,7 @@
 import { truncateToTokens } from '../../shared/catalog';
+import { chrF } from '../../shared/evaluation/chrf';
+import { rubricParts } from '../../shared/evaluation/judge';
+import { japaneseShare } from '../../shared/evaluation/metrics';
 import type { Sample } from './dataset';
 import { hash } from './metrics';
 
@@ -104,6 +107,27 @@ export function baseAnswerText(family: string, prompt: string, maxTokenCount: nu
   }
   const cut = truncateToTokens(text, maxTokenCount);
   return { text: cut.text, truncated: cut.truncated, trainingExample: null, matchedPrompt: false, rules };
+}
+
+/**
+ * What any on-demand model answers to the judge's rubric (shared/evaluation/judge.ts judgePrompt), or undefined when
+ * the prompt is not one. Rule 5, judge: no model grades anything; the grades are a fixed rule of the answer and the
+ * reference the rubric quotes: japanese = 1 + round(4 x the answer's share of Japanese letters); correctness = 1 +
+ * round(4 x chrF(answer, reference) / 100), or 3 when the rubric has no reference; an empty answer gets 1 and 1. The
+ * reply is the rubric's grade line, cut to the token cap like any answer (a cap too small for it makes it malformed).
+ */
+export function judgeAnswerText(prompt: string, maxTokenCount: number): EmulatedAnswer | undefined {
+  const parts = rubricParts(prompt);
+  if (!parts) return undefined;
+  const empty = parts.answer.trim() === '';
+  const japanese = empty ? 1 : 1 + Math.round(4 * japaneseShare(parts.answer));
+  const correctness = empty
+    ? 1
+    : parts.reference === undefined
+      ? 3
+      : 1 + Math.round((4 * chrF(parts.answer, parts.reference)) / 100);
+  const cut = truncateToTokens(JSON.stringify({ correctness, japanese }), maxTokenCount);
+  return { text: cut.text, truncated: cut.truncated, trainingExample: null, matchedPrompt: false, rules: ['judge'] };
 }
 
 /** What a model that lost its Japanese answers: the same English text every time (no Japanese script in it). */

@@ -1,5 +1,5 @@
 import { estimateTokens, findByInferenceId, type BaseModel, type ModelFamily } from '../../shared/catalog';
-import { answerText, baseAnswerText } from './answers';
+import { answerText, baseAnswerText, judgeAnswerText } from './answers';
 import type { ControlPlane, CustomModel } from './control-plane';
 import { notFound, validation } from './errors';
 import { hash } from './metrics';
@@ -43,21 +43,26 @@ export function invokeModel(
 
 const BASE_NOTE =
   'Bedrock emulator: no model ran; a base model answers by the base-model rule of docs/bedrock-emulator.md (Answers).';
+const JUDGE_NOTE =
+  'Bedrock emulator: no model ran; the grades are the judge rule of docs/bedrock-emulator.md (Answers), computed ' +
+  "from the answer's Japanese share and its chrF against the reference: a deterministic rule, not a model's opinion.";
 
 /**
  * InvokeModel on a base model by its on-demand inference id (the catalog's `inferenceId`), as the evaluation's
- * comparison with the base model does. The model's lifecycle holds: an end-of-life model is refused as it is for
- * customization.
+ * comparison with the base model and the judge model (config `evaluation.judge`) do. The model's lifecycle holds:
+ * an end-of-life model is refused as it is for customization.
  */
 function invokeBaseModel(plane: ControlPlane, base: BaseModel, modelId: string, body: Buffer) {
   plane.requireLive(base, modelId);
   const shape = FAMILY_SHAPES[base.family];
   const request = shape.read(parseJson(body), base.maxOutputTokensAtInference.value);
-  const answer = baseAnswerText(base.family, request.prompt, request.maxTokens);
+  // The judge's rubric gets grades by the judge rule, whichever model is asked; any other prompt the base-model rule.
+  const judged = judgeAnswerText(request.prompt, request.maxTokens);
+  const answer = judged ?? baseAnswerText(base.family, request.prompt, request.maxTokens);
   const out = { prompt: request.prompt, text: answer.text, truncated: answer.truncated, modelId };
   return {
     contentType: 'application/json',
-    body: { ...shape.write(out), emulation: { note: BASE_NOTE, rules: answer.rules } },
+    body: { ...shape.write(out), emulation: { note: judged ? JUDGE_NOTE : BASE_NOTE, rules: answer.rules } },
   };
 }
 

@@ -7,6 +7,7 @@ import {
   TestSetExtras,
   writeJsonLines,
   type HeldOutCheck,
+  type JudgeRecord,
   type ScoreSummary,
 } from '../../shared/artifacts';
 import { decideGate } from '../../shared/evaluation/gate';
@@ -20,6 +21,7 @@ import { evaluationSamplesKey, evaluationScoresKey } from '../../shared/runs/key
 import { currentPrepare } from '../../shared/runs/record';
 import { invokeServedModel, servedModelOf } from '../../shared/orchestration/serving';
 import { evaluateBase, type AskedPrompt } from './base';
+import { judgeAnswers } from './judge';
 import { filePromptText, promptFileRef, readPromptFile } from '../../shared/evaluation/prompt-file';
 import { InputError } from '../../shared/prep/errors';
 
@@ -266,7 +268,7 @@ export async function evaluateModel(
     const why = `${heldOut.overlapping} test prompt(s) are in the training or validation set and are not scored`;
     warning = warning ? `${warning}; ${why}` : why;
   }
-  const scored = lines.map((l): EvaluationSample => {
+  const answeredLines = lines.map((l): EvaluationSample => {
     const held = l.source === 'test' && seen.has(l.index);
     const marked: EvaluationSample = { ...l, ...(held ? { seenInTraining: true } : {}) };
     if (l.modelOutput === undefined) return marked;
@@ -274,6 +276,22 @@ export async function evaluateModel(
     const hasReference = l.noReference ? false : undefined;
     return { ...marked, scores: scoreSample({ prompt, reference, answer, hasReference }, { overlongRatio }) };
   });
+
+  // The judge model grades the answers, when one is configured (config `evaluation.judge`; off by default).
+  let scored = answeredLines;
+  let judgeRecord: JudgeRecord | undefined;
+  if (run.config.evaluation.judge && answeredLines.some((l) => l.modelOutput !== undefined)) {
+    const got = await judgeAnswers(run, answeredLines, deps);
+    if (got.kind === 'retry') {
+      const retry = (opts.retry ?? 0) + 1;
+      if (retry > settings.maxThrottleRetries) throw got.error; // SQS retries it; the grades received are kept
+      await backOff(run, retry, deps, opts.correlationId);
+      return 'throttled';
+    }
+    scored = got.lines;
+    judgeRecord = got.judge;
+    if (got.warning) warning = warning ? `${warning}; ${got.warning}` : got.warning;
+  }
   const table = scoreTable(scored);
   const scoresKey = evaluationScoresKey(runId);
 
@@ -331,6 +349,7 @@ export async function evaluateModel(
     ...(heldOut ? { heldOut } : {}),
     ...(fromFile.file ? { promptFile: fromFile.file } : {}),
     ...(emulated ? { emulated } : {}),
+    ...(judgeRecord ? { judge: judgeRecord } : {}),
     ...table,
   });
   await objects.putText(bucket, scoresKey, `${JSON.stringify(scores, null, 2)}\n`, 'application/json');
@@ -346,6 +365,7 @@ export async function evaluateModel(
     scores: { overall: table.overall, byCategory: table.byCategory },
     ...(heldOut ? { heldOut } : {}),
     ...(emulated ? { emulated } : {}),
+    ...(judgeRecord ? { judge: judgeRecord } : {}),
     ...(base ? { base } : {}),
   };
   const done = await runs.transition(

@@ -27,6 +27,38 @@ export const SampleScores = z.object({
 });
 export type SampleScores = z.infer<typeof SampleScores>;
 
+/** A judge's grade, 1 (worst) to 5 (best). */
+const grade = z.number().int().min(1).max(5);
+
+/**
+ * The judge model's verdict on one answer (config `evaluation.judge`, shared/evaluation/judge.ts), kept on its line of
+ * `evaluation/samples.jsonl`: its two grades; or its reply as it came when it was not exactly the grade line the
+ * rubric asks for (never guessed from); or the Bedrock error that kept the judge from answering.
+ */
+export const JudgeGrade = z.discriminatedUnion('status', [
+  z.object({
+    status: z.literal('graded'),
+    /** How right the answer is against the prompt and the reference. */
+    correctness: grade,
+    /** How well it answers in Japanese. */
+    japanese: grade,
+  }),
+  z.object({ status: z.literal('malformed'), reason: z.string().min(1), reply: z.string() }),
+  z.object({ status: z.literal('error'), error: z.string().min(1) }),
+]);
+export type JudgeGrade = z.infer<typeof JudgeGrade>;
+
+/** The judge's grades over a group of answers: how many it graded and their means (null when none was graded). */
+export const JudgeSummary = z.object({
+  /** Answers sent to the judge, those it graded, and those whose reply was not a grade line. */
+  asked: count,
+  graded: count,
+  malformed: count,
+  correctness: z.number().min(1).max(5).nullable(),
+  japanese: z.number().min(1).max(5).nullable(),
+});
+export type JudgeSummary = z.infer<typeof JudgeSummary>;
+
 /** The scores of a group of samples (all of them, one category, one source); a ratio of nothing is null. */
 export const ScoreSummary = z.object({
   /** Samples in the group, and those the model answered (the others' lines carry an error). */
@@ -47,6 +79,8 @@ export const ScoreSummary = z.object({
   overlap: z.number().min(0).max(100).nullable(),
   /** Answers without a reference (a prompt file's lines without one): left out of `overlap` and `lengthRatio`. */
   withoutReference: count.optional(),
+  /** The judge model's grades of the group's answers, when a judge was configured (config `evaluation.judge`). */
+  judge: JudgeSummary.optional(),
 });
 export type ScoreSummary = z.infer<typeof ScoreSummary>;
 
@@ -63,6 +97,59 @@ export const HeldOutCheck = z.object({
   overlappingIndexes: z.array(count),
 });
 export type HeldOutCheck = z.infer<typeof HeldOutCheck>;
+
+/**
+ * What the judge's calls were estimated to cost before any was made (shared/evaluation/judge.ts estimateJudgeCost):
+ * the answers to grade x the rubric prompt's tokens (estimated, shared/catalog/tokens.ts) and at most `maxTokens` of
+ * reply each, at the model's on-demand prices from the catalog (shared/catalog/prices.ts). `usd` is null when the
+ * catalog has no price; `unconfirmed` says when the prices are not confirmed, and `note` says so in words.
+ */
+export const JudgeCostEstimate = z.object({
+  currency: z.literal('USD'),
+  modelId: z.string().min(1),
+  samples: count,
+  inputTokens: count,
+  /** The most reply tokens: samples x the judge's `maxTokens`. */
+  outputTokens: count,
+  usdPer1kInputTokens: z.number().nonnegative().nullable(),
+  usdPer1kOutputTokens: z.number().nonnegative().nullable(),
+  usd: z.number().nonnegative().nullable(),
+  unconfirmed: z.boolean(),
+  note: z.string().optional(),
+});
+export type JudgeCostEstimate = z.infer<typeof JudgeCostEstimate>;
+
+/**
+ * The judge's part of an evaluation (config `evaluation.judge`): which model, its cost estimate, and what came of it;
+ * `skipped` says why no judge call was made (the estimate over `maxUsd`, no runtime client).
+ */
+export const JudgeRecord = z.object({
+  modelId: z.string().min(1),
+  estimate: JudgeCostEstimate,
+  /**
+   * Replies the judge gave (graded or malformed): each answer is asked once, also across a redelivered message, since
+   * evaluation/judge.json keeps the replies, so a redelivery records the same number.
+   */
+  calls: count,
+  skipped: z.string().optional(),
+  /** The local Bedrock emulator's note that its grades are a deterministic rule, not a model's opinion. */
+  emulated: z.string().optional(),
+});
+export type JudgeRecord = z.infer<typeof JudgeRecord>;
+
+/**
+ * `runs/<id>/evaluation/judge.json`: the judge's grades as they were received, each with a digest of the rubric
+ * prompt it answered, written before evaluate backs off or finishes, so a redelivered or retried message reuses them
+ * instead of asking (and paying) again.
+ */
+export const JudgeGrades = z.object({
+  schemaVersion: z.literal(1),
+  modelId: z.string().min(1),
+  grades: z.array(
+    z.object({ index: count, digest: z.string().min(1), grade: JudgeGrade, emulated: z.string().optional() }),
+  ),
+});
+export type JudgeGrades = z.infer<typeof JudgeGrades>;
 
 /** Scores of all samples, by category and by where the prompts came from (held-out test set, prompt file). */
 export const ScoreTable = z.object({
@@ -89,9 +176,22 @@ export const EvaluationScores = z
     samplesKey: z.string().min(1),
     heldOut: HeldOutCheck.optional(),
     /** The user's prompt file (config `evaluation.promptFile`) asked beside the test set, and its prompts. */
-    promptFile: z.object({ bucket: z.string().min(1), key: z.string().min(1), prompts: count }).optional(),
+    promptFile: z
+      .object({
+        bucket: z.string().min(1),
+        key: z.string().min(1),
+        prompts: count,
+        /** SHA-256 (hex) of the file's bytes as asked, the same for every variant of an experiment. */
+        sha256: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/)
+          .optional(),
+      })
+      .optional(),
     /** The local Bedrock emulator's note that no model ran, when it gave the answers (docs/bedrock-emulator.md). */
     emulated: z.string().optional(),
+    /** The judge model, when one graded the answers (config `evaluation.judge`). */
+    judge: JudgeRecord.optional(),
   })
   .extend(ScoreTable.shape);
 export type EvaluationScores = z.infer<typeof EvaluationScores>;

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { SampleScores } from './evaluation';
+import { JudgeGrade, SampleScores } from './evaluation';
 import { RejectReason } from './reasons';
 
 const count = z.number().int().nonnegative();
@@ -86,5 +86,7 @@ export const EvaluationSample = z.object({
   maxTokenCount: z.number().int().positive().optional(),
   /** A prompt file's line without a reference: the scores that need one (chrF, length against it) are not computed. */
   noReference: z.literal(true).optional(),
+  /** The judge model's grade of the answer (config `evaluation.judge`), when it was asked. */
+  judge: JudgeGrade.optional(),
 });
 export type EvaluationSample = z.infer<typeof EvaluationSample>;

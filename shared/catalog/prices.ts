@@ -112,6 +112,17 @@ export const PRICES: readonly ModelPrices[] = [
       sixMonths: unverified(14.8, 'per model unit per hour', 'low-medium'),
     },
   },
+  {
+    // On demand only: the judge model (config `evaluation.judge`) is the one use priced here.
+    modelId: 'anthropic.claude-3-haiku-20240307-v1:0:200k',
+    training: missing('per 1,000 training tokens', 'no figure known'),
+    storage: missing('per custom model per month', 'no figure known'),
+    throughput: noThroughputFigures,
+    onDemand: {
+      input: unverified(0.00025, 'per 1,000 input tokens', 'medium'),
+      output: unverified(0.00125, 'per 1,000 output tokens', 'medium'),
+    },
+  },
 ];
 
 /**

@@ -275,6 +275,42 @@ export const EvaluationConfig = z
           'and scored per category: a JSON Lines file, one `{prompt, input?, reference?, category, maxTokenCount?}` a ' +
           'line (docs/evaluation.md). A bad line fails the run at its start, naming the file, line and field.',
       ),
+    judge: z
+      .object({
+        modelId: z
+          .string()
+          .min(1)
+          .describe(
+            "The judge: a catalogued model's on-demand inference id (e.g. `amazon.nova-lite-v1:0`, " +
+              '`anthropic.claude-3-haiku-20240307-v1:0`), invoked on demand and billed per token.',
+          ),
+        maxSamples: z
+          .number()
+          .int()
+          .positive()
+          .default(50)
+          .describe('At most this many answers of each evaluated model are graded (the first ones scored).'),
+        maxTokens: z
+          .number()
+          .int()
+          .positive()
+          .default(64)
+          .describe("The judge's output cap per grade (a grade is one short JSON line)."),
+        maxUsd: z
+          .number()
+          .nonnegative()
+          .optional()
+          .describe(
+            "A ceiling per evaluated model: when the judge's estimated cost is above it, the judge is not asked " +
+              '(a warning on the run says so). Absent: no ceiling, the estimate is recorded and shown.',
+          ),
+      })
+      .optional()
+      .describe(
+        'Optional judge model: asks a model through Bedrock to grade each answer 1-5 for correctness against the ' +
+          'prompt and reference and 1-5 for answering in Japanese (docs/evaluation.md). Off unless set; its cost is ' +
+          'estimated first and recorded on the run.',
+      ),
     gate: z
       .object({
         appliesTo: z

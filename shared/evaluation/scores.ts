@@ -1,5 +1,6 @@
 import type { EvaluationSample, SampleScores, ScoreSummary, ScoreTable } from '../artifacts';
 import { chrF } from './chrf';
+import { judgeSummary } from './judge';
 import { codePoints, isMostlyJapanese, japaneseShare, listItems, requestedCount, requestedLimit } from './metrics';
 
 /** The rules a sample is scored by (config `evaluation`). */
@@ -49,6 +50,7 @@ export function summarize(lines: readonly EvaluationSample[]): ScoreSummary {
   const withRef = scored.filter((s) => s.referenceChars !== undefined);
   const withoutReference = scored.length - withRef.length;
   const requests = scored.filter((s) => s.requestedCount !== undefined);
+  const judge = judgeSummary(lines);
   return {
     samples: lines.length,
     answered: scored.length,
@@ -62,6 +64,7 @@ export function summarize(lines: readonly EvaluationSample[]): ScoreSummary {
     formatCompliance: share(requests.filter((s) => s.countMet).length, requests.length),
     overlap: mean(withRef.map((s) => s.overlap!)),
     ...(withoutReference ? { withoutReference } : {}),
+    ...(judge ? { judge } : {}),
   };
 }
 

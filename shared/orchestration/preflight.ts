@@ -234,7 +234,8 @@ export function modelProblems(config: RunConfig, at: Date): string | undefined {
 
 /**
  * Each stage's model checks, errors and warnings (a Legacy model, a lifecycle the catalog lacks), each said once and
- * prefixed with its stage in a chained run: what `btp run --config` shows before it uploads anything.
+ * prefixed with its stage in a chained run, and the judge model's (config `evaluation.judge`), which must be one the
+ * catalog knows: what `btp run --config` shows before it uploads anything.
  */
 export function modelChecks(config: RunConfig, at: Date): { errors: string[]; warnings: string[] } {
   const n = stageCount(config);
@@ -249,6 +250,13 @@ export function modelChecks(config: RunConfig, at: Date): { errors: string[]; wa
     for (const e of checked.errors) add(errors, i, e);
     for (const w of checked.warnings) add(warnings, i, w);
   }
+  const judge = config.evaluation.judge?.modelId;
+  if (judge && !findByInferenceId(judge))
+    errors.push(
+      `evaluation.judge.modelId ${judge} is not a model the catalog knows by its on-demand id, so neither its ` +
+        `request body nor its price is known; set evaluation.judge.modelId to one of ` +
+        BASE_MODELS.flatMap((m) => (m.inferenceId ? [m.inferenceId] : [])).join(', '),
+    );
   return { errors, warnings };
 }
 

@@ -2,6 +2,7 @@ import type { Run, RunCounts } from '../runs/run';
 import { SET_NAMES, type RecordCounts, type SplitManifest } from '../artifacts';
 import { categoryChart, FONT_STACK, funnelChart, lengthChart, lossChart, reasonsChart, scoreChart } from './charts';
 import { stageConfig } from '../config/run-config';
+import { judgeNotes } from '../evaluation/judge';
 import type { ComparedRun, ReportInputs } from './inputs';
 import { describeStages } from '../runs/stages';
 import { jobStatusShown, lastSubmittedJob, runCostEstimateUsd, runCounts, runMetrics } from '../runs/record';
@@ -485,6 +486,7 @@ function comparisonSections(compared: ComparedRun[]): { html: string[]; md: stri
     const scores = c.run.evaluation?.result?.scores;
     return scores ? [{ ...c, scores }] : [];
   });
+  const judged = scored.some(({ scores }) => scores.overall.judge);
   const head = [
     'run',
     'category',
@@ -496,6 +498,7 @@ function comparisonSections(compared: ComparedRun[]): { html: string[]; md: stri
     'overlong',
     'count met',
     'chrF',
+    ...(judged ? ['judge correctness', 'judge Japanese'] : []),
   ];
   // The base model asked the same prompts (variants of one experiment share it): its rows once.
   const bases = new Map(
@@ -518,6 +521,7 @@ function comparisonSections(compared: ComparedRun[]): { html: string[]; md: stri
         s.overlong,
         s.countRequests ? `${s.countMet}/${s.countRequests}` : undefined,
         ratio(s.overlap, 1),
+        ...(judged ? [ratio(s.judge?.correctness ?? null), ratio(s.judge?.japanese ?? null)] : []),
       ]),
   );
   const categories = ['all', ...new Set(scored.flatMap((c) => Object.keys(c.scores.byCategory)))];
@@ -538,12 +542,13 @@ function comparisonSections(compared: ComparedRun[]): { html: string[]; md: stri
       : '';
     return [proof, gate, unreferenced].filter(Boolean);
   });
+  notes.push(...judgeNotes(scored.map(({ run }) => run)));
   const html = [
     section(
       'scores',
       'Evaluation scores',
       `<p>Japanese: share of answers mostly in Japanese script. len/ref: answer length over the reference's (code points). Overlong: past the prompt's limit or twice the reference. Count met: list answers with as many items as asked. chrF: character n-gram overlap with the reference, 0-100.</p>` +
-        table(head, rows, [2, 3, 4, 5, 6, 7, 9]) +
+        table(head, rows, [2, 3, 4, 5, 6, 7, 9, ...(judged ? [10, 11] : [])]) +
         figure(
           'japanese',
           scoreChart(categories, values('japaneseRatio'), 'Japanese answers'),

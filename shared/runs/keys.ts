@@ -32,6 +32,8 @@ export type StageKeys = ReturnType<typeof stageKeys>;
 /** Where a run's evaluation samples go; the report finds them there (shared/report/load.ts). */
 export const evaluationSamplesKey = (runId: string): string => `${runBase(runId)}evaluation/samples.jsonl`;
 export const evaluationScoresKey = (runId: string): string => `${runBase(runId)}evaluation/scores.json`;
+/** The judge model's grades as received (JudgeGrades), reused by a redelivered evaluation. */
+export const evaluationJudgeKey = (runId: string): string => `${runBase(runId)}evaluation/judge.json`;
 /**
  * Where the base model's answers to a set of prompts go: under the experiment's run (a variant's parent), so its
  * variants share them, in a folder named by a digest of what was asked (model, prompts, token cap).

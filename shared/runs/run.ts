@@ -4,7 +4,7 @@ import { S3ObjectRef } from '../messages/pipeline';
 import { CostEstimate } from '../orchestration/cost';
 import { IngestPlan, PreparedFile } from '../artifacts/manifest';
 import { RecordCounts } from '../artifacts/reasons';
-import { HeldOutCheck, ScoreSummary } from '../artifacts/evaluation';
+import { HeldOutCheck, JudgeRecord, ScoreSummary } from '../artifacts/evaluation';
 import { RUN_STATUSES } from './status';
 
 /**
@@ -183,6 +183,8 @@ export const EvaluationRecord = z.object({
       heldOut: HeldOutCheck.optional(),
       /** The local Bedrock emulator's statement that no model ran, when it gave the answers (no trained model did). */
       emulated: z.string().optional(),
+      /** The judge model (config `evaluation.judge`): its cost estimate, the calls made, or why it was not asked. */
+      judge: JudgeRecord.optional(),
       /**
        * The base model asked the same prompts (config `evaluation.baseModel`): its scores file and overall scores,
        * or why it has none (the base model could not be invoked).

@@ -5,6 +5,7 @@ import { runCli } from '../../../cli/program';
 import type { EvaluationSample } from '../../../shared/artifacts';
 import { RunConfig } from '../../../shared/config/run-config';
 import { scoreTable } from '../../../shared/evaluation/scores';
+import { estimateJudgeCost } from '../../../shared/evaluation/judge';
 import { scoredSample } from '../../helpers/evaluation';
 import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -84,6 +85,39 @@ describe('btp chat / invoke / compare against the local stack', () => {
             ...based.result,
             emulated: 'Bedrock emulator: no model ran',
             base: { modelId: 'amazon.nova-micro-v1:0', scoresKey: 'b', ...base },
+          },
+        },
+      }),
+      { type: 'run.created' },
+    );
+    const judgedLines = [
+      {
+        ...scored('open_qa', '東京です。', '東京です。'),
+        judge: { status: 'graded' as const, correctness: 5, japanese: 4 },
+      },
+      {
+        ...scored('open_qa', 'Tokyo.', '東京です。'),
+        judge: { status: 'malformed' as const, reason: 'x', reply: 'ok' },
+      },
+    ];
+    const judged = evaluation(judgedLines);
+    await store.create(
+      seedRun(stack, 'r-judged', {
+        status: 'succeeded',
+        evaluation: {
+          ...judged,
+          result: {
+            ...judged.result,
+            judge: {
+              modelId: 'anthropic.claude-3-haiku-20240307-v1:0',
+              estimate: estimateJudgeCost({
+                modelId: 'anthropic.claude-3-haiku-20240307-v1:0',
+                prompts: ['採点して'],
+                maxTokens: 64,
+              }),
+              calls: 2,
+              emulated: 'Bedrock emulator: no model ran; the grades are the judge rule',
+            },
           },
         },
       }),
@@ -200,6 +234,22 @@ describe('btp chat / invoke / compare against the local stack', () => {
     const json = (await cli('compare', 'r-based', '--json')).json<{ rows: Array<{ runId: string; base?: true }> }>();
     expect(json.rows.at(-1)).toMatchObject({ runId: 'amazon.nova-micro-v1:0', base: true });
     expect((await cli('compare', 'r-live')).stderr).not.toContain('emulator');
+  });
+
+  test("compare shows the judge's mean grades, its cost estimate, and that the emulator's grades are a rule", async () => {
+    const r = await cli('compare', 'r-judged');
+    const [head, all] = r.stdout.split('\n');
+    expect(head).toMatch(/\sCHRF\s+JUDGE OK\s+JUDGE JA\s+GATE$/);
+    expect(all).toMatch(/^r-judged\s+all\s+2\s+2\s.*\s5\s+4\s+-$/); // the malformed reply is not averaged
+    expect(r.stderr).toMatch(
+      /note: judge anthropic\.claude-3-haiku-20240307-v1:0 on r-judged: 1 of 2 answers graded, 1 malformed; estimated 1 answer\(s\) x rubric, \d+ input \+ at most 64 output tokens: ~\$[0-9.]+ \(UNVERIFIED prices\)/,
+    );
+    expect(r.stderr).toContain("the Bedrock emulator's judge rule");
+    expect(r.stderr).toContain("a deterministic rule, not a model's opinion");
+    // without a judge, neither the columns nor the notes
+    const live = await cli('compare', 'r-live');
+    expect(live.stdout).not.toContain('JUDGE');
+    expect(live.stderr).not.toContain('judge');
   });
 
   test('chatPrompt leaves a question without knowledge as it is, and a fields run without the dolly frame', () => {

@@ -271,6 +271,24 @@ describe('btp run, and the btp bin', () => {
       ).toBe(false);
   });
 
+  it('refuses a judge model the catalog does not know before uploading anything', async () => {
+    const file = path.join(dir, 'judged.jsonl');
+    writeFileSync(file, '{"instruction":"a","output":"b"}\n');
+    const config = path.join(dir, 'judged.json');
+    writeFileSync(config, JSON.stringify({ evaluation: { judge: { modelId: 'no.such-judge-v1:0' } } }));
+    const r = await btp(stack, fakes, 'run', file, '--config', config);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('evaluation.judge.modelId no.such-judge-v1:0 is not a model the catalog knows');
+    expect(r.stderr).toContain('set evaluation.judge.modelId to one of');
+    const Bucket = stack.bucketName('DatasetsBucket');
+    expect(
+      await stack.clients.s3.send(new HeadObjectCommand({ Bucket, Key: 'datasets/judged.jsonl' })).then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(false);
+  });
+
   it('npx btp works as a separate process with --endpoint-env', async () => {
     const envFile = path.join(dir, 'stack.env');
     const env = stackEnv(stack);

@@ -3,7 +3,8 @@ import { handler as submit } from '../../../services/submit/handler';
 import { handler as monitor } from '../../../services/monitor/handler';
 import { handler as provision } from '../../../services/provision/handler';
 import { handler as evaluate } from '../../../services/evaluate/handler';
-import { EvaluationSample, readJsonLines } from '../../../shared/artifacts';
+import { EvaluationSample, EvaluationScores, JudgeGrades, readJsonLines } from '../../../shared/artifacts';
+import { judgeAnswers } from '../../../services/evaluate/judge';
 import type { Run } from '../../../shared/runs/run';
 import { resolveRunConfig, type RunConfigInput } from '../../../shared/config/run-config';
 import { TITAN_RECIPE_DATE } from '../../../shared/catalog';
@@ -105,5 +106,123 @@ describe('a fine-tuning run tries its new model before it succeeds', () => {
     expect(train.map((t) => t.completion)).toContain(lines[2]!.modelOutput);
     // which is what the run report reads
     expect(readJsonLines(EvaluationSample, text, r.evaluation!.result!.samplesKey)).toHaveLength(3);
+    // and no judge was asked: it is off unless configured
+    expect(r.evaluation?.result?.judge).toBeUndefined();
+    expect(r.evaluation?.result?.scores?.overall.judge).toBeUndefined();
+    expect(lines.some((l) => 'judge' in l)).toBe(false);
+    expect(await objectText('runs/ft-eval/evaluation/judge.json')).toBeUndefined();
   });
 });
+
+const objectText = async (key: string): Promise<string | undefined> => {
+  try {
+    const out = await env.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    return await out.Body!.transformToString();
+  } catch (err) {
+    if ((err as { name?: string }).name === 'NoSuchKey') return undefined;
+    throw err;
+  }
+};
+
+describe('with a judge model configured, the judge grades every scored answer once', () => {
+  it('records the cost estimate and the grades on the run, the samples and scores.json, the same after redelivery', async () => {
+    // given a prepared run with four held-out prompts, one of them a training prompt, and Claude 3 Haiku as the judge
+    const train = records(40);
+    const test = [...records(1), ...records(3, 900)];
+    const judge = { modelId: 'anthropic.claude-3-haiku-20240307-v1:0' };
+    const config = titan({ provisioning: { evaluateSamples: 4 }, evaluation: { baseModel: 'never', judge } });
+    const prepared = await givenPreparedRun(env, 'ft-judge', config, { train, validation: records(8, 100), test });
+    await send(env, 'submit', prepared);
+    // when the handlers run until the run ends, every message delivered twice
+    await drive(env, handlers, inStatus('ft-judge', 'succeeded', 'failed'), { beforeInvoke: () => 'duplicate' });
+    // then the judge graded the three answers that are scored (the training prompt is not), each once
+    const r = await run('ft-judge');
+    expect(r.status).toBe('succeeded');
+    const result = r.evaluation!.result!;
+    expect(result.judge).toMatchObject({ modelId: judge.modelId, calls: 3 });
+    expect(result.judge?.skipped).toBeUndefined();
+    // and its cost was estimated before the calls, from the catalog's unverified on-demand prices
+    expect(result.judge?.estimate).toMatchObject({ samples: 3, outputTokens: 3 * 64, unconfirmed: true });
+    expect(result.judge?.estimate.usd).toBeGreaterThan(0);
+    expect(result.judge?.estimate.note).toMatch(/UNVERIFIED/);
+    // and the run says the grades are the emulator's rule, not a model's opinion
+    expect(result.judge?.emulated).toMatch(/deterministic rule, not a model's opinion/);
+    expect(result.scores?.overall.judge).toMatchObject({ asked: 3, graded: 3, malformed: 0 });
+    const samples = readJsonLines(EvaluationSample, (await objectText(result.samplesKey))!, result.samplesKey);
+    expect(samples[0]).toMatchObject({ seenInTraining: true });
+    expect(samples[0]!.judge).toBeUndefined();
+    for (const s of samples.slice(1)) expect(s.judge).toMatchObject({ status: 'graded' });
+    const scores = EvaluationScores.parse(JSON.parse((await objectText(result.scoresKey!))!));
+    expect(scores.judge).toEqual(result.judge);
+    expect(scores.overall.judge).toEqual(result.scores?.overall.judge);
+    const stored = JudgeGrades.parse(JSON.parse((await objectText('runs/ft-judge/evaluation/judge.json'))!));
+    expect(stored.grades).toHaveLength(3);
+
+    // when the evaluation is asked again of the same answers (a redelivery after a crash before the run moved on)
+    const again = await judgeAnswers(
+      r,
+      samples.map(({ judge: _, ...s }) => s),
+      {
+        bedrock: { invokeText: () => Promise.reject(new Error('the judge must not be asked again')) },
+        objects: {
+          getText: (b: string, k: string) => objectTextIn(b, k),
+          putText: () => Promise.reject(new Error('no new grades')),
+        },
+        settings: { artifactsBucket: BUCKET },
+      } as unknown as Parameters<typeof judgeAnswers>[2],
+    );
+    // then the stored grades are reused: no call, the same record and grades, the cost not doubled
+    expect(again).toMatchObject({ kind: 'judged', judge: result.judge });
+    expect(again.kind === 'judged' && again.lines.map((l) => l.judge)).toEqual(samples.map((l) => l.judge));
+  });
+
+  it('a token cap too small for the grade line leaves malformed grades, recorded as such and not averaged', async () => {
+    const judge = { modelId: 'anthropic.claude-3-haiku-20240307-v1:0', maxTokens: 3 };
+    const config = titan({ provisioning: { evaluateSamples: 2 }, evaluation: { baseModel: 'never', judge } });
+    const prepared = await givenPreparedRun(env, 'ft-judge-cut', config, {
+      train: records(40),
+      validation: records(8, 100),
+      test: records(2, 900),
+    });
+    await send(env, 'submit', prepared);
+    await drive(env, handlers, inStatus('ft-judge-cut', 'succeeded', 'failed'));
+    const r = await run('ft-judge-cut');
+    expect(r.status).toBe('succeeded');
+    expect(r.evaluation?.result?.scores?.overall.judge).toEqual({
+      asked: 2,
+      graded: 0,
+      malformed: 2,
+      correctness: null,
+      japanese: null,
+    });
+    expect(r.evaluation?.result?.warning).toMatch(/gave no grade for 2 of 2 answers/);
+    const samples = readJsonLines(
+      EvaluationSample,
+      (await objectText(r.evaluation!.result!.samplesKey))!,
+      r.evaluation!.result!.samplesKey,
+    );
+    for (const s of samples) expect(s.judge).toMatchObject({ status: 'malformed', reply: expect.any(String) });
+  });
+
+  it('an estimate above evaluation.judge.maxUsd makes no judge call, and the run says why', async () => {
+    const judge = { modelId: 'anthropic.claude-3-haiku-20240307-v1:0', maxUsd: 0 };
+    const config = titan({ provisioning: { evaluateSamples: 2 }, evaluation: { baseModel: 'never', judge } });
+    const prepared = await givenPreparedRun(env, 'ft-judge-cap', config, {
+      train: records(40),
+      validation: records(8, 100),
+      test: records(2, 900),
+    });
+    await send(env, 'submit', prepared);
+    await drive(env, handlers, inStatus('ft-judge-cap', 'succeeded', 'failed'));
+    const r = await run('ft-judge-cap');
+    expect(r.status).toBe('succeeded');
+    expect(r.evaluation?.result?.judge).toMatchObject({ calls: 0, skipped: expect.stringMatching(/maxUsd/) });
+    expect(r.warnings?.join('\n')).toMatch(/the judge .* was not asked: its estimated cost/);
+    expect(await objectText('runs/ft-judge-cap/evaluation/judge.json')).toBeUndefined();
+  });
+});
+
+const objectTextIn = async (bucket: string, key: string): Promise<string | undefined> => {
+  expect(bucket).toBe(BUCKET);
+  return objectText(key);
+};

@@ -2,6 +2,7 @@ import { RunConfig } from '../../../shared/config/run-config';
 import { buildReport, clip, EMULATED_ANSWERS } from '../../../shared/report/build-report';
 import { ArtifactError, readJsonArtifact, SplitManifest, type EvaluationSample } from '../../../shared/artifacts';
 import { scoreTable } from '../../../shared/evaluation/scores';
+import { estimateJudgeCost } from '../../../shared/evaluation/judge';
 import { scoredSample } from '../../helpers/evaluation';
 import { finishedRun, reportFixture, reportInputs, type ReportFixture } from './report-fixture';
 
@@ -281,6 +282,42 @@ describe('the comparison section', () => {
     expect(markdown).toMatch(
       /r-file\S*: 1 answer\(s\) to prompts without a reference .* are not in chrF or len\/ref\./,
     );
+  });
+
+  it("adds the judge's mean grades and its cost estimate, and says when they are the emulator's rule", () => {
+    const graded = (l: EvaluationSample, correctness: number, japanese: number): EvaluationSample => ({
+      ...l,
+      judge: { status: 'graded', correctness, japanese },
+    });
+    const a = evaluated(
+      'r-judged',
+      [
+        graded(line('首都は？', '東京です。', '東京です。', 'open_qa'), 5, 5),
+        graded(line('5つ挙げて', '山、川', 'Mountains', 'brainstorming'), 2, 1),
+      ],
+      'keep',
+    );
+    a.run.evaluation!.result!.judge = {
+      modelId: 'anthropic.claude-3-haiku-20240307-v1:0',
+      estimate: estimateJudgeCost({
+        modelId: 'anthropic.claude-3-haiku-20240307-v1:0',
+        prompts: ['a', 'b'],
+        maxTokens: 64,
+      }),
+      calls: 2,
+      emulated: 'Bedrock emulator: no model ran; the grades are the judge rule',
+    };
+    const { markdown } = buildReport(reportInputs(fixture, { comparison: [a] }));
+    expect(markdown).toContain('| chrF | judge correctness | judge Japanese |');
+    expect(markdown).toMatch(/\| r-judged \| all \| 2 \| 2 \|.*\| 3\.50 \| 3\.00 \|/);
+    expect(markdown).toMatch(/\| r-judged \| open_qa \|.*\| 5\.00 \| 5\.00 \|/);
+    expect(markdown).toMatch(
+      /judge anthropic\.claude-3-haiku-20240307-v1:0 on r-judged: 2 of 2 answers graded; estimated 2 answer\(s\)/,
+    );
+    expect(markdown).toContain("a deterministic rule, not a model's opinion");
+    // without a judge, no such columns
+    const plain = evaluated('r-plain', [line('首都は？', '東京です。', '東京です。', 'open_qa')], 'keep');
+    expect(buildReport(reportInputs(fixture, { comparison: [plain] })).markdown).not.toContain('judge');
   });
 
   it('shows one run scores without answers side by side', () => {
