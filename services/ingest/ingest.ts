@@ -18,7 +18,8 @@ import { currentPrepare, currentStage, withPrepare } from '../../shared/runs/rec
 import type { Run } from '../../shared/runs/run';
 import { stageSource } from '../../shared/runs/stages';
 import type { RunStore } from '../../shared/runs/store';
-import { bufferAsAsync, sourceName } from '../../shared/prep/chunk';
+import { bufferAsAsync } from '../../shared/prep/chunk';
+import { sourceName } from '../../shared/prep/source-name';
 import { InputError } from '../../shared/prep/errors';
 import { modelProblems, preflightHint } from '../../shared/orchestration/preflight';
 import { ingestPlanOf, planJsonLinesByRanges, planParquet, planText, type Plan } from '../../shared/prep/plan';

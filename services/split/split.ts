@@ -11,7 +11,7 @@ import { splitRun } from '../../shared/prep/write-sets';
 import { PartManifest, type PreparedFile } from '../../shared/artifacts/manifest';
 import { writeJsonArtifact } from '../../shared/artifacts/parse';
 import { HashingLineWriter, readLines } from '../../shared/prep/lines';
-import { sourceName } from '../../shared/prep/chunk';
+import { sourceName } from '../../shared/prep/source-name';
 import { stageConfig } from '../../shared/config/run-config';
 import { stageKeys } from '../../shared/runs/keys';
 import { currentPrepare, currentStage, withPrepare } from '../../shared/runs/record';

@@ -12,8 +12,7 @@ import type { RecordRules } from './rules';
 import { InputError } from './errors';
 import { checkEncoding, isRangeable, logicalStream, sliceStream } from './source';
 import { Utf8Validator } from './utf8';
-
-export const sourceName = (ref: S3ObjectRef) => `s3://${ref.bucket}/${ref.key}`;
+import { sourceName } from './source-name';
 
 /** Where a chunk's outputs go, and what split needs of them. */
 export interface ChunkOutputs {
