@@ -90,6 +90,90 @@ const sideEffectFreeLibraries = {
   },
 };
 
+/**
+ * Code a function needs for some inputs only, each bundled into a file of its own beside the bundle that imports it
+ * (`<bundle>.lib-<name>.js`) and required from there when the project's code first imports it. Everything in a bundle
+ * is parsed when the function starts, even code that only runs later; a file that is not required is not. The
+ * project's code imports these lazily (iconv-lite with import() in shared/prep/source.ts, the charts through the report
+ * builder's import() in shared/report/load.ts), so a cold start compiles neither: iconv-lite's tables were about 480 KB
+ * of ingest's and transform's bundles, ECharts and zrender 580 KB of report's. Only the project's own imports of them
+ * are redirected. Each file bundles what it imports anew, so it shares no module with its handler: these import no
+ * module of the project that keeps state. A project module's file gets a map as the handler does; a library's none.
+ * serverless-esbuild zips a file named after a function's handler into that function's zip only (its pack step leaves
+ * out of a zip the files whose names begin with another function's handler path).
+ */
+const SEPARATE = [
+  { name: 'iconv-lite', library: 'iconv-lite' },
+  { name: 'charts', file: path.join(__dirname, '..', 'shared', 'report', 'charts.ts') },
+];
+const SEPARATE_NAMESPACE = 'separate-file';
+const inNodeModules = (file) => file.split(/[\\/]/).includes('node_modules');
+const separateFor = (args) =>
+  SEPARATE.find((s) =>
+    s.library
+      ? args.path === s.library
+      : args.path.startsWith('.') &&
+        path.resolve(args.resolveDir, args.path).replace(/\.ts$/, '') === s.file.slice(0, -3),
+  );
+
+const separateFiles = {
+  name: 'separate-files',
+  setup(build) {
+    build.initialOptions.metafile = true;
+    /** What each separate file's entry requires: the library's name or the module's path. */
+    const entries = new Map();
+    build.onResolve({ filter: /.*/ }, (args) => {
+      if (args.namespace !== 'file' || inNodeModules(args.importer)) return undefined;
+      const separate = separateFor(args);
+      if (!separate) return undefined;
+      entries.set(separate.name, { require: separate.library ?? separate.file, resolveDir: args.resolveDir });
+      return { path: separate.name, namespace: SEPARATE_NAMESPACE };
+    });
+    build.onLoad({ filter: /.*/, namespace: SEPARATE_NAMESPACE }, (args) => ({
+      // The bundle's own file name is known only when it runs (one build can write several bundles).
+      contents: `module.exports = require(__filename.replace(/\\.js$/, '') + ${JSON.stringify(`.lib-${args.path}.js`)});`,
+      loader: 'js',
+    }));
+    build.onEnd(async (result) => {
+      if (result.errors.length > 0 || !result.metafile) return;
+      const cwd = build.initialOptions.absWorkingDir ?? process.cwd();
+      const { minify, target, platform, mainFields, format, sourcemap, sourcesContent } = build.initialOptions;
+      for (const [output, { inputs }] of Object.entries(result.metafile.outputs)) {
+        if (!output.endsWith('.js')) continue;
+        for (const input of Object.keys(inputs)) {
+          if (!input.startsWith(`${SEPARATE_NAMESPACE}:`)) continue;
+          const name = input.slice(SEPARATE_NAMESPACE.length + 1);
+          const entry = entries.get(name);
+          const outfile = path.resolve(cwd, output.replace(/\.js$/, `.lib-${name}.js`));
+          const isProjectFile = !SEPARATE.find((s) => s.name === name).library;
+          await build.esbuild.build({
+            ...(isProjectFile
+              ? { entryPoints: [entry.require] }
+              : {
+                  stdin: {
+                    contents: `module.exports = require(${JSON.stringify(entry.require)});`,
+                    resolveDir: entry.resolveDir,
+                    loader: 'js',
+                  },
+                }),
+            outfile,
+            bundle: true,
+            minify,
+            target,
+            platform,
+            mainFields,
+            format,
+            ...(isProjectFile ? { sourcemap, sourcesContent } : {}),
+            plugins: [zodAsNamespace, sideEffectFreeLibraries],
+            logLevel: 'silent',
+          });
+          if (isProjectFile && sourcemap) trimMap(`${outfile}.map`);
+        }
+      }
+    });
+  },
+};
+
 /** Rewrites a source map in place without the segments whose source is under node_modules. */
 function trimMap(file) {
   const map = JSON.parse(readFileSync(file, 'utf8'));
@@ -129,5 +213,5 @@ function trimMap(file) {
   writeFileSync(file, JSON.stringify(trimmed));
 }
 
-module.exports = [zodAsNamespace, sideEffectFreeLibraries, projectSourcesOnly];
+module.exports = [zodAsNamespace, sideEffectFreeLibraries, separateFiles, projectSourcesOnly];
 module.exports.trimMap = trimMap;

@@ -444,7 +444,7 @@ export async function planInput(source: S3ObjectRef, config: RunConfig, datasets
   if (size === 0) throw new InputError('the file is empty', { offset: 0 });
   const prep = config.prep;
   const file = sourceName(source);
-  const encoding = checkEncoding(prep.encoding);
+  const encoding = await checkEncoding(prep.encoding);
   const head = await firstBytes(await datasets.open(source, { start: 0, end: Math.min(size, 16) }));
   const compression = isGzip(head) ? 'gzip' : 'none';
   const inner = compression === 'gzip' ? await firstBytes((await datasets.open(source)).pipe(createGunzip())) : head;

@@ -113,14 +113,14 @@ export async function processChunk(args: {
     await readParquetChunk(await parquetFile(datasets, source, plan), plan, onRecord, between);
     return { counts: processor.counts };
   }
-  const encoding = checkEncoding(rules.config.prep.encoding);
+  const encoding = await checkEncoding(rules.config.prep.encoding);
   const opened: Readable[] = [];
   const openLogical = async (start: number, end: number | undefined): Promise<Readable> => {
     if (isRangeable(plan, encoding))
       return datasets.open(source, { start, end: end ?? source.size ?? Number.MAX_SAFE_INTEGER });
     const raw = await datasets.open(source);
     opened.push(raw); // a sliced read stops early: the connection underneath is closed when the chunk is done
-    return sliceStream(logicalStream(raw, plan.compression, encoding), start, end);
+    return sliceStream(await logicalStream(raw, plan.compression, encoding), start, end);
   };
   let header: string[] | undefined;
   const start = plan.start ?? 0;

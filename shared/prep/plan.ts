@@ -61,7 +61,7 @@ export async function planText(
 ): Promise<Plan> {
   const { prep, file } = opts;
   const chunkBytes = chunkTarget(prep, opts.size, isRangeable({ compression: opts.compression }, opts.encoding));
-  const logical = logicalStream(raw, opts.compression, opts.encoding);
+  const logical = await logicalStream(raw, opts.compression, opts.encoding);
   const validator = opts.encoding ? undefined : new Utf8Validator(file);
   let format: TextFormat | undefined;
   let splitter: ReturnType<typeof makeSplitter> | undefined;

@@ -1,6 +1,6 @@
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import iconv from 'iconv-lite';
+import type iconvLite from 'iconv-lite';
 import type { ChunkPlan } from '../messages/pipeline';
 import { InputError } from './errors';
 import type { TextFormat } from './scan';
@@ -12,10 +12,18 @@ export type Format = TextFormat | 'parquet';
 export const isGzip = (head: Buffer) => head[0] === 0x1f && head[1] === 0x8b;
 export const isParquet = (head: Buffer) => head.subarray(0, 4).toString('latin1') === 'PAR1';
 
+/**
+ * iconv-lite, loaded when an input first names an encoding: its tables are most of its code, which a function would
+ * otherwise compile at every cold start for the few inputs that are not UTF-8. The functions' bundles keep it in a file
+ * of its own beside the handler (scripts/esbuild-plugins.js, separateLibraries).
+ */
+let iconvLoading: Promise<typeof iconvLite> | undefined;
+const loadIconv = () => (iconvLoading ??= import('iconv-lite').then((m) => m.default));
+
 /** Whether an encoding name is one we can convert from (iconv-lite's names: shift_jis, cp932, euc-jp, utf-16le...). */
-export function checkEncoding(encoding: string | undefined): string | undefined {
+export async function checkEncoding(encoding: string | undefined): Promise<string | undefined> {
   if (!encoding) return undefined;
-  if (!iconv.encodingExists(encoding))
+  if (!(await loadIconv()).encodingExists(encoding))
     throw new InputError(
       `prep.encoding "${encoding}" is not an encoding this pipeline can convert from`,
       {},
@@ -28,10 +36,17 @@ export function checkEncoding(encoding: string | undefined): string | undefined 
  * The input as UTF-8 bytes: gunzipped if gzip, converted from `encoding` if one is named. Offsets in this stream are
  * the ones chunk plans and record positions use.
  */
-export function logicalStream(raw: Readable, compression: Compression, encoding: string | undefined): Readable {
+export async function logicalStream(
+  raw: Readable,
+  compression: Compression,
+  encoding: string | undefined,
+): Promise<Readable> {
   let s: Readable = raw;
   if (compression === 'gzip') s = pipeOn(s, createGunzip());
-  if (encoding) s = pipeOn(pipeOn(s, iconv.decodeStream(encoding)), iconv.encodeStream('utf8'));
+  if (encoding) {
+    const iconv = await loadIconv();
+    s = pipeOn(pipeOn(s, iconv.decodeStream(encoding)), iconv.encodeStream('utf8'));
+  }
   return s;
 }
 

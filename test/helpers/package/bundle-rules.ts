@@ -5,6 +5,9 @@ import JSZip from 'jszip';
 /** Every deployed function's zip at most this size: each megabyte is read and compiled at every cold start. */
 export const ZIP_LIMIT_BYTES = 1_000_000;
 
+/** A file of code the handler loads when it first needs it (scripts/esbuild-plugins.js, separateFiles). */
+const SEPARATE_FILE = /\.lib-[\w-]+\.js(\.map)?$/;
+
 /** What a function's zip from `serverless package` holds: its size, its file names, its handler and map. */
 export interface FunctionZip {
   fn: string;
@@ -25,7 +28,7 @@ export async function readZips(dir: string, functions: string[]): Promise<Functi
       .filter((f) => !f.dir)
       .map((f) => f.name)
       .sort();
-    const handler = files.find((f) => f.endsWith('.js')) ?? '';
+    const handler = files.find((f) => f.endsWith('.js') && !SEPARATE_FILE.test(f)) ?? '';
     const text = async (name: string) => (await zip.file(name)?.async('string')) ?? '';
     const map = await text(`${handler}.map`);
     zips.push({
@@ -41,15 +44,17 @@ export async function readZips(dir: string, functions: string[]): Promise<Functi
 
 /**
  * The bundle rules (serverless.yml, custom.esbuild): a zip per function, of at most `limit` bytes, holding only the
- * minified handler and its source map; the map names the project's own sources only and carries no copy of them.
+ * minified handler and its source map, and the files of code it loads when it first needs it (named after the handler);
+ * the map names the project's own sources only and carries no copy of them.
  */
 export function zipFindings(functions: string[], zips: FunctionZip[], limit = ZIP_LIMIT_BYTES): string[] {
   const findings: string[] = [];
   for (const fn of functions) if (!zips.some((z) => z.fn === fn)) findings.push(`${fn}: no zip`);
   for (const z of zips) {
     if (z.bytes > limit) findings.push(`${z.fn}: zip of ${z.bytes} bytes, over ${limit}`);
-    const handler = z.files.find((f) => f.endsWith('.js'));
-    if (!handler || z.files.join() !== [handler, `${handler}.map`].join())
+    const handler = z.files.find((f) => f.endsWith('.js') && !SEPARATE_FILE.test(f));
+    const separate = (f: string) => handler && f.startsWith(handler.replace(/\.js$/, '.')) && SEPARATE_FILE.test(f);
+    if (!handler || z.files.filter((f) => !separate(f)).join() !== [handler, `${handler}.map`].join())
       findings.push(`${z.fn}: ships ${z.files.join(', ')}`);
     // Minified: a bundle of readable code has a line per statement.
     if (z.code.length / z.code.split('\n').length < 500) findings.push(`${z.fn}: handler not minified`);

@@ -107,6 +107,16 @@ describe('the function zips', () => {
     expect(functions.length).toBeGreaterThan(0);
     expect(zipFindings(functions, zips)).toEqual([]);
   });
+
+  it('hold the code only some inputs need in files of their own, in the zips of the functions that load it', () => {
+    const separate = Object.fromEntries(zips.map((z) => [z.fn, z.files.filter((f) => f.includes('.lib-'))]));
+    expect(separate).toEqual({
+      ...Object.fromEntries(functions.map((fn) => [fn, []])),
+      ingest: ['services/ingest/handler.lib-iconv-lite.js'],
+      transform: ['services/transform/handler.lib-iconv-lite.js'],
+      report: ['services/report/handler.lib-charts.js', 'services/report/handler.lib-charts.js.map'],
+    });
+  });
 });
 
 /** Each rule, shown a template broken the way it guards against, reports it (so the checks above can fail). */
