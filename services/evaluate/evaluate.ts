@@ -22,7 +22,7 @@ import { currentPrepare } from '../../shared/runs/record';
 import { invokeServedModel, servedModelOf } from '../../shared/orchestration/serving';
 import { evaluateBase, type AskedPrompt } from './base';
 import { judgeAnswers } from './judge';
-import { filePromptText, promptFileRef, readPromptFile } from '../../shared/evaluation/prompt-file';
+import { filePromptText, promptFileDigest, promptFileRef, readPromptFile } from '../../shared/evaluation/prompt-file';
 import { InputError } from '../../shared/prep/errors';
 
 type EvaluationResult = NonNullable<EvaluationRecord['result']>;
@@ -59,20 +59,31 @@ type Ask = Pick<
 
 /**
  * The prompts of the user's prompt file (config `evaluation.promptFile`), read through the schema ingest checked it
- * with, numbered after the test records. A file deleted or changed into a bad one since the run started is not asked,
- * and the warning says why (the model is trained by now; the held-out set is still evaluated).
+ * with, numbered after the test records. Ingest recorded the file's SHA-256 on the run (a variant's run has its
+ * experiment's): a file deleted, changed, or changed into a bad one since the run started is not asked, and the
+ * warning says why (the model is trained by now; the held-out set is still evaluated), so every variant of an
+ * experiment is asked the same prompts, the ones that were checked.
  */
 async function promptFileAsks(
   run: Run,
   first: number,
   { objects }: Pick<EvaluateDeps, 'objects'>,
-): Promise<{ asks: Ask[]; file?: { bucket: string; key: string; prompts: number }; warning?: string }> {
+): Promise<{ asks: Ask[]; file?: EvaluationScores['promptFile']; warning?: string }> {
   const ref = promptFileRef(run.config, run.source.bucket);
   if (!ref) return { asks: [] };
   const name = `s3://${ref.bucket}/${ref.key}`;
   const text = await objects.getText(ref.bucket, ref.key);
   if (text === undefined)
     return { asks: [], warning: `the prompt file ${name} no longer exists: its prompts were not asked` };
+  const sha256 = promptFileDigest(text);
+  const checked = run.promptFile?.sha256;
+  if (checked !== undefined && checked !== sha256)
+    return {
+      asks: [],
+      warning:
+        `the prompt file ${name} changed since the run started (SHA-256 ${sha256.slice(0, 12)}..., ` +
+        `checked ${checked.slice(0, 12)}...): its prompts were not asked`,
+    };
   let prompts;
   try {
     prompts = readPromptFile(text, name);
@@ -93,7 +104,7 @@ async function promptFileAsks(
     ...(p.maxTokenCount !== undefined ? { maxTokenCount: p.maxTokenCount } : {}),
     ...(p.reference === undefined ? { noReference: true as const } : {}),
   }));
-  return { asks, file: { ...ref, prompts: prompts.length } };
+  return { asks, file: { ...ref, prompts: prompts.length, sha256 } };
 }
 
 /**

@@ -7,7 +7,7 @@ import { RunRejected } from '../../shared/messages/notifications';
 import { requestAttributes, type Notify } from '../../shared/runs/notifying-run-store';
 import { mapLimited } from '../../shared/aws/limited';
 import { resolveRunConfig, stageConfig, stageCount, type RunConfig } from '../../shared/config/run-config';
-import { promptFileProblem } from '../../shared/evaluation/prompt-file';
+import { checkPromptFile } from '../../shared/evaluation/prompt-file';
 import {
   recordLimitHint,
   stageRecordLimitErrors,
@@ -16,6 +16,7 @@ import {
 import { runBase } from '../../shared/runs/keys';
 import { currentPrepare, currentStage, withPrepare } from '../../shared/runs/record';
 import type { Run } from '../../shared/runs/run';
+import type { CheckedPromptFile } from '../../shared/artifacts';
 import { stageSource } from '../../shared/runs/stages';
 import type { RunStore } from '../../shared/runs/store';
 import { bufferAsAsync } from '../../shared/prep/chunk';
@@ -144,8 +145,9 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
   const limits = configRecordLimits(config, deps.recordQuotas);
   if (limits) return fail(limits.reason, limits.hint);
   // The prompt file is asked only once the model is trained: a bad line fails the run now, before any money is spent.
-  const prompts = await promptFileProblem(config, source.bucket, datasets);
-  if (prompts) return fail(prompts.message, prompts.hint, prompts.location);
+  const prompts = await checkPromptFile(config, source.bucket, datasets);
+  if (prompts && 'problem' in prompts)
+    return fail(prompts.problem.message, prompts.problem.hint, prompts.problem.location);
 
   const planOutcome = await planning!;
   if ('error' in planOutcome) {
@@ -153,7 +155,7 @@ export async function ingest(input: IngestInput, deps: IngestDeps): Promise<Inge
     if (err instanceof InputError) return fail(`${sourceName(source)}: ${err.message}`, err.hint, err.location);
     throw err;
   }
-  return startPreparing(seen!, planOutcome.value, runId, deps);
+  return startPreparing(seen!, planOutcome.value, runId, deps, prompts?.checked);
 }
 
 /** Fails a run that ingest recorded but did not plan: its input or configuration cannot start a run. */
@@ -194,7 +196,13 @@ async function failRequested(
  * run `preparing` without `chunksQueued`; a redelivery plans and queues again (the plan is deterministic, and
  * transform does each chunk once).
  */
-async function startPreparing(seen: Run, plan: Plan, correlationId: string, deps: IngestDeps): Promise<IngestResult> {
+async function startPreparing(
+  seen: Run,
+  plan: Plan,
+  correlationId: string,
+  deps: IngestDeps,
+  promptFile?: CheckedPromptFile,
+): Promise<IngestResult> {
   const { runs, now } = deps;
   const { runId, source } = seen;
   const prepare = { status: 'running' as const, startedAt: now().toISOString(), plan: ingestPlanOf(plan) };
@@ -202,7 +210,7 @@ async function startPreparing(seen: Run, plan: Plan, correlationId: string, deps
     runId,
     'requested',
     'preparing',
-    { stages: withPrepare(seen, 0, prepare) },
+    { stages: withPrepare(seen, 0, prepare), ...(promptFile ? { promptFile } : {}) },
     { type: 'ingest.planned', detail: { chunks: plan.chunks.length, format: plan.format, records: plan.records } },
     { seen },
   );

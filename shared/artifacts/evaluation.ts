@@ -160,6 +160,18 @@ export const ScoreTable = z.object({
 export type ScoreTable = z.infer<typeof ScoreTable>;
 
 /**
+ * The user's prompt file (config `evaluation.promptFile`) as ingest checked it: where it is, its prompts, and the
+ * SHA-256 (hex) of its text (UTF-8), which the evaluate step compares before it asks the prompts.
+ */
+export const CheckedPromptFile = z.object({
+  bucket: z.string().min(1),
+  key: z.string().min(1),
+  prompts: count,
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type CheckedPromptFile = z.infer<typeof CheckedPromptFile>;
+
+/**
  * `runs/<id>/evaluation/scores.json`, written by services/evaluate, read by the gate, `btp compare` and the report:
  * what was asked (model, maxTokenCount, rules) and the score table, with the held-out proof.
  */
@@ -176,18 +188,7 @@ export const EvaluationScores = z
     samplesKey: z.string().min(1),
     heldOut: HeldOutCheck.optional(),
     /** The user's prompt file (config `evaluation.promptFile`) asked beside the test set, and its prompts. */
-    promptFile: z
-      .object({
-        bucket: z.string().min(1),
-        key: z.string().min(1),
-        prompts: count,
-        /** SHA-256 (hex) of the file's bytes as asked, the same for every variant of an experiment. */
-        sha256: z
-          .string()
-          .regex(/^[0-9a-f]{64}$/)
-          .optional(),
-      })
-      .optional(),
+    promptFile: CheckedPromptFile.partial({ sha256: true }).optional(),
     /** The local Bedrock emulator's note that no model ran, when it gave the answers (docs/bedrock-emulator.md). */
     emulated: z.string().optional(),
     /** The judge model, when one graded the answers (config `evaluation.judge`). */

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import type { CheckedPromptFile } from '../artifacts/evaluation';
 import { MAX_PROMPT_FILE_LINES, PromptFileLine } from '../artifacts/prompt-file';
 import type { RunConfig } from '../config/run-config';
 import { InputError } from '../prep/errors';
@@ -19,27 +21,42 @@ export function promptFileRef(
   return f ? { bucket: f.bucket ?? sourceBucket, key: f.key } : undefined;
 }
 
+/** SHA-256 (hex) of a prompt file's text, as UTF-8: what ingest records and evaluate compares. */
+export const promptFileDigest = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+
 /**
- * What is wrong with the run's prompt file, if anything (ingest fails the run with it): it does not exist, or a line
- * does not match PromptFileLine.
+ * The run's prompt file checked (ingest fails the run with `problem`): it exists and every line matches
+ * PromptFileLine; then where it is, its number of prompts and its SHA-256, which ingest records on the run so the
+ * evaluate step asks exactly the file that was checked (every variant of an experiment the same prompts).
+ * Undefined when the configuration names no prompt file.
  */
+export async function checkPromptFile(
+  config: Pick<RunConfig, 'evaluation'>,
+  sourceBucket: string,
+  store: { readText(bucket: string, key: string): Promise<string | undefined> },
+): Promise<{ problem: InputError } | { checked: CheckedPromptFile } | undefined> {
+  const ref = promptFileRef(config, sourceBucket);
+  if (!ref) return undefined;
+  const file = `s3://${ref.bucket}/${ref.key}`;
+  const text = await store.readText(ref.bucket, ref.key);
+  if (text === undefined) return { problem: new InputError(`${file} does not exist`, { file }, PROMPT_FILE_HINT) };
+  try {
+    const prompts = readPromptFile(text, file).length;
+    return { checked: { ...ref, prompts, sha256: promptFileDigest(text) } };
+  } catch (err) {
+    if (err instanceof InputError) return { problem: err };
+    throw err;
+  }
+}
+
+/** What is wrong with the run's prompt file, if anything (checkPromptFile's problem). */
 export async function promptFileProblem(
   config: Pick<RunConfig, 'evaluation'>,
   sourceBucket: string,
   store: { readText(bucket: string, key: string): Promise<string | undefined> },
 ): Promise<InputError | undefined> {
-  const ref = promptFileRef(config, sourceBucket);
-  if (!ref) return undefined;
-  const file = `s3://${ref.bucket}/${ref.key}`;
-  const text = await store.readText(ref.bucket, ref.key);
-  if (text === undefined) return new InputError(`${file} does not exist`, { file }, PROMPT_FILE_HINT);
-  try {
-    readPromptFile(text, file);
-    return undefined;
-  } catch (err) {
-    if (err instanceof InputError) return err;
-    throw err;
-  }
+  const got = await checkPromptFile(config, sourceBucket, store);
+  return got && 'problem' in got ? got.problem : undefined;
 }
 
 /**

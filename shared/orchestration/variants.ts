@@ -62,6 +62,7 @@ export function variantRuns(parent: Run, at: string, artifactsBucket: string): R
           ],
         },
       ],
+      ...(parent.promptFile ? { promptFile: parent.promptFile } : {}),
       parentRunId: parent.runId,
       variant: {
         name: variant.name,

@@ -4,7 +4,7 @@ import { S3ObjectRef } from '../messages/pipeline';
 import { CostEstimate } from '../orchestration/cost';
 import { IngestPlan, PreparedFile } from '../artifacts/manifest';
 import { RecordCounts } from '../artifacts/reasons';
-import { HeldOutCheck, JudgeRecord, ScoreSummary } from '../artifacts/evaluation';
+import { CheckedPromptFile, HeldOutCheck, JudgeRecord, ScoreSummary } from '../artifacts/evaluation';
 import { RUN_STATUSES } from './status';
 
 /**
@@ -303,6 +303,11 @@ export const Run = z.object({
   lastRetry: RetryRecord.optional(),
   gate: GateRecord.optional(),
   failure: RunFailure.optional(),
+  /**
+   * The prompt file (config `evaluation.promptFile`) as ingest checked it when the run started, with its SHA-256; a
+   * variant's run has its experiment's. The evaluate step asks it only if it is still the same file.
+   */
+  promptFile: CheckedPromptFile.optional(),
   /** A variant's run: the experiment run it belongs to, and what it trains (shared/orchestration/variants.ts). */
   parentRunId: z.string().min(1).optional(),
   variant: VariantRecord.optional(),

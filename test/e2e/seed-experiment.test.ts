@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { startStack, type Stack } from '../../local/stack';
 import { sampleCorpusJsonl, sampleJsonl } from '../../local/sample/generate';
-import { EvaluationSample, readJsonLines } from '../../shared/artifacts';
+import { EvaluationSample, EvaluationScores, readJsonLines } from '../../shared/artifacts';
 import { readPromptFile } from '../../shared/evaluation/prompt-file';
 import type { Run } from '../../shared/runs/run';
 import { btp, stackContext, type Fakes } from '../integration/cli/cli-harness';
@@ -136,6 +137,25 @@ describe('examples/seed-experiment.json: the four variants of the 2024 recipe', 
       expect(byCategory.summarization!.samples).toBeGreaterThanOrEqual(2);
       expect(c.evaluation!.result!.scores!.overall.withoutReference).toBeGreaterThanOrEqual(1);
     }
+    // (the file ingest checked, by its SHA-256, which every variant's scores name: each was asked the same file)
+    const recipeSha = createHash('sha256')
+      .update(readFileSync(path.join(root, 'examples', 'recipe-prompts.jsonl'), 'utf8'))
+      .digest('hex');
+    expect(parent.promptFile).toMatchObject({ key: 'inputs/recipe-prompts.jsonl', sha256: recipeSha });
+    for (const c of children) {
+      expect(c.promptFile?.sha256).toBe(recipeSha);
+      const key = c.evaluation!.result!.scoresKey!;
+      const body = await stack.clients.s3.send(
+        new GetObjectCommand({ Bucket: stack.bucketName('ArtifactsBucket'), Key: key }),
+      );
+      const scores = EvaluationScores.parse(JSON.parse(await body.Body!.transformToString()));
+      expect(scores.promptFile).toEqual({
+        bucket: expect.any(String),
+        key: 'inputs/recipe-prompts.jsonl',
+        prompts: recipe.length,
+        sha256: recipeSha,
+      });
+    }
 
     // and the emulator's answers move the way the recipe saw: fine-tuning alone at 5 epochs loses Japanese, the
     // pre-trained variants keep more of it and answer at length
@@ -172,5 +192,17 @@ describe('examples/seed-experiment.json: the four variants of the 2024 recipe', 
     expect(compared.code).toBe(0);
     for (const name of ['ft-1ep', 'ft-5ep', 'cpt-ft-1ep', 'cpt-ft-5ep', 'base model amazon.titan-text-lite-v1'])
       expect(compared.stdout).toMatch(new RegExp(`${name}.*\\s+open_qa\\s`));
+
+    // and the experiment's report compares the variants and says, for each, how many of its answers (the recipe's
+    // prompts without a reference) are left out of chrF and len/ref
+    const report = await btp(stack, fakes, 'report', runId, '--print');
+    expect(report.code).toBe(0);
+    expect(report.stdout).toContain('## Evaluation scores');
+    for (const c of children)
+      expect(report.stdout).toContain(
+        `: ${c.evaluation!.result!.scores!.overall.withoutReference} answer(s) to prompts without a reference ` +
+          "(the prompt file's) are not in chrF or len/ref.",
+      );
+    expect(report.stdout.match(/answer\(s\) to prompts without a reference/g)).toHaveLength(children.length);
   }, 300_000);
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { evaluateModel, MAX_TOKEN_COUNT, testPrompt } from '../../../services/evaluate/evaluate';
 import { submitJob } from '../../../services/submit/submit';
 import { observeJob } from '../../../services/monitor/monitor';
@@ -379,7 +380,14 @@ describe("the user's prompt file", () => {
     expect(lines[3]!.scores!.overlap).toBeUndefined();
     expect(lines[2]!.scores!.overlap).toBeGreaterThanOrEqual(0);
     const scores = EvaluationScores.parse(JSON.parse(w.objects.files.get(`artifacts/${SCORES_KEY}`)!));
-    expect(scores.promptFile).toEqual({ bucket: 'datasets', key: 'inputs/prompts.jsonl', prompts: 3 });
+    expect(scores.promptFile).toEqual({
+      bucket: 'datasets',
+      key: 'inputs/prompts.jsonl',
+      prompts: 3,
+      sha256: createHash('sha256')
+        .update(PROMPTS.map((p) => JSON.stringify(p)).join('\n'))
+        .digest('hex'),
+    });
     expect(Object.keys(scores.byCategory)).toEqual(['brainstorming', 'open_qa', 'summarization', 'test']);
     expect(scores.bySource.prompts).toMatchObject({ samples: 3, answered: 3, withoutReference: 1 });
     expect(scores.bySource.test!.withoutReference).toBeUndefined();
@@ -399,6 +407,31 @@ describe("the user's prompt file", () => {
       'the prompt file changed since the run started (s3://datasets/inputs/prompts.jsonl line 2: field category: ' +
         'Invalid input: expected string, received undefined): its prompts were not asked',
     );
+  });
+
+  it('a prompt file changed since ingest checked it is not asked, even when it is still valid', async () => {
+    // given a run whose prompt file ingest checked and recorded with its SHA-256
+    const w = given(config, 2);
+    const checked = PROMPTS.map((p) => JSON.stringify(p)).join('\n');
+    const sha256 = createHash('sha256').update(checked).digest('hex');
+    w.runs.items.get(RUN)!.promptFile = { bucket: 'datasets', key: 'inputs/prompts.jsonl', prompts: 3, sha256 };
+    // when the file is replaced by another valid one before the model is evaluated
+    w.objects.files.set('datasets/inputs/prompts.jsonl', JSON.stringify(PROMPTS[0]));
+    const pt = await toInService(w);
+    // then its prompts are not asked, and the warning names the change
+    expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('partial');
+    expect(sampleLines(w).map((l) => l.source)).toEqual(['test', 'test']);
+    expect((await run(w)).evaluation!.result!.warning).toMatch(
+      new RegExp(
+        `^the prompt file s3://datasets/inputs/prompts\\.jsonl changed since the run started \\(SHA-256 [0-9a-f]{12}\\.\\.\\., checked ${sha256.slice(0, 12)}\\.\\.\\.\\): its prompts were not asked`,
+      ),
+    );
+    // while the same file is asked
+    const same = given(config, 2);
+    same.runs.items.get(RUN)!.promptFile = { bucket: 'datasets', key: 'inputs/prompts.jsonl', prompts: 3, sha256 };
+    same.objects.files.set('datasets/inputs/prompts.jsonl', checked);
+    expect(await evaluateModel(RUN, (await toInService(same)).arn, same.deps)).toBe('evaluated');
+    expect(sampleLines(same).filter((l) => l.source === 'prompts')).toHaveLength(3);
   });
 });
 

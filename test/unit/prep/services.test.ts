@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { parseMessage } from '../../../shared/messages/envelope';
 import { ChunkRequested, ChunkTransformed, DatasetPrepared } from '../../../shared/messages/pipeline';
 import { ingest, type IngestDeps } from '../../../services/ingest/ingest';
@@ -274,9 +275,17 @@ describe('ingest is idempotent on the object and its configuration', () => {
     // a prompt file that does not exist fails the run too
     const missing = await ingest(request('inputs/none.jsonl'), ingestDeps);
     expect(missing).toMatchObject({ outcome: 'failed', reason: `s3://${B}/inputs/none.jsonl does not exist` });
-    // and a good one lets the run start
-    objects.put(B, 'inputs/good.jsonl', JSON.stringify({ prompt: '日本で一番高い山は？', category: 'open_qa' }));
-    expect(await ingest(request('inputs/good.jsonl'), ingestDeps)).toMatchObject({ outcome: 'planned' });
+    // and a good one lets the run start, and is recorded on the run with its SHA-256 (evaluate asks only that file)
+    const good = JSON.stringify({ prompt: '日本で一番高い山は？', category: 'open_qa' });
+    objects.put(B, 'inputs/good.jsonl', good);
+    const started = await ingest(request('inputs/good.jsonl'), ingestDeps);
+    expect(started).toMatchObject({ outcome: 'planned' });
+    expect(runs.runs.get((started as { runId: string }).runId)!.promptFile).toEqual({
+      bucket: B,
+      key: 'inputs/good.jsonl',
+      prompts: 1,
+      sha256: createHash('sha256').update(good).digest('hex'),
+    });
   });
 });
 
