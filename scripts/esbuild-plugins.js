@@ -92,70 +92,89 @@ const sideEffectFreeLibraries = {
 
 /**
  * Code a function needs for some inputs only, each bundled into a file of its own beside the bundle that imports it
- * (`<bundle>.lib-<name>.js`) and required from there when the project's code first imports it. Everything in a bundle
- * is parsed when the function starts, even code that only runs later; a file that is not required is not. The
- * project's code imports these lazily (iconv-lite with import() in shared/prep/source.ts, the charts through the report
- * builder's import() in shared/report/load.ts), so a cold start compiles neither: iconv-lite's tables were about 480 KB
- * of ingest's and transform's bundles, ECharts and zrender 580 KB of report's. Only the project's own imports of them
- * are redirected. Each file bundles what it imports anew, so it shares no module with its handler: these import no
- * module of the project that keeps state. A project module's file gets a map as the handler does; a library's none.
- * serverless-esbuild zips a file named after a function's handler into that function's zip only (its pack step leaves
- * out of a zip the files whose names begin with another function's handler path).
+ * (`<bundle>.lib-<name>.js`) and required from there when it is first imported. Everything in a bundle is parsed when
+ * the function starts, even code that only runs later; a file that is not required is not. What goes into such files:
+ * - iconv-lite, which the project imports with import() when an input names an encoding (shared/prep/source.ts): its
+ *   tables were about 480 KB of ingest's and transform's bundles;
+ * - the report's charts (shared/report/charts.ts with ECharts and zrender, 580 KB of report's bundle), imported by the
+ *   report builder, which shared/report/load.ts imports with import() when it writes a report;
+ * - the SDK's credential providers other than the environment's, which its default chain imports with import() when
+ *   the environment holds no credentials (Lambda's does; they and the STS and SSO clients they use were about 90 KB
+ *   of every bundle).
+ * Each file bundles what it imports anew, so it shares no module with its handler: none of these keeps state that the
+ * handler's modules read. A project module's file gets a map as the handler does; a library's none. serverless-esbuild
+ * zips a file named after a function's handler into that function's zip only (its pack step leaves out of a zip the
+ * files whose names begin with another function's handler path).
  */
+const inNodeModules = (file) => file.split(/[\\/]/).includes('node_modules');
+const inPackage = (file, name) =>
+  file.includes(`${path.sep}node_modules${path.sep}${name.split('/').join(path.sep)}${path.sep}`);
+const CHARTS = path.join(__dirname, '..', 'shared', 'report', 'charts.ts');
 const SEPARATE = [
-  { name: 'iconv-lite', library: 'iconv-lite' },
-  { name: 'charts', file: path.join(__dirname, '..', 'shared', 'report', 'charts.ts') },
+  { name: 'iconv-lite', matches: (args) => !inNodeModules(args.importer) && args.path === 'iconv-lite' },
+  {
+    name: 'charts',
+    file: CHARTS,
+    matches: (args) =>
+      !inNodeModules(args.importer) &&
+      args.path.startsWith('.') &&
+      path.resolve(args.resolveDir, args.path).replace(/\.ts$/, '') === CHARTS.slice(0, -3),
+  },
+  {
+    name: 'credential-providers',
+    matches: (args) => args.kind === 'dynamic-import' && inPackage(args.importer, '@aws-sdk/credential-provider-node'),
+  },
 ];
 const SEPARATE_NAMESPACE = 'separate-file';
-const inNodeModules = (file) => file.split(/[\\/]/).includes('node_modules');
-const separateFor = (args) =>
-  SEPARATE.find((s) =>
-    s.library
-      ? args.path === s.library
-      : args.path.startsWith('.') &&
-        path.resolve(args.resolveDir, args.path).replace(/\.ts$/, '') === s.file.slice(0, -3),
-  );
 
 const separateFiles = {
   name: 'separate-files',
   setup(build) {
     build.initialOptions.metafile = true;
-    /** What each separate file's entry requires: the library's name or the module's path. */
-    const entries = new Map();
+    /** For each file, the specifiers it exports (a library's) and the directory each is resolved from. */
+    const imported = new Map(SEPARATE.map((s) => [s.name, new Map()]));
     build.onResolve({ filter: /.*/ }, (args) => {
-      if (args.namespace !== 'file' || inNodeModules(args.importer)) return undefined;
-      const separate = separateFor(args);
+      if (args.namespace !== 'file') return undefined;
+      const separate = SEPARATE.find((s) => s.matches(args));
       if (!separate) return undefined;
-      entries.set(separate.name, { require: separate.library ?? separate.file, resolveDir: args.resolveDir });
-      return { path: separate.name, namespace: SEPARATE_NAMESPACE };
+      if (!separate.file) imported.get(separate.name).set(args.path, args.resolveDir);
+      return { path: `${separate.name}:${separate.file ? '' : args.path}`, namespace: SEPARATE_NAMESPACE };
     });
-    build.onLoad({ filter: /.*/, namespace: SEPARATE_NAMESPACE }, (args) => ({
+    build.onLoad({ filter: /.*/, namespace: SEPARATE_NAMESPACE }, (args) => {
+      const [name, specifier] = [
+        args.path.slice(0, args.path.indexOf(':')),
+        args.path.slice(args.path.indexOf(':') + 1),
+      ];
       // The bundle's own file name is known only when it runs (one build can write several bundles).
-      contents: `module.exports = require(__filename.replace(/\\.js$/, '') + ${JSON.stringify(`.lib-${args.path}.js`)});`,
-      loader: 'js',
-    }));
+      const file = `require(__filename.replace(/\\.js$/, '') + ${JSON.stringify(`.lib-${name}.js`)})`;
+      return {
+        contents: `module.exports = ${file}${specifier ? `[${JSON.stringify(specifier)}]` : ''};`,
+        loader: 'js',
+      };
+    });
     build.onEnd(async (result) => {
       if (result.errors.length > 0 || !result.metafile) return;
       const cwd = build.initialOptions.absWorkingDir ?? process.cwd();
       const { minify, target, platform, mainFields, format, sourcemap, sourcesContent } = build.initialOptions;
       for (const [output, { inputs }] of Object.entries(result.metafile.outputs)) {
         if (!output.endsWith('.js')) continue;
-        for (const input of Object.keys(inputs)) {
-          if (!input.startsWith(`${SEPARATE_NAMESPACE}:`)) continue;
-          const name = input.slice(SEPARATE_NAMESPACE.length + 1);
-          const entry = entries.get(name);
+        const names = new Set(
+          Object.keys(inputs)
+            .filter((input) => input.startsWith(`${SEPARATE_NAMESPACE}:`))
+            .map((input) => input.split(':')[1]),
+        );
+        for (const name of names) {
+          const separate = SEPARATE.find((s) => s.name === name);
           const outfile = path.resolve(cwd, output.replace(/\.js$/, `.lib-${name}.js`));
-          const isProjectFile = !SEPARATE.find((s) => s.name === name).library;
+          // A library's file exports each specifier imported of it, each resolved from where it was imported.
+          const entry = [...imported.get(name)].map(
+            ([specifier, from]) =>
+              `exports[${JSON.stringify(specifier)}] = require(${JSON.stringify(require.resolve(specifier, { paths: [from] }))});`,
+          );
           await build.esbuild.build({
-            ...(isProjectFile
-              ? { entryPoints: [entry.require] }
-              : {
-                  stdin: {
-                    contents: `module.exports = require(${JSON.stringify(entry.require)});`,
-                    resolveDir: entry.resolveDir,
-                    loader: 'js',
-                  },
-                }),
+            ...(separate.file
+              ? { entryPoints: [separate.file], sourcemap, sourcesContent }
+              : { stdin: { contents: entry.join('\n'), resolveDir: cwd, loader: 'js' } }),
             outfile,
             bundle: true,
             minify,
@@ -163,11 +182,10 @@ const separateFiles = {
             platform,
             mainFields,
             format,
-            ...(isProjectFile ? { sourcemap, sourcesContent } : {}),
             plugins: [zodAsNamespace, sideEffectFreeLibraries],
             logLevel: 'silent',
           });
-          if (isProjectFile && sourcemap) trimMap(`${outfile}.map`);
+          if (separate.file && sourcemap) trimMap(`${outfile}.map`);
         }
       }
     });

@@ -30,6 +30,8 @@ async function bundle(name: string, source: string): Promise<string> {
     target: 'node22',
     format: 'cjs',
     mainFields: ['module', 'main'],
+    // The entries are written outside the project: its libraries are resolved from its node_modules.
+    nodePaths: [path.join(ROOT, 'node_modules')],
     sourcemap: 'linked',
     sourcesContent: false,
     plugins,
@@ -39,11 +41,11 @@ async function bundle(name: string, source: string): Promise<string> {
 }
 
 /** Runs `script` in a fresh node with `bundle` required as `m`; returns what it prints. */
-const run = (bundlePath: string, script: string) =>
+const run = (bundlePath: string, script: string, env?: NodeJS.ProcessEnv) =>
   execFileSync(
     process.execPath,
     ['-e', `(async () => { const m = require(${JSON.stringify(bundlePath)}); ${script} })()`],
-    { encoding: 'utf8' },
+    { encoding: 'utf8', env },
   );
 
 describe('code that only some inputs need, in a file of its own beside the bundle', () => {
@@ -101,5 +103,33 @@ describe('code that only some inputs need, in a file of its own beside the bundl
       `,
     );
     expect(JSON.parse(printed)).toEqual({ loaded: true, buildReport: 'function' });
+  });
+
+  it("the SDK's credential providers other than the environment's: loaded from their file only without credentials in the environment", async () => {
+    const out = await bundle('credentials', `export { defaultProvider } from '@aws-sdk/credential-provider-node';`);
+    expect(existsSync(out.replace(/\.js$/, '.lib-credential-providers.js'))).toBe(true);
+    const script = `
+      const loaded = () => Object.keys(require.cache).some((f) => f.endsWith('.lib-credential-providers.js'));
+      const before = loaded();
+      const { accessKeyId } = await m.defaultProvider()();
+      console.log(JSON.stringify({ before, accessKeyId, after: loaded() }));
+    `;
+    // As in Lambda: the credentials are in the environment, and the file is never read.
+    const fromEnv = run(out, script, {
+      PATH: process.env.PATH,
+      AWS_ACCESS_KEY_ID: 'AKIDENV',
+      AWS_SECRET_ACCESS_KEY: 's',
+    });
+    expect(JSON.parse(fromEnv)).toEqual({ before: false, accessKeyId: 'AKIDENV', after: false });
+    // A profile of the shared credentials file: read by the ini provider, from the file.
+    const credentials = path.join(dir, 'credentials');
+    writeFileSync(credentials, '[btp-test]\naws_access_key_id = AKIDFILE\naws_secret_access_key = s\n');
+    const fromFile = run(out, script, {
+      PATH: process.env.PATH,
+      AWS_PROFILE: 'btp-test',
+      AWS_SHARED_CREDENTIALS_FILE: credentials,
+      AWS_CONFIG_FILE: path.join(dir, 'no-config'),
+    });
+    expect(JSON.parse(fromFile)).toEqual({ before: false, accessKeyId: 'AKIDFILE', after: true });
   });
 });

@@ -110,11 +110,16 @@ describe('the function zips', () => {
 
   it('hold the code only some inputs need in files of their own, in the zips of the functions that load it', () => {
     const separate = Object.fromEntries(zips.map((z) => [z.fn, z.files.filter((f) => f.includes('.lib-'))]));
+    const credentials = (fn: string) => `services/${fn}/handler.lib-credential-providers.js`;
     expect(separate).toEqual({
-      ...Object.fromEntries(functions.map((fn) => [fn, []])),
-      ingest: ['services/ingest/handler.lib-iconv-lite.js'],
-      transform: ['services/transform/handler.lib-iconv-lite.js'],
-      report: ['services/report/handler.lib-charts.js', 'services/report/handler.lib-charts.js.map'],
+      ...Object.fromEntries(functions.map((fn) => [fn, [credentials(fn)]])),
+      ingest: [credentials('ingest'), 'services/ingest/handler.lib-iconv-lite.js'],
+      transform: [credentials('transform'), 'services/transform/handler.lib-iconv-lite.js'],
+      report: [
+        'services/report/handler.lib-charts.js',
+        'services/report/handler.lib-charts.js.map',
+        credentials('report'),
+      ],
     });
   });
 });
