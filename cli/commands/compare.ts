@@ -1,5 +1,5 @@
 import type { ScoreSummary } from '../../shared/artifacts';
-import { judgeNotes } from '../../shared/evaluation/judge';
+import { judgeNotes } from '../../shared/evaluation/judge-notes';
 import type { Run } from '../../shared/runs/run';
 import type { CliContext } from '../context';
 import { CliError, table, type Io } from '../io';

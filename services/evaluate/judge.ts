@@ -7,13 +7,8 @@ import {
   type JudgeRecord,
 } from '../../shared/artifacts';
 import { findByInferenceId } from '../../shared/catalog';
-import {
-  describeJudgeEstimate,
-  estimateJudgeCost,
-  judgeCallDigest,
-  judgePrompt,
-  parseGrade,
-} from '../../shared/evaluation/judge';
+import { describeJudgeEstimate } from '../../shared/evaluation/judge-notes';
+import { estimateJudgeCost, judgeCallDigest, judgePrompt, parseGrade } from '../../shared/evaluation/judge';
 import { isBedrockError, type BedrockCallError, type OrchestrationDeps } from '../../shared/orchestration/ports';
 import { evaluationJudgeKey } from '../../shared/runs/keys';
 import type { Run } from '../../shared/runs/run';

@@ -4,7 +4,6 @@ import type { EvaluationSample, JudgeCostEstimate, JudgeGrade, JudgeSummary } fr
 import { estimateTokens, findByInferenceId } from '../catalog';
 import { findPrices, type ModelPrices } from '../catalog/prices';
 import type { RunConfig } from '../config/run-config';
-import type { Run } from '../runs/run';
 
 /**
  * The optional judge model (config `evaluation.judge`): a model asked through Bedrock to grade each answer against
@@ -168,12 +167,6 @@ function judgeCost(args: {
   };
 }
 
-/** The estimate in one line, for warnings, `btp compare` and the report. */
-export function describeJudgeEstimate(e: JudgeCostEstimate): string {
-  const usd = e.usd === null ? 'cost unknown' : `~$${e.usd}${e.unconfirmed ? ' (UNVERIFIED prices)' : ''}`;
-  return `${e.samples} answer(s) x rubric, ${e.inputTokens} input + at most ${e.outputTokens} output tokens: ${usd}`;
-}
-
 const mean = (xs: number[]): number | null => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 
 /** The judge's grades over a group of sample lines, or undefined when none of them was sent to the judge. */
@@ -188,30 +181,6 @@ export function judgeSummary(lines: readonly EvaluationSample[]): JudgeSummary |
     correctness: mean(graded.map((g) => g.correctness)),
     japanese: mean(graded.map((g) => g.japanese)),
   };
-}
-
-/**
- * What the judge model did for each run (config `evaluation.judge`): its model, grades and malformed replies, the
- * cost estimated before its calls, or why it was not asked; and, when the local emulator graded, that its grades are a
- * deterministic rule and no model's opinion.
- */
-export function judgeNotes(runs: readonly Pick<Run, 'runId' | 'variant' | 'evaluation'>[]): string[] {
-  const notes = runs.flatMap((r) => {
-    const j = r.evaluation?.result?.judge;
-    if (!j) return [];
-    const s = r.evaluation?.result?.scores?.overall.judge;
-    const name = r.variant ? `${r.variant.name} (${r.runId})` : r.runId;
-    const what = j.skipped
-      ? `not asked: ${j.skipped}`
-      : `${s?.graded ?? 0} of ${s?.asked ?? 0} answers graded${s?.malformed ? `, ${s.malformed} malformed` : ''}`;
-    return [`judge ${j.modelId} on ${name}: ${what}; estimated ${describeJudgeEstimate(j.estimate)}`];
-  });
-  if (runs.some((r) => r.evaluation?.result?.judge?.emulated))
-    notes.push(
-      "the judge's grades (mean correctness and Japanese, 1-5) are the Bedrock emulator's judge rule, computed from " +
-        "the answer's Japanese share and chrF: a deterministic rule, not a model's opinion (docs/bedrock-emulator.md)",
-    );
-  return notes;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Run, RunCounts } from '../runs/run';
 import { SET_NAMES, type RecordCounts, type SplitManifest } from '../artifacts';
 import { categoryChart, FONT_STACK, funnelChart, lengthChart, lossChart, reasonsChart, scoreChart } from './charts';
 import { stageConfig } from '../config/run-config';
-import { judgeNotes } from '../evaluation/judge';
+import { judgeNotes } from '../evaluation/judge-notes';
 import type { ComparedRun, ReportInputs } from './inputs';
 import { describeStages } from '../runs/stages';
 import { jobStatusShown, lastSubmittedJob, runCostEstimateUsd, runCounts, runMetrics } from '../runs/record';
