@@ -21,8 +21,8 @@ export type JudgeOutcome =
   | { kind: 'retry'; error: BedrockCallError };
 
 /**
- * The judge model's grades of the run's answers (config `evaluation.judge`): the first `maxSamples` answered samples
- * that are scored (not seen in training) are each sent, in the rubric (shared/evaluation/judge.ts), to the judge on
+ * The judge model's grades of the run's answers (config `evaluation.judge`): at most `maxSamples` answered samples
+ * that are scored (not seen in training), the prompt file's first and then the held-out test records', are each sent, in the rubric (shared/evaluation/judge.ts), to the judge on
  * demand, and its reply is read strictly; the grade goes on the sample line. The cost is estimated before any call
  * and recorded; above `maxUsd` no call is made. Every reply is stored in `evaluation/judge.json` with a digest of
  * its call before this returns, so a redelivered or retried message reuses it and no answer is judged (or paid for)
@@ -36,8 +36,12 @@ export async function judgeAnswers(
   const config = run.config.evaluation.judge!;
   const { modelId, maxTokens, maxSamples, maxUsd } = config;
   const { bedrock, objects, settings } = deps;
-  const chosen = lines
-    .flatMap((l, at) => (l.modelOutput !== undefined && !l.seenInTraining ? [{ l, at }] : []))
+  // The user's own prompts first (a prompt file holds at most 200), then the held-out test records, as many as fit.
+  const scoredAt = lines.flatMap((l, at) => (l.modelOutput !== undefined && !l.seenInTraining ? [{ l, at }] : []));
+  const chosen = [
+    ...scoredAt.filter(({ l }) => l.source === 'prompts'),
+    ...scoredAt.filter(({ l }) => l.source !== 'prompts'),
+  ]
     .slice(0, maxSamples)
     .map(({ l, at }) => {
       const reference = l.noReference ? undefined : l.reference;

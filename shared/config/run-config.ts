@@ -289,7 +289,10 @@ export const EvaluationConfig = z
           .int()
           .positive()
           .default(50)
-          .describe('At most this many answers of each evaluated model are graded (the first ones scored).'),
+          .describe(
+            'At most this many answers of each evaluated model are graded: those to the prompt file first, then the ' +
+              "held-out test records' (scored ones only).",
+          ),
         maxTokens: z
           .number()
           .int()

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { rubricParts } from '../../../shared/evaluation/judge';
 import { evaluateModel, MAX_TOKEN_COUNT, testPrompt } from '../../../services/evaluate/evaluate';
 import { submitJob } from '../../../services/submit/submit';
 import { observeJob } from '../../../services/monitor/monitor';
@@ -407,6 +408,38 @@ describe("the user's prompt file", () => {
       'the prompt file changed since the run started (s3://datasets/inputs/prompts.jsonl line 2: field category: ' +
         'Invalid input: expected string, received undefined): its prompts were not asked',
     );
+  });
+
+  it("the judge grades the prompt file's answers first, then the held-out ones, at most maxSamples", async () => {
+    // given a judge that may grade three answers of a run with two held-out prompts and three of the prompt file
+    const judge = 'anthropic.claude-3-haiku-20240307-v1:0';
+    const w = given({ ...config, evaluation: { ...config.evaluation, judge: { modelId: judge, maxSamples: 4 } } }, 2);
+    w.objects.files.set('datasets/inputs/prompts.jsonl', PROMPTS.map((p) => JSON.stringify(p)).join('\n'));
+    w.bedrock.baseAnswer = (modelId, prompt) =>
+      modelId === judge ? (prompt.includes('要約') ? 'とても良い' : '{"correctness": 4, "japanese": 5}') : 'ベース';
+    const pt = await toInService(w);
+    expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('partial');
+    // then the three prompts of the file were graded, and one held-out prompt
+    const asked = w.bedrock.invocations.filter((i) => i.modelId === judge).map((i) => rubricParts(i.prompt)!.prompt);
+    expect(asked).toEqual([
+      '日本で一番高い山は？',
+      '趣味を5つ挙げてください。',
+      '入力:要約してください。\n知識:本文です。',
+      '質問 200: これは何ですか？',
+    ]);
+    expect(sampleLines(w).map((l) => (l.judge as { status?: string } | undefined)?.status ?? null)).toEqual([
+      'graded',
+      null,
+      'graded',
+      'graded',
+      'malformed',
+    ]);
+    // and the reply that was no grade line is kept as it came, and counted, not averaged
+    const scores = EvaluationScores.parse(JSON.parse(w.objects.files.get(`artifacts/${SCORES_KEY}`)!));
+    expect(sampleLines(w)[4]!.judge).toMatchObject({ status: 'malformed', reply: 'とても良い' });
+    expect(scores.overall.judge).toEqual({ asked: 4, graded: 3, malformed: 1, correctness: 4, japanese: 5 });
+    expect(scores.bySource.prompts!.judge).toMatchObject({ asked: 3, graded: 2, malformed: 1 });
+    expect(scores.judge).toMatchObject({ modelId: judge, calls: 4, estimate: { samples: 4 } });
   });
 
   it('a prompt file changed since ingest checked it is not asked, even when it is still valid', async () => {
