@@ -22,11 +22,12 @@ export type JudgeOutcome =
 
 /**
  * The judge model's grades of the run's answers (config `evaluation.judge`): at most `maxSamples` answered samples
- * that are scored (not seen in training), the prompt file's first and then the held-out test records', are each sent, in the rubric (shared/evaluation/judge.ts), to the judge on
- * demand, and its reply is read strictly; the grade goes on the sample line. The cost is estimated before any call
- * and recorded; above `maxUsd` no call is made. Every reply is stored in `evaluation/judge.json` with a digest of
- * its call before this returns, so a redelivered or retried message reuses it and no answer is judged (or paid for)
- * twice; the recorded calls are those stored, the same number after a redelivery.
+ * that are scored (not seen in training), the prompt file's first and then the held-out test records', are each
+ * sent, in the rubric (shared/evaluation/judge.ts), to the judge on demand, and its reply is read strictly; the
+ * grade goes on the sample line. The cost is estimated before any call and recorded; above `maxUsd` no call is
+ * made. Every reply is stored in `evaluation/judge.json` with a digest of its call before this returns, so a
+ * redelivered or retried message reuses it and no answer is judged (or paid for) twice; the recorded calls are those
+ * stored, the same number after a redelivery.
  */
 export async function judgeAnswers(
   run: Pick<Run, 'runId' | 'config'>,
