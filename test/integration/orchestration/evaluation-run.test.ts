@@ -176,17 +176,23 @@ describe('with a judge model configured, the judge grades every scored answer on
     expect(again.kind === 'judged' && again.lines.map((l) => l.judge)).toEqual(samples.map((l) => l.judge));
   });
 
-  it('a token cap too small for the grade line leaves malformed grades, recorded as such and not averaged', async () => {
-    const judge = { modelId: 'anthropic.claude-3-haiku-20240307-v1:0', maxTokens: 3 };
-    const config = titan({ provisioning: { evaluateSamples: 2 }, evaluation: { baseModel: 'never', judge } });
-    const prepared = await givenPreparedRun(env, 'ft-judge-cut', config, {
+  /** A run with two test records, judged by Claude 3 Haiku with `judge`'s settings, driven to its end. */
+  async function judgedRun(runId: string, judge: { maxTokens?: number; maxUsd?: number }) {
+    const modelId = 'anthropic.claude-3-haiku-20240307-v1:0';
+    const evaluation = { baseModel: 'never' as const, judge: { modelId, ...judge } };
+    const config = titan({ provisioning: { evaluateSamples: 2 }, evaluation });
+    const prepared = await givenPreparedRun(env, runId, config, {
       train: records(40),
       validation: records(8, 100),
       test: records(2, 900),
     });
     await send(env, 'submit', prepared);
-    await drive(env, handlers, inStatus('ft-judge-cut', 'succeeded', 'failed'));
-    const r = await run('ft-judge-cut');
+    await drive(env, handlers, inStatus(runId, 'succeeded', 'failed'));
+    return run(runId);
+  }
+
+  it('a token cap too small for the grade line leaves malformed grades, recorded as such and not averaged', async () => {
+    const r = await judgedRun('ft-judge-cut', { maxTokens: 3 });
     expect(r.status).toBe('succeeded');
     expect(r.evaluation?.result?.scores?.overall.judge).toEqual({
       asked: 2,
@@ -205,16 +211,7 @@ describe('with a judge model configured, the judge grades every scored answer on
   });
 
   it('an estimate above evaluation.judge.maxUsd makes no judge call, and the run says why', async () => {
-    const judge = { modelId: 'anthropic.claude-3-haiku-20240307-v1:0', maxUsd: 0 };
-    const config = titan({ provisioning: { evaluateSamples: 2 }, evaluation: { baseModel: 'never', judge } });
-    const prepared = await givenPreparedRun(env, 'ft-judge-cap', config, {
-      train: records(40),
-      validation: records(8, 100),
-      test: records(2, 900),
-    });
-    await send(env, 'submit', prepared);
-    await drive(env, handlers, inStatus('ft-judge-cap', 'succeeded', 'failed'));
-    const r = await run('ft-judge-cap');
+    const r = await judgedRun('ft-judge-cap', { maxUsd: 0 });
     expect(r.status).toBe('succeeded');
     expect(r.evaluation?.result?.judge).toMatchObject({ calls: 0, skipped: expect.stringMatching(/maxUsd/) });
     expect(r.warnings?.join('\n')).toMatch(/the judge .* was not asked: its estimated cost/);
