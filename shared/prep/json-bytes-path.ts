@@ -1,9 +1,10 @@
 import { isUtf8 } from 'node:buffer';
 import { estimateTokens } from '../catalog';
 import { decide, type FieldState, type FilterPolicy, type Place, type Verdict } from './filter-policy';
-import { checkString, fieldText, FlatObjectReader, type FieldRange } from './json-fields';
+import { checkString, fieldText, FlatObjectReader, decodedText, type FieldRange } from './json-fields';
 import type { KeptFacts, KeptLookup, SourceRecord } from './records';
 import type { RecordRules } from './rules';
+import type { DataFormat } from '../catalog';
 import { bedrockRecord, type Mapped } from './template';
 import { codePointLength, contentKey } from './text';
 
@@ -21,6 +22,8 @@ export class JsonBytesPath {
   private readonly facts: ByteFacts;
   /** What the path knows of a record's text by the exact bytes of its fields. */
   private readonly memo: ByteMemo;
+  /** The text fields of the record being read, when `known` decoded them (a new text without escapes). */
+  private readonly texts: DecodedTexts = { a: undefined, b: undefined, input: undefined };
   /** The record being settled, filled again for each (see Settle). */
   private readonly rec: SourceRecord = { pos: 0, line: undefined, row: undefined, raw: '', bytes: undefined };
 
@@ -79,6 +82,8 @@ export class JsonBytesPath {
     const b = f[slots.b];
     const input = slots.input < 0 ? undefined : f[slots.input];
     let known: ByteKnown | undefined;
+    const texts = this.texts;
+    texts.a = texts.b = texts.input = undefined;
     if (a && b) {
       known = this.known(bytes, a, input, b);
       if (!known) return false; // not valid JSON: rejected the general way
@@ -86,7 +91,7 @@ export class JsonBytesPath {
       // A missing field is the policy's to judge; the present ones are checked first, as JSON.parse would.
       for (const r of f) if (r && !r.checked && !checkString(bytes, r.start, r)) return false;
     }
-    const facts = this.facts.reset(bytes, known);
+    const facts = this.facts.reset(bytes, known, texts);
     const rec = this.rec;
     rec.pos = pos;
     rec.line = line;
@@ -123,16 +128,22 @@ export class JsonBytesPath {
     const hi = Math.max(a.end, b.end, input?.end ?? a.end);
     const known = this.memo.get(bytes, lo, hi);
     if (known && samePlaces(known.places, lo, a, input, b)) return known; // same bytes, other fields: not cached
-    // Checked into the reader's own ranges: they are this record's.
-    const ca = checkString(bytes, a.start, a);
-    const cb = checkString(bytes, b.start, b);
-    const ci = input && checkString(bytes, input.start, input);
+    // Checked into the reader's own ranges: they are this record's. A new text is decoded now (decodedText), as it will
+    // be for its content key, and the decoded texts are handed to the facts; one with escapes is checked on its bytes.
+    const texts = this.texts;
+    texts.a = decodedText(bytes, a);
+    texts.b = decodedText(bytes, b);
+    texts.input = input && decodedText(bytes, input);
+    const ca = texts.a !== undefined ? a : checkString(bytes, a.start, a);
+    const cb = texts.b !== undefined ? b : checkString(bytes, b.start, b);
+    const ci = input && (texts.input !== undefined ? input : checkString(bytes, input.start, input));
     if (!ca || !cb || (input && !ci)) return undefined;
     // A prompt with an input holds it, so it is blank only without one.
     const withInput = ci !== undefined && !ci.blank;
     const fresh: ByteKnown = {
       places: placesOf(lo, a, input, b),
       plain: !ca.escaped && !cb.escaped && !ci?.escaped,
+      canonical: ca.canonical && cb.canonical && (!ci || ci.canonical),
       chars: ca.chars + cb.chars + (withInput ? this.facts.prefixChars + ci.chars : 0),
       withInput,
       blank: !withInput && ca.blank ? 'prompt' : cb.blank ? 'completion' : undefined,
@@ -150,11 +161,20 @@ export interface Settle {
   settle(rec: SourceRecord, verdict: Verdict | undefined, f: KeptFacts, q: number): void;
 }
 
+/** A record's text fields as decoded by `known`, each undefined when it was not (see decodedText). */
+interface DecodedTexts {
+  a: string | undefined;
+  b: string | undefined;
+  input: string | undefined;
+}
+
 /** What the byte path derives from the exact bytes of a record's text fields. */
 interface ByteKnown {
   places: number[];
   /** No text field holds an escape: their bytes are their text. */
   plain: boolean;
+  /** Every text field's bytes are JSON.stringify's rendering of its text (see FieldRange.canonical). */
+  canonical: boolean;
   chars: number;
   withInput: boolean;
   blank: 'prompt' | 'completion' | undefined;
@@ -185,6 +205,7 @@ class ByteFacts implements KeptFacts {
   readonly prefixChars: number;
   private bytes!: Buffer;
   private known?: ByteKnown;
+  private texts!: DecodedTexts;
   private prompt?: string;
   private completion?: string;
 
@@ -196,11 +217,16 @@ class ByteFacts implements KeptFacts {
   ) {
     const t = rules.config.prep.template;
     this.prefixChars = t.kind === 'dolly' ? codePointLength(t.inputPrefix) + codePointLength(t.knowledgeSeparator) : 0;
+    this.rendered = recordFrame(rules.dataFormat, t.kind === 'dolly' ? t : undefined);
   }
 
-  reset(bytes: Buffer, known: ByteKnown | undefined): this {
+  /** The fixed bytes of a record line (see recordOfBytes); undefined for a format that does not hold each text once. */
+  private readonly rendered?: RecordFrame;
+
+  reset(bytes: Buffer, known: ByteKnown | undefined, texts: DecodedTexts): this {
     this.bytes = bytes;
     this.known = known;
+    this.texts = texts;
     this.prompt = undefined;
     this.completion = undefined;
     return this;
@@ -268,10 +294,56 @@ class ByteFacts implements KeptFacts {
 
   // Not memoised: a run keeps each text once, so its record is rendered once (the memo would only hold it).
   record(): Buffer {
+    if (this.known!.canonical && this.rendered) return this.recordOfBytes(this.rendered);
     this.decode();
     const m: Mapped = { kind: 'pair', prompt: this.prompt!, completion: this.completion! };
     return Buffer.from(JSON.stringify(bedrockRecord(m, this.rules.dataFormat)));
   }
+
+  /**
+   * The record line made of the fields' bytes, as `JSON.stringify(bedrockRecord(...))` renders it: a field whose bytes
+   * are canonical (known.canonical: no escapes but the ones JSON.stringify writes, and being UTF-8, no lone surrogate)
+   * is its own JSON string body; the template's own strings are escaped once, in the constructor, and hold no
+   * surrogate (see JsonBytesPath.for), so nothing pairs across a join. A view of a scratch buffer, valid until the next
+   * record (the sink copies it).
+   */
+  private recordOfBytes(r: RecordFrame): Buffer {
+    const f = this.reader.fields;
+    const a = f[this.slots.a]!;
+    const b = f[this.slots.b]!;
+    const input = this.known!.withInput ? f[this.slots.input]! : undefined;
+    const need =
+      r.head.length +
+      (a.end - a.start) +
+      r.mid.length +
+      (b.end - b.start) +
+      r.tail.length +
+      (input ? r.inputPrefix.length + r.separator.length + (input.end - input.start) : 0);
+    if (this.scratch.length < need) this.scratch = Buffer.allocUnsafe(Math.max(need, 2 * this.scratch.length));
+    const out = this.scratch;
+    const src = this.bytes;
+    let o = 0;
+    out.set(r.head, o);
+    o += r.head.length;
+    if (input) {
+      out.set(r.inputPrefix, o);
+      o += r.inputPrefix.length;
+    }
+    o += src.copy(out, o, a.start, a.end);
+    if (input) {
+      out.set(r.separator, o);
+      o += r.separator.length;
+      o += src.copy(out, o, input.start, input.end);
+    }
+    out.set(r.mid, o);
+    o += r.mid.length;
+    o += src.copy(out, o, b.start, b.end);
+    out.set(r.tail, o);
+    o += r.tail.length;
+    return out.subarray(0, o);
+  }
+
+  private scratch = Buffer.allocUnsafe(16 * 1024);
 
   category(): string | undefined {
     const c = this.reader.fields[this.slots.c];
@@ -289,17 +361,46 @@ class ByteFacts implements KeptFacts {
       const t = this.rules.config.prep.template;
       const f = this.reader.fields;
       // The reader only delimits the text fields, so whether they hold escapes is known from their first check.
-      const text = (r: FieldRange | undefined) =>
-        this.known!.plain && r ? this.bytes.toString('utf8', r.start, r.end) : fieldText(this.bytes, r);
-      const a = text(f[this.slots.a]);
+      const text = (r: FieldRange | undefined, decoded: string | undefined) =>
+        decoded ?? (this.known!.plain && r ? this.bytes.toString('utf8', r.start, r.end) : fieldText(this.bytes, r));
+      const { texts } = this;
+      const a = text(f[this.slots.a], texts.a);
       this.prompt =
         t.kind === 'dolly' && this.known!.withInput
-          ? t.inputPrefix + a + t.knowledgeSeparator + text(f[this.slots.input])
+          ? t.inputPrefix + a + t.knowledgeSeparator + text(f[this.slots.input], texts.input)
           : a;
-      this.completion = text(f[this.slots.b]);
+      this.completion = text(f[this.slots.b], texts.b);
     }
     return this;
   }
+}
+
+/** The bytes of a record line around its prompt and completion, and the template's strings as JSON string bodies. */
+type RecordFrame = Record<'head' | 'inputPrefix' | 'separator' | 'mid' | 'tail', Buffer>;
+
+/**
+ * The frame of the record lines of `format`: one line rendered as the general way renders it (bedrockRecord, then
+ * JSON.stringify) with marker texts for the prompt and the completion, cut at the markers. Undefined when a marker
+ * is not there exactly once (a format that does not hold each text once, as it is).
+ */
+function recordFrame(
+  format: DataFormat,
+  dolly: { inputPrefix: string; knowledgeSeparator: string } | undefined,
+): RecordFrame | undefined {
+  const P = 'prompt-9f1c2e';
+  const C = 'completion-9f1c2e';
+  const line = JSON.stringify(bedrockRecord({ kind: 'pair', prompt: P, completion: C }, format));
+  const parts = line.split(P);
+  const rest = parts.length === 2 ? parts[1]!.split(C) : [];
+  if (rest.length !== 2 || parts[0]!.includes(C)) return undefined;
+  const body = (s: string) => Buffer.from(JSON.stringify(s).slice(1, -1));
+  return {
+    head: Buffer.from(parts[0]!),
+    inputPrefix: body(dolly?.inputPrefix ?? ''),
+    separator: body(dolly?.knowledgeSeparator ?? ''),
+    mid: Buffer.from(rest[0]!),
+    tail: Buffer.from(rest[1]!),
+  };
 }
 
 const MEMO_ENTRIES = 20_000;

@@ -1,3 +1,5 @@
+import { codePointLength } from './text';
+
 /**
  * A byte-level reader of flat JSON objects (every value a string), for the common JSON Lines record: finds the byte
  * ranges of the fields the template needs, with their length in code points and whether they are blank, without
@@ -16,6 +18,11 @@ export interface FieldRange {
    * true: it may.
    */
   escaped: boolean;
+  /**
+   * Whether the content's bytes are what JSON.stringify writes for its text (no escapes, or only the ones it writes),
+   * so they can be copied into a JSON line as they are. Known only from `decodedText`; false otherwise.
+   */
+  canonical: boolean;
   /** Length of the text in Unicode code points. */
   chars: number;
   /** Whether the text is empty or whitespace only (as `s.trim() === ''`). */
@@ -132,7 +139,15 @@ function delimitString(b: Buffer, s: number, into: FieldRange): FieldRange | und
   }
 }
 
-const emptyRange = (): FieldRange => ({ start: 0, end: 0, escaped: false, chars: 0, blank: false, checked: false });
+const emptyRange = (): FieldRange => ({
+  start: 0,
+  end: 0,
+  escaped: false,
+  canonical: false,
+  chars: 0,
+  blank: false,
+  checked: false,
+});
 
 function fill(
   r: FieldRange,
@@ -149,6 +164,7 @@ function fill(
   r.chars = chars;
   r.blank = blank;
   r.checked = checked;
+  r.canonical = false;
   return r;
 }
 
@@ -216,6 +232,68 @@ export function checkString(b: Buffer, s: number, into?: FieldRange): FieldRange
     i++;
   }
   return undefined;
+}
+
+// eslint-disable-next-line no-control-regex -- the control characters JSON forbids raw in a string
+const CONTROL = /[\u0000-\u001f]/;
+
+/**
+ * The text of a delimited string field (`r` from the reader: its content's bytes), decoded and checked, with `r`
+ * filled as `checkString` fills it: for a field whose text is needed anyway, one decoding and a few native scans of
+ * the string cost less than `checkString`'s loop over the bytes and a decoding after. A field with escapes is parsed
+ * by JSON.parse, after its escapes are looked at to learn whether they are all ones JSON.stringify writes
+ * (`r.canonical`). Undefined when the field holds a raw control character, an escape JSON does not have or a
+ * surrogate escape: `checkString` refuses those too, and the record goes the general way.
+ */
+export function decodedText(b: Buffer, r: FieldRange): string | undefined {
+  let bs = b.indexOf(BACKSLASH, r.start);
+  if (bs === -1 || bs >= r.end) {
+    const s = b.toString('utf8', r.start, r.end);
+    if (CONTROL.test(s)) return undefined;
+    fill(r, r.start, r.end, false, codePointLength(s), s.trim() === '', true);
+    r.canonical = true;
+    return s;
+  }
+  let canonical = true;
+  for (; bs !== -1 && bs < r.end; bs = b.indexOf(BACKSLASH, bs + 2)) {
+    const e = b[bs + 1]!;
+    if (e === 0x75) {
+      let v = 0;
+      let lower = true;
+      for (let k = 2; k < 6; k++) {
+        const c = b[bs + k] ?? 0;
+        const h = HEX(c);
+        if (h < 0) return undefined;
+        if (c >= 0x41 && c <= 0x46) lower = false;
+        v = v * 16 + h;
+      }
+      if (v >= 0xd800 && v <= 0xdfff) return undefined; // surrogates go the general way, as in checkString
+      // JSON.stringify writes \u only for a control character without a short escape, in lowercase hex.
+      if (!(lower && v < 0x20 && v !== 8 && v !== 9 && v !== 10 && v !== 12 && v !== 13)) canonical = false;
+      bs += 4;
+    } else if (e === 0x2f) {
+      canonical = false; // JSON.stringify does not escape a solidus
+    } else if (!(
+      e === QUOTE ||
+      e === BACKSLASH ||
+      e === 0x62 ||
+      e === 0x66 ||
+      e === 0x6e ||
+      e === 0x72 ||
+      e === 0x74
+    )) {
+      return undefined;
+    }
+  }
+  let s: string;
+  try {
+    s = JSON.parse(b.toString('utf8', r.start - 1, r.end + 1)) as string;
+  } catch {
+    return undefined; // a raw control character
+  }
+  fill(r, r.start, r.end, true, codePointLength(s), s.trim() === '', true);
+  r.canonical = canonical;
+  return s;
 }
 
 /** The text of a string field: its bytes decoded, or JSON-parsed when it holds escapes. */

@@ -117,6 +117,11 @@ const malformedLines = [
   '{"instruction":"q26","input":"","output":"a26","n":1}',
   '{"instruction":"q27","input":"","output":"a27","x":{"y":[1,"]"]}}',
   '{"instruction":"esc \\"quoted\\" \\\\ \\/ \\n\\r\\t\\b\\f \\u00e9","input":"","output":"a28"}',
+  // Escapes JSON.stringify writes (kept lines made of the bytes) and ones it does not (rendered from the text).
+  '{"instruction":"ctl \\u0001 \\u001f","input":"in \\"q\\" \\\\ \\n","output":"a29\\t"}',
+  '{"instruction":"ctl \\u001F upper","input":"","output":"a30"}',
+  '{"instruction":"short \\u0008 \\u000a","input":"x","output":"a31"}',
+  '{"instruction":"q32","input":"\\u0041","output":"\\/"}',
   '{"instruction":"Ｑ１  question","input":"","output":"answer"}',
   '{"instruction":"Q1 question","input":"","output":" answer "}',
   '{"instruction":"Q1 question","input":" ","output":"answer"}',
@@ -230,6 +235,12 @@ describe('the byte path and the parsed path give the same outputs', () => {
       { prep: { template: { kind: 'fields', promptField: 'instruction', completionField: 'output' } } },
     ],
     ['the conversation format', { training: { baseModelId: 'amazon.nova-micro-v1:0:128k' } }],
+    ['the prompt-completion format', { training: { baseModelId: 'amazon.titan-text-lite-v1:0:4k' } }],
+    [
+      'the input format',
+      { training: { baseModelId: 'amazon.titan-text-lite-v1:0:4k', customizationType: 'CONTINUED_PRE_TRAINING' } },
+    ],
+    ['the Claude messages format', { training: { baseModelId: 'anthropic.claude-3-haiku-20240307-v1:0:200k' } }],
     ['a short limit', { prep: { filters: { maxChars: 40 } } }],
   ])('under %s', async (_, config) => {
     const body =
