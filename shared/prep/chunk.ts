@@ -28,6 +28,8 @@ export interface ChunkOutputs {
    * The chunk's line numbers (in meta.jsonl and rejects.jsonl) count from its start, not the file's (see ChunkPlan).
    */
   relativeLines?: true;
+  /** Duplicates dropped here of texts this environment kept in an earlier chunk of the run (ChunkResult's). */
+  duplicatesOfEarlierChunks?: number;
 }
 
 /**
@@ -51,7 +53,7 @@ export async function transformChunkFiles(args: {
   const kept = open(keys.chunkKept(plan.index));
   const meta = open(keys.chunkMeta(plan.index));
   const rejects = open(keys.chunkRejects(plan.index));
-  const { counts, lines } = await processChunk({ ...args, kept, meta, rejects });
+  const { counts, lines, duplicatesOfEarlierChunks } = await processChunk({ ...args, kept, meta, rejects });
   await Promise.all([kept.close(), meta.close(), rejects.close()]);
   return {
     counts,
@@ -60,6 +62,7 @@ export async function transformChunkFiles(args: {
     rejectsKey: rejects.key,
     ...(lines !== undefined ? { lines } : {}),
     ...(plan.relativeLines ? { relativeLines: true as const } : {}),
+    ...(duplicatesOfEarlierChunks ? { duplicatesOfEarlierChunks } : {}),
   };
 }
 
@@ -78,7 +81,7 @@ export async function processChunk(args: {
   rejects: LineWriter;
   /** The run (and stage) the chunk belongs to: see ChunkProcessor. */
   run?: string;
-}): Promise<{ counts: RunCounts; lines?: number }> {
+}): Promise<{ counts: RunCounts; lines?: number; duplicatesOfEarlierChunks: number }> {
   const { plan, source, rules, datasets } = args;
   const file = sourceName(source);
   let wait: Promise<void> | undefined;
@@ -111,7 +114,7 @@ export async function processChunk(args: {
 
   if (plan.format === 'parquet') {
     await readParquetChunk(await parquetFile(datasets, source, plan), plan, onRecord, between);
-    return { counts: processor.counts };
+    return { counts: processor.counts, duplicatesOfEarlierChunks: processor.duplicatesOfEarlierChunks };
   }
   const encoding = await checkEncoding(rules.config.prep.encoding);
   const opened: Readable[] = [];
@@ -146,7 +149,7 @@ export async function processChunk(args: {
   } finally {
     for (const raw of opened) raw.destroy();
   }
-  return { counts: processor.counts, lines };
+  return { counts: processor.counts, lines, duplicatesOfEarlierChunks: processor.duplicatesOfEarlierChunks };
 }
 
 /** Reads [0, end) and checks its UTF-8 from the file's start, so a failure says the line in the file. */

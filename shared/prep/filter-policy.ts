@@ -19,6 +19,8 @@ export interface Verdict {
    * processor's reject line heads as bytes, with a line number and with a row number.
    */
   heads?: [Buffer | undefined, Buffer | undefined];
+  /** A duplicate of a text kept in an earlier chunk of the run (its Place has a chunk). */
+  earlierChunk?: boolean;
 }
 
 /** What a field of the record holds: text (a string, number or boolean), nothing (absent or null), or another kind. */
@@ -171,7 +173,12 @@ export const sentenceTooLong = (chars: number): Verdict => ({
 function duplicateOf(first: Place, relativeLines: boolean): Verdict {
   const made = (first.verdicts ??= [undefined, undefined]);
   const i = relativeLines ? 1 : 0;
-  return (made[i] ??= { reason: DUPLICATE, detail: sameAs(first, relativeLines), heads: undefined });
+  return (made[i] ??= {
+    reason: DUPLICATE,
+    detail: sameAs(first, relativeLines),
+    heads: undefined,
+    earlierChunk: first.chunk !== undefined,
+  });
 }
 
 /**

@@ -122,6 +122,16 @@ export class LineWriter {
     return wait;
   }
 
+  /** Writes `lines` whole lines given as UTF-8 bytes, each with its line break (lines copied from another file). */
+  writeLines(block: Buffer, lines: number): Promise<void> | undefined {
+    if (lines === 0) return undefined;
+    const wait = this.room(block.length);
+    this.records += lines - 1;
+    block.copy(this.pending, this.pendingBytes);
+    this.pendingBytes += block.length;
+    return wait;
+  }
+
   /**
    * Writes a line made of UTF-8 bytes, a non-negative integer in decimal and one last byte (`…,"line":` 12 `}`): a
    * line whose head repeats from line to line, kept as bytes by the caller.

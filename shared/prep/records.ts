@@ -80,6 +80,8 @@ export interface KeptLookup {
  */
 export class ChunkProcessor implements KeptLookup {
   readonly counts: RunCounts = emptyCounts();
+  /** Duplicates dropped here whose text an earlier chunk kept (see KeptIndex): split would have found them. */
+  duplicatesOfEarlierChunks = 0;
   private readonly seen = new Map<string, Place>();
   private readonly policy: FilterPolicy;
   private readonly parsed: ParsedFacts;
@@ -213,6 +215,7 @@ export class ChunkProcessor implements KeptLookup {
    */
   private dropDuplicate(rec: SourceRecord, v: Verdict): void {
     const { line, row } = rec;
+    if (v.earlierChunk) this.duplicatesOfEarlierChunks++;
     if (this.sink.rejectHead && (line === undefined) !== (row === undefined)) {
       // The head of the line is the same for every record the verdict is given to (see duplicateOf): made once as
       // bytes and kept with the verdict; then only the line or row number is written.

@@ -13,6 +13,7 @@ import { shiftLineNumbers } from './line-numbers';
 import { eachLineBytes, HashingLineWriter } from './lines';
 import type { ArtifactStore } from './ports';
 import { parseMetaBytes } from './records';
+import { LINE, mergeRejects, ROW } from './reject-order';
 import { chooseSizes, SET_NAMES, selectSets, type Candidate, type SetName, type Sizes } from './select';
 import { droppedForLength, lengthBins, summarize, tally } from './stats';
 
@@ -110,7 +111,9 @@ export async function splitRun(args: {
       ...args.plan,
       chunks: chunks.length,
       eligible: kept.candidates.length,
-      duplicatesAcrossChunks: crossDuplicates,
+      // Whoever found them: transform, when its environment had kept the text in an earlier chunk, or split.
+      duplicatesAcrossChunks:
+        chunks.reduce((n, c) => n + (c.duplicatesOfEarlierChunks ?? 0), 0) + crossDuplicates + written.renamed,
     },
     counts: finalCounts,
     ...described,
@@ -140,7 +143,7 @@ interface KeptRecords {
   candidates: Candidate[];
   /** Per candidate: the ordinal (over all chunks' kept lines) of the line that stays. */
   reps: number[];
-  /** Per chunk: each kept line's candidate and source line or row, in line order. */
+  /** Per chunk: each kept line's candidate, source line or row and rejected pieces before it, in line order. */
   notes: LineNotes[];
   /** Per chunk: what to add to its line numbers (lineOffsetsOf). */
   lineOffsets: number[];
@@ -188,6 +191,9 @@ async function readCandidates(store: ArtifactStore, chunks: ChunkResult[], dedup
       for (const [j] of chunks.entries()) {
         const notes = kept.notes[j]!;
         const offset = kept.lineOffsets[j]!;
+        // The pieces of one record kept so far (a continued pre-training document's, at one position).
+        let record = -1;
+        let keptOfRecord = 0;
         await eachLineBytes(await next(), (metaLine) => {
           const meta = parseMetaBytes(metaLine);
           const line = offset && meta.l !== undefined ? meta.l + offset : meta.l;
@@ -205,7 +211,12 @@ async function readCandidates(store: ArtifactStore, chunks: ChunkResult[], dedup
               reps[ci] = lines;
             }
           }
-          notes.push(ci, line, meta.w);
+          if (meta.p === record) keptOfRecord++;
+          else {
+            record = meta.p;
+            keptOfRecord = 0;
+          }
+          notes.push(ci, line, meta.w, meta.q - keptOfRecord);
           lines++;
           bytes += meta.b + 1;
           return undefined;
@@ -269,8 +280,10 @@ function testLine(line: Buffer, category: string | undefined, keptKey: string): 
 }
 
 /**
- * Pass 2: stream the chosen records out in source order; rejects of every chunk, then duplicates across chunks.
- * Notes each training record's tokens in the order written.
+ * Pass 2: stream the chosen records out in source order, and each chunk's reject lines with the duplicates across
+ * chunks found among its kept lines, in source order (mergeRejects). Notes each training record's tokens in the order
+ * written; counts the duplicates transform had counted within their chunk that name a record of an earlier chunk once
+ * renamed.
  */
 async function writeSets(
   store: ArtifactStore,
@@ -279,7 +292,7 @@ async function writeSets(
   kept: KeptRecords,
   sets: ReadonlyArray<SetName | undefined>,
   streamedMaxKeptBytes: number,
-): Promise<Record<SetName | 'rejects', WrittenFile> & { trainTokens: number[] }> {
+): Promise<Record<SetName | 'rejects', WrittenFile> & { trainTokens: number[]; renamed: number }> {
   const { candidates, reps, notes: lines, lineOffsets } = kept;
   const open = (key: string, opts?: { partBytes?: number; size?: number }) => {
     const t = store.write(key, 'application/x-ndjson', opts);
@@ -308,6 +321,15 @@ async function writeSets(
     for (let i = 0; i < notes.length; i++) if (chosen(i) !== undefined) return true;
     return false;
   });
+  // Whether split drops a kept line of each chunk, and of any chunk up to it: only then may a duplicate line of a
+  // chunk name a record that does not stay (see mergeRejects).
+  const drops = lines.map((notes, j) => {
+    for (let i = 0; i < notes.length; i++) if (reps[notes.candidate(i)] !== firsts[j]! + i) return true;
+    return false;
+  });
+  const dropsUpTo = drops.map((_, j) => drops.slice(0, j + 1).includes(true));
+  const stays = staysAtIn(kept, firsts);
+  let renamed = 0;
   const files = [writers.train, writers.validation, writers.test, rejects];
   try {
     await readingAhead(
@@ -316,16 +338,10 @@ async function writeSets(
       async (next) => {
         for (const [j, chunk] of chunks.entries()) {
           const chunkRejects = await next();
-          await rejects.copyFrom(
-            chunk.relativeLines && j > 0 ? shiftLineNumbers(chunkRejects, j, lineOffsets) : chunkRejects,
-          );
           const notes = lines[j]!;
           const first = firsts[j]!;
-          const chosen = chosenIn(j);
           const duplicate = (i: number) => {
-            const ci = notes.candidate(i);
-            if (reps[ci] === first + i) return undefined;
-            const f = candidates[ci]!;
+            const f = candidates[notes.candidate(i)]!;
             const detail =
               f.line !== undefined
                 ? `same text as line ${f.line}`
@@ -334,24 +350,33 @@ async function writeSets(
                   : 'same text as an earlier record';
             return rejects.write(`{"reason":"${DUPLICATE}","detail":"${detail}"${notes.at(i)}}`);
           };
-          if (!needed[j]) {
-            // No record of this chunk is in a set: pass 1's notes are all its reject lines need, the file is not read
-            // again.
-            for (let i = 0; i < notes.length; i++) {
-              const wait = duplicate(i);
-              if (wait) await wait;
-            }
-            continue;
-          }
+          // The chunk's reject lines, with the duplicates split found among its kept lines in their places.
+          renamed += await mergeRejects(
+            chunk.relativeLines && j > 0 ? shiftLineNumbers(chunkRejects, j, lineOffsets) : chunkRejects,
+            rejects,
+            {
+              next: (from) => {
+                if (!drops[j]) return -1;
+                for (let i = from; i < notes.length; i++) if (reps[notes.candidate(i)] !== first + i) return i;
+                return -1;
+              },
+              place: (i) => notes.place(i),
+              skip: (i) => notes.skip(i),
+              write: duplicate,
+              staysAt: dropsUpTo[j] ? (kind, n) => stays(j, kind, n) : undefined,
+            },
+          );
+          // No record of this chunk is in a set: its kept.jsonl is not read again.
+          if (!needed[j]) continue;
+          const chosen = chosenIn(j);
           let i = 0;
           await eachLineBytes(await next(), (line) => {
             const set = chosen(i);
-            if (set === 'train') trainTokens.push(candidates[notes.candidate(i)]!.tokens);
-            const bytes =
-              set === 'test' ? testLine(line, candidates[notes.candidate(i)]!.category, chunk.keptKey) : line;
-            const wait = set ? writers[set].writeBytes(bytes) : duplicate(i);
             i++;
-            return wait;
+            if (!set) return undefined;
+            const c = candidates[notes.candidate(i - 1)]!;
+            if (set === 'train') trainTokens.push(c.tokens);
+            return writers[set].writeBytes(set === 'test' ? testLine(line, c.category, chunk.keptKey) : line);
           });
           if (i !== notes.length)
             throw new Error(`${chunk.keptKey} has ${i} lines where ${chunk.metaKey} has ${notes.length}`);
@@ -365,7 +390,7 @@ async function writeSets(
       writers.test.close(),
       rejects.close(),
     ]);
-    return { train, validation, test, rejects: rejected, trainTokens };
+    return { train, validation, test, rejects: rejected, trainTokens, renamed };
   } catch (err) {
     // Nothing half-written is left to be stored, nor a request waiting for the rest of a body.
     for (const f of files) f.abort(err as Error);
@@ -410,6 +435,40 @@ function describeSets(
 }
 
 /**
+ * Where the text kept at a line or row stays (ChunkDuplicates.staysAt), for the reject lines of chunk `j`: the record
+ * named is found among the kept lines of chunk `j` and those before it, whose places ascend. A record cut into pieces
+ * (continued pre-training) has several kept lines at one place: when their texts stay at different places, which one
+ * a duplicate names cannot be told from its line, and it is left as it is.
+ */
+function staysAtIn(kept: KeptRecords, firsts: readonly number[]) {
+  const { notes, candidates, reps } = kept;
+  const withKept = notes.flatMap((n, j) => (n.length ? [j] : []));
+  return (j: number, kind: number, n: number): { place: number; inChunk: boolean } | undefined => {
+    // The last chunk up to j whose first kept line is at or before n.
+    let lo = 0;
+    let hi = withKept.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = withKept[mid]!;
+      if (c <= j && notes[c]!.place(0) <= n) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === 0) return undefined;
+    const c = withKept[lo - 1]!;
+    const ln = notes[c]!;
+    let place: number | undefined;
+    for (let i = ln.firstAtLeast(n); i < ln.length && ln.place(i) === n && ln.kindOf(i) === kind; i++) {
+      const ci = ln.candidate(i);
+      const f = candidates[ci]!;
+      const at = reps[ci] === firsts[c]! + i ? n : kind === LINE ? f.line : f.row;
+      if (at === undefined || (place !== undefined && at !== place)) return undefined;
+      place = at;
+    }
+    return place === undefined || place === n ? undefined : { place, inChunk: c === j };
+  };
+}
+
+/**
  * What to add to each chunk's line numbers: 0 for a chunk numbered in the whole file; for one numbered from its own
  * start (relativeLines), the line breaks of every chunk before it.
  */
@@ -429,16 +488,17 @@ function lineOffsetsOf(chunks: Array<Pick<ChunkResult, 'index' | 'lines' | 'rela
 }
 
 /**
- * What pass 1 notes of each kept line of a chunk, in order: its candidate and its source line or row, in typed arrays
- * (9 bytes a line), so pass 2 needs no second parse.
+ * What pass 1 notes of each kept line of a chunk, in order: its candidate, its source line or row, and how many pieces
+ * of its record transform rejected before it, in typed arrays (13 bytes a line), so pass 2 needs no second parse.
  */
 class LineNotes {
   private cands = new Int32Array(1024);
   private where = new Int32Array(1024);
+  private skips = new Int32Array(1024);
   private kind = new Uint8Array(1024);
   length = 0;
 
-  push(candidate: number, line: number | undefined, row: number | undefined) {
+  push(candidate: number, line: number | undefined, row: number | undefined, skip: number) {
     if (this.length === this.cands.length) {
       const grow = <T extends Int32Array | Uint8Array>(a: T): T => {
         const b = new (a.constructor as new (n: number) => T)(a.length * 2);
@@ -447,11 +507,13 @@ class LineNotes {
       };
       this.cands = grow(this.cands);
       this.where = grow(this.where);
+      this.skips = grow(this.skips);
       this.kind = grow(this.kind);
     }
     this.cands[this.length] = candidate;
-    this.kind[this.length] = line !== undefined ? 1 : row !== undefined ? 2 : 0;
+    this.kind[this.length] = line !== undefined ? LINE : row !== undefined ? ROW : 0;
     this.where[this.length] = line ?? row ?? 0;
+    this.skips[this.length] = skip;
     this.length++;
   }
 
@@ -459,10 +521,36 @@ class LineNotes {
     return this.cands[i]!;
   }
 
+  /** The line or row (see `kindOf`); 0 for a line with neither. */
+  place(i: number): number {
+    return this.where[i]!;
+  }
+
   /** The line's place as the tail of a reject line: `,"line":N`, `,"row":N` or nothing. */
   at(i: number): string {
     const k = this.kind[i];
-    return k === 1 ? `,"line":${this.where[i]}` : k === 2 ? `,"row":${this.where[i]}` : '';
+    return k === LINE ? `,"line":${this.where[i]}` : k === ROW ? `,"row":${this.where[i]}` : '';
+  }
+
+  kindOf(i: number): number {
+    return this.kind[i]!;
+  }
+
+  /** The pieces of the line's record that transform rejected before it (see ChunkDuplicates.skip). */
+  skip(i: number): number {
+    return this.skips[i]!;
+  }
+
+  /** The first line from `from` on whose place is at least `n` (the places ascend): `length` when none. */
+  firstAtLeast(n: number, from = 0): number {
+    let lo = from;
+    let hi = this.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.where[mid]! < n) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 }
 

@@ -353,6 +353,11 @@ export const ChunkResult = z.object({
   lines: Count.optional(),
   /** Its line numbers count from the chunk's start (see ChunkPlan.relativeLines): split adds the lines before it. */
   relativeLines: z.literal(true).optional(),
+  /**
+   * Duplicates this chunk's transform dropped whose text its environment had kept in an earlier chunk of the run
+   * (absent: none, or a record written before it was counted); split adds those it finds.
+   */
+  duplicatesOfEarlierChunks: Count.optional(),
   doneAt: Iso,
 });
 export type ChunkResult = z.infer<typeof ChunkResult>;

@@ -27,6 +27,23 @@ export interface PipelineResult {
  * ports, as the queues would deliver them.
  */
 /**
+ * Where transform runs: 'shared' in this test's modules (whose state earlier pipelines of the file may have left),
+ * 'one': every chunk in one environment of its own (the modules loaded afresh, as a new Lambda environment), 'each':
+ * each chunk in a fresh environment, as when every chunk goes to another Lambda environment.
+ */
+export type Environments = 'shared' | 'one' | 'each';
+
+/** The transform handler of a fresh environment: its modules loaded again, with none of their state. */
+function freshTransform(): typeof transformChunk {
+  let t!: typeof transformChunk;
+  jest.isolateModules(() => {
+    t = (require('../../../services/transform/transform') as typeof import('../../../services/transform/transform'))
+      .transformChunk;
+  });
+  return t;
+}
+
+/**
  * Ingest, every chunk's transform, then split, in process. Chunks are transformed last first (as if delivered out of
  * order), so split finds the duplicates across chunks; `order: 'forward'` transforms them first to last, as one warm
  * environment that drops texts kept by its earlier chunks.
@@ -37,6 +54,7 @@ export async function runPipeline(
   config?: Record<string, unknown>,
   objects = new MemoryObjects(),
   order: 'reverse' | 'forward' = 'reverse',
+  environments: Environments = 'shared',
 ): Promise<PipelineResult> {
   const runs = new MemoryRunStore();
   const publish = memoryPublish();
@@ -61,8 +79,10 @@ export async function runPipeline(
   const chunkMsgs = publish.sent
     .filter((m) => m.queueUrl === QUEUE_URLS.transform)
     .map((m) => parseMessage(ChunkRequested, m.message));
+  const one = environments === 'one' ? freshTransform() : transformChunk;
   for (const msg of order === 'reverse' ? [...chunkMsgs].reverse() : chunkMsgs) {
-    await transformChunk(msg, { runs, send, datasets, artifacts, now });
+    const transform = environments === 'each' ? freshTransform() : one;
+    await transform(msg, { runs, send, datasets, artifacts, now });
   }
   const doneMsgs = publish.sent
     .filter((m) => m.queueUrl === QUEUE_URLS.split)

@@ -230,7 +230,8 @@ describe('bad records are rejected one by one with their reason and line; the co
     );
     expect(many.manifest().input.duplicatesAcrossChunks).toBe(30);
     // Chunks transformed in order by one environment: its later chunks drop what the earlier ones kept, so split has
-    // none left to find, and the outcome is the same.
+    // none left to find, and the outcome is the same, the count of duplicates across chunks and the rejects' order
+    // included.
     const forward = await runPipeline(
       jsonl(lines),
       'datasets/d.jsonl',
@@ -238,8 +239,9 @@ describe('bad records are rejected one by one with their reason and line; the co
       undefined,
       'forward',
     );
-    expect(forward.manifest().input.duplicatesAcrossChunks).toBe(0);
+    expect(forward.manifest().input.duplicatesAcrossChunks).toBe(30);
     expect(runCounts(forward.run!)).toEqual(runCounts(many.run!));
+    expect(forward.rejects()).toEqual(many.rejects());
     expect(byLine(forward)).toEqual(byLine(one));
     for (const set of ['train', 'validation', 'test'] as const)
       expect(forward.prepared(set)).toEqual(one.prepared(set));

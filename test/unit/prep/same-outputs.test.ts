@@ -1,0 +1,90 @@
+import { dollyRecord as rec, toDelimited, toJsonArray, toParquet } from '../../helpers/prep/fixtures';
+import { ARTIFACTS, runPipeline, type Environments, type PipelineResult } from '../../helpers/prep/pipeline';
+import { currentPrepare } from '../../../shared/runs/record';
+
+/**
+ * Given an input cut into chunks with duplicates across them, when it is prepared once with one transform
+ * environment for every chunk (whose later chunks drop the texts its earlier ones kept) and once with a fresh
+ * environment per chunk (split finds those duplicates), then every file split writes is the same byte for byte: the
+ * sets, rejects.jsonl (each duplicate's line in its place, naming the record that stays) and the manifest bar its
+ * time, its count of duplicates across chunks included.
+ */
+const SPLIT = { train: 6, validation: 2, test: 2 };
+
+/** The stage's outputs, by key: the sets, the rejects and the manifest (without its createdAt). */
+function outputs(r: PipelineResult): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const key of r.objects.keys(ARTIFACTS)) {
+    if (key.includes('/chunks/') || !key.includes('/stages/')) continue;
+    const text = r.objects.text(ARTIFACTS, key);
+    out.set(key, key.endsWith('manifest.json') ? text.replace(/"createdAt": *"[^"]*"/, '') : text);
+  }
+  return out;
+}
+
+async function bothWays(body: Buffer | string, key: string, config: Record<string, unknown>) {
+  const run = (environments: Environments) => runPipeline(body, key, config, undefined, 'forward', environments);
+  const one = await run('one');
+  const each = await run('each');
+  expect(one.run?.status).toBe('submitting');
+  expect(currentPrepare(one.run!)?.plan?.chunks).toBeGreaterThan(3);
+  const [a, b] = [outputs(one), outputs(each)];
+  expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
+  expect(a.size).toBe(5);
+  for (const [k, v] of a) expect({ k, v }).toEqual({ k, v: b.get(k) });
+  return { one, each };
+}
+
+/** Each reject line's line or row, in file order. */
+const places = (r: PipelineResult) => r.rejects().map((x) => (x.line ?? x.row) as number);
+const ascending = (xs: number[]) => xs.every((x, i) => i === 0 || xs[i - 1]! <= x);
+
+/**
+ * Records whose texts repeat within and across chunks, with bad records among them: text `n % 5` on most lines (so a
+ * later chunk holds a text of an earlier one twice), a text of its own on every third, and some that cannot be kept.
+ */
+const rows = Array.from({ length: 90 }, (_, n) => {
+  if (n % 17 === 9) return { ...rec(n), output: '   ' }; // filtered: empty
+  if (n % 13 === 7) return { index: String(n), instruction: `質問${n}`, input: '', category: 'open_qa' }; // no output
+  return rec(n % 3 === 0 ? 1000 + n : n % 5, { index: String(n) });
+});
+
+describe('the outputs are the same whichever environment transformed which chunk', () => {
+  it('JSON Lines cut without reading (lines counted from each chunk), with lines that are not JSON', async () => {
+    const lines = rows.map((r, n) => (n % 11 === 4 ? '{"instruction": "broken", ' : JSON.stringify(r)));
+    const { one, each } = await bothWays(lines.join('\n') + '\n', 'datasets/d.jsonl', {
+      prep: { chunkBytes: 900 },
+      split: SPLIT,
+    });
+    expect(one.objects.keys(ARTIFACTS).some((k) => k.endsWith('/chunks/0/kept.jsonl'))).toBe(true);
+    expect(ascending(places(each))).toBe(true);
+    const m = each.manifest();
+    // Every duplicate whose text stays in an earlier chunk, whoever found it.
+    expect(m.input.duplicatesAcrossChunks).toBeGreaterThan(10);
+    expect(m.input.duplicatesAcrossChunks).toBeLessThan(m.counts.byReason['filtered:duplicate']!);
+    // Each duplicate names the record that stays: the first line with its text.
+    const first = new Map<string, number>();
+    lines.forEach((l, i) => {
+      const t = l.startsWith('{"instruction": "broken"') ? undefined : (JSON.parse(l) as { output?: string }).output;
+      if (t && !first.has(t)) first.set(t, i + 1);
+    });
+    for (const x of each.rejects().filter((x) => x.reason === 'filtered:duplicate')) {
+      const t = (JSON.parse(lines[(x.line as number) - 1]!) as { output: string }).output;
+      expect(x.detail).toBe(`same text as line ${first.get(t)}`);
+    }
+  });
+
+  it('CSV (lines of the file) and a JSON array (rows)', async () => {
+    const flat = rows.map((r) => ({ ...r, output: (r as { output?: string }).output ?? '' }));
+    const csv = await bothWays(toDelimited(flat), 'datasets/d.csv', { prep: { chunkBytes: 700 }, split: SPLIT });
+    expect(ascending(places(csv.each))).toBe(true);
+    const json = await bothWays(toJsonArray(rows), 'datasets/d.json', { prep: { chunkBytes: 900 }, split: SPLIT });
+    expect(json.each.rejects().every((x) => x.row !== undefined)).toBe(true);
+    expect(ascending(places(json.each))).toBe(true);
+  });
+
+  it('Parquet rows, one row group a chunk', async () => {
+    const flat = rows.map((r) => ({ ...r, output: (r as { output?: string }).output ?? '' }));
+    await bothWays(toParquet(flat, 12), 'datasets/d.parquet', { prep: { chunkBytes: 1 }, split: SPLIT });
+  });
+});
