@@ -122,9 +122,18 @@ export class LineWriter {
     return wait;
   }
 
-  /** Writes `lines` whole lines given as UTF-8 bytes, each with its line break (lines copied from another file). */
+  /**
+   * Writes `lines` whole lines given as UTF-8 bytes, each with its line break (lines copied from another file). The
+   * caller does not change the bytes afterwards.
+   */
   writeLines(block: Buffer, lines: number): Promise<void> | undefined {
     if (lines === 0) return undefined;
+    if (block.length >= 64 * 1024) {
+      // A large block goes to the stream as it is, after what is pending, instead of being copied; it is not reused.
+      this.records += lines;
+      const wait = this.flush();
+      return wait ? wait.then(() => this.writeBuffer(block)) : this.writeBuffer(block);
+    }
     const wait = this.room(block.length);
     this.records += lines - 1;
     block.copy(this.pending, this.pendingBytes);
