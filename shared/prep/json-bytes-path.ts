@@ -4,6 +4,7 @@ import { decide, type FieldState, type FilterPolicy, type Place, type Verdict } 
 import { checkString, fieldText, FlatObjectReader, decodedText, type FieldRange } from './json-fields';
 import type { KeptFacts, KeptLookup, SourceRecord } from './records';
 import type { RecordRules } from './rules';
+import { ByteKeyer } from './byte-key';
 import type { DataFormat } from '../catalog';
 import { bedrockRecord, type Mapped } from './template';
 import { codePointLength, contentKey } from './text';
@@ -22,6 +23,10 @@ export class JsonBytesPath {
   private readonly facts: ByteFacts;
   /** What the path knows of a record's text by the exact bytes of its fields. */
   private readonly memo: ByteMemo;
+  /** Reads a new text's facts from its bytes (byte-key.ts). */
+  private readonly keyer: ByteKeyer;
+  /** The policy's reserved words as UTF-8, searched for in the prompt's bytes. */
+  private readonly wordBytes: Buffer[];
   /** The text fields of the record being read, when `known` decoded them (a new text without escapes). */
   private readonly texts: DecodedTexts = { a: undefined, b: undefined, input: undefined };
   /** The record being settled, filled again for each (see Settle). */
@@ -67,6 +72,8 @@ export class JsonBytesPath {
     this.reader = new FlatObjectReader(wanted, lazy);
     const slots = { a: slot(names.a), b: slot(names.b), input: slot(names.input), c: slot(names.c), g: slot(names.g) };
     this.memo = ByteMemo.for(JSON.stringify([t, rules.dataFormat]));
+    this.keyer = new ByteKeyer(t.kind === 'dolly' ? t : undefined);
+    this.wordBytes = (policy.reservedWords ?? []).map((w) => Buffer.from(w, 'utf8'));
     this.facts = new ByteFacts(rules, this.reader, slots, kept);
   }
 
@@ -128,8 +135,30 @@ export class JsonBytesPath {
     const hi = Math.max(a.end, b.end, input?.end ?? a.end);
     const known = this.memo.get(bytes, lo, hi);
     if (known && samePlaces(known.places, lo, a, input, b)) return known; // same bytes, other fields: not cached
-    // Checked into the reader's own ranges: they are this record's. A new text is decoded now (decodedText), as it will
-    // be for its content key, and the decoded texts are handed to the facts; one with escapes is checked on its bytes.
+    // Checked into the reader's own ranges: they are this record's. A new text is read by the keyer when it can (its
+    // content key, tokens and reserved words without decoding it); otherwise decoded now (decodedText), as it will be
+    // for its content key, and the decoded texts are handed to the facts; one with escapes is checked on its bytes.
+    const keyed = this.keyer.scan(bytes, a, input, b);
+    if (keyed) {
+      const fresh: ByteKnown = {
+        places: placesOf(lo, a, input, b),
+        plain: !a.escaped && !b.escaped && !(keyed.withInput && input!.escaped),
+        canonical: a.canonical && b.canonical && (!input || input.canonical),
+        chars: a.chars + b.chars + (keyed.withInput ? this.facts.prefixChars + input!.chars : 0),
+        withInput: keyed.withInput,
+        blank: !keyed.withInput && a.blank ? 'prompt' : b.blank ? 'completion' : undefined,
+        k: keyed.key,
+        tIn: keyed.tokensIn,
+        tOut: keyed.tokensOut,
+      };
+      const words = this.policy.reservedWords;
+      if (words) {
+        fresh.word = words.find((_, i) => keyed.prompt.includes(this.wordBytes[i]!));
+        fresh.wordsOf = words;
+      }
+      if (!known) this.memo.set(bytes, lo, hi, fresh);
+      return fresh;
+    }
     const texts = this.texts;
     texts.a = decodedText(bytes, a);
     texts.b = decodedText(bytes, b);
