@@ -31,6 +31,11 @@ export interface Place {
   line?: number;
   row?: number;
   chunk?: number;
+  /**
+   * The piece of a document (continued pre-training) kept there, which a line alone does not tell apart: named in the
+   * chunk's reject line (`line 3 piece 1`), which split renames to the record that stays and writes without it.
+   */
+  piece?: number;
   /** The duplicate verdicts that name this place, made on first use (see duplicateOf). */
   verdicts?: [Verdict | undefined, Verdict | undefined];
 }
@@ -184,12 +189,14 @@ function duplicateOf(first: Place, relativeLines: boolean): Verdict {
 /**
  * A duplicate's detail. In a chunk whose lines count from its own start (relativeLines), a record kept by an earlier
  * chunk is named by its line in that chunk and the chunk (`line 3 of chunk 0`): split turns that into the line in the
- * file, as it does every line number of such a chunk's rejects (see shiftLineNumbers), so no file split writes has it.
+ * file, as it does every line number of such a chunk's rejects (see shiftLineNumbers), so no file split writes has it;
+ * likewise the piece of a document (Place.piece).
  */
 function sameAs(first: Place, relativeLines: boolean): string {
+  const piece = first.piece !== undefined ? ` piece ${first.piece}` : '';
   if (relativeLines && first.chunk !== undefined && first.line !== undefined)
-    return `same text as line ${first.line} of chunk ${first.chunk}`;
-  return `same text as ${first.line !== undefined ? `line ${first.line}` : `row ${first.row}`}`;
+    return `same text as line ${first.line} of chunk ${first.chunk}${piece}`;
+  return `same text as ${first.line !== undefined ? `line ${first.line}` : `row ${first.row}`}${piece}`;
 }
 
 /** What a parsed value holds, as `FieldState`. */

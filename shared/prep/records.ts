@@ -86,6 +86,8 @@ export class ChunkProcessor implements KeptLookup {
   private readonly policy: FilterPolicy;
   private readonly parsed: ParsedFacts;
   private readonly bytePath?: JsonBytesPath;
+  /** Records are documents cut into pieces (continued pre-training): a place names its piece too (Place.piece). */
+  private readonly pieces: boolean;
   /** Texts kept by this environment's earlier chunks of the same run (see the constructor). */
   private readonly earlier?: KeptIndex;
 
@@ -103,6 +105,7 @@ export class ChunkProcessor implements KeptLookup {
     opts: { utf8Checked?: boolean } = {},
   ) {
     this.policy = filterPolicy(rules, scope?.relativeLines === true);
+    this.pieces = rules.config.prep.template.kind === 'text';
     this.earlier = scope && rules.config.prep.filters.dropDuplicates ? KeptIndex.for(scope.run) : undefined;
     this.parsed = new ParsedFacts(rules, (k) => this.firstOf(k));
     this.bytePath = JsonBytesPath.for(rules, this.policy, this, this, opts.utf8Checked === true);
@@ -131,8 +134,9 @@ export class ChunkProcessor implements KeptLookup {
     const k = f.key();
     // A record counts as seen once it passed every filter.
     if (this.policy.dropDuplicates) {
-      this.seen.set(k, { line: rec.line, row: rec.row, verdicts: undefined });
-      this.earlier?.note(k, this.scope!.chunk, rec.line, rec.row);
+      const piece = this.pieces ? q : undefined;
+      this.seen.set(k, { line: rec.line, row: rec.row, piece, verdicts: undefined });
+      this.earlier?.note(k, this.scope!.chunk, rec.line, rec.row, piece);
     }
     const record = f.record();
     const meta: KeptMeta = { k, p: rec.pos, q, n: f.chars(), t: f.tokensIn() + f.tokensOut(), b: record.length };
@@ -411,7 +415,7 @@ class KeptIndex {
     return e && e.chunk < chunk ? e : undefined;
   }
 
-  note(k: string, chunk: number, line: number | undefined, row: number | undefined) {
+  note(k: string, chunk: number, line: number | undefined, row: number | undefined, piece: number | undefined) {
     const e = this.map.get(k);
     if (e && e.chunk <= chunk) return;
     if (e) this.generation++;
@@ -419,7 +423,7 @@ class KeptIndex {
       this.map.clear();
       this.generation++;
     }
-    this.map.set(k, { chunk, line, row, verdicts: undefined });
+    this.map.set(k, { chunk, line, row, piece, verdicts: undefined });
   }
 }
 

@@ -6,6 +6,7 @@ const NL = 10;
 const SAME_AS = Buffer.from(`{"reason":"${DUPLICATE}","detail":"same text as `);
 const LINE_WORD = Buffer.from('line ');
 const ROW_WORD = Buffer.from('row ');
+const PIECE_WORD = Buffer.from(' piece ');
 const LINE_KEY = Buffer.from(',"line":');
 const ROW_KEY = Buffer.from(',"row":');
 const TOO_LONG = Buffer.from('{"reason":"filtered:sentence_too_long"');
@@ -28,11 +29,12 @@ export interface ChunkDuplicates {
   /** Writes the reject line of kept line `i`. */
   write(i: number): Promise<void> | undefined;
   /**
-   * Where the text kept at line or row `n` stays, when split dropped that record as a duplicate of an earlier one:
-   * its place, and whether the record named is in this chunk (transform then counted the duplicate naming it as one
-   * within the chunk). Undefined when the record named stays (or could not be told apart: see mergeRejects).
+   * Where the text kept at line or row `n` (and `piece` of its document, or -1) stays, when split dropped that record
+   * as a duplicate of an earlier one: its place, and whether the record named is in this chunk (transform then counted
+   * the duplicate naming it as one within the chunk). Undefined when the record named stays. Absent when no duplicate
+   * line of the chunk needs a look (see mergeRejects).
    */
-  staysAt?(kind: number, n: number): { place: number; inChunk: boolean } | undefined;
+  staysAt?(kind: number, n: number, piece: number): { place: number; inChunk: boolean } | undefined;
 }
 
 /**
@@ -42,7 +44,8 @@ export interface ChunkDuplicates {
  * rejects.jsonl is the same byte for byte whichever environment found a duplicate. Lines are ordered by their line
  * or row; within one record (a document cut into pieces), after its too-long sentences and the `skip` pieces rejected
  * before it. A duplicate that transform found in its chunk and that names a record split dropped is renamed to the
- * record that stays (`staysAt`), as that transform would have named it.
+ * record that stays (`staysAt`), as that transform would have named it, and written without the piece transform names
+ * in a document's (`same text as line 3 piece 1`), which tells the pieces of one line apart.
  *
  * Streams: runs of lines that need nothing are copied as blocks; a plain loop over the bytes otherwise (a repetitive
  * corpus has hundreds of thousands of duplicate lines). Returns how many duplicates it renamed to a record of an
@@ -176,8 +179,9 @@ class Merge {
   }
 
   /**
-   * A duplicate's line `…"same text as line N","line":M}` whose record at N split dropped: the line naming the record
-   * that stays (without its line break), or undefined.
+   * A duplicate's line `…"same text as line N[ piece P]","line":M}` whose record at N split dropped, or with a piece:
+   * the line naming the record that stays, without the piece (and without its line break), or undefined when the line
+   * stays as it is.
    */
   private renamedLine(
     buf: Buffer,
@@ -192,13 +196,25 @@ class Merge {
     const at = q;
     let n = 0;
     while (q < e && buf[q]! >= 0x30 && buf[q]! <= 0x39) n = n * 10 + buf[q++]! - 0x30;
-    if (q === at || buf[q] !== 0x22) return undefined;
-    const stays = rename(kind, n);
-    if (!stays) return undefined;
-    if (stays.inChunk) this.renamed++;
+    if (q === at) return undefined;
+    const end = q; // the number's end
+    let piece = -1;
+    if (startsWith(buf, q, e, PIECE_WORD)) {
+      q += PIECE_WORD.length;
+      const ps = q;
+      piece = 0;
+      while (q < e && buf[q]! >= 0x30 && buf[q]! <= 0x39) piece = piece * 10 + buf[q++]! - 0x30;
+      if (q === ps) return undefined;
+    }
+    if (buf[q] !== 0x22) return undefined;
+    const stays = rename(kind, n, piece);
+    if (!stays && piece < 0) return undefined;
+    if (stays?.inChunk) this.renamed++;
     const need = e - s + 20;
     if (this.scratch.length < need) this.scratch = Buffer.allocUnsafe(need * 2);
-    const o = writeDecimal(this.scratch, buf.copy(this.scratch, 0, s, at), stays.place);
+    const o = stays
+      ? writeDecimal(this.scratch, buf.copy(this.scratch, 0, s, at), stays.place)
+      : buf.copy(this.scratch, 0, s, end);
     return this.scratch.subarray(0, o + buf.copy(this.scratch, o, q, e));
   }
 }

@@ -86,6 +86,7 @@ export async function splitRun(args: {
     kept,
     chosen.sets,
     args.streamedSetsMaxKeptBytes ?? STREAMED_SETS_MAX_KEPT_BYTES,
+    config.prep.template.kind === 'text',
   );
   const sizes: Sizes = {
     train: written.train.records,
@@ -216,7 +217,7 @@ async function readCandidates(store: ArtifactStore, chunks: ChunkResult[], dedup
             record = meta.p;
             keptOfRecord = 0;
           }
-          notes.push(ci, line, meta.w, meta.q - keptOfRecord);
+          notes.push(ci, line, meta.w, meta.q, meta.q - keptOfRecord);
           lines++;
           bytes += meta.b + 1;
           return undefined;
@@ -292,6 +293,8 @@ async function writeSets(
   kept: KeptRecords,
   sets: ReadonlyArray<SetName | undefined>,
   streamedMaxKeptBytes: number,
+  /** The records are documents cut into pieces: a duplicate's line names its piece (Place.piece). */
+  pieces: boolean,
 ): Promise<Record<SetName | 'rejects', WrittenFile> & { trainTokens: number[]; renamed: number }> {
   const { candidates, reps, notes: lines, lineOffsets } = kept;
   const open = (key: string, opts?: { partBytes?: number; size?: number }) => {
@@ -363,7 +366,11 @@ async function writeSets(
               place: (i) => notes.place(i),
               skip: (i) => notes.skip(i),
               write: duplicate,
-              staysAt: dropsUpTo[j] ? (kind, n) => stays(j, kind, n) : undefined,
+              // A document's duplicates name their piece, which is dropped: every line of such a chunk is looked at.
+              staysAt:
+                dropsUpTo[j] || pieces
+                  ? (kind, n, piece) => (dropsUpTo[j] ? stays(j, kind, n, piece) : undefined)
+                  : undefined,
             },
           );
           // No record of this chunk is in a set: its kept.jsonl is not read again.
@@ -436,14 +443,13 @@ function describeSets(
 
 /**
  * Where the text kept at a line or row stays (ChunkDuplicates.staysAt), for the reject lines of chunk `j`: the record
- * named is found among the kept lines of chunk `j` and those before it, whose places ascend. A record cut into pieces
- * (continued pre-training) has several kept lines at one place: when their texts stay at different places, which one
- * a duplicate names cannot be told from its line, and it is left as it is.
+ * named is found among the kept lines of chunk `j` and those before it, whose places ascend; a document's piece is
+ * told apart by the piece transform names (-1: none named, one record a place).
  */
 function staysAtIn(kept: KeptRecords, firsts: readonly number[]) {
   const { notes, candidates, reps } = kept;
   const withKept = notes.flatMap((n, j) => (n.length ? [j] : []));
-  return (j: number, kind: number, n: number): { place: number; inChunk: boolean } | undefined => {
+  return (j: number, kind: number, n: number, piece: number): { place: number; inChunk: boolean } | undefined => {
     // The last chunk up to j whose first kept line is at or before n.
     let lo = 0;
     let hi = withKept.length;
@@ -458,6 +464,7 @@ function staysAtIn(kept: KeptRecords, firsts: readonly number[]) {
     const ln = notes[c]!;
     let place: number | undefined;
     for (let i = ln.firstAtLeast(n); i < ln.length && ln.place(i) === n && ln.kindOf(i) === kind; i++) {
+      if (piece >= 0 && ln.piece(i) !== piece) continue;
       const ci = ln.candidate(i);
       const f = candidates[ci]!;
       const at = reps[ci] === firsts[c]! + i ? n : kind === LINE ? f.line : f.row;
@@ -488,17 +495,19 @@ function lineOffsetsOf(chunks: Array<Pick<ChunkResult, 'index' | 'lines' | 'rela
 }
 
 /**
- * What pass 1 notes of each kept line of a chunk, in order: its candidate, its source line or row, and how many pieces
- * of its record transform rejected before it, in typed arrays (13 bytes a line), so pass 2 needs no second parse.
+ * What pass 1 notes of each kept line of a chunk, in order: its candidate, its source line or row, its piece and how
+ * many pieces of its record transform rejected before it, in typed arrays (17 bytes a line), so pass 2 needs no second
+ * parse.
  */
 class LineNotes {
   private cands = new Int32Array(1024);
   private where = new Int32Array(1024);
   private skips = new Int32Array(1024);
+  private pieces = new Int32Array(1024);
   private kind = new Uint8Array(1024);
   length = 0;
 
-  push(candidate: number, line: number | undefined, row: number | undefined, skip: number) {
+  push(candidate: number, line: number | undefined, row: number | undefined, piece: number, skip: number) {
     if (this.length === this.cands.length) {
       const grow = <T extends Int32Array | Uint8Array>(a: T): T => {
         const b = new (a.constructor as new (n: number) => T)(a.length * 2);
@@ -508,12 +517,14 @@ class LineNotes {
       this.cands = grow(this.cands);
       this.where = grow(this.where);
       this.skips = grow(this.skips);
+      this.pieces = grow(this.pieces);
       this.kind = grow(this.kind);
     }
     this.cands[this.length] = candidate;
     this.kind[this.length] = line !== undefined ? LINE : row !== undefined ? ROW : 0;
     this.where[this.length] = line ?? row ?? 0;
     this.skips[this.length] = skip;
+    this.pieces[this.length] = piece;
     this.length++;
   }
 
@@ -530,6 +541,11 @@ class LineNotes {
   at(i: number): string {
     const k = this.kind[i];
     return k === LINE ? `,"line":${this.where[i]}` : k === ROW ? `,"row":${this.where[i]}` : '';
+  }
+
+  /** The piece of its document (meta.jsonl's `q`). */
+  piece(i: number): number {
+    return this.pieces[i]!;
   }
 
   kindOf(i: number): number {

@@ -32,6 +32,11 @@ async function bothWays(body: Buffer | string, key: string, config: Record<strin
   expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
   expect(a.size).toBe(5);
   for (const [k, v] of a) expect({ k, v }).toEqual({ k, v: b.get(k) });
+  // The two ways did differ: one environment dropped duplicates of its earlier chunks, where split found them.
+  const earlier = async (r: PipelineResult) =>
+    (await r.runs.listChunks(r.run!.runId, 0)).reduce((n, c) => n + (c.duplicatesOfEarlierChunks ?? 0), 0);
+  expect(await earlier(one)).toBeGreaterThan(0);
+  expect(await earlier(each)).toBe(0);
   return { one, each };
 }
 
@@ -86,5 +91,34 @@ describe('the outputs are the same whichever environment transformed which chunk
   it('Parquet rows, one row group a chunk', async () => {
     const flat = rows.map((r) => ({ ...r, output: (r as { output?: string }).output ?? '' }));
     await bothWays(toParquet(flat, 12), 'datasets/d.parquet', { prep: { chunkBytes: 1 }, split: SPLIT });
+  });
+
+  it('documents cut into pieces (continued pre-training), with a sentence too long among them', async () => {
+    // Sentences of 6 characters and a limit of 10: one sentence a piece. Each document repeats texts of the others.
+    const s = (i: number) => `文${String(i).padStart(3, '0')}です。`;
+    const long = `${'長'.repeat(12)}。`;
+    const docs = Array.from({ length: 40 }, (_, n) => ({
+      text: [s(n % 4), n % 6 === 2 ? long : '', s(1000 + n), s((n + 1) % 4), s(n % 3 === 0 ? 2000 + n : 7)].join(''),
+    }));
+    const { each } = await bothWays(docs.map((d) => JSON.stringify(d)).join('\n') + '\n', 'datasets/corpus/d.jsonl', {
+      prep: { chunkBytes: 600, filters: { maxChars: 10 } },
+      split: SPLIT,
+    });
+    expect(each.run!.config.training.customizationType).toBe('CONTINUED_PRE_TRAINING');
+    const reasons = new Set(each.rejects().map((x) => x.reason));
+    expect(reasons).toEqual(new Set(['filtered:duplicate', 'filtered:sentence_too_long']));
+    expect(ascending(places(each))).toBe(true);
+    // Each duplicate piece names the first document with its sentence, in the order of its document's sentences (the
+    // piece transform names is not written).
+    const first = new Map<string, number>();
+    const sentences = docs.map((d) => d.text.split(/(?<=。)/).filter((x) => x !== long));
+    sentences.forEach((ss, i) => ss.forEach((x) => first.set(x, first.get(x) ?? i + 1)));
+    const expected = sentences.flatMap((ss, i) =>
+      ss
+        .filter((x) => first.get(x)! < i + 1)
+        .map((x) => ({ line: i + 1, detail: `same text as line ${first.get(x)}` })),
+    );
+    const dups = each.rejects().filter((x) => x.reason === 'filtered:duplicate');
+    expect(dups.map((x) => ({ line: x.line, detail: x.detail }))).toEqual(expected);
   });
 });
