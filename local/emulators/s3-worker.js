@@ -3,9 +3,9 @@
 // garbage its buffers make is collected in this small heap, not in the main one that holds the other emulators.
 // Plain JavaScript: a worker thread loads no TypeScript.
 'use strict';
-const { createHash } = require('node:crypto');
+const { createHash, randomBytes } = require('node:crypto');
 const { createReadStream, ReadStream } = require('node:fs');
-const { mkdir, open, readFile, rm } = require('node:fs/promises');
+const { copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } = require('node:fs/promises');
 const path = require('node:path');
 const { parentPort, workerData } = require('node:worker_threads');
 const S3rver = require('s3rver');
@@ -13,15 +13,148 @@ const S3Error = require('s3rver/lib/models/error');
 const S3Object = require('s3rver/lib/models/object');
 
 const READ_BYTES = 1024 * 1024;
+/** A request body is written to its file in batches of this many bytes (one writev each), not chunk by chunk. */
+const WRITE_BYTES = 4 * 1024 * 1024;
+/** The parts of a multipart upload after the first are appended to the object through a buffer of this size. */
+const JOIN_BYTES = 4 * 1024 * 1024;
 
 /**
- * Two changes to s3rver's (3.7) file store, both about the data path's cost:
+ * Receives a request body (or a Buffer) into `file`: hashed with MD5 as it arrives (S3's ETag of an object or a part
+ * it stored whole), and written in batches of WRITE_BYTES while the next batch is received; the socket is paused only
+ * when a batch is full while the one before it is still being written. The body lands in a file of its own, renamed
+ * onto `file` when complete, so a failed or cut request leaves what was stored there before, as S3 does.
+ */
+async function receive(file, body) {
+  await mkdir(path.dirname(file), { recursive: true });
+  const md5 = createHash('md5');
+  const partial = `${file}.${randomBytes(6).toString('hex')}.receiving`;
+  const out = await open(partial, 'w');
+  let size;
+  try {
+    if (Buffer.isBuffer(body)) {
+      md5.update(body);
+      size = body.length;
+      await out.write(body);
+    } else {
+      size = await new Promise((resolve, reject) => {
+        let batch = [];
+        let batchBytes = 0;
+        let bytes = 0;
+        let writing = false;
+        let ended = false;
+        let failed = false;
+        const fail = (err) => {
+          if (failed) return;
+          failed = true;
+          body.destroy();
+          reject(err);
+        };
+        const flush = () => {
+          const chunks = batch;
+          batch = [];
+          batchBytes = 0;
+          writing = true;
+          out.writev(chunks).then(() => {
+            writing = false;
+            if (failed) return;
+            if (batchBytes >= WRITE_BYTES || (ended && batch.length > 0)) flush();
+            else if (ended) return resolve(bytes);
+            if (body.isPaused()) body.resume();
+          }, fail);
+        };
+        body.on('data', (chunk) => {
+          md5.update(chunk);
+          bytes += chunk.length;
+          batch.push(chunk);
+          batchBytes += chunk.length;
+          if (batchBytes < WRITE_BYTES) return;
+          if (writing) body.pause();
+          else flush();
+        });
+        body.once('end', () => {
+          ended = true;
+          if (writing) return;
+          if (batch.length > 0) flush();
+          else resolve(bytes);
+        });
+        body.once('error', fail);
+        body.once('close', () => {
+          if (!ended) fail(new Error('the request body was cut off'));
+        });
+      });
+    }
+    await out.close();
+  } catch (err) {
+    await out.close().catch(() => undefined);
+    await rm(partial, { force: true });
+    throw err;
+  }
+  await rename(partial, file);
+  return { size, md5: md5.digest('hex') };
+}
+
+/**
+ * Joins the part files into `file`: the first copied within the kernel (Node's copyFile), the others appended
+ * through one reused buffer, so a join allocates no memory per part. Assembled beside `file` and
+ * renamed onto it when whole, as `receive` does. Returns the object's size.
+ */
+async function join(partFiles, file) {
+  await mkdir(path.dirname(file), { recursive: true });
+  const partial = `${file}.${randomBytes(6).toString('hex')}.joining`;
+  try {
+    await copyFile(partFiles[0], partial);
+    const out = await open(partial, 'a');
+    try {
+      let buf;
+      for (const partFile of partFiles.slice(1)) {
+        const part = await open(partFile, 'r');
+        try {
+          buf ??= Buffer.allocUnsafeSlow(JOIN_BYTES);
+          for (;;) {
+            const { bytesRead } = await part.read(buf, 0, buf.length, null);
+            if (bytesRead === 0) break;
+            await out.write(buf, 0, bytesRead);
+          }
+        } finally {
+          await part.close();
+        }
+      }
+    } finally {
+      await out.close();
+    }
+    await rename(partial, file);
+  } catch (err) {
+    await rm(partial, { force: true });
+    throw err;
+  }
+  return (await stat(file)).size;
+}
+
+/**
+ * Changes to s3rver's (3.7) file store, about the data path's cost (every byte a run writes is received here, and
+ * the stack's functions and emulators share two cores):
+ * - PutObject and UploadPart receive the body with `receive`: hashed as it arrives, written in batches of a few MB
+ *   (s3rver pipes it through a Transform into a write stream, in many small writes), into a file of its
+ *   own renamed into place when complete. The ETags are S3's: the MD5 of the object's or the part's bytes.
  * - GetObject streams the file in 1 MB reads instead of 64 KB ones.
  * - CompleteMultipartUpload checks each part's ETag against the part stored (S3 answers InvalidPart otherwise),
- *   joins the parts with whole-file reads and writes instead of streaming them through MD5 again, and gives the
- *   object S3's multipart ETag: the MD5 of the parts' MD5s, a dash and the number of parts.
+ *   joins the parts with `join` instead of streaming them through MD5 again, and gives the object S3's multipart
+ *   ETag: the MD5 of the parts' MD5s, a dash and the number of parts.
  */
 function tuneStore(store) {
+  store.putObject = async (object) => {
+    const { size, md5 } = await receive(store.getResourcePath(object.bucket, object.key, 'object'), object.content);
+    await store.putMetadata(object.bucket, object.key, object.metadata, md5);
+    return { size, md5 };
+  };
+
+  store.putPart = async (bucket, uploadId, partNumber, content) => {
+    const partPath = path.join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId, String(partNumber));
+    const { size, md5 } = await receive(partPath, content);
+    await writeFile(`${partPath}.md5`, md5);
+    return { size, md5 };
+  };
+
   const getObject = store.getObject.bind(store);
   store.getObject = async (bucket, key, options) => {
     const object = await getObject(bucket, key, options);
@@ -55,18 +188,10 @@ function tuneStore(store) {
       digests.push(Buffer.from(md5, 'hex'));
     }
     const objectPath = store.getResourcePath(bucket, key, 'object');
-    await mkdir(path.dirname(objectPath), { recursive: true });
-    const out = await open(objectPath, 'w');
-    let size = 0;
-    try {
-      for (const part of sorted) {
-        const data = await readFile(path.join(uploadDir, String(part.number)));
-        await out.write(data);
-        size += data.length;
-      }
-    } finally {
-      await out.close();
-    }
+    const size = await join(
+      sorted.map((part) => path.join(uploadDir, String(part.number))),
+      objectPath,
+    );
     const etag = `${createHash('md5').update(Buffer.concat(digests)).digest('hex')}-${sorted.length}`;
     await store.putMetadata(bucket, key, metadata, etag);
     await rm(uploadDir, { recursive: true, force: true });

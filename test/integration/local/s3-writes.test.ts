@@ -1,4 +1,10 @@
-import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { startS3, type S3Emulator } from '../../../local/emulators/s3';
 import { withUnsignedPayloads } from '../../../shared/aws/clients';
 import { putStream, uploadStream } from '../../../shared/aws/s3-io';
@@ -97,6 +103,24 @@ describe('a PUT of known length, streamed as it is written', () => {
     w.abort(new Error('pass 2 failed'));
     await expect(t.done).rejects.toThrow('pass 2 failed');
     expect(await read('streamed/abandoned.jsonl')).toBeUndefined();
+  });
+
+  it('a writer that gives up over an object stored before leaves that object, as S3 does', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'streamed/kept.jsonl', Body: 'before\n' }));
+    const ls = lines(40_000); // about 12 MB, of which the emulator has received several MB when the write stops
+    const t = putStream(s3, BUCKET, 'streamed/kept.jsonl', 'application/x-ndjson', bytesOf(ls));
+    const w = new LineWriter('streamed/kept.jsonl', t.stream, t.done);
+    for (const l of ls.slice(0, 30_000)) {
+      const wait = w.write(l);
+      if (wait) await wait;
+    }
+    w.abort(new Error('pass 2 failed'));
+    await expect(t.done).rejects.toThrow('pass 2 failed');
+    // The emulator learns of the cut when the connection closes; a moment later it still serves the earlier object.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await read('streamed/kept.jsonl')).toBe('before\n');
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'streamed/kept' }));
+    expect(listed.Contents?.map((o) => o.Key)).toEqual(['streamed/kept.jsonl']);
   });
 });
 
