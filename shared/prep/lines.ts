@@ -158,6 +158,22 @@ export class LineWriter {
     return wait;
   }
 
+  /**
+   * Writes a line made of `head` (UTF-8 bytes, kept by the caller), the non-negative integer `n` in decimal and
+   * `src[from, e)`: a line of another file with its head and a number in it replaced (split's renamed duplicates).
+   */
+  writeHeadIntTail(head: Buffer, n: number, src: Buffer, from: number, e: number): Promise<void> | undefined {
+    const wait = this.room(head.length + 16 + e - from + 1);
+    const out = this.pending;
+    out.set(head, this.pendingBytes); // see writeHeadInt
+    let o = writeDecimal(out, this.pendingBytes + head.length, n);
+    // Byte by byte: the tail is a dozen bytes (`","line":12}`), for which a library copy costs more.
+    for (let i = from; i < e; i++) out[o++] = src[i]!;
+    out[o++] = 10;
+    this.pendingBytes = o;
+    return wait;
+  }
+
   /** Writes a line made of a string and UTF-8 bytes (a kept line: its metadata, then its rendered record). */
   writeJoined(head: string, tail: Buffer): Promise<void> | undefined {
     const wait = this.room(head.length * 3 + tail.length + 1);

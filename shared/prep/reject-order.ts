@@ -1,12 +1,14 @@
 import { DUPLICATE } from '../artifacts/reasons';
 import type { LineWriter } from './lines';
-import { writeDecimal } from './lines';
 
 const NL = 10;
 const SAME_AS = Buffer.from(`{"reason":"${DUPLICATE}","detail":"same text as `);
 const LINE_WORD = Buffer.from('line ');
 const ROW_WORD = Buffer.from('row ');
 const PIECE_WORD = Buffer.from(' piece ');
+/** A duplicate's line up to the number of the place it names. */
+const SAME_AS_LINE = Buffer.concat([SAME_AS, LINE_WORD]);
+const SAME_AS_ROW = Buffer.concat([SAME_AS, ROW_WORD]);
 const LINE_KEY = Buffer.from(',"line":');
 const ROW_KEY = Buffer.from(',"row":');
 const TOO_LONG = Buffer.from('{"reason":"filtered:sentence_too_long"');
@@ -85,7 +87,7 @@ export async function mergeRejects(
     await m.lines(line, 0, line.length);
   }
   await m.rest();
-  return m.renamed;
+  return m.renamedInChunk;
 }
 
 class Merge {
@@ -95,8 +97,7 @@ class Merge {
   /** The place of the last reject line written, and how many of the lines at that place were pieces' rejects. */
   private place = -1;
   private pieces = 0;
-  private scratch = Buffer.allocUnsafe(256);
-  renamed = 0;
+  renamedInChunk = 0;
 
   constructor(
     private readonly out: LineWriter,
@@ -141,13 +142,13 @@ class Merge {
         if (this.d >= 0) this.dPlace = dups.place(this.d);
       }
       if (this.d >= 0 && at === this.dPlace && !(tooLong ??= startsWith(buf, s, e, TOO_LONG))) this.pieces++;
-      const renamed = rename && startsWith(buf, s, e, SAME_AS) ? this.renamedLine(buf, s, e, rename) : undefined;
-      if (renamed) {
+      if (rename && isDuplicate(buf, s, e) && this.renamed(buf, s, e, rename)) {
+        // Written renamed: the lines before it go first.
         if (s > run) {
           const wait = this.block(buf, run, s, runLines);
           if (wait) await wait;
         }
-        const wait = out.writeBytes(renamed);
+        const wait = out.writeHeadIntTail(this.head, this.stays, buf, this.from, e);
         if (wait) await wait;
         run = e + 1;
         runLines = 0;
@@ -180,43 +181,41 @@ class Merge {
 
   /**
    * A duplicate's line `…"same text as line N[ piece P]","line":M}` whose record at N split dropped, or with a piece:
-   * the line naming the record that stays, without the piece (and without its line break), or undefined when the line
-   * stays as it is.
+   * true, and what to write noted (`write`): the line naming the record that stays, without the piece. False when the
+   * line stays as it is.
    */
-  private renamedLine(
-    buf: Buffer,
-    s: number,
-    e: number,
-    rename: NonNullable<ChunkDuplicates['staysAt']>,
-  ): Buffer | undefined {
+  private renamed(buf: Buffer, s: number, e: number, rename: NonNullable<ChunkDuplicates['staysAt']>): boolean {
     let q = s + SAME_AS.length;
     const kind = startsWith(buf, q, e, LINE_WORD) ? LINE : startsWith(buf, q, e, ROW_WORD) ? ROW : 0;
-    if (!kind) return undefined;
+    if (!kind) return false;
     q += kind === LINE ? LINE_WORD.length : ROW_WORD.length;
     const at = q;
     let n = 0;
     while (q < e && buf[q]! >= 0x30 && buf[q]! <= 0x39) n = n * 10 + buf[q++]! - 0x30;
-    if (q === at) return undefined;
-    const end = q; // the number's end
+    if (q === at) return false;
     let piece = -1;
     if (startsWith(buf, q, e, PIECE_WORD)) {
       q += PIECE_WORD.length;
       const ps = q;
       piece = 0;
       while (q < e && buf[q]! >= 0x30 && buf[q]! <= 0x39) piece = piece * 10 + buf[q++]! - 0x30;
-      if (q === ps) return undefined;
+      if (q === ps) return false;
     }
-    if (buf[q] !== 0x22) return undefined;
+    if (buf[q] !== 0x22) return false;
     const stays = rename(kind, n, piece);
-    if (!stays && piece < 0) return undefined;
-    if (stays?.inChunk) this.renamed++;
-    const need = e - s + 20;
-    if (this.scratch.length < need) this.scratch = Buffer.allocUnsafe(need * 2);
-    const o = stays
-      ? writeDecimal(this.scratch, buf.copy(this.scratch, 0, s, at), stays.place)
-      : buf.copy(this.scratch, 0, s, end);
-    return this.scratch.subarray(0, o + buf.copy(this.scratch, o, q, e));
+    if (!stays && piece < 0) return false;
+    if (stays?.inChunk) this.renamedInChunk++;
+    // Renamed: the head up to the number, the place that stays, the rest; or only the piece left out.
+    this.head = kind === LINE ? SAME_AS_LINE : SAME_AS_ROW;
+    this.stays = stays ? stays.place : n;
+    this.from = q;
+    return true;
   }
+
+  /** The renamed line `renamed` noted: `head`, the place that `stays` and the line's bytes from `from` on. */
+  private head = SAME_AS_LINE;
+  private stays = 0;
+  private from = 0;
 }
 
 /**
@@ -250,6 +249,11 @@ export function placeOf(buf: Buffer, s: number, e: number): number {
     if (j > at) return n;
   }
   return -1;
+}
+
+/** Whether the line is a duplicate's: its head compared by the library (a byte loop costs more for 45 bytes). */
+function isDuplicate(buf: Buffer, s: number, e: number): boolean {
+  return s + SAME_AS.length <= e && buf.compare(SAME_AS, 0, SAME_AS.length, s, s + SAME_AS.length) === 0;
 }
 
 function startsWith(buf: Buffer, at: number, end: number, prefix: Buffer): boolean {
