@@ -167,11 +167,7 @@ export class ByteKeyer {
       return cp >= 0 && CLASS[cp] !== OUT && CLASS[cp] !== WS ? false : undefined;
     }
     // Spaces and the short escapes of whitespace, which JSON.stringify writes so: canonical.
-    r.chars = chars;
-    r.blank = true;
-    r.escaped = escaped;
-    r.canonical = canonical;
-    r.checked = true;
+    checked(r, chars, true, escaped, canonical);
     return true;
   }
 
@@ -347,13 +343,18 @@ export class ByteKeyer {
     this.run = run;
     this.words = words;
     this.inWord = inWord;
-    r.chars = chars;
-    r.blank = blank;
-    r.escaped = escaped;
-    r.canonical = canonical;
-    r.checked = true;
+    checked(r, chars, blank, escaped, canonical);
     return true;
   }
+}
+
+/** Fills a field's range as checkString would have: it was read to its end. */
+function checked(r: FieldRange, chars: number, blank: boolean, escaped: boolean, canonical: boolean) {
+  r.chars = chars;
+  r.blank = blank;
+  r.escaped = escaped;
+  r.canonical = canonical;
+  r.checked = true;
 }
 
 /** The code unit of the `\uXXXX` escape at `i`, or -1 when its four digits are not hex. */

@@ -27,7 +27,7 @@ export class JsonBytesPath {
   private readonly keyer: ByteKeyer;
   /** The policy's reserved words as UTF-8, searched for in the prompt's bytes. */
   private readonly wordBytes: Buffer[];
-  /** The text fields of the record being read, when `known` decoded them (a new text without escapes). */
+  /** The text fields of the record being read, when `known` decoded them (a new text the keyer did not read). */
   private readonly texts: DecodedTexts = { a: undefined, b: undefined, input: undefined };
   /** The record being settled, filled again for each (see Settle). */
   private readonly rec: SourceRecord = { pos: 0, line: undefined, row: undefined, raw: '', bytes: undefined };
@@ -136,47 +136,39 @@ export class JsonBytesPath {
     const known = this.memo.get(bytes, lo, hi);
     if (known && samePlaces(known.places, lo, a, input, b)) return known; // same bytes, other fields: not cached
     // Checked into the reader's own ranges: they are this record's. A new text is read by the keyer when it can (its
-    // content key, tokens and reserved words without decoding it); otherwise decoded now (decodedText), as it will be
-    // for its content key, and the decoded texts are handed to the facts; one with escapes is checked on its bytes.
+    // content key, tokens and reserved words without decoding it); otherwise each field is decoded now (decodedText),
+    // as it will be for the content key, and the texts are handed to the facts. A field decodedText refuses is checked
+    // on its bytes, which says whether it is valid JSON.
     const keyed = this.keyer.scan(bytes, a, input, b);
+    if (!keyed) {
+      const texts = this.texts;
+      texts.a = decodedText(bytes, a);
+      texts.b = decodedText(bytes, b);
+      texts.input = input && decodedText(bytes, input);
+      if (texts.a === undefined && !checkString(bytes, a.start, a)) return undefined;
+      if (texts.b === undefined && !checkString(bytes, b.start, b)) return undefined;
+      if (input && texts.input === undefined && !checkString(bytes, input.start, input)) return undefined;
+    }
+    // A prompt with an input holds it, so it is blank only without one.
+    const withInput = input !== undefined && !input.blank;
+    const fresh: ByteKnown = {
+      places: placesOf(lo, a, input, b),
+      plain: !a.escaped && !b.escaped && !input?.escaped,
+      canonical: a.canonical && b.canonical && (!input || input.canonical),
+      chars: a.chars + b.chars + (withInput ? this.facts.prefixChars + input.chars : 0),
+      withInput,
+      blank: !withInput && a.blank ? 'prompt' : b.blank ? 'completion' : undefined,
+    };
     if (keyed) {
-      const fresh: ByteKnown = {
-        places: placesOf(lo, a, input, b),
-        plain: !a.escaped && !b.escaped && !(keyed.withInput && input!.escaped),
-        canonical: a.canonical && b.canonical && (!input || input.canonical),
-        chars: a.chars + b.chars + (keyed.withInput ? this.facts.prefixChars + input!.chars : 0),
-        withInput: keyed.withInput,
-        blank: !keyed.withInput && a.blank ? 'prompt' : b.blank ? 'completion' : undefined,
-        k: keyed.key,
-        tIn: keyed.tokensIn,
-        tOut: keyed.tokensOut,
-      };
+      fresh.k = keyed.key;
+      fresh.tIn = keyed.tokensIn;
+      fresh.tOut = keyed.tokensOut;
       const words = this.policy.reservedWords;
       if (words) {
         fresh.word = words.find((_, i) => keyed.prompt.includes(this.wordBytes[i]!));
         fresh.wordsOf = words;
       }
-      if (!known) this.memo.set(bytes, lo, hi, fresh);
-      return fresh;
     }
-    const texts = this.texts;
-    texts.a = decodedText(bytes, a);
-    texts.b = decodedText(bytes, b);
-    texts.input = input && decodedText(bytes, input);
-    const ca = texts.a !== undefined ? a : checkString(bytes, a.start, a);
-    const cb = texts.b !== undefined ? b : checkString(bytes, b.start, b);
-    const ci = input && (texts.input !== undefined ? input : checkString(bytes, input.start, input));
-    if (!ca || !cb || (input && !ci)) return undefined;
-    // A prompt with an input holds it, so it is blank only without one.
-    const withInput = ci !== undefined && !ci.blank;
-    const fresh: ByteKnown = {
-      places: placesOf(lo, a, input, b),
-      plain: !ca.escaped && !cb.escaped && !ci?.escaped,
-      canonical: ca.canonical && cb.canonical && (!ci || ci.canonical),
-      chars: ca.chars + cb.chars + (withInput ? this.facts.prefixChars + ci.chars : 0),
-      withInput,
-      blank: !withInput && ca.blank ? 'prompt' : cb.blank ? 'completion' : undefined,
-    };
     if (!known) this.memo.set(bytes, lo, hi, fresh);
     return fresh;
   }
