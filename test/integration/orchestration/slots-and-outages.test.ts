@@ -166,7 +166,10 @@ describe('a full custom model deployment quota', () => {
 
 describe('a Bedrock outage', () => {
   it('given every Bedrock call failing for 30 s as the run submits, trains and provisions, the run succeeds with one job and one throughput', async () => {
-    const provisioning = { serving: 'provisioned-throughput', ttlHours: 24, evaluateSamples: 0 };
+    // The throughput outlives the test: an outage of 30 real seconds is 30 hours on the emulator's clock (an hour a
+    // second), so a time to live of 24 hours could end while the run's polls fail, and the expiry would delete the
+    // throughput this test then lists (the run still succeeds: it was in service).
+    const provisioning = { serving: 'provisioned-throughput', ttlHours: 10_000, evaluateSamples: 0 };
     const runId = await upload('outage', { provisioning });
     // An outage of 30 real seconds (the steps' retries wait in real seconds) starts as the run reaches each Bedrock
     // step: while it splits (so submit meets it), once its job trains (the monitor's polls), and once it provisions.
