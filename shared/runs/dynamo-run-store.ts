@@ -12,7 +12,10 @@ import type { RunStore, WriteOptions } from './store';
  *   pk = RUN#<runId>, sk = CHUNK#S<stage>#<index>  one transform chunk's result
  * Every item read is parsed against its schema (run.ts); one that does not fit fails with the run, item and field.
  * Every write of the run is conditional on the version it read. No transactions: the local emulator (dynalite) has
- * none, so the event is written after the run; a crash between the two loses that one event, never a state change.
+ * none. So a write that makes a history entry keeps that entry in the run item too (`lastEvent`) and writes its
+ * EVENT# item after; a crash in between loses nothing: listEvents reads the entry from the run while its item is
+ * missing, and the next write that makes an entry first writes the one before it (a Put of the same item again is
+ * harmless).
  */
 export const STATUS_INDEX = 'byStatus';
 const MAX_RACE_RETRIES = 8;
@@ -29,11 +32,12 @@ export class DynamoRunStore implements RunStore {
   ) {}
 
   async create(run: Run, event: { type: string; detail?: Record<string, unknown> }): Promise<boolean> {
+    const entry = historyEntry(run.runId, run.version, run.createdAt, event, undefined, run.status);
     try {
       await this.db.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: this.toItem(run),
+          Item: this.toItem({ ...run, lastEvent: entry }),
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -41,14 +45,7 @@ export class DynamoRunStore implements RunStore {
       if (err instanceof ConditionalCheckFailedException) return false;
       throw err;
     }
-    await this.putEvent({
-      runId: run.runId,
-      seq: run.version,
-      at: run.createdAt,
-      type: event.type,
-      to: run.status,
-      detail: event.detail,
-    });
+    await this.putEvent(entry);
     return true;
   }
 
@@ -100,7 +97,19 @@ export class DynamoRunStore implements RunStore {
         throw new Error(`run ${runId}: transition ${current.status} -> ${to} is not allowed`);
       }
       const at = this.now().toISOString();
-      const next: Run = { ...current, ...patch, runId, status, version: current.version + 1, updatedAt: at };
+      const version = current.version + 1;
+      const entry = event && historyEntry(runId, version, at, event, current.status, status);
+      const next: Run = {
+        ...current,
+        ...patch,
+        runId,
+        status,
+        version,
+        updatedAt: at,
+        lastEvent: entry ?? current.lastEvent,
+      };
+      // The entry this write replaces in the run item may have lost its own item to a crash: write it first.
+      if (entry && current.lastEvent) await this.putEvent(current.lastEvent);
       try {
         await this.db.send(
           new PutCommand({
@@ -115,17 +124,7 @@ export class DynamoRunStore implements RunStore {
         if (err instanceof ConditionalCheckFailedException) continue; // someone else wrote first: read again
         throw err;
       }
-      if (event) {
-        await this.putEvent({
-          runId,
-          seq: next.version,
-          at,
-          type: event.type,
-          from: current.status,
-          to: status,
-          detail: event.detail,
-        });
-      }
+      if (entry) await this.putEvent(entry);
       return next;
     }
     throw new Error(`run ${runId}: gave up after ${MAX_RACE_RETRIES} conflicting writes`);
@@ -164,7 +163,12 @@ export class DynamoRunStore implements RunStore {
   }
 
   async listEvents(runId: string): Promise<RunEvent[]> {
-    return (await this.queryPrefix(runId, 'EVENT#')).map((item) => parseItem(RunEvent, item));
+    const [items, run] = await Promise.all([this.queryPrefix(runId, 'EVENT#'), this.get(runId)]);
+    const events = items.map((item) => parseItem(RunEvent, item));
+    // The latest entry is in the run item from the write that made it; its own item follows (see the top).
+    const last = run?.lastEvent;
+    if (last && !events.some((e) => e.seq === last.seq)) events.push(last);
+    return events.sort((a, b) => a.seq - b.seq);
   }
 
   async listByStatus(status: RunStatus, since?: string): Promise<Run[]> {
@@ -221,6 +225,25 @@ export class DynamoRunStore implements RunStore {
     const valid = check(Run, run, `run ${run.runId}`);
     return { ...runKey(run.runId), gsi1pk: run.status, gsi1sk: `${run.updatedAt}#${run.runId}`, ...valid };
   }
+}
+
+function historyEntry(
+  runId: string,
+  seq: number,
+  at: string,
+  event: { type: string; detail?: Record<string, unknown> },
+  from: RunStatus | undefined,
+  to: RunStatus,
+): RunEvent {
+  return {
+    runId,
+    seq,
+    at,
+    type: event.type,
+    ...(from ? { from } : {}),
+    to,
+    ...(event.detail ? { detail: event.detail } : {}),
+  };
 }
 
 function strip(item: Record<string, unknown>): Record<string, unknown> {

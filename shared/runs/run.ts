@@ -271,6 +271,18 @@ export type GateRecord = z.infer<typeof GateRecord>;
 export const RunRequest = z.object({ runId: z.string().min(1), correlationId: z.string().min(1) });
 export type RunRequest = z.infer<typeof RunRequest>;
 
+/** One entry of a run's history: `seq` is the run version the write that made it produced. */
+export const RunEvent = z.object({
+  runId: z.string().min(1),
+  seq: z.number().int().positive(),
+  at: Iso,
+  type: z.string().min(1),
+  from: z.enum(RUN_STATUSES).optional(),
+  to: z.enum(RUN_STATUSES).optional(),
+  detail: z.record(z.string(), z.unknown()).optional(),
+});
+export type RunEvent = z.infer<typeof RunEvent>;
+
 /** The run item in the runs table. */
 export const Run = z.object({
   runId: z.string().min(1),
@@ -322,19 +334,14 @@ export const Run = z.object({
   unannounced: z
     .object({ to: z.enum(RUN_STATUSES), from: z.enum(RUN_STATUSES).optional(), event: z.string().min(1) })
     .optional(),
+  /**
+   * The history entry of the latest write that made one, kept in the run's own write: the entry's item is written
+   * after it (the table takes no transactions locally), so a crash in between loses nothing. The store reads it into
+   * the history while the entry's item is missing, and writes it before the next entry (shared/runs/dynamo-run-store.ts).
+   */
+  lastEvent: RunEvent.optional(),
 });
 export type Run = z.infer<typeof Run>;
-
-export const RunEvent = z.object({
-  runId: z.string().min(1),
-  seq: z.number().int().positive(),
-  at: Iso,
-  type: z.string().min(1),
-  from: z.enum(RUN_STATUSES).optional(),
-  to: z.enum(RUN_STATUSES).optional(),
-  detail: z.record(z.string(), z.unknown()).optional(),
-});
-export type RunEvent = z.infer<typeof RunEvent>;
 
 /** One transform chunk's result. */
 export const ChunkResult = z.object({

@@ -1,5 +1,5 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { startDynamo, type DynamoEmulator } from '../../../local/emulators/dynamodb';
 import { makeDocumentClient } from '../../../shared/aws/clients';
 import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
@@ -163,6 +163,94 @@ describe('a write given the run as the caller saw it', () => {
     );
     expect(moved).toMatchObject({ status: 'preparing', version: 2 });
     expect(r).toBe(1);
+  });
+});
+
+describe('a crash between a write of the run and its history entry', () => {
+  /** A store whose Put of one history entry's item (by its key) fails as a function killed at that call would. */
+  const crashingStore = () => {
+    const client = new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
+    clients.push(client);
+    let armed: string | undefined;
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        // The document client's item, not yet marshalled at this step.
+        const sk = (args.input as { Item?: { sk?: unknown } }).Item?.sk;
+        if (armed && sk === armed) {
+          armed = undefined;
+          throw new Error('the function was killed');
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'crashBeforeEvent' },
+    );
+    return {
+      store: new DynamoRunStore(makeDocumentClient(client), TABLE),
+      arm: (seq: number) => (armed = `EVENT#${String(seq).padStart(9, '0')}`),
+    };
+  };
+  const clients: DynamoDBClient[] = [];
+  afterAll(() => clients.forEach((c) => c.destroy()));
+  const eventItems = async (runId: string) =>
+    (
+      await makeDocumentClient(ddb).send(
+        new QueryCommand({
+          TableName: TABLE,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :e)',
+          ExpressionAttributeValues: { ':pk': `RUN#${runId}`, ':e': 'EVENT#' },
+        }),
+      )
+    ).Items?.map((i) => i.type);
+
+  it('loses no entry: the history shows it from the run, and the next entry writes its item first', async () => {
+    const run = await newRun();
+    const { store: crashing, arm } = crashingStore();
+    arm(2);
+    await expect(
+      crashing.transition(run.runId, 'requested', 'preparing', {}, { type: 'ingest.planned', detail: { chunks: 2 } }),
+    ).rejects.toThrow('the function was killed');
+    expect(await eventItems(run.runId)).toEqual(['run.requested']);
+    const history = await store.listEvents(run.runId);
+    expect(history.map((e) => [e.seq, e.type, e.from, e.to])).toEqual([
+      [1, 'run.requested', undefined, 'requested'],
+      [2, 'ingest.planned', 'requested', 'preparing'],
+    ]);
+    expect(history[1]?.detail).toEqual({ chunks: 2 });
+
+    // A write with no entry keeps the pending one; the next entry writes it before its own.
+    await store.update(run.runId, 'preparing', { warnings: ['w'] });
+    await store.transition(run.runId, 'preparing', 'splitting', {}, { type: 'chunks.transformed' });
+    expect(await eventItems(run.runId)).toEqual(['run.requested', 'ingest.planned', 'chunks.transformed']);
+    expect((await store.listEvents(run.runId)).map((e) => e.seq)).toEqual([1, 2, 4]);
+  });
+
+  it('at creation, loses no entry either', async () => {
+    const { store: crashing, arm } = crashingStore();
+    const at = new Date().toISOString();
+    const runId = `r-store-crash-${++n}`;
+    arm(1);
+    await expect(
+      crashing.create(
+        {
+          runId,
+          status: 'requested',
+          version: 1,
+          createdAt: at,
+          updatedAt: at,
+          source: { bucket: 'datasets', key: 'datasets/x.jsonl' },
+          config: resolveRunConfig(),
+          artifactsPrefix: `s3://a/runs/${runId}/`,
+          stages: [],
+        },
+        { type: 'run.requested' },
+      ),
+    ).rejects.toThrow('the function was killed');
+    expect(await eventItems(runId)).toEqual([]);
+    expect((await store.listEvents(runId)).map((e) => e.type)).toEqual(['run.requested']);
   });
 });
 
