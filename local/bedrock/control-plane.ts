@@ -58,6 +58,8 @@ export interface ControlPlaneConfig {
   schedule: (simulatedMs: number, fn: () => void) => void;
   emit: (event: ModelCustomizationJobStateChange) => void;
   pendingJobFailures: Map<string, string>;
+  /** Jobs by name that stay InProgress instead of completing (faults.ts). */
+  heldJobs: Set<string>;
   /** The day Bedrock's model lifecycle is played at (BedrockEmulatorOptions.catalogDate): today, or a fixed day. */
   catalogDate: () => Date;
   /** Throughputs by name that fail or stay Creating instead of coming into service (faults.ts). */
@@ -445,6 +447,7 @@ export class ControlPlane {
     const failed = [result.training, ...result.validation].find((r) => !r.ok);
     if (failed && !failed.ok) return this.fail(job, failed.failureMessage);
     if (!result.training.ok) return;
+    if (this.cfg.heldJobs.has(job.name)) return; // stays InProgress until stopped
     const training = result.training;
     const epochs = job.values.epochCount ?? 1;
     const trainingMs = Math.max(

@@ -39,6 +39,11 @@ export interface FaultInjector {
    * is next created, after it has shown InProgress (as Bedrock's asynchronous failures do).
    */
   failJob(jobName: string, message: string): void;
+  /**
+   * The job named `jobName` (a live one, or the next created under that name) stays InProgress after its data is
+   * checked until it is stopped or failed: a test's way to act on a training job that cannot finish under it.
+   */
+  holdJob(jobName: string): void;
   /** A share (0..1) of API calls answer InternalServerException (500); deterministic: 0.5 fails every second call. */
   internalErrorRate(rate: number): void;
   /**
@@ -69,6 +74,7 @@ const OUTAGE_ERRORS = { internal, unavailable, throttled } as const;
 export interface FaultRequest {
   throttleNext?: number;
   failJob?: { jobName: string; message: string };
+  holdJob?: { jobName: string };
   failThroughput?: { name: string; message: string };
   holdThroughput?: { name: string };
   internalErrorRate?: number;
@@ -84,6 +90,8 @@ export class Faults implements FaultInjector {
   private outageUntil = 0;
   private outageError: OutageError = 'internal';
   readonly pendingJobFailures = new Map<string, string>();
+  /** Jobs by name that stay InProgress instead of training to completion. */
+  readonly heldJobs = new Set<string>();
   /** Throughputs by name that fail (with their message) or stay Creating (`hold`) instead of coming into service. */
   readonly throughputFaults = new Map<string, { fail: string } | 'hold'>();
 
@@ -99,6 +107,10 @@ export class Faults implements FaultInjector {
 
   failJob(jobName: string, message: string): void {
     if (!this.failLiveJob(jobName, message)) this.pendingJobFailures.set(jobName, message);
+  }
+
+  holdJob(jobName: string): void {
+    this.heldJobs.add(jobName);
   }
 
   failThroughput(name: string, message: string): void {
@@ -133,6 +145,7 @@ export class Faults implements FaultInjector {
     this.errorCredit = 0;
     this.outageUntil = 0;
     this.pendingJobFailures.clear();
+    this.heldJobs.clear();
     this.throughputFaults.clear();
   }
 
@@ -159,6 +172,7 @@ export class Faults implements FaultInjector {
     if (request.internalErrorRate !== undefined) this.internalErrorRate(request.internalErrorRate);
     if (request.outage) this.outage(request.outage.seconds, request.outage.error);
     if (request.failJob) this.failJob(request.failJob.jobName, request.failJob.message);
+    if (request.holdJob) this.holdJob(request.holdJob.jobName);
     if (request.failThroughput) this.failThroughput(request.failThroughput.name, request.failThroughput.message);
     if (request.holdThroughput) this.holdThroughput(request.holdThroughput.name);
   }

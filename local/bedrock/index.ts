@@ -114,6 +114,7 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions): Promis
     schedule,
     emit,
     pendingJobFailures: faults.pendingJobFailures,
+    heldJobs: faults.heldJobs,
     catalogDate: catalogDate ? () => catalogDate : () => new Date(),
     throughputFaults: faults.throughputFaults,
   });

@@ -1,4 +1,9 @@
-import { BedrockClient, GetModelCustomizationJobCommand, ListCustomModelsCommand } from '@aws-sdk/client-bedrock';
+import {
+  BedrockClient,
+  GetModelCustomizationJobCommand,
+  ListCustomModelsCommand,
+  StopModelCustomizationJobCommand,
+} from '@aws-sdk/client-bedrock';
 import { InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
 import {
   createJob,
@@ -126,6 +131,18 @@ describe('fault injection', () => {
       status: 'Failed',
       failureMessage: 'Injected: hours later',
     });
+  });
+
+  it('holds a job by name in InProgress past the time its data trains in, until it is stopped', async () => {
+    const held = jobInput(train);
+    stack.emulator.faults.holdJob(held.jobName!);
+    const heldArn = await createJob(stack, held);
+    const alike = await createJob(stack, jobInput(train));
+    expect(await waitForJob(stack, alike)).toMatchObject({ status: 'Completed' });
+    const get = () => stack.bedrock.send(new GetModelCustomizationJobCommand({ jobIdentifier: heldArn }));
+    expect((await get()).status).toBe('InProgress');
+    await stack.bedrock.send(new StopModelCustomizationJobCommand({ jobIdentifier: heldArn }));
+    expect(await waitForJob(stack, heldArn)).toMatchObject({ status: 'Stopped' });
   });
 
   it('changes quotas', async () => {

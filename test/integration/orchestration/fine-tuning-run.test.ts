@@ -185,6 +185,8 @@ describe('a fine-tuning run through the local stack', () => {
   });
 
   it('cancels a training run: the job is stopped', async () => {
+    // The job trains until it is stopped: on the fast clock it could otherwise complete before the cancel is read.
+    env.bedrock.faults.holdJob('btp-ft-cancel-s0-a1');
     const prepared = await givenPreparedRun(env, 'ft-cancel', titan(), { train: records(2000) });
     await send(env, 'submit', prepared);
     await drive(env, { submit }, inStatus('ft-cancel', 'training', 'failed'));
