@@ -158,6 +158,19 @@ export class JsonBytesPath {
       chars: a.chars + b.chars + (withInput ? this.facts.prefixChars + input.chars : 0),
       withInput,
       blank: !withInput && a.blank ? 'prompt' : b.blank ? 'completion' : undefined,
+      // Every field is there from the start, in one order: entries of one shape keep the code that reads them
+      // monomorphic (fields added later gave each entry a map of its own, and V8 recompiled its readers each time).
+      k: undefined,
+      tIn: undefined,
+      tOut: undefined,
+      word: undefined,
+      wordsOf: undefined,
+      verdict: undefined,
+      verdictFor: undefined,
+      first: undefined,
+      firstFor: undefined,
+      bytes: undefined,
+      next: undefined,
     };
     if (keyed) {
       fresh.k = keyed.key;
