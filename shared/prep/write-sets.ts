@@ -13,7 +13,7 @@ import { shiftLineNumbers } from './line-numbers';
 import { eachLineBytes, HashingLineWriter } from './lines';
 import type { ArtifactStore } from './ports';
 import { parseMetaBytes } from './records';
-import { LINE, mergeRejects, ROW } from './reject-order';
+import { LINE, mergeRejects, ROW, type ChunkDuplicates } from './reject-order';
 import { chooseSizes, SET_NAMES, selectSets, type Candidate, type SetName, type Sizes } from './select';
 import { droppedForLength, lengthBins, summarize, tally } from './stats';
 
@@ -353,9 +353,17 @@ async function writeSets(
                   : 'same text as an earlier record';
             return rejects.write(`{"reason":"${DUPLICATE}","detail":"${detail}"${notes.at(i)}}`);
           };
+          // A document's duplicates name their piece, which is dropped: every line of such a chunk is looked at.
+          const staysAt: ChunkDuplicates['staysAt'] =
+            dropsUpTo[j] || pieces
+              ? (kind, n, piece) => (dropsUpTo[j] ? stays(j, kind, n, piece) : undefined)
+              : undefined;
+          // Lines renumbered here are renamed in the same pass (not pieces': see shiftLineNumbers).
+          const shifted = chunk.relativeLines && j > 0;
+          const renames = shifted && staysAt && !pieces ? { staysAt, renamedInChunk: 0 } : undefined;
           // The chunk's reject lines, with the duplicates split found among its kept lines in their places.
           renamed += await mergeRejects(
-            chunk.relativeLines && j > 0 ? shiftLineNumbers(chunkRejects, j, lineOffsets) : chunkRejects,
+            shifted ? shiftLineNumbers(chunkRejects, j, lineOffsets, renames) : chunkRejects,
             rejects,
             {
               next: (from) => {
@@ -366,13 +374,10 @@ async function writeSets(
               place: (i) => notes.place(i),
               skip: (i) => notes.skip(i),
               write: duplicate,
-              // A document's duplicates name their piece, which is dropped: every line of such a chunk is looked at.
-              staysAt:
-                dropsUpTo[j] || pieces
-                  ? (kind, n, piece) => (dropsUpTo[j] ? stays(j, kind, n, piece) : undefined)
-                  : undefined,
+              staysAt: renames ? undefined : staysAt,
             },
           );
+          renamed += renames?.renamedInChunk ?? 0;
           // No record of this chunk is in a set: its kept.jsonl is not read again.
           if (!needed[j]) continue;
           const chosen = chosenIn(j);

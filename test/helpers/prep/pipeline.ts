@@ -29,9 +29,11 @@ export interface PipelineResult {
 /**
  * Where transform runs: 'shared' in this test's modules (whose state earlier pipelines of the file may have left),
  * 'one': every chunk in one environment of its own (the modules loaded afresh, as a new Lambda environment), 'each':
- * each chunk in a fresh environment, as when every chunk goes to another Lambda environment.
+ * each chunk in a fresh environment, as when every chunk goes to another Lambda environment, 'two': two fresh
+ * environments taking turns, as the bench's two threads (the second's first chunk keeps texts the first kept, and the
+ * duplicates in its later chunks name that chunk's lines, which split renames).
  */
-export type Environments = 'shared' | 'one' | 'each';
+export type Environments = 'shared' | 'one' | 'each' | 'two';
 
 /** The transform handler of a fresh environment: its modules loaded again, with none of their state. */
 function freshTransform(): typeof transformChunk {
@@ -80,8 +82,9 @@ export async function runPipeline(
     .filter((m) => m.queueUrl === QUEUE_URLS.transform)
     .map((m) => parseMessage(ChunkRequested, m.message));
   const one = environments === 'one' ? freshTransform() : transformChunk;
-  for (const msg of order === 'reverse' ? [...chunkMsgs].reverse() : chunkMsgs) {
-    const transform = environments === 'each' ? freshTransform() : one;
+  const two = environments === 'two' ? [freshTransform(), freshTransform()] : undefined;
+  for (const [i, msg] of (order === 'reverse' ? [...chunkMsgs].reverse() : chunkMsgs).entries()) {
+    const transform = environments === 'each' ? freshTransform() : two ? two[i % 2]! : one;
     await transform(msg, { runs, send, datasets, artifacts, now });
   }
   const doneMsgs = publish.sent

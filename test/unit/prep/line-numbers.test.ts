@@ -1,12 +1,13 @@
-import { shiftLineNumbers } from '../../../shared/prep/line-numbers';
+import { shiftLineNumbers, type Renames } from '../../../shared/prep/line-numbers';
+import { LINE } from '../../../shared/prep/reject-order';
 
 const pieces = async function* (text: string, size: number) {
   const b = Buffer.from(text);
   for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
 };
-const shifted = async (text: string, chunk: number, offsets: number[], size = 7) => {
+const shifted = async (text: string, chunk: number, offsets: number[], size = 7, renames?: Renames) => {
   const out: Buffer[] = [];
-  for await (const b of shiftLineNumbers(pieces(text, size), chunk, offsets)) out.push(b);
+  for await (const b of shiftLineNumbers(pieces(text, size), chunk, offsets, renames)) out.push(b);
   return Buffer.concat(out).toString();
 };
 
@@ -38,5 +39,30 @@ describe('reject lines of a chunk numbered from its own start are renumbered as 
     await expect(
       shifted('{"reason":"filtered:duplicate","detail":"same text as line 1 of chunk 9","line":2}\n', 1, [0, 5]),
     ).rejects.toThrow(/chunk 9/);
+  });
+
+  it('renames, while renumbering, a duplicate naming a record split dropped, as split would, and counts those of this chunk', async () => {
+    // Split dropped the records at lines 253 (kept again at 40, an earlier chunk) and 12 (kept again at 5).
+    const moved = new Map([
+      [253, { place: 40, inChunk: true }],
+      [12, { place: 5, inChunk: false }],
+    ]);
+    const asked: number[][] = [];
+    const renames: Renames = {
+      staysAt: (kind, n, piece) => (asked.push([kind, n, piece]), moved.get(n)),
+      renamedInChunk: 0,
+    };
+    const out = (await shifted(lines.join('\n') + '\n', 2, [0, 100, 250], 7, renames)).split('\n');
+    expect(out.slice(0, 3)).toEqual([
+      '{"reason":"filtered:too_long_chars","detail":"1501 characters","record":"長い","line":253}',
+      '{"reason":"filtered:duplicate","detail":"same text as line 40","line":259}',
+      '{"reason":"filtered:duplicate","detail":"same text as line 5","line":260}',
+    ]);
+    expect(JSON.parse(out[3]!)).toEqual({ ...JSON.parse(lines[3]!), line: 261 });
+    expect(asked).toEqual([
+      [LINE, 253, -1],
+      [LINE, 12, -1],
+    ]);
+    expect(renames.renamedInChunk).toBe(1);
   });
 });

@@ -4,8 +4,9 @@ import { currentPrepare } from '../../../shared/runs/record';
 
 /**
  * Given an input cut into chunks with duplicates across them, when it is prepared once with one transform
- * environment for every chunk (whose later chunks drop the texts its earlier ones kept) and once with a fresh
- * environment per chunk (split finds those duplicates), then every file split writes is the same byte for byte: the
+ * environment for every chunk (whose later chunks drop the texts its earlier ones kept), once with a fresh
+ * environment per chunk (split finds those duplicates) and once with two environments taking turns (split renames the
+ * duplicates naming a record the second kept and it drops), then every file split writes is the same byte for byte: the
  * sets, rejects.jsonl (each duplicate's line in its place, naming the record that stays) and the manifest bar its
  * time, its count of duplicates across chunks included.
  */
@@ -26,12 +27,15 @@ async function bothWays(body: Buffer | string, key: string, config: Record<strin
   const run = (environments: Environments) => runPipeline(body, key, config, undefined, 'forward', environments);
   const one = await run('one');
   const each = await run('each');
+  const two = await run('two');
   expect(one.run?.status).toBe('submitting');
   expect(currentPrepare(one.run!)?.plan?.chunks).toBeGreaterThan(3);
-  const [a, b] = [outputs(one), outputs(each)];
-  expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
+  const a = outputs(one);
   expect(a.size).toBe(5);
-  for (const [k, v] of a) expect({ k, v }).toEqual({ k, v: b.get(k) });
+  for (const b of [outputs(each), outputs(two)]) {
+    expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
+    for (const [k, v] of a) expect({ k, v }).toEqual({ k, v: b.get(k) });
+  }
   // The two ways did differ: one environment dropped duplicates of its earlier chunks, where split found them.
   const earlier = async (r: PipelineResult) =>
     (await r.runs.listChunks(r.run!.runId, 0)).reduce((n, c) => n + (c.duplicatesOfEarlierChunks ?? 0), 0);
