@@ -101,6 +101,10 @@ const sideEffectFreeLibraries = {
  * - the SDK's credential providers other than the environment's, which its default chain imports with import() when
  *   the environment holds no credentials (Lambda's does; they and the STS and SSO clients they use were about 90 KB
  *   of every bundle).
+ * - the Bedrock control plane's client and commands (shared/aws/bedrock-control-plane.ts, which imports none of the
+ *   project's modules), where a function imports it with import() to call the control plane only now and then
+ *   (shared/orchestration/ports-from-env.ts, bedrockOnFirstCall: evaluate and the sweeper; about 90 KB of schemas). A
+ *   function that calls it at every invocation imports it as usual and keeps it in its handler.
  * Each file bundles what it imports anew, so it shares no module with its handler: none of these keeps state that the
  * handler's modules read. A project module's file gets a map as the handler does; a library's none. serverless-esbuild
  * zips a file named after a function's handler into that function's zip only (its pack step leaves out of a zip the
@@ -110,15 +114,19 @@ const inNodeModules = (file) => file.split(/[\\/]/).includes('node_modules');
 const inPackage = (file, name) =>
   file.includes(`${path.sep}node_modules${path.sep}${name.split('/').join(path.sep)}${path.sep}`);
 const CHARTS = path.join(__dirname, '..', 'shared', 'report', 'charts.ts');
+const CONTROL_PLANE = path.join(__dirname, '..', 'shared', 'aws', 'bedrock-control-plane.ts');
+/** Whether an import of the project's names one of its files (`file`, a .ts path). */
+const importsProjectFile = (args, file) =>
+  !inNodeModules(args.importer) &&
+  args.path.startsWith('.') &&
+  path.resolve(args.resolveDir, args.path).replace(/\.ts$/, '') === file.slice(0, -3);
 const SEPARATE = [
   { name: 'iconv-lite', matches: (args) => !inNodeModules(args.importer) && args.path === 'iconv-lite' },
+  { name: 'charts', file: CHARTS, matches: (args) => importsProjectFile(args, CHARTS) },
   {
-    name: 'charts',
-    file: CHARTS,
-    matches: (args) =>
-      !inNodeModules(args.importer) &&
-      args.path.startsWith('.') &&
-      path.resolve(args.resolveDir, args.path).replace(/\.ts$/, '') === CHARTS.slice(0, -3),
+    name: 'bedrock-control-plane',
+    file: CONTROL_PLANE,
+    matches: (args) => args.kind === 'dynamic-import' && importsProjectFile(args, CONTROL_PLANE),
   },
   {
     name: 'credential-providers',

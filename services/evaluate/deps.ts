@@ -1,6 +1,14 @@
 import { lazyByEnv, makeBedrockRuntime } from '../../shared/aws/clients';
 import { buildInvokeText } from '../../shared/orchestration/bedrock-adapter';
-import { bedrock, count, objects, portsFromEnv, runs, send, settings } from '../../shared/orchestration/ports-from-env';
+import {
+  bedrockOnFirstCall,
+  count,
+  objects,
+  portsFromEnv,
+  runs,
+  send,
+  settings,
+} from '../../shared/orchestration/ports-from-env';
 import type { EvaluateDeps } from './evaluate';
 
 /**
@@ -9,7 +17,7 @@ import type { EvaluateDeps } from './evaluate';
  * retries when the model is throttled.
  */
 export const buildDeps = (env: NodeJS.ProcessEnv): EvaluateDeps => {
-  const ports = portsFromEnv(env, { runs, objects, send, settings, count, bedrock });
+  const ports = portsFromEnv(env, { runs, objects, send, settings, count, bedrock: bedrockOnFirstCall });
   return { ...ports, bedrock: { ...ports.bedrock, invokeText: buildInvokeText(makeBedrockRuntime()) } };
 };
 

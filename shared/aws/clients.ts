@@ -2,7 +2,6 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { BedrockClient } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -21,7 +20,6 @@ export const makeSqs = () => new SQSClient({});
 export const makeDynamo = () => new DynamoDBClient({});
 export const makeDocumentClient = (client: DynamoDBClient = makeDynamo()) =>
   DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-export const makeBedrock = () => new BedrockClient({});
 export const makeBedrockRuntime = () => new BedrockRuntimeClient({});
 export const makeSns = () => new SNSClient({});
 

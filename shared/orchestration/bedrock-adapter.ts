@@ -1,17 +1,6 @@
-import {
-  CreateCustomModelDeploymentCommand,
-  DeleteCustomModelDeploymentCommand,
-  GetCustomModelDeploymentCommand,
-  CreateModelCustomizationJobCommand,
-  CreateProvisionedModelThroughputCommand,
-  DeleteCustomModelCommand,
-  DeleteProvisionedModelThroughputCommand,
-  GetModelCustomizationJobCommand,
-  GetProvisionedModelThroughputCommand,
-  StopModelCustomizationJobCommand,
-  type BedrockClient,
-} from '@aws-sdk/client-bedrock';
+import type { BedrockClient } from '@aws-sdk/client-bedrock';
 import { InvokeModelCommand, type BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import type * as ControlPlaneModule from '../aws/bedrock-control-plane';
 import type { ModelFamily } from '../catalog/models';
 import {
   BedrockCallError,
@@ -82,13 +71,34 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The Bedrock port over the control-plane client: jobs and throughputs. */
-export function buildBedrockPort(client: BedrockClient): BedrockPort {
+/** The control plane as the port sends to it: its client, and the module of the commands it sends. */
+export interface ControlPlane {
+  client: BedrockClient;
+  sdk: typeof ControlPlaneModule;
+}
+
+/**
+ * The Bedrock port over the control-plane client: jobs and throughputs. Given a loader instead of the control plane,
+ * the port loads it at its first call, once (again after a failed load): a function that rarely calls the control
+ * plane passes `() => import('../aws/bedrock-control-plane')...`, which keeps the client's code out of its start
+ * (ports-from-env.ts, bedrockOnFirstCall).
+ */
+export function buildBedrockPort(controlPlane: ControlPlane | (() => Promise<ControlPlane>)): BedrockPort {
+  let loading: Promise<ControlPlane> | undefined;
+  const connect = async (): Promise<ControlPlane> => {
+    if (typeof controlPlane !== 'function') return controlPlane;
+    loading ??= controlPlane().catch((err: unknown) => {
+      loading = undefined;
+      throw err;
+    });
+    return loading;
+  };
   return {
     createJob: (r) =>
       call(async () => {
+        const { client, sdk } = await connect();
         const out = await client.send(
-          new CreateModelCustomizationJobCommand({
+          new sdk.CreateModelCustomizationJobCommand({
             jobName: r.jobName,
             customModelName: r.customModelName,
             roleArn: r.roleArn,
@@ -107,7 +117,8 @@ export function buildBedrockPort(client: BedrockClient): BedrockPort {
       }),
     getJob: (id) =>
       call(async () => {
-        const j = await client.send(new GetModelCustomizationJobCommand({ jobIdentifier: id }));
+        const { client, sdk } = await connect();
+        const j = await client.send(new sdk.GetModelCustomizationJobCommand({ jobIdentifier: id }));
         return {
           jobArn: j.jobArn!,
           jobName: j.jobName!,
@@ -126,12 +137,14 @@ export function buildBedrockPort(client: BedrockClient): BedrockPort {
       }),
     stopJob: (id) =>
       call(async () => {
-        await client.send(new StopModelCustomizationJobCommand({ jobIdentifier: id }));
+        const { client, sdk } = await connect();
+        await client.send(new sdk.StopModelCustomizationJobCommand({ jobIdentifier: id }));
       }),
     createThroughput: (r) =>
       call(async () => {
+        const { client, sdk } = await connect();
         const out = await client.send(
-          new CreateProvisionedModelThroughputCommand({
+          new sdk.CreateProvisionedModelThroughputCommand({
             provisionedModelName: r.name,
             clientRequestToken: r.clientRequestToken,
             modelId: r.modelId,
@@ -144,7 +157,8 @@ export function buildBedrockPort(client: BedrockClient): BedrockPort {
       }),
     getThroughput: (id) =>
       call(async () => {
-        const t = await client.send(new GetProvisionedModelThroughputCommand({ provisionedModelId: id }));
+        const { client, sdk } = await connect();
+        const t = await client.send(new sdk.GetProvisionedModelThroughputCommand({ provisionedModelId: id }));
         return {
           arn: t.provisionedModelArn!,
           name: t.provisionedModelName!,
@@ -157,12 +171,14 @@ export function buildBedrockPort(client: BedrockClient): BedrockPort {
       }),
     deleteThroughput: (id) =>
       call(async () => {
-        await client.send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: id }));
+        const { client, sdk } = await connect();
+        await client.send(new sdk.DeleteProvisionedModelThroughputCommand({ provisionedModelId: id }));
       }),
     createDeployment: (r) =>
       call(async () => {
+        const { client, sdk } = await connect();
         const out = await client.send(
-          new CreateCustomModelDeploymentCommand({
+          new sdk.CreateCustomModelDeploymentCommand({
             modelDeploymentName: r.name,
             modelArn: r.modelArn,
             clientRequestToken: r.clientRequestToken,
@@ -173,7 +189,8 @@ export function buildBedrockPort(client: BedrockClient): BedrockPort {
       }),
     getDeployment: (id) =>
       call(async () => {
-        const d = await client.send(new GetCustomModelDeploymentCommand({ customModelDeploymentIdentifier: id }));
+        const { client, sdk } = await connect();
+        const d = await client.send(new sdk.GetCustomModelDeploymentCommand({ customModelDeploymentIdentifier: id }));
         return {
           arn: d.customModelDeploymentArn!,
           name: d.modelDeploymentName!,
@@ -184,11 +201,13 @@ export function buildBedrockPort(client: BedrockClient): BedrockPort {
       }),
     deleteDeployment: (id) =>
       call(async () => {
-        await client.send(new DeleteCustomModelDeploymentCommand({ customModelDeploymentIdentifier: id }));
+        const { client, sdk } = await connect();
+        await client.send(new sdk.DeleteCustomModelDeploymentCommand({ customModelDeploymentIdentifier: id }));
       }),
     deleteCustomModel: (modelArn) =>
       call(async () => {
-        await client.send(new DeleteCustomModelCommand({ modelIdentifier: modelArn }));
+        const { client, sdk } = await connect();
+        await client.send(new sdk.DeleteCustomModelCommand({ modelIdentifier: modelArn }));
       }),
   };
 }

@@ -1,4 +1,5 @@
-import { makeBedrock, makeS3 } from '../aws/clients';
+import * as controlPlane from '../aws/bedrock-control-plane';
+import { makeS3 } from '../aws/clients';
 import { sendFromEnv } from '../aws/queues';
 import { buildObjectStore } from '../aws/s3-io';
 import { countFigure } from '../lambda/metrics';
@@ -16,7 +17,18 @@ type Builder<K extends Port> = (env: NodeJS.ProcessEnv, now: () => Date) => Orch
  * builder kept the S3 client in functions that never read an object, paid for at each cold start).
  */
 export const runs: Builder<'runs'> = (env) => runStoreFromEnv(env);
-export const bedrock: Builder<'bedrock'> = () => buildBedrockPort(makeBedrock());
+export const bedrock: Builder<'bedrock'> = () =>
+  buildBedrockPort({ client: controlPlane.makeBedrock(), sdk: controlPlane });
+/**
+ * The same port, with the control plane's client and commands loaded at its first call: for a function that calls
+ * the control plane only now and then (evaluate, whose gate may delete a model; the sweeper, which deletes a
+ * throughput when it expires). Bundled, the module is a file beside the handler (scripts/esbuild-plugins.js).
+ */
+export const bedrockOnFirstCall: Builder<'bedrock'> = () =>
+  buildBedrockPort(async () => {
+    const sdk = await import('../aws/bedrock-control-plane');
+    return { client: sdk.makeBedrock(), sdk };
+  });
 export const objects: Builder<'objects'> = () => buildObjectStore(makeS3());
 export const send: Builder<'send'> = (env, now) => sendFromEnv(env, now);
 export const count: Builder<'count'> = () => countFigure;

@@ -105,6 +105,51 @@ describe('code that only some inputs need, in a file of its own beside the bundl
     expect(JSON.parse(printed)).toEqual({ loaded: true, buildReport: 'function' });
   });
 
+  it("the Bedrock control plane: loaded from its file at a port's first call, its errors the port's own", async () => {
+    const out = await bundle(
+      'control-plane',
+      `export { bedrockOnFirstCall } from '${ROOT}/shared/orchestration/ports-from-env';
+       export { isBedrockError } from '${ROOT}/shared/orchestration/ports';`,
+    );
+    const lib = out.replace(/\.js$/, '.lib-bedrock-control-plane.js');
+    // The client's schemas (about 80 KB) and commands are in the file, not in the bundle.
+    expect(readFileSync(lib, 'utf8')).toContain('ModelCustomizationJobSummary');
+    expect(readFileSync(out, 'utf8')).not.toContain('ModelCustomizationJobSummary');
+    // A Bedrock that knows no model: the file is read at the first call, and the SDK's error, thrown by the file's
+    // copy of the SDK, reaches the caller as the port's own error kind, which is what the evaluate step checks.
+    const printed = run(
+      out,
+      `
+      const loaded = () => Object.keys(require.cache).some((f) => f.endsWith('.lib-bedrock-control-plane.js'));
+      const http = require('node:http');
+      const paths = [];
+      const server = http.createServer((req, res) => {
+        paths.push(req.method + ' ' + req.url);
+        req.resume();
+        req.on('end', () => {
+          res.writeHead(404, { 'content-type': 'application/json', 'x-amzn-errortype': 'ResourceNotFoundException' });
+          res.end(JSON.stringify({ message: 'no such model' }));
+        });
+      });
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+      process.env.AWS_ENDPOINT_URL_BEDROCK = 'http://127.0.0.1:' + server.address().port;
+      const port = m.bedrockOnFirstCall(process.env, () => new Date());
+      const before = loaded();
+      const err = await port.deleteCustomModel('model-1').then(() => undefined, (e) => e);
+      const again = await port.deleteCustomModel('model-2').then(() => undefined, (e) => e);
+      server.close();
+      console.log(JSON.stringify({ before, after: loaded(), notFound: [m.isBedrockError(err, 'not-found'), m.isBedrockError(again, 'not-found')], paths }));
+      `,
+      { PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 's' },
+    );
+    expect(JSON.parse(printed)).toEqual({
+      before: false,
+      after: true,
+      notFound: [true, true],
+      paths: ['DELETE /custom-models/model-1', 'DELETE /custom-models/model-2'],
+    });
+  });
+
   it("the SDK's credential providers other than the environment's: loaded from their file only without credentials in the environment", async () => {
     const out = await bundle('credentials', `export { defaultProvider } from '@aws-sdk/credential-provider-node';`);
     expect(existsSync(out.replace(/\.js$/, '.lib-credential-providers.js'))).toBe(true);

@@ -111,6 +111,10 @@ describe('the function zips', () => {
   it('hold the code only some inputs need in files of their own, in the zips of the functions that load it', () => {
     const separate = Object.fromEntries(zips.map((z) => [z.fn, z.files.filter((f) => f.includes('.lib-'))]));
     const credentials = (fn: string) => `services/${fn}/handler.lib-credential-providers.js`;
+    const controlPlane = (fn: string) => [
+      `services/${fn}/handler.lib-bedrock-control-plane.js`,
+      `services/${fn}/handler.lib-bedrock-control-plane.js.map`,
+    ];
     expect(separate).toEqual({
       ...Object.fromEntries(functions.map((fn) => [fn, [credentials(fn)]])),
       ingest: [credentials('ingest'), 'services/ingest/handler.lib-iconv-lite.js'],
@@ -120,6 +124,9 @@ describe('the function zips', () => {
         'services/report/handler.lib-charts.js.map',
         credentials('report'),
       ],
+      // Evaluate and the sweeper call the control plane now and then; submit, monitor and provision at every run.
+      evaluate: [...controlPlane('evaluate'), credentials('evaluate')],
+      sweeper: [...controlPlane('sweeper'), credentials('sweeper')],
     });
   });
 });
@@ -273,5 +280,13 @@ describe('the bundle rules catch', () => {
       "split: map carries the sources' content",
       'split: map of 1 library files',
     ]);
+  });
+
+  it('a handler that names its map for Node to read, or lacks the code that maps its stack traces', () => {
+    const split = zips.find((z) => z.fn === 'split')!;
+    const linked: FunctionZip = { ...split, code: `${split.code}\n//# sourceMappingURL=handler.js.map\n` };
+    const unmapped: FunctionZip = { ...split, code: split.code.replace('Error.prepareStackTrace=', 'globalThis.x=') };
+    expect(zipFindings(['split'], [linked])).toEqual(['split: handler names its map, which Node then reads']);
+    expect(zipFindings(['split'], [unmapped])).toEqual(['split: handler without the code that maps its stack traces']);
   });
 });
