@@ -20,8 +20,8 @@ interface Sample {
 
 /**
  * The cold start case: each function's initialisation, as Lambda's init phase runs it (import of the bundle, then its
- * deps built), in a fresh process with the function's environment from serverless.yml and Lambda's
- * NODE_OPTIONS=--enable-source-maps, SAMPLES times, the functions taking turns. The bundles are built with
+ * deps built), in a fresh process with the function's environment from serverless.yml (its NODE_OPTIONS, if it
+ * sets any, as Node options), SAMPLES times, the functions taking turns. The bundles are built with
  * serverless.yml's settings (as the local stack does), each with its deps.ts exported beside the handler so the
  * process can call its composition root; nothing is sent to any service.
  */

@@ -32,7 +32,7 @@ async function bundle(name: string, source: string): Promise<string> {
     mainFields: ['module', 'main'],
     // The entries are written outside the project: its libraries are resolved from its node_modules.
     nodePaths: [path.join(ROOT, 'node_modules')],
-    sourcemap: 'linked',
+    sourcemap: 'external',
     sourcesContent: false,
     plugins,
     logLevel: 'silent',
@@ -93,7 +93,7 @@ describe('code that only some inputs need, in a file of its own beside the bundl
     const map = JSON.parse(readFileSync(`${lib}.map`, 'utf8')) as { sources: string[]; sourcesContent?: unknown };
     expect(map.sources.map((s) => path.basename(s))).toEqual(['charts.ts']);
     expect(map.sourcesContent).toBeUndefined();
-    expect(readFileSync(lib, 'utf8').trimEnd().endsWith('//# sourceMappingURL=charts.lib-charts.js.map')).toBe(true);
+    expect(readFileSync(lib, 'utf8')).not.toContain('//# sourceMappingURL=');
     // Required when the report is built: buildReport draws its charts with ECharts from that file.
     const printed = run(
       out,
