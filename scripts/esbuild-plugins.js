@@ -100,7 +100,9 @@ const sideEffectFreeLibraries = {
  *   report builder, which shared/report/load.ts imports with import() when it writes a report;
  * - the SDK's credential providers other than the environment's, which its default chain imports with import() when
  *   the environment holds no credentials (Lambda's does; they and the STS and SSO clients they use were about 90 KB
- *   of every bundle).
+ *   of every bundle); in the same file, the SSO OIDC client that the token providers of the Bedrock clients import
+ *   with import() for a bearer token from an SSO session (about 13 KB; a function signs its calls with its role's
+ *   credentials and never asks for one).
  * - the Bedrock control plane's client and commands (shared/aws/bedrock-control-plane.ts, which imports none of the
  *   project's modules), where a function imports it with import() to call the control plane only now and then
  *   (shared/orchestration/ports-from-env.ts, bedrockOnFirstCall: evaluate and the sweeper; about 90 KB of schemas). A
@@ -130,7 +132,10 @@ const SEPARATE = [
   },
   {
     name: 'credential-providers',
-    matches: (args) => args.kind === 'dynamic-import' && inPackage(args.importer, '@aws-sdk/credential-provider-node'),
+    matches: (args) =>
+      args.kind === 'dynamic-import' &&
+      (inPackage(args.importer, '@aws-sdk/credential-provider-node') ||
+        inPackage(args.importer, '@aws-sdk/token-providers')),
   },
 ];
 const SEPARATE_NAMESPACE = 'separate-file';

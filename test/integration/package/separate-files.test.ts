@@ -177,4 +177,11 @@ describe('code that only some inputs need, in a file of its own beside the bundl
     });
     expect(JSON.parse(fromFile)).toEqual({ before: false, accessKeyId: 'AKIDFILE', after: true });
   });
+
+  it("the SSO OIDC client of the Bedrock clients' token providers: in the credential providers' file", async () => {
+    const out = await bundle('token', `export { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';`);
+    // Its CreateToken operation's schemas, which the token providers import with import() for an SSO session's token.
+    expect(readFileSync(out.replace(/\.js$/, '.lib-credential-providers.js'), 'utf8')).toContain('CreateTokenRequest');
+    expect(readFileSync(out, 'utf8')).not.toContain('CreateTokenRequest');
+  });
 });
