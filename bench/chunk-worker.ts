@@ -4,7 +4,9 @@ import type { ChunkPlan, S3ObjectRef } from '../shared/messages/pipeline';
 import { transformChunkFiles } from '../shared/prep/chunk';
 import { resolveRecordRules } from '../shared/prep/rules';
 import { stageKeys } from '../shared/runs/keys';
+import type { WorkerChunk } from './core';
 import { fileArtifacts, fileDatasets } from './fs-stores';
+import { threadCpuSeconds, timed } from './thread-cpu';
 
 /** One transform "Lambda" of the parallel core benchmark: takes chunks from the main thread, one at a time. */
 const { datasetsRoot, artifactsRoot, source, config, runId } = workerData as {
@@ -21,6 +23,14 @@ const keys = stageKeys(runId, 0);
 
 parentPort!.on('message', async (chunk: ChunkPlan | null) => {
   if (!chunk) return process.exit(0);
-  const outputs = await transformChunkFiles({ plan: chunk, source, rules, datasets, artifacts, keys, run: runId });
-  parentPort!.postMessage({ runId, stage: 0, index: chunk.index, ...outputs, doneAt: '' });
+  const t = await timed(() =>
+    transformChunkFiles({ plan: chunk, source, rules, datasets, artifacts, keys, run: runId }),
+  );
+  const { value: outputs, ...timing } = t;
+  const m: WorkerChunk = {
+    result: { runId, stage: 0, index: chunk.index, ...outputs, doneAt: '' },
+    timing,
+    threadCpuSeconds: threadCpuSeconds(),
+  };
+  parentPort!.postMessage(m);
 });

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { resolveRunConfig } from '../shared/config/run-config';
 import { printCase } from './case-output';
 import { prepareCore } from './core';
+import { threadCpuSeconds } from './thread-cpu';
 
 export async function core(file: string, workersArg: string | undefined) {
   const root = mkdtempSync(path.join(tmpdir(), 'btp-bench-core-'));
@@ -28,6 +29,8 @@ export async function core(file: string, workersArg: string | undefined) {
       result,
       workers: used,
       phases,
+      chunkTimings,
+      workerCpuSeconds,
     } = await prepareCore({
       workerScript,
       source,
@@ -39,6 +42,18 @@ export async function core(file: string, workersArg: string | undefined) {
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpu = process.cpuUsage(cpu0);
     const cpuSeconds = Math.round((cpu.user + cpu.system) / 1e4) / 100;
+    // Where the process's CPU went so far (start-up included): this thread, each worker up to its last chunk, and the
+    // rest, the runtime's own threads (compilers, garbage collection, file I/O). Linux only (bench/thread-cpu.ts).
+    const main = threadCpuSeconds();
+    const all = process.cpuUsage();
+    const threads =
+      main === undefined
+        ? undefined
+        : {
+            mainCpuSeconds: main,
+            workerCpuSeconds,
+            otherCpuSeconds: round2((all.user + all.system) / 1e6 - main - workerCpuSeconds.reduce((a, b) => a + b, 0)),
+          };
     return {
       records: result.counts.input,
       chunks: plan.chunks.length,
@@ -46,12 +61,16 @@ export async function core(file: string, workersArg: string | undefined) {
       seconds,
       cpuSeconds,
       phases,
+      ...(threads ? { threads } : {}),
+      chunkTimings,
       counts: result.counts,
     };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
 }
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
 
 if (require.main === module) {
   const [file, workers] = process.argv.slice(2) as [string, string | undefined];

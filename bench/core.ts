@@ -10,6 +10,14 @@ import { ingestPlanOf } from '../shared/prep/plan';
 import { stageKeys } from '../shared/runs/keys';
 import { planInput } from '../services/ingest/ingest';
 import { fileArtifacts, fileDatasets } from './fs-stores';
+import { timed, type ChunkTiming } from './thread-cpu';
+
+/** What a chunk worker (chunk-worker.ts) posts for each chunk: its result, its timing, and its thread's CPU so far. */
+export interface WorkerChunk {
+  result: ChunkResult;
+  timing: { at: number; seconds: number; cpuSeconds?: number };
+  threadCpuSeconds?: number;
+}
 
 /**
  * The data preparation core, without queues or a run store: plan (the whole input is read and checked once), transform
@@ -36,19 +44,38 @@ export async function prepareCore(opts: {
   const keys = stageKeys(runId, 0);
   const queue = [...plan.chunks];
   const chunks: ChunkResult[] = [];
+  // Each chunk's thread, start, time and CPU, and each worker's CPU up to its last chunk (start-up included).
+  const started = performance.timeOrigin + performance.now();
+  const timings: ChunkTiming[] = [];
+  const workerCpuSeconds: number[] = [];
+  const timing = (index: number, thread: number, t: WorkerChunk['timing']) =>
+    timings.push({
+      index,
+      thread,
+      start: round3((t.at - started) / 1000),
+      seconds: round3(t.seconds),
+      ...(t.cpuSeconds !== undefined ? { cpuSeconds: round3(t.cpuSeconds) } : {}),
+    });
   // This thread transforms chunks too, taking them from the same queue as the workers (workers - 1 of them): a
   // thread of its own would sit idle while they work, and one worker fewer is one runtime's memory less.
   const transformHere = async () => {
     for (let chunk = queue.shift(); chunk; chunk = queue.shift()) {
-      const outputs = await transformChunkFiles({ plan: chunk, source, rules, datasets, artifacts, keys, run: runId });
-      chunks.push({ runId, stage: 0, index: chunk.index, ...outputs, doneAt: '' });
+      const plan = chunk;
+      const t = await timed(() => transformChunkFiles({ plan, source, rules, datasets, artifacts, keys, run: runId }));
+      chunks.push({ runId, stage: 0, index: chunk.index, ...t.value, doneAt: '' });
+      timing(chunk.index, 0, t);
     }
+  };
+  const onWorkerChunk = (worker: number, m: WorkerChunk) => {
+    chunks.push(m.result);
+    timing(m.result.index, worker, m.timing);
+    if (m.threadCpuSeconds !== undefined) workerCpuSeconds[worker - 1] = round3(m.threadCpuSeconds);
   };
   await Promise.all([
     transformHere(),
     ...(workers > 1
       ? [
-          inWorkers(queue, chunks, workers - 1, opts.workerScript ?? path.join(__dirname, 'chunk-worker.ts'), {
+          inWorkers(queue, onWorkerChunk, workers - 1, opts.workerScript ?? path.join(__dirname, 'chunk-worker.ts'), {
             ...opts,
             runId,
           }),
@@ -67,25 +94,27 @@ export async function prepareCore(opts: {
     warnings: rules.warnings,
   });
   const phases = { plan: secs(t1 - t0), transform: secs(t2 - t1), split: secs(performance.now() - t2) };
-  return { plan, result, workers, phases };
+  timings.sort((a, b) => a.start - b.start);
+  return { plan, result, workers, phases, chunkTimings: timings, workerCpuSeconds };
 }
 
 const secs = (ms: number) => Math.round(ms) / 1000;
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 async function inWorkers(
   queue: ChunkPlan[],
-  results: ChunkResult[],
+  onChunk: (worker: number, m: WorkerChunk) => void,
   n: number,
   script: string,
   data: Record<string, unknown>,
 ): Promise<void> {
   await Promise.all(
-    Array.from({ length: n }, () => {
+    Array.from({ length: n }, (_, k) => {
       const w = new Worker(script, { workerData: data });
       return new Promise<void>((resolve, reject) => {
         const next = () => w.postMessage(queue.shift() ?? null);
-        w.on('message', (r: ChunkResult) => {
-          results.push(r);
+        w.on('message', (m: WorkerChunk) => {
+          onChunk(k + 1, m);
           next();
         });
         w.on('error', reject);
