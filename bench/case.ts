@@ -24,6 +24,7 @@ async function stack() {
     return { skipped: 'local stack not available' };
   }
   const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+  const { DeleteMessageBatchCommand, ReceiveMessageCommand } = await import('@aws-sdk/client-sqs');
   const { makeDocumentClient } = await import('../shared/aws/clients');
   const { sampleJsonl } = await import('../local/sample/generate');
   const { DynamoRunStore } = await import('../shared/runs/dynamo-run-store');
@@ -33,49 +34,73 @@ async function stack() {
   try {
     const runs = new DynamoRunStore(makeDocumentClient(s.clients.dynamodb), s.tableName());
     const bucket = s.bucketName('DatasetsBucket');
+    // The run's end is read from the pipeline's notifications (run.status.changed, published at every change of
+    // status), by long polls of the queue the stack subscribes to the topic, as a subscribing team would read them:
+    // one request at a time to the SQS emulator (a child process), where looking at the runs every half second was
+    // work for the emulated DynamoDB in the process measured.
+    const notifications = s.topicSubscriberQueueUrl('RunNotificationsTopic');
+    const finished = async (key: string): Promise<string> => {
+      for (;;) {
+        const out = await s.clients.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: notifications, MaxNumberOfMessages: 10, WaitTimeSeconds: 20 }),
+        );
+        const messages = out.Messages ?? [];
+        if (messages.length > 0) {
+          await s.clients.sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: notifications,
+              Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+            }),
+          );
+        }
+        for (const m of messages) {
+          const msg = JSON.parse(m.Body!) as {
+            type: string;
+            runId: string;
+            payload: { to?: string; source?: { key?: string } };
+          };
+          const to = msg.payload.to;
+          if (
+            msg.type === 'run.status.changed' &&
+            msg.payload.source?.key === key &&
+            (to === 'submitting' || to === 'failed')
+          )
+            return msg.runId;
+        }
+      }
+    };
     const prepare = async (key: string, body: Body, size: number) => {
       const u0 = process.hrtime.bigint();
       await s.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: size }));
       const t0 = process.hrtime.bigint();
       const cpu0 = process.cpuUsage();
       const uploadedAt = Date.now();
-      for (;;) {
-        // Looks every half second, from the first: the run's times are its own history's, and a look is work for the
-        // emulated DynamoDB in the process measured, which should not compete with the run's start.
-        await new Promise((r) => setTimeout(r, 500));
-        const done = [...(await runs.listByStatus('submitting')), ...(await runs.listByStatus('failed'))].filter(
-          (r) => r.source?.key === key,
-        );
-        if (done.length) {
-          const cpu = process.cpuUsage(cpu0);
-          const run = done[0]!;
-          // Where the time went, from the run's history: ingest (to preparing), transforms (to splitting), split. The
-          // time is the history's too, so this loop can look rarely without adding to it (it queries the emulated
-          // DynamoDB, in the process measured).
-          const events = await runs.listEvents(run.runId);
-          const at = (to: string) => Date.parse(events.find((e) => e.to === to)?.at ?? '');
-          const seconds = (at(run.status) - uploadedAt) / 1000;
-          const created = Date.parse(run.createdAt);
-          const phases = {
-            notifyToCreated: (created - uploadedAt) / 1000,
-            ingest: (at('preparing') - created) / 1000,
-            transform: (at('splitting') - at('preparing')) / 1000,
-            split: (at(run.status) - at('splitting')) / 1000,
-          };
-          // CPU of every thread of the stack's process (functions and emulators; the SQS emulator is a child process).
-          const cpuSeconds = Math.round((cpu.user + cpu.system) / 1e4) / 100;
-          return {
-            records: runCounts(run)?.input,
-            chunks: currentPrepare(run)?.plan?.chunks,
-            seconds,
-            cpuSeconds,
-            phases,
-            uploadSeconds: Number(t0 - u0) / 1e9,
-            status: run.status,
-            counts: runCounts(run),
-          };
-        }
-      }
+      const runId = await finished(key);
+      const cpu = process.cpuUsage(cpu0);
+      const run = (await runs.get(runId))!;
+      // Where the time went, from the run's history: ingest (to preparing), transforms (to splitting), split.
+      const events = await runs.listEvents(run.runId);
+      const at = (to: string) => Date.parse(events.find((e) => e.to === to)?.at ?? '');
+      const seconds = (at(run.status) - uploadedAt) / 1000;
+      const created = Date.parse(run.createdAt);
+      const phases = {
+        notifyToCreated: (created - uploadedAt) / 1000,
+        ingest: (at('preparing') - created) / 1000,
+        transform: (at('splitting') - at('preparing')) / 1000,
+        split: (at(run.status) - at('splitting')) / 1000,
+      };
+      // CPU of every thread of the stack's process (functions and emulators; the SQS emulator is a child process).
+      const cpuSeconds = Math.round((cpu.user + cpu.system) / 1e4) / 100;
+      return {
+        records: runCounts(run)?.input,
+        chunks: currentPrepare(run)?.plan?.chunks,
+        seconds,
+        cpuSeconds,
+        phases,
+        uploadSeconds: Number(t0 - u0) / 1e9,
+        status: run.status,
+        counts: runCounts(run),
+      };
     };
     // A warm-up run on the 401-record sample first, as a deployed pipeline's functions are warm: the first invocation
     // of each function pays for its SDK clients' first connections and for compiling the hot code, which is not the
