@@ -87,24 +87,6 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/**
- * Lambda gives an environment CPU in proportion to its memory, a whole vCPU at 1,769 MB
- * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html).
- */
-const LAMBDA_MB_PER_VCPU = 1769;
-
-/**
- * How many invocations of a function the machine runs at once from its queue: as many environments as its cores
- * hold at the function's CPU share, and at least one. On two cores a 2,048 MB function (1.16 vCPU) runs one at a time:
- * two would each get less than a core while the emulators (S3's reads and writes, the queues, DynamoDB) and V8's
- * compiler threads take their part of the same two cores, so a run would take more CPU and no less time than with
- * one (bench/README.md, "The stack (2026-12-04 afternoon)"). Environments beyond it are still started: a message
- * delivered twice at the same moment goes to a second one, as in Lambda.
- */
-export function cpuShareConcurrency(memoryMb: number, cores = availableParallelism()): number {
-  return Math.max(1, Math.floor(cores / (memoryMb / LAMBDA_MB_PER_VCPU)));
-}
-
 /** The shortest interval of a scheduled function on the fast clock: a sweep every 0.25 s would only add load. */
 const MIN_SCHEDULE_SECONDS = 10;
 
@@ -222,7 +204,6 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         // in Lambda, an environment runs one invocation at a time, so the mapping invokes no more at once than there
         // are environments (the rest wait in the queue, as behind a reserved concurrency).
         const environments = Math.min(fn.sqs?.maximumConcurrency ?? 1, availableParallelism());
-        const concurrency = Math.min(environments, cpuShareConcurrency(fn.memoryMb));
         const runtime = startFunction({
           key,
           name: fn.name,
@@ -276,7 +257,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
             region,
             batchSize: fn.sqs.batchSize,
             batchingWindowSeconds: fn.sqs.batchingWindowSeconds,
-            maximumConcurrency: concurrency,
+            maximumConcurrency: environments,
             retryDelaySeconds: opts.retryDelaySeconds,
             waitTimeSeconds: opts.waitTimeSeconds,
             deliveries: opts.deliveries,
