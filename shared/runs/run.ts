@@ -337,7 +337,8 @@ export const Run = z.object({
   /**
    * The history entry of the latest write that made one, kept in the run's own write: the entry's item is written
    * after it (the table takes no transactions locally), so a crash in between loses nothing. The store reads it into
-   * the history while the entry's item is missing, and writes it before the next entry (shared/runs/dynamo-run-store.ts).
+   * the history while the entry's item is missing, and writes it before the next entry
+   * (shared/runs/dynamo-run-store.ts).
    */
   lastEvent: RunEvent.optional(),
 });
