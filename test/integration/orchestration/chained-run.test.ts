@@ -164,10 +164,15 @@ if (!haveData)
       );
 
       // and every step happened once: one job per part and stage, one move to each next stage
-      const events = (await store.listEvents(run.runId)).map((e) => e.type);
-      expect(events.filter((t) => t === 'job.submitted')).toHaveLength(3);
-      expect(events.filter((t) => t === 'job.completed')).toHaveLength(3);
-      expect(events.filter((t) => t === 'split.done')).toHaveLength(2);
+      // (each listed with its place, move and job, so that a failure shows which step was recorded twice)
+      const history = await store.listEvents(run.runId);
+      const of = (type: string) =>
+        history
+          .filter((e) => e.type === type)
+          .map((e) => `${e.seq} ${e.from}>${e.to} ${JSON.stringify(e.detail?.jobName ?? e.detail?.stage ?? '')}`);
+      expect(of('job.submitted')).toHaveLength(3);
+      expect(of('job.completed')).toHaveLength(3);
+      expect(of('split.done')).toHaveLength(2);
     }, 600_000);
   },
 );
