@@ -91,6 +91,34 @@ const sideEffectFreeLibraries = {
 };
 
 /**
+ * The SDK clients' schemas (`dist-es/schemas/schemas_0.js`: a client's every operation, structure and error as arrays)
+ * as esbuild can leave out the ones a bundle never reaches. Their traits are objects with computed keys
+ * (`{ [_hQ]: _m }`, each key a constant string declared at the file's top), and esbuild keeps any statement holding a
+ * computed key, which may run code; so every schema stayed, and with them every string: 77 KB of the Bedrock control
+ * plane's 80 KB where a function sends one command, 69 KB of S3's. Here each such key whose constant the file declares
+ * is written as that string, the same object, and the schemas no command reaches are dropped.
+ */
+const SDK_SCHEMAS =
+  /[\\/]node_modules[\\/]@aws-sdk[\\/](?:client-[\w-]+|nested-clients)[\\/]dist-es[\\/](?:.*[\\/])?schemas_\d+\.js$/;
+
+const sdkSchemasTreeShaken = {
+  name: 'sdk-schemas-tree-shaken',
+  setup(build) {
+    build.onLoad({ filter: SDK_SCHEMAS }, (args) => ({
+      contents: withConstantKeys(readFileSync(args.path, 'utf8')),
+      loader: 'js',
+    }));
+  },
+};
+
+/** `const _hQ = "httpQuery"; ... { [_hQ]: _m }` -> `... { "httpQuery": _m }`; other computed keys stay. */
+function withConstantKeys(code) {
+  const strings = new Map();
+  for (const m of code.matchAll(/^const (_\w+) =\s*("(?:[^"\\\n]|\\.)*");$/gm)) strings.set(m[1], m[2]);
+  return code.replace(/\[(_\w+)\]:/g, (whole, name) => (strings.has(name) ? `${strings.get(name)}:` : whole));
+}
+
+/**
  * Code a function needs for some inputs only, each bundled into a file of its own beside the bundle that imports it
  * (`<bundle>.lib-<name>.js`) and required from there when it is first imported. Everything in a bundle is parsed when
  * the function starts, even code that only runs later; a file that is not required is not. What goes into such files:
@@ -195,7 +223,7 @@ const separateFiles = {
             platform,
             mainFields,
             format,
-            plugins: [zodAsNamespace, sideEffectFreeLibraries],
+            plugins: [zodAsNamespace, sideEffectFreeLibraries, sdkSchemasTreeShaken],
             logLevel: 'silent',
           });
           if (separate.file && sourcemap) trimMap(`${outfile}.map`);
@@ -266,5 +294,13 @@ function trimMap(file) {
   writeFileSync(file, JSON.stringify(trimmed));
 }
 
-module.exports = [zodAsNamespace, sideEffectFreeLibraries, separateFiles, projectSourcesOnly, mappedStackTraces];
+module.exports = [
+  zodAsNamespace,
+  sideEffectFreeLibraries,
+  sdkSchemasTreeShaken,
+  separateFiles,
+  projectSourcesOnly,
+  mappedStackTraces,
+];
 module.exports.trimMap = trimMap;
+module.exports.withConstantKeys = withConstantKeys;
