@@ -63,10 +63,10 @@ afterAll(async () => {
 });
 
 let n = 0;
-const newRun = async (): Promise<Run> => {
+/** A run just requested, not yet stored. */
+const requestedRun = (runId: string): Run => {
   const at = new Date().toISOString();
-  const runId = `r-store-${++n}`;
-  const run: Run = {
+  return {
     runId,
     status: 'requested',
     version: 1,
@@ -77,6 +77,9 @@ const newRun = async (): Promise<Run> => {
     artifactsPrefix: `s3://a/runs/${runId}/`,
     stages: [],
   };
+};
+const newRun = async (): Promise<Run> => {
+  const run = requestedRun(`r-store-${++n}`);
   expect(await store.create(run, { type: 'run.requested' })).toBe(true);
   return run;
 };
@@ -230,25 +233,11 @@ describe('a crash between a write of the run and its history entry', () => {
 
   it('at creation, loses no entry either', async () => {
     const { store: crashing, arm } = crashingStore();
-    const at = new Date().toISOString();
     const runId = `r-store-crash-${++n}`;
     arm(1);
-    await expect(
-      crashing.create(
-        {
-          runId,
-          status: 'requested',
-          version: 1,
-          createdAt: at,
-          updatedAt: at,
-          source: { bucket: 'datasets', key: 'datasets/x.jsonl' },
-          config: resolveRunConfig(),
-          artifactsPrefix: `s3://a/runs/${runId}/`,
-          stages: [],
-        },
-        { type: 'run.requested' },
-      ),
-    ).rejects.toThrow('the function was killed');
+    await expect(crashing.create(requestedRun(runId), { type: 'run.requested' })).rejects.toThrow(
+      'the function was killed',
+    );
     expect(await eventItems(runId)).toEqual([]);
     expect((await store.listEvents(runId)).map((e) => e.type)).toEqual(['run.requested']);
   });

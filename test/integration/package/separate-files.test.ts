@@ -2,13 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { build, type Plugin } from 'esbuild';
 import iconv from 'iconv-lite';
+import { bundleAsHandler, ROOT } from '../../helpers/package/bundle';
 
-// The functions' esbuild plugins (serverless.yml, custom.esbuild.plugins), as serverless-esbuild loads them.
-const plugins = require('../../../scripts/esbuild-plugins') as Plugin[];
-
-const ROOT = path.resolve(__dirname, '..', '..', '..');
 let dir: string;
 
 beforeAll(() => {
@@ -16,29 +12,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Bundles `source` (a module importing the project's code) as a function's handler is bundled; returns its path. */
-async function bundle(name: string, source: string): Promise<string> {
-  const entry = path.join(dir, `${name}-entry.ts`);
-  writeFileSync(entry, source);
-  const outdir = path.join(dir, 'out');
-  await build({
-    entryPoints: { [name]: entry },
-    outdir,
-    bundle: true,
-    minify: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    mainFields: ['module', 'main'],
-    // The entries are written outside the project: its libraries are resolved from its node_modules.
-    nodePaths: [path.join(ROOT, 'node_modules')],
-    sourcemap: 'external',
-    sourcesContent: false,
-    plugins,
-    logLevel: 'silent',
-  });
-  return path.join(outdir, `${name}.js`);
-}
+const bundle = (name: string, source: string) => bundleAsHandler(dir, name, source);
 
 /** Runs `script` in a fresh node with `bundle` required as `m`; returns what it prints. */
 const run = (bundlePath: string, script: string, env?: NodeJS.ProcessEnv) =>

@@ -1,13 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { build, type Plugin } from 'esbuild';
-
+import type { Plugin } from 'esbuild';
 // The functions' esbuild plugins (serverless.yml, custom.esbuild.plugins), the last of which maps stack traces.
-const plugins = require('../../../scripts/esbuild-plugins') as Plugin[];
+import { bundleAsHandler, PLUGINS as plugins, ROOT } from '../../helpers/package/bundle';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
 let dir: string;
 
 beforeAll(() => {
@@ -16,27 +14,13 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Bundles `source` as a function's handler is bundled, with the given map setting and plugins; returns its path. */
-async function bundle(name: string, source: string, sourcemap: 'external' | 'linked', withPlugins: Plugin[]) {
-  const entry = path.join(dir, `${name}-entry.ts`);
-  writeFileSync(entry, source);
-  const outdir = path.join(dir, name);
-  await build({
-    entryPoints: { handler: entry },
-    outdir,
-    bundle: true,
-    minify: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    mainFields: ['module', 'main'],
-    nodePaths: [path.join(ROOT, 'node_modules')],
+const bundle = (name: string, source: string, sourcemap: 'external' | 'linked', withPlugins: Plugin[]) =>
+  bundleAsHandler(dir, name, source, {
+    outdir: path.join(dir, name),
+    entryName: 'handler',
     sourcemap,
-    sourcesContent: false,
     plugins: withPlugins,
-    logLevel: 'silent',
   });
-  return path.join(outdir, 'handler.js');
-}
 
 /** The stacks of three errors thrown through the bundle `m`, printed by a fresh node with `flags`. */
 const stacks = (bundlePath: string, flags: string[]) =>
