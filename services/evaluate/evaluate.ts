@@ -342,7 +342,12 @@ export async function evaluateModel(
     }
   }
 
-  // Rewritten by a redelivery with the same content (temperature 0, no timestamps in it).
+  // Rewritten by a redelivery with the same content (temperature 0, no timestamps in it). But a copy that was still
+  // asking when another copy finished writes nothing: its answers can differ from the files the run records (the
+  // other copy's gate may have deleted the throughput, which then answers "not found"). The run is read again here,
+  // which leaves a window of one read and two writes instead of the whole evaluation.
+  const current = await runs.get(runId);
+  if (current?.status !== 'evaluating' || servedModelOf(current)?.arn !== provisionedModelArn) return 'duplicate';
   await objects.putText(
     bucket,
     samplesKey,

@@ -211,6 +211,31 @@ describe('evaluate', () => {
     );
   });
 
+  it('a copy still asking when another finished and its throughput went writes nothing over the samples', async () => {
+    const w = given();
+    const pt = await toInService(w);
+    // The first copy waits at its first prompt until the second has finished.
+    const invoke = w.bedrock.invokeText.bind(w.bedrock);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    w.bedrock.invokeText = async (...args: Parameters<typeof invoke>) => {
+      if (++calls === 1) await held;
+      return invoke(...args);
+    };
+    const late = evaluateModel(RUN, pt.arn, w.deps);
+    while (calls === 0) await new Promise((resolve) => setImmediate(resolve));
+    expect(await evaluateModel(RUN, pt.arn, w.deps)).toBe('evaluated');
+    const written = sampleLines(w);
+    // then the throughput is deleted (the gate, an expiry), and the first copy's prompts are answered "not found"
+    w.bedrock.throughputs.get(pt.arn)!.deleted = true;
+    release();
+    expect(await late).toBe('duplicate');
+    expect(sampleLines(w)).toEqual(written);
+    expect(written.every((l) => l.modelOutput !== undefined)).toBe(true);
+    expect(w.runs.eventTypes(RUN).filter((t) => t === 'evaluation.done')).toHaveLength(1);
+  });
+
   it('records a model that cannot be invoked as a warning and still succeeds', async () => {
     const w = given();
     const pt = await toInService(w);
