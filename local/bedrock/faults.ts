@@ -51,8 +51,12 @@ export interface FaultInjector {
    * InternalServerException (default), 503 ServiceUnavailableException or 429 ThrottlingException. Real time, not
    * the simulated clock: what rides out an outage is the pipeline's retries, and they wait in real seconds (SQS
    * delays). `outage(0)` ends one early.
+   *
+   * With `from`, the outage starts instead at the next call of that operation, which is its first failed call: a
+   * test's way to meet a given step of the pipeline however fast the steps before it ran. Several such outages can
+   * wait at once, one each per operation; `reset()` clears those still waiting.
    */
-  outage(seconds: number, error?: OutageError): void;
+  outage(seconds: number, error?: OutageError, from?: EmulatedOperation): void;
   /**
    * The throughput named `name` (a live one still Creating, or the next created under that name) ends Failed with
    * `message` instead of coming into service, as a Provisioned Throughput whose creation fails does.
@@ -70,6 +74,28 @@ export interface FaultInjector {
 export type OutageError = 'internal' | 'unavailable' | 'throttled';
 const OUTAGE_ERRORS = { internal, unavailable, throttled } as const;
 
+/** The operations the emulator answers (docs/bedrock-emulator.md, "Operations"). */
+export const EMULATED_OPERATIONS = [
+  'CreateModelCustomizationJob',
+  'GetModelCustomizationJob',
+  'ListModelCustomizationJobs',
+  'StopModelCustomizationJob',
+  'GetCustomModel',
+  'ListCustomModels',
+  'DeleteCustomModel',
+  'CreateProvisionedModelThroughput',
+  'GetProvisionedModelThroughput',
+  'ListProvisionedModelThroughputs',
+  'DeleteProvisionedModelThroughput',
+  'UpdateProvisionedModelThroughput',
+  'CreateCustomModelDeployment',
+  'GetCustomModelDeployment',
+  'ListCustomModelDeployments',
+  'DeleteCustomModelDeployment',
+  'InvokeModel',
+] as const;
+export type EmulatedOperation = (typeof EMULATED_OPERATIONS)[number];
+
 /** The body of `POST /_emulator/faults`, for other processes of the stack. */
 export interface FaultRequest {
   throttleNext?: number;
@@ -78,7 +104,7 @@ export interface FaultRequest {
   failThroughput?: { name: string; message: string };
   holdThroughput?: { name: string };
   internalErrorRate?: number;
-  outage?: { seconds: number; error?: OutageError };
+  outage?: { seconds: number; error?: OutageError; from?: EmulatedOperation };
   quotas?: Partial<EmulatorQuotas>;
   reset?: boolean;
 }
@@ -89,6 +115,8 @@ export class Faults implements FaultInjector {
   private errorCredit = 0;
   private outageUntil = 0;
   private outageError: OutageError = 'internal';
+  /** Outages that start at the next call of their operation. */
+  private readonly waitingOutages = new Map<EmulatedOperation, { seconds: number; error: OutageError }>();
   readonly pendingJobFailures = new Map<string, string>();
   /** Jobs by name that stay InProgress instead of training to completion. */
   readonly heldJobs = new Set<string>();
@@ -126,11 +154,18 @@ export class Faults implements FaultInjector {
     this.errorCredit = 0;
   }
 
-  outage(seconds: number, error: OutageError = 'internal'): void {
+  outage(seconds: number, error: OutageError = 'internal', from?: EmulatedOperation): void {
     if (!Number.isFinite(seconds) || seconds < 0)
       throw validation(`outage.seconds must be a number >= 0, got ${seconds}`);
     if (!Object.hasOwn(OUTAGE_ERRORS, error))
       throw validation(`outage.error must be one of ${Object.keys(OUTAGE_ERRORS).join(', ')}, got ${error}`);
+    if (from !== undefined && !EMULATED_OPERATIONS.includes(from))
+      throw validation(`outage.from must be an emulated operation (${EMULATED_OPERATIONS.join(', ')}), got ${from}`);
+    if (from !== undefined) this.waitingOutages.set(from, { seconds, error });
+    else this.startOutage(seconds, error);
+  }
+
+  private startOutage(seconds: number, error: OutageError): void {
     this.outageUntil = Date.now() + seconds * 1000;
     this.outageError = error;
   }
@@ -144,13 +179,19 @@ export class Faults implements FaultInjector {
     this.errorRate = 0;
     this.errorCredit = 0;
     this.outageUntil = 0;
+    this.waitingOutages.clear();
     this.pendingJobFailures.clear();
     this.heldJobs.clear();
     this.throughputFaults.clear();
   }
 
-  /** Called before each API call; throws the injected error, if any. */
-  beforeCall(): void {
+  /** Called before each API call (`operation` undefined when none answers it); throws the injected error, if any. */
+  beforeCall(operation: EmulatedOperation | undefined): void {
+    const waiting = operation && this.waitingOutages.get(operation);
+    if (waiting) {
+      this.waitingOutages.delete(operation);
+      this.startOutage(waiting.seconds, waiting.error);
+    }
     if (Date.now() < this.outageUntil) throw OUTAGE_ERRORS[this.outageError]();
     if (this.throttleRemaining > 0) {
       this.throttleRemaining--;
@@ -170,7 +211,7 @@ export class Faults implements FaultInjector {
     if (request.quotas) this.setQuotas(request.quotas);
     if (request.throttleNext !== undefined) this.throttleNext(request.throttleNext);
     if (request.internalErrorRate !== undefined) this.internalErrorRate(request.internalErrorRate);
-    if (request.outage) this.outage(request.outage.seconds, request.outage.error);
+    if (request.outage) this.outage(request.outage.seconds, request.outage.error, request.outage.from);
     if (request.failJob) this.failJob(request.failJob.jobName, request.failJob.message);
     if (request.holdJob) this.holdJob(request.holdJob.jobName);
     if (request.failThroughput) this.failThroughput(request.failThroughput.name, request.failThroughput.message);

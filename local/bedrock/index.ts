@@ -3,12 +3,12 @@ import { PROVISIONED_THROUGHPUT_QUOTAS } from '../../shared/catalog';
 import { ControlPlane, TIMINGS, type Timings } from './control-plane';
 import { BedrockError, validation } from './errors';
 import type { ModelCustomizationJobStateChange } from './events';
-import { Faults, type EmulatorQuotas, type FaultInjector, type FaultRequest } from './faults';
+import { Faults, type EmulatedOperation, type EmulatorQuotas, type FaultInjector, type FaultRequest } from './faults';
 import { invokeModel } from './runtime';
 import { listen, type EmulatorRequest, type EmulatorResponse } from './server';
 
 export type { ModelCustomizationJobStateChange } from './events';
-export type { EmulatorQuotas, FaultInjector, FaultRequest, OutageError } from './faults';
+export type { EmulatedOperation, EmulatorQuotas, FaultInjector, FaultRequest, OutageError } from './faults';
 export { TIMINGS, type Timings } from './control-plane';
 
 export interface BedrockEmulatorOptions {
@@ -173,60 +173,100 @@ async function route(plane: ControlPlane, faults: Faults, req: EmulatorRequest):
     );
   }
 
-  faults.beforeCall();
-  if (rest.length > 0) throw unknownOperation(req);
-
-  if (first === 'model-customization-jobs') {
-    if (second === undefined && m === 'POST') return json(201, await plane.createJob(parseBody(req)));
-    if (second === undefined && m === 'GET') return json(200, plane.listJobs(req.query));
-    if (second !== undefined && third === undefined && m === 'GET') return json(200, plane.getJob(second));
-    if (second !== undefined && third === 'stop' && m === 'POST') {
-      plane.stopJob(second);
-      return json(200, {});
+  const operation = rest.length > 0 ? undefined : operationOf(m, first, second, third);
+  faults.beforeCall(operation);
+  const done = json(200, {});
+  switch (operation) {
+    case 'CreateModelCustomizationJob':
+      return json(201, await plane.createJob(parseBody(req)));
+    case 'ListModelCustomizationJobs':
+      return json(200, plane.listJobs(req.query));
+    case 'GetModelCustomizationJob':
+      return json(200, plane.getJob(second!));
+    case 'StopModelCustomizationJob':
+      plane.stopJob(second!);
+      return done;
+    case 'ListCustomModels':
+      return json(200, plane.listModels(req.query));
+    case 'GetCustomModel':
+      return json(200, plane.getModel(second!));
+    case 'DeleteCustomModel':
+      plane.deleteModel(second!);
+      return done;
+    case 'CreateProvisionedModelThroughput':
+      return json(201, plane.createThroughput(parseBody(req)));
+    case 'GetProvisionedModelThroughput':
+      return json(200, plane.getThroughput(second!));
+    case 'DeleteProvisionedModelThroughput':
+      plane.deleteThroughput(second!);
+      return done;
+    case 'UpdateProvisionedModelThroughput':
+      plane.updateThroughput(second!, parseBody(req));
+      return done;
+    case 'ListProvisionedModelThroughputs':
+      return json(200, plane.listThroughputs(req.query));
+    case 'CreateCustomModelDeployment':
+      return json(202, plane.deploymentOps.create(parseBody(req)));
+    case 'ListCustomModelDeployments':
+      return json(200, plane.deploymentOps.list(req.query));
+    case 'GetCustomModelDeployment':
+      return json(200, plane.deploymentOps.get(third!));
+    case 'DeleteCustomModelDeployment':
+      plane.deploymentOps.delete(third!);
+      return done;
+    case 'InvokeModel': {
+      const result = invokeModel(plane, second!, req.body);
+      return {
+        status: 200,
+        headers: { 'content-type': result.contentType },
+        body: Buffer.from(JSON.stringify(result.body)),
+      };
     }
+    case undefined:
+      throw unknownOperation(req);
+  }
+}
+
+/**
+ * The API operation a request calls, by its method and path (the restJson1 bindings in the API reference,
+ * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_Operations_Amazon_Bedrock.html); undefined for a
+ * request no emulated operation answers.
+ */
+function operationOf(
+  m: string,
+  first: string | undefined,
+  second: string | undefined,
+  third: string | undefined,
+): EmulatedOperation | undefined {
+  if (first === 'model-customization-jobs') {
+    if (second === undefined)
+      return m === 'POST' ? 'CreateModelCustomizationJob' : m === 'GET' ? 'ListModelCustomizationJobs' : undefined;
+    if (third === undefined) return m === 'GET' ? 'GetModelCustomizationJob' : undefined;
+    return third === 'stop' && m === 'POST' ? 'StopModelCustomizationJob' : undefined;
   }
   if (first === 'custom-models' && third === undefined) {
-    if (second === undefined && m === 'GET') return json(200, plane.listModels(req.query));
-    if (second !== undefined && m === 'GET') return json(200, plane.getModel(second));
-    if (second !== undefined && m === 'DELETE') {
-      plane.deleteModel(second);
-      return json(200, {});
-    }
+    if (second === undefined) return m === 'GET' ? 'ListCustomModels' : undefined;
+    return m === 'GET' ? 'GetCustomModel' : m === 'DELETE' ? 'DeleteCustomModel' : undefined;
   }
   if (first === 'provisioned-model-throughput' && third === undefined) {
-    if (second === undefined && m === 'POST') return json(201, plane.createThroughput(parseBody(req)));
-    if (second !== undefined && m === 'GET') return json(200, plane.getThroughput(second));
-    if (second !== undefined && m === 'DELETE') {
-      plane.deleteThroughput(second);
-      return json(200, {});
-    }
+    if (second === undefined) return m === 'POST' ? 'CreateProvisionedModelThroughput' : undefined;
+    if (m === 'GET') return 'GetProvisionedModelThroughput';
+    return m === 'DELETE'
+      ? 'DeleteProvisionedModelThroughput'
+      : m === 'PATCH'
+        ? 'UpdateProvisionedModelThroughput'
+        : undefined;
   }
-  if (first === 'provisioned-model-throughput' && second !== undefined && third === undefined && m === 'PATCH') {
-    plane.updateThroughput(second, parseBody(req));
-    return json(200, {});
+  if (first === 'provisioned-model-throughputs' && second === undefined) {
+    return m === 'GET' ? 'ListProvisionedModelThroughputs' : undefined;
   }
   if (first === 'model-customization' && second === 'custom-model-deployments') {
-    const deployments = plane.deploymentOps;
-    if (third === undefined && m === 'POST') return json(202, deployments.create(parseBody(req)));
-    if (third === undefined && m === 'GET') return json(200, deployments.list(req.query));
-    if (third !== undefined && m === 'GET') return json(200, deployments.get(third));
-    if (third !== undefined && m === 'DELETE') {
-      deployments.delete(third);
-      return json(200, {});
-    }
+    if (third === undefined)
+      return m === 'POST' ? 'CreateCustomModelDeployment' : m === 'GET' ? 'ListCustomModelDeployments' : undefined;
+    return m === 'GET' ? 'GetCustomModelDeployment' : m === 'DELETE' ? 'DeleteCustomModelDeployment' : undefined;
   }
-  if (first === 'provisioned-model-throughputs' && second === undefined && m === 'GET') {
-    return json(200, plane.listThroughputs(req.query));
-  }
-  if (first === 'model' && second !== undefined && third === 'invoke' && m === 'POST') {
-    const result = invokeModel(plane, second, req.body);
-    return {
-      status: 200,
-      headers: { 'content-type': result.contentType },
-      body: Buffer.from(JSON.stringify(result.body)),
-    };
-  }
-  throw unknownOperation(req);
+  if (first === 'model' && second !== undefined && third === 'invoke' && m === 'POST') return 'InvokeModel';
+  return undefined;
 }
 
 function unknownOperation(req: EmulatorRequest): BedrockError {

@@ -1,5 +1,6 @@
 import {
   BedrockClient,
+  GetCustomModelCommand,
   GetModelCustomizationJobCommand,
   ListCustomModelsCommand,
   StopModelCustomizationJobCommand,
@@ -102,6 +103,23 @@ describe('fault injection', () => {
     await expect(list()).resolves.toBeDefined();
   });
 
+  it('starts an outage at the next call of a named operation, that call failing first; reset clears one still waiting', async () => {
+    stack.emulator.faults.outage(60, 'unavailable', 'GetCustomModel');
+    await expect(list()).resolves.toBeDefined(); // other operations still answer while it waits
+    const get = () => stack.bedrock.send(new GetCustomModelCommand({ modelIdentifier: 'no-such-model' }));
+    expect(await serviceError(get())).toMatchObject({ name: 'ServiceUnavailableException', status: 503 });
+    expect(await serviceError(list())).toMatchObject({ name: 'ServiceUnavailableException' });
+    stack.emulator.faults.outage(0);
+    expect(await serviceError(get())).toMatchObject({ name: 'ResourceNotFoundException' }); // it fired once
+
+    stack.emulator.faults.outage(60, 'internal', 'GetCustomModel');
+    stack.emulator.faults.reset();
+    expect(await serviceError(get())).toMatchObject({ name: 'ResourceNotFoundException' });
+    expect(() => stack.emulator.faults.outage(1, 'internal', 'GetFoundationModel' as never)).toThrow(
+      /outage.from must be an emulated operation .*got GetFoundationModel/,
+    );
+  });
+
   it('fails a running job by name with the given message, and emits the Failed event', async () => {
     const input = jobInput(train);
     const jobArn = await createJob(stack, input);
@@ -181,6 +199,8 @@ describe('fault injection', () => {
     expect((await post({ outage: { seconds: 60, error: 'unavailable' } })).status).toBe(200);
     expect(await serviceError(list())).toMatchObject({ name: 'ServiceUnavailableException', status: 503 });
     expect((await post({ outage: { seconds: 60, error: 'teapot' } })).status).toBe(400);
+    await post({ reset: true, outage: { seconds: 60, from: 'ListCustomModels' } });
+    expect(await serviceError(list())).toMatchObject({ name: 'InternalServerException' });
     await post({ reset: true });
     await expect(list()).resolves.toBeDefined();
   });
