@@ -17,6 +17,7 @@ import { safeBatchSize } from '../../shared/orchestration/preflight';
 import { baseModelIdOf } from '../../shared/catalog/lookup';
 import { stageKeys } from '../../shared/runs/keys';
 import {
+  aboutJobOf,
   allJobs,
   CLEARED_ATTEMPT,
   currentJob,
@@ -95,7 +96,7 @@ export async function observeJob(signal: JobSignal, deps: MonitorDeps): Promise<
     // takes (an event's copy starts a poll too; a chain already running makes it a duplicate).
     const next = signal.kind === 'poll' ? signal.poll + 1 : 1;
     const retry = signal.kind === 'poll' ? (signal.retry ?? 0) + 1 : 1;
-    await recordRetry(runs, run, 'training', 'monitor', err, retry, now());
+    await recordRetry(runs, run, 'training', 'monitor', err, retry, now(), { unless: aboutJobOf(run) });
     const delay = retryDelaySeconds(Math.min(retry, deps.settings.maxThrottleRetries), deps.settings, deps.random);
     await schedulePoll(run, signal.jobArn, attempt, next, delay, deps, undefined, retry);
     return 'throttled';
@@ -133,9 +134,8 @@ export async function observeJob(signal: JobSignal, deps: MonitorDeps): Promise<
           record: 'job',
         },
         now(),
-        {
-          jobArn: job.jobArn,
-        },
+        { jobArn: job.jobArn },
+        { unless: aboutJobOf(run) },
       );
       return 'failed';
   }
@@ -183,6 +183,7 @@ async function completeJob(run: Run, job: JobView, deps: MonitorDeps): Promise<M
     provision ? 'provisioning' : 'succeeded',
     { modelArn: job.outputModelArn, stages: withCurrentJob(run, finished) },
     { type: 'job.completed', detail: { jobArn: job.jobArn, modelArn: job.outputModelArn, ...metrics } },
+    { unless: aboutJobOf(run) },
   );
   if (!done) return 'duplicate';
   if (provision) await announceModel(done, deps);
@@ -220,6 +221,7 @@ async function startNext(
       'submitting',
       { stages },
       { type: 'job.completed', detail },
+      { unless: aboutJobOf(run) },
     );
     if (!moved) return 'duplicate';
     await announceNextPart(moved, deps);
@@ -231,6 +233,7 @@ async function startNext(
     'preparing',
     { stages },
     { type: 'job.completed', detail },
+    { unless: aboutJobOf(run) },
   );
   if (!moved) return 'duplicate';
   await requestStage(moved, deps);
@@ -280,6 +283,7 @@ async function failedJob(run: Run, job: JobView, deps: MonitorDeps): Promise<Mon
         }),
       },
       { type: 'job.remediated', detail: { jobArn: job.jobArn, failureMessage: message, ...remediation.change } },
+      { unless: aboutJobOf(run) },
     );
     if (!next) return 'duplicate';
     await deps.send(JobRequested, run.runId, { stage, reason: 'remediation', retry: 0 });
@@ -294,10 +298,8 @@ async function failedJob(run: Run, job: JobView, deps: MonitorDeps): Promise<Mon
     'training',
     { stage: 'train', reason: `training job ${job.jobName} failed: ${message}${note}`, hint, record: 'job' },
     now(),
-    {
-      jobArn: job.jobArn,
-      failureMessage: message,
-    },
+    { jobArn: job.jobArn, failureMessage: message },
+    { unless: aboutJobOf(run) },
   );
   return 'failed';
 }
@@ -370,6 +372,7 @@ async function flagIfOverdue(run: Run, job: JobView, { runs, now, settings }: Mo
       stages: withCurrentJob(run, { overdue: { at: now().toISOString(), hours } }),
     },
     { type: 'job.overdue', detail: { jobArn: job.jobArn, hours, maxJobHours: max } },
+    { unless: aboutJobOf(run) },
   );
   return flagged ?? run;
 }
@@ -388,7 +391,9 @@ async function schedulePoll(
 }
 
 async function recordPoll(run: Run, poll: number, { runs }: MonitorDeps): Promise<void> {
-  await runs.update(run.runId, 'training', { stages: withCurrentJob(run, { lastPoll: poll }) });
+  await runs.update(run.runId, 'training', { stages: withCurrentJob(run, { lastPoll: poll }) }, undefined, {
+    unless: aboutJobOf(run),
+  });
 }
 
 async function announceModel(run: Run, { send }: MonitorDeps): Promise<void> {

@@ -18,6 +18,7 @@ import { servingFor } from '../../shared/orchestration/serving';
 import { baseModelIdOf } from '../../shared/catalog/lookup';
 import { stageKeys } from '../../shared/runs/keys';
 import {
+  aboutJobOf,
   CLEARED_ATTEMPT,
   currentJob,
   currentPart,
@@ -90,6 +91,9 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
 
   const job = currentJob(run);
   const attempt = job?.attempt ?? 1;
+  // Every write below is about this job: a copy of the message that read the run before another copy submitted the
+  // job, and writes after the run has moved on to its next part or stage (submitting again), writes nothing.
+  const onThisJob = { unless: aboutJobOf(run) };
   // The part's own manifest when the stage trains in sequential jobs, else the stage's, as the split recorded them.
   const manifestKey = recordedParts(run, stage)[part]?.manifestKey ?? run.stages[stage]?.prepare.split?.manifestKey;
   if (!manifestKey) {
@@ -104,6 +108,8 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
         record: 'job',
       },
       now(),
+      {},
+      onThisJob,
     );
     return 'failed';
   }
@@ -118,7 +124,15 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
     if (!(err instanceof ArtifactError)) throw err;
     const hint =
       'the prepared data is missing or unreadable: run the dataset again (btp run <file>) to prepare it afresh';
-    await failRun(runs, run, 'submitting', { stage: 'submit', reason: err.message, hint, record: 'job' }, now());
+    await failRun(
+      runs,
+      run,
+      'submitting',
+      { stage: 'submit', reason: err.message, hint, record: 'job' },
+      now(),
+      {},
+      onThisJob,
+    );
     return 'failed';
   }
 
@@ -150,6 +164,7 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
         errors: pf.errors,
         warnings: pf.warnings,
       },
+      onThisJob,
     );
     return 'failed';
   }
@@ -163,9 +178,15 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
   const overBudget = budgetProblem(estimate, training.budgetUsd);
   if (overBudget) {
     const hint = `raise training.budgetUsd, or lower the cost: fewer records (split.train) or epochs (training.hyperParameters.epochCount)`;
-    await failRun(runs, run, 'submitting', { stage: 'submit', reason: overBudget, hint, record: 'job' }, now(), {
-      costEstimate: estimate,
-    });
+    await failRun(
+      runs,
+      run,
+      'submitting',
+      { stage: 'submit', reason: overBudget, hint, record: 'job' },
+      now(),
+      { costEstimate: estimate },
+      onThisJob,
+    );
     return 'failed';
   }
 
@@ -194,6 +215,8 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
         }),
       },
       { type: 'preflight.passed', detail: { attempt, warnings: pf.warnings, costEstimateUsd: estimate.totalUsd } },
+      // Two copies that both read the run before either recorded the preflight: the second records nothing.
+      { unless: (current) => onThisJob.unless(current) || currentJob(current)?.preflight?.attempt === attempt },
     );
     if (!recorded) return 'duplicate';
     run = recorded;
@@ -229,6 +252,7 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
         'queued',
         { stages: withCurrentJob(run, { queued: { at: now().toISOString(), retries: retry } }) },
         { type: 'job.queued', detail: { reason: err.message, retry } },
+        onThisJob,
       );
       if (!queued) return 'duplicate';
       const delaySeconds = queuedDelaySeconds(retry, settings, deps.random);
@@ -238,7 +262,7 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
       const retry = trigger.kind === 'requested' && trigger.reason === 'throttled' ? trigger.retry + 1 : 0;
       if (retry > settings.maxThrottleRetries) throw err; // let SQS retry it; the sweeper drives the run again later
       // Recorded on the run (`btp status` shows it), which also tells the sweeper a retry is on its way.
-      if (!(await recordRetry(runs, run, 'submitting', 'submit', err, retry, now()))) return 'duplicate';
+      if (!(await recordRetry(runs, run, 'submitting', 'submit', err, retry, now(), onThisJob))) return 'duplicate';
       const delaySeconds = retryDelaySeconds(retry, settings, deps.random);
       await requestAgain(run, stage, 'throttled', retry, delaySeconds, deps, trigger.correlationId);
       return 'throttled';
@@ -248,7 +272,7 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
         `(BTP_BEDROCK_ROLE_ARN) trusts bedrock.amazonaws.com, may read ${dataset.train.s3Uri} and write ${outputS3Uri}, ` +
         `and that the submit function may iam:PassRole it; and that model access to ${baseModelIdentifier} is enabled.`;
       const hint = `fix the role or model access named above, then btp resume ${runId} --from train`;
-      await failRun(runs, run, 'submitting', { stage: 'submit', reason, hint, record: 'job' }, now());
+      await failRun(runs, run, 'submitting', { stage: 'submit', reason, hint, record: 'job' }, now(), {}, onThisJob);
       return 'failed';
     } else if (isBedrockError(err, 'validation', 'conflict', 'not-found')) {
       await failRun(
@@ -263,6 +287,7 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
         },
         now(),
         { code: err.code },
+        onThisJob,
       );
       return 'failed';
     } else {
@@ -282,6 +307,7 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
     'training',
     { stages },
     { type: 'job.submitted', detail: { jobArn, jobName: request.jobName, attempt, stage, ...(part ? { part } : {}) } },
+    onThisJob,
   );
   if (!submittedRun) return 'duplicate';
   deps.count('JobsSubmitted', 1); // once per job: only the delivery that recorded it gets here

@@ -1,6 +1,6 @@
 import type { JobRecord, PrepareRecord, Run, RunCounts, RunFailure, StageState } from './run';
 import { isTerminal, type RunStatus } from './status';
-import type { RunStore } from './store';
+import type { RunStore, WriteOptions } from './store';
 
 /**
  * Reading and updating the run's records (run.ts). The current stage is the last one started and its current part
@@ -91,6 +91,22 @@ export const CLEARED_ATTEMPT = {
 export const withCurrentJob = (run: Pick<Run, 'stages'>, patch: Partial<JobRecord>): StageState[] =>
   withJob(run, currentStage(run), currentPart(run), patch);
 
+/** The job a step is about: its stage, part and attempt (a job not recorded yet is the part's first attempt). */
+const jobSlot = (run: Pick<Run, 'stages'>) =>
+  `${currentStage(run)}/${currentPart(run)}/${currentJob(run)?.attempt ?? 1}`;
+
+/**
+ * A write's guard (WriteOptions.unless) for a step that acts on the job it read: it refuses the write once the run's
+ * current job is another one (a later part, stage or attempt). A chained run comes back to the same statuses for each
+ * job (submitting, training), so a write conditioned on the status alone, by a delivery that read the run before it
+ * moved on and wrote after, would land on the next job with the earlier read's records: a second `job.submitted` for a
+ * job already trained, the next part's job record overwritten by the one before.
+ */
+export function aboutJobOf(read: Pick<Run, 'stages'>): (current: Run) => boolean {
+  const slot = jobSlot(read);
+  return (current) => jobSlot(current) !== slot;
+}
+
 /** The training data of a stage's sequential jobs, as the split recorded them (empty: one job on the whole set). */
 export const recordedParts = (run: Pick<Run, 'stages'>, stage: number) => run.stages[stage]?.prepare.split?.parts ?? [];
 
@@ -105,6 +121,7 @@ export function failRun(
   failure: { stage: string; reason: string; hint: string; record?: FailedRecord; location?: RunFailure['location'] },
   now: Date,
   detail: Record<string, unknown> = {},
+  opts?: WriteOptions,
 ): Promise<Run | undefined> {
   const at = now.toISOString();
   const patch: Partial<Run> = {
@@ -120,10 +137,14 @@ export function failRun(
   if (failure.record === 'prepare') patch.stages = withPrepare(run, currentStage(run), ended);
   if (failure.record === 'job') patch.stages = withCurrentJob(run, ended);
   if (failure.record === 'provision' && run.provision) patch.provision = { ...run.provision, ...ended };
-  return runs.transition(run.runId, from, 'failed', patch, {
-    type: `${failure.stage}.failed`,
-    detail: { reason: failure.reason, hint: failure.hint, ...detail },
-  });
+  return runs.transition(
+    run.runId,
+    from,
+    'failed',
+    patch,
+    { type: `${failure.stage}.failed`, detail: { reason: failure.reason, hint: failure.hint, ...detail } },
+    opts,
+  );
 }
 
 /**
@@ -139,7 +160,8 @@ export function recordRetry(
   err: { code: string; message: string },
   retry: number,
   now: Date,
+  opts?: WriteOptions,
 ): Promise<Run | undefined> {
   const lastRetry = { status, step, code: err.code, message: err.message, retry, at: now.toISOString() };
-  return runs.update(run.runId, status, { lastRetry }, { type: `${step}.retrying`, detail: { ...lastRetry } });
+  return runs.update(run.runId, status, { lastRetry }, { type: `${step}.retrying`, detail: { ...lastRetry } }, opts);
 }
