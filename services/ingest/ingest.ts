@@ -354,6 +354,8 @@ async function prepareStage(
   if (run.status === 'requested' && stage === 0) return resumeRequested(run, correlationId, deps);
   if (run.status !== 'preparing' || currentStage(run) !== stage) return { outcome: 'replayed', runId };
   const ref = stageSource(run, stage);
+  // The run comes back to `preparing` for each stage: a write of this delivery is about this stage only.
+  const atAnotherStage = (current: Run) => currentStage(current) !== stage;
   const fail = async (reason: string, hint: string, location: InputError['location'] = {}) => {
     await runs.transition(
       runId,
@@ -370,6 +372,7 @@ async function prepareStage(
         stages: withPrepare(run, stage, { status: 'failed', endedAt: now().toISOString() }),
       },
       { type: 'ingest.failed', detail: { reason, stage } },
+      { unless: atAnotherStage },
     );
     return { outcome: 'failed' as const, runId, reason };
   };
@@ -409,6 +412,9 @@ async function prepareStage(
         type: 'ingest.planned',
         detail: { stage, chunks: plan.chunks.length, format: plan.format, records: plan.records },
       },
+      // Two copies of the stage's request that both read the run before either planned it: the second records no
+      // second plan (another `ingest.planned`); the first queues the chunks.
+      { unless: (current) => atAnotherStage(current) || currentPrepare(current)?.plan !== undefined },
     );
     if (!recorded || currentStage(recorded) !== stage) return { outcome: 'replayed', runId };
   }

@@ -60,6 +60,9 @@ export async function splitOnChunk(
   if (stage !== currentStage(run))
     return { outcome: 'skipped', why: `chunk of stage ${stage}; run ${msg.runId} is at stage ${currentStage(run)}` };
   const manifestKey = stageKeys(run.runId, stage).manifest;
+  // A chained run prepares each stage through the same statuses: a delivery that read the run at this stage writes
+  // nothing once the run is at another (it was held up while the stage was split, trained and the next one started).
+  const atAnotherStage = (current: Run) => currentStage(current) !== stage;
   if (run.status === 'submitting') {
     await announce(run, manifestKey, msg.correlationId, deps);
     return { outcome: 'prepared', manifestKey, republished: true };
@@ -77,7 +80,7 @@ export async function splitOnChunk(
       'splitting',
       {},
       { type: 'split.started', detail: { chunks: total } },
-      { seen: run },
+      { seen: run, unless: atAnotherStage },
     );
     if (!won) return { outcome: 'skipped', why: 'another delivery started the split' };
     run = won;
@@ -124,7 +127,7 @@ export async function splitOnChunk(
         stages: withPrepare(run, stage, { status: 'failed', endedAt: now().toISOString(), counts: result.counts }),
       },
       { type: 'split.failed', detail: { reason: result.failure, stage } },
-      { seen: run },
+      { seen: run, unless: atAnotherStage },
     );
     return { outcome: 'failed', reason: result.failure };
   }
@@ -150,7 +153,7 @@ export async function splitOnChunk(
         stages: withPrepare(run, stage, { status: 'failed', endedAt: now().toISOString(), counts: result.counts }),
       },
       { type: 'split.failed', detail: { reason, stage } },
-      { seen: run },
+      { seen: run, unless: atAnotherStage },
     );
     return { outcome: 'failed', reason };
   }
@@ -185,7 +188,7 @@ export async function splitOnChunk(
       type: 'split.done',
       detail: { ...result.sizes, ...(stage > 0 ? { stage } : {}), ...(parts ? { parts: parts.length } : {}) },
     },
-    { seen: run },
+    { seen: run, unless: atAnotherStage },
   );
   // Counted by the delivery that moved the run on, so a redone split is not counted twice.
   if (moved) deps.count('RecordsPrepared', o.train.records + o.validation.records + o.test.records);
