@@ -64,6 +64,8 @@ export interface ControlPlaneConfig {
   catalogDate: () => Date;
   /** Throughputs by name that fail or stay Creating instead of coming into service (faults.ts). */
   throughputFaults: Map<string, { fail: string } | 'hold'>;
+  /** Custom model deployments by name that stay Creating instead of becoming Active (faults.ts). */
+  heldDeployments: Set<string>;
 }
 
 interface Job {
@@ -999,7 +1001,10 @@ const DEPLOYMENT_ARN = (region: string, account: string, id: string) =>
 export class Deployments {
   constructor(
     private readonly plane: ControlPlane,
-    private readonly cfg: Pick<ControlPlaneConfig, 'schedule' | 'timings' | 'region' | 'accountId' | 'quotas'>,
+    private readonly cfg: Pick<
+      ControlPlaneConfig,
+      'schedule' | 'timings' | 'region' | 'accountId' | 'quotas' | 'heldDeployments'
+    >,
   ) {}
 
   create(body: Body): { customModelDeploymentArn: string } {
@@ -1047,6 +1052,7 @@ export class Deployments {
     if (token) plane.deploymentTokens.set(token, d.arn);
     this.cfg.schedule(this.cfg.timings.deploymentCreatingMs, () => {
       if (plane.deployments.get(d.arn) !== d) return;
+      if (this.cfg.heldDeployments.has(d.name)) return; // stays Creating until deleted
       d.status = 'Active';
       d.lastUpdatedAt = new Date();
     });

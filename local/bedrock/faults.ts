@@ -64,6 +64,11 @@ export interface FaultInjector {
   failThroughput(name: string, message: string): void;
   /** The throughput named `name` (live or next created) stays Creating until it is deleted. */
   holdThroughput(name: string): void;
+  /**
+   * The custom model deployment named `name` (live or next created) stays Creating until it is deleted: a test's way
+   * to act on a run while its deployment is being created, however fast the emulator's clock.
+   */
+  holdDeployment(name: string): void;
   /** Changes quotas from now on. */
   setQuotas(quotas: Partial<EmulatorQuotas>): void;
   /** Clears throttling, error rate, an outage and pending job and throughput faults (quotas stay). */
@@ -103,6 +108,7 @@ export interface FaultRequest {
   holdJob?: { jobName: string };
   failThroughput?: { name: string; message: string };
   holdThroughput?: { name: string };
+  holdDeployment?: { name: string };
   internalErrorRate?: number;
   outage?: { seconds: number; error?: OutageError; from?: EmulatedOperation };
   quotas?: Partial<EmulatorQuotas>;
@@ -122,6 +128,8 @@ export class Faults implements FaultInjector {
   readonly heldJobs = new Set<string>();
   /** Throughputs by name that fail (with their message) or stay Creating (`hold`) instead of coming into service. */
   readonly throughputFaults = new Map<string, { fail: string } | 'hold'>();
+  /** Custom model deployments by name that stay Creating instead of becoming Active. */
+  readonly heldDeployments = new Set<string>();
 
   constructor(
     readonly quotas: EmulatorQuotas,
@@ -147,6 +155,10 @@ export class Faults implements FaultInjector {
 
   holdThroughput(name: string): void {
     this.throughputFaults.set(name, 'hold');
+  }
+
+  holdDeployment(name: string): void {
+    this.heldDeployments.add(name);
   }
 
   internalErrorRate(rate: number): void {
@@ -183,6 +195,7 @@ export class Faults implements FaultInjector {
     this.pendingJobFailures.clear();
     this.heldJobs.clear();
     this.throughputFaults.clear();
+    this.heldDeployments.clear();
   }
 
   /** Called before each API call (`operation` undefined when none answers it); throws the injected error, if any. */
@@ -216,5 +229,6 @@ export class Faults implements FaultInjector {
     if (request.holdJob) this.holdJob(request.holdJob.jobName);
     if (request.failThroughput) this.failThroughput(request.failThroughput.name, request.failThroughput.message);
     if (request.holdThroughput) this.holdThroughput(request.holdThroughput.name);
+    if (request.holdDeployment) this.holdDeployment(request.holdDeployment.name);
   }
 }

@@ -117,6 +117,7 @@ export async function startBedrockEmulator(opts: BedrockEmulatorOptions): Promis
     heldJobs: faults.heldJobs,
     catalogDate: catalogDate ? () => catalogDate : () => new Date(),
     throughputFaults: faults.throughputFaults,
+    heldDeployments: faults.heldDeployments,
   });
 
   const listener = await listen(opts.port ?? 0, (req) => route(plane, faults, req));

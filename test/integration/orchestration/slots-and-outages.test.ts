@@ -15,6 +15,7 @@ import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
 import type { Run } from '../../../shared/runs/run';
 import { buildMessage } from '../../../shared/messages/envelope';
 import { RunCancel } from '../../../shared/messages/control';
+import { throughputName } from '../../../shared/orchestration/naming';
 
 /**
  * Whole runs through the local stack (every function from its queue, the Bedrock emulator on its fast clock, the
@@ -147,12 +148,16 @@ describe('a full custom model deployment quota', () => {
     expect(types.filter((t) => t === 'deployment.queued')).toHaveLength(1);
     expect(types.filter((t) => t === 'deployment.created')).toHaveLength(1);
 
-    // A run cancelled while it is served by a deployment gives its slot back.
+    // A run cancelled while its deployment is being created gives its slot back. The deployment is held Creating: on
+    // the emulator's clock it is Active a fifth of a second after its creation, and this run (no samples to evaluate)
+    // then succeeds at the next poll, so a cancel sent when a poll of the run sees the deployment could come too late.
     await bedrock.send(
       new DeleteCustomModelDeploymentCommand({ customModelDeploymentIdentifier: served!.deploymentArn }),
     );
     const third = await upload('deploy-c', config);
+    stack.bedrock.faults.holdDeployment(throughputName(third, 0).replace(/-pt$/, '-od'));
     const deployed = await waitFor(third, (run) => run.deploymentArn !== undefined);
+    expect(deployed).toMatchObject({ status: 'provisioning' });
     expect(deployed?.deploymentArn).toBeDefined();
     const cancel = buildMessage(RunCancel, third, { reason: 'the dataset was the wrong one' });
     await stack.clients.sqs.send(
