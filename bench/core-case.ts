@@ -4,7 +4,7 @@
  * (bench/bundle.ts), as the functions are deployed; `bench/case.ts core <file> [workers]` runs it from the sources.
  * Prints one JSON line.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { resolveRunConfig } from '../shared/config/run-config';
@@ -13,7 +13,11 @@ import { prepareCore } from './core';
 import { threadCpuSeconds } from './thread-cpu';
 
 export async function core(file: string, workersArg: string | undefined) {
-  const root = mkdtempSync(path.join(tmpdir(), 'btp-bench-core-'));
+  // The outputs go to BENCH_CORE_OUT when bench/run.ts names it, which removes them after the process (as it does the
+  // peers' outputs: deleting them is no part of preparing the data); otherwise to a directory removed here.
+  const out = process.env.BENCH_CORE_OUT;
+  if (out) mkdirSync(out, { recursive: true });
+  const root = mkdtempSync(path.join(out ?? tmpdir(), 'btp-bench-core-'));
   try {
     const source = { bucket: path.basename(path.dirname(file)), key: path.basename(file), size: statSync(file).size };
     const workers = workersArg ? Number(workersArg) : 1;
@@ -66,7 +70,7 @@ export async function core(file: string, workersArg: string | undefined) {
       counts: result.counts,
     };
   } finally {
-    rmSync(root, { recursive: true, force: true });
+    if (!out) rmSync(root, { recursive: true, force: true });
   }
 }
 

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type { RunConfig } from '../shared/config/run-config';
 import type { ChunkPlan, S3ObjectRef } from '../shared/messages/pipeline';
 import type { ChunkResult } from '../shared/runs/run';
@@ -108,6 +107,8 @@ async function inWorkers(
   script: string,
   data: Record<string, unknown>,
 ): Promise<void> {
+  // Loaded only for a run with workers: one thread's run loads what a deployed transform or split loads.
+  const { Worker } = await import('node:worker_threads');
   await Promise.all(
     Array.from({ length: n }, (_, k) => {
       const w = new Worker(script, { workerData: data });

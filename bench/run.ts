@@ -38,7 +38,7 @@ const selected = (name: string) => SELECTORS.length === 0 || SELECTORS.some((s) 
 /** The core's case and chunk worker as bundles (bench/bundle.ts), built once before the rounds. */
 let coreBundle: { coreCase: string; chunkWorker: string } | undefined;
 
-function runNode(mode: string, file: string, workers?: string): Record<string, unknown> {
+function runNode(mode: string, file: string, workers?: string, out?: string): Record<string, unknown> {
   // The stack cases run with the flags `npm start` gives the local stack (see package.json).
   const flags = [
     '--openssl-legacy-provider',
@@ -64,11 +64,14 @@ function runNode(mode: string, file: string, workers?: string): Record<string, u
       ...process.env,
       POWERTOOLS_LOG_LEVEL: 'ERROR',
       ...(mode === 'core' ? { BENCH_CHUNK_WORKER: coreBundle!.chunkWorker } : {}),
+      ...(out ? { BENCH_CORE_OUT: out } : {}),
     },
   });
   // The whole process, from spawn to exit (the runtime's start, and for the sources tsx's compilation of the
   // TypeScript, included), as the peers are measured.
   const wallSeconds = round2(Number(process.hrtime.bigint() - t0) / 1e9);
+  // The outputs are removed after the process, as the peers' are (runPeer).
+  if (out) rmSync(out, { recursive: true, force: true });
   const last = r.stdout.trim().split('\n').pop() ?? '';
   try {
     return { ...(JSON.parse(last) as Record<string, unknown>), wallSeconds };
@@ -179,18 +182,21 @@ async function makeCorpus(file: string) {
     // cases compared with each other run back to back: the core on a file between the stack and pandas on the same
     // file.
     const allCases: Array<[string, () => Record<string, unknown>]> = [
-      ['core dolly-15k-ja', () => runNode('core', dolly)],
+      ['core dolly-15k-ja', () => runNode('core', dolly, undefined, path.join(tmp, 'core-dolly'))],
       ['stack dolly-15k-ja', () => runNode('stack', dolly)],
       ['pandas dolly-15k-ja', () => runPeer('pandas', dolly, path.join(tmp, 'pandas-dolly'))],
       ['duckdb dolly-15k-ja', () => runPeer('duckdb', dolly, path.join(tmp, 'duckdb-dolly'))],
       ['polars dolly-15k-ja', () => runPeer('polars', dolly, path.join(tmp, 'polars-dolly'))],
       ['submit dolly-15k-ja', () => runNode('submit', dolly)],
       ['stack corpus-650mb', () => runNode('stack', corpus)],
-      ['core corpus-650mb', () => runNode('core', corpus)],
+      ['core corpus-650mb', () => runNode('core', corpus, undefined, path.join(tmp, 'core-corpus'))],
       ['pandas corpus-650mb', () => runPeer('pandas', corpus, path.join(tmp, 'pandas-corpus'))],
       ['duckdb corpus-650mb', () => runPeer('duckdb', corpus, path.join(tmp, 'duckdb-corpus'))],
       ['polars corpus-650mb', () => runPeer('polars', corpus, path.join(tmp, 'polars-corpus'))],
-      ['core corpus-650mb, chunks in parallel', () => runNode('core', corpus, String(availableParallelism()))],
+      [
+        'core corpus-650mb, chunks in parallel',
+        () => runNode('core', corpus, String(availableParallelism()), path.join(tmp, 'core-corpus')),
+      ],
     ];
     const cases = allCases.filter(([name]) => selected(name));
     if (cases.some(([name]) => name.startsWith('core'))) coreBundle = await bundleCore(path.join(tmp, 'bundle'));
