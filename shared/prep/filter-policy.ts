@@ -16,9 +16,11 @@ export interface Verdict {
   field?: string;
   /**
    * What a writer made of a verdict given to many records (a duplicate's: see duplicateOf), kept with it: the chunk
-   * processor's reject line heads as bytes, with a line number and with a row number.
+   * processor's reject line heads as bytes, with a line number and with a row number. Fields of the verdict, not an
+   * array: each repeat reads one, and a repetitive corpus's verdicts are seldom in the cache when their text repeats.
    */
-  heads?: [Buffer | undefined, Buffer | undefined];
+  lineHead?: Buffer;
+  rowHead?: Buffer;
   /** A duplicate of a text kept in an earlier chunk of the run (its Place has a chunk). */
   earlierChunk?: boolean;
 }
@@ -181,7 +183,8 @@ function duplicateOf(first: Place, relativeLines: boolean): Verdict {
   return (made[i] ??= {
     reason: DUPLICATE,
     detail: sameAs(first, relativeLines),
-    heads: undefined,
+    lineHead: undefined,
+    rowHead: undefined,
     earlierChunk: first.chunk !== undefined,
   });
 }

@@ -134,7 +134,7 @@ export class JsonBytesPath {
     const lo = Math.min(a.start, b.start, input?.start ?? a.start);
     const hi = Math.max(a.end, b.end, input?.end ?? a.end);
     const known = this.memo.get(bytes, lo, hi);
-    if (known && samePlaces(known.places, lo, a, input, b)) return known; // same bytes, other fields: not cached
+    if (known && samePlaces(known, lo, a, input, b)) return known; // same bytes, other fields: not cached
     // Checked into the reader's own ranges: they are this record's. A new text is read by the keyer when it can (its
     // content key, tokens and reserved words without decoding it); otherwise each field is decoded now (decodedText),
     // as it will be for the content key, and the texts are handed to the facts. A field decodedText refuses is checked
@@ -152,7 +152,12 @@ export class JsonBytesPath {
     // A prompt with an input holds it, so it is blank only without one.
     const withInput = input !== undefined && !input.blank;
     const fresh: ByteKnown = {
-      places: placesOf(lo, a, input, b),
+      aStart: a.start - lo,
+      aEnd: a.end - lo,
+      bStart: b.start - lo,
+      bEnd: b.end - lo,
+      inputStart: input ? input.start - lo : -1,
+      inputEnd: input ? input.end - lo : -1,
       plain: !a.escaped && !b.escaped && !input?.escaped,
       canonical: a.canonical && b.canonical && (!input || input.canonical),
       chars: a.chars + b.chars + (withInput ? this.facts.prefixChars + input.chars : 0),
@@ -169,7 +174,9 @@ export class JsonBytesPath {
       verdictFor: undefined,
       first: undefined,
       firstFor: undefined,
-      bytes: undefined,
+      slab: undefined,
+      at: 0,
+      length: 0,
       next: undefined,
     };
     if (keyed) {
@@ -204,7 +211,18 @@ interface DecodedTexts {
 
 /** What the byte path derives from the exact bytes of a record's text fields. */
 interface ByteKnown {
-  places: number[];
+  /**
+   * Where the fields sit in the bytes the entry is known by (from the first field's start): the first text field's
+   * start and end, the second's, and the input's (-1: no input). Numbers on the entry itself: every repeat reads them,
+   * and an array would be one more object to fetch from memory (a repetitive corpus repeats thousands of texts in
+   * turn, so an entry is seldom in the cache when its text comes again).
+   */
+  aStart: number;
+  aEnd: number;
+  bStart: number;
+  bEnd: number;
+  inputStart: number;
+  inputEnd: number;
   /** No text field holds an escape: their bytes are their text. */
   plain: boolean;
   /** Every text field's bytes are JSON.stringify's rendering of its text (see FieldRange.canonical). */
@@ -225,8 +243,13 @@ interface ByteKnown {
   /** Where the text was kept before, as the lookup with this stamp answered (see ByteFacts.keptBefore). */
   first?: Place;
   firstFor?: object;
-  /** The memo's: the field bytes this is known by, and the next entry with the same fingerprint. */
-  bytes?: Buffer;
+  /**
+   * The memo's: the field bytes this is known by, `length` bytes at `at` in `slab` (one of the memo's buffers, which
+   * hold the bytes of many entries), and the next entry with the same fingerprint.
+   */
+  slab?: Buffer;
+  at: number;
+  length: number;
   next?: ByteKnown;
 }
 
@@ -441,6 +464,8 @@ const MEMO_ENTRIES = 20_000;
 const MEMO_BYTES = 32 * 1024 * 1024;
 /** Entries a fingerprint may name before the memo takes no more of it: a bound on the byte comparisons of a look-up. */
 const MEMO_CHAIN = 8;
+/** The size of the buffers the memo copies entries' bytes into (see ByteMemo.set). */
+const MEMO_SLAB = 1024 * 1024;
 
 /**
  * The byte path's memo, kept by the module, so it outlives one chunk: an environment (a warm Lambda, a worker)
@@ -461,12 +486,15 @@ class ByteMemo {
 
   private readonly map = new Map<number, ByteKnown>();
   private bytes = 0;
+  /** The buffer the next entries' bytes are copied into, and how much of it is taken. */
+  private slab = Buffer.allocUnsafeSlow(MEMO_SLAB);
+  private slabUsed = 0;
   private constructor(private readonly signature: string) {}
 
   /** The entry whose bytes are b[lo, hi), if there is one. */
   get(b: Buffer, lo: number, hi: number): ByteKnown | undefined {
     for (let e = this.map.get(fingerprint(b, lo, hi)); e; e = e.next)
-      if (e.bytes!.length === hi - lo && e.bytes!.compare(b, lo, hi) === 0) return e;
+      if (e.length === hi - lo && e.slab!.compare(b, lo, hi, e.at, e.at + e.length) === 0) return e;
     return undefined;
   }
 
@@ -475,15 +503,26 @@ class ByteMemo {
     if (this.map.size >= MEMO_ENTRIES || this.bytes >= MEMO_BYTES) {
       this.map.clear();
       this.bytes = 0;
+      this.slabUsed = this.slab.length; // the next entry starts a slab of its own
     }
     const f = fingerprint(b, lo, hi);
     const first = this.map.get(f);
     let chain = 0;
     for (let e = first; e; e = e.next) if (++chain >= MEMO_CHAIN) return;
-    known.bytes = Buffer.from(b.subarray(lo, hi));
+    const n = hi - lo;
+    // The bytes of many entries share a slab, copied one after another: a look-up then reads one entry and its bytes,
+    // not a Buffer object of each entry's own as well. Bytes longer than a slab get a buffer of their own.
+    if (this.slabUsed + n > this.slab.length) {
+      this.slab = Buffer.allocUnsafeSlow(Math.max(MEMO_SLAB, n));
+      this.slabUsed = 0;
+    }
+    known.slab = this.slab;
+    known.at = this.slabUsed;
+    known.length = n;
+    this.slabUsed += b.copy(this.slab, this.slabUsed, lo, hi);
     known.next = first;
     this.map.set(f, known);
-    this.bytes += hi - lo + 128;
+    this.bytes += n + 128;
   }
 }
 
@@ -505,32 +544,14 @@ const mix = (h: number, w: number) => {
   return x ^ (x >>> 13);
 };
 
-/** The fields' offsets from `lo`, the first field's start: text fields (a, input, output), then -1 for no input. */
-function placesOf(lo: number, a: FieldRange, input: FieldRange | undefined, c: FieldRange): number[] {
-  return [
-    a.start - lo,
-    a.end - lo,
-    c.start - lo,
-    c.end - lo,
-    input ? input.start - lo : -1,
-    input ? input.end - lo : -1,
-  ];
-}
-
 /** Whether the fields sit where an entry's did: equal bytes and places mean equal field bytes. */
-function samePlaces(
-  p: readonly number[],
-  lo: number,
-  a: FieldRange,
-  input: FieldRange | undefined,
-  c: FieldRange,
-): boolean {
+function samePlaces(k: ByteKnown, lo: number, a: FieldRange, input: FieldRange | undefined, c: FieldRange): boolean {
   return (
-    p[0] === a.start - lo &&
-    p[1] === a.end - lo &&
-    p[2] === c.start - lo &&
-    p[3] === c.end - lo &&
-    p[4] === (input ? input.start - lo : -1) &&
-    p[5] === (input ? input.end - lo : -1)
+    k.aStart === a.start - lo &&
+    k.aEnd === a.end - lo &&
+    k.bStart === c.start - lo &&
+    k.bEnd === c.end - lo &&
+    k.inputStart === (input ? input.start - lo : -1) &&
+    k.inputEnd === (input ? input.end - lo : -1)
   );
 }

@@ -223,12 +223,8 @@ export class ChunkProcessor implements KeptLookup {
     if (this.sink.rejectHead && (line === undefined) !== (row === undefined)) {
       // The head of the line is the same for every record the verdict is given to (see duplicateOf): made once as
       // bytes and kept with the verdict; then only the line or row number is written.
-      const at = line !== undefined ? 0 : 1;
-      const heads = (v.heads ??= [undefined, undefined]);
-      const head = (heads[at] ??= Buffer.from(
-        `{"reason":"${DUPLICATE}","detail":${JSON.stringify(v.detail)},"${at === 0 ? 'line' : 'row'}":`,
-      ));
-      this.sink.rejectHead(head, line ?? row!);
+      if (line !== undefined) this.sink.rejectHead((v.lineHead ??= duplicateHead(v, 'line')), line);
+      else this.sink.rejectHead((v.rowHead ??= duplicateHead(v, 'row')), row!);
     } else {
       this.sink.reject(
         `{"reason":"${DUPLICATE}","detail":${JSON.stringify(v.detail)}${line !== undefined ? `,"line":${line}` : ''}${row !== undefined ? `,"row":${row}` : ''}}`,
@@ -257,6 +253,10 @@ export class ChunkProcessor implements KeptLookup {
 
   private scratch = Buffer.allocUnsafe(64 * 1024);
 }
+
+/** The head of a duplicate's reject line, up to its line or row number, as bytes (see ChunkProcessor.dropDuplicate). */
+const duplicateHead = (v: Verdict, at: 'line' | 'row') =>
+  Buffer.from(`{"reason":"${DUPLICATE}","detail":${JSON.stringify(v.detail)},"${at}":`);
 
 /**
  * The facts of a parsed record (JSON, CSV, TSV, Parquet), worked out as the policy asks for them: the template is
