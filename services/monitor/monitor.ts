@@ -364,15 +364,17 @@ async function flagIfOverdue(run: Run, job: JobView, { runs, now, settings }: Mo
   const max = run.config.training.maxJobHours;
   if (hours <= max) return run;
   const warning = `training job ${job.jobName} has run ${hours.toFixed(1)} h, over training.maxJobHours (${max} h)`;
+  const overdue = { at: now().toISOString(), hours };
   const flagged = await runs.update(
     run.runId,
     'training',
-    {
-      warnings: [...(run.warnings ?? []), warning],
-      stages: withCurrentJob(run, { overdue: { at: now().toISOString(), hours } }),
-    },
+    (current) => ({
+      warnings: [...(current.warnings ?? []), warning],
+      stages: withCurrentJob(current, { overdue }),
+    }),
     { type: 'job.overdue', detail: { jobArn: job.jobArn, hours, maxJobHours: max } },
-    { unless: aboutJobOf(run) },
+    // Once: a copy of the signal that read the run before another copy flagged it flags nothing.
+    { unless: (current) => aboutJobOf(run)(current) || currentJob(current)?.overdue !== undefined },
   );
   return flagged ?? run;
 }
@@ -391,9 +393,16 @@ async function schedulePoll(
 }
 
 async function recordPoll(run: Run, poll: number, { runs }: MonitorDeps): Promise<void> {
-  await runs.update(run.runId, 'training', { stages: withCurrentJob(run, { lastPoll: poll }) }, undefined, {
-    unless: aboutJobOf(run),
-  });
+  // The job's record as the write finds it: another copy's write since this read (the overdue flag) stays.
+  await runs.update(
+    run.runId,
+    'training',
+    (current) => ({ stages: withCurrentJob(current, { lastPoll: poll }) }),
+    undefined,
+    {
+      unless: aboutJobOf(run),
+    },
+  );
 }
 
 async function announceModel(run: Run, { send }: MonitorDeps): Promise<void> {

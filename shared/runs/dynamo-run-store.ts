@@ -3,7 +3,7 @@ import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } fro
 import type * as z from 'zod';
 import { ChunkResult, Run, RunEvent } from './run';
 import { canTransition, type RunStatus } from './status';
-import type { RunStore, WriteOptions } from './store';
+import { patchOf, type RunPatch, type RunStore, type WriteOptions } from './store';
 
 /**
  * Single-table layout (documented, with its access patterns, in docs/operations.md):
@@ -60,7 +60,7 @@ export class DynamoRunStore implements RunStore {
     runId: string,
     from: RunStatus | readonly RunStatus[],
     to: RunStatus,
-    patch: Partial<Run>,
+    patch: RunPatch,
     event: { type: string; detail?: Record<string, unknown> },
     opts?: WriteOptions,
   ): Promise<Run | undefined> {
@@ -71,7 +71,7 @@ export class DynamoRunStore implements RunStore {
   update(
     runId: string,
     inStatus: RunStatus | readonly RunStatus[],
-    patch: Partial<Run>,
+    patch: RunPatch,
     event?: { type: string; detail?: Record<string, unknown> },
     opts?: WriteOptions,
   ): Promise<Run | undefined> {
@@ -83,7 +83,7 @@ export class DynamoRunStore implements RunStore {
     runId: string,
     froms: readonly RunStatus[],
     to: RunStatus | undefined,
-    patch: Partial<Run>,
+    patch: RunPatch,
     event: { type: string; detail?: Record<string, unknown> } | undefined,
     { seen, unless }: WriteOptions = {},
   ): Promise<Run | undefined> {
@@ -101,7 +101,7 @@ export class DynamoRunStore implements RunStore {
       const entry = event && historyEntry(runId, version, at, event, current.status, status);
       const next: Run = {
         ...current,
-        ...patch,
+        ...patchOf(patch, current),
         runId,
         status,
         version,

@@ -5,7 +5,7 @@ import { RunStatusChanged, type RunRejected } from '../messages/notifications';
 import { lastSubmittedJob, runCounts } from './record';
 import type { ChunkResult, Run, RunEvent } from './run';
 import type { RunStatus } from './status';
-import type { RunStore, WriteOptions } from './store';
+import { patchOf, type RunPatch, type RunStore, type WriteOptions } from './store';
 
 /** What the pipeline publishes on its notifications topic (docs/messages). */
 export type Notification = RunStatusChanged | RunRejected;
@@ -106,7 +106,7 @@ export class NotifyingRunStore implements RunStore {
     runId: string,
     from: RunStatus | readonly RunStatus[],
     to: RunStatus,
-    patch: Partial<Run>,
+    patch: RunPatch,
     event: EventInput,
     opts?: WriteOptions,
   ): Promise<Run | undefined> {
@@ -114,7 +114,11 @@ export class NotifyingRunStore implements RunStore {
     // (the function killed, a timeout) leaves the mark, and the sweeper publishes it (announce, below). Without it,
     // a run's end could go unheard, and its report never written: the redelivered message finds the run moved on.
     const unannounced = { to, event: event.type, ...(typeof from === 'string' ? { from } : {}) };
-    const next = await this.inner.transition(runId, from, to, { ...patch, unannounced }, event, opts);
+    const marked: RunPatch =
+      typeof patch === 'function'
+        ? (current) => ({ ...patchOf(patch, current), unannounced })
+        : { ...patch, unannounced };
+    const next = await this.inner.transition(runId, from, to, marked, event, opts);
     if (!next) return undefined;
     const previous = await this.previousStatus(next, from);
     if (!(await this.publish(next, previous, event.type, next.updatedAt))) return next;
@@ -138,7 +142,7 @@ export class NotifyingRunStore implements RunStore {
   update(
     runId: string,
     inStatus: RunStatus | readonly RunStatus[],
-    patch: Partial<Run>,
+    patch: RunPatch,
     event?: EventInput,
     opts?: WriteOptions,
   ): Promise<Run | undefined> {

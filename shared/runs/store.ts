@@ -11,6 +11,18 @@ export interface WriteOptions {
   unless?: (current: Run) => boolean;
 }
 
+/**
+ * What a write changes: fields, or a function of the run as the write finds it. A write that loses a race reads the
+ * run again and tries again; fields built from an earlier read would then undo what the other writer did to them
+ * (a job record's `overdue` flag, say, written over by a poll's copy of the job), where a function builds them
+ * from the run it is applied to.
+ */
+export type RunPatch = Partial<Run> | ((current: Run) => Partial<Run>);
+
+/** The patch's fields for the run as found. */
+export const patchOf = (patch: RunPatch, current: Run): Partial<Run> =>
+  typeof patch === 'function' ? patch(current) : patch;
+
 /** The run store port: domain code takes it as an argument; DynamoRunStore is the adapter. */
 export interface RunStore {
   /** Creates the run unless one with its id exists; `false` means it existed (a replayed request). */
@@ -27,7 +39,7 @@ export interface RunStore {
     runId: string,
     from: RunStatus | readonly RunStatus[],
     to: RunStatus,
-    patch: Partial<Run>,
+    patch: RunPatch,
     event: { type: string; detail?: Record<string, unknown> },
     opts?: WriteOptions,
   ): Promise<Run | undefined>;
@@ -35,7 +47,7 @@ export interface RunStore {
   update(
     runId: string,
     inStatus: RunStatus | readonly RunStatus[],
-    patch: Partial<Run>,
+    patch: RunPatch,
     event?: { type: string; detail?: Record<string, unknown> },
     opts?: WriteOptions,
   ): Promise<Run | undefined>;

@@ -15,7 +15,7 @@ import {
 } from '../../../shared/runs/run';
 import { canTransition, type RunStatus } from '../../../shared/runs/status';
 import { findByInferenceId } from '../../../shared/catalog';
-import type { RunStore, WriteOptions } from '../../../shared/runs/store';
+import { patchOf, type RunPatch, type RunStore, type WriteOptions } from '../../../shared/runs/store';
 import {
   BedrockCallError,
   type BedrockPort,
@@ -60,7 +60,7 @@ export class MemoryRunStore implements RunStore {
     runId: string,
     from: RunStatus | readonly RunStatus[],
     to: RunStatus,
-    patch: Partial<Run>,
+    patch: RunPatch,
     event: { type: string; detail?: Record<string, unknown> },
     opts?: WriteOptions,
   ) {
@@ -69,7 +69,7 @@ export class MemoryRunStore implements RunStore {
   async update(
     runId: string,
     inStatus: RunStatus | readonly RunStatus[],
-    patch: Partial<Run>,
+    patch: RunPatch,
     event?: { type: string; detail?: Record<string, unknown> },
     opts?: WriteOptions,
   ) {
@@ -79,7 +79,7 @@ export class MemoryRunStore implements RunStore {
     runId: string,
     froms: readonly RunStatus[],
     to: RunStatus | undefined,
-    patch: Partial<Run>,
+    patch: RunPatch,
     event?: { type: string; detail?: Record<string, unknown> },
     opts?: WriteOptions,
   ) {
@@ -92,7 +92,7 @@ export class MemoryRunStore implements RunStore {
       JSON.parse(
         JSON.stringify({
           ...current,
-          ...patch,
+          ...patchOf(patch, current),
           status: to ?? current.status,
           version: current.version + 1,
           updatedAt: at,

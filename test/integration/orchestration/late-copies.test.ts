@@ -85,8 +85,8 @@ async function untilCompleted(jobArn: string): Promise<void> {
   throw new Error(`job ${jobArn} did not complete in 60 s`);
 }
 
-/** The run at its first part, trained: submitted by one copy, then completed in Bedrock. */
-async function submittedFirstPart(runId: string): Promise<string> {
+/** The run's current job, submitted by one copy; its ARN. */
+async function submitted(runId: string): Promise<string> {
   expect(await submitJob(runId, prepared(), submitDeps(process.env))).toBe('submitted');
   return currentJob(await run(runId))!.jobArn!;
 }
@@ -101,7 +101,7 @@ describe('a late copy of a message about one job of a chained run, once the run 
     const held = submitJob(runId, prepared(), late.deps);
     await late.arrived;
     // and the other copy submits the first part's job, which completes, and the monitor moves the run to the second
-    const first = await submittedFirstPart(runId);
+    const first = await submitted(runId);
     await untilCompleted(first);
     const moved = await observeJob(
       { kind: 'poll', runId, jobArn: first, attempt: 1, poll: 1 },
@@ -127,7 +127,7 @@ describe('a late copy of a message about one job of a chained run, once the run 
     // given a run whose first part's job has completed
     const runId = 'late-complete';
     await givenTwoPartRun(runId);
-    const first = await submittedFirstPart(runId);
+    const first = await submitted(runId);
     await untilCompleted(first);
     // when one copy of a signal about that job reads the run and is held up before it asks Bedrock about the job
     const late = holdAt(monitorDeps(process.env), 'getJob');
@@ -157,7 +157,7 @@ describe('a late copy of a message about one job of a chained run, once the run 
     // given a run training its first part
     const runId = 'late-poll';
     await givenTwoPartRun(runId);
-    const first = await submittedFirstPart(runId);
+    const first = await submitted(runId);
     // when a poll finds the job running and is held up before it schedules the next poll and records this one
     const deps = monitorDeps(process.env);
     let reached!: () => void;
@@ -191,5 +191,33 @@ describe('a late copy of a message about one job of a chained run, once the run 
       jobArn: second,
     });
     expect(after.stages[0]!.jobs.map((j) => j.status)).toEqual(['done', 'running']);
+  });
+});
+
+describe('a late copy of a signal about a job past training.maxJobHours', () => {
+  afterEach(() => env.bedrock.faults.reset());
+
+  it('flags it once, and the poll that read the run before the flag records its poll and keeps the flag', async () => {
+    // given a run training a job that has run past its training.maxJobHours (held in progress)
+    const runId = 'late-overdue';
+    const config = resolveRunConfig(TITAN_2024, { training: { maxJobHours: 0.001 } });
+    await givenPreparedRun(env, runId, config, { train: records(40), validation: records(8, 100) });
+    env.bedrock.faults.holdJob(`btp-${runId}-s0-a1`);
+    const jobArn = await submitted(runId);
+    // when a poll reads the run and is held up before it asks Bedrock about the job
+    const late = holdAt(monitorDeps(process.env), 'getJob');
+    const held = observeJob({ kind: 'poll', runId, jobArn, attempt: 1, poll: 1 }, late.deps);
+    await late.arrived;
+    // and meanwhile Bedrock's state-change event about the job flags it overdue
+    const event = { kind: 'event', jobName: `btp-${runId}-s0-a1`, jobArn, jobStatus: 'InProgress' } as const;
+    expect(await observeJob(event, monitorDeps(process.env))).toBe('running');
+    // and then the held poll goes on
+    late.release();
+    expect(await held).toBe('running');
+    // then the job was flagged once, and it keeps its flag beside the poll's record
+    expect(await eventsOf(runId, 'job.overdue')).toHaveLength(1);
+    const after = await run(runId);
+    expect(after.warnings?.filter((w) => w.includes('training.maxJobHours'))).toHaveLength(1);
+    expect(currentJob(after)).toMatchObject({ lastPoll: 1, overdue: { hours: expect.any(Number) } });
   });
 });
