@@ -1,7 +1,13 @@
 import { EvaluationRequested, ModelReady, ThroughputExpire, ThroughputPoll } from '../../shared/messages/pipeline';
 import type { Run } from '../../shared/runs/run';
 import { backoffSeconds, retryDelaySeconds, sqsDelay } from '../../shared/orchestration/backoff';
-import { runIdNameProblem, throughputClientToken, throughputName } from '../../shared/orchestration/naming';
+import {
+  deploymentClientToken,
+  deploymentName,
+  runIdNameProblem,
+  throughputClientToken,
+  throughputName,
+} from '../../shared/orchestration/naming';
 import { resolveRunConfig } from '../../shared/config/run-config';
 import {
   isBedrockError,
@@ -61,7 +67,7 @@ export async function provisionModel(
     arn = await createOrFindThroughput(
       {
         name,
-        clientRequestToken: throughputClientToken(runId, stage),
+        clientRequestToken: throughputClientToken(runId, stage, (run.provision?.attempts ?? 0) + 1),
         modelId: modelArn,
         modelUnits: p.modelUnits,
         ...(p.commitmentDuration ? { commitmentDuration: p.commitmentDuration } : {}),
@@ -129,10 +135,9 @@ export async function provisionModel(
     type: 'throughput.created',
     detail: { provisionedModelArn: arn, modelUnits: p.modelUnits, expiresAt },
   };
-  const recorded = await recordServing(runId, queued, patch, event, runs, (r) => r.provisionedModelArn === arn);
+  const recorded = await recordServingOnce(run, queued, patch, event, runs, (r) => r.provisionedModelArn === arn);
+  if (recorded === 'duplicate') return 'duplicate'; // a concurrent delivery recorded it meanwhile
   if (!recorded) {
-    const latest = await runs.get(runId);
-    if (latest?.provisionedModelArn === arn) return 'duplicate'; // a concurrent delivery recorded it meanwhile
     // The run left its status while we bought (a cancel): do not leave an hourly bill behind.
     if (!p.commitmentDuration) await deleteQuietly(arn, deps);
     return 'cancelled';
@@ -159,6 +164,32 @@ function recordServing(
   return queued
     ? runs.transition(runId, 'queued', 'provisioning', { ...patch, waiting: undefined }, event, { unless: recorded })
     : runs.update(runId, 'provisioning', patch, event, { unless: recorded });
+}
+
+/**
+ * Records what this delivery bought (recordServing), or says why not: 'duplicate' when another delivery recorded it,
+ * undefined when the run has moved on (a cancel). A copy of model.ready whose create met the full quota just before a
+ * slot freed may move the run to `queued` after this delivery read it in `provisioning`: the run then waits for the
+ * very throughput or deployment this delivery holds, so it is recorded from `queued` rather than deleted.
+ */
+async function recordServingOnce(
+  run: Run,
+  queued: boolean,
+  patch: Partial<Run>,
+  event: { type: string; detail: Record<string, unknown> },
+  runs: ProvisionDeps['runs'],
+  recorded: (run: Run) => boolean,
+): Promise<Run | 'duplicate' | undefined> {
+  const done = await recordServing(run.runId, queued, patch, event, runs, recorded);
+  if (done) return done;
+  const latest = await runs.get(run.runId);
+  if (latest && recorded(latest)) return 'duplicate';
+  const slot = patch.deploymentArn ? 'deployment' : 'throughput';
+  if (queued || !latest || latest.modelArn !== run.modelArn || !waitsFor(latest, slot)) return undefined;
+  return (
+    (await recordServing(run.runId, true, patch, event, runs, recorded)) ??
+    ((await runs.get(run.runId).then((r) => r && recorded(r))) ? 'duplicate' : undefined)
+  );
 }
 
 /** Creates the run's throughput, or finds it when an earlier delivery created it (its name is the run's). */
@@ -213,6 +244,25 @@ export async function pollThroughput(
       status = d.status === 'Active' ? 'InService' : d.status;
     } else ({ status, failureMessage } = await bedrock.getThroughput(arn));
   } catch (err) {
+    if (isBedrockError(err, 'not-found')) {
+      // Gone before it was ever seen in service (deleted by someone, or by a step that thought the run had moved on):
+      // no later poll can find it, so the run fails with the way on instead of polling a missing resource for ever.
+      const what = deployment ? 'Custom model deployment' : 'Provisioned Throughput';
+      const gone = run.provision ? { provision: { ...run.provision, deletedAt: now().toISOString() } } : {};
+      await failRun(
+        runs,
+        { ...run, ...gone },
+        'provisioning',
+        {
+          stage: 'provision',
+          reason: `${what} ${arn} no longer exists: it was deleted before it was in service`,
+          hint: `the model is trained; ${deployment ? 'deploy it' : 'buy throughput'} again: btp resume ${runId} --from provision`,
+          record: 'provision',
+        },
+        now(),
+      );
+      return 'failed';
+    }
     if (!isRetryable(err)) throw err;
     // The throughput is being created whatever the API answers now: look again after a capped, jittered backoff.
     await recordRetry(runs, run, 'provisioning', 'provision', err, poll, now());
@@ -414,12 +464,12 @@ async function deployModel(
   const instead = `or serve it with Provisioned Throughput (provisioning.serving: "provisioned-throughput"), then btp resume ${runId} --from provision`;
   if (!bedrock.createDeployment || !bedrock.getDeployment)
     return refuse('this deployment of the pipeline cannot create custom model deployments', instead);
-  const name = throughputName(runId, stage).replace(/-pt$/, '-od');
+  const name = deploymentName(runId, stage);
   let arn: string;
   try {
     arn = await bedrock.createDeployment({
       name,
-      clientRequestToken: throughputClientToken(runId, stage).replace(/-pt$/, '-od'),
+      clientRequestToken: deploymentClientToken(runId, stage, (run.provision?.attempts ?? 0) + 1),
       modelArn,
       tags: { 'btp:run-id': runId },
     });
@@ -463,10 +513,9 @@ async function deployModel(
     },
   };
   const event = { type: 'deployment.created', detail: { deploymentArn: arn, modelArn } };
-  const recorded = await recordServing(runId, queued, patch, event, runs, (r) => r.deploymentArn === arn);
+  const recorded = await recordServingOnce(run, queued, patch, event, runs, (r) => r.deploymentArn === arn);
+  if (recorded === 'duplicate') return 'duplicate'; // a concurrent delivery recorded it meanwhile
   if (!recorded) {
-    const latest = await runs.get(runId);
-    if (latest?.deploymentArn === arn) return 'duplicate'; // a concurrent delivery recorded it meanwhile
     // The run left its status while we deployed (a cancel): free the quota slot the deployment holds.
     await deleteQuietly(arn, deps, 'deployment');
     return 'cancelled';

@@ -405,8 +405,10 @@ export async function resumeRun(
     'provisioning',
     {
       failure: undefined,
-      ...(run.throughputExpiresAt ? {} : { provisionedModelArn: undefined }),
-      // A deleted deployment (a failed one is deleted) is made again; a live one is followed to Active.
+      // A deleted throughput or deployment (a failed one is deleted) is bought again, a live one followed to service.
+      ...(run.provision?.deletedAt || !run.throughputExpiresAt
+        ? { provisionedModelArn: undefined, throughputExpiresAt: undefined }
+        : {}),
       ...(run.provision?.deletedAt ? { deploymentArn: undefined } : {}),
     },
     {

@@ -36,7 +36,23 @@ export const jobClientToken = (key: JobKey): string => jobName(key);
 export const customModelName = (key: JobKey): string => jobName(key);
 
 export const throughputName = (runId: string, stage: number): string => `${PREFIX}-${runId}-s${stage}-pt`;
-export const throughputClientToken = (runId: string, stage: number): string => throughputName(runId, stage);
+/**
+ * The clientRequestToken of a stage's `purchase`-th throughput (from 1: the run's `provision.attempts` + 1). Copies
+ * of one purchase send the same token and get one throughput; a later purchase, after the first was deleted or
+ * failed, sends a new one: Bedrock "ignores the request" when a token matches a previous one
+ * (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateProvisionedModelThroughput.html), so the old
+ * token would answer with the deleted throughput.
+ */
+export const throughputClientToken = (runId: string, stage: number, purchase = 1): string =>
+  purchase > 1 ? `${throughputName(runId, stage)}-${purchase}` : throughputName(runId, stage);
+
+/** A custom model deployment's name: its run's throughput name with `-od` (on demand) for `-pt`. */
+export const deploymentName = (runId: string, stage: number): string =>
+  throughputName(runId, stage).replace(/-pt$/, '-od');
+
+/** The clientRequestToken of a stage's `purchase`-th deployment, new for each purchase as a throughput's is. */
+export const deploymentClientToken = (runId: string, stage: number, purchase = 1): string =>
+  purchase > 1 ? `${deploymentName(runId, stage)}-${purchase}` : deploymentName(runId, stage);
 
 const JOB_NAME = /^btp-(.+)-s\d+(?:p\d+)?-a\d+$/;
 

@@ -4,9 +4,11 @@ import { TITAN_2024 } from '../../helpers/orchestration/fakes';
 
 import {
   BedrockClient,
+  DeleteProvisionedModelThroughputCommand,
   ListModelCustomizationJobsCommand,
   ListProvisionedModelThroughputsCommand,
 } from '@aws-sdk/client-bedrock';
+import { throughputName } from '../../../shared/orchestration/naming';
 import { handler as submit } from '../../../services/submit/handler';
 import { handler as monitor } from '../../../services/monitor/handler';
 import { handler as provision } from '../../../services/provision/handler';
@@ -53,6 +55,12 @@ const inStatus =
   (runId: string, ...statuses: Run['status'][]) =>
   async () =>
     statuses.includes((await run(runId)).status);
+/** The run has ended again after a resume: succeeded, or failed with a failure recorded after the resume. */
+const endedAfterResume = (runId: string) => async () => {
+  const r = await run(runId);
+  const resumed = (await env.runs.listEvents(runId)).some((e) => e.type === 'run.resumed');
+  return resumed && (r.status === 'succeeded' || r.status === 'failed');
+};
 const jobsOf = async (runId: string) =>
   (await bedrock.send(new ListModelCustomizationJobsCommand({ nameContains: runId }))).modelCustomizationJobSummaries ??
   [];
@@ -223,5 +231,53 @@ describe('a fine-tuning run through the local stack', () => {
       'btp-ft-resume-s0-a2:Completed',
     ]);
     expect((await run('ft-resume')).failure).toBeUndefined();
+  });
+  it("buys a new throughput when a run whose throughput failed is resumed from provision (the first one's token would answer with the deleted throughput)", async () => {
+    const runId = 'ft-pt-resume';
+    env.bedrock.faults.setQuotas({ noCommitmentThroughputs: 10 }); // the first test's throughput is still live
+    env.bedrock.faults.failThroughput(throughputName(runId, 0), 'Injected: no capacity for this model');
+    const prepared = await givenPreparedRun(env, runId, titan({ provisioning: { ttlHours: 100 } }), {
+      train: records(10),
+    });
+    await send(env, 'submit', prepared);
+    await drive(env, handlers, inStatus(runId, 'failed'));
+    const failed = await run(runId);
+    expect(failed.failure!.reason).toMatch(/Injected: no capacity/);
+
+    await send(env, 'submit', JSON.stringify(buildMessage(RunResume, runId, { fromStage: 'provision' })));
+    await drive(env, handlers, endedAfterResume(runId));
+    const resumed = await run(runId);
+    expect(resumed).toMatchObject({ status: 'succeeded', provision: { attempts: 2, status: 'done' } });
+    expect(resumed.provisionedModelArn).not.toBe(failed.provisionedModelArn);
+    expect((await throughputsOf(runId)).map((t) => `${t.provisionedModelArn}:${t.status}`)).toEqual([
+      `${resumed.provisionedModelArn}:InService`,
+    ]);
+  });
+
+  it('fails a run whose throughput is deleted before it is in service, instead of polling it for ever; a resume buys another', async () => {
+    const runId = 'ft-pt-gone';
+    // The runs before this one keep their throughputs (a time to live of 100 modelled hours): room for two more.
+    env.bedrock.faults.setQuotas({ noCommitmentThroughputs: 10 });
+    env.bedrock.faults.holdThroughput(throughputName(runId, 0));
+    const prepared = await givenPreparedRun(env, runId, titan({ provisioning: { ttlHours: 100 } }), {
+      train: records(10),
+    });
+    await send(env, 'submit', prepared);
+    await drive(env, handlers, async () => (await run(runId)).provisionedModelArn !== undefined);
+    const bought = (await run(runId)).provisionedModelArn!;
+    await bedrock.send(new DeleteProvisionedModelThroughputCommand({ provisionedModelId: bought }));
+    env.bedrock.faults.reset();
+    await drive(env, handlers, inStatus(runId, 'failed', 'succeeded'));
+    expect((await run(runId)).failure).toMatchObject({
+      stage: 'provision',
+      reason: `Provisioned Throughput ${bought} no longer exists: it was deleted before it was in service`,
+      hint: expect.stringContaining(`btp resume ${runId} --from provision`),
+    });
+
+    await send(env, 'submit', JSON.stringify(buildMessage(RunResume, runId, { fromStage: 'provision' })));
+    await drive(env, handlers, endedAfterResume(runId));
+    const resumed = await run(runId);
+    expect(resumed.status).toBe('succeeded');
+    expect(resumed.provisionedModelArn).not.toBe(bought);
   });
 });

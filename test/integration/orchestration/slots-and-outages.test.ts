@@ -15,7 +15,7 @@ import { DynamoRunStore } from '../../../shared/runs/dynamo-run-store';
 import type { Run } from '../../../shared/runs/run';
 import { buildMessage } from '../../../shared/messages/envelope';
 import { RunCancel } from '../../../shared/messages/control';
-import { throughputName } from '../../../shared/orchestration/naming';
+import { deploymentName } from '../../../shared/orchestration/naming';
 
 /**
  * Whole runs through the local stack (every function from its queue, the Bedrock emulator on its fast clock, the
@@ -155,7 +155,7 @@ describe('a full custom model deployment quota', () => {
       new DeleteCustomModelDeploymentCommand({ customModelDeploymentIdentifier: served!.deploymentArn }),
     );
     const third = await upload('deploy-c', config);
-    stack.bedrock.faults.holdDeployment(throughputName(third, 0).replace(/-pt$/, '-od'));
+    stack.bedrock.faults.holdDeployment(deploymentName(third, 0));
     const deployed = await waitFor(third, (run) => run.deploymentArn !== undefined);
     expect(deployed).toMatchObject({ status: 'provisioning' });
     expect(deployed?.deploymentArn).toBeDefined();

@@ -5,6 +5,7 @@ import { submitJob } from '../../../services/submit/submit';
 import { sweep } from '../../../services/sweeper/sweeper';
 import type { RunConfigInput } from '../../../shared/config/run-config';
 import { makeRun, makeWorld, putPrepared } from '../../helpers/orchestration/fakes';
+import { BedrockCallError } from '../../../shared/orchestration/ports';
 
 /**
  * A run served by a custom model deployment instead of Provisioned Throughput (provisioning.serving): the steps that
@@ -74,6 +75,42 @@ describe('a run served by a custom model deployment', () => {
     expect(w.runs.eventTypes(RUN).filter((t) => t === created)).toHaveLength(1);
     const live = config === DEPLOYED ? [...w.bedrock.deployments.values()] : [...w.bedrock.throughputs.values()];
     expect(live.map((r) => r.deleted ?? false)).toEqual([false]);
+  });
+
+  it('records the deployment a copy made after another copy queued the run for a slot, instead of deleting it', async () => {
+    const w = given();
+    const modelArn = await trained(w);
+    let release!: () => void;
+    let reached!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const arrived = new Promise<void>((r) => (reached = r));
+    const create = w.bedrock.createDeployment.bind(w.bedrock);
+    const held = {
+      ...w.deps,
+      bedrock: Object.assign(Object.create(w.bedrock) as typeof w.bedrock, {
+        createDeployment: async (req: Parameters<typeof create>[0]) => {
+          reached();
+          await gate;
+          return create(req);
+        },
+      }),
+    };
+    const copyB = provisionModel(RUN, modelArn, held);
+    await arrived;
+    w.bedrock.failNext.createDeployment = [
+      new BedrockCallError('quota', 'ServiceQuotaExceededException', 'The account has its maximum of deployments.'),
+    ];
+    expect(await provisionModel(RUN, modelArn, w.deps)).toBe('queued');
+    release();
+    expect(await copyB).toBe('created');
+    const r = await run(w);
+    expect(r).toMatchObject({ status: 'provisioning', deploymentArn: expect.any(String) });
+    expect(r.waiting).toBeUndefined();
+    expect([...w.bedrock.deployments.values()].filter((d) => !d.deleted)).toHaveLength(1);
+    expect(w.runs.eventTypes(RUN).filter((t) => t.startsWith('deployment.'))).toEqual([
+      'deployment.queued',
+      'deployment.created',
+    ]);
   });
 
   it('fails the run with a hint and deletes a deployment that failed', async () => {

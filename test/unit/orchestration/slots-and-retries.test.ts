@@ -77,6 +77,47 @@ describe('waiting for a throughput slot', () => {
     ]);
   });
 
+  it('records the throughput a copy bought after another copy queued the run for a slot, instead of deleting it', async () => {
+    // Copy B reads the run in `provisioning` and is held at its create; copy A meets the full quota and queues the
+    // run; a slot frees, and B's create succeeds: the run waits for the very throughput B holds.
+    const w = given();
+    const model = await trained(w);
+    let release!: () => void;
+    let reached!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const arrived = new Promise<void>((r) => (reached = r));
+    const create = w.bedrock.createThroughput.bind(w.bedrock);
+    const held = {
+      ...w.deps,
+      bedrock: Object.assign(Object.create(w.bedrock) as typeof w.bedrock, {
+        createThroughput: async (req: Parameters<typeof create>[0]) => {
+          reached();
+          await gate;
+          return create(req);
+        },
+      }),
+    };
+    const copyB = provisionModel(RUN, model, held);
+    await arrived;
+    w.bedrock.failNext.createThroughput = [quotaFull()];
+    expect(await provisionModel(RUN, model, w.deps)).toBe('queued');
+    expect((await status(w)).status).toBe('queued');
+    release();
+    expect(await copyB).toBe('created');
+
+    const run = await status(w);
+    expect(run).toMatchObject({ status: 'provisioning', provisionedModelArn: w.bedrock.live()[0]!.arn });
+    expect(run.waiting).toBeUndefined();
+    expect(w.bedrock.live()).toHaveLength(1);
+    // copy A's slot retry then finds the throughput recorded
+    expect(await provisionModel(RUN, model, w.deps)).toBe('duplicate');
+    expect(w.bedrock.live()).toHaveLength(1);
+    expect(w.runs.eventTypes(RUN).filter((t) => /queued|throughput/.test(t))).toEqual([
+      'throughput.queued',
+      'throughput.created',
+    ]);
+  });
+
   it('still fails a quota no freed slot can meet: a commitment without model units', async () => {
     const w = given({ provisioning: { commitmentDuration: 'OneMonth' } });
     const model = await trained(w);
