@@ -235,6 +235,9 @@ export async function pollThroughput(
   const deployment = run.deploymentArn === arn;
   const lastPoll = run.provision?.lastPoll;
   if (lastPoll !== undefined && poll <= lastPoll) return 'stale'; // a copy of a poll already made
+  // Every write below is about this throughput or deployment: once the run is served by another (a resume bought a
+  // new one while this poll waited for Bedrock's answer), the write is refused.
+  const onThis = { unless: (current: Run) => servedModelOf(current)?.arn !== arn };
   let status: string;
   let failureMessage: string | undefined;
   try {
@@ -260,6 +263,8 @@ export async function pollThroughput(
           record: 'provision',
         },
         now(),
+        {},
+        onThis,
       );
       return 'failed';
     }
@@ -291,6 +296,7 @@ export async function pollThroughput(
             type: 'throughput.in-service',
             detail: { provisionedModelArn: arn, ...(plan ? { evaluateSamples: plan.samples } : {}) },
           },
+      onThis,
     );
     if (!done) return 'stale';
     // A crash between the transition and this send brings this poll back: the branch above sends it then.
@@ -310,6 +316,8 @@ export async function pollThroughput(
         record: 'provision',
       },
       now(),
+      {},
+      onThis,
     );
     if (deployment) await deleteDeployment(runId, arn, deps);
     else await expireThroughput(runId, arn, deps, { force: true });
@@ -331,6 +339,8 @@ export async function pollThroughput(
         record: 'provision',
       },
       now(),
+      {},
+      onThis,
     );
     await expireThroughput(runId, arn, deps, { force: true });
     return 'failed';
@@ -349,7 +359,11 @@ export async function pollThroughput(
   );
   // Recording the poll keeps the run's updatedAt fresh while the throughput is created, so the sweeper knows it is
   // watched, and makes a copy of this poll a duplicate.
-  if (run.provision) await runs.update(runId, 'provisioning', { provision: { ...run.provision, lastPoll: poll } });
+  const polled = (current: Run) =>
+    current.provision
+      ? { provision: { ...current.provision, lastPoll: Math.max(poll, current.provision.lastPoll ?? 0) } }
+      : {};
+  if (run.provision) await runs.update(runId, 'provisioning', polled, undefined, onThis);
   return 'creating';
 }
 

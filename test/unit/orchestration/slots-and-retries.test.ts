@@ -1,5 +1,5 @@
 import { BedrockCallError } from '../../../shared/orchestration/ports';
-import { submitJob } from '../../../services/submit/submit';
+import { resumeRun, submitJob } from '../../../services/submit/submit';
 import { cancelRun, observeJob } from '../../../services/monitor/monitor';
 import { expireThroughput, pollThroughput, provisionModel } from '../../../services/provision/provision';
 import { sweep } from '../../../services/sweeper/sweeper';
@@ -116,6 +116,43 @@ describe('waiting for a throughput slot', () => {
       'throughput.queued',
       'throughput.created',
     ]);
+  });
+
+  it("a poll of a run's former throughput writes nothing once a resume has bought another", async () => {
+    const w = given();
+    const model = await trained(w);
+    expect(await provisionModel(RUN, model, w.deps)).toBe('created');
+    const first = (await status(w)).provisionedModelArn!;
+    // a poll of the first throughput is held at its status call ...
+    let release!: () => void;
+    let reached!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const arrived = new Promise<void>((r) => (reached = r));
+    const get = w.bedrock.getThroughput.bind(w.bedrock);
+    const held = {
+      ...w.deps,
+      bedrock: Object.assign(Object.create(w.bedrock) as typeof w.bedrock, {
+        getThroughput: async (id: string) => {
+          reached();
+          await gate;
+          return get(id);
+        },
+      }),
+    };
+    const late = pollThroughput(RUN, first, 1, held);
+    await arrived;
+    // ... while the throughput is deleted, a copy of that poll fails the run, and a resume buys a second throughput
+    await w.bedrock.deleteThroughput(first);
+    expect(await pollThroughput(RUN, first, 1, w.deps)).toBe('failed');
+    expect(await resumeRun(RUN, { fromStage: 'provision' }, w.deps)).toBe('provisioning');
+    expect(await provisionModel(RUN, model, w.deps)).toBe('created');
+    const second = (await status(w)).provisionedModelArn!;
+    expect(second).not.toBe(first);
+    release();
+    await late;
+    const run = await status(w);
+    expect(run).toMatchObject({ status: 'provisioning', provisionedModelArn: second, provision: { attempts: 2 } });
+    expect(run.failure).toBeUndefined();
   });
 
   it('still fails a quota no freed slot can meet: a commitment without model units', async () => {
