@@ -5,10 +5,10 @@ import { submitJob, type SubmitTrigger } from '../../../services/submit/submit';
 import { resolveRunConfig } from '../../../shared/config/run-config';
 import { TITAN_RECIPE_DATE } from '../../../shared/catalog';
 import type { Send } from '../../../shared/messages/send';
-import type { BedrockPort, OrchestrationDeps } from '../../../shared/orchestration/ports';
 import type { Run } from '../../../shared/runs/run';
 import { currentJob, currentPart, withPrepare } from '../../../shared/runs/record';
 import { TITAN_2024 } from '../../helpers/orchestration/fakes';
+import { holdAt } from '../../helpers/orchestration/hold';
 import { givenPreparedRun, records, startLocalEnv, type LocalEnv } from '../../helpers/orchestration/local-env';
 
 /**
@@ -55,24 +55,6 @@ async function givenTwoPartRun(runId: string): Promise<void> {
   await env.runs.update(runId, 'submitting', {
     stages: withPrepare(r, 0, { split: { ...split, parts: [part(0), part(1)] } }),
   });
-}
-
-/** A copy of a step's ports whose Bedrock call `op` waits, once reached, until released. */
-function holdAt<D extends Pick<OrchestrationDeps, 'bedrock'>>(deps: D, op: keyof BedrockPort) {
-  let reached!: () => void;
-  let release!: () => void;
-  const arrived = new Promise<void>((r) => (reached = r));
-  const gate = new Promise<void>((r) => (release = r));
-  const call = deps.bedrock[op] as (...args: unknown[]) => Promise<unknown>;
-  const bedrock = {
-    ...deps.bedrock,
-    [op]: async (...args: unknown[]) => {
-      reached();
-      await gate;
-      return call(...args);
-    },
-  } as BedrockPort;
-  return { deps: { ...deps, bedrock }, arrived, release };
 }
 
 async function untilCompleted(jobArn: string): Promise<void> {

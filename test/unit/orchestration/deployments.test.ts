@@ -5,6 +5,7 @@ import { submitJob } from '../../../services/submit/submit';
 import { sweep } from '../../../services/sweeper/sweeper';
 import type { RunConfigInput } from '../../../shared/config/run-config';
 import { makeRun, makeWorld, putPrepared } from '../../helpers/orchestration/fakes';
+import { holdAt } from '../../helpers/orchestration/hold';
 import { BedrockCallError } from '../../../shared/orchestration/ports';
 
 /**
@@ -80,21 +81,7 @@ describe('a run served by a custom model deployment', () => {
   it('records the deployment a copy made after another copy queued the run for a slot, instead of deleting it', async () => {
     const w = given();
     const modelArn = await trained(w);
-    let release!: () => void;
-    let reached!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const arrived = new Promise<void>((r) => (reached = r));
-    const create = w.bedrock.createDeployment.bind(w.bedrock);
-    const held = {
-      ...w.deps,
-      bedrock: Object.assign(Object.create(w.bedrock) as typeof w.bedrock, {
-        createDeployment: async (req: Parameters<typeof create>[0]) => {
-          reached();
-          await gate;
-          return create(req);
-        },
-      }),
-    };
+    const { deps: held, arrived, release } = holdAt(w.deps, 'createDeployment');
     const copyB = provisionModel(RUN, modelArn, held);
     await arrived;
     w.bedrock.failNext.createDeployment = [

@@ -8,6 +8,7 @@ import { toBedrockCallError } from '../../../shared/orchestration/bedrock-adapte
 import { describeWaits } from '../../../cli/commands/runs';
 import type { RunConfigInput } from '../../../shared/config/run-config';
 import { makeRun, makeWorld, putPrepared, SETTINGS } from '../../helpers/orchestration/fakes';
+import { holdAt } from '../../helpers/orchestration/hold';
 
 const RUN = 'run-0001';
 const prepared = { kind: 'prepared', manifestKey: `runs/${RUN}/stages/0/manifest.json`, stage: 0 } as const;
@@ -82,21 +83,7 @@ describe('waiting for a throughput slot', () => {
     // run; a slot frees, and B's create succeeds: the run waits for the very throughput B holds.
     const w = given();
     const model = await trained(w);
-    let release!: () => void;
-    let reached!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const arrived = new Promise<void>((r) => (reached = r));
-    const create = w.bedrock.createThroughput.bind(w.bedrock);
-    const held = {
-      ...w.deps,
-      bedrock: Object.assign(Object.create(w.bedrock) as typeof w.bedrock, {
-        createThroughput: async (req: Parameters<typeof create>[0]) => {
-          reached();
-          await gate;
-          return create(req);
-        },
-      }),
-    };
+    const { deps: held, arrived, release } = holdAt(w.deps, 'createThroughput');
     const copyB = provisionModel(RUN, model, held);
     await arrived;
     w.bedrock.failNext.createThroughput = [quotaFull()];
@@ -124,21 +111,7 @@ describe('waiting for a throughput slot', () => {
     expect(await provisionModel(RUN, model, w.deps)).toBe('created');
     const first = (await status(w)).provisionedModelArn!;
     // a poll of the first throughput is held at its status call ...
-    let release!: () => void;
-    let reached!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const arrived = new Promise<void>((r) => (reached = r));
-    const get = w.bedrock.getThroughput.bind(w.bedrock);
-    const held = {
-      ...w.deps,
-      bedrock: Object.assign(Object.create(w.bedrock) as typeof w.bedrock, {
-        getThroughput: async (id: string) => {
-          reached();
-          await gate;
-          return get(id);
-        },
-      }),
-    };
+    const { deps: held, arrived, release } = holdAt(w.deps, 'getThroughput');
     const late = pollThroughput(RUN, first, 1, held);
     await arrived;
     // ... while the throughput is deleted, a copy of that poll fails the run, and a resume buys a second throughput
