@@ -186,10 +186,10 @@ async function recordServingOnce(
   if (latest && recorded(latest)) return 'duplicate';
   const slot = patch.deploymentArn ? 'deployment' : 'throughput';
   if (queued || !latest || latest.modelArn !== run.modelArn || !waitsFor(latest, slot)) return undefined;
-  return (
-    (await recordServing(run.runId, true, patch, event, runs, recorded)) ??
-    ((await runs.get(run.runId).then((r) => r && recorded(r))) ? 'duplicate' : undefined)
-  );
+  const fromQueued = await recordServing(run.runId, true, patch, event, runs, recorded);
+  if (fromQueued) return fromQueued;
+  const again = await runs.get(run.runId);
+  return again && recorded(again) ? 'duplicate' : undefined;
 }
 
 /** Creates the run's throughput, or finds it when an earlier delivery created it (its name is the run's). */

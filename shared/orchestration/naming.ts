@@ -44,7 +44,7 @@ export const throughputName = (runId: string, stage: number): string => `${PREFI
  * token would answer with the deleted throughput.
  */
 export const throughputClientToken = (runId: string, stage: number, purchase = 1): string =>
-  purchase > 1 ? `${throughputName(runId, stage)}-${purchase}` : throughputName(runId, stage);
+  ofPurchase(throughputName(runId, stage), purchase);
 
 /** A custom model deployment's name: its run's throughput name with `-od` (on demand) for `-pt`. */
 export const deploymentName = (runId: string, stage: number): string =>
@@ -52,7 +52,10 @@ export const deploymentName = (runId: string, stage: number): string =>
 
 /** The clientRequestToken of a stage's `purchase`-th deployment, new for each purchase as a throughput's is. */
 export const deploymentClientToken = (runId: string, stage: number, purchase = 1): string =>
-  purchase > 1 ? `${deploymentName(runId, stage)}-${purchase}` : deploymentName(runId, stage);
+  ofPurchase(deploymentName(runId, stage), purchase);
+
+/** The first purchase's token is the name itself (as before purchases were counted); later ones add their number. */
+const ofPurchase = (name: string, purchase: number): string => (purchase > 1 ? `${name}-${purchase}` : name);
 
 const JOB_NAME = /^btp-(.+)-s\d+(?:p\d+)?-a\d+$/;
 
