@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
@@ -24,6 +24,7 @@ import { startSqs } from '../../../local/emulators/sqs';
 import { startDynamo } from '../../../local/emulators/dynamodb';
 
 const creds = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const MB = 1024 * 1024;
 
 describe('embedded emulators speak the real wire protocols to the real SDK clients', () => {
   it('S3: put and get an object with a Japanese key, and notify', async () => {
@@ -66,7 +67,6 @@ describe('embedded emulators speak the real wire protocols to the real SDK clien
         responseChecksumValidation: 'WHEN_REQUIRED',
       });
       await client.send(new CreateBucketCommand({ Bucket: 'bucket-two' }));
-      const MB = 1024 * 1024;
       const parts = [Buffer.alloc(5 * MB, 'a'), Buffer.alloc(5 * MB, 'b'), Buffer.from('tail')];
       const { UploadId } = await client.send(
         new CreateMultipartUploadCommand({ Bucket: 'bucket-two', Key: 'k/big', ContentType: 'application/x-ndjson' }),
@@ -152,6 +152,59 @@ describe('embedded emulators speak the real wire protocols to the real SDK clien
       );
       expect(part.ETag).toBe(md5(body));
     } finally {
+      await s3.close();
+    }
+  });
+
+  it('S3: GETs at once, one read slowly, each get every byte of their object or range; an empty object reads empty', async () => {
+    const s3 = await startS3();
+    const client = new S3Client({
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      credentials: creds,
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    try {
+      await client.send(new CreateBucketCommand({ Bucket: 'bucket-five' }));
+      // The emulator reads an object into buffers it takes back once the socket has written them: a reader that lags
+      // leaves its bytes in the socket while the other GETs read on, and must still get its own bytes.
+      const objects = ['a', 'b', 'c'].map((key) => ({ key, body: randomBytes(6 * MB + 123) }));
+      for (const { key, body } of objects) {
+        await client.send(new PutObjectCommand({ Bucket: 'bucket-five', Key: key, Body: body }));
+      }
+      await client.send(new PutObjectCommand({ Bucket: 'bucket-five', Key: 'empty', Body: Buffer.alloc(0) }));
+      const read = async (key: string, range?: string, slow = false) => {
+        const got = await client.send(new GetObjectCommand({ Bucket: 'bucket-five', Key: key, Range: range }));
+        const pieces: Buffer[] = [];
+        for await (const piece of got.Body as Readable) {
+          pieces.push(Buffer.from(piece as Buffer));
+          if (slow) await new Promise((r) => setTimeout(r, 2));
+        }
+        return Buffer.concat(pieces);
+      };
+      const [slow, ...fast] = await Promise.all([
+        read('a', undefined, true),
+        read('b'),
+        read('c'),
+        read('b', `bytes=${MB - 7}-${4 * MB + 9}`),
+        read('c', `bytes=${5 * MB}-`),
+      ]);
+      expect(slow.equals(objects[0]!.body)).toBe(true);
+      expect(fast[0]!.equals(objects[1]!.body)).toBe(true);
+      expect(fast[1]!.equals(objects[2]!.body)).toBe(true);
+      expect(fast[2]!.equals(objects[1]!.body.subarray(MB - 7, 4 * MB + 10))).toBe(true);
+      expect(fast[3]!.equals(objects[2]!.body.subarray(5 * MB))).toBe(true);
+      expect((await read('empty')).length).toBe(0);
+      // A reader that gives up after its first piece: the emulator serves on.
+      const cut = await client.send(new GetObjectCommand({ Bucket: 'bucket-five', Key: 'a' }));
+      const stream = cut.Body as Readable;
+      for await (const _ of stream) break;
+      stream.destroy();
+      expect((await read('a')).equals(objects[0]!.body)).toBe(true);
+    } finally {
+      client.destroy();
       await s3.close();
     }
   });
