@@ -49,7 +49,8 @@ export const testLineTail = (category: string | undefined): string =>
   category ? `,${JSON.stringify(TestSetExtras.parse({ category })).slice(1, -1)}` : '';
 
 /**
- * One line of rejects.jsonl (a chunk's, and the run's that split writes; the file read is the manifest's `source`).
+ * One line of rejects.jsonl: the run's that split writes (the file read is the manifest's `source`), and a chunk's (see
+ * ChunkRejectLine).
  * `record` is the head of the record's text (120 UTF-16 units, '…' when cut); a duplicate has none, its `detail`
  * names the line or row of the record it repeats.
  */
@@ -62,6 +63,22 @@ export const RejectLine = z.object({
   field: z.string().optional(),
 });
 export type RejectLine = z.infer<typeof RejectLine>;
+
+/**
+ * A duplicate's line in a chunk's rejects.jsonl when the chunk's lines count from its own start (ChunkPlan
+ * relativeLines), in short: `[N,M]`, the record at line M repeats the text kept at line N of the chunk, or `[N,C,M]`,
+ * the text kept at line N of chunk C. Split writes it out as the RejectLine `{"reason":"filtered:duplicate","detail":
+ * "same text as line N","line":M}` with both numbers counted in the whole file (shared/prep/line-numbers.ts), so no
+ * file of the run's has it. Only for records on lines that are not pieces of documents; other duplicates are written
+ * as RejectLine. Most reject lines of a repetitive corpus are these: a dozen bytes each instead of about 90, written
+ * by transform and read by split.
+ */
+export const ChunkDuplicateLine = z.union([z.tuple([count, count]), z.tuple([count, count, count])]);
+export type ChunkDuplicateLine = z.infer<typeof ChunkDuplicateLine>;
+
+/** One line of a chunk's rejects.jsonl (`ChunkResult.rejectsKey`): a RejectLine, or a duplicate in short. */
+export const ChunkRejectLine = z.union([RejectLine, ChunkDuplicateLine]);
+export type ChunkRejectLine = z.infer<typeof ChunkRejectLine>;
 
 /**
  * One line of `runs/<id>/evaluation/samples.jsonl`, written by services/evaluate, shown by the report: a test

@@ -102,7 +102,7 @@ export async function processChunk(args: {
       },
       reject: (line) => hold(args.rejects.write(line)),
       rejectBytes: (line) => hold(args.rejects.writeBytes(line)),
-      rejectHead: (head, n) => hold(args.rejects.writeHeadInt(head, n, 0x7d)),
+      rejectHead: (head, n, last) => hold(args.rejects.writeHeadInt(head, n, last)),
     },
     args.run === undefined
       ? undefined

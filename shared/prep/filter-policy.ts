@@ -23,6 +23,12 @@ export interface Verdict {
   rowHead?: Buffer;
   /** A duplicate of a text kept in an earlier chunk of the run (its Place has a chunk). */
   earlierChunk?: boolean;
+  /**
+   * A duplicate in a chunk whose lines count from its own start, of a record on a line that is not a piece: the line
+   * (and the earlier chunk) it names, for the short reject line (ChunkDuplicateLine), and that line's head as bytes.
+   */
+  sameLine?: { line: number; chunk?: number };
+  shortHead?: Buffer;
 }
 
 /** What a field of the record holds: text (a string, number or boolean), nothing (absent or null), or another kind. */
@@ -186,6 +192,11 @@ function duplicateOf(first: Place, relativeLines: boolean): Verdict {
     lineHead: undefined,
     rowHead: undefined,
     earlierChunk: first.chunk !== undefined,
+    sameLine:
+      relativeLines && first.line !== undefined && first.piece === undefined
+        ? { line: first.line, chunk: first.chunk }
+        : undefined,
+    shortHead: undefined,
   });
 }
 

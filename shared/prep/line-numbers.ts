@@ -21,13 +21,15 @@ export interface Renames {
  * The reject lines of a chunk whose lines count from its own start (ChunkPlan.relativeLines), renumbered as lines of
  * the file: `offsets[chunk]` is added to each line's `"line"`, and to the line a duplicate's detail names, which is in
  * the same chunk (`same text as line 12`) or in the earlier one it names (`same text as line 12 of chunk 3`, written
- * so by transform; the chunk's name goes). Works on the bytes as transform wrote them: `,"line":` cannot occur inside
- * a JSON string, where every quote is escaped, so the one there is the key. A plain loop over the bytes: a
- * repetitive corpus has hundreds of thousands of these lines, too many for a few library calls each.
+ * so by transform; the chunk's name goes). A duplicate in short (ChunkDuplicateLine: `[12,40]`, `[12,3,40]`) is
+ * written out as the RejectLine it stands for, renumbered the same way. Works on the bytes as transform wrote them:
+ * `,"line":` cannot occur inside a JSON string, where every quote is escaped, so the one there is the key. A plain
+ * loop over the bytes: a repetitive corpus has hundreds of thousands of these lines, too many for a few library calls
+ * each.
  *
  * With `renames`, a duplicate whose record split dropped is named by the record that stays, as mergeRejects would
  * rename it (the same bytes), while its number is at hand: mergeRejects then need not read every line again. Only
- * for records that are not pieces (a piece's duplicate names its piece, which mergeRejects leaves out).
+ * for records that are not pieces of documents (a piece's duplicate names its piece, which mergeRejects leaves out).
  */
 export async function* shiftLineNumbers(
   source: AsyncIterable<Buffer>,
@@ -37,7 +39,9 @@ export async function* shiftLineNumbers(
 ): AsyncGenerator<Buffer> {
   const own = offsets[chunk];
   if (own === undefined) throw new Error(`no line offset for chunk ${chunk}`);
-  const grow = 2 * String(Math.max(...offsets)).length; // two numbers a line, each longer by at most this
+  // The most a line grows by: a short duplicate written out with two numbers longer by the largest offset each.
+  const grow = DUPLICATE_HEAD.length + DETAIL_END_LINE_KEY.length + 2 + 2 * String(Math.max(...offsets)).length;
+  const state = { at: 0 };
   let carry: Buffer | undefined;
   for await (const piece of source) {
     let from = 0;
@@ -50,7 +54,7 @@ export async function* shiftLineNumbers(
       }
       const line = Buffer.concat([carry, piece.subarray(0, nl + 1)]);
       carry = undefined;
-      yield shifted(line, 0, line.length, own, offsets, grow, renames);
+      yield* shifted(line, 0, line.length, own, offsets, grow, renames, state);
       from = nl + 1;
     }
     const last = piece.lastIndexOf(NL);
@@ -59,14 +63,17 @@ export async function* shiftLineNumbers(
       continue;
     }
     if (last + 1 < piece.length) carry = Buffer.from(piece.subarray(last + 1));
-    yield shifted(piece, from, last + 1, own, offsets, grow, renames);
+    yield* shifted(piece, from, last + 1, own, offsets, grow, renames, state);
   }
   if (carry?.length)
-    yield shifted(Buffer.concat([carry, Buffer.from([NL])]), 0, carry.length + 1, own, offsets, grow, renames);
+    yield* shifted(Buffer.concat([carry, Buffer.from([NL])]), 0, carry.length + 1, own, offsets, grow, renames, state);
 }
 
-/** The whole lines in buf[start, end) (each ending with a line break), shifted into a new buffer. */
-function shifted(
+/** What shifted writes into at most: short duplicates grow about sevenfold, so a piece may take several. */
+const OUT_BYTES = 256 * 1024;
+
+/** The whole lines in buf[start, end) (each ending with a line break), shifted into new buffers. */
+function* shifted(
   buf: Buffer,
   start: number,
   end: number,
@@ -74,37 +81,56 @@ function shifted(
   offsets: readonly number[],
   grow: number,
   renames: Renames | undefined,
-) {
-  // Every reject line is longer than 32 bytes, and grows by at most `grow`.
-  const out = Buffer.allocUnsafe(end - start + Math.ceil((end - start) / 32) * grow + 64);
-  return out.subarray(0, shiftLines(buf, start, end, own, offsets, out, renames));
+  state: { at: number },
+): Generator<Buffer> {
+  state.at = start;
+  while (state.at < end) {
+    // Room for at least the next line, however long.
+    const next = buf.indexOf(NL, state.at);
+    const out = Buffer.allocUnsafe(
+      Math.max(Math.min(OUT_BYTES, (end - state.at) * 8 + 64), next - state.at + grow + 64),
+    );
+    yield out.subarray(0, shiftLines(buf, end, own, offsets, out, grow, renames, state));
+  }
 }
 
 /**
- * Shifts the whole lines in buf[start, end) into `out`; returns the end of what it wrote. Nothing follows the loop but
- * the return of a number: V8 compiles this function while the loop runs (on-stack replacement), before anything after
- * the loop has run, and code after it with no type feedback (`out.subarray`, once here) made that compiled code fall
- * back to the interpreter at the end of every call, so each call ran its first thousands of lines unoptimised again.
+ * Shifts the whole lines in buf[state.at, end) into `out`, as many as it has room for; returns the end of what it
+ * wrote, and leaves `state.at` at the first line not written (kept up to date in the loop). Nothing follows the loop
+ * but the return of a number: V8 compiles this function while the loop runs (on-stack replacement), before anything
+ * after the loop has run, and code after it with no type feedback (`out.subarray`, once here) made that compiled code
+ * fall back to the interpreter at the end of every call, so each call ran its first thousands of lines unoptimised
+ * again.
  */
 function shiftLines(
   buf: Buffer,
-  start: number,
   end: number,
   own: number,
   offsets: readonly number[],
   out: Buffer,
+  grow: number,
   renames: Renames | undefined,
+  state: { at: number },
 ) {
   let o = 0;
-  let s = start;
+  let s = state.at;
   while (s < end) {
     const e = buf.indexOf(NL, s); // the line is [s, e)
-    const fast = shiftDuplicate(buf, s, e, own, offsets, out, o, renames);
+    if (o + (e - s) + grow + 2 > out.length) break;
+    const fast =
+      buf[s] === 0x5b
+        ? shortDuplicate(buf, s, e, own, offsets, out, o, renames)
+        : shiftDuplicate(buf, s, e, own, offsets, out, o, renames);
     if (fast >= 0) {
       o = fast;
       s = e + 1;
+      state.at = s;
       continue;
     }
+    if (buf[s] === 0x5b)
+      throw new Error(
+        `a chunk's reject line is not a RejectLine nor a short duplicate: ${buf.toString('utf8', s, Math.min(e, s + 200))}`,
+      );
     let p = s; // bytes of the line before p are written
     if (e - s > DUPLICATE_HEAD.length && startsWith(buf, s, DUPLICATE_HEAD)) {
       const at = s + DUPLICATE_HEAD.length;
@@ -142,8 +168,64 @@ function shiftLines(
     }
     o = copy(buf, p, e + 1, out, o);
     s = e + 1;
+    state.at = s;
   }
   return o;
+}
+
+/**
+ * A duplicate in short (ChunkDuplicateLine), `[N,M]` or `[N,C,M]`, written out into `out` at `o` as the RejectLine it
+ * stands for, renumbered: the new end in `out`, or -1 when the line is not of that shape.
+ */
+function shortDuplicate(
+  buf: Buffer,
+  s: number,
+  e: number,
+  own: number,
+  offsets: readonly number[],
+  out: Buffer,
+  o: number,
+  renames: Renames | undefined,
+): number {
+  if (buf[e - 1] !== 0x5d) return -1;
+  // Up to three numbers, each followed by a comma or, the last, by the closing bracket.
+  let q = s + 1;
+  let count = 0;
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  while (q < e) {
+    const from = q;
+    let n = 0;
+    while (buf[q]! >= 0x30 && buf[q]! <= 0x39) n = n * 10 + buf[q++]! - 0x30;
+    if (q === from || count === 3) return -1;
+    if (count === 0) a = n;
+    else if (count === 1) b = n;
+    else c = n;
+    count++;
+    if (buf[q] === 0x2c) q++;
+    else if (q === e - 1) break;
+    else return -1;
+  }
+  if (count < 2 || q !== e - 1) return -1;
+  let named: number;
+  let line: number;
+  if (count === 2) {
+    named = a + own;
+    line = b;
+  } else {
+    const other = offsets[b];
+    if (other === undefined) throw new Error(`a reject line names chunk ${b}, which the run does not have`);
+    named = a + other;
+    line = c;
+  }
+  out.set(DUPLICATE_HEAD, o);
+  o = writeDecimal(out, o + DUPLICATE_HEAD.length, renames ? renamed(renames, named) : named);
+  out.set(DETAIL_END_LINE_KEY, o);
+  o = writeDecimal(out, o + DETAIL_END_LINE_KEY.length, line + own);
+  out[o] = 0x7d;
+  out[o + 1] = NL;
+  return o + 2;
 }
 
 /**

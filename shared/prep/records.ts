@@ -47,8 +47,8 @@ export interface ChunkSink {
   reject(line: string): void;
   /** A reject line as UTF-8 bytes (a view of a scratch buffer, to be copied); without it, `reject` takes a string. */
   rejectBytes?(line: Buffer): void;
-  /** A reject line made of `head` (UTF-8 bytes, kept by the caller), the decimal `n` and `}`. */
-  rejectHead?(head: Buffer, n: number): void;
+  /** A reject line made of `head` (UTF-8 bytes, kept by the caller), the decimal `n` and the byte `last`. */
+  rejectHead?(head: Buffer, n: number, last: number): void;
 }
 
 /** What a kept line is made of, asked of the facts the policy kept the record on (see `ChunkProcessor.settle`). */
@@ -215,7 +215,8 @@ export class ChunkProcessor implements KeptLookup {
 
   /**
    * A duplicate's reject line names the record it repeats instead of quoting its text: in a repetitive corpus most
-   * records end here, and the first one's line or row finds the text.
+   * records end here, and the first one's line or row finds the text. In a chunk numbered from its own start, a
+   * duplicate of a record on a line (not a piece) is written in short (ChunkDuplicateLine), which split writes out.
    */
   private dropDuplicate(rec: SourceRecord, v: Verdict): void {
     const { line, row } = rec;
@@ -223,8 +224,10 @@ export class ChunkProcessor implements KeptLookup {
     if (this.sink.rejectHead && (line === undefined) !== (row === undefined)) {
       // The head of the line is the same for every record the verdict is given to (see duplicateOf): made once as
       // bytes and kept with the verdict; then only the line or row number is written.
-      if (line !== undefined) this.sink.rejectHead((v.lineHead ??= duplicateHead(v, 'line')), line);
-      else this.sink.rejectHead((v.rowHead ??= duplicateHead(v, 'row')), row!);
+      if (line !== undefined && v.sameLine)
+        this.sink.rejectHead((v.shortHead ??= shortDuplicateHead(v.sameLine)), line, 0x5d);
+      else if (line !== undefined) this.sink.rejectHead((v.lineHead ??= duplicateHead(v, 'line')), line, 0x7d);
+      else this.sink.rejectHead((v.rowHead ??= duplicateHead(v, 'row')), row!, 0x7d);
     } else {
       this.sink.reject(
         `{"reason":"${DUPLICATE}","detail":${JSON.stringify(v.detail)}${line !== undefined ? `,"line":${line}` : ''}${row !== undefined ? `,"row":${row}` : ''}}`,
@@ -257,6 +260,10 @@ export class ChunkProcessor implements KeptLookup {
 /** The head of a duplicate's reject line, up to its line or row number, as bytes (see ChunkProcessor.dropDuplicate). */
 const duplicateHead = (v: Verdict, at: 'line' | 'row') =>
   Buffer.from(`{"reason":"${DUPLICATE}","detail":${JSON.stringify(v.detail)},"${at}":`);
+
+/** The head of a duplicate's short line (ChunkDuplicateLine), up to its own line: `[N,` or `[N,C,`. */
+const shortDuplicateHead = (same: { line: number; chunk?: number }) =>
+  Buffer.from(`[${same.line},${same.chunk !== undefined ? `${same.chunk},` : ''}`);
 
 /**
  * The facts of a parsed record (JSON, CSV, TSV, Parquet), worked out as the policy asks for them: the template is

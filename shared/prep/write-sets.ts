@@ -358,8 +358,9 @@ async function writeSets(
             dropsUpTo[j] || pieces
               ? (kind, n, piece) => (dropsUpTo[j] ? stays(j, kind, n, piece) : undefined)
               : undefined;
-          // Lines renumbered here are renamed in the same pass (not pieces': see shiftLineNumbers).
-          const shifted = chunk.relativeLines && j > 0;
+          // A chunk numbered from its own start has its lines renumbered, and its duplicates in short written out
+          // (the first chunk's offset is 0); they are renamed in the same pass (not pieces': see shiftLineNumbers).
+          const shifted = chunk.relativeLines === true;
           const renames = shifted && staysAt && !pieces ? { staysAt, renamedInChunk: 0 } : undefined;
           // The chunk's reject lines, with the duplicates split found among its kept lines in their places.
           renamed += await mergeRejects(

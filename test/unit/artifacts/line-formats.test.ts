@@ -1,4 +1,5 @@
 import {
+  ChunkRejectLine,
   KeptMeta,
   parseArtifact,
   readJsonLines,
@@ -62,11 +63,33 @@ describe('what the steps write matches the artifact schemas', () => {
     expect(n).toBeGreaterThan(40);
   });
 
-  it("rejects.jsonl, the chunks' and the run's: every line a RejectLine, every reason one the union names", () => {
-    const rejectKeys = keys('rejects.jsonl');
+  it("rejects.jsonl: the run's every line a RejectLine, the chunks' a RejectLine or a duplicate in short; every reason one the union names", async () => {
+    // Transformed first to last, as one warm environment: the chunks then drop the texts earlier chunks kept, and
+    // write those duplicates in short.
+    const forward = await runPipeline(
+      lines.join('\n'),
+      'datasets/all.jsonl',
+      { prep: { filters: { maxChars: 100 }, chunkBytes: 2000 }, split: { train: 20, validation: 5, test: 5 } },
+      undefined,
+      'forward',
+    );
     const reasons = new Set<string>();
-    for (const key of rejectKeys)
-      for (const line of readJsonLines(RejectLine, r.objects.text(ARTIFACTS, key), key)) reasons.add(line.reason);
+    let short = 0;
+    for (const run of [r, forward]) {
+      for (const key of run.objects.keys(ARTIFACTS).filter((k) => k.endsWith('rejects.jsonl'))) {
+        const text = run.objects.text(ARTIFACTS, key);
+        if (!key.includes('/chunks/')) {
+          for (const line of readJsonLines(RejectLine, text, key)) reasons.add(line.reason);
+          continue;
+        }
+        for (const line of readJsonLines(ChunkRejectLine, text, key)) {
+          if (Array.isArray(line)) short++;
+          else reasons.add(line.reason);
+        }
+      }
+    }
+    expect(short).toBeGreaterThan(10);
+    expect(forward.rejects()).toEqual(r.rejects());
     expect([...reasons].sort()).toEqual(
       [
         'filtered:duplicate',

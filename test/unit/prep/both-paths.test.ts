@@ -42,7 +42,12 @@ async function transform(
       rejectBytes: (line) => rejects.push(line.toString('utf8')),
       // As the chunk's writer joins them (LineWriter.writeHeadInt): the byte path's duplicates are written so, the
       // parsed path's as strings, and both must read the same.
-      ...(bytes ? { rejectHead: (head: Buffer, n: number) => rejects.push(`${head.toString('utf8')}${n}}`) } : {}),
+      ...(bytes
+        ? {
+            rejectHead: (head: Buffer, n: number, last: number) =>
+              rejects.push(`${head.toString('utf8')}${n}${String.fromCharCode(last)}`),
+          }
+        : {}),
     },
     scope,
   );

@@ -1,5 +1,6 @@
 import { shiftLineNumbers, type Renames } from '../../../shared/prep/line-numbers';
 import { LINE } from '../../../shared/prep/reject-order';
+import { ChunkRejectLine, RejectLine } from '../../../shared/artifacts/line-formats';
 
 const pieces = async function* (text: string, size: number) {
   const b = Buffer.from(text);
@@ -64,5 +65,48 @@ describe('reject lines of a chunk numbered from its own start are renumbered as 
       [LINE, 12, -1],
     ]);
     expect(renames.renamedInChunk).toBe(1);
+  });
+
+  describe('a duplicate in short (ChunkDuplicateLine), as transform writes it in such a chunk', () => {
+    const short = [lines[0], '[3,9]', '[12,0,10]', lines[3], '[0,1]'];
+
+    it('is written out as the RejectLine it stands for, renumbered as the long form is, and valid by both schemas', async () => {
+      for (const line of short) expect(ChunkRejectLine.safeParse(JSON.parse(line!)).success).toBe(true);
+      const long = [...lines, '{"reason":"filtered:duplicate","detail":"same text as line 0","line":1}'];
+      for (const [chunk, offsets] of [
+        [2, [0, 100, 250]],
+        [0, [0]],
+      ] as const) {
+        const out = await shifted(short.join('\n') + '\n', chunk, [...offsets]);
+        expect(out).toBe(await shifted(long.join('\n') + '\n', chunk, [...offsets]));
+        for (const line of out.split('\n').slice(0, -1))
+          expect(RejectLine.safeParse(JSON.parse(line)).success).toBe(true);
+      }
+    });
+
+    it('gives the same bytes however the input is cut, many short lines to a piece', async () => {
+      const many = Array.from({ length: 20_000 }, (_, i) => (i % 3 === 0 ? `[${i},${i + 1}]` : `[${i},1,${i + 2}]`));
+      const text = many.join('\n') + '\n';
+      const whole = await shifted(text, 2, [0, 100, 250], 1 << 20);
+      expect(whole.split('\n')[1]).toBe('{"reason":"filtered:duplicate","detail":"same text as line 101","line":253}');
+      for (const size of [1, 13, 64 * 1024]) expect(await shifted(text, 2, [0, 100, 250], size)).toBe(whole);
+    });
+
+    it('is renamed as the long form is', async () => {
+      const moved = new Map([[253, { place: 40, inChunk: true }]]);
+      const renames: Renames = { staysAt: (_kind, n) => moved.get(n), renamedInChunk: 0 };
+      const out = (await shifted('[3,9]\n[12,0,10]\n', 2, [0, 100, 250], 7, renames)).split('\n');
+      expect(out.slice(0, 2)).toEqual([
+        '{"reason":"filtered:duplicate","detail":"same text as line 40","line":259}',
+        '{"reason":"filtered:duplicate","detail":"same text as line 12","line":260}',
+      ]);
+      expect(renames.renamedInChunk).toBe(1);
+    });
+
+    it('a line of another shape in brackets is an error that quotes it', async () => {
+      for (const bad of ['[3]', '[3,4,5,6]', '[3,x]', '[3,4', '["a",1]'])
+        await expect(shifted(`${bad}\n`, 1, [0, 5])).rejects.toThrow(bad);
+      await expect(shifted('[1,9,2]\n', 1, [0, 5])).rejects.toThrow(/chunk 9/);
+    });
   });
 });
