@@ -219,13 +219,7 @@ function shortDuplicate(
     named = a + other;
     line = c;
   }
-  out.set(DUPLICATE_HEAD, o);
-  o = writeDecimal(out, o + DUPLICATE_HEAD.length, renames ? renamed(renames, named) : named);
-  out.set(DETAIL_END_LINE_KEY, o);
-  o = writeDecimal(out, o + DETAIL_END_LINE_KEY.length, line + own);
-  out[o] = 0x7d;
-  out[o + 1] = NL;
-  return o + 2;
+  return writeDuplicate(out, o, named, line + own, renames);
 }
 
 /**
@@ -266,10 +260,18 @@ function shiftDuplicate(
   let m = 0;
   while (q < e && buf[q]! >= 0x30 && buf[q]! <= 0x39) m = m * 10 + buf[q++]! - 0x30;
   if (q === ms || q + 1 !== e || buf[q] !== 0x7d) return -1;
+  return writeDuplicate(out, o, n + by, m + own, renames);
+}
+
+/**
+ * Writes `{"reason":"filtered:duplicate","detail":"same text as line N","line":M}` and its line break into `out` at
+ * `o`, N renamed when `renames` says so (numbers of the file); returns the new end.
+ */
+function writeDuplicate(out: Buffer, o: number, named: number, line: number, renames: Renames | undefined): number {
   out.set(DUPLICATE_HEAD, o);
-  o = writeDecimal(out, o + DUPLICATE_HEAD.length, renames ? renamed(renames, n + by) : n + by);
+  o = writeDecimal(out, o + DUPLICATE_HEAD.length, renames ? renamed(renames, named) : named);
   out.set(DETAIL_END_LINE_KEY, o);
-  o = writeDecimal(out, o + DETAIL_END_LINE_KEY.length, m + own);
+  o = writeDecimal(out, o + DETAIL_END_LINE_KEY.length, line);
   out[o] = 0x7d;
   out[o + 1] = NL;
   return o + 2;

@@ -25,6 +25,15 @@ import { startDynamo } from '../../../local/emulators/dynamodb';
 
 const creds = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 const MB = 1024 * 1024;
+const s3Client = (endpoint: string) =>
+  new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    credentials: creds,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
 
 describe('embedded emulators speak the real wire protocols to the real SDK clients', () => {
   it('S3: put and get an object with a Japanese key, and notify', async () => {
@@ -32,14 +41,7 @@ describe('embedded emulators speak the real wire protocols to the real SDK clien
     try {
       const events: unknown[] = [];
       s3.onEvent((e) => events.push(e));
-      const client = new S3Client({
-        endpoint: s3.endpoint,
-        region: 'us-east-1',
-        credentials: creds,
-        forcePathStyle: true,
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-      });
+      const client = s3Client(s3.endpoint);
       await client.send(new CreateBucketCommand({ Bucket: 'bucket-one' }));
       await client.send(
         new PutObjectCommand({ Bucket: 'bucket-one', Key: 'datasets/日本語 file.jsonl', Body: '{"a":1}\n' }),
@@ -58,14 +60,7 @@ describe('embedded emulators speak the real wire protocols to the real SDK clien
       const events: Array<{ Records: Array<{ eventName: string; s3: { object: { key: string; size?: number } } }> }> =
         [];
       s3.onEvent((e) => events.push(e));
-      const client = new S3Client({
-        endpoint: s3.endpoint,
-        region: 'us-east-1',
-        credentials: creds,
-        forcePathStyle: true,
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-      });
+      const client = s3Client(s3.endpoint);
       await client.send(new CreateBucketCommand({ Bucket: 'bucket-two' }));
       const parts = [Buffer.alloc(5 * MB, 'a'), Buffer.alloc(5 * MB, 'b'), Buffer.from('tail')];
       const { UploadId } = await client.send(
@@ -121,14 +116,7 @@ describe('embedded emulators speak the real wire protocols to the real SDK clien
   it("S3: a body received in many pieces is stored whole with S3's ETags (the MD5 of an object, of a part)", async () => {
     const s3 = await startS3();
     try {
-      const client = new S3Client({
-        endpoint: s3.endpoint,
-        region: 'us-east-1',
-        credentials: creds,
-        forcePathStyle: true,
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-      });
+      const client = s3Client(s3.endpoint);
       await client.send(new CreateBucketCommand({ Bucket: 'bucket-four' }));
       // About 9 MB sent as a stream of 100 KB pieces: more than the emulator writes at once, in many socket reads.
       const pieces = Array.from({ length: 90 }, (_, i) => Buffer.alloc(100_000, 0x30 + (i % 10)));
@@ -158,14 +146,7 @@ describe('embedded emulators speak the real wire protocols to the real SDK clien
 
   it('S3: GETs at once, one read slowly, each get every byte of their object or range; an empty object reads empty', async () => {
     const s3 = await startS3();
-    const client = new S3Client({
-      endpoint: s3.endpoint,
-      region: 'us-east-1',
-      credentials: creds,
-      forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    const client = s3Client(s3.endpoint);
     try {
       await client.send(new CreateBucketCommand({ Bucket: 'bucket-five' }));
       // The emulator reads an object into buffers it takes back once the socket has written them: a reader that lags
