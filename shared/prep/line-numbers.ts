@@ -30,18 +30,21 @@ export interface Renames {
  * With `renames`, a duplicate whose record split dropped is named by the record that stays, as mergeRejects would
  * rename it (the same bytes), while its number is at hand: mergeRejects then need not read every line again. Only
  * for records that are not pieces of documents (a piece's duplicate names its piece, which mergeRejects leaves out).
+ *
+ * `file` names the chunk's rejects in errors: a line this pass cannot read is reported with the file and its line.
  */
 export async function* shiftLineNumbers(
   source: AsyncIterable<Buffer>,
   chunk: number,
   offsets: readonly number[],
   renames?: Renames,
+  file = `chunk ${chunk}'s rejects`,
 ): AsyncGenerator<Buffer> {
   const own = offsets[chunk];
-  if (own === undefined) throw new Error(`no line offset for chunk ${chunk}`);
+  if (own === undefined) throw new Error(`${file}: no line offset for chunk ${chunk}`);
   // The most a line grows by: a short duplicate written out with two numbers longer by the largest offset each.
   const grow = DUPLICATE_HEAD.length + DETAIL_END_LINE_KEY.length + 2 + 2 * String(Math.max(...offsets)).length;
-  const state = { at: 0 };
+  const state: ShiftState = { at: 0, lines: 0, file };
   let carry: Buffer | undefined;
   for await (const piece of source) {
     let from = 0;
@@ -72,6 +75,13 @@ export async function* shiftLineNumbers(
 /** What shifted writes into at most: short duplicates grow about sevenfold, so a piece may take several. */
 const OUT_BYTES = 256 * 1024;
 
+/** Where shiftLines is in a chunk's rejects: the next line's byte in the piece at hand, and the lines before it. */
+interface ShiftState {
+  at: number;
+  lines: number;
+  readonly file: string;
+}
+
 /** The whole lines in buf[start, end) (each ending with a line break), shifted into new buffers. */
 function* shifted(
   buf: Buffer,
@@ -81,7 +91,7 @@ function* shifted(
   offsets: readonly number[],
   grow: number,
   renames: Renames | undefined,
-  state: { at: number },
+  state: ShiftState,
 ): Generator<Buffer> {
   state.at = start;
   while (state.at < end) {
@@ -90,7 +100,14 @@ function* shifted(
     const out = Buffer.allocUnsafe(
       Math.max(Math.min(OUT_BYTES, (end - state.at) * 8 + 64), next - state.at + grow + 64),
     );
-    yield out.subarray(0, shiftLines(buf, end, own, offsets, out, grow, renames, state));
+    let written: number;
+    try {
+      written = shiftLines(buf, end, own, offsets, out, grow, renames, state);
+    } catch (err) {
+      // state.at is still the start of the line that failed.
+      throw new Error(`${state.file} line ${state.lines + 1}: ${(err as Error).message}`, { cause: err });
+    }
+    yield out.subarray(0, written);
   }
 }
 
@@ -110,7 +127,7 @@ function shiftLines(
   out: Buffer,
   grow: number,
   renames: Renames | undefined,
-  state: { at: number },
+  state: ShiftState,
 ) {
   let o = 0;
   let s = state.at;
@@ -125,6 +142,7 @@ function shiftLines(
       o = fast;
       s = e + 1;
       state.at = s;
+      state.lines++;
       continue;
     }
     if (buf[s] === 0x5b)
@@ -169,6 +187,7 @@ function shiftLines(
     o = copy(buf, p, e + 1, out, o);
     s = e + 1;
     state.at = s;
+    state.lines++;
   }
   return o;
 }

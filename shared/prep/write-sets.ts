@@ -364,7 +364,7 @@ async function writeSets(
           const renames = shifted && staysAt && !pieces ? { staysAt, renamedInChunk: 0 } : undefined;
           // The chunk's reject lines, with the duplicates split found among its kept lines in their places.
           renamed += await mergeRejects(
-            shifted ? shiftLineNumbers(chunkRejects, j, lineOffsets, renames) : chunkRejects,
+            shifted ? shiftLineNumbers(chunkRejects, j, lineOffsets, renames, chunk.rejectsKey) : chunkRejects,
             rejects,
             {
               next: (from) => {

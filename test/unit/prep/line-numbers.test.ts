@@ -42,6 +42,19 @@ describe('reject lines of a chunk numbered from its own start are renumbered as 
     ).rejects.toThrow(/chunk 9/);
   });
 
+  it('an error names the file and the line it was read from, however the input is cut', async () => {
+    const text = `${lines.join('\n')}\n[4,7]\n[4,9,8]\n[5,6]\n`;
+    const file = 'runs/r/stages/0/chunks/1/rejects.jsonl';
+    for (const size of [1, 3, 64, 1 << 20]) {
+      const out: Buffer[] = [];
+      const run = async () => {
+        for await (const b of shiftLineNumbers(pieces(text, size), 1, [0, 5], undefined, file)) out.push(b);
+      };
+      await expect(run()).rejects.toThrow(`${file} line 6: a reject line names chunk 9, which the run does not have`);
+    }
+    await expect(shifted('[3,x]\n', 1, [0, 5])).rejects.toThrow("chunk 1's rejects line 1: ");
+  });
+
   it('renames, while renumbering, a duplicate naming a record split dropped, as split would, and counts those of this chunk', async () => {
     // Split dropped the records at lines 253 (kept again at 40, an earlier chunk) and 12 (kept again at 5).
     const moved = new Map([
