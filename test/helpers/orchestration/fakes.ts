@@ -1,21 +1,13 @@
 import { buildSend, type Publish } from '../../../shared/messages/send';
+import { MemoryRunStore } from '../memory-run-store';
 import { QUEUE_URLS } from '../prep/memory';
 import { preparedSets } from '../prep/prepared-sets';
 import { resolveRunConfig, type RunConfigInput } from '../../../shared/config/run-config';
 import type { Envelope } from '../../../shared/messages/envelope';
 import { stageKeys } from '../../../shared/runs/keys';
 import type { CostEstimate } from '../../../shared/orchestration/cost';
-import {
-  Run,
-  type ChunkResult,
-  type JobRecord,
-  type RunCounts,
-  type RunEvent,
-  type StageState,
-} from '../../../shared/runs/run';
-import { canTransition, type RunStatus } from '../../../shared/runs/status';
+import { Run, type JobRecord, type RunCounts, type StageState } from '../../../shared/runs/run';
 import { findByInferenceId } from '../../../shared/catalog';
-import { patchOf, type RunPatch, type RunStore, type WriteOptions } from '../../../shared/runs/store';
 import {
   BedrockCallError,
   type BedrockPort,
@@ -30,107 +22,7 @@ import {
   type ThroughputView,
 } from '../../../shared/orchestration/ports';
 
-/**
- * An in-memory RunStore with the same rules as DynamoRunStore: allowed transitions, versions, an event history, and
- * every run written parsed against the run record's schema.
- */
-export class MemoryRunStore implements RunStore {
-  readonly items = new Map<string, Run>();
-  readonly events: RunEvent[] = [];
-  constructor(private readonly now: () => Date = () => new Date()) {}
-
-  async create(run: Run, event: { type: string; detail?: Record<string, unknown> }): Promise<boolean> {
-    if (this.items.has(run.runId)) return false;
-    this.items.set(run.runId, Run.parse(structuredClone(run)));
-    this.events.push({
-      runId: run.runId,
-      seq: run.version,
-      at: run.createdAt,
-      type: event.type,
-      to: run.status,
-      detail: event.detail,
-    });
-    return true;
-  }
-  async get(runId: string) {
-    const r = this.items.get(runId);
-    return r ? (JSON.parse(JSON.stringify(r)) as Run) : undefined; // JSON drops undefined, as DynamoDB does
-  }
-  async transition(
-    runId: string,
-    from: RunStatus | readonly RunStatus[],
-    to: RunStatus,
-    patch: RunPatch,
-    event: { type: string; detail?: Record<string, unknown> },
-    opts?: WriteOptions,
-  ) {
-    return this.write(runId, typeof from === 'string' ? [from] : from, to, patch, event, opts);
-  }
-  async update(
-    runId: string,
-    inStatus: RunStatus | readonly RunStatus[],
-    patch: RunPatch,
-    event?: { type: string; detail?: Record<string, unknown> },
-    opts?: WriteOptions,
-  ) {
-    return this.write(runId, typeof inStatus === 'string' ? [inStatus] : inStatus, undefined, patch, event, opts);
-  }
-  private async write(
-    runId: string,
-    froms: readonly RunStatus[],
-    to: RunStatus | undefined,
-    patch: RunPatch,
-    event?: { type: string; detail?: Record<string, unknown> },
-    opts?: WriteOptions,
-  ) {
-    const current = this.items.get(runId);
-    if (!current || !froms.includes(current.status) || opts?.unless?.(current)) return undefined;
-    if (to && !canTransition(current.status, to))
-      throw new Error(`run ${runId}: transition ${current.status} -> ${to} is not allowed`);
-    const at = this.now().toISOString();
-    const next = Run.parse(
-      JSON.parse(
-        JSON.stringify({
-          ...current,
-          ...patchOf(patch, current),
-          status: to ?? current.status,
-          version: current.version + 1,
-          updatedAt: at,
-        }),
-      ),
-    );
-    this.items.set(runId, next);
-    if (event)
-      this.events.push({
-        runId,
-        seq: next.version,
-        at,
-        type: event.type,
-        from: current.status,
-        to: next.status,
-        detail: event.detail,
-      });
-    return structuredClone(next);
-  }
-  async putChunk(_chunk: ChunkResult) {
-    return true;
-  }
-  async hasChunk() {
-    return false;
-  }
-  async listChunks() {
-    return [];
-  }
-  async listEvents(runId: string) {
-    return this.events.filter((e) => e.runId === runId);
-  }
-  async listByStatus(status: RunStatus) {
-    return [...this.items.values()].filter((r) => r.status === status).map((r) => structuredClone(r));
-  }
-  eventTypes(runId: string) {
-    return this.events.filter((e) => e.runId === runId).map((e) => e.type);
-  }
-}
+export { MemoryRunStore };
 
 interface FakeJob extends JobView {
   request: CreateJobRequest;

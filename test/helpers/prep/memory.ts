@@ -2,9 +2,7 @@ import { PassThrough, Readable } from 'node:stream';
 import type { Envelope } from '../../../shared/messages/envelope';
 import type { S3ObjectRef } from '../../../shared/messages/pipeline';
 import type { Publish, QueueUrls } from '../../../shared/messages/send';
-import { ChunkResult, Run, type RunEvent } from '../../../shared/runs/run';
-import { canTransition, type RunStatus } from '../../../shared/runs/status';
-import type { RunStore } from '../../../shared/runs/store';
+import { MemoryRunStore } from '../memory-run-store';
 import { bufferAsAsync } from '../../../shared/prep/chunk';
 import type { ArtifactStore, DatasetStore } from '../../../shared/prep/ports';
 
@@ -78,65 +76,7 @@ export class MemoryObjects {
   }
 }
 
-export class MemoryRunStore implements RunStore {
-  readonly runs = new Map<string, Run>();
-  readonly chunks = new Map<string, ChunkResult>();
-  readonly events: RunEvent[] = [];
-
-  async create(run: Run): Promise<boolean> {
-    if (this.runs.has(run.runId)) return false;
-    this.runs.set(run.runId, Run.parse(structuredClone(run)));
-    return true;
-  }
-  async get(runId: string) {
-    const r = this.runs.get(runId);
-    return r && structuredClone(r);
-  }
-  async transition(
-    runId: string,
-    from: RunStatus | readonly RunStatus[],
-    to: RunStatus,
-    patch: Partial<Run>,
-    event: { type: string },
-  ) {
-    const r = this.runs.get(runId);
-    const froms = typeof from === 'string' ? [from] : from;
-    if (!r || !froms.includes(r.status)) return undefined;
-    if (!canTransition(r.status, to)) throw new Error(`transition ${r.status} -> ${to} is not allowed`);
-    const next = Run.parse({ ...r, ...structuredClone(patch), status: to, version: r.version + 1 });
-    this.runs.set(runId, next);
-    this.events.push({ runId, seq: next.version, at: '', type: event.type, from: r.status, to });
-    return structuredClone(next);
-  }
-  async update(runId: string, inStatus: RunStatus | readonly RunStatus[], patch: Partial<Run>) {
-    const r = this.runs.get(runId);
-    const ins = typeof inStatus === 'string' ? [inStatus] : inStatus;
-    if (!r || !ins.includes(r.status)) return undefined;
-    const next = Run.parse({ ...r, ...structuredClone(patch), version: r.version + 1 });
-    this.runs.set(runId, next);
-    return structuredClone(next);
-  }
-  async putChunk(c: ChunkResult) {
-    const k = `${c.runId}#${c.stage}#${c.index}`;
-    if (this.chunks.has(k)) return false;
-    this.chunks.set(k, ChunkResult.parse(structuredClone(c)));
-    return true;
-  }
-  async hasChunk(runId: string, stage: number, index: number) {
-    return this.chunks.has(`${runId}#${stage}#${index}`);
-  }
-  async listChunks(runId: string, stage: number) {
-    return [...this.chunks.values()]
-      .filter((c) => c.runId === runId && c.stage === stage)
-      .sort((a, b) => a.index - b.index);
-  }
-  async listEvents(runId: string) {
-    return this.events.filter((e) => e.runId === runId);
-  }
-  async listByStatus(status: RunStatus) {
-    return [...this.runs.values()].filter((r) => r.status === status);
-  }
-}
+export { MemoryRunStore };
 
 /** Queue URLs for in-memory runs: `send` puts each message type on its queue's URL, so tests can look there. */
 export const QUEUE_URLS = {

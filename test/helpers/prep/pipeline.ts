@@ -58,10 +58,10 @@ export async function runPipeline(
   order: 'reverse' | 'forward' = 'reverse',
   environments: Environments = 'shared',
 ): Promise<PipelineResult> {
-  const runs = new MemoryRunStore();
+  const now = () => new Date('2025-01-01T00:00:00Z');
+  const runs = new MemoryRunStore(now);
   const publish = memoryPublish();
   const send = buildSend(publish, QUEUE_URLS);
-  const now = () => new Date('2025-01-01T00:00:00Z');
   objects.put(DATASETS, key, body);
   const datasets = objects.datasets();
   const artifacts = objects.artifacts(ARTIFACTS);

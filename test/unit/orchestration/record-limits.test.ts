@@ -135,9 +135,9 @@ describe('record limits caught as early as they are known', () => {
     // when its dataset is requested
     const objects = new MemoryObjects();
     objects.put('datasets-bucket', 'datasets/a.jsonl', dolly(60));
-    const runs = new MemoryRunStore();
-    const publish = memoryPublish();
     const now = () => new Date('2025-01-01T00:00:00Z');
+    const runs = new MemoryRunStore(now);
+    const publish = memoryPublish();
     const result = await ingest(
       {
         kind: 'request',

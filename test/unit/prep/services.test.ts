@@ -20,7 +20,7 @@ const now = () => new Date('2025-01-01T00:00:00Z');
 
 function setup() {
   const objects = new MemoryObjects();
-  const runs = new MemoryRunStore();
+  const runs = new MemoryRunStore(now);
   const publish = memoryPublish();
   const datasets = objects.datasets();
   const artifacts = objects.artifacts('artifacts');
