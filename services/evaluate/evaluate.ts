@@ -388,18 +388,19 @@ export async function evaluateModel(
     runId,
     'evaluating',
     'succeeded',
-    {
-      ...(warning ? { warnings: [...(run.warnings ?? []), `evaluation: ${warning}`] } : {}),
+    // Built from the run as the write finds it: an expiry or a back-off may have written to it since it was read.
+    (current) => ({
+      ...(warning ? { warnings: [...(current.warnings ?? []), `evaluation: ${warning}`] } : {}),
       ...(gate ? { gate } : {}),
       evaluation: {
-        ...run.evaluation,
+        ...current.evaluation,
         ...(plan ? { plan } : {}),
         status: 'done',
-        attempts: (run.evaluation?.attempts ?? 0) + 1,
+        attempts: (current.evaluation?.attempts ?? 0) + 1,
         endedAt: at,
         result,
       },
-    },
+    }),
     {
       type: 'evaluation.done',
       detail: {
@@ -507,9 +508,9 @@ const recordedPlan = (run: Run): EvaluationPlan | undefined => run.evaluation?.p
 async function backOff(run: Run, retry: number, deps: EvaluateDeps, correlationId?: string) {
   const { runs, settings } = deps;
   const delaySeconds = retryDelaySeconds(retry, settings, deps.random);
-  await runs.update(run.runId, 'evaluating', {
-    evaluation: { status: 'running', attempts: 0, ...run.evaluation, throttledRetries: retry },
-  });
+  await runs.update(run.runId, 'evaluating', (current) => ({
+    evaluation: { status: 'running', attempts: 0, ...current.evaluation, throttledRetries: retry },
+  }));
   await requestEvaluation(
     run.runId,
     servedModelOf(run)!.arn,

@@ -294,9 +294,15 @@ async function failedJob(run: Run, job: JobView, deps: MonitorDeps): Promise<Mon
   const hint = jobFailureHint(run, message, tokenLimit);
   await failRun(
     runs,
-    { ...run, stages: withCurrentJob(run, { jobStatus: 'Failed' }) },
+    run,
     'training',
-    { stage: 'train', reason: `training job ${job.jobName} failed: ${message}${note}`, hint, record: 'job' },
+    {
+      stage: 'train',
+      reason: `training job ${job.jobName} failed: ${message}${note}`,
+      hint,
+      record: 'job',
+      also: (current) => ({ stages: withCurrentJob(current, { jobStatus: 'Failed' }) }),
+    },
     now(),
     { jobArn: job.jobArn, failureMessage: message },
     { unless: aboutJobOf(run) },

@@ -19,7 +19,7 @@ import {
 import { PROVISIONED_THROUGHPUT_QUOTAS } from '../../shared/catalog/models';
 import { DEPLOYMENT_SLOT_QUOTA, queueForSlot, THROUGHPUT_SLOT_QUOTA, waitsFor } from '../../shared/orchestration/slots';
 import { runBase } from '../../shared/runs/keys';
-import { currentStage, failRun, recordRetry } from '../../shared/runs/record';
+import { currentStage, failRun, recordRetry, withProvision } from '../../shared/runs/record';
 import { evaluationPlan, requestEvaluation } from '../../shared/orchestration/evaluation';
 import { servedModelOf, servingFor } from '../../shared/orchestration/serving';
 
@@ -251,16 +251,16 @@ export async function pollThroughput(
       // Gone before it was ever seen in service (deleted by someone, or by a step that thought the run had moved on):
       // no later poll can find it, so the run fails with the way on instead of polling a missing resource for ever.
       const what = deployment ? 'Custom model deployment' : 'Provisioned Throughput';
-      const gone = run.provision ? { provision: { ...run.provision, deletedAt: now().toISOString() } } : {};
       await failRun(
         runs,
-        { ...run, ...gone },
+        run,
         'provisioning',
         {
           stage: 'provision',
           reason: `${what} ${arn} no longer exists: it was deleted before it was in service`,
           hint: `the model is trained; ${deployment ? 'deploy it' : 'buy throughput'} again: btp resume ${runId} --from provision`,
           record: 'provision',
+          also: withProvision({ deletedAt: now().toISOString() }),
         },
         now(),
         {},
@@ -283,10 +283,10 @@ export async function pollThroughput(
       runId,
       'provisioning',
       plan ? 'evaluating' : 'succeeded',
-      {
-        ...(run.provision ? { provision: { ...run.provision, status: 'done', endedAt: at, inServiceAt: at } } : {}),
+      (current) => ({
+        ...withProvision({ status: 'done', endedAt: at, inServiceAt: at })(current),
         ...(plan ? { evaluation: { status: 'pending', attempts: 0, plan } } : {}),
-      },
+      }),
       deployment
         ? {
             type: 'deployment.active',
@@ -409,10 +409,11 @@ export async function expireThroughput(
   }
   await deleteQuietly(arn, deps);
   const at = now().toISOString();
-  const patch: Partial<Run> = {
+  // Built from the run as the write finds it: a poll may have recorded the throughput in service meanwhile.
+  const patch = (current: Run): Partial<Run> => ({
     throughputExpiresAt: undefined,
-    ...(run.provision ? { provision: { ...run.provision, deletedAt: at } } : {}),
-  };
+    ...withProvision({ deletedAt: at })(current),
+  });
   const event = {
     type: 'throughput.deleted',
     detail: { provisionedModelArn: arn, expiresAt: run.throughputExpiresAt, forced: Boolean(opts.force) },
@@ -421,13 +422,14 @@ export async function expireThroughput(
     // Deleted (forced) before it was ever in service: the run cannot succeed with it.
     await failRun(
       runs,
-      { ...run, ...patch },
+      run,
       'provisioning',
       {
         stage: 'provision',
         reason: `throughput ${arn} was deleted before it was in service`,
         hint: `raise provisioning.ttlHours, then btp resume ${runId} --from provision`,
         record: 'provision',
+        also: patch,
       },
       now(),
     );
@@ -553,12 +555,10 @@ export async function deleteDeployment(
   if (run.deploymentArn !== arn || run.provision?.deletedAt) return 'already-deleted';
   await deleteQuietly(arn, deps, 'deployment');
   const at = now().toISOString();
-  await runs.update(
-    runId,
-    run.status,
-    { ...(run.provision ? { provision: { ...run.provision, deletedAt: at } } : {}) },
-    { type: 'deployment.deleted', detail: { deploymentArn: arn } },
-  );
+  await runs.update(runId, run.status, withProvision({ deletedAt: at }), {
+    type: 'deployment.deleted',
+    detail: { deploymentArn: arn },
+  });
   return 'deleted';
 }
 

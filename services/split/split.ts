@@ -107,15 +107,17 @@ export async function splitOnChunk(
     warnings: rules.warnings,
     now,
   });
-  // The run's warnings carry every stage's, a later stage's prefixed with its number.
-  const warnings = [...(run.warnings ?? []), ...result.warnings.map((w) => (stage > 0 ? `stage ${stage}: ${w}` : w))];
+  // The run's warnings carry every stage's, a later stage's prefixed with its number. Each write below builds the
+  // warnings and the stage's record from the run as it finds it (RunPatch), not from the copy read before the split.
+  const stageWarnings = result.warnings.map((w) => (stage > 0 ? `stage ${stage}: ${w}` : w));
+  const warnings = (current: Run) => [...(current.warnings ?? []), ...stageWarnings];
   if (!result.ok) {
     await runs.transition(
       run.runId,
       'splitting',
       'failed',
-      {
-        warnings,
+      (current) => ({
+        warnings: warnings(current),
         failure: {
           stage: 'split',
           reason: stage === 0 ? result.failure : `stage ${stage}: ${result.failure}`,
@@ -124,8 +126,8 @@ export async function splitOnChunk(
           hint: tooFewRecordsHint(result.counts, config, run.config.stages ? `stages[${stage}].` : ''),
           at: now().toISOString(),
         },
-        stages: withPrepare(run, stage, { status: 'failed', endedAt: now().toISOString(), counts: result.counts }),
-      },
+        stages: withPrepare(current, stage, { status: 'failed', endedAt: now().toISOString(), counts: result.counts }),
+      }),
       { type: 'split.failed', detail: { reason: result.failure, stage } },
       { seen: run, unless: atAnotherStage },
     );
@@ -147,11 +149,11 @@ export async function splitOnChunk(
       run.runId,
       'splitting',
       'failed',
-      {
-        warnings,
+      (current) => ({
+        warnings: warnings(current),
         failure: { stage: 'split', reason, hint: recordLimitHint(limits, prefix), at: now().toISOString() },
-        stages: withPrepare(run, stage, { status: 'failed', endedAt: now().toISOString(), counts: result.counts }),
-      },
+        stages: withPrepare(current, stage, { status: 'failed', endedAt: now().toISOString(), counts: result.counts }),
+      }),
       { type: 'split.failed', detail: { reason, stage } },
       { seen: run, unless: atAnotherStage },
     );
@@ -167,9 +169,9 @@ export async function splitOnChunk(
     run.runId,
     'splitting',
     'submitting',
-    {
-      warnings,
-      stages: withPrepare(run, stage, {
+    (current) => ({
+      warnings: warnings(current),
+      stages: withPrepare(current, stage, {
         status: 'done',
         endedAt: now().toISOString(),
         counts: result.counts,
@@ -183,7 +185,7 @@ export async function splitOnChunk(
           ...(parts ? { parts } : {}),
         },
       }),
-    },
+    }),
     {
       type: 'split.done',
       detail: { ...result.sizes, ...(stage > 0 ? { stage } : {}), ...(parts ? { parts: parts.length } : {}) },

@@ -1,6 +1,6 @@
-import type { JobRecord, PrepareRecord, Run, RunCounts, RunFailure, StageState } from './run';
+import type { JobRecord, PrepareRecord, ProvisionRecord, Run, RunCounts, RunFailure, StageState } from './run';
 import { isTerminal, type RunStatus } from './status';
-import type { RunStore, WriteOptions } from './store';
+import { patchOf, type RunPatch, type RunStore, type WriteOptions } from './store';
 
 /**
  * Reading and updating the run's records (run.ts). The current stage is the last one started and its current part
@@ -113,30 +113,56 @@ export const recordedParts = (run: Pick<Run, 'stages'>, stage: number) => run.st
 /** Which of the run's current records a failure marks failed. */
 export type FailedRecord = 'prepare' | 'job' | 'provision';
 
-/** Fails the run with a clear reason; `undefined` when it had already left `from` (a duplicate delivery). */
+/**
+ * A patch of the run's provision record, for a write (RunPatch) that builds it from the record as it finds it: a
+ * copy of the record read earlier would undo what another writer (a poll, an expiry) changed in it meanwhile. Nothing
+ * for a run without one.
+ */
+export const withProvision =
+  (fields: Partial<ProvisionRecord>) =>
+  (current: Pick<Run, 'provision'>): Partial<Run> =>
+    current.provision ? { provision: { ...current.provision, ...fields } } : {};
+
+/**
+ * Fails the run with a clear reason; `undefined` when it had already left `from` (a duplicate delivery). `run` names
+ * the run; the records the failure marks (`failure.record`) are patched as the write finds them, after `failure.also`
+ * (more of the same write: fields, or a function of the run as found), so a record another writer changed since the
+ * caller's read keeps that change.
+ */
 export function failRun(
   runs: RunStore,
-  run: Run,
+  run: Pick<Run, 'runId'>,
   from: RunStatus | readonly RunStatus[],
-  failure: { stage: string; reason: string; hint: string; record?: FailedRecord; location?: RunFailure['location'] },
+  failure: {
+    stage: string;
+    reason: string;
+    hint: string;
+    record?: FailedRecord;
+    location?: RunFailure['location'];
+    also?: RunPatch;
+  },
   now: Date,
   detail: Record<string, unknown> = {},
   opts?: WriteOptions,
 ): Promise<Run | undefined> {
   const at = now.toISOString();
-  const patch: Partial<Run> = {
-    failure: {
-      stage: failure.stage,
-      reason: failure.reason,
-      hint: failure.hint,
-      ...(failure.location ? { location: failure.location } : {}),
-      at,
-    },
+  const recorded: RunFailure = {
+    stage: failure.stage,
+    reason: failure.reason,
+    hint: failure.hint,
+    ...(failure.location ? { location: failure.location } : {}),
+    at,
   };
   const ended = { status: 'failed' as const, endedAt: at };
-  if (failure.record === 'prepare') patch.stages = withPrepare(run, currentStage(run), ended);
-  if (failure.record === 'job') patch.stages = withCurrentJob(run, ended);
-  if (failure.record === 'provision' && run.provision) patch.provision = { ...run.provision, ...ended };
+  const patch = (current: Run): Partial<Run> => {
+    const also = failure.also ? patchOf(failure.also, current) : {};
+    const base: Run = { ...current, ...also };
+    const out: Partial<Run> = { ...also, failure: recorded };
+    if (failure.record === 'prepare') out.stages = withPrepare(base, currentStage(base), ended);
+    if (failure.record === 'job') out.stages = withCurrentJob(base, ended);
+    if (failure.record === 'provision' && base.provision) out.provision = { ...base.provision, ...ended };
+    return out;
+  };
   return runs.transition(
     run.runId,
     from,

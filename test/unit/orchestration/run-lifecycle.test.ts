@@ -383,6 +383,28 @@ describe('time to live and the sweeper', () => {
     expect(hours[0]![1]).toBeCloseTo(2, 3);
   });
 
+  it("a deletion keeps what a poll wrote on the provision record between the deletion's read and its write", async () => {
+    const w = given();
+    const { pt } = await toProvisioned(w);
+    // Another delivery's poll records itself on the provision record after the expiry has read the run, before the
+    // expiry writes (the store applies each write to the run as it finds it, as DynamoRunStore does after a conflict).
+    const transition = w.runs.transition.bind(w.runs);
+    let raced = false;
+    w.runs.transition = async (...args) => {
+      if (!raced) {
+        raced = true;
+        await w.runs.update(RUN, 'provisioning', (current) => ({ provision: { ...current.provision!, lastPoll: 7 } }));
+      }
+      return transition(...args);
+    };
+    expect(await expireThroughput(RUN, pt.arn, w.deps, { force: true })).toBe('deleted');
+    expect(raced).toBe(true);
+    const run = await status(w);
+    expect(run.status).toBe('failed');
+    expect(run.provision).toMatchObject({ lastPoll: 7, status: 'failed', deletedAt: w.now().toISOString() });
+    expect(run.throughputExpiresAt).toBeUndefined();
+  });
+
   it('never gives a commitment term a time to live', async () => {
     const w = given({ provisioning: { commitmentDuration: 'OneMonth' } });
     const { pt } = await toProvisioned(w);
