@@ -361,7 +361,7 @@ async function prepareStage(
       runId,
       'preparing',
       'failed',
-      {
+      (current) => ({
         failure: {
           stage: 'ingest',
           reason: `stage ${stage}: ${reason}`,
@@ -369,8 +369,8 @@ async function prepareStage(
           location: { file: sourceName(ref), ...withoutOffset(location) },
           at: now().toISOString(),
         },
-        stages: withPrepare(run, stage, { status: 'failed', endedAt: now().toISOString() }),
-      },
+        stages: withPrepare(current, stage, { status: 'failed', endedAt: now().toISOString() }),
+      }),
       { type: 'ingest.failed', detail: { reason, stage } },
       { unless: atAnotherStage },
     );
@@ -401,13 +401,13 @@ async function prepareStage(
     const recorded = await runs.update(
       runId,
       'preparing',
-      {
-        stages: withPrepare(run, stage, {
+      (current) => ({
+        stages: withPrepare(current, stage, {
           status: 'running',
           startedAt: now().toISOString(),
           plan: ingestPlanOf(plan),
         }),
-      },
+      }),
       {
         type: 'ingest.planned',
         detail: { stage, chunks: plan.chunks.length, format: plan.format, records: plan.records },

@@ -181,7 +181,7 @@ async function completeJob(run: Run, job: JobView, deps: MonitorDeps): Promise<M
     run.runId,
     'training',
     provision ? 'provisioning' : 'succeeded',
-    { modelArn: job.outputModelArn, stages: withCurrentJob(run, finished) },
+    (current) => ({ modelArn: job.outputModelArn, stages: withCurrentJob(current, finished) }),
     { type: 'job.completed', detail: { jobArn: job.jobArn, modelArn: job.outputModelArn, ...metrics } },
     { unless: aboutJobOf(run) },
   );
@@ -205,21 +205,24 @@ async function startNext(
   deps: MonitorDeps,
 ): Promise<MonitorOutcome> {
   const { runs } = deps;
-  // Recording the next job (or stage) makes it the current one.
-  let stages = withCurrentJob(run, finished);
-  if (next.kind === 'stage') stages = withPrepare({ stages }, next.stage, { status: 'pending' });
-  stages = withJob({ stages }, next.stage, next.kind === 'part' ? next.part : 0, {
-    status: 'pending',
-    attempt: 1,
-    baseModelIdentifier: job.outputModelArn,
-  });
+  // Recording the next job (or stage) makes it the current one; built from the run as the write finds it (RunPatch).
+  const recordNext = (current: Run): Partial<Run> => {
+    let stages = withCurrentJob(current, finished);
+    if (next.kind === 'stage') stages = withPrepare({ stages }, next.stage, { status: 'pending' });
+    stages = withJob({ stages }, next.stage, next.kind === 'part' ? next.part : 0, {
+      status: 'pending',
+      attempt: 1,
+      baseModelIdentifier: job.outputModelArn,
+    });
+    return { stages };
+  };
   const detail = { jobArn: job.jobArn, modelArn: job.outputModelArn, ...metrics, next };
   if (next.kind === 'part') {
     const moved = await runs.transition(
       run.runId,
       'training',
       'submitting',
-      { stages },
+      recordNext,
       { type: 'job.completed', detail },
       { unless: aboutJobOf(run) },
     );
@@ -231,7 +234,7 @@ async function startNext(
     run.runId,
     'training',
     'preparing',
-    { stages },
+    recordNext,
     { type: 'job.completed', detail },
     { unless: aboutJobOf(run) },
   );
@@ -272,8 +275,8 @@ async function failedJob(run: Run, job: JobView, deps: MonitorDeps): Promise<Mon
       run.runId,
       'training',
       'submitting',
-      {
-        stages: withCurrentJob(run, {
+      (found) => ({
+        stages: withCurrentJob(found, {
           status: 'pending',
           attempt: current.attempt + 1,
           ...CLEARED_ATTEMPT,
@@ -281,7 +284,7 @@ async function failedJob(run: Run, job: JobView, deps: MonitorDeps): Promise<Mon
           previousJobs,
           remediation: { ...remediation.change, failureMessage: message, at },
         }),
-      },
+      }),
       { type: 'job.remediated', detail: { jobArn: job.jobArn, failureMessage: message, ...remediation.change } },
       { unless: aboutJobOf(run) },
     );

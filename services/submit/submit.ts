@@ -198,9 +198,9 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
     const recorded = await runs.update(
       runId,
       'submitting',
-      {
-        warnings: [...new Set([...(run.warnings ?? []), ...pf.warnings])],
-        stages: withCurrentJob(run, {
+      (current) => ({
+        warnings: [...new Set([...(current.warnings ?? []), ...pf.warnings])],
+        stages: withCurrentJob(current, {
           status: 'running',
           attempt,
           startedAt: job?.startedAt ?? at,
@@ -213,7 +213,7 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
             costEstimate: estimate,
           },
         }),
-      },
+      }),
       { type: 'preflight.passed', detail: { attempt, warnings: pf.warnings, costEstimateUsd: estimate.totalUsd } },
       // Two copies that both read the run before either recorded the preflight: the second records nothing.
       { unless: (current) => onThisJob.unless(current) || currentJob(current)?.preflight?.attempt === attempt },
@@ -250,7 +250,7 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
         runId,
         'submitting',
         'queued',
-        { stages: withCurrentJob(run, { queued: { at: now().toISOString(), retries: retry } }) },
+        (current) => ({ stages: withCurrentJob(current, { queued: { at: now().toISOString(), retries: retry } }) }),
         { type: 'job.queued', detail: { reason: err.message, retry } },
         onThisJob,
       );
@@ -295,17 +295,14 @@ export async function submitJob(runId: string, trigger: SubmitTrigger, deps: Sub
     }
   }
 
-  const stages = withCurrentJob(run, {
-    status: 'running',
-    startedAt: now().toISOString(),
-    jobArn,
-    jobStatus: 'InProgress',
-  });
+  const startedAt = now().toISOString();
   const submittedRun = await runs.transition(
     runId,
     'submitting',
     'training',
-    { stages },
+    (current) => ({
+      stages: withCurrentJob(current, { status: 'running', startedAt, jobArn, jobStatus: 'InProgress' }),
+    }),
     { type: 'job.submitted', detail: { jobArn, jobName: request.jobName, attempt, stage, ...(part ? { part } : {}) } },
     onThisJob,
   );
@@ -379,16 +376,16 @@ export async function resumeRun(
       runId,
       'failed',
       'submitting',
-      {
+      (current) => ({
         failure: undefined,
-        stages: withCurrentJob(run, {
+        stages: withCurrentJob(current, {
           status: 'pending',
           attempt: previous ? previous.attempt + 1 : 1,
           hyperParameters,
           ...CLEARED_ATTEMPT,
           ...(run.failure ? { resumedFrom: run.failure } : {}),
         }),
-      },
+      }),
       {
         type: 'run.resumed',
         detail: { fromStage: 'train', requestedBy: request.requestedBy, previousFailure: run.failure },

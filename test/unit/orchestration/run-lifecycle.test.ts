@@ -11,7 +11,7 @@ import { sweep } from '../../../services/sweeper/sweeper';
 import { resolveRunConfig, type RunConfigInput } from '../../../shared/config/run-config';
 import { TITAN_RECIPE_DATE } from '../../../shared/catalog';
 import { makeRun, makeWorld, putPrepared, SETTINGS, TITAN_2024 } from '../../helpers/orchestration/fakes';
-import { currentJob, runCostEstimateUsd, runMetrics } from '../../../shared/runs/record';
+import { currentJob, runCostEstimateUsd, runMetrics, withCurrentJob } from '../../../shared/runs/record';
 
 const RUN = 'run-0001';
 const prepared = { kind: 'prepared', manifestKey: `runs/${RUN}/stages/0/manifest.json`, stage: 0 } as const;
@@ -355,6 +355,30 @@ describe('max duration', () => {
     expect(run.status).toBe('training');
     expect(run.warnings!.filter((x) => /over training.maxJobHours \(2 h\)/.test(x))).toHaveLength(1);
     expect(w.runs.eventTypes(RUN).filter((t) => t === 'job.overdue')).toHaveLength(1);
+  });
+});
+
+describe('writes that race', () => {
+  it("a completed job's record keeps what another delivery wrote on it between the completion's read and its write", async () => {
+    const w = given();
+    await submitJob(RUN, prepared, w.deps);
+    const job = w.bedrock.complete(`btp-${RUN}-s0-a1`);
+    // The job-overdue check of another delivery records itself on the job after this poll has read the run.
+    const overdue = { at: w.now().toISOString(), hours: 3 };
+    const transition = w.runs.transition.bind(w.runs);
+    let raced = false;
+    w.runs.transition = async (...args) => {
+      if (!raced) {
+        raced = true;
+        await w.runs.update(RUN, 'training', (current) => ({ stages: withCurrentJob(current, { overdue }) }));
+      }
+      return transition(...args);
+    };
+    expect(await observeJob({ kind: 'poll', runId: RUN, jobArn: job.jobArn, attempt: 1, poll: 1 }, w.deps)).toBe(
+      'completed',
+    );
+    expect(raced).toBe(true);
+    expect(currentJob(await status(w))).toMatchObject({ status: 'done', overdue });
   });
 });
 
