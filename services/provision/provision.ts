@@ -409,7 +409,7 @@ export async function expireThroughput(
   }
   await deleteQuietly(arn, deps);
   const at = now().toISOString();
-  // Built from the run as the write finds it: a poll may have recorded the throughput in service meanwhile.
+  // Built from the run as the write finds it: a poll may have noted itself on the provision record meanwhile.
   const patch = (current: Run): Partial<Run> => ({
     throughputExpiresAt: undefined,
     ...withProvision({ deletedAt: at })(current),
