@@ -37,9 +37,10 @@ const isWs = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d
 
 /**
  * Reads flat JSON objects of strings (see the module comment), one record at a time, for a fixed set of wanted keys.
- * After `read`, `fields[i]` is the range of the value of `names[i]` in that record (the last one when a key is given
- * twice, as JSON.parse does), or undefined. The values of `lazy` keys are only delimited, not checked: the caller
- * checks them (`checkString`) unless it knows their bytes already. Keys are compared as bytes, nothing is decoded.
+ * After `read`, `fields[i]` is the range of the value of `names[i]` in that record, or undefined (a record that gives
+ * a wanted key twice is not read: the general way parses it). The values of `lazy` keys are only delimited, not
+ * checked: the caller checks them (`checkString`) unless it knows their bytes already. Keys are compared as bytes,
+ * nothing is decoded.
  */
 export class FlatObjectReader {
   /** Valid until the next `read`: the ranges are the reader's own, filled again for each record. */
@@ -82,7 +83,9 @@ export class FlatObjectReader {
       }
       if (ke >= n) return false;
       const slot = this.slotOf(b, ks, ke);
-      if (slot === -2) return false;
+      // `__proto__`, and a wanted key given twice, go the general way: JSON.parse checks the first value too (a lazy
+      // field is only delimited here), and takes the last.
+      if (slot === -2 || (slot >= 0 && fields[slot] !== undefined)) return false;
       i = ke + 1;
       while (i < n && isWs(b[i]!)) i++;
       if (b[i] !== 0x3a) return false;

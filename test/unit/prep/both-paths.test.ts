@@ -115,6 +115,9 @@ const malformedLines = [
   '{"instruction":"bad \\x escape","input":"","output":"y"}',
   '{"instruction":"raw\ttab","input":"","output":"y"}',
   '{"instruction":"q","input":"","output":"dup key","output":"last wins"}',
+  // A key given twice: JSON.parse refuses the record for the first value's bad escape, though the last one counts.
+  '{"instruction":"bad \\x first","instruction":"q33","input":"","output":"a33"}',
+  '{"instruction":"q34","input":"","output":"bad \\x first","output":"a34"}',
   '{"__proto__":"p","instruction":"q22","input":"","output":"a22"}',
   '{"constructor":"c","instruction":"q23","output":"a23"}',
   '{"instruction":"q24","output":"a24"} trailing',

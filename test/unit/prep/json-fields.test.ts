@@ -45,6 +45,9 @@ describe('the byte path of JSON records', () => {
       '{"instruction":"\\x"}',
       '{}',
       '{"instruction":"a\tb"}',
+      // A wanted key given twice: JSON.parse checks the first value too (this one's escape is bad) and takes the last.
+      '{"instruction":"\\x","instruction":"a","output":"b"}',
+      '{"instruction":"a","output":"b","output":"c"}',
     ]) {
       expect(readFlatObject(Buffer.from(bad), wanted)).toBeUndefined();
     }
