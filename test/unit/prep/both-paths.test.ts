@@ -188,6 +188,53 @@ function ofLength(chars: number, i: number, withInput: boolean) {
   return { instruction, input: withInput ? 'ちしき𠮷!' : '', output, category: 'len' };
 }
 
+/**
+ * JSON Lines records made from a seed, most of them valid and the rest wrong in one small way: a bad or surrogate
+ * escape, a raw control character, a key given twice, another key or `__proto__`, a value of another type, a missing
+ * field, whitespace between the tokens, the keys in another order, a line cut short or with bytes after it, and
+ * repeats of earlier records under another index. What a random mix finds that the listed cases do not.
+ */
+function generatedLines(seed: number, count: number): string[] {
+  let s = seed >>> 0;
+  const rand = (k: number) => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), (s >>> 8) % k);
+  const chars = ['あ', '漢', '𠮷', '😀', 'a', ' ', '　', '\t', '"', '\\', 'é', '。', 'Ｑ', '\u0001', '\n'];
+  // Raw JSON string bytes, valid and not: escapes of every kind, a truncated \u, lone surrogates, raw tab and quote.
+  const raw = ['\\"', '\\\\', '\\/', '\\u00e9', '\\u3000', '\\x', '\\u12', '\\ud83d\\ude00', '\\ud83d', '\t', '\u0001'];
+  const text = () => {
+    let out = '';
+    for (let i = rand(14); i > 0; i--)
+      out += rand(60) === 0 ? raw[rand(raw.length)]! : JSON.stringify(chars[rand(chars.length)]!).slice(1, -1);
+    return out;
+  };
+  const value = (key: string) => {
+    const v = rand(120);
+    if (v < 4) return ['7', 'null', '{"a":"b"}', '["x"]'][v]!;
+    return key === 'category' ? `"${['open_qa', 'c', 'say \\"hi\\"', ''][rand(4)]}"` : `"${text()}"`;
+  };
+  const space = () => [' ', '', '\t', '  '][rand(4)]!;
+  const lines: string[] = [];
+  while (lines.length < count) {
+    if (lines.length > 0 && rand(4) === 0) {
+      const earlier = lines[rand(lines.length)]!;
+      lines.push(rand(2) ? earlier.replace(/"index":"[^"]*"/, `"index":"${rand(1000)}"`) : earlier);
+      continue;
+    }
+    const members = ['index', 'instruction', 'input', 'output', 'category']
+      .filter(() => rand(10) !== 0)
+      .map((key) => `"${key}":${value(key)}`);
+    if (rand(5) === 0) {
+      const key = ['x', '__proto__', 'constructor', 'instruction', 'input', 'output', 'category'][rand(7)]!;
+      members.splice(rand(members.length + 1), 0, `"${key}":${value(key)}`);
+    }
+    if (rand(8) === 0) members.reverse();
+    let line = `{${members.map((m) => (rand(6) === 0 ? `${space()}${m.replace(':', `${space()}:${space()}`)}${space()}` : m)).join(',')}}`;
+    if (rand(80) === 0) line = line.slice(0, rand(line.length));
+    if (rand(80) === 0) line += ' x';
+    lines.push(rand(15) === 0 ? ` ${line}` : line);
+  }
+  return lines;
+}
+
 describe('the byte path and the parsed path give the same outputs', () => {
   it('over the malformed records, as JSON Lines and as a JSON array', async () => {
     const { taken, counts } = await expectSameOutputs(malformedLines.join('\n') + '\n', 'jsonl');
@@ -218,6 +265,44 @@ describe('the byte path and the parsed path give the same outputs', () => {
     }
     await expectSameOutputs(toJsonArray(rows), 'json');
     await expectSameOutputs(withBom(toJsonArray(rows, true)), 'json');
+  });
+
+  it.each([
+    ['the defaults', {}],
+    ['a short limit and a token limit', { prep: { filters: { maxChars: 12, maxTokens: 9 } } }],
+    ['no empty or duplicate filter', { prep: { filters: { dropEmpty: false, dropDuplicates: false } } }],
+    [
+      'the fields template',
+      { prep: { template: { kind: 'fields', promptField: 'instruction', completionField: 'output' } } },
+    ],
+  ])('over generated records, some wrong in one small way, under %s', async (_, config) => {
+    let taken = 0;
+    for (let seed = 1; seed <= 150; seed++) {
+      const lines = generatedLines(seed, 60);
+      const body = Buffer.from(lines.join('\n') + '\n');
+      const parsed = await transform(body, 'jsonl', config, false);
+      const both = await transform(body, 'jsonl', config, true);
+      if (
+        JSON.stringify([both.kept, both.rejects, both.counts]) !==
+        JSON.stringify([parsed.kept, parsed.rejects, parsed.counts])
+      ) {
+        // The first line that differs alone, for the failure's message; else the whole seed's outputs.
+        for (const line of lines) {
+          const one = Buffer.from(line + '\n');
+          const p1 = await transform(one, 'jsonl', config, false);
+          const b1 = await transform(one, 'jsonl', config, true);
+          expect({ line, kept: b1.kept, rejects: b1.rejects }).toEqual({ line, kept: p1.kept, rejects: p1.rejects });
+        }
+        expect({ seed, kept: both.kept, rejects: both.rejects }).toEqual({
+          seed,
+          kept: parsed.kept,
+          rejects: parsed.rejects,
+        });
+      }
+      expect(countsBalance(both.counts)).toBe(true);
+      taken += both.taken;
+    }
+    expect(taken).toBeGreaterThan(150 * 60 * 0.4); // the byte path decided most of them itself
   });
 
   it('at exactly 1,500 code points and one over, with and without an input', async () => {
