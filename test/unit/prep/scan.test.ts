@@ -4,6 +4,8 @@ import { parseDelimited } from '../../../shared/prep/csv';
 import { Utf8Validator } from '../../../shared/prep/utf8';
 import { InputError } from '../../../shared/prep/errors';
 import iconv from 'iconv-lite';
+import { parse as parseCsv } from 'csv-parse';
+import { toDelimited, type Row } from '../../helpers/prep/fixtures';
 
 /** Splits `input` fed in pieces of `step` bytes, so every record boundary falls at every place in a buffer. */
 function split(format: TextFormat, input: string | Buffer, step: number, opts = {}) {
@@ -50,6 +52,38 @@ describe('record splitters find the same records however the bytes arrive', () =
       expect(parseDelimited(recs[1]!.text, ',')).toEqual(['1', 'x, "y"\r\nz']);
     }
   });
+
+  it.each([
+    ['CSV', 'csv', ','],
+    ['TSV', 'tsv', '\t'],
+  ] as const)(
+    '%s a writer makes is read field for field as csv-parse reads it, however the bytes arrive',
+    async (_, format, delimiter) => {
+      // Generated rows whose fields hold the delimiter, quotes, LF, CRLF, lone CR, spaces, astral characters or nothing.
+      let s = 7;
+      const rand = (k: number) => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), (s >>> 8) % k);
+      const bits = ['a', 'あ', '𠮷', ',', '\t', '"', '""', '\n', '\r\n', '\r', ' ', '　', 'x y'];
+      const field = () => Array.from({ length: rand(6) }, () => bits[rand(bits.length)]!).join('');
+      const rows: Row[] = Array.from({ length: 300 }, (_, i) => ({
+        index: String(i),
+        instruction: field(),
+        input: field(),
+        output: field(),
+        category: field(),
+      }));
+      for (const eol of ['\n', '\r\n']) {
+        const input = Buffer.from(toDelimited(rows, delimiter, eol));
+        const expected = await new Promise<string[][]>((resolve, reject) =>
+          parseCsv(input, { delimiter }, (err, records: string[][]) => (err ? reject(err) : resolve(records))),
+        );
+        expect(expected).toHaveLength(rows.length + 1);
+        for (const step of [1, 5, 64, 1 << 20]) {
+          const fields = split(format, input, step).map((r) => parseDelimited(r.text, delimiter));
+          expect(fields).toEqual(expected);
+        }
+      }
+    },
+  );
 
   it('a fragment of a JSON array (a later chunk) starts after a comma and may end without the bracket', () => {
     expect(
