@@ -59,7 +59,8 @@ describe('record splitters find the same records however the bytes arrive', () =
   ] as const)(
     '%s a writer makes is read field for field as csv-parse reads it, however the bytes arrive',
     async (_, format, delimiter) => {
-      // Generated rows whose fields hold the delimiter, quotes, LF, CRLF, lone CR, spaces, astral characters or nothing.
+      // Generated rows whose fields hold the delimiter, quotes, LF, CRLF, a lone CR, spaces, astral characters or
+      // nothing.
       let s = 7;
       const rand = (k: number) => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), (s >>> 8) % k);
       const bits = ['a', 'あ', '𠮷', ',', '\t', '"', '""', '\n', '\r\n', '\r', ' ', '　', 'x y'];
