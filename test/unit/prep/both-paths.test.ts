@@ -301,6 +301,16 @@ describe('the byte path and the parsed path give the same outputs', () => {
       }
       expect(countsBalance(both.counts)).toBe(true);
       taken += both.taken;
+      // The same records that are JSON, as the elements of a JSON array.
+      const elements = lines.filter((l) => {
+        try {
+          JSON.parse(l);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      await expectSameOutputs(`[\n${elements.join(',\n')}\n]`, 'json', config);
     }
     expect(taken).toBeGreaterThan(150 * 60 * 0.4); // the byte path decided most of them itself
   });
