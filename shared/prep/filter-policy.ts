@@ -136,8 +136,10 @@ export function fieldsVerdict(
 
 /**
  * The filters on the mapped text, in order: empty, too long, a reserved word, a duplicate, too many tokens. Duplicates
- * are looked up before the token estimate: most dropped records of a repetitive corpus are duplicates, and a record
- * counts as kept (so as seen) only once it passed every filter, so the outcome is the same in either order.
+ * are looked up before the token estimate: most dropped records of a repetitive corpus are duplicates. A record counts
+ * as kept (so as seen) only once it passed every filter. The order still matters where two texts share a content key
+ * but not their token estimates (the same normal form in other bytes: full-width letters, a ligature): once one of
+ * them is kept, the other is a duplicate, though it is over the token limit.
  */
 export function textVerdict(f: RecordFacts, p: FilterPolicy): Verdict | undefined {
   if (p.dropEmpty) {
@@ -168,6 +170,14 @@ export function textVerdict(f: RecordFacts, p: FilterPolicy): Verdict | undefine
   }
   return undefined;
 }
+
+/**
+ * Whether a verdict on a text stays its verdict as long as the places `keptBefore` answered stay (the byte path
+ * remembers such verdicts for the text's repeats): the filters before the duplicate lookup, and a duplicate. A verdict
+ * after the lookup (too many tokens) holds only while the text's content key is kept nowhere before, which another
+ * text with the same key can change.
+ */
+export const outlivesKeptLookup = (v: Verdict): boolean => v.reason !== 'filtered:too_many_tokens';
 
 /** A document with no text: nothing to cut into pieces. */
 export const emptyDocument = (): Verdict => ({ reason: 'filtered:empty', detail: 'the text is empty' });

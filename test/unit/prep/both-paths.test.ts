@@ -192,12 +192,16 @@ function ofLength(chars: number, i: number, withInput: boolean) {
  * JSON Lines records made from a seed, most of them valid and the rest wrong in one small way: a bad or surrogate
  * escape, a raw control character, a key given twice, another key or `__proto__`, a value of another type, a missing
  * field, whitespace between the tokens, the keys in another order, a line cut short or with bytes after it, and
- * repeats of earlier records under another index. What a random mix finds that the listed cases do not.
+ * repeats of earlier records under another index or in other bytes of the same normal form. What a random mix finds
+ * that the listed cases do not.
  */
 function generatedLines(seed: number, count: number): string[] {
   let s = seed >>> 0;
   const rand = (k: number) => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), (s >>> 8) % k);
+  // With characters NFKC changes or composes (half-width kana and a sound mark, a circled digit, a ligature, a
+  // combining accent, full-width digits) and ones it leaves (long vowel mark, middle dot, wave dash).
   const chars = ['あ', '漢', '𠮷', '😀', 'a', ' ', '　', '\t', '"', '\\', 'é', '。', 'Ｑ', '\u0001', '\n'];
+  chars.push('ｶﾞ', '①', 'ﬁ', 'e\u0301', '１２', 'ー', '・', '〜');
   // Raw JSON string bytes, valid and not: escapes of every kind, a truncated \u, lone surrogates, raw tab and quote.
   const raw = ['\\"', '\\\\', '\\/', '\\u00e9', '\\u3000', '\\x', '\\u12', '\\ud83d\\ude00', '\\ud83d', '\t', '\u0001'];
   const text = () => {
@@ -216,7 +220,10 @@ function generatedLines(seed: number, count: number): string[] {
   while (lines.length < count) {
     if (lines.length > 0 && rand(4) === 0) {
       const earlier = lines[rand(lines.length)]!;
-      lines.push(rand(2) ? earlier.replace(/"index":"[^"]*"/, `"index":"${rand(1000)}"`) : earlier);
+      const again = rand(2) ? earlier.replace(/"index":"[^"]*"/, `"index":"${rand(1000)}"`) : earlier;
+      // Sometimes the same text after NFKC in other bytes: full-width letters and digits as ASCII, a ligature spelt
+      // out.
+      lines.push(rand(3) === 0 ? again.replace(/Ｑ/g, 'Q').replace(/１２/g, '12').replace(/ﬁ/g, 'fi') : again);
       continue;
     }
     const members = ['index', 'instruction', 'input', 'output', 'category']
@@ -313,6 +320,21 @@ describe('the byte path and the parsed path give the same outputs', () => {
       await expectSameOutputs(`[\n${elements.join(',\n')}\n]`, 'json', config);
     }
     expect(taken).toBeGreaterThan(150 * 60 * 0.4); // the byte path decided most of them itself
+  });
+
+  it('a text over the token limit is a duplicate once the same normal form in other bytes is kept, either way', async () => {
+    // The two outputs are one text after NFKC (a full-width Q and an ASCII one), but the full-width one is estimated
+    // at more tokens: over the limit of 9, where the other is not. Its repeat after the other was kept is a duplicate
+    // (duplicates are looked up before the token estimate), not a token-limit drop remembered from its first time.
+    const wide = { instruction: 'é\\漢', output: '漢①〜\nＱ𠮷あ' };
+    const narrow = { ...wide, output: '漢①〜\nQ𠮷あ' };
+    const config = { prep: { filters: { maxChars: 12, maxTokens: 9 } } };
+    const { taken, counts } = await expectSameOutputs(toJsonl([wide, narrow, wide]), 'jsonl', config);
+    expect(taken).toBe(3);
+    expect(counts).toMatchObject({
+      kept: 1,
+      byReason: { 'filtered:too_many_tokens': 1, 'filtered:duplicate': 1 },
+    });
   });
 
   it('at exactly 1,500 code points and one over, with and without an input', async () => {
