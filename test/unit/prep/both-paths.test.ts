@@ -199,9 +199,10 @@ function generatedLines(seed: number, count: number): string[] {
   let s = seed >>> 0;
   const rand = (k: number) => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), (s >>> 8) % k);
   // With characters NFKC changes or composes (half-width kana and a sound mark, a circled digit, a ligature, a
-  // combining accent, full-width digits) and ones it leaves (long vowel mark, middle dot, wave dash).
+  // combining accent, full-width digits) and ones it leaves (long vowel mark, middle dot, wave dash), and words a
+  // base model reserves, as they are and in full-width letters.
   const chars = ['あ', '漢', '𠮷', '😀', 'a', ' ', '　', '\t', '"', '\\', 'é', '。', 'Ｑ', '\u0001', '\n'];
-  chars.push('ｶﾞ', '①', 'ﬁ', 'e\u0301', '１２', 'ー', '・', '〜');
+  chars.push('ｶﾞ', '①', 'ﬁ', 'e\u0301', '１２', 'ー', '・', '〜', 'User:', 'Ｕｓｅｒ:', '[EOS]');
   // Raw JSON string bytes, valid and not: escapes of every kind, a truncated \u, lone surrogates, raw tab and quote.
   const raw = ['\\"', '\\\\', '\\/', '\\u00e9', '\\u3000', '\\x', '\\u12', '\\ud83d\\ude00', '\\ud83d', '\t', '\u0001'];
   const text = () => {
@@ -282,6 +283,7 @@ describe('the byte path and the parsed path give the same outputs', () => {
       'the fields template',
       { prep: { template: { kind: 'fields', promptField: 'instruction', completionField: 'output' } } },
     ],
+    ["Nova's reserved words and token limits", { training: { baseModelId: 'amazon.nova-micro-v1:0:128k' } }],
   ])('over generated records, some wrong in one small way, under %s', async (_, config) => {
     let taken = 0;
     for (let seed = 1; seed <= 150; seed++) {
