@@ -135,11 +135,11 @@ export function fieldsVerdict(
 }
 
 /**
- * The filters on the mapped text, in order: empty, too long, a reserved word, a duplicate, too many tokens. Duplicates
- * are looked up before the token estimate: most dropped records of a repetitive corpus are duplicates. A record counts
- * as kept (so as seen) only once it passed every filter. The order still matters where two texts share a content key
- * but not their token estimates (the same normal form in other bytes: full-width letters, a ligature): once one of
- * them is kept, the other is a duplicate, though it is over the token limit.
+ * The filters on the mapped text, in order: empty, too long, a reserved word, too many tokens, a duplicate. Every
+ * verdict but a duplicate is a function of the text alone, so it does not depend on which records were kept before:
+ * two texts with one content key (the same normal form in other bytes: full-width letters, a ligature) can still
+ * differ in length or token estimate, and with the duplicate looked up last the one over a limit is dropped for it
+ * whether or not the other was kept first, in this chunk, an earlier one or another environment's.
  */
 export function textVerdict(f: RecordFacts, p: FilterPolicy): Verdict | undefined {
   if (p.dropEmpty) {
@@ -160,24 +160,16 @@ export function textVerdict(f: RecordFacts, p: FilterPolicy): Verdict | undefine
         detail: `the prompt holds "${word}", a keyword the base model reserves (the job would fail on it)`,
       };
   }
-  if (p.dropDuplicates) {
-    const first = f.keptBefore();
-    if (first) return duplicateOf(first, p.relativeLines);
-  }
   if (p.tokenLimit) {
     const violation = tokenLimitViolation(p.tokenLimit, f.tokensIn(), f.tokensOut());
     if (violation) return { reason: 'filtered:too_many_tokens', detail: `estimated: ${violation}` };
   }
+  if (p.dropDuplicates) {
+    const first = f.keptBefore();
+    if (first) return duplicateOf(first, p.relativeLines);
+  }
   return undefined;
 }
-
-/**
- * Whether a verdict on a text stays its verdict as long as the places `keptBefore` answered stay (the byte path
- * remembers such verdicts for the text's repeats): the filters before the duplicate lookup, and a duplicate. A verdict
- * after the lookup (too many tokens) holds only while the text's content key is kept nowhere before, which another
- * text with the same key can change.
- */
-export const outlivesKeptLookup = (v: Verdict): boolean => v.reason !== 'filtered:too_many_tokens';
 
 /** A document with no text: nothing to cut into pieces. */
 export const emptyDocument = (): Verdict => ({ reason: 'filtered:empty', detail: 'the text is empty' });

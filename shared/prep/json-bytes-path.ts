@@ -1,13 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { estimateTokens } from '../catalog';
-import {
-  decide,
-  outlivesKeptLookup,
-  type FieldState,
-  type FilterPolicy,
-  type Place,
-  type Verdict,
-} from './filter-policy';
+import { decide, type FieldState, type FilterPolicy, type Place, type Verdict } from './filter-policy';
 import { checkString, fieldText, FlatObjectReader, decodedText, type FieldRange } from './json-fields';
 import type { KeptFacts, KeptLookup, SourceRecord } from './records';
 import type { RecordRules } from './rules';
@@ -118,15 +111,15 @@ export class JsonBytesPath {
   /**
    * The policy's verdict on a record whose text fields are `known`: a repeat gets the verdict its text got last time
    * while the lookup's stamp holds. A verdict is a function of the text, the policy (this path's, one per chunk) and
-   * where the text was kept before, which the stamp vouches for; a kept record's (none) is not noted, as its next
-   * repeat is a duplicate, nor is one that holds only while the text is kept nowhere (outlivesKeptLookup). Both text
-   * fields are there, so the fields' verdict is none.
+   * where the text was kept before, which the stamp vouches for (every verdict but a duplicate is decided before that
+   * lookup, on the text alone: textVerdict); a kept record's (none) is not noted, as its next repeat is a duplicate.
+   * Both text fields are there, so the fields' verdict is none.
    */
   private verdictOf(known: ByteKnown, facts: ByteFacts): Verdict | undefined {
     const stamp = this.kept.stamp();
     if (known.verdictFor === stamp) return known.verdict;
     const verdict = decide(facts, this.policy);
-    if (verdict && outlivesKeptLookup(verdict)) {
+    if (verdict) {
       known.verdict = verdict;
       known.verdictFor = stamp;
     }

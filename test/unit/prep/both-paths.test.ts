@@ -324,18 +324,18 @@ describe('the byte path and the parsed path give the same outputs', () => {
     expect(taken).toBeGreaterThan(150 * 60 * 0.4); // the byte path decided most of them itself
   });
 
-  it('a text over the token limit is a duplicate once the same normal form in other bytes is kept, either way', async () => {
+  it('a text over the token limit is dropped for it though the same normal form in other bytes is kept, either way', async () => {
     // The two outputs are one text after NFKC (a full-width Q and an ASCII one), but the full-width one is estimated
-    // at more tokens: over the limit of 9, where the other is not. Its repeat after the other was kept is a duplicate
-    // (duplicates are looked up before the token estimate), not a token-limit drop remembered from its first time.
+    // at more tokens: over the limit of 9, where the other is not. Its repeat after the other was kept is still dropped
+    // for its tokens (the duplicate is looked up last), as it would be if the other were kept in another chunk.
     const wide = { instruction: 'é\\漢', output: '漢①〜\nＱ𠮷あ' };
     const narrow = { ...wide, output: '漢①〜\nQ𠮷あ' };
     const config = { prep: { filters: { maxChars: 12, maxTokens: 9 } } };
-    const { taken, counts } = await expectSameOutputs(toJsonl([wide, narrow, wide]), 'jsonl', config);
-    expect(taken).toBe(3);
+    const { taken, counts } = await expectSameOutputs(toJsonl([wide, narrow, wide, narrow]), 'jsonl', config);
+    expect(taken).toBe(4);
     expect(counts).toMatchObject({
       kept: 1,
-      byReason: { 'filtered:too_many_tokens': 1, 'filtered:duplicate': 1 },
+      byReason: { 'filtered:too_many_tokens': 2, 'filtered:duplicate': 1 },
     });
   });
 

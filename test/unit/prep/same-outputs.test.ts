@@ -83,6 +83,25 @@ describe('the outputs are the same whichever environment transformed which chunk
     }
   });
 
+  it('a text over the token limit whose normal form another record keeps is dropped for its tokens in any chunk', async () => {
+    // One text after NFKC in two spellings, the full-width one estimated at more tokens than the limit: its copy in a
+    // later chunk is dropped for its tokens whether or not that chunk's environment kept the other spelling.
+    const wide = { index: 'w', instruction: 'é\\漢', input: '', output: '漢①〜\nＱ𠮷あ', category: 'c' };
+    const narrow = { ...wide, index: 'n', output: '漢①〜\nQ𠮷あ' };
+    const lines = [...rows.slice(0, 40), { ...wide, index: 'w2' }].map((r) => JSON.stringify(r));
+    lines.splice(1, 0, JSON.stringify(wide), JSON.stringify(narrow));
+    const { each } = await bothWays(lines.join('\n') + '\n', 'datasets/d.jsonl', {
+      prep: { chunkBytes: 900, filters: { maxTokens: 9 } },
+      split: SPLIT,
+    });
+    expect(
+      each
+        .rejects()
+        .filter((x) => x.reason === 'filtered:too_many_tokens')
+        .map((x) => x.line),
+    ).toEqual([2, 43]);
+  });
+
   it('CSV (lines of the file) and a JSON array (rows)', async () => {
     const flat = rows.map((r) => ({ ...r, output: (r as { output?: string }).output ?? '' }));
     const csv = await bothWays(toDelimited(flat), 'datasets/d.csv', { prep: { chunkBytes: 700 }, split: SPLIT });
