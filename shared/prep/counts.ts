@@ -14,11 +14,23 @@ export function countOutcome(c: RunCounts, outcome: 'kept' | RejectReason): void
   c.byReason[outcome] = (c.byReason[outcome] ?? 0) + 1;
 }
 
+/**
+ * The counts by reason in the order of REJECT_REASONS, whatever order they were counted in: the manifest is then the
+ * same byte for byte however the records were spread over chunks and environments (the order of first occurrence is
+ * not).
+ */
+export function inReasonOrder(byReason: RunCounts['byReason']): RunCounts['byReason'] {
+  const out: RunCounts['byReason'] = {};
+  for (const reason of REJECT_REASONS) if (byReason[reason] !== undefined) out[reason] = byReason[reason];
+  return out;
+}
+
 export function addCounts(a: RunCounts, b: RunCounts): RunCounts {
-  const byReason = { ...a.byReason };
+  const byReason: RunCounts['byReason'] = {};
   for (const reason of REJECT_REASONS) {
+    const m = a.byReason[reason];
     const n = b.byReason[reason];
-    if (n !== undefined) byReason[reason] = (byReason[reason] ?? 0) + n;
+    if (m !== undefined || n !== undefined) byReason[reason] = (m ?? 0) + (n ?? 0);
   }
   return {
     input: a.input + b.input,

@@ -8,7 +8,7 @@ import { SplitManifest, type IngestPlan, type PreparedFile, type WrittenFile } f
 import { testLineTail, type KeptMeta } from '../artifacts/line-formats';
 import { writeJsonArtifact } from '../artifacts/parse';
 import type { StageKeys } from '../runs/keys';
-import { addCounts, emptyCounts } from './counts';
+import { addCounts, emptyCounts, inReasonOrder } from './counts';
 import { shiftLineNumbers } from './line-numbers';
 import { eachLineBytes, HashingLineWriter } from './lines';
 import type { ArtifactStore } from './ports';
@@ -72,6 +72,7 @@ export async function splitRun(args: {
     counts.kept -= crossDuplicates;
     counts.filtered += crossDuplicates;
     counts.byReason[DUPLICATE] = (counts.byReason[DUPLICATE] ?? 0) + crossDuplicates;
+    counts.byReason = inReasonOrder(counts.byReason); // the run's reasons in one order, whoever found the duplicates
   }
 
   const warnings = [...(args.warnings ?? [])];

@@ -1,4 +1,5 @@
 import { dollyRecord as rec, toDelimited, toJsonArray, toParquet } from '../../helpers/prep/fixtures';
+import { generatedLines } from '../../helpers/prep/generated';
 import { ARTIFACTS, runPipeline, type Environments, type PipelineResult } from '../../helpers/prep/pipeline';
 import { currentPrepare } from '../../../shared/runs/record';
 
@@ -100,6 +101,33 @@ describe('the outputs are the same whichever environment transformed which chunk
         .filter((x) => x.reason === 'filtered:too_many_tokens')
         .map((x) => x.line),
     ).toEqual([2, 43]);
+  });
+
+  it('generated records, some wrong in one small way, under three configurations', async () => {
+    const configs = [
+      { prep: { chunkBytes: 700 }, split: SPLIT },
+      {
+        prep: { chunkBytes: 500, filters: { maxChars: 12, maxTokens: 9 } },
+        split: { train: 4, validation: 1, test: 1 },
+      },
+      { prep: { chunkBytes: 600, filters: { dropEmpty: false } }, split: SPLIT },
+    ];
+    let prepared = 0;
+    for (let seed = 1; seed <= 12; seed++) {
+      const body = generatedLines(seed, 80).join('\n') + '\n';
+      const config = configs[seed % configs.length]!;
+      const runs: PipelineResult[] = [];
+      for (const e of ['one', 'each', 'two'] as const)
+        runs.push(await runPipeline(body, 'datasets/d.jsonl', config, undefined, 'forward', e));
+      const [a, ...others] = runs.map((r) => ({ status: r.run?.status, files: outputs(r) }));
+      if (a!.status === 'submitting') prepared++;
+      for (const b of others) {
+        expect({ seed, status: b.status }).toEqual({ seed, status: a!.status });
+        expect({ seed, keys: [...b.files.keys()].sort() }).toEqual({ seed, keys: [...a!.files.keys()].sort() });
+        for (const [k, v] of b.files) expect({ seed, k, v }).toEqual({ seed, k, v: a!.files.get(k) });
+      }
+    }
+    expect(prepared).toBeGreaterThan(6); // most seeds keep enough records for the sets
   });
 
   it('CSV (lines of the file) and a JSON array (rows)', async () => {
