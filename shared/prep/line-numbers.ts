@@ -162,9 +162,7 @@ function shiftLines(
           let r = q + OF_CHUNK.length;
           let c = 0;
           while (r < e && buf[r]! >= 0x30 && buf[r]! <= 0x39) c = c * 10 + buf[r++]! - 0x30;
-          const other = offsets[c];
-          if (other === undefined) throw new Error(`a reject line names chunk ${c}, which the run does not have`);
-          by = other;
+          by = offsetOf(offsets, c);
           skip = r;
         }
         o = copy(buf, p, at, out, o);
@@ -233,9 +231,7 @@ function shortDuplicate(
     named = a + own;
     line = b;
   } else {
-    const other = offsets[b];
-    if (other === undefined) throw new Error(`a reject line names chunk ${b}, which the run does not have`);
-    named = a + other;
+    named = a + offsetOf(offsets, b);
     line = c;
   }
   return writeDuplicate(out, o, named, line + own, renames);
@@ -269,9 +265,7 @@ function shiftDuplicate(
     let c = 0;
     while (q < e && buf[q]! >= 0x30 && buf[q]! <= 0x39) c = c * 10 + buf[q++]! - 0x30;
     if (q === cs) return -1;
-    const other = offsets[c];
-    if (other === undefined) throw new Error(`a reject line names chunk ${c}, which the run does not have`);
-    by = other;
+    by = offsetOf(offsets, c);
   }
   if (!startsWith(buf, q, DETAIL_END_LINE_KEY)) return -1;
   q += DETAIL_END_LINE_KEY.length;
@@ -302,6 +296,13 @@ function renamed(renames: Renames, n: number): number {
   if (!stays) return n;
   if (stays.inChunk) renames.renamedInChunk++;
   return stays.place;
+}
+
+/** The line offset of the earlier chunk a duplicate's line names. */
+function offsetOf(offsets: readonly number[], chunk: number): number {
+  const offset = offsets[chunk];
+  if (offset === undefined) throw new Error(`a reject line names chunk ${chunk}, which the run does not have`);
+  return offset;
 }
 
 function startsWith(buf: Buffer, at: number, prefix: Buffer): boolean {
