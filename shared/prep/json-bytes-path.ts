@@ -179,6 +179,8 @@ export class JsonBytesPath {
       at: 0,
       length: 0,
       next: undefined,
+      after: undefined,
+      afterLength: -1,
     };
     if (keyed) {
       fresh.k = keyed.key;
@@ -246,12 +248,16 @@ interface ByteKnown {
   firstFor?: object;
   /**
    * The memo's: the field bytes this is known by, `length` bytes at `at` in `slab` (one of the memo's buffers, which
-   * hold the bytes of many entries), and the next entry with the same fingerprint.
+   * hold the bytes of many entries), the next entry with the same fingerprint, and the entry of the record that came
+   * after this one's the last time with its length, kept here so that a guess of another length is dismissed without
+   * reading that entry (see ByteMemo.get).
    */
   slab?: Buffer;
   at: number;
   length: number;
   next?: ByteKnown;
+  after?: ByteKnown;
+  afterLength: number;
 }
 
 /**
@@ -490,18 +496,36 @@ class ByteMemo {
   /** The buffer the next entries' bytes are copied into, and how much of it is taken. */
   private slab = Buffer.allocUnsafeSlow(MEMO_SLAB);
   private slabUsed = 0;
+  /** The entry last found or noted: its `after` is the guess for the next record (see get). */
+  private last: ByteKnown | undefined;
   private constructor(private readonly signature: string) {}
 
-  /** The entry whose bytes are b[lo, hi), if there is one. */
+  /**
+   * The entry whose bytes are b[lo, hi), if there is one. Repeats tend to come in runs, in the order their texts came
+   * before (a file uploaded again, or a data set joined to itself), so the entry that followed the last one found
+   * the time before is compared first: when it matches, neither the fingerprint nor the map is read. Only equal bytes
+   * match either way; in any other order the guess costs a length check, or a comparison when the lengths agree.
+   */
   get(b: Buffer, lo: number, hi: number): ByteKnown | undefined {
+    const last = this.last;
+    const n = hi - lo;
+    if (last && last.afterLength === n) {
+      const guess = last.after!;
+      if (guess.length === n && guess.slab!.compare(b, lo, hi, guess.at, guess.at + n) === 0)
+        return (this.last = guess);
+    }
     for (let e = this.map.get(fingerprint(b, lo, hi)); e; e = e.next)
-      if (e.length === hi - lo && e.slab!.compare(b, lo, hi, e.at, e.at + e.length) === 0) return e;
+      if (e.length === n && e.slab!.compare(b, lo, hi, e.at, e.at + n) === 0) {
+        if (last) follows(last, e);
+        return (this.last = e);
+      }
     return undefined;
   }
 
   /** Notes what is known of the bytes b[lo, hi), which `get` did not find. */
   set(b: Buffer, lo: number, hi: number, known: ByteKnown) {
     if (this.map.size >= MEMO_ENTRIES || this.bytes >= MEMO_BYTES) {
+      this.last = undefined; // no entry noted from here names one from before, which can then be collected
       this.map.clear();
       this.bytes = 0;
       this.slabUsed = this.slab.length; // the next entry starts a slab of its own
@@ -522,9 +546,17 @@ class ByteMemo {
     known.length = n;
     this.slabUsed += b.copy(this.slab, this.slabUsed, lo, hi);
     known.next = first;
+    if (this.last) follows(this.last, known);
+    this.last = known;
     this.map.set(f, known);
     this.bytes += n + 128;
   }
+}
+
+/** Notes that `next`'s record came after `entry`'s (see ByteMemo.get). */
+function follows(entry: ByteKnown, next: ByteKnown) {
+  entry.after = next;
+  entry.afterLength = next.length;
 }
 
 /**

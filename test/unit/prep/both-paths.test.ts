@@ -342,6 +342,28 @@ describe('the byte path and the parsed path give the same outputs', () => {
     expect(both[1]!.counts.byReason['filtered:duplicate']).toBeGreaterThanOrEqual(100);
   });
 
+  it('a repeat is known by its bytes in any order, and a text of the same length in its place is not taken for it', async () => {
+    // The byte path's memo first tries the text that followed the last record's the time before (a run of repeats in
+    // the order they came), then any by its fingerprint; either way only the same bytes may match. Each text here
+    // has a twin of the same length and layout, one character changed ('う' and 'え' are both three bytes in UTF-8),
+    // and the twins come exactly where the repeat the memo expects would.
+    const row = (i: number, index: number, last: string) => ({
+      index: String(index),
+      instruction: `質問${i}あい${last}`,
+      input: i % 3 === 0 ? `文脈${i}` : '',
+      output: `答え${i}`,
+      category: 'open_qa',
+    });
+    const first = Array.from({ length: 50 }, (_, i) => row(i, i, 'う'));
+    const again = (from: number) => first.map((r, i) => ({ ...r, index: String(from + i) }));
+    const twins = first.map((r, i) => (i % 2 === 0 ? { ...r, index: String(300 + i) } : row(i, 300 + i, 'え')));
+    const body = toJsonl([...first, ...again(100), ...twins, ...again(400).reverse(), ...again(500)]);
+    const { taken, counts } = await expectSameOutputs(body, 'jsonl');
+    expect(taken).toBe(250);
+    expect(counts.kept).toBe(75);
+    expect(counts.byReason['filtered:duplicate']).toBe(175);
+  });
+
   it("a repeat's remembered verdict is its own chunk's: the same texts under another policy get that policy's", async () => {
     // The byte path remembers each text's verdict for its repeats, in a memo the module keeps across chunks and runs.
     // The same records (each twice) go through three chunks in turn, each with a limit that changes the verdicts.
