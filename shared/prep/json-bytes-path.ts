@@ -8,6 +8,7 @@ import { ByteKeyer } from './byte-key';
 import type { DataFormat } from '../catalog';
 import { bedrockRecord, type Mapped } from './template';
 import { codePointLength, contentKey } from './text';
+import { DUPLICATE } from '../artifacts/reasons';
 
 /**
  * The byte path for JSON records: a flat object of strings (the common JSON Lines record) is read on its bytes
@@ -113,15 +114,18 @@ export class JsonBytesPath {
    * while the lookup's stamp holds. A verdict is a function of the text, the policy (this path's, one per chunk) and
    * where the text was kept before, which the stamp vouches for (every verdict but a duplicate is decided before that
    * lookup, on the text alone: textVerdict); a kept record's (none) is not noted, as its next repeat is a duplicate.
-   * Both text fields are there, so the fields' verdict is none.
+   * A duplicate of a text this chunk kept is noted for this chunk (`stamp`); any other verdict also for the run's
+   * later chunks under the same policy (`runStamp`), so a text repeated in every chunk is decided once per environment,
+   * not once per chunk. Both text fields are there, so the fields' verdict is none.
    */
   private verdictOf(known: ByteKnown, facts: ByteFacts): Verdict | undefined {
     const stamp = this.kept.stamp();
-    if (known.verdictFor === stamp) return known.verdict;
+    const runStamp = this.kept.runStamp();
+    if (known.verdictFor === stamp || known.verdictFor === runStamp) return known.verdict;
     const verdict = decide(facts, this.policy);
     if (verdict) {
       known.verdict = verdict;
-      known.verdictFor = stamp;
+      known.verdictFor = verdict.reason === DUPLICATE && !verdict.earlierChunk ? stamp : runStamp;
     }
     return verdict;
   }

@@ -69,6 +69,13 @@ export interface KeptLookup {
    * it may be used instead of asking again.
    */
   stamp(): object;
+  /**
+   * An object that stays the same, in this chunk and in the run's later chunks that this environment transforms under
+   * the same policy, as long as every place in an earlier chunk that `firstOf` has answered stays its answer: a
+   * verdict that does not name a place in this chunk, noted with it, holds there too (see JsonBytesPath.verdictOf).
+   * Without a run's index of kept texts, `stamp()`.
+   */
+  runStamp(): object;
 }
 
 /**
@@ -107,6 +114,7 @@ export class ChunkProcessor implements KeptLookup {
     this.policy = filterPolicy(rules, scope?.relativeLines === true);
     this.pieces = rules.config.prep.template.kind === 'text';
     this.earlier = scope && rules.config.prep.filters.dropDuplicates ? KeptIndex.for(scope.run) : undefined;
+    this.policyKey = JSON.stringify(this.policy);
     this.parsed = new ParsedFacts(rules, (k) => this.firstOf(k));
     this.bytePath = JsonBytesPath.for(rules, this.policy, this, this, opts.utf8Checked === true);
   }
@@ -173,6 +181,13 @@ export class ChunkProcessor implements KeptLookup {
 
   private stampGeneration = 0;
   private currentStamp = {};
+
+  runStamp(): object {
+    return this.earlier?.runStamp(this, this.scope!.chunk, this.policyKey, this.seen.size === 0) ?? this.stamp();
+  }
+
+  /** The policy as a string: chunks of a run under equal policies may share a run stamp. */
+  private readonly policyKey: string;
 
   /**
    * Continued pre-training: a document becomes pieces under the record limits, cut between sentences. Each piece
@@ -415,7 +430,34 @@ class KeptIndex {
   private readonly map = new Map<string, Place & { chunk: number }>();
   /** Counts the changes that can change an answer of `before`: forgetting, and replacing an entry. */
   generation = 0;
+  /** The run stamp (see ChunkProcessor.runStamp): the processor it is for, that one's chunk and policy. */
+  private stamp: object | undefined;
+  private stampGeneration = 0;
+  private owner: object | undefined;
+  private ownerChunk = -1;
+  private ownerPolicy = '';
   private constructor(private readonly run: string) {}
+
+  /**
+   * The run stamp for `processor`, which transforms `chunk` under `policy` (as a string) and has kept no text yet when
+   * `fresh`. It passes from one processor to the next while each comes after the last in the run's order, under the
+   * same policy, before keeping a text of its own: what the run's earlier chunks kept is then earlier for it too, and
+   * no text it has kept differs from what a verdict noted before says. Any other change of processor starts a new
+   * stamp, as does every change of the generation.
+   */
+  runStamp(processor: object, chunk: number, policy: string, fresh: boolean): object {
+    if (processor !== this.owner) {
+      if (!(fresh && chunk > this.ownerChunk && policy === this.ownerPolicy)) this.stamp = undefined;
+      this.owner = processor;
+      this.ownerChunk = chunk;
+      this.ownerPolicy = policy;
+    }
+    if (this.stamp === undefined || this.stampGeneration !== this.generation) {
+      this.stamp = {};
+      this.stampGeneration = this.generation;
+    }
+    return this.stamp;
+  }
 
   before(k: string, chunk: number): Place | undefined {
     const e = this.map.get(k);

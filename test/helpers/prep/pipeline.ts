@@ -48,14 +48,15 @@ function freshTransform(): typeof transformChunk {
 /**
  * Ingest, every chunk's transform, then split, in process. Chunks are transformed last first (as if delivered out of
  * order), so split finds the duplicates across chunks; `order: 'forward'` transforms them first to last, as one warm
- * environment that drops texts kept by its earlier chunks.
+ * environment that drops texts kept by its earlier chunks; `order: 'odd-first'` takes the odd chunks first, then the
+ * even ones, each in ascending order (an environment that meets a chunk before one it has done).
  */
 export async function runPipeline(
   body: Buffer | string,
   key: string,
   config?: Record<string, unknown>,
   objects = new MemoryObjects(),
-  order: 'reverse' | 'forward' = 'reverse',
+  order: 'reverse' | 'forward' | 'odd-first' = 'reverse',
   environments: Environments = 'shared',
 ): Promise<PipelineResult> {
   const now = () => new Date('2025-01-01T00:00:00Z');
@@ -83,7 +84,13 @@ export async function runPipeline(
     .map((m) => parseMessage(ChunkRequested, m.message));
   const one = environments === 'one' ? freshTransform() : transformChunk;
   const two = environments === 'two' ? [freshTransform(), freshTransform()] : undefined;
-  for (const [i, msg] of (order === 'reverse' ? [...chunkMsgs].reverse() : chunkMsgs).entries()) {
+  const ordered =
+    order === 'reverse'
+      ? [...chunkMsgs].reverse()
+      : order === 'odd-first'
+        ? [1, 0].flatMap((odd) => chunkMsgs.filter((m) => m.payload.chunk.index % 2 === odd))
+        : chunkMsgs;
+  for (const [i, msg] of ordered.entries()) {
     const transform = environments === 'each' ? freshTransform() : two ? two[i % 2]! : one;
     await transform(msg, { runs, send, datasets, artifacts, now });
   }

@@ -284,4 +284,40 @@ describe('the byte path and what it remembers across chunks', () => {
     ]);
     expect(c0.p.counts.kept).toBe(1);
   });
+
+  // A verdict naming an earlier chunk's place is noted for the run's later chunks too (ChunkProcessor.runStamp): it
+  // must not outlive a change of that place, nor reach a chunk that kept the text itself.
+  const processorOf = (run: string) => (chunk: number) => {
+    const rejects: string[] = [];
+    const p = new ChunkProcessor(
+      resolveRecordRules(resolveRunConfig({})),
+      { kept: () => undefined, reject: (l) => rejects.push(l) },
+      { run, chunk, relativeLines: true },
+    );
+    return { p, rejects, details: () => rejects.map((l) => (JSON.parse(l) as { detail: string }).detail) };
+  };
+
+  it('names the new place when an earlier chunk keeps the text, read the general way, after a verdict was noted', () => {
+    const processor = processorOf('r-noted');
+    const bytes = bytesOf(rec);
+    const [c1, c2, c0] = [processor(1), processor(2), processor(0)];
+    c1.p.handleJsonBytes(bytes, 0, 4, undefined); // kept by chunk 1
+    c2.p.handleJsonBytes(bytes, 0, 1, undefined); // a duplicate of chunk 1's line, its verdict noted
+    // Chunk 0 keeps the text, parsed (the way a record the byte path does not take goes): the run's place changes.
+    c0.p.handle({ pos: 0, line: 7, value: rec, raw: JSON.stringify(rec) });
+    c2.p.handleJsonBytes(bytes, 100, 2, undefined);
+    expect(c2.details()).toEqual(['same text as line 4 of chunk 1', 'same text as line 7 of chunk 0']);
+  });
+
+  it("names a chunk's own line to a chunk that kept the text, though a later-numbered chunk's verdict was noted since", () => {
+    const processor = processorOf('r-own');
+    const bytes = bytesOf(rec);
+    const [c2, c0, c1] = [processor(2), processor(0), processor(1)];
+    c2.p.handleJsonBytes(bytes, 0, 4, undefined); // kept by chunk 2, the first to meet it
+    c0.p.handleJsonBytes(bytes, 0, 7, undefined); // kept by chunk 0: the run's place is chunk 0's now
+    c1.p.handleJsonBytes(bytes, 0, 3, undefined); // a duplicate of chunk 0's line, its verdict noted
+    c2.p.handleJsonBytes(bytes, 100, 9, undefined); // in chunk 2, the text was kept at its line 4
+    expect(c1.details()).toEqual(['same text as line 7 of chunk 0']);
+    expect(c2.details()).toEqual(['same text as line 4']);
+  });
 });

@@ -6,10 +6,11 @@ import { currentPrepare } from '../../../shared/runs/record';
 /**
  * Given an input cut into chunks with duplicates across them, when it is prepared once with one transform
  * environment for every chunk (whose later chunks drop the texts its earlier ones kept), once with a fresh
- * environment per chunk (split finds those duplicates) and once with two environments taking turns (split renames the
- * duplicates naming a record the second kept and it drops), then every file split writes is the same byte for byte: the
- * sets, rejects.jsonl (each duplicate's line in its place, naming the record that stays) and the manifest bar its
- * time, its count of duplicates across chunks included.
+ * environment per chunk (split finds those duplicates), once with two environments taking turns (split renames the
+ * duplicates naming a record the second kept and it drops) and once with one environment taking the odd chunks before
+ * the even ones (what a later chunk was told of an earlier one's texts does not hold for a chunk before that one), then
+ * every file split writes is the same byte for byte: the sets, rejects.jsonl (each duplicate's line in its place,
+ * naming the record that stays) and the manifest bar its time, its count of duplicates across chunks included.
  */
 const SPLIT = { train: 6, validation: 2, test: 2 };
 
@@ -25,15 +26,17 @@ function outputs(r: PipelineResult): Map<string, string> {
 }
 
 async function bothWays(body: Buffer | string, key: string, config: Record<string, unknown>) {
-  const run = (environments: Environments) => runPipeline(body, key, config, undefined, 'forward', environments);
+  const run = (environments: Environments, order: 'forward' | 'odd-first' = 'forward') =>
+    runPipeline(body, key, config, undefined, order, environments);
   const one = await run('one');
   const each = await run('each');
   const two = await run('two');
+  const oddFirst = await run('one', 'odd-first');
   expect(one.run?.status).toBe('submitting');
   expect(currentPrepare(one.run!)?.plan?.chunks).toBeGreaterThan(3);
   const a = outputs(one);
   expect(a.size).toBe(5);
-  for (const b of [outputs(each), outputs(two)]) {
+  for (const b of [outputs(each), outputs(two), outputs(oddFirst)]) {
     expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
     for (const [k, v] of a) expect({ k, v }).toEqual({ k, v: b.get(k) });
   }
