@@ -183,11 +183,13 @@ export class ChunkProcessor implements KeptLookup {
   private currentStamp = {};
 
   runStamp(): object {
-    return this.earlier?.runStamp(this, this.scope!.chunk, this.policyKey, this.seen.size === 0) ?? this.stamp();
+    return this.earlier?.runStamp(this.id, this.scope!.chunk, this.policyKey, this.seen.size === 0) ?? this.stamp();
   }
 
   /** The policy as a string: chunks of a run under equal policies may share a run stamp. */
   private readonly policyKey: string;
+  /** This processor among the environment's (see KeptIndex.runStamp, which must not hold the processor itself). */
+  private readonly id = ++processors;
 
   /**
    * Continued pre-training: a document becomes pieces under the record limits, cut between sentences. Each piece
@@ -415,6 +417,9 @@ const textField = (v: unknown) => (typeof v === 'string' || typeof v === 'number
 
 const KEY_CACHE_SIZE = 20_000;
 
+/** The chunk processors made in this environment so far (see ChunkProcessor.id). */
+let processors = 0;
+
 /**
  * The content keys a run's chunks kept in this environment, with the chunk and the place of the record kept: module
  * state, like the byte path's memo (json-bytes-path.ts), for the run being transformed. Bounded; forgetting only
@@ -430,22 +435,22 @@ class KeptIndex {
   private readonly map = new Map<string, Place & { chunk: number }>();
   /** Counts the changes that can change an answer of `before`: forgetting, and replacing an entry. */
   generation = 0;
-  /** The run stamp (see ChunkProcessor.runStamp): the processor it is for, that one's chunk and policy. */
+  /** The run stamp (see ChunkProcessor.runStamp): the processor it is for (its id), that one's chunk and policy. */
   private stamp: object | undefined;
   private stampGeneration = 0;
-  private owner: object | undefined;
+  private owner = 0;
   private ownerChunk = -1;
   private ownerPolicy = '';
   private constructor(private readonly run: string) {}
 
   /**
-   * The run stamp for `processor`, which transforms `chunk` under `policy` (as a string) and has kept no text yet when
-   * `fresh`. It passes from one processor to the next while each comes after the last in the run's order, under the
-   * same policy, before keeping a text of its own: what the run's earlier chunks kept is then earlier for it too, and
-   * no text it has kept differs from what a verdict noted before says. Any other change of processor starts a new
-   * stamp, as does every change of the generation.
+   * The run stamp for the processor `processor` (its id), which transforms `chunk` under `policy` (as a string) and has
+   * kept no text yet when `fresh`. It passes from one processor to the next while each comes after the last in the
+   * run's order, under the same policy, before keeping a text of its own: what the run's earlier chunks kept is then
+   * earlier for it too, and no text it has kept differs from what a verdict noted before says. Any other change of
+   * processor starts a new stamp, as does every change of the generation.
    */
-  runStamp(processor: object, chunk: number, policy: string, fresh: boolean): object {
+  runStamp(processor: number, chunk: number, policy: string, fresh: boolean): object {
     if (processor !== this.owner) {
       if (!(fresh && chunk > this.ownerChunk && policy === this.ownerPolicy)) this.stamp = undefined;
       this.owner = processor;
