@@ -160,7 +160,7 @@ export function failRun(
     const out: Partial<Run> = { ...also, failure: recorded };
     if (failure.record === 'prepare') out.stages = withPrepare(base, currentStage(base), ended);
     if (failure.record === 'job') out.stages = withCurrentJob(base, ended);
-    if (failure.record === 'provision' && base.provision) out.provision = { ...base.provision, ...ended };
+    if (failure.record === 'provision') Object.assign(out, withProvision(ended)(base));
     return out;
   };
   return runs.transition(
